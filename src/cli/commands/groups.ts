@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import type { Group } from '../../users/index.js';
+import { printJson, printTable, type CliIO } from '../io.js';
+import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
+
+type Options = HomeOptions & JsonOption;
+
+function groupJson(group: Group) {
+  return { id: group.id, members: group.members };
+}
+
+function report(io: CliIO, options: JsonOption, text: string, group: Group): void {
+  if (options.json) printJson(io, groupJson(group));
+  else io.out(text);
+}
+
+export async function groupsAdd(id: string, options: Options, io: CliIO) {
+  const group = await withHome(options, io, (s) => s.users.createGroup(id));
+  report(io, options, `added group ${group.id}`, group);
+}
+
+export async function groupsList(options: Options, io: CliIO) {
+  const groups = await withHome(options, io, (s) => s.users.listGroups());
+  if (options.json) return printJson(io, groups.map(groupJson));
+  printTable(io, ['GROUP', 'MEMBERS'], groups.map((group) => [group.id, group.members.join(',') || '-']));
+}
+
+export async function groupsAddMember(groupId: string, userId: string, options: Options, io: CliIO) {
+  const group = await withHome(options, io, (s) => s.users.addMember(groupId, userId));
+  report(io, options, `added ${userId} to ${groupId}`, group);
+}
+
+export async function groupsRemoveMember(groupId: string, userId: string, options: Options, io: CliIO) {
+  const group = await withHome(options, io, (s) => s.users.removeMember(groupId, userId));
+  report(io, options, `removed ${userId} from ${groupId}`, group);
+}
+
+export function registerGroupCommands(program: Command, io: CliIO): void {
+  const groups = program.command('groups').description('add groups and manage their members');
+  jsonOption(homeOption(groups.command('add <group>').description('add a group'))).action((group: string, options) =>
+    groupsAdd(group, options, io),
+  );
+  jsonOption(homeOption(groups.command('list').description('list groups with their members'))).action((options) =>
+    groupsList(options, io),
+  );
+  jsonOption(homeOption(groups.command('add-member <group> <user>').description('add a user to a group'))).action(
+    (group: string, user: string, options) => groupsAddMember(group, user, options, io),
+  );
+  jsonOption(homeOption(groups.command('remove-member <group> <user>').description('remove a user from a group'))).action(
+    (group: string, user: string, options) => groupsRemoveMember(group, user, options, io),
+  );
+}

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { createLogger, resolveHome, startInstance } from '../../instance/index.js';
+import { parsePort } from '../arguments.js';
+import type { CliIO } from '../io.js';
+import { homeOption } from '../with-home.js';
+
+export interface StartOptions {
+  readonly home?: string;
+  readonly port?: string;
+  readonly host?: string;
+  readonly name?: string;
+}
+
+export const DEFAULT_PORT = 4502;
+
+/** Runs an instance in the foreground until SIGTERM or SIGINT. */
+export async function start(options: StartOptions, io: CliIO): Promise<void> {
+  const port = options.port !== undefined
+    ? parsePort(options.port, '--port')
+    : io.env.CAPSULE_PORT !== undefined
+      ? parsePort(io.env.CAPSULE_PORT, 'CAPSULE_PORT')
+      : DEFAULT_PORT;
+  const logger = createLogger();
+  const instance = await startInstance({
+    home: resolveHome(options.home, io.env),
+    port,
+    host: options.host ?? '127.0.0.1',
+    name: options.name,
+    logger,
+    env: io.env,
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'stopping');
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void instance.stop().then(resolve, resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  logger.flush();
+}
+
+export function registerStartCommand(program: Command, io: CliIO): void {
+  homeOption(program.command('start').description('start an instance in the foreground (creates the home on first start)'))
+    .option('--port <port>', `port to listen on (default: $CAPSULE_PORT or ${DEFAULT_PORT})`)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--name <name>', 'instance name in X-Capsule-Instance (default: host:port)')
+    .action((options: StartOptions) => start(options, io));
+}

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import type { User } from '../../users/index.js';
+import { readPasswordFromStdin } from '../arguments.js';
+import { printJson, printTable, type CliIO } from '../io.js';
+import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
+
+type Options = HomeOptions & JsonOption;
+
+function userJson(user: User) {
+  return { id: user.id, groups: user.groups, disabled: user.disabled, generation: user.generation };
+}
+
+function report(io: CliIO, options: JsonOption, text: string, json: object): void {
+  if (options.json) printJson(io, json);
+  else io.out(text);
+}
+
+export async function usersAdd(id: string, options: Options & { passwordStdin?: boolean; group?: string[] }, io: CliIO) {
+  const password = await readPasswordFromStdin(io, options.passwordStdin);
+  const user = await withHome(options, io, (s) => s.users.createUser(id, { password, groups: options.group ?? [] }));
+  report(io, options, `added user ${user.id}${user.groups.length ? ` (${user.groups.join(', ')})` : ''}`, userJson(user));
+}
+
+export async function usersList(options: Options, io: CliIO) {
+  const users = await withHome(options, io, (s) => s.users.listUsers());
+  if (options.json) return printJson(io, users.map(userJson));
+  printTable(
+    io,
+    ['ID', 'GROUPS', 'STATE'],
+    users.map((user) => [user.id, user.groups.join(',') || '-', user.disabled ? 'disabled' : 'enabled']),
+  );
+}
+
+export async function usersRemove(id: string, options: Options, io: CliIO) {
+  await withHome(options, io, (s) => s.users.removeUser(id));
+  report(io, options, `removed user ${id}`, { id, removed: true });
+}
+
+export async function usersPasswd(id: string, options: Options & { passwordStdin?: boolean }, io: CliIO) {
+  const password = await readPasswordFromStdin(io, options.passwordStdin);
+  await withHome(options, io, (s) => s.users.setPassword(id, password));
+  report(io, options, `changed the password of ${id}`, { id, passwordChanged: true });
+}
+
+export async function usersSetDisabled(id: string, disabled: boolean, options: Options, io: CliIO) {
+  const user = await withHome(options, io, (s) => s.users.setDisabled(id, disabled));
+  report(io, options, `${disabled ? 'disabled' : 'enabled'} user ${id}`, userJson(user));
+}
+
+export function registerUserCommands(program: Command, io: CliIO): void {
+  const users = program.command('users').description('add, list, remove, disable and enable users');
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+  jsonOption(homeOption(users.command('add <id>').description('add a user; the password is read from standard input')))
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--group <group>', 'add the user to this group (repeatable)', collect)
+    .action((id: string, options) => usersAdd(id, options, io));
+  jsonOption(homeOption(users.command('list').description('list users with their groups and state'))).action((options) =>
+    usersList(options, io),
+  );
+  jsonOption(homeOption(users.command('remove <id>').description('remove a user and its tokens'))).action((id: string, options) =>
+    usersRemove(id, options, io),
+  );
+  jsonOption(homeOption(users.command('passwd <id>').description("set a user's password from standard input")))
+    .option('--password-stdin', 'read the password from standard input')
+    .action((id: string, options) => usersPasswd(id, options, io));
+  jsonOption(homeOption(users.command('disable <id>').description('disable a user: no login, no token accepted'))).action(
+    (id: string, options) => usersSetDisabled(id, true, options, io),
+  );
+  jsonOption(homeOption(users.command('enable <id>').description('enable a disabled user'))).action((id: string, options) =>
+    usersSetDisabled(id, false, options, io),
+  );
+}

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerConfigCommands } from './commands/config.js';
+import { registerGroupCommands } from './commands/groups.js';
+import { registerStartCommand } from './commands/start.js';
+import { registerUserCommands } from './commands/users.js';
+import type { CliIO } from './io.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(io: CliIO): Command {
+  const program = new Command('capsule')
+    .description('Capsule: keys, login tokens and protected secrets for a farm of web-server instances')
+    .version(version())
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text), outputError: () => undefined })
+    .showSuggestionAfterError(true);
+  registerStartCommand(program, io);
+  registerUserCommands(program, io);
+  registerGroupCommands(program, io);
+  registerConfigCommands(program, io);
+  return program;
+}
+
+/** Parses and runs one command line; errors are thrown for `main` to turn into an exit code. */
+export async function run(argv: readonly string[], io: CliIO): Promise<void> {
+  await buildProgram(io).parseAsync([...argv], { from: 'user' });
+}

@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { openServices, resolveHome, type Services } from '../instance/index.js';
+import type { CliIO } from './io.js';
+
+export interface HomeOptions {
+  readonly home?: string;
+}
+
+export interface JsonOption {
+  readonly json?: boolean;
+}
+
+/** Opens the home's services for one command and always closes them. */
+export async function withHome<T>(options: HomeOptions, io: CliIO, work: (services: Services) => Promise<T>): Promise<T> {
+  const services = await openServices({ home: resolveHome(options.home, io.env) });
+  try {
+    return await work(services);
+  } finally {
+    await services.close();
+  }
+}
+
+export function homeOption(command: Command): Command {
+  return command.option('--home <dir>', 'the instance home (default: $CAPSULE_HOME or ./capsule-home)');
+}
+
+export function jsonOption(command: Command): Command {
+  return command.option('--json', 'print JSON for scripts');
+}

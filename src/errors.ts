@@ -1,0 +1,48 @@
+/**
+ * One error hierarchy for all of Capsule. Every error has a `code` from the table below;
+ * `http/` alone maps codes to status codes and `cli/` alone maps them to exit codes.
+ */
+export const ERROR_CODES = {
+  INVALID_ARGUMENT: 'a command-line argument or request field is missing or malformed',
+  INVALID_PATH: 'a repository path is not absolute, or has an empty or reserved segment',
+  INVALID_PROPERTY: 'a repository property has a value of a type the repository cannot store',
+  NODE_NOT_FOUND: 'no repository node at that path or id',
+  NODE_EXISTS: 'a repository node already exists at that path',
+  REPOSITORY_SCHEMA_NEWER: 'the repository was written by a newer Capsule',
+  REPOSITORY_DAMAGED: 'the repository file is not a Capsule repository, or is damaged',
+  HOME_UNREADABLE: 'the instance home does not exist or cannot be read',
+  INVALID_ID: 'a user or group id is empty, too long, or has characters that do not belong in a path',
+  USER_EXISTS: 'a user or group with that id already exists',
+  USER_NOT_FOUND: 'no user with that id',
+  GROUP_NOT_FOUND: 'no group with that id',
+  INVALID_CONFIG: 'a configuration value does not fit its schema',
+  CONFIG_NOT_FOUND: 'no configuration with that PID',
+  KEY_INVALID: 'a key file or key property is malformed',
+  KEY_MISSING: 'a key is missing while data protected with it exists',
+  KEY_MISMATCH: 'a protected value was encrypted with another key',
+  KEY_CONFLICT: 'the operation would replace existing keys with different ones',
+  PROTECTED_VALUE_INVALID: 'a protected value is malformed or was tampered with',
+  BUNDLE_INVALID: 'a key bundle is damaged or the passphrase is wrong',
+  UNAUTHENTICATED: 'no valid login',
+  FORBIDDEN: 'the user may not do that',
+  TOO_MANY_REQUESTS: 'too many failed logins',
+  CHECK_FAILED: 'a check found a problem',
+  INTERNAL: 'an unexpected failure',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class CapsuleError extends Error {
+  override readonly name = 'CapsuleError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export function isCapsuleError(value: unknown, code?: ErrorCode): value is CapsuleError {
+  return value instanceof CapsuleError && (code === undefined || value.code === code);
+}

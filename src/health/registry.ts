@@ -1,0 +1,114 @@
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+
+export type HealthStatus = 'ok' | 'warn' | 'critical';
+
+export interface HealthCheck {
+  readonly name: string;
+  readonly title: string;
+  run(): Promise<{ status: HealthStatus; message: string }>;
+}
+
+export interface HealthResult {
+  readonly name: string;
+  readonly title: string;
+  readonly status: HealthStatus;
+  readonly message: string;
+  readonly checkedAt: string;
+  readonly durationMs: number;
+}
+
+export interface HealthSummary {
+  readonly status: HealthStatus;
+  readonly checks: readonly HealthResult[];
+}
+
+export interface HealthRegistry {
+  register(check: HealthCheck): void;
+  unregister(name: string): void;
+  /** Runs one check (or all) now and keeps the results. */
+  run(name?: string): Promise<HealthSummary>;
+  /** The latest results, without running anything: what requests read. */
+  summary(): HealthSummary;
+  /** Runs every check now and then every `intervalMs` in the background. */
+  start(intervalMs: number): void;
+  stop(): void;
+}
+
+const SEVERITY: Record<HealthStatus, number> = { ok: 0, warn: 1, critical: 2 };
+const CHECK_TIMEOUT_MS = 15_000;
+
+export function worstOf(statuses: readonly HealthStatus[]): HealthStatus {
+  return statuses.reduce<HealthStatus>((worst, status) => (SEVERITY[status] > SEVERITY[worst] ? status : worst), 'ok');
+}
+
+export function createHealthRegistry(deps: { clock?: Clock } = {}): HealthRegistry {
+  const clock = deps.clock ?? systemClock;
+  const checks = new Map<string, HealthCheck>();
+  const results = new Map<string, HealthResult>();
+  let timer: NodeJS.Timeout | undefined;
+
+  async function runOne(check: HealthCheck): Promise<void> {
+    const started = clock.now();
+    let outcome: { status: HealthStatus; message: string };
+    try {
+      outcome = await Promise.race([
+        check.run(),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`)), CHECK_TIMEOUT_MS).unref(),
+        ),
+      ]);
+    } catch (error) {
+      outcome = { status: 'critical', message: `the check failed: ${(error as Error).message}` };
+    }
+    if (!checks.has(check.name)) return; // unregistered while running
+    results.set(check.name, {
+      name: check.name,
+      title: check.title,
+      ...outcome,
+      checkedAt: new Date(clock.now()).toISOString(),
+      durationMs: clock.now() - started,
+    });
+  }
+
+  const registry: HealthRegistry = {
+    register(check) {
+      checks.set(check.name, check);
+      if (timer) void runOne(check);
+    },
+    unregister(name) {
+      checks.delete(name);
+      results.delete(name);
+    },
+    async run(name) {
+      const selected = name === undefined ? [...checks.values()] : [checks.get(name)].filter((c) => c !== undefined);
+      await Promise.all(selected.map(runOne));
+      return registry.summary();
+    },
+    summary() {
+      const list = [...checks.keys()].map(
+        (name) =>
+          results.get(name) ?? {
+            name,
+            title: checks.get(name)!.title,
+            status: 'warn' as const,
+            message: 'not checked yet',
+            checkedAt: '',
+            durationMs: 0,
+          },
+      );
+      return { status: worstOf(list.map((result) => result.status)), checks: list };
+    },
+    start(intervalMs) {
+      registry.stop();
+      void registry.run();
+      timer = setInterval(() => void registry.run(), intervalMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+  return registry;
+}

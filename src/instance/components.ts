@@ -1,0 +1,6 @@
+import { tokenComponent } from '../auth/token-config.js';
+import type { ComponentDefinition } from '../config/index.js';
+import { healthComponent } from '../health/index.js';
+
+/** Every configurable component of an instance, registered with its configuration admin. */
+export const COMPONENTS: readonly ComponentDefinition[] = [tokenComponent, healthComponent];

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../support/atomic-file.js';
+import { ADMINISTRATORS } from '../users/index.js';
+import type { Services } from './services.js';
+
+const MARKER_PATH = '/etc/capsule';
+
+export interface InitialAdmin {
+  /** Where the generated password was written; absent when it came from CAPSULE_ADMIN_PASSWORD. */
+  readonly passwordFile?: string;
+}
+
+/**
+ * Creates `admin` in `administrators` once per repository. A marker node records that it
+ * was done, so an operator who removes `admin` does not see it come back.
+ */
+export async function createInitialAdmin(services: Services, env: NodeJS.ProcessEnv): Promise<InitialAdmin | null> {
+  const marker = await services.repo.getNode(MARKER_PATH);
+  if (marker?.properties.initialized === true) return null;
+  const fromEnv = env.CAPSULE_ADMIN_PASSWORD;
+  const password = fromEnv && fromEnv.length > 0 ? fromEnv : randomBytes(18).toString('base64url');
+  if (!(await services.users.getGroup(ADMINISTRATORS))) await services.users.createGroup(ADMINISTRATORS);
+  if (await services.users.getUser('admin')) await services.users.setPassword('admin', password);
+  else await services.users.createUser('admin', { password, groups: [ADMINISTRATORS] });
+  let passwordFile: string | undefined;
+  if (!fromEnv) {
+    passwordFile = services.home.initialAdminPasswordFile;
+    writeFileAtomic(passwordFile, `${password}\n`, 0o600);
+  }
+  if (marker) await services.repo.setProperties(MARKER_PATH, { initialized: true });
+  else await services.repo.addNode(MARKER_PATH, { type: 'capsule:Marker', properties: { initialized: true } });
+  return passwordFile ? { passwordFile } : {};
+}

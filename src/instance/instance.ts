@@ -1,0 +1,100 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { applyConfigFiles } from '../config/index.js';
+import { createHealthRegistry, HEALTH_PID, repositoryCheck, type HealthRegistry } from '../health/index.js';
+import { buildApp } from '../http/index.js';
+import type { PasswordHasher } from '../users/index.js';
+import type { Clock } from '../clock.js';
+import { watchCounters, type ChangeWatcher } from './change-watcher.js';
+import { createInitialAdmin } from './first-start.js';
+import { silentLogger } from './logger.js';
+import { openServices, type Services } from './services.js';
+import { CONFIG_COUNTER } from '../config/index.js';
+
+export interface InstanceOptions {
+  readonly home: string;
+  readonly port: number;
+  readonly host?: string;
+  /** Shown in `X-Capsule-Instance`; defaults to host:port. */
+  readonly name?: string;
+  readonly logger?: Logger;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly clock?: Clock;
+  readonly hasher?: PasswordHasher;
+  /** How often the repository's change counters are polled (default 500 ms). */
+  readonly changePollMs?: number;
+}
+
+export interface RunningInstance {
+  readonly name: string;
+  readonly url: string;
+  readonly port: number;
+  readonly services: Services;
+  readonly health: HealthRegistry;
+  readonly app: FastifyInstance;
+  stop(): Promise<void>;
+}
+
+export async function startInstance(options: InstanceOptions): Promise<RunningInstance> {
+  const logger = options.logger ?? silentLogger();
+  const host = options.host ?? '127.0.0.1';
+  const env = options.env ?? process.env;
+  const services = await openServices({ home: options.home, create: true, clock: options.clock, hasher: options.hasher });
+  let watcher: ChangeWatcher | undefined;
+  const health = createHealthRegistry({ clock: services.clock });
+  try {
+    if (services.created) logger.info({ home: services.home.root }, 'created a new instance home');
+    const admin = await createInitialAdmin(services, env);
+    if (admin?.passwordFile) {
+      logger.info({ file: admin.passwordFile }, "created user 'admin'; its password is in this file (mode 0600)");
+    } else if (admin) {
+      logger.info("created user 'admin' with the password from CAPSULE_ADMIN_PASSWORD");
+    }
+    const applied = await applyConfigFiles(services.config, services.home.configDir);
+    if (applied.length > 0) logger.info({ pids: applied }, 'applied configuration files');
+
+    health.register(repositoryCheck(services.repo));
+    const healthInterval = () => (services.config.current(HEALTH_PID)['interval.seconds'] as number) * 1000;
+    health.start(healthInterval());
+    services.config.onChange(HEALTH_PID, () => health.start(healthInterval()));
+    services.config.onChange('*', (pid) => logger.info({ configuration: pid }, 'configuration changed'));
+
+    watcher = watchCounters(
+      services.repo,
+      { [CONFIG_COUNTER]: () => services.config.refresh() },
+      { intervalMs: options.changePollMs ?? 500, onError: (error) => logger.error({ err: error }, 'change polling failed') },
+    );
+
+    let name = options.name ?? `${host}:${options.port}`;
+    const app = await buildApp({ instanceName: () => name, logger, health });
+    await app.listen({ port: options.port, host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : options.port;
+    name = options.name ?? `${host}:${port}`;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    logger.info({ url, name }, 'instance started');
+
+    let stopped: Promise<void> | undefined;
+    return {
+      name,
+      url,
+      port,
+      services,
+      health,
+      app,
+      stop: () =>
+        (stopped ??= (async () => {
+          watcher?.stop();
+          health.stop();
+          await app.close();
+          await services.close();
+          logger.info('instance stopped');
+        })()),
+    };
+  } catch (error) {
+    watcher?.stop();
+    health.stop();
+    await services.close();
+    throw error;
+  }
+}

@@ -1,0 +1,38 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/** Paths that never reach a log line, whatever a caller passes. */
+export const REDACTED_PATHS = [
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'req.headers["login-token"]',
+  'res.headers["set-cookie"]',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
+  'token',
+  '*.token',
+];
+
+export interface LoggerOptions {
+  readonly level?: string;
+  /** Human-readable lines (default: when standard output is a terminal); JSON otherwise. */
+  readonly pretty?: boolean;
+  readonly destination?: NodeJS.WritableStream;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? process.env.CAPSULE_LOG_LEVEL ?? 'info';
+  const pretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
+  const base = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  if (pretty) {
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard', ignore: 'pid,hostname' } } });
+  }
+  return options.destination ? pino(base, options.destination as pino.DestinationStream) : pino(base);
+}
+
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

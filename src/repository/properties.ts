@@ -1,0 +1,51 @@
+import { CapsuleError } from '../errors.js';
+import type { PropertyType, PropertyValue } from './types.js';
+
+/** How one property is kept in storage: its type tag and a JSON-safe value. */
+export interface StoredProperty {
+  readonly t: PropertyType;
+  readonly v: string | number | boolean | string[];
+}
+
+export function typeOf(name: string, value: PropertyValue): PropertyType {
+  if (typeof value === 'string') return 'string';
+  if (typeof value === 'boolean') return 'boolean';
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) {
+      throw new CapsuleError('INVALID_PROPERTY', `property '${name}' is a long and must be a whole number, got ${value}`);
+    }
+    return 'long';
+  }
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new CapsuleError('INVALID_PROPERTY', `property '${name}' is an invalid date`);
+    return 'date';
+  }
+  if (value instanceof Uint8Array) return 'binary';
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return 'string[]';
+  throw new CapsuleError('INVALID_PROPERTY', `property '${name}' has a value the repository cannot store`);
+}
+
+export function encodeProperty(name: string, value: PropertyValue): StoredProperty {
+  const t = typeOf(name, value);
+  switch (t) {
+    case 'date':
+      return { t, v: (value as Date).toISOString() };
+    case 'binary':
+      return { t, v: Buffer.from(value as Uint8Array).toString('base64') };
+    case 'string[]':
+      return { t, v: [...(value as readonly string[])] };
+    default:
+      return { t, v: value as string | number | boolean };
+  }
+}
+
+export function decodeProperty(stored: StoredProperty): PropertyValue {
+  switch (stored.t) {
+    case 'date':
+      return new Date(stored.v as string);
+    case 'binary':
+      return Buffer.from(stored.v as string, 'base64');
+    default:
+      return stored.v;
+  }
+}

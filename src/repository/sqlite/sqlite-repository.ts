@@ -1,0 +1,304 @@
+import { randomUUID } from 'node:crypto';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { CapsuleError } from '../../errors.js';
+import type { Clock } from '../../clock.js';
+import { systemClock } from '../../clock.js';
+import { checkPath, nameOf, parentOf } from '../paths.js';
+import { decodeProperty, encodeProperty, type StoredProperty } from '../properties.js';
+import {
+  INDEXED_PROPERTIES,
+  type AddNodeOptions,
+  type Properties,
+  type PropertyValue,
+  type Repository,
+  type RepositoryInfo,
+  type RepositoryNode,
+  type RepositoryWriter,
+} from '../types.js';
+import { CAPSULE_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { createMutex } from './mutex.js';
+
+export interface SqliteRepositoryOptions {
+  /** The database file; created (with its schema) only when `create` is true. */
+  readonly file: string;
+  readonly create?: boolean;
+  /** How long a write waits for another process's transaction, in ms. */
+  readonly busyTimeoutMs?: number;
+  readonly clock?: Clock;
+}
+
+interface NodeRow {
+  id: string;
+  path: string;
+  name: string;
+  type: string;
+  props: string;
+  created: number;
+  modified: number;
+}
+
+const FOLDER_TYPE = 'capsule:Folder';
+
+export function openSqliteRepository(options: SqliteRepositoryOptions): Repository {
+  const { file, create = false, busyTimeoutMs = 10_000, clock = systemClock } = options;
+  const db = openDatabase(file, create, busyTimeoutMs);
+  const mutex = createMutex();
+
+  const statements = {
+    byPath: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE path = ?'),
+    byId: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE id = ?'),
+    children: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE parent = ? ORDER BY name'),
+    subtree: db.prepare<[string, string, string], NodeRow>(
+      'SELECT * FROM nodes WHERE path = ? OR (path >= ? AND path < ?) ORDER BY path',
+    ),
+    all: db.prepare<[], NodeRow>('SELECT * FROM nodes ORDER BY path'),
+    byProperty: db.prepare<[string, string], NodeRow>(
+      'SELECT n.* FROM property_index i JOIN nodes n ON n.id = i.node_id WHERE i.name = ? AND i.value = ? ORDER BY n.path',
+    ),
+    byPropertyAndType: db.prepare<[string, string, string], NodeRow>(
+      'SELECT n.* FROM property_index i JOIN nodes n ON n.id = i.node_id WHERE i.name = ? AND i.value = ? AND n.type = ? ORDER BY n.path',
+    ),
+    byType: db.prepare<[string, string, number], NodeRow>(
+      'SELECT * FROM nodes WHERE type = ? AND id > ? ORDER BY id LIMIT ?',
+    ),
+    countByType: db.prepare<[string], { count: number }>('SELECT count(*) AS count FROM nodes WHERE type = ?'),
+    insert: db.prepare(
+      'INSERT INTO nodes (id, path, parent, name, type, props, created, modified) VALUES (@id, @path, @parent, @name, @type, @props, @created, @modified)',
+    ),
+    updateProps: db.prepare<[string, number, string]>('UPDATE nodes SET props = ?, modified = ? WHERE id = ?'),
+    deletePath: db.prepare<[string]>('DELETE FROM nodes WHERE path = ?'),
+    deleteSubtree: db.prepare<[string, string]>('DELETE FROM nodes WHERE path >= ? AND path < ?'),
+    indexInsert: db.prepare<[string, string, string]>(
+      'INSERT OR IGNORE INTO property_index (name, value, node_id) VALUES (?, ?, ?)',
+    ),
+    indexDelete: db.prepare<[string, string]>('DELETE FROM property_index WHERE node_id = ? AND name = ?'),
+    counter: db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?'),
+    bump: db.prepare<[string], { value: number }>(
+      'INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value',
+    ),
+    nodeCount: db.prepare<[], { count: number }>('SELECT count(*) AS count FROM nodes'),
+  };
+
+  function toNode(row: NodeRow): RepositoryNode {
+    const stored = JSON.parse(row.props) as Record<string, StoredProperty>;
+    const properties: Record<string, PropertyValue> = {};
+    for (const [name, value] of Object.entries(stored)) properties[name] = decodeProperty(value);
+    return {
+      id: row.id,
+      path: row.path,
+      name: row.name,
+      type: row.type,
+      properties,
+      created: new Date(row.created),
+      modified: new Date(row.modified),
+    };
+  }
+
+  function rowAt(path: string): NodeRow | undefined {
+    return statements.byPath.get(checkPath(path));
+  }
+
+  function encodeAll(properties: Properties): Record<string, StoredProperty> {
+    const stored: Record<string, StoredProperty> = {};
+    for (const [name, value] of Object.entries(properties)) stored[name] = encodeProperty(name, value);
+    return stored;
+  }
+
+  function reindex(nodeId: string, name: string, value: PropertyValue | undefined): void {
+    if (!INDEXED_PROPERTIES.includes(name)) return;
+    statements.indexDelete.run(nodeId, name);
+    const values = typeof value === 'string' ? [value] : Array.isArray(value) ? (value as string[]) : [];
+    for (const item of values) statements.indexInsert.run(name, item, nodeId);
+  }
+
+  function insertNode(path: string, type: string, properties: Properties): RepositoryNode {
+    const now = clock.now();
+    const row: NodeRow & { parent: string | null } = {
+      id: randomUUID(),
+      path,
+      parent: parentOf(path),
+      name: nameOf(path),
+      type,
+      props: JSON.stringify(encodeAll(properties)),
+      created: now,
+      modified: now,
+    };
+    statements.insert.run(row);
+    for (const [name, value] of Object.entries(properties)) reindex(row.id, name, value);
+    return toNode(row);
+  }
+
+  // The writer used inside a transaction: it runs straight on the connection, which the
+  // transaction holds.
+  const writer: RepositoryWriter = {
+    getNode: async (path) => {
+      const row = rowAt(path);
+      return row ? toNode(row) : null;
+    },
+    getNodeById: async (id) => {
+      const row = statements.byId.get(id);
+      return row ? toNode(row) : null;
+    },
+    getChildren: async (path) => statements.children.all(checkPath(path)).map(toNode),
+    getSubtree: async (path) => {
+      const root = checkPath(path);
+      const rows = root === '/' ? statements.all.all() : statements.subtree.all(root, `${root}/`, `${root}0`);
+      return rows.map(toNode);
+    },
+    findByProperty: async (name, value, type) =>
+      (type === undefined
+        ? statements.byProperty.all(name, value)
+        : statements.byPropertyAndType.all(name, value, type)
+      ).map(toNode),
+    findByType: async (type, limit, afterId = '') => statements.byType.all(type, afterId, limit).map(toNode),
+    countByType: async (type) => statements.countByType.get(type)?.count ?? 0,
+    readCounter: async (name) => statements.counter.get(name)?.value ?? 0,
+
+    addNode: async (path, options: AddNodeOptions = {}) => {
+      const target = checkPath(path);
+      if (target === '/' || statements.byPath.get(target)) {
+        throw new CapsuleError('NODE_EXISTS', `a node already exists at ${target}`);
+      }
+      const missing: string[] = [];
+      for (let parent = parentOf(target); parent !== null && !statements.byPath.get(parent); parent = parentOf(parent)) {
+        missing.unshift(parent);
+      }
+      for (const folder of missing) insertNode(folder, FOLDER_TYPE, {});
+      return insertNode(target, options.type ?? 'capsule:Node', options.properties ?? {});
+    },
+    setProperties: async (path, changes) => {
+      const row = rowAt(path);
+      if (!row) throw new CapsuleError('NODE_NOT_FOUND', `no node at ${path}`);
+      const stored = JSON.parse(row.props) as Record<string, StoredProperty>;
+      for (const [name, value] of Object.entries(changes)) {
+        if (value === null) delete stored[name];
+        else stored[name] = encodeProperty(name, value);
+        reindex(row.id, name, value ?? undefined);
+      }
+      const updated = { ...row, props: JSON.stringify(stored), modified: clock.now() };
+      statements.updateProps.run(updated.props, updated.modified, row.id);
+      return toNode(updated);
+    },
+    removeNode: async (path) => {
+      const target = checkPath(path);
+      if (target === '/') throw new CapsuleError('INVALID_PATH', 'the root node cannot be removed');
+      const removed = statements.deletePath.run(target).changes;
+      statements.deleteSubtree.run(`${target}/`, `${target}0`);
+      return removed > 0;
+    },
+    bumpCounter: async (name) => statements.bump.get(name)?.value ?? 0,
+  };
+
+  async function transaction<T>(work: (tx: RepositoryWriter) => Promise<T>): Promise<T> {
+    return mutex.run(async () => {
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(writer);
+        db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  // Reads outside a transaction wait while one is open, so they never see uncommitted writes.
+  function read<A extends unknown[], R>(method: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+    return (...args) => (mutex.locked ? mutex.idle().then(() => method(...args)) : method(...args));
+  }
+
+  return {
+    getNode: read(writer.getNode),
+    getNodeById: read(writer.getNodeById),
+    getChildren: read(writer.getChildren),
+    getSubtree: read(writer.getSubtree),
+    findByProperty: read(writer.findByProperty),
+    findByType: read(writer.findByType),
+    countByType: read(writer.countByType),
+    readCounter: read(writer.readCounter),
+    addNode: (path, options) => transaction((tx) => tx.addNode(path, options)),
+    setProperties: (path, changes) => transaction((tx) => tx.setProperties(path, changes)),
+    removeNode: (path) => transaction((tx) => tx.removeNode(path)),
+    bumpCounter: (name) => transaction((tx) => tx.bumpCounter(name)),
+    transaction,
+    info: read(async (): Promise<RepositoryInfo> => {
+      const size = (suffix: string) => (existsSync(file + suffix) ? statSync(file + suffix).size : 0);
+      return {
+        backend: 'sqlite',
+        location: file,
+        sizeBytes: size('') + size('-wal'),
+        schemaVersion: SCHEMA_VERSION,
+        nodeCount: statements.nodeCount.get()?.count ?? 0,
+      };
+    }),
+    close: async () => {
+      await mutex.idle();
+      if (db.open) db.close();
+    },
+  };
+}
+
+function openDatabase(file: string, create: boolean, busyTimeoutMs: number): Database.Database {
+  const existed = existsSync(file);
+  if (!existed && !create) {
+    throw new CapsuleError('HOME_UNREADABLE', `no repository at ${file}; start an instance to create one`);
+  }
+  let db: Database.Database;
+  try {
+    // SQLite gives its -wal and -shm files the mode of the database file: make that 0600 first.
+    if (!existed) closeSync(openSync(file, 'wx', 0o600));
+    db = new Database(file, { fileMustExist: true, timeout: busyTimeoutMs });
+  } catch (error) {
+    throw new CapsuleError('HOME_UNREADABLE', `cannot open the repository ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  try {
+    // Read the header before writing anything: a newer or foreign file must stay untouched.
+    const applicationId = db.pragma('application_id', { simple: true }) as number;
+    const version = db.pragma('user_version', { simple: true }) as number;
+    const tables = db.prepare('SELECT count(*) AS count FROM sqlite_master').get() as { count: number };
+    if (applicationId !== CAPSULE_APPLICATION_ID && (applicationId !== 0 || version !== 0 || tables.count !== 0)) {
+      throw new CapsuleError(
+        'REPOSITORY_DAMAGED',
+        `${file} is not a Capsule repository (application id ${applicationId}); restore it from a backup or move it away`,
+      );
+    }
+    if (version > SCHEMA_VERSION) {
+      throw new CapsuleError(
+        'REPOSITORY_SCHEMA_NEWER',
+        `the repository ${file} has schema version ${version}, newer than this Capsule supports (${SCHEMA_VERSION}); upgrade Capsule`,
+      );
+    }
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, version);
+    return db;
+  } catch (error) {
+    db.close();
+    if (error instanceof CapsuleError) throw error;
+    throw new CapsuleError(
+      'REPOSITORY_DAMAGED',
+      `the repository ${file} is damaged or not a database (${(error as Error).message}); restore it from a backup`,
+      { cause: error },
+    );
+  }
+}
+
+function migrate(db: Database.Database, from: number): void {
+  if (from === SCHEMA_VERSION) return;
+  const apply = db.transaction(() => {
+    for (let version = from; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version] ?? '');
+    if (from === 0) {
+      db.prepare(
+        "INSERT INTO nodes (id, path, parent, name, type, props, created, modified) VALUES (?, '/', NULL, '', 'capsule:Root', '{}', ?, ?)",
+      ).run(randomUUID(), Date.now(), Date.now());
+    }
+    db.pragma(`application_id = ${CAPSULE_APPLICATION_ID}`);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  });
+  apply.immediate();
+}

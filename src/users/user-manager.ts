@@ -1,0 +1,289 @@
+import { CapsuleError } from '../errors.js';
+import type { Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
+import { authorizablePath, checkId } from './ids.js';
+import type { PasswordHasher } from './passwords.js';
+import {
+  GROUP_TYPE,
+  GROUPS_ROOT,
+  USER_TYPE,
+  USERS_COUNTER,
+  USERS_ROOT,
+  type Group,
+  type User,
+} from './types.js';
+
+export interface UserManagerDeps {
+  readonly repo: Repository;
+  readonly hasher: PasswordHasher;
+}
+
+export interface CreateUserOptions {
+  readonly password: string;
+  readonly groups?: readonly string[];
+}
+
+export type UserChangeListener = (userId: string | null) => void;
+
+export interface UserManager {
+  createUser(id: string, options: CreateUserOptions): Promise<User>;
+  getUser(id: string): Promise<User | null>;
+  listUsers(): Promise<User[]>;
+  removeUser(id: string): Promise<void>;
+  setPassword(id: string, password: string): Promise<void>;
+  setDisabled(id: string, disabled: boolean): Promise<User>;
+  /** The user when the password is right and the user enabled; null otherwise, in about the same time. */
+  authenticate(id: string, password: string): Promise<User | null>;
+  /** Raises the token generation, so encapsulated tokens issued before stop working. */
+  incrementGeneration(id: string): Promise<User>;
+  createGroup(id: string): Promise<Group>;
+  getGroup(id: string): Promise<Group | null>;
+  listGroups(): Promise<Group[]>;
+  removeGroup(id: string): Promise<void>;
+  addMember(groupId: string, userId: string): Promise<Group>;
+  removeMember(groupId: string, userId: string): Promise<Group>;
+  /** Told of every change made through this manager (the user id, or null for group changes). */
+  onChange(listener: UserChangeListener): () => void;
+}
+
+function checkPassword(password: string): string {
+  if (typeof password !== 'string' || password.length === 0) {
+    throw new CapsuleError('INVALID_ARGUMENT', 'the password is empty');
+  }
+  if (password.length > 1024) {
+    throw new CapsuleError('INVALID_ARGUMENT', 'the password is longer than 1024 characters');
+  }
+  return password;
+}
+
+function toGroup(node: RepositoryNode): Group {
+  return {
+    id: node.properties.groupId as string,
+    path: node.path,
+    members: (node.properties.members as readonly string[] | undefined) ?? [],
+  };
+}
+
+export function createUserManager({ repo, hasher }: UserManagerDeps): UserManager {
+  const listeners = new Set<UserChangeListener>();
+  let dummyHash: Promise<string> | undefined;
+
+  function changed(userId: string | null): void {
+    for (const listener of listeners) listener(userId);
+  }
+
+  async function groupsOf(reader: RepositoryWriter | Repository, userId: string): Promise<string[]> {
+    const nodes = await reader.findByProperty('members', userId, GROUP_TYPE);
+    return nodes.map((node) => node.properties.groupId as string).sort();
+  }
+
+  async function toUser(reader: RepositoryWriter | Repository, node: RepositoryNode): Promise<User> {
+    const id = node.properties.userId as string;
+    return {
+      id,
+      path: node.path,
+      disabled: node.properties.disabled === true,
+      generation: (node.properties.generation as number | undefined) ?? 0,
+      groups: await groupsOf(reader, id),
+    };
+  }
+
+  async function userNode(reader: RepositoryWriter | Repository, id: string): Promise<RepositoryNode | null> {
+    const [node] = await reader.findByProperty('userId', id, USER_TYPE);
+    return node ?? null;
+  }
+
+  async function requireUserNode(reader: RepositoryWriter | Repository, id: string): Promise<RepositoryNode> {
+    const node = await userNode(reader, checkId('user', id));
+    if (!node) throw new CapsuleError('USER_NOT_FOUND', `no user '${id}'`);
+    return node;
+  }
+
+  async function groupNode(reader: RepositoryWriter | Repository, id: string): Promise<RepositoryNode | null> {
+    const [node] = await reader.findByProperty('groupId', id, GROUP_TYPE);
+    return node ?? null;
+  }
+
+  async function requireGroupNode(reader: RepositoryWriter | Repository, id: string): Promise<RepositoryNode> {
+    const node = await groupNode(reader, checkId('group', id));
+    if (!node) throw new CapsuleError('GROUP_NOT_FOUND', `no group '${id}'; create it with 'capsule groups add ${id}'`);
+    return node;
+  }
+
+  async function ensureIdFree(tx: RepositoryWriter, id: string): Promise<void> {
+    if ((await userNode(tx, id)) || (await groupNode(tx, id))) {
+      throw new CapsuleError('USER_EXISTS', `a user or group '${id}' already exists`);
+    }
+  }
+
+  async function setMembers(tx: RepositoryWriter, group: RepositoryNode, members: string[]): Promise<Group> {
+    const updated = await tx.setProperties(group.path, { members: [...new Set(members)].sort() });
+    await tx.bumpCounter(USERS_COUNTER);
+    return toGroup(updated);
+  }
+
+  return {
+    async createUser(id, { password, groups = [] }) {
+      checkId('user', id);
+      const passwordHash = await hasher.hash(checkPassword(password));
+      const user = await repo.transaction(async (tx) => {
+        await ensureIdFree(tx, id);
+        const groupNodes = [];
+        for (const groupId of groups) groupNodes.push(await requireGroupNode(tx, groupId));
+        const node = await tx.addNode(authorizablePath(USERS_ROOT, id), {
+          type: USER_TYPE,
+          properties: { userId: id, passwordHash, disabled: false, generation: 0 },
+        });
+        for (const group of groupNodes) {
+          await setMembers(tx, group, [...(group.properties.members as string[] | undefined ?? []), id]);
+        }
+        await tx.bumpCounter(USERS_COUNTER);
+        return toUser(tx, node);
+      });
+      changed(id);
+      return user;
+    },
+
+    async getUser(id) {
+      const node = await userNode(repo, id);
+      return node ? toUser(repo, node) : null;
+    },
+
+    async listUsers() {
+      const nodes = (await repo.getSubtree(USERS_ROOT).catch(() => [])).filter((node) => node.type === USER_TYPE);
+      return Promise.all(nodes.map((node) => toUser(repo, node)));
+    },
+
+    async removeUser(id) {
+      await repo.transaction(async (tx) => {
+        const node = await requireUserNode(tx, id);
+        for (const group of await tx.findByProperty('members', id, GROUP_TYPE)) {
+          await setMembers(
+            tx,
+            group,
+            (group.properties.members as string[]).filter((member) => member !== id),
+          );
+        }
+        await tx.removeNode(node.path);
+        await tx.bumpCounter(USERS_COUNTER);
+      });
+      changed(id);
+    },
+
+    async setPassword(id, password) {
+      const passwordHash = await hasher.hash(checkPassword(password));
+      await repo.transaction(async (tx) => {
+        const node = await requireUserNode(tx, id);
+        await tx.setProperties(node.path, { passwordHash });
+        await tx.bumpCounter(USERS_COUNTER);
+      });
+      changed(id);
+    },
+
+    async setDisabled(id, disabled) {
+      const user = await repo.transaction(async (tx) => {
+        const node = await requireUserNode(tx, id);
+        const updated = await tx.setProperties(node.path, { disabled });
+        await tx.bumpCounter(USERS_COUNTER);
+        return toUser(tx, updated);
+      });
+      changed(id);
+      return user;
+    },
+
+    async authenticate(id, password) {
+      let node: RepositoryNode | null = null;
+      try {
+        node = await userNode(repo, checkId('user', id));
+      } catch {
+        node = null; // an invalid id is an unknown user: same answer, same time
+      }
+      const stored = node?.properties.passwordHash;
+      if (typeof stored !== 'string') {
+        dummyHash ??= hasher.hash('capsule-timing-equaliser');
+        await hasher.verify(await dummyHash, String(password));
+        return null;
+      }
+      const ok = await hasher.verify(stored, String(password));
+      if (!ok || node!.properties.disabled === true) return null;
+      return toUser(repo, node!);
+    },
+
+    async incrementGeneration(id) {
+      const user = await repo.transaction(async (tx) => {
+        const node = await requireUserNode(tx, id);
+        const generation = ((node.properties.generation as number | undefined) ?? 0) + 1;
+        const updated = await tx.setProperties(node.path, { generation });
+        await tx.bumpCounter(USERS_COUNTER);
+        return toUser(tx, updated);
+      });
+      changed(id);
+      return user;
+    },
+
+    async createGroup(id) {
+      checkId('group', id);
+      const group = await repo.transaction(async (tx) => {
+        await ensureIdFree(tx, id);
+        const node = await tx.addNode(authorizablePath(GROUPS_ROOT, id), {
+          type: GROUP_TYPE,
+          properties: { groupId: id, members: [] },
+        });
+        await tx.bumpCounter(USERS_COUNTER);
+        return toGroup(node);
+      });
+      changed(null);
+      return group;
+    },
+
+    async getGroup(id) {
+      const node = await groupNode(repo, id);
+      return node ? toGroup(node) : null;
+    },
+
+    async listGroups() {
+      const nodes = await repo.getSubtree(GROUPS_ROOT).catch(() => []);
+      return nodes.filter((node) => node.type === GROUP_TYPE).map(toGroup);
+    },
+
+    async removeGroup(id) {
+      await repo.transaction(async (tx) => {
+        const node = await requireGroupNode(tx, id);
+        await tx.removeNode(node.path);
+        await tx.bumpCounter(USERS_COUNTER);
+      });
+      changed(null);
+    },
+
+    async addMember(groupId, userId) {
+      const group = await repo.transaction(async (tx) => {
+        const node = await requireGroupNode(tx, groupId);
+        await requireUserNode(tx, userId);
+        return setMembers(tx, node, [...toGroup(node).members, userId]);
+      });
+      changed(userId);
+      return group;
+    },
+
+    async removeMember(groupId, userId) {
+      const group = await repo.transaction(async (tx) => {
+        const node = await requireGroupNode(tx, groupId);
+        checkId('user', userId);
+        if (!toGroup(node).members.includes(userId)) {
+          throw new CapsuleError('USER_NOT_FOUND', `'${userId}' is not a member of '${groupId}'`);
+        }
+        return setMembers(
+          tx,
+          node,
+          toGroup(node).members.filter((member) => member !== userId),
+        );
+      });
+      changed(userId);
+      return group;
+    },
+
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
