@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { openServices, resolveHome, type Services } from '../instance/index.js';
+// Not instance/index.js: that would load the HTTP server into every short command.
+import { resolveHome } from '../instance/home.js';
+import { openServices, type Services } from '../instance/services.js';
 import type { CliIO } from './io.js';
 
 export interface HomeOptions {

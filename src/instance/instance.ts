@@ -10,6 +10,7 @@ import { createInitialAdmin } from './first-start.js';
 import { silentLogger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { CONFIG_COUNTER } from '../config/index.js';
+import { CapsuleError } from '../errors.js';
 
 export interface InstanceOptions {
   readonly home: string;
@@ -67,7 +68,13 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
 
     let name = options.name ?? `${host}:${options.port}`;
     const app = await buildApp({ instanceName: () => name, logger, health });
-    await app.listen({ port: options.port, host });
+    await app.listen({ port: options.port, host }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
+        const reason = error.code === 'EADDRINUSE' ? 'is in use' : error.code === 'EACCES' ? 'needs privileges' : 'is not an address of this machine';
+        throw new CapsuleError('INVALID_ARGUMENT', `port ${options.port} on ${host} ${reason}; choose another with --port or --host`);
+      }
+      throw error;
+    });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
     name = options.name ?? `${host}:${port}`;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CapsuleError } from '../../errors.js';
 import { checkPid, type ConfigValues } from '../../config/index.js';
-import type { Services } from '../../instance/index.js';
+import type { Services } from '../../instance/services.js';
 import { parseAssignments } from '../arguments.js';
 import { printJson, type CliIO } from '../io.js';
 import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createLogger, resolveHome, startInstance } from '../../instance/index.js';
+import { resolveHome } from '../../instance/home.js';
 import { parsePort } from '../arguments.js';
 import type { CliIO } from '../io.js';
 import { homeOption } from '../with-home.js';
@@ -20,6 +20,7 @@ export async function start(options: StartOptions, io: CliIO): Promise<void> {
     : io.env.CAPSULE_PORT !== undefined
       ? parsePort(io.env.CAPSULE_PORT, 'CAPSULE_PORT')
       : DEFAULT_PORT;
+  const { createLogger, startInstance } = await import('../../instance/index.js');
   const logger = createLogger();
   const instance = await startInstance({
     home: resolveHome(options.home, io.env),

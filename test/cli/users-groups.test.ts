@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { openServices } from '../../src/instance/index.js';
+import { jsonOf, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
+
+async function newHome(): Promise<string> {
+  const home = join(tempDir(), 'home');
+  const services = await openServices({ home, create: true });
+  await services.close();
+  return home;
+}
+
+describe('capsule users and groups', () => {
+  let home: string;
+  before(async () => {
+    home = await newHome();
+  });
+
+  it('adds a user with its password from standard input, in groups, and lists it', async () => {
+    assert.equal((await runCli(['groups', 'add', 'editors', '--home', home])).code, 0);
+    const added = await runCli(['users', 'add', 'alice', '--password-stdin', '--group', 'editors', '--home', home], { stdin: 'pw-alice\n' });
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /added user alice \(editors\)/);
+    const list = await runCli(['users', 'list', '--json', '--home', home]);
+    assert.deepEqual(jsonOf(list), [{ id: 'alice', groups: ['editors'], disabled: false, generation: 0 }]);
+    const text = await runCli(['users', 'list', '--home', home]);
+    assert.match(text.stdout, /^ID\s+GROUPS\s+STATE\nalice\s+editors\s+enabled\n$/);
+  });
+
+  it('changes the password, disables and enables, with the trailing newline of stdin not part of it', async () => {
+    const services = async () => openServices({ home });
+    await runCli(['users', 'add', 'bob', '--password-stdin', '--home', home], { stdin: 'first\n' });
+    assert.equal((await runCli(['users', 'passwd', 'bob', '--password-stdin', '--home', home], { stdin: 'second\r\n' })).code, 0);
+    let s = await services();
+    assert.equal(await s.users.authenticate('bob', 'first'), null);
+    assert.equal((await s.users.authenticate('bob', 'second'))?.id, 'bob');
+    await s.close();
+    assert.equal((await runCli(['users', 'disable', 'bob', '--home', home])).code, 0);
+    s = await services();
+    assert.equal(await s.users.authenticate('bob', 'second'), null);
+    await s.close();
+    const enabled = await runCli(['users', 'enable', 'bob', '--json', '--home', home]);
+    assert.equal(jsonOf<{ disabled: boolean }>(enabled).disabled, false);
+  });
+
+  it('manages group members and removes users', async () => {
+    await runCli(['users', 'add', 'carol', '--password-stdin', '--home', home], { stdin: 'pw' });
+    await runCli(['groups', 'add', 'authors', '--home', home]);
+    assert.equal((await runCli(['groups', 'add-member', 'authors', 'carol', '--home', home])).code, 0);
+    let groups = jsonOf<Array<{ id: string; members: string[] }>>(await runCli(['groups', 'list', '--json', '--home', home]));
+    assert.deepEqual(groups.find((g) => g.id === 'authors')?.members, ['carol']);
+    assert.equal((await runCli(['groups', 'remove-member', 'authors', 'carol', '--home', home])).code, 0);
+    assert.equal((await runCli(['groups', 'add-member', 'authors', 'carol', '--home', home])).code, 0);
+    assert.equal((await runCli(['users', 'remove', 'carol', '--home', home])).code, 0);
+    groups = jsonOf(await runCli(['groups', 'list', '--json', '--home', home]));
+    assert.deepEqual(groups.find((g) => g.id === 'authors')?.members, []);
+  });
+
+  it('refuses bad input with one line, exit 2, and writes nothing', async () => {
+    const before = (await runCli(['users', 'list', '--json', '--home', home])).stdout;
+    const cases: Array<[string[], string | undefined, RegExp]> = [
+      [['users', 'add', 'alice', '--password-stdin'], 'x', /already exists/],
+      [['users', 'add', 'bad/id', '--password-stdin'], 'x', /may use only letters/],
+      [['users', 'add', 'dora'], undefined, /--password-stdin/],
+      [['users', 'add', 'dora', '--password-stdin'], '', /no password/],
+      [['users', 'add', 'dora', '--password-stdin', '--group', 'nope'], 'x', /no group 'nope'/],
+      [['users', 'add'], undefined, /missing required argument/],
+      [['users', 'add', 'dora', '--colour', 'red'], undefined, /unknown option/],
+      [['users', 'remove', 'ghost'], undefined, /no user 'ghost'/],
+      [['groups', 'add-member', 'editors', 'ghost'], undefined, /no user 'ghost'/],
+      [['users', 'frobnicate'], undefined, /unknown command/],
+    ];
+    for (const [args, stdin, message] of cases) {
+      const result = await runCli([...args, '--home', home], { stdin });
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message, args.join(' '));
+      assert.equal(result.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${result.stderr}`);
+    }
+    assert.equal((await runCli(['users', 'list', '--json', '--home', home])).stdout, before);
+  });
+
+  it('gives a JSON error to scripts', async () => {
+    const result = await runCli(['users', 'remove', 'ghost', '--json', '--home', home]);
+    assert.equal(result.code, 2);
+    assert.deepEqual(jsonOf(result), { error: { code: 'USER_NOT_FOUND', message: "no user 'ghost'" } });
+  });
+});
+
+describe('capsule on a home that cannot be read', () => {
+  it('says so and exits 2, creating nothing', async () => {
+    const missing = join(tempDir(), 'nowhere');
+    const result = await runCli(['users', 'list', '--home', missing]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^capsule: no Capsule home at .*nowhere; start an instance there first/);
+    const viaEnv = await runCli(['groups', 'list'], { env: { CAPSULE_HOME: missing } });
+    assert.equal(viaEnv.code, 2);
+    assert.match(viaEnv.stderr, /nowhere/);
+  });
+});

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isCapsuleError } from '../../src/errors.js';
+import { createArgon2Hasher, createUserManager } from '../../src/users/index.js';
+import { fastHasher, tempRepository } from '../helpers/services.js';
+
+function manager() {
+  return createUserManager({ repo: tempRepository(), hasher: fastHasher });
+}
+
+describe('password hashing', () => {
+  it('stores argon2id hashes that verify only the right password', async () => {
+    const hasher = createArgon2Hasher();
+    const hash = await hasher.hash('correct horse');
+    assert.match(hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    assert.equal(await hasher.verify(hash, 'correct horse'), true);
+    assert.equal(await hasher.verify(hash, 'correct horsE'), false);
+    assert.equal(await hasher.verify('not-a-hash', 'x'), false, 'a damaged hash is a wrong password, not a crash');
+  });
+});
+
+describe('users', () => {
+  it('creates a user under /home/users whose password authenticates', async () => {
+    const users = manager();
+    const alice = await users.createUser('alice', { password: 's3cret!' });
+    assert.equal(alice.path, '/home/users/a/alice');
+    assert.deepEqual(alice.groups, []);
+    assert.equal((await users.authenticate('alice', 's3cret!'))?.id, 'alice');
+    assert.equal(await users.authenticate('alice', 'wrong'), null);
+    assert.equal(await users.authenticate('nobody', 's3cret!'), null);
+    assert.equal(await users.authenticate('../etc', 'x'), null, 'an invalid id is just an unknown user');
+  });
+
+  it('never stores the password itself', async () => {
+    const repo = tempRepository();
+    const users = createUserManager({ repo, hasher: fastHasher });
+    await users.createUser('bob', { password: 'plain-text-password' });
+    const node = await repo.getNode('/home/users/b/bob');
+    assert.ok(!JSON.stringify(node).includes('plain-text-password'));
+  });
+
+  it('refuses duplicate ids, also across users and groups', async () => {
+    const users = manager();
+    await users.createUser('alice', { password: 'x' });
+    await assert.rejects(users.createUser('alice', { password: 'y' }), (e) => isCapsuleError(e, 'USER_EXISTS'));
+    await assert.rejects(users.createGroup('alice'), (e) => isCapsuleError(e, 'USER_EXISTS'));
+    assert.equal((await users.authenticate('alice', 'x'))?.id, 'alice', 'the first password still works');
+  });
+
+  it('refuses empty, too long and path-breaking ids with a message saying why', async () => {
+    const users = manager();
+    await assert.rejects(users.createUser('', { password: 'x' }), (e) => isCapsuleError(e, 'INVALID_ID') && /empty/.test(e.message));
+    await assert.rejects(users.createUser('a'.repeat(129), { password: 'x' }), (e) => isCapsuleError(e, 'INVALID_ID') && /longer/.test(e.message));
+    for (const bad of ['a/b', '../x', 'a b', '.hidden', 'tab\t']) {
+      await assert.rejects(users.createUser(bad, { password: 'x' }), (e) => isCapsuleError(e, 'INVALID_ID'), bad);
+    }
+    await assert.rejects(users.createUser('ok', { password: '' }), (e) => isCapsuleError(e, 'INVALID_ARGUMENT'));
+    assert.deepEqual(await users.listUsers(), []);
+  });
+
+  it('disables and enables: a disabled user cannot authenticate', async () => {
+    const users = manager();
+    await users.createUser('carol', { password: 'pw' });
+    assert.equal((await users.setDisabled('carol', true)).disabled, true);
+    assert.equal(await users.authenticate('carol', 'pw'), null);
+    await users.setDisabled('carol', false);
+    assert.equal((await users.authenticate('carol', 'pw'))?.id, 'carol');
+  });
+
+  it('changes passwords and raises the token generation', async () => {
+    const users = manager();
+    await users.createUser('dave', { password: 'old' });
+    await users.setPassword('dave', 'new');
+    assert.equal(await users.authenticate('dave', 'old'), null);
+    assert.equal((await users.authenticate('dave', 'new'))?.generation, 0);
+    assert.equal((await users.incrementGeneration('dave')).generation, 1);
+    await assert.rejects(users.setPassword('nobody', 'x'), (e) => isCapsuleError(e, 'USER_NOT_FOUND'));
+  });
+
+  it('removes a user and its group memberships', async () => {
+    const users = manager();
+    await users.createGroup('editors');
+    await users.createUser('erin', { password: 'pw', groups: ['editors'] });
+    assert.deepEqual((await users.getUser('erin'))?.groups, ['editors']);
+    await users.removeUser('erin');
+    assert.equal(await users.getUser('erin'), null);
+    assert.deepEqual((await users.getGroup('editors'))?.members, []);
+    await assert.rejects(users.removeUser('erin'), (e) => isCapsuleError(e, 'USER_NOT_FOUND'));
+  });
+});
+
+describe('groups', () => {
+  it('adds and removes members, and knows each user\'s groups', async () => {
+    const users = manager();
+    await users.createGroup('editors');
+    await users.createGroup('authors');
+    await users.createUser('frank', { password: 'pw' });
+    await users.addMember('editors', 'frank');
+    await users.addMember('authors', 'frank');
+    await users.addMember('authors', 'frank'); // twice is once
+    assert.deepEqual((await users.getUser('frank'))?.groups, ['authors', 'editors']);
+    assert.deepEqual((await users.getGroup('authors'))?.members, ['frank']);
+    await users.removeMember('editors', 'frank');
+    assert.deepEqual((await users.getUser('frank'))?.groups, ['authors']);
+    assert.deepEqual((await users.listGroups()).map((g) => g.id), ['authors', 'editors']);
+  });
+
+  it('refuses unknown groups and users, changing nothing', async () => {
+    const users = manager();
+    await users.createGroup('editors');
+    await assert.rejects(users.addMember('editors', 'ghost'), (e) => isCapsuleError(e, 'USER_NOT_FOUND'));
+    await assert.rejects(users.addMember('ghosts', 'x'), (e) => isCapsuleError(e, 'GROUP_NOT_FOUND'));
+    await assert.rejects(users.createUser('gina', { password: 'pw', groups: ['nope'] }), (e) => isCapsuleError(e, 'GROUP_NOT_FOUND'));
+    assert.equal(await users.getUser('gina'), null, 'the user was not half-created');
+  });
+
+  it('tells listeners about changes', async () => {
+    const users = manager();
+    const seen: Array<string | null> = [];
+    users.onChange((id) => seen.push(id));
+    await users.createUser('hank', { password: 'pw' });
+    await users.setDisabled('hank', true);
+    await users.createGroup('g');
+    assert.deepEqual(seen, ['hank', 'hank', null]);
+  });
+});
