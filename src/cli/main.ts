@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { CheckFailed } from './check-failed.js';
 import { exitCodeOf, jsonOf, messageOf } from './exit-codes.js';
 import { processIO } from './io.js';
 import { run } from './program.js';
@@ -11,7 +12,7 @@ try {
   process.exitCode = exitCodeOf(error);
   const helpOrVersion = error instanceof CommanderError && error.exitCode === 0;
   if (!helpOrVersion) {
-    if (argv.includes('--json')) io.out(JSON.stringify(jsonOf(error)));
+    if (argv.includes('--json') && !(error instanceof CheckFailed)) io.out(JSON.stringify(jsonOf(error)));
     io.err(messageOf(error));
   }
 }

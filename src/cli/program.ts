@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerConfigCommands } from './commands/config.js';
 import { registerGroupCommands } from './commands/groups.js';
+import { registerKeyCommands } from './commands/keys.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerUserCommands } from './commands/users.js';
 import type { CliIO } from './io.js';
@@ -22,6 +23,7 @@ export function buildProgram(io: CliIO): Command {
   registerUserCommands(program, io);
   registerGroupCommands(program, io);
   registerConfigCommands(program, io);
+  registerKeyCommands(program, io);
   return program;
 }
 

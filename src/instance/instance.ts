@@ -5,6 +5,7 @@ import { createHealthRegistry, HEALTH_PID, repositoryCheck, type HealthRegistry 
 import { buildApp } from '../http/index.js';
 import type { PasswordHasher } from '../users/index.js';
 import type { Clock } from '../clock.js';
+import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
 import { watchCounters, type ChangeWatcher } from './change-watcher.js';
 import { createInitialAdmin } from './first-start.js';
 import { silentLogger } from './logger.js';
@@ -22,6 +23,8 @@ export interface InstanceOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly clock?: Clock;
   readonly hasher?: PasswordHasher;
+  /** Where a brand-new home keeps its keys (default 'file'). */
+  readonly keyStorage?: KeyStorageMode;
   /** How often the repository's change counters are polled (default 500 ms). */
   readonly changePollMs?: number;
 }
@@ -33,6 +36,8 @@ export interface RunningInstance {
   readonly services: Services;
   readonly health: HealthRegistry;
   readonly app: FastifyInstance;
+  /** Reloads the keys from storage (SIGHUP) and logs the new key ids. */
+  reloadKeys(): Promise<KeyIds>;
   stop(): Promise<void>;
 }
 
@@ -40,11 +45,30 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   const logger = options.logger ?? silentLogger();
   const host = options.host ?? '127.0.0.1';
   const env = options.env ?? process.env;
-  const services = await openServices({ home: options.home, create: true, clock: options.clock, hasher: options.hasher });
+  const services = await openServices({
+    home: options.home,
+    create: true,
+    clock: options.clock,
+    hasher: options.hasher,
+    keys: 'prepare',
+    keyStorage: options.keyStorage,
+  });
   let watcher: ChangeWatcher | undefined;
+  async function reloadKeys(): Promise<KeyIds> {
+    try {
+      const ids = await services.crypto.refresh();
+      logger.info(ids, 'keys reloaded');
+      return ids;
+    } catch (error) {
+      logger.error({ err: error }, 'keys not reloaded; the instance keeps the keys it had');
+      throw error;
+    }
+  }
   const health = createHealthRegistry({ clock: services.clock });
   try {
     if (services.created) logger.info({ home: services.home.root }, 'created a new instance home');
+    for (const warning of services.keyWarnings) logger.warn(warning);
+    logger.info(services.crypto.keyIds(), 'keys loaded');
     const admin = await createInitialAdmin(services, env);
     if (admin?.passwordFile) {
       logger.info({ file: admin.passwordFile }, "created user 'admin'; its password is in this file (mode 0600)");
@@ -62,7 +86,10 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
 
     watcher = watchCounters(
       services.repo,
-      { [CONFIG_COUNTER]: () => services.config.refresh() },
+      {
+        [CONFIG_COUNTER]: () => services.config.refresh(),
+        [KEYS_COUNTER]: () => reloadKeys().catch(() => undefined), // the failure is logged
+      },
       { intervalMs: options.changePollMs ?? 500, onError: (error) => logger.error({ err: error }, 'change polling failed') },
     );
 
@@ -89,6 +116,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       services,
       health,
       app,
+      reloadKeys,
       stop: () =>
         (stopped ??= (async () => {
           watcher?.stop();

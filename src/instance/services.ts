@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { createConfigAdmin, type ConfigAdmin } from '../config/index.js';
+import { createCryptoSupport, loadKeySet, prepareKeys, type CryptoSupport, type KeyStorageMode } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import { openSqliteRepository, type Repository } from '../repository/index.js';
 import { createArgon2Hasher, createUserManager, type PasswordHasher, type UserManager } from '../users/index.js';
@@ -17,6 +18,9 @@ export interface Services {
   readonly repo: Repository;
   readonly users: UserManager;
   readonly config: ConfigAdmin;
+  readonly crypto: CryptoSupport;
+  /** What the key guard wants the operator to know (start only). */
+  readonly keyWarnings: readonly string[];
   close(): Promise<void>;
 }
 
@@ -26,6 +30,14 @@ export interface OpenServicesOptions {
   readonly create?: boolean;
   readonly clock?: Clock;
   readonly hasher?: PasswordHasher;
+  /**
+   * 'prepare' (start): run the key guard, make keys for a brand-new home, and fail unless the
+   * keys load. 'load' (other commands): load them if possible; an operation that needs a
+   * missing key then fails with the reason, and everything else still works.
+   */
+  readonly keys?: 'prepare' | 'load';
+  /** Where a brand-new home keeps its keys. */
+  readonly keyStorage?: KeyStorageMode;
 }
 
 function checkHome(home: HomeLayout, create: boolean): void {
@@ -56,11 +68,18 @@ export async function openServices(options: OpenServicesOptions): Promise<Servic
   if (create) mkdirSync(home.repositoryDir, { recursive: true, mode: 0o700 });
   const repo = openSqliteRepository({ file: home.repositoryFile, create, clock });
   try {
+    let keyWarnings: readonly string[] = [];
+    if (options.keys === 'prepare') {
+      ({ warnings: keyWarnings } = await prepareKeys(home, repo, { brandNewRepository: created, keyStorage: options.keyStorage }));
+    }
+    const crypto = createCryptoSupport({ load: () => loadKeySet(home.keysDir, repo) });
+    if (options.keys === 'prepare') await crypto.refresh();
+    else await crypto.refresh().catch(() => undefined); // kept inside crypto, thrown on first use
     const users = createUserManager({ repo, hasher: options.hasher ?? createArgon2Hasher() });
-    const config = createConfigAdmin({ repo });
+    const config = createConfigAdmin({ repo, protector: crypto });
     for (const component of COMPONENTS) config.register(component);
     await config.load();
-    return { home, created, clock, repo, users, config, close: () => repo.close() };
+    return { home, created, clock, repo, users, config, crypto, keyWarnings, close: () => repo.close() };
   } catch (error) {
     await repo.close();
     throw error;

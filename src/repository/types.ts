@@ -39,6 +39,8 @@ export interface RepositoryReader {
   /** Up to `limit` nodes of `type`, in id order after `afterId` (for batch jobs). */
   findByType(type: string, limit: number, afterId?: string): Promise<RepositoryNode[]>;
   countByType(type: string): Promise<number>;
+  /** Nodes with a string property that contains `fragment` (used to find protected values). */
+  findByText(fragment: string): Promise<RepositoryNode[]>;
   /** A change counter; other processes sharing the store see increments (see `bumpCounter`). */
   readCounter(name: string): Promise<number>;
 }

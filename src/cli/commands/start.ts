@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { KeyStorageMode } from '../../crypto/index.js';
+import { CapsuleError } from '../../errors.js';
 import { resolveHome } from '../../instance/home.js';
 import { parsePort } from '../arguments.js';
 import type { CliIO } from '../io.js';
@@ -9,9 +11,15 @@ export interface StartOptions {
   readonly port?: string;
   readonly host?: string;
   readonly name?: string;
+  readonly keyStorage?: string;
 }
 
 export const DEFAULT_PORT = 4502;
+
+function parseKeyStorage(text: string | undefined): KeyStorageMode | undefined {
+  if (text === undefined || text === 'file' || text === 'repository') return text;
+  throw new CapsuleError('INVALID_ARGUMENT', `--key-storage '${text}' is neither 'file' nor 'repository'`);
+}
 
 /** Runs an instance in the foreground until SIGTERM or SIGINT. */
 export async function start(options: StartOptions, io: CliIO): Promise<void> {
@@ -20,6 +28,7 @@ export async function start(options: StartOptions, io: CliIO): Promise<void> {
     : io.env.CAPSULE_PORT !== undefined
       ? parsePort(io.env.CAPSULE_PORT, 'CAPSULE_PORT')
       : DEFAULT_PORT;
+  const keyStorage = parseKeyStorage(options.keyStorage);
   const { createLogger, startInstance } = await import('../../instance/index.js');
   const logger = createLogger();
   const instance = await startInstance({
@@ -29,12 +38,16 @@ export async function start(options: StartOptions, io: CliIO): Promise<void> {
     name: options.name,
     logger,
     env: io.env,
+    keyStorage,
   });
+  const reload = () => void instance.reloadKeys().catch(() => undefined); // logged by the instance
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'stopping');
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
+      process.off('SIGHUP', reload);
       void instance.stop().then(resolve, resolve);
     };
     process.on('SIGTERM', stop);
@@ -48,5 +61,6 @@ export function registerStartCommand(program: Command, io: CliIO): void {
     .option('--port <port>', `port to listen on (default: $CAPSULE_PORT or ${DEFAULT_PORT})`)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--name <name>', 'instance name in X-Capsule-Instance (default: host:port)')
+    .option('--key-storage <where>', "where a new home keeps its keys: 'file' (default) or 'repository' (legacy)")
     .action((options: StartOptions) => start(options, io));
 }

@@ -63,6 +63,7 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
       'SELECT * FROM nodes WHERE type = ? AND id > ? ORDER BY id LIMIT ?',
     ),
     countByType: db.prepare<[string], { count: number }>('SELECT count(*) AS count FROM nodes WHERE type = ?'),
+    byText: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE instr(props, ?) > 0 ORDER BY path'),
     insert: db.prepare(
       'INSERT INTO nodes (id, path, parent, name, type, props, created, modified) VALUES (@id, @path, @parent, @name, @type, @props, @created, @modified)',
     ),
@@ -153,6 +154,8 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
       ).map(toNode),
     findByType: async (type, limit, afterId = '') => statements.byType.all(type, afterId, limit).map(toNode),
     countByType: async (type) => statements.countByType.get(type)?.count ?? 0,
+    // A fragment that JSON would escape differently is searched as JSON writes it.
+    findByText: async (fragment) => statements.byText.all(JSON.stringify(fragment).slice(1, -1)).map(toNode),
     readCounter: async (name) => statements.counter.get(name)?.value ?? 0,
 
     addNode: async (path, options: AddNodeOptions = {}) => {
@@ -217,6 +220,7 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
     findByProperty: read(writer.findByProperty),
     findByType: read(writer.findByType),
     countByType: read(writer.countByType),
+    findByText: read(writer.findByText),
     readCounter: read(writer.readCounter),
     addNode: (path, options) => transaction((tx) => tx.addNode(path, options)),
     setProperties: (path, changes) => transaction((tx) => tx.setProperties(path, changes)),

@@ -1,0 +1,176 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { CONFIG_COUNTER } from '../../config/index.js';
+import {
+  bundleKeysOf,
+  createBundle,
+  describeKey,
+  diagnoseKeys,
+  importKeys,
+  loadKeySet,
+  migrateKeys,
+  openBundle,
+  readBundleHeader,
+  rotateHmacKey,
+  rotateMasterKey,
+  type KeyStorageMode,
+} from '../../crypto/index.js';
+import { CapsuleError } from '../../errors.js';
+import { homeLayout, resolveHome } from '../../instance/home.js';
+import { writeFileAtomic } from '../../support/atomic-file.js';
+import { CheckFailed } from '../check-failed.js';
+import { printJson, type CliIO } from '../io.js';
+import { readPassphrase } from '../passphrase.js';
+import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
+
+type Options = HomeOptions & JsonOption;
+
+function report(io: CliIO, options: JsonOption, text: string, json: object): void {
+  if (options.json) printJson(io, json);
+  else io.out(text);
+}
+
+async function readInput(io: CliIO): Promise<string> {
+  return (await io.readStdin()).replace(/\r?\n$/, '');
+}
+
+export async function keysFingerprint(options: Options, io: CliIO) {
+  const keys = await withHome(options, io, (s) => loadKeySet(s.home.keysDir, s.repo));
+  const result = {
+    storage: keys.storage,
+    master: describeKey(keys.master),
+    hmac: describeKey(keys.hmac),
+    stagedMaster: keys.stagedMaster ? describeKey(keys.stagedMaster) : null,
+    stagedHmac: keys.stagedHmac ? describeKey(keys.stagedHmac) : null,
+    retiredHmac: keys.retiredHmac.map((retired) => ({ ...describeKey(retired.key), retiredAt: new Date(retired.retiredAt).toISOString() })),
+  };
+  if (options.json) return printJson(io, result);
+  const lines = [
+    `storage  ${result.storage}`,
+    `master   ${result.master.id}  sha256 ${result.master.sha256}`,
+    `hmac     ${result.hmac.id}  sha256 ${result.hmac.sha256}`,
+    ...(result.stagedMaster ? [`staged master ${result.stagedMaster.id}  (rotation in progress)`] : []),
+    ...(result.stagedHmac ? [`staged hmac   ${result.stagedHmac.id}  (verifies, does not sign)`] : []),
+    ...result.retiredHmac.map((retired) => `retired hmac ${retired.id}  since ${retired.retiredAt}`),
+  ];
+  io.out(lines.join('\n'));
+}
+
+export async function keysProtect(options: HomeOptions, io: CliIO) {
+  const plain = await readInput(io);
+  if (plain.length === 0) throw new CapsuleError('INVALID_ARGUMENT', 'standard input was empty; pipe the value to protect');
+  io.out(await withHome(options, io, async (s) => s.crypto.protect(plain)));
+}
+
+export async function keysUnprotect(options: HomeOptions, io: CliIO) {
+  const value = (await readInput(io)).trim();
+  io.out(await withHome(options, io, async (s) => s.crypto.unprotect(value)));
+}
+
+export async function keysMigrate(options: Options & { to?: string }, io: CliIO) {
+  const to = (options.to ?? 'file') as KeyStorageMode;
+  if (to !== 'file' && to !== 'repository') {
+    throw new CapsuleError('INVALID_ARGUMENT', `--to '${options.to}' is neither 'file' nor 'repository'`);
+  }
+  const result = await withHome(options, io, (s) => migrateKeys(s.home, s.repo, to));
+  report(io, options, result.message, result);
+}
+
+export async function keysExport(options: Options & { out?: string }, io: CliIO) {
+  if (!options.out) throw new CapsuleError('INVALID_ARGUMENT', 'name the bundle file with --out FILE');
+  if (existsSync(options.out)) throw new CapsuleError('INVALID_ARGUMENT', `${options.out} exists; choose another name (an export never overwrites)`);
+  const keys = await withHome(options, io, (s) => loadKeySet(s.home.keysDir, s.repo));
+  const passphrase = await readPassphrase(io, { confirm: true });
+  const bundle = createBundle(bundleKeysOf(keys), passphrase);
+  writeFileAtomic(options.out, bundle, 0o600);
+  const { fingerprints } = readBundleHeader(bundle);
+  report(
+    io,
+    options,
+    `wrote ${options.out} (mode 0600): master ${fingerprints.master.id} sha256 ${fingerprints.master.sha256}, hmac ${fingerprints.hmac.id} sha256 ${fingerprints.hmac.sha256}`,
+    { file: options.out, fingerprints },
+  );
+}
+
+export async function keysImport(options: Options & { in?: string; force?: boolean }, io: CliIO) {
+  if (!options.in) throw new CapsuleError('INVALID_ARGUMENT', 'name the bundle file with --in FILE');
+  const text = await readFile(options.in, 'utf8').catch((error: Error) => {
+    throw new CapsuleError('INVALID_ARGUMENT', `cannot read ${options.in}: ${error.message}`);
+  });
+  readBundleHeader(text); // a damaged file is refused before asking for a passphrase
+  const passphrase = await readPassphrase(io, { confirm: false });
+  const { keys } = openBundle(text, passphrase);
+  const home = homeLayout(resolveHome(options.home, io.env));
+  // A home that was never started has no repository yet: a farm imports keys before the first start.
+  const result = existsSync(home.repositoryFile)
+    ? await withHome(options, io, (s) => importKeys(s.home, s.repo, keys, { force: options.force }))
+    : await importKeys(home, null, keys, { force: options.force });
+  report(io, options, result.message, result);
+}
+
+export async function keysRotate(options: Options & { hmac?: boolean; master?: boolean; discardOld?: boolean }, io: CliIO) {
+  if (options.hmac === options.master) throw new CapsuleError('INVALID_ARGUMENT', 'choose one of --hmac or --master');
+  if (options.discardOld && !options.hmac) throw new CapsuleError('INVALID_ARGUMENT', '--discard-old goes with --hmac');
+  if (options.hmac) {
+    const result = await withHome(options, io, (s) => rotateHmacKey(s.home, s.repo, { keepPrevious: !options.discardOld }));
+    return report(io, options, result.message, result);
+  }
+  const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: 're-encrypting {bar} {value}/{total}', stream: process.stderr }) : null;
+  const result = await withHome(options, io, (s) =>
+    rotateMasterKey(s.home, s.repo, {
+      bumpCounters: [CONFIG_COUNTER],
+      onProgress: (done, total) => {
+        if (done === 1) bar?.start(total, 0);
+        bar?.update(done);
+      },
+    }),
+  ).finally(() => bar?.stop());
+  report(io, options, result.message, result);
+}
+
+export async function keysDoctor(options: Options, io: CliIO) {
+  const result = await withHome(options, io, (s) => diagnoseKeys(s.home, s.repo));
+  if (options.json) printJson(io, result);
+  else {
+    const mark = { ok: 'ok   ', warn: 'WARN ', error: 'ERROR' };
+    io.out(result.findings.map((finding) => `${mark[finding.level]} ${finding.subject}: ${finding.message}`).join('\n'));
+    for (const value of result.values) {
+      io.out(`${value.decrypts ? 'ok   ' : 'ERROR'} ${value.source} ${value.path} ${value.property}: key ${value.kid}${value.decrypts ? ', decrypts' : `: ${value.error}`}`);
+    }
+  }
+  const errors = result.findings.filter((finding) => finding.level === 'error').length;
+  if (errors > 0) throw new CheckFailed(`keys doctor found ${errors} problem${errors === 1 ? '' : 's'}`);
+}
+
+export function registerKeyCommands(program: Command, io: CliIO): void {
+  const keys = program.command('keys').description('the master and HMAC keys: fingerprints, migrate, export, import, rotate, doctor');
+  jsonOption(homeOption(keys.command('fingerprint').description('storage mode, key ids and SHA-256 fingerprints (compare across instances)'))).action(
+    (options) => keysFingerprint(options, io),
+  );
+  homeOption(keys.command('protect').description('encrypt standard input with the master key; prints {cap1:…}')).action((options) =>
+    keysProtect(options, io),
+  );
+  homeOption(keys.command('unprotect').description('decrypt a protected value read from standard input')).action((options) =>
+    keysUnprotect(options, io),
+  );
+  jsonOption(homeOption(keys.command('migrate').description('move the keys from the repository (/etc/key) to the file system, verified, in one step')))
+    .option('--to <storage>', "'file' (default) or 'repository'")
+    .action((options) => keysMigrate(options, io));
+  jsonOption(homeOption(keys.command('export').description('write the keys to a passphrase-encrypted bundle ($CAPSULE_KEYS_PASSPHRASE or a prompt)')))
+    .option('--out <file>', 'the bundle to write')
+    .action((options) => keysExport(options, io));
+  jsonOption(homeOption(keys.command('import').description('install the keys of a bundle; different keys are replaced only with --force')))
+    .option('--in <file>', 'the bundle to read')
+    .option('--force', 'replace different keys (copied to keys/backup-<time>/ first)')
+    .action((options) => keysImport(options, io));
+  jsonOption(homeOption(keys.command('rotate').description('a new HMAC key (old one verifies until its tokens expire) or master key (re-encrypts every value)')))
+    .option('--hmac', 'rotate the HMAC key that signs tokens')
+    .option('--master', 'rotate the master key and re-encrypt every protected value')
+    .option('--discard-old', 'with --hmac: drop the old key at once, ending every token (after a compromise)')
+    .action((options) => keysRotate(options, io));
+  jsonOption(homeOption(keys.command('doctor').description('check marker, key files, modes and every protected value; exit 1 on a problem'))).action(
+    (options) => keysDoctor(options, io),
+  );
+}

@@ -1,0 +1,114 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isCapsuleError } from '../errors.js';
+import type { Repository } from '../repository/index.js';
+import { keyPaths, readMarker, readRetiredKeys, type KeyLocations } from './key-files.js';
+import { loadKeySet, type KeySet } from './key-set.js';
+import { checkKeyBytes, keyId } from './keys.js';
+import { decrypt } from './protected-value.js';
+import { findProtectedValues } from './protected-values.js';
+import { hasRepositoryKeys, KEY_NODE, readRepositoryKeys } from './repository-keys.js';
+
+export type FindingLevel = 'ok' | 'warn' | 'error';
+
+export interface Finding {
+  readonly level: FindingLevel;
+  readonly subject: string;
+  readonly message: string;
+}
+
+export interface ProtectedValueReport {
+  readonly source: 'repository' | 'config-file';
+  readonly path: string;
+  readonly property: string;
+  readonly kid: string;
+  readonly decrypts: boolean;
+  readonly error?: string;
+}
+
+export interface DoctorReport {
+  readonly ok: boolean;
+  readonly findings: readonly Finding[];
+  readonly values: readonly ProtectedValueReport[];
+}
+
+function modeOf(file: string): number {
+  return statSync(file).mode & 0o777;
+}
+
+function messageOf(error: unknown): string {
+  return isCapsuleError(error) || error instanceof Error ? error.message : String(error);
+}
+
+/** Everything about a home's keys that can be checked without changing anything. */
+export async function diagnoseKeys(locations: KeyLocations, repo: Repository): Promise<DoctorReport> {
+  const findings: Finding[] = [];
+  const add = (level: FindingLevel, subject: string, message: string) => findings.push({ level, subject, message });
+  const paths = keyPaths(locations.keysDir);
+
+  let marker: ReturnType<typeof readMarker> = null;
+  try {
+    marker = readMarker(locations.keysDir);
+    if (marker) add('ok', paths.marker, `keys are kept in the ${marker === 'file' ? 'file system' : 'repository'}`);
+    else add('error', paths.marker, 'missing: the home has no key storage marker');
+  } catch (error) {
+    add('error', paths.marker, messageOf(error));
+  }
+
+  if (existsSync(locations.keysDir)) {
+    const mode = modeOf(locations.keysDir);
+    if (mode & 0o077) add('warn', locations.keysDir, `mode ${mode.toString(8)}; should be 700 (chmod 700)`);
+  }
+  const keyFiles = [paths.master, paths.hmac, paths.stagedMaster, paths.stagedHmac];
+  if (existsSync(paths.retiredDir)) keyFiles.push(...readdirSync(paths.retiredDir).map((name) => join(paths.retiredDir, name)));
+  for (const file of keyFiles) {
+    if (!existsSync(file)) continue;
+    try {
+      const key = checkKeyBytes(readFileSync(file), file);
+      const mode = modeOf(file);
+      if (mode & 0o077) add('error', file, `mode ${mode.toString(8)}: others can read the key; chmod 600`);
+      else add('ok', file, `32 bytes, id ${keyId(key)}, mode ${mode.toString(8)}`);
+    } catch (error) {
+      add('error', file, messageOf(error));
+    }
+  }
+  if (existsSync(paths.stagedMaster)) add('warn', paths.stagedMaster, "a master key rotation was interrupted; run 'capsule keys rotate --master' to finish it");
+  if (existsSync(paths.stagedHmac)) add('warn', paths.stagedHmac, 'an hmac key is staged (verifies, does not sign yet)');
+
+  try {
+    const repositoryKeys = await readRepositoryKeys(repo);
+    if (hasRepositoryKeys(repositoryKeys) && marker !== 'repository') {
+      add('error', KEY_NODE, "holds keys that keys/storage does not point to; run 'capsule keys migrate'");
+    }
+  } catch (error) {
+    add('error', KEY_NODE, messageOf(error));
+  }
+
+  let keys: KeySet | null = null;
+  try {
+    keys = await loadKeySet(locations.keysDir, repo);
+    add('ok', 'keys', `master ${keyId(keys.master)}, hmac ${keyId(keys.hmac)}, ${readRetiredKeys(locations.keysDir).length} retired hmac keys`);
+  } catch (error) {
+    add('error', 'keys', messageOf(error));
+  }
+
+  const decryptionKeys = new Map<string, Buffer>();
+  if (keys) {
+    decryptionKeys.set(keyId(keys.master), keys.master);
+    if (keys.stagedMaster) decryptionKeys.set(keyId(keys.stagedMaster), keys.stagedMaster);
+  }
+  const currentKid = keys ? keyId(keys.master) : 'none';
+  const values: ProtectedValueReport[] = (await findProtectedValues(repo, locations.configDir)).map(({ value, ...where }) => {
+    try {
+      decrypt(value, decryptionKeys, currentKid);
+      return { ...where, decrypts: true };
+    } catch (error) {
+      return { ...where, decrypts: false, error: messageOf(error) };
+    }
+  });
+  for (const value of values.filter((v) => !v.decrypts)) {
+    add('error', `${value.path} ${value.property}`, value.error ?? 'does not decrypt');
+  }
+  if (values.length > 0 && values.every((v) => v.decrypts)) add('ok', 'protected values', `all ${values.length} decrypt`);
+  return { ok: findings.every((finding) => finding.level !== 'error'), findings, values };
+}

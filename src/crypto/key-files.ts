@@ -1,0 +1,104 @@
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { CapsuleError } from '../errors.js';
+import { syncFolder, writeFileAtomic } from '../support/atomic-file.js';
+import { checkKeyBytes, keyId } from './keys.js';
+
+export type KeyStorageMode = 'file' | 'repository';
+
+/** Where an instance's key files are (a subset of the instance home). */
+export interface KeyLocations {
+  readonly keysDir: string;
+  readonly configDir: string;
+}
+
+export function keyPaths(keysDir: string) {
+  return {
+    master: join(keysDir, 'master'),
+    hmac: join(keysDir, 'hmac'),
+    marker: join(keysDir, 'storage'),
+    stagedDir: join(keysDir, 'staged'),
+    stagedMaster: join(keysDir, 'staged', 'master'),
+    stagedHmac: join(keysDir, 'staged', 'hmac'),
+    retiredDir: join(keysDir, 'retired'),
+  };
+}
+
+export function ensureKeysDir(keysDir: string): void {
+  mkdirSync(keysDir, { recursive: true, mode: 0o700 });
+  chmodSync(keysDir, 0o700);
+}
+
+/** `keys/storage`: 'file' or 'repository', surrounding white space tolerated; null when absent. */
+export function readMarker(keysDir: string): KeyStorageMode | null {
+  const file = keyPaths(keysDir).marker;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new CapsuleError('KEY_INVALID', `cannot read ${file}: ${(error as Error).message}`);
+  }
+  const mode = text.trim();
+  if (mode === 'file' || mode === 'repository') return mode;
+  throw new CapsuleError(
+    'KEY_INVALID',
+    `${file} holds '${mode.slice(0, 40)}'; it must be 'file' or 'repository'; fix it or run 'capsule keys doctor'`,
+  );
+}
+
+export function writeMarker(keysDir: string, mode: KeyStorageMode): void {
+  ensureKeysDir(keysDir);
+  writeFileAtomic(keyPaths(keysDir).marker, mode, 0o600);
+}
+
+/** The key in `file`, null when there is none; refuses a file that is not 32 bytes. */
+export function readKeyFile(file: string): Buffer | null {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new CapsuleError('KEY_INVALID', `cannot read ${file}: ${(error as Error).message}`);
+  }
+  return checkKeyBytes(bytes, file);
+}
+
+export function writeKeyFile(file: string, key: Buffer): void {
+  writeFileAtomic(file, key, 0o600);
+}
+
+export function removeFile(file: string): void {
+  if (!existsSync(file)) return;
+  rmSync(file, { force: true });
+  syncFolder(join(file, '..'));
+}
+
+export interface RetiredKey {
+  readonly kid: string;
+  readonly key: Buffer;
+  /** When the key stopped signing (the file's modification time). */
+  readonly retiredAt: number;
+}
+
+export function readRetiredKeys(keysDir: string): RetiredKey[] {
+  const dir = keyPaths(keysDir).retiredDir;
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => /^[0-9a-f]{16}$/.test(name))
+    .map((name) => {
+      const file = join(dir, name);
+      const key = readKeyFile(file)!;
+      return { kid: keyId(key), key, retiredAt: statSync(file).mtimeMs };
+    });
+}
+
+export function writeRetiredKey(keysDir: string, key: Buffer, retiredAt: number): void {
+  const file = join(keyPaths(keysDir).retiredDir, keyId(key));
+  writeKeyFile(file, key);
+  utimesSync(file, retiredAt / 1000, retiredAt / 1000);
+}
+
+export function removeRetiredKey(keysDir: string, kid: string): void {
+  removeFile(join(keyPaths(keysDir).retiredDir, kid));
+}

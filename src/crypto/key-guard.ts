@@ -1,0 +1,118 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { CapsuleError } from '../errors.js';
+import type { Repository } from '../repository/index.js';
+import { ensureKeysDir, keyPaths, readKeyFile, readMarker, writeKeyFile, writeMarker, type KeyLocations, type KeyStorageMode } from './key-files.js';
+import { generateKey, keyId } from './keys.js';
+import { findProtectedValues } from './protected-values.js';
+import { hasRepositoryKeys, KEY_NODE, readRepositoryKeys, writeRepositoryKeys, type RepositoryKeys } from './repository-keys.js';
+
+export interface PrepareKeysOptions {
+  /** True when the repository was created by this start: the one case where keys are made. */
+  readonly brandNewRepository: boolean;
+  /** Where a brand-new home keeps its keys (default 'file'). */
+  readonly keyStorage?: KeyStorageMode;
+}
+
+export interface PreparedKeys {
+  readonly generated: boolean;
+  /** Things to tell the operator that do not stop the start. */
+  readonly warnings: readonly string[];
+}
+
+function idsOf(keys: RepositoryKeys): string {
+  return [keys.master && `master ${keyId(keys.master)}`, keys.hmac && `hmac ${keyId(keys.hmac)}`].filter(Boolean).join(', ');
+}
+
+function sameBytes(a: Buffer | null | undefined, b: Buffer | undefined): boolean {
+  return a !== null && a !== undefined && b !== undefined && a.equals(b);
+}
+
+async function dependants(repo: Repository, locations: KeyLocations): Promise<string> {
+  const count = (await findProtectedValues(repo, locations.configDir)).length;
+  return count === 0 ? '' : ` (${count} protected value${count === 1 ? '' : 's'} depend on it)`;
+}
+
+/**
+ * The guard at start: new keys are made only for a brand-new home. A missing key, or keys in
+ * `/etc/key` that `keys/storage` does not point to, stop the start before anything is written,
+ * with the command that fixes it — never a silent new key that orphans encrypted secrets.
+ */
+export async function prepareKeys(locations: KeyLocations, repo: Repository, options: PrepareKeysOptions): Promise<PreparedKeys> {
+  const paths = keyPaths(locations.keysDir);
+  const marker = readMarker(locations.keysDir);
+  const repositoryKeys = await readRepositoryKeys(repo);
+  const master = readKeyFile(paths.master);
+  const hmac = readKeyFile(paths.hmac);
+  const warnings: string[] = [];
+
+  if (options.keyStorage && marker && options.keyStorage !== marker) {
+    throw new CapsuleError(
+      'INVALID_ARGUMENT',
+      `this home keeps its keys in the ${marker === 'file' ? 'file system' : 'repository'}; --key-storage applies only to a new home; use 'capsule keys migrate --to ${options.keyStorage}'`,
+    );
+  }
+
+  if (marker === null) {
+    if (hasRepositoryKeys(repositoryKeys)) {
+      throw new CapsuleError(
+        'KEY_MISSING',
+        `${KEY_NODE} holds keys (${idsOf(repositoryKeys)}) but keys/storage does not point to them; starting now would make new keys and orphan every secret encrypted with them; run 'capsule keys migrate' to move them to the file system (or 'capsule keys migrate --to repository' to keep them there)`,
+      );
+    }
+    if (master && hmac) {
+      writeMarker(locations.keysDir, 'file'); // key files placed by hand or by an older import
+      return { generated: false, warnings };
+    }
+    // Even a new repository gets no new keys when anything hints at keys that existed:
+    // key files (an interrupted import) or protected values (config files copied in).
+    const keysDirHasFiles = existsSync(locations.keysDir) && readdirSync(locations.keysDir).length > 0;
+    const protectedValues = await dependants(repo, locations);
+    if (!options.brandNewRepository || keysDirHasFiles || protectedValues) {
+      throw new CapsuleError(
+        'KEY_MISSING',
+        `this home has no usable keys${protectedValues}${keysDirHasFiles ? ' and keys/ holds an incomplete set' : ''}; restore them with 'capsule keys import --in BUNDLE' from a backup or another instance`,
+      );
+    }
+    const keys = { master: generateKey(), hmac: generateKey() };
+    const storage = options.keyStorage ?? 'file';
+    ensureKeysDir(locations.keysDir);
+    if (storage === 'file') {
+      writeKeyFile(paths.master, keys.master);
+      writeKeyFile(paths.hmac, keys.hmac);
+    } else {
+      await repo.transaction((tx) => writeRepositoryKeys(tx, keys));
+    }
+    writeMarker(locations.keysDir, storage);
+    return { generated: true, warnings };
+  }
+
+  if (marker === 'file') {
+    for (const [name, key, file] of [['master', master, paths.master], ['hmac', hmac, paths.hmac]] as const) {
+      if (!key) {
+        throw new CapsuleError(
+          'KEY_MISSING',
+          `${file} is missing${await dependants(repo, locations)}; Capsule will not make a new ${name} key for an existing home; restore it with 'capsule keys import --in BUNDLE'`,
+        );
+      }
+    }
+    if (hasRepositoryKeys(repositoryKeys)) {
+      if (sameBytes(master, repositoryKeys.master) && (repositoryKeys.hmac === undefined || sameBytes(hmac, repositoryKeys.hmac))) {
+        warnings.push(`${KEY_NODE} still holds a copy of the keys; run 'capsule keys migrate' to finish moving them`);
+      } else {
+        throw new CapsuleError(
+          'KEY_CONFLICT',
+          `${KEY_NODE} holds keys (${idsOf(repositoryKeys)}) that keys/storage does not point to (the files hold master ${keyId(master!)}, hmac ${keyId(hmac!)}); run 'capsule keys doctor' to see which values use which key, then 'capsule keys migrate'`,
+        );
+      }
+    }
+    return { generated: false, warnings };
+  }
+
+  if (!repositoryKeys.master || !repositoryKeys.hmac) {
+    throw new CapsuleError(
+      'KEY_MISSING',
+      `keys/storage says 'repository' but ${KEY_NODE} lacks the ${repositoryKeys.master ? 'hmac' : 'master'} key${await dependants(repo, locations)}; restore it with 'capsule keys import --in BUNDLE'`,
+    );
+  }
+  return { generated: false, warnings };
+}

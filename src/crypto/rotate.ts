@@ -1,0 +1,147 @@
+import { CapsuleError } from '../errors.js';
+import type { Repository } from '../repository/index.js';
+import { failpoint } from '../support/failpoint.js';
+import { keyPaths, readKeyFile, readMarker, removeFile, writeKeyFile, writeRetiredKey, type KeyLocations } from './key-files.js';
+import { generateKey, keyId } from './keys.js';
+import { KEYS_COUNTER } from './migrate.js';
+import { decrypt, encrypt, keyIdOfProtected } from './protected-value.js';
+import { findProtectedValues, rewriteProtectedValues, type RewriteProgress } from './protected-values.js';
+
+function requireFileStorage(locations: KeyLocations): void {
+  const marker = readMarker(locations.keysDir);
+  if (marker !== 'file') {
+    throw new CapsuleError(
+      'INVALID_ARGUMENT',
+      `key rotation needs the keys on the file system (this home: ${marker ?? 'no keys'}); run 'capsule keys migrate' first`,
+    );
+  }
+}
+
+function requireKey(file: string): Buffer {
+  const key = readKeyFile(file);
+  if (!key) throw new CapsuleError('KEY_MISSING', `${file} is missing; restore it with 'capsule keys import'`);
+  return key;
+}
+
+export interface HmacRotation {
+  readonly previous: string;
+  readonly current: string;
+  /** False for the compromise playbook: the old key is dropped and every token ends. */
+  readonly previousKept: boolean;
+  readonly message: string;
+}
+
+/**
+ * staged → current → retired on one instance: the new key is staged, the current one retired
+ * (it still verifies until its tokens expire) and the staged one promoted. Every step is an
+ * atomic file write, and a rerun finishes an interrupted rotation instead of starting another.
+ */
+export async function rotateHmacKey(
+  locations: KeyLocations,
+  repo: Repository,
+  options: { keepPrevious?: boolean; now?: number } = {},
+): Promise<HmacRotation> {
+  requireFileStorage(locations);
+  const paths = keyPaths(locations.keysDir);
+  const keepPrevious = options.keepPrevious ?? true;
+  const current = requireKey(paths.hmac);
+  let staged = readKeyFile(paths.stagedHmac);
+  if (staged?.equals(current)) {
+    removeFile(paths.stagedHmac); // an earlier run was interrupted after promoting
+    await repo.bumpCounter(KEYS_COUNTER);
+    return { previous: keyId(current), current: keyId(current), previousKept: true, message: `finished an interrupted rotation; hmac ${keyId(current)} signs` };
+  }
+  if (!staged) {
+    staged = generateKey();
+    writeKeyFile(paths.stagedHmac, staged);
+  }
+  failpoint('rotate-hmac:staged');
+  if (keepPrevious) writeRetiredKey(locations.keysDir, current, options.now ?? Date.now());
+  failpoint('rotate-hmac:retired');
+  writeKeyFile(paths.hmac, staged);
+  failpoint('rotate-hmac:promoted');
+  removeFile(paths.stagedHmac);
+  await repo.bumpCounter(KEYS_COUNTER);
+  const message = keepPrevious
+    ? `hmac ${keyId(staged)} signs now; ${keyId(current)} is retired and still verifies the tokens it signed until they expire`
+    : `hmac ${keyId(staged)} signs now; ${keyId(current)} was dropped: every token it signed is void and everyone logs in again`;
+  return { previous: keyId(current), current: keyId(staged), previousKept: keepPrevious, message };
+}
+
+export interface MasterRotation {
+  readonly previous: string;
+  readonly current: string;
+  readonly reencrypted: number;
+  /** Values under some other key, left as they were (see `capsule keys doctor`). */
+  readonly foreign: number;
+  readonly message: string;
+}
+
+/**
+ * A new master key and every protected value re-encrypted with it. The new key is staged
+ * first (a running instance then encrypts with it and decrypts with both), values are
+ * rewritten one node or file at a time, and only when none is left under the old key does the
+ * new key replace it. Killed at any point, the home starts and decrypts everything; a rerun
+ * finishes the rotation.
+ */
+export async function rotateMasterKey(
+  locations: KeyLocations,
+  repo: Repository,
+  options: { bumpCounters?: readonly string[]; onProgress?: RewriteProgress } = {},
+): Promise<MasterRotation> {
+  requireFileStorage(locations);
+  const paths = keyPaths(locations.keysDir);
+  const old = requireKey(paths.master);
+  let next = readKeyFile(paths.stagedMaster);
+  if (!next) {
+    next = generateKey();
+    writeKeyFile(paths.stagedMaster, next);
+    await repo.bumpCounter(KEYS_COUNTER);
+  }
+  failpoint('rotate-master:staged');
+  const oldKid = keyId(old);
+  const newKid = keyId(next);
+  const keys = new Map([
+    [oldKid, old],
+    [newKid, next],
+  ]);
+  let reencrypted = 0;
+  if (oldKid !== newKid) {
+    let rewrittenSoFar = 0;
+    // Values written with the old key while this ran (an instance that had not yet reloaded)
+    // are caught by the next pass.
+    for (let pass = 0; pass < 5; pass++) {
+      reencrypted += await rewriteProtectedValues(
+        repo,
+        locations.configDir,
+        (value) => {
+          if (keyIdOfProtected(value) !== oldKid) return null;
+          if (++rewrittenSoFar === 2) failpoint('rotate-master:rewriting');
+          return encrypt(decrypt(value, keys, oldKid), next, newKid);
+        },
+        { bumpCounters: options.bumpCounters, onProgress: options.onProgress },
+      );
+      const left = (await findProtectedValues(repo, locations.configDir)).filter((value) => value.kid === oldKid);
+      if (left.length === 0) break;
+      if (pass === 4) {
+        throw new CapsuleError('CHECK_FAILED', `${left.length} values are still encrypted with ${oldKid}; the new key stays staged; run the rotation again`);
+      }
+    }
+    failpoint('rotate-master:rewritten');
+    writeKeyFile(paths.master, next);
+    failpoint('rotate-master:promoted');
+  }
+  removeFile(paths.stagedMaster);
+  await repo.bumpCounter(KEYS_COUNTER);
+  const foreign = (await findProtectedValues(repo, locations.configDir)).filter((value) => value.kid !== newKid).length;
+  return {
+    previous: oldKid,
+    current: newKid,
+    reencrypted,
+    foreign,
+    message:
+      oldKid === newKid
+        ? `finished an interrupted rotation; master ${newKid} is current`
+        : `master ${newKid} replaces ${oldKid}; ${reencrypted} protected values re-encrypted${foreign ? `; ${foreign} values under other keys were left alone (see 'capsule keys doctor')` : ''}`,
+  };
+}
