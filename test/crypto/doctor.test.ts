@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { keyId } from '../../src/crypto/index.js';
+import { openServices } from '../../src/instance/index.js';
+import { runCli } from '../helpers/cli.js';
+import { initialisedHome } from '../helpers/homes.js';
+import { writeProtectedValues } from '../helpers/protected-home.js';
+import { readFileSync } from 'node:fs';
+
+describe('capsule keys doctor', () => {
+  it('reports a healthy home and exits 0', async () => {
+    const home = await initialisedHome();
+    await writeProtectedValues(home);
+    const result = await runCli(['keys', 'doctor', '--home', home]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /ok +protected values: all 3 decrypt/);
+    assert.ok(!/ERROR/.test(result.stdout));
+  });
+
+  it('finds a value encrypted under a foreign key, says where and with which key ids, and exits 1', async () => {
+    const home = await initialisedHome();
+    const foreignHome = await initialisedHome();
+    const foreign = await openServices({ home: foreignHome });
+    const foreignValue = foreign.crypto.protect('not-for-this-home');
+    const foreignKid = foreign.crypto.keyIds().master;
+    await foreign.close();
+    const services = await openServices({ home });
+    await services.config.update('org.example.ims~copied', { 'client.secret': foreignValue });
+    await services.close();
+    const ownKid = keyId(readFileSync(join(home, 'keys', 'master')));
+
+    const result = await runCli(['keys', 'doctor', '--home', home]);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, new RegExp(`ERROR repository /conf/system/org\\.example\\.ims~copied client\\.secret: key ${foreignKid}: the value was encrypted with master key ${foreignKid}; this instance's master key is ${ownKid}`));
+    assert.match(result.stderr, /^capsule: keys doctor found 1 problem\n$/);
+    assert.ok(!result.stdout.includes('not-for-this-home'));
+
+    const json = JSON.parse((await runCli(['keys', 'doctor', '--json', '--home', home])).stdout) as { ok: boolean; values: Array<{ decrypts: boolean; kid: string }> };
+    assert.equal(json.ok, false);
+    assert.deepEqual(json.values.map((v) => [v.kid, v.decrypts]), [[foreignKid, false]]);
+  });
+
+  it('flags a key file that others can read', async () => {
+    const home = await initialisedHome();
+    chmodSync(join(home, 'keys', 'hmac'), 0o644);
+    const result = await runCli(['keys', 'doctor', '--home', home]);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /ERROR .*keys\/hmac: mode 644: others can read the key; chmod 600/);
+  });
+});
