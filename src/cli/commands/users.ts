@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { createTokenHandler } from '../../auth/index.js';
 import type { User } from '../../users/index.js';
 import { readPasswordFromStdin } from '../arguments.js';
 import { printJson, printTable, type CliIO } from '../io.js';
@@ -47,6 +48,16 @@ export async function usersSetDisabled(id: string, disabled: boolean, options: O
   report(io, options, `${disabled ? 'disabled' : 'enabled'} user ${id}`, userJson(user));
 }
 
+export async function usersLogoutEverywhere(id: string, options: Options, io: CliIO) {
+  const result = await withHome(options, io, (s) => createTokenHandler(s).logoutEverywhere(id));
+  report(
+    io,
+    options,
+    `logged ${id} out everywhere: ${result.statefulTokensRemoved} stateful tokens removed; encapsulated tokens issued before are void (generation ${result.generation})`,
+    { id, ...result },
+  );
+}
+
 export function registerUserCommands(program: Command, io: CliIO): void {
   const users = program.command('users').description('add, list, remove, disable and enable users');
   const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -67,6 +78,9 @@ export function registerUserCommands(program: Command, io: CliIO): void {
   jsonOption(homeOption(users.command('disable <id>').description('disable a user: no login, no token accepted'))).action(
     (id: string, options) => usersSetDisabled(id, true, options, io),
   );
+  jsonOption(
+    homeOption(users.command('logout-everywhere <id>').description("end every token of a user: stateful ones deleted, encapsulated ones void")),
+  ).action((id: string, options) => usersLogoutEverywhere(id, options, io));
   jsonOption(homeOption(users.command('enable <id>').description('enable a disabled user'))).action((id: string, options) =>
     usersSetDisabled(id, false, options, io),
   );

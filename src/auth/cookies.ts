@@ -1,0 +1,51 @@
+import { parseCookie, stringifySetCookie } from 'cookie';
+import type { TokenSettings } from './token-config.js';
+import type { TokenRequest } from './types.js';
+
+/** The header non-browser clients may send instead of the cookie. */
+export const TOKEN_HEADER = 'login-token';
+
+function header(request: TokenRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The token of a request: the login cookie, else the `login-token` header. */
+export function tokenFromRequest(request: TokenRequest, cookieName: string): string | null {
+  const cookieHeader = header(request, 'cookie');
+  if (cookieHeader && cookieHeader.includes(cookieName)) {
+    const value = parseCookie(cookieHeader)[cookieName];
+    if (value) return value;
+  }
+  return header(request, TOKEN_HEADER) ?? null;
+}
+
+function secureFlag(settings: TokenSettings, https: boolean): boolean {
+  return settings.secure === 'always' || (settings.secure === 'auto' && https) || settings.sameSite === 'None';
+}
+
+/** `Set-Cookie` for a token: HttpOnly, SameSite from configuration, Secure on HTTPS, Path=/. */
+export function tokenCookie(settings: TokenSettings, token: string, maxAgeMs: number, https: boolean): string {
+  return stringifySetCookie({
+    name: settings.cookieName,
+    value: token,
+    httpOnly: true,
+    sameSite: settings.sameSite.toLowerCase() as 'strict' | 'lax' | 'none',
+    secure: secureFlag(settings, https),
+    path: '/',
+    maxAge: Math.max(0, Math.floor(maxAgeMs / 1000)),
+  });
+}
+
+export function clearedTokenCookie(settings: TokenSettings, https: boolean): string {
+  return stringifySetCookie({
+    name: settings.cookieName,
+    value: '',
+    httpOnly: true,
+    sameSite: settings.sameSite.toLowerCase() as 'strict' | 'lax' | 'none',
+    secure: secureFlag(settings, https),
+    path: '/',
+    maxAge: 0,
+    expires: new Date(0),
+  });
+}

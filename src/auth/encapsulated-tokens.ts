@@ -1,0 +1,122 @@
+import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+
+/**
+ * Encapsulated tokens: JWS compact serialisation, HS256, `kid` = HMAC key id. Any JOSE library
+ * verifies them with the exported key; this hand-written path exists because verification runs
+ * on every request and measured several times faster than a general JOSE library (BENCHMARKS.md).
+ * It fails closed: exactly HS256, a known kid, well-formed claims, unexpired.
+ */
+export interface EncapsulatedClaims {
+  readonly sub: string;
+  /** Seconds since the epoch, as JWT NumericDate. */
+  readonly iat: number;
+  readonly exp: number;
+  readonly jti: string;
+  /** The user's token generation when the token was issued. */
+  readonly gen: number;
+}
+
+export type EncapsulatedVerification =
+  | { readonly ok: true; readonly claims: EncapsulatedClaims; readonly kid: string }
+  | { readonly ok: false; readonly reason: string };
+
+/** Past this length a cookie is refused before any work: real tokens are about 250 characters. */
+export const MAX_TOKEN_LENGTH = 2048;
+/** Tolerated clock skew between farm members on `iat`. */
+export const CLOCK_SKEW_SECONDS = 60;
+
+const SIGNATURE_LENGTH = 32;
+
+export interface SigningKey {
+  readonly kid: string;
+  readonly key: KeyObject | Buffer;
+}
+
+function encodeJson(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+export function issueEncapsulatedToken(claims: Omit<EncapsulatedClaims, 'jti'> & { jti?: string }, signing: SigningKey): string {
+  const header = encodeJson({ alg: 'HS256', typ: 'JWT', kid: signing.kid });
+  const payload = encodeJson({ sub: claims.sub, iat: claims.iat, exp: claims.exp, jti: claims.jti ?? randomBytes(12).toString('base64url'), gen: claims.gen });
+  const input = `${header}.${payload}`;
+  return `${input}.${createHmac('sha256', signing.key).update(input).digest('base64url')}`;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+function decodeJson(part: string): unknown {
+  if (!BASE64URL.test(part)) return undefined;
+  try {
+    return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a header once: there are only a few distinct ones (one per key), so results are cached. */
+function kidOfHeader(part: string): string | null {
+  const header = decodeJson(part) as Record<string, unknown> | undefined;
+  if (!header || typeof header !== 'object') return null;
+  if (header.alg !== 'HS256' || typeof header.kid !== 'string') return null;
+  if (header.crit !== undefined || (header.typ !== undefined && header.typ !== 'JWT')) return null;
+  return header.kid;
+}
+
+function validClaims(value: unknown): value is EncapsulatedClaims {
+  if (!value || typeof value !== 'object') return false;
+  const claims = value as Record<string, unknown>;
+  return (
+    typeof claims.sub === 'string' &&
+    claims.sub.length > 0 &&
+    Number.isSafeInteger(claims.iat) &&
+    Number.isSafeInteger(claims.exp) &&
+    typeof claims.jti === 'string' &&
+    Number.isSafeInteger(claims.gen) &&
+    (claims.gen as number) >= 0
+  );
+}
+
+export interface EncapsulatedVerifier {
+  verify(token: string, nowMs: number): EncapsulatedVerification;
+  /** Forget cached headers (after the keys changed). */
+  reset(): void;
+}
+
+/** `keyFor(kid)`: the key that may verify tokens with this id (current, staged or retired), or undefined. */
+export function createEncapsulatedVerifier(keyFor: (kid: string) => KeyObject | Buffer | undefined): EncapsulatedVerifier {
+  const headers = new Map<string, string | null>();
+  return {
+    verify(token, nowMs) {
+      if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'token too long' };
+      const firstDot = token.indexOf('.');
+      const lastDot = token.lastIndexOf('.');
+      if (firstDot <= 0 || lastDot === firstDot || token.indexOf('.', firstDot + 1) !== lastDot) {
+        return { ok: false, reason: 'not a JWS compact token' };
+      }
+      const headerPart = token.slice(0, firstDot);
+      let kid = headers.get(headerPart);
+      if (kid === undefined) {
+        kid = kidOfHeader(headerPart);
+        if (headers.size < 64) headers.set(headerPart, kid);
+      }
+      if (kid === null) return { ok: false, reason: 'header is not HS256 with a kid' };
+      const key = keyFor(kid);
+      if (!key) return { ok: false, reason: `unknown key id ${kid.slice(0, 32)}` };
+      const signaturePart = token.slice(lastDot + 1);
+      if (signaturePart.length !== 43 || !BASE64URL.test(signaturePart)) return { ok: false, reason: 'malformed signature' };
+      const expected = createHmac('sha256', key).update(token.slice(0, lastDot)).digest();
+      const given = Buffer.from(signaturePart, 'base64url');
+      if (given.length !== SIGNATURE_LENGTH || !timingSafeEqual(expected, given)) return { ok: false, reason: 'bad signature' };
+      const claims = decodeJson(token.slice(firstDot + 1, lastDot));
+      if (!validClaims(claims)) return { ok: false, reason: 'malformed claims' };
+      const now = nowMs / 1000;
+      if (claims.exp <= now) return { ok: false, reason: 'expired' };
+      if (claims.iat > now + CLOCK_SKEW_SECONDS) return { ok: false, reason: 'issued in the future' };
+      return { ok: true, claims, kid };
+    },
+    reset() {
+      headers.clear();
+    },
+  };
+}

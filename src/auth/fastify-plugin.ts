@@ -1,0 +1,35 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { tokenCookie } from './cookies.js';
+import type { TokenHandler } from './token-handler.js';
+import type { Session } from './types.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated session, or null for an anonymous request. */
+    session: Session | null;
+  }
+}
+
+/**
+ * The token handler as a Fastify plugin: every request gets `request.session`, and a renewed
+ * token goes back as a cookie. Registered without encapsulation so that it covers every route.
+ */
+export function tokenAuthPlugin(handler: TokenHandler): FastifyPluginAsync {
+  const plugin: FastifyPluginAsync = async (app: FastifyInstance) => {
+    app.decorateRequest('session', null);
+    app.addHook('onRequest', async (request, reply) => {
+      const token = handler.tokenOf(request);
+      if (!token) return;
+      const authentication = await handler.authenticateToken(token);
+      if (!authentication) return;
+      request.session = authentication.session;
+      if (authentication.renewedToken) {
+        const maxAge = authentication.session.token.expiresAt.getTime() - Date.now();
+        reply.header('set-cookie', tokenCookie(handler.settings(), authentication.renewedToken, maxAge, request.protocol === 'https'));
+      }
+    });
+  };
+  // What fastify-plugin does: the hook applies to the app the plugin is registered on.
+  Object.assign(plugin, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'capsule-token-auth' });
+  return plugin;
+}

@@ -1,0 +1,12 @@
+export { createTokenHandler, MAX_TOKENS_PER_USER } from './token-handler.js';
+export type { AuthLogger, LoginResult, TokenHandler, TokenHandlerDeps } from './token-handler.js';
+export { TOKEN_PID, tokenComponent, tokenSettings } from './token-config.js';
+export type { TokenSettings } from './token-config.js';
+export { clearedTokenCookie, TOKEN_HEADER, tokenCookie, tokenFromRequest } from './cookies.js';
+export { createEncapsulatedVerifier, issueEncapsulatedToken, MAX_TOKEN_LENGTH, CLOCK_SKEW_SECONDS } from './encapsulated-tokens.js';
+export type { EncapsulatedClaims, EncapsulatedVerification, EncapsulatedVerifier } from './encapsulated-tokens.js';
+export { createStatefulTokenStore, TOKEN_TYPE } from './stateful-tokens.js';
+export { createLoginThrottle, DEFAULT_THROTTLE } from './login-throttle.js';
+export type { LoginThrottle, ThrottleLimits } from './login-throttle.js';
+export { tokenAuthPlugin } from './fastify-plugin.js';
+export type { Authentication, Session, TokenKind, TokenRequest } from './types.js';

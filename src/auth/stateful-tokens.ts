@@ -1,0 +1,128 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Repository, RepositoryNode } from '../repository/index.js';
+
+/**
+ * Stateful tokens: a node under the user's `.tokens` holding SHA-256(secret + userId); the
+ * cookie is `<node id>_<secret>`. The secret never reaches the repository.
+ */
+export const TOKEN_TYPE = 'capsule:Token';
+export const TOKENS_FOLDER = '.tokens';
+const NODE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const SECRET = /^[A-Za-z0-9_-]{43}$/;
+
+export interface StatefulToken {
+  readonly nodeId: string;
+  readonly userId: string;
+  readonly expiresAt: number;
+}
+
+export type StatefulValidation =
+  | { readonly ok: true; readonly token: StatefulToken }
+  | { readonly ok: false; readonly reason: string };
+
+function hashOf(secret: string, userId: string): Buffer {
+  return createHash('sha256').update(secret).update(userId).digest();
+}
+
+export function looksStateful(token: string): boolean {
+  const underscore = token.indexOf('_');
+  return underscore === 36 && NODE_ID.test(token.slice(0, 36));
+}
+
+export interface StatefulTokenStore {
+  create(user: { id: string; path: string }, nowMs: number, lifetimeMs: number): Promise<{ token: string; expiresAt: number }>;
+  validate(token: string, nowMs: number): Promise<StatefulValidation>;
+  /** Pushes the expiry back (one write); call only past half-life. */
+  extend(nodeId: string, expiresAt: number): Promise<void>;
+  remove(token: string): Promise<boolean>;
+  removeAllOf(user: { path: string }): Promise<number>;
+  /** Removes expired tokens, `batchSize` per transaction; returns how many. */
+  removeExpired(nowMs: number, batchSize?: number): Promise<number>;
+}
+
+export function createStatefulTokenStore(deps: { repo: Repository; maxPerUser: () => number }): StatefulTokenStore {
+  const { repo } = deps;
+
+  async function nodeOf(token: string): Promise<RepositoryNode | null> {
+    if (!looksStateful(token)) return null;
+    const node = await repo.getNodeById(token.slice(0, 36));
+    return node?.type === TOKEN_TYPE ? node : null;
+  }
+
+  return {
+    async create(user, nowMs, lifetimeMs) {
+      const secret = randomBytes(32).toString('base64url');
+      const expiresAt = nowMs + lifetimeMs;
+      const folder = `${user.path}/${TOKENS_FOLDER}`;
+      const node = await repo.transaction(async (tx) => {
+        const created = await tx.addNode(`${folder}/${randomUUID()}`, {
+          type: TOKEN_TYPE,
+          properties: {
+            tokenUser: user.id,
+            tokenHash: hashOf(secret, user.id).toString('hex'),
+            createdAt: new Date(nowMs),
+            expiresAt: new Date(expiresAt),
+          },
+        });
+        const existing = await tx.getChildren(folder);
+        const excess = existing.length - deps.maxPerUser();
+        if (excess > 0) {
+          const oldest = [...existing].sort((a, b) => (a.properties.createdAt as Date).getTime() - (b.properties.createdAt as Date).getTime());
+          for (const stale of oldest.slice(0, excess)) await tx.removeNode(stale.path);
+        }
+        return created;
+      });
+      return { token: `${node.id}_${secret}`, expiresAt };
+    },
+
+    async validate(token, nowMs) {
+      const secret = token.slice(37);
+      if (!looksStateful(token) || !SECRET.test(secret)) return { ok: false, reason: 'malformed stateful token' };
+      const node = await nodeOf(token);
+      if (!node) return { ok: false, reason: 'no such token' };
+      const userId = node.properties.tokenUser as string;
+      const stored = Buffer.from(String(node.properties.tokenHash), 'hex');
+      const given = hashOf(secret, userId);
+      if (stored.length !== given.length || !timingSafeEqual(stored, given)) return { ok: false, reason: 'wrong secret' };
+      const expiresAt = (node.properties.expiresAt as Date).getTime();
+      if (expiresAt <= nowMs) return { ok: false, reason: 'expired' };
+      return { ok: true, token: { nodeId: node.id, userId, expiresAt } };
+    },
+
+    async extend(nodeId, expiresAt) {
+      await repo.transaction(async (tx) => {
+        const node = await tx.getNodeById(nodeId);
+        if (node?.type === TOKEN_TYPE) await tx.setProperties(node.path, { expiresAt: new Date(expiresAt) });
+      });
+    },
+
+    async remove(token) {
+      const node = await nodeOf(token);
+      return node ? repo.removeNode(node.path) : false;
+    },
+
+    async removeAllOf(user) {
+      return repo.transaction(async (tx) => {
+        const count = (await tx.getChildren(`${user.path}/${TOKENS_FOLDER}`)).length;
+        await tx.removeNode(`${user.path}/${TOKENS_FOLDER}`);
+        return count;
+      });
+    },
+
+    async removeExpired(nowMs, batchSize = 500) {
+      let removed = 0;
+      let after = '';
+      for (;;) {
+        const batch = await repo.findByType(TOKEN_TYPE, batchSize, after);
+        if (batch.length === 0) return removed;
+        after = batch.at(-1)!.id;
+        const expired = batch.filter((node) => (node.properties.expiresAt as Date).getTime() <= nowMs);
+        if (expired.length > 0) {
+          await repo.transaction(async (tx) => {
+            for (const node of expired) if (await tx.removeNode(node.path)) removed++;
+          });
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,220 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { ConfigAdmin } from '../config/index.js';
+import type { CryptoSupport } from '../crypto/index.js';
+import { CapsuleError } from '../errors.js';
+import type { Repository } from '../repository/index.js';
+import type { User, UserManager } from '../users/index.js';
+import { tokenFromRequest } from './cookies.js';
+import { createEncapsulatedVerifier, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
+import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
+import { createStatefulTokenStore, looksStateful } from './stateful-tokens.js';
+import { TOKEN_PID, tokenSettings, type TokenSettings } from './token-config.js';
+import type { Authentication, Session, TokenKind, TokenRequest } from './types.js';
+import { createUserCache } from './user-cache.js';
+
+/** The part of a logger the handler uses (pino's signature). */
+export interface AuthLogger {
+  warn(object: object, message: string): void;
+  debug(object: object, message: string): void;
+}
+
+export interface TokenHandlerDeps {
+  readonly repo: Repository;
+  readonly users: UserManager;
+  readonly crypto: CryptoSupport;
+  readonly config: ConfigAdmin;
+  readonly clock: Clock;
+  readonly logger?: AuthLogger;
+  readonly throttle?: LoginThrottle;
+  /** How long a loaded user is trusted on the token path (default 5 s). */
+  readonly userCacheTtlMs?: number;
+  /** Remember verified encapsulated tokens (expiry, key and generation are still checked every time). */
+  readonly verifiedTokenCache?: boolean;
+}
+
+export type LoginResult =
+  | { readonly ok: true; readonly token: string; readonly session: Session }
+  | { readonly ok: false; readonly retryAfterSeconds: number };
+
+export interface TokenHandler {
+  settings(): TokenSettings;
+  /** Checks the password and issues a token of the configured kind. */
+  login(userId: string, password: string, clientAddress: string): Promise<LoginResult>;
+  /** The session of a request (cookie or `login-token` header), or null. Never throws for a bad token. */
+  authenticate(request: TokenRequest): Promise<Authentication | null>;
+  authenticateToken(token: string): Promise<Authentication | null>;
+  tokenOf(request: TokenRequest): string | null;
+  /** Ends one token (a stateful token is deleted; an encapsulated one simply stops being sent). */
+  logout(token: string): Promise<void>;
+  /** Deletes the user's stateful tokens and raises its generation: every token issued before ends. */
+  logoutEverywhere(userId: string): Promise<{ statefulTokensRemoved: number; generation: number }>;
+  removeExpiredTokens(): Promise<number>;
+  /** Another process changed users: forget cached ones. */
+  usersChanged(): void;
+}
+
+export const MAX_TOKENS_PER_USER = 50;
+const VERIFIED_CACHE_SIZE = 10_000;
+
+export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
+  const { users, crypto, config, clock } = deps;
+  const logger = deps.logger;
+  const throttle = deps.throttle ?? createLoginThrottle();
+  const userCache = createUserCache(users, deps.userCacheTtlMs ?? 5_000);
+  const store = createStatefulTokenStore({ repo: deps.repo, maxPerUser: () => MAX_TOKENS_PER_USER });
+
+  // A key id is a hash of the key, so a kid always names the same bytes: KeyObjects can be kept
+  // for good. Whether a kid may still verify is asked of crypto support on every token.
+  const keyObjects = new Map<string, KeyObject>();
+  function keyObject(kid: string, bytes: Buffer): KeyObject {
+    let key = keyObjects.get(kid);
+    if (!key) {
+      key = createSecretKey(bytes);
+      keyObjects.set(kid, key);
+    }
+    return key;
+  }
+  const verifier = createEncapsulatedVerifier((kid) => {
+    const bytes = crypto.verificationKey(kid);
+    return bytes && keyObject(kid, bytes);
+  });
+  const verified = new Map<string, { claims: EncapsulatedClaims; kid: string }>();
+
+  let cachedSettings: TokenSettings | undefined;
+  config.onChange(TOKEN_PID, () => {
+    cachedSettings = undefined;
+  });
+  const settings = () => (cachedSettings ??= tokenSettings(config.current(TOKEN_PID)));
+
+  function sessionOf(user: User, type: TokenKind, expiresAtMs: number): Session {
+    return { userId: user.id, groups: user.groups, token: { type, expiresAt: new Date(expiresAtMs) } };
+  }
+
+  function issueEncapsulated(user: User, nowMs: number): { token: string; expiresAt: number } {
+    const lifetimeMs = settings().expirationMs;
+    const signing = crypto.signingKey();
+    const iat = Math.floor(nowMs / 1000);
+    const exp = Math.floor((nowMs + lifetimeMs) / 1000);
+    return { token: issueEncapsulatedToken({ sub: user.id, iat, exp, gen: user.generation }, { kid: signing.kid, key: keyObject(signing.kid, signing.key) }), expiresAt: exp * 1000 };
+  }
+
+  async function usableUser(userId: string, kind: TokenKind, nowMs: number, generation?: number): Promise<User | null> {
+    const user = await userCache.get(userId, nowMs);
+    const refuse = (why: string) => {
+      logger?.warn({ userId, tokenType: kind }, `valid token for ${userId}, but ${why}`);
+      return null;
+    };
+    if (!user) return refuse(`${userId} does not exist on this instance`);
+    if (user.disabled) return refuse(`${userId} is disabled`);
+    if (generation !== undefined && generation !== user.generation) {
+      return refuse(`its generation ${generation} is not the user's ${user.generation} (logged out everywhere)`);
+    }
+    return user;
+  }
+
+  async function authenticateEncapsulated(token: string, nowMs: number): Promise<Authentication | null> {
+    let result = deps.verifiedTokenCache === false ? undefined : verified.get(token);
+    if (!result) {
+      const verification = verifier.verify(token, nowMs);
+      if (!verification.ok) {
+        logger?.debug({ reason: verification.reason }, 'encapsulated token refused');
+        return null;
+      }
+      result = { claims: verification.claims, kid: verification.kid };
+      if (deps.verifiedTokenCache !== false) {
+        if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();
+        verified.set(token, result);
+      }
+    } else if (result.claims.exp * 1000 <= nowMs || !crypto.verificationKey(result.kid)) {
+      verified.delete(token);
+      return null;
+    }
+    const { claims, kid } = result;
+    const user = await usableUser(claims.sub, 'encapsulated', nowMs, claims.gen);
+    if (!user) return null;
+    const half = (claims.exp - claims.iat) / 2;
+    const pastHalfLife = settings().refresh && nowMs / 1000 - claims.iat > half;
+    const signedByRetiredKey = kid !== crypto.signingKey().kid && crypto.keyIds().retiredHmac.includes(kid);
+    if (pastHalfLife || signedByRetiredKey) {
+      const renewed = issueEncapsulated(user, nowMs);
+      return { session: sessionOf(user, 'encapsulated', renewed.expiresAt), renewedToken: renewed.token };
+    }
+    return { session: sessionOf(user, 'encapsulated', claims.exp * 1000) };
+  }
+
+  async function authenticateStateful(token: string, nowMs: number): Promise<Authentication | null> {
+    const validation = await store.validate(token, nowMs);
+    if (!validation.ok) {
+      logger?.debug({ reason: validation.reason }, 'stateful token refused');
+      return null;
+    }
+    const user = await usableUser(validation.token.userId, 'stateful', nowMs);
+    if (!user) return null;
+    let expiresAt = validation.token.expiresAt;
+    const { refresh, expirationMs } = settings();
+    if (refresh && expiresAt - nowMs < expirationMs / 2) {
+      expiresAt = nowMs + expirationMs;
+      await store.extend(validation.token.nodeId, expiresAt);
+    }
+    return { session: sessionOf(user, 'stateful', expiresAt) };
+  }
+
+  const handler: TokenHandler = {
+    settings,
+
+    async login(userId, password, clientAddress) {
+      const nowMs = clock.now();
+      const keys = [`user:${userId}`, `addr:${clientAddress}`];
+      const wait = throttle.retryAfter(keys, nowMs);
+      if (wait > 0) return { ok: false, retryAfterSeconds: wait };
+      const user = await users.authenticate(userId, password);
+      if (!user) {
+        throttle.failed(keys, nowMs);
+        return { ok: false, retryAfterSeconds: 0 };
+      }
+      throttle.succeeded(`user:${userId}`);
+      const issued = settings().encapsulated ? issueEncapsulated(user, nowMs) : await store.create(user, nowMs, settings().expirationMs);
+      return { ok: true, token: issued.token, session: sessionOf(user, settings().encapsulated ? 'encapsulated' : 'stateful', issued.expiresAt) };
+    },
+
+    authenticate(request) {
+      const token = handler.tokenOf(request);
+      return token ? handler.authenticateToken(token) : Promise.resolve(null);
+    },
+
+    async authenticateToken(token) {
+      const nowMs = clock.now();
+      try {
+        if (looksStateful(token)) return await authenticateStateful(token, nowMs);
+        return await authenticateEncapsulated(token, nowMs);
+      } catch (error) {
+        // Keys not loadable or the repository failing: the request is anonymous, the cause logged.
+        logger?.warn({ err: error }, 'token could not be checked');
+        return null;
+      }
+    },
+
+    tokenOf: (request) => tokenFromRequest(request, settings().cookieName),
+
+    async logout(token) {
+      if (looksStateful(token)) await store.remove(token);
+    },
+
+    async logoutEverywhere(userId) {
+      const user = await users.getUser(userId);
+      if (!user) throw new CapsuleError('USER_NOT_FOUND', `no user '${userId}'`);
+      const statefulTokensRemoved = await store.removeAllOf(user);
+      const updated = await users.incrementGeneration(userId);
+      userCache.invalidate(userId);
+      return { statefulTokensRemoved, generation: updated.generation };
+    },
+
+    removeExpiredTokens: () => store.removeExpired(clock.now()),
+
+    usersChanged() {
+      userCache.invalidate();
+    },
+  };
+  return handler;
+}

@@ -1,0 +1,121 @@
+import { CapsuleError } from '../errors.js';
+import type { PropertyValue, Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
+import { checkPath, joinPath } from '../repository/index.js';
+import { ADMINISTRATORS } from '../users/index.js';
+
+export const CONTENT_ROOT = '/content';
+export const CONTENT_TYPE = 'capsule:Content';
+export const MAX_DEPTH = 10;
+
+/** Who asks: null for an anonymous request. */
+export interface Reader {
+  readonly userId: string;
+  readonly groups: readonly string[];
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type ContentJson = { [key: string]: JsonValue };
+
+function allowedGroupsOf(node: RepositoryNode): readonly string[] | null {
+  const value = node.properties.allowedGroups;
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value as readonly string[];
+  return null;
+}
+
+function mayRead(node: RepositoryNode, reader: Reader | null): boolean {
+  const allowed = allowedGroupsOf(node);
+  if (!allowed) return true;
+  if (!reader) return false;
+  return reader.groups.includes(ADMINISTRATORS) || allowed.some((group) => reader.groups.includes(group));
+}
+
+function propertyJson(value: PropertyValue): JsonValue {
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return { binaryLength: value.length };
+  if (Array.isArray(value)) return [...(value as readonly string[])];
+  return value as string | number | boolean;
+}
+
+export function checkContentPath(path: string): string {
+  const checked = checkPath(path);
+  if (checked !== CONTENT_ROOT && !checked.startsWith(`${CONTENT_ROOT}/`)) {
+    throw new CapsuleError('INVALID_PATH', `content lives under ${CONTENT_ROOT}; '${path}' is outside it`);
+  }
+  return checked;
+}
+
+export interface ContentService {
+  /** The node's properties and its children to `depth`; children the reader may not see are left out. */
+  read(path: string, depth: number, reader: Reader | null): Promise<ContentJson>;
+  /** Creates or merges `json` at `path`: objects become child nodes, everything else properties. */
+  put(path: string, json: ContentJson): Promise<number>;
+}
+
+function toProperty(path: string, key: string, value: JsonValue): PropertyValue | undefined {
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new CapsuleError('INVALID_PROPERTY', `${path}/${key}: only whole numbers can be stored`);
+    return value;
+  }
+  if (Array.isArray(value)) {
+    if (!value.every((item) => typeof item === 'string')) throw new CapsuleError('INVALID_PROPERTY', `${path}/${key}: arrays must hold strings`);
+    return value as string[];
+  }
+  if (value === null) throw new CapsuleError('INVALID_PROPERTY', `${path}/${key}: null is not a value; leave the property out`);
+  return undefined; // an object: a child node
+}
+
+export function createContentService(repo: Repository): ContentService {
+  async function render(node: RepositoryNode, depth: number, reader: Reader | null): Promise<ContentJson> {
+    const json: ContentJson = { 'jcr:primaryType': node.type };
+    for (const [key, value] of Object.entries(node.properties)) json[key] = propertyJson(value);
+    if (depth > 0) {
+      for (const child of await repo.getChildren(node.path)) {
+        if (mayRead(child, reader)) json[child.name] = await render(child, depth - 1, reader);
+      }
+    }
+    return json;
+  }
+
+  async function write(tx: RepositoryWriter, path: string, json: ContentJson): Promise<number> {
+    const properties: Record<string, PropertyValue> = {};
+    const children: Array<[string, ContentJson]> = [];
+    for (const [key, value] of Object.entries(json)) {
+      if (key === 'jcr:primaryType') continue;
+      const property = toProperty(path, key, value);
+      if (property === undefined) children.push([key, value as ContentJson]);
+      else properties[key] = property;
+    }
+    if (await tx.getNode(path)) await tx.setProperties(path, properties);
+    else await tx.addNode(path, { type: CONTENT_TYPE, properties });
+    let written = 1;
+    for (const [name, child] of children) written += await write(tx, checkContentPath(joinPath(path, name)), child);
+    return written;
+  }
+
+  return {
+    async read(path, depth, reader) {
+      const target = checkContentPath(path);
+      const node = await repo.getNode(target);
+      if (!node) throw new CapsuleError('NODE_NOT_FOUND', `no content at ${target}`);
+      // The node and every ancestor with allowedGroups must admit the reader.
+      const ancestry: RepositoryNode[] = [node];
+      for (let at = target; at !== CONTENT_ROOT && at.includes('/', 1); ) {
+        at = at.slice(0, at.lastIndexOf('/'));
+        const ancestor = await repo.getNode(at);
+        if (ancestor) ancestry.push(ancestor);
+      }
+      for (const each of ancestry) {
+        if (!mayRead(each, reader)) {
+          throw new CapsuleError(reader ? 'FORBIDDEN' : 'UNAUTHENTICATED', reader ? `${reader.userId} may not read ${target}` : `${target} needs a login`);
+        }
+      }
+      return render(node, Math.min(depth, MAX_DEPTH), reader);
+    },
+    async put(path, json) {
+      const target = checkContentPath(path);
+      return repo.transaction((tx) => write(tx, target, json));
+    },
+  };
+}

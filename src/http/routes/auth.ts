@@ -1,0 +1,65 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clearedTokenCookie, tokenCookie, type Session, type TokenHandler } from '../../auth/index.js';
+import { CapsuleError } from '../../errors.js';
+import { requireAdministrator, requireSession } from '../guards.js';
+
+export function sessionJson(session: Session) {
+  return { userId: session.userId, groups: session.groups, token: { type: session.token.type, expiresAt: session.token.expiresAt.toISOString() } };
+}
+
+/** Only a path on this site: no scheme, no host, no `//` or `/\` that a browser reads as another host. */
+export function safeResource(resource: unknown): string | null {
+  if (typeof resource !== 'string' || resource.length > 2048) return null;
+  return /^\/(?![/\\])[^\s\u0000-\u001f]*$/.test(resource) ? resource : null;
+}
+
+function field(body: unknown, name: string): string {
+  const value = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof value === 'string' ? value : '';
+}
+
+const isHttps = (request: FastifyRequest) => request.protocol === 'https';
+
+export function authRoutes(app: FastifyInstance, deps: { tokens: TokenHandler }): void {
+  const { tokens } = deps;
+
+  app.post('/j_security_check', async (request, reply: FastifyReply) => {
+    const userId = field(request.body, 'j_username');
+    const password = field(request.body, 'j_password');
+    if (!userId || !password) throw new CapsuleError('INVALID_ARGUMENT', 'j_username and j_password are required');
+    const result = await tokens.login(userId, password, request.ip);
+    if (!result.ok) {
+      if (result.retryAfterSeconds > 0) {
+        reply.header('retry-after', String(result.retryAfterSeconds));
+        throw new CapsuleError('TOO_MANY_REQUESTS', `too many failed logins; try again in ${result.retryAfterSeconds} seconds`);
+      }
+      // The same answer for an unknown user and a wrong password: no user enumeration.
+      throw new CapsuleError('UNAUTHENTICATED', 'invalid user name or password');
+    }
+    const maxAge = result.session.token.expiresAt.getTime() - Date.now();
+    reply.header('set-cookie', tokenCookie(tokens.settings(), result.token, maxAge, isHttps(request)));
+    reply.header('cache-control', 'no-store');
+    const resource = safeResource(field(request.body, 'resource'));
+    if (resource) return reply.code(303).header('location', resource).send();
+    return sessionJson(result.session);
+  });
+
+  app.post('/system/sling/logout', async (request, reply) => {
+    const token = tokens.tokenOf(request);
+    if (token) await tokens.logout(token);
+    reply.header('set-cookie', clearedTokenCookie(tokens.settings(), isHttps(request)));
+    const resource = safeResource(field(request.body, 'resource') || (request.query as Record<string, unknown>).resource);
+    if (resource) return reply.code(303).header('location', resource).send();
+    return { loggedOut: true };
+  });
+
+  app.get('/api/session', async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return sessionJson(requireSession(request));
+  });
+
+  app.post<{ Params: { id: string } }>('/api/users/:id/logout-everywhere', async (request) => {
+    requireAdministrator(request);
+    return { userId: request.params.id, ...(await tokens.logoutEverywhere(request.params.id)) };
+  });
+}
