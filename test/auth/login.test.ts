@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { RunningInstance } from '../../src/instance/index.js';
+import { startTestInstance } from '../helpers/homes.js';
+import { login, sessionStatus, tokenOf, withToken } from '../helpers/http.js';
+import { tempDir } from '../helpers/temp.js';
+
+function form(fields: Record<string, string>): RequestInit {
+  return { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) };
+}
+
+describe('login, session and logout', () => {
+  let instance: RunningInstance;
+  let url: string;
+  before(async () => {
+    instance = await startTestInstance(join(tempDir(), 'home'));
+    url = instance.url;
+    await instance.services.users.createUser('alice', { password: 'alice-pw' });
+    await instance.services.users.createUser('bob', { password: 'bob-pw' });
+  });
+  after(() => instance.stop());
+
+  it('sets an HttpOnly, SameSite=Lax cookie on Path=/ lasting the token lifetime', async () => {
+    const response = await fetch(`${url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw' }));
+    assert.equal(response.status, 200);
+    const cookie = response.headers.getSetCookie()[0]!;
+    assert.match(cookie, /^login-token=[0-9a-f-]{36}_[A-Za-z0-9_-]{43};/);
+    assert.match(cookie, /; HttpOnly/);
+    assert.match(cookie, /; SameSite=Lax/);
+    assert.match(cookie, /; Path=\//);
+    const maxAge = Number(/Max-Age=(\d+)/.exec(cookie)?.[1]);
+    assert.ok(maxAge > 43_190 && maxAge <= 43_200, `Max-Age ${maxAge}`);
+    assert.ok(!/; Secure/.test(cookie), 'plain HTTP gets no Secure flag in auto mode');
+    const body = (await response.json()) as { userId: string; token: { type: string } };
+    assert.equal(body.userId, 'alice');
+    assert.equal(body.token.type, 'stateful');
+  });
+
+  it('accepts JSON, reads the token from the cookie or the login-token header, and answers /api/session', async () => {
+    const response = await fetch(`${url}/j_security_check`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ j_username: 'alice', j_password: 'alice-pw' }),
+    });
+    const token = tokenOf(response)!;
+    const viaCookie = await fetch(`${url}/api/session`, withToken(token));
+    assert.equal(viaCookie.status, 200);
+    const session = (await viaCookie.json()) as { userId: string; groups: string[]; token: { type: string; expiresAt: string } };
+    assert.deepEqual(session.groups, []);
+    assert.equal(session.token.type, 'stateful');
+    assert.ok(Date.parse(session.token.expiresAt) > Date.now() + 11 * 3600_000);
+    const viaHeader = await fetch(`${url}/api/session`, { headers: { 'login-token': token } });
+    assert.equal(viaHeader.status, 200);
+    const anonymous = await fetch(`${url}/api/session`);
+    assert.equal(anonymous.status, 401);
+  });
+
+  it('gives the same 401 body for a wrong password and an unknown user', async () => {
+    const wrong = await fetch(`${url}/j_security_check`, form({ j_username: 'bob', j_password: 'nope' }));
+    const unknown = await fetch(`${url}/j_security_check`, form({ j_username: 'nobody-here', j_password: 'nope' }));
+    assert.equal(wrong.status, 401);
+    assert.equal(unknown.status, 401);
+    assert.deepEqual(await wrong.json(), await unknown.json());
+    assert.equal(wrong.headers.getSetCookie().length, 0);
+    const missing = await fetch(`${url}/j_security_check`, form({ j_username: 'bob' }));
+    assert.equal(missing.status, 400);
+  });
+
+  it('redirects to a same-site resource only', async () => {
+    const ok = await fetch(`${url}/j_security_check`, { ...form({ j_username: 'alice', j_password: 'alice-pw', resource: '/content/site.json' }), redirect: 'manual' });
+    assert.equal(ok.status, 303);
+    assert.equal(ok.headers.get('location'), '/content/site.json');
+    for (const resource of ['//evil.example/', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)']) {
+      const response = await fetch(`${url}/j_security_check`, { ...form({ j_username: 'alice', j_password: 'alice-pw', resource }), redirect: 'manual' });
+      assert.equal(response.status, 200, resource);
+    }
+  });
+
+  it('logout deletes the stateful token and clears the cookie', async () => {
+    const token = await login(url, 'alice', 'alice-pw');
+    assert.equal(await sessionStatus(url, token), 200);
+    const response = await fetch(`${url}/system/sling/logout`, { method: 'POST', ...withToken(token) });
+    assert.equal(response.status, 200);
+    assert.match(response.headers.getSetCookie()[0]!, /^login-token=; Max-Age=0/);
+    assert.equal(await sessionStatus(url, token), 401, 'the token is gone, not just the cookie');
+  });
+
+  it('rate-limits failed logins per user with 429 and Retry-After, before checking the password', async () => {
+    await instance.services.users.createUser('carol', { password: 'carol-pw' });
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await fetch(`${url}/j_security_check`, form({ j_username: 'carol', j_password: `guess-${i}` }))).status, 401);
+    }
+    const limited = await fetch(`${url}/j_security_check`, form({ j_username: 'carol', j_password: 'carol-pw' }));
+    assert.equal(limited.status, 429);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    assert.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+    assert.equal(((await limited.json()) as { error: { code: string } }).error.code, 'TOO_MANY_REQUESTS');
+    assert.equal((await fetch(`${url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw' }))).status, 200, 'other users are not affected');
+  });
+});
+
+describe('cookie settings from configuration', () => {
+  it('uses the configured name, SameSite and Secure flag', async () => {
+    const instance = await startTestInstance(join(tempDir(), 'home'));
+    try {
+      await instance.services.config.update('capsule.auth.token', { 'token.cookie.name': 'capsule-login', 'token.cookie.samesite': 'Strict', 'token.cookie.secure': 'always' });
+      const response = await fetch(`${instance.url}/j_security_check`, form({ j_username: 'admin', j_password: 'admin-password' }));
+      const cookie = response.headers.getSetCookie()[0]!;
+      assert.match(cookie, /^capsule-login=/);
+      assert.match(cookie, /; SameSite=Strict/);
+      assert.match(cookie, /; Secure/);
+      assert.equal((await fetch(`${instance.url}/api/session`, withToken(tokenOf(response, 'capsule-login')!, 'capsule-login'))).status, 200);
+    } finally {
+      await instance.stop();
+    }
+  });
+});

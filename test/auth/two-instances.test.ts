@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { startInstance } from '../../src/instance/index.js';
+import { runCli } from '../helpers/cli.js';
+import { startTestInstance } from '../helpers/homes.js';
+import { login, sessionStatus, tokenOf, withToken } from '../helpers/http.js';
+import { fastHasher } from '../helpers/services.js';
+import { tempDir } from '../helpers/temp.js';
+
+const PASS = { CAPSULE_KEYS_PASSPHRASE: 'correct horse battery staple' };
+
+function capturedLogger() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+describe('encapsulated tokens across instances', () => {
+  it('a second instance with imported keys accepts the token when it has the user, and says why when it does not', async () => {
+    const first = await startTestInstance(join(tempDir(), 'a'), { name: 'a' });
+    await first.services.config.update('capsule.auth.token', { 'token.encapsulated': true });
+    await first.services.users.createUser('alice', { password: 'alice-pw' });
+    const bundle = join(tempDir(), 'keys.bundle');
+    assert.equal((await runCli(['keys', 'export', '--out', bundle, '--home', first.services.home.root], { env: PASS })).code, 0);
+
+    const secondHome = join(tempDir(), 'b');
+    assert.equal((await runCli(['keys', 'import', '--in', bundle, '--home', secondHome], { env: PASS })).code, 0);
+    const { logger, lines } = capturedLogger();
+    const second = await startInstance({ home: secondHome, port: 0, hasher: fastHasher, logger, env: { CAPSULE_ADMIN_PASSWORD: 'x' }, name: 'b' });
+    try {
+      const token = await login(first.url, 'alice', 'alice-pw');
+      assert.equal(await sessionStatus(first.url, token), 200);
+      assert.equal(await sessionStatus(second.url, token), 401, 'alice does not exist on b yet');
+      assert.ok(lines.some((line) => line.includes('valid token for alice, but alice does not exist on this instance')));
+      assert.ok(!lines.some((line) => line.includes(token)), 'the token itself is never logged');
+
+      await second.services.users.createUser('alice', { password: 'another-pw' });
+      const response = await fetch(`${second.url}/api/session`, withToken(token));
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('x-capsule-instance'), 'b');
+      assert.equal(((await response.json()) as { userId: string }).userId, 'alice');
+
+      await second.services.users.setDisabled('alice', true);
+      assert.equal(await sessionStatus(second.url, token), 401);
+      assert.ok(lines.some((line) => line.includes('alice is disabled')));
+    } finally {
+      await second.stop();
+      await first.stop();
+    }
+  });
+
+  it('a stateful token works only on the instance that issued it', async () => {
+    const bundle = join(tempDir(), 'keys.bundle');
+    const first = await startTestInstance(join(tempDir(), 'a'));
+    await runCli(['keys', 'export', '--out', bundle, '--home', first.services.home.root], { env: PASS });
+    const secondHome = join(tempDir(), 'b');
+    await runCli(['keys', 'import', '--in', bundle, '--home', secondHome], { env: PASS });
+    const second = await startTestInstance(secondHome);
+    try {
+      const token = await login(first.url, 'admin', 'admin-password');
+      assert.equal(await sessionStatus(first.url, token), 200);
+      assert.equal(await sessionStatus(second.url, token), 401);
+    } finally {
+      await second.stop();
+      await first.stop();
+    }
+  });
+});
+
+describe('HMAC rotation and encapsulated tokens', () => {
+  it('keeps issued tokens valid and re-issues them with the current key', async () => {
+    const instance = await startTestInstance(join(tempDir(), 'home'));
+    try {
+      await instance.services.config.update('capsule.auth.token', { 'token.encapsulated': true });
+      const before = await login(instance.url, 'admin', 'admin-password');
+      const oldKid = instance.services.crypto.keyIds().hmac;
+      assert.equal((await runCli(['keys', 'rotate', '--hmac', '--home', instance.services.home.root])).code, 0);
+      const deadline = Date.now() + 5000;
+      while (instance.services.crypto.keyIds().hmac === oldKid && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.notEqual(instance.services.crypto.keyIds().hmac, oldKid, 'the instance picked up the rotation');
+
+      const response = await fetch(`${instance.url}/api/session`, withToken(before));
+      assert.equal(response.status, 200, 'a token signed with the retired key still works');
+      const renewed = tokenOf(response);
+      assert.ok(renewed, 'and comes back signed with the current key');
+      const header = JSON.parse(Buffer.from(renewed.split('.')[0]!, 'base64url').toString()) as { kid: string };
+      assert.equal(header.kid, instance.services.crypto.keyIds().hmac);
+      assert.equal(await sessionStatus(instance.url, renewed), 200);
+
+      assert.equal((await runCli(['keys', 'rotate', '--hmac', '--discard-old', '--home', instance.services.home.root])).code, 0);
+      const until = Date.now() + 5000;
+      while ((await sessionStatus(instance.url, renewed)) === 200 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await sessionStatus(instance.url, renewed), 401, 'after --discard-old every older token is void');
+    } finally {
+      await instance.stop();
+    }
+  });
+});
