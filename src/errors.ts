@@ -26,6 +26,9 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: 'no valid login',
   FORBIDDEN: 'the user may not do that',
   TOO_MANY_REQUESTS: 'too many failed logins',
+  OAUTH_UNREACHABLE: 'an OAuth token endpoint could not be reached (network error or timeout, after retries)',
+  OAUTH_REJECTED: "an OAuth token endpoint refused the grant; the provider's error and error_description say why",
+  OAUTH_BAD_RESPONSE: 'an OAuth token endpoint answered with something that is not a token response',
   CHECK_FAILED: 'a check found a problem',
   INTERNAL: 'an unexpected failure',
 } as const;

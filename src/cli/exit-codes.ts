@@ -6,7 +6,14 @@ export const EXIT_CHECK_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 /** Codes that mean "something is wrong" rather than "you asked wrongly". */
-const CHECK_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['CHECK_FAILED', 'KEY_MISMATCH', 'INTERNAL']);
+const CHECK_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'CHECK_FAILED',
+  'KEY_MISMATCH',
+  'OAUTH_UNREACHABLE',
+  'OAUTH_REJECTED',
+  'OAUTH_BAD_RESPONSE',
+  'INTERNAL',
+]);
 
 /** The one place where errors become exit codes. */
 export function exitCodeOf(error: unknown): number {
