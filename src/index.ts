@@ -21,5 +21,43 @@ export type { ComponentDefinition, ConfigAdmin, ConfigValue, ConfigValues, Secre
 export { createHealthRegistry } from './health/index.js';
 export type { HealthCheck, HealthRegistry, HealthStatus, HealthSummary } from './health/index.js';
 export { TOKEN_PID, tokenComponent } from './auth/token-config.js';
+export { createTokenHandler, tokenAuthPlugin, tokenSettings } from './auth/index.js';
+export type { Authentication, Session, TokenHandler, TokenKind, TokenSettings, TokenRequest as AuthTokenRequest } from './auth/index.js';
+export {
+  createBundle,
+  createCryptoSupport,
+  diagnoseKeys,
+  importKeys,
+  loadKeySet,
+  migrateKeys,
+  openBundle,
+  prepareKeys,
+  rotateHmacKey,
+  rotateMasterKey,
+} from './crypto/index.js';
+export type { CryptoSupport, DoctorReport, KeyIds, KeySet, KeyStorageMode } from './crypto/index.js';
+export { createContentService } from './content/index.js';
+export type { ContentService } from './content/index.js';
+export {
+  createOAuthClients,
+  OAUTH_CLIENT_PID,
+  OAuthTokenError,
+  oauthClientCheck,
+  oauthClientComponent,
+  oauthClientPid,
+  requestClientCredentials,
+  watchOAuthClientChecks,
+} from './oauth/index.js';
+export type {
+  AccessToken,
+  AuthMethod,
+  OAuthCheckResult,
+  OAuthClients,
+  OAuthClientSettings,
+  OAuthClientsDeps,
+  OAuthErrorDetails,
+  TokenRequest,
+  TokenRequestOptions,
+} from './oauth/index.js';
 export { createLogger, homeLayout, openServices, resolveHome, startInstance } from './instance/index.js';
 export type { HomeLayout, InstanceOptions, RunningInstance, Services } from './instance/index.js';

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerConfigCommands } from './commands/config.js';
+import { registerContentCommands } from './commands/content.js';
 import { registerGroupCommands } from './commands/groups.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerOAuthCommands } from './commands/oauth.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerUserCommands } from './commands/users.js';
 import type { CliIO } from './io.js';
@@ -24,6 +26,8 @@ export function buildProgram(io: CliIO): Command {
   registerGroupCommands(program, io);
   registerConfigCommands(program, io);
   registerKeyCommands(program, io);
+  registerContentCommands(program, io);
+  registerOAuthCommands(program, io);
   return program;
 }
 

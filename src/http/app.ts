@@ -1,6 +1,13 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import { tokenAuthPlugin, type TokenHandler } from '../auth/index.js';
+import type { ContentService } from '../content/index.js';
+import type { KeyIds } from '../crypto/index.js';
 import type { HealthRegistry } from '../health/index.js';
 import { installErrorHandling } from './errors.js';
+import { adminRoutes } from './routes/admin.js';
+import { authRoutes } from './routes/auth.js';
+import { contentRoutes } from './routes/content.js';
 import { healthRoutes } from './routes/health.js';
 
 export interface AppDeps {
@@ -8,6 +15,9 @@ export interface AppDeps {
   readonly instanceName: () => string;
   readonly logger: FastifyBaseLogger;
   readonly health: HealthRegistry;
+  readonly tokens: TokenHandler;
+  readonly content: ContentService;
+  readonly reloadKeys: () => Promise<KeyIds>;
 }
 
 /** Bodies above this are refused before parsing: no login form or token needs more. */
@@ -25,6 +35,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-capsule-instance', deps.instanceName());
   });
   installErrorHandling(app);
+  await app.register(formbody);
+  await app.register(tokenAuthPlugin(deps.tokens));
   healthRoutes(app, deps);
+  authRoutes(app, deps);
+  contentRoutes(app, deps);
+  adminRoutes(app, deps);
   return app;
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { applyConfigFiles } from '../config/index.js';
 import { createHealthRegistry, HEALTH_PID, repositoryCheck, type HealthRegistry } from '../health/index.js';
+import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
 import { buildApp } from '../http/index.js';
 import type { PasswordHasher } from '../users/index.js';
 import type { Clock } from '../clock.js';
@@ -12,6 +13,11 @@ import { silentLogger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { CONFIG_COUNTER } from '../config/index.js';
 import { CapsuleError } from '../errors.js';
+import { createTokenHandler, type TokenHandler } from '../auth/index.js';
+import { createContentService } from '../content/index.js';
+import { USERS_COUNTER } from '../users/index.js';
+
+const TOKEN_CLEANUP_INTERVAL_MS = 10 * 60_000;
 
 export interface InstanceOptions {
   readonly home: string;
@@ -36,6 +42,7 @@ export interface RunningInstance {
   readonly services: Services;
   readonly health: HealthRegistry;
   readonly app: FastifyInstance;
+  readonly tokens: TokenHandler;
   /** Reloads the keys from storage (SIGHUP) and logs the new key ids. */
   reloadKeys(): Promise<KeyIds>;
   stop(): Promise<void>;
@@ -54,10 +61,13 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     keyStorage: options.keyStorage,
   });
   let watcher: ChangeWatcher | undefined;
+  let cleanupTimer: NodeJS.Timeout | undefined;
+  let tokens: TokenHandler;
   async function reloadKeys(): Promise<KeyIds> {
     try {
       const ids = await services.crypto.refresh();
       logger.info(ids, 'keys reloaded');
+      void health.run(); // checks that decrypt secrets (OAuth clients) see the new keys at once
       return ids;
     } catch (error) {
       logger.error({ err: error }, 'keys not reloaded; the instance keeps the keys it had');
@@ -78,7 +88,18 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     const applied = await applyConfigFiles(services.config, services.home.configDir);
     if (applied.length > 0) logger.info({ pids: applied }, 'applied configuration files');
 
+    tokens = createTokenHandler({ ...services, logger });
+    const removeExpired = () =>
+      tokens
+        .removeExpiredTokens()
+        .then((count) => count > 0 && logger.info({ count }, 'removed expired tokens'))
+        .catch((error: unknown) => logger.error({ err: error }, 'expired token cleanup failed'));
+    void removeExpired();
+    cleanupTimer = setInterval(removeExpired, TOKEN_CLEANUP_INTERVAL_MS);
+    cleanupTimer.unref();
+
     health.register(repositoryCheck(services.repo));
+    watchOAuthClientChecks({ health, config: services.config, clients: createOAuthClients(services) });
     const healthInterval = () => (services.config.current(HEALTH_PID)['interval.seconds'] as number) * 1000;
     health.start(healthInterval());
     services.config.onChange(HEALTH_PID, () => health.start(healthInterval()));
@@ -89,12 +110,13 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       {
         [CONFIG_COUNTER]: () => services.config.refresh(),
         [KEYS_COUNTER]: () => reloadKeys().catch(() => undefined), // the failure is logged
+        [USERS_COUNTER]: () => tokens.usersChanged(),
       },
       { intervalMs: options.changePollMs ?? 500, onError: (error) => logger.error({ err: error }, 'change polling failed') },
     );
 
     let name = options.name ?? `${host}:${options.port}`;
-    const app = await buildApp({ instanceName: () => name, logger, health });
+    const app = await buildApp({ instanceName: () => name, logger, health, tokens, content: createContentService(services.repo), reloadKeys });
     await app.listen({ port: options.port, host }).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
         const reason = error.code === 'EADDRINUSE' ? 'is in use' : error.code === 'EACCES' ? 'needs privileges' : 'is not an address of this machine';
@@ -116,10 +138,12 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       services,
       health,
       app,
+      tokens,
       reloadKeys,
       stop: () =>
         (stopped ??= (async () => {
           watcher?.stop();
+          clearInterval(cleanupTimer);
           health.stop();
           await app.close();
           await services.close();
@@ -128,6 +152,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     };
   } catch (error) {
     watcher?.stop();
+    clearInterval(cleanupTimer);
     health.stop();
     await services.close();
     throw error;
