@@ -279,6 +279,9 @@ function openDatabase(file: string, create: boolean, busyTimeoutMs: number): Dat
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    // Stateful tokens are looked up by id on every request: keep the pages in memory.
+    db.pragma('cache_size = -65536');
+    db.pragma('mmap_size = 268435456');
     migrate(db, version);
     return db;
   } catch (error) {

@@ -1,0 +1,34 @@
+// `npm run bench`: token verification rates against reference libraries, then HTTP throughput,
+// all measured in this one run on this machine. Record the output in BENCHMARKS.md.
+import { cpus } from 'node:os';
+import { formatRate } from './measure.js';
+import { benchmarkHttp } from './http.js';
+import { opensslHmacRate } from './openssl.js';
+import { benchmarkVerification } from './verification.js';
+
+const log = (line: string) => console.error(`  … ${line}`);
+const percent = (value: number) => `${(value * 100).toFixed(0)}%`;
+
+console.log(`Capsule token benchmark — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
+console.log('\n1. Verifications per second, one process\n');
+const { tokenLength, rates } = await benchmarkVerification(log);
+const ceiling = rates['bare createHmac + timingSafeEqual (ceiling)']!;
+const jose = rates['jose jwtVerify HS256, pre-imported key, 256 in flight (best case)']!;
+const cold = rates['capsule encapsulated, codec, cold (every token different)']!;
+const width = Math.max(...Object.keys(rates).map((name) => name.length));
+for (const [name, rate] of Object.entries(rates)) {
+  console.log(`  ${name.padEnd(width)}  ${formatRate(rate).padStart(10)}   ${percent(rate / ceiling).padStart(5)} of ceiling   ${(rate / jose).toFixed(1).padStart(5)}× jose`);
+}
+const native = opensslHmacRate(tokenLength);
+if (native) console.log(`\n  openssl speed -hmac sha256 -bytes ${tokenLength} (native limit): ${formatRate(native)}`);
+console.log(`\n  cold encapsulated verification: ${percent(cold / ceiling)} of the bare HMAC ceiling (target ≥ 60%), ${(cold / jose).toFixed(1)}× jose's best case (target ≥ 5×)`);
+
+console.log('\n2. HTTP, autocannon against a real instance (child process, loopback)\n');
+const runs = await benchmarkHttp(log);
+const anonymous = runs[0]!;
+for (const run of runs) {
+  console.log(
+    `  ${run.name.padEnd(46)} ${run.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${String(run.p99Ms).padStart(3)} ms  ${percent(run.requestsPerSecond / anonymous.requestsPerSecond).padStart(5)} of anonymous  (errors ${run.errors}, non-2xx ${run.non2xx})`,
+  );
+}
+console.log('\n  targets: encapsulated ≥ 90% of anonymous, stateful ≥ 75%');
