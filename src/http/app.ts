@@ -4,6 +4,7 @@ import { tokenAuthPlugin, type TokenHandler } from '../auth/index.js';
 import type { ContentService } from '../content/index.js';
 import type { KeyIds } from '../crypto/index.js';
 import type { HealthRegistry } from '../health/index.js';
+import { consoleRoutes, type ConsoleServices } from '../console/index.js';
 import { installErrorHandling } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
@@ -18,6 +19,8 @@ export interface AppDeps {
   readonly tokens: TokenHandler;
   readonly content: ContentService;
   readonly reloadKeys: () => Promise<KeyIds>;
+  /** The services the web console shows and changes; without them there is no console. */
+  readonly services?: ConsoleServices;
 }
 
 /** Bodies above this are refused before parsing: no login form or token needs more. */
@@ -41,5 +44,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   authRoutes(app, deps);
   contentRoutes(app, deps);
   adminRoutes(app, deps);
+  await consoleRoutes(app, deps);
   return app;
 }

@@ -29,6 +29,12 @@ export function authRoutes(app: FastifyInstance, deps: { tokens: TokenHandler })
     if (!userId || !password) throw new CapsuleError('INVALID_ARGUMENT', 'j_username and j_password are required');
     const result = await tokens.login(userId, password, request.ip);
     if (!result.ok) {
+      // A browser's login form (the console's) goes back to its page, which says why, as Sling does.
+      const back = safeResource(field(request.body, 'resource'));
+      if (back && (request.headers.accept ?? '').includes('text/html')) {
+        const reason = result.retryAfterSeconds > 0 ? 'too_many_attempts' : 'invalid_login';
+        return reply.code(303).header('location', `${back}${back.includes('?') ? '&' : '?'}j_reason=${reason}`).send();
+      }
       if (result.retryAfterSeconds > 0) {
         reply.header('retry-after', String(result.retryAfterSeconds));
         throw new CapsuleError('TOO_MANY_REQUESTS', `too many failed logins; try again in ${result.retryAfterSeconds} seconds`);

@@ -1,0 +1,2 @@
+export { consoleRoutes } from './routes.js';
+export type { ConsoleDeps, ConsoleServices } from './types.js';

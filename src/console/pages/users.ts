@@ -1,0 +1,157 @@
+import type { TokenHandler } from '../../auth/index.js';
+import { ADMINISTRATORS, type Group, type User, type UserManager } from '../../users/index.js';
+import { CapsuleError } from '../../errors.js';
+import { html, type SafeHtml } from '../html.js';
+import { consolePage, CONSOLE_ROOT, csrfField, notice } from '../layout.js';
+import { actionableMessage, redirectTo, show, type ConsolePage, type PageResult } from '../page.js';
+import type { FormBody, PageContext } from '../types.js';
+import { elementId } from './config-form.js';
+
+const PATH = `${CONSOLE_ROOT}/users`;
+const TITLE = 'Users';
+const GROUP_FIELD_PREFIX = 'group.';
+/** A user or group id (see users/ids.ts); only such a subject is echoed in a notice. */
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+
+/** What a finished action says after the redirect; keyed, so a crafted link cannot put words on the page. */
+const DONE: Readonly<Record<string, (subject: string) => string>> = {
+  created: (id) => `Created user ${id}.`,
+  'group-created': (id) => `Created group ${id}.`,
+  disabled: (id) => `Disabled ${id}: no login, no token accepted.`,
+  enabled: (id) => `Enabled ${id}.`,
+  password: (id) => `Set a new password for ${id}.`,
+  added: (id) => `Added ${id} to the group.`,
+  removed: (id) => `Removed ${id} from the group.`,
+  'logged-out': (id) => `Logged ${id} out everywhere: every token issued before has ended, on every instance.`,
+};
+
+function hiddenFields(context: PageContext, action: string, userId?: string): SafeHtml {
+  return html`${csrfField(context)}<input type="hidden" name="action" value="${action}">${userId !== undefined && html`<input type="hidden" name="user" value="${userId}">`}`;
+}
+
+function userRow(context: PageContext, user: User, groups: readonly Group[]): SafeHtml {
+  const others = groups.filter((group) => !user.groups.includes(group.id));
+  const memberships = user.groups.map(
+    (groupId) => html`<form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'remove-member', user.id)}
+      <input type="hidden" name="group" value="${groupId}"><code>${groupId}</code>
+      <button type="submit" class="secondary" title="Remove ${user.id} from ${groupId}" aria-label="Remove ${user.id} from ${groupId}">×</button></form> `,
+  );
+  return html`<tr id="${elementId('user', user.id)}" data-user="${user.id}">
+    <td><strong>${user.id}</strong><div class="pid">${user.path}</div></td>
+    <td>${user.disabled ? html`<span class="badge critical">disabled</span>` : html`<span class="badge ok">enabled</span>`}<div class="pid">token generation ${user.generation}</div></td>
+    <td>${memberships.length > 0 ? memberships : html`<span class="pid">none</span>`}
+      ${others.length > 0 &&
+      html`<form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'add-member', user.id)}
+        <select name="group" aria-label="Group for ${user.id}">${others.map((group) => html`<option value="${group.id}">${group.id}</option>`)}</select>
+        <button type="submit" class="secondary">Add</button></form>`}</td>
+    <td>
+      <form method="post" action="${PATH}" class="inline">${hiddenFields(context, user.disabled ? 'enable' : 'disable', user.id)}
+        <button type="submit" class="${user.disabled ? 'secondary' : 'danger'}">${user.disabled ? 'Enable' : 'Disable'}</button></form>
+      <form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'logout-everywhere', user.id)}
+        <button type="submit" class="secondary">Log out everywhere</button></form>
+      <form method="post" action="${PATH}" class="inline" novalidate>${hiddenFields(context, 'password', user.id)}
+        <input type="password" name="password" autocomplete="new-password" aria-label="New password for ${user.id}" placeholder="new password">
+        <button type="submit" class="secondary">Reset password</button></form>
+    </td></tr>`;
+}
+
+async function renderPage(context: PageContext, users: UserManager, messages: { ok?: string | null; error?: string | null }, status = 200): Promise<PageResult> {
+  const [list, groups] = await Promise.all([users.listUsers(), users.listGroups()]);
+  list.sort((a, b) => (a.id < b.id ? -1 : 1));
+  groups.sort((a, b) => (a.id < b.id ? -1 : 1));
+  return show(
+    consolePage(
+      context,
+      TITLE,
+      html`<p class="lead">Users log in with their password; members of <code>${ADMINISTRATORS}</code> may use this console.</p>
+      ${notice('ok', messages.ok)}${notice('error', messages.error)}
+      <section class="card"><h2>Users</h2>
+        <table><thead><tr><th>User</th><th>State</th><th>Groups</th><th>Actions</th></tr></thead>
+        <tbody>${list.map((user) => userRow(context, user, groups))}</tbody></table>
+      </section>
+      <div class="grid">
+      <section class="card"><h2>Create a user</h2>
+        <form method="post" action="${PATH}" novalidate>${hiddenFields(context, 'create')}
+          <div class="field"><label for="new-user-id">User id</label><div><input type="text" id="new-user-id" name="user" autocomplete="off"></div>
+            <span class="help">Letters, digits and <code>. _ @ + -</code>, starting with a letter or digit.</span></div>
+          <div class="field"><label for="new-user-password">Password</label><div><input type="password" id="new-user-password" name="password" autocomplete="new-password"></div></div>
+          ${groups.length > 0 &&
+          html`<div class="field"><span>Groups</span><div>${groups.map(
+            (group) => html`<label class="checkbox"><input type="checkbox" name="${GROUP_FIELD_PREFIX + group.id}" value="true"> ${group.id}</label>`,
+          )}</div></div>`}
+          <div class="actions"><button type="submit">Create user</button></div>
+        </form>
+      </section>
+      <section class="card"><h2>Groups</h2>
+        <table><thead><tr><th>Group</th><th>Members</th></tr></thead><tbody>
+        ${groups.map((group) => html`<tr><td><code>${group.id}</code></td><td>${group.members.length > 0 ? group.members.join(', ') : html`<span class="pid">none</span>`}</td></tr>`)}
+        </tbody></table>
+        <form method="post" action="${PATH}" class="actions" novalidate>${hiddenFields(context, 'create-group')}
+          <input type="text" name="group" aria-label="New group id" placeholder="new group id" autocomplete="off">
+          <button type="submit" class="secondary">Create group</button></form>
+      </section>
+      </div>`,
+    ),
+    status,
+  );
+}
+
+/** Runs one action; returns the key of its DONE message and its subject. */
+async function perform(context: PageContext, users: UserManager, tokens: TokenHandler, form: FormBody): Promise<{ done: string; subject: string }> {
+  const userId = form.user ?? '';
+  const groupId = form.group ?? '';
+  const self = userId === context.session.userId;
+  switch (form.action) {
+    case 'create': {
+      const groups = Object.keys(form).filter((key) => key.startsWith(GROUP_FIELD_PREFIX) && form[key] === 'true').map((key) => key.slice(GROUP_FIELD_PREFIX.length));
+      await users.createUser(userId, { password: form.password ?? '', groups });
+      return { done: 'created', subject: userId };
+    }
+    case 'create-group':
+      await users.createGroup(groupId);
+      return { done: 'group-created', subject: groupId };
+    case 'disable':
+      if (self) throw new CapsuleError('INVALID_ARGUMENT', 'you cannot disable yourself: you would be locked out of the console');
+      await users.setDisabled(userId, true);
+      return { done: 'disabled', subject: userId };
+    case 'enable':
+      await users.setDisabled(userId, false);
+      return { done: 'enabled', subject: userId };
+    case 'password':
+      await users.setPassword(userId, form.password ?? '');
+      return { done: 'password', subject: userId };
+    case 'add-member':
+      await users.addMember(groupId, userId);
+      return { done: 'added', subject: userId };
+    case 'remove-member':
+      if (self && groupId === ADMINISTRATORS) throw new CapsuleError('INVALID_ARGUMENT', `you cannot leave ${ADMINISTRATORS} yourself: you would be locked out of the console`);
+      await users.removeMember(groupId, userId);
+      return { done: 'removed', subject: userId };
+    case 'logout-everywhere':
+      await tokens.logoutEverywhere(userId);
+      return { done: 'logged-out', subject: userId };
+    default:
+      throw new CapsuleError('INVALID_ARGUMENT', 'unknown action');
+  }
+}
+
+export function usersPage(users: UserManager, tokens: TokenHandler): ConsolePage {
+  return {
+    path: PATH,
+    title: TITLE,
+    render(context, query) {
+      const { done, subject } = query;
+      const message = done && subject && Object.hasOwn(DONE, done) && ID_PATTERN.test(subject) ? DONE[done]!(subject) : null;
+      return renderPage(context, users, { ok: message });
+    },
+    async submit(context, form) {
+      let result: { done: string; subject: string };
+      try {
+        result = await perform(context, users, tokens, form);
+      } catch (error) {
+        return renderPage(context, users, { error: actionableMessage(error) }, 400);
+      }
+      return redirectTo(`${PATH}?done=${encodeURIComponent(result.done)}&subject=${encodeURIComponent(result.subject)}`);
+    },
+  };
+}

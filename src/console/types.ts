@@ -1,0 +1,36 @@
+import type { Session, TokenHandler } from '../auth/index.js';
+import type { ConfigAdmin } from '../config/index.js';
+import type { CryptoSupport, KeyIds, KeyLocations } from '../crypto/index.js';
+import type { HealthRegistry } from '../health/index.js';
+import type { Repository } from '../repository/index.js';
+import type { UserManager } from '../users/index.js';
+
+/** The instance services the console reads and changes (an instance's `Services` fits). */
+export interface ConsoleServices {
+  readonly repo: Repository;
+  readonly users: UserManager;
+  readonly config: ConfigAdmin;
+  readonly crypto: CryptoSupport;
+  /** Where the key files and configuration files are: for fingerprints and the doctor. */
+  readonly home: KeyLocations;
+}
+
+export interface ConsoleDeps {
+  readonly instanceName: () => string;
+  readonly health: HealthRegistry;
+  readonly tokens: TokenHandler;
+  readonly reloadKeys: () => Promise<KeyIds>;
+  /** Without them (an app built for a test of other routes) the console is not registered. */
+  readonly services?: ConsoleServices;
+}
+
+/** What every page handler gets: the administrator's session and the CSRF token for its forms. */
+export interface PageContext {
+  readonly session: Session;
+  readonly csrfToken: string;
+  /** The path of the page, without query. */
+  readonly path: string;
+  readonly instanceName: string;
+}
+
+export type FormBody = Readonly<Record<string, string>>;
