@@ -61,3 +61,5 @@ export type {
 } from './oauth/index.js';
 export { createLogger, homeLayout, openServices, resolveHome, startInstance } from './instance/index.js';
 export type { HomeLayout, InstanceOptions, RunningInstance, Services } from './instance/index.js';
+export { addFarmInstance, addFarmUser, farmStatus, initFarm, removeFarmUser, rotateFarmHmac, runFarm, setFarmUserPassword } from './farm/index.js';
+export type { AddedInstance, FarmHmacRotation, FarmStatus, FarmUserChange, InitFarmOptions, InitFarmResult, InstanceStatus, RunFarmOptions } from './farm/index.js';

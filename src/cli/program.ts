@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerConfigCommands } from './commands/config.js';
 import { registerContentCommands } from './commands/content.js';
+import { registerFarmCommands } from './commands/farm.js';
 import { registerGroupCommands } from './commands/groups.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerOAuthCommands } from './commands/oauth.js';
@@ -28,6 +29,7 @@ export function buildProgram(io: CliIO): Command {
   registerKeyCommands(program, io);
   registerContentCommands(program, io);
   registerOAuthCommands(program, io);
+  registerFarmCommands(program, io);
   return program;
 }
 

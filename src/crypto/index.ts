@@ -20,5 +20,7 @@ export { migrateKeys, KEYS_COUNTER } from './migrate.js';
 export type { MigrateResult } from './migrate.js';
 export { rotateHmacKey, rotateMasterKey } from './rotate.js';
 export type { HmacRotation, MasterRotation } from './rotate.js';
+export { promoteStagedHmacKey, stageHmacKey } from './hmac-staging.js';
+export type { HmacPromotion, StagedHmacKey } from './hmac-staging.js';
 export { diagnoseKeys } from './doctor.js';
 export type { DoctorReport, Finding, ProtectedValueReport } from './doctor.js';

@@ -1,4 +1,5 @@
 export { createHealthRegistry, worstOf } from './registry.js';
-export type { HealthCheck, HealthRegistry, HealthResult, HealthStatus, HealthSummary } from './registry.js';
+export type { HealthCheck, HealthDetails, HealthRegistry, HealthResult, HealthStatus, HealthSummary } from './registry.js';
+export { KEYS_CHECK, keysCheck } from './keys-check.js';
 export { repositoryCheck } from './repository-check.js';
 export { healthComponent, HEALTH_PID } from './health-config.js';

@@ -3,10 +3,13 @@ import { systemClock } from '../clock.js';
 
 export type HealthStatus = 'ok' | 'warn' | 'critical';
 
+/** Facts a check reports besides its message, for scripts (e.g. the key ids an instance has loaded). */
+export type HealthDetails = Readonly<Record<string, string | number | boolean | null | readonly string[]>>;
+
 export interface HealthCheck {
   readonly name: string;
   readonly title: string;
-  run(): Promise<{ status: HealthStatus; message: string }>;
+  run(): Promise<{ status: HealthStatus; message: string; details?: HealthDetails }>;
 }
 
 export interface HealthResult {
@@ -14,6 +17,7 @@ export interface HealthResult {
   readonly title: string;
   readonly status: HealthStatus;
   readonly message: string;
+  readonly details?: HealthDetails;
   readonly checkedAt: string;
   readonly durationMs: number;
 }
@@ -50,7 +54,7 @@ export function createHealthRegistry(deps: { clock?: Clock } = {}): HealthRegist
 
   async function runOne(check: HealthCheck): Promise<void> {
     const started = clock.now();
-    let outcome: { status: HealthStatus; message: string };
+    let outcome: { status: HealthStatus; message: string; details?: HealthDetails };
     try {
       outcome = await Promise.race([
         check.run(),

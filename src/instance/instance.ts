@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { applyConfigFiles } from '../config/index.js';
-import { createHealthRegistry, HEALTH_PID, repositoryCheck, type HealthRegistry } from '../health/index.js';
+import { createHealthRegistry, HEALTH_PID, keysCheck, repositoryCheck, type HealthRegistry } from '../health/index.js';
 import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
 import { buildApp } from '../http/index.js';
 import type { PasswordHasher } from '../users/index.js';
@@ -99,6 +99,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     cleanupTimer.unref();
 
     health.register(repositoryCheck(services.repo));
+    health.register(keysCheck(() => services.crypto.keyIds()));
     watchOAuthClientChecks({ health, config: services.config, clients: createOAuthClients(services) });
     const healthInterval = () => (services.config.current(HEALTH_PID)['interval.seconds'] as number) * 1000;
     health.start(healthInterval());
@@ -116,7 +117,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     );
 
     let name = options.name ?? `${host}:${options.port}`;
-    const app = await buildApp({ instanceName: () => name, logger, health, tokens, content: createContentService(services.repo), reloadKeys });
+    const app = await buildApp({ instanceName: () => name, logger, health, tokens, content: createContentService(services.repo), reloadKeys, services });
     await app.listen({ port: options.port, host }).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
         const reason = error.code === 'EADDRINUSE' ? 'is in use' : error.code === 'EACCES' ? 'needs privileges' : 'is not an address of this machine';

@@ -1,0 +1,211 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { CapsuleError } from '../errors.js';
+import { checkHaproxyConfig, findHaproxy } from './haproxy-binary.js';
+import { probeInstance } from './instance-probe.js';
+import { farmPaths, instancesOf, LOOPBACK, loadBalancerUrl, readManifest, type FarmInstance, type FarmPaths } from './manifest.js';
+import { livePid, removePidFile, writePidFile } from './pid-files.js';
+import { HAPROXY_PROCESS } from './status.js';
+
+const CAPSULE_BIN = fileURLToPath(new URL('../../bin/capsule', import.meta.url));
+export const FARM_PROCESS = 'farm';
+const STOP_GRACE_MS = 10_000;
+const POLL_MS = 100;
+
+export interface RunFarmOptions {
+  /** Aborting it (Ctrl-C, SIGTERM) stops every process of the farm. */
+  readonly signal: AbortSignal;
+  /** Every line of output: the farm's own, and each process's prefixed with its name. */
+  readonly onLine: (line: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  /** How long an instance may take to answer its health check. */
+  readonly startTimeoutMs?: number;
+  /** How often farm.json is read for instances added while the farm runs. */
+  readonly manifestPollMs?: number;
+}
+
+interface Child {
+  readonly name: string;
+  readonly process: ChildProcess;
+  readonly exited: Promise<void>;
+}
+
+class Stopped extends Error {}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `was killed (${signal})` : `exited with code ${code}`;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, LOOPBACK, () => server.close(() => resolve(true)));
+  });
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * `capsule farm up`: every instance (`capsule start`) and HAProxy as child processes, their
+ * output prefixed with their names, pid files in `D/run/`. Instances added to farm.json while
+ * it runs are started and HAProxy reloaded (master-worker mode, SIGUSR2). Resolves once every
+ * process has stopped after the signal aborts; rejects when the farm cannot start or HAProxy
+ * dies, after stopping the rest. No child outlives it, short of a SIGKILL to this process.
+ */
+export async function runFarm(dir: string, options: RunFarmOptions): Promise<void> {
+  const paths = farmPaths(dir);
+  const manifest = readManifest(paths);
+  const haproxy = findHaproxy(options.env);
+  refuseIfRunning(paths, [FARM_PROCESS, HAPROXY_PROCESS, ...manifest.instances.map((entry) => entry.name)]);
+  await checkHaproxyConfig(haproxy, paths.haproxyConfig);
+  const instances = instancesOf(manifest, paths);
+  for (const [port, owner] of [[manifest.loadBalancer.port, 'the load balancer'], ...instances.map((instance) => [instance.port, instance.name] as const)] as const) {
+    if (!(await portIsFree(port))) {
+      throw new CapsuleError('INVALID_ARGUMENT', `port ${port} on ${LOOPBACK} (${owner}) is in use; stop what holds it ('ss -ltnp' shows it) or create the farm with another --port`);
+    }
+  }
+
+  const children = new Map<string, Child>();
+  let stopping = false;
+  let balancing = false;
+  let haproxyFailed: (error: Error) => void = () => undefined;
+  const haproxyDied = new Promise<never>((_, reject) => (haproxyFailed = reject));
+  haproxyDied.catch(() => undefined); // observed below; only unhandled while starting
+
+  const stopped = new Promise<never>((_, reject) => {
+    const abort = () => reject(new Stopped());
+    if (options.signal.aborted) abort();
+    else options.signal.addEventListener('abort', abort, { once: true });
+  });
+  stopped.catch(() => undefined);
+  const untilStopped = <T>(work: Promise<T>): Promise<T> => Promise.race([work, stopped]);
+
+  function spawnChild(name: string, command: string, args: readonly string[]): Child {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...options.env, CAPSULE_HOME: '', CAPSULE_PORT: '' } });
+    const prefix = `[${name}] `;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => options.onLine(prefix + line));
+    }
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        removePidFile(paths, name);
+        children.delete(name);
+        if (!stopping) {
+          const consequence = name === HAPROXY_PROCESS ? '; stopping the farm' : balancing ? '; the load balancer sends its requests to the other instances' : '';
+          options.onLine(`${prefix}${describeExit(code, signal)}${consequence}`);
+          if (name === HAPROXY_PROCESS) haproxyFailed(new CapsuleError('CHECK_FAILED', `haproxy ${describeExit(code, signal)}; the farm was stopped`));
+        }
+        resolve();
+      });
+      child.once('error', (error) => {
+        removePidFile(paths, name);
+        children.delete(name);
+        options.onLine(`${prefix}cannot run ${command}: ${error.message}`);
+        resolve();
+      });
+    });
+    if (child.pid !== undefined) writePidFile(paths, name, child.pid);
+    const entry = { name, process: child, exited };
+    children.set(name, entry);
+    return entry;
+  }
+
+  async function startInstance(instance: FarmInstance): Promise<void> {
+    const child = spawnChild(instance.name, process.execPath, [CAPSULE_BIN, 'start', '--home', instance.home, '--port', String(instance.port), '--name', instance.name]);
+    const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+    for (;;) {
+      if (child.process.exitCode !== null || child.process.signalCode !== null) {
+        throw new CapsuleError('CHECK_FAILED', `${instance.name} did not start (${describeExit(child.process.exitCode, child.process.signalCode)}); its output above says why`);
+      }
+      if ((await probeInstance(instance.url, 1000)).running) return;
+      if (Date.now() > deadline) throw new CapsuleError('CHECK_FAILED', `${instance.name} did not answer on ${instance.url} within ${(options.startTimeoutMs ?? 30_000) / 1000} s; its output above says why`);
+      await pause(POLL_MS);
+    }
+  }
+
+  async function startLoadBalancer(): Promise<void> {
+    const child = spawnChild(HAPROXY_PROCESS, haproxy, ['-W', '-db', '-f', paths.haproxyConfig]);
+    const deadline = Date.now() + 10_000;
+    while (await portIsFree(manifest.loadBalancer.port)) {
+      if (child.process.exitCode !== null || child.process.signalCode !== null) {
+        throw new CapsuleError('CHECK_FAILED', `haproxy did not start (${describeExit(child.process.exitCode, child.process.signalCode)}); its output above says why`);
+      }
+      if (Date.now() > deadline) throw new CapsuleError('CHECK_FAILED', `haproxy did not listen on port ${manifest.loadBalancer.port} within 10 s`);
+      await pause(POLL_MS);
+    }
+  }
+
+  const starting = new Set<string>();
+  async function startAddedInstances(): Promise<void> {
+    const added = instancesOf(readManifest(paths), paths).filter((instance) => !children.has(instance.name) && !starting.has(instance.name) && !instances.some((known) => known.name === instance.name));
+    for (const instance of added) {
+      starting.add(instance.name);
+      instances.push(instance);
+      options.onLine(`farm: starting ${instance.name}, added to ${paths.manifest}`);
+      try {
+        await untilStopped(startInstance(instance));
+        children.get(HAPROXY_PROCESS)?.process.kill('SIGUSR2'); // master-worker: reload the configuration, no connection lost
+        options.onLine(`farm: ${instance.name} runs on ${instance.url}; HAProxy reloaded ${paths.haproxyConfig}`);
+      } catch (error) {
+        if (!(error instanceof Stopped)) options.onLine(`farm: ${(error as Error).message}`);
+      } finally {
+        starting.delete(instance.name);
+      }
+    }
+  }
+
+  async function stopAll(): Promise<void> {
+    stopping = true;
+    const order = [children.get(HAPROXY_PROCESS), ...[...children.values()].filter((child) => child.name !== HAPROXY_PROCESS)];
+    for (const child of order) child?.process.kill('SIGTERM');
+    const all = Promise.all([...children.values()].map((child) => child.exited));
+    const timer = setTimeout(() => {
+      for (const child of children.values()) child.process.kill('SIGKILL');
+    }, STOP_GRACE_MS);
+    await all;
+    clearTimeout(timer);
+  }
+
+  writePidFile(paths, FARM_PROCESS, process.pid);
+  let watcher: NodeJS.Timeout | undefined;
+  try {
+    await untilStopped(Promise.all(instances.map(startInstance)));
+    await untilStopped(startLoadBalancer());
+    balancing = true;
+    options.onLine(
+      `farm up: load balancer ${loadBalancerUrl(manifest)} (haproxy pid ${children.get(HAPROXY_PROCESS)?.process.pid}) -> ${instances.map((instance) => `${instance.name} :${instance.port} (pid ${children.get(instance.name)?.process.pid})`).join(', ')}; Ctrl-C stops it`,
+    );
+    let polling = false;
+    watcher = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      startAddedInstances()
+        .catch((error: Error) => options.onLine(`farm: cannot read ${paths.manifest}: ${error.message}`))
+        .finally(() => (polling = false));
+    }, options.manifestPollMs ?? 1000);
+    await Promise.race([stopped, haproxyDied]);
+  } catch (error) {
+    if (!(error instanceof Stopped)) throw error;
+  } finally {
+    clearInterval(watcher);
+    await stopAll();
+    removePidFile(paths, FARM_PROCESS);
+    options.onLine('farm: every process has stopped');
+  }
+}
+
+function refuseIfRunning(paths: FarmPaths, names: readonly string[]): void {
+  const running = names.map((name) => ({ name, pid: livePid(paths, name) })).filter((entry) => entry.pid !== null);
+  if (running.length > 0) {
+    const farm = running.find((entry) => entry.name === FARM_PROCESS);
+    throw new CapsuleError(
+      'INVALID_ARGUMENT',
+      `the farm in ${paths.root} already runs (${running.map((entry) => `${entry.name} pid ${entry.pid}`).join(', ')}); stop it first${farm ? ` with 'kill -TERM ${farm.pid}'` : ''}`,
+    );
+  }
+}

@@ -1,0 +1,24 @@
+import type { KeyIds } from '../crypto/index.js';
+import type { HealthCheck } from './registry.js';
+
+export const KEYS_CHECK = 'keys';
+
+/**
+ * The key ids this instance has loaded (ids are hash prefixes, never key bytes), so a farm
+ * operator can see when every instance has picked up a staged key before it is promoted.
+ */
+export function keysCheck(keyIds: () => KeyIds): HealthCheck {
+  return {
+    name: KEYS_CHECK,
+    title: 'Keys',
+    async run() {
+      const ids = keyIds();
+      const staged = [ids.stagedHmac && `staged hmac ${ids.stagedHmac}`, ids.stagedMaster && `staged master ${ids.stagedMaster}`].filter(Boolean);
+      return {
+        status: 'ok',
+        message: [`master ${ids.master}`, `hmac ${ids.hmac}`, ...staged].join(', '),
+        details: { ...ids },
+      };
+    },
+  };
+}
