@@ -1,27 +1,14 @@
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
-import { keyPaths, readKeyFile, readMarker, removeFile, writeKeyFile, writeRetiredKey, type KeyLocations } from './key-files.js';
+import { keyPaths, readKeyFile, removeFile, writeKeyFile, writeRetiredKey, type KeyLocations } from './key-files.js';
 import { generateKey, keyId } from './keys.js';
+import { requireFileStorage, requireKeyFile } from './file-storage-guards.js';
 import { KEYS_COUNTER } from './migrate.js';
 import { decrypt, encrypt, keyIdOfProtected } from './protected-value.js';
 import { findProtectedValues, rewriteProtectedValues, type RewriteProgress } from './protected-values.js';
 
-function requireFileStorage(locations: KeyLocations): void {
-  const marker = readMarker(locations.keysDir);
-  if (marker !== 'file') {
-    throw new CapsuleError(
-      'INVALID_ARGUMENT',
-      `key rotation needs the keys on the file system (this home: ${marker ?? 'no keys'}); run 'capsule keys migrate' first`,
-    );
-  }
-}
 
-function requireKey(file: string): Buffer {
-  const key = readKeyFile(file);
-  if (!key) throw new CapsuleError('KEY_MISSING', `${file} is missing; restore it with 'capsule keys import'`);
-  return key;
-}
 
 export interface HmacRotation {
   readonly previous: string;
@@ -41,10 +28,10 @@ export async function rotateHmacKey(
   repo: Repository,
   options: { keepPrevious?: boolean; now?: number } = {},
 ): Promise<HmacRotation> {
-  requireFileStorage(locations);
+  requireFileStorage(locations, 'key rotation');
   const paths = keyPaths(locations.keysDir);
   const keepPrevious = options.keepPrevious ?? true;
-  const current = requireKey(paths.hmac);
+  const current = requireKeyFile(paths.hmac);
   let staged = readKeyFile(paths.stagedHmac);
   if (staged?.equals(current)) {
     removeFile(paths.stagedHmac); // an earlier run was interrupted after promoting
@@ -89,9 +76,9 @@ export async function rotateMasterKey(
   repo: Repository,
   options: { bumpCounters?: readonly string[]; onProgress?: RewriteProgress } = {},
 ): Promise<MasterRotation> {
-  requireFileStorage(locations);
+  requireFileStorage(locations, 'key rotation');
   const paths = keyPaths(locations.keysDir);
-  const old = requireKey(paths.master);
+  const old = requireKeyFile(paths.master);
   let next = readKeyFile(paths.stagedMaster);
   if (!next) {
     next = generateKey();
