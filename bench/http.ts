@@ -44,7 +44,7 @@ async function run(name: string, url: string, durationSeconds: number, connectio
   return { name, requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
 }
 
-export async function benchmarkHttp(log: (line: string) => void, durationSeconds = 6, connections = 32): Promise<HttpRun[]> {
+export async function benchmarkHttp(log: (line: string) => void, durationSeconds = 4, connections = 32, rounds = 3): Promise<HttpRun[]> {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-bench-http-'));
   const home = join(dir, 'home');
   const port = await freePort();
@@ -69,14 +69,21 @@ export async function benchmarkHttp(log: (line: string) => void, durationSeconds
       await new Promise((resolve) => setTimeout(resolve, 100));
       encapsulated = await login(url);
     }
-    log(`server on ${url}; ${connections} connections, ${durationSeconds} s per run`);
+    log(`server on ${url}; ${connections} connections, ${rounds} interleaved rounds of ${durationSeconds} s per run, best round kept`);
     await run('warm-up', `${url}/content/public.json`, 2, connections);
-    const runs = [
-      await run('anonymous GET /content/public.json', `${url}/content/public.json`, durationSeconds, connections),
-      await run('encapsulated token GET /content/members.json', `${url}/content/members.json`, durationSeconds, connections, encapsulated),
-      await run('stateful token GET /content/members.json', `${url}/content/members.json`, durationSeconds, connections, stateful),
+    const plans: Array<[string, string, string | undefined]> = [
+      ['anonymous GET /content/public.json', `${url}/content/public.json`, undefined],
+      ['encapsulated token GET /content/members.json', `${url}/content/members.json`, encapsulated],
+      ['stateful token GET /content/members.json', `${url}/content/members.json`, stateful],
     ];
-    return runs;
+    const best = new Map<string, HttpRun>();
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, target, cookie] of plans) {
+        const result = await run(name, target, durationSeconds, connections, cookie);
+        if ((best.get(name)?.requestsPerSecond ?? 0) < result.requestsPerSecond) best.set(name, result);
+      }
+    }
+    return plans.map(([name]) => best.get(name)!);
   } finally {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));
