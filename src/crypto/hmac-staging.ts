@@ -65,7 +65,7 @@ export async function promoteStagedHmacKey(
   repo: Repository,
   options: { expectedKid?: string; keepPrevious?: boolean; now?: number } = {},
 ): Promise<HmacPromotion> {
-  requireFileStorage(locations, 'staging an HMAC key');
+  requireFileStorage(locations, 'promoting a staged HMAC key');
   const paths = keyPaths(locations.keysDir);
   const keepPrevious = options.keepPrevious ?? true;
   const current = requireKeyFile(paths.hmac);

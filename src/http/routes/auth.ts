@@ -33,6 +33,7 @@ export function authRoutes(app: FastifyInstance, deps: { tokens: TokenHandler })
       const back = safeResource(field(request.body, 'resource'));
       if (back && (request.headers.accept ?? '').includes('text/html')) {
         const reason = result.retryAfterSeconds > 0 ? 'too_many_attempts' : 'invalid_login';
+        if (result.retryAfterSeconds > 0) reply.header('retry-after', String(result.retryAfterSeconds));
         return reply.code(303).header('location', `${back}${back.includes('?') ? '&' : '?'}j_reason=${reason}`).send();
       }
       if (result.retryAfterSeconds > 0) {
