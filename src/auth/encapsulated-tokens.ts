@@ -14,7 +14,15 @@ export interface EncapsulatedClaims {
   readonly jti: string;
   /** The user's token generation when the token was issued. */
   readonly gen: number;
+  /** Not before (seconds since the epoch); Capsule does not issue it, other signers may. */
+  readonly nbf?: number;
 }
+
+/**
+ * Every claim a token may carry. A token with any other claim is refused: only a signer holding
+ * the farm's key could add one, and a claim this verifier does not understand must not be ignored.
+ */
+export const ALLOWED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'iat', 'exp', 'jti', 'gen', 'nbf']);
 
 export type EncapsulatedVerification =
   | { readonly ok: true; readonly claims: EncapsulatedClaims; readonly kid: string }
@@ -22,7 +30,7 @@ export type EncapsulatedVerification =
 
 /** Past this length a cookie is refused before any work: real tokens are about 250 characters. */
 export const MAX_TOKEN_LENGTH = 2048;
-/** Tolerated clock skew between farm members on `iat`. */
+/** Tolerated clock skew between farm members on `iat` and `nbf`. */
 export const CLOCK_SKEW_SECONDS = 60;
 
 /** base64url of a 32-byte HMAC-SHA256. */
@@ -78,6 +86,7 @@ function kidOfHeader(part: string): string | null {
 function validClaims(value: unknown): value is EncapsulatedClaims {
   if (!value || typeof value !== 'object') return false;
   const claims = value as Record<string, unknown>;
+  for (const name in claims) if (!ALLOWED_CLAIMS.has(name)) return false;
   return (
     typeof claims.sub === 'string' &&
     claims.sub.length > 0 &&
@@ -85,7 +94,8 @@ function validClaims(value: unknown): value is EncapsulatedClaims {
     Number.isSafeInteger(claims.exp) &&
     typeof claims.jti === 'string' &&
     Number.isSafeInteger(claims.gen) &&
-    (claims.gen as number) >= 0
+    (claims.gen as number) >= 0 &&
+    (claims.nbf === undefined || Number.isSafeInteger(claims.nbf))
   );
 }
 
@@ -124,6 +134,7 @@ export function createEncapsulatedVerifier(keyFor: (kid: string) => KeyObject | 
       const now = nowMs / 1000;
       if (claims.exp <= now) return { ok: false, reason: 'expired' };
       if (claims.iat > now + CLOCK_SKEW_SECONDS) return { ok: false, reason: 'issued in the future' };
+      if (claims.nbf !== undefined && claims.nbf > now + CLOCK_SKEW_SECONDS) return { ok: false, reason: 'not yet valid' };
       return { ok: true, claims, kid };
     },
     reset() {

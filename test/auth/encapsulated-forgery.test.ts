@@ -47,6 +47,11 @@ describe('encapsulated tokens under attack', () => {
     assert.equal(await status(signHs({ alg: 'HS256', typ: 'JWT', kid }, claims(), hmac)), 200);
   });
 
+  it('accepts nbf in the past or within the clock-skew allowance', async () => {
+    assert.equal(await status(signHs({ alg: 'HS256', typ: 'JWT', kid }, claims({ nbf: now() - 10 }), hmac)), 200);
+    assert.equal(await status(signHs({ alg: 'HS256', typ: 'JWT', kid }, claims({ nbf: now() + 30 }), hmac)), 200);
+  });
+
   it('is verified by a standard JOSE library with keys/hmac', async () => {
     const { payload, protectedHeader } = await jwtVerify(genuine, hmac, { algorithms: ['HS256'] });
     assert.equal(protectedHeader.alg, 'HS256');
@@ -82,6 +87,11 @@ describe('encapsulated tokens under attack', () => {
       'signature of another token': `${header}.${payload}.${signHs({ alg: 'HS256', kid }, claims({ sub: 'bob' }), hmac).split('.')[2]}`,
       expired: signHs({ alg: 'HS256', typ: 'JWT', kid }, claims({ iat: now() - 7200, exp: now() - 1 }), hmac),
       'not yet valid (issued an hour ahead)': signHs({ alg: 'HS256', typ: 'JWT', kid }, claims({ iat: now() + 3600, exp: now() + 7200 }), hmac),
+      'nbf an hour ahead (signed)': signHs({ alg: 'HS256', typ: 'JWT', kid }, claims({ nbf: now() + 3600 }), hmac),
+      'nbf past the skew allowance (signed)': signHs({ alg: 'HS256', typ: 'JWT', kid }, claims({ nbf: now() + 120 }), hmac),
+      'nbf not a number (signed)': signHs({ alg: 'HS256', typ: 'JWT', kid }, claims({ nbf: 'soon' }), hmac),
+      'a claim outside the allowlist (signed)': signHs({ alg: 'HS256', typ: 'JWT', kid }, claims({ admin: true }), hmac),
+      'a __proto__ claim (signed)': signHs({ alg: 'HS256', typ: 'JWT', kid }, JSON.parse(`{"sub":"alice","iat":${now()},"exp":${now() + 60},"jti":"x","gen":0,"__proto__":{"x":1}}`), hmac),
       'malformed base64 header': `!!!.${payload}.${signature}`,
       'malformed JSON header': `${b64('{"alg":"HS256",')}.${payload}.${signature}`,
       'malformed JSON claims (signed)': (() => {
