@@ -1,6 +1,7 @@
 export { createTokenHandler, MAX_TOKENS_PER_USER } from './token-handler.js';
-export type { AuthLogger, LoginResult, TokenHandler, TokenHandlerDeps } from './token-handler.js';
+export type { AuthLogger, IssuedToken, LoginResult, PasswordCheck, TokenHandler, TokenHandlerDeps } from './token-handler.js';
 export { TOKEN_PID, tokenComponent, tokenSettings } from './token-config.js';
+export { expireRetiredHmacKeys } from './retired-keys.js';
 export type { TokenSettings } from './token-config.js';
 export { clearedTokenCookie, TOKEN_HEADER, tokenCookie, tokenFromRequest } from './cookies.js';
 export { createEncapsulatedVerifier, issueEncapsulatedToken, MAX_TOKEN_LENGTH, CLOCK_SKEW_SECONDS } from './encapsulated-tokens.js';

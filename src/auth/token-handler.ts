@@ -37,10 +37,26 @@ export type LoginResult =
   | { readonly ok: true; readonly token: string; readonly session: Session }
   | { readonly ok: false; readonly retryAfterSeconds: number };
 
+/** The outcome of a password check: the user, or how long the caller must wait (0: just wrong). */
+export type PasswordCheck = { readonly ok: true; readonly user: User } | { readonly ok: false; readonly retryAfterSeconds: number };
+
+/** A token just issued, and the session it stands for. */
+export interface IssuedToken {
+  readonly token: string;
+  readonly session: Session;
+}
+
 export interface TokenHandler {
   settings(): TokenSettings;
-  /** Checks the password and issues a token of the configured kind. */
+  /** `checkPassword`, then `issue`: the form login. */
   login(userId: string, password: string, clientAddress: string): Promise<LoginResult>;
+  /** Checks a password (throttled per user and per client address); issues nothing. */
+  checkPassword(userId: string, password: string, clientAddress: string): Promise<PasswordCheck>;
+  /**
+   * Issues a token of the configured kind for a user some handler has already authenticated
+   * (password, OpenID Connect, a transport user). The one way a token comes into being.
+   */
+  issue(user: User): Promise<IssuedToken>;
   /** The session of a request (cookie or `login-token` header), or null. Never throws for a bad token. */
   authenticate(request: TokenRequest): Promise<Authentication | null>;
   authenticateToken(token: string): Promise<Authentication | null>;
@@ -164,6 +180,12 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     settings,
 
     async login(userId, password, clientAddress) {
+      const checked = await handler.checkPassword(userId, password, clientAddress);
+      if (!checked.ok) return checked;
+      return { ok: true, ...(await handler.issue(checked.user)) };
+    },
+
+    async checkPassword(userId, password, clientAddress) {
       const nowMs = clock.now();
       const keys = [`user:${userId}`, `addr:${clientAddress}`];
       const wait = throttle.retryAfter(keys, nowMs);
@@ -174,8 +196,15 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
         return { ok: false, retryAfterSeconds: 0 };
       }
       throttle.succeeded(`user:${userId}`);
-      const issued = settings().encapsulated ? issueEncapsulated(user, nowMs) : await store.create(user, nowMs, settings().expirationMs);
-      return { ok: true, token: issued.token, session: sessionOf(user, settings().encapsulated ? 'encapsulated' : 'stateful', issued.expiresAt) };
+      return { ok: true, user };
+    },
+
+    async issue(user) {
+      if (user.disabled) throw new CapsuleError('FORBIDDEN', `${user.id} is disabled`);
+      const nowMs = clock.now();
+      const kind: TokenKind = settings().encapsulated ? 'encapsulated' : 'stateful';
+      const issued = kind === 'encapsulated' ? issueEncapsulated(user, nowMs) : await store.create(user, nowMs, settings().expirationMs);
+      return { token: issued.token, session: sessionOf(user, kind, issued.expiresAt) };
     },
 
     authenticate(request) {
