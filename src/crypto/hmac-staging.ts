@@ -1,7 +1,7 @@
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
-import { keyPaths, readKeyFile, removeFile, writeKeyFile, writeRetiredKey, type KeyLocations } from './key-files.js';
+import { discardRetiredKeys, keyPaths, readKeyFile, removeFile, writeKeyFile, writeRetiredKey, type KeyLocations } from './key-files.js';
 import { checkKeyBytes, keyId } from './keys.js';
 import { requireFileStorage, requireKeyFile } from './file-storage-guards.js';
 import { KEYS_COUNTER } from './migrate.js';
@@ -49,6 +49,8 @@ export interface HmacPromotion {
   readonly current: string;
   /** False for the compromise playbook: the old key is dropped and every token it signed ends. */
   readonly previousKept: boolean;
+  /** Keys retired by earlier rotations that the compromise playbook dropped too. */
+  readonly discarded: readonly string[];
   /** False when the staged key already signed here (a rerun after an interruption). */
   readonly changed: boolean;
   readonly message: string;
@@ -59,6 +61,8 @@ export interface HmacPromotion {
  * written before the current key is replaced and the staged file removed last, so a crash at
  * any point leaves a home that starts and verifies every token; running it again finishes.
  * `expectedKid` refuses to promote a staged key other than the one the caller staged.
+ * Without `keepPrevious` (the compromise playbook) no old key survives: neither the current one
+ * nor any retired by earlier rotations. They go first, so a rerun after a crash never finds one.
  */
 export async function promoteStagedHmacKey(
   locations: KeyLocations,
@@ -71,9 +75,10 @@ export async function promoteStagedHmacKey(
   const current = requireKeyFile(paths.hmac);
   const staged = readKeyFile(paths.stagedHmac);
   const currentKid = keyId(current);
+  const discarded = keepPrevious ? [] : discardRetiredKeys(locations.keysDir);
   if (!staged) {
     if (options.expectedKid === currentKid) {
-      return { previous: currentKid, current: currentKid, previousKept: keepPrevious, changed: false, message: `hmac ${currentKid} already signs here` };
+      return { previous: currentKid, current: currentKid, previousKept: keepPrevious, discarded, changed: false, message: `hmac ${currentKid} already signs here` };
     }
     throw new CapsuleError('KEY_MISSING', `${paths.stagedHmac} is missing: there is no staged HMAC key to promote; nothing was changed`);
   }
@@ -87,10 +92,10 @@ export async function promoteStagedHmacKey(
   if (staged.equals(current)) {
     removeFile(paths.stagedHmac); // an earlier run was interrupted after promoting
     await repo.bumpCounter(KEYS_COUNTER);
-    return { previous: currentKid, current: currentKid, previousKept: keepPrevious, changed: false, message: `finished an interrupted promotion; hmac ${currentKid} signs` };
+    return { previous: currentKid, current: currentKid, previousKept: keepPrevious, discarded, changed: false, message: `finished an interrupted promotion; hmac ${currentKid} signs` };
   }
   if (keepPrevious) writeRetiredKey(locations.keysDir, current, options.now ?? Date.now());
-  failpoint('promote-hmac:retired');
+  failpoint(keepPrevious ? 'promote-hmac:retired' : 'promote-hmac:discarded');
   writeKeyFile(paths.hmac, staged);
   failpoint('promote-hmac:promoted');
   removeFile(paths.stagedHmac);
@@ -99,9 +104,10 @@ export async function promoteStagedHmacKey(
     previous: currentKid,
     current: stagedKid,
     previousKept: keepPrevious,
+    discarded,
     changed: true,
     message: keepPrevious
       ? `hmac ${stagedKid} signs now; ${currentKid} is retired and still verifies the tokens it signed until they expire`
-      : `hmac ${stagedKid} signs now; ${currentKid} was dropped: every token it signed is void`,
+      : `hmac ${stagedKid} signs now; ${[currentKid, ...discarded].join(', ')} ${discarded.length ? 'were' : 'was'} dropped: every token signed before is void`,
   };
 }

@@ -3,7 +3,7 @@ import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
 import type { BundleKeys } from './bundle.js';
-import { ensureKeysDir, keyPaths, readKeyFile, readMarker, readRetiredKeys, writeKeyFile, writeMarker, writeRetiredKey, type KeyLocations } from './key-files.js';
+import { discardRetiredKeys, ensureKeysDir, keyPaths, readKeyFile, readMarker, readRetiredKeys, writeKeyFile, writeMarker, writeRetiredKey, type KeyLocations } from './key-files.js';
 import { keyId } from './keys.js';
 import { KEYS_COUNTER } from './migrate.js';
 import { findProtectedValues } from './protected-values.js';
@@ -38,8 +38,9 @@ export async function importKeys(
   const existing = inRepository ? await readRepositoryKeys(repo) : { master: readKeyFile(paths.master) ?? undefined, hmac: readKeyFile(paths.hmac) ?? undefined };
   const ids = { master: keyId(keys.master), hmac: keyId(keys.hmac) };
   const same = existing.master?.equals(keys.master) === true && existing.hmac?.equals(keys.hmac) === true;
-  const knownRetired = new Set(readRetiredKeys(locations.keysDir).map((retired) => retired.kid));
-  const missingRetired = keys.retiredHmac.filter((retired) => !knownRetired.has(keyId(retired.key)));
+  const targetRetired = readRetiredKeys(locations.keysDir);
+  const knownRetired = new Set(targetRetired.map((retired) => retired.kid));
+  let missingRetired = keys.retiredHmac.filter((retired) => !knownRetired.has(keyId(retired.key)));
 
   if (same && marker !== null) {
     for (const retired of missingRetired) writeRetiredKey(locations.keysDir, retired.key, retired.retiredAt);
@@ -62,7 +63,11 @@ export async function importKeys(
     backupDir = join(locations.keysDir, `backup-${new Date(now).toISOString().replace(/[:.]/g, '-')}`);
     if (existing.master) writeKeyFile(join(backupDir, 'master'), existing.master);
     if (existing.hmac) writeKeyFile(join(backupDir, 'hmac'), existing.hmac);
+    for (const retired of targetRetired) writeRetiredKey(backupDir, retired.key, retired.retiredAt);
     failpoint('import:backup-written');
+    // The replaced keys' retired predecessors must not keep verifying: they leave with the rest.
+    discardRetiredKeys(locations.keysDir);
+    missingRetired = [...keys.retiredHmac];
   }
 
   ensureKeysDir(locations.keysDir);

@@ -4,7 +4,7 @@ export { loadKeySet } from './key-set.js';
 export type { KeySet } from './key-set.js';
 export { prepareKeys } from './key-guard.js';
 export type { PrepareKeysOptions, PreparedKeys } from './key-guard.js';
-export { keyPaths, readMarker } from './key-files.js';
+export { discardRetiredKeys, expireRetiredKeys, keyPaths, readMarker } from './key-files.js';
 export type { KeyLocations, KeyStorageMode, RetiredKey } from './key-files.js';
 export { checkKeyBytes, describeKey, fingerprint, generateKey, keyId, KEY_LENGTH } from './keys.js';
 export type { KeyDescription } from './keys.js';

@@ -102,3 +102,21 @@ export function writeRetiredKey(keysDir: string, key: Buffer, retiredAt: number)
 export function removeRetiredKey(keysDir: string, kid: string): void {
   removeFile(join(keyPaths(keysDir).retiredDir, kid));
 }
+
+/** Removes every retired key (the compromise playbook); returns their ids. */
+export function discardRetiredKeys(keysDir: string): string[] {
+  const kids = readRetiredKeys(keysDir).map((retired) => retired.kid);
+  for (const kid of kids) removeRetiredKey(keysDir, kid);
+  return kids;
+}
+
+/**
+ * Removes the retired keys that can no longer have signed a live token: a key stops signing
+ * when it is retired, so its last token expires `maxTokenAgeMs` later (the longest token
+ * lifetime plus the clock-skew allowance). Returns the ids removed.
+ */
+export function expireRetiredKeys(keysDir: string, now: number, maxTokenAgeMs: number): string[] {
+  const expired = readRetiredKeys(keysDir).filter((retired) => retired.retiredAt + maxTokenAgeMs <= now);
+  for (const retired of expired) removeRetiredKey(keysDir, retired.kid);
+  return expired.map((retired) => retired.kid);
+}

@@ -1,27 +1,28 @@
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
-import { keyPaths, readKeyFile, removeFile, writeKeyFile, writeRetiredKey, type KeyLocations } from './key-files.js';
+import { keyPaths, readKeyFile, removeFile, writeKeyFile, type KeyLocations } from './key-files.js';
+import { promoteStagedHmacKey, stageHmacKey } from './hmac-staging.js';
 import { generateKey, keyId } from './keys.js';
 import { requireFileStorage, requireKeyFile } from './file-storage-guards.js';
 import { KEYS_COUNTER } from './migrate.js';
 import { decrypt, encrypt, keyIdOfProtected } from './protected-value.js';
 import { findProtectedValues, rewriteProtectedValues, type RewriteProgress } from './protected-values.js';
 
-
-
 export interface HmacRotation {
   readonly previous: string;
   readonly current: string;
-  /** False for the compromise playbook: the old key is dropped and every token ends. */
+  /** False for the compromise playbook: the old keys are dropped and every token ends. */
   readonly previousKept: boolean;
+  /** Keys retired by earlier rotations that the compromise playbook dropped too. */
+  readonly discarded: readonly string[];
   readonly message: string;
 }
 
 /**
- * staged → current → retired on one instance: the new key is staged, the current one retired
- * (it still verifies until its tokens expire) and the staged one promoted. Every step is an
- * atomic file write, and a rerun finishes an interrupted rotation instead of starting another.
+ * staged → current → retired on one instance: a new key is staged and promoted at once (the
+ * farm does the same two steps with a wait between them). A key left staged by an interrupted
+ * run is promoted instead of a new one, so a rerun finishes that rotation.
  */
 export async function rotateHmacKey(
   locations: KeyLocations,
@@ -30,29 +31,10 @@ export async function rotateHmacKey(
 ): Promise<HmacRotation> {
   requireFileStorage(locations, 'key rotation');
   const paths = keyPaths(locations.keysDir);
-  const keepPrevious = options.keepPrevious ?? true;
-  const current = requireKeyFile(paths.hmac);
-  let staged = readKeyFile(paths.stagedHmac);
-  if (staged?.equals(current)) {
-    removeFile(paths.stagedHmac); // an earlier run was interrupted after promoting
-    await repo.bumpCounter(KEYS_COUNTER);
-    return { previous: keyId(current), current: keyId(current), previousKept: true, message: `finished an interrupted rotation; hmac ${keyId(current)} signs` };
-  }
-  if (!staged) {
-    staged = generateKey();
-    writeKeyFile(paths.stagedHmac, staged);
-  }
-  failpoint('rotate-hmac:staged');
-  if (keepPrevious) writeRetiredKey(locations.keysDir, current, options.now ?? Date.now());
-  failpoint('rotate-hmac:retired');
-  writeKeyFile(paths.hmac, staged);
-  failpoint('rotate-hmac:promoted');
-  removeFile(paths.stagedHmac);
-  await repo.bumpCounter(KEYS_COUNTER);
-  const message = keepPrevious
-    ? `hmac ${keyId(staged)} signs now; ${keyId(current)} is retired and still verifies the tokens it signed until they expire`
-    : `hmac ${keyId(staged)} signs now; ${keyId(current)} was dropped: every token it signed is void and everyone logs in again`;
-  return { previous: keyId(current), current: keyId(staged), previousKept: keepPrevious, message };
+  const staged = readKeyFile(paths.stagedHmac);
+  if (!staged) await stageHmacKey(locations, repo, generateKey());
+  const { previous, current, previousKept, discarded, message } = await promoteStagedHmacKey(locations, repo, options);
+  return { previous, current, previousKept, discarded, message };
 }
 
 export interface MasterRotation {

@@ -13,11 +13,11 @@ import { silentLogger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { CONFIG_COUNTER } from '../config/index.js';
 import { CapsuleError } from '../errors.js';
-import { createTokenHandler, type TokenHandler } from '../auth/index.js';
+import { createTokenHandler, expireRetiredHmacKeys, type TokenHandler } from '../auth/index.js';
 import { createContentService } from '../content/index.js';
 import { USERS_COUNTER } from '../users/index.js';
 
-const TOKEN_CLEANUP_INTERVAL_MS = 10 * 60_000;
+const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
 
 export interface InstanceOptions {
   readonly home: string;
@@ -33,6 +33,8 @@ export interface InstanceOptions {
   readonly keyStorage?: KeyStorageMode;
   /** How often the repository's change counters are polled (default 500 ms). */
   readonly changePollMs?: number;
+  /** How often expired tokens and retired keys are removed (default 10 minutes). */
+  readonly maintenanceIntervalMs?: number;
 }
 
 export interface RunningInstance {
@@ -94,8 +96,24 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
         .removeExpiredTokens()
         .then((count) => count > 0 && logger.info({ count }, 'removed expired tokens'))
         .catch((error: unknown) => logger.error({ err: error }, 'expired token cleanup failed'));
+    // Retired keys live in this home's files, so every instance expires its own (not one per cluster).
+    const expireRetiredKeys = async () => {
+      try {
+        const removed = expireRetiredHmacKeys(services.home.keysDir, tokens.settings(), services.clock.now());
+        if (removed.length === 0) return;
+        logger.info({ removed }, 'removed retired hmac keys: every token they signed has expired');
+        await services.repo.bumpCounter(KEYS_COUNTER);
+        await reloadKeys();
+      } catch (error) {
+        logger.error({ err: error }, 'retired key expiry failed');
+      }
+    };
+    await expireRetiredKeys();
     void removeExpired();
-    cleanupTimer = setInterval(removeExpired, TOKEN_CLEANUP_INTERVAL_MS);
+    cleanupTimer = setInterval(() => {
+      void removeExpired();
+      void expireRetiredKeys();
+    }, options.maintenanceIntervalMs ?? MAINTENANCE_INTERVAL_MS);
     cleanupTimer.unref();
 
     health.register(repositoryCheck(services.repo));

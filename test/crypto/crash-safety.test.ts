@@ -90,7 +90,7 @@ describe('key operations killed between steps', () => {
     });
   }
 
-  for (const failpoint of ['rotate-hmac:staged', 'rotate-hmac:retired', 'rotate-hmac:promoted']) {
+  for (const failpoint of ['stage-hmac:written', 'promote-hmac:retired', 'promote-hmac:promoted']) {
     it(`keys rotate --hmac killed at ${failpoint}`, async () => {
       const home = await initialisedHome();
       await writeProtectedValues(home);
@@ -105,6 +105,24 @@ describe('key operations killed between steps', () => {
       assert.notEqual(services.crypto.keyIds().hmac, keyId(oldHmac));
       assert.equal(services.crypto.verify('a token', oldMac), true);
       assert.deepEqual(services.crypto.keyIds().retiredHmac, [keyId(oldHmac)]);
+      await services.close();
+    });
+  }
+
+  for (const failpoint of ['promote-hmac:discarded', 'promote-hmac:promoted']) {
+    it(`keys rotate --hmac --discard-old killed at ${failpoint}`, async () => {
+      const home = await initialisedHome();
+      await writeProtectedValues(home);
+      const first = readFileSync(join(home, 'keys', 'hmac'));
+      assert.equal((await runCli(['keys', 'rotate', '--hmac', '--home', home])).code, 0);
+      const second = readFileSync(join(home, 'keys', 'hmac'));
+      await killedAt(failpoint, ['keys', 'rotate', '--hmac', '--discard-old', '--home', home]);
+      assert.equal(await assertRecovers(home, ['keys', 'rotate', '--hmac', '--discard-old']), 'started');
+      const services = await openServices({ home });
+      const mac = (key: Buffer) => createHmac('sha256', key).update('a token').digest();
+      assert.equal(services.crypto.verify('a token', mac(first)), false, 'the key retired earlier is gone');
+      assert.equal(services.crypto.verify('a token', mac(second)), false, 'the key current before is gone');
+      assert.deepEqual(services.crypto.keyIds().retiredHmac, []);
       await services.close();
     });
   }

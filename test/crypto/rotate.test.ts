@@ -29,7 +29,7 @@ describe('capsule keys rotate', () => {
     const home = await initialisedHome();
     const old = readFileSync(join(home, 'keys', 'hmac'));
     const result = await runCli(['keys', 'rotate', '--hmac', '--discard-old', '--home', home]);
-    assert.match(result.stdout, /was dropped: every token it signed is void/);
+    assert.match(result.stdout, /was dropped: every token signed before is void/);
     const services = await openServices({ home });
     assert.equal(services.crypto.verify('t', createHmac('sha256', old).update('t').digest()), false);
     await services.close();
