@@ -16,11 +16,19 @@ export interface Reader {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type ContentJson = { [key: string]: JsonValue };
 
+export const ALLOWED_GROUPS = 'allowedGroups';
+
+/**
+ * The groups that may read a node, null when it is public. Fails closed: a value that is not a
+ * string or a list of strings (written before writes were checked, or by another tool) admits
+ * administrators only.
+ */
 function allowedGroupsOf(node: RepositoryNode): readonly string[] | null {
-  const value = node.properties.allowedGroups;
+  const value = node.properties[ALLOWED_GROUPS];
+  if (value === undefined) return null;
   if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value as readonly string[];
-  return null;
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value as readonly string[];
+  return [];
 }
 
 function mayRead(node: RepositoryNode, reader: Reader | null): boolean {
@@ -53,6 +61,12 @@ export interface ContentService {
 }
 
 function toProperty(path: string, key: string, value: JsonValue): PropertyValue | undefined {
+  if (key === ALLOWED_GROUPS && typeof value !== 'string' && !(Array.isArray(value) && value.every((item) => typeof item === 'string'))) {
+    throw new CapsuleError(
+      'INVALID_PROPERTY',
+      `${path}/${ALLOWED_GROUPS} must be a group id or a list of group ids (e.g. ["editors"]), not ${JSON.stringify(value).slice(0, 40)}; nothing was written`,
+    );
+  }
   if (typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw new CapsuleError('INVALID_PROPERTY', `${path}/${key}: only whole numbers can be stored`);

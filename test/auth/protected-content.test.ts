@@ -68,4 +68,29 @@ describe('protected content', () => {
     const fraction = await runCli(['content', 'put', '/content/x', '--json', '{"n":1.5}', '--home', home]);
     assert.equal(fraction.code, 2);
   });
+
+  it('refuses an allowedGroups that is not a group id or a list of them, writing nothing', async () => {
+    for (const value of ['true', 'false', '7', '{"editors":"x"}', '[1]', '["editors",2]']) {
+      const result = await runCli(['content', 'put', '/content/site/bad', '--json', `{"title":"t","allowedGroups":${value}}`, '--home', home]);
+      assert.equal(result.code, 2, `${value}: ${result.stderr}`);
+      assert.match(result.stderr, /allowedGroups must be a group id or a list of group ids/, value);
+      assert.equal((await get('/content/site/bad.json', admin)).status, 404, `${value}: nothing was written`);
+    }
+  });
+
+  it('fails closed on a malformed allowedGroups already stored: administrators only, also in trees', async () => {
+    for (const [name, value] of [['flag-true', true], ['flag-false', false], ['number', 7]] as const) {
+      await instance.services.repo.addNode(`/content/site/legacy-${name}`, { type: 'capsule:Content', properties: { title: name, allowedGroups: value } });
+      const path = `/content/site/legacy-${name}.json`;
+      assert.equal((await get(path)).status, 401, path);
+      assert.equal((await get(path, reader)).status, 403, path);
+      assert.equal((await get(path, editor)).status, 403, path);
+      assert.equal((await get(path, admin)).status, 200, path);
+    }
+    const anonymousTree = (await (await get('/content/site.1.json')).json()) as Record<string, unknown>;
+    const editorTree = (await (await get('/content/site.1.json', editor)).json()) as Record<string, unknown>;
+    for (const tree of [anonymousTree, editorTree]) {
+      assert.deepEqual(Object.keys(tree).filter((key) => key.startsWith('legacy-')), [], 'left out of the tree');
+    }
+  });
 });
