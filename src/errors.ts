@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   OAUTH_UNREACHABLE: 'an OAuth token endpoint could not be reached (network error or timeout, after retries)',
   OAUTH_REJECTED: "an OAuth token endpoint refused the grant; the provider's error and error_description say why",
   OAUTH_BAD_RESPONSE: 'an OAuth token endpoint answered with something that is not a token response',
+  OIDC_UNREACHABLE: "an OpenID provider's discovery document or keys could not be fetched",
+  OIDC_LOGIN_FAILED: 'a sign-in through an OpenID provider was refused or could not be verified (state, code, ID token)',
   CHECK_FAILED: 'a check found a problem',
   INTERNAL: 'an unexpected failure',
 } as const;

@@ -12,6 +12,8 @@ const CHECK_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'OAUTH_UNREACHABLE',
   'OAUTH_REJECTED',
   'OAUTH_BAD_RESPONSE',
+  'OIDC_UNREACHABLE',
+  'OIDC_LOGIN_FAILED',
   'INTERNAL',
 ]);
 

@@ -6,6 +6,7 @@ import { registerFarmCommands } from './commands/farm.js';
 import { registerGroupCommands } from './commands/groups.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerOAuthCommands } from './commands/oauth.js';
+import { registerOidcCommands } from './commands/oidc.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerUserCommands } from './commands/users.js';
 import type { CliIO } from './io.js';
@@ -29,6 +30,7 @@ export function buildProgram(io: CliIO): Command {
   registerKeyCommands(program, io);
   registerContentCommands(program, io);
   registerOAuthCommands(program, io);
+  registerOidcCommands(program, io);
   registerFarmCommands(program, io);
   return program;
 }

@@ -43,6 +43,19 @@ export interface UserManager {
   removeMember(groupId: string, userId: string): Promise<Group>;
   /** Told of every change made through this manager (the user id, or null for group changes). */
   onChange(listener: UserChangeListener): () => void;
+  /**
+   * The user of an external identity (OpenID Connect), in one transaction: created without a
+   * password when missing (with `generation`, default 0), groups created where missing; with
+   * `sync`, the groups it got from the provider re-synced. An id held by a local user or by
+   * another identity is refused (USER_EXISTS); a disabled user is returned unchanged.
+   */
+  provisionExternalUser(id: string, identity: ExternalIdentity, options: { sync: boolean; generation?: number }): Promise<User>;
+}
+
+export interface ExternalIdentity {
+  readonly provider: string;
+  readonly subject: string;
+  readonly groups: readonly string[];
 }
 
 function checkPassword(password: string): string {
@@ -285,5 +298,54 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+
+    async provisionExternalUser(id, identity, { sync, generation = 0 }) {
+      checkId('user', id);
+      const wanted = [...new Set(identity.groups.map((group) => checkId('group', group)))].sort();
+      const work = (tx: RepositoryWriter) => provisionIn(tx, id, identity, wanted, sync, generation);
+      let user: User;
+      try {
+        user = await repo.transaction(work);
+      } catch (error) {
+        // Two first sign-ins at once on a backend that does not serialise them: the loser sees the winner's user.
+        if (!(error instanceof CapsuleError && error.code === 'NODE_EXISTS')) throw error;
+        user = await repo.transaction(work);
+      }
+      changed(id);
+      return user;
+    },
   };
+
+  async function provisionIn(tx: RepositoryWriter, id: string, identity: ExternalIdentity, wanted: string[], sync: boolean, generation: number): Promise<User> {
+    let node = await userNode(tx, id);
+    if (node) {
+      if (node.properties.externalProvider !== identity.provider || node.properties.externalSubject !== identity.subject) {
+        throw new CapsuleError('USER_EXISTS', `user '${id}' exists and is not the account of subject ${identity.subject.slice(0, 64)} at ${identity.provider}`);
+      }
+      if (!sync || node.properties.disabled === true) return toUser(tx, node);
+    } else {
+      if (await groupNode(tx, id)) throw new CapsuleError('USER_EXISTS', `a group '${id}' already exists`);
+      node = await tx.addNode(authorizablePath(USERS_ROOT, id), {
+        type: USER_TYPE,
+        properties: { userId: id, disabled: false, generation, externalProvider: identity.provider, externalSubject: identity.subject, externalGroups: [] },
+      });
+    }
+    for (const groupId of wanted) {
+      let group = await groupNode(tx, groupId);
+      if (!group) {
+        if (await userNode(tx, groupId)) throw new CapsuleError('USER_EXISTS', `group '${groupId}' cannot be created: a user of that id exists`);
+        group = await tx.addNode(authorizablePath(GROUPS_ROOT, groupId), { type: GROUP_TYPE, properties: { groupId, members: [] } });
+      }
+      const members = toGroup(group).members;
+      if (!members.includes(id)) await setMembers(tx, group, [...members, id]);
+    }
+    const before = (node.properties.externalGroups as readonly string[] | undefined) ?? [];
+    for (const groupId of before.filter((group) => !wanted.includes(group))) {
+      const group = await groupNode(tx, groupId);
+      if (group && toGroup(group).members.includes(id)) await setMembers(tx, group, toGroup(group).members.filter((member) => member !== id));
+    }
+    node = await tx.setProperties(node.path, { externalGroups: wanted });
+    await tx.bumpCounter(USERS_COUNTER);
+    return toUser(tx, node);
+  }
 }

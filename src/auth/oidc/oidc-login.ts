@@ -1,0 +1,361 @@
+import * as client from 'openid-client';
+import type { Clock } from '../../clock.js';
+import type { ConfigAdmin } from '../../config/index.js';
+import type { CryptoSupport } from '../../crypto/index.js';
+import { CapsuleError, isCapsuleError } from '../../errors.js';
+import type { HealthStatus } from '../../health/index.js';
+import { checkId, type User, type UserManager } from '../../users/index.js';
+import { describeOidcSecret, revealOidcSecret } from './client-secret.js';
+import { LOGIN_STATE_LIFETIME_S, openLoginState, sealLoginState } from './login-state.js';
+import { OIDC_PID, oidcPid, oidcSettings, providerNameOf, type OidcSettings } from './oidc-config.js';
+import { MAX_PROVISIONED_GROUPS, type ProvisioningClaim } from './provisioning.js';
+
+/** The part of a logger the OIDC service uses (pino's signature). */
+export interface OidcLogger {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+}
+
+export interface OidcLoginDeps {
+  readonly config: ConfigAdmin;
+  readonly crypto: CryptoSupport;
+  readonly users: UserManager;
+  readonly clock: Clock;
+  readonly logger?: OidcLogger;
+  /** Timeout of each request to a provider (default 10 s). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * A sign-in that did not complete. `userMessage` is what the person is shown (plain words, never
+ * the provider's own text, which anyone can put in a crafted callback URL); `message` is for logs.
+ */
+export class OidcLoginError extends CapsuleError {
+  constructor(
+    readonly userMessage: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super('OIDC_LOGIN_FAILED', detail, options);
+  }
+}
+
+export interface OidcCheckResult {
+  readonly name: string;
+  readonly status: HealthStatus;
+  readonly message: string;
+  readonly code: string | null;
+}
+
+export interface BegunLogin {
+  readonly authorizationUrl: string;
+  /** The signed login state, for the `capsule-oidc-state` cookie. */
+  readonly stateCookie: string;
+}
+
+export interface CompletedLogin {
+  readonly user: User;
+  readonly provisioning: ProvisioningClaim;
+  readonly resource: string | null;
+}
+
+export interface OidcLogin {
+  /** Names of every configured provider, sorted. */
+  names(): string[];
+  /** For the login page: name and title of each provider. */
+  providers(): Array<{ name: string; title: string }>;
+  settings(name: string): OidcSettings;
+  /** Starts the code flow: the provider's authorization URL (PKCE, state, nonce) and the state to keep. */
+  begin(name: string, options: { redirectUri: (settings: OidcSettings) => string; resource: string | null }): Promise<BegunLogin>;
+  /** Completes it: checks state, redeems the code, validates the ID token, provisions the user. Throws OidcLoginError. */
+  complete(callbackUrl: (settings: OidcSettings) => URL, stateCookie: string | undefined): Promise<CompletedLogin>;
+  /** Discovery reachable, provider keys load, the secret decrypts. Never throws. */
+  check(name: string): Promise<OidcCheckResult>;
+  /** Forget discovered metadata (after a configuration change). */
+  invalidate(name?: string): void;
+}
+
+const LOOPBACK_HOSTS = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+/** Plain words for the provider's error codes (RFC 6749 4.1.2.1, OIDC Core 3.1.2.6). */
+function plainWords(error: string): string {
+  switch (error) {
+    case 'access_denied':
+      return 'The sign-in was cancelled or refused at the identity provider.';
+    case 'login_required':
+    case 'interaction_required':
+    case 'consent_required':
+    case 'account_selection_required':
+      return 'The identity provider needs you to sign in again there.';
+    case 'temporarily_unavailable':
+    case 'server_error':
+      return 'The identity provider is not available right now. Please try again in a moment.';
+    default:
+      return 'The identity provider could not sign you in. Please try again, or ask your administrator.';
+  }
+}
+
+const TRY_AGAIN = 'Your sign-in could not be completed. Please start again.';
+const NOT_VERIFIED = "The identity provider's answer could not be verified, so you were not signed in. Please try again, or ask your administrator.";
+
+function claimText(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/** The Capsule groups of a sign-in: mapped provider groups (or all of them when there is no map), plus the defaults. */
+export function mappedGroups(settings: OidcSettings, claimValue: unknown, logger?: OidcLogger): string[] {
+  const groups = new Set<string>();
+  const given = Array.isArray(claimValue) ? claimValue.filter((item): item is string => typeof item === 'string') : typeof claimValue === 'string' ? [claimValue] : [];
+  for (const providerGroup of given) {
+    const target = settings.groupMap.size > 0 ? settings.groupMap.get(providerGroup) : providerGroup;
+    if (target === undefined) continue;
+    try {
+      groups.add(checkId('group', target));
+    } catch {
+      logger?.warn({ provider: settings.name, group: target.slice(0, 64) }, 'provider group is not a valid Capsule group id; ignored');
+    }
+  }
+  for (const group of settings.defaultGroups) groups.add(group);
+  const sorted = [...groups].sort();
+  if (sorted.length > MAX_PROVISIONED_GROUPS) {
+    throw new OidcLoginError(
+      'Your account has more groups than this site can take. Please ask your administrator.',
+      `${settings.name}: the sign-in maps to ${sorted.length} groups, more than ${MAX_PROVISIONED_GROUPS}; narrow it with a group map`,
+    );
+  }
+  return sorted;
+}
+
+export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
+  const { config, crypto, users, clock, logger } = deps;
+  const timeoutMs = deps.timeoutMs ?? 10_000;
+  const discovered = new Map<string, { fingerprint: string; configuration: Promise<client.Configuration> }>();
+
+  const timedFetch: client.CustomFetch = (url, options) => fetch(url, { ...options, signal: AbortSignal.timeout(timeoutMs) } as RequestInit);
+
+  function stored(name: string): { settings: OidcSettings; fingerprint: string } {
+    const values = config.stored(oidcPid(name));
+    if (values === null) throw new CapsuleError('CONFIG_NOT_FOUND', `no OpenID provider ${name}; 'capsule oidc list' shows them`);
+    return { settings: oidcSettings(name, config.current(oidcPid(name))), fingerprint: JSON.stringify(values) };
+  }
+
+  function issuerUrl(settings: OidcSettings): URL {
+    let url: URL;
+    try {
+      url = new URL(settings.issuer);
+    } catch {
+      throw new CapsuleError('INVALID_CONFIG', `issuer of OpenID provider ${settings.name} is not a URL`);
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.test(url.hostname))) {
+      throw new CapsuleError('INVALID_CONFIG', `issuer of OpenID provider ${settings.name} must be https (plain http only on a loopback address)`);
+    }
+    return url;
+  }
+
+  async function discover(settings: OidcSettings): Promise<client.Configuration> {
+    const secret = revealOidcSecret(settings, crypto);
+    const issuer = issuerUrl(settings);
+    try {
+      return await client.discovery(
+        issuer,
+        settings.clientId,
+        { client_secret: secret, id_token_signed_response_alg: settings.idTokenAlg },
+        client.ClientSecretBasic(secret),
+        {
+          [client.customFetch]: timedFetch,
+          ...(issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : {}),
+        },
+      );
+    } catch (error) {
+      throw new CapsuleError(
+        'OIDC_UNREACHABLE',
+        `${settings.name}: discovery at ${issuer.origin}${issuer.pathname.replace(/\/$/, '')}/.well-known/openid-configuration failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  function configuration(name: string): Promise<{ settings: OidcSettings; configuration: client.Configuration }> {
+    const { settings, fingerprint } = stored(name);
+    let entry = discovered.get(name);
+    if (!entry || entry.fingerprint !== fingerprint) {
+      const promise = discover(settings);
+      entry = { fingerprint, configuration: promise };
+      discovered.set(name, entry);
+      // A failed discovery is tried again on the next sign-in, not remembered.
+      promise.catch(() => {
+        if (discovered.get(name) === entry) discovered.delete(name);
+      });
+    }
+    return entry.configuration.then((resolved) => ({ settings, configuration: resolved }));
+  }
+
+  config.onChange(OIDC_PID, (pid) => {
+    const name = providerNameOf(pid);
+    if (name !== null) discovered.delete(name);
+  });
+
+  async function provision(settings: OidcSettings, claims: client.IDToken): Promise<{ user: User; provisioning: ProvisioningClaim }> {
+    const rawId = claimText(claims[settings.userIdClaim]);
+    if (rawId === null) {
+      throw new OidcLoginError(
+        'Your account at the identity provider does not say who you are in the way this site needs. Please ask your administrator.',
+        `${settings.name}: the ID token has no '${settings.userIdClaim}' claim (user.id.claim)`,
+      );
+    }
+    let userId: string;
+    try {
+      userId = checkId('user', rawId);
+    } catch (error) {
+      throw new OidcLoginError('Your user name at the identity provider cannot be used on this site. Please ask your administrator.', `${settings.name}: ${(error as Error).message}`);
+    }
+    const groups = settings.groupsClaim ? mappedGroups(settings, claims[settings.groupsClaim], logger) : mappedGroups(settings, undefined, logger);
+    const identity = { provider: settings.name, subject: claims.sub, groups };
+    let user: User;
+    try {
+      user = await users.provisionExternalUser(userId, identity, { sync: true });
+    } catch (error) {
+      if (isCapsuleError(error, 'USER_EXISTS')) {
+        throw new OidcLoginError('This account cannot sign in here with the identity provider. Please ask your administrator.', `${settings.name}: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+    if (user.disabled) {
+      throw new OidcLoginError('Your account on this site is disabled. Please ask your administrator.', `${settings.name}: ${userId} signed in at the provider, but is disabled here`);
+    }
+    return { user, provisioning: { p: settings.name, s: claims.sub, g: groups, at: Math.floor(clock.now() / 1000) } };
+  }
+
+  const service: OidcLogin = {
+    names: () =>
+      config
+        .list()
+        .map(({ pid }) => providerNameOf(pid))
+        .filter((name): name is string => name !== null)
+        .sort(),
+
+    providers: () => service.names().map((name) => ({ name, title: stored(name).settings.title })),
+
+    settings: (name) => stored(name).settings,
+
+    async begin(name, options) {
+      const { settings, configuration: resolved } = await configuration(name);
+      const verifier = client.randomPKCECodeVerifier();
+      const state = client.randomState();
+      const nonce = client.randomNonce();
+      const redirectUri = options.redirectUri(settings);
+      const url = client.buildAuthorizationUrl(resolved, {
+        redirect_uri: redirectUri,
+        scope: settings.scope.split(/\s+/).includes('openid') ? settings.scope : `openid ${settings.scope}`,
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        nonce,
+      });
+      const exp = Math.floor(clock.now() / 1000) + LOGIN_STATE_LIFETIME_S;
+      return { authorizationUrl: url.href, stateCookie: sealLoginState({ p: name, state, nonce, v: verifier, u: redirectUri, r: options.resource, exp }, crypto) };
+    },
+
+    async complete(callbackUrlOf, stateCookie) {
+      const login = openLoginState(stateCookie, crypto, clock.now());
+      if (!login) {
+        throw new OidcLoginError(
+          'Your sign-in took too long or was started in another browser. Please start again.',
+          'callback without a valid login state cookie (missing, expired, or not signed with this farm\'s keys)',
+        );
+      }
+      let resolved: { settings: OidcSettings; configuration: client.Configuration };
+      try {
+        resolved = await configuration(login.p);
+      } catch (error) {
+        throw new OidcLoginError('The identity provider is not available right now. Please try again in a moment.', (error as Error).message, { cause: error });
+      }
+      const { settings } = resolved;
+      const callbackUrl = callbackUrlOf(settings);
+      const providerError = callbackUrl.searchParams.get('error');
+      if (providerError !== null) {
+        // Verbatim for the operator (pino escapes it); plain words for the person.
+        logger?.warn(
+          { provider: settings.name, error: providerError, error_description: callbackUrl.searchParams.get('error_description'), error_uri: callbackUrl.searchParams.get('error_uri') },
+          'OpenID provider returned an error to the callback',
+        );
+        throw new OidcLoginError(plainWords(providerError), `${settings.name}: provider returned error '${providerError.slice(0, 200)}'`);
+      }
+      if (`${callbackUrl.origin}${callbackUrl.pathname}` !== login.u) {
+        throw new OidcLoginError(TRY_AGAIN, `${settings.name}: callback reached ${callbackUrl.origin}${callbackUrl.pathname}, the flow was started for ${login.u}`);
+      }
+      let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+      try {
+        tokens = await client.authorizationCodeGrant(resolved.configuration, callbackUrl, {
+          pkceCodeVerifier: login.v,
+          expectedState: login.state,
+          expectedNonce: login.nonce,
+          idTokenExpected: true,
+        });
+      } catch (error) {
+        const detail = error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error);
+        const body = error instanceof client.ResponseBodyError ? { error: error.error, error_description: error.error_description } : {};
+        logger?.warn({ provider: settings.name, reason: detail, code: (error as { code?: string }).code, ...body }, 'OpenID sign-in refused');
+        const userMessage =
+          error instanceof client.ResponseBodyError
+            ? error.error === 'invalid_grant'
+              ? 'This sign-in link was already used or has expired. Please sign in again.'
+              : plainWords(error.error)
+            : error instanceof client.ClientError && /state/i.test(error.message)
+              ? TRY_AGAIN
+              : NOT_VERIFIED;
+        throw new OidcLoginError(userMessage, `${settings.name}: ${detail}`, { cause: error });
+      }
+      const claims = tokens.claims();
+      if (!claims) throw new OidcLoginError(NOT_VERIFIED, `${settings.name}: the token response has no ID token`);
+      const { user, provisioning } = await provision(settings, claims);
+      logger?.info({ provider: settings.name, userId: user.id, groups: provisioning.g }, 'signed in with OpenID Connect');
+      return { user, provisioning, resource: login.r };
+    },
+
+    async check(name) {
+      let settings: OidcSettings;
+      try {
+        settings = stored(name).settings;
+        revealOidcSecret(settings, crypto);
+      } catch (error) {
+        return { name, status: 'critical', code: isCapsuleError(error) ? error.code : 'INTERNAL', message: (error as Error).message };
+      }
+      try {
+        const issuer = issuerUrl(settings);
+        const resolved = await discover(settings);
+        const metadata = resolved.serverMetadata();
+        if (metadata.jwks_uri === undefined) return { name, status: 'critical', code: 'OIDC_UNREACHABLE', message: `${name}: the discovery document names no jwks_uri` };
+        let keys: unknown;
+        try {
+          const response = await timedFetch(metadata.jwks_uri, { headers: { accept: 'application/json' } } as never);
+          if (!response.ok) throw new Error(`HTTP ${response.status}`);
+          keys = ((await response.json()) as { keys?: unknown }).keys;
+        } catch (error) {
+          return { name, status: 'critical', code: 'OIDC_UNREACHABLE', message: `${name}: the provider keys at ${metadata.jwks_uri} did not load: ${(error as Error).message}` };
+        }
+        const kty = settings.idTokenAlg === 'EdDSA' ? 'OKP' : settings.idTokenAlg === 'ES256' ? 'EC' : 'RSA';
+        const usable = Array.isArray(keys) ? keys.filter((key: { kty?: unknown; use?: unknown }) => key?.kty === kty && (key.use === undefined || key.use === 'sig')).length : 0;
+        if (usable === 0) {
+          return { name, status: 'critical', code: 'OIDC_UNREACHABLE', message: `${name}: the provider publishes no ${kty} signing key for ${settings.idTokenAlg} at ${metadata.jwks_uri}` };
+        }
+        const supported = metadata.id_token_signing_alg_values_supported;
+        const base = `${name}: discovery at ${issuer.origin} ok, ${usable} signing key${usable === 1 ? '' : 's'} loaded, client secret decrypts`;
+        const secretKey = describeOidcSecret(settings, crypto).keyId;
+        if (Array.isArray(supported) && !supported.includes(settings.idTokenAlg)) {
+          return { name, status: 'warn', code: null, message: `${base}; but the provider does not list ${settings.idTokenAlg} among its ID token algorithms (${supported.join(', ')})` };
+        }
+        if (secretKey === null) return { name, status: 'warn', code: null, message: `${base}; but client.secret is stored in clear: enter it again to protect it` };
+        return { name, status: 'ok', code: null, message: base };
+      } catch (error) {
+        return { name, status: 'critical', code: isCapsuleError(error) ? error.code : 'INTERNAL', message: (error as Error).message };
+      }
+    },
+
+    invalidate(name) {
+      if (name) discovered.delete(name);
+      else discovered.clear();
+    },
+  };
+  return service;
+}

@@ -1,0 +1,72 @@
+import type { Clock } from '../../clock.js';
+import type { ConfigAdmin } from '../../config/index.js';
+import { isCapsuleError } from '../../errors.js';
+import type { User, UserManager } from '../../users/index.js';
+import { oidcPid, oidcSettings } from './oidc-config.js';
+
+/**
+ * The provisioning claim (`prv`) an encapsulated token carries after an OpenID Connect sign-in:
+ * enough for an instance that has never seen the user to create it, exactly as the instance that
+ * handled the callback did. It is covered by the token's HMAC, so only a holder of the farm's
+ * key can write one. Short names keep the token well under 1 KB.
+ */
+export interface ProvisioningClaim {
+  /** Provider name (`capsule.auth.oidc~<p>`). */
+  readonly p: string;
+  /** The provider's subject. */
+  readonly s: string;
+  /** Capsule groups, already mapped. */
+  readonly g: readonly string[];
+  /** When the person signed in at the provider, seconds since the epoch; refreshed tokens keep it. */
+  readonly at: number;
+}
+
+export const MAX_PROVISIONED_GROUPS = 20;
+
+export interface ProvisionerLogger {
+  warn(object: object, message: string): void;
+  info(object: object, message: string): void;
+}
+
+/** What the token handler calls when a valid token names a user this instance does not have. */
+export interface Provisioner {
+  /** The user created from the claim, or null when the claim may not create it here (logged why). */
+  apply(userId: string, claim: ProvisioningClaim, generation: number): Promise<User | null>;
+}
+
+/**
+ * Applies a provisioning claim once: only on an instance that has the provider configured, only
+ * within the provider's provisioning window after the sign-in, and only when no user record of
+ * that id exists (an existing record, disabled or logged out everywhere, always wins).
+ */
+export function createProvisioner(deps: { config: ConfigAdmin; users: UserManager; clock: Clock; logger?: ProvisionerLogger }): Provisioner {
+  return {
+    async apply(userId, claim, generation) {
+      const values = deps.config.stored(oidcPid(claim.p));
+      if (values === null) {
+        deps.logger?.warn({ userId, provider: claim.p }, `token carries a provisioning claim of provider ${claim.p}, which this instance does not have; not creating ${userId}`);
+        return null;
+      }
+      const settings = oidcSettings(claim.p, deps.config.current(oidcPid(claim.p)));
+      const ageSeconds = deps.clock.now() / 1000 - claim.at;
+      if (ageSeconds > settings.provisioningMaxAgeSeconds) {
+        deps.logger?.warn(
+          { userId, provider: claim.p, ageSeconds: Math.floor(ageSeconds) },
+          `provisioning claim for ${userId} is older than the provisioning window (${settings.provisioningMaxAgeSeconds} s); the user must sign in again`,
+        );
+        return null;
+      }
+      try {
+        const user = await deps.users.provisionExternalUser(userId, { provider: claim.p, subject: claim.s, groups: claim.g }, { sync: false, generation });
+        deps.logger?.info({ userId, provider: claim.p, groups: claim.g }, 'user created from the provisioning claim of a token');
+        return user;
+      } catch (error) {
+        if (isCapsuleError(error, 'USER_EXISTS') || isCapsuleError(error, 'INVALID_ID')) {
+          deps.logger?.warn({ userId, provider: claim.p }, `provisioning claim refused: ${error.message}`);
+          return null;
+        }
+        throw error;
+      }
+    },
+  };
+}
