@@ -10,6 +10,13 @@ function header(request: TokenRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The login cookie alone (a browser sends it on its own; the header it never adds by itself). */
+export function tokenCookieOf(request: TokenRequest, cookieName: string): string | null {
+  const cookieHeader = header(request, 'cookie');
+  if (!cookieHeader || !cookieHeader.includes(cookieName)) return null;
+  return parseCookie(cookieHeader)[cookieName] || null;
+}
+
 /** The token of a request: the login cookie, else the `login-token` header. */
 export function tokenFromRequest(request: TokenRequest, cookieName: string): string | null {
   const cookieHeader = header(request, 'cookie');

@@ -40,21 +40,3 @@ export function isValidCsrfToken(crypto: CryptoSupport, loginToken: string | nul
   if (!loginToken || typeof submitted !== 'string' || !TOKEN_PATTERN.test(submitted)) return false;
   return crypto.verify(PURPOSE + loginToken, Buffer.from(submitted, 'base64url'));
 }
-
-/**
- * Refuses a request another origin started: a foreign (or "null") Origin, or a browser saying
- * so in Sec-Fetch-Site. A request with neither header (curl, old browsers) still needs the token.
- */
-export function isSameOrigin(request: FastifyRequest): boolean {
-  const origin = request.headers.origin;
-  if (origin !== undefined) {
-    // Host only: behind a proxy that ends TLS the browser says https while this server sees http.
-    try {
-      return new URL(origin).host === request.host;
-    } catch {
-      return false; // "null" or garbage: an opaque origin is never this console
-    }
-  }
-  const site = request.headers['sec-fetch-site'];
-  return site === undefined || site === 'same-origin' || site === 'none';
-}

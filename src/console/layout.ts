@@ -43,7 +43,7 @@ export function consolePage(context: PageContext, title: string, content: SafeHt
   <span class="instance">${context.instanceName}</span>
   <form class="who" method="post" action="/system/sling/logout">
     <span>Signed in as <strong>${context.session.userId}</strong></span>
-    <input type="hidden" name="resource" value="${context.path}">
+    <input type="hidden" name="resource" value="${context.path}">${csrfField(context)}
     <button type="submit">Log out</button>
   </form>
 </header>

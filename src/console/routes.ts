@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ADMINISTRATORS } from '../users/index.js';
-import { CSRF_FIELD, csrfTokenFor, effectiveLoginToken, isSameOrigin, isValidCsrfToken } from './csrf.js';
+import { CSRF_FIELD, csrfTokenFor, effectiveLoginToken, isValidCsrfToken } from './csrf.js';
 import type { SafeHtml } from './html.js';
 import { CONSOLE_ROOT, loginPage, messagePage } from './layout.js';
 import type { ConsolePage, PageResult } from './page.js';
@@ -125,9 +125,7 @@ async function registerConsole(app: FastifyInstance, deps: ConsoleDeps, services
         const context = admit(request, reply, page.path);
         if (!context) return reply;
         const form = fieldsOf(request.body);
-        if (!isSameOrigin(request)) {
-          return sendHtml(reply, 403, messagePage('Forbidden', 'A request from another site was refused; nothing was changed.', context.instanceName));
-        }
+        // A request that a browser says came from another site was refused before this (http/origin-check.ts).
         if (!isValidCsrfToken(services.crypto, deps.tokens.tokenOf(request), form[CSRF_FIELD])) {
           return sendHtml(
             reply,

@@ -1,6 +1,13 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { isCapsuleError } from '../errors.js';
+import { isCapsuleError, type ErrorCode } from '../errors.js';
 import { STATUS_OF } from './error-status.js';
+
+const CODE_OF_CLIENT_STATUS: Readonly<Record<number, ErrorCode>> = {
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NODE_NOT_FOUND',
+  429: 'TOO_MANY_REQUESTS',
+};
 
 /**
  * Client errors get 4xx with `{ error: { code, message } }`; anything unexpected is logged
@@ -15,7 +22,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     const status = error.statusCode ?? 500;
     if (status < 500) {
-      return reply.code(status).send({ error: { code: error.code ?? 'INVALID_ARGUMENT', message: error.message } });
+      // Fastify's own codes (FST_ERR_…) are not ours: a client sees a code from the one table.
+      return reply.code(status).send({ error: { code: CODE_OF_CLIENT_STATUS[status] ?? 'INVALID_ARGUMENT', message: error.message } });
     }
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });

@@ -123,4 +123,29 @@ describe('who may use the console', () => {
     assert.equal((await instance.services.users.getUser('alice'))?.disabled, false, 'nothing was changed');
     await page.context().close();
   });
+
+  it('refuses a logout form that another site makes the browser send; the console logout button works', async () => {
+    const logoutSite = createServer((_request, response) => {
+      response.setHeader('content-type', 'text/html');
+      response.end(`<form id="f" method="post" action="${instance.url}/system/sling/logout"></form>
+        <script>document.getElementById('f').submit()</script>`);
+    });
+    await new Promise<void>((resolve) => logoutSite.listen(0, '127.0.0.1', resolve));
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await loginThroughConsole(page, `${instance.url}/system/console/users`, 'admin', 'admin-password');
+      const answer = page.waitForResponse((response) => response.request().method() === 'POST');
+      await page.goto(`http://127.0.0.1:${(logoutSite.address() as AddressInfo).port}/`);
+      assert.equal((await answer).status(), 403, 'the cookie went along; the origin check refused');
+      const stillIn = await page.goto(`${instance.url}/system/console/users`);
+      assert.equal(stillIn?.status(), 200, 'still logged in');
+      await page.getByRole('button', { name: 'Log out', exact: true }).click();
+      await page.waitForLoadState();
+      const after = await page.goto(`${instance.url}/system/console/users`);
+      assert.equal(after?.status(), 401, 'the console button logged out');
+      await page.context().close();
+    } finally {
+      logoutSite.close();
+    }
+  });
 });

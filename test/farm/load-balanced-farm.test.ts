@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CAPSULE_BIN, jsonOf, runCli } from '../helpers/cli.js';
-import { login, tokenOf, withToken } from '../helpers/http.js';
+import { login, postFormFrom, tokenOf, withToken } from '../helpers/http.js';
 import { freePortRange } from '../helpers/port-range.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -110,6 +110,21 @@ describe('a publish farm behind HAProxy without sticky sessions', { timeout: 60_
     const answers = await sessions(lb, token, 30);
     assert.deepEqual(answers.map((answer) => answer.status), Array(30).fill(200));
     assert.deepEqual(new Set(answers.map((answer) => answer.instance)), new Set(['publish-1', 'publish-2', 'publish-3']));
+  });
+
+  it("counts failed logins per client address behind HAProxy: one client's failures do not lock out another", async () => {
+    // Every instance allows 30 failures per address a minute; 100 through round robin exceed it on all three.
+    const attacker = '127.0.0.5';
+    const statuses: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      statuses.push((await postFormFrom(attacker, `${lb}/j_security_check`, { j_username: `nobody-${i}`, j_password: 'guess' })).status);
+    }
+    assert.ok(statuses.includes(429), 'the attacking address is throttled');
+    assert.deepEqual([...new Set(statuses)].sort(), [401, 429]);
+    for (let i = 0; i < 3; i++) {
+      const visitor = await postFormFrom('127.0.0.6', `${lb}/j_security_check`, { j_username: ALICE.id, j_password: ALICE.password });
+      assert.equal(visitor.status, 200, `another client logs in on every instance (${visitor.body})`);
+    }
   });
 
   it('rotate-hmac under load loses no request: the new key is staged everywhere before any instance signs with it', async () => {

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 /** Logs in over HTTP and returns the token from the Set-Cookie header. */
 export async function login(url: string, user: string, password: string, cookieName = 'login-token'): Promise<string> {
   const response = await fetch(`${url}/j_security_check`, {
@@ -25,4 +26,23 @@ export function withToken(token: string, cookieName = 'login-token'): RequestIni
 
 export async function sessionStatus(url: string, token: string): Promise<number> {
   return (await fetch(`${url}/api/session`, withToken(token))).status;
+}
+
+/** POSTs a form from a chosen loopback address (another client machine, as a load balancer sees it). */
+export function postFormFrom(localAddress: string, url: string, fields: Record<string, string>): Promise<{ status: number; body: string }> {
+  const body = new URLSearchParams(fields).toString();
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      url,
+      { method: 'POST', localAddress, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
 }

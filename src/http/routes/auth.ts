@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { clearedTokenCookie, tokenCookie, type Session, type TokenHandler } from '../../auth/index.js';
+import { clearedTokenCookie, tokenCookie, tokenCookieOf, type Session, type TokenHandler } from '../../auth/index.js';
 import { CapsuleError } from '../../errors.js';
+import { requestOrigin } from '../origin-check.js';
 import { requireAdministrator, requireSession } from '../guards.js';
 
 export function sessionJson(session: Session) {
@@ -20,7 +21,13 @@ function field(body: unknown, name: string): string {
 
 const isHttps = (request: FastifyRequest) => request.protocol === 'https';
 
-export function authRoutes(app: FastifyInstance, deps: { tokens: TokenHandler }): void {
+export interface AuthRouteDeps {
+  readonly tokens: TokenHandler;
+  /** Whether `submitted` is the console's CSRF token for this login token. */
+  readonly isValidCsrfToken: (loginToken: string, submitted: unknown) => boolean;
+}
+
+export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
   const { tokens } = deps;
 
   app.post('/j_security_check', async (request, reply: FastifyReply) => {
@@ -52,6 +59,13 @@ export function authRoutes(app: FastifyInstance, deps: { tokens: TokenHandler })
   });
 
   app.post('/system/sling/logout', async (request, reply) => {
+    // A browser sends the cookie with any site's form: a cookie-authenticated logout needs the
+    // browser to say it came from this site, or the console's CSRF token (the origin check has
+    // already refused one that says it came from elsewhere).
+    const cookieToken = tokenCookieOf(request, tokens.settings().cookieName);
+    if (cookieToken && requestOrigin(request) !== 'same' && !deps.isValidCsrfToken(cookieToken, field(request.body, 'csrf'))) {
+      throw new CapsuleError('FORBIDDEN', 'log out from a page of this site (the form carries a CSRF token), or send the token in the login-token header');
+    }
     const token = tokens.tokenOf(request);
     if (token) await tokens.logout(token);
     reply.header('set-cookie', clearedTokenCookie(tokens.settings(), isHttps(request)));
