@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { openServices } from '../../src/instance/index.js';
@@ -51,11 +52,22 @@ describe('capsule users and groups', () => {
     assert.equal((await runCli(['groups', 'add-member', 'authors', 'carol', '--home', home])).code, 0);
     let groups = jsonOf<Array<{ id: string; members: string[] }>>(await runCli(['groups', 'list', '--json', '--home', home]));
     assert.deepEqual(groups.find((g) => g.id === 'authors')?.members, ['carol']);
+    const carolsGroups = async () =>
+      jsonOf<Array<{ id: string; groups: string[] }>>(await runCli(['users', 'list', '--json', '--home', home])).find((u) => u.id === 'carol')?.groups;
+    assert.deepEqual(await carolsGroups(), ['authors']);
+
     assert.equal((await runCli(['groups', 'remove-member', 'authors', 'carol', '--home', home])).code, 0);
+    groups = jsonOf(await runCli(['groups', 'list', '--json', '--home', home]));
+    assert.deepEqual(groups.find((g) => g.id === 'authors')?.members, [], 'remove-member took carol out of the group');
+    assert.deepEqual(await carolsGroups(), [], 'and carol no longer lists the group');
+
     assert.equal((await runCli(['groups', 'add-member', 'authors', 'carol', '--home', home])).code, 0);
+    groups = jsonOf(await runCli(['groups', 'list', '--json', '--home', home]));
+    assert.deepEqual(groups.find((g) => g.id === 'authors')?.members, ['carol']);
     assert.equal((await runCli(['users', 'remove', 'carol', '--home', home])).code, 0);
     groups = jsonOf(await runCli(['groups', 'list', '--json', '--home', home]));
-    assert.deepEqual(groups.find((g) => g.id === 'authors')?.members, []);
+    assert.deepEqual(groups.find((g) => g.id === 'authors')?.members, [], 'a removed user leaves its groups');
+    assert.equal(await carolsGroups(), undefined, 'and is gone');
   });
 
   it('refuses bad input with one line, exit 2, and writes nothing', async () => {
@@ -90,12 +102,15 @@ describe('capsule users and groups', () => {
 
 describe('capsule on a home that cannot be read', () => {
   it('says so and exits 2, creating nothing', async () => {
-    const missing = join(tempDir(), 'nowhere');
+    const parent = tempDir();
+    const missing = join(parent, 'nowhere');
     const result = await runCli(['users', 'list', '--home', missing]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /^capsule: no Capsule home at .*nowhere; start an instance there first/);
+    assert.equal(existsSync(missing), false, 'users list created no home');
     const viaEnv = await runCli(['groups', 'list'], { env: { CAPSULE_HOME: missing } });
     assert.equal(viaEnv.code, 2);
     assert.match(viaEnv.stderr, /nowhere/);
+    assert.deepEqual(readdirSync(parent), [], 'nothing was written beside it either');
   });
 });
