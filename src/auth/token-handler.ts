@@ -10,6 +10,7 @@ import { createEncapsulatedVerifier, issueEncapsulatedToken, type EncapsulatedCl
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
 import { createStatefulTokenStore, looksStateful } from './stateful-tokens.js';
 import { TOKEN_PID, tokenSettings, type TokenSettings } from './token-config.js';
+import type { Provisioner, ProvisioningClaim } from './oidc/provisioning.js';
 import type { Authentication, Session, TokenKind, TokenRequest } from './types.js';
 import { createUserCache } from './user-cache.js';
 
@@ -31,6 +32,13 @@ export interface TokenHandlerDeps {
   readonly userCacheTtlMs?: number;
   /** Remember verified encapsulated tokens (expiry, key and generation are still checked every time). */
   readonly verifiedTokenCache?: boolean;
+  /** Creates a user missing here from a token's provisioning claim (OpenID Connect); without it such tokens are refused. */
+  readonly provisioner?: Provisioner;
+}
+
+export interface IssueOptions {
+  /** Carried by an encapsulated token, so any instance with the same keys can create the user (see README, single sign-on). */
+  readonly provisioning?: ProvisioningClaim;
 }
 
 export type LoginResult =
@@ -56,7 +64,7 @@ export interface TokenHandler {
    * Issues a token of the configured kind for a user some handler has already authenticated
    * (password, OpenID Connect, a transport user). The one way a token comes into being.
    */
-  issue(user: User): Promise<IssuedToken>;
+  issue(user: User, options?: IssueOptions): Promise<IssuedToken>;
   /** The session of a request (cookie or `login-token` header), or null. Never throws for a bad token. */
   authenticate(request: TokenRequest): Promise<Authentication | null>;
   authenticateToken(token: string): Promise<Authentication | null>;

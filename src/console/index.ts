@@ -1,2 +1,4 @@
 export { consoleRoutes } from './routes.js';
+export { escapeHtml, html, SafeHtml } from './html.js';
+export { STYLESHEET_PATH } from './stylesheet.js';
 export type { ConsoleDeps, ConsoleServices } from './types.js';

@@ -8,6 +8,9 @@ import { consoleRoutes, type ConsoleServices } from '../console/index.js';
 import { installErrorHandling } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
+import { loginPageRoutes } from './routes/login-page.js';
+import { oidcRoutes } from './routes/oidc.js';
+import type { OidcLogin } from '../auth/oidc/index.js';
 import { contentRoutes } from './routes/content.js';
 import { healthRoutes } from './routes/health.js';
 
@@ -21,6 +24,8 @@ export interface AppDeps {
   readonly reloadKeys: () => Promise<KeyIds>;
   /** The services the web console shows and changes; without them there is no console. */
   readonly services?: ConsoleServices;
+  /** OpenID Connect sign-in; without it the login page offers the password form alone. */
+  readonly oidc?: OidcLogin;
 }
 
 /** Bodies above this are refused before parsing: no login form or token needs more. */
@@ -42,6 +47,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tokenAuthPlugin(deps.tokens));
   healthRoutes(app, deps);
   authRoutes(app, deps);
+  loginPageRoutes(app, deps);
+  oidcRoutes(app, deps);
   contentRoutes(app, deps);
   adminRoutes(app, deps);
   await consoleRoutes(app, deps);

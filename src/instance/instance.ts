@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { applyConfigFiles } from '../config/index.js';
 import { createHealthRegistry, HEALTH_PID, keysCheck, repositoryCheck, type HealthRegistry } from '../health/index.js';
 import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
+import { createOidcLogin, createProvisioner, watchOidcChecks } from '../auth/oidc/index.js';
 import { buildApp } from '../http/index.js';
 import type { PasswordHasher } from '../users/index.js';
 import type { Clock } from '../clock.js';
@@ -90,7 +91,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     const applied = await applyConfigFiles(services.config, services.home.configDir);
     if (applied.length > 0) logger.info({ pids: applied }, 'applied configuration files');
 
-    tokens = createTokenHandler({ ...services, logger });
+    const oidc = createOidcLogin({ ...services, logger });
+    tokens = createTokenHandler({ ...services, logger, provisioner: createProvisioner({ ...services, logger }) });
     const removeExpired = () =>
       tokens
         .removeExpiredTokens()
@@ -119,6 +121,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     health.register(repositoryCheck(services.repo));
     health.register(keysCheck(() => services.crypto.keyIds()));
     watchOAuthClientChecks({ health, config: services.config, clients: createOAuthClients(services) });
+    watchOidcChecks({ health, config: services.config, oidc });
     const healthInterval = () => (services.config.current(HEALTH_PID)['interval.seconds'] as number) * 1000;
     health.start(healthInterval());
     services.config.onChange(HEALTH_PID, () => health.start(healthInterval()));
@@ -135,7 +138,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     );
 
     let name = options.name ?? `${host}:${options.port}`;
-    const app = await buildApp({ instanceName: () => name, logger, health, tokens, content: createContentService(services.repo), reloadKeys, services });
+    const app = await buildApp({ instanceName: () => name, logger, health, tokens, content: createContentService(services.repo), reloadKeys, services, oidc });
     await app.listen({ port: options.port, host }).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
         const reason = error.code === 'EADDRINUSE' ? 'is in use' : error.code === 'EACCES' ? 'needs privileges' : 'is not an address of this machine';

@@ -211,11 +211,16 @@ function location(response: Response, base: string): string {
  */
 export async function signInAtProvider(jar: CookieJar, capsuleUrl: string, options: { provider: string; login: string; resource?: string }): Promise<string> {
   const start = `${capsuleUrl}/system/sling/oidc/login/${options.provider}${options.resource ? `?resource=${encodeURIComponent(options.resource)}` : ''}`;
-  const authorization = location(await jar.fetch(start), start);
-  let url = location(await jar.fetch(authorization), authorization); // -> /interaction/<uid>
-  const form = new URLSearchParams({ prompt: 'login', login: options.login, password: 'any password' });
-  url = location(await jar.fetch(url, { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } }), url); // -> /auth/<uid>
-  for (let hops = 0; hops < 5 && !url.startsWith(capsuleUrl); hops++) url = location(await jar.fetch(url), url);
+  let url = location(await jar.fetch(start), start);
+  // Follow the provider's redirects; answer its login form once (a provider session skips it).
+  for (let hops = 0; hops < 8 && !url.startsWith(capsuleUrl); hops++) {
+    if (/\/interaction\/[^/]+$/.test(new URL(url).pathname)) {
+      const form = new URLSearchParams({ prompt: 'login', login: options.login, password: 'any password' });
+      url = location(await jar.fetch(url, { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } }), url);
+    } else {
+      url = location(await jar.fetch(url), url);
+    }
+  }
   if (!url.startsWith(capsuleUrl)) throw new Error(`the provider did not redirect back to Capsule: ${url}`);
   return url;
 }

@@ -95,6 +95,19 @@ function plainWords(error: string): string {
   }
 }
 
+/** The error and its causes in one line, e.g. `ClientError: invalid response encountered (OperationProcessingError: JWS signature verification failed)`. */
+function describeError(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    // Only the messages: a cause that is not an Error holds claims (personal data) and key material.
+    const code = (current as { code?: unknown }).code;
+    parts.push(`${current.constructor.name}: ${current.message}${typeof code === 'string' ? ` [${code}]` : ''}`);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return parts.join(' <- ') || String(error);
+}
+
 const TRY_AGAIN = 'Your sign-in could not be completed. Please start again.';
 const NOT_VERIFIED = "The identity provider's answer could not be verified, so you were not signed in. Please try again, or ask your administrator.";
 
@@ -163,7 +176,9 @@ export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
         client.ClientSecretBasic(secret),
         {
           [client.customFetch]: timedFetch,
-          ...(issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : {}),
+          // The ID token's signature is checked against the provider's keys even though it came
+          // straight from the token endpoint: a provider whose keys are not its own is refused.
+          execute: issuer.protocol === 'http:' ? [client.enableNonRepudiationChecks, client.allowInsecureRequests] : [client.enableNonRepudiationChecks],
         },
       );
     } catch (error) {
@@ -293,7 +308,7 @@ export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
           idTokenExpected: true,
         });
       } catch (error) {
-        const detail = error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error);
+        const detail = describeError(error);
         const body = error instanceof client.ResponseBodyError ? { error: error.error, error_description: error.error_description } : {};
         logger?.warn({ provider: settings.name, reason: detail, code: (error as { code?: string }).code, ...body }, 'OpenID sign-in refused');
         const userMessage =

@@ -1,0 +1,40 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { startInstance, type RunningInstance } from '../../src/instance/index.js';
+import type { LoginProvider } from './oidc-login-provider.js';
+import { fastHasher } from './services.js';
+
+/** A pino logger whose lines a test can read. */
+export function capturedLogger() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+/** An instance in this process (admin password 'admin-password') whose log lines are kept. */
+export async function startLoggedInstance(home: string, name: string): Promise<{ instance: RunningInstance; lines: string[] }> {
+  const { logger, lines } = capturedLogger();
+  const instance = await startInstance({ home, port: 0, hasher: fastHasher, logger, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' }, name, changePollMs: 100 });
+  return { instance, lines };
+}
+
+/** Configures `capsule.auth.oidc~corp` for the provider, as `capsule oidc add` does. */
+export async function configureProvider(instance: RunningInstance, provider: LoginProvider, extra: Record<string, string | number | string[]> = {}): Promise<void> {
+  await instance.services.config.update('capsule.auth.oidc~corp', {
+    issuer: provider.issuer,
+    'client.id': provider.clientId,
+    'client.secret': provider.clientSecret,
+    title: 'Corporate login',
+    'group.map': ['idp-editors=editors'],
+    'default.groups': ['staff'],
+    scope: 'openid profile email groups',
+    ...extra,
+  });
+}
+
+export const callbackOf = (url: string) => `${url}/system/sling/oidc/callback`;
