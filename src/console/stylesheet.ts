@@ -71,5 +71,9 @@ summary { cursor: pointer; color: var(--accent); font-weight: 600; }
 .login { max-width: 24rem; margin: 4rem auto; }
 .login .field { grid-template-columns: 1fr; }
 .login .field .help, .login .field .error { grid-column: 1; }
+.login .providers { list-style: none; padding: 0; margin: 0; display: grid; gap: .5rem; }
+.login a.sso { display: block; text-align: center; padding: .55rem .9rem; border: 1px solid var(--accent); border-radius: 5px; text-decoration: none; font-weight: 600; }
+.login a.sso:hover, .login a.sso:focus { background: var(--accent); color: #fff; }
+.login .or { text-align: center; color: var(--muted); margin: 1rem 0 .25rem; font-size: .9em; }
 .output { background: #f6f8fa; border: 1px solid var(--line); border-radius: 5px; padding: .5rem .75rem; }
 `;
