@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CapsuleError } from '../errors.js';
@@ -48,6 +48,12 @@ export interface FarmInstance {
   readonly home: string;
   readonly port: number;
   readonly url: string;
+}
+
+/** The farm's admin login (farm init writes the password), with which farm commands read what instances show administrators only. */
+export function farmAdminCredentials(paths: FarmPaths): { user: string; password: string } | undefined {
+  if (!existsSync(paths.adminPassword)) return undefined;
+  return { user: 'admin', password: readFileSync(paths.adminPassword, 'utf8').trim() };
 }
 
 export function instancesOf(manifest: FarmManifest, paths: FarmPaths): FarmInstance[] {

@@ -1,8 +1,8 @@
 import { generateKey, keyId, loadKeySet, promoteStagedHmacKey, stageHmacKey } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import { withFarmHomes, type OpenInstance } from './farm-homes.js';
-import { farmPaths, type FarmInstance } from './manifest.js';
-import { probeInstance, type LoadedKeys } from './instance-probe.js';
+import { farmAdminCredentials, farmPaths, type FarmInstance } from './manifest.js';
+import { createInstanceProber, type InstanceProber, type LoadedKeys } from './instance-probe.js';
 
 export const DEFAULT_LOAD_WAIT_MS = 15_000;
 const POLL_MS = 100;
@@ -51,6 +51,7 @@ function chooseKey(homes: readonly HomeKeys[], dir: string): Buffer {
 }
 
 async function waitUntilLoaded(
+  probeInstance: InstanceProber,
   instances: readonly FarmInstance[],
   loaded: (keys: LoadedKeys) => boolean,
   what: string,
@@ -88,6 +89,7 @@ export async function rotateFarmHmac(dir: string, options: RotateFarmHmacOptions
   const paths = farmPaths(dir);
   const waitMs = options.waitMs ?? DEFAULT_LOAD_WAIT_MS;
   const progress = options.onProgress ?? (() => undefined);
+  const probe = createInstanceProber(farmAdminCredentials(paths));
   return withFarmHomes(paths, {}, async (homes) => {
     const instances = homes.map(({ instance }) => instance);
     const keys: HomeKeys[] = [];
@@ -101,14 +103,14 @@ export async function rotateFarmHmac(dir: string, options: RotateFarmHmacOptions
 
     for (const { home } of keys) await stageHmacKey(home.services.home, home.services.repo, next);
     progress(`staged hmac ${nextKid} on ${instances.map((instance) => instance.name).join(', ')}; waiting until every running instance verifies with it`);
-    await waitUntilLoaded(instances, (loaded) => loaded.stagedHmac === nextKid || loaded.hmac === nextKid, `the staged hmac ${nextKid}`, waitMs);
+    await waitUntilLoaded(probe, instances, (loaded) => loaded.stagedHmac === nextKid || loaded.hmac === nextKid, `the staged hmac ${nextKid}`, waitMs);
 
     const keepPrevious = !options.discardOld;
     for (const { home } of keys) {
       await promoteStagedHmacKey(home.services.home, home.services.repo, { expectedKid: nextKid, keepPrevious });
     }
     progress(`promoted hmac ${nextKid} everywhere; waiting until every running instance signs with it`);
-    const running = await waitUntilLoaded(instances, (loaded) => loaded.hmac === nextKid, `hmac ${nextKid} as its signing key`, waitMs);
+    const running = await waitUntilLoaded(probe, instances, (loaded) => loaded.hmac === nextKid, `hmac ${nextKid} as its signing key`, waitMs);
     const stopped = instances.filter((instance) => !running.includes(instance.name)).map((instance) => instance.name);
     return {
       previous,

@@ -1,8 +1,8 @@
 import { keyId, loadKeySet } from '../crypto/index.js';
 import { openServices } from '../instance/services.js';
-import { instancesOf, loadBalancerUrl, readManifest, farmPaths, type FarmInstance, type FarmPaths } from './manifest.js';
+import { farmAdminCredentials, instancesOf, loadBalancerUrl, readManifest, farmPaths, type FarmInstance, type FarmPaths } from './manifest.js';
 import { livePid } from './pid-files.js';
-import { probeInstance, type LoadedKeys } from './instance-probe.js';
+import { createInstanceProber, type LoadedKeys } from './instance-probe.js';
 
 export const HAPROXY_PROCESS = 'haproxy';
 
@@ -113,7 +113,8 @@ export async function farmStatus(dir: string): Promise<FarmStatus> {
   const manifest = readManifest(paths);
   const members = instancesOf(manifest, paths);
   const facts = await Promise.all(members.map(readHome));
-  const probes = await Promise.all(members.map((instance) => probeInstance(instance.url)));
+  const probe = createInstanceProber(farmAdminCredentials(paths));
+  const probes = await Promise.all(members.map((instance) => probe(instance.url)));
   const instances: InstanceStatus[] = members.map((instance, index) => {
     const fact = facts[index]!;
     const probe = probes[index]!;

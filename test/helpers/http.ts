@@ -46,3 +46,9 @@ export function postFormFrom(localAddress: string, url: string, fields: Record<s
     request.end(body);
   });
 }
+
+/** `GET /system/health` as an administrator (anonymous visitors see names only), with the test admin's password. */
+export async function healthAsAdmin(url: string, password = 'admin-password'): Promise<Response> {
+  const token = await login(url, 'admin', password);
+  return fetch(`${url}/system/health`, { headers: { 'login-token': token } });
+}

@@ -8,6 +8,7 @@ import { oauthClientPid, type OAuthCheckResult } from '../../src/oauth/index.js'
 import { jsonOf, runCli } from '../helpers/cli.js';
 import { initialisedHome, startTestInstance } from '../helpers/homes.js';
 import { startOAuthProvider, type TestProvider } from '../helpers/oauth-provider.js';
+import { healthAsAdmin } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
 
 // The first seed: keys that moved from the repository to the file system must keep decrypting
@@ -27,7 +28,7 @@ async function settledCheck(instance: RunningInstance, when: (result: HealthResu
 }
 
 async function healthOf(instance: RunningInstance): Promise<{ status: number; check: HealthResult | undefined }> {
-  const response = await fetch(`${instance.url}/system/health`);
+  const response = await healthAsAdmin(instance.url);
   const body = (await response.json()) as { checks: HealthResult[] };
   return { status: response.status, check: body.checks.find((check) => check.name === PID) };
 }
