@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
-import { keyPaths, readMarker, readRetiredKeys, type KeyLocations } from './key-files.js';
+import { keyPaths, readKeyFile, readMarker, readRetiredKeys, type KeyLocations } from './key-files.js';
 import { loadKeySet, type KeySet } from './key-set.js';
 import { checkKeyBytes, keyId } from './keys.js';
 import { decrypt } from './protected-value.js';
@@ -77,8 +77,28 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
 
   try {
     const repositoryKeys = await readRepositoryKeys(repo);
+    const fileKeys = { master: readKeyFile(paths.master), hmac: readKeyFile(paths.hmac) };
+    const sameKeys = fileKeys.master !== null && fileKeys.hmac !== null && repositoryKeys.master?.equals(fileKeys.master) === true && repositoryKeys.hmac?.equals(fileKeys.hmac) === true;
     if (hasRepositoryKeys(repositoryKeys) && marker !== 'repository') {
-      add('error', KEY_NODE, "holds keys that keys/storage does not point to; run 'capsule keys migrate'");
+      if (sameKeys && marker === 'file') {
+        // keys migrate writes the target, switches the marker, then removes the source: killed between, both hold the keys.
+        add(
+          'warn',
+          KEY_NODE,
+          "holds a copy of the keys in keys/ (the same keys; the home uses the files): a 'capsule keys migrate' was interrupted; run 'capsule keys migrate' again to finish moving them to the file system, or 'capsule keys migrate --to repository' if you were moving them there",
+        );
+      } else {
+        add('error', KEY_NODE, "holds keys that keys/storage does not point to; run 'capsule keys migrate'");
+      }
+    }
+    if (marker === 'repository' && (fileKeys.master !== null || fileKeys.hmac !== null)) {
+      add(
+        'warn',
+        locations.keysDir,
+        sameKeys
+          ? "keys/master and keys/hmac are a copy of the keys in /etc/key (the home uses those): a 'capsule keys migrate' was interrupted; run 'capsule keys migrate --to repository' again to finish, or 'capsule keys migrate' if you were moving them to the file system"
+          : "holds key files although keys/storage says 'repository' (the home uses /etc/key); if they are not a backup, move them away",
+      );
     }
   } catch (error) {
     add('error', KEY_NODE, messageOf(error));

@@ -49,4 +49,26 @@ describe('capsule keys doctor', () => {
     assert.equal(result.code, 1);
     assert.match(result.stdout, /ERROR .*keys\/hmac: mode 644: others can read the key; chmod 600/);
   });
+
+  it('says an interrupted migration is unfinished and that running it again completes it', async () => {
+    const cases = [
+      { keyStorage: 'file' as const, failpoint: 'migrate:repository-written', args: ['--to', 'repository'], says: /a 'capsule keys migrate' was interrupted; run 'capsule keys migrate' again/ },
+      { keyStorage: 'repository' as const, failpoint: 'migrate:marker-switched', args: [], says: /a 'capsule keys migrate' was interrupted; run 'capsule keys migrate' again to finish moving them to the file system/ },
+      { keyStorage: 'file' as const, failpoint: 'migrate:marker-switched', args: ['--to', 'repository'], says: /a copy of the keys in \/etc\/key .*a 'capsule keys migrate' was interrupted; run 'capsule keys migrate --to repository' again/ },
+    ];
+    for (const { keyStorage, failpoint, args, says } of cases) {
+      const home = await initialisedHome({ keyStorage });
+      await writeProtectedValues(home);
+      const killed = await runCli(['keys', 'migrate', ...args, '--home', home], { env: { CAPSULE_FAILPOINT: failpoint } });
+      assert.equal(killed.code, null, `killed at ${failpoint}`);
+      const doctor = await runCli(['keys', 'doctor', '--home', home]);
+      assert.equal(doctor.code, 0, `${failpoint}: the home works, so no error: ${doctor.stdout}`);
+      assert.match(doctor.stdout, says, failpoint);
+      assert.doesNotMatch(doctor.stdout, /ERROR/);
+      assert.equal((await runCli(['keys', 'migrate', ...args, '--home', home])).code, 0);
+      const after = await runCli(['keys', 'doctor', '--home', home]);
+      assert.equal(after.code, 0, after.stdout);
+      assert.doesNotMatch(after.stdout, /interrupted|WARN/, `${failpoint}: finished`);
+    }
+  });
 });
