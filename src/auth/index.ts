@@ -3,7 +3,7 @@ export type { AuthLogger, IssuedToken, IssueOptions, LoginResult, PasswordCheck,
 export { TOKEN_PID, tokenComponent, tokenSettings } from './token-config.js';
 export { expireRetiredHmacKeys } from './retired-keys.js';
 export type { TokenSettings } from './token-config.js';
-export { clearedTokenCookie, TOKEN_HEADER, tokenCookie, tokenFromRequest } from './cookies.js';
+export { clearedTokenCookie, TOKEN_HEADER, tokenCookie, tokenCookieOf, tokenFromRequest } from './cookies.js';
 export { createEncapsulatedVerifier, issueEncapsulatedToken, MAX_TOKEN_LENGTH, CLOCK_SKEW_SECONDS } from './encapsulated-tokens.js';
 export type { EncapsulatedClaims, EncapsulatedVerification, EncapsulatedVerifier } from './encapsulated-tokens.js';
 export { createStatefulTokenStore, TOKEN_TYPE } from './stateful-tokens.js';

@@ -1,11 +1,12 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
 import { tokenAuthPlugin, type TokenHandler } from '../auth/index.js';
 import type { ContentService } from '../content/index.js';
 import type { KeyIds } from '../crypto/index.js';
 import type { HealthRegistry } from '../health/index.js';
-import { consoleRoutes, type ConsoleServices } from '../console/index.js';
+import { consoleRoutes, isValidCsrfToken, type ConsoleServices } from '../console/index.js';
 import { installErrorHandling } from './errors.js';
+import { installOriginCheck } from './origin-check.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { loginPageRoutes } from './routes/login-page.js';
@@ -13,6 +14,7 @@ import { oidcRoutes } from './routes/oidc.js';
 import type { OidcLogin } from '../auth/oidc/index.js';
 import { contentRoutes } from './routes/content.js';
 import { healthRoutes } from './routes/health.js';
+import type { TrustedProxies } from './trusted-proxies.js';
 
 export interface AppDeps {
   /** Read per response, so an instance listening on port 0 can name itself once bound. */
@@ -26,6 +28,8 @@ export interface AppDeps {
   readonly services?: ConsoleServices;
   /** OpenID Connect sign-in; without it the login page offers the password form alone. */
   readonly oidc?: OidcLogin;
+  /** Whose X-Forwarded-For/-Proto to believe; none without it. */
+  readonly trustedProxies?: TrustedProxies;
 }
 
 /** Bodies above this are refused before parsing: no login form or token needs more. */
@@ -37,16 +41,36 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT_BYTES,
     // A line per request would cost more than verifying its token; failures are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: false,
+    // A URL Fastify cannot decode is the client's mistake: 400 with the usual JSON body, not a 500.
+    frameworkErrors: (error, _request, reply) => {
+      const badUrl = error.code === 'FST_ERR_BAD_URL';
+      // Sent before any hook runs, so the instance header is added here. Fastify types this reply
+      // with route generics that a framework error has none of.
+      void (reply as unknown as FastifyReply)
+        .code(400)
+        .header('x-capsule-instance', deps.instanceName())
+        .send({
+          error: {
+            code: badUrl ? 'INVALID_PATH' : 'INVALID_ARGUMENT',
+            message: badUrl ? "the URL has a malformed percent sequence (write a literal '%' as %25)" : error.message,
+          },
+        });
+    },
+    trustProxy: deps.trustedProxies ? (address: string) => deps.trustedProxies!.isTrusted(address) : false,
   });
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('x-capsule-instance', deps.instanceName());
   });
   installErrorHandling(app);
+  installOriginCheck(app);
   await app.register(formbody);
   await app.register(tokenAuthPlugin(deps.tokens));
   healthRoutes(app, deps);
-  authRoutes(app, deps);
+  const { services } = deps;
+  authRoutes(app, {
+    tokens: deps.tokens,
+    isValidCsrfToken: (loginToken, submitted) => services !== undefined && isValidCsrfToken(services.crypto, loginToken, submitted),
+  });
   loginPageRoutes(app, deps);
   oidcRoutes(app, deps);
   contentRoutes(app, deps);

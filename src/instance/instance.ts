@@ -4,7 +4,7 @@ import { applyConfigFiles } from '../config/index.js';
 import { createHealthRegistry, HEALTH_PID, keysCheck, repositoryCheck, type HealthRegistry } from '../health/index.js';
 import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
 import { createOidcLogin, createProvisioner, watchOidcChecks } from '../auth/oidc/index.js';
-import { buildApp } from '../http/index.js';
+import { buildApp, createTrustedProxies } from '../http/index.js';
 import type { PasswordHasher } from '../users/index.js';
 import type { Clock } from '../clock.js';
 import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
@@ -138,7 +138,17 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     );
 
     let name = options.name ?? `${host}:${options.port}`;
-    const app = await buildApp({ instanceName: () => name, logger, health, tokens, content: createContentService(services.repo), reloadKeys, services, oidc });
+    const app = await buildApp({
+      instanceName: () => name,
+      logger,
+      health,
+      tokens,
+      content: createContentService(services.repo),
+      reloadKeys,
+      services,
+      oidc,
+      trustedProxies: createTrustedProxies(services.config),
+    });
     await app.listen({ port: options.port, host }).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
         const reason = error.code === 'EADDRINUSE' ? 'is in use' : error.code === 'EACCES' ? 'needs privileges' : 'is not an address of this machine';
