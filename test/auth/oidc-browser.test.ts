@@ -9,6 +9,7 @@ import { callbackOf, configureProvider, startLoggedInstance } from '../helpers/o
 import { startLoginProvider, type LoginProvider } from '../helpers/oidc-login-provider.js';
 import { tempDir } from '../helpers/temp.js';
 
+/** The README's picture; refreshed with UPDATE_SCREENSHOTS=1, so a plain test run leaves the tree clean. */
 const SCREENSHOT = fileURLToPath(new URL('../../docs/login-page.png', import.meta.url));
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
@@ -50,7 +51,8 @@ describe('the login page and single sign-on in Chromium', () => {
     const link = page.getByRole('link', { name: 'Sign in with Corporate login' });
     assert.ok(await link.isVisible());
     assert.ok(await page.getByLabel('User').isVisible(), 'the password form is there too');
-    await page.screenshot({ path: SCREENSHOT });
+    const shot = await page.screenshot({ path: process.env.UPDATE_SCREENSHOTS ? SCREENSHOT : join(tempDir(), 'login-page.png') });
+    assert.ok(shot.subarray(1, 4).toString() === 'PNG' && shot.length > 1000);
 
     await link.click();
     await page.waitForURL((url) => url.origin === provider.issuer);

@@ -104,7 +104,7 @@ describe('configMgr in Chromium', () => {
   it('adds and deletes a factory configuration; secrets show only "set", values are escaped', async () => {
     await page.goto(configMgr);
     const script = '<script>window.__injected = 1</script>';
-    await page.getByText('Add a configuration').click();
+    await page.locator('#component--capsule-oauth-client').getByText('Add a configuration').click();
     const form = page.locator(NEW_OAUTH_FORM);
     await form.getByLabel('Name').fill('analytics');
     await form.getByLabel('Token endpoint').fill('http://127.0.0.1:9/token');
@@ -128,7 +128,7 @@ describe('configMgr in Chromium', () => {
     assert.equal(await page.evaluate(() => (globalThis as { __injected?: number }).__injected), undefined);
 
     // A required secret left empty on a new configuration is refused next to its field.
-    await page.getByText('Add a configuration').click();
+    await page.locator('#component--capsule-oauth-client').getByText('Add a configuration').click();
     await form.getByLabel('Name').fill('second');
     await form.getByLabel('Token endpoint').fill('not a url');
     await form.getByRole('button', { name: 'Add' }).click();
