@@ -208,6 +208,47 @@ describe('single sign-on with OpenID Connect, over HTTP against a real provider'
     assert.equal((await fetch(`${instance.url}/system/sling/oidc/login/nosuch`, { redirect: 'manual' })).status, 404);
   });
 
+  it('builds the redirect URI from the configured external URL, behind a proxy', async () => {
+    await instance.services.config.update('capsule.auth.oidc~corp', { 'external.url': 'https://www.example.test/' });
+    try {
+      const response = await fetch(`${instance.url}/system/sling/oidc/login/corp`, { redirect: 'manual' });
+      assert.equal(response.status, 302);
+      const authorization = new URL(response.headers.get('location')!);
+      assert.equal(authorization.origin, provider.issuer);
+      assert.equal(authorization.searchParams.get('redirect_uri'), 'https://www.example.test/system/sling/oidc/callback');
+      const cookie = response.headers.getSetCookie().find((line) => line.startsWith('capsule-oidc-state='));
+      assert.match(cookie ?? '', /HttpOnly/i);
+      assert.match(cookie ?? '', /SameSite=Lax/i);
+      assert.match(cookie ?? '', /Path=\/system\/sling\/oidc/);
+    } finally {
+      await instance.services.config.update('capsule.auth.oidc~corp', { 'external.url': null });
+    }
+  });
+
+  it('says the provider is unavailable when its discovery document cannot be fetched', async () => {
+    await instance.services.config.update('capsule.auth.oidc~gone', { issuer: 'http://127.0.0.1:9', 'client.id': 'x', 'client.secret': 'y', title: 'Gone' });
+    try {
+      const response = await fetch(`${instance.url}/system/sling/oidc/login/gone`, { redirect: 'manual' });
+      assert.equal(response.status, 502);
+      assert.match(await response.text(), /The identity provider is not available right now/);
+      assert.ok(lines.some((line) => line.includes('OpenID sign-in could not start') && line.includes('discovery at http://127.0.0.1:9')));
+      const check = await instance.health.run('capsule.auth.oidc~gone');
+      assert.match(JSON.stringify(check), /"status":"critical"/);
+    } finally {
+      await instance.services.config.delete('capsule.auth.oidc~gone');
+    }
+  });
+
+  it('never logs the client secret, a code or a token', async () => {
+    const jar = new CookieJar();
+    const callbackUrl = await signInAtProvider(jar, instance.url, { provider: 'corp', login: 'ken' });
+    const { token } = await callback(jar, callbackUrl);
+    const code = new URL(callbackUrl).searchParams.get('code')!;
+    const all = lines.join('');
+    assert.ok(all.length > 0);
+    for (const secret of [provider.clientSecret, code, token!]) assert.ok(!all.includes(secret));
+  });
+
   it('reports the provider in the health checks', async () => {
     const result = await instance.health.run('capsule.auth.oidc~corp');
     assert.equal(JSON.stringify(result).includes('"status":"ok"'), true, JSON.stringify(result));
