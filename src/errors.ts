@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   NODE_EXISTS: 'a repository node already exists at that path',
   REPOSITORY_SCHEMA_NEWER: 'the repository was written by a newer Capsule',
   REPOSITORY_DAMAGED: 'the repository file is not a Capsule repository, or is damaged',
+  REPOSITORY_UNAVAILABLE: 'the repository (PostgreSQL) cannot be reached now, or stayed too busy to commit; try again',
   HOME_UNREADABLE: 'the instance home does not exist or cannot be read',
   INVALID_ID: 'a user or group id is empty, too long, or has characters that do not belong in a path',
   USER_EXISTS: 'a user or group with that id already exists',

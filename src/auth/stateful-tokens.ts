@@ -40,6 +40,11 @@ export interface StatefulTokenStore {
   removeExpired(nowMs: number, batchSize?: number): Promise<number>;
 }
 
+/**
+ * Validation is one read by node id: one statement, one round trip on PostgreSQL. Writes run in
+ * `repo.transaction`, whose `work` may run again after a conflict (types.ts): the secret is made
+ * outside it, and a repeated attempt only adds its node again and trims the oldest again.
+ */
 export function createStatefulTokenStore(deps: { repo: Repository; maxPerUser: () => number }): StatefulTokenStore {
   const { repo } = deps;
 

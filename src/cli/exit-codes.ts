@@ -14,6 +14,7 @@ const CHECK_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'OAUTH_BAD_RESPONSE',
   'OIDC_UNREACHABLE',
   'OIDC_LOGIN_FAILED',
+  'REPOSITORY_UNAVAILABLE',
   'INTERNAL',
 ]);
 

@@ -123,7 +123,8 @@ export function createConfigAdmin({ repo, protector }: ConfigAdminDeps): ConfigA
   }
 
   async function readAll(): Promise<Map<string, ConfigValues>> {
-    const nodes = await repo.getChildren(CONFIG_ROOT).catch(() => []);
+    // A repository that is away fails the read: an empty map would look like "every configuration deleted".
+    const nodes = await repo.getChildren(CONFIG_ROOT);
     return new Map(nodes.filter((node) => node.type === CONFIG_TYPE).map((node) => [node.name, toConfigValues(node.properties)]));
   }
 
@@ -151,6 +152,8 @@ export function createConfigAdmin({ repo, protector }: ConfigAdminDeps): ConfigA
       const component = componentOf(pid);
       checkShape(pid, component);
       const path = `${CONFIG_ROOT}/${pid}`;
+      // Read-then-write in one transaction: under the repository's contract (serializable, `work`
+      // may run again) another process's change to the same PID is merged, never lost.
       const values = await repo.transaction(async (tx) => {
         const node = await tx.getNode(path);
         const merged: Record<string, ConfigValue> = { ...(node ? toConfigValues(node.properties) : {}) };
@@ -170,9 +173,14 @@ export function createConfigAdmin({ repo, protector }: ConfigAdminDeps): ConfigA
         await tx.bumpCounter(CONFIG_COUNTER);
         return next;
       });
-      const changed = !sameValues(stored.get(pid), values);
-      stored.set(pid, values);
-      if (changed) notify(pid, values);
+      // Another instance may have written after us and our refresh may already hold its values:
+      // cache what the repository holds now, never what this call wrote a moment ago.
+      const latest = await repo.getNode(path);
+      const now = latest ? toConfigValues(latest.properties) : null;
+      const changed = !sameValues(stored.get(pid), now);
+      if (now) stored.set(pid, now);
+      else stored.delete(pid);
+      if (changed) notify(pid, now);
       return values;
     },
 
@@ -190,8 +198,11 @@ export function createConfigAdmin({ repo, protector }: ConfigAdminDeps): ConfigA
         if (gone) await tx.bumpCounter(CONFIG_COUNTER);
         return gone;
       });
-      const had = stored.delete(pid);
-      if (removed || had) notify(pid, null);
+      const latest = await repo.getNode(`${CONFIG_ROOT}/${pid}`);
+      const had = stored.has(pid);
+      if (latest) stored.set(pid, toConfigValues(latest.properties));
+      else stored.delete(pid);
+      if ((removed || had) && !latest) notify(pid, null);
       return removed;
     },
 

@@ -1,7 +1,11 @@
 export { openSqliteRepository } from './sqlite/sqlite-repository.js';
 export type { SqliteRepositoryOptions } from './sqlite/sqlite-repository.js';
+export { openPostgresRepository } from './postgres/postgres-repository.js';
+export type { PostgresRepositoryOptions } from './postgres/postgres-repository.js';
+export { describeLocation, isPostgresUrl, parsePostgresUrl, sameLocation } from './postgres/location.js';
+export type { PostgresLocation } from './postgres/location.js';
 export { checkPath, joinPath, nameOf, parentOf } from './paths.js';
-export { INDEXED_PROPERTIES } from './types.js';
+export { INDEXED_PROPERTIES, MAX_TRANSACTION_ATTEMPTS } from './types.js';
 export type {
   AddNodeOptions,
   Properties,
@@ -10,6 +14,8 @@ export type {
   Repository,
   RepositoryInfo,
   RepositoryNode,
+  RepositoryBackend,
   RepositoryReader,
+  StoredNode,
   RepositoryWriter,
 } from './types.js';

@@ -49,3 +49,22 @@ export function decodeProperty(stored: StoredProperty): PropertyValue {
       return stored.v;
   }
 }
+
+/** All properties of a node as stored text (JSON of type-tagged values): the same on every backend. */
+export function encodeProperties(properties: Readonly<Record<string, PropertyValue>>): string {
+  const stored: Record<string, StoredProperty> = {};
+  for (const [name, value] of Object.entries(properties)) stored[name] = encodeProperty(name, value);
+  return JSON.stringify(stored);
+}
+
+export function decodeProperties(text: string): Record<string, PropertyValue> {
+  const stored = JSON.parse(text) as Record<string, StoredProperty>;
+  const properties: Record<string, PropertyValue> = {};
+  for (const [name, value] of Object.entries(stored)) properties[name] = decodeProperty(value);
+  return properties;
+}
+
+/** The values of an indexed property that `findByProperty` finds (each element of a string[]). */
+export function indexedValues(value: PropertyValue | undefined): readonly string[] {
+  return typeof value === 'string' ? [value] : Array.isArray(value) ? (value as readonly string[]) : [];
+}

@@ -45,6 +45,16 @@ export interface RepositoryReader {
   readCounter(name: string): Promise<number>;
 }
 
+/** A node exactly as stored, for copying a repository (ids and times kept). */
+export interface StoredNode {
+  readonly id: string;
+  readonly path: string;
+  readonly type: string;
+  readonly properties: Properties;
+  readonly created: Date;
+  readonly modified: Date;
+}
+
 export interface RepositoryWriter extends RepositoryReader {
   /** Adds a node; missing parents are created as `capsule:Folder`. */
   addNode(path: string, options?: AddNodeOptions): Promise<RepositoryNode>;
@@ -52,20 +62,68 @@ export interface RepositoryWriter extends RepositoryReader {
   setProperties(path: string, changes: Readonly<Record<string, PropertyValue | null>>): Promise<RepositoryNode>;
   /** Removes the node and everything below it; false when there was nothing to remove. */
   removeNode(path: string): Promise<boolean>;
+  /**
+   * Raises the counter by one. Other instances on the same repository hear of it: PostgreSQL
+   * notifies them when the transaction commits; on SQLite they find out by polling.
+   */
   bumpCounter(name: string): Promise<number>;
+  /** Every counter and its value (for copying a repository). */
+  readCounters(): Promise<Record<string, number>>;
+  /** Writes a node as given (id, type, properties, times), replacing the one at its path; for copying. */
+  putNode(node: StoredNode): Promise<void>;
+  /** Sets a counter to a value (for copying). */
+  setCounter(name: string, value: number): Promise<void>;
 }
 
+export type RepositoryBackend = 'sqlite' | 'postgres';
+
 export interface RepositoryInfo {
-  readonly backend: string;
+  readonly backend: RepositoryBackend;
+  /** The file, or the PostgreSQL URL without its password. */
   readonly location: string;
   readonly sizeBytes: number;
   readonly schemaVersion: number;
   readonly nodeCount: number;
 }
 
+/**
+ * The transaction contract, the same for every backend:
+ *
+ * - Isolation is SERIALIZABLE: a transaction behaves as if it ran alone, so a read-then-write
+ *   inside `work` (is the id free? then add) is correct with any number of processes writing.
+ *   Reads outside a transaction see only committed data.
+ * - `work` MAY RUN MORE THAN ONCE. On PostgreSQL a serialization failure (40001), a deadlock
+ *   (40P01) or a unique-key race (23505) rolls the attempt back and runs `work` again, up to
+ *   `MAX_TRANSACTION_ATTEMPTS` times; then it fails with REPOSITORY_UNAVAILABLE. So `work`
+ *   must only read and write through `tx`, and keep every other effect (hashing a password,
+ *   notifying listeners, writing files, making random secrets it must return) outside it, or
+ *   make it safe to repeat. On SQLite, `BEGIN IMMEDIATE` takes the one write lock first, so
+ *   no attempt is ever rolled back for a conflict and `work` runs exactly once; the contract
+ *   still allows a retry, and code must not count on there being none.
+ * - All writes of `work` commit together, or none do if it throws.
+ * - A repository that cannot be reached (PostgreSQL down or restarting) fails the call with
+ *   REPOSITORY_UNAVAILABLE; a later call reconnects by itself.
+ */
+export const MAX_TRANSACTION_ATTEMPTS = 20;
+
 export interface Repository extends RepositoryWriter {
-  /** Runs `work` in one transaction: all of its writes, or none if it throws. */
+  readonly backend: RepositoryBackend;
+  /** True when opening it created its schema: the backend, not a file, says a repository is new. */
+  readonly created: boolean;
+  /** Runs `work` in one transaction under the contract above. */
   transaction<T>(work: (tx: RepositoryWriter) => Promise<T>): Promise<T>;
+  /**
+   * Tells `listener` the name of every counter bumped by another process, within about a
+   * second (PostgreSQL: LISTEN/NOTIFY). SQLite has no such channel and never calls it: poll
+   * `readCounter` there. Returns a function that stops listening.
+   */
+  onCounterBumped(listener: (name: string) => void): () => void;
+  /**
+   * Runs `job` unless another process runs the job of that name now (PostgreSQL: a session
+   * advisory lock; SQLite: one process per home, so a lock in this process). Resolves to
+   * whether it ran.
+   */
+  runExclusive(job: string, work: () => Promise<void>): Promise<boolean>;
   info(): Promise<RepositoryInfo>;
   close(): Promise<void>;
 }

@@ -76,6 +76,12 @@ function toGroup(node: RepositoryNode): Group {
   };
 }
 
+/**
+ * Every read-then-write (is the id free? is the user a member?) runs inside one
+ * `repo.transaction`, which is serializable on every backend and may run its `work` again after
+ * a conflict with another process: so `work` only reads and writes through `tx`, and hashing,
+ * listeners and anything else with an effect stay outside it.
+ */
 export function createUserManager({ repo, hasher }: UserManagerDeps): UserManager {
   const listeners = new Set<UserChangeListener>();
   let dummyHash: Promise<string> | undefined;
@@ -162,7 +168,7 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
     },
 
     async listUsers() {
-      const nodes = (await repo.getSubtree(USERS_ROOT).catch(() => [])).filter((node) => node.type === USER_TYPE);
+      const nodes = (await repo.getSubtree(USERS_ROOT)).filter((node) => node.type === USER_TYPE);
       return Promise.all(nodes.map((node) => toUser(repo, node)));
     },
 
@@ -254,7 +260,7 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
     },
 
     async listGroups() {
-      const nodes = await repo.getSubtree(GROUPS_ROOT).catch(() => []);
+      const nodes = await repo.getSubtree(GROUPS_ROOT);
       return nodes.filter((node) => node.type === GROUP_TYPE).map(toGroup);
     },
 

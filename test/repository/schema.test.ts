@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { isCapsuleError } from '../../src/errors.js';
-import { openSqliteRepository } from '../../src/repository/index.js';
+import { openPostgresRepository, openSqliteRepository } from '../../src/repository/index.js';
 import { SCHEMA_VERSION } from '../../src/repository/sqlite/migrations.js';
+import { POSTGRES_SCHEMA_VERSION } from '../../src/repository/postgres/schema.js';
+import { POSTGRES_PASSWORD, sharedPostgres } from '../helpers/postgres.js';
+import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
 
 describe('repository schema', () => {
@@ -59,5 +62,77 @@ describe('repository schema', () => {
   it('does not create a repository unless asked to', () => {
     const file = join(tempDir(), 'absent.sqlite');
     assert.throws(() => openSqliteRepository({ file }), (e) => isCapsuleError(e, 'HOME_UNREADABLE'));
+  });
+});
+
+describe('repository schema (postgres)', () => {
+  const cluster = sharedPostgres();
+
+  it('creates its schema in an empty database, once, and reopens it with its data', async () => {
+    const url = await (await cluster()).createDatabase();
+    const [a, b] = await Promise.all([openPostgresRepository({ url, create: true }), openPostgresRepository({ url, create: true })]);
+    assert.deepEqual([a.created, b.created].sort(), [false, true], 'two instances starting at once create it once');
+    await a.addNode('/kept', { properties: { v: 'yes' } });
+    await Promise.all([a.close(), b.close()]);
+    const again = await openPostgresRepository({ url });
+    assert.equal(again.created, false);
+    assert.equal((await again.getNode('/kept'))?.properties.v, 'yes');
+    assert.equal((await again.info()).schemaVersion, POSTGRES_SCHEMA_VERSION);
+    await again.close();
+  });
+
+  it('refuses a repository written by a newer Capsule, a foreign database, and creates nothing unless asked', async () => {
+    const pg = await cluster();
+    const url = await pg.createDatabase();
+    await (await openPostgresRepository({ url, create: true })).close();
+    const name = new URL(url).pathname.slice(1);
+    await pg.sql(name, "UPDATE capsule_meta SET value = $1 WHERE key = 'schema_version'", [String(POSTGRES_SCHEMA_VERSION + 1)]);
+    await assert.rejects(openPostgresRepository({ url }), (e) => isCapsuleError(e, 'REPOSITORY_SCHEMA_NEWER') && /upgrade Capsule/.test(e.message));
+
+    const foreign = await pg.createDatabase();
+    await pg.sql(new URL(foreign).pathname.slice(1), 'CREATE TABLE other (x int)');
+    await assert.rejects(openPostgresRepository({ url: foreign, create: true }), (e) => isCapsuleError(e, 'REPOSITORY_DAMAGED') && /not a Capsule repository/.test(e.message));
+
+    const empty = await pg.createDatabase();
+    await assert.rejects(openPostgresRepository({ url: empty }), (e) => isCapsuleError(e, 'HOME_UNREADABLE'));
+    assert.deepEqual(await pg.sql(new URL(empty).pathname.slice(1), "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"), []);
+  });
+
+  it('names host, port and database in one line when it cannot connect, and never the password', async () => {
+    const pg = await cluster();
+    const closedPort = await freePort();
+    const secret = 'hunter2-do-not-print';
+    const unreachable = `postgres://capsule:${secret}@127.0.0.1:${closedPort}/nowhere`;
+    await assert.rejects(openPostgresRepository({ url: unreachable, connectTimeoutMs: 2000 }), (e) => {
+      assert.ok(isCapsuleError(e, 'REPOSITORY_UNAVAILABLE'), String(e));
+      assert.match(e.message, new RegExp(`host 127\\.0\\.0\\.1, port ${closedPort}, database nowhere`));
+      assert.doesNotMatch(e.message, /\n/);
+      assert.ok(!e.message.includes(secret));
+      return true;
+    });
+    const wrongPassword = `postgres://postgres:${secret}@127.0.0.1:${pg.port}/postgres`;
+    await assert.rejects(openPostgresRepository({ url: wrongPassword, env: {} }), (e) => {
+      assert.ok(isCapsuleError(e, 'REPOSITORY_UNAVAILABLE'), String(e));
+      assert.match(e.message, /password authentication failed/);
+      assert.ok(!e.message.includes(secret) && !JSON.stringify(e).includes(secret));
+      return true;
+    });
+    await assert.rejects(openPostgresRepository({ url: `postgres://postgres@127.0.0.1:${pg.port}/absent_db`, env: { PGPASSWORD: POSTGRES_PASSWORD } }), (e) =>
+      isCapsuleError(e, 'REPOSITORY_UNAVAILABLE') && /database absent_db does not exist/.test(e.message));
+  });
+
+  it('finds the password as psql does: URL, then PGPASSWORD, then ~/.pgpass (0600 only)', async () => {
+    const pg = await cluster();
+    const url = await pg.createDatabase();
+    const bare = url.replace(`:${POSTGRES_PASSWORD}@`, '@');
+    const home = tempDir();
+    await assert.rejects(openPostgresRepository({ url: bare, create: true, env: { HOME: home } }), (e) =>
+      isCapsuleError(e, 'REPOSITORY_UNAVAILABLE') && /password/.test(e.message));
+    await (await openPostgresRepository({ url: bare, create: true, env: { HOME: home, PGPASSWORD: POSTGRES_PASSWORD } })).close();
+    const pgpass = join(home, '.pgpass');
+    writeFileSync(pgpass, `# comment\notherhost:*:*:*:wrong\n127.0.0.1:${pg.port}:*:postgres:${POSTGRES_PASSWORD}\n`, { mode: 0o644 });
+    await assert.rejects(openPostgresRepository({ url: bare, env: { HOME: home } }), 'a .pgpass others may read is ignored');
+    chmodSync(pgpass, 0o600);
+    await (await openPostgresRepository({ url: bare, env: { HOME: home } })).close();
   });
 });

@@ -42,8 +42,9 @@ const FOLDER_TYPE = 'capsule:Folder';
 
 export function openSqliteRepository(options: SqliteRepositoryOptions): Repository {
   const { file, create = false, busyTimeoutMs = 10_000, clock = systemClock } = options;
-  const db = openDatabase(file, create, busyTimeoutMs);
+  const { db, created } = openDatabase(file, create, busyTimeoutMs);
   const mutex = createMutex();
+  const runningJobs = new Set<string>();
 
   const statements = {
     byPath: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE path = ?'),
@@ -79,6 +80,10 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
       'INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value',
     ),
     nodeCount: db.prepare<[], { count: number }>('SELECT count(*) AS count FROM nodes'),
+    counters: db.prepare<[], { name: string; value: number }>('SELECT name, value FROM counters ORDER BY name'),
+    setCounter: db.prepare<[string, number]>(
+      'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
+    ),
   };
 
   function toNode(row: NodeRow): RepositoryNode {
@@ -191,6 +196,26 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
       return removed > 0;
     },
     bumpCounter: async (name) => statements.bump.get(name)?.value ?? 0,
+    readCounters: async () => Object.fromEntries(statements.counters.all().map((row) => [row.name, row.value])),
+    putNode: async (node) => {
+      const path = checkPath(node.path);
+      statements.deletePath.run(path);
+      const row = {
+        id: node.id,
+        path,
+        parent: parentOf(path),
+        name: nameOf(path),
+        type: node.type,
+        props: JSON.stringify(encodeAll(node.properties)),
+        created: node.created.getTime(),
+        modified: node.modified.getTime(),
+      };
+      statements.insert.run(row);
+      for (const [name, value] of Object.entries(node.properties)) reindex(row.id, name, value);
+    },
+    setCounter: async (name, value) => {
+      statements.setCounter.run(name, value);
+    },
   };
 
   async function transaction<T>(work: (tx: RepositoryWriter) => Promise<T>): Promise<T> {
@@ -226,7 +251,24 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
     setProperties: (path, changes) => transaction((tx) => tx.setProperties(path, changes)),
     removeNode: (path) => transaction((tx) => tx.removeNode(path)),
     bumpCounter: (name) => transaction((tx) => tx.bumpCounter(name)),
+    readCounters: read(writer.readCounters),
+    putNode: (node) => transaction((tx) => tx.putNode(node)),
+    setCounter: (name, value) => transaction((tx) => tx.setCounter(name, value)),
+    backend: 'sqlite',
+    created,
     transaction,
+    // Other processes on this file are CLI commands, which run no jobs: polling finds their writes.
+    onCounterBumped: () => () => undefined,
+    runExclusive: async (job, work) => {
+      if (runningJobs.has(job)) return false;
+      runningJobs.add(job);
+      try {
+        await work();
+        return true;
+      } finally {
+        runningJobs.delete(job);
+      }
+    },
     info: read(async (): Promise<RepositoryInfo> => {
       const size = (suffix: string) => (existsSync(file + suffix) ? statSync(file + suffix).size : 0);
       return {
@@ -244,7 +286,7 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
   };
 }
 
-function openDatabase(file: string, create: boolean, busyTimeoutMs: number): Database.Database {
+function openDatabase(file: string, create: boolean, busyTimeoutMs: number): { db: Database.Database; created: boolean } {
   const existed = existsSync(file);
   if (!existed && !create) {
     throw new CapsuleError('HOME_UNREADABLE', `no repository at ${file}; start an instance to create one`);
@@ -283,7 +325,7 @@ function openDatabase(file: string, create: boolean, busyTimeoutMs: number): Dat
     db.pragma('cache_size = -65536');
     db.pragma('mmap_size = 268435456');
     migrate(db, version);
-    return db;
+    return { db, created: version === 0 };
   } catch (error) {
     db.close();
     if (error instanceof CapsuleError) throw error;

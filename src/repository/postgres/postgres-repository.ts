@@ -1,0 +1,476 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { CapsuleError } from '../../errors.js';
+import type { Clock } from '../../clock.js';
+import { systemClock } from '../../clock.js';
+import { checkPath, nameOf, parentOf } from '../paths.js';
+import { decodeProperties, encodeProperties, encodeProperty, indexedValues, type StoredProperty } from '../properties.js';
+import {
+  INDEXED_PROPERTIES,
+  MAX_TRANSACTION_ATTEMPTS,
+  type AddNodeOptions,
+  type Properties,
+  type Repository,
+  type RepositoryInfo,
+  type RepositoryNode,
+  type RepositoryWriter,
+} from '../types.js';
+import { describeLocation, parsePostgresUrl, passwordFor, type PostgresLocation } from './location.js';
+import { COUNTER_CHANNEL, LOCK_NAMESPACE, POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './schema.js';
+
+export interface PostgresRepositoryOptions {
+  /** `postgres://user[:password]@host:port/database`; without a password, PGPASSWORD or ~/.pgpass. */
+  readonly url: string;
+  /** Create the schema in an empty database (only `start` and `repository copy` do). */
+  readonly create?: boolean;
+  readonly clock?: Clock;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Connections in the pool (default 10). */
+  readonly poolSize?: number;
+  /** How long a new connection may take, in ms (default 5000). */
+  readonly connectTimeoutMs?: number;
+  /** Shown in pg_stat_activity. */
+  readonly applicationName?: string;
+}
+
+interface NodeRow {
+  id: string;
+  path: string;
+  name: string;
+  type: string;
+  props: string;
+  created: string | number;
+  modified: string | number;
+}
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+const FOLDER_TYPE = 'capsule:Folder';
+const NODE_COLUMNS = 'id, path, name, type, props, created, modified';
+
+// Node errno codes and SQLSTATEs that mean "the server is not there (now)", not "the query is wrong".
+const UNREACHABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const UNREACHABLE_SQLSTATE = /^(08|57P0[1-3]|53300|3D000|28)/;
+const RETRYABLE_SQLSTATE = new Set(['40001', '40P01', '23505']);
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function isUnreachable(error: unknown): boolean {
+  const code = sqlState(error);
+  if (code && (UNREACHABLE_ERRNO.has(code) || UNREACHABLE_SQLSTATE.test(code))) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable|Connection ended|password must be a (non-empty )?string/i.test(message);
+}
+
+function reasonOf(error: unknown, location: PostgresLocation): string {
+  const code = sqlState(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ECONNREFUSED') return 'connection refused (is PostgreSQL running and listening there?)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host ${location.host} not found`;
+  if (code === '3D000') return `database ${location.database} does not exist; create it with 'createdb ${location.database}'`;
+  if (/password must be a (non-empty )?string/i.test(message)) return `no password for user ${location.user}: give it in the URL at start, in PGPASSWORD or in ~/.pgpass`;
+  if (code?.startsWith('28')) return `${message} (check the user and the password in the URL, PGPASSWORD or ~/.pgpass)`;
+  if (code === '57P01' || code === '57P02' || code === '57P03') return `${message} (the server is restarting or shutting down)`;
+  return message.replace(/\s+/g, ' ');
+}
+
+export async function openPostgresRepository(options: PostgresRepositoryOptions): Promise<Repository> {
+  const env = options.env ?? process.env;
+  const location = parsePostgresUrl(options.url, env);
+  const where = describeLocation(location);
+  const clock = options.clock ?? systemClock;
+  const config: pg.PoolConfig = {
+    host: location.host,
+    port: location.port,
+    database: location.database,
+    user: location.user,
+    // Asked for on each new connection, so a changed ~/.pgpass is picked up; never logged.
+    password: async () => passwordFor(location, env) ?? '',
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: options.applicationName ?? 'capsule',
+    ...(location.params.sslmode && location.params.sslmode !== 'disable' ? { ssl: { rejectUnauthorized: location.params.sslmode === 'verify-full' } } : {}),
+  };
+  const pool = new pg.Pool(config);
+  // An idle connection that the server drops (restart, failover) is removed from the pool; the
+  // next query connects again. Without this listener the process would crash.
+  pool.on('error', () => undefined);
+
+  function translate(error: unknown, doing = 'reach'): unknown {
+    if (error instanceof CapsuleError) return error;
+    if (isUnreachable(error)) {
+      return new CapsuleError('REPOSITORY_UNAVAILABLE', `cannot ${doing} the repository on PostgreSQL (${where}): ${reasonOf(error, location)}`, {
+        cause: error,
+      });
+    }
+    return error;
+  }
+
+  async function connect(doing?: string): Promise<pg.PoolClient> {
+    try {
+      return await pool.connect();
+    } catch (error) {
+      throw translate(error, doing);
+    }
+  }
+
+  let created = false;
+  try {
+    created = await prepareSchema(await connect('connect to'), options.create ?? false, location, where, clock.now());
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw translate(error, 'connect to');
+  }
+
+  function toNode(row: NodeRow): RepositoryNode {
+    return {
+      id: row.id,
+      path: row.path,
+      name: row.name,
+      type: row.type,
+      properties: decodeProperties(row.props),
+      created: new Date(Number(row.created)),
+      modified: new Date(Number(row.modified)),
+    };
+  }
+
+  function writerOn(db: Queryable, onConflict: () => void): RepositoryWriter {
+    async function rows<R extends pg.QueryResultRow>(name: string | undefined, text: string, values: unknown[]): Promise<R[]> {
+      try {
+        const result = await db.query<R>(name ? { name, text, values } : { text, values });
+        return result.rows;
+      } catch (error) {
+        if (RETRYABLE_SQLSTATE.has(sqlState(error) ?? '')) onConflict();
+        throw translate(error);
+      }
+    }
+    const nodes = (name: string | undefined, text: string, values: unknown[]) => rows<NodeRow>(name, text, values).then((list) => list.map(toNode));
+    const rowAt = async (path: string) => (await rows<NodeRow>('capsule_by_path', `SELECT ${NODE_COLUMNS} FROM capsule_nodes WHERE path = $1`, [path]))[0];
+
+    async function reindex(nodeId: string, name: string, value: Properties[string] | undefined): Promise<void> {
+      if (!INDEXED_PROPERTIES.includes(name)) return;
+      await rows(undefined, 'DELETE FROM capsule_property_index WHERE node_id = $1 AND name = $2', [nodeId, name]);
+      const values = indexedValues(value);
+      if (values.length > 0) {
+        await rows(
+          undefined,
+          'INSERT INTO capsule_property_index (name, value, node_id) SELECT $1, v, $3 FROM unnest($2::text[]) AS v ON CONFLICT DO NOTHING',
+          [name, [...new Set(values)], nodeId],
+        );
+      }
+    }
+
+    async function insertNode(id: string, path: string, type: string, properties: Properties, createdMs: number, modifiedMs: number): Promise<RepositoryNode> {
+      const props = encodeProperties(properties);
+      await rows(
+        'capsule_insert',
+        'INSERT INTO capsule_nodes (id, path, parent, name, type, props, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [id, path, parentOf(path), nameOf(path), type, props, createdMs, modifiedMs],
+      );
+      for (const [name, value] of Object.entries(properties)) await reindex(id, name, value);
+      return toNode({ id, path, name: nameOf(path), type, props, created: createdMs, modified: modifiedMs });
+    }
+
+    return {
+      getNode: async (path) => {
+        const row = await rowAt(checkPath(path));
+        return row ? toNode(row) : null;
+      },
+      getNodeById: async (id) => (await nodes('capsule_by_id', `SELECT ${NODE_COLUMNS} FROM capsule_nodes WHERE id = $1`, [id]))[0] ?? null,
+      getChildren: async (path) =>
+        nodes('capsule_children', `SELECT ${NODE_COLUMNS} FROM capsule_nodes WHERE parent = $1 ORDER BY name`, [checkPath(path)]),
+      getSubtree: async (path) => {
+        const root = checkPath(path);
+        return root === '/'
+          ? nodes('capsule_all', `SELECT ${NODE_COLUMNS} FROM capsule_nodes ORDER BY path`, [])
+          : nodes('capsule_subtree', `SELECT ${NODE_COLUMNS} FROM capsule_nodes WHERE path = $1 OR (path >= $2 AND path < $3) ORDER BY path`, [
+              root,
+              `${root}/`,
+              `${root}0`,
+            ]);
+      },
+      findByProperty: async (name, value, type) =>
+        type === undefined
+          ? nodes(
+              'capsule_by_property',
+              `SELECT n.id, n.path, n.name, n.type, n.props, n.created, n.modified FROM capsule_property_index i JOIN capsule_nodes n ON n.id = i.node_id WHERE i.name = $1 AND i.value = $2 ORDER BY n.path`,
+              [name, value],
+            )
+          : nodes(
+              'capsule_by_property_type',
+              `SELECT n.id, n.path, n.name, n.type, n.props, n.created, n.modified FROM capsule_property_index i JOIN capsule_nodes n ON n.id = i.node_id WHERE i.name = $1 AND i.value = $2 AND n.type = $3 ORDER BY n.path`,
+              [name, value, type],
+            ),
+      findByType: async (type, limit, afterId = '') =>
+        nodes('capsule_by_type', `SELECT ${NODE_COLUMNS} FROM capsule_nodes WHERE type = $1 AND id > $2 ORDER BY id LIMIT $3`, [type, afterId, limit]),
+      countByType: async (type) =>
+        Number((await rows<{ count: string }>('capsule_count_type', 'SELECT count(*) AS count FROM capsule_nodes WHERE type = $1', [type]))[0]?.count ?? 0),
+      // As in SQLite: the fragment is searched as JSON writes it inside the stored properties.
+      findByText: async (fragment) =>
+        nodes('capsule_by_text', `SELECT ${NODE_COLUMNS} FROM capsule_nodes WHERE strpos(props, $1) > 0 ORDER BY path`, [JSON.stringify(fragment).slice(1, -1)]),
+      readCounter: async (name) =>
+        Number((await rows<{ value: string }>('capsule_counter', 'SELECT value FROM capsule_counters WHERE name = $1', [name]))[0]?.value ?? 0),
+      readCounters: async () =>
+        Object.fromEntries(
+          (await rows<{ name: string; value: string }>(undefined, 'SELECT name, value FROM capsule_counters ORDER BY name', [])).map((row) => [row.name, Number(row.value)]),
+        ),
+
+      addNode: async (path, options: AddNodeOptions = {}) => {
+        const target = checkPath(path);
+        if (target === '/' || (await rowAt(target))) throw new CapsuleError('NODE_EXISTS', `a node already exists at ${target}`);
+        const missing: string[] = [];
+        for (let parent = parentOf(target); parent !== null && !(await rowAt(parent)); parent = parentOf(parent)) missing.unshift(parent);
+        const now = clock.now();
+        for (const folder of missing) await insertNode(randomUUID(), folder, FOLDER_TYPE, {}, now, now);
+        return insertNode(randomUUID(), target, options.type ?? 'capsule:Node', options.properties ?? {}, now, now);
+      },
+      setProperties: async (path, changes) => {
+        const row = await rowAt(checkPath(path));
+        if (!row) throw new CapsuleError('NODE_NOT_FOUND', `no node at ${path}`);
+        const stored = JSON.parse(row.props) as Record<string, StoredProperty>;
+        for (const [name, value] of Object.entries(changes)) {
+          if (value === null) delete stored[name];
+          else stored[name] = encodeProperty(name, value);
+          await reindex(row.id, name, value ?? undefined);
+        }
+        const updated: NodeRow = { ...row, props: JSON.stringify(stored), modified: clock.now() };
+        await rows('capsule_update_props', 'UPDATE capsule_nodes SET props = $1, modified = $2 WHERE id = $3', [updated.props, updated.modified, row.id]);
+        return toNode(updated);
+      },
+      removeNode: async (path) => {
+        const target = checkPath(path);
+        if (target === '/') throw new CapsuleError('INVALID_PATH', 'the root node cannot be removed');
+        const removed = await rows<{ id: string; path: string }>(
+          'capsule_remove',
+          'DELETE FROM capsule_nodes WHERE path = $1 OR (path >= $2 AND path < $3) RETURNING id, path',
+          [target, `${target}/`, `${target}0`],
+        );
+        return removed.some((row) => row.path === target);
+      },
+      // The notification is sent when the transaction commits, and only then.
+      bumpCounter: async (name) =>
+        Number(
+          (
+            await rows<{ value: string }>(
+              'capsule_bump',
+              `WITH bumped AS (
+                 INSERT INTO capsule_counters (name, value) VALUES ($1, 1)
+                 ON CONFLICT (name) DO UPDATE SET value = capsule_counters.value + 1 RETURNING value
+               ) SELECT value, pg_notify('${COUNTER_CHANNEL}', $1) FROM bumped`,
+              [name],
+            )
+          )[0]?.value ?? 0,
+        ),
+      putNode: async (node) => {
+        const path = checkPath(node.path);
+        await rows(undefined, 'DELETE FROM capsule_nodes WHERE path = $1', [path]);
+        await insertNode(node.id, path, node.type, node.properties, node.created.getTime(), node.modified.getTime());
+      },
+      setCounter: async (name, value) => {
+        await rows(
+          undefined,
+          'INSERT INTO capsule_counters (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+          [name, value],
+        );
+      },
+    };
+  }
+
+  // Reads outside a transaction: one statement, one round trip, on any pooled connection.
+  const reader = writerOn(pool, () => undefined);
+
+  async function transaction<T>(work: (tx: RepositoryWriter) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await connect();
+      let conflict = false;
+      let broken = false;
+      try {
+        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        const result = await work(writerOn(client, () => (conflict = true)));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        if (RETRYABLE_SQLSTATE.has(sqlState(error) ?? '')) conflict = true; // COMMIT itself may fail so
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        if (!conflict || broken) throw translate(error);
+        if (attempt >= MAX_TRANSACTION_ATTEMPTS) {
+          throw new CapsuleError(
+            'REPOSITORY_UNAVAILABLE',
+            `the repository on PostgreSQL (${where}) stayed too busy: a transaction conflicted ${attempt} times with others; try again`,
+            { cause: error },
+          );
+        }
+      } finally {
+        client.release(broken);
+      }
+      // Another process won the race: wait a little (more each time, with jitter) and run `work` again.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
+
+  const listeners = new Set<(name: string) => void>();
+  let listenClient: pg.Client | undefined;
+  let listenRetry: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  async function listen(): Promise<void> {
+    if (closed || listenClient || listeners.size === 0) return;
+    const client = new pg.Client(config);
+    listenClient = client;
+    const lost = () => {
+      if (listenClient !== client) return;
+      listenClient = undefined;
+      void client.end().catch(() => undefined);
+      if (!closed) {
+        listenRetry = setTimeout(() => void listen(), 1000);
+        listenRetry.unref();
+      }
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    client.on('notification', (message) => {
+      if (message.channel !== COUNTER_CHANNEL) return;
+      for (const listener of listeners) listener(message.payload ?? '');
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${COUNTER_CHANNEL}`);
+      // Bumps made while nobody listened (first start, or a lost connection) are unknown: say so.
+      for (const listener of listeners) listener('');
+    } catch {
+      lost();
+    }
+  }
+
+  return {
+    ...reader,
+    addNode: (path, options) => transaction((tx) => tx.addNode(path, options)),
+    setProperties: (path, changes) => transaction((tx) => tx.setProperties(path, changes)),
+    removeNode: (path) => transaction((tx) => tx.removeNode(path)),
+    bumpCounter: (name) => transaction((tx) => tx.bumpCounter(name)),
+    putNode: (node) => transaction((tx) => tx.putNode(node)),
+    setCounter: (name, value) => transaction((tx) => tx.setCounter(name, value)),
+    backend: 'postgres',
+    created,
+    transaction,
+    onCounterBumped(listener) {
+      listeners.add(listener);
+      void listen();
+      return () => listeners.delete(listener);
+    },
+    async runExclusive(job, work) {
+      const client = await connect();
+      let broken = false;
+      try {
+        const { rows } = await client
+          .query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOCK_NAMESPACE, job])
+          .catch((error: unknown) => {
+            throw translate(error);
+          });
+        if (!rows[0]?.locked) return false;
+        try {
+          await work();
+          return true;
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE, job]).catch(() => (broken = true));
+        }
+      } finally {
+        // A connection whose unlock failed is dropped: the server frees its locks with it.
+        client.release(broken);
+      }
+    },
+    async info(): Promise<RepositoryInfo> {
+      const client = await connect();
+      try {
+        const { rows } = await client.query<{ size: string; nodes: string }>(
+          `SELECT (SELECT count(*) FROM capsule_nodes) AS nodes,
+                  (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+                     WHERE c.relkind = 'r' AND c.relname LIKE 'capsule\\_%' AND c.relnamespace = current_schema()::regnamespace) AS size`,
+        );
+        return {
+          backend: 'postgres',
+          location: location.display,
+          sizeBytes: Number(rows[0]?.size ?? 0),
+          schemaVersion: POSTGRES_SCHEMA_VERSION,
+          nodeCount: Number(rows[0]?.nodes ?? 0),
+        };
+      } catch (error) {
+        throw translate(error);
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      closed = true;
+      clearTimeout(listenRetry);
+      const client = listenClient;
+      listenClient = undefined;
+      await client?.end().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Reads the schema version under an advisory lock, so that two instances starting on one empty
+ * database create the schema once. Returns whether this call created it.
+ */
+async function prepareSchema(client: pg.PoolClient, create: boolean, location: PostgresLocation, where: string, now: number): Promise<boolean> {
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE]);
+    const { rows } = await client.query<{ meta: string | null; tables: string }>(
+      `SELECT to_regclass('capsule_meta')::text AS meta,
+              (SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()) AS tables`,
+    );
+    const hasMeta = rows[0]?.meta !== null && rows[0]?.meta !== undefined;
+    if (!hasMeta) {
+      if (Number(rows[0]?.tables ?? 0) > 0) {
+        throw new CapsuleError(
+          'REPOSITORY_DAMAGED',
+          `database ${location.database} (${where}) holds tables but is not a Capsule repository; give Capsule an empty database of its own`,
+        );
+      }
+      if (!create) {
+        throw new CapsuleError(
+          'HOME_UNREADABLE',
+          `database ${location.database} (${where}) holds no Capsule repository yet; start an instance with --repository ${location.display} to create one`,
+        );
+      }
+      await client.query('CREATE TABLE capsule_meta (key text PRIMARY KEY, value text NOT NULL)');
+      await client.query("INSERT INTO capsule_meta (key, value) VALUES ('application', 'capsule'), ('schema_version', '0')");
+    }
+    const version = Number(
+      (await client.query<{ value: string }>("SELECT value FROM capsule_meta WHERE key = 'schema_version'")).rows[0]?.value ?? 0,
+    );
+    if (version > POSTGRES_SCHEMA_VERSION) {
+      throw new CapsuleError(
+        'REPOSITORY_SCHEMA_NEWER',
+        `the repository in database ${location.database} has schema version ${version}, newer than this Capsule supports (${POSTGRES_SCHEMA_VERSION}); upgrade Capsule`,
+      );
+    }
+    for (let next = version; next < POSTGRES_SCHEMA_VERSION; next++) await client.query(POSTGRES_MIGRATIONS[next] ?? '');
+    if (version === 0) {
+      await client.query(
+        "INSERT INTO capsule_nodes (id, path, parent, name, type, props, created, modified) VALUES ($1, '/', NULL, '', 'capsule:Root', '{}', $2, $2)",
+        [randomUUID(), now],
+      );
+    }
+    if (version !== POSTGRES_SCHEMA_VERSION) {
+      await client.query("UPDATE capsule_meta SET value = $1 WHERE key = 'schema_version'", [String(POSTGRES_SCHEMA_VERSION)]);
+    }
+    await client.query('COMMIT');
+    return version === 0;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => (broken = true));
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { createConfigAdmin } from '../../src/config/index.js';
+import { COMPONENTS } from '../../src/instance/components.js';
+import { openPostgresRepository } from '../../src/repository/index.js';
+import { createUserManager } from '../../src/users/index.js';
+import { fastHasher } from '../helpers/services.js';
+import { sharedPostgres } from '../helpers/postgres.js';
+
+// One of two processes writing users, group members, configuration and tokens into one database.
+const WRITER = `
+import { createUserManager, createArgon2Hasher } from './src/users/index.ts';
+import { createConfigAdmin } from './src/config/index.ts';
+import { createStatefulTokenStore } from './src/auth/stateful-tokens.ts';
+import { openPostgresRepository } from './src/repository/index.ts';
+const [url, me, count] = process.argv.slice(-3);
+const repo = await openPostgresRepository({ url });
+const users = createUserManager({ repo, hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }) });
+const config = createConfigAdmin({ repo });
+const tokens = createStatefulTokenStore({ repo, maxPerUser: () => 1000 });
+let created = 0, refused = 0;
+for (let i = 0; i < Number(count); i++) {
+  // the same ids from both processes: each is created once, the other is told it exists
+  try { await users.createUser('shared-' + i, { password: 'pw' }); created++; }
+  catch (e) { if (e.code === 'USER_EXISTS') refused++; else throw e; }
+  const mine = await users.createUser(me + '-' + i, { password: 'pw' });
+  await users.addMember('editors', mine.id);            // read members, write members + 1
+  await config.update('test.pid', { [me + '-' + i]: i });   // read the PID, merge one key
+  await tokens.create({ id: 'alice', path: '/home/users/a/alice' }, Date.now(), 60_000);
+}
+await repo.close();
+console.log(JSON.stringify({ created, refused }));
+`;
+
+function writer(url: string, me: string, count: number): Promise<{ code: number | null; created: number; refused: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WRITER, url, me, String(count)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, ...(code === 0 ? (JSON.parse(out) as { created: number; refused: number }) : { created: 0, refused: 0 }) }));
+  });
+}
+
+describe('users, configuration and tokens written by two processes at once (postgres)', () => {
+  const cluster = sharedPostgres();
+
+  it('creates each id once, loses no group member, configuration key or token', async () => {
+    const url = await (await cluster()).createDatabase();
+    const repo = await openPostgresRepository({ url, create: true });
+    const users = createUserManager({ repo, hasher: fastHasher });
+    await users.createGroup('editors');
+    await users.createUser('alice', { password: 'pw' });
+    const count = 25;
+    const [a, b] = await Promise.all([writer(url, 'a', count), writer(url, 'b', count)]);
+    assert.deepEqual([a.code, b.code], [0, 0]);
+    assert.equal(a.created + b.created, count, 'each shared id created exactly once');
+    assert.equal(a.refused + b.refused, count, 'and refused once');
+    const members = (await users.getGroup('editors'))!.members;
+    assert.equal(members.length, 2 * count, 'no member lost to a concurrent update of the list');
+    const config = createConfigAdmin({ repo });
+    for (const component of COMPONENTS) config.register(component);
+    await config.load();
+    assert.equal(Object.keys(config.stored('test.pid') ?? {}).length, 2 * count, 'no configuration key lost');
+    assert.equal((await repo.getChildren('/home/users/a/alice/.tokens')).length, 2 * count, 'no token lost');
+    await repo.close();
+  });
+});
