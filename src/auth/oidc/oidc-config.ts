@@ -36,8 +36,9 @@ export const oidcComponent = defineComponent({
     }),
     'provisioning.max.age.seconds': property.integer({
       title: 'Provisioning window (s)',
-      description: 'How long after a sign-in the provisioning claim in a token may create the user on an instance that has never seen it.',
-      default: 3600,
+      description:
+        'How long after a sign-in the provisioning claim in a token may create the user on an instance that has never seen it (0: never). Past it, such an instance refuses the token and the person signs in again.',
+      default: 900,
       min: 0,
     }),
   },
@@ -119,6 +120,6 @@ export function oidcSettings(name: string, values: ConfigValues): OidcSettings {
     defaultGroups: list(values, 'default.groups'),
     idTokenAlg: (ID_TOKEN_ALGS as readonly unknown[]).includes(alg) ? (alg as IdTokenAlg) : 'RS256',
     externalUrl: text(values, 'external.url'),
-    provisioningMaxAgeSeconds: typeof maxAge === 'number' ? maxAge : 3600,
+    provisioningMaxAgeSeconds: typeof maxAge === 'number' ? maxAge : 900,
   };
 }

@@ -5,10 +5,11 @@ import type { CryptoSupport } from '../../crypto/index.js';
 import { CapsuleError, isCapsuleError } from '../../errors.js';
 import type { HealthStatus } from '../../health/index.js';
 import { checkId, type User, type UserManager } from '../../users/index.js';
-import { describeOidcSecret, revealOidcSecret } from './client-secret.js';
+import { checkProvider } from './check.js';
+import { discoverProvider, fetchWithTimeout } from './discovery.js';
 import { LOGIN_STATE_LIFETIME_S, openLoginState, sealLoginState } from './login-state.js';
 import { OIDC_PID, oidcPid, oidcSettings, providerNameOf, type OidcSettings } from './oidc-config.js';
-import { MAX_PROVISIONED_GROUPS, type ProvisioningClaim } from './provisioning.js';
+import { MAX_PROVISIONED_GROUPS, MAX_PROVISIONING_CLAIM_BYTES, type ProvisioningClaim } from './provisioning.js';
 
 /** The part of a logger the OIDC service uses (pino's signature). */
 export interface OidcLogger {
@@ -74,8 +75,6 @@ export interface OidcLogin {
   /** Forget discovered metadata (after a configuration change). */
   invalidate(name?: string): void;
 }
-
-const LOOPBACK_HOSTS = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
 /** Plain words for the provider's error codes (RFC 6749 4.1.2.1, OIDC Core 3.1.2.6). */
 function plainWords(error: string): string {
@@ -144,7 +143,7 @@ export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
   const timeoutMs = deps.timeoutMs ?? 10_000;
   const discovered = new Map<string, { fingerprint: string; configuration: Promise<client.Configuration> }>();
 
-  const timedFetch: client.CustomFetch = (url, options) => fetch(url, { ...options, signal: AbortSignal.timeout(timeoutMs) } as RequestInit);
+  const timedFetch = fetchWithTimeout(timeoutMs);
 
   function stored(name: string): { settings: OidcSettings; fingerprint: string } {
     const values = config.stored(oidcPid(name));
@@ -152,49 +151,11 @@ export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
     return { settings: oidcSettings(name, config.current(oidcPid(name))), fingerprint: JSON.stringify(values) };
   }
 
-  function issuerUrl(settings: OidcSettings): URL {
-    let url: URL;
-    try {
-      url = new URL(settings.issuer);
-    } catch {
-      throw new CapsuleError('INVALID_CONFIG', `issuer of OpenID provider ${settings.name} is not a URL`);
-    }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.test(url.hostname))) {
-      throw new CapsuleError('INVALID_CONFIG', `issuer of OpenID provider ${settings.name} must be https (plain http only on a loopback address)`);
-    }
-    return url;
-  }
-
-  async function discover(settings: OidcSettings): Promise<client.Configuration> {
-    const secret = revealOidcSecret(settings, crypto);
-    const issuer = issuerUrl(settings);
-    try {
-      return await client.discovery(
-        issuer,
-        settings.clientId,
-        { client_secret: secret, id_token_signed_response_alg: settings.idTokenAlg },
-        client.ClientSecretBasic(secret),
-        {
-          [client.customFetch]: timedFetch,
-          // The ID token's signature is checked against the provider's keys even though it came
-          // straight from the token endpoint: a provider whose keys are not its own is refused.
-          execute: issuer.protocol === 'http:' ? [client.enableNonRepudiationChecks, client.allowInsecureRequests] : [client.enableNonRepudiationChecks],
-        },
-      );
-    } catch (error) {
-      throw new CapsuleError(
-        'OIDC_UNREACHABLE',
-        `${settings.name}: discovery at ${issuer.origin}${issuer.pathname.replace(/\/$/, '')}/.well-known/openid-configuration failed: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-    }
-  }
-
   function configuration(name: string): Promise<{ settings: OidcSettings; configuration: client.Configuration }> {
     const { settings, fingerprint } = stored(name);
     let entry = discovered.get(name);
     if (!entry || entry.fingerprint !== fingerprint) {
-      const promise = discover(settings);
+      const promise = discoverProvider(settings, { crypto, fetch: timedFetch });
       entry = { fingerprint, configuration: promise };
       discovered.set(name, entry);
       // A failed discovery is tried again on the next sign-in, not remembered.
@@ -225,6 +186,13 @@ export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
       throw new OidcLoginError('Your user name at the identity provider cannot be used on this site. Please ask your administrator.', `${settings.name}: ${(error as Error).message}`);
     }
     const groups = settings.groupsClaim ? mappedGroups(settings, claims[settings.groupsClaim], logger) : mappedGroups(settings, undefined, logger);
+    const provisioning: ProvisioningClaim = { p: settings.name, s: claims.sub, g: groups, at: Math.floor(clock.now() / 1000) };
+    if (Buffer.byteLength(JSON.stringify(provisioning)) > MAX_PROVISIONING_CLAIM_BYTES) {
+      throw new OidcLoginError(
+        'Your account has more groups than this site can take. Please ask your administrator.',
+        `${settings.name}: the provisioning claim of ${userId} would be longer than ${MAX_PROVISIONING_CLAIM_BYTES} bytes (subject and ${groups.length} groups); narrow the groups with a group map`,
+      );
+    }
     const identity = { provider: settings.name, subject: claims.sub, groups };
     let user: User;
     try {
@@ -238,7 +206,7 @@ export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
     if (user.disabled) {
       throw new OidcLoginError('Your account on this site is disabled. Please ask your administrator.', `${settings.name}: ${userId} signed in at the provider, but is disabled here`);
     }
-    return { user, provisioning: { p: settings.name, s: claims.sub, g: groups, at: Math.floor(clock.now() / 1000) } };
+    return { user, provisioning };
   }
 
   const service: OidcLogin = {
@@ -329,42 +297,7 @@ export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
     },
 
     async check(name) {
-      let settings: OidcSettings;
-      try {
-        settings = stored(name).settings;
-        revealOidcSecret(settings, crypto);
-      } catch (error) {
-        return { name, status: 'critical', code: isCapsuleError(error) ? error.code : 'INTERNAL', message: (error as Error).message };
-      }
-      try {
-        const issuer = issuerUrl(settings);
-        const resolved = await discover(settings);
-        const metadata = resolved.serverMetadata();
-        if (metadata.jwks_uri === undefined) return { name, status: 'critical', code: 'OIDC_UNREACHABLE', message: `${name}: the discovery document names no jwks_uri` };
-        let keys: unknown;
-        try {
-          const response = await timedFetch(metadata.jwks_uri, { headers: { accept: 'application/json' } } as never);
-          if (!response.ok) throw new Error(`HTTP ${response.status}`);
-          keys = ((await response.json()) as { keys?: unknown }).keys;
-        } catch (error) {
-          return { name, status: 'critical', code: 'OIDC_UNREACHABLE', message: `${name}: the provider keys at ${metadata.jwks_uri} did not load: ${(error as Error).message}` };
-        }
-        const kty = settings.idTokenAlg === 'EdDSA' ? 'OKP' : settings.idTokenAlg === 'ES256' ? 'EC' : 'RSA';
-        const usable = Array.isArray(keys) ? keys.filter((key: { kty?: unknown; use?: unknown }) => key?.kty === kty && (key.use === undefined || key.use === 'sig')).length : 0;
-        if (usable === 0) {
-          return { name, status: 'critical', code: 'OIDC_UNREACHABLE', message: `${name}: the provider publishes no ${kty} signing key for ${settings.idTokenAlg} at ${metadata.jwks_uri}` };
-        }
-        const supported = metadata.id_token_signing_alg_values_supported;
-        const base = `${name}: discovery at ${issuer.origin} ok, ${usable} signing key${usable === 1 ? '' : 's'} loaded, client secret decrypts`;
-        const secretKey = describeOidcSecret(settings, crypto).keyId;
-        if (Array.isArray(supported) && !supported.includes(settings.idTokenAlg)) {
-          return { name, status: 'warn', code: null, message: `${base}; but the provider does not list ${settings.idTokenAlg} among its ID token algorithms (${supported.join(', ')})` };
-        }
-        if (secretKey === null) return { name, status: 'warn', code: null, message: `${base}; but client.secret is stored in clear: enter it again to protect it` };
-        return { name, status: 'ok', code: null, message: base };
-      } catch (error) {
-        return { name, status: 'critical', code: isCapsuleError(error) ? error.code : 'INTERNAL', message: (error as Error).message };
-      }
+      return checkProvider(name, () => stored(name).settings, { crypto, fetch: timedFetch });
     },
 
     invalidate(name) {

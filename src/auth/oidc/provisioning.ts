@@ -22,6 +22,8 @@ export interface ProvisioningClaim {
 }
 
 export const MAX_PROVISIONED_GROUPS = 20;
+/** Keeps the longest token under 1 KB: header ~80, claims ~230 with a 128-character user id, this, signature 43 (base64url: x4/3). */
+export const MAX_PROVISIONING_CLAIM_BYTES = 320;
 
 export interface ProvisionerLogger {
   warn(object: object, message: string): void;
