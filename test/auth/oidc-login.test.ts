@@ -172,6 +172,13 @@ describe('single sign-on with OpenID Connect, over HTTP against a real provider'
     assert.deepEqual((await instance.services.users.getGroup('editors'))?.members.filter((member) => member === 'erin'), ['erin']);
   });
 
+  it('takes only mapped provider groups: an unmapped "administrators" grants nothing', async () => {
+    provider.groups.set('lena', ['administrators', 'idp-editors']);
+    const jar = new CookieJar();
+    const { token } = await callback(jar, await signInAtProvider(jar, instance.url, { provider: 'corp', login: 'lena' }));
+    assert.deepEqual((await session(token!)).groups, ['editors', 'staff']);
+  });
+
   it("never takes over a local user's account", async () => {
     const jar = new CookieJar();
     const result = await callback(jar, await signInAtProvider(jar, instance.url, { provider: 'corp', login: 'admin' }));

@@ -25,7 +25,7 @@ export const oidcComponent = defineComponent({
     'groups.claim': property.string({ title: 'Groups claim', description: 'The ID token claim that lists the groups; empty for none.', default: 'groups' }),
     'group.map': property.stringList({
       title: 'Group map',
-      description: "Provider group = Capsule group, e.g. 'idp-editors=editors'. Groups not in the map are ignored unless the map is empty, when they are taken as they are.",
+      description: "Provider group = Capsule group, e.g. 'idp-editors=editors' (or 'editors=editors'). Provider groups not in the map are ignored.",
       default: [],
     }),
     'default.groups': property.stringList({ title: 'Default groups', description: 'Groups every user of this provider is a member of.', default: [] }),

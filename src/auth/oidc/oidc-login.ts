@@ -114,12 +114,13 @@ function claimText(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null;
 }
 
-/** The Capsule groups of a sign-in: mapped provider groups (or all of them when there is no map), plus the defaults. */
+/** The Capsule groups of a sign-in: the provider groups the group map names, mapped, plus the default groups. */
 export function mappedGroups(settings: OidcSettings, claimValue: unknown, logger?: OidcLogger): string[] {
   const groups = new Set<string>();
   const given = Array.isArray(claimValue) ? claimValue.filter((item): item is string => typeof item === 'string') : typeof claimValue === 'string' ? [claimValue] : [];
   for (const providerGroup of given) {
-    const target = settings.groupMap.size > 0 ? settings.groupMap.get(providerGroup) : providerGroup;
+    // Only mapped groups: an unmapped provider group named 'administrators' must not make anyone an administrator here.
+    const target = settings.groupMap.get(providerGroup);
     if (target === undefined) continue;
     try {
       groups.add(checkId('group', target));

@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js';
 import type { ConfigAdmin } from '../../config/index.js';
 import { isCapsuleError } from '../../errors.js';
 import type { User, UserManager } from '../../users/index.js';
+import { CLOCK_SKEW_SECONDS } from '../encapsulated-tokens.js';
 import { oidcPid, oidcSettings } from './oidc-config.js';
 
 /**
@@ -51,6 +52,10 @@ export function createProvisioner(deps: { config: ConfigAdmin; users: UserManage
       }
       const settings = oidcSettings(claim.p, deps.config.current(oidcPid(claim.p)));
       const ageSeconds = deps.clock.now() / 1000 - claim.at;
+      if (ageSeconds < -CLOCK_SKEW_SECONDS) {
+        deps.logger?.warn({ userId, provider: claim.p }, `provisioning claim for ${userId} is dated in the future; not creating it`);
+        return null;
+      }
       if (ageSeconds > settings.provisioningMaxAgeSeconds) {
         deps.logger?.warn(
           { userId, provider: claim.p, ageSeconds: Math.floor(ageSeconds) },
