@@ -24,54 +24,64 @@ function capturedLogger() {
 }
 
 describe('encapsulated tokens across instances', () => {
-  it('a second instance with imported keys accepts the token when it has the user, and says why when it does not', async () => {
+  it('a second instance with imported keys accepts the token when it has the user, and says why when it does not', async (t) => {
     const first = await startTestInstance(join(tempDir(), 'a'), { name: 'a' });
+    t.after(() => first.stop()); // also when an assertion fails before the second instance runs
     await first.services.config.update('capsule.auth.token', { 'token.encapsulated': true });
     await first.services.users.createUser('alice', { password: 'alice-pw' });
     const bundle = join(tempDir(), 'keys.bundle');
-    assert.equal((await runCli(['keys', 'export', '--out', bundle, '--home', first.services.home.root], { env: PASS })).code, 0);
+    const exported = await runCli(['keys', 'export', '--out', bundle, '--home', first.services.home.root], { env: PASS });
+    assert.equal(exported.code, 0, exported.stderr);
 
     const secondHome = join(tempDir(), 'b');
-    assert.equal((await runCli(['keys', 'import', '--in', bundle, '--home', secondHome], { env: PASS })).code, 0);
+    const imported = await runCli(['keys', 'import', '--in', bundle, '--home', secondHome], { env: PASS });
+    assert.equal(imported.code, 0, imported.stderr);
     const { logger, lines } = capturedLogger();
     const second = await startInstance({ home: secondHome, port: 0, hasher: fastHasher, logger, env: { CAPSULE_ADMIN_PASSWORD: 'x' }, name: 'b' });
-    try {
-      const token = await login(first.url, 'alice', 'alice-pw');
-      assert.equal(await sessionStatus(first.url, token), 200);
-      assert.equal(await sessionStatus(second.url, token), 401, 'alice does not exist on b yet');
-      assert.ok(lines.some((line) => line.includes('valid token for alice, but alice does not exist on this instance')));
-      assert.ok(!lines.some((line) => line.includes(token)), 'the token itself is never logged');
+    t.after(() => second.stop());
+    const token = await login(first.url, 'alice', 'alice-pw');
+    assert.equal(await sessionStatus(first.url, token), 200);
+    assert.equal(await sessionStatus(second.url, token), 401, 'alice does not exist on b yet');
+    assert.ok(lines.some((line) => line.includes('valid token for alice, but alice does not exist on this instance')));
+    assert.ok(!lines.some((line) => line.includes(token)), 'the token itself is never logged');
 
-      await second.services.users.createUser('alice', { password: 'another-pw' });
-      const response = await fetch(`${second.url}/api/session`, withToken(token));
-      assert.equal(response.status, 200);
-      assert.equal(response.headers.get('x-capsule-instance'), 'b');
-      assert.equal(((await response.json()) as { userId: string }).userId, 'alice');
+    await second.services.users.createUser('alice', { password: 'another-pw' });
+    const response = await fetch(`${second.url}/api/session`, withToken(token));
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('x-capsule-instance'), 'b');
+    assert.equal(((await response.json()) as { userId: string }).userId, 'alice');
 
-      await second.services.users.setDisabled('alice', true);
-      assert.equal(await sessionStatus(second.url, token), 401);
-      assert.ok(lines.some((line) => line.includes('alice is disabled')));
-    } finally {
-      await second.stop();
-      await first.stop();
-    }
+    await second.services.users.setDisabled('alice', true);
+    assert.equal(await sessionStatus(second.url, token), 401);
+    assert.ok(lines.some((line) => line.includes('alice is disabled')));
   });
 
-  it('a stateful token works only on the instance that issued it', async () => {
+  it('a stateful token works only on the instance that issued it, although both hold the same keys', async (t) => {
     const bundle = join(tempDir(), 'keys.bundle');
     const first = await startTestInstance(join(tempDir(), 'a'));
-    await runCli(['keys', 'export', '--out', bundle, '--home', first.services.home.root], { env: PASS });
+    t.after(() => first.stop());
+    const exported = await runCli(['keys', 'export', '--out', bundle, '--home', first.services.home.root], { env: PASS });
+    assert.equal(exported.code, 0, exported.stderr);
     const secondHome = join(tempDir(), 'b');
-    await runCli(['keys', 'import', '--in', bundle, '--home', secondHome], { env: PASS });
+    const imported = await runCli(['keys', 'import', '--in', bundle, '--home', secondHome], { env: PASS });
+    assert.equal(imported.code, 0, imported.stderr);
     const second = await startTestInstance(secondHome);
-    try {
-      const token = await login(first.url, 'admin', 'admin-password');
-      assert.equal(await sessionStatus(first.url, token), 200);
-      assert.equal(await sessionStatus(second.url, token), 401);
-    } finally {
-      await second.stop();
-      await first.stop();
-    }
+    t.after(() => second.stop());
+    const ids = (instance: typeof first) => {
+      const { master, hmac } = instance.services.crypto.keyIds();
+      return { master, hmac };
+    };
+    assert.deepEqual(ids(second), ids(first), 'the import gave the second instance the first one\'s keys');
+
+    const token = await login(first.url, 'admin', 'admin-password');
+    assert.equal(await sessionStatus(first.url, token), 200);
+    assert.equal(await sessionStatus(second.url, token), 401, 'a stateful token is stored on the instance that issued it');
+
+    // The control: with the same keys and the same user, an encapsulated token from the first
+    // instance is accepted by the second, so the 401 above comes from the token kind alone.
+    for (const instance of [first, second]) await instance.services.config.update('capsule.auth.token', { 'token.encapsulated': true });
+    const encapsulated = await login(first.url, 'admin', 'admin-password');
+    assert.equal(await sessionStatus(second.url, encapsulated), 200, 'the keys are shared');
   });
 });
 
