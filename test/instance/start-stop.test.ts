@@ -57,8 +57,12 @@ describe('capsule start', () => {
     const home = join(tempDir(), 'home');
     const port = await freePort();
     const server = await startServerProcess({ home, port, portFromEnv: true });
-    assert.equal(server.port, port);
-    await server.stop();
+    // The helper passes no --port here; what follows is the server's own account of where it listens.
+    const response = await fetch(`http://127.0.0.1:${port}/system/health`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('x-capsule-instance'), `127.0.0.1:${port}`, 'the default name is host:port of the port it took');
+    assert.equal(((await response.json()) as { instance: string }).instance, `127.0.0.1:${port}`);
+    assert.equal(await server.stop(), 0);
   });
 
   it('refuses a bad port with one line and exit 2, creating nothing', async () => {
