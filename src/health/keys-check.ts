@@ -11,8 +11,13 @@ export function keysCheck(keyIds: () => KeyIds): HealthCheck {
   return {
     name: KEYS_CHECK,
     title: 'Keys',
+    readiness: true,
     async run() {
       const ids = keyIds();
+      // Tokens are signed with the hmac key and secrets read with the master key: without either no login works.
+      if (!ids.master || !ids.hmac) {
+        return { status: 'critical', message: `no ${ids.master ? 'hmac' : 'master'} key is loaded`, details: { ...ids } };
+      }
       const staged = [ids.stagedHmac && `staged hmac ${ids.stagedHmac}`, ids.stagedMaster && `staged master ${ids.stagedMaster}`].filter(Boolean);
       return {
         status: 'ok',

@@ -9,12 +9,18 @@ export type HealthDetails = Readonly<Record<string, string | number | boolean | 
 export interface HealthCheck {
   readonly name: string;
   readonly title: string;
+  /**
+   * True for what this instance needs to serve logins (keys, repository): `GET /system/health/ready`
+   * answers from these alone, so a third party that is down takes no instance out of a load balancer.
+   */
+  readonly readiness?: boolean;
   run(): Promise<{ status: HealthStatus; message: string; details?: HealthDetails }>;
 }
 
 export interface HealthResult {
   readonly name: string;
   readonly title: string;
+  readonly readiness: boolean;
   readonly status: HealthStatus;
   readonly message: string;
   readonly details?: HealthDetails;
@@ -32,8 +38,8 @@ export interface HealthRegistry {
   unregister(name: string): void;
   /** Runs one check (or all) now and keeps the results. */
   run(name?: string): Promise<HealthSummary>;
-  /** The latest results, without running anything: what requests read. */
-  summary(): HealthSummary;
+  /** The latest results, without running anything: what requests read. `readiness` keeps the readiness checks only. */
+  summary(filter?: { readonly readiness?: boolean }): HealthSummary;
   /** Runs every check now and then every `intervalMs` in the background. */
   start(intervalMs: number): void;
   stop(): void;
@@ -69,6 +75,7 @@ export function createHealthRegistry(deps: { clock?: Clock } = {}): HealthRegist
     results.set(check.name, {
       name: check.name,
       title: check.title,
+      readiness: check.readiness === true,
       ...outcome,
       checkedAt: new Date(clock.now()).toISOString(),
       durationMs: clock.now() - started,
@@ -89,12 +96,14 @@ export function createHealthRegistry(deps: { clock?: Clock } = {}): HealthRegist
       await Promise.all(selected.map(runOne));
       return registry.summary();
     },
-    summary() {
-      const list = [...checks.keys()].map(
-        (name) =>
+    summary(filter = {}) {
+      const selected = [...checks.values()].filter((check) => !filter.readiness || check.readiness === true);
+      const list = selected.map(
+        ({ name, title, readiness }) =>
           results.get(name) ?? {
             name,
-            title: checks.get(name)!.title,
+            title,
+            readiness: readiness === true,
             status: 'warn' as const,
             message: 'not checked yet',
             checkedAt: '',

@@ -5,6 +5,7 @@ export function repositoryCheck(repo: Repository): HealthCheck {
   return {
     name: 'repository',
     title: 'Repository',
+    readiness: true,
     async run() {
       const info = await repo.info();
       return { status: 'ok', message: `${info.backend}, ${info.nodeCount} nodes, ${Math.round(info.sizeBytes / 1024)} KiB` };

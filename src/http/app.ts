@@ -30,6 +30,8 @@ export interface AppDeps {
   readonly oidc?: OidcLogin;
   /** Whose X-Forwarded-For/-Proto to believe; none without it. */
   readonly trustedProxies?: TrustedProxies;
+  /** True once the instance has begun to stop (`GET /system/health/ready` then answers 503). */
+  readonly shuttingDown?: () => boolean;
 }
 
 /** Bodies above this are refused before parsing: no login form or token needs more. */

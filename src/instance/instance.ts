@@ -138,6 +138,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     );
 
     let name = options.name ?? `${host}:${options.port}`;
+    let shuttingDown = false;
     const app = await buildApp({
       instanceName: () => name,
       logger,
@@ -148,6 +149,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       services,
       oidc,
       trustedProxies: createTrustedProxies(services.config),
+      shuttingDown: () => shuttingDown,
     });
     await app.listen({ port: options.port, host }).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
@@ -174,6 +176,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       reloadKeys,
       stop: () =>
         (stopped ??= (async () => {
+          shuttingDown = true;
           watcher?.stop();
           clearInterval(cleanupTimer);
           health.stop();

@@ -1,17 +1,54 @@
-import type { FastifyInstance } from 'fastify';
-import type { HealthRegistry } from '../../health/index.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { HealthRegistry, HealthSummary } from '../../health/index.js';
 import { ADMINISTRATORS } from '../../users/index.js';
 
+export interface HealthRouteDeps {
+  readonly health: HealthRegistry;
+  readonly instanceName: () => string;
+  /** True once the instance has begun to stop: it is no longer ready for new work. */
+  readonly shuttingDown?: () => boolean;
+}
+
 /**
- * `GET /system/health`: 200 unless a check is critical (503), for load balancers. Anyone sees
- * the overall status and the names of the checks; messages and details (which name endpoints,
+ * Three questions, three answers (200, or 503 when the answer is no):
+ * - `GET /system/health/live`: the process runs and answers (restart it when this fails);
+ * - `GET /system/health/ready`: this instance can serve logins — the readiness checks (keys,
+ *   repository) are not critical and it is not shutting down (load balancers route on this);
+ * - `GET /system/health`: every check, integrations included (for people and monitoring).
+ * Anyone sees the status and the names of the checks; messages and details (which name endpoints,
  * key ids and what a provider answered) are for administrators.
  */
-export function healthRoutes(app: FastifyInstance, deps: { health: HealthRegistry; instanceName: () => string }): void {
-  app.get('/system/health', async (request, reply) => {
-    const summary = deps.health.summary();
+export function healthRoutes(app: FastifyInstance, deps: HealthRouteDeps): void {
+  const answer = (request: FastifyRequest, reply: FastifyReply, summary: HealthSummary) => {
     reply.code(summary.status === 'critical' ? 503 : 200).header('cache-control', 'no-store');
     if (request.session?.groups.includes(ADMINISTRATORS)) return { instance: deps.instanceName(), ...summary };
     return { instance: deps.instanceName(), status: summary.status, checks: summary.checks.map((check) => ({ name: check.name })) };
+  };
+
+  app.get('/system/health', async (request, reply) => answer(request, reply, deps.health.summary()));
+
+  app.get('/system/health/live', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return { instance: deps.instanceName(), status: 'ok' };
+  });
+
+  app.get('/system/health/ready', async (request, reply) => {
+    let summary = deps.health.summary({ readiness: true });
+    // Right after a start a readiness check may not have run yet: run it rather than guess.
+    const unchecked = summary.checks.filter((check) => check.checkedAt === '');
+    if (unchecked.length > 0) {
+      await Promise.all(unchecked.map((check) => deps.health.run(check.name)));
+      summary = deps.health.summary({ readiness: true });
+    }
+    if (deps.shuttingDown?.()) {
+      summary = {
+        status: 'critical',
+        checks: [
+          ...summary.checks,
+          { name: 'shutdown', title: 'Shutdown', readiness: true, status: 'critical', message: 'this instance is shutting down', checkedAt: '', durationMs: 0 },
+        ],
+      };
+    }
+    return answer(request, reply, summary);
   });
 }

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CAPSULE_BIN, runCli } from '../helpers/cli.js';
+import { login } from '../helpers/http.js';
+import { freePort } from '../helpers/ports.js';
+import { freePortRange } from '../helpers/port-range.js';
+import { tempDir } from '../helpers/temp.js';
+
+// A farm whose every instance has an OAuth client whose token endpoint is dead (nothing listens
+// there). The integration is critical in `GET /system/health`, but HAProxy routes on
+// `GET /system/health/ready`, so nobody is kept from logging in by a third party being down.
+
+const PUBLISHERS = 2;
+const ALICE = { id: 'alice', password: 'alice-pw' };
+const CHECK_INTERVAL_MS = 300;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface HealthBody {
+  status: string;
+  checks: Array<{ name: string; status?: string; message?: string }>;
+}
+
+describe('a dead OAuth token endpoint in a farm behind HAProxy', { timeout: 90_000 }, () => {
+  let dir: string;
+  let lb: string;
+  let firstPort: number;
+  let child: ChildProcess;
+  let output = '';
+  let pids: number[] = [];
+
+  before(async () => {
+    dir = join(tempDir(), 'farm');
+    firstPort = await freePortRange(PUBLISHERS + 1);
+    lb = `http://127.0.0.1:${firstPort}`;
+    const init = await runCli([
+      'farm', 'init', '--dir', dir, '--publishers', String(PUBLISHERS), '--port', String(firstPort),
+      '--check-interval', String(CHECK_INTERVAL_MS), '--check-fall', '1', '--check-rise', '1',
+    ]);
+    assert.equal(init.code, 0, init.stderr);
+    assert.equal((await runCli(['farm', 'users', 'add', ALICE.id, '--password-stdin', '--dir', dir], { stdin: ALICE.password })).code, 0);
+    const dead = `http://127.0.0.1:${await freePort()}/token`; // free a moment ago: connections are refused
+    for (let i = 1; i <= PUBLISHERS; i++) {
+      const add = await runCli(
+        ['oauth', 'add', 'partner', '--token-endpoint', dead, '--client-id', 'svc', '--client-secret-stdin', '--home', join(dir, `publish-${i}`)],
+        { stdin: 'partner-secret' },
+      );
+      assert.equal(add.code, 0, add.stderr);
+    }
+    child = spawn(process.execPath, [CAPSULE_BIN, 'farm', 'up', '--dir', dir], { env: { ...process.env, CAPSULE_HOME: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (chunk) => (output += chunk));
+    child.stderr!.on('data', (chunk) => (output += chunk));
+    await waitFor('farm up', async () => (/^farm up: /m.test(output) ? true : child.exitCode !== null ? Promise.reject(new Error(output)) : undefined), 40_000);
+    pids = readdirSync(join(dir, 'run')).map((file) => Number(readFileSync(join(dir, 'run', file), 'utf8')));
+  });
+
+  after(() => {
+    if (child?.exitCode === null) child.kill('SIGKILL');
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  it('reports the integration critical in /system/health while /system/health/ready stays 200 and logins through HAProxy keep working', async () => {
+    const adminPassword = readFileSync(join(dir, 'admin-password'), 'utf8').trim();
+    for (let i = 1; i <= PUBLISHERS; i++) {
+      const url = `http://127.0.0.1:${firstPort + i}`;
+      const token = await login(url, 'admin', adminPassword);
+      const full = await waitFor(`publish-${i} to find the token endpoint dead`, async () => {
+        const response = await fetch(`${url}/system/health`, { headers: { 'login-token': token } });
+        const body = (await response.json()) as HealthBody;
+        const partner = body.checks.find((check) => check.name === 'capsule.oauth.client~partner');
+        return partner?.status === 'critical' ? { status: response.status, partner } : undefined;
+      });
+      assert.equal(full.status, 503, 'the whole health reports the integration');
+      assert.match(full.partner.message ?? '', /127\.0\.0\.1/);
+
+      const anonymous = await fetch(`${url}/system/health`);
+      const anonymousBody = (await anonymous.json()) as HealthBody;
+      assert.equal(anonymous.status, 503);
+      assert.ok(anonymousBody.checks.every((check) => Object.keys(check).join() === 'name'), 'anonymous visitors get check names only');
+
+      const ready = await fetch(`${url}/system/health/ready`, { headers: { 'login-token': token } });
+      const readyBody = (await ready.json()) as HealthBody;
+      assert.equal(ready.status, 200, JSON.stringify(readyBody));
+      assert.deepEqual(readyBody.checks.map((check) => check.name).sort(), ['keys', 'repository']);
+      assert.equal((await fetch(`${url}/system/health/live`)).status, 200);
+    }
+
+    // HAProxy checks every 300 ms and takes a server out after one failure: logins keep going for
+    // ten check intervals after both instances reported the integration critical.
+    const instances = new Set<string>();
+    const deadline = Date.now() + 10 * CHECK_INTERVAL_MS;
+    let logins = 0;
+    while (Date.now() < deadline || logins < 10) {
+      const response = await fetch(`${lb}/j_security_check`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ j_username: ALICE.id, j_password: ALICE.password }),
+      });
+      await response.arrayBuffer();
+      assert.equal(response.status, 200, `login ${logins + 1} through HAProxy`);
+      instances.add(response.headers.get('x-capsule-instance') ?? '');
+      logins++;
+    }
+    assert.deepEqual([...instances].sort(), ['publish-1', 'publish-2'], 'both instances stay in the load balancer');
+  });
+});
