@@ -11,6 +11,21 @@ async function tokenType(url: string, token: string): Promise<string> {
   return ((await response.json()) as { token: { type: string } }).token.type;
 }
 
+/**
+ * Logs in until the server issues a token of this kind: the running instance notices the change
+ * on its own poll, and a loaded machine may take a while. The pause grows to 1 s, so that a slow
+ * switch leaves few stateful tokens behind (the store keeps at most 50 per user).
+ */
+async function loginUntil(url: string, kind: 'stateful' | 'encapsulated'): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (let pause = 100; ; pause = Math.min(pause * 2, 1_000)) {
+    const token = await login(url, 'admin', 'admin-password');
+    if ((await tokenType(url, token)) === kind) return token;
+    if (Date.now() > deadline) throw new Error(`logins still issue no ${kind} token`);
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
 describe('switching token.encapsulated on a running instance', () => {
   it('takes effect for new logins without restart and logs no one out', async () => {
     const home = join(tempDir(), 'home');
@@ -19,17 +34,13 @@ describe('switching token.encapsulated on a running instance', () => {
       const stateful = await login(server.url, 'admin', 'admin-password');
       assert.equal(await tokenType(server.url, stateful), 'stateful');
       assert.equal((await runCli(['config', 'set', 'capsule.auth.token', 'token.encapsulated=true', '--home', home])).code, 0);
-      let encapsulated = '';
-      const deadline = Date.now() + 3000;
-      do {
-        encapsulated = await login(server.url, 'admin', 'admin-password');
-      } while (!encapsulated.includes('.') && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 100))) === undefined);
-      assert.equal(await tokenType(server.url, encapsulated), 'encapsulated');
+      const encapsulated = await loginUntil(server.url, 'encapsulated');
+      assert.equal(encapsulated.split('.').length, 3, 'a JWS compact token');
       assert.equal(await sessionStatus(server.url, stateful), 200, 'the stateful token issued before still works');
       assert.equal((await runCli(['config', 'set', 'capsule.auth.token', 'token.encapsulated=false', '--home', home])).code, 0);
-      await new Promise((r) => setTimeout(r, 1500));
-      assert.equal(await tokenType(server.url, await login(server.url, 'admin', 'admin-password')), 'stateful');
+      await loginUntil(server.url, 'stateful');
       assert.equal(await sessionStatus(server.url, encapsulated), 200, 'the encapsulated token issued before still works');
+      assert.equal(await tokenType(server.url, encapsulated), 'encapsulated');
     } finally {
       await server.stop();
     }
