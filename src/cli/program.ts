@@ -7,6 +7,7 @@ import { registerGroupCommands } from './commands/groups.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerOAuthCommands } from './commands/oauth.js';
 import { registerOidcCommands } from './commands/oidc.js';
+import { registerRepositoryCommands } from './commands/repository.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerUserCommands } from './commands/users.js';
 import type { CliIO } from './io.js';
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIO): Command {
   registerOAuthCommands(program, io);
   registerOidcCommands(program, io);
   registerFarmCommands(program, io);
+  registerRepositoryCommands(program, io);
   return program;
 }
 

@@ -14,7 +14,8 @@ export interface JsonOption {
 
 /** Opens the home's services for one command and always closes them. */
 export async function withHome<T>(options: HomeOptions, io: CliIO, work: (services: Services) => Promise<T>): Promise<T> {
-  const services = await openServices({ home: resolveHome(options.home, io.env) });
+  // CAPSULE_REPOSITORY_URL only lends its password, and only when it names the home's repository.
+  const services = await openServices({ home: resolveHome(options.home, io.env), repositoryUrl: io.env.CAPSULE_REPOSITORY_URL, env: io.env });
   try {
     return await work(services);
   } finally {

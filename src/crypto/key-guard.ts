@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { ensureKeysDir, keyPaths, readKeyFile, readMarker, writeKeyFile, writeMarker, type KeyLocations, type KeyStorageMode } from './key-files.js';
@@ -9,12 +10,19 @@ import { hasRepositoryKeys, KEY_NODE, readRepositoryKeys, writeRepositoryKeys, t
 export interface PrepareKeysOptions {
   /** True when the repository was created by this start: the one case where keys are made. */
   readonly brandNewRepository: boolean;
+  /**
+   * True when other instances may share the repository (PostgreSQL): a new home then joins the
+   * keys in /etc/key, and never makes keys of its own for a repository that already exists.
+   */
+  readonly sharedRepository?: boolean;
   /** Where a brand-new home keeps its keys (default 'file'). */
   readonly keyStorage?: KeyStorageMode;
 }
 
 export interface PreparedKeys {
   readonly generated: boolean;
+  /** This new home now uses the keys that the shared repository keeps in /etc/key. */
+  readonly joined: boolean;
   /** Things to tell the operator that do not stop the start. */
   readonly warnings: readonly string[];
 }
@@ -53,6 +61,17 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
   }
 
   if (marker === null) {
+    const keysDirHasFiles = existsSync(locations.keysDir) && readdirSync(locations.keysDir).length > 0;
+    if (options.sharedRepository && repositoryKeys.master && repositoryKeys.hmac && !master && !hmac && !keysDirHasFiles) {
+      if (options.keyStorage === 'file') {
+        throw new CapsuleError(
+          'INVALID_ARGUMENT',
+          `this repository keeps its keys in ${KEY_NODE} (${idsOf(repositoryKeys)}); a home joining it uses them: leave out --key-storage file`,
+        );
+      }
+      writeMarker(locations.keysDir, 'repository');
+      return { generated: false, joined: true, warnings };
+    }
     if (hasRepositoryKeys(repositoryKeys)) {
       throw new CapsuleError(
         'KEY_MISSING',
@@ -61,11 +80,16 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
     }
     if (master && hmac) {
       writeMarker(locations.keysDir, 'file'); // key files placed by hand or by an older import
-      return { generated: false, warnings };
+      return { generated: false, joined: false, warnings };
+    }
+    if (options.sharedRepository && !options.brandNewRepository && !keysDirHasFiles) {
+      throw new CapsuleError(
+        'KEY_MISSING',
+        `this new home is on a shared repository whose instances keep their keys in files; Capsule will not make keys of its own (nothing they signed or encrypted would work here): export them on one instance ('capsule keys export --out keys.bundle --home …'), import them here ('capsule keys import --in keys.bundle --home ${dirname(locations.keysDir)}') and start again`,
+      );
     }
     // Even a new repository gets no new keys when anything hints at keys that existed:
     // key files (an interrupted import) or protected values (config files copied in).
-    const keysDirHasFiles = existsSync(locations.keysDir) && readdirSync(locations.keysDir).length > 0;
     const protectedValues = await dependants(repo, locations);
     if (!options.brandNewRepository || keysDirHasFiles || protectedValues) {
       throw new CapsuleError(
@@ -83,7 +107,7 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
       await repo.transaction((tx) => writeRepositoryKeys(tx, keys));
     }
     writeMarker(locations.keysDir, storage);
-    return { generated: true, warnings };
+    return { generated: true, joined: false, warnings };
   }
 
   if (marker === 'file') {
@@ -105,7 +129,7 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
         );
       }
     }
-    return { generated: false, warnings };
+    return { generated: false, joined: false, warnings };
   }
 
   if (!repositoryKeys.master || !repositoryKeys.hmac) {
@@ -114,5 +138,5 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
       `keys/storage says 'repository' but ${KEY_NODE} lacks the ${repositoryKeys.master ? 'hmac' : 'master'} key${await dependants(repo, locations)}; restore it with 'capsule keys import --in BUNDLE'`,
     );
   }
-  return { generated: false, warnings };
+  return { generated: false, joined: false, warnings };
 }

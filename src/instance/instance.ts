@@ -32,6 +32,8 @@ export interface InstanceOptions {
   readonly hasher?: PasswordHasher;
   /** Where a brand-new home keeps its keys (default 'file'). */
   readonly keyStorage?: KeyStorageMode;
+  /** A PostgreSQL URL for a new home's repository (`--repository`); the home remembers it, without the password. */
+  readonly repositoryUrl?: string;
   /** How often the repository's change counters are polled (default 500 ms). */
   readonly changePollMs?: number;
   /** How often expired tokens and retired keys are removed (default 10 minutes). */
@@ -62,6 +64,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     hasher: options.hasher,
     keys: 'prepare',
     keyStorage: options.keyStorage,
+    repositoryUrl: options.repositoryUrl,
+    env,
   });
   let watcher: ChangeWatcher | undefined;
   let cleanupTimer: NodeJS.Timeout | undefined;
@@ -80,6 +84,9 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   const health = createHealthRegistry({ clock: services.clock });
   try {
     if (services.created) logger.info({ home: services.home.root }, 'created a new instance home');
+    const repositoryInfo = await services.repo.info();
+    logger.info({ backend: repositoryInfo.backend, location: repositoryInfo.location }, services.created ? 'created the repository' : 'repository opened');
+    if (services.keysJoined) logger.info(services.crypto.keyIds(), "joined the shared repository: using the keys it keeps in /etc/key");
     for (const warning of services.keyWarnings) logger.warn(warning);
     logger.info(services.crypto.keyIds(), 'keys loaded');
     const admin = await createInitialAdmin(services, env);
@@ -93,10 +100,13 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
 
     const oidc = createOidcLogin({ ...services, logger });
     tokens = createTokenHandler({ ...services, logger, provisioner: createProvisioner({ ...services, logger }) });
+    // Instances sharing a repository take turns: the job runs where its lock is free.
     const removeExpired = () =>
-      tokens
-        .removeExpiredTokens()
-        .then((count) => count > 0 && logger.info({ count }, 'removed expired tokens'))
+      services.repo
+        .runExclusive('expired-token-cleanup', async () => {
+          const count = await tokens.removeExpiredTokens();
+          if (count > 0) logger.info({ count }, 'removed expired tokens');
+        })
         .catch((error: unknown) => logger.error({ err: error }, 'expired token cleanup failed'));
     // Retired keys live in this home's files, so every instance expires its own (not one per cluster).
     const expireRetiredKeys = async () => {
@@ -134,7 +144,11 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
         [KEYS_COUNTER]: () => reloadKeys().catch(() => undefined), // the failure is logged
         [USERS_COUNTER]: () => tokens.usersChanged(),
       },
-      { intervalMs: options.changePollMs ?? 500, onError: (error) => logger.error({ err: error }, 'change polling failed') },
+      {
+        intervalMs: options.changePollMs ?? 500,
+        onError: (error) => logger.error({ err: error }, 'change polling failed; retrying until the repository answers'),
+        onRecovered: () => logger.info('change polling works again'),
+      },
     );
 
     let name = options.name ?? `${host}:${options.port}`;

@@ -4,6 +4,8 @@ export { openPostgresRepository } from './postgres/postgres-repository.js';
 export type { PostgresRepositoryOptions } from './postgres/postgres-repository.js';
 export { describeLocation, isPostgresUrl, parsePostgresUrl, sameLocation } from './postgres/location.js';
 export type { PostgresLocation } from './postgres/location.js';
+export { copyRepository, isEmptyRepository } from './copy.js';
+export type { CopyResult } from './copy.js';
 export { checkPath, joinPath, nameOf, parentOf } from './paths.js';
 export { INDEXED_PROPERTIES, MAX_TRANSACTION_ATTEMPTS } from './types.js';
 export type {

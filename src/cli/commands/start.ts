@@ -12,6 +12,7 @@ export interface StartOptions {
   readonly host?: string;
   readonly name?: string;
   readonly keyStorage?: string;
+  readonly repository?: string;
 }
 
 export const DEFAULT_PORT = 4502;
@@ -39,6 +40,7 @@ export async function start(options: StartOptions, io: CliIO): Promise<void> {
     logger,
     env: io.env,
     keyStorage,
+    repositoryUrl: options.repository ?? io.env.CAPSULE_REPOSITORY_URL,
   });
   const reload = () => void instance.reloadKeys().catch(() => undefined); // logged by the instance
   process.on('SIGHUP', reload);
@@ -61,6 +63,10 @@ export function registerStartCommand(program: Command, io: CliIO): void {
     .option('--port <port>', `port to listen on (default: $CAPSULE_PORT or ${DEFAULT_PORT})`)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--name <name>', 'instance name in X-Capsule-Instance (default: host:port)')
-    .option('--key-storage <where>', "where a new home keeps its keys: 'file' (default) or 'repository' (legacy)")
+    .option('--key-storage <where>', "where a new home keeps its keys: 'file' (default) or 'repository' (legacy, or shared by an author cluster)")
+    .option(
+      '--repository <url>',
+      'put a new home on PostgreSQL: postgres://USER[:PASSWORD]@HOST:PORT/DATABASE (default: $CAPSULE_REPOSITORY_URL); the home remembers it without the password',
+    )
     .action((options: StartOptions) => start(options, io));
 }

@@ -65,13 +65,16 @@ function isUnreachable(error: unknown): boolean {
   return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable|Connection ended|password must be a (non-empty )?string/i.test(message);
 }
 
-function reasonOf(error: unknown, location: PostgresLocation): string {
+function reasonOf(error: unknown, location: PostgresLocation, passwordMissing: boolean): string {
   const code = sqlState(error);
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'ECONNREFUSED') return 'connection refused (is PostgreSQL running and listening there?)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host ${location.host} not found`;
   if (code === '3D000') return `database ${location.database} does not exist; create it with 'createdb ${location.database}'`;
   if (/password must be a (non-empty )?string/i.test(message)) return `no password for user ${location.user}: give it in the URL at start, in PGPASSWORD or in ~/.pgpass`;
+  if (code?.startsWith('28') && passwordMissing) {
+    return `no password for user ${location.user}: give it in the URL at start, in PGPASSWORD or in ~/.pgpass`;
+  }
   if (code?.startsWith('28')) return `${message} (check the user and the password in the URL, PGPASSWORD or ~/.pgpass)`;
   if (code === '57P01' || code === '57P02' || code === '57P03') return `${message} (the server is restarting or shutting down)`;
   return message.replace(/\s+/g, ' ');
@@ -82,13 +85,20 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
   const location = parsePostgresUrl(options.url, env);
   const where = describeLocation(location);
   const clock = options.clock ?? systemClock;
+  let passwordMissing = false;
   const config: pg.PoolConfig = {
     host: location.host,
     port: location.port,
     database: location.database,
     user: location.user,
-    // Asked for on each new connection, so a changed ~/.pgpass is picked up; never logged.
-    password: async () => passwordFor(location, env) ?? '',
+    // Asked for on each new connection, so a changed ~/.pgpass is picked up; never logged. With
+    // none, a placeholder lets the server refuse and close the connection (pg would keep the
+    // socket of a client-side "no password" error open), and the error says what is missing.
+    password: async () => {
+      const password = passwordFor(location, env);
+      passwordMissing = password === undefined;
+      return password ?? 'capsule-no-password-given';
+    },
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
@@ -104,7 +114,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
   function translate(error: unknown, doing = 'reach'): unknown {
     if (error instanceof CapsuleError) return error;
     if (isUnreachable(error)) {
-      return new CapsuleError('REPOSITORY_UNAVAILABLE', `cannot ${doing} the repository on PostgreSQL (${where}): ${reasonOf(error, location)}`, {
+      return new CapsuleError('REPOSITORY_UNAVAILABLE', `cannot ${doing} the repository on PostgreSQL (${where}): ${reasonOf(error, location, passwordMissing)}`, {
         cause: error,
       });
     }
