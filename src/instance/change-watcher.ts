@@ -24,7 +24,6 @@ export function watchCounters(
   let failing = false;
 
   async function pollOnce(): Promise<void> {
-    return; // SABOTAGE
     for (const [name, handler] of Object.entries(handlers)) {
       const value = await repo.readCounter(name);
       const previous = seen.get(name);
