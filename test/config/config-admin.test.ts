@@ -3,6 +3,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { applyConfigFiles, createConfigAdmin, defineComponent, property } from '../../src/config/index.js';
+import { createCryptoSupport, generateKey, type CryptoSupport } from '../../src/crypto/index.js';
 import { isCapsuleError } from '../../src/errors.js';
 import { tempRepository } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
@@ -30,10 +31,16 @@ const client = defineComponent({
   },
 });
 
-const protector = {
-  protect: (plain: string) => `{test:${Buffer.from(plain).toString('hex')}}`,
-  isProtected: (value: string) => value.startsWith('{test:'),
-};
+/** The real crypto support (AES-256-GCM with a master key), as an instance hands it to the configuration admin. */
+async function realCryptoSupport(): Promise<CryptoSupport> {
+  const crypto = createCryptoSupport({
+    load: async () => ({ storage: 'file', master: generateKey(), stagedMaster: null, hmac: generateKey(), stagedHmac: null, retiredHmac: [] }),
+  });
+  await crypto.refresh();
+  return crypto;
+}
+
+const protector = await realCryptoSupport();
 
 async function admin() {
   const repo = tempRepository();
@@ -89,10 +96,19 @@ describe('configuration admin', () => {
     await config.update('test.client~one', { url: 'https://one', secret: 'hunter2' });
     await config.update('test.client~two', { url: 'https://two' });
     const stored = (await repo.getNode('/conf/system/test.client~one'))!.properties.secret as string;
-    assert.equal(stored, protector.protect('hunter2'));
+    assert.match(stored, new RegExp(`^\\{cap1:${protector.keyIds().master}:[A-Za-z0-9_-]+\\}$`), 'encrypted with this master key');
+    assert.equal(protector.unprotect(stored), 'hunter2', 'and it decrypts to what was written');
     assert.ok(!JSON.stringify(await repo.getSubtree('/conf')).includes('hunter2'));
+    assert.notEqual(config.current('test.client~one').secret, 'hunter2', 'nor is it held in clear');
     await config.update('test.client~one', { url: 'https://one-b' });
     assert.equal(config.stored('test.client~one')?.secret, stored, 'an already protected value is not protected twice');
+    assert.equal((await repo.getNode('/conf/system/test.client~one'))!.properties.secret, stored);
+    await config.update('test.client~one', { secret: stored });
+    assert.equal(protector.unprotect(config.stored('test.client~one')?.secret as string), 'hunter2', 'a protected value written back stays one layer deep');
+    await config.update('test.client~two', { secret: 'second' });
+    const second = config.stored('test.client~two')?.secret as string;
+    assert.equal(protector.unprotect(second), 'second');
+    assert.notEqual(second, stored);
     assert.deepEqual(config.list().map((c) => c.pid), ['test.client~one', 'test.client~two']);
   });
 
