@@ -20,6 +20,21 @@ export interface AuthLogger {
   debug(object: object, message: string): void;
 }
 
+/** The audit trail: one line per login and per refused token (user, address, reason; never a password or token). */
+export interface AuditLogger {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+}
+
+export type LoginOutcome = 'success' | 'failure' | 'throttled';
+export type TokenOutcome = 'valid' | 'refused' | 'error';
+
+/** Counters the handler bumps (Prometheus in an instance): each call must be cheap, it sits on every request. */
+export interface AuthMetrics {
+  login(outcome: LoginOutcome): void;
+  tokenVerified(kind: TokenKind, outcome: TokenOutcome): void;
+}
+
 export interface TokenHandlerDeps {
   readonly repo: Repository;
   readonly users: UserManager;
@@ -27,6 +42,8 @@ export interface TokenHandlerDeps {
   readonly config: ConfigAdmin;
   readonly clock: Clock;
   readonly logger?: AuthLogger;
+  readonly audit?: AuditLogger;
+  readonly metrics?: AuthMetrics;
   readonly throttle?: LoginThrottle;
   /** How long a loaded user is trusted on the token path (default 5 s). */
   readonly userCacheTtlMs?: number;
@@ -127,6 +144,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     const user = await userCache.get(userId, nowMs);
     const refuse = (why: string) => {
       logger?.warn({ userId, tokenType: kind }, `valid token for ${userId}, but ${why}`);
+      deps.audit?.info({ event: 'token-refused', userId, tokenType: kind, reason: why }, 'token refused');
       return null;
     };
     if (!user) return refuse(`${userId} does not exist on this instance`);
@@ -143,6 +161,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       const verification = verifier.verify(token, nowMs);
       if (!verification.ok) {
         logger?.debug({ reason: verification.reason }, 'encapsulated token refused');
+        deps.audit?.info({ event: 'token-refused', tokenType: 'encapsulated', reason: verification.reason }, 'token refused');
         return null;
       }
       result = { claims: verification.claims, kid: verification.kid };
@@ -171,6 +190,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     const validation = await store.validate(token, nowMs);
     if (!validation.ok) {
       logger?.debug({ reason: validation.reason }, 'stateful token refused');
+      deps.audit?.info({ event: 'token-refused', tokenType: 'stateful', reason: validation.reason }, 'token refused');
       return null;
     }
     const user = await usableUser(validation.token.userId, 'stateful', nowMs);
@@ -197,13 +217,21 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       const nowMs = clock.now();
       const keys = [`user:${userId}`, `addr:${clientAddress}`];
       const wait = throttle.retryAfter(keys, nowMs);
-      if (wait > 0) return { ok: false, retryAfterSeconds: wait };
+      if (wait > 0) {
+        deps.metrics?.login('throttled');
+        deps.audit?.warn({ event: 'login', outcome: 'throttled', userId, clientAddress, retryAfterSeconds: wait }, 'login throttled');
+        return { ok: false, retryAfterSeconds: wait };
+      }
       const user = await users.authenticate(userId, password);
       if (!user) {
         throttle.failed(keys, nowMs);
+        deps.metrics?.login('failure');
+        deps.audit?.warn({ event: 'login', outcome: 'failure', userId, clientAddress }, 'login failed');
         return { ok: false, retryAfterSeconds: 0 };
       }
       throttle.succeeded(`user:${userId}`);
+      deps.metrics?.login('success');
+      deps.audit?.info({ event: 'login', outcome: 'success', userId, clientAddress }, 'login');
       return { ok: true, user };
     },
 
@@ -222,12 +250,15 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
 
     async authenticateToken(token) {
       const nowMs = clock.now();
+      const kind: TokenKind = looksStateful(token) ? 'stateful' : 'encapsulated';
       try {
-        if (looksStateful(token)) return await authenticateStateful(token, nowMs);
-        return await authenticateEncapsulated(token, nowMs);
+        const authentication = kind === 'stateful' ? await authenticateStateful(token, nowMs) : await authenticateEncapsulated(token, nowMs);
+        deps.metrics?.tokenVerified(kind, authentication ? 'valid' : 'refused');
+        return authentication;
       } catch (error) {
         // Keys not loadable or the repository failing: the request is anonymous, the cause logged.
         logger?.warn({ err: error }, 'token could not be checked');
+        deps.metrics?.tokenVerified(kind, 'error');
         return null;
       }
     },

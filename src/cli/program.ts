@@ -10,6 +10,7 @@ import { registerOidcCommands } from './commands/oidc.js';
 import { registerRepositoryCommands } from './commands/repository.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerUserCommands } from './commands/users.js';
+import { installCliAudit } from './audit.js';
 import type { CliIO } from './io.js';
 
 function version(): string {
@@ -39,5 +40,13 @@ export function buildProgram(io: CliIO): Command {
 
 /** Parses and runs one command line; errors are thrown for `main` to turn into an exit code. */
 export async function run(argv: readonly string[], io: CliIO): Promise<void> {
-  await buildProgram(io).parseAsync([...argv], { from: 'user' });
+  const program = buildProgram(io);
+  const audit = installCliAudit(program, io); // the one place where CLI changes are recorded
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    audit.done(error);
+    throw error;
+  }
+  audit.done();
 }

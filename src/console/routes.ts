@@ -33,6 +33,19 @@ function fieldsOf(value: unknown): FormBody {
   return fields;
 }
 
+/**
+ * What a console form asked for, for the audit trail: the action and its target (a PID, a user,
+ * a group), never a value typed in (a property may be a secret, a field a password).
+ */
+function changeOf(form: FormBody): Record<string, string> {
+  const change: Record<string, string> = {};
+  for (const key of ['action', 'pid', 'name', 'user', 'group'] as const) {
+    const value = form[key];
+    if (value !== undefined && value !== '') change[key] = value.slice(0, 200);
+  }
+  return change;
+}
+
 function sendHtml(reply: FastifyReply, status: number, body: SafeHtml): FastifyReply {
   return reply.code(status).type('text/html; charset=utf-8').send(body.text);
 }
@@ -133,7 +146,19 @@ async function registerConsole(app: FastifyInstance, deps: ConsoleDeps, services
             messagePage('Forbidden', 'The form was not sent from this console, or it has expired; nothing was changed. Open the page again and retry.', context.instanceName),
           );
         }
-        return respond(reply, await submit(context, form));
+        const result = await submit(context, form);
+        deps.audit?.info(
+          {
+            event: 'console-change',
+            by: context.session.userId,
+            clientAddress: request.ip,
+            page: page.path,
+            ...changeOf(form),
+            outcome: result.kind === 'redirect' ? 'done' : result.status < 400 ? 'shown' : 'refused',
+          },
+          'console change',
+        );
+        return respond(reply, result);
       });
     }
   });

@@ -15,8 +15,16 @@ export interface ConsoleServices {
   readonly home: KeyLocations;
 }
 
+/** The audit trail (pino's signature): one line per change, never a value that may be secret. */
+export interface AuditTrail {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+}
+
 export interface ConsoleDeps {
   readonly instanceName: () => string;
+  /** Where console changes are recorded (who, what, from where). */
+  readonly audit?: AuditTrail;
   readonly health: HealthRegistry;
   readonly tokens: TokenHandler;
   readonly reloadKeys: () => Promise<KeyIds>;

@@ -15,6 +15,7 @@ import type { OidcLogin } from '../auth/oidc/index.js';
 import { contentRoutes } from './routes/content.js';
 import { healthRoutes } from './routes/health.js';
 import type { TrustedProxies } from './trusted-proxies.js';
+import type { AuditTrail } from '../console/index.js';
 
 export interface AppDeps {
   /** Read per response, so an instance listening on port 0 can name itself once bound. */
@@ -32,6 +33,8 @@ export interface AppDeps {
   readonly trustedProxies?: TrustedProxies;
   /** True once the instance has begun to stop (`GET /system/health/ready` then answers 503). */
   readonly shuttingDown?: () => boolean;
+  /** The audit trail (logger name `audit`): logout-everywhere, console changes. */
+  readonly audit?: AuditTrail;
 }
 
 /** Bodies above this are refused before parsing: no login form or token needs more. */
@@ -72,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   authRoutes(app, {
     tokens: deps.tokens,
     isValidCsrfToken: (loginToken, submitted) => services !== undefined && isValidCsrfToken(services.crypto, loginToken, submitted),
+    audit: deps.audit,
   });
   loginPageRoutes(app, deps);
   oidcRoutes(app, deps);

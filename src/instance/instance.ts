@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
 import { watchCounters, type ChangeWatcher } from './change-watcher.js';
 import { createInitialAdmin } from './first-start.js';
-import { silentLogger } from './logger.js';
+import { auditLogger, silentLogger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { CONFIG_COUNTER } from '../config/index.js';
 import { CapsuleError } from '../errors.js';
@@ -55,6 +55,7 @@ export interface RunningInstance {
 
 export async function startInstance(options: InstanceOptions): Promise<RunningInstance> {
   const logger = options.logger ?? silentLogger();
+  const audit = auditLogger(logger);
   const host = options.host ?? '127.0.0.1';
   const env = options.env ?? process.env;
   const services = await openServices({
@@ -74,10 +75,12 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     try {
       const ids = await services.crypto.refresh();
       logger.info(ids, 'keys reloaded');
+      audit.info({ event: 'keys-reloaded', master: ids.master, hmac: ids.hmac, stagedHmac: ids.stagedHmac, stagedMaster: ids.stagedMaster }, 'keys reloaded');
       void health.run(); // checks that decrypt secrets (OAuth clients) see the new keys at once
       return ids;
     } catch (error) {
       logger.error({ err: error }, 'keys not reloaded; the instance keeps the keys it had');
+      audit.warn({ event: 'keys-reload-failed', reason: (error as Error).message }, 'keys not reloaded');
       throw error;
     }
   }
@@ -99,7 +102,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     if (applied.length > 0) logger.info({ pids: applied }, 'applied configuration files');
 
     const oidc = createOidcLogin({ ...services, logger });
-    tokens = createTokenHandler({ ...services, logger, provisioner: createProvisioner({ ...services, logger }) });
+    tokens = createTokenHandler({ ...services, logger, audit, provisioner: createProvisioner({ ...services, logger }) });
     // Instances sharing a repository take turns: the job runs where its lock is free.
     const removeExpired = () =>
       services.repo
@@ -164,6 +167,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       oidc,
       trustedProxies: createTrustedProxies(services.config),
       shuttingDown: () => shuttingDown,
+      audit,
     });
     await app.listen({ port: options.port, host }).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {

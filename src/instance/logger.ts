@@ -33,6 +33,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return options.destination ? pino(base, options.destination as pino.DestinationStream) : pino(base);
 }
 
+/** The logger name of the audit trail: one JSON line per security-relevant event, never a secret. */
+export const AUDIT_LOGGER_NAME = 'audit';
+
+/** The audit trail of an instance: the same output, told apart by `"name":"audit"`. */
+export function auditLogger(logger: Logger): Logger {
+  return logger.child({ name: AUDIT_LOGGER_NAME });
+}
+
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }

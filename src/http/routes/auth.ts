@@ -25,6 +25,8 @@ export interface AuthRouteDeps {
   readonly tokens: TokenHandler;
   /** Whether `submitted` is the console's CSRF token for this login token. */
   readonly isValidCsrfToken: (loginToken: string, submitted: unknown) => boolean;
+  /** The audit trail (logout-everywhere: who, whom, from where). */
+  readonly audit?: { info(object: object, message: string): void };
 }
 
 export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
@@ -80,7 +82,12 @@ export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
   });
 
   app.post<{ Params: { id: string } }>('/api/users/:id/logout-everywhere', async (request) => {
-    requireAdministrator(request);
-    return { userId: request.params.id, ...(await tokens.logoutEverywhere(request.params.id)) };
+    const admin = requireAdministrator(request);
+    const result = await tokens.logoutEverywhere(request.params.id);
+    deps.audit?.info(
+      { event: 'logout-everywhere', userId: request.params.id, by: admin.userId, clientAddress: request.ip },
+      'logged out everywhere',
+    );
+    return { userId: request.params.id, ...result };
   });
 }
