@@ -7,6 +7,7 @@ import type { HealthRegistry } from '../health/index.js';
 import { consoleRoutes, isValidCsrfToken, type ConsoleServices } from '../console/index.js';
 import { installErrorHandling } from './errors.js';
 import { installOriginCheck } from './origin-check.js';
+import { installRequestContext, REQUEST_ID_HEADER, requestIdOptions } from './request-id.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { loginPageRoutes } from './routes/login-page.js';
@@ -47,13 +48,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A line per request would cost more than verifying its token; failures are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     // A URL Fastify cannot decode is the client's mistake: 400 with the usual JSON body, not a 500.
-    frameworkErrors: (error, _request, reply) => {
+    frameworkErrors: (error, request, reply) => {
       const badUrl = error.code === 'FST_ERR_BAD_URL';
       // Sent before any hook runs, so the instance header is added here. Fastify types this reply
       // with route generics that a framework error has none of.
       void (reply as unknown as FastifyReply)
         .code(400)
         .header('x-capsule-instance', deps.instanceName())
+        .header(REQUEST_ID_HEADER, request.id)
         .send({
           error: {
             code: badUrl ? 'INVALID_PATH' : 'INVALID_ARGUMENT',
@@ -62,7 +64,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         });
     },
     trustProxy: deps.trustedProxies ? (address: string) => deps.trustedProxies!.isTrusted(address) : false,
+    ...requestIdOptions(deps.trustedProxies),
   });
+  installRequestContext(app);
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('x-capsule-instance', deps.instanceName());
   });

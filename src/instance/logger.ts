@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { requestIdMixin } from '../http/request-id.js';
 
 export type { Logger };
 
@@ -26,7 +27,8 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.CAPSULE_LOG_LEVEL ?? 'info';
   const pretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
-  const base = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  // Every line written while a request is served carries its id (`reqId`), whichever logger wrote it.
+  const base = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, mixin: requestIdMixin };
   if (pretty) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard', ignore: 'pid,hostname' } } });
   }
