@@ -15,6 +15,7 @@ const CHECK_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'OIDC_UNREACHABLE',
   'OIDC_LOGIN_FAILED',
   'REPOSITORY_UNAVAILABLE',
+  'REPLICATION_FAILED',
   'INTERNAL',
 ]);
 

@@ -12,6 +12,7 @@ import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { loginPageRoutes } from './routes/login-page.js';
 import { oidcRoutes } from './routes/oidc.js';
+import { receiveRoutes } from './routes/receive.js';
 import type { OidcLogin } from '../auth/oidc/index.js';
 import { contentRoutes } from './routes/content.js';
 import { healthRoutes } from './routes/health.js';
@@ -84,6 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   loginPageRoutes(app, deps);
   oidcRoutes(app, deps);
   contentRoutes(app, deps);
+  receiveRoutes(app, deps);
   adminRoutes(app, deps);
   await consoleRoutes(app, deps);
   return app;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../support/atomic-file.js';
+import { REPLICATION_RECEIVERS } from '../replication/index.js';
 import { ADMINISTRATORS } from '../users/index.js';
 import type { Services } from './services.js';
 
@@ -20,6 +21,8 @@ export async function createInitialAdmin(services: Services, env: NodeJS.Process
   const fromEnv = env.CAPSULE_ADMIN_PASSWORD;
   const password = fromEnv && fromEnv.length > 0 ? fromEnv : randomBytes(18).toString('base64url');
   if (!(await services.users.getGroup(ADMINISTRATORS))) await services.users.createGroup(ADMINISTRATORS);
+  // The transport users of replication agents go here on a publish (see POST /bin/receive).
+  if (!(await services.users.getGroup(REPLICATION_RECEIVERS))) await services.users.createGroup(REPLICATION_RECEIVERS);
   if (await services.users.getUser('admin')) await services.users.setPassword('admin', password);
   else await services.users.createUser('admin', { password, groups: [ADMINISTRATORS] });
   let passwordFile: string | undefined;

@@ -13,6 +13,7 @@ import {
   type Repository,
 } from '../repository/index.js';
 import { createArgon2Hasher, createUserManager, type PasswordHasher, type UserManager } from '../users/index.js';
+import { createOutbox } from '../replication/index.js';
 import { COMPONENTS } from './components.js';
 import { homeLayout, readRepositoryLocation, writeRepositoryLocation, type HomeLayout } from './home.js';
 
@@ -97,7 +98,7 @@ export async function openServices(options: OpenServicesOptions): Promise<Servic
     const crypto = createCryptoSupport({ load: () => loadKeySet(home.keysDir, repo) });
     if (options.keys === 'prepare') await crypto.refresh();
     else await crypto.refresh().catch(() => undefined); // kept inside crypto, thrown on first use
-    const users = createUserManager({ repo, hasher: options.hasher ?? createArgon2Hasher() });
+    const users = createUserManager({ repo, hasher: options.hasher ?? createArgon2Hasher(), outbox: createOutbox(repo) });
     const config = createConfigAdmin({ repo, protector: crypto });
     for (const component of COMPONENTS) config.register(component);
     await config.load();

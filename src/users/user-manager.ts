@@ -15,6 +15,14 @@ import {
 export interface UserManagerDeps {
   readonly repo: Repository;
   readonly hasher: PasswordHasher;
+  /** Records each change for replication inside the change's own transaction (see src/replication). */
+  readonly outbox?: UserChangeOutbox;
+}
+
+/** Where changes to users and groups are written in the same transaction as the change (an outbox). */
+export interface UserChangeOutbox {
+  userChanged(tx: RepositoryWriter, userId: string): Promise<void>;
+  groupChanged(tx: RepositoryWriter, groupId: string): Promise<void>;
 }
 
 export interface CreateUserOptions {
@@ -82,8 +90,10 @@ function toGroup(node: RepositoryNode): Group {
  * a conflict with another process: so `work` only reads and writes through `tx`, and hashing,
  * listeners and anything else with an effect stay outside it.
  */
-export function createUserManager({ repo, hasher }: UserManagerDeps): UserManager {
+export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): UserManager {
   const listeners = new Set<UserChangeListener>();
+  const recordUser = async (tx: RepositoryWriter, id: string) => outbox?.userChanged(tx, id);
+  const recordGroup = async (tx: RepositoryWriter, id: string) => outbox?.groupChanged(tx, id);
   let dummyHash: Promise<string> | undefined;
 
   function changed(userId: string | null): void {
@@ -155,6 +165,7 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
         for (const group of groupNodes) {
           await setMembers(tx, group, [...(group.properties.members as string[] | undefined ?? []), id]);
         }
+        await recordUser(tx, id);
         await tx.bumpCounter(USERS_COUNTER);
         return toUser(tx, node);
       });
@@ -183,6 +194,7 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
           );
         }
         await tx.removeNode(node.path);
+        await recordUser(tx, id);
         await tx.bumpCounter(USERS_COUNTER);
       });
       changed(id);
@@ -193,6 +205,7 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
       await repo.transaction(async (tx) => {
         const node = await requireUserNode(tx, id);
         await tx.setProperties(node.path, { passwordHash });
+        await recordUser(tx, id);
         await tx.bumpCounter(USERS_COUNTER);
       });
       changed(id);
@@ -202,6 +215,7 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
       const user = await repo.transaction(async (tx) => {
         const node = await requireUserNode(tx, id);
         const updated = await tx.setProperties(node.path, { disabled });
+        await recordUser(tx, id);
         await tx.bumpCounter(USERS_COUNTER);
         return toUser(tx, updated);
       });
@@ -232,6 +246,7 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
         const node = await requireUserNode(tx, id);
         const generation = ((node.properties.generation as number | undefined) ?? 0) + 1;
         const updated = await tx.setProperties(node.path, { generation });
+        await recordUser(tx, id);
         await tx.bumpCounter(USERS_COUNTER);
         return toUser(tx, updated);
       });
@@ -247,6 +262,7 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
           type: GROUP_TYPE,
           properties: { groupId: id, members: [] },
         });
+        await recordGroup(tx, id);
         await tx.bumpCounter(USERS_COUNTER);
         return toGroup(node);
       });
@@ -268,6 +284,7 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
       await repo.transaction(async (tx) => {
         const node = await requireGroupNode(tx, id);
         await tx.removeNode(node.path);
+        await recordGroup(tx, id);
         await tx.bumpCounter(USERS_COUNTER);
       });
       changed(null);
@@ -277,7 +294,9 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
       const group = await repo.transaction(async (tx) => {
         const node = await requireGroupNode(tx, groupId);
         await requireUserNode(tx, userId);
-        return setMembers(tx, node, [...toGroup(node).members, userId]);
+        const updated = await setMembers(tx, node, [...toGroup(node).members, userId]);
+        await recordUser(tx, userId);
+        return updated;
       });
       changed(userId);
       return group;
@@ -290,11 +309,13 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
         if (!toGroup(node).members.includes(userId)) {
           throw new CapsuleError('USER_NOT_FOUND', `'${userId}' is not a member of '${groupId}'`);
         }
-        return setMembers(
+        const updated = await setMembers(
           tx,
           node,
           toGroup(node).members.filter((member) => member !== userId),
         );
+        await recordUser(tx, userId);
+        return updated;
       });
       changed(userId);
       return group;
@@ -341,6 +362,7 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
       if (!group) {
         if (await userNode(tx, groupId)) throw new CapsuleError('USER_EXISTS', `group '${groupId}' cannot be created: a user of that id exists`);
         group = await tx.addNode(authorizablePath(GROUPS_ROOT, groupId), { type: GROUP_TYPE, properties: { groupId, members: [] } });
+        await recordGroup(tx, groupId);
       }
       const members = toGroup(group).members;
       if (!members.includes(id)) await setMembers(tx, group, [...members, id]);
@@ -351,6 +373,7 @@ export function createUserManager({ repo, hasher }: UserManagerDeps): UserManage
       if (group && toGroup(group).members.includes(id)) await setMembers(tx, group, toGroup(group).members.filter((member) => member !== id));
     }
     node = await tx.setProperties(node.path, { externalGroups: wanted });
+    await recordUser(tx, id);
     await tx.bumpCounter(USERS_COUNTER);
     return toUser(tx, node);
   }

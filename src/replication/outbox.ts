@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import { CapsuleError } from '../errors.js';
+import type { PropertyValue, Repository, RepositoryNode, RepositoryReader, RepositoryWriter } from '../repository/index.js';
+import { checkContentPath } from '../content/index.js';
+import type { UserChangeOutbox } from '../users/index.js';
+import { LOCAL_GROUPS, LOCAL_USERS, itemSchema, type ContentNodeState, type ReplicationItem, type UserState } from './package.js';
+
+export const OUTBOX_ROOT = '/var/replication/outbox';
+export const OUTBOX_ITEM_TYPE = 'capsule:ReplicationItem';
+/** The last sequence number given to an outbox item; bumped in the transaction that writes the item. */
+export const OUTBOX_COUNTER = 'replication-outbox';
+
+const USER_TYPE = 'capsule:User';
+const GROUP_TYPE = 'capsule:Group';
+
+export interface OutboxEntry {
+  readonly seq: number;
+  readonly item: ReplicationItem;
+}
+
+/**
+ * The queue of changes that must reach publishes. It lives in the repository, so an item commits
+ * with the change it records (or not at all). Items carry the whole state of what changed as of
+ * the change: applying them in order, once or twice, ends in the same state.
+ */
+export interface Outbox extends UserChangeOutbox {
+  /** Records activation (the node, with `deep` its subtree) or, with `deactivate`, removal of content; inside `tx`. */
+  contentChanged(tx: RepositoryWriter, path: string, options: { deep: boolean; deactivate?: boolean }): Promise<void>;
+  /** `capsule content activate|deactivate`: one transaction that records the item. */
+  activate(path: string, deep: boolean): Promise<number>;
+  deactivate(path: string): Promise<number>;
+  /** The last sequence number written (0 for none). */
+  head(reader?: RepositoryReader): Promise<number>;
+  /** Up to `limit` entries after `afterSeq`, in order (stops at the first gap, i.e. a pruned or missing item). */
+  read(afterSeq: number, limit: number): Promise<OutboxEntry[]>;
+  /** Removes items up to and including `throughSeq` (every agent has them). */
+  prune(throughSeq: number): Promise<number>;
+  /** The whole state as items (users, groups, activated content), for a new agent's snapshot. */
+  snapshot(): Promise<ReplicationItem[]>;
+}
+
+export function outboxPath(seq: number): string {
+  return `${OUTBOX_ROOT}/${String(seq).padStart(15, '0')}`;
+}
+
+function encode(value: PropertyValue): ContentNodeState['properties'][string] {
+  if (typeof value === 'string') return { t: 'string', v: value };
+  if (typeof value === 'boolean') return { t: 'boolean', v: value };
+  if (typeof value === 'number') return { t: 'long', v: value };
+  if (value instanceof Date) return { t: 'date', v: value.toISOString() };
+  if (value instanceof Uint8Array) return { t: 'binary', v: Buffer.from(value).toString('base64') };
+  return { t: 'string[]', v: [...value] };
+}
+
+function contentNode(node: RepositoryNode): ContentNodeState {
+  const properties: Record<string, ContentNodeState['properties'][string]> = {};
+  for (const [name, value] of Object.entries(node.properties)) properties[name] = encode(value);
+  return { path: node.path, type: node.type, properties };
+}
+
+async function userState(reader: RepositoryReader, node: RepositoryNode): Promise<UserState> {
+  const userId = node.properties.userId as string;
+  const groups = (await reader.findByProperty('members', userId, GROUP_TYPE))
+    .map((group) => group.properties.groupId as string)
+    .filter((group) => !LOCAL_GROUPS.includes(group))
+    .sort();
+  const p = node.properties;
+  return {
+    ...(typeof p.passwordHash === 'string' ? { passwordHash: p.passwordHash } : {}),
+    disabled: p.disabled === true,
+    generation: typeof p.generation === 'number' ? p.generation : 0,
+    groups,
+    ...(typeof p.externalProvider === 'string' && typeof p.externalSubject === 'string'
+      ? { external: { provider: p.externalProvider, subject: p.externalSubject, groups: [...((p.externalGroups as readonly string[] | undefined) ?? [])] } }
+      : {}),
+  };
+}
+
+export function createOutbox(repo: Repository): Outbox {
+  async function append(tx: RepositoryWriter, item: ReplicationItem): Promise<number> {
+    const checked = itemSchema.parse(item); // what we send must be what a receiver accepts
+    const seq = await tx.bumpCounter(OUTBOX_COUNTER);
+    await tx.addNode(outboxPath(seq), { type: OUTBOX_ITEM_TYPE, properties: { seq, item: JSON.stringify(checked) } });
+    return seq;
+  }
+
+  async function contentItem(reader: RepositoryReader, path: string, deep: boolean): Promise<ReplicationItem> {
+    const node = await reader.getNode(path);
+    if (!node) throw new CapsuleError('NODE_NOT_FOUND', `no content at ${path}; write it first ('capsule content put ${path} --json …')`);
+    const nodes = deep ? await reader.getSubtree(path) : [node];
+    return { type: 'content', path, deep, nodes: nodes.map(contentNode) };
+  }
+
+  const outbox: Outbox = {
+    async userChanged(tx, userId) {
+      if (LOCAL_USERS.includes(userId)) return;
+      const [node] = await tx.findByProperty('userId', userId, USER_TYPE);
+      await append(tx, { type: 'user', id: userId, state: node ? await userState(tx, node) : null });
+    },
+
+    async groupChanged(tx, groupId) {
+      if (LOCAL_GROUPS.includes(groupId)) return;
+      const [node] = await tx.findByProperty('groupId', groupId, GROUP_TYPE);
+      await append(tx, { type: 'group', id: groupId, exists: node !== undefined });
+    },
+
+    async contentChanged(tx, path, { deep, deactivate = false }) {
+      const target = checkContentPath(path);
+      const marker = `${ACTIVATIONS_ROOT}/${createHash('sha256').update(target).digest('hex')}`;
+      if (deactivate) {
+        for (const node of await tx.getChildren(ACTIVATIONS_ROOT)) {
+          const active = node.properties.path as string;
+          if (active === target || active.startsWith(`${target}/`)) await tx.removeNode(node.path);
+        }
+        await append(tx, { type: 'content', path: target, deep, nodes: null });
+        return;
+      }
+      await append(tx, await contentItem(tx, target, deep));
+      if (await tx.getNode(marker)) await tx.setProperties(marker, { path: target, deep });
+      else await tx.addNode(marker, { type: 'capsule:Activation', properties: { path: target, deep } });
+    },
+
+    activate: (path, deep) => repo.transaction(async (tx) => {
+      await outbox.contentChanged(tx, path, { deep });
+      return outbox.head(tx);
+    }),
+
+    deactivate: (path) => repo.transaction(async (tx) => {
+      await outbox.contentChanged(tx, path, { deep: true, deactivate: true });
+      return outbox.head(tx);
+    }),
+
+    head: (reader = repo) => reader.readCounter(OUTBOX_COUNTER),
+
+    async read(afterSeq, limit) {
+      const entries: OutboxEntry[] = [];
+      for (let seq = afterSeq + 1; entries.length < limit; seq++) {
+        const node = await repo.getNode(outboxPath(seq));
+        if (!node) break;
+        entries.push({ seq, item: itemSchema.parse(JSON.parse(node.properties.item as string)) });
+      }
+      return entries;
+    },
+
+    async prune(throughSeq) {
+      const items = await repo.getChildren(OUTBOX_ROOT);
+      let removed = 0;
+      for (const node of items) {
+        if ((node.properties.seq as number) <= throughSeq) {
+          await repo.removeNode(node.path);
+          removed++;
+        }
+      }
+      return removed;
+    },
+
+    async snapshot() {
+      const items: ReplicationItem[] = [];
+      const groups = (await repo.getSubtree('/home/groups')).filter((node) => node.type === GROUP_TYPE);
+      for (const group of groups) {
+        const groupId = group.properties.groupId as string;
+        if (!LOCAL_GROUPS.includes(groupId)) items.push({ type: 'group', id: groupId, exists: true });
+      }
+      const users = (await repo.getSubtree('/home/users')).filter((node) => node.type === USER_TYPE);
+      for (const user of users) {
+        const userId = user.properties.userId as string;
+        if (!LOCAL_USERS.includes(userId)) items.push({ type: 'user', id: userId, state: await userState(repo, user) });
+      }
+      // Activated content: what the activation log says is active now.
+      const active = new Map<string, ReplicationItem>();
+      const activations = (await repo.getChildren(ACTIVATIONS_ROOT)).sort((a, b) => ((a.properties.path as string) < (b.properties.path as string) ? -1 : 1));
+      for (const node of activations) {
+        const path = node.properties.path as string;
+        const deep = node.properties.deep === true;
+        if (await repo.getNode(path)) active.set(path, await contentItem(repo, path, deep));
+      }
+      items.push(...active.values());
+      return items;
+    },
+  };
+  return outbox;
+}
+
+/** Which content is activated (one node per activated path), so a snapshot can send it again. */
+export const ACTIVATIONS_ROOT = '/var/replication/activated';

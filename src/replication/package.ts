@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { CapsuleError } from '../errors.js';
+import { ADMINISTRATORS } from '../users/index.js';
+
+/** The group whose members (and administrators) may post packages to `POST /bin/receive`. */
+export const REPLICATION_RECEIVERS = 'replication-receivers';
+/** Each instance keeps its own: never sent, and refused when a package names them. */
+export const LOCAL_USERS: readonly string[] = ['admin'];
+export const LOCAL_GROUPS: readonly string[] = [ADMINISTRATORS, REPLICATION_RECEIVERS];
+
+/** The receiver refuses bodies above this (413); an agent packs well below it. */
+export const MAX_PACKAGE_BYTES = 4 * 1024 * 1024;
+/** An agent closes a package at this many items or about this many bytes. */
+export const PACKAGE_ITEMS = 500;
+export const PACKAGE_TARGET_BYTES = 1024 * 1024;
+
+const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]*$/, 'a user or group id');
+const replicatedUser = id.refine((value) => !LOCAL_USERS.includes(value), { message: 'this user is kept per instance and never replicated' });
+const replicatedGroup = id.refine((value) => !LOCAL_GROUPS.includes(value), { message: 'this group is kept per instance and never replicated' });
+
+const storedProperty = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('string'), v: z.string() }),
+  z.object({ t: z.literal('long'), v: z.number().int().refine(Number.isSafeInteger) }),
+  z.object({ t: z.literal('boolean'), v: z.boolean() }),
+  z.object({ t: z.literal('date'), v: z.string().datetime() }),
+  z.object({ t: z.literal('binary'), v: z.string().base64() }),
+  z.object({ t: z.literal('string[]'), v: z.array(z.string()) }),
+]);
+
+const contentPath = z
+  .string()
+  .max(1024)
+  .regex(/^\/content(\/[^/\u0000-\u001f\u007f]+)*$/, 'a path under /content')
+  .refine((path) => !path.split('/').some((segment) => segment === '.' || segment === '..'), { message: "no '.' or '..' segments" });
+
+export const userStateSchema = z
+  .object({
+    passwordHash: z.string().max(1024).optional(),
+    disabled: z.boolean(),
+    generation: z.number().int().min(0),
+    groups: z.array(replicatedGroup).max(10_000),
+    external: z.object({ provider: z.string().max(2048), subject: z.string().max(2048), groups: z.array(id).max(10_000) }).optional(),
+  })
+  .strict();
+
+export const itemSchema = z.discriminatedUnion('type', [
+  /** The user's whole state as of the change, or null when it was removed. */
+  z.object({ type: z.literal('user'), id: replicatedUser, state: userStateSchema.nullable() }).strict(),
+  z.object({ type: z.literal('group'), id: replicatedGroup, exists: z.boolean() }).strict(),
+  /** Activated content: the node (with `deep`, its subtree) as it was; null nodes: deactivated. */
+  z
+    .object({
+      type: z.literal('content'),
+      path: contentPath,
+      deep: z.boolean(),
+      nodes: z
+        .array(z.object({ path: contentPath, type: z.string().min(1).max(256), properties: z.record(z.string().max(256), storedProperty) }).strict())
+        .max(100_000)
+        .nullable(),
+    })
+    .strict(),
+]);
+
+export const packageSchema = z
+  .object({
+    format: z.literal(1),
+    /** The sending stream (one per agent): sequence numbers count per source. */
+    source: z.string().min(1).max(200).regex(/^[A-Za-z0-9._~-]+$/),
+    /** 1, 2, 3, … with no gap: the receiver applies package n only after n-1. */
+    sequence: z.number().int().min(1),
+    items: z.array(itemSchema).max(PACKAGE_ITEMS * 4),
+  })
+  .strict();
+
+export type ReplicationItem = z.infer<typeof itemSchema>;
+export type UserState = z.infer<typeof userStateSchema>;
+export type ContentNodeState = NonNullable<Extract<ReplicationItem, { type: 'content' }>['nodes']>[number];
+export type ReplicationPackage = z.infer<typeof packageSchema>;
+
+/** Validates a received body; the message names the first thing wrong (where and why). */
+export function parsePackage(body: unknown): ReplicationPackage {
+  const parsed = packageSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length > 0 ? issue.path.join('.') : 'the package';
+    throw new CapsuleError('REPLICATION_PACKAGE_INVALID', `malformed replication package: ${where}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** A short description of an item for status, health and logs (no password hash, no content values). */
+export function describeItem(item: ReplicationItem): string {
+  switch (item.type) {
+    case 'user':
+      return item.state ? `user ${item.id}` : `removal of user ${item.id}`;
+    case 'group':
+      return item.exists ? `group ${item.id}` : `removal of group ${item.id}`;
+    case 'content':
+      return item.nodes ? `activation of ${item.path}${item.deep ? ' (deep)' : ''}` : `deactivation of ${item.path}`;
+  }
+}
