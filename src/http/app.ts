@@ -8,6 +8,7 @@ import { consoleRoutes, isValidCsrfToken, type ConsoleServices } from '../consol
 import { installErrorHandling } from './errors.js';
 import { installOriginCheck } from './origin-check.js';
 import { installRequestContext, REQUEST_ID_HEADER, requestIdOptions } from './request-id.js';
+import { metricsRoutes, type Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { loginPageRoutes } from './routes/login-page.js';
@@ -37,6 +38,8 @@ export interface AppDeps {
   readonly shuttingDown?: () => boolean;
   /** The audit trail (logger name `audit`): logout-everywhere, console changes. */
   readonly audit?: AuditTrail;
+  /** Prometheus metrics: request latency and `GET /system/metrics`; none without them. */
+  readonly metrics?: Metrics;
 }
 
 /** Bodies above this are refused before parsing: no login form or token needs more. */
@@ -68,6 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...requestIdOptions(deps.trustedProxies),
   });
   installRequestContext(app);
+  deps.metrics?.instrument(app);
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('x-capsule-instance', deps.instanceName());
   });
@@ -76,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(formbody);
   await app.register(tokenAuthPlugin(deps.tokens));
   healthRoutes(app, deps);
+  if (deps.metrics) metricsRoutes(app, { metrics: deps.metrics, services: deps.services });
   const { services } = deps;
   authRoutes(app, {
     tokens: deps.tokens,

@@ -4,3 +4,7 @@ export { STATUS_OF } from './error-status.js';
 export { createTrustedProxies, httpComponent, HTTP_PID } from './trusted-proxies.js';
 export type { TrustedProxies } from './trusted-proxies.js';
 export { CROSS_ORIGIN_REFUSED, requestOrigin } from './origin-check.js';
+export { createMetrics, METRICS_PATH } from './metrics.js';
+export type { Metrics } from './metrics.js';
+export { metricsComponent, METRICS_PID } from './metrics-config.js';
+export { REQUEST_ID_HEADER } from './request-id.js';

@@ -3,7 +3,8 @@ import { tokenComponent } from '../auth/token-config.js';
 import type { ComponentDefinition } from '../config/index.js';
 import { healthComponent } from '../health/index.js';
 import { httpComponent } from '../http/index.js';
+import { metricsComponent } from '../http/metrics-config.js';
 import { oauthClientComponent } from '../oauth/oauth-config.js';
 
 /** Every configurable component of an instance, registered with its configuration admin. */
-export const COMPONENTS: readonly ComponentDefinition[] = [tokenComponent, httpComponent, healthComponent, oauthClientComponent, oidcComponent];
+export const COMPONENTS: readonly ComponentDefinition[] = [tokenComponent, httpComponent, healthComponent, metricsComponent, oauthClientComponent, oidcComponent];

@@ -4,7 +4,7 @@ import { applyConfigFiles } from '../config/index.js';
 import { createHealthRegistry, HEALTH_PID, keysCheck, repositoryCheck, type HealthRegistry } from '../health/index.js';
 import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
 import { createOidcLogin, createProvisioner, watchOidcChecks } from '../auth/oidc/index.js';
-import { buildApp, createTrustedProxies } from '../http/index.js';
+import { buildApp, createMetrics, createTrustedProxies } from '../http/index.js';
 import type { PasswordHasher } from '../users/index.js';
 import type { Clock } from '../clock.js';
 import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
@@ -85,6 +85,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     }
   }
   const health = createHealthRegistry({ clock: services.clock });
+  const metrics = createMetrics({ health });
   try {
     if (services.created) logger.info({ home: services.home.root }, 'created a new instance home');
     const repositoryInfo = await services.repo.info();
@@ -102,7 +103,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     if (applied.length > 0) logger.info({ pids: applied }, 'applied configuration files');
 
     const oidc = createOidcLogin({ ...services, logger });
-    tokens = createTokenHandler({ ...services, logger, audit, provisioner: createProvisioner({ ...services, logger }) });
+    tokens = createTokenHandler({ ...services, logger, audit, metrics: metrics.auth, provisioner: createProvisioner({ ...services, logger }) });
     // Instances sharing a repository take turns: the job runs where its lock is free.
     const removeExpired = () =>
       services.repo
@@ -168,6 +169,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       trustedProxies: createTrustedProxies(services.config),
       shuttingDown: () => shuttingDown,
       audit,
+      metrics,
     });
     await app.listen({ port: options.port, host }).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {

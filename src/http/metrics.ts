@@ -1,0 +1,141 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AuthMetrics, LoginOutcome, TokenKind, TokenOutcome } from '../auth/index.js';
+import type { ConfigAdmin } from '../config/index.js';
+import type { CryptoSupport } from '../crypto/index.js';
+import { CapsuleError } from '../errors.js';
+import type { HealthRegistry, HealthStatus } from '../health/index.js';
+import { ADMINISTRATORS } from '../users/index.js';
+import { METRICS_PID } from './metrics-config.js';
+
+export const METRICS_PATH = '/system/metrics';
+
+const LOGIN_OUTCOMES: readonly LoginOutcome[] = ['success', 'failure', 'throttled'];
+const TOKEN_KINDS: readonly TokenKind[] = ['stateful', 'encapsulated'];
+const TOKEN_OUTCOMES: readonly TokenOutcome[] = ['valid', 'refused', 'error'];
+const STATUS_VALUE: Record<HealthStatus, number> = { ok: 0, warn: 1, critical: 2 };
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** What the token handler bumps: every series exists from the start, each call one increment. */
+  readonly auth: AuthMetrics;
+  /** Times every request (by route pattern, method and status class) once the app uses it. */
+  instrument(app: FastifyInstance): void;
+}
+
+/**
+ * The instance's Prometheus metrics. Nothing on the token path builds a label: a verification
+ * adds 1 to a number picked by two property reads, and the counter reads it at scrape time.
+ */
+export function createMetrics(deps: { health: HealthRegistry }): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'capsule_' });
+
+  // The token path only adds 1 to a plain number (a few nanoseconds; a prom-client child's inc()
+  // costs about 200 ns here); the counters read those numbers when scraped.
+  const loginCounts = Object.fromEntries(LOGIN_OUTCOMES.map((outcome) => [outcome, 0])) as Record<LoginOutcome, number>;
+  const verificationCounts = Object.fromEntries(
+    TOKEN_KINDS.map((kind) => [kind, Object.fromEntries(TOKEN_OUTCOMES.map((outcome) => [outcome, 0]))]),
+  ) as Record<TokenKind, Record<TokenOutcome, number>>;
+
+  new Counter({
+    name: 'capsule_logins_total',
+    help: 'Password logins by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const outcome of LOGIN_OUTCOMES) this.labels(outcome).inc(loginCounts[outcome]);
+    },
+  });
+  new Counter({
+    name: 'capsule_token_verifications_total',
+    help: 'Login token verifications by token kind and outcome (valid, refused, error: the token could not be checked).',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const kind of TOKEN_KINDS) for (const outcome of TOKEN_OUTCOMES) this.labels(kind, outcome).inc(verificationCounts[kind][outcome]);
+    },
+  });
+
+  const latency = new Histogram({
+    name: 'capsule_http_request_duration_seconds',
+    help: 'Time to answer a request, by method, route pattern and status class.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+
+  new Gauge({
+    name: 'capsule_health_check_status',
+    help: 'The latest result of each health check: 0 ok, 1 warn, 2 critical.',
+    labelNames: ['check', 'readiness'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const check of deps.health.summary().checks) this.labels(check.name, String(check.readiness)).set(STATUS_VALUE[check.status]);
+    },
+  });
+
+  return {
+    registry,
+    auth: {
+      login: (outcome) => {
+        loginCounts[outcome]++;
+      },
+      tokenVerified: (kind, outcome) => {
+        verificationCounts[kind][outcome]++;
+      },
+    },
+    instrument(app) {
+      app.addHook('onResponse', async (request, reply) => {
+        // The route pattern, never the URL: one series per route, whatever paths clients send.
+        const route = request.routeOptions.url ?? 'unmatched';
+        latency.observe({ method: request.method, route, status: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000);
+      });
+    },
+  };
+}
+
+const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/** The bearer token of a request, if it sent one. */
+function bearerOf(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header) : null;
+  return match?.[1] ?? null;
+}
+
+export interface MetricsRouteDeps {
+  readonly metrics: Metrics;
+  /** Where the scrape token is configured (and the key it is encrypted with); without them administrators only. */
+  readonly services?: { readonly config: ConfigAdmin; readonly crypto: CryptoSupport };
+}
+
+/**
+ * `GET /system/metrics` (Prometheus text format) for administrators, or for a scraper that sends
+ * the configured token as `Authorization: Bearer TOKEN`. The comparison is of SHA-256 digests in
+ * constant time, so neither the token's content nor its length leaks through timing.
+ */
+export function metricsRoutes(app: FastifyInstance, deps: MetricsRouteDeps): void {
+  function scrapeTokenMatches(request: FastifyRequest): boolean {
+    const sent = bearerOf(request);
+    const stored = deps.services?.config.current(METRICS_PID)['scrape.token'];
+    if (sent === null || typeof stored !== 'string' || stored === '') return false;
+    const crypto = deps.services!.crypto;
+    const expected = crypto.isProtected(stored) ? crypto.unprotect(stored) : stored;
+    return timingSafeEqual(digest(sent), digest(expected));
+  }
+
+  app.get(METRICS_PATH, async (request, reply) => {
+    const admin = request.session?.groups.includes(ADMINISTRATORS) === true;
+    if (!admin && !scrapeTokenMatches(request)) {
+      if (!request.session && bearerOf(request) === null) throw new CapsuleError('UNAUTHENTICATED', 'log in as an administrator, or send the scrape token (capsule.metrics scrape.token) as Authorization: Bearer TOKEN');
+      throw new CapsuleError('FORBIDDEN', 'metrics are for administrators and for the configured scrape token');
+    }
+    const text = await deps.metrics.registry.metrics();
+    return reply.header('cache-control', 'no-store').type(deps.metrics.registry.contentType).send(text);
+  });
+}
