@@ -7,6 +7,7 @@ import { registerGroupCommands } from './commands/groups.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerOAuthCommands } from './commands/oauth.js';
 import { registerOidcCommands } from './commands/oidc.js';
+import { registerReplicationCommands } from './commands/replication.js';
 import { registerRepositoryCommands } from './commands/repository.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerUserCommands } from './commands/users.js';
@@ -35,6 +36,7 @@ export function buildProgram(io: CliIO): Command {
   registerOidcCommands(program, io);
   registerFarmCommands(program, io);
   registerRepositoryCommands(program, io);
+  registerReplicationCommands(program, io);
   return program;
 }
 

@@ -5,6 +5,7 @@ import { healthComponent } from '../health/index.js';
 import { httpComponent } from '../http/index.js';
 import { metricsComponent } from '../http/metrics-config.js';
 import { oauthClientComponent } from '../oauth/oauth-config.js';
+import { replicationAgentComponent } from '../replication/index.js';
 
 /** Every configurable component of an instance, registered with its configuration admin. */
-export const COMPONENTS: readonly ComponentDefinition[] = [tokenComponent, httpComponent, healthComponent, metricsComponent, oauthClientComponent, oidcComponent];
+export const COMPONENTS: readonly ComponentDefinition[] = [tokenComponent, httpComponent, healthComponent, metricsComponent, oauthClientComponent, oidcComponent, replicationAgentComponent];

@@ -10,6 +10,7 @@ import type { Clock } from '../clock.js';
 import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
 import { watchCounters, type ChangeWatcher } from './change-watcher.js';
 import { createInitialAdmin } from './first-start.js';
+import { startReplication, type ReplicationService } from '../replication/index.js';
 import { auditLogger, silentLogger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { CONFIG_COUNTER } from '../config/index.js';
@@ -69,6 +70,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     env,
   });
   let watcher: ChangeWatcher | undefined;
+  let replication: ReplicationService | undefined;
   let cleanupTimer: NodeJS.Timeout | undefined;
   let tokens: TokenHandler;
   async function reloadKeys(): Promise<KeyIds> {
@@ -136,6 +138,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     health.register(keysCheck(() => services.crypto.keyIds()));
     watchOAuthClientChecks({ health, config: services.config, clients: createOAuthClients(services) });
     watchOidcChecks({ health, config: services.config, oidc });
+    // One delivery loop per replication agent configured here (an author); a publish has none.
+    replication = startReplication({ ...services, health, logger });
     const healthInterval = () => (services.config.current(HEALTH_PID)['interval.seconds'] as number) * 1000;
     health.start(healthInterval());
     services.config.onChange(HEALTH_PID, () => health.start(healthInterval()));
@@ -200,6 +204,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
           watcher?.stop();
           clearInterval(cleanupTimer);
           health.stop();
+          await replication?.stop();
           await app.close();
           await services.close();
           logger.info('instance stopped');
@@ -209,6 +214,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     watcher?.stop();
     clearInterval(cleanupTimer);
     health.stop();
+    await replication?.stop();
     await services.close();
     throw error;
   }

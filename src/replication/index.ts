@@ -12,3 +12,11 @@ export {
   REPLICATION_RECEIVERS,
 } from './package.js';
 export type { ReplicationItem, ReplicationPackage, UserState } from './package.js';
+export { AGENT_PID, agentPid, checkAgentName, configuredAgents, replicationAgentComponent } from './agent-config.js';
+export type { AgentSettings } from './agent-config.js';
+export { readAgentState } from './agent-state.js';
+export type { AgentState } from './agent-state.js';
+export { agentCheckName, removeAgent, requestResync, requestRetry, startReplication } from './replication-service.js';
+export type { ReplicationService, ReplicationServiceDeps } from './replication-service.js';
+export { replicationStatus } from './status.js';
+export type { AgentStatus } from './status.js';

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { createContentService, type ContentJson } from '../../content/index.js';
 import { CapsuleError } from '../../errors.js';
+import { createOutbox } from '../../replication/index.js';
 import type { CliIO } from '../io.js';
 import { homeOption, withHome, type HomeOptions } from '../with-home.js';
 
@@ -39,6 +40,19 @@ export async function contentImport(file: string, options: Options & { at?: stri
   await put(options.at, parseObject(text, file), options, io);
 }
 
+/** `content activate PATH [--deep]`: queued for every publish in the transaction that records it. */
+export async function contentActivate(path: string, options: Options & { deep?: boolean; json?: boolean }, io: CliIO) {
+  const seq = await withHome(options, io, (s) => createOutbox(s.repo).activate(path, options.deep === true));
+  if (options.json) io.out(JSON.stringify({ path, deep: options.deep === true, outboxItem: seq }));
+  else io.out(`activated ${path}${options.deep ? ' and everything below it' : ''} (outbox item ${seq}); agents send it to every publish`);
+}
+
+export async function contentDeactivate(path: string, options: Options & { json?: boolean }, io: CliIO) {
+  const seq = await withHome(options, io, (s) => createOutbox(s.repo).deactivate(path));
+  if (options.json) io.out(JSON.stringify({ path, outboxItem: seq }));
+  else io.out(`deactivated ${path} (outbox item ${seq}); agents remove it from every publish`);
+}
+
 export function registerContentCommands(program: Command, io: CliIO): void {
   const content = program.command('content').description('load content under /content (allowedGroups protects a subtree)');
   homeOption(content.command('put <path>').description("create or merge a node: --json '{\"title\":\"Home\",\"child\":{…}}'"))
@@ -47,4 +61,11 @@ export function registerContentCommands(program: Command, io: CliIO): void {
   homeOption(content.command('import <file>').description('load a JSON file of nodes at a path'))
     .option('--at <path>', 'where to put it, under /content')
     .action((file: string, options) => contentImport(file, options, io));
+  homeOption(content.command('activate <path>').description('publish a node (with --deep, its subtree) to every publish through replication'))
+    .option('--deep', 'the node and everything below it')
+    .option('--json', 'print JSON for scripts')
+    .action((path: string, options) => contentActivate(path, options, io));
+  homeOption(content.command('deactivate <path>').description('remove a node and everything below it from every publish'))
+    .option('--json', 'print JSON for scripts')
+    .action((path: string, options) => contentDeactivate(path, options, io));
 }

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import type { PropertyValue, Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
+import { packageSchema, type ReplicationPackage } from './package.js';
+
+export const AGENTS_ROOT = '/var/replication/agents';
+/** Bumped by `replication retry|resync|remove` so that a running author acts at once. */
+export const CONTROL_COUNTER = 'replication-control';
+
+/** A package written down before it is sent: after a crash the same package is sent again. */
+export interface InFlight {
+  readonly pkg: ReplicationPackage;
+  /** The outbox position this package brings the agent to (queue packages). */
+  readonly cursorAfter?: number;
+  /** Set on the last part of a snapshot: the outbox position the snapshot stands for. */
+  readonly snapshotAt?: number;
+  readonly snapshotFinal?: boolean;
+}
+
+/** Where an agent stands; kept in the repository beside the outbox it reads. */
+export interface AgentState {
+  readonly name: string;
+  readonly source: string;
+  readonly nextSequence: number;
+  /** The last outbox item delivered (not meaningful while a snapshot is pending). */
+  readonly cursor: number;
+  readonly snapshotPending: boolean;
+  /** The outbox position of the snapshot being sent (so pruning keeps what follows it). */
+  readonly snapshotAt: number | null;
+  readonly resyncRequested: boolean;
+  readonly retryRequested: boolean;
+  readonly inflight: InFlight | null;
+  readonly blockedSince: Date | null;
+  readonly lastError: string | null;
+  readonly lastDeliveredAt: Date | null;
+  readonly lastDeliveredSequence: number;
+  readonly deliveredItems: number;
+}
+
+export function agentStatePath(name: string): string {
+  return `${AGENTS_ROOT}/${name}`;
+}
+
+function parseInflight(value: PropertyValue | undefined): InFlight | null {
+  if (typeof value !== 'string' || value === '') return null;
+  const raw = JSON.parse(value) as InFlight;
+  return { ...raw, pkg: packageSchema.parse(raw.pkg) };
+}
+
+export function toAgentState(node: RepositoryNode): AgentState {
+  const p = node.properties;
+  const num = (key: string, fallback: number) => (typeof p[key] === 'number' ? (p[key] as number) : fallback);
+  const date = (key: string) => (p[key] instanceof Date ? (p[key] as Date) : null);
+  return {
+    name: node.name,
+    source: p.source as string,
+    nextSequence: num('nextSequence', 1),
+    cursor: num('cursor', 0),
+    snapshotPending: p.snapshotPending === true,
+    snapshotAt: typeof p.snapshotAt === 'number' ? p.snapshotAt : null,
+    resyncRequested: p.resyncRequested === true,
+    retryRequested: p.retryRequested === true,
+    inflight: parseInflight(p.inflight),
+    blockedSince: date('blockedSince'),
+    lastError: typeof p.lastError === 'string' ? p.lastError : null,
+    lastDeliveredAt: date('lastDeliveredAt'),
+    lastDeliveredSequence: num('lastDeliveredSequence', 0),
+    deliveredItems: num('deliveredItems', 0),
+  };
+}
+
+export async function readAgentState(repo: Repository | RepositoryWriter, name: string): Promise<AgentState | null> {
+  const node = await repo.getNode(agentStatePath(name));
+  return node ? toAgentState(node) : null;
+}
+
+/** The state of a new agent: its own source, package 1 next, a full snapshot before the queue. */
+export async function ensureAgentState(repo: Repository, name: string): Promise<AgentState> {
+  // A new random part per agent: an agent removed and added again starts a new stream. Made
+  // outside `work`, so a retried transaction writes the same value.
+  const sourceSuffix = randomBytes(6).toString('hex');
+  return repo.transaction(async (tx) => {
+    const existing = await tx.getNode(agentStatePath(name));
+    if (existing) return toAgentState(existing);
+    const node = await tx.addNode(agentStatePath(name), {
+      type: 'capsule:ReplicationAgent',
+      properties: { source: `${name}.${sourceSuffix}`, nextSequence: 1, cursor: 0, snapshotPending: true, deliveredItems: 0 },
+    });
+    return toAgentState(node);
+  });
+}
+/** Changes some properties of an agent's state in one transaction (null removes one). */
+export async function updateAgentState(
+  repo: Repository,
+  name: string,
+  change: (state: AgentState) => Record<string, PropertyValue | null>,
+): Promise<AgentState | null> {
+  return repo.transaction(async (tx) => {
+    const node = await tx.getNode(agentStatePath(name));
+    if (!node) return null;
+    return toAgentState(await tx.setProperties(node.path, change(toAgentState(node))));
+  });
+}
+
+export function inflightValue(inflight: InFlight): string {
+  return JSON.stringify(inflight);
+}

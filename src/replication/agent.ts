@@ -1,0 +1,149 @@
+import type { Clock } from '../clock.js';
+import type { Repository } from '../repository/index.js';
+import { inflightValue, ensureAgentState, updateAgentState, type AgentState, type InFlight } from './agent-state.js';
+import type { Outbox } from './outbox.js';
+import { describeItem, PACKAGE_ITEMS, PACKAGE_TARGET_BYTES, type ReplicationItem } from './package.js';
+import type { DeliveryAnswer, Transport } from './transport.js';
+
+/** What one round did: sent a package, found nothing to send, or could not deliver (see the state's lastError). */
+export type RoundResult = 'delivered' | 'idle' | 'blocked';
+
+export interface AgentLog {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+}
+
+export interface AgentRoundDeps {
+  readonly repo: Repository;
+  readonly outbox: Outbox;
+  readonly clock: Clock;
+  readonly transport: Transport;
+  readonly log?: AgentLog;
+  /** Parts of a snapshot not sent yet, kept between rounds (a restart builds the snapshot again). */
+  readonly snapshotParts: Map<string, { at: number; parts: ReplicationItem[][] }>;
+}
+
+/** Splits items into packages of at most PACKAGE_ITEMS items and about PACKAGE_TARGET_BYTES. */
+export function packItems(items: readonly ReplicationItem[]): ReplicationItem[][] {
+  const parts: ReplicationItem[][] = [];
+  let part: ReplicationItem[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = JSON.stringify(item).length;
+    if (part.length > 0 && (part.length >= PACKAGE_ITEMS || bytes + size > PACKAGE_TARGET_BYTES)) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(item);
+    bytes += size;
+  }
+  parts.push(part); // a snapshot of nothing is still one (empty) package: it opens the stream
+  return parts;
+}
+
+/** The package to send next, written down before it is sent; null when there is nothing to send. */
+async function nextInflight(name: string, state: AgentState, deps: AgentRoundDeps): Promise<InFlight | null> {
+  const { outbox, repo } = deps;
+  const base = { format: 1 as const, source: state.source, sequence: state.nextSequence };
+  if (state.snapshotPending) {
+    let snapshot = deps.snapshotParts.get(name);
+    if (!snapshot || state.snapshotAt !== snapshot.at) {
+      // The position first, then the state: a change committed in between is in both, and applying it twice is harmless.
+      const at = await outbox.head();
+      snapshot = { at, parts: packItems(await outbox.snapshot()) };
+      deps.snapshotParts.set(name, snapshot);
+      await updateAgentState(repo, name, () => ({ snapshotAt: at }));
+      deps.log?.info({ agent: name, at, packages: snapshot.parts.length }, 'replication snapshot built');
+    }
+    const items = snapshot.parts[0]!;
+    return { pkg: { ...base, items }, snapshotAt: snapshot.at, snapshotFinal: snapshot.parts.length === 1 };
+  }
+  const entries = [];
+  let bytes = 0;
+  for (const entry of await outbox.read(state.cursor, PACKAGE_ITEMS)) {
+    const size = JSON.stringify(entry.item).length;
+    if (entries.length > 0 && bytes + size > PACKAGE_TARGET_BYTES) break;
+    entries.push(entry);
+    bytes += size;
+  }
+  if (entries.length === 0) {
+    if ((await outbox.head()) > state.cursor) {
+      // Items this agent still needed are gone (pruned while it was removed or restored): send everything again.
+      await updateAgentState(repo, name, () => ({ snapshotPending: true, snapshotAt: null }));
+      deps.log?.warn({ agent: name, cursor: state.cursor }, 'the outbox no longer has the items this agent needs; sending a full snapshot');
+    }
+    return null;
+  }
+  return { pkg: { ...base, items: entries.map((entry) => entry.item) }, cursorAfter: entries[entries.length - 1]!.seq };
+}
+
+async function delivered(name: string, inflight: InFlight, answer: DeliveryAnswer & { ok: true }, deps: AgentRoundDeps): Promise<void> {
+  const now = new Date(deps.clock.now());
+  await updateAgentState(deps.repo, name, (state) => ({
+    inflight: null,
+    nextSequence: inflight.pkg.sequence + 1,
+    ...(inflight.cursorAfter !== undefined ? { cursor: inflight.cursorAfter } : {}),
+    ...(inflight.snapshotFinal ? { cursor: inflight.snapshotAt!, snapshotPending: false, snapshotAt: null } : {}),
+    lastDeliveredAt: now,
+    lastDeliveredSequence: inflight.pkg.sequence,
+    deliveredItems: state.deliveredItems + (answer.outcome === 'applied' ? inflight.pkg.items.length : 0),
+    blockedSince: null,
+    lastError: null,
+    retryRequested: null,
+  }));
+  if (inflight.snapshotAt !== undefined) {
+    const snapshot = deps.snapshotParts.get(name);
+    if (snapshot?.at === inflight.snapshotAt) snapshot.parts.shift();
+    if (inflight.snapshotFinal) deps.snapshotParts.delete(name);
+  }
+}
+
+/**
+ * One step of an agent: send the package in flight (after a crash: the same one again), else
+ * the next part of a pending snapshot, else the next items of the outbox. At least once on the
+ * wire; the receiver's per-source sequence makes it exactly once.
+ */
+export async function deliverRound(name: string, deps: AgentRoundDeps): Promise<RoundResult> {
+  let state = await ensureAgentState(deps.repo, name);
+  if (state.resyncRequested) {
+    state = (await updateAgentState(deps.repo, name, () => ({ resyncRequested: null, snapshotPending: true, snapshotAt: null })))!;
+    deps.snapshotParts.delete(name);
+  }
+  let inflight = state.inflight;
+  if (!inflight) {
+    inflight = await nextInflight(name, state, deps);
+    if (!inflight) return 'idle';
+    await updateAgentState(deps.repo, name, () => ({ inflight: inflightValue(inflight!) }));
+  }
+  const answer = await deps.transport.send(inflight.pkg);
+  if (answer.ok) {
+    await delivered(name, inflight, answer, deps);
+    return 'delivered';
+  }
+  if (answer.status === 409 && answer.expected !== undefined && answer.expected < inflight.pkg.sequence) {
+    // The publish lost what it had applied (a restored or replaced home): start its stream again from what it expects.
+    deps.log?.warn({ agent: name, sent: inflight.pkg.sequence, expected: answer.expected }, 'the publish expects an earlier package; sending a full snapshot');
+    deps.snapshotParts.delete(name);
+    await updateAgentState(deps.repo, name, () => ({ inflight: null, nextSequence: answer.expected!, snapshotPending: true, snapshotAt: null }));
+    return 'delivered';
+  }
+  const now = new Date(deps.clock.now());
+  const before = await updateAgentState(deps.repo, name, (current) => ({
+    blockedSince: current.blockedSince ?? now,
+    lastError: answer.message,
+    retryRequested: null,
+  }));
+  if (before && before.blockedSince?.getTime() === now.getTime()) {
+    deps.log?.warn({ agent: name, head: headOf(inflight), answer: answer.message }, 'replication queue blocked');
+  }
+  return 'blocked';
+}
+
+/** The first item of a package, described (for status, health and logs). */
+export function headOf(inflight: InFlight | null): string | null {
+  const first = inflight?.pkg.items[0];
+  if (!inflight) return null;
+  const more = inflight.pkg.items.length > 1 ? ` (+${inflight.pkg.items.length - 1} more)` : '';
+  return `package ${inflight.pkg.sequence}: ${first ? describeItem(first) : 'empty snapshot'}${more}`;
+}

@@ -1,0 +1,60 @@
+import type { Clock } from '../clock.js';
+import type { ConfigAdmin } from '../config/index.js';
+import type { Repository } from '../repository/index.js';
+import { configuredAgents } from './agent-config.js';
+import { readAgentState } from './agent-state.js';
+import { headOf } from './agent.js';
+import { outboxPath, OUTBOX_COUNTER } from './outbox.js';
+import { describeItem, itemSchema } from './package.js';
+
+export interface AgentStatus {
+  readonly name: string;
+  readonly url: string;
+  readonly enabled: boolean;
+  /** Outbox items not yet delivered (while a snapshot is pending: those after it). */
+  readonly queued: number;
+  readonly snapshotPending: boolean;
+  /** The first thing waiting to be sent (the package in flight, else the next outbox item). */
+  readonly head: string | null;
+  readonly lastError: string | null;
+  readonly blockedSince: string | null;
+  readonly blockedSeconds: number | null;
+  readonly lastDeliveredAt: string | null;
+  readonly lastDeliveredSequence: number;
+  readonly deliveredItems: number;
+  /** How long the oldest undelivered change has waited, in seconds (0 when none waits). */
+  readonly lagSeconds: number;
+}
+
+/** Each configured agent's queue, read from the repository (works with or without a running author). */
+export async function replicationStatus(deps: { repo: Repository; config: ConfigAdmin; clock: Clock }): Promise<AgentStatus[]> {
+  const { repo, clock } = deps;
+  const now = clock.now();
+  const outboxHead = await repo.readCounter(OUTBOX_COUNTER);
+  const statuses: AgentStatus[] = [];
+  for (const agent of configuredAgents(deps.config)) {
+    const state = await readAgentState(repo, agent.name);
+    const position = !state ? outboxHead : state.snapshotPending ? (state.snapshotAt ?? outboxHead) : state.cursor;
+    const next = await repo.getNode(outboxPath(position + 1));
+    let head = headOf(state?.inflight ?? null);
+    if (!head && next) head = `outbox item ${position + 1}: ${describeItem(itemSchema.parse(JSON.parse(next.properties.item as string)))}`;
+    if (!head && (!state || state.snapshotPending)) head = 'full snapshot';
+    const waitingSince = state?.inflight || !state || state.snapshotPending ? (state?.blockedSince?.getTime() ?? next?.created.getTime()) : next?.created.getTime();
+    statuses.push({
+      name: agent.name,
+      url: agent.url,
+      enabled: agent.enabled,
+      queued: Math.max(0, outboxHead - position),
+      snapshotPending: !state || state.snapshotPending,
+      head,
+      lastError: state?.lastError ?? null,
+      blockedSince: state?.blockedSince?.toISOString() ?? null,
+      blockedSeconds: state?.blockedSince ? Math.max(0, Math.round((now - state.blockedSince.getTime()) / 1000)) : null,
+      lastDeliveredAt: state?.lastDeliveredAt?.toISOString() ?? null,
+      lastDeliveredSequence: state?.lastDeliveredSequence ?? 0,
+      deliveredItems: state?.deliveredItems ?? 0,
+      lagSeconds: waitingSince === undefined ? 0 : Math.max(0, Math.round((now - waitingSince) / 1000)),
+    });
+  }
+  return statuses;
+}

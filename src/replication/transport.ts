@@ -1,0 +1,93 @@
+import type { ReplicationPackage } from './package.js';
+
+/** What the publish said to one package. */
+export type DeliveryAnswer =
+  | { readonly ok: true; readonly outcome: 'applied' | 'duplicate' }
+  | { readonly ok: false; readonly status: number | null; readonly message: string; readonly expected?: number };
+
+export interface Transport {
+  send(pkg: ReplicationPackage): Promise<DeliveryAnswer>;
+}
+
+const TIMEOUT_MS = 30_000;
+
+function errorMessage(body: unknown, status: number): string {
+  const error = body && typeof body === 'object' ? (body as { error?: { message?: unknown } }).error : undefined;
+  const message = typeof error?.message === 'string' ? error.message.slice(0, 300) : '(no message)';
+  return `HTTP ${status}: ${message}`;
+}
+
+async function bodyOf(response: Response): Promise<unknown> {
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Posts packages to a publish's `/bin/receive` as the transport user: logs in through the
+ * login endpoint once, then sends its token in the `login-token` header, logging in again
+ * when the publish no longer accepts it. The password is read when needed and never logged.
+ */
+export function createHttpTransport(options: { url: string; user: string; password: () => string }): Transport {
+  let token: string | null = null;
+
+  async function login(): Promise<DeliveryAnswer | null> {
+    const response = await fetch(`${options.url}/j_security_check`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ j_username: options.user, j_password: options.password() }),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+      redirect: 'manual',
+    });
+    if (response.status !== 200) {
+      return { ok: false, status: response.status, message: `login as ${options.user} refused: ${errorMessage(await bodyOf(response), response.status)}` };
+    }
+    await response.arrayBuffer();
+    const cookie = response.headers.getSetCookie()[0];
+    const value = cookie ? /^[^=]+=([^;]*)/.exec(cookie)?.[1] : undefined;
+    if (!value) return { ok: false, status: response.status, message: 'the publish answered the login without a token cookie' };
+    token = value;
+    return null;
+  }
+
+  async function post(pkg: ReplicationPackage): Promise<Response> {
+    return fetch(`${options.url}/bin/receive`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'login-token': token ?? '' },
+      body: JSON.stringify(pkg),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+      redirect: 'manual',
+    });
+  }
+
+  return {
+    async send(pkg) {
+      try {
+        if (!token) {
+          const refused = await login();
+          if (refused) return refused;
+        }
+        let response = await post(pkg);
+        if (response.status === 401) {
+          await response.arrayBuffer();
+          token = null;
+          const refused = await login();
+          if (refused) return refused;
+          response = await post(pkg);
+        }
+        const body = await bodyOf(response);
+        if (response.ok) {
+          const outcome = (body as { outcome?: unknown } | null)?.outcome;
+          return { ok: true, outcome: outcome === 'duplicate' ? 'duplicate' : 'applied' };
+        }
+        const expected = (body as { expected?: unknown } | null)?.expected;
+        return { ok: false, status: response.status, message: errorMessage(body, response.status), ...(typeof expected === 'number' ? { expected } : {}) };
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string } }).cause?.code;
+        return { ok: false, status: null, message: `publish unreachable: ${cause ?? (error as Error).name}: ${(error as Error).message}`.slice(0, 300) };
+      }
+    },
+  };
+}
