@@ -12,6 +12,7 @@ const NAVIGATION: ReadonlyArray<{ path: string; label: string }> = [
   { path: `${CONSOLE_ROOT}/healthcheck`, label: 'Health' },
   { path: `${CONSOLE_ROOT}/crypto`, label: 'Crypto' },
   { path: `${CONSOLE_ROOT}/users`, label: 'Users' },
+  { path: `${CONSOLE_ROOT}/replication`, label: 'Replication' },
   { path: REPOSITORY_BROWSER_PATH, label: 'Repository' },
 ];
 

@@ -8,6 +8,7 @@ import { componentsPage } from './pages/components.js';
 import { configManagerPage } from './pages/config-manager.js';
 import { cryptoPage } from './pages/crypto.js';
 import { healthPage } from './pages/health.js';
+import { replicationPage } from './pages/replication.js';
 import { repositoryBrowserPage } from './pages/repository-browser.js';
 import { usersPage } from './pages/users.js';
 import { STYLESHEET, STYLESHEET_PATH } from './stylesheet.js';
@@ -61,6 +62,7 @@ function createPages(deps: ConsoleDeps, services: ConsoleServices): ConsolePage[
     healthPage(deps.health, deps.instanceName),
     cryptoPage(deps, services),
     usersPage(services.users, deps.tokens),
+    replicationPage(services),
     repositoryBrowserPage(services.repo),
   ];
 }

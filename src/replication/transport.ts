@@ -85,8 +85,9 @@ export function createHttpTransport(options: { url: string; user: string; passwo
         const expected = (body as { expected?: unknown } | null)?.expected;
         return { ok: false, status: response.status, message: errorMessage(body, response.status), ...(typeof expected === 'number' ? { expected } : {}) };
       } catch (error) {
-        const cause = (error as { cause?: { code?: string } }).cause?.code;
-        return { ok: false, status: null, message: `publish unreachable: ${cause ?? (error as Error).name}: ${(error as Error).message}`.slice(0, 300) };
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        const detail = cause?.code ?? cause?.message ?? (error as Error).message;
+        return { ok: false, status: null, message: `publish unreachable: ${detail}`.slice(0, 300) };
       }
     },
   };

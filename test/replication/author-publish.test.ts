@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { openServices, type Services } from '../../src/instance/index.js';
 import { createReceiver } from '../../src/replication/index.js';
 import { login, sessionStatus } from '../helpers/http.js';
+import { freePort } from '../helpers/ports.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 import { ADMIN_PASSWORD, cli, eventually, instanceProcess, loginStatus, type InstanceProcess } from './instances.js';
@@ -149,7 +150,7 @@ describe('replication from an author to two publishes', () => {
 
   it("an unreachable publish makes the agent's health check critical, naming the head item and the answer", async () => {
     await cli(
-      ['replication', 'add-agent', 'nowhere', '--url', 'http://127.0.0.4:9', '--transport-user', 'replicator', '--transport-password-stdin', '--retry-delay', '1', '--blocked-alert', '1', '--home', author.home],
+      ['replication', 'add-agent', 'nowhere', '--url', `http://127.0.0.4:${await freePort()}`, '--transport-user', 'replicator', '--transport-password-stdin', '--retry-delay', '1', '--blocked-alert', '1', '--home', author.home],
       'x\n',
     );
     const check = await eventually('a critical replication check', async () => {
