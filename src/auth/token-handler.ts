@@ -256,6 +256,8 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
         deps.metrics?.tokenVerified(kind, authentication ? 'valid' : 'refused');
         return authentication;
       } catch (error) {
+        // The repository is away (PostgreSQL restarting): the request fails with 503, never as anonymous.
+        if (error instanceof CapsuleError && error.code === 'REPOSITORY_UNAVAILABLE') throw error;
         // Keys not loadable or the repository failing: the request is anonymous, the cause logged.
         logger?.warn({ err: error }, 'token could not be checked');
         deps.metrics?.tokenVerified(kind, 'error');

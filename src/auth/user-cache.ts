@@ -1,3 +1,4 @@
+import { isCapsuleError } from '../errors.js';
 import type { User, UserManager } from '../users/index.js';
 
 /**
@@ -15,7 +16,11 @@ export function createUserCache(users: UserManager, ttlMs: number, maxEntries = 
     async get(userId, nowMs) {
       const hit = entries.get(userId);
       if (hit && hit.until > nowMs) return hit.user;
-      const user = await users.getUser(userId).catch(() => null);
+      // A repository that is away is not "no such user": that error goes up (503), and nothing is cached.
+      const user = await users.getUser(userId).catch((error: unknown) => {
+        if (isCapsuleError(error, 'REPOSITORY_UNAVAILABLE')) throw error;
+        return null;
+      });
       if (entries.size >= maxEntries) entries.clear();
       entries.set(userId, { user, until: nowMs + ttlMs });
       return user;

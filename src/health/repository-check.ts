@@ -1,6 +1,7 @@
 import type { Repository } from '../repository/index.js';
 import type { HealthCheck } from './registry.js';
 
+/** The repository answers (PostgreSQL: a query on a pooled connection); names where it is, never a password. */
 export function repositoryCheck(repo: Repository): HealthCheck {
   return {
     name: 'repository',
@@ -8,7 +9,8 @@ export function repositoryCheck(repo: Repository): HealthCheck {
     readiness: true,
     async run() {
       const info = await repo.info();
-      return { status: 'ok', message: `${info.backend}, ${info.nodeCount} nodes, ${Math.round(info.sizeBytes / 1024)} KiB` };
+      const where = info.backend === 'postgres' ? ` at ${info.location}` : '';
+      return { status: 'ok', message: `${info.backend}${where}, ${info.nodeCount} nodes, ${Math.round(info.sizeBytes / 1024)} KiB` };
     },
   };
 }
