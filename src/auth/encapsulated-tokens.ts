@@ -16,13 +16,23 @@ export interface EncapsulatedClaims {
   readonly gen: number;
   /** Not before (seconds since the epoch); Capsule does not issue it, other signers may. */
   readonly nbf?: number;
+  /** After an OpenID Connect sign-in: what an instance without the user needs to create it. */
+  readonly prv?: ProvisioningClaim;
+}
+
+/** The provisioning claim (see auth/oidc/provisioning.ts): provider, subject, mapped groups, sign-in time. */
+export interface ProvisioningClaim {
+  readonly p: string;
+  readonly s: string;
+  readonly g: readonly string[];
+  readonly at: number;
 }
 
 /**
  * Every claim a token may carry. A token with any other claim is refused: only a signer holding
  * the farm's key could add one, and a claim this verifier does not understand must not be ignored.
  */
-export const ALLOWED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'iat', 'exp', 'jti', 'gen', 'nbf']);
+export const ALLOWED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'iat', 'exp', 'jti', 'gen', 'nbf', 'prv']);
 
 export type EncapsulatedVerification =
   | { readonly ok: true; readonly claims: EncapsulatedClaims; readonly kid: string }
@@ -58,7 +68,14 @@ function encodeJson(value: object): string {
 
 export function issueEncapsulatedToken(claims: Omit<EncapsulatedClaims, 'jti'> & { jti?: string }, signing: SigningKey): string {
   const header = encodeJson({ alg: 'HS256', typ: 'JWT', kid: signing.kid });
-  const payload = encodeJson({ sub: claims.sub, iat: claims.iat, exp: claims.exp, jti: claims.jti ?? randomBytes(12).toString('base64url'), gen: claims.gen });
+  const payload = encodeJson({
+    sub: claims.sub,
+    iat: claims.iat,
+    exp: claims.exp,
+    jti: claims.jti ?? randomBytes(12).toString('base64url'),
+    gen: claims.gen,
+    ...(claims.prv ? { prv: { p: claims.prv.p, s: claims.prv.s, g: claims.prv.g, at: claims.prv.at } } : {}),
+  });
   const input = `${header}.${payload}`;
   return `${input}.${createHmac('sha256', signing.key).update(input).digest('base64url')}`;
 }
@@ -83,6 +100,28 @@ function kidOfHeader(part: string): string | null {
   return header.kid;
 }
 
+const PROVISIONING_FIELDS: ReadonlySet<string> = new Set(['p', 's', 'g', 'at']);
+
+/** Exactly p, s, g, at, each of its type and bounded: a claim that creates users fails closed too. */
+function validProvisioning(value: unknown): value is ProvisioningClaim {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
+  const claim = value as Record<string, unknown>;
+  for (const name in claim) if (!PROVISIONING_FIELDS.has(name)) return false;
+  return (
+    typeof claim.p === 'string' &&
+    claim.p.length > 0 &&
+    claim.p.length <= 32 &&
+    typeof claim.s === 'string' &&
+    claim.s.length > 0 &&
+    claim.s.length <= 255 &&
+    Array.isArray(claim.g) &&
+    claim.g.length <= 20 &&
+    claim.g.every((group: unknown) => typeof group === 'string' && group.length > 0 && group.length <= 128) &&
+    Number.isSafeInteger(claim.at) &&
+    (claim.at as number) >= 0
+  );
+}
+
 function validClaims(value: unknown): value is EncapsulatedClaims {
   if (!value || typeof value !== 'object') return false;
   const claims = value as Record<string, unknown>;
@@ -95,7 +134,8 @@ function validClaims(value: unknown): value is EncapsulatedClaims {
     typeof claims.jti === 'string' &&
     Number.isSafeInteger(claims.gen) &&
     (claims.gen as number) >= 0 &&
-    (claims.nbf === undefined || Number.isSafeInteger(claims.nbf))
+    (claims.nbf === undefined || Number.isSafeInteger(claims.nbf)) &&
+    (claims.prv === undefined || validProvisioning(claims.prv))
   );
 }
 

@@ -132,22 +132,32 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     return { userId: user.id, groups: user.groups, token: { type, expiresAt: new Date(expiresAtMs) } };
   }
 
-  function issueEncapsulated(user: User, nowMs: number): { token: string; expiresAt: number } {
+  function issueEncapsulated(user: User, nowMs: number, provisioning?: ProvisioningClaim): { token: string; expiresAt: number } {
     const lifetimeMs = settings().expirationMs;
     const signing = crypto.signingKey();
     const iat = Math.floor(nowMs / 1000);
     const exp = Math.floor((nowMs + lifetimeMs) / 1000);
-    return { token: issueEncapsulatedToken({ sub: user.id, iat, exp, gen: user.generation }, { kid: signing.kid, key: keyObject(signing.kid, signing.key) }), expiresAt: exp * 1000 };
+    const claims = { sub: user.id, iat, exp, gen: user.generation, ...(provisioning ? { prv: provisioning } : {}) };
+    return { token: issueEncapsulatedToken(claims, { kid: signing.kid, key: keyObject(signing.kid, signing.key) }), expiresAt: exp * 1000 };
   }
 
-  async function usableUser(userId: string, kind: TokenKind, nowMs: number, generation?: number): Promise<User | null> {
-    const user = await userCache.get(userId, nowMs);
+  /** A user missing here, created from the token's provisioning claim when the provisioner allows it. */
+  async function provisioned(userId: string, provisioning: ProvisioningClaim | undefined, generation: number | undefined): Promise<User | null> {
+    if (!provisioning || !deps.provisioner) return null;
+    const user = await deps.provisioner.apply(userId, provisioning, generation ?? 0);
+    userCache.invalidate(userId);
+    return user;
+  }
+
+  async function usableUser(userId: string, kind: TokenKind, nowMs: number, generation?: number, provisioning?: ProvisioningClaim): Promise<User | null> {
+    // An existing record always wins over a provisioning claim: disabled stays disabled, a raised generation ends the token.
+    const user = (await userCache.get(userId, nowMs)) ?? (await provisioned(userId, provisioning, generation));
     const refuse = (why: string) => {
       logger?.warn({ userId, tokenType: kind }, `valid token for ${userId}, but ${why}`);
       deps.audit?.info({ event: 'token-refused', userId, tokenType: kind, reason: why }, 'token refused');
       return null;
     };
-    if (!user) return refuse(`${userId} does not exist on this instance`);
+    if (!user) return refuse(`${userId} does not exist on this instance${provisioning ? ' and its provisioning claim may not create it here' : ''}`);
     if (user.disabled) return refuse(`${userId} is disabled`);
     if (generation !== undefined && generation !== user.generation) {
       return refuse(`its generation ${generation} is not the user's ${user.generation} (logged out everywhere)`);
@@ -174,13 +184,13 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       return null;
     }
     const { claims, kid } = result;
-    const user = await usableUser(claims.sub, 'encapsulated', nowMs, claims.gen);
+    const user = await usableUser(claims.sub, 'encapsulated', nowMs, claims.gen, claims.prv);
     if (!user) return null;
     const half = (claims.exp - claims.iat) / 2;
     const pastHalfLife = settings().refresh && nowMs / 1000 - claims.iat > half;
     const signedByRetiredKey = kid !== crypto.signingKey().kid && crypto.keyIds().retiredHmac.includes(kid);
     if (pastHalfLife || signedByRetiredKey) {
-      const renewed = issueEncapsulated(user, nowMs);
+      const renewed = issueEncapsulated(user, nowMs, claims.prv); // the sign-in time in it stays as it was
       return { session: sessionOf(user, 'encapsulated', renewed.expiresAt), renewedToken: renewed.token };
     }
     return { session: sessionOf(user, 'encapsulated', claims.exp * 1000) };
@@ -235,11 +245,12 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       return { ok: true, user };
     },
 
-    async issue(user) {
+    async issue(user, options = {}) {
       if (user.disabled) throw new CapsuleError('FORBIDDEN', `${user.id} is disabled`);
       const nowMs = clock.now();
       const kind: TokenKind = settings().encapsulated ? 'encapsulated' : 'stateful';
-      const issued = kind === 'encapsulated' ? issueEncapsulated(user, nowMs) : await store.create(user, nowMs, settings().expirationMs);
+      // A stateful token lives in this instance's repository only: nothing to provision elsewhere.
+      const issued = kind === 'encapsulated' ? issueEncapsulated(user, nowMs, options.provisioning) : await store.create(user, nowMs, settings().expirationMs);
       return { token: issued.token, session: sessionOf(user, kind, issued.expiresAt) };
     },
 

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import type { Clock } from '../../src/clock.js';
 import { startInstance, type RunningInstance } from '../../src/instance/index.js';
 import type { LoginProvider } from './oidc-login-provider.js';
 import { fastHasher } from './services.js';
@@ -17,9 +18,9 @@ export function capturedLogger() {
 }
 
 /** An instance in this process (admin password 'admin-password') whose log lines are kept. */
-export async function startLoggedInstance(home: string, name: string): Promise<{ instance: RunningInstance; lines: string[] }> {
+export async function startLoggedInstance(home: string, name: string, options: { clock?: Clock } = {}): Promise<{ instance: RunningInstance; lines: string[] }> {
   const { logger, lines } = capturedLogger();
-  const instance = await startInstance({ home, port: 0, hasher: fastHasher, logger, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' }, name, changePollMs: 100 });
+  const instance = await startInstance({ home, port: 0, hasher: fastHasher, logger, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' }, name, changePollMs: 100, clock: options.clock });
   return { instance, lines };
 }
 

@@ -2,25 +2,17 @@ import type { Clock } from '../../clock.js';
 import type { ConfigAdmin } from '../../config/index.js';
 import { isCapsuleError } from '../../errors.js';
 import type { User, UserManager } from '../../users/index.js';
-import { CLOCK_SKEW_SECONDS } from '../encapsulated-tokens.js';
+import { CLOCK_SKEW_SECONDS, type ProvisioningClaim } from '../encapsulated-tokens.js';
 import { oidcPid, oidcSettings } from './oidc-config.js';
 
 /**
  * The provisioning claim (`prv`) an encapsulated token carries after an OpenID Connect sign-in:
  * enough for an instance that has never seen the user to create it, exactly as the instance that
  * handled the callback did. It is covered by the token's HMAC, so only a holder of the farm's
- * key can write one. Short names keep the token well under 1 KB.
+ * key can write one; its shape is checked by the token codec (encapsulated-tokens.ts), with the
+ * other claims. Short names keep the token well under 1 KB.
  */
-export interface ProvisioningClaim {
-  /** Provider name (`capsule.auth.oidc~<p>`). */
-  readonly p: string;
-  /** The provider's subject. */
-  readonly s: string;
-  /** Capsule groups, already mapped. */
-  readonly g: readonly string[];
-  /** When the person signed in at the provider, seconds since the epoch; refreshed tokens keep it. */
-  readonly at: number;
-}
+export type { ProvisioningClaim };
 
 export const MAX_PROVISIONED_GROUPS = 20;
 /** Keeps the longest token under 1 KB: header ~80, claims ~230 with a 128-character user id, this, signature 43 (base64url: x4/3). */
