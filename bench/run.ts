@@ -3,6 +3,7 @@
 import { cpus } from 'node:os';
 import { formatRate } from './measure.js';
 import { benchmarkHttp } from './http.js';
+import { benchmarkReplication } from './replication.js';
 import { opensslHmacRate } from './openssl.js';
 import { benchmarkVerification } from './verification.js';
 
@@ -32,3 +33,9 @@ for (const run of runs) {
   );
 }
 console.log('\n  targets: encapsulated ≥ 90% of anonymous, stateful ≥ 75%');
+
+console.log('\n3. Replication lag: an author and three publishes (child processes, loopback), 1,000 changes\n');
+for (const run of await benchmarkReplication(log)) {
+  console.log(`  ${run.name.padEnd(32)} ${run.changesPerSecond.toFixed(0).padStart(5)} changes/s  lag p50 ${String(run.p50Ms).padStart(4)} ms  p99 ${String(run.p99Ms).padStart(4)} ms  max ${String(run.maxMs).padStart(4)} ms`);
+}
+console.log('\n  target: every change applied on every publish within 2 s');
