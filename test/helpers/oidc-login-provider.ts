@@ -209,9 +209,15 @@ function location(response: Response, base: string): string {
  * Everything a browser does between "Sign in with …" and the provider's redirect back: returns
  * the callback URL (code and state) without requesting it, so a test can send it, or tamper first.
  */
-export async function signInAtProvider(jar: CookieJar, capsuleUrl: string, options: { provider: string; login: string; resource?: string }): Promise<string> {
+export async function signInAtProvider(
+  jar: CookieJar,
+  capsuleUrl: string,
+  options: { provider: string; login: string; resource?: string; onStart?: (response: Response) => void },
+): Promise<string> {
   const start = `${capsuleUrl}/system/sling/oidc/login/${options.provider}${options.resource ? `?resource=${encodeURIComponent(options.resource)}` : ''}`;
-  let url = location(await jar.fetch(start), start);
+  const started = await jar.fetch(start);
+  options.onStart?.(started);
+  let url = location(started, start);
   // Follow the provider's redirects; answer its login form once (a provider session skips it).
   for (let hops = 0; hops < 8 && !url.startsWith(capsuleUrl); hops++) {
     if (/\/interaction\/[^/]+$/.test(new URL(url).pathname)) {
