@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   REPOSITORY_DAMAGED: 'the repository file is not a Capsule repository, or is damaged',
   REPOSITORY_UNAVAILABLE: 'the repository (PostgreSQL) cannot be reached now, or stayed too busy to commit; try again',
   HOME_UNREADABLE: 'the instance home does not exist or cannot be read',
+  HOME_IN_USE: 'another running instance holds the lock of this home (the message names its PID)',
   INVALID_ID: 'a user or group id is empty, too long, or has characters that do not belong in a path',
   USER_EXISTS: 'a user or group with that id already exists',
   USER_NOT_FOUND: 'no user with that id',

@@ -8,6 +8,7 @@ export const EXIT_USAGE = 2;
 /** Codes that mean "something is wrong" rather than "you asked wrongly". */
 const CHECK_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'CHECK_FAILED',
+  'HOME_IN_USE',
   'KEY_MISMATCH',
   'OAUTH_UNREACHABLE',
   'OAUTH_REJECTED',

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { applyConfigFiles } from '../config/index.js';
@@ -11,6 +13,7 @@ import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.
 import { watchCounters, type ChangeWatcher } from './change-watcher.js';
 import { createInitialAdmin } from './first-start.js';
 import { startReplication, type ReplicationService } from '../replication/index.js';
+import { lockHome, type HomeLock } from './home-lock.js';
 import { auditLogger, silentLogger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { CONFIG_COUNTER } from '../config/index.js';
@@ -59,6 +62,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   const audit = auditLogger(logger);
   const host = options.host ?? '127.0.0.1';
   const env = options.env ?? process.env;
+  // A home that exists is locked before anything in it is opened; a new one once it is made.
+  const earlyLock: HomeLock | undefined = existsSync(options.home) ? lockHome(resolve(options.home)) : undefined;
   const services = await openServices({
     home: options.home,
     create: true,
@@ -68,7 +73,20 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     keyStorage: options.keyStorage,
     repositoryUrl: options.repositoryUrl,
     env,
+  }).catch((error: unknown) => {
+    earlyLock?.release();
+    throw error;
   });
+  let homeLock = earlyLock;
+  try {
+    homeLock ??= lockHome(services.home.root);
+  } catch (error) {
+    await services.close();
+    throw error;
+  }
+  if (homeLock.tookOverFrom !== null) {
+    logger.warn({ pid: homeLock.tookOverFrom }, `took over the lock of this home from PID ${homeLock.tookOverFrom}, which is no longer running (it did not stop cleanly)`);
+  }
   let watcher: ChangeWatcher | undefined;
   let replication: ReplicationService | undefined;
   let cleanupTimer: NodeJS.Timeout | undefined;
@@ -207,6 +225,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
           await replication?.stop();
           await app.close();
           await services.close();
+          homeLock.release();
           logger.info('instance stopped');
         })()),
     };
@@ -216,6 +235,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     health.stop();
     await replication?.stop();
     await services.close();
+    homeLock.release();
     throw error;
   }
 }

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { spawn } from 'node:child_process';
+import { CAPSULE_BIN } from '../helpers/cli.js';
+import { startTestInstance } from '../helpers/homes.js';
+import { startServerProcess } from '../helpers/server-process.js';
+import { freePort } from '../helpers/ports.js';
+import { tempDir } from '../helpers/temp.js';
+
+const ENV = { CAPSULE_ADMIN_PASSWORD: 'admin-password' };
+
+/** `capsule start` expected to give up: its exit and output, or a failure (and a kill) if it keeps running. */
+function startExpectingRefusal(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [CAPSULE_BIN, 'start', ...args], { env: { ...process.env, CAPSULE_HOME: '', ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('the second capsule start is running on the same home'));
+    }, 20_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+it('refuses a second capsule start on a home a running instance holds, naming its PID; takes over the lock of a killed one', { timeout: 60_000 }, async () => {
+  const home = join(tempDir(), 'home');
+  const first = await startServerProcess({ home, env: ENV });
+  const lockFile = join(home, 'instance.lock');
+  assert.equal(readFileSync(lockFile, 'utf8').trim(), String(first.child.pid));
+
+  const second = await startExpectingRefusal(['--home', home, '--port', String(await freePort())]);
+  assert.equal(second.code, 1, second.stderr);
+  assert.match(second.stderr, new RegExp(`^capsule: the home .* is in use by a running instance \\(PID ${first.child.pid}\\); stop it first`, 'm'));
+  assert.equal((await fetch(`${first.url}/system/health/live`)).status, 200, 'the first instance runs on');
+
+  await first.stop('SIGKILL'); // no chance to remove its lock
+  assert.equal(readFileSync(lockFile, 'utf8').trim(), String(first.child.pid));
+  const third = await startServerProcess({ home, env: ENV });
+  assert.match(third.output(), new RegExp(`took over the lock of this home from PID ${first.child.pid}, which is no longer running`));
+  assert.equal(readFileSync(lockFile, 'utf8').trim(), String(third.child.pid));
+  assert.equal(await third.stop('SIGTERM'), 0);
+  assert.equal(existsSync(lockFile), false, 'a clean stop removes the lock');
+});
+
+it('treats a lock that names no process as stale, and locks in-process instances too', async () => {
+  const home = join(tempDir(), 'home');
+  const instance = await startTestInstance(home);
+  await assert.rejects(startTestInstance(home), (error: Error & { code?: string }) => error.code === 'HOME_IN_USE' && error.message.includes(`PID ${process.pid}, this process`));
+  await instance.stop();
+  writeFileSync(join(home, 'instance.lock'), 'not a pid\n');
+  const again = await startTestInstance(home);
+  await again.stop();
+  assert.equal(existsSync(join(home, 'instance.lock')), false);
+});
