@@ -40,13 +40,23 @@ export interface AppDeps {
   readonly audit?: AuditTrail;
   /** Prometheus metrics: request latency and `GET /system/metrics`; none without them. */
   readonly metrics?: Metrics;
+  /** Serve HTTPS with this certificate and key (PEM); plain HTTP without. */
+  readonly tls?: TlsFiles;
+}
+
+/** A certificate (chain) and its private key, PEM, as read from `--tls-cert` and `--tls-key`. */
+export interface TlsFiles {
+  readonly cert: Buffer;
+  readonly key: Buffer;
 }
 
 /** Bodies above this are refused before parsing: no login form or token needs more. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  // With `https` Fastify types the instance with an https server; every route here works on either.
   const app = Fastify({
+    https: deps.tls ? { cert: deps.tls.cert, key: deps.tls.key } : null,
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT_BYTES,
     // A line per request would cost more than verifying its token; failures are still logged.

@@ -6,7 +6,7 @@ import { applyConfigFiles } from '../config/index.js';
 import { createHealthRegistry, HEALTH_PID, keysCheck, repositoryCheck, type HealthRegistry } from '../health/index.js';
 import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
 import { createOidcLogin, createProvisioner, watchOidcChecks } from '../auth/oidc/index.js';
-import { buildApp, createMetrics, createTrustedProxies } from '../http/index.js';
+import { buildApp, createMetrics, createTrustedProxies, type TlsFiles } from '../http/index.js';
 import type { PasswordHasher } from '../users/index.js';
 import type { Clock } from '../clock.js';
 import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
@@ -42,6 +42,8 @@ export interface InstanceOptions {
   readonly changePollMs?: number;
   /** How often expired tokens and retired keys are removed (default 10 minutes). */
   readonly maintenanceIntervalMs?: number;
+  /** Serve HTTPS with this certificate and key (`--tls-cert`, `--tls-key`; see `readTlsFiles`). */
+  readonly tls?: TlsFiles;
 }
 
 export interface RunningInstance {
@@ -192,8 +194,12 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       shuttingDown: () => shuttingDown,
       audit,
       metrics,
+      tls: options.tls,
     });
     await app.listen({ port: options.port, host }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN' || error.code === 'EAI_NONAME') {
+        throw new CapsuleError('INVALID_ARGUMENT', `--host '${host}' is neither an IP address nor a name this machine can resolve`);
+      }
       if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
         const reason = error.code === 'EADDRINUSE' ? 'is in use' : error.code === 'EACCES' ? 'needs privileges' : 'is not an address of this machine';
         throw new CapsuleError('INVALID_ARGUMENT', `port ${options.port} on ${host} ${reason}; choose another with --port or --host`);
@@ -203,7 +209,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
     name = options.name ?? `${host}:${port}`;
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
     logger.info({ url, name }, 'instance started');
 
     let stopped: Promise<void> | undefined;
