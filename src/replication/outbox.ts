@@ -78,7 +78,13 @@ async function userState(reader: RepositoryReader, node: RepositoryNode): Promis
 
 export function createOutbox(repo: Repository): Outbox {
   async function append(tx: RepositoryWriter, item: ReplicationItem): Promise<number> {
-    const checked = itemSchema.parse(item); // what we send must be what a receiver accepts
+    // What is queued must be what a receiver accepts: refuse it here, while the change can still be undone.
+    const parsed = itemSchema.safeParse(item);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new CapsuleError('INVALID_ARGUMENT', `cannot replicate ${'path' in item ? item.path : item.id}: ${issue.path.join('.')}: ${issue.message}`);
+    }
+    const checked = parsed.data;
     const seq = await tx.bumpCounter(OUTBOX_COUNTER);
     await tx.addNode(outboxPath(seq), { type: OUTBOX_ITEM_TYPE, properties: { seq, item: JSON.stringify(checked) } });
     return seq;
@@ -106,18 +112,33 @@ export function createOutbox(repo: Repository): Outbox {
 
     async contentChanged(tx, path, { deep, deactivate = false }) {
       const target = checkContentPath(path);
-      const marker = `${ACTIVATIONS_ROOT}/${createHash('sha256').update(target).digest('hex')}`;
+      const under = (candidate: string, root: string) => candidate === root || candidate.startsWith(`${root}/`);
+      const markers = await tx.getChildren(ACTIVATIONS_ROOT);
       if (deactivate) {
-        for (const node of await tx.getChildren(ACTIVATIONS_ROOT)) {
+        for (const node of markers) {
           const active = node.properties.path as string;
-          if (active === target || active.startsWith(`${target}/`)) await tx.removeNode(node.path);
+          const excluded = (node.properties.excluded as readonly string[] | undefined) ?? [];
+          if (under(active, target)) await tx.removeNode(node.path);
+          // A deep activation above it no longer covers it (a snapshot leaves it out).
+          else if (node.properties.deep === true && under(target, active)) await tx.setProperties(node.path, { excluded: [...new Set([...excluded, target])].sort() });
         }
         await append(tx, { type: 'content', path: target, deep, nodes: null });
         return;
       }
       await append(tx, await contentItem(tx, target, deep));
-      if (await tx.getNode(marker)) await tx.setProperties(marker, { path: target, deep });
-      else await tx.addNode(marker, { type: 'capsule:Activation', properties: { path: target, deep } });
+      for (const node of markers) {
+        const active = node.properties.path as string;
+        const excluded = (node.properties.excluded as readonly string[] | undefined) ?? [];
+        const still = excluded.filter((each) => !(each === target || (deep && under(each, target))));
+        if (still.length !== excluded.length) await tx.setProperties(node.path, { excluded: still });
+        if (active === target) {
+          // Once activated with its subtree, a path stays deep until it is deactivated.
+          await tx.setProperties(node.path, { deep: deep || node.properties.deep === true, ...(deep ? { excluded: [] } : {}) });
+        }
+      }
+      if (!markers.some((node) => node.properties.path === target)) {
+        await tx.addNode(`${ACTIVATIONS_ROOT}/${createHash('sha256').update(target).digest('hex')}`, { type: 'capsule:Activation', properties: { path: target, deep, excluded: [] } });
+      }
     },
 
     activate: (path, deep) => repo.transaction(async (tx) => {
@@ -172,7 +193,13 @@ export function createOutbox(repo: Repository): Outbox {
       for (const node of activations) {
         const path = node.properties.path as string;
         const deep = node.properties.deep === true;
-        if (await repo.getNode(path)) active.set(path, await contentItem(repo, path, deep));
+        const excluded = (node.properties.excluded as readonly string[] | undefined) ?? [];
+        if (!(await repo.getNode(path))) continue;
+        const item = await contentItem(repo, path, deep);
+        if (item.type === 'content' && item.nodes && excluded.length > 0) {
+          item.nodes = item.nodes.filter((each) => !excluded.some((gone) => each.path === gone || each.path.startsWith(`${gone}/`)));
+        }
+        active.set(path, item);
       }
       items.push(...active.values());
       return items;

@@ -33,6 +33,19 @@ const contentPath = z
   .regex(/^\/content(\/[^/\u0000-\u001f\u007f]+)*$/, 'a path under /content')
   .refine((path) => !path.split('/').some((segment) => segment === '.' || segment === '..'), { message: "no '.' or '..' segments" });
 
+/**
+ * Content node types: Capsule's own content and folder types, or a type of the site's own (no
+ * `capsule:` prefix). Never a user, group, token or configuration type: a node of such a type
+ * under /content would be found by the lookups that trust those types.
+ */
+const contentType = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((type) => ['capsule:Content', 'capsule:Folder', 'capsule:Node'].includes(type) || !type.startsWith('capsule:'), {
+    message: 'content nodes are capsule:Content, capsule:Folder, capsule:Node or a type without the capsule: prefix',
+  });
+
 export const userStateSchema = z
   .object({
     passwordHash: z.string().max(1024).optional(),
@@ -54,7 +67,7 @@ export const itemSchema = z.discriminatedUnion('type', [
       path: contentPath,
       deep: z.boolean(),
       nodes: z
-        .array(z.object({ path: contentPath, type: z.string().min(1).max(256), properties: z.record(z.string().max(256), storedProperty) }).strict())
+        .array(z.object({ path: contentPath, type: contentType, properties: z.record(z.string().max(256), storedProperty) }).strict())
         .max(100_000)
         .nullable(),
     })
