@@ -10,7 +10,8 @@ try {
   await run(argv, io);
 } catch (error) {
   process.exitCode = exitCodeOf(error);
-  const helpOrVersion = error instanceof CommanderError && error.exitCode === 0;
+  // Help already printed (asked for, or a command group given without its subcommand): nothing to add.
+  const helpOrVersion = error instanceof CommanderError && (error.exitCode === 0 || error.code === 'commander.help');
   if (!helpOrVersion) {
     if (argv.includes('--json') && !(error instanceof CheckFailed)) io.out(JSON.stringify(jsonOf(error)));
     io.err(messageOf(error));

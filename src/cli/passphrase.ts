@@ -7,8 +7,9 @@ export const MIN_PASSPHRASE_LENGTH = 12;
 function promptHidden(question: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
-    process.stderr.write(question);
+    // Echo off before the question shows: what is typed at once is not echoed either.
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.resume();
     let answer = '';
     const finish = (error?: Error) => {
@@ -47,4 +48,21 @@ export async function readPassphrase(io: CliIO, options: { confirm: boolean }): 
     throw new CapsuleError('INVALID_ARGUMENT', `the passphrase is shorter than ${MIN_PASSPHRASE_LENGTH} characters; choose a longer one`);
   }
   return passphrase;
+}
+
+/**
+ * A user's password for `--password-stdin`: standard input when it is a pipe or a file (the
+ * trailing line break dropped); at a terminal a prompt that does not echo, asked twice.
+ */
+export async function readPassword(io: CliIO, given: boolean | undefined): Promise<string> {
+  if (!given) throw new CapsuleError('INVALID_ARGUMENT', 'pass the password on standard input with --password-stdin (never as an argument)');
+  let password: string;
+  if (io.stdinIsTTY) {
+    password = await promptHidden('Password: ');
+    if ((await promptHidden('Again: ')) !== password) throw new CapsuleError('INVALID_ARGUMENT', 'the two passwords differ; nothing was changed');
+  } else {
+    password = (await io.readStdin()).replace(/\r?\n$/, '');
+  }
+  if (password.length === 0) throw new CapsuleError('INVALID_ARGUMENT', io.stdinIsTTY ? 'no password was typed' : 'standard input held no password');
+  return password;
 }

@@ -12,6 +12,7 @@ import { registerRepositoryCommands } from './commands/repository.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerUserCommands } from './commands/users.js';
 import { installCliAudit } from './audit.js';
+import { installHomeAccessCheck } from './home-access.js';
 import type { CliIO } from './io.js';
 
 function version(): string {
@@ -43,6 +44,7 @@ export function buildProgram(io: CliIO): Command {
 /** Parses and runs one command line; errors are thrown for `main` to turn into an exit code. */
 export async function run(argv: readonly string[], io: CliIO): Promise<void> {
   const program = buildProgram(io);
+  installHomeAccessCheck(program, io);
   const audit = installCliAudit(program, io); // the one place where CLI changes are recorded
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -75,9 +75,15 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
   if (existsSync(paths.stagedMaster)) add('warn', paths.stagedMaster, "a master key rotation was interrupted; run 'capsule keys rotate --master' to finish it");
   if (existsSync(paths.stagedHmac)) add('warn', paths.stagedHmac, 'an hmac key is staged (verifies, does not sign yet)');
 
+  // The master key(s) as found, for the protected values even when the whole key set does not load
+  // (a missing hmac key says nothing about whether values decrypt: they depend on the master key).
+  const mastersFound: Buffer[] = [];
   try {
     const repositoryKeys = await readRepositoryKeys(repo);
     const fileKeys = { master: readKeyFile(paths.master), hmac: readKeyFile(paths.hmac) };
+    const stagedMaster = readKeyFile(paths.stagedMaster);
+    if (marker === 'repository' && repositoryKeys.master) mastersFound.push(repositoryKeys.master);
+    else if (marker !== 'repository' && fileKeys.master) mastersFound.push(fileKeys.master, ...(stagedMaster ? [stagedMaster] : []));
     const sameKeys = fileKeys.master !== null && fileKeys.hmac !== null && repositoryKeys.master?.equals(fileKeys.master) === true && repositoryKeys.hmac?.equals(fileKeys.hmac) === true;
     if (hasRepositoryKeys(repositoryKeys) && marker !== 'repository') {
       if (sameKeys && marker === 'file') {
@@ -112,13 +118,17 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     add('error', 'keys', messageOf(error));
   }
 
-  const decryptionKeys = new Map<string, Buffer>();
-  if (keys) {
-    decryptionKeys.set(keyId(keys.master), keys.master);
-    if (keys.stagedMaster) decryptionKeys.set(keyId(keys.stagedMaster), keys.stagedMaster);
+  const masters = keys ? [keys.master, ...(keys.stagedMaster ? [keys.stagedMaster] : [])] : mastersFound;
+  const decryptionKeys = new Map(masters.map((master) => [keyId(master), master] as const));
+  const currentKid = masters[0] ? keyId(masters[0]) : null;
+  const found = await findProtectedValues(repo, locations.configDir);
+  if (currentKid === null) {
+    // Without any master key nothing can be decrypted: one problem, not one per value.
+    const values = found.map(({ value: _value, ...where }) => ({ ...where, decrypts: false, error: 'no master key to check it with' }));
+    if (values.length > 0) add('error', 'protected values', `${values.length} cannot be checked: no master key was found (restore it with 'capsule keys import --in BUNDLE')`);
+    return { ok: false, findings, values };
   }
-  const currentKid = keys ? keyId(keys.master) : 'none';
-  const values: ProtectedValueReport[] = (await findProtectedValues(repo, locations.configDir)).map(({ value, ...where }) => {
+  const values: ProtectedValueReport[] = found.map(({ value, ...where }) => {
     try {
       decrypt(value, decryptionKeys, currentKid);
       return { ...where, decrypts: true };
@@ -127,7 +137,7 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     }
   });
   for (const value of values.filter((v) => !v.decrypts)) {
-    add('error', `${value.path} ${value.property}`, value.error ?? 'does not decrypt');
+    add('error', `${value.source} ${value.path} ${value.property}`, `key ${value.kid}: ${value.error ?? 'does not decrypt'}`);
   }
   if (values.length > 0 && values.every((v) => v.decrypts)) add('ok', 'protected values', `all ${values.length} decrypt`);
   return { ok: findings.every((finding) => finding.level !== 'error'), findings, values };

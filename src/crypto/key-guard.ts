@@ -115,7 +115,8 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
       if (!key) {
         throw new CapsuleError(
           'KEY_MISSING',
-          `${file} is missing${await dependants(repo, locations)}; Capsule will not make a new ${name} key for an existing home; restore it with 'capsule keys import --in BUNDLE'`,
+          // Protected values depend on the master key; the hmac key signs login tokens.
+          `${file} is missing${name === 'master' ? await dependants(repo, locations) : ' (the login tokens it signed depend on it; protected values do not)'}; Capsule will not make a new ${name} key for an existing home; restore it with 'capsule keys import --in BUNDLE'`,
         );
       }
     }

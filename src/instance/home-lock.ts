@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CapsuleError } from '../errors.js';
 
@@ -10,6 +10,34 @@ export interface HomeLock {
   readonly tookOverFrom: number | null;
   /** Removes the lock (if it is still this process's). */
   release(): void;
+}
+
+/**
+ * Refuses a home this user cannot read (or reach) with a line that says so, instead of "no
+ * home there" or a bare EACCES. A home that does not exist passes: `start` creates it.
+ */
+export function assertHomeReadable(home: string): void {
+  const refuse = (owner: number | null) =>
+    new CapsuleError(
+      'HOME_UNREADABLE',
+      `the home ${home} is not readable by this user (uid ${process.getuid?.() ?? '?'}); run capsule as the user that owns it${owner === null ? '' : ` (uid ${owner})`}, or fix its permissions`,
+    );
+  for (const path of [home, join(home, 'repository'), join(home, 'keys'), join(home, 'config')]) {
+    let owner: number;
+    try {
+      owner = statSync(path).uid;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      if (code === 'EACCES') throw refuse(null); // a folder above it cannot be entered
+      throw error;
+    }
+    try {
+      accessSync(path, constants.R_OK | constants.X_OK);
+    } catch {
+      throw refuse(owner);
+    }
+  }
 }
 
 function isRunning(pid: number): boolean {
@@ -53,6 +81,7 @@ function create(path: string): boolean {
  * over. Creation is exclusive (`O_EXCL`), so of two starts racing for a stale lock one wins.
  */
 export function lockHome(home: string): HomeLock {
+  assertHomeReadable(home);
   const path = join(home, HOME_LOCK_FILE);
   let tookOverFrom: number | null = null;
   for (let attempt = 0; !create(path); attempt++) {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { applyConfigFiles } from '../config/index.js';
+import { applyConfigFiles, readConfigFiles } from '../config/index.js';
 import { createHealthRegistry, HEALTH_PID, keysCheck, repositoryCheck, type HealthRegistry } from '../health/index.js';
 import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
 import { createOidcLogin, createProvisioner, watchOidcChecks } from '../auth/oidc/index.js';
@@ -13,7 +13,7 @@ import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.
 import { watchCounters, type ChangeWatcher } from './change-watcher.js';
 import { createInitialAdmin } from './first-start.js';
 import { startReplication, type ReplicationService } from '../replication/index.js';
-import { lockHome, type HomeLock } from './home-lock.js';
+import { assertHomeReadable, lockHome, type HomeLock } from './home-lock.js';
 import { auditLogger, silentLogger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { CONFIG_COUNTER } from '../config/index.js';
@@ -65,6 +65,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   const host = options.host ?? '127.0.0.1';
   const env = options.env ?? process.env;
   // A home that exists is locked before anything in it is opened; a new one once it is made.
+  assertHomeReadable(resolve(options.home));
   const earlyLock: HomeLock | undefined = existsSync(options.home) ? lockHome(resolve(options.home)) : undefined;
   const services = await openServices({
     home: options.home,
@@ -123,6 +124,9 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     }
     const applied = await applyConfigFiles(services.config, services.home.configDir);
     if (applied.length > 0) logger.info({ pids: applied }, 'applied configuration files');
+    for (const { pid, file } of readConfigFiles(services.home.configDir)) {
+      if (!services.config.componentOf(pid)) logger.warn({ configuration: pid, file }, `no component has the PID ${pid} of ${file} (a typo?): it is stored, but nothing reads it`);
+    }
 
     const oidc = createOidcLogin({ ...services, logger });
     tokens = createTokenHandler({ ...services, logger, audit, metrics: metrics.auth, provisioner: createProvisioner({ ...services, logger }) });

@@ -42,8 +42,13 @@ describe('capsule config', () => {
     assert.equal(after.values['token.encapsulated'], false);
   });
 
-  it('stores an unregistered PID as given', async () => {
-    assert.equal((await runCli(['config', 'set', 'org.example.thing', 'colour=blue', '--home', home])).code, 0);
+  it('refuses a PID no component has (naming the nearest one) unless --force, which stores it as given', async () => {
+    const typo = await runCli(['config', 'set', 'capsule.auth.tokn', 'token.encapsulated=true', '--home', home]);
+    assert.equal(typo.code, 2);
+    assert.equal(typo.stderr, "capsule: no component has the PID capsule.auth.tokn (did you mean capsule.auth.token?); 'capsule config list' shows them, or add --force to store it anyway\n");
+    assert.equal((await runCli(['config', 'get', 'capsule.auth.tokn', '--home', home])).code, 2, 'nothing was stored');
+    assert.equal((await runCli(['config', 'set', 'org.example.thing', 'colour=blue', '--home', home])).code, 2);
+    assert.equal((await runCli(['config', 'set', 'org.example.thing', 'colour=blue', '--force', '--home', home])).code, 0);
     const view = jsonOf<View>(await runCli(['config', 'get', 'org.example.thing', '--json', '--home', home]));
     assert.deepEqual(view.values, { colour: 'blue' });
   });

@@ -22,7 +22,7 @@ describe('a running instance and its keys', () => {
     const server = await startServerProcess({ home, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password-value', CAPSULE_LOG_LEVEL: 'debug' } });
     const secret = 'plain-client-secret-value';
     const protectedValue = (await runCli(['keys', 'protect', '--home', home], { stdin: secret })).stdout.trim();
-    assert.equal((await runCli(['config', 'set', 'org.example.ims~svc', `client.secret=${protectedValue}`, '--home', home])).code, 0);
+    assert.equal((await runCli(['config', 'set', 'org.example.ims~svc', `client.secret=${protectedValue}`, '--force', '--home', home])).code, 0);
 
     // A new hmac key put in place by hand: only SIGHUP tells the instance.
     const replaced = generateKey();

@@ -55,9 +55,34 @@ export async function configGet(pid: string, options: Options, io: CliIO) {
   printView(io, configuration);
 }
 
-export async function configSet(pid: string, pairs: string[], options: Options, io: CliIO) {
+/** The registered PID (or factory PID) nearest to a mistyped one, if one is close. */
+function nearestPid(pid: string, known: readonly string[]): string | null {
+  const distance = (a: string, b: string) => {
+    let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+    for (let i = 1; i <= a.length; i++) {
+      const row = [i];
+      for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = row;
+    }
+    return previous[b.length]!;
+  };
+  const base = pid.split('~')[0]!;
+  const ranked = known.map((candidate) => ({ candidate, d: distance(base, candidate) })).sort((x, y) => x.d - y.d);
+  return ranked[0] && ranked[0].d <= 3 ? ranked[0].candidate : null;
+}
+
+export async function configSet(pid: string, pairs: string[], options: Options & { force?: boolean }, io: CliIO) {
   const changes = parseAssignments(pairs);
   const configuration = await withHome(options, io, async (s) => {
+    checkPid(pid);
+    // Nothing reads a configuration no component registers: a typo would be stored and ignored.
+    if (!s.config.componentOf(pid) && !options.force) {
+      const nearest = nearestPid(pid, s.config.components().map((component) => component.pid));
+      throw new CapsuleError(
+        'CONFIG_NOT_FOUND',
+        `no component has the PID ${pid}${nearest ? ` (did you mean ${nearest}?)` : ''}; 'capsule config list' shows them, or add --force to store it anyway`,
+      );
+    }
     await s.config.updateFromText(pid, changes);
     return view(s, pid);
   });
@@ -88,7 +113,7 @@ export function registerConfigCommands(program: Command, io: CliIO): void {
       config
         .command('set <pid> <assignments...>')
         .description('change properties (key=value ...); a running instance applies them within 2 seconds'),
-    ),
+    ).option('--force', 'store the configuration even if no component has this PID'),
   ).action((pid: string, pairs: string[], options) => configSet(pid, pairs, options, io));
   jsonOption(homeOption(config.command('delete <pid>').description('delete a stored configuration'))).action(
     (pid: string, options) => configDelete(pid, options, io),

@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { CONFIG_COUNTER } from '../../config/index.js';
@@ -81,6 +82,10 @@ export async function keysMigrate(options: Options & { to?: string }, io: CliIO)
 export async function keysExport(options: Options & { out?: string }, io: CliIO) {
   if (!options.out) throw new CapsuleError('INVALID_ARGUMENT', 'name the bundle file with --out FILE');
   if (existsSync(options.out)) throw new CapsuleError('INVALID_ARGUMENT', `${options.out} exists; choose another name (an export never overwrites)`);
+  const folder = dirname(resolve(options.out));
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new CapsuleError('INVALID_ARGUMENT', `the folder ${folder} does not exist; create it first (an export makes no folders, so a typo cannot scatter keys)`);
+  }
   const keys = await withHome(options, io, (s) => loadKeySet(s.home.keysDir, s.repo));
   const passphrase = await readPassphrase(io, { confirm: true });
   const bundle = createBundle(bundleKeysOf(keys), passphrase);
@@ -136,9 +141,8 @@ export async function keysDoctor(options: Options, io: CliIO) {
   else {
     const mark = { ok: 'ok   ', warn: 'WARN ', error: 'ERROR' };
     io.out(result.findings.map((finding) => `${mark[finding.level]} ${finding.subject}: ${finding.message}`).join('\n'));
-    for (const value of result.values) {
-      io.out(`${value.decrypts ? 'ok   ' : 'ERROR'} ${value.source} ${value.path} ${value.property}: key ${value.kid}${value.decrypts ? ', decrypts' : `: ${value.error}`}`);
-    }
+    // A value that does not decrypt is already a finding (an ERROR line, counted once).
+    for (const value of result.values.filter((v) => v.decrypts)) io.out(`ok    ${value.source} ${value.path} ${value.property}: key ${value.kid}, decrypts`);
   }
   const errors = result.findings.filter((finding) => finding.level === 'error').length;
   if (errors > 0) throw new CheckFailed(`keys doctor found ${errors} problem${errors === 1 ? '' : 's'}`);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createTokenHandler } from '../../auth/index.js';
 import type { User } from '../../users/index.js';
-import { readPasswordFromStdin } from '../arguments.js';
+import { readPassword } from '../passphrase.js';
 import { printJson, printTable, type CliIO } from '../io.js';
 import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
 
@@ -17,7 +17,7 @@ function report(io: CliIO, options: JsonOption, text: string, json: object): voi
 }
 
 export async function usersAdd(id: string, options: Options & { passwordStdin?: boolean; group?: string[] }, io: CliIO) {
-  const password = await readPasswordFromStdin(io, options.passwordStdin);
+  const password = await readPassword(io, options.passwordStdin);
   const user = await withHome(options, io, (s) => s.users.createUser(id, { password, groups: options.group ?? [] }));
   report(io, options, `added user ${user.id}${user.groups.length ? ` (${user.groups.join(', ')})` : ''}`, userJson(user));
 }
@@ -38,7 +38,7 @@ export async function usersRemove(id: string, options: Options, io: CliIO) {
 }
 
 export async function usersPasswd(id: string, options: Options & { passwordStdin?: boolean }, io: CliIO) {
-  const password = await readPasswordFromStdin(io, options.passwordStdin);
+  const password = await readPassword(io, options.passwordStdin);
   await withHome(options, io, (s) => s.users.setPassword(id, password));
   report(io, options, `changed the password of ${id}`, { id, passwordChanged: true });
 }
