@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { createLogger, startInstance } from '../../src/instance/index.js';
 import { CAPSULE_BIN, jsonOf, runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
@@ -12,6 +13,7 @@ import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 
 const ENV = { CAPSULE_ADMIN_PASSWORD: 'admin-password' };
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('the CLI as an operator meets it', () => {
   it('prints help for `capsule` and `capsule users` without a subcommand, and nothing odd after it', async () => {
@@ -127,6 +129,31 @@ sys.exit(os.waitstatus_to_exitcode(status))
         await server.stop();
       }
     }
+  });
+
+  it("runs the README's first users and groups commands on a fresh home, and keys fingerprint on a home given keys but never started", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Users and groups'));
+    const block = section.slice(section.indexOf('```sh') + 5, section.indexOf('```', section.indexOf('```sh') + 5));
+    const commands = block
+      .split('\n')
+      .map((line) => line.replace(/\s+#.*$/, '').replace(/^printf '%s' "\$PASSWORD" \| /, '').trim())
+      .filter((line) => /^capsule (groups add|users add) /.test(line));
+    assert.ok(commands.length >= 2, block);
+    const home = await initialisedHome();
+    for (const command of commands) {
+      const result = await runCli([...command.split(/\s+/).slice(1), '--home', home], { stdin: 'readme-password' });
+      assert.equal(result.code, 0, `${command}: ${result.stderr}`);
+    }
+
+    const bundle = join(tempDir(), 'keys.bundle');
+    const passphrase = { CAPSULE_KEYS_PASSPHRASE: 'a long enough passphrase' };
+    assert.equal((await runCli(['keys', 'export', '--out', bundle, '--home', home], { env: passphrase })).code, 0);
+    const target = join(tempDir(), 'target');
+    assert.equal((await runCli(['keys', 'import', '--in', bundle, '--home', target], { env: passphrase })).code, 0);
+    const [source, copy] = await Promise.all([home, target].map((dir) => runCli(['keys', 'fingerprint', '--home', dir])));
+    assert.equal(copy!.code, 0, copy!.stderr);
+    assert.equal(copy!.stdout, source!.stdout);
   });
 
   it('warns at start about a file in <home>/config/ whose PID no component has', async () => {

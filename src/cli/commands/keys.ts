@@ -19,6 +19,7 @@ import {
   type KeyStorageMode,
 } from '../../crypto/index.js';
 import { CapsuleError } from '../../errors.js';
+import type { Repository } from '../../repository/index.js';
 import { homeLayout, resolveHome } from '../../instance/home.js';
 import { writeFileAtomic } from '../../support/atomic-file.js';
 import { CheckFailed } from '../check-failed.js';
@@ -37,8 +38,23 @@ async function readInput(io: CliIO): Promise<string> {
   return (await io.readStdin()).replace(/\r?\n$/, '');
 }
 
+/**
+ * A home's keys for reading, also before its first start (keys just imported into a new home of a
+ * farm): key files need no repository. Keys kept in the repository do, and say so.
+ */
+async function readKeys(options: HomeOptions, io: CliIO) {
+  const home = homeLayout(resolveHome(options.home, io.env));
+  if (existsSync(home.repositoryFile) || existsSync(home.repositoryLocationFile)) return withHome(options, io, (s) => loadKeySet(s.home.keysDir, s.repo));
+  const noRepository = new Proxy({} as Repository, {
+    get() {
+      throw new CapsuleError('HOME_UNREADABLE', `${home.root} has no repository yet, and its keys are kept there; start an instance on it first`);
+    },
+  });
+  return loadKeySet(home.keysDir, noRepository);
+}
+
 export async function keysFingerprint(options: Options, io: CliIO) {
-  const keys = await withHome(options, io, (s) => loadKeySet(s.home.keysDir, s.repo));
+  const keys = await readKeys(options, io);
   const result = {
     storage: keys.storage,
     master: describeKey(keys.master),
