@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { failpoint } from '../support/failpoint.js';
 import type { Repository } from '../repository/index.js';
 import { inflightValue, ensureAgentState, updateAgentState, type AgentState, type InFlight } from './agent-state.js';
 import type { Outbox } from './outbox.js';
@@ -115,9 +116,11 @@ export async function deliverRound(name: string, deps: AgentRoundDeps): Promise<
     inflight = await nextInflight(name, state, deps);
     if (!inflight) return 'idle';
     await updateAgentState(deps.repo, name, () => ({ inflight: inflightValue(inflight!) }));
+    failpoint('replication:written-down');
   }
   const answer = await deps.transport.send(inflight.pkg);
   if (answer.ok) {
+    failpoint('replication:applied'); // the publish has it, the author has not recorded that
     await delivered(name, inflight, answer, deps);
     return 'delivered';
   }

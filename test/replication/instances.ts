@@ -10,7 +10,10 @@ export interface InstanceProcess {
   readonly url: string;
   output(): string;
   stop(signal?: NodeJS.Signals): Promise<void>;
-  start(): Promise<void>;
+  /** Starts it (again); `env` is added to the process environment of this start only. */
+  start(env?: NodeJS.ProcessEnv): Promise<void>;
+  /** Resolves when the process has exited (by itself or by a signal). */
+  exited(): Promise<void>;
 }
 
 export async function instanceProcess(home: string, host: string, name: string): Promise<InstanceProcess> {
@@ -27,9 +30,10 @@ export async function instanceProcess(home: string, host: string, name: string):
     home,
     url,
     output: () => output,
-    async start() {
+    exited: () => exited,
+    async start(env = {}) {
       const started = spawn(process.execPath, [CAPSULE_BIN, 'start', '--home', home, '--host', host, '--port', String(port), '--name', name], {
-        env: { ...process.env, CAPSULE_HOME: '', CAPSULE_ADMIN_PASSWORD: ADMIN_PASSWORD },
+        env: { ...process.env, CAPSULE_HOME: '', CAPSULE_ADMIN_PASSWORD: ADMIN_PASSWORD, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = started;
