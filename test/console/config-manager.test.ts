@@ -34,14 +34,35 @@ describe('configMgr in Chromium', () => {
     await instance?.stop();
   });
 
-  it('lists every registered component with title, PID and description', async () => {
+  it('lists the components first, opens one at a time with its title, PID and description, and filters the list', async () => {
     assert.equal(new URL(page.url()).pathname, '/system/console/configMgr', 'the login came back to the page');
-    for (const component of instance.services.config.components()) {
-      const card = page.locator(`#component--${component.pid.replace(/[^A-Za-z0-9_-]/g, '-')}`);
+    const components = instance.services.config.components();
+    assert.equal(await page.locator('table.components tbody tr').count(), components.length);
+    assert.equal(await page.locator('section.card[id^="component--"]').count(), 0, 'no component is open in the list');
+    for (const component of components) {
+      const id = component.pid.replace(/[^A-Za-z0-9_-]/g, '-');
+      await page.goto(configMgr);
+      await page.locator(`#row--${id}`).getByRole('link', { name: component.title }).click();
+      await page.waitForURL((url) => url.searchParams.get('pid') === component.pid);
+      assert.equal(await page.locator('section.card[id^="component--"]').count(), 1, 'one component at a time');
+      const card = page.locator(`#component--${id}`);
       assert.equal(await card.locator('h2').first().textContent(), component.title);
       assert.match((await card.locator('.pid').first().textContent()) ?? '', new RegExp(component.pid.replace(/\./g, '\\.')));
       assert.equal(await card.locator('.description').first().textContent(), component.description);
     }
+
+    await page.goto(configMgr);
+    await page.getByLabel('Filter').fill('oauth client');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/filter=oauth/);
+    const shown = await page.locator('table.components tbody tr td.mono').allTextContents();
+    assert.deepEqual(shown, ['capsule.oauth.client (factory)']);
+    await page.goto(`${configMgr}?filter=${encodeURIComponent('no such thing')}`);
+    assert.equal(await page.locator('table.components tbody tr').count(), 0);
+    assert.match((await page.locator('main').textContent()) ?? '', /No component matches/);
+    assert.equal((await page.goto(`${configMgr}?pid=capsule.no.such`))?.status(), 404);
+
+    await page.goto(`${configMgr}?pid=${TOKEN_PID}`);
     const form = page.locator(TOKEN_FORM);
     assert.equal(await form.getByLabel('Token lifetime (ms)').getAttribute('type'), 'number');
     assert.equal(await form.getByLabel('Cookie SameSite').evaluate((element) => element.tagName), 'SELECT');
@@ -51,6 +72,7 @@ describe('configMgr in Chromium', () => {
     const before = await login(instance.url, 'admin', 'admin-password');
     assert.equal(await tokenTypeOf(instance.url, before), 'stateful');
 
+    await page.goto(`${configMgr}?pid=${TOKEN_PID}`);
     const checkbox = page.getByLabel('Enable encapsulated token support', { exact: true });
     assert.equal(await checkbox.isChecked(), false);
     await checkbox.check();
@@ -68,7 +90,7 @@ describe('configMgr in Chromium', () => {
 
     // The browser logs in again and keeps working with its encapsulated token (forms included).
     const second = await (await browser.newContext()).newPage();
-    await loginThroughConsole(second, configMgr, 'admin', 'admin-password');
+    await loginThroughConsole(second, `${configMgr}?pid=${TOKEN_PID}`, 'admin', 'admin-password');
     const cookie = (await second.context().cookies()).find((c) => c.name === 'login-token');
     assert.equal(cookie?.value.split('.').length, 3);
     assert.equal(cookie?.httpOnly, true);
@@ -80,7 +102,7 @@ describe('configMgr in Chromium', () => {
   });
 
   it('shows an invalid value next to its field and changes nothing', async () => {
-    await page.goto(configMgr);
+    await page.goto(`${configMgr}?pid=${TOKEN_PID}`);
     const stored = instance.services.config.stored(TOKEN_PID);
     const form = page.locator(TOKEN_FORM);
     await form.getByLabel('Token lifetime (ms)').fill('5');
@@ -102,7 +124,7 @@ describe('configMgr in Chromium', () => {
   });
 
   it('adds and deletes a factory configuration; secrets show only "set", values are escaped', async () => {
-    await page.goto(configMgr);
+    await page.goto(`${configMgr}?pid=capsule.oauth.client`);
     const script = '<script>window.__injected = 1</script>';
     await page.locator('#component--capsule-oauth-client').getByText('Add a configuration').click();
     const form = page.locator(NEW_OAUTH_FORM);
@@ -137,8 +159,16 @@ describe('configMgr in Chromium', () => {
     assert.match((await page.locator(`${NEW_OAUTH_FORM} [data-property="token.endpoint"] .error`).textContent()) ?? '', /URL|url/);
     assert.equal(instance.services.config.stored('capsule.oauth.client~second'), null);
 
-    await page.goto(configMgr);
+    await page.goto(`${configMgr}?pid=capsule.oauth.client`);
     await page.locator('#cfg--capsule-oauth-client-analytics').getByRole('button', { name: 'Delete' }).click();
+    await page.waitForLoadState();
+    assert.equal(await page.locator('#confirm-question').textContent(), 'Delete the configuration capsule.oauth.client~analytics?');
+    assert.notEqual(instance.services.config.stored('capsule.oauth.client~analytics'), null, 'asking deletes nothing');
+    await page.getByRole('link', { name: 'Cancel' }).click();
+    await page.waitForURL((url) => url.searchParams.get('pid') === 'capsule.oauth.client');
+    assert.notEqual(instance.services.config.stored('capsule.oauth.client~analytics'), null, 'cancelled');
+    await page.locator('#cfg--capsule-oauth-client-analytics').getByRole('button', { name: 'Delete' }).click();
+    await page.locator('.confirm').getByRole('button', { name: 'Delete' }).click();
     await page.waitForURL(/deleted=capsule\.oauth\.client~analytics/);
     assert.equal(instance.services.config.stored('capsule.oauth.client~analytics'), null);
     assert.equal(await page.locator('#cfg--capsule-oauth-client-analytics').count(), 0);

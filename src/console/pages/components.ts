@@ -90,7 +90,7 @@ function factoryCard(config: ConfigAdmin, component: ComponentDefinition, summar
   return html`<section class="card"><h2>${component.title} ${statusBadge(status)}</h2>
     <div class="pid">${component.pid}</div>
     <table><thead><tr><th>Name</th><th>Settings</th><th>Health</th></tr></thead><tbody>${rows}</tbody></table>
-    <p><a href="${CONSOLE_ROOT}/configMgr#${elementId('component', component.pid)}">Configure</a></p></section>`;
+    <p><a href="${CONSOLE_ROOT}/configMgr?pid=${encodeURIComponent(component.pid)}">Configure</a></p></section>`;
 }
 
 export function componentsPage(deps: ConsoleDeps, services: ConsoleServices): ConsolePage {

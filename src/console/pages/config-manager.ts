@@ -3,6 +3,7 @@ import { isCapsuleError } from '../../errors.js';
 import { html, type SafeHtml } from '../html.js';
 import { consolePage, CONSOLE_ROOT, csrfField, notice } from '../layout.js';
 import { actionableMessage, redirectTo, show, type ConsolePage, type PageResult } from '../page.js';
+import { confirmationPage, isConfirmed } from '../confirm.js';
 import type { FormBody, PageContext } from '../types.js';
 import { elementId, fieldOfConfigError, formFields, parseForm, stateOfValues, textOf, type FormState } from './config-form.js';
 
@@ -105,15 +106,63 @@ function unregisteredCard(context: PageContext, config: ConfigAdmin): SafeHtml {
     </tbody></table></section>`;
 }
 
-function renderPage(context: PageContext, config: ConfigAdmin, messages: { ok?: string | null; error?: string | null }, draft?: Draft): SafeHtml {
+type Messages = { ok?: string | null; error?: string | null };
+
+/** The page of one component: its configuration (or, for a factory, each of them and an Add form). */
+const componentHref = (pid: string) => `${PATH}?pid=${encodeURIComponent(pid)}`;
+
+/** Whether a component matches the filter: its title, PID or description contains every word. */
+function matches(component: ComponentDefinition, filter: string): boolean {
+  const text = `${component.title} ${component.pid} ${component.description}`.toLowerCase();
+  return filter
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean)
+    .every((word) => text.includes(word));
+}
+
+/** The list first (as the Felix console shows it): every component in one line, filtered; one opens at a time. */
+function renderList(context: PageContext, config: ConfigAdmin, messages: Messages, filter: string): SafeHtml {
+  const shown = config.components().filter((component) => matches(component, filter));
   return consolePage(
     context,
     TITLE,
-    html`<p class="lead">Every component of this instance and its configuration. Saving applies the change at once, without restart.</p>
+    html`<p class="lead">Every component of this instance. Open one to see and change its configuration; saving applies the change at once, without restart.</p>
     ${notice('ok', messages.ok)}${notice('error', messages.error)}
-    ${config.components().map((component) => componentCard(context, config, component, draft))}
+    <form method="get" action="${PATH}" class="actions filter" role="search">
+      <label for="component-filter">Filter</label>
+      <input type="search" id="component-filter" name="filter" value="${filter}" placeholder="title, PID or description">
+      <button type="submit" class="secondary">Filter</button>
+      ${filter && html`<a href="${PATH}">Show all</a>`}
+    </form>
+    <section class="card"><table class="components"><thead><tr><th>Component</th><th>PID</th><th>Configuration</th></tr></thead><tbody>
+    ${shown.map((component) => {
+      const count = component.factory ? factoryConfigurations(config, component).length : 0;
+      const state = component.factory ? `${count} configuration${count === 1 ? '' : 's'}` : config.stored(component.pid) === null ? 'defaults' : 'stored';
+      return html`<tr id="${elementId('row', component.pid)}"><td><a href="${componentHref(component.pid)}">${component.title}</a></td>
+        <td class="mono">${component.pid}${component.factory ? ' (factory)' : ''}</td><td>${state}</td></tr>`;
+    })}
+    </tbody></table>
+    ${shown.length === 0 && html`<p class="description">No component matches “${filter}”.</p>`}
+    </section>
     ${unregisteredCard(context, config)}`,
   );
+}
+
+function renderComponent(context: PageContext, config: ConfigAdmin, component: ComponentDefinition, messages: Messages, draft?: Draft): SafeHtml {
+  return consolePage(
+    context,
+    TITLE,
+    html`<p class="lead"><a href="${PATH}">All components</a> › ${component.title}</p>
+    ${notice('ok', messages.ok)}${notice('error', messages.error)}
+    ${componentCard(context, config, component, draft)}`,
+  );
+}
+
+/** A form's page again (its component's), or the list when the PID names no component. */
+function renderPage(context: PageContext, config: ConfigAdmin, messages: Messages, draft?: Draft, pid?: string): SafeHtml {
+  const component = pid === undefined ? undefined : config.componentOf(pid);
+  return component ? renderComponent(context, config, component, messages, draft) : renderList(context, config, messages, '');
 }
 
 async function save(context: PageContext, config: ConfigAdmin, form: FormBody): Promise<PageResult> {
@@ -121,11 +170,12 @@ async function save(context: PageContext, config: ConfigAdmin, form: FormBody): 
   const creating = form.action === 'create';
   const component = config.componentOf(requestedPid);
   if (!component) return show(renderPage(context, config, { error: `no component configures '${requestedPid}'` }), 400);
+  const here = (messages: Messages, draft?: Draft) => renderPage(context, config, messages, draft, component.pid);
   const name = (form.name ?? '').trim();
   const pid = creating ? `${component.pid}~${name}` : requestedPid;
   const formPid = creating ? component.pid + NEW_SUFFIX : pid;
   if (!creating && component.factory && config.stored(pid) === null) {
-    return show(renderPage(context, config, { error: `${pid} does not exist (any more)` }), 404);
+    return show(here({ error: `${pid} does not exist (any more)` }), 404);
   }
   const stored = creating ? null : config.stored(pid);
   const parsed = parseForm(component, form, creating ? null : config.current(pid), stored);
@@ -136,14 +186,14 @@ async function save(context: PageContext, config: ConfigAdmin, form: FormBody): 
     else if (config.stored(pid) !== null) errors.name = `${pid} exists already`;
   }
   const failed = (formError: string | null, fieldErrors: Record<string, string>) =>
-    show(renderPage(context, config, { error: `${pid}: not saved; nothing was changed` }, {
+    show(here({ error: `${pid}: not saved; nothing was changed` }, {
       formPid,
       state: { ...parsed.state, errors: fieldErrors },
       formError,
       name,
     }), 400);
   if (Object.keys(errors).length > 0) return failed(null, errors);
-  if (!creating && Object.keys(parsed.changes).length === 0) return redirectTo(`${PATH}?unchanged=${encodeURIComponent(pid)}`);
+  if (!creating && Object.keys(parsed.changes).length === 0) return redirectTo(`${componentHref(component.pid)}&unchanged=${encodeURIComponent(pid)}`);
   try {
     await config.update(pid, parsed.changes);
   } catch (error) {
@@ -151,17 +201,33 @@ async function save(context: PageContext, config: ConfigAdmin, form: FormBody): 
     const field = isCapsuleError(error, 'INVALID_CONFIG') ? fieldOfConfigError(pid, message, component) : null;
     return field ? failed(null, { [field.key]: field.reason }) : failed(message, {});
   }
-  return redirectTo(`${PATH}?saved=${encodeURIComponent(pid)}#${elementId('component', component.pid)}`);
+  return redirectTo(`${componentHref(component.pid)}&saved=${encodeURIComponent(pid)}#${elementId('component', component.pid)}`);
 }
 
 async function remove(context: PageContext, config: ConfigAdmin, form: FormBody): Promise<PageResult> {
   const pid = form.pid ?? '';
+  const component = config.componentOf(pid);
+  const back = component ? componentHref(component.pid) : PATH;
+  if (!isConfirmed(form)) {
+    const reset = component !== undefined && !component.factory;
+    return confirmationPage(context, {
+      title: TITLE,
+      question: reset ? `Reset ${pid} to its defaults?` : `Delete the configuration ${pid}?`,
+      consequence: reset
+        ? 'Every stored value of it is removed; the defaults apply at once, on every instance sharing this repository.'
+        : `It is removed at once, on every instance sharing this repository${component ? ', with its health check' : ''}. This cannot be undone.`,
+      action: PATH,
+      fields: { action: 'delete', pid },
+      confirmLabel: reset ? 'Reset to defaults' : 'Delete',
+      cancel: back,
+    });
+  }
   try {
     await config.delete(pid);
   } catch (error) {
-    return show(renderPage(context, config, { error: actionableMessage(error) }), 400);
+    return show(renderPage(context, config, { error: actionableMessage(error) }, undefined, pid), 400);
   }
-  return redirectTo(`${PATH}?deleted=${encodeURIComponent(pid)}`);
+  return redirectTo(`${back}${back.includes('?') ? '&' : '?'}deleted=${encodeURIComponent(pid)}`);
 }
 
 export function configManagerPage(config: ConfigAdmin): ConsolePage {
@@ -174,12 +240,17 @@ export function configManagerPage(config: ConfigAdmin): ConsolePage {
       const deleted = echo('deleted');
       const unchanged = echo('unchanged');
       const ok = saved ? `Saved ${saved}; the change applies now.` : deleted ? `Deleted ${deleted}.` : unchanged ? `${unchanged}: nothing changed.` : null;
-      return show(renderPage(context, config, { ok }));
+      const component = query.pid ? config.componentOf(query.pid) : undefined;
+      if (query.pid && (!component || component.pid !== query.pid)) {
+        return show(renderList(context, config, { error: isValidPid(query.pid) ? `No component has the PID ${query.pid}.` : 'No such component.' }, ''), 404);
+      }
+      if (component) return show(renderComponent(context, config, component, { ok }));
+      return show(renderList(context, config, { ok }, (query.filter ?? '').slice(0, 200)));
     },
     async submit(context, form) {
       if (form.action === 'delete') return remove(context, config, form);
       if (form.action === 'save' || form.action === 'create') return save(context, config, form);
-      return show(renderPage(context, config, { error: 'unknown action' }), 400);
+      return show(renderPage(context, config, { error: 'unknown action' }, undefined, form.pid), 400);
     },
   };
 }

@@ -5,6 +5,7 @@ import { html, type SafeHtml } from '../html.js';
 import { consolePage, CONSOLE_ROOT, csrfField, notice } from '../layout.js';
 import { actionableMessage, redirectTo, show, type ConsolePage, type PageResult } from '../page.js';
 import type { FormBody, PageContext } from '../types.js';
+import { confirmationPage, isConfirmed } from '../confirm.js';
 import { elementId } from './config-form.js';
 
 const PATH = `${CONSOLE_ROOT}/users`;
@@ -22,6 +23,7 @@ const DONE: Readonly<Record<string, (subject: string) => string>> = {
   password: (id) => `Set a new password for ${id}.`,
   added: (id) => `Added ${id} to the group.`,
   removed: (id) => `Removed ${id} from the group.`,
+  'removed-user': (id) => `Deleted user ${id}.`,
   'logged-out': (id) => `Logged ${id} out everywhere: every token issued before has ended, on every instance.`,
 };
 
@@ -52,6 +54,8 @@ function userRow(context: PageContext, user: User, groups: readonly Group[]): Sa
       <form method="post" action="${PATH}" class="inline" novalidate>${hiddenFields(context, 'password', user.id)}
         <input type="password" name="password" autocomplete="new-password" aria-label="New password for ${user.id}" placeholder="new password">
         <button type="submit" class="secondary">Reset password</button></form>
+      <form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'remove', user.id)}
+        <button type="submit" class="danger" aria-label="Delete ${user.id}">Delete</button></form>
     </td></tr>`;
 }
 
@@ -130,6 +134,10 @@ async function perform(context: PageContext, users: UserManager, tokens: TokenHa
     case 'logout-everywhere':
       await tokens.logoutEverywhere(userId);
       return { done: 'logged-out', subject: userId };
+    case 'remove':
+      if (self) throw new CapsuleError('INVALID_ARGUMENT', 'you cannot delete yourself: you would be locked out of the console');
+      await users.removeUser(userId); // its node, stateful tokens under it included; encapsulated ones name no user any more
+      return { done: 'removed-user', subject: userId };
     default:
       throw new CapsuleError('INVALID_ARGUMENT', 'unknown action');
   }
@@ -145,6 +153,18 @@ export function usersPage(users: UserManager, tokens: TokenHandler): ConsolePage
       return renderPage(context, users, { ok: message });
     },
     async submit(context, form) {
+      if (form.action === 'remove' && !isConfirmed(form)) {
+        const userId = form.user ?? '';
+        return confirmationPage(context, {
+          title: TITLE,
+          question: `Delete user ${userId}?`,
+          consequence: `${userId} can no longer log in and every token of ${userId} ends at once. This cannot be undone.`,
+          action: PATH,
+          fields: { action: 'remove', user: userId },
+          confirmLabel: `Delete ${userId}`,
+          cancel: PATH,
+        });
+      }
       let result: { done: string; subject: string };
       try {
         result = await perform(context, users, tokens, form);
