@@ -16,7 +16,7 @@ export { AGENT_PID, agentPid, checkAgentName, configuredAgents, replicationAgent
 export type { AgentSettings } from './agent-config.js';
 export { readAgentState } from './agent-state.js';
 export type { AgentState } from './agent-state.js';
-export { agentCheckName, removeAgent, requestResync, requestRetry, startReplication } from './replication-service.js';
+export { agentCheckName, pruneOutbox, removeAgent, requestResync, requestRetry, startReplication } from './replication-service.js';
 export type { ReplicationService, ReplicationServiceDeps } from './replication-service.js';
 export { replicationStatus } from './status.js';
 export type { AgentStatus } from './status.js';

@@ -79,7 +79,7 @@ function requireAgent(config: ConfigAdmin, name: string): AgentSettings {
 }
 
 /** Removes outbox items every agent has; none while an agent has not said where it stands. */
-async function prune(repo: Repository, config: ConfigAdmin, outbox: Outbox): Promise<number> {
+export async function pruneOutbox(repo: Repository, config: ConfigAdmin, outbox: Outbox): Promise<number> {
   let through = await outbox.head();
   for (const agent of configuredAgents(config)) {
     const state = await readAgentState(repo, agent.name);
@@ -228,7 +228,7 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
   const pruneTimer = setInterval(() => {
     void repo
       .runExclusive('replication-prune', async () => {
-        const removed = await prune(repo, config, outbox);
+        const removed = await pruneOutbox(repo, config, outbox);
         if (removed > 0) logger?.info({ removed }, 'removed delivered items from the replication outbox');
       })
       .catch((error: unknown) => logger?.error({ err: error }, 'replication outbox pruning failed'));
