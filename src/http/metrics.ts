@@ -28,7 +28,10 @@ export interface Metrics {
  * The instance's Prometheus metrics. Nothing on the token path builds a label: a verification
  * adds 1 to a number picked by two property reads, and the counter reads it at scrape time.
  */
-export function createMetrics(deps: { health: HealthRegistry }): Metrics {
+/** What the metrics read of replication agents (the replication service's status fits). */
+export type ReplicationQueues = () => Promise<ReadonlyArray<{ readonly name: string; readonly queued: number; readonly lagSeconds: number }>>;
+
+export function createMetrics(deps: { health: HealthRegistry; replication?: ReplicationQueues }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'capsule_' });
 
@@ -78,6 +81,33 @@ export function createMetrics(deps: { health: HealthRegistry }): Metrics {
       for (const check of deps.health.summary().checks) this.labels(check.name, String(check.readiness)).set(STATUS_VALUE[check.status]);
     },
   });
+
+  if (deps.replication) {
+    const replication = deps.replication;
+    // One read of the agents' state per scrape, shared by both gauges.
+    let pending: Promise<Awaited<ReturnType<ReplicationQueues>>> | null = null;
+    const agents = () => (pending ??= replication().finally(() => setImmediate(() => (pending = null))));
+    new Gauge({
+      name: 'capsule_replication_queue_depth',
+      help: 'Changes waiting in the outbox of each replication agent (not yet delivered to its publish).',
+      labelNames: ['agent'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const agent of await agents()) this.labels(agent.name).set(agent.queued);
+      },
+    });
+    new Gauge({
+      name: 'capsule_replication_lag_seconds',
+      help: 'How long the oldest undelivered change of each replication agent has waited (0 when none waits).',
+      labelNames: ['agent'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const agent of await agents()) this.labels(agent.name).set(agent.lagSeconds);
+      },
+    });
+  }
 
   return {
     registry,

@@ -108,7 +108,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     }
   }
   const health = createHealthRegistry({ clock: services.clock });
-  const metrics = createMetrics({ health });
+  // Replication starts later; the metrics read its queues when scraped, none before it runs.
+  const metrics = createMetrics({ health, replication: async () => (replication ? replication.status() : []) });
   try {
     if (services.created) logger.info({ home: services.home.root }, 'created a new instance home');
     const repositoryInfo = await services.repo.info();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { METRICS_PID } from '../../src/http/index.js';
+import { agentPid } from '../../src/replication/index.js';
 import type { RunningInstance } from '../../src/instance/index.js';
 import { startTestInstance } from '../helpers/homes.js';
 import { login } from '../helpers/http.js';
@@ -67,5 +68,19 @@ describe('GET /system/metrics', () => {
     assert.equal(valueOf(text, 'capsule_health_check_status{check="keys",readiness="true"}'), 0);
     assert.equal(valueOf(text, 'capsule_health_check_status{check="repository",readiness="true"}'), 0);
     assert.ok(!/route="\/api\/session\/x/.test(text));
+  });
+
+  it('shows the queue depth and lag of each replication agent', async () => {
+    // An agent whose publish does not answer (nothing listens on port 9): changes wait in its queue.
+    await instance.services.config.update(agentPid('publish-1'), { url: 'http://127.0.0.1:9', 'transport.user': 'replicator', 'transport.password': 'transport-pw' });
+    await instance.services.users.createUser('carol', { password: 'carol-pw' });
+    let depth = 0;
+    for (let attempt = 0; attempt < 100 && depth === 0; attempt++) {
+      const text = await (await scrape({ authorization: `Bearer ${SCRAPE_TOKEN}` })).text();
+      depth = valueOf(text, 'capsule_replication_queue_depth{agent="publish-1"}') ?? 0;
+      if (depth === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      else assert.ok((valueOf(text, 'capsule_replication_lag_seconds{agent="publish-1"}') ?? -1) >= 0);
+    }
+    assert.ok(depth >= 1, 'the change waits for the publish');
   });
 });
