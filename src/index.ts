@@ -3,11 +3,14 @@ export { CapsuleError, ERROR_CODES, isCapsuleError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { fixedClock, systemClock } from './clock.js';
 export type { Clock } from './clock.js';
-export { checkPath, openSqliteRepository } from './repository/index.js';
+export { checkPath, copyRepository, MAX_TRANSACTION_ATTEMPTS, openPostgresRepository, openSqliteRepository } from './repository/index.js';
 export type {
+  CopyResult,
+  PostgresRepositoryOptions,
   Properties,
   PropertyValue,
   Repository,
+  RepositoryBackend,
   RepositoryInfo,
   RepositoryNode,
   RepositoryReader,
