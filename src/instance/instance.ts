@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -201,6 +202,10 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       metrics,
       tls: options.tls,
     });
+    // Digits and dots (or colons) that are no address are a typo: refused without a name lookup.
+    if (isIP(host) === 0 && (/^[0-9.]+$/.test(host) || host.includes(':'))) {
+      throw new CapsuleError('INVALID_ARGUMENT', `--host '${host}' is neither an IP address nor a name this machine can resolve`);
+    }
     await app.listen({ port: options.port, host }).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN' || error.code === 'EAI_NONAME') {
         throw new CapsuleError('INVALID_ARGUMENT', `--host '${host}' is neither an IP address nor a name this machine can resolve`);
