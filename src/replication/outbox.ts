@@ -3,7 +3,7 @@ import { CapsuleError } from '../errors.js';
 import type { PropertyValue, Repository, RepositoryNode, RepositoryReader, RepositoryWriter } from '../repository/index.js';
 import { checkContentPath } from '../content/index.js';
 import type { UserChangeOutbox } from '../users/index.js';
-import { LOCAL_GROUPS, LOCAL_USERS, itemSchema, type ContentNodeState, type ReplicationItem, type UserState } from './package.js';
+import { LOCAL_GROUPS, LOCAL_USERS, MAX_PACKAGE_BYTES, itemSchema, type ContentNodeState, type ReplicationItem, type UserState } from './package.js';
 
 export const OUTBOX_ROOT = '/var/replication/outbox';
 export const OUTBOX_ITEM_TYPE = 'capsule:ReplicationItem';
@@ -38,6 +38,9 @@ export interface Outbox extends UserChangeOutbox {
   /** The whole state as items (users, groups, activated content), for a new agent's snapshot. */
   snapshot(): Promise<ReplicationItem[]>;
 }
+
+/** One item must fit in a package the receiver accepts, with room for the package around it. */
+export const MAX_ITEM_BYTES = MAX_PACKAGE_BYTES - 64 * 1024;
 
 export function outboxPath(seq: number): string {
   return `${OUTBOX_ROOT}/${String(seq).padStart(15, '0')}`;
@@ -85,8 +88,15 @@ export function createOutbox(repo: Repository): Outbox {
       throw new CapsuleError('INVALID_ARGUMENT', `cannot replicate ${'path' in item ? item.path : item.id}: ${issue.path.join('.')}: ${issue.message}`);
     }
     const checked = parsed.data;
+    const text = JSON.stringify(checked);
+    if (Buffer.byteLength(text) > MAX_ITEM_BYTES) {
+      throw new CapsuleError(
+        'INVALID_ARGUMENT',
+        `cannot replicate ${'path' in item ? item.path : item.id}: it is ${Buffer.byteLength(text)} bytes, more than one package may carry (${MAX_ITEM_BYTES}); activate its children one by one`,
+      );
+    }
     const seq = await tx.bumpCounter(OUTBOX_COUNTER);
-    await tx.addNode(outboxPath(seq), { type: OUTBOX_ITEM_TYPE, properties: { seq, item: JSON.stringify(checked) } });
+    await tx.addNode(outboxPath(seq), { type: OUTBOX_ITEM_TYPE, properties: { seq, item: text } });
     return seq;
   }
 

@@ -41,6 +41,17 @@ describe('the outbox', () => {
     assert.ok(first.type === 'user' && first.state?.passwordHash?.startsWith('$argon2id$'), 'the password hash travels, never the password');
   });
 
+  it('refuses to activate what no package could carry, and queues nothing for it', async () => {
+    const services = await tempServices();
+    const outbox = createOutbox(services.repo);
+    await services.repo.addNode('/content/big', { type: 'capsule:Content', properties: { blob: 'x'.repeat(4.5 * 1024 * 1024) } });
+    const before = await outbox.head();
+    await assert.rejects(outbox.activate('/content/big', false), (error: Error & { code?: string }) => error.code === 'INVALID_ARGUMENT' && /children one by one/.test(error.message));
+    assert.equal(await outbox.head(), before);
+    await services.repo.addNode('/content/small', { type: 'capsule:Content', properties: { title: 'ok' } });
+    assert.equal(await outbox.activate('/content/small', false), before + 1);
+  });
+
   it('a user manager without an outbox records nothing (a publish applying packages writes none)', async () => {
     const services = await tempServices();
     const outbox = createOutbox(services.repo);
