@@ -63,6 +63,15 @@ describe('the Replication console page in Chromium', () => {
 
     await blocked.getByRole('button', { name: 'Retry' }).click();
     assert.match(await page.locator('p.notice.ok').innerText(), /publish-2's queue is sent again/);
+    // Agents are configurations like any other: listed on the Configuration page, the password never in clear.
+    await page.getByRole('link', { name: 'Configuration' }).first().click();
+    const configuration = await page.content();
+    assert.match(configuration, /Replication Agent/);
+    assert.match(configuration, /capsule\.replication\.agent \(factory\)<\/td><td>2 configurations/);
+    await page.goto(`${author.url}/system/console/configMgr?pid=capsule.replication.agent`);
+    const form = await page.content();
+    assert.match(form, /Transport password/);
+    assert.ok(!form.includes('transport-pw'), 'the transport password is never shown');
     assert.deepEqual(aborted, []);
 
     // The same form without the CSRF token: refused, and nothing is requested.
