@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import autocannon from 'autocannon';
 
-const BIN = fileURLToPath(new URL('../bin/capsule', import.meta.url));
+export const BIN = fileURLToPath(new URL('../bin/capsule', import.meta.url));
 
 export interface HttpRun {
   readonly name: string;
@@ -16,7 +16,7 @@ export interface HttpRun {
   readonly non2xx: number;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const address = server.address();
@@ -25,11 +25,11 @@ function freePort(): Promise<number> {
   });
 }
 
-function cli(home: string, args: string[], stdin?: string): void {
-  execFileSync(process.execPath, [BIN, ...args, '--home', home], { input: stdin ?? '', stdio: ['pipe', 'ignore', 'inherit'] });
+export function cli(home: string, args: string[], stdin?: string, env: NodeJS.ProcessEnv = process.env): void {
+  execFileSync(process.execPath, [BIN, ...args, '--home', home], { input: stdin ?? '', stdio: ['pipe', 'ignore', 'inherit'], env });
 }
 
-async function login(url: string): Promise<string> {
+export async function login(url: string): Promise<string> {
   const response = await fetch(`${url}/j_security_check`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -39,7 +39,7 @@ async function login(url: string): Promise<string> {
   return /^login-token=([^;]+)/.exec(cookie)?.[1] ?? '';
 }
 
-async function run(name: string, url: string, durationSeconds: number, connections: number, cookie?: string): Promise<HttpRun> {
+export async function run(name: string, url: string, durationSeconds: number, connections: number, cookie?: string): Promise<HttpRun> {
   const result = await autocannon({ url, connections, duration: durationSeconds, headers: cookie ? { cookie: `login-token=${cookie}` } : {} });
   return { name, requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
 }

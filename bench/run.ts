@@ -6,6 +6,7 @@ import { benchmarkHttp } from './http.js';
 import { benchmarkReplication } from './replication.js';
 import { opensslHmacRate } from './openssl.js';
 import { benchmarkVerification } from './verification.js';
+import { benchmarkPostgres } from './postgres.js';
 
 const log = (line: string) => console.error(`  … ${line}`);
 const percent = (value: number) => `${(value * 100).toFixed(0)}%`;
@@ -39,3 +40,16 @@ for (const run of await benchmarkReplication(log)) {
   console.log(`  ${run.name.padEnd(32)} ${run.changesPerSecond.toFixed(0).padStart(5)} changes/s  lag p50 ${String(run.p50Ms).padStart(4)} ms  p99 ${String(run.p99Ms).padStart(4)} ms  max ${String(run.maxMs).padStart(4)} ms`);
 }
 console.log('\n  target: every change applied on every publish within 2 s');
+
+console.log('\n4. PostgreSQL repository (author cluster): stateful tokens, a throwaway local cluster on loopback\n');
+const postgres = await benchmarkPostgres(log);
+console.log(`  capsule stateful, full authenticate (PostgreSQL, ${postgres.tokens.toLocaleString('en')} tokens, user cached)  ${formatRate(postgres.verificationRate)}   ${percent(postgres.verificationRate / ceiling)} of ceiling`);
+console.log(`  database statements per stateful verification: ${postgres.statementsPerVerification.toFixed(2)} (one round trip)`);
+const pgAnonymous = postgres.http[0]!;
+for (const run of postgres.http) {
+  console.log(
+    `  ${run.name.padEnd(54)} ${run.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${String(run.p99Ms).padStart(3)} ms  ${percent(run.requestsPerSecond / pgAnonymous.requestsPerSecond).padStart(5)} of anonymous  (errors ${run.errors}, non-2xx ${run.non2xx})`,
+  );
+}
+console.log(`  database statements per stateful HTTP request: ${postgres.statementsPerRequest.toFixed(3)}`);
+for (const { query, perRequest } of postgres.perRequest) console.log(`    ${perRequest.toFixed(3)}  ${query}`);
