@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
@@ -119,6 +119,18 @@ it('the audit log of a running instance', { timeout: 60_000 }, async (t) => {
       ],
     );
     assert.equal(typeof lines[0]!.user, 'string');
+
+    // Keys leaving and arriving: recorded in both homes, the new one included.
+    const bundle = join(tempDir(), 'keys.bundle');
+    const passphrase = { CAPSULE_KEYS_PASSPHRASE: 'a long enough passphrase' };
+    assert.equal((await runCli(['keys', 'export', '--out', bundle, '--home', home], { env: passphrase })).code, 0);
+    const target = join(tempDir(), 'target');
+    assert.equal((await runCli(['keys', 'import', '--in', bundle, '--home', target], { env: passphrase })).code, 0);
+    assert.deepEqual(linesOf(readFileSync(file, 'utf8')).at(-1)?.command, 'keys export');
+    assert.deepEqual(linesOf(readFileSync(join(target, 'audit.log'), 'utf8')).map((line) => [line.command, line.options, line.outcome]), [['keys import', ['in'], 'done']]);
+    const typo = join(tempDir(), 'no-such-home');
+    await runCli(['users', 'add', 'x', '--password-stdin', '--home', typo], { stdin: 'pw' });
+    assert.equal(existsSync(typo), false, 'a mistyped home gets nothing');
     assert.ok(!readFileSync(file, 'utf8').includes('120'), 'a value set is not recorded');
   });
 
