@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { SqliteDatabase as Database } from '../../src/repository/sqlite/driver.js';
 import { isCapsuleError } from '../../src/errors.js';
 import { openPostgresRepository, openSqliteRepository } from '../../src/repository/index.js';
 import { SCHEMA_VERSION } from '../../src/repository/sqlite/migrations.js';

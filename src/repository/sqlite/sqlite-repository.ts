@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, statSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import { SqliteDatabase as Database, type SqliteConnection } from './driver.js';
 import { CapsuleError } from '../../errors.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
@@ -286,12 +286,12 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
   };
 }
 
-function openDatabase(file: string, create: boolean, busyTimeoutMs: number): { db: Database.Database; created: boolean } {
+function openDatabase(file: string, create: boolean, busyTimeoutMs: number): { db: SqliteConnection; created: boolean } {
   const existed = existsSync(file);
   if (!existed && !create) {
     throw new CapsuleError('HOME_UNREADABLE', `no repository at ${file}; start an instance to create one`);
   }
-  let db: Database.Database;
+  let db: SqliteConnection;
   try {
     // SQLite gives its -wal and -shm files the mode of the database file: make that 0600 first.
     if (!existed) closeSync(openSync(file, 'wx', 0o600));
@@ -337,7 +337,7 @@ function openDatabase(file: string, create: boolean, busyTimeoutMs: number): { d
   }
 }
 
-function migrate(db: Database.Database, from: number): void {
+function migrate(db: SqliteConnection, from: number): void {
   if (from === SCHEMA_VERSION) return;
   const apply = db.transaction(() => {
     for (let version = from; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version] ?? '');
