@@ -64,6 +64,18 @@ export type {
   TokenRequest,
   TokenRequestOptions,
 } from './oauth/index.js';
+export {
+  createOutbox,
+  createReceiver,
+  parsePackage,
+  REPLICATION_RECEIVERS,
+  replicationAgentComponent,
+  replicationStatus,
+  requestResync,
+  requestRetry,
+  startReplication,
+} from './replication/index.js';
+export type { AgentStatus, Outbox, Receiver, ReceiveResult, ReplicationItem, ReplicationPackage, ReplicationService, ReplicationServiceDeps } from './replication/index.js';
 export { createLogger, homeLayout, openServices, resolveHome, startInstance } from './instance/index.js';
 export type { HomeLayout, InstanceOptions, RunningInstance, Services } from './instance/index.js';
 export { addFarmInstance, addFarmUser, farmStatus, initFarm, removeFarmUser, rotateFarmHmac, runFarm, setFarmUserPassword } from './farm/index.js';
