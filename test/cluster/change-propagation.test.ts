@@ -17,7 +17,7 @@ import { tempDir } from '../helpers/temp.js';
 const NO_POLLING = 3_600_000;
 
 async function eventually(what: string, condition: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000;
   while (!(await condition())) {
     if (Date.now() > deadline) assert.fail(`${what} was not seen by the other instance`);
     await new Promise((resolve) => setTimeout(resolve, 25));
