@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { isCapsuleError } from '../errors.js';
@@ -37,8 +37,7 @@ function operator(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /**
- * Records every CLI command that changes a home in `<home>/audit.log` (a farm command in the
- * farm folder's `audit.log`): who (login name, sudo user,
+ * Records every CLI command that changes a home in `<home>/audit.log`: who (login name, sudo user,
  * SSH client address), what (the command, its arguments with `key=value` reduced to the key, the
  * names of the options given, never their values) and how it ended. A command on a home that does
  * not exist records nothing (nothing changed, and no home is created for it).
@@ -47,22 +46,20 @@ export function installCliAudit(program: Command, io: CliIO): CliAudit {
   let pending: { command: Command; home: string } | undefined;
   program.hook('preAction', (_root, action) => {
     if (READ_ONLY.has(action.name())) return;
-    const options = action.opts() as { home?: unknown; dir?: unknown };
-    if (action.options.some((option) => option.long === '--home')) {
-      pending = { command: action, home: resolveHome(typeof options.home === 'string' ? options.home : undefined, io.env) };
-    } else if (action.options.some((option) => option.long === '--dir') && typeof options.dir === 'string') {
-      pending = { command: action, home: resolve(options.dir) }; // a farm's folder: its audit.log beside farm.json
-    }
+    // Farm commands (--dir) are not recorded: their folder is the farm's, not a home.
+    if (!action.options.some((option) => option.long === '--home')) return;
+    const home = (action.opts() as { home?: unknown }).home;
+    pending = { command: action, home: resolveHome(typeof home === 'string' ? home : undefined, io.env) };
   });
   return {
     done(error) {
       if (!pending) return;
       const { command, home } = pending;
       pending = undefined;
-      // Only where something is (keys or a repository: a home; farm.json: a farm), judged after the
-      // command, so keys imported into a new home are recorded; a mistyped --home gets no audit.log.
-      if (!['keys', 'repository', 'farm.json'].some((entry) => existsSync(join(home, entry)))) return;
-      const options = Object.keys(command.opts()).filter((name) => name !== 'home' && name !== 'dir');
+      // Only in a home (keys or a repository in it), judged after the command, so keys imported
+      // into a new home are recorded; a mistyped --home gets no audit.log.
+      if (!['keys', 'repository'].some((entry) => existsSync(join(home, entry)))) return;
+      const options = Object.keys(command.opts()).filter((name) => name !== 'home');
       const args = command.args.map((arg) => arg.split('=')[0]!.slice(0, 200));
       try {
         const destination = pino.destination({ dest: join(home, CLI_AUDIT_FILE), append: true, sync: true, mode: 0o600 });
