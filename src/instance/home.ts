@@ -51,6 +51,11 @@ export function homeLayout(home: string): HomeLayout {
   };
 }
 
+/** Whether the home has a repository: its SQLite file, or a remembered location (PostgreSQL). */
+export function homeHasRepository(home: HomeLayout): boolean {
+  return existsSync(home.repositoryFile) || existsSync(home.repositoryLocationFile);
+}
+
 /** Where a home's repository is: an SQLite file, or a PostgreSQL URL without its password. */
 export type RepositoryLocation = { readonly backend: 'sqlite'; readonly file: string } | { readonly backend: 'postgres'; readonly url: string };
 

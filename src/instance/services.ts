@@ -15,7 +15,7 @@ import {
 import { createArgon2Hasher, createUserManager, type PasswordHasher, type UserManager } from '../users/index.js';
 import { createOutbox } from '../replication/index.js';
 import { COMPONENTS } from './components.js';
-import { homeLayout, readRepositoryLocation, writeRepositoryLocation, type HomeLayout } from './home.js';
+import { homeHasRepository, homeLayout, readRepositoryLocation, writeRepositoryLocation, type HomeLayout } from './home.js';
 
 /** The services of one instance home, shared by the server and every CLI command. */
 export interface Services {
@@ -69,7 +69,7 @@ function checkHome(home: HomeLayout, create: boolean): void {
       `no Capsule home at ${home.root}; start an instance there first ('capsule start --home ${home.root}') or pass --home`,
     );
   }
-  if (!create && !existsSync(home.repositoryFile) && !existsSync(home.repositoryLocationFile)) {
+  if (!create && !homeHasRepository(home)) {
     throw new CapsuleError(
       'HOME_UNREADABLE',
       `${home.root} has no repository (${home.repositoryFile}); start an instance there first or pass --home`,

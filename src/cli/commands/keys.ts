@@ -20,7 +20,7 @@ import {
 } from '../../crypto/index.js';
 import { CapsuleError } from '../../errors.js';
 import type { Repository } from '../../repository/index.js';
-import { homeLayout, resolveHome } from '../../instance/home.js';
+import { homeHasRepository, homeLayout, resolveHome } from '../../instance/home.js';
 import { writeFileAtomic } from '../../support/atomic-file.js';
 import { CheckFailed } from '../check-failed.js';
 import { printJson, type CliIO } from '../io.js';
@@ -44,7 +44,7 @@ async function readInput(io: CliIO): Promise<string> {
  */
 async function readKeys(options: HomeOptions, io: CliIO) {
   const home = homeLayout(resolveHome(options.home, io.env));
-  if (existsSync(home.repositoryFile) || existsSync(home.repositoryLocationFile)) return withHome(options, io, (s) => loadKeySet(s.home.keysDir, s.repo));
+  if (homeHasRepository(home)) return withHome(options, io, (s) => loadKeySet(s.home.keysDir, s.repo));
   const noRepository = new Proxy({} as Repository, {
     get() {
       throw new CapsuleError('HOME_UNREADABLE', `${home.root} has no repository yet, and its keys are kept there; start an instance on it first`);
@@ -125,7 +125,7 @@ export async function keysImport(options: Options & { in?: string; force?: boole
   const { keys } = openBundle(text, passphrase);
   const home = homeLayout(resolveHome(options.home, io.env));
   // A home that was never started has no repository yet: a farm imports keys before the first start.
-  const result = existsSync(home.repositoryFile)
+  const result = homeHasRepository(home)
     ? await withHome(options, io, (s) => importKeys(s.home, s.repo, keys, { force: options.force }))
     : await importKeys(home, null, keys, { force: options.force });
   report(io, options, result.message, result);
