@@ -65,6 +65,16 @@ async function setMembership(tx: RepositoryWriter, group: RepositoryNode, userId
 async function applyUser(tx: RepositoryWriter, id: string, state: UserState | null): Promise<void> {
   let node = await findUser(tx, id);
   const current = await tx.findByProperty('members', id, GROUP_TYPE);
+  // An account in a group this publish keeps for itself (its administrators, its transport users)
+  // is the publish's own: a package must not set its password, disable or delete it, or a
+  // transport login would be as good as an administrator's.
+  const local = current.map((group) => group.properties.groupId as string).filter((groupId) => LOCAL_GROUPS.includes(groupId));
+  if (node && local.length > 0) {
+    throw new CapsuleError(
+      'REPLICATION_PACKAGE_INVALID',
+      `user '${id}' is this publish's own account (member of ${local.join(', ')}); replication never changes it; rename or remove one of the two accounts`,
+    );
+  }
   if (!state) {
     for (const group of current) await setMembership(tx, group, id, false);
     if (node) await tx.removeNode(node.path);

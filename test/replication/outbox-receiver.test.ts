@@ -105,6 +105,25 @@ describe('the receiver', () => {
     assert.deepEqual(await receiver.sources(), []);
   });
 
+  it("never changes the publish's own accounts: a transport login cannot take over a local administrator or receiver", async () => {
+    const { publish, receiver } = await authorAndPublish();
+    await publish.users.createGroup('administrators').catch(() => undefined);
+    await publish.users.createGroup('replication-receivers').catch(() => undefined);
+    await publish.users.createUser('ops', { password: 'ops-pw', groups: ['administrators'] });
+    await publish.users.createUser('replicator', { password: 'rep-pw', groups: ['replication-receivers'] });
+    const before = { ops: await publish.users.getUser('ops'), replicator: await publish.users.getUser('replicator') };
+    let sequence = 0;
+    for (const state of [{ passwordHash: '$argon2id$v=19$m=1,t=1,p=1$AAAA$AAAA', disabled: false, generation: 0, groups: [] }, { disabled: true, generation: 9, groups: [] }, null]) {
+      for (const id of ['ops', 'replicator']) {
+        const pkg = parsePackage({ format: 1, source: 'author-c', sequence: sequence + 1, items: [{ type: 'user', id, state }] });
+        await assert.rejects(receiver.receive(pkg), (error: Error & { code?: string }) => error.code === 'REPLICATION_PACKAGE_INVALID' && /this publish's own account/.test(error.message), `${id} ${JSON.stringify(state)}`);
+      }
+    }
+    assert.deepEqual(await publish.users.getUser('ops'), before.ops, 'the local administrator is untouched');
+    assert.deepEqual(await publish.users.getUser('replicator'), before.replicator);
+    assert.ok(await publish.users.authenticate('ops', 'ops-pw'), 'its password still works');
+  });
+
   it('refuses packages that name what is never replicated, or are malformed', () => {
     const base = { format: 1, source: 's', sequence: 1 };
     const bad = [
