@@ -123,8 +123,11 @@ export function createStatefulTokenStore(deps: { repo: Repository; maxPerUser: (
         after = batch.at(-1)!.id;
         const expired = batch.filter((node) => (node.properties.expiresAt as Date).getTime() <= nowMs);
         if (expired.length > 0) {
-          await repo.transaction(async (tx) => {
-            for (const node of expired) if (await tx.removeNode(node.path)) removed++;
+          // Counted from what `work` returns: on PostgreSQL it may run more than once.
+          removed += await repo.transaction(async (tx) => {
+            let count = 0;
+            for (const node of expired) if (await tx.removeNode(node.path)) count++;
+            return count;
           });
         }
       }

@@ -60,6 +60,9 @@ async function nextInflight(name: string, state: AgentState, deps: AgentRoundDep
     const items = snapshot.parts[0]!;
     return { pkg: { ...base, items }, snapshotAt: snapshot.at, snapshotFinal: snapshot.parts.length === 1 };
   }
+  // The head first: a change committed after it is read either shows in the read or waits for
+  // the next round; read the other way round, it would look like pruned items and force a snapshot.
+  const head = await outbox.head();
   const entries = [];
   let bytes = 0;
   for (const entry of await outbox.read(state.cursor, PACKAGE_ITEMS)) {
@@ -69,7 +72,7 @@ async function nextInflight(name: string, state: AgentState, deps: AgentRoundDep
     bytes += size;
   }
   if (entries.length === 0) {
-    if ((await outbox.head()) > state.cursor) {
+    if (head > state.cursor) {
       // Items this agent still needed are gone (pruned while it was removed or restored): send everything again.
       await updateAgentState(repo, name, () => ({ snapshotPending: true, snapshotAt: null }));
       deps.log?.warn({ agent: name, cursor: state.cursor }, 'the outbox no longer has the items this agent needs; sending a full snapshot');

@@ -1,3 +1,4 @@
+import { isSafeForCredentials } from '../support/loopback.js';
 import type { ReplicationPackage } from './package.js';
 
 /** What the publish said to one package. */
@@ -34,6 +35,9 @@ export function createHttpTransport(options: { url: string; user: string; passwo
   let token: string | null = null;
 
   async function login(): Promise<DeliveryAnswer | null> {
+    if (!isSafeForCredentials(new URL(options.url))) {
+      return { ok: false, status: null, message: `${options.url} is plain http: the transport password is sent only over https (plain http only to a loopback address); use an https URL` };
+    }
     const response = await fetch(`${options.url}/j_security_check`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
@@ -48,7 +52,7 @@ export function createHttpTransport(options: { url: string; user: string; passwo
     const cookie = response.headers.getSetCookie()[0];
     const value = cookie ? /^[^=]+=([^;]*)/.exec(cookie)?.[1] : undefined;
     if (!value) return { ok: false, status: response.status, message: 'the publish answered the login without a token cookie' };
-    token = value;
+    token = decodeURIComponent(value);
     return null;
   }
 

@@ -1,4 +1,4 @@
-import { CapsuleError } from '../errors.js';
+import { CapsuleError, isCapsuleError } from '../errors.js';
 import type { Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
 import { authorizablePath, checkId } from './ids.js';
 import type { PasswordHasher } from './passwords.js';
@@ -227,8 +227,11 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
       let node: RepositoryNode | null = null;
       try {
         node = await userNode(repo, checkId('user', id));
-      } catch {
-        node = null; // an invalid id is an unknown user: same answer, same time
+      } catch (error) {
+        // An invalid id is an unknown user: same answer, same time. A repository that is away is
+        // not a wrong password (it would count towards the throttle): that error goes up.
+        if (!isCapsuleError(error, 'INVALID_ID')) throw error;
+        node = null;
       }
       const stored = node?.properties.passwordHash;
       if (typeof stored !== 'string') {

@@ -3,8 +3,8 @@ import type { CryptoSupport } from '../../crypto/index.js';
 import { CapsuleError } from '../../errors.js';
 import { revealOidcSecret } from './client-secret.js';
 import type { OidcSettings } from './oidc-config.js';
+import { isSafeForCredentials } from '../../support/loopback.js';
 
-const LOOPBACK_HOSTS = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
 /** `fetch` with a timeout on every request to a provider. */
 export function fetchWithTimeout(timeoutMs: number): client.CustomFetch {
@@ -19,7 +19,7 @@ export function issuerUrl(settings: OidcSettings): URL {
   } catch {
     throw new CapsuleError('INVALID_CONFIG', `issuer of OpenID provider ${settings.name} is not a URL`);
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.test(url.hostname))) {
+  if (!isSafeForCredentials(url)) {
     throw new CapsuleError('INVALID_CONFIG', `issuer of OpenID provider ${settings.name} must be https (plain http only on a loopback address)`);
   }
   return url;

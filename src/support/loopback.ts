@@ -1,0 +1,7 @@
+/** A host name (as `URL.hostname` gives it) that can only mean this machine. */
+const LOOPBACK_HOSTS = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+/** Where a password or a client secret may go: https anywhere, plain http only to this machine. */
+export function isSafeForCredentials(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.test(url.hostname));
+}
