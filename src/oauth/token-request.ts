@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { displayEndpoint, type AuthMethod } from './oauth-config.js';
 import { OAuthTokenError } from './token-error.js';
+import { basicCredential, secretRedactor } from '../support/client-credentials.js';
 
 export interface TokenRequest {
   readonly tokenEndpoint: string;
@@ -51,15 +52,6 @@ const errorResponseSchema = z.object({
   error_description: z.string().optional(),
 });
 
-/** RFC 6749 2.3.1: client id and secret are form-urlencoded before they go into Basic. */
-function formEncode(value: string): string {
-  return encodeURIComponent(value).replace(/%20/g, '+');
-}
-
-function basicCredential(request: TokenRequest): string {
-  return Buffer.from(`${formEncode(request.clientId)}:${formEncode(request.clientSecret)}`).toString('base64');
-}
-
 function requestInit(request: TokenRequest, timeoutMs: number): RequestInit {
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (request.scope) form.set('scope', request.scope);
@@ -72,38 +64,10 @@ function requestInit(request: TokenRequest, timeoutMs: number): RequestInit {
     form.set('client_id', request.clientId);
     form.set('client_secret', request.clientSecret);
   } else {
-    headers.authorization = `Basic ${basicCredential(request)}`;
+    headers.authorization = `Basic ${basicCredential(request.clientId, request.clientSecret)}`;
   }
   // A redirect would carry the credentials to wherever it points; the endpoint must be the real one.
   return { method: 'POST', headers, body: form.toString(), redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) };
-}
-
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/**
- * Cuts the secret out of text from the provider, should it echo it back: in clear, and in every
- * form we sent it in or a server might decode or re-encode it to (percent- and form-encoded, in
- * either hex case, base64, and the Basic credential).
- */
-export function secretRedactor(request: Pick<TokenRequest, 'clientId' | 'clientSecret'>): (text: string) => string {
-  const secret = request.clientSecret;
-  if (secret.length === 0) return (text) => text;
-  const forms = new Set([
-    secret,
-    encodeURIComponent(secret),
-    formEncode(secret),
-    new URLSearchParams({ s: secret }).toString().slice(2),
-    Buffer.from(secret).toString('base64'),
-    Buffer.from(secret).toString('base64url'),
-    basicCredential({ clientId: request.clientId, clientSecret: secret } as TokenRequest),
-  ]);
-  // Longest first, so that a form containing another is cut whole; hex digits in either case.
-  const pattern = [...forms]
-    .sort((a, b) => b.length - a.length)
-    .map((form) => escapeRegExp(form).replace(/%([0-9A-F]{2})/g, (_match, hex: string) => `%(?:${hex}|${hex.toLowerCase()})`))
-    .join('|');
-  const matcher = new RegExp(pattern, 'g');
-  return (text) => text.replace(matcher, '[redacted]');
 }
 
 function networkReason(error: unknown, timeoutMs: number): string {
@@ -157,7 +121,7 @@ function interpret(request: TokenRequest, response: Response, body: string, atte
   }
   const oauthError = errorResponseSchema.safeParse(json);
   if (oauthError.success) {
-    const redact = secretRedactor(request);
+    const redact = secretRedactor(request.clientId, request.clientSecret);
     const error = redact(oauthError.data.error);
     const description = oauthError.data.error_description === undefined ? null : redact(oauthError.data.error_description);
     const verbatim = JSON.stringify(description === null ? { error } : { error, error_description: description });
@@ -193,7 +157,7 @@ export async function requestClientCredentials(request: TokenRequest, options: T
   }
   throw new OAuthTokenError(
     'OAUTH_UNREACHABLE',
-    `cannot reach token endpoint ${displayEndpoint(request.tokenEndpoint)} (${attempts} attempt${attempts === 1 ? '' : 's'}): ${secretRedactor(request)(last?.reason ?? 'unknown error')}`,
+    `cannot reach token endpoint ${displayEndpoint(request.tokenEndpoint)} (${attempts} attempt${attempts === 1 ? '' : 's'}): ${secretRedactor(request.clientId, request.clientSecret)(last?.reason ?? 'unknown error')}`,
     { httpStatus: null, error: null, errorDescription: null, attempts },
     { cause: last?.error },
   );

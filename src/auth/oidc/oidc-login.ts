@@ -5,7 +5,9 @@ import type { CryptoSupport } from '../../crypto/index.js';
 import { CapsuleError, isCapsuleError } from '../../errors.js';
 import type { HealthStatus } from '../../health/index.js';
 import { checkId, type User, type UserManager } from '../../users/index.js';
+import { secretRedactor } from '../../support/client-credentials.js';
 import { checkProvider } from './check.js';
+import { revealOidcSecret } from './client-secret.js';
 import { discoverProvider, fetchWithTimeout } from './discovery.js';
 import { LOGIN_STATE_LIFETIME_S, openLoginState, sealLoginState } from './login-state.js';
 import { OIDC_PID, oidcPid, oidcSettings, providerNameOf, type OidcSettings } from './oidc-config.js';
@@ -137,6 +139,17 @@ export function mappedGroups(settings: OidcSettings, claimValue: unknown, logger
     );
   }
   return sorted;
+}
+
+/** Cuts the client secret out of what a provider answers (nothing to cut when it no longer decrypts). */
+function redactorFor(settings: OidcSettings, crypto: CryptoSupport): (text: string) => string {
+  let secret: string;
+  try {
+    secret = revealOidcSecret(settings, crypto);
+  } catch {
+    return (text) => text; // the grant was sent without it, so it cannot come back
+  }
+  return secretRedactor(settings.clientId, secret);
 }
 
 export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
@@ -277,8 +290,13 @@ export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
           idTokenExpected: true,
         });
       } catch (error) {
-        const detail = describeError(error);
-        const body = error instanceof client.ResponseBodyError ? { error: error.error, error_description: error.error_description } : {};
+        // A token endpoint may echo the client secret back in any encoding: cut every form out.
+        const redact = redactorFor(settings, crypto);
+        const detail = redact(describeError(error));
+        const body =
+          error instanceof client.ResponseBodyError
+            ? { error: redact(error.error), error_description: error.error_description === undefined ? undefined : redact(error.error_description) }
+            : {};
         logger?.warn({ provider: settings.name, reason: detail, code: (error as { code?: string }).code, ...body }, 'OpenID sign-in refused');
         const userMessage =
           error instanceof client.ResponseBodyError
