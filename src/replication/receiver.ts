@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CapsuleError } from '../errors.js';
 import type { PropertyValue, Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
-import { GROUPS_ROOT, USERS_COUNTER, USERS_ROOT } from '../users/index.js';
+import { GROUPS_ROOT, USERS_COUNTER, USERS_ROOT, writeUserTombstone } from '../users/index.js';
 import { LOCAL_GROUPS, type ContentNodeState, type ReplicationItem, type ReplicationPackage, type UserState } from './package.js';
 
 export const RECEIVED_ROOT = '/var/replication/received';
@@ -78,6 +78,7 @@ async function applyUser(tx: RepositoryWriter, id: string, state: UserState | nu
   if (!state) {
     for (const group of current) await setMembership(tx, group, id, false);
     if (node) await tx.removeNode(node.path);
+    await writeUserTombstone(tx, id); // so no earlier token's provisioning claim brings it back here
     return;
   }
   const properties: Record<string, PropertyValue | null> = {

@@ -5,5 +5,6 @@ export type { CreateUserOptions, ExternalIdentity, UserChangeListener, UserChang
 export { createArgon2Hasher } from './passwords.js';
 export type { Argon2Options, PasswordHasher } from './passwords.js';
 export { checkId, MAX_ID_LENGTH } from './ids.js';
+export { DELETED_USERS_ROOT, writeUserTombstone } from './tombstones.js';
 export { ADMINISTRATORS, GROUPS_ROOT, USERS_COUNTER, USERS_ROOT } from './types.js';
 export type { Group, User } from './types.js';

@@ -1,6 +1,7 @@
 import { CapsuleError, isCapsuleError } from '../errors.js';
 import type { Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
 import { authorizablePath, checkId } from './ids.js';
+import { userDeletedAt, writeUserTombstone } from './tombstones.js';
 import type { PasswordHasher } from './passwords.js';
 import {
   GROUP_TYPE,
@@ -58,6 +59,8 @@ export interface UserManager {
    * another identity is refused (USER_EXISTS); a disabled user is returned unchanged.
    */
   provisionExternalUser(id: string, identity: ExternalIdentity, options: { sync: boolean; generation?: number }): Promise<User>;
+  /** When a user of this id was last deleted here (see tombstones.ts), or null. */
+  deletedAt(id: string): Promise<Date | null>;
 }
 
 export interface ExternalIdentity {
@@ -194,6 +197,7 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
           );
         }
         await tx.removeNode(node.path);
+        await writeUserTombstone(tx, id);
         await recordUser(tx, id);
         await tx.bumpCounter(USERS_COUNTER);
       });
@@ -328,6 +332,8 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+
+    deletedAt: (id) => userDeletedAt(repo, checkId('user', id)),
 
     async provisionExternalUser(id, identity, { sync, generation = 0 }) {
       checkId('user', id);

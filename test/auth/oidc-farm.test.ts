@@ -160,4 +160,18 @@ describe('single sign-on on a farm: instances with the same keys and no sticky s
     assert.equal(await sessionStatus(b().url, other), 401);
     assert.equal((await b().services.users.getUser('gina-2'))?.disabled, true);
   });
+
+  it('a user deleted on an instance is not brought back there by a token issued before; a new sign-in brings it back', async () => {
+    const token = await signIn('kai');
+    assert.equal(await sessionStatus(b().url, token), 200); // created on b from the claim
+    await b().services.users.removeUser('kai');
+    const deletedAt = (await b().services.users.deletedAt('kai'))!.getTime();
+    for (let request = 0; request < 3; request++) assert.equal(await sessionStatus(b().url, token), 401, 'the old claim does not re-create kai');
+    assert.equal(await b().services.users.getUser('kai'), null);
+    // A sign-in after the deletion (claims carry whole seconds) is a new decision of the provider.
+    while (Math.floor(Date.now() / 1000) * 1000 <= deletedAt) await new Promise((resolve) => setTimeout(resolve, 50));
+    const fresh = await signIn('kai');
+    assert.equal(await sessionStatus(b().url, fresh), 200);
+    assert.ok(await b().services.users.getUser('kai'));
+  });
 });

@@ -32,7 +32,8 @@ export interface Provisioner {
 /**
  * Applies a provisioning claim once: only on an instance that has the provider configured, only
  * within the provider's provisioning window after the sign-in, and only when no user record of
- * that id exists (an existing record, disabled or logged out everywhere, always wins).
+ * that id exists (an existing record, disabled or logged out everywhere, always wins) and none
+ * was deleted after the sign-in.
  */
 export function createProvisioner(deps: { config: ConfigAdmin; users: UserManager; clock: Clock; logger?: ProvisionerLogger }): Provisioner {
   return {
@@ -53,6 +54,11 @@ export function createProvisioner(deps: { config: ConfigAdmin; users: UserManage
           { userId, provider: claim.p, ageSeconds: Math.floor(ageSeconds) },
           `provisioning claim for ${userId} is older than the provisioning window (${settings.provisioningMaxAgeSeconds} s); the user must sign in again`,
         );
+        return null;
+      }
+      const deletedAt = await deps.users.deletedAt(userId);
+      if (deletedAt !== null && deletedAt.getTime() >= claim.at * 1000) {
+        deps.logger?.warn({ userId, provider: claim.p }, `${userId} was deleted here after this sign-in; the token does not bring it back (a new sign-in does)`);
         return null;
       }
       try {
