@@ -102,7 +102,8 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
   const { users, crypto, config, clock } = deps;
   const logger = deps.logger;
   const throttle = deps.throttle ?? createLoginThrottle();
-  const userCache = createUserCache(users, deps.userCacheTtlMs ?? 5_000);
+  const userCacheTtlMs = deps.userCacheTtlMs ?? 5_000;
+  const userCache = createUserCache(users, userCacheTtlMs);
   const store = createStatefulTokenStore({ repo: deps.repo, maxPerUser: () => MAX_TOKENS_PER_USER });
 
   // A key id is a hash of the key, so a kid always names the same bytes: KeyObjects can be kept
@@ -141,17 +142,28 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     return { token: issueEncapsulatedToken(claims, { kid: signing.kid, key: keyObject(signing.kid, signing.key) }), expiresAt: exp * 1000 };
   }
 
+  // Claims the provisioner refused, until the user cache would look again: a token that may not
+  // create its user costs no repository work and no log line on every request.
+  const refusedClaims = new Map<string, number>();
+
   /** A user missing here, created from the token's provisioning claim when the provisioner allows it. */
-  async function provisioned(userId: string, provisioning: ProvisioningClaim | undefined, generation: number | undefined): Promise<User | null> {
+  async function provisioned(userId: string, provisioning: ProvisioningClaim | undefined, generation: number | undefined, nowMs: number): Promise<User | null> {
     if (!provisioning || !deps.provisioner) return null;
+    const key = `${userId}\n${provisioning.p}\n${provisioning.at}`;
+    if ((refusedClaims.get(key) ?? 0) > nowMs) return null;
     const user = await deps.provisioner.apply(userId, provisioning, generation ?? 0);
-    userCache.invalidate(userId);
+    if (user) {
+      userCache.invalidate(userId); // it held "no such user"
+    } else {
+      if (refusedClaims.size >= VERIFIED_CACHE_SIZE) refusedClaims.clear();
+      refusedClaims.set(key, nowMs + userCacheTtlMs);
+    }
     return user;
   }
 
   async function usableUser(userId: string, kind: TokenKind, nowMs: number, generation?: number, provisioning?: ProvisioningClaim): Promise<User | null> {
     // An existing record always wins over a provisioning claim: disabled stays disabled, a raised generation ends the token.
-    const user = (await userCache.get(userId, nowMs)) ?? (await provisioned(userId, provisioning, generation));
+    const user = (await userCache.get(userId, nowMs)) ?? (await provisioned(userId, provisioning, generation, nowMs));
     const refuse = (why: string) => {
       logger?.warn({ userId, tokenType: kind }, `valid token for ${userId}, but ${why}`);
       deps.audit?.info({ event: 'token-refused', userId, tokenType: kind, reason: why }, 'token refused');

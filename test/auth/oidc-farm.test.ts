@@ -122,6 +122,9 @@ describe('single sign-on on a farm: instances with the same keys and no sticky s
     assert.equal(await sessionStatus(instances.other.instance.url, token), 401);
     assert.equal(await instances.other.instance.services.users.getUser('hana'), null);
     assert.ok(instances.other.lines.some((line) => line.includes('provisioning claim of provider corp, which this instance does not have')));
+    for (let request = 0; request < 5; request++) assert.equal(await sessionStatus(instances.other.instance.url, token), 401);
+    const warnings = instances.other.lines.filter((line) => line.includes('provisioning claim of provider corp') && line.includes('hana'));
+    assert.equal(warnings.length, 1, 'a refused claim is not tried (and logged) again on every request');
 
     assert.equal(await sessionStatus(instances.late.instance.url, token), 401);
     assert.equal(await instances.late.instance.services.users.getUser('hana'), null);
