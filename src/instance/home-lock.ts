@@ -1,6 +1,7 @@
-import { accessSync, closeSync, constants, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, constants, linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CapsuleError } from '../errors.js';
+import { pausepoint } from '../support/failpoint.js';
 
 /** The file in a home that names the PID of the instance running on it. */
 export const HOME_LOCK_FILE = 'instance.lock';
@@ -58,31 +59,42 @@ function holderOf(path: string): number | null {
   }
 }
 
-/** Creates the lock file with this PID; false when it exists. */
+/**
+ * Creates the lock file with this PID; false when it exists. The PID is written to a file of
+ * this process's own and linked into place (`link` fails when the name exists), so a lock file
+ * never exists empty: an empty one would look like a crash and be taken over.
+ */
 function create(path: string): boolean {
-  let fd: number;
+  const own = `${path}.${process.pid}`;
+  writeFileSync(own, `${process.pid}\n`, { mode: 0o600 });
   try {
-    fd = openSync(path, 'wx', 0o600);
+    linkSync(own, path);
+    return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
-  }
-  try {
-    writeSync(fd, `${process.pid}\n`);
   } finally {
-    closeSync(fd);
+    unlinkSync(own);
   }
-  return true;
+}
+
+/** Waits a little without giving up the thread (lockHome is synchronous). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
  * One running instance per home: a second `capsule start` on a home whose lock names a live
  * process refuses and names it. A lock whose process is gone (a crash, a `kill -9`) is taken
- * over. Creation is exclusive (`O_EXCL`), so of two starts racing for a stale lock one wins.
+ * over. Creation is exclusive (`O_EXCL`). Only the holder of a second, short-lived lock
+ * (`instance.lock.takeover`) may remove a stale lock, and it looks at the holder again first:
+ * otherwise of two starts that both saw the dead PID, the later could remove the lock the
+ * earlier had just made, and both would run.
  */
 export function lockHome(home: string): HomeLock {
   assertHomeReadable(home);
   const path = join(home, HOME_LOCK_FILE);
+  const takeover = `${path}.takeover`;
   let tookOverFrom: number | null = null;
   for (let attempt = 0; !create(path); attempt++) {
     const holder = holderOf(path);
@@ -92,12 +104,23 @@ export function lockHome(home: string): HomeLock {
         `the home ${home} is in use by a running instance (PID ${holder}${holder === process.pid ? ', this process' : ''}); stop it first, or give this instance a home of its own`,
       );
     }
-    if (attempt >= 3) throw new CapsuleError('HOME_IN_USE', `could not take over the lock ${path}; remove it if no instance runs on ${home}`);
-    tookOverFrom = holder;
+    if (attempt >= 50) throw new CapsuleError('HOME_IN_USE', `could not take over the lock ${path}; remove it (and ${takeover}) if no instance runs on ${home}`);
+    pausepoint('lock:stale-seen'); // a race test lets the other starts catch up here
+    if (!create(takeover)) {
+      // Another start is taking over right now; a takeover lock whose process died is removed.
+      const taker = holderOf(takeover);
+      if (taker !== null && !isRunning(taker)) removeIfPresent(takeover);
+      pause(20);
+      continue;
+    }
     try {
-      unlinkSync(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const again = holderOf(path);
+      if (again === holder && (again === null || !isRunning(again))) {
+        removeIfPresent(path);
+        tookOverFrom = holder;
+      }
+    } finally {
+      removeIfPresent(takeover);
     }
   }
   return {
@@ -106,4 +129,12 @@ export function lockHome(home: string): HomeLock {
       if (holderOf(path) === process.pid) unlinkSync(path);
     },
   };
+}
+
+function removeIfPresent(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { spawn } from 'node:child_process';
@@ -58,3 +59,23 @@ it('treats a lock that names no process as stale, and locks in-process instances
   await again.stop();
   assert.equal(existsSync(join(home, 'instance.lock')), false);
 });
+
+it('of several starts racing to take over a stale lock, exactly one wins', { timeout: 60_000 }, async () => {
+  const home = join(tempDir(), 'home');
+  mkdirSync(home);
+  const dead = spawn('true');
+  await new Promise((resolve) => dead.on('exit', resolve));
+  for (let round = 0; round < 3; round++) {
+    writeFileSync(join(home, 'instance.lock'), `${dead.pid}\n`);
+    const racers = Array.from({ length: 6 }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/lock-holder.ts', import.meta.url)), home], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CAPSULE_PAUSEPOINT: 'lock:stale-seen' } });
+      let out = '';
+      child.stdout.on('data', (chunk) => (out += chunk));
+      return new Promise<string>((resolve) => child.on('exit', () => resolve(out.trim())));
+    });
+    const outcomes = await Promise.all(racers);
+    assert.equal(outcomes.filter((outcome) => outcome === 'won').length, 1, `round ${round}: ${outcomes.join(', ')}`);
+    assert.ok(outcomes.every((outcome) => outcome === 'won' || outcome === 'refused HOME_IN_USE'), outcomes.join(', '));
+  }
+});
+
