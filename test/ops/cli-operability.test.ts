@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -37,6 +37,35 @@ describe('the CLI as an operator meets it', () => {
     assert.equal(exported.code, 2);
     assert.match(exported.stderr, /^capsule: the folder .*no-such-folder does not exist; create it first/);
     assert.equal(existsSync(missing), false, 'no folder was made');
+  });
+
+  it('listens on $CAPSULE_HOST when --host is not given, and makes no home for a --host that is no address', { timeout: 60_000 }, async () => {
+    const home = join(tempDir(), 'home');
+    const typo = await runCli(['start', '--home', home, '--host', '10.0.0.300', '--port', String(await freePort())], { env: ENV });
+    assert.equal(typo.code, 2);
+    assert.equal(typo.stderr, "capsule: --host '10.0.0.300' is neither an IP address nor a name this machine can resolve\n");
+    assert.equal(existsSync(home), false, 'no home was made');
+
+    const port = await freePort();
+    const child = spawn(process.execPath, [CAPSULE_BIN, 'start', '--home', home, '--port', String(port)], {
+      env: { ...process.env, CAPSULE_HOME: '', CAPSULE_HOST: '127.0.0.3', ...ENV },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const deadline = Date.now() + 20_000;
+      let status = 0;
+      while (status !== 200) {
+        status = await fetch(`http://127.0.0.3:${port}/system/health/live`).then((response) => response.status, () => 0);
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error('capsule start did not listen on 127.0.0.3');
+        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const elsewhere = await fetch(`http://127.0.0.1:${port}/system/health/live`).then((response) => response.status, () => 'refused');
+      assert.equal(elsewhere, 'refused', 'only the address asked for');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
   });
 
   it('with keys/hmac deleted: start blames the tokens, and keys doctor reports one problem per ERROR line while values still decrypt', async () => {
