@@ -40,8 +40,8 @@ export async function copyRepository(
     const { nodeCount, location } = await target.info();
     throw new CapsuleError('INVALID_ARGUMENT', `${location} is not empty (${nodeCount} nodes); copy into an empty database or a new file`);
   }
-  const nodes = await source.getSubtree('/');
-  const counters = await source.readCounters();
+  // One read transaction of the source: nodes and counters of the same moment.
+  const { nodes, counters } = await source.transaction(async (tx) => ({ nodes: await tx.getSubtree('/'), counters: await tx.readCounters() }));
   await target.transaction(async (tx) => {
     let done = 0;
     for (const node of nodes) {

@@ -65,6 +65,21 @@ describe('moving a home between SQLite and PostgreSQL', () => {
     await server.stop();
   });
 
+  it('refuses to copy a home an instance is running on (it would write after the copy read), and switches nothing', async () => {
+    const pg = await cluster();
+    const { home } = await sqliteHome();
+    const server = await startServerProcess({ home, env: ADMIN });
+    try {
+      const url = await pg.createDatabase();
+      const refused = await runCli(['repository', 'copy', '--home', home, '--to', url]);
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`is in use by a running instance \\(PID ${server.child.pid}\\)`));
+      assert.equal(existsSync(join(home, 'repository', 'location')), false, 'the home still uses its SQLite file');
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('refuses a non-empty target, and runs again after an interrupted copy', async () => {
     const pg = await cluster();
     const { home } = await sqliteHome();

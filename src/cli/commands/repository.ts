@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { systemClock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import { homeLayout, readRepositoryLocation, resolveHome, writeRepositoryLocation, type RepositoryLocation } from '../../instance/home.js';
+import { lockHome } from '../../instance/home-lock.js';
 import { openHomeRepository } from '../../instance/services.js';
 import {
   copyRepository,
@@ -64,31 +65,42 @@ export async function repositoryCopy(options: Options & { to?: string }, io: Cli
   const toText = target.backend === 'postgres' ? target.url : target.file;
   if (fromText === toText) throw new CapsuleError('INVALID_ARGUMENT', `the home already uses ${toText}`);
 
-  const source = await openSource(options, io);
-  const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: 'copying {bar} {value}/{total} nodes', stream: process.stderr }) : null;
+  // The home must be stopped: a running instance would write to the source after it was read.
+  if (!existsSync(home.root)) throw new CapsuleError('HOME_UNREADABLE', `no Capsule home at ${home.root}; pass --home`);
+  const lock = lockHome(home.root);
   try {
-    const destination =
-      target.backend === 'postgres'
-        ? await openPostgresRepository({ url: to, create: true, env: io.env })
-        : openSqliteRepository({ file: target.file, create: true });
-    try {
-      const result = await copyRepository(source, destination, {
-        onProgress: (done, total) => {
-          if (done === 1) bar?.start(total, 0);
-          bar?.update(done);
-        },
-      });
-      bar?.stop();
-      writeRepositoryLocation(home, target);
-      const message = `copied ${result.nodes} nodes and ${result.counters} counters from ${fromText} to ${toText} and compared them; the home now uses ${toText} (${fromText} was left as it was)`;
-      if (options.json) printJson(io, { ...result, from: fromText, to: toText, switched: true });
-      else io.out(message);
-    } finally {
-      await destination.close();
-    }
+    await copyAndSwitch();
   } finally {
-    bar?.stop();
-    await source.close();
+    lock.release();
+  }
+
+  async function copyAndSwitch(): Promise<void> {
+    const source = await openSource(options, io);
+    const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: 'copying {bar} {value}/{total} nodes', stream: process.stderr }) : null;
+    try {
+      const destination =
+        target.backend === 'postgres'
+          ? await openPostgresRepository({ url: to, create: true, env: io.env })
+          : openSqliteRepository({ file: target.file, create: true });
+      try {
+        const result = await copyRepository(source, destination, {
+          onProgress: (done, total) => {
+            if (done === 1) bar?.start(total, 0);
+            bar?.update(done);
+          },
+        });
+        bar?.stop();
+        writeRepositoryLocation(home, target);
+        const message = `copied ${result.nodes} nodes and ${result.counters} counters from ${fromText} to ${toText} and compared them; the home now uses ${toText} (${fromText} was left as it was)`;
+        if (options.json) printJson(io, { ...result, from: fromText, to: toText, switched: true });
+        else io.out(message);
+      } finally {
+        await destination.close();
+      }
+    } finally {
+      bar?.stop();
+      await source.close();
+    }
   }
 }
 
