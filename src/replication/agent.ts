@@ -118,7 +118,14 @@ export async function deliverRound(name: string, deps: AgentRoundDeps): Promise<
   if (!inflight) {
     inflight = await nextInflight(name, state, deps);
     if (!inflight) return 'idle';
-    await updateAgentState(deps.repo, name, () => ({ inflight: inflightValue(inflight!) }));
+    const chosen = inflight;
+    // Compare and set: only when nothing is in flight and the sequence is still the next one. Two
+    // authors whose round locks overlapped (a dropped connection) must not send two packages
+    // under one sequence number; the one that loses here sends nothing this round.
+    const written = await updateAgentState(deps.repo, name, (current): Record<string, string> =>
+      current.inflight === null && current.nextSequence === chosen.pkg.sequence ? { inflight: inflightValue(chosen) } : {},
+    );
+    if (!written?.inflight || inflightValue(written.inflight) !== inflightValue(chosen)) return 'idle';
     failpoint('replication:written-down');
   }
   const answer = await deps.transport.send(inflight.pkg);
