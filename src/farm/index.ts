@@ -14,3 +14,15 @@ export { farmStatus } from './status.js';
 export type { FarmStatus, InstanceStatus } from './status.js';
 export { runFarm } from './supervisor.js';
 export type { RunFarmOptions } from './supervisor.js';
+export {
+  adminCredentials,
+  DEFAULT_HAPROXY_OPTIONS,
+  DEFAULT_LOCK_LEASE_MS,
+  FARM_FORMAT_V2,
+  parseManifestV2,
+  readManifestV2,
+  remoteFarmStatus,
+  remoteRotateHmac,
+  renderRemoteHaproxyConfig,
+} from './remote/index.js';
+export type { AdminCredentials, FarmManifestV2, FarmMemberEntry, RemoteFarmStatus, RemoteHaproxyOptions, RemoteHmacRotation, RemoteMemberStatus, RemoteRotateOptions } from './remote/index.js';

@@ -14,6 +14,7 @@ import { authRoutes } from './routes/auth.js';
 import { loginPageRoutes } from './routes/login-page.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { receiveRoutes } from './routes/receive.js';
+import { farmRoutes } from './routes/farm.js';
 import type { OidcLogin } from '../auth/oidc/index.js';
 import { contentRoutes } from './routes/content.js';
 import { healthRoutes } from './routes/health.js';
@@ -102,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   contentRoutes(app, deps);
   receiveRoutes(app, deps);
   adminRoutes(app, deps);
+  farmRoutes(app, deps);
   await consoleRoutes(app, deps);
   return app;
 }

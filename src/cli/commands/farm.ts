@@ -1,7 +1,16 @@
 import type { Command } from 'commander';
 import { CapsuleError } from '../../errors.js';
+import { writeFileSync } from 'node:fs';
 import {
+  adminCredentials,
   addFarmInstance,
+  readManifestV2,
+  remoteFarmStatus,
+  remoteRotateHmac,
+  renderRemoteHaproxyConfig,
+  DEFAULT_HAPROXY_OPTIONS,
+  type AdminCredentials,
+  type RemoteFarmStatus,
   addFarmUser,
   farmStatus,
   initFarm,
@@ -18,6 +27,25 @@ import { jsonOption, type JsonOption } from '../with-home.js';
 
 interface DirOption extends JsonOption {
   readonly dir: string;
+}
+
+/** A farm given by `--dir` (the local farm's folder, whose homes are opened) or `--manifest` (members by URL). */
+interface FarmOption extends JsonOption {
+  readonly dir?: string;
+  readonly manifest?: string;
+  readonly adminUser?: string;
+  readonly adminPasswordFile?: string;
+}
+
+function whichFarm(options: FarmOption): { dir: string; manifest?: undefined } | { manifest: string; dir?: undefined } {
+  if (options.dir !== undefined && options.manifest !== undefined) throw new CapsuleError('INVALID_ARGUMENT', 'give --manifest FILE (members by URL) or --dir DIR (a local farm), not both');
+  if (options.manifest !== undefined) return { manifest: options.manifest };
+  if (options.dir !== undefined) return { dir: options.dir };
+  throw new CapsuleError('INVALID_ARGUMENT', "give --manifest FILE (a capsule-farm/2 manifest of member URLs), or --dir DIR for a farm made by 'capsule farm init'");
+}
+
+function credentialsOf(options: FarmOption, io: CliIO): AdminCredentials {
+  return adminCredentials({ user: options.adminUser, passwordFile: options.adminPasswordFile, env: io.env });
 }
 
 function report(io: CliIO, options: JsonOption, text: string, json: object): void {
@@ -85,8 +113,50 @@ function printStatus(io: CliIO, status: FarmStatus): void {
   }
 }
 
-export async function farmStatusCommand(options: DirOption, io: CliIO) {
-  const status = await farmStatus(options.dir);
+function printRemoteStatus(io: CliIO, status: RemoteFarmStatus): void {
+  printTable(
+    io,
+    ['NAME', 'ROLE', 'URL', 'READY', 'HMAC', 'STAGED', 'MASTER', 'USERS', 'REPLICATION'],
+    status.members.map((member) => {
+      const info = member.info;
+      const replication = !info
+        ? '?'
+        : member.role === 'author'
+          ? `outbox ${info.replication.outboxHead}${info.replication.agents.map((agent) => `, ${agent.name} queued ${agent.queued} lag ${agent.lagSeconds}s`).join('')}`
+          : info.replication.received.map((source) => `received ${source.lastSequence}`).join(', ') || '-';
+      return [
+        member.name,
+        member.role,
+        member.url,
+        member.ready,
+        info?.keys.hmac.id ?? '?',
+        info?.keys.stagedHmac?.id ?? '-',
+        info?.keys.master.id ?? '?',
+        info ? String(info.users) : '?',
+        replication,
+      ];
+    }),
+  );
+  for (const problem of status.problems) io.out(`RED: ${problem}`);
+  if (status.green) {
+    const first = status.members[0]?.info;
+    io.out(`farm green: every member answers and has hmac ${first?.keys.hmac.id} and master ${first?.keys.master.id}`);
+  }
+}
+
+export async function farmStatusCommand(options: FarmOption, io: CliIO) {
+  const farm = whichFarm(options);
+  if (farm.manifest !== undefined) {
+    const manifest = readManifestV2(farm.manifest);
+    const status = await remoteFarmStatus(manifest, credentialsOf(options, io), farm.manifest);
+    if (options.json) printJson(io, status);
+    else printRemoteStatus(io, status);
+    if (!status.green) {
+      throw new CheckFailed(`farm red: ${status.problems.length} problem${status.problems.length === 1 ? '' : 's'}; ${status.problems[0]}`);
+    }
+    return;
+  }
+  const status = await farmStatus(farm.dir);
   if (options.json) printJson(io, status);
   else printStatus(io, status);
   if (!status.green) {
@@ -116,14 +186,54 @@ export async function farmAddInstance(options: DirOption, io: CliIO) {
   report(io, options, result.message, result);
 }
 
-export async function farmRotateHmac(options: DirOption & { discardOld?: boolean; wait?: string }, io: CliIO) {
+export async function farmRotateHmac(options: FarmOption & { discardOld?: boolean; wait?: string; lockLease?: string }, io: CliIO) {
   const waitSeconds = wholeNumber(options.wait, '--wait');
-  const result = await rotateFarmHmac(options.dir, {
+  const farm = whichFarm(options);
+  if (farm.manifest !== undefined) {
+    const leaseSeconds = wholeNumber(options.lockLease, '--lock-lease');
+    const manifest = readManifestV2(farm.manifest);
+    const result = await remoteRotateHmac(manifest, credentialsOf(options, io), {
+      discardOld: options.discardOld,
+      waitMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
+      leaseMs: leaseSeconds === undefined ? undefined : Math.max(1, leaseSeconds) * 1000,
+      onProgress: options.json ? undefined : (message) => io.err(message),
+    });
+    report(io, options, result.message, result);
+    return;
+  }
+  const result = await rotateFarmHmac(farm.dir, {
     discardOld: options.discardOld,
     waitMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
     onProgress: options.json ? undefined : (message) => io.err(message),
   });
   report(io, options, result.message, result);
+}
+
+export async function farmHaproxyConfig(options: { manifest: string; bind?: string; out?: string; checkInterval?: string; checkFall?: string; checkRise?: string }, io: CliIO) {
+  const manifest = readManifestV2(options.manifest);
+  if (!manifest.members.some((member) => member.role === 'publish')) {
+    throw new CapsuleError('INVALID_ARGUMENT', `${options.manifest} has no member with the role publish: there is nothing to balance`);
+  }
+  const config = renderRemoteHaproxyConfig(manifest, {
+    bind: options.bind ?? DEFAULT_HAPROXY_OPTIONS.bind,
+    intervalMs: wholeNumber(options.checkInterval, '--check-interval') ?? DEFAULT_HAPROXY_OPTIONS.intervalMs,
+    fall: wholeNumber(options.checkFall, '--check-fall') ?? DEFAULT_HAPROXY_OPTIONS.fall,
+    rise: wholeNumber(options.checkRise, '--check-rise') ?? DEFAULT_HAPROXY_OPTIONS.rise,
+  });
+  if (options.out === undefined) io.out(config.trimEnd());
+  else {
+    writeFileSync(options.out, config, { mode: 0o644 });
+    io.err(`wrote ${options.out}`);
+  }
+}
+
+/** `--dir` (the local farm) or `--manifest` (members by URL, over their admin API), and how to log in to them. */
+function farmOptions(command: Command): Command {
+  return command
+    .option('--manifest <file>', 'a capsule-farm/2 manifest: the members by URL (the commands use their admin API, never a home)')
+    .option('--dir <dir>', "a local farm made by 'capsule farm init' (its homes are opened)")
+    .option('--admin-user <id>', 'the administrator the commands log in as on every member (default admin)')
+    .option('--admin-password-file <file>', "that administrator's password, in a file of mode 0600 (default: CAPSULE_ADMIN_PASSWORD)");
 }
 
 function dirOption(command: Command): Command {
@@ -144,16 +254,28 @@ export function registerFarmCommands(program: Command, io: CliIO): void {
   dirOption(farm.command('up').description('run every instance and HAProxy in the foreground; Ctrl-C or SIGTERM stops them all')).action((options) =>
     farmUp(options, io),
   );
-  jsonOption(dirOption(farm.command('status').description('per instance: port, pid, health, key ids, users; exit 1 when key ids differ'))).action((options) =>
-    farmStatusCommand(options, io),
+  jsonOption(farmOptions(farm.command('status').description('per member: readiness, key ids, users, replication; exit 1 when key ids differ or a member does not answer'))).action(
+    (options) => farmStatusCommand(options, io),
   );
   jsonOption(dirOption(farm.command('add-instance').description("a new instance with the farm's keys and users; HAProxy's configuration updated"))).action(
     (options) => farmAddInstance(options, io),
   );
-  jsonOption(dirOption(farm.command('rotate-hmac').description('a new HMAC key on every instance, staged everywhere before any instance signs with it')))
+  jsonOption(farmOptions(farm.command('rotate-hmac').description('a new HMAC key on every member, staged everywhere before any member signs with it')))
     .option('--discard-old', 'drop the old key at once, ending every token (after a compromise)')
     .option('--wait <seconds>', 'how long to wait for each running instance to load a key (default 15)')
+    .option('--lock-lease <seconds>', "how long the farm lock outlives a run that died (default 60); renewed while the run works")
     .action((options) => farmRotateHmac(options, io));
+
+  farm
+    .command('haproxy-config')
+    .description('an HAProxy configuration for the publish members of a manifest: round robin, readiness checks, redispatch')
+    .requiredOption('--manifest <file>', 'a capsule-farm/2 manifest')
+    .option('--bind <address:port>', 'where HAProxy listens (default 127.0.0.1:8080)')
+    .option('--out <file>', 'write the configuration to this file instead of standard output')
+    .option('--check-interval <ms>', 'health check interval in milliseconds (default 2000)')
+    .option('--check-fall <n>', 'failed checks before a member is taken out (default 2)')
+    .option('--check-rise <n>', 'passed checks before it is put back (default 2)')
+    .action((options) => farmHaproxyConfig(options, io));
 
   const users = farm.command('users').description('the same users on every instance of the farm');
   jsonOption(dirOption(users.command('add <id>').description('add a user to every instance; the password is read from standard input')))

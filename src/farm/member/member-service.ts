@@ -1,0 +1,146 @@
+import type { Clock } from '../../clock.js';
+import type { ConfigAdmin } from '../../config/index.js';
+import {
+  fingerprint,
+  generateKey,
+  keyId,
+  loadKeySet,
+  promoteStagedHmacKey,
+  stageHmacKey,
+  type CryptoSupport,
+  type HmacPromotion,
+  type KeyIds,
+  type KeyLocations,
+} from '../../crypto/index.js';
+import { configuredAgents, createReceiver, OUTBOX_COUNTER, replicationStatus } from '../../replication/index.js';
+import type { Repository } from '../../repository/index.js';
+import type { UserManager } from '../../users/index.js';
+import { CapsuleError } from '../../errors.js';
+import { createFarmLock, type FarmLock, type FarmLockState } from './farm-lock.js';
+import { openSealedKey, sealKey, type SealedKey } from './sealed-key.js';
+
+export interface MemberKey {
+  readonly id: string;
+  readonly fingerprint: string | null;
+}
+
+/** What `GET /system/farm/member` answers: what the farm commands compare across members. */
+export interface MemberInfo {
+  readonly instance: string;
+  /** 'author' when it replicates to publishes (it has agents), else 'publish'. */
+  readonly role: 'author' | 'publish';
+  readonly keys: {
+    readonly storage: string;
+    readonly master: MemberKey;
+    readonly hmac: MemberKey;
+    readonly stagedHmac: MemberKey | null;
+    readonly retiredHmac: readonly MemberKey[];
+  };
+  readonly users: number;
+  readonly replication: {
+    /** Author: the last change written to the outbox, and how far each agent has delivered. */
+    readonly outboxHead: number;
+    readonly agents: ReadonlyArray<{ name: string; queued: number; lastDeliveredSequence: number; lagSeconds: number; lastError: string | null }>;
+    /** Publish: the last package applied from each source. */
+    readonly received: ReadonlyArray<{ source: string; lastSequence: number; appliedAt: string | null }>;
+  };
+  readonly lock: FarmLockState | null;
+}
+
+export interface StagedForFarm {
+  readonly staged: string;
+  readonly changed: boolean;
+  /** The staged key sealed with this member's signing key, for the other members. */
+  readonly sealed: SealedKey;
+  readonly keys: KeyIds;
+  readonly message: string;
+}
+
+export interface FarmMemberDeps {
+  readonly instanceName: () => string;
+  readonly repo: Repository;
+  readonly users: UserManager;
+  readonly config: ConfigAdmin;
+  readonly crypto: CryptoSupport;
+  readonly home: KeyLocations;
+  readonly clock: Clock;
+  /** Reloads the keys the running instance uses (after a stage or a promotion). */
+  readonly reloadKeys: () => Promise<KeyIds>;
+}
+
+export interface FarmMember {
+  describe(): Promise<MemberInfo>;
+  /**
+   * With `sealed`: opens it with the farm's key and stages the key it holds. With `kid`: stages
+   * (again) the key of that id this member holds, to hand it out. Without either: stages a new
+   * key here, or keeps the one already staged (a rerun continues the same rotation).
+   */
+  stage(source?: { sealed?: SealedKey; kid?: string }): Promise<StagedForFarm>;
+  promote(options: { expectedKid: string; keepPrevious: boolean }): Promise<HmacPromotion & { keys: KeyIds }>;
+  readonly lock: FarmLock;
+}
+
+export function createFarmMember(deps: FarmMemberDeps): FarmMember {
+  const { crypto } = deps;
+  const lock = createFarmLock(deps);
+  const keyOf = (id: string): MemberKey => {
+    const bytes = crypto.verificationKey(id);
+    return { id, fingerprint: bytes ? fingerprint(bytes) : null };
+  };
+
+  return {
+    lock,
+    async describe() {
+      const ids = crypto.keyIds();
+      const stored = await loadKeySet(deps.home.keysDir, deps.repo).catch(() => null);
+      const masterFingerprint = stored && keyId(stored.master) === ids.master ? fingerprint(stored.master) : null;
+      const agents = await replicationStatus(deps);
+      const received = await createReceiver({ repo: deps.repo, clock: deps.clock }).sources();
+      return {
+        instance: deps.instanceName(),
+        role: configuredAgents(deps.config).length > 0 ? 'author' : 'publish',
+        keys: {
+          storage: ids.storage,
+          master: { id: ids.master, fingerprint: masterFingerprint },
+          hmac: keyOf(ids.hmac),
+          stagedHmac: ids.stagedHmac ? keyOf(ids.stagedHmac) : null,
+          retiredHmac: ids.retiredHmac.map(keyOf),
+        },
+        users: (await deps.users.listUsers()).length,
+        replication: {
+          outboxHead: await deps.repo.readCounter(OUTBOX_COUNTER),
+          agents: agents.map((agent) => ({
+            name: agent.name,
+            queued: agent.queued,
+            lastDeliveredSequence: agent.lastDeliveredSequence,
+            lagSeconds: agent.lagSeconds,
+            lastError: agent.lastError,
+          })),
+          received: received.map((source) => ({ source: source.source, lastSequence: source.lastSequence, appliedAt: source.appliedAt?.toISOString() ?? null })),
+        },
+        lock: await lock.read(),
+      };
+    },
+    async stage(source = {}) {
+      const signing = crypto.signingKey();
+      let key: Buffer;
+      if (source.sealed) key = openSealedKey(source.sealed, (kid) => crypto.verificationKey(kid), signing.kid);
+      else if (source.kid) {
+        const held = crypto.verificationKey(source.kid);
+        if (!held) throw new CapsuleError('KEY_MISSING', `this member does not hold hmac ${source.kid}; nothing was changed`);
+        key = held;
+      } else {
+        const stagedKid = crypto.keyIds().stagedHmac;
+        key = (stagedKid ? crypto.verificationKey(stagedKid) : undefined) ?? generateKey();
+      }
+      const result = await stageHmacKey(deps.home, deps.repo, key);
+      const keys = await deps.reloadKeys();
+      return { staged: result.staged, changed: result.changed, sealed: sealKey(key, signing), keys, message: result.message };
+    },
+    async promote(options) {
+      const result = await promoteStagedHmacKey(deps.home, deps.repo, { ...options, now: deps.clock.now() });
+      const keys = await deps.reloadKeys();
+      return { ...result, keys };
+    },
+  };
+}

@@ -1,0 +1,10 @@
+export { adminCredentials, memberClient, DEFAULT_REQUEST_TIMEOUT_MS } from './admin-client.js';
+export type { AdminCredentials, MemberClient } from './admin-client.js';
+export { FARM_FORMAT_V2, lockMember, parseManifestV2, readManifestV2 } from './manifest.js';
+export type { FarmManifestV2, FarmMemberEntry } from './manifest.js';
+export { remoteFarmStatus } from './status.js';
+export type { RemoteFarmStatus, RemoteMemberStatus } from './status.js';
+export { DEFAULT_LOCK_LEASE_MS, remoteRotateHmac } from './rotate-hmac.js';
+export type { RemoteHmacRotation, RemoteRotateOptions } from './rotate-hmac.js';
+export { DEFAULT_HAPROXY_OPTIONS, renderRemoteHaproxyConfig } from './haproxy-config.js';
+export type { RemoteHaproxyOptions } from './haproxy-config.js';

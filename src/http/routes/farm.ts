@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { systemClock, type Clock } from '../../clock.js';
+import type { ConsoleServices, AuditTrail } from '../../console/index.js';
+import type { KeyIds } from '../../crypto/index.js';
+import { CapsuleError } from '../../errors.js';
+import { createFarmMember, MAX_LEASE_MS, sealedKeySchema } from '../../farm/member/index.js';
+import { requireAdministrator } from '../guards.js';
+
+export const FARM_MEMBER_PATH = '/system/farm/member';
+
+const stageBody = z.object({ sealed: sealedKeySchema.optional(), kid: z.string().regex(/^[0-9a-f]{16}$/).optional() }).strict();
+const promoteBody = z.object({ expectedKid: z.string().regex(/^[0-9a-f]{16}$/), keepPrevious: z.boolean().default(true) }).strict();
+const lockBody = z.object({ holder: z.string().min(1).max(200), leaseMs: z.number().int().min(1000).max(MAX_LEASE_MS), rotation: z.string().max(64).optional() }).strict();
+const unlockBody = z.object({ holder: z.string().min(1).max(200) }).strict();
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new CapsuleError('INVALID_ARGUMENT', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+}
+
+/**
+ * The admin API the farm commands use from an operator's machine (administrators only; every
+ * call is in the audit log with the caller). POSTs pass the origin check every POST meets
+ * (origin-check.ts): another site's page cannot drive them with an administrator's cookie.
+ */
+export function farmRoutes(
+  app: FastifyInstance,
+  deps: {
+    instanceName: () => string;
+    reloadKeys: () => Promise<KeyIds>;
+    services?: ConsoleServices & { clock?: Clock };
+    audit?: AuditTrail;
+  },
+): void {
+  const { services } = deps;
+  if (!services) return;
+  const member = createFarmMember({ ...services, clock: services.clock ?? systemClock, instanceName: deps.instanceName, reloadKeys: deps.reloadKeys });
+  const audited = (request: FastifyRequest, event: string, fields: object = {}) => {
+    const admin = requireAdministrator(request);
+    deps.audit?.info({ event, by: admin.userId, clientAddress: request.ip, ...fields }, `farm: ${event}`);
+  };
+
+  // A refused call is recorded too (who tried what, from where); a granted one by its route, with what it did.
+  app.addHook('onResponse', async (request, reply) => {
+    if (!request.url.startsWith('/system/farm/') || reply.statusCode < 400) return;
+    deps.audit?.warn(
+      { event: 'farm-call-refused', method: request.method, path: request.url, status: reply.statusCode, by: request.session?.userId ?? null, clientAddress: request.ip },
+      'farm: call refused',
+    );
+  });
+
+  app.get(FARM_MEMBER_PATH, async (request, reply) => {
+    audited(request, 'farm-member-read');
+    reply.header('cache-control', 'no-store');
+    return member.describe();
+  });
+
+  app.post('/system/farm/hmac/stage', async (request, reply) => {
+    requireAdministrator(request);
+    const body = parse(stageBody, request.body);
+    const result = await member.stage(body);
+    audited(request, 'farm-hmac-staged', { staged: result.staged, changed: result.changed, relayed: body.sealed !== undefined });
+    reply.header('cache-control', 'no-store');
+    return result;
+  });
+
+  app.post('/system/farm/hmac/promote', async (request) => {
+    requireAdministrator(request);
+    const body = parse(promoteBody, request.body);
+    const result = await member.promote(body);
+    audited(request, 'farm-hmac-promoted', { previous: result.previous, current: result.current, previousKept: result.previousKept, changed: result.changed });
+    return result;
+  });
+
+  app.post('/system/farm/lock', async (request) => {
+    requireAdministrator(request);
+    const body = parse(lockBody, request.body);
+    const grant = await member.lock.acquire(body.holder, body.leaseMs, body.rotation);
+    audited(request, 'farm-lock-held', { holder: grant.holder, expiresAt: grant.expiresAt, rotation: grant.rotation, tookOver: grant.tookOver?.holder ?? null });
+    return grant;
+  });
+
+  app.post('/system/farm/unlock', async (request) => {
+    requireAdministrator(request);
+    const body = parse(unlockBody, request.body);
+    const released = await member.lock.release(body.holder);
+    audited(request, 'farm-lock-released', { holder: body.holder, released });
+    return { released };
+  });
+}

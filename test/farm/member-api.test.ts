@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { keyId } from '../../src/crypto/index.js';
+import { openSealedKey, sealKey, type SealedKey } from '../../src/farm/member/index.js';
+import { adminToken, memberView, startRemoteFarm, type RemoteFarm } from './remote-farm.js';
+
+// The admin API a member offers the farm commands: administrators only, audited, keys never in clear.
+
+let farm: RemoteFarm;
+let token: string;
+
+async function post(url: string, body: object, headers: Record<string, string> = {}): Promise<{ status: number; json: any; text: string }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : null, text };
+}
+
+describe('the farm admin API of a member', () => {
+  before(async () => {
+    farm = await startRemoteFarm(2);
+    token = await adminToken(farm.members[0]!, farm.adminPassword);
+  });
+
+  it('shows the instance, its loaded key ids with fingerprints and its users to administrators, and records the call', async () => {
+    const [author] = farm.members;
+    const view = await memberView(author!, token);
+    assert.equal(view.instance, 'author');
+    const hmac = readFileSync(join(author!.home, 'keys', 'hmac'));
+    assert.equal(view.keys.hmac.id, keyId(hmac));
+    assert.equal(view.keys.hmac.fingerprint, createHash('sha256').update(hmac).digest('hex'));
+    assert.equal(view.keys.master.fingerprint, createHash('sha256').update(readFileSync(join(author!.home, 'keys', 'master'))).digest('hex'));
+    assert.equal(view.users, 1);
+    assert.match(author!.output, /"name":"audit".*"event":"farm-member-read".*"by":"admin"/);
+  });
+
+  it('refuses anonymous callers and records the refusal; refuses a POST started by another site', async () => {
+    const [author] = farm.members;
+    assert.equal((await fetch(`${author!.url}/system/farm/member`)).status, 401);
+    assert.equal((await post(`${author!.url}/system/farm/hmac/stage`, {})).status, 401);
+    assert.match(author!.output, /"event":"farm-call-refused".*"status":401/);
+    const crossSite = await post(`${author!.url}/system/farm/hmac/stage`, {}, { 'login-token': token, origin: 'https://evil.example' });
+    assert.equal(crossSite.status, 403);
+    assert.equal((await memberView(author!, token)).keys.stagedHmac, null, 'nothing was staged');
+  });
+
+  it('hands a staged key out sealed with the farm key, never in clear; another member opens and stages it', async () => {
+    const [author, publish] = farm.members;
+    const staged = await post(`${author!.url}/system/farm/hmac/stage`, {}, { 'login-token': token });
+    assert.equal(staged.status, 200, staged.text);
+    const farmKey = readFileSync(join(author!.home, 'keys', 'hmac'));
+    const stagedKey = readFileSync(join(author!.home, 'keys', 'staged', 'hmac'));
+    assert.equal(staged.json.staged, keyId(stagedKey));
+    for (const form of [stagedKey.toString('base64'), stagedKey.toString('base64url'), stagedKey.toString('hex')]) {
+      assert.ok(!staged.text.includes(form), 'the key is not in the answer in clear');
+    }
+    const sealed = staged.json.sealed as SealedKey;
+    assert.ok(openSealedKey(sealed, (kid) => (kid === keyId(farmKey) ? farmKey : undefined), '').equals(stagedKey), 'the farm key opens it');
+
+    const publishToken = await adminToken(publish!, farm.adminPassword);
+    const relayed = await post(`${publish!.url}/system/farm/hmac/stage`, { sealed }, { 'login-token': publishToken });
+    assert.equal(relayed.status, 200, relayed.text);
+    assert.ok(readFileSync(join(publish!.home, 'keys', 'staged', 'hmac')).equals(stagedKey));
+    assert.equal((await memberView(publish!, publishToken)).keys.stagedHmac?.id, staged.json.staged, 'loaded at once');
+
+    const promoted = await post(`${publish!.url}/system/farm/hmac/promote`, { expectedKid: staged.json.staged }, { 'login-token': publishToken });
+    assert.equal(promoted.status, 200, promoted.text);
+    assert.equal((await memberView(publish!, publishToken)).keys.hmac.id, staged.json.staged);
+    assert.match(publish!.output, /"event":"farm-hmac-promoted".*"by":"admin"/);
+  });
+
+  it('refuses a key sealed with a key outside the farm, and a sealed key tampered with', async () => {
+    const [, publish] = farm.members;
+    const publishToken = await adminToken(publish!, farm.adminPassword);
+    const before = await memberView(publish!, publishToken);
+    const foreignKey = randomBytes(32);
+    const foreign = await post(`${publish!.url}/system/farm/hmac/stage`, { sealed: sealKey(randomBytes(32), { kid: keyId(foreignKey), key: foreignKey }) }, { 'login-token': publishToken });
+    assert.equal(foreign.status, 409, foreign.text);
+    assert.match(foreign.json.error.message, /does not hold/);
+    const farmKey = readFileSync(join(publish!.home, 'keys', 'hmac'));
+    const good = sealKey(randomBytes(32), { kid: keyId(farmKey), key: farmKey });
+    const flipped = Buffer.from(good.ciphertext, 'base64url');
+    flipped[0]! ^= 1;
+    const tampered = await post(`${publish!.url}/system/farm/hmac/stage`, { sealed: { ...good, ciphertext: flipped.toString('base64url') } }, { 'login-token': publishToken });
+    assert.equal(tampered.status, 400, tampered.text);
+    assert.deepEqual((await memberView(publish!, publishToken)).keys, before.keys, 'nothing changed');
+  });
+});
