@@ -104,12 +104,20 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
   const transports = new Map<string, { key: string; transport: Transport }>();
   const snapshotParts = new Map<string, { at: number; parts: ReplicationItem[][] }>();
   let stopped = false;
+  // Ends every send in progress when the service stops: a send would otherwise keep the process
+  // alive for up to its timeout and then write its outcome into a closed repository.
+  const stopping = new AbortController();
 
   function transportFor(settings: AgentSettings): Transport {
     const key = `${settings.url}\n${settings.transportUser}\n${settings.storedPassword}`;
     let entry = transports.get(settings.name);
     if (!entry || entry.key !== key) {
-      const transport = createHttpTransport({ url: settings.url, user: settings.transportUser, password: () => deps.crypto.unprotect(settings.storedPassword) });
+      const transport = createHttpTransport({
+        url: settings.url,
+        user: settings.transportUser,
+        password: () => deps.crypto.unprotect(settings.storedPassword),
+        signal: stopping.signal,
+      });
       entry = { key, transport };
       transports.set(settings.name, entry);
     }
@@ -257,7 +265,7 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
         loop.stopped = true;
         loop.wake?.();
       }
-      // A send in progress ends by itself (its timeout); stopping does not wait that long.
+      stopping.abort();
       await Promise.race([Promise.all([...loops.values()].map((loop) => loop.done)), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       loops.clear();
     },

@@ -31,7 +31,8 @@ async function bodyOf(response: Response): Promise<unknown> {
  * login endpoint once, then sends its token in the `login-token` header, logging in again
  * when the publish no longer accepts it. The password is read when needed and never logged.
  */
-export function createHttpTransport(options: { url: string; user: string; password: () => string }): Transport {
+export function createHttpTransport(options: { url: string; user: string; password: () => string; signal?: AbortSignal }): Transport {
+  const signal = () => (options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(TIMEOUT_MS)]) : AbortSignal.timeout(TIMEOUT_MS));
   let token: string | null = null;
 
   async function login(): Promise<DeliveryAnswer | null> {
@@ -42,7 +43,7 @@ export function createHttpTransport(options: { url: string; user: string; passwo
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: new URLSearchParams({ j_username: options.user, j_password: options.password() }),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      signal: signal(),
       redirect: 'manual',
     });
     if (response.status !== 200) {
@@ -61,7 +62,7 @@ export function createHttpTransport(options: { url: string; user: string; passwo
       method: 'POST',
       headers: { 'content-type': 'application/json', 'login-token': token ?? '' },
       body: JSON.stringify(pkg),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      signal: signal(),
       redirect: 'manual',
     });
   }
@@ -89,6 +90,7 @@ export function createHttpTransport(options: { url: string; user: string; passwo
         const expected = (body as { expected?: unknown } | null)?.expected;
         return { ok: false, status: response.status, message: errorMessage(body, response.status), ...(typeof expected === 'number' ? { expected } : {}) };
       } catch (error) {
+        if (options.signal?.aborted) throw error; // stopping: nothing to record about the publish
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
         const detail = cause?.code ?? cause?.message ?? (error as Error).message;
         return { ok: false, status: null, message: `publish unreachable: ${detail}`.slice(0, 300) };

@@ -45,3 +45,22 @@ describe('the replication transport', () => {
     }
   });
 });
+
+describe('stopping the transport', () => {
+  it('ends a send in progress at once when its signal aborts, recording nothing about the publish', async () => {
+    // A publish that accepts the connection and never answers.
+    const server = createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.2', resolve));
+    const stopping = new AbortController();
+    try {
+      const transport = createHttpTransport({ url: `http://127.0.0.2:${(server.address() as AddressInfo).port}`, user: 'replicator', password: () => 'secret', signal: stopping.signal });
+      const sending = transport.send(pkg);
+      setTimeout(() => stopping.abort(), 100);
+      // AbortError, not the TimeoutError the 30 s send timeout would give.
+      await assert.rejects(sending, (error: Error) => error.name === 'AbortError');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
