@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   INVALID_PROPERTY: 'a repository property has a value of a type the repository cannot store',
   NODE_NOT_FOUND: 'no repository node at that path or id',
   NODE_EXISTS: 'a repository node already exists at that path',
+  NOT_FOUND: 'nothing is served at that method and URL',
   REPOSITORY_SCHEMA_NEWER: 'the repository was written by a newer Capsule',
   REPOSITORY_DAMAGED: 'the repository file is not a Capsule repository, or is damaged',
   REPOSITORY_UNAVAILABLE: 'the repository (PostgreSQL) cannot be reached now, or stayed too busy to commit; try again',

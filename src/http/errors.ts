@@ -5,7 +5,7 @@ import { STATUS_OF } from './error-status.js';
 const CODE_OF_CLIENT_STATUS: Readonly<Record<number, ErrorCode>> = {
   401: 'UNAUTHENTICATED',
   403: 'FORBIDDEN',
-  404: 'NODE_NOT_FOUND',
+  404: 'NOT_FOUND',
   429: 'TOO_MANY_REQUESTS',
 };
 
@@ -29,6 +29,6 @@ export function installErrorHandling(app: FastifyInstance): void {
     return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `nothing at ${request.method} ${request.url.split('?')[0]}` } }),
+    reply.code(STATUS_OF.NOT_FOUND).send({ error: { code: 'NOT_FOUND' satisfies ErrorCode, message: `nothing at ${request.method} ${request.url.split('?')[0]}` } }),
   );
 }
