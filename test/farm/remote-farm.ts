@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CAPSULE_BIN, runCli, type CliResult } from '../helpers/cli.js';
 import { login } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
+import type { Socket } from 'node:net';
 
 // A farm of real instances, each on its own loopback address (127.0.0.2, 127.0.0.3, … play
 // other machines), and a folder that holds nothing but a manifest of their URLs: the farm
@@ -62,6 +63,11 @@ async function startMember(member: Member): Promise<void> {
   });
   member.child = child;
   member.output = '';
+  // Unreferenced, so that the test process can end when its tests have (the exit hook below then
+  // stops the members); referenced pipes would keep it waiting for them forever.
+  child.unref();
+  (child.stdout as unknown as Socket).unref();
+  (child.stderr as unknown as Socket).unref();
   child.stdout!.on('data', (chunk) => (member.output += chunk));
   child.stderr!.on('data', (chunk) => (member.output += chunk));
   await waitUntil(`${member.name} to be ready`, async () => {
