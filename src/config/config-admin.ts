@@ -2,6 +2,7 @@ import { CapsuleError } from '../errors.js';
 import type { PropertyValue, Repository } from '../repository/index.js';
 import { parseText, type ComponentDefinition, type ConfigValue, type ConfigValues } from './schema.js';
 import type { ConfigAdmin, ConfigListener, SecretProtector, StoredConfiguration } from './types.js';
+import { hasReference, resolveReferences } from './references.js';
 
 export const CONFIG_ROOT = '/conf/system';
 export const CONFIG_TYPE = 'capsule:Configuration';
@@ -109,7 +110,8 @@ export function createConfigAdmin({ repo, protector }: ConfigAdminDeps): ConfigA
           throw new CapsuleError('INVALID_CONFIG', `${pid}: ${key} is a secret and this instance has no crypto support`);
         }
         const text = parsed.data as string;
-        result[key] = protector.isProtected(text) ? text : protector.protect(text);
+        // A reference ($[secret:NAME]) is no secret: kept as written, resolved when read.
+        result[key] = protector.isProtected(text) || hasReference(text) ? text : protector.protect(text);
       } else {
         result[key] = parsed.data;
       }
@@ -140,7 +142,7 @@ export function createConfigAdmin({ repo, protector }: ConfigAdminDeps): ConfigA
     },
 
     current(pid) {
-      return withDefaults(componentOf(pid), stored.get(pid) ?? null);
+      return resolveReferences(pid, withDefaults(componentOf(pid), stored.get(pid) ?? null));
     },
 
     stored: (pid) => stored.get(pid) ?? null,

@@ -1,6 +1,7 @@
 export { checkPid, CONFIG_COUNTER, CONFIG_ROOT, createConfigAdmin } from './config-admin.js';
 export type { ConfigAdminDeps } from './config-admin.js';
 export { applyConfigFiles, readConfigFiles } from './config-files.js';
+export { hasReference, resolveReferences } from './references.js';
 export { defineComponent, parseText, property } from './schema.js';
 export type { ComponentDefinition, ConfigValue, ConfigValues, PropertyDefinition, PropertyKind } from './schema.js';
 export type { ConfigAdmin, ConfigListener, SecretProtector, StoredConfiguration } from './types.js';
