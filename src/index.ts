@@ -80,3 +80,5 @@ export { createLogger, homeLayout, openServices, resolveHome, startInstance } fr
 export type { HomeLayout, InstanceOptions, RunningInstance, Services } from './instance/index.js';
 export { addFarmInstance, addFarmUser, farmStatus, initFarm, removeFarmUser, rotateFarmHmac, runFarm, setFarmUserPassword } from './farm/index.js';
 export type { AddedInstance, FarmHmacRotation, FarmStatus, FarmUserChange, InitFarmOptions, InitFarmResult, InstanceStatus, RunFarmOptions } from './farm/index.js';
+export { readManifestV2, remoteFarmStatus, remoteRotateHmac, renderRemoteHaproxyConfig } from './farm/index.js';
+export type { FarmManifestV2, RemoteFarmStatus, RemoteHmacRotation } from './farm/index.js';
