@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { keyId } from '../../src/crypto/index.js';
 import { openSealedKey, sealKey, type SealedKey } from '../../src/farm/member/index.js';
-import { adminToken, memberView, startRemoteFarm, type RemoteFarm } from './remote-farm.js';
+import { adminToken, memberView, startRemoteFarm, waitUntil, type RemoteFarm } from './remote-farm.js';
 
 // The admin API a member offers the farm commands: administrators only, audited, keys never in clear.
 
@@ -33,14 +33,15 @@ describe('the farm admin API of a member', () => {
     assert.equal(view.keys.hmac.fingerprint, createHash('sha256').update(hmac).digest('hex'));
     assert.equal(view.keys.master.fingerprint, createHash('sha256').update(readFileSync(join(author!.home, 'keys', 'master'))).digest('hex'));
     assert.equal(view.users, 1);
-    assert.match(author!.output, /"name":"audit".*"event":"farm-member-read".*"by":"admin"/);
+    // The line reaches this process through the member's stdout a moment after the answer.
+    await waitUntil('the audit line', async () => /"name":"audit".*"event":"farm-member-read".*"by":"admin"/.test(author!.output));
   });
 
   it('refuses anonymous callers and records the refusal; refuses a POST started by another site', async () => {
     const [author] = farm.members;
     assert.equal((await fetch(`${author!.url}/system/farm/member`)).status, 401);
     assert.equal((await post(`${author!.url}/system/farm/hmac/stage`, {})).status, 401);
-    assert.match(author!.output, /"event":"farm-call-refused".*"status":401/);
+    await waitUntil('the refusal in the audit log', async () => /"event":"farm-call-refused".*"status":401/.test(author!.output));
     const crossSite = await post(`${author!.url}/system/farm/hmac/stage`, {}, { 'login-token': token, origin: 'https://evil.example' });
     assert.equal(crossSite.status, 403);
     assert.equal((await memberView(author!, token)).keys.stagedHmac, null, 'nothing was staged');
@@ -68,7 +69,7 @@ describe('the farm admin API of a member', () => {
     const promoted = await post(`${publish!.url}/system/farm/hmac/promote`, { expectedKid: staged.json.staged }, { 'login-token': publishToken });
     assert.equal(promoted.status, 200, promoted.text);
     assert.equal((await memberView(publish!, publishToken)).keys.hmac.id, staged.json.staged);
-    assert.match(publish!.output, /"event":"farm-hmac-promoted".*"by":"admin"/);
+    await waitUntil('the promotion in the audit log', async () => /"event":"farm-hmac-promoted".*"by":"admin"/.test(publish!.output));
   });
 
   it('refuses a key sealed with a key outside the farm, and a sealed key tampered with', async () => {
