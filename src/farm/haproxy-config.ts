@@ -1,17 +1,24 @@
 import { instancesOf, type FarmManifest, type FarmPaths } from './manifest.js';
 
+export interface LoadBalancerShape {
+  /** The first comment lines: who wrote the file and how to run it. */
+  readonly header: readonly string[];
+  readonly bind: string;
+  readonly check: { readonly intervalMs: number; readonly fall: number; readonly rise: number };
+  /** `server NAME HOST:PORT check …` lines, indented. */
+  readonly servers: readonly string[];
+}
+
 /**
- * The load balancer of a farm. Round robin without stickiness (no `cookie`, no `stick-table`,
- * no `balance source`): encapsulated tokens make every instance able to serve every request.
- * A request that cannot reach its instance (refused, reset, no answer) is retried on another
- * (`retries`, `option redispatch 1`, `retry-on`), so losing an instance costs no request.
+ * The one HAProxy configuration of a farm (the local farm's and a manifest's). Round robin
+ * without stickiness (no `cookie`, no `stick-table`, no `balance source`): encapsulated tokens
+ * make every member able to serve every request. A request that cannot reach its member
+ * (refused, reset, no answer) is retried on another (`retries`, `option redispatch 1`,
+ * `retry-on`), so losing a member costs no request.
  */
-export function renderHaproxyConfig(manifest: FarmManifest, paths: FarmPaths): string {
-  const check = manifest.healthCheck;
-  const servers = instancesOf(manifest, paths).map((instance) => `    server ${instance.name} 127.0.0.1:${instance.port} check`);
+export function renderLoadBalancer(shape: LoadBalancerShape): string {
   return [
-    `# Written by 'capsule farm' from farm.json; 'capsule farm add-instance' writes it again.`,
-    '# Run in the foreground with: haproxy -W -db -f haproxy.cfg   (capsule farm up does that)',
+    ...shape.header,
     'global',
     '    maxconn 4096',
     '',
@@ -21,29 +28,43 @@ export function renderHaproxyConfig(manifest: FarmManifest, paths: FarmPaths): s
     '    timeout client 30s',
     '    timeout server 30s',
     '    timeout check 2s',
-    '    # A request whose instance fails is sent again to another one, up to three times.',
+    '    # A request whose member fails is sent again to another one, up to three times.',
     '    retries 3',
     '    option redispatch 1',
     '    retry-on conn-failure empty-response response-timeout',
     '',
     'frontend capsule',
-    `    bind ${manifest.loadBalancer.host}:${manifest.loadBalancer.port}`,
-    '    # The instances trust this load balancer (capsule.http proxies.trusted) for the client address:',
-    '    # drop what a client claims, then add the address HAProxy saw.',
+    `    bind ${shape.bind}`,
+    '    # The members trust this load balancer (capsule.http proxies.trusted) for the client address',
+    '    # and request id: drop what a client claims, then add the address HAProxy saw.',
     '    http-request del-header x-forwarded-for',
     '    http-request del-header x-forwarded-proto',
     '    http-request del-header x-forwarded-host',
+    '    http-request del-header x-request-id',
     '    option forwardfor',
     '    default_backend publish',
     '',
     'backend publish',
-    '    # No stickiness: any instance verifies any encapsulated token.',
+    '    # No stickiness: any member verifies any encapsulated token.',
     '    balance roundrobin',
-    "    # Readiness, not the whole health: a third party that is down (an OAuth provider) takes no instance out.",
+    '    # Readiness, not the whole health: a third party that is down (an OAuth provider) takes no member out.',
     '    option httpchk GET /system/health/ready',
     '    http-check expect status 200',
-    `    default-server inter ${check.intervalMs}ms fall ${check.fall} rise ${check.rise}`,
-    ...servers,
+    `    default-server inter ${shape.check.intervalMs}ms fall ${shape.check.fall} rise ${shape.check.rise}`,
+    ...shape.servers,
     '',
   ].join('\n');
+}
+
+/** The local farm's load balancer (farm.json, every instance on loopback). */
+export function renderHaproxyConfig(manifest: FarmManifest, paths: FarmPaths): string {
+  return renderLoadBalancer({
+    header: [
+      `# Written by 'capsule farm' from farm.json; 'capsule farm add-instance' writes it again.`,
+      '# Run in the foreground with: haproxy -W -db -f haproxy.cfg   (capsule farm up does that)',
+    ],
+    bind: `${manifest.loadBalancer.host}:${manifest.loadBalancer.port}`,
+    check: manifest.healthCheck,
+    servers: instancesOf(manifest, paths).map((instance) => `    server ${instance.name} 127.0.0.1:${instance.port} check`),
+  });
 }
