@@ -2,16 +2,14 @@ import { createHash } from 'node:crypto';
 import { CapsuleError } from '../errors.js';
 import type { PropertyValue, Repository, RepositoryNode, RepositoryReader, RepositoryWriter } from '../repository/index.js';
 import { checkContentPath } from '../content/index.js';
-import type { UserChangeOutbox } from '../users/index.js';
-import { LOCAL_GROUPS, LOCAL_USERS, MAX_PACKAGE_BYTES, itemSchema, type ContentNodeState, type ReplicationItem, type UserState } from './package.js';
+import { findGroupNode, findUserNode, GROUP_TYPE, GROUPS_ROOT, readReplicatedUser, USER_TYPE, USERS_ROOT, type UserChangeOutbox } from '../users/index.js';
+import { LOCAL_GROUPS, LOCAL_USERS, MAX_PACKAGE_BYTES, itemSchema, type ContentNodeState, type ReplicationItem } from './package.js';
 
 export const OUTBOX_ROOT = '/var/replication/outbox';
 export const OUTBOX_ITEM_TYPE = 'capsule:ReplicationItem';
 /** The last sequence number given to an outbox item; bumped in the transaction that writes the item. */
 export const OUTBOX_COUNTER = 'replication-outbox';
 
-const USER_TYPE = 'capsule:User';
-const GROUP_TYPE = 'capsule:Group';
 
 export interface OutboxEntry {
   readonly seq: number;
@@ -61,24 +59,6 @@ function contentNode(node: RepositoryNode): ContentNodeState {
   return { path: node.path, type: node.type, properties };
 }
 
-async function userState(reader: RepositoryReader, node: RepositoryNode): Promise<UserState> {
-  const userId = node.properties.userId as string;
-  const groups = (await reader.findByProperty('members', userId, GROUP_TYPE))
-    .map((group) => group.properties.groupId as string)
-    .filter((group) => !LOCAL_GROUPS.includes(group))
-    .sort();
-  const p = node.properties;
-  return {
-    ...(typeof p.passwordHash === 'string' ? { passwordHash: p.passwordHash } : {}),
-    disabled: p.disabled === true,
-    generation: typeof p.generation === 'number' ? p.generation : 0,
-    groups,
-    ...(typeof p.externalProvider === 'string' && typeof p.externalSubject === 'string'
-      ? { external: { provider: p.externalProvider, subject: p.externalSubject, groups: [...((p.externalGroups as readonly string[] | undefined) ?? [])] } }
-      : {}),
-  };
-}
-
 export function createOutbox(repo: Repository): Outbox {
   async function append(tx: RepositoryWriter, item: ReplicationItem): Promise<number> {
     // What is queued must be what a receiver accepts: refuse it here, while the change can still be undone.
@@ -110,14 +90,14 @@ export function createOutbox(repo: Repository): Outbox {
   const outbox: Outbox = {
     async userChanged(tx, userId) {
       if (LOCAL_USERS.includes(userId)) return;
-      const [node] = await tx.findByProperty('userId', userId, USER_TYPE);
-      await append(tx, { type: 'user', id: userId, state: node ? await userState(tx, node) : null });
+      const node = await findUserNode(tx, userId);
+      await append(tx, { type: 'user', id: userId, state: node ? await readReplicatedUser(tx, node, { localGroups: LOCAL_GROUPS }) : null });
     },
 
     async groupChanged(tx, groupId) {
       if (LOCAL_GROUPS.includes(groupId)) return;
-      const [node] = await tx.findByProperty('groupId', groupId, GROUP_TYPE);
-      await append(tx, { type: 'group', id: groupId, exists: node !== undefined });
+      const node = await findGroupNode(tx, groupId);
+      await append(tx, { type: 'group', id: groupId, exists: node !== null });
     },
 
     async contentChanged(tx, path, { deep, deactivate = false }) {
@@ -187,15 +167,15 @@ export function createOutbox(repo: Repository): Outbox {
 
     async snapshot() {
       const items: ReplicationItem[] = [];
-      const groups = (await repo.getSubtree('/home/groups')).filter((node) => node.type === GROUP_TYPE);
+      const groups = (await repo.getSubtree(GROUPS_ROOT)).filter((node) => node.type === GROUP_TYPE);
       for (const group of groups) {
         const groupId = group.properties.groupId as string;
         if (!LOCAL_GROUPS.includes(groupId)) items.push({ type: 'group', id: groupId, exists: true });
       }
-      const users = (await repo.getSubtree('/home/users')).filter((node) => node.type === USER_TYPE);
+      const users = (await repo.getSubtree(USERS_ROOT)).filter((node) => node.type === USER_TYPE);
       for (const user of users) {
         const userId = user.properties.userId as string;
-        if (!LOCAL_USERS.includes(userId)) items.push({ type: 'user', id: userId, state: await userState(repo, user) });
+        if (!LOCAL_USERS.includes(userId)) items.push({ type: 'user', id: userId, state: await readReplicatedUser(repo, user, { localGroups: LOCAL_GROUPS }) });
       }
       // Activated content: what the activation log says is active now.
       const active = new Map<string, ReplicationItem>();

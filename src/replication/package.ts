@@ -51,8 +51,8 @@ export const userStateSchema = z
     passwordHash: z.string().max(1024).optional(),
     disabled: z.boolean(),
     generation: z.number().int().min(0),
-    groups: z.array(replicatedGroup).max(10_000),
-    external: z.object({ provider: z.string().max(2048), subject: z.string().max(2048), groups: z.array(id).max(10_000) }).optional(),
+    groups: z.array(replicatedGroup).max(10_000).readonly(),
+    external: z.object({ provider: z.string().max(2048), subject: z.string().max(2048), groups: z.array(id).max(10_000).readonly() }).optional(),
   })
   .strict();
 

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import { CapsuleError } from '../errors.js';
-import type { PropertyValue, Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
-import { GROUPS_ROOT, USERS_COUNTER, USERS_ROOT, writeUserTombstone } from '../users/index.js';
-import { LOCAL_GROUPS, type ContentNodeState, type ReplicationItem, type ReplicationPackage, type UserState } from './package.js';
+import type { PropertyValue, Repository, RepositoryWriter } from '../repository/index.js';
+import { applyReplicatedGroup, applyReplicatedUser, USERS_COUNTER } from '../users/index.js';
+import { LOCAL_GROUPS, type ContentNodeState, type ReplicationItem, type ReplicationPackage } from './package.js';
 
 export const RECEIVED_ROOT = '/var/replication/received';
-const USER_TYPE = 'capsule:User';
-const GROUP_TYPE = 'capsule:Group';
 
 /** What became of a package: applied now, already applied before (nothing changed), or not the next one. */
 export type ReceiveResult =
@@ -25,10 +23,6 @@ function sourcePath(source: string): string {
   return `${RECEIVED_ROOT}/${createHash('sha256').update(source).digest('hex').slice(0, 32)}`;
 }
 
-function authorizablePath(root: string, id: string): string {
-  return `${root}/${id[0]!.toLowerCase()}/${id}`;
-}
-
 function decode(stored: ContentNodeState['properties'][string]): PropertyValue {
   switch (stored.t) {
     case 'date':
@@ -38,77 +32,6 @@ function decode(stored: ContentNodeState['properties'][string]): PropertyValue {
     default:
       return stored.v;
   }
-}
-
-async function findUser(tx: RepositoryWriter, id: string): Promise<RepositoryNode | undefined> {
-  return (await tx.findByProperty('userId', id, USER_TYPE))[0];
-}
-
-async function findGroup(tx: RepositoryWriter, id: string): Promise<RepositoryNode | undefined> {
-  return (await tx.findByProperty('groupId', id, GROUP_TYPE))[0];
-}
-
-async function ensureGroup(tx: RepositoryWriter, id: string): Promise<RepositoryNode> {
-  const existing = await findGroup(tx, id);
-  if (existing) return existing;
-  if (await findUser(tx, id)) throw new CapsuleError('USER_EXISTS', `group '${id}' cannot be created on this publish: a user of that id exists here`);
-  return tx.addNode(authorizablePath(GROUPS_ROOT, id), { type: GROUP_TYPE, properties: { groupId: id, members: [] } });
-}
-
-async function setMembership(tx: RepositoryWriter, group: RepositoryNode, userId: string, member: boolean): Promise<void> {
-  const members = (group.properties.members as readonly string[] | undefined) ?? [];
-  if (members.includes(userId) === member) return;
-  const next = member ? [...members, userId] : members.filter((each) => each !== userId);
-  await tx.setProperties(group.path, { members: [...new Set(next)].sort() });
-}
-
-async function applyUser(tx: RepositoryWriter, id: string, state: UserState | null): Promise<void> {
-  let node = await findUser(tx, id);
-  const current = await tx.findByProperty('members', id, GROUP_TYPE);
-  // An account in a group this publish keeps for itself (its administrators, its transport users)
-  // is the publish's own: a package must not set its password, disable or delete it, or a
-  // transport login would be as good as an administrator's.
-  const local = current.map((group) => group.properties.groupId as string).filter((groupId) => LOCAL_GROUPS.includes(groupId));
-  if (node && local.length > 0) {
-    throw new CapsuleError(
-      'REPLICATION_PACKAGE_INVALID',
-      `user '${id}' is this publish's own account (member of ${local.join(', ')}); replication never changes it; rename or remove one of the two accounts`,
-    );
-  }
-  if (!state) {
-    for (const group of current) await setMembership(tx, group, id, false);
-    if (node) await tx.removeNode(node.path);
-    await writeUserTombstone(tx, id); // so no earlier token's provisioning claim brings it back here
-    return;
-  }
-  const properties: Record<string, PropertyValue | null> = {
-    passwordHash: state.passwordHash ?? null,
-    disabled: state.disabled,
-    generation: state.generation,
-    externalProvider: state.external?.provider ?? null,
-    externalSubject: state.external?.subject ?? null,
-    externalGroups: state.external ? state.external.groups : null,
-  };
-  if (!node) {
-    if (await findGroup(tx, id)) throw new CapsuleError('USER_EXISTS', `user '${id}' cannot be created on this publish: a group of that id exists here`);
-    node = await tx.addNode(authorizablePath(USERS_ROOT, id), { type: USER_TYPE, properties: { userId: id } });
-  }
-  await tx.setProperties(node.path, properties);
-  // Memberships of replicated groups follow the author; the publish's own groups are left alone.
-  for (const group of current) {
-    const groupId = group.properties.groupId as string;
-    if (!LOCAL_GROUPS.includes(groupId) && !state.groups.includes(groupId)) await setMembership(tx, group, id, false);
-  }
-  for (const groupId of state.groups) await setMembership(tx, await ensureGroup(tx, groupId), id, true);
-}
-
-async function applyGroup(tx: RepositoryWriter, id: string, exists: boolean): Promise<void> {
-  if (exists) {
-    await ensureGroup(tx, id);
-    return;
-  }
-  const node = await findGroup(tx, id);
-  if (node) await tx.removeNode(node.path);
 }
 
 async function applyContent(tx: RepositoryWriter, item: Extract<ReplicationItem, { type: 'content' }>): Promise<void> {
@@ -139,9 +62,9 @@ async function applyContent(tx: RepositoryWriter, item: Extract<ReplicationItem,
 async function applyItem(tx: RepositoryWriter, item: ReplicationItem): Promise<void> {
   switch (item.type) {
     case 'user':
-      return applyUser(tx, item.id, item.state);
+      return applyReplicatedUser(tx, item.id, item.state, { localGroups: LOCAL_GROUPS });
     case 'group':
-      return applyGroup(tx, item.id, item.exists);
+      return applyReplicatedGroup(tx, item.id, item.exists);
     case 'content':
       return applyContent(tx, item);
   }

@@ -5,6 +5,9 @@ export type { CreateUserOptions, ExternalIdentity, UserChangeListener, UserChang
 export { createArgon2Hasher } from './passwords.js';
 export type { Argon2Options, PasswordHasher } from './passwords.js';
 export { checkId, MAX_ID_LENGTH } from './ids.js';
+export { applyReplicatedGroup, applyReplicatedUser, readReplicatedUser } from './replicated-state.js';
+export type { LocalGroups, ReplicatedUserState } from './replicated-state.js';
 export { DELETED_USERS_ROOT, writeUserTombstone } from './tombstones.js';
-export { ADMINISTRATORS, GROUPS_ROOT, USERS_COUNTER, USERS_ROOT } from './types.js';
+export { ADMINISTRATORS, GROUP_TYPE, GROUPS_ROOT, USER_TYPE, USERS_COUNTER, USERS_ROOT } from './types.js';
+export { findGroupNode, findUserNode } from './authorizable-nodes.js';
 export type { Group, User } from './types.js';

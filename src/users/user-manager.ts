@@ -1,5 +1,6 @@
 import { CapsuleError, isCapsuleError } from '../errors.js';
 import type { Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
+import { findGroupNode, findUserNode, groupNodesOf, toGroup } from './authorizable-nodes.js';
 import { authorizablePath, checkId } from './ids.js';
 import { userDeletedAt, writeUserTombstone } from './tombstones.js';
 import type { PasswordHasher } from './passwords.js';
@@ -79,13 +80,7 @@ function checkPassword(password: string): string {
   return password;
 }
 
-function toGroup(node: RepositoryNode): Group {
-  return {
-    id: node.properties.groupId as string,
-    path: node.path,
-    members: (node.properties.members as readonly string[] | undefined) ?? [],
-  };
-}
+type ChangeSubject = { readonly user: string } | { readonly group: string };
 
 /**
  * Every read-then-write (is the id free? is the user a member?) runs inside one
@@ -95,17 +90,35 @@ function toGroup(node: RepositoryNode): Group {
  */
 export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): UserManager {
   const listeners = new Set<UserChangeListener>();
-  const recordUser = async (tx: RepositoryWriter, id: string) => outbox?.userChanged(tx, id);
-  const recordGroup = async (tx: RepositoryWriter, id: string) => outbox?.groupChanged(tx, id);
   let dummyHash: Promise<string> | undefined;
 
-  function changed(userId: string | null): void {
-    for (const listener of listeners) listener(userId);
+  /**
+   * One change to users or groups: `work` in a transaction (which may run it again), the change
+   * recorded in the outbox and the users counter bumped in that same transaction, then the
+   * listeners told (a user change names the user; a group change names no one).
+   */
+  async function mutate<T>(subject: ChangeSubject, work: (tx: RepositoryWriter) => Promise<T>): Promise<T> {
+    const result = await repo.transaction(async (tx) => {
+      const value = await work(tx);
+      await record(tx, subject);
+      return value;
+    });
+    notify(subject);
+    return result;
+  }
+
+  async function record(tx: RepositoryWriter, subject: ChangeSubject): Promise<void> {
+    if ('user' in subject) await outbox?.userChanged(tx, subject.user);
+    else await outbox?.groupChanged(tx, subject.group);
+    await tx.bumpCounter(USERS_COUNTER);
+  }
+
+  function notify(subject: ChangeSubject): void {
+    for (const listener of listeners) listener('user' in subject ? subject.user : null);
   }
 
   async function groupsOf(reader: RepositoryWriter | Repository, userId: string): Promise<string[]> {
-    const nodes = await reader.findByProperty('members', userId, GROUP_TYPE);
-    return nodes.map((node) => node.properties.groupId as string).sort();
+    return (await groupNodesOf(reader, userId)).map((node) => node.properties.groupId as string).sort();
   }
 
   async function toUser(reader: RepositoryWriter | Repository, node: RepositoryNode): Promise<User> {
@@ -119,45 +132,33 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
     };
   }
 
-  async function userNode(reader: RepositoryWriter | Repository, id: string): Promise<RepositoryNode | null> {
-    const [node] = await reader.findByProperty('userId', id, USER_TYPE);
-    return node ?? null;
-  }
-
   async function requireUserNode(reader: RepositoryWriter | Repository, id: string): Promise<RepositoryNode> {
-    const node = await userNode(reader, checkId('user', id));
+    const node = await findUserNode(reader, checkId('user', id));
     if (!node) throw new CapsuleError('USER_NOT_FOUND', `no user '${id}'`);
     return node;
   }
 
-  async function groupNode(reader: RepositoryWriter | Repository, id: string): Promise<RepositoryNode | null> {
-    const [node] = await reader.findByProperty('groupId', id, GROUP_TYPE);
-    return node ?? null;
-  }
-
   async function requireGroupNode(reader: RepositoryWriter | Repository, id: string): Promise<RepositoryNode> {
-    const node = await groupNode(reader, checkId('group', id));
+    const node = await findGroupNode(reader, checkId('group', id));
     if (!node) throw new CapsuleError('GROUP_NOT_FOUND', `no group '${id}'; create it with 'capsule groups add ${id}'`);
     return node;
   }
 
   async function ensureIdFree(tx: RepositoryWriter, id: string): Promise<void> {
-    if ((await userNode(tx, id)) || (await groupNode(tx, id))) {
+    if ((await findUserNode(tx, id)) || (await findGroupNode(tx, id))) {
       throw new CapsuleError('USER_EXISTS', `a user or group '${id}' already exists`);
     }
   }
 
-  async function setMembers(tx: RepositoryWriter, group: RepositoryNode, members: string[]): Promise<Group> {
-    const updated = await tx.setProperties(group.path, { members: [...new Set(members)].sort() });
-    await tx.bumpCounter(USERS_COUNTER);
-    return toGroup(updated);
+  async function setMembers(tx: RepositoryWriter, group: RepositoryNode, members: readonly string[]): Promise<Group> {
+    return toGroup(await tx.setProperties(group.path, { members: [...new Set(members)].sort() }));
   }
 
   return {
     async createUser(id, { password, groups = [] }) {
       checkId('user', id);
       const passwordHash = await hasher.hash(checkPassword(password));
-      const user = await repo.transaction(async (tx) => {
+      return mutate({ user: id }, async (tx) => {
         await ensureIdFree(tx, id);
         const groupNodes = [];
         for (const groupId of groups) groupNodes.push(await requireGroupNode(tx, groupId));
@@ -165,19 +166,13 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
           type: USER_TYPE,
           properties: { userId: id, passwordHash, disabled: false, generation: 0 },
         });
-        for (const group of groupNodes) {
-          await setMembers(tx, group, [...(group.properties.members as string[] | undefined ?? []), id]);
-        }
-        await recordUser(tx, id);
-        await tx.bumpCounter(USERS_COUNTER);
+        for (const group of groupNodes) await setMembers(tx, group, [...toGroup(group).members, id]);
         return toUser(tx, node);
       });
-      changed(id);
-      return user;
     },
 
     async getUser(id) {
-      const node = await userNode(repo, id);
+      const node = await findUserNode(repo, id);
       return node ? toUser(repo, node) : null;
     },
 
@@ -187,50 +182,34 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
     },
 
     async removeUser(id) {
-      await repo.transaction(async (tx) => {
+      await mutate({ user: id }, async (tx) => {
         const node = await requireUserNode(tx, id);
-        for (const group of await tx.findByProperty('members', id, GROUP_TYPE)) {
-          await setMembers(
-            tx,
-            group,
-            (group.properties.members as string[]).filter((member) => member !== id),
-          );
+        for (const group of await groupNodesOf(tx, id)) {
+          await setMembers(tx, group, toGroup(group).members.filter((member) => member !== id));
         }
         await tx.removeNode(node.path);
         await writeUserTombstone(tx, id);
-        await recordUser(tx, id);
-        await tx.bumpCounter(USERS_COUNTER);
       });
-      changed(id);
     },
 
     async setPassword(id, password) {
       const passwordHash = await hasher.hash(checkPassword(password));
-      await repo.transaction(async (tx) => {
+      await mutate({ user: id }, async (tx) => {
         const node = await requireUserNode(tx, id);
         await tx.setProperties(node.path, { passwordHash });
-        await recordUser(tx, id);
-        await tx.bumpCounter(USERS_COUNTER);
       });
-      changed(id);
     },
 
-    async setDisabled(id, disabled) {
-      const user = await repo.transaction(async (tx) => {
+    setDisabled: (id, disabled) =>
+      mutate({ user: id }, async (tx) => {
         const node = await requireUserNode(tx, id);
-        const updated = await tx.setProperties(node.path, { disabled });
-        await recordUser(tx, id);
-        await tx.bumpCounter(USERS_COUNTER);
-        return toUser(tx, updated);
-      });
-      changed(id);
-      return user;
-    },
+        return toUser(tx, await tx.setProperties(node.path, { disabled }));
+      }),
 
     async authenticate(id, password) {
       let node: RepositoryNode | null = null;
       try {
-        node = await userNode(repo, checkId('user', id));
+        node = await findUserNode(repo, checkId('user', id));
       } catch (error) {
         // An invalid id is an unknown user: same answer, same time. A repository that is away is
         // not a wrong password (it would count towards the throttle): that error goes up.
@@ -248,37 +227,25 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
       return toUser(repo, node!);
     },
 
-    async incrementGeneration(id) {
-      const user = await repo.transaction(async (tx) => {
+    incrementGeneration: (id) =>
+      mutate({ user: id }, async (tx) => {
         const node = await requireUserNode(tx, id);
         const generation = ((node.properties.generation as number | undefined) ?? 0) + 1;
-        const updated = await tx.setProperties(node.path, { generation });
-        await recordUser(tx, id);
-        await tx.bumpCounter(USERS_COUNTER);
-        return toUser(tx, updated);
-      });
-      changed(id);
-      return user;
-    },
+        return toUser(tx, await tx.setProperties(node.path, { generation }));
+      }),
 
-    async createGroup(id) {
-      checkId('group', id);
-      const group = await repo.transaction(async (tx) => {
+    createGroup: (id) =>
+      mutate({ group: checkId('group', id) }, async (tx) => {
         await ensureIdFree(tx, id);
         const node = await tx.addNode(authorizablePath(GROUPS_ROOT, id), {
           type: GROUP_TYPE,
           properties: { groupId: id, members: [] },
         });
-        await recordGroup(tx, id);
-        await tx.bumpCounter(USERS_COUNTER);
         return toGroup(node);
-      });
-      changed(null);
-      return group;
-    },
+      }),
 
     async getGroup(id) {
-      const node = await groupNode(repo, id);
+      const node = await findGroupNode(repo, id);
       return node ? toGroup(node) : null;
     },
 
@@ -288,45 +255,29 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
     },
 
     async removeGroup(id) {
-      await repo.transaction(async (tx) => {
+      await mutate({ group: id }, async (tx) => {
         const node = await requireGroupNode(tx, id);
         await tx.removeNode(node.path);
-        await recordGroup(tx, id);
-        await tx.bumpCounter(USERS_COUNTER);
       });
-      changed(null);
     },
 
-    async addMember(groupId, userId) {
-      const group = await repo.transaction(async (tx) => {
+    addMember: (groupId, userId) =>
+      mutate({ user: userId }, async (tx) => {
         const node = await requireGroupNode(tx, groupId);
         await requireUserNode(tx, userId);
-        const updated = await setMembers(tx, node, [...toGroup(node).members, userId]);
-        await recordUser(tx, userId);
-        return updated;
-      });
-      changed(userId);
-      return group;
-    },
+        return setMembers(tx, node, [...toGroup(node).members, userId]);
+      }),
 
-    async removeMember(groupId, userId) {
-      const group = await repo.transaction(async (tx) => {
+    removeMember: (groupId, userId) =>
+      mutate({ user: userId }, async (tx) => {
         const node = await requireGroupNode(tx, groupId);
         checkId('user', userId);
-        if (!toGroup(node).members.includes(userId)) {
+        const { members } = toGroup(node);
+        if (!members.includes(userId)) {
           throw new CapsuleError('USER_NOT_FOUND', `'${userId}' is not a member of '${groupId}'`);
         }
-        const updated = await setMembers(
-          tx,
-          node,
-          toGroup(node).members.filter((member) => member !== userId),
-        );
-        await recordUser(tx, userId);
-        return updated;
-      });
-      changed(userId);
-      return group;
-    },
+        return setMembers(tx, node, members.filter((member) => member !== userId));
+      }),
 
     onChange(listener) {
       listeners.add(listener);
@@ -347,43 +298,42 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
         if (!(error instanceof CapsuleError && error.code === 'NODE_EXISTS')) throw error;
         user = await repo.transaction(work);
       }
-      changed(id);
+      notify({ user: id });
       return user;
     },
   };
 
   async function provisionIn(tx: RepositoryWriter, id: string, identity: ExternalIdentity, wanted: string[], sync: boolean, generation: number): Promise<User> {
-    let node = await userNode(tx, id);
+    let node = await findUserNode(tx, id);
     if (node) {
       if (node.properties.externalProvider !== identity.provider || node.properties.externalSubject !== identity.subject) {
         throw new CapsuleError('USER_EXISTS', `user '${id}' exists and is not the account of subject ${identity.subject.slice(0, 64)} at ${identity.provider}`);
       }
       if (!sync || node.properties.disabled === true) return toUser(tx, node);
     } else {
-      if (await groupNode(tx, id)) throw new CapsuleError('USER_EXISTS', `a group '${id}' already exists`);
+      if (await findGroupNode(tx, id)) throw new CapsuleError('USER_EXISTS', `a group '${id}' already exists`);
       node = await tx.addNode(authorizablePath(USERS_ROOT, id), {
         type: USER_TYPE,
         properties: { userId: id, disabled: false, generation, externalProvider: identity.provider, externalSubject: identity.subject, externalGroups: [] },
       });
     }
     for (const groupId of wanted) {
-      let group = await groupNode(tx, groupId);
+      let group = await findGroupNode(tx, groupId);
       if (!group) {
-        if (await userNode(tx, groupId)) throw new CapsuleError('USER_EXISTS', `group '${groupId}' cannot be created: a user of that id exists`);
+        if (await findUserNode(tx, groupId)) throw new CapsuleError('USER_EXISTS', `group '${groupId}' cannot be created: a user of that id exists`);
         group = await tx.addNode(authorizablePath(GROUPS_ROOT, groupId), { type: GROUP_TYPE, properties: { groupId, members: [] } });
-        await recordGroup(tx, groupId);
+        await record(tx, { group: groupId });
       }
       const members = toGroup(group).members;
       if (!members.includes(id)) await setMembers(tx, group, [...members, id]);
     }
     const before = (node.properties.externalGroups as readonly string[] | undefined) ?? [];
     for (const groupId of before.filter((group) => !wanted.includes(group))) {
-      const group = await groupNode(tx, groupId);
+      const group = await findGroupNode(tx, groupId);
       if (group && toGroup(group).members.includes(id)) await setMembers(tx, group, toGroup(group).members.filter((member) => member !== id));
     }
     node = await tx.setProperties(node.path, { externalGroups: wanted });
-    await recordUser(tx, id);
-    await tx.bumpCounter(USERS_COUNTER);
+    await record(tx, { user: id });
     return toUser(tx, node);
   }
 }
