@@ -9,6 +9,8 @@ export type { KeyLocations, KeyStorageMode, RetiredKey } from './key-files.js';
 export { checkKeyBytes, describeKey, fingerprint, generateKey, keyId, KEY_LENGTH } from './keys.js';
 export type { KeyDescription } from './keys.js';
 export { isProtectedValue, keyIdOfProtected } from './protected-value.js';
+export { describeStoredSecret, revealStoredSecret } from './stored-secret.js';
+export type { StoredSecretDescription, StoredSecretLabel } from './stored-secret.js';
 export { findProtectedValues, rewriteProtectedValues } from './protected-values.js';
 export type { ProtectedValueLocation } from './protected-values.js';
 export { KEY_NODE, readRepositoryKeys } from './repository-keys.js';

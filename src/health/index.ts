@@ -3,3 +3,5 @@ export type { HealthCheck, HealthDetails, HealthRegistry, HealthResult, HealthSt
 export { KEYS_CHECK, keysCheck } from './keys-check.js';
 export { repositoryCheck } from './repository-check.js';
 export { healthComponent, HEALTH_PID } from './health-config.js';
+export { watchFactoryChecks } from './factory-checks.js';
+export type { FactoryChecks } from './factory-checks.js';
