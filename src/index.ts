@@ -78,7 +78,7 @@ export {
 export type { AgentStatus, Outbox, Receiver, ReceiveResult, ReplicationItem, ReplicationPackage, ReplicationService, ReplicationServiceDeps } from './replication/index.js';
 export { createLogger, homeLayout, openServices, resolveHome, startInstance } from './instance/index.js';
 export type { HomeLayout, InstanceOptions, RunningInstance, Services } from './instance/index.js';
-export { addFarmInstance, addFarmUser, farmStatus, initFarm, removeFarmUser, rotateFarmHmac, runFarm, setFarmUserPassword } from './farm/index.js';
-export type { AddedInstance, FarmHmacRotation, FarmStatus, FarmUserChange, InitFarmOptions, InitFarmResult, InstanceStatus, RunFarmOptions } from './farm/index.js';
-export { readManifestV2, remoteFarmStatus, remoteRotateHmac, renderRemoteHaproxyConfig } from './farm/index.js';
-export type { FarmManifestV2, RemoteFarmStatus, RemoteHmacRotation } from './farm/index.js';
+export { addFarmInstance, initFarm, runFarm } from './farm/index.js';
+export type { AddedInstance, InitFarmOptions, InitFarmResult, RunFarmOptions } from './farm/index.js';
+export { adminCredentials, changeFarmUser, readManifestV2, remoteFarmStatus, remoteRotateHmac, renderRemoteHaproxyConfig } from './farm/index.js';
+export type { AdminCredentials, FarmManifestV2, FarmUserOperation, FarmUserResult, RemoteFarmStatus, RemoteHmacRotation } from './farm/index.js';

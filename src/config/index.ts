@@ -1,5 +1,6 @@
 export { checkPid, CONFIG_COUNTER, CONFIG_ROOT, createConfigAdmin } from './config-admin.js';
 export type { ConfigAdminDeps } from './config-admin.js';
+export { HTTP_PID } from './component-pids.js';
 export { applyConfigFiles, readConfigFiles } from './config-files.js';
 export { hasReference, resolveReferences } from './references.js';
 export { defineComponent, parseText, property } from './schema.js';

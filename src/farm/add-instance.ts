@@ -1,99 +1,98 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { bundleKeysOf, keyId, loadKeySet, type KeySet } from '../crypto/index.js';
+import { keyId, openBundle } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
-import { openServices } from '../instance/services.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
-import { copyUsers, type PasswordHasher } from '../users/index.js';
-import { withFarmHomes } from './farm-homes.js';
-import { renderHaproxyConfig } from './haproxy-config.js';
-import { PUBLISH_PREFIX } from './init.js';
-import { prepareInstanceHome } from './instance-home.js';
-import { farmPaths, MAX_INSTANCES, writeManifest, type FarmManifest, type FarmPaths } from './manifest.js';
+import type { PasswordHasher } from '../users/index.js';
+import { memberAddress, PUBLISH_PREFIX } from './init.js';
+import { addTransportUser, LOCAL_RETRY_DELAY_SECONDS, prepareInstanceHome, TRANSPORT_USER } from './instance-home.js';
+import { farmCredentials, farmPaths, MAX_PUBLISHERS, readLocalFarm, writeLocalFarm, type LocalFarm } from './local-farm.js';
+import { renderLocalHaproxyConfig } from './local-haproxy.js';
+import type { LockGrant, MemberInfo } from './member/index.js';
+import { memberClient, type MemberClient } from './remote/admin-client.js';
+import { lockMember } from './remote/manifest.js';
 
 export interface AddedInstance {
   readonly name: string;
+  readonly url: string;
   readonly home: string;
-  readonly port: number;
   readonly master: string;
   readonly hmac: string;
-  readonly users: number;
-  readonly groups: number;
   readonly message: string;
 }
 
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+function nextMember(farm: LocalFarm): { name: string; host: string; port: number } {
+  const publishes = farm.members.filter((member) => member.role === 'publish');
+  if (publishes.length >= MAX_PUBLISHERS) throw new CapsuleError('INVALID_ARGUMENT', `the farm has ${publishes.length} publishes, the most a local farm may have`);
+  const numbers = publishes.map((member) => Number(new RegExp(`^${PUBLISH_PREFIX}(\\d+)$`).exec(member.name)?.[1] ?? 0));
+  const octets = farm.members.map((member) => Number(/^127\.0\.0\.(\d+)$/.exec(member.host)?.[1] ?? 1));
+  return { name: `${PUBLISH_PREFIX}${Math.max(0, ...numbers) + 1}`, host: memberAddress(Math.max(...octets) - 1), port: farm.members[0]!.port };
 }
 
-function nextMember(manifest: FarmManifest): { name: string; port: number } {
-  if (manifest.instances.length >= MAX_INSTANCES) {
-    throw new CapsuleError('INVALID_ARGUMENT', `the farm has ${manifest.instances.length} instances, the most a farm may have`);
+/** The farm's keys from the author: a `keys export` bundle sealed with a passphrase made for this one transfer. */
+async function fetchKeys(author: MemberClient, info: MemberInfo) {
+  const passphrase = randomBytes(32).toString('base64url');
+  const { bundle } = await author.post<{ bundle: string }>('/system/farm/keys/export', { passphrase });
+  const { keys } = openBundle(bundle, passphrase);
+  if (keyId(keys.hmac) !== info.keys.hmac.id || keyId(keys.master) !== info.keys.master.id) {
+    throw new CapsuleError('KEY_MISMATCH', `the keys ${author.member.name} exported are not the ones it runs with (hmac ${info.keys.hmac.id}); restart it and try again; nothing was added`);
   }
-  const numbers = manifest.instances.map((entry) => Number(/^publish-(\d+)$/.exec(entry.name)?.[1] ?? 0));
-  const port = Math.max(manifest.loadBalancer.port, ...manifest.instances.map((entry) => entry.port)) + 1;
-  if (port > 65535) throw new CapsuleError('INVALID_ARGUMENT', 'no port is left after the farm\'s highest port; create the farm with a lower --port');
-  return { name: `${PUBLISH_PREFIX}${Math.max(0, ...numbers) + 1}`, port };
-}
-
-function farmAdminPassword(paths: FarmPaths): string {
-  // The copied users replace the admin record anyway; the file only decides the first start's.
-  return existsSync(paths.adminPassword) ? readFileSync(paths.adminPassword, 'utf8').trim() : randomBytes(18).toString('base64url');
-}
-
-function agreedKeys(sets: ReadonlyArray<{ name: string; keys: KeySet }>, paths: FarmPaths): KeySet {
-  const reference = sets[0]!.keys;
-  const odd = sets.filter(({ keys }) => !keys.hmac.equals(reference.hmac) || !keys.master.equals(reference.master));
-  if (odd.length > 0) {
-    throw new CapsuleError('KEY_CONFLICT', `the farm's instances have different keys (${odd.map(({ name }) => name).join(', ')} differ from ${sets[0]!.name}); nothing was added; 'capsule farm status --dir ${paths.root}' says how to fix it`);
-  }
-  return reference;
+  return keys;
 }
 
 /**
- * A new instance with the farm's keys (retired and staged HMAC keys included) and a copy of
- * its users and groups, then the manifest and the HAProxy configuration. The home is built
- * under a temporary name and renamed into place, so a failure leaves no half-made instance.
+ * A new publish in the local farm, over the author's admin API: the farm's keys fetched in a
+ * bundle (never in clear), a home made here with them and a transport user, an agent for it on
+ * the author (its first package is a full snapshot: users, groups, content), then farm.json and
+ * haproxy.cfg. A running `farm up` starts it and reloads HAProxy. No other member's home is read.
  */
-export async function addFarmInstance(dir: string, options: { hasher?: PasswordHasher } = {}): Promise<AddedInstance> {
+export async function addFarmInstance(dir: string, options: { env: NodeJS.ProcessEnv; adminPasswordFile?: string; hasher?: PasswordHasher }): Promise<AddedInstance> {
   const paths = farmPaths(dir);
-  return withFarmHomes(paths, options, async (homes, manifest) => {
-    const { name, port } = nextMember(manifest);
-    const home = join(paths.root, name);
-    if (existsSync(home)) throw new CapsuleError('INVALID_ARGUMENT', `${home} exists; move it away before adding ${name}`);
-    const sets = [];
-    for (const { instance, services } of homes) sets.push({ name: instance.name, keys: await loadKeySet(services.home.keysDir, services.repo) });
-    const keys = agreedKeys(sets, paths);
-    const source = homes[0]!;
-    const building = join(paths.root, `.${name}.partial-${randomBytes(4).toString('hex')}`);
-    let copied;
+  const farm = readLocalFarm(paths);
+  const credentials = farmCredentials(paths, { passwordFile: options.adminPasswordFile, env: options.env });
+  const { name, host, port } = nextMember(farm);
+  const url = `http://${host}:${port}`;
+  const home = join(paths.root, name);
+  if (existsSync(home)) throw new CapsuleError('INVALID_ARGUMENT', `${home} exists; move it away before adding ${name}`);
+
+  const author = memberClient(lockMember(farm.manifest), credentials);
+  const info = await author.get<MemberInfo>('/system/farm/member');
+  if (info.keys.stagedHmac) {
+    throw new CapsuleError('KEY_CONFLICT', `an HMAC rotation is unfinished (${author.member.name} has staged ${info.keys.stagedHmac.id}); finish it with 'capsule farm rotate-hmac --dir ${paths.root}', then add the publish`);
+  }
+  // The farm lock keeps a rotation from changing the keys between the export and the new agent.
+  const holder = `farm add-instance ${credentials.user}@${hostname()} pid ${process.pid} ${randomBytes(4).toString('hex')}`;
+  await author.post<LockGrant>('/system/farm/lock', { holder, leaseMs: 60_000 });
+  const building = join(paths.root, `.${name}.partial-${randomBytes(4).toString('hex')}`);
+  try {
+    const keys = await fetchKeys(author, info);
+    const transportPassword = randomBytes(18).toString('base64url');
+    const adminPassword = readFileSync(paths.adminPassword, 'utf8').replace(/\r?\n$/, '');
     try {
-      await prepareInstanceHome(building, { keys: bundleKeysOf(keys), stagedHmac: keys.stagedHmac, adminPassword: farmAdminPassword(paths), hasher: options.hasher });
-      const target = await openServices({ home: building, hasher: options.hasher });
-      try {
-        copied = await copyUsers(source.services.repo, target.repo);
-      } finally {
-        await target.close();
-      }
+      await prepareInstanceHome(building, { keys, adminPassword, hasher: options.hasher, setup: (services) => addTransportUser(services, transportPassword) });
+      await author.post('/system/farm/agents', { name, url, transportUser: TRANSPORT_USER, transportPassword, retryDelaySeconds: LOCAL_RETRY_DELAY_SECONDS });
       renameSync(building, home);
     } catch (error) {
       rmSync(building, { recursive: true, force: true });
       throw error;
     }
-    const updated: FarmManifest = { ...manifest, instances: [...manifest.instances, { name, home: name, port }] };
-    // HAProxy's file first: `farm up` acts on the manifest and then reloads HAProxy with this file.
-    writeFileAtomic(paths.haproxyConfig, renderHaproxyConfig(updated, paths), 0o644);
-    writeManifest(paths, updated);
-    return {
-      name,
-      home,
-      port,
-      master: keyId(keys.master),
-      hmac: keyId(keys.hmac),
-      users: copied.users,
-      groups: copied.groups,
-      message: `added ${name} (${home}, port ${port}) with master ${keyId(keys.master)}, hmac ${keyId(keys.hmac)} and ${plural(copied.users, 'user')} and ${plural(copied.groups, 'group')} copied from ${source.instance.name}; ${paths.haproxyConfig} lists it; a running 'capsule farm up' starts it and reloads HAProxy by itself`,
-    };
-  });
+  } finally {
+    await author.post('/system/farm/unlock', { holder }).catch(() => undefined);
+  }
+
+  const manifest = { ...farm.manifest, members: [...farm.manifest.members, { name, role: 'publish' as const, url }] };
+  const local = { ...farm.local, homes: { ...farm.local.homes, [name]: name } };
+  // HAProxy's file first: `farm up` acts on the manifest and then reloads HAProxy with this file.
+  writeFileAtomic(paths.haproxyConfig, renderLocalHaproxyConfig(manifest, local), 0o644);
+  writeLocalFarm(paths, manifest, local);
+  return {
+    name,
+    url,
+    home,
+    master: info.keys.master.id,
+    hmac: info.keys.hmac.id,
+    message: `added ${name} (${url}, home ${home}) with master ${info.keys.master.id} and hmac ${info.keys.hmac.id} from ${author.member.name}, whose new agent sends it every user, group and activated content; ${paths.haproxyConfig} lists it; a running 'capsule farm up' starts it and reloads HAProxy by itself`,
+  };
 }

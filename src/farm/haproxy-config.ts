@@ -1,5 +1,3 @@
-import { instancesOf, type FarmManifest, type FarmPaths } from './manifest.js';
-
 export interface LoadBalancerShape {
   /** The first comment lines: who wrote the file and how to run it. */
   readonly header: readonly string[];
@@ -54,17 +52,4 @@ export function renderLoadBalancer(shape: LoadBalancerShape): string {
     ...shape.servers,
     '',
   ].join('\n');
-}
-
-/** The local farm's load balancer (farm.json, every instance on loopback). */
-export function renderHaproxyConfig(manifest: FarmManifest, paths: FarmPaths): string {
-  return renderLoadBalancer({
-    header: [
-      `# Written by 'capsule farm' from farm.json; 'capsule farm add-instance' writes it again.`,
-      '# Run in the foreground with: haproxy -W -db -f haproxy.cfg   (capsule farm up does that)',
-    ],
-    bind: `${manifest.loadBalancer.host}:${manifest.loadBalancer.port}`,
-    check: manifest.healthCheck,
-    servers: instancesOf(manifest, paths).map((instance) => `    server ${instance.name} 127.0.0.1:${instance.port} check`),
-  });
 }

@@ -1,21 +1,19 @@
 export { addFarmInstance } from './add-instance.js';
 export type { AddedInstance } from './add-instance.js';
-export { addFarmUser, removeFarmUser, setFarmUserPassword } from './farm-users.js';
-export type { FarmUserChange } from './farm-users.js';
-export { renderHaproxyConfig } from './haproxy-config.js';
+export { renderLoadBalancer } from './haproxy-config.js';
+export type { LoadBalancerShape } from './haproxy-config.js';
 export { findHaproxy } from './haproxy-binary.js';
-export { DEFAULT_LOAD_BALANCER_PORT, initFarm } from './init.js';
+export { AUTHOR_NAME, DEFAULT_LOAD_BALANCER_PORT, DEFAULT_MEMBER_PORT, initFarm } from './init.js';
 export type { InitFarmOptions, InitFarmResult } from './init.js';
-export { DEFAULT_HEALTH_CHECK, farmPaths, instancesOf, MAX_INSTANCES, readManifest } from './manifest.js';
-export type { FarmInstance, FarmManifest, FarmPaths, HealthCheckSettings } from './manifest.js';
-export { DEFAULT_LOAD_WAIT_MS, rotateFarmHmac } from './rotate-hmac.js';
-export type { FarmHmacRotation, RotateFarmHmacOptions } from './rotate-hmac.js';
-export { farmStatus } from './status.js';
-export type { FarmStatus, InstanceStatus } from './status.js';
+export { TRANSPORT_USER } from './instance-home.js';
+export { DEFAULT_HEALTH_CHECK, farmCredentials, farmPaths, MAX_PUBLISHERS, readFarmManifest, readLocalFarm } from './local-farm.js';
+export type { FarmPaths, HealthCheckSettings, LocalFarm, LocalMember, LocalSettings } from './local-farm.js';
+export { renderLocalHaproxyConfig } from './local-haproxy.js';
 export { runFarm } from './supervisor.js';
 export type { RunFarmOptions } from './supervisor.js';
 export {
   adminCredentials,
+  changeFarmUser,
   DEFAULT_HAPROXY_OPTIONS,
   DEFAULT_LOCK_LEASE_MS,
   FARM_FORMAT_V2,
@@ -25,4 +23,16 @@ export {
   remoteRotateHmac,
   renderRemoteHaproxyConfig,
 } from './remote/index.js';
-export type { AdminCredentials, FarmManifestV2, FarmMemberEntry, RemoteFarmStatus, RemoteHaproxyOptions, RemoteHmacRotation, RemoteMemberStatus, RemoteRotateOptions } from './remote/index.js';
+export type {
+  AdminCredentials,
+  FarmManifestV2,
+  FarmMemberEntry,
+  FarmUserOperation,
+  FarmUserOptions,
+  FarmUserResult,
+  RemoteFarmStatus,
+  RemoteHaproxyOptions,
+  RemoteHmacRotation,
+  RemoteMemberStatus,
+  RemoteRotateOptions,
+} from './remote/index.js';

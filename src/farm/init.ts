@@ -5,52 +5,53 @@ import { generateKey, keyId, type BundleKeys } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
 import type { PasswordHasher } from '../users/index.js';
-import { renderHaproxyConfig } from './haproxy-config.js';
-import { prepareInstanceHome } from './instance-home.js';
-import {
-  DEFAULT_HEALTH_CHECK,
-  FARM_FORMAT,
-  farmPaths,
-  instancesOf,
-  LOOPBACK,
-  loadBalancerUrl,
-  MAX_INSTANCES,
-  writeManifest,
-  type FarmManifest,
-  type HealthCheckSettings,
-} from './manifest.js';
+import { addAgentToHome, addTransportUser, LOCAL_RETRY_DELAY_SECONDS, prepareInstanceHome, TRANSPORT_USER } from './instance-home.js';
+import { DEFAULT_HEALTH_CHECK, farmPaths, LOAD_BALANCER_HOST, MAX_PUBLISHERS, readLocalFarm, writeLocalFarm, type HealthCheckSettings, type LocalSettings } from './local-farm.js';
+import { renderLocalHaproxyConfig } from './local-haproxy.js';
+import { FARM_FORMAT_V2, type FarmManifestV2 } from './remote/manifest.js';
 
 export const DEFAULT_LOAD_BALANCER_PORT = 8080;
+export const DEFAULT_MEMBER_PORT = 4502;
+export const AUTHOR_NAME = 'author';
 export const PUBLISH_PREFIX = 'publish-';
+
+/** Member n of the local farm (0 the author) listens on 127.0.0.(n+2): each its own "machine". */
+export function memberAddress(index: number): string {
+  return `127.0.0.${index + 2}`;
+}
 
 export interface InitFarmOptions {
   readonly dir: string;
   readonly publishers: number;
-  /** The load balancer's port; instances listen on the ports after it. */
+  /** HAProxy's port on 127.0.0.1. */
   readonly port?: number;
+  /** The port every member listens on, each on its own loopback address. */
+  readonly memberPort?: number;
   readonly healthCheck?: Partial<HealthCheckSettings>;
   readonly hasher?: PasswordHasher;
 }
 
 export interface InitFarmResult {
   readonly dir: string;
+  readonly manifest: string;
   readonly loadBalancer: string;
   readonly haproxyConfig: string;
   readonly adminPasswordFile: string;
   readonly master: string;
   readonly hmac: string;
-  readonly instances: ReadonlyArray<{ name: string; home: string; port: number }>;
+  readonly members: ReadonlyArray<{ name: string; role: 'author' | 'publish'; url: string; home: string }>;
   readonly message: string;
 }
 
-function checkOptions(options: InitFarmOptions): { port: number; healthCheck: HealthCheckSettings } {
+function checkPort(port: number, option: string): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CapsuleError('INVALID_ARGUMENT', `${option} ${port}: give a port from 1 to 65535`);
+  return port;
+}
+
+function checkOptions(options: InitFarmOptions): { port: number; memberPort: number; healthCheck: HealthCheckSettings } {
   const { publishers } = options;
-  if (!Number.isInteger(publishers) || publishers < 1 || publishers > MAX_INSTANCES) {
-    throw new CapsuleError('INVALID_ARGUMENT', `--publishers '${publishers}': give a whole number from 1 to ${MAX_INSTANCES}`);
-  }
-  const port = options.port ?? DEFAULT_LOAD_BALANCER_PORT;
-  if (!Number.isInteger(port) || port < 1 || port + publishers > 65535) {
-    throw new CapsuleError('INVALID_ARGUMENT', `--port ${port}: the load balancer and the ${publishers} instances after it need ports from ${port} to ${port + publishers}, all within 1 to 65535`);
+  if (!Number.isInteger(publishers) || publishers < 1 || publishers > MAX_PUBLISHERS) {
+    throw new CapsuleError('INVALID_ARGUMENT', `--publishers '${publishers}': give a whole number from 1 to ${MAX_PUBLISHERS}`);
   }
   const healthCheck = { ...DEFAULT_HEALTH_CHECK, ...options.healthCheck };
   if (!Number.isInteger(healthCheck.intervalMs) || healthCheck.intervalMs < 100) {
@@ -61,7 +62,7 @@ function checkOptions(options: InitFarmOptions): { port: number; healthCheck: He
       throw new CapsuleError('INVALID_ARGUMENT', `--check-${name} ${healthCheck[name]}: give a whole number from 1 to 100`);
     }
   }
-  return { port, healthCheck };
+  return { port: checkPort(options.port ?? DEFAULT_LOAD_BALANCER_PORT, '--port'), memberPort: checkPort(options.memberPort ?? DEFAULT_MEMBER_PORT, '--member-port'), healthCheck };
 }
 
 function checkTarget(root: string): void {
@@ -72,58 +73,74 @@ function checkTarget(root: string): void {
   }
 }
 
+const secret = () => randomBytes(18).toString('base64url');
+
 /**
- * A new farm in `dir`: one set of keys made once and imported into N homes, each with its own
- * repository, the same admin, encapsulated tokens on, and an HAProxy configuration. Built in a
- * sibling folder and renamed into place, so a failure leaves no half-made farm.
+ * A new local farm in `dir`: an author and N publishes, each with its own home and loopback
+ * address, one set of keys made once and imported into every home, the same admin, encapsulated
+ * tokens, a transport user on each publish and an agent for it on the author, and an HAProxy
+ * configuration for the publishes. Built in a sibling folder and renamed into place, so a failure
+ * leaves no half-made farm. (It makes the homes; from then on every farm command works over HTTP.)
  */
 export async function initFarm(options: InitFarmOptions): Promise<InitFarmResult> {
-  const { port, healthCheck } = checkOptions(options);
+  const { port, memberPort, healthCheck } = checkOptions(options);
   const paths = farmPaths(options.dir);
   checkTarget(paths.root);
   mkdirSync(dirname(paths.root), { recursive: true });
   const staging = join(dirname(paths.root), `.${basename(paths.root)}.init-${randomBytes(4).toString('hex')}`);
   const stagingPaths = farmPaths(staging);
-  const manifest: FarmManifest = {
-    format: FARM_FORMAT,
-    loadBalancer: { host: LOOPBACK, port },
-    healthCheck,
-    instances: Array.from({ length: options.publishers }, (_, index) => ({
-      name: `${PUBLISH_PREFIX}${index + 1}`,
-      home: `${PUBLISH_PREFIX}${index + 1}`,
-      port: port + index + 1,
-    })),
+  const names = [AUTHOR_NAME, ...Array.from({ length: options.publishers }, (_, index) => `${PUBLISH_PREFIX}${index + 1}`)];
+  const manifest: FarmManifestV2 = {
+    format: FARM_FORMAT_V2,
+    members: names.map((name, index) => ({ name, role: index === 0 ? 'author' : 'publish', url: `http://${memberAddress(index)}:${memberPort}` })),
   };
+  const local: LocalSettings = { homes: Object.fromEntries(names.map((name) => [name, name])), loadBalancer: { host: LOAD_BALANCER_HOST, port }, healthCheck };
   const keys: BundleKeys = { master: generateKey(), hmac: generateKey(), retiredHmac: [] };
-  const adminPassword = randomBytes(18).toString('base64url');
+  const adminPassword = secret();
+  const publishes = manifest.members.filter((member) => member.role === 'publish').map((member) => ({ ...member, transportPassword: secret() }));
   mkdirSync(staging, { mode: 0o700 });
   try {
     writeFileAtomic(stagingPaths.adminPassword, `${adminPassword}\n`, 0o600);
-    for (const instance of instancesOf(manifest, stagingPaths)) {
-      await prepareInstanceHome(instance.home, { keys, adminPassword, hasher: options.hasher });
+    writeLocalFarm(stagingPaths, manifest, local);
+    const farm = readLocalFarm(stagingPaths);
+    for (const member of farm.members) {
+      const publish = publishes.find((each) => each.name === member.name);
+      await prepareInstanceHome(member.home, {
+        keys,
+        adminPassword,
+        hasher: options.hasher,
+        setup: async (services) => {
+          if (publish) await addTransportUser(services, publish.transportPassword);
+          else {
+            for (const each of publishes) {
+              await addAgentToHome(services, { name: each.name, url: each.url, transportUser: TRANSPORT_USER, transportPassword: each.transportPassword, retryDelaySeconds: LOCAL_RETRY_DELAY_SECONDS });
+            }
+          }
+        },
+      });
     }
-    writeFileAtomic(stagingPaths.haproxyConfig, renderHaproxyConfig(manifest, paths), 0o644);
-    writeManifest(stagingPaths, manifest);
+    writeFileAtomic(stagingPaths.haproxyConfig, renderLocalHaproxyConfig(manifest, local), 0o644);
     checkTarget(paths.root); // nobody wrote there meanwhile
     renameSync(staging, paths.root); // replaces an empty folder
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     throw error;
   }
-  const instances = instancesOf(manifest, paths).map(({ name, home, port: instancePort }) => ({ name, home, port: instancePort }));
-  const lb = loadBalancerUrl(manifest);
+  const members = readLocalFarm(paths).members.map(({ name, role, url, home }) => ({ name, role, url, home }));
+  const lb = `http://${LOAD_BALANCER_HOST}:${port}`;
   return {
     dir: paths.root,
+    manifest: paths.manifest,
     loadBalancer: lb,
     haproxyConfig: paths.haproxyConfig,
     adminPasswordFile: paths.adminPassword,
     master: keyId(keys.master),
     hmac: keyId(keys.hmac),
-    instances,
+    members,
     message: [
-      `created a farm of ${instances.length} instance${instances.length === 1 ? '' : 's'} in ${paths.root}: load balancer ${lb} (HAProxy, ${paths.haproxyConfig}), ${instances.map((instance) => `${instance.name} :${instance.port}`).join(', ')}`,
-      `every instance has master ${keyId(keys.master)} and hmac ${keyId(keys.hmac)}, encapsulated tokens, and the admin password in ${paths.adminPassword} (mode 0600)`,
-      `next: 'capsule farm users add ID --password-stdin --dir ${paths.root}', then 'capsule farm up --dir ${paths.root}'`,
+      `created a farm in ${paths.root}: ${members.map((member) => `${member.name} ${member.url}`).join(', ')}; HAProxy ${lb} in front of the publishes (${paths.haproxyConfig})`,
+      `every member has master ${keyId(keys.master)} and hmac ${keyId(keys.hmac)}, encapsulated tokens, and the admin password in ${paths.adminPassword} (mode 0600); the author replicates to every publish`,
+      `next: 'capsule farm up --dir ${paths.root}', then 'capsule farm users add ID --password-stdin --dir ${paths.root}'`,
     ].join('\n'),
   };
 }

@@ -1,51 +1,61 @@
 import { join } from 'node:path';
-import { importKeys, stageHmacKey, type BundleKeys } from '../crypto/index.js';
 import { TOKEN_PID } from '../auth/token-config.js';
-import { HTTP_PID } from '../http/index.js';
+import { HTTP_PID } from '../config/index.js';
+import { importKeys, stageHmacKey, type BundleKeys } from '../crypto/index.js';
 import { createInitialAdmin } from '../instance/first-start.js';
 import { homeLayout } from '../instance/home.js';
-import { openServices } from '../instance/services.js';
+import { openServices, type Services } from '../instance/services.js';
+import { REPLICATION_RECEIVERS } from '../replication/index.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
 import type { PasswordHasher } from '../users/index.js';
+import { createMemberProvisioning, type NewAgent } from './member/index.js';
+
+/** The user each publish's agent on the author logs in as (a member of replication-receivers there). */
+export const TRANSPORT_USER = 'replicator';
+/** A local farm's agents try a publish that is not up yet (just added) again after this long. */
+export const LOCAL_RETRY_DELAY_SECONDS = 2;
 
 export interface InstanceHomeOptions {
-  /** The farm's keys, the same bytes on every instance. */
+  /** The farm's keys, the same bytes on every member. */
   readonly keys: BundleKeys;
-  /** A key being rotated in: staged here too, so this instance verifies what the others will sign. */
+  /** A key being rotated in: staged here too, so this member verifies what the others will sign. */
   readonly stagedHmac?: Buffer | null;
-  /** The farm's admin password, the same on every instance. */
+  /** The farm's admin password, the same on every member. */
   readonly adminPassword: string;
   readonly hasher?: PasswordHasher;
+  /** What else the new home holds (its transport user, its agents), done while it is open. */
+  readonly setup?: (services: Services) => Promise<void>;
 }
 
-/** `config/capsule.auth.token.json`: applied at every start, so no instance drifts back to stateful tokens. */
-export function tokenConfigFile(home: string): string {
-  return join(homeLayout(home).configDir, `${TOKEN_PID}.json`);
-}
-
-/** `config/capsule.http.json`: the local farm's HAProxy connects from loopback; its X-Forwarded-For is believed. */
-export function httpConfigFile(home: string): string {
-  return join(homeLayout(home).configDir, `${HTTP_PID}.json`);
-}
-
-/** The address HAProxy connects to the instances from, in the farm on one machine. */
+/** The address HAProxy and the author connect to the members from, on one machine (Linux picks it for every 127.x). */
 const LOAD_BALANCER_SOURCE = '127.0.0.1';
 
 /**
  * A farm member's home, ready to start: the farm's keys imported before the repository exists
  * (so the first start never makes keys of its own), its repository with the farm's admin, and
- * encapsulated tokens switched on.
+ * encapsulated tokens switched on (config/ files, applied at every start).
  */
 export async function prepareInstanceHome(home: string, options: InstanceHomeOptions): Promise<void> {
   const layout = homeLayout(home);
   await importKeys(layout, null, options.keys);
-  writeFileAtomic(tokenConfigFile(home), `${JSON.stringify({ 'token.encapsulated': true }, null, 2)}\n`, 0o644);
-  writeFileAtomic(httpConfigFile(home), `${JSON.stringify({ 'proxies.trusted': [LOAD_BALANCER_SOURCE] }, null, 2)}\n`, 0o644);
+  writeFileAtomic(join(layout.configDir, `${TOKEN_PID}.json`), `${JSON.stringify({ 'token.encapsulated': true }, null, 2)}\n`, 0o644);
+  writeFileAtomic(join(layout.configDir, `${HTTP_PID}.json`), `${JSON.stringify({ 'proxies.trusted': [LOAD_BALANCER_SOURCE] }, null, 2)}\n`, 0o644);
   const services = await openServices({ home, create: true, keys: 'prepare', hasher: options.hasher });
   try {
     await createInitialAdmin(services, { CAPSULE_ADMIN_PASSWORD: options.adminPassword });
     if (options.stagedHmac) await stageHmacKey(layout, services.repo, options.stagedHmac);
+    await options.setup?.(services);
   } finally {
     await services.close();
   }
+}
+
+/** A publish's transport user: the author's agent for it posts packages as this user. */
+export async function addTransportUser(services: Services, password: string): Promise<void> {
+  await services.users.createUser(TRANSPORT_USER, { password, groups: [REPLICATION_RECEIVERS] });
+}
+
+/** An agent in a home being made (the author's, at `farm init`), as `replication add-agent` writes it. */
+export async function addAgentToHome(services: Services, agent: NewAgent): Promise<void> {
+  await createMemberProvisioning({ ...services, home: services.home }).addAgent(agent);
 }

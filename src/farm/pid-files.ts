@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../support/atomic-file.js';
-import type { FarmPaths } from './manifest.js';
+import type { FarmPaths } from './local-farm.js';
 
 /** `D/run/<name>.pid`: written by `farm up` for each process it runs, removed when it ends. */
 export function pidFile(paths: FarmPaths, name: string): string {

@@ -4,13 +4,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CapsuleError } from '../errors.js';
 import { checkHaproxyConfig, findHaproxy } from './haproxy-binary.js';
-import { probeInstance } from './instance-probe.js';
-import { farmPaths, instancesOf, LOOPBACK, loadBalancerUrl, readManifest, type FarmInstance, type FarmPaths } from './manifest.js';
+import { farmPaths, readLocalFarm, type FarmPaths, type LocalMember } from './local-farm.js';
 import { livePid, removePidFile, writePidFile } from './pid-files.js';
-import { HAPROXY_PROCESS } from './status.js';
 
 const CAPSULE_BIN = fileURLToPath(new URL('../../bin/capsule', import.meta.url));
 export const FARM_PROCESS = 'farm';
+export const HAPROXY_PROCESS = 'haproxy';
 const STOP_GRACE_MS = 10_000;
 const POLL_MS = 100;
 
@@ -38,12 +37,23 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
   return signal ? `was killed (${signal})` : `exited with code ${code}`;
 }
 
-function portIsFree(port: number): Promise<boolean> {
+function portIsFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
-    server.listen(port, LOOPBACK, () => server.close(() => resolve(true)));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
+}
+
+/** Whether a member answers its liveness check (it has started its HTTP server). */
+async function answers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/system/health/live`, { signal: AbortSignal.timeout(1000) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  } catch {
+    return false; // not listening yet
+  }
 }
 
 function pause(ms: number): Promise<void> {
@@ -51,22 +61,26 @@ function pause(ms: number): Promise<void> {
 }
 
 /**
- * `capsule farm up`: every instance (`capsule start`) and HAProxy as child processes, their
- * output prefixed with their names, pid files in `D/run/`. Instances added to farm.json while
+ * `capsule farm up`: every member (`capsule start --host ADDR`) and HAProxy as child processes,
+ * their output prefixed with their names, pid files in `D/run/`. Members added to farm.json while
  * it runs are started and HAProxy reloaded (master-worker mode, SIGUSR2). Resolves once every
  * process has stopped after the signal aborts; rejects when the farm cannot start or HAProxy
  * dies, after stopping the rest. No child outlives it, short of a SIGKILL to this process.
  */
 export async function runFarm(dir: string, options: RunFarmOptions): Promise<void> {
   const paths = farmPaths(dir);
-  const manifest = readManifest(paths);
+  const farm = readLocalFarm(paths);
+  const { loadBalancer } = farm.local;
   const haproxy = findHaproxy(options.env);
-  refuseIfRunning(paths, [FARM_PROCESS, HAPROXY_PROCESS, ...manifest.instances.map((entry) => entry.name)]);
+  refuseIfRunning(paths, [FARM_PROCESS, HAPROXY_PROCESS, ...farm.members.map((member) => member.name)]);
   await checkHaproxyConfig(haproxy, paths.haproxyConfig);
-  const instances = instancesOf(manifest, paths);
-  for (const [port, owner] of [[manifest.loadBalancer.port, 'the load balancer'], ...instances.map((instance) => [instance.port, instance.name] as const)] as const) {
-    if (!(await portIsFree(port))) {
-      throw new CapsuleError('INVALID_ARGUMENT', `port ${port} on ${LOOPBACK} (${owner}) is in use; stop what holds it ('ss -ltnp' shows it) or create the farm with another --port`);
+  const instances = [...farm.members];
+  for (const { host, port, owner } of [{ ...loadBalancer, owner: 'the load balancer' }, ...instances.map((member) => ({ host: member.host, port: member.port, owner: member.name }))]) {
+    if (!(await portIsFree(host, port))) {
+      throw new CapsuleError(
+        'INVALID_ARGUMENT',
+        `${host}:${port} (${owner}) is in use or cannot be bound; stop what holds it ('ss -ltnp' shows it), or create the farm with another --port or --member-port`,
+      );
     }
   }
 
@@ -96,7 +110,14 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
         removePidFile(paths, name);
         children.delete(name);
         if (!stopping) {
-          const consequence = name === HAPROXY_PROCESS ? '; stopping the farm' : balancing ? '; the load balancer sends its requests to the other instances' : '';
+          const consequence =
+            name === HAPROXY_PROCESS
+              ? '; stopping the farm'
+              : !balancing
+                ? ''
+                : instances.find((member) => member.name === name)?.role === 'author'
+                  ? '; the publishes keep serving, and changes wait until the author is back'
+                  : '; the load balancer sends its requests to the other publishes';
           options.onLine(`${prefix}${describeExit(code, signal)}${consequence}`);
           if (name === HAPROXY_PROCESS) haproxyFailed(new CapsuleError('CHECK_FAILED', `haproxy ${describeExit(code, signal)}; the farm was stopped`));
         }
@@ -115,14 +136,16 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
     return entry;
   }
 
-  async function startInstance(instance: FarmInstance): Promise<void> {
-    const child = spawnChild(instance.name, process.execPath, [CAPSULE_BIN, 'start', '--home', instance.home, '--port', String(instance.port), '--name', instance.name]);
+  async function startInstance(instance: LocalMember): Promise<void> {
+    const child = spawnChild(instance.name, process.execPath, [
+      CAPSULE_BIN, 'start', '--home', instance.home, '--host', instance.host, '--port', String(instance.port), '--name', instance.name,
+    ]);
     const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
     for (;;) {
       if (child.process.exitCode !== null || child.process.signalCode !== null) {
         throw new CapsuleError('CHECK_FAILED', `${instance.name} did not start (${describeExit(child.process.exitCode, child.process.signalCode)}); its output above says why`);
       }
-      if ((await probeInstance(instance.url, 1000)).running) return;
+      if (await answers(instance.url)) return;
       if (Date.now() > deadline) throw new CapsuleError('CHECK_FAILED', `${instance.name} did not answer on ${instance.url} within ${(options.startTimeoutMs ?? 30_000) / 1000} s; its output above says why`);
       await pause(POLL_MS);
     }
@@ -131,18 +154,20 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
   async function startLoadBalancer(): Promise<void> {
     const child = spawnChild(HAPROXY_PROCESS, haproxy, ['-W', '-db', '-f', paths.haproxyConfig]);
     const deadline = Date.now() + 10_000;
-    while (await portIsFree(manifest.loadBalancer.port)) {
+    while (await portIsFree(loadBalancer.host, loadBalancer.port)) {
       if (child.process.exitCode !== null || child.process.signalCode !== null) {
         throw new CapsuleError('CHECK_FAILED', `haproxy did not start (${describeExit(child.process.exitCode, child.process.signalCode)}); its output above says why`);
       }
-      if (Date.now() > deadline) throw new CapsuleError('CHECK_FAILED', `haproxy did not listen on port ${manifest.loadBalancer.port} within 10 s`);
+      if (Date.now() > deadline) throw new CapsuleError('CHECK_FAILED', `haproxy did not listen on ${loadBalancer.host}:${loadBalancer.port} within 10 s`);
       await pause(POLL_MS);
     }
   }
 
   const starting = new Set<string>();
   async function startAddedInstances(): Promise<void> {
-    const added = instancesOf(readManifest(paths), paths).filter((instance) => !children.has(instance.name) && !starting.has(instance.name) && !instances.some((known) => known.name === instance.name));
+    const added = readLocalFarm(paths).members.filter(
+      (member) => !children.has(member.name) && !starting.has(member.name) && !instances.some((known) => known.name === member.name),
+    );
     for (const instance of added) {
       starting.add(instance.name);
       instances.push(instance);
@@ -178,7 +203,9 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
     await untilStopped(startLoadBalancer());
     balancing = true;
     options.onLine(
-      `farm up: load balancer ${loadBalancerUrl(manifest)} (haproxy pid ${children.get(HAPROXY_PROCESS)?.process.pid}) -> ${instances.map((instance) => `${instance.name} :${instance.port} (pid ${children.get(instance.name)?.process.pid})`).join(', ')}; Ctrl-C stops it`,
+      `farm up: load balancer http://${loadBalancer.host}:${loadBalancer.port} (haproxy pid ${children.get(HAPROXY_PROCESS)?.process.pid}) -> ${instances
+        .map((member) => `${member.name} ${member.url} (pid ${children.get(member.name)?.process.pid})`)
+        .join(', ')}; Ctrl-C stops it`,
     );
     let polling = false;
     watcher = setInterval(() => {

@@ -1,8 +1,8 @@
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
-import { defineComponent, property, type ConfigAdmin, type PropertyDefinition } from '../config/index.js';
+import { defineComponent, HTTP_PID, property, type ConfigAdmin, type PropertyDefinition } from '../config/index.js';
 
-export const HTTP_PID = 'capsule.http';
+export { HTTP_PID };
 
 const CIDR = /^(?<address>[^/]+)(?:\/(?<bits>\d{1,3}))?$/;
 

@@ -21,6 +21,8 @@ export interface AgentStatus {
   readonly blockedSeconds: number | null;
   readonly lastDeliveredAt: string | null;
   readonly lastDeliveredSequence: number;
+  /** The outbox sequence through which the publish has every change (0 until its first snapshot arrived). */
+  readonly deliveredThrough: number;
   readonly deliveredItems: number;
   /** How long the oldest undelivered change has waited, in seconds (0 when none waits). */
   readonly lagSeconds: number;
@@ -52,6 +54,7 @@ export async function replicationStatus(deps: { repo: Repository; config: Config
       blockedSeconds: state?.blockedSince ? Math.max(0, Math.round((now - state.blockedSince.getTime()) / 1000)) : null,
       lastDeliveredAt: state?.lastDeliveredAt?.toISOString() ?? null,
       lastDeliveredSequence: state?.lastDeliveredSequence ?? 0,
+      deliveredThrough: state?.cursor ?? 0,
       deliveredItems: state?.deliveredItems ?? 0,
       lagSeconds: waitingSince === undefined ? 0 : Math.max(0, Math.round((now - waitingSince) / 1000)),
     });

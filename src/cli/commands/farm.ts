@@ -1,24 +1,25 @@
 import type { Command } from 'commander';
-import { CapsuleError } from '../../errors.js';
 import { writeFileSync } from 'node:fs';
+import { systemClock } from '../../clock.js';
+import { CapsuleError } from '../../errors.js';
 import {
   adminCredentials,
   addFarmInstance,
+  changeFarmUser,
+  farmCredentials,
+  farmPaths,
+  initFarm,
+  readFarmManifest,
   readManifestV2,
   remoteFarmStatus,
   remoteRotateHmac,
   renderRemoteHaproxyConfig,
+  runFarm,
   DEFAULT_HAPROXY_OPTIONS,
   type AdminCredentials,
+  type FarmManifestV2,
+  type FarmUserOperation,
   type RemoteFarmStatus,
-  addFarmUser,
-  farmStatus,
-  initFarm,
-  removeFarmUser,
-  rotateFarmHmac,
-  runFarm,
-  setFarmUserPassword,
-  type FarmStatus,
 } from '../../farm/index.js';
 import { parsePort, readPasswordFromStdin } from '../arguments.js';
 import { CheckFailed } from '../check-failed.js';
@@ -29,7 +30,11 @@ interface DirOption extends JsonOption {
   readonly dir: string;
 }
 
-/** A farm given by `--dir` (the local farm's folder, whose homes are opened) or `--manifest` (members by URL). */
+/**
+ * A farm given by `--manifest` (members by URL; the password from CAPSULE_ADMIN_PASSWORD or
+ * --admin-password-file) or `--dir` (a folder made by `farm init`: its farm.json and its
+ * admin-password). Either way the commands reach the members over HTTP only.
+ */
 interface FarmOption extends JsonOption {
   readonly dir?: string;
   readonly manifest?: string;
@@ -37,15 +42,31 @@ interface FarmOption extends JsonOption {
   readonly adminPasswordFile?: string;
 }
 
-function whichFarm(options: FarmOption): { dir: string; manifest?: undefined } | { manifest: string; dir?: undefined } {
-  if (options.dir !== undefined && options.manifest !== undefined) throw new CapsuleError('INVALID_ARGUMENT', 'give --manifest FILE (members by URL) or --dir DIR (a local farm), not both');
-  if (options.manifest !== undefined) return { manifest: options.manifest };
-  if (options.dir !== undefined) return { dir: options.dir };
-  throw new CapsuleError('INVALID_ARGUMENT', "give --manifest FILE (a capsule-farm/2 manifest of member URLs), or --dir DIR for a farm made by 'capsule farm init'");
+interface ChosenFarm {
+  readonly manifest: FarmManifestV2;
+  /** How to name the farm in a message's next command (`--manifest F` or `--dir D`). */
+  readonly file: string;
+  readonly credentials: AdminCredentials;
 }
 
-function credentialsOf(options: FarmOption, io: CliIO): AdminCredentials {
-  return adminCredentials({ user: options.adminUser, passwordFile: options.adminPasswordFile, env: io.env });
+function whichFarm(options: FarmOption, io: CliIO): ChosenFarm {
+  if (options.dir !== undefined && options.manifest !== undefined) throw new CapsuleError('INVALID_ARGUMENT', 'give --manifest FILE (members by URL) or --dir DIR (a local farm), not both');
+  if (options.manifest !== undefined) {
+    return {
+      manifest: readManifestV2(options.manifest),
+      file: options.manifest,
+      credentials: adminCredentials({ user: options.adminUser, passwordFile: options.adminPasswordFile, env: io.env }),
+    };
+  }
+  if (options.dir !== undefined) {
+    const paths = farmPaths(options.dir);
+    return {
+      manifest: readFarmManifest(paths),
+      file: paths.manifest,
+      credentials: farmCredentials(paths, { user: options.adminUser, passwordFile: options.adminPasswordFile, env: io.env }),
+    };
+  }
+  throw new CapsuleError('INVALID_ARGUMENT', "give --manifest FILE (a capsule-farm/2 manifest of member URLs), or --dir DIR for a farm made by 'capsule farm init'");
 }
 
 function report(io: CliIO, options: JsonOption, text: string, json: object): void {
@@ -60,7 +81,7 @@ function wholeNumber(text: string | undefined, option: string): number | undefin
 }
 
 export async function farmInit(
-  options: DirOption & { publishers: string; port?: string; checkInterval?: string; checkFall?: string; checkRise?: string },
+  options: DirOption & { publishers: string; port?: string; memberPort?: string; checkInterval?: string; checkFall?: string; checkRise?: string },
   io: CliIO,
 ) {
   const publishers = wholeNumber(options.publishers, '--publishers')!;
@@ -68,6 +89,7 @@ export async function farmInit(
     dir: options.dir,
     publishers,
     port: options.port === undefined ? undefined : parsePort(options.port, '--port'),
+    memberPort: options.memberPort === undefined ? undefined : parsePort(options.memberPort, '--member-port'),
     healthCheck: {
       ...(options.checkInterval !== undefined && { intervalMs: wholeNumber(options.checkInterval, '--check-interval') }),
       ...(options.checkFall !== undefined && { fall: wholeNumber(options.checkFall, '--check-fall') }),
@@ -87,29 +109,6 @@ export async function farmUp(options: DirOption, io: CliIO) {
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-  }
-}
-
-function printStatus(io: CliIO, status: FarmStatus): void {
-  io.out(`load balancer ${status.loadBalancer.url}: ${status.loadBalancer.pid ? `haproxy pid ${status.loadBalancer.pid}` : 'not running'}`);
-  printTable(
-    io,
-    ['NAME', 'PORT', 'PID', 'HEALTH', 'HMAC', 'MASTER', 'USERS'],
-    status.instances.map((instance) => [
-      instance.name,
-      String(instance.port),
-      instance.pid === null ? '-' : String(instance.pid),
-      instance.health,
-      instance.hmac ?? '?',
-      instance.master ?? '?',
-      instance.users === null ? '?' : String(instance.users),
-    ]),
-  );
-  for (const warning of status.warnings) io.out(`warn: ${warning}`);
-  for (const problem of status.problems) io.out(`RED: ${problem}`);
-  if (status.green) {
-    const [first] = status.instances;
-    io.out(`farm green: every instance has hmac ${first?.hmac} and master ${first?.master}`);
   }
 }
 
@@ -145,65 +144,54 @@ function printRemoteStatus(io: CliIO, status: RemoteFarmStatus): void {
 }
 
 export async function farmStatusCommand(options: FarmOption, io: CliIO) {
-  const farm = whichFarm(options);
-  if (farm.manifest !== undefined) {
-    const manifest = readManifestV2(farm.manifest);
-    const status = await remoteFarmStatus(manifest, credentialsOf(options, io), farm.manifest);
-    if (options.json) printJson(io, status);
-    else printRemoteStatus(io, status);
-    if (!status.green) {
-      throw new CheckFailed(`farm red: ${status.problems.length} problem${status.problems.length === 1 ? '' : 's'}; ${status.problems[0]}`);
-    }
-    return;
-  }
-  const status = await farmStatus(farm.dir);
+  const farm = whichFarm(options, io);
+  const status = await remoteFarmStatus(farm.manifest, farm.credentials, farm.file);
   if (options.json) printJson(io, status);
-  else printStatus(io, status);
+  else printRemoteStatus(io, status);
   if (!status.green) {
-    throw new CheckFailed(`farm red: ${status.problems.length} problem${status.problems.length === 1 ? '' : 's'}; a token or secret from one instance would fail on another`);
+    throw new CheckFailed(`farm red: ${status.problems.length} problem${status.problems.length === 1 ? '' : 's'}; ${status.problems[0]}`);
   }
 }
 
-export async function farmUsersAdd(id: string, options: DirOption & { passwordStdin?: boolean; group?: string[] }, io: CliIO) {
+type UserOptions = FarmOption & { passwordStdin?: boolean; group?: string[]; wait?: string };
+
+async function farmUserChange(id: string, options: UserOptions, io: CliIO, operation: FarmUserOperation) {
+  const farm = whichFarm(options, io);
+  const waitSeconds = wholeNumber(options.wait, '--wait');
+  const result = await changeFarmUser(farm.manifest, farm.file, farm.credentials, id, operation, {
+    waitMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
+    clock: systemClock,
+  });
+  report(io, options, result.message, result);
+}
+
+export async function farmUsersAdd(id: string, options: UserOptions, io: CliIO) {
   const password = await readPasswordFromStdin(io, options.passwordStdin);
-  const result = await addFarmUser(options.dir, id, password, { groups: options.group ?? [] });
-  report(io, options, result.message, result);
+  await farmUserChange(id, options, io, { kind: 'add', password, groups: options.group ?? [] });
 }
 
-export async function farmUsersPasswd(id: string, options: DirOption & { passwordStdin?: boolean }, io: CliIO) {
+export async function farmUsersPasswd(id: string, options: UserOptions, io: CliIO) {
   const password = await readPasswordFromStdin(io, options.passwordStdin);
-  const result = await setFarmUserPassword(options.dir, id, password);
-  report(io, options, result.message, result);
+  await farmUserChange(id, options, io, { kind: 'passwd', password });
 }
 
-export async function farmUsersRemove(id: string, options: DirOption, io: CliIO) {
-  const result = await removeFarmUser(options.dir, id);
-  report(io, options, result.message, result);
+export async function farmUsersRemove(id: string, options: UserOptions, io: CliIO) {
+  await farmUserChange(id, options, io, { kind: 'remove' });
 }
 
-export async function farmAddInstance(options: DirOption, io: CliIO) {
-  const result = await addFarmInstance(options.dir);
+export async function farmAddInstance(options: DirOption & { adminPasswordFile?: string }, io: CliIO) {
+  const result = await addFarmInstance(options.dir, { env: io.env, adminPasswordFile: options.adminPasswordFile });
   report(io, options, result.message, result);
 }
 
 export async function farmRotateHmac(options: FarmOption & { discardOld?: boolean; wait?: string; lockLease?: string }, io: CliIO) {
   const waitSeconds = wholeNumber(options.wait, '--wait');
-  const farm = whichFarm(options);
-  if (farm.manifest !== undefined) {
-    const leaseSeconds = wholeNumber(options.lockLease, '--lock-lease');
-    const manifest = readManifestV2(farm.manifest);
-    const result = await remoteRotateHmac(manifest, credentialsOf(options, io), {
-      discardOld: options.discardOld,
-      waitMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
-      leaseMs: leaseSeconds === undefined ? undefined : Math.max(1, leaseSeconds) * 1000,
-      onProgress: options.json ? undefined : (message) => io.err(message),
-    });
-    report(io, options, result.message, result);
-    return;
-  }
-  const result = await rotateFarmHmac(farm.dir, {
+  const leaseSeconds = wholeNumber(options.lockLease, '--lock-lease');
+  const farm = whichFarm(options, io);
+  const result = await remoteRotateHmac(farm.manifest, farm.credentials, {
     discardOld: options.discardOld,
     waitMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
+    leaseMs: leaseSeconds === undefined ? undefined : Math.max(1, leaseSeconds) * 1000,
     onProgress: options.json ? undefined : (message) => io.err(message),
   });
   report(io, options, result.message, result);
@@ -227,42 +215,47 @@ export async function farmHaproxyConfig(options: { manifest: string; bind?: stri
   }
 }
 
-/** `--dir` (the local farm) or `--manifest` (members by URL, over their admin API), and how to log in to them. */
+/** `--manifest` (members by URL) or `--dir` (a local farm's farm.json and admin-password), and how to log in to them. */
 function farmOptions(command: Command): Command {
   return command
     .option('--manifest <file>', 'a capsule-farm/2 manifest: the members by URL (the commands use their admin API, never a home)')
-    .option('--dir <dir>', "a local farm made by 'capsule farm init' (its homes are opened)")
+    .option('--dir <dir>', "a farm made by 'capsule farm init': its farm.json, and its admin-password unless --admin-password-file")
     .option('--admin-user <id>', 'the administrator the commands log in as on every member (default admin)')
-    .option('--admin-password-file <file>', "that administrator's password, in a file of mode 0600 (default: CAPSULE_ADMIN_PASSWORD)");
+    .option('--admin-password-file <file>', "that administrator's password, in a file of mode 0600 (default: CAPSULE_ADMIN_PASSWORD, or DIR/admin-password with --dir)");
 }
 
 function dirOption(command: Command): Command {
-  return command.requiredOption('--dir <dir>', 'the farm folder (holds farm.json, haproxy.cfg and the instance homes)');
+  return command.requiredOption('--dir <dir>', 'the farm folder (holds farm.json, admin-password, haproxy.cfg and the member homes)');
+}
+
+function userOptions(command: Command): Command {
+  return jsonOption(farmOptions(command)).option('--wait <seconds>', 'wait up to this long until every publish has the change (exit 1 if one has not)');
 }
 
 export function registerFarmCommands(program: Command, io: CliIO): void {
-  const farm = program.command('farm').description('a publish farm: instances with the same keys and users behind HAProxy, no sticky sessions');
+  const farm = program.command('farm').description('a farm of members (an author and publishes) addressed by URL; status, key rotation, users and load balancing over their admin API');
   const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-  jsonOption(dirOption(farm.command('init').description('create a farm: N instance homes with one set of keys, encapsulated tokens, an HAProxy configuration')))
-    .requiredOption('--publishers <n>', 'how many publish instances (1 to 32)')
-    .option('--port <port>', 'the load balancer port; instances use the ports after it (default 8080)')
+  jsonOption(dirOption(farm.command('init').description('create a local farm: an author and N publishes, each on its own loopback address, one set of keys, replication, an HAProxy configuration')))
+    .requiredOption('--publishers <n>', 'how many publishes (1 to 32)')
+    .option('--port <port>', 'the load balancer port on 127.0.0.1 (default 8080)')
+    .option('--member-port <port>', 'the port every member listens on, the author on 127.0.0.2, publish-N on 127.0.0.(N+2) (default 4502)')
     .option('--check-interval <ms>', "HAProxy's health check interval in milliseconds (default 2000)")
-    .option('--check-fall <n>', 'failed checks before HAProxy takes an instance out (default 2)')
+    .option('--check-fall <n>', 'failed checks before HAProxy takes a publish out (default 2)')
     .option('--check-rise <n>', 'passed checks before HAProxy puts it back (default 2)')
     .action((options) => farmInit(options, io));
-  dirOption(farm.command('up').description('run every instance and HAProxy in the foreground; Ctrl-C or SIGTERM stops them all')).action((options) =>
+  dirOption(farm.command('up').description('run every member of a local farm and HAProxy in the foreground; Ctrl-C or SIGTERM stops them all')).action((options) =>
     farmUp(options, io),
   );
   jsonOption(farmOptions(farm.command('status').description('per member: readiness, key ids, users, replication; exit 1 when key ids differ or a member does not answer'))).action(
     (options) => farmStatusCommand(options, io),
   );
-  jsonOption(dirOption(farm.command('add-instance').description("a new instance with the farm's keys and users; HAProxy's configuration updated"))).action(
-    (options) => farmAddInstance(options, io),
-  );
+  jsonOption(dirOption(farm.command('add-instance').description("a new publish in a local farm: the keys fetched from the author, an agent on the author that backfills it, HAProxy's configuration updated")))
+    .option('--admin-password-file <file>', 'the admin password (default DIR/admin-password)')
+    .action((options) => farmAddInstance(options, io));
   jsonOption(farmOptions(farm.command('rotate-hmac').description('a new HMAC key on every member, staged everywhere before any member signs with it')))
     .option('--discard-old', 'drop the old key at once, ending every token (after a compromise)')
-    .option('--wait <seconds>', 'how long to wait for each running instance to load a key (default 15)')
+    .option('--wait <seconds>', 'how long to wait for each member to load a key (default 15)')
     .option('--lock-lease <seconds>', "how long the farm lock outlives a run that died (default 60); renewed while the run works")
     .action((options) => farmRotateHmac(options, io));
 
@@ -277,15 +270,15 @@ export function registerFarmCommands(program: Command, io: CliIO): void {
     .option('--check-rise <n>', 'passed checks before it is put back (default 2)')
     .action((options) => farmHaproxyConfig(options, io));
 
-  const users = farm.command('users').description('the same users on every instance of the farm');
-  jsonOption(dirOption(users.command('add <id>').description('add a user to every instance; the password is read from standard input')))
+  const users = farm.command('users').description("the farm's users: changed on the author, replicated to every publish");
+  userOptions(users.command('add <id>').description('add a user on the author; replication adds it to every publish; the password is read from standard input'))
     .option('--password-stdin', 'read the password from standard input')
     .option('--group <group>', 'add the user to this group, made where missing (repeatable)', collect)
     .action((id: string, options) => farmUsersAdd(id, options, io));
-  jsonOption(dirOption(users.command('passwd <id>').description("set a user's password on every instance (and add it where it is missing)")))
+  userOptions(users.command('passwd <id>').description("set a user's password on the author; replication sets it on every publish"))
     .option('--password-stdin', 'read the password from standard input')
     .action((id: string, options) => farmUsersPasswd(id, options, io));
-  jsonOption(dirOption(users.command('remove <id>').description('remove a user from every instance'))).action((id: string, options) =>
+  userOptions(users.command('remove <id>').description('remove a user on the author; replication removes it from every publish')).action((id: string, options) =>
     farmUsersRemove(id, options, io),
   );
 }

@@ -4,3 +4,7 @@ export { createFarmLock, FARM_LOCK_NODE, MAX_LEASE_MS } from './farm-lock.js';
 export type { FarmLock, FarmLockState, LockGrant } from './farm-lock.js';
 export { openSealedKey, sealKey, sealedKeySchema, SEALED_KEY_FORMAT } from './sealed-key.js';
 export type { SealedKey } from './sealed-key.js';
+export { createMemberUsers } from './member-users.js';
+export type { MemberUserChange, MemberUsers } from './member-users.js';
+export { createMemberProvisioning, MIN_EXPORT_PASSPHRASE } from './member-provisioning.js';
+export type { MemberProvisioning, NewAgent } from './member-provisioning.js';

@@ -17,6 +17,8 @@ import type { Repository } from '../../repository/index.js';
 import type { UserManager } from '../../users/index.js';
 import { CapsuleError } from '../../errors.js';
 import { createFarmLock, type FarmLock, type FarmLockState } from './farm-lock.js';
+import { createMemberProvisioning, type MemberProvisioning } from './member-provisioning.js';
+import { createMemberUsers, type MemberUsers } from './member-users.js';
 import { openSealedKey, sealKey, type SealedKey } from './sealed-key.js';
 
 export interface MemberKey {
@@ -40,7 +42,7 @@ export interface MemberInfo {
   readonly replication: {
     /** Author: the last change written to the outbox, and how far each agent has delivered. */
     readonly outboxHead: number;
-    readonly agents: ReadonlyArray<{ name: string; queued: number; lastDeliveredSequence: number; lagSeconds: number; lastError: string | null }>;
+    readonly agents: ReadonlyArray<{ name: string; queued: number; lastDeliveredSequence: number; deliveredThrough: number; lagSeconds: number; lastError: string | null }>;
     /** Publish: the last package applied from each source. */
     readonly received: ReadonlyArray<{ source: string; lastSequence: number; appliedAt: string | null }>;
   };
@@ -78,6 +80,9 @@ export interface FarmMember {
   stage(source?: { sealed?: SealedKey; kid?: string }): Promise<StagedForFarm>;
   promote(options: { expectedKid: string; keepPrevious: boolean }): Promise<HmacPromotion & { keys: KeyIds }>;
   readonly lock: FarmLock;
+  /** The farm's users, changed here (the author) and replicated to the publishes. */
+  readonly users: MemberUsers;
+  readonly provisioning: MemberProvisioning;
 }
 
 export function createFarmMember(deps: FarmMemberDeps): FarmMember {
@@ -90,6 +95,8 @@ export function createFarmMember(deps: FarmMemberDeps): FarmMember {
 
   return {
     lock,
+    users: createMemberUsers(deps),
+    provisioning: createMemberProvisioning(deps),
     async describe() {
       const ids = crypto.keyIds();
       const stored = await loadKeySet(deps.home.keysDir, deps.repo).catch(() => null);
@@ -113,6 +120,7 @@ export function createFarmMember(deps: FarmMemberDeps): FarmMember {
             name: agent.name,
             queued: agent.queued,
             lastDeliveredSequence: agent.lastDeliveredSequence,
+            deliveredThrough: agent.deliveredThrough,
             lagSeconds: agent.lagSeconds,
             lastError: agent.lastError,
           })),

@@ -95,9 +95,24 @@ export function memberClient(member: FarmMemberEntry, credentials: AdminCredenti
     if (response.ok) return json as T;
     const error = (json as { error?: { code?: string; message?: string } }).error;
     const code = error?.code;
-    const known = ['UNAUTHENTICATED', 'FORBIDDEN', 'FARM_LOCKED', 'KEY_CONFLICT', 'KEY_MISSING', 'KEY_MISMATCH', 'INVALID_ARGUMENT', 'PROTECTED_VALUE_INVALID'] as const;
-    const mapped = (known as readonly string[]).includes(code ?? '') ? (code as (typeof known)[number]) : response.status === 404 ? 'FARM_MEMBER_UNREACHABLE' : 'CHECK_FAILED';
-    const hint = response.status === 404 ? ' (no farm admin API there: upgrade the member)' : '';
+    const known = [
+      'UNAUTHENTICATED',
+      'FORBIDDEN',
+      'FARM_LOCKED',
+      'KEY_CONFLICT',
+      'KEY_MISSING',
+      'KEY_MISMATCH',
+      'INVALID_ARGUMENT',
+      'INVALID_ID',
+      'PROTECTED_VALUE_INVALID',
+      'USER_EXISTS',
+      'USER_NOT_FOUND',
+      'GROUP_NOT_FOUND',
+      'CONFIG_NOT_FOUND',
+    ] as const;
+    const isKnown = (known as readonly string[]).includes(code ?? '');
+    const mapped = isKnown ? (code as (typeof known)[number]) : response.status === 404 ? 'FARM_MEMBER_UNREACHABLE' : 'CHECK_FAILED';
+    const hint = response.status === 404 && !isKnown ? ' (no farm admin API there: upgrade the member)' : '';
     throw new CapsuleError(mapped, `${member.name} (${member.url}): ${error?.message ?? `HTTP ${response.status}`}${hint}`);
   };
 

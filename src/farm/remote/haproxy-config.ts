@@ -6,6 +6,8 @@ export interface RemoteHaproxyOptions {
   readonly intervalMs: number;
   readonly fall: number;
   readonly rise: number;
+  /** The first comment lines, when the file is written by another command than haproxy-config. */
+  readonly header?: readonly string[];
 }
 
 export const DEFAULT_HAPROXY_OPTIONS: RemoteHaproxyOptions = { bind: '127.0.0.1:8080', intervalMs: 2000, fall: 2, rise: 2 };
@@ -25,7 +27,7 @@ export function renderRemoteHaproxyConfig(manifest: FarmManifestV2, options: Rem
       return `    server ${member.name} ${url.hostname}:${port} check${tls}`;
     });
   return renderLoadBalancer({
-    header: ["# Written by 'capsule farm haproxy-config' from the farm manifest (the publish members).", '# Run with: haproxy -W -db -f haproxy.cfg'],
+    header: options.header ?? ["# Written by 'capsule farm haproxy-config' from the farm manifest (the publish members).", '# Run with: haproxy -W -db -f haproxy.cfg'],
     bind: options.bind,
     check: options,
     servers,

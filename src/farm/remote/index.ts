@@ -8,3 +8,5 @@ export { DEFAULT_LOCK_LEASE_MS, remoteRotateHmac } from './rotate-hmac.js';
 export type { RemoteHmacRotation, RemoteRotateOptions } from './rotate-hmac.js';
 export { DEFAULT_HAPROXY_OPTIONS, renderRemoteHaproxyConfig } from './haproxy-config.js';
 export type { RemoteHaproxyOptions } from './haproxy-config.js';
+export { changeFarmUser } from './users.js';
+export type { FarmUserOperation, FarmUserOptions, FarmUserResult } from './users.js';

@@ -14,6 +14,7 @@ const memberSchema = z.object({
     .refine((url) => /^https?:\/\/[^/]+\/?$/.test(url), 'an http(s) URL with no path, e.g. http://10.0.1.1:4503'),
 });
 
+// Other top-level fields are allowed and ignored: `farm init` keeps its `local` part (homes, load balancer) there.
 const manifestSchema = z
   .object({ format: z.literal(FARM_FORMAT_V2), members: z.array(memberSchema).min(1).max(64) })
   .superRefine((manifest, context) => {

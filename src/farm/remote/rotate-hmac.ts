@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CapsuleError } from '../../errors.js';
-import { failpoint } from '../../support/failpoint.js';
+import { failpoint, pausepoint } from '../../support/failpoint.js';
 import type { LockGrant, MemberInfo, SealedKey, StagedForFarm } from '../member/index.js';
 import { memberClient, type AdminCredentials, type MemberClient } from './admin-client.js';
 import { lockMember, type FarmManifestV2 } from './manifest.js';
@@ -104,6 +104,7 @@ export async function remoteRotateHmac(manifest: FarmManifestV2, credentials: Ad
     checkLock();
     const previous = authorInfo.keys.hmac.id === kid ? (authorInfo.keys.retiredHmac[0]?.id ?? kid) : authorInfo.keys.hmac.id;
     progress(`${resumed ? 'continuing' : 'starting'} the rotation to hmac ${kid}; staged on ${author.name}`);
+    pausepoint('farm-rotate:locked'); // a race test stops this run here, holding the lock
 
     let stagedCount = 0;
     for (const client of others) {

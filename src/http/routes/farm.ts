@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../../clock.js';
 import type { ConsoleServices, AuditTrail } from '../../console/index.js';
 import type { KeyIds } from '../../crypto/index.js';
 import { CapsuleError } from '../../errors.js';
-import { createFarmMember, MAX_LEASE_MS, sealedKeySchema } from '../../farm/member/index.js';
+import { createFarmMember, MAX_LEASE_MS, MIN_EXPORT_PASSPHRASE, sealedKeySchema } from '../../farm/member/index.js';
 import { requireAdministrator } from '../guards.js';
 
 export const FARM_MEMBER_PATH = '/system/farm/member';
@@ -13,6 +13,21 @@ const stageBody = z.object({ sealed: sealedKeySchema.optional(), kid: z.string()
 const promoteBody = z.object({ expectedKid: z.string().regex(/^[0-9a-f]{16}$/), keepPrevious: z.boolean().default(true) }).strict();
 const lockBody = z.object({ holder: z.string().min(1).max(200), leaseMs: z.number().int().min(1000).max(MAX_LEASE_MS), rotation: z.string().max(64).optional() }).strict();
 const unlockBody = z.object({ holder: z.string().min(1).max(200) }).strict();
+const userId = z.string().min(1).max(200);
+const password = z.string().min(1).max(1024);
+const addUserBody = z.object({ id: userId, password, groups: z.array(z.string().min(1).max(200)).max(64).default([]) }).strict();
+const passwdBody = z.object({ id: userId, password }).strict();
+const removeUserBody = z.object({ id: userId }).strict();
+const exportBody = z.object({ passphrase: z.string().min(MIN_EXPORT_PASSPHRASE).max(1024) }).strict();
+const agentBody = z
+  .object({
+    name: z.string().min(1).max(64),
+    url: z.string().url().refine((url) => /^https?:\/\//.test(url), 'an http(s) URL'),
+    transportUser: userId,
+    transportPassword: password,
+    retryDelaySeconds: z.number().int().min(1).max(3600).optional(),
+  })
+  .strict();
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
@@ -89,5 +104,48 @@ export function farmRoutes(
     const released = await member.lock.release(body.holder);
     audited(request, 'farm-lock-released', { holder: body.holder, released });
     return { released };
+  });
+
+  // The farm's users, on the author; the outbox carries each change to every publish. Passwords are never logged.
+  app.post('/system/farm/users', async (request) => {
+    requireAdministrator(request);
+    const body = parse(addUserBody, request.body);
+    const change = await member.users.add(body.id, body.password, body.groups);
+    audited(request, 'farm-user-added', { user: body.id, groups: body.groups, outboxSequence: change.outboxSequence });
+    return change;
+  });
+
+  app.post('/system/farm/users/passwd', async (request) => {
+    requireAdministrator(request);
+    const body = parse(passwdBody, request.body);
+    const change = await member.users.setPassword(body.id, body.password);
+    audited(request, 'farm-user-password-set', { user: body.id, outboxSequence: change.outboxSequence });
+    return change;
+  });
+
+  app.post('/system/farm/users/remove', async (request) => {
+    requireAdministrator(request);
+    const body = parse(removeUserBody, request.body);
+    const change = await member.users.remove(body.id);
+    audited(request, 'farm-user-removed', { user: body.id, outboxSequence: change.outboxSequence });
+    return change;
+  });
+
+  // For `farm add-instance`: the keys leave only inside a bundle sealed with the caller's one-time passphrase.
+  app.post('/system/farm/keys/export', async (request, reply) => {
+    requireAdministrator(request);
+    const body = parse(exportBody, request.body);
+    const result = await member.provisioning.exportKeys(body.passphrase);
+    audited(request, 'farm-keys-exported');
+    reply.header('cache-control', 'no-store');
+    return result;
+  });
+
+  app.post('/system/farm/agents', async (request) => {
+    requireAdministrator(request);
+    const body = parse(agentBody, request.body);
+    const result = await member.provisioning.addAgent(body);
+    audited(request, 'farm-agent-added', { agent: result.name, url: body.url, transportUser: body.transportUser });
+    return result;
   });
 }

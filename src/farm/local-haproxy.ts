@@ -1,0 +1,15 @@
+import type { LocalSettings } from './local-farm.js';
+import type { FarmManifestV2 } from './remote/manifest.js';
+import { renderRemoteHaproxyConfig } from './remote/haproxy-config.js';
+
+/** The local farm's load balancer: its publishes, each on its own loopback address. */
+export function renderLocalHaproxyConfig(manifest: FarmManifestV2, local: LocalSettings): string {
+  return renderRemoteHaproxyConfig(manifest, {
+    bind: `${local.loadBalancer.host}:${local.loadBalancer.port}`,
+    ...local.healthCheck,
+    header: [
+      `# Written by 'capsule farm init' from farm.json; 'capsule farm add-instance' writes it again.`,
+      '# Run in the foreground with: haproxy -W -db -f haproxy.cfg   (capsule farm up does that)',
+    ],
+  });
+}

@@ -1,0 +1,67 @@
+import { CapsuleError } from '../../errors.js';
+import { configuredAgents, LOCAL_USERS, OUTBOX_COUNTER } from '../../replication/index.js';
+import type { ConfigAdmin } from '../../config/index.js';
+import type { Repository } from '../../repository/index.js';
+import type { UserManager } from '../../users/index.js';
+
+/** What a user change on the author answers: where the change sits in the outbox, and who receives it. */
+export interface MemberUserChange {
+  readonly id: string;
+  /** The outbox head after the change: once an agent has delivered through it, its publish has the change. */
+  readonly outboxSequence: number;
+  /** The agents (one per publish) that replicate the change. */
+  readonly agents: readonly string[];
+}
+
+export interface MemberUsers {
+  add(id: string, password: string, groups: readonly string[]): Promise<MemberUserChange>;
+  setPassword(id: string, password: string): Promise<MemberUserChange>;
+  remove(id: string): Promise<MemberUserChange>;
+}
+
+/**
+ * The farm's users, changed on the author: each change is written to the outbox in its own
+ * transaction (the user manager does that), and the agents carry it to every publish. Users
+ * kept per instance (admin, the publishes' transport users) are refused: they never replicate.
+ */
+export function createMemberUsers(deps: { users: UserManager; repo: Repository; config: ConfigAdmin }): MemberUsers {
+  const { users } = deps;
+  const refuseLocal = (id: string) => {
+    const transportUsers = configuredAgents(deps.config).map((agent) => agent.transportUser);
+    if (LOCAL_USERS.includes(id) || transportUsers.includes(id)) {
+      throw new CapsuleError('INVALID_ARGUMENT', `${id} is kept per instance and never replicated; change it on each member with 'capsule users … --home'`);
+    }
+  };
+  const changed = async (id: string): Promise<MemberUserChange> => ({
+    id,
+    outboxSequence: await deps.repo.readCounter(OUTBOX_COUNTER),
+    agents: configuredAgents(deps.config).map((agent) => agent.name),
+  });
+  const requireUser = async (id: string) => {
+    if (!(await users.getUser(id))) throw new CapsuleError('USER_NOT_FOUND', `no user ${id} on the author; add it with 'capsule farm users add ${id}'`);
+  };
+
+  return {
+    async add(id, password, groups) {
+      refuseLocal(id);
+      if (await users.getUser(id)) {
+        throw new CapsuleError('USER_EXISTS', `user ${id} already exists; nothing was changed; set its password with 'capsule farm users passwd ${id}'`);
+      }
+      for (const group of groups) if (!(await users.getGroup(group))) await users.createGroup(group);
+      await users.createUser(id, { password, groups });
+      return changed(id);
+    },
+    async setPassword(id, password) {
+      refuseLocal(id);
+      await requireUser(id);
+      await users.setPassword(id, password);
+      return changed(id);
+    },
+    async remove(id) {
+      refuseLocal(id);
+      await requireUser(id);
+      await users.removeUser(id);
+      return changed(id);
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import type { Clock } from '../../clock.js';
+import { CapsuleError } from '../../errors.js';
+import type { MemberInfo, MemberUserChange } from '../member/index.js';
+import { memberClient, type AdminCredentials, type MemberClient } from './admin-client.js';
+import type { FarmManifestV2 } from './manifest.js';
+
+const POLL_MS = 200;
+
+export type FarmUserOperation = { kind: 'add'; password: string; groups: readonly string[] } | { kind: 'passwd'; password: string } | { kind: 'remove' };
+
+export interface FarmUserResult extends MemberUserChange {
+  readonly author: string;
+  /** With a wait: the agents that delivered the change within it (all of them, or the command failed). */
+  readonly delivered: readonly string[] | null;
+  readonly message: string;
+}
+
+export interface FarmUserOptions {
+  /** Wait this long for every agent to deliver the change; no wait without it. */
+  readonly waitMs?: number;
+  readonly clock: Clock;
+}
+
+const DONE = { add: 'added user', passwd: 'changed the password of', remove: 'removed user' } as const;
+
+/** The member users are changed on: the author, whose agents replicate to the publishes. */
+function authorOf(manifest: FarmManifestV2, manifestFile: string) {
+  const author = manifest.members.find((member) => member.role === 'author');
+  if (!author) {
+    throw new CapsuleError('INVALID_ARGUMENT', `${manifestFile} has no member with the role author: users are changed on the author and reach the publishes by replication`);
+  }
+  return author;
+}
+
+async function waitForDelivery(client: MemberClient, change: MemberUserChange, waitMs: number, clock: Clock): Promise<string[]> {
+  const deadline = clock.now() + waitMs;
+  for (;;) {
+    const agents = (await client.get<MemberInfo>('/system/farm/member')).replication.agents.filter((agent) => change.agents.includes(agent.name));
+    const behind = agents.filter((agent) => agent.deliveredThrough < change.outboxSequence);
+    if (behind.length === 0) return agents.map((agent) => agent.name);
+    if (clock.now() > deadline) {
+      const why = behind.map((agent) => `${agent.name} (${agent.queued} queued${agent.lastError ? `, last error: ${agent.lastError}` : ''})`).join('; ');
+      throw new CapsuleError(
+        'CHECK_FAILED',
+        `${change.id} changed on ${client.member.name}, but not yet replicated to ${why} after ${waitMs / 1000} s; it is delivered once they answer ('capsule farm status' shows the queues)`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+/**
+ * Adds, re-passwords or removes a user of the farm through the author's admin API; replication
+ * carries the change to every publish. With `waitMs` it returns once every agent has delivered
+ * past the change's outbox sequence.
+ */
+export async function changeFarmUser(
+  manifest: FarmManifestV2,
+  manifestFile: string,
+  credentials: AdminCredentials,
+  id: string,
+  operation: FarmUserOperation,
+  options: FarmUserOptions,
+): Promise<FarmUserResult> {
+  const client = memberClient(authorOf(manifest, manifestFile), credentials);
+  const change =
+    operation.kind === 'add'
+      ? await client.post<MemberUserChange>('/system/farm/users', { id, password: operation.password, groups: operation.groups })
+      : operation.kind === 'passwd'
+        ? await client.post<MemberUserChange>('/system/farm/users/passwd', { id, password: operation.password })
+        : await client.post<MemberUserChange>('/system/farm/users/remove', { id });
+  const delivered = options.waitMs === undefined ? null : await waitForDelivery(client, change, options.waitMs, options.clock);
+  const done = `${DONE[operation.kind]} ${id} on ${client.member.name}`;
+  const agents = change.agents.join(', ');
+  const message =
+    change.agents.length === 0
+      ? `${done}; it has no replication agents, so no publish receives it ('capsule replication add-agent')`
+      : delivered
+        ? `${done}; replicated to ${agents} (outbox ${change.outboxSequence})`
+        : `${done}; replication carries it to ${agents} (outbox ${change.outboxSequence}; --wait SECONDS waits for it)`;
+  return { ...change, author: client.member.name, delivered, message };
+}
