@@ -1,12 +1,16 @@
-import { spawn, execFileSync } from 'node:child_process';
+// HTTP throughput: a real instance (`capsule start`) pinned to one core, autocannon in this
+// process pinned to the other, and a bare Fastify route returning the same JSON as the ceiling.
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import autocannon from 'autocannon';
+import { cpuSecondsOf, rssOf, SERVER_CPU, spawnNodeOn } from './pinning.js';
 
 export const BIN = fileURLToPath(new URL('../bin/capsule', import.meta.url));
+const BARE_FASTIFY = fileURLToPath(new URL('./bare-fastify.ts', import.meta.url));
 
 export interface HttpRun {
   readonly name: string;
@@ -14,6 +18,16 @@ export interface HttpRun {
   readonly p99Ms: number;
   readonly errors: number;
   readonly non2xx: number;
+  /** Server CPU per request (µs): what the server spends, whether or not the load generator kept up. */
+  readonly serverCpuUsPerRequest: number;
+  /** Share of one core the server used during the run. */
+  readonly serverBusy: number;
+}
+
+export interface HttpResults {
+  readonly runs: readonly HttpRun[];
+  readonly idleRssMiB: number;
+  readonly loadRssMiB: number;
 }
 
 export function freePort(): Promise<number> {
@@ -29,39 +43,109 @@ export function cli(home: string, args: string[], stdin?: string, env: NodeJS.Pr
   execFileSync(process.execPath, [BIN, ...args, '--home', home], { input: stdin ?? '', stdio: ['pipe', 'ignore', 'inherit'], env });
 }
 
-export async function login(url: string): Promise<string> {
+export async function login(url: string, user = 'reader', password = 'reader-password'): Promise<string> {
   const response = await fetch(`${url}/j_security_check`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ j_username: 'reader', j_password: 'reader-password' }),
+    body: new URLSearchParams({ j_username: user, j_password: password }),
   });
   const cookie = response.headers.getSetCookie()[0] ?? '';
   return /^login-token=([^;]+)/.exec(cookie)?.[1] ?? '';
 }
 
-export async function run(name: string, url: string, durationSeconds: number, connections: number, cookie?: string): Promise<HttpRun> {
-  const result = await autocannon({ url, connections, duration: durationSeconds, headers: cookie ? { cookie: `login-token=${cookie}` } : {} });
-  return { name, requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+export async function waitUntilUp(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (await fetch(`${url}/system/health`).then(() => true, () => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no answer from ${url}`);
 }
 
-export async function benchmarkHttp(log: (line: string) => void, durationSeconds = 4, connections = 32, rounds = 3): Promise<HttpRun[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'capsule-bench-http-'));
-  const home = join(dir, 'home');
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** `capsule start` on the server core. */
+export async function startCapsule(home: string, env: NodeJS.ProcessEnv = process.env, args: string[] = []): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const server = spawn(process.execPath, [BIN, 'start', '--home', home, '--port', String(port)], {
-    env: { ...process.env, CAPSULE_ADMIN_PASSWORD: 'bench-admin', CAPSULE_LOG_LEVEL: 'warn' },
+  const child = spawnNodeOn(SERVER_CPU, [BIN, 'start', '--home', home, '--port', String(port), ...args], {
+    env: { ...env, CAPSULE_ADMIN_PASSWORD: 'bench-admin', CAPSULE_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  try {
-    for (let i = 0; i < 100; i++) {
-      if (await fetch(`${url}/system/health`).then(() => true, () => false)) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  await waitUntilUp(url, child);
+  return { url, child };
+}
+
+/** One autocannon run; `serverPid` is sampled for CPU time (and `onSample` for memory) while it runs. */
+export async function run(
+  name: string,
+  url: string,
+  durationSeconds: number,
+  connections: number,
+  cookie?: string,
+  serverPid?: number,
+  onSample?: () => void,
+): Promise<HttpRun> {
+  const cpuBefore = serverPid ? cpuSecondsOf(serverPid) : 0;
+  const sampler = onSample ? setInterval(onSample, 500) : undefined;
+  const started = process.hrtime.bigint();
+  const result = await autocannon({ url, connections, duration: durationSeconds, headers: cookie ? { cookie: `login-token=${cookie}` } : {} });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  clearInterval(sampler);
+  const cpu = serverPid ? cpuSecondsOf(serverPid) - cpuBefore : 0;
+  const total = result.requests.total || 1;
+  return {
+    name,
+    requestsPerSecond: result.requests.average,
+    p99Ms: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    serverCpuUsPerRequest: (cpu * 1e6) / total,
+    serverBusy: cpu / seconds,
+  };
+}
+
+/** Runs each plan once per round, in turn, and keeps each one's best round. */
+export async function interleaved(
+  plans: ReadonlyArray<{ name: string; url: string; cookie?: string; pid: number }>,
+  rounds: number,
+  durationSeconds: number,
+  connections: number,
+  onSample?: () => void,
+): Promise<HttpRun[]> {
+  const best = new Map<string, HttpRun>();
+  for (let round = 0; round < rounds; round++) {
+    for (const plan of plans) {
+      const result = await run(plan.name, plan.url, durationSeconds, connections, plan.cookie, plan.pid, onSample);
+      if ((best.get(plan.name)?.requestsPerSecond ?? 0) < result.requestsPerSecond) best.set(plan.name, result);
     }
-    cli(home, ['content', 'put', '/content/public', '--json', '{"title":"Public page","body":"Hello"}']);
-    cli(home, ['content', 'put', '/content/members', '--json', '{"title":"Members page","body":"Hello","allowedGroups":["members"]}']);
-    cli(home, ['groups', 'add', 'members']);
-    cli(home, ['users', 'add', 'reader', '--password-stdin', '--group', 'members'], 'reader-password');
+  }
+  return plans.map((plan) => best.get(plan.name)!);
+}
+
+export const PUBLIC_PAGE = '/content/site/public';
+export const MEMBERS_PAGE = '/content/site/members';
+
+/** Content, a group and a reader in a home (through the CLI, as an operator would). */
+export function seedContent(home: string, env: NodeJS.ProcessEnv = process.env): void {
+  cli(home, ['content', 'put', PUBLIC_PAGE, '--json', '{"title":"Public page","body":"Hello, visitor","tags":["news","public"]}'], undefined, env);
+  cli(home, ['content', 'put', MEMBERS_PAGE, '--json', '{"title":"Members page","body":"Hello, member","allowedGroups":["members"]}'], undefined, env);
+  cli(home, ['groups', 'add', 'members'], undefined, env);
+  cli(home, ['users', 'add', 'reader', '--password-stdin', '--group', 'members'], 'reader-password', env);
+}
+
+export async function benchmarkHttp(log: (line: string) => void, durationSeconds = 5, connections = 32, rounds = 3): Promise<HttpResults> {
+  const dir = mkdtempSync(join(tmpdir(), 'capsule-bench-http-'));
+  const home = join(dir, 'home');
+  const { url, child: server } = await startCapsule(home);
+  let bare: ChildProcess | undefined;
+  try {
+    seedContent(home);
     const stateful = await login(url);
     cli(home, ['config', 'set', 'capsule.auth.token', 'token.encapsulated=true']);
     let encapsulated = '';
@@ -69,24 +153,41 @@ export async function benchmarkHttp(log: (line: string) => void, durationSeconds
       await new Promise((resolve) => setTimeout(resolve, 100));
       encapsulated = await login(url);
     }
-    log(`server on ${url}; ${connections} connections, ${rounds} interleaved rounds of ${durationSeconds} s per run, best round kept`);
-    await run('warm-up', `${url}/content/public.json`, 2, connections);
-    const plans: Array<[string, string, string | undefined]> = [
-      ['anonymous GET /content/public.json', `${url}/content/public.json`, undefined],
-      ['encapsulated token GET /content/members.json', `${url}/content/members.json`, encapsulated],
-      ['stateful token GET /content/members.json', `${url}/content/members.json`, stateful],
-    ];
-    const best = new Map<string, HttpRun>();
-    for (let round = 0; round < rounds; round++) {
-      for (const [name, target, cookie] of plans) {
-        const result = await run(name, target, durationSeconds, connections, cookie);
-        if ((best.get(name)?.requestsPerSecond ?? 0) < result.requestsPerSecond) best.set(name, result);
-      }
+    const body = await (await fetch(`${url}${PUBLIC_PAGE}.json`)).text();
+    const barePort = await freePort();
+    bare = spawnNodeOn(SERVER_CPU, ['--import', 'tsx', BARE_FASTIFY], {
+      env: { ...process.env, BENCH_BODY: body, BENCH_PORT: String(barePort) },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const bareUrl = `http://127.0.0.1:${barePort}`;
+    for (let i = 0; i < 100 && !(await fetch(`${bareUrl}${PUBLIC_PAGE}.json`).then(() => true, () => false)); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    return plans.map(([name]) => best.get(name)!);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the server's start-up work settles
+    const idleRssMiB = rssOf(server.pid!).rssMiB;
+    log(`server on ${url}, bare Fastify on ${bareUrl}; ${connections} connections, ${rounds} interleaved rounds of ${durationSeconds} s, best round kept`);
+    await run('warm-up', `${url}${PUBLIC_PAGE}.json`, 2, connections);
+    await run('warm-up', `${url}${MEMBERS_PAGE}.json`, 1, connections, stateful);
+    await run('warm-up', `${url}${MEMBERS_PAGE}.json`, 1, connections, encapsulated);
+    await run('warm-up', `${bareUrl}${PUBLIC_PAGE}.json`, 2, connections);
+    let loadRssMiB = 0;
+    const sample = () => (loadRssMiB = Math.max(loadRssMiB, rssOf(server.pid!).rssMiB));
+    const runs = await interleaved(
+      [
+        { name: `bare Fastify route, same JSON (ceiling)`, url: `${bareUrl}${PUBLIC_PAGE}.json`, pid: bare.pid! },
+        { name: `anonymous GET ${PUBLIC_PAGE}.json`, url: `${url}${PUBLIC_PAGE}.json`, pid: server.pid! },
+        { name: `encapsulated token GET ${MEMBERS_PAGE}.json`, url: `${url}${MEMBERS_PAGE}.json`, cookie: encapsulated, pid: server.pid! },
+        { name: `stateful token GET ${MEMBERS_PAGE}.json`, url: `${url}${MEMBERS_PAGE}.json`, cookie: stateful, pid: server.pid! },
+      ],
+      rounds,
+      durationSeconds,
+      connections,
+      sample,
+    );
+    return { runs, idleRssMiB, loadRssMiB };
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
+    if (bare) await stopChild(bare);
+    await stopChild(server);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -26,7 +26,7 @@ if (native) console.log(`\n  openssl speed -hmac sha256 -bytes ${tokenLength} (n
 console.log(`\n  cold encapsulated verification: ${percent(cold / ceiling)} of the bare HMAC ceiling (target ≥ 60%), ${(cold / jose).toFixed(1)}× jose's best case (target ≥ 5×)`);
 
 console.log('\n2. HTTP, autocannon against a real instance (child process, loopback)\n');
-const runs = await benchmarkHttp(log);
+const { runs } = await benchmarkHttp(log);
 const anonymous = runs[0]!;
 for (const run of runs) {
   console.log(

@@ -38,6 +38,14 @@ export type EncapsulatedVerification =
   | { readonly ok: true; readonly claims: EncapsulatedClaims; readonly kid: string }
   | { readonly ok: false; readonly reason: string };
 
+/**
+ * The refusals that mean the value is no token at all (junk in the cookie, or no JOSE header this
+ * system could have written), as opposed to a token that failed a check (bad signature, unknown
+ * key, expired, …). The handler counts both but audits only the latter, so junk cannot flood the
+ * audit trail.
+ */
+export const NOT_A_TOKEN_REASONS: ReadonlySet<string> = new Set(['token too long', 'not a JWS compact token', 'header is not HS256 with a kid', 'malformed signature']);
+
 /** Past this length a cookie is refused before any work: real tokens are about 250 characters. */
 export const MAX_TOKEN_LENGTH = 2048;
 /** Tolerated clock skew between farm members on `iat` and `nbf`. */

@@ -17,16 +17,20 @@ declare module 'fastify' {
 export function tokenAuthPlugin(handler: TokenHandler): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app: FastifyInstance) => {
     app.decorateRequest('session', null);
-    app.addHook('onRequest', async (request, reply) => {
+    // Callback style: an anonymous request (no token) passes without a promise being made.
+    app.addHook('onRequest', (request, reply, done) => {
       const token = handler.tokenOf(request);
-      if (!token) return;
-      const authentication = await handler.authenticateToken(token);
-      if (!authentication) return;
-      request.session = authentication.session;
-      if (authentication.renewedToken) {
-        const maxAge = authentication.session.token.expiresAt.getTime() - Date.now();
-        reply.header('set-cookie', tokenCookie(handler.settings(), authentication.renewedToken, maxAge, request.protocol === 'https'));
-      }
+      if (!token) return done();
+      handler.authenticateToken(token).then((authentication) => {
+        if (authentication) {
+          request.session = authentication.session;
+          if (authentication.renewedToken) {
+            const maxAge = authentication.session.token.expiresAt.getTime() - Date.now();
+            reply.header('set-cookie', tokenCookie(handler.settings(), authentication.renewedToken, maxAge, request.protocol === 'https'));
+          }
+        }
+        done();
+      }, done);
     });
   };
   // What fastify-plugin does: the hook applies to the app the plugin is registered on.

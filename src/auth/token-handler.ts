@@ -6,9 +6,9 @@ import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import type { User, UserManager } from '../users/index.js';
 import { tokenFromRequest } from './cookies.js';
-import { createEncapsulatedVerifier, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
+import { createEncapsulatedVerifier, issueEncapsulatedToken, NOT_A_TOKEN_REASONS, type EncapsulatedClaims } from './encapsulated-tokens.js';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
-import { createStatefulTokenStore, looksStateful } from './stateful-tokens.js';
+import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN } from './stateful-tokens.js';
 import { TOKEN_PID, tokenSettings, type TokenSettings } from './token-config.js';
 import type { Provisioner, ProvisioningClaim } from './oidc/provisioning.js';
 import type { Authentication, Session, TokenKind, TokenRequest } from './types.js';
@@ -20,7 +20,7 @@ export interface AuthLogger {
   debug(object: object, message: string): void;
 }
 
-/** The audit trail: one line per login and per refused token (user, address, reason; never a password or token). */
+/** The audit trail: one line per login and per refused well-formed token (user, address, reason; never a password or token). */
 export interface AuditLogger {
   info(object: object, message: string): void;
   warn(object: object, message: string): void;
@@ -183,7 +183,10 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       const verification = verifier.verify(token, nowMs);
       if (!verification.ok) {
         logger?.debug({ reason: verification.reason }, 'encapsulated token refused');
-        deps.audit?.info({ event: 'token-refused', tokenType: 'encapsulated', reason: verification.reason }, 'token refused');
+        // Junk that is no token is counted (metrics) but not audited: a flood of it must not flood the trail.
+        if (!NOT_A_TOKEN_REASONS.has(verification.reason)) {
+          deps.audit?.info({ event: 'token-refused', tokenType: 'encapsulated', reason: verification.reason }, 'token refused');
+        }
         return null;
       }
       result = { claims: verification.claims, kid: verification.kid };
@@ -212,7 +215,9 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     const validation = await store.validate(token, nowMs);
     if (!validation.ok) {
       logger?.debug({ reason: validation.reason }, 'stateful token refused');
-      deps.audit?.info({ event: 'token-refused', tokenType: 'stateful', reason: validation.reason }, 'token refused');
+      if (validation.reason !== MALFORMED_STATEFUL_TOKEN) {
+        deps.audit?.info({ event: 'token-refused', tokenType: 'stateful', reason: validation.reason }, 'token refused');
+      }
       return null;
     }
     const user = await usableUser(validation.token.userId, 'stateful', nowMs);

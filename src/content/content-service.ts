@@ -1,4 +1,6 @@
+import type { Clock } from '../clock.js';
 import { CapsuleError } from '../errors.js';
+import { createContentNodes } from './content-nodes.js';
 import type { PropertyValue, Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
 import { checkPath, joinPath } from '../repository/index.js';
 import { ADMINISTRATORS } from '../users/index.js';
@@ -80,12 +82,20 @@ function toProperty(path: string, key: string, value: JsonValue): PropertyValue 
   return undefined; // an object: a child node
 }
 
-export function createContentService(repo: Repository): ContentService {
+export interface ContentServiceOptions {
+  readonly clock?: Clock;
+  /** How soon a change made by another process is seen (default 500 ms, as the instance's change polling). */
+  readonly changeCheckMs?: number;
+}
+
+export function createContentService(repo: Repository, options: ContentServiceOptions = {}): ContentService {
+  const nodes = createContentNodes(repo, CONTENT_ROOT, { clock: options.clock, recheckMs: options.changeCheckMs });
+
   async function render(node: RepositoryNode, depth: number, reader: Reader | null): Promise<ContentJson> {
     const json: ContentJson = { 'jcr:primaryType': node.type };
     for (const [key, value] of Object.entries(node.properties)) json[key] = propertyJson(value);
     if (depth > 0) {
-      for (const child of await repo.getChildren(node.path)) {
+      for (const child of await nodes.children(node.path)) {
         if (mayRead(child, reader)) json[child.name] = await render(child, depth - 1, reader);
       }
     }
@@ -111,13 +121,13 @@ export function createContentService(repo: Repository): ContentService {
   return {
     async read(path, depth, reader) {
       const target = checkContentPath(path);
-      const node = await repo.getNode(target);
+      const node = await nodes.node(target);
       if (!node) throw new CapsuleError('NODE_NOT_FOUND', `no content at ${target}`);
       // The node and every ancestor with allowedGroups must admit the reader.
       const ancestry: RepositoryNode[] = [node];
       for (let at = target; at !== CONTENT_ROOT && at.includes('/', 1); ) {
         at = at.slice(0, at.lastIndexOf('/'));
-        const ancestor = await repo.getNode(at);
+        const ancestor = await nodes.node(at);
         if (ancestor) ancestry.push(ancestor);
       }
       for (const each of ancestry) {

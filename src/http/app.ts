@@ -83,8 +83,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installRequestContext(app);
   deps.metrics?.instrument(app);
-  app.addHook('onRequest', async (_request, reply) => {
+  // Callback style, not async: every request runs this, and an async hook costs a promise.
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.header('x-capsule-instance', deps.instanceName());
+    done();
   });
   installErrorHandling(app);
   installOriginCheck(app);

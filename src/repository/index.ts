@@ -7,9 +7,10 @@ export type { PostgresLocation } from './postgres/location.js';
 export { copyRepository, isEmptyRepository } from './copy.js';
 export type { CopyResult } from './copy.js';
 export { checkPath, joinPath, nameOf, parentOf } from './paths.js';
-export { INDEXED_PROPERTIES, MAX_TRANSACTION_ATTEMPTS } from './types.js';
+export { COUNTED_TREES, INDEXED_PROPERTIES, MAX_TRANSACTION_ATTEMPTS, treeCounter, treesChangedAt } from './types.js';
 export type {
   AddNodeOptions,
+  NodeProperties,
   Properties,
   PropertyType,
   PropertyValue,

@@ -64,6 +64,17 @@ export function decodeProperties(text: string): Record<string, PropertyValue> {
   return properties;
 }
 
+/** Only the `names` of the stored properties `text`, decoded (a hot path needs a few of many). */
+export function decodeSomeProperties(text: string, names: readonly string[]): Record<string, PropertyValue> {
+  const stored = JSON.parse(text) as Record<string, StoredProperty | undefined>;
+  const properties: Record<string, PropertyValue> = {};
+  for (const name of names) {
+    const value = stored[name];
+    if (value !== undefined) properties[name] = decodeProperty(value);
+  }
+  return properties;
+}
+
 /** The values of an indexed property that `findByProperty` finds (each element of a string[]). */
 export function indexedValues(value: PropertyValue | undefined): readonly string[] {
   return typeof value === 'string' ? [value] : Array.isArray(value) ? (value as readonly string[]) : [];

@@ -20,6 +20,12 @@ export interface RepositoryNode {
   readonly modified: Date;
 }
 
+/** What `getPropertiesById` returns: the node's type and those of the asked properties it has. */
+export interface NodeProperties {
+  readonly type: string;
+  readonly properties: Readonly<Partial<Record<string, PropertyValue>>>;
+}
+
 export interface AddNodeOptions {
   readonly type?: string;
   readonly properties?: Properties;
@@ -28,9 +34,33 @@ export interface AddNodeOptions {
 /** Property names whose values are indexed for `findByProperty` (each element of a string[]). */
 export const INDEXED_PROPERTIES: readonly string[] = ['userId', 'groupId', 'members'];
 
+/**
+ * Subtrees whose every change bumps a counter (`treeCounter(root)`) in the same transaction, so
+ * that a cache of what is in them (content and its access decisions) can tell when it went stale,
+ * whoever wrote: the content service, replication, a CLI command in another process. Copying
+ * (`putNode`, `setCounter`) takes a repository over as it is and bumps nothing.
+ */
+export const COUNTED_TREES: readonly string[] = ['/content'];
+
+/** The counter that a change anywhere in the counted tree `root` bumps. */
+export function treeCounter(root: string): string {
+  return `tree:${root}`;
+}
+
+/** The counted trees a write at `path` changes: those it lies in, and those it holds (a removal of an ancestor). */
+export function treesChangedAt(path: string): readonly string[] {
+  return COUNTED_TREES.filter((root) => path === root || path.startsWith(`${root}/`) || root.startsWith(path === '/' ? '/' : `${path}/`));
+}
+
 export interface RepositoryReader {
   getNode(path: string): Promise<RepositoryNode | null>;
   getNodeById(id: string): Promise<RepositoryNode | null>;
+  /**
+   * The type of the node with this id and the named properties it has, nothing else decoded
+   * (no path, times or other properties): one indexed read for a hot path such as a stateful
+   * token check, which reads a few properties of one node by id on every request.
+   */
+  getPropertiesById(id: string, names: readonly string[]): Promise<NodeProperties | null>;
   getChildren(path: string): Promise<RepositoryNode[]>;
   /** The node and everything below it, parents before children. */
   getSubtree(path: string): Promise<RepositoryNode[]>;
@@ -118,6 +148,13 @@ export interface Repository extends RepositoryWriter {
    * `readCounter` there. Returns a function that stops listening.
    */
   onCounterBumped(listener: (name: string) => void): () => void;
+  /**
+   * Tells `listener` the names of the counters a transaction of this process bumped (tree
+   * counters included), synchronously once it has committed and before its promise resolves: an
+   * in-process cache that listens is never staler than the repository. Not called for a
+   * transaction that rolled back, nor for other processes' bumps (`onCounterBumped`, polling).
+   */
+  onCommit(listener: (bumped: ReadonlySet<string>) => void): () => void;
   /**
    * Runs `job` unless another process runs the job of that name now (PostgreSQL: a session
    * advisory lock; SQLite: one process per home, so a lock in this process). Resolves to

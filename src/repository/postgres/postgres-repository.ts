@@ -4,7 +4,7 @@ import { CapsuleError } from '../../errors.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import { checkPath, nameOf, parentOf } from '../paths.js';
-import { decodeProperties, encodeProperties, encodeProperty, indexedValues, type StoredProperty } from '../properties.js';
+import { decodeProperties, decodeSomeProperties, encodeProperties, encodeProperty, indexedValues, type StoredProperty } from '../properties.js';
 import {
   INDEXED_PROPERTIES,
   MAX_TRANSACTION_ATTEMPTS,
@@ -14,6 +14,8 @@ import {
   type RepositoryInfo,
   type RepositoryNode,
   type RepositoryWriter,
+  treeCounter,
+  treesChangedAt,
 } from '../types.js';
 import { describeLocation, parsePostgresUrl, passwordFor, type PostgresLocation } from './location.js';
 import { COUNTER_CHANNEL, LOCK_NAMESPACE, POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './schema.js';
@@ -149,7 +151,16 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
     };
   }
 
-  function writerOn(db: Queryable, onConflict: () => void): RepositoryWriter {
+  /** What one transaction attempt changed: counted trees to bump before COMMIT, counters bumped to announce after. */
+  interface Changes {
+    readonly trees: Set<string>;
+    readonly bumped: Set<string>;
+  }
+
+  function writerOn(db: Queryable, onConflict: () => void, changes: Changes = { trees: new Set(), bumped: new Set() }): RepositoryWriter {
+    const changed = (path: string) => {
+      for (const root of treesChangedAt(path)) changes.trees.add(root);
+    };
     async function rows<R extends pg.QueryResultRow>(name: string | undefined, text: string, values: unknown[]): Promise<R[]> {
       try {
         const result = await db.query<R>(name ? { name, text, values } : { text, values });
@@ -192,6 +203,10 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         return row ? toNode(row) : null;
       },
       getNodeById: async (id) => (await nodes('capsule_by_id', `SELECT ${NODE_COLUMNS} FROM capsule_nodes WHERE id = $1`, [id]))[0] ?? null,
+      getPropertiesById: async (id, names) => {
+        const row = (await rows<{ type: string; props: string }>('capsule_properties_by_id', 'SELECT type, props FROM capsule_nodes WHERE id = $1', [id]))[0];
+        return row ? { type: row.type, properties: decodeSomeProperties(row.props, names) } : null;
+      },
       getChildren: async (path) =>
         nodes('capsule_children', `SELECT ${NODE_COLUMNS} FROM capsule_nodes WHERE parent = $1 ORDER BY name`, [checkPath(path)]),
       getSubtree: async (path) => {
@@ -237,6 +252,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         for (let parent = parentOf(target); parent !== null && !(await rowAt(parent)); parent = parentOf(parent)) missing.unshift(parent);
         const now = clock.now();
         for (const folder of missing) await insertNode(randomUUID(), folder, FOLDER_TYPE, {}, now, now);
+        changed(target);
         return insertNode(randomUUID(), target, options.type ?? 'capsule:Node', options.properties ?? {}, now, now);
       },
       setProperties: async (path, changes) => {
@@ -250,6 +266,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         }
         const updated: NodeRow = { ...row, props: JSON.stringify(stored), modified: clock.now() };
         await rows('capsule_update_props', 'UPDATE capsule_nodes SET props = $1, modified = $2 WHERE id = $3', [updated.props, updated.modified, row.id]);
+        changed(row.path);
         return toNode(updated);
       },
       removeNode: async (path) => {
@@ -260,11 +277,13 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
           'DELETE FROM capsule_nodes WHERE path = $1 OR (path >= $2 AND path < $3) RETURNING id, path',
           [target, `${target}/`, `${target}0`],
         );
+        if (removed.length > 0) changed(target);
         return removed.some((row) => row.path === target);
       },
       // The notification is sent when the transaction commits, and only then.
-      bumpCounter: async (name) =>
-        Number(
+      bumpCounter: async (name) => {
+        changes.bumped.add(name);
+        return Number(
           (
             await rows<{ value: string }>(
               'capsule_bump',
@@ -275,7 +294,8 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
               [name],
             )
           )[0]?.value ?? 0,
-        ),
+        );
+      },
       putNode: async (node) => {
         const path = checkPath(node.path);
         await rows(undefined, 'DELETE FROM capsule_nodes WHERE path = $1', [path]);
@@ -301,8 +321,12 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
       let broken = false;
       try {
         await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
-        const result = await work(writerOn(client, () => (conflict = true)));
+        const changes: Changes = { trees: new Set(), bumped: new Set() };
+        const tx = writerOn(client, () => (conflict = true), changes);
+        const result = await work(tx);
+        for (const root of changes.trees) await tx.bumpCounter(treeCounter(root));
         await client.query('COMMIT');
+        if (changes.bumped.size > 0) for (const listener of commitListeners) listener(changes.bumped);
         return result;
       } catch (error) {
         if (RETRYABLE_SQLSTATE.has(sqlState(error) ?? '')) conflict = true; // COMMIT itself may fail so
@@ -323,6 +347,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
     }
   }
 
+  const commitListeners = new Set<(bumped: ReadonlySet<string>) => void>();
   const listeners = new Set<(name: string) => void>();
   let listenClient: pg.Client | undefined;
   let listenRetry: NodeJS.Timeout | undefined;
@@ -368,6 +393,10 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
     backend: 'postgres',
     created,
     transaction,
+    onCommit(listener) {
+      commitListeners.add(listener);
+      return () => commitListeners.delete(listener);
+    },
     onCounterBumped(listener) {
       listeners.add(listener);
       void listen();

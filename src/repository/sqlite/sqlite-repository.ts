@@ -5,7 +5,7 @@ import { CapsuleError } from '../../errors.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import { checkPath, nameOf, parentOf } from '../paths.js';
-import { decodeProperty, encodeProperty, type StoredProperty } from '../properties.js';
+import { decodeProperty, decodeSomeProperties, encodeProperty, type StoredProperty } from '../properties.js';
 import {
   INDEXED_PROPERTIES,
   type AddNodeOptions,
@@ -15,6 +15,8 @@ import {
   type RepositoryInfo,
   type RepositoryNode,
   type RepositoryWriter,
+  treeCounter,
+  treesChangedAt,
 } from '../types.js';
 import { CAPSULE_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { createMutex } from './mutex.js';
@@ -45,10 +47,20 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
   const { db, created } = openDatabase(file, create, busyTimeoutMs);
   const mutex = createMutex();
   const runningJobs = new Set<string>();
+  // What the open transaction changed: its counted trees get their counter bumped before COMMIT,
+  // and every counter it bumped is told to `onCommit` listeners after. One transaction at a time.
+  const changedTrees = new Set<string>();
+  const bumped = new Set<string>();
+  const commitListeners = new Set<(bumped: ReadonlySet<string>) => void>();
+  const changed = (path: string) => {
+    for (const root of treesChangedAt(path)) changedTrees.add(root);
+  };
 
   const statements = {
     byPath: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE path = ?'),
     byId: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE id = ?'),
+    // Two columns, not eight: each column read becomes a JS value, and this runs on every stateful request.
+    propertiesById: db.prepare<[string], { type: string; props: string }>('SELECT type, props FROM nodes WHERE id = ?'),
     children: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE parent = ? ORDER BY name'),
     subtree: db.prepare<[string, string, string], NodeRow>(
       'SELECT * FROM nodes WHERE path = ? OR (path >= ? AND path < ?) ORDER BY path',
@@ -146,6 +158,10 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
       const row = statements.byId.get(id);
       return row ? toNode(row) : null;
     },
+    getPropertiesById: async (id, names) => {
+      const row = statements.propertiesById.get(id);
+      return row ? { type: row.type, properties: decodeSomeProperties(row.props, names) } : null;
+    },
     getChildren: async (path) => statements.children.all(checkPath(path)).map(toNode),
     getSubtree: async (path) => {
       const root = checkPath(path);
@@ -173,6 +189,7 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
         missing.unshift(parent);
       }
       for (const folder of missing) insertNode(folder, FOLDER_TYPE, {});
+      changed(target);
       return insertNode(target, options.type ?? 'capsule:Node', options.properties ?? {});
     },
     setProperties: async (path, changes) => {
@@ -186,16 +203,21 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
       }
       const updated = { ...row, props: JSON.stringify(stored), modified: clock.now() };
       statements.updateProps.run(updated.props, updated.modified, row.id);
+      changed(row.path);
       return toNode(updated);
     },
     removeNode: async (path) => {
       const target = checkPath(path);
       if (target === '/') throw new CapsuleError('INVALID_PATH', 'the root node cannot be removed');
       const removed = statements.deletePath.run(target).changes;
-      statements.deleteSubtree.run(`${target}/`, `${target}0`);
+      const below = statements.deleteSubtree.run(`${target}/`, `${target}0`).changes;
+      if (removed + below > 0) changed(target);
       return removed > 0;
     },
-    bumpCounter: async (name) => statements.bump.get(name)?.value ?? 0,
+    bumpCounter: async (name) => {
+      bumped.add(name);
+      return statements.bump.get(name)?.value ?? 0;
+    },
     readCounters: async () => Object.fromEntries(statements.counters.all().map((row) => [row.name, row.value])),
     putNode: async (node) => {
       const path = checkPath(node.path);
@@ -221,9 +243,16 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
   async function transaction<T>(work: (tx: RepositoryWriter) => Promise<T>): Promise<T> {
     return mutex.run(async () => {
       db.exec('BEGIN IMMEDIATE');
+      changedTrees.clear();
+      bumped.clear();
       try {
         const result = await work(writer);
+        for (const root of changedTrees) await writer.bumpCounter(treeCounter(root));
         db.exec('COMMIT');
+        if (bumped.size > 0) {
+          const names: ReadonlySet<string> = new Set(bumped);
+          for (const listener of commitListeners) listener(names);
+        }
         return result;
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
@@ -240,6 +269,7 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
   return {
     getNode: read(writer.getNode),
     getNodeById: read(writer.getNodeById),
+    getPropertiesById: read(writer.getPropertiesById),
     getChildren: read(writer.getChildren),
     getSubtree: read(writer.getSubtree),
     findByProperty: read(writer.findByProperty),
@@ -259,6 +289,10 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
     transaction,
     // Other processes on this file are CLI commands, which run no jobs: polling finds their writes.
     onCounterBumped: () => () => undefined,
+    onCommit(listener) {
+      commitListeners.add(listener);
+      return () => commitListeners.delete(listener);
+    },
     runExclusive: async (job, work) => {
       if (runningJobs.has(job)) return false;
       runningJobs.add(job);

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createTokenHandler, type AuditLogger, type TokenOutcome, type TokenKind } from '../../src/auth/index.js';
+import { fixedClock } from '../../src/clock.js';
+import { openServices } from '../../src/instance/index.js';
+import { fastHasher } from '../helpers/services.js';
+import { initialisedHome } from '../helpers/homes.js';
+
+const HOUR = 3600_000;
+
+/** A handler whose audit lines and verification counts the test reads. */
+async function setup(encapsulated: boolean) {
+  const home = await initialisedHome();
+  const clock = fixedClock(Date.parse('2026-11-23T00:00:00Z'));
+  const services = await openServices({ home, clock, hasher: fastHasher });
+  await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': encapsulated });
+  await services.users.createUser('alice', { password: 'pw' });
+  const lines: Array<Record<string, unknown>> = [];
+  const audit: AuditLogger = { info: (object) => lines.push(object as Record<string, unknown>), warn: (object) => lines.push(object as Record<string, unknown>) };
+  const counts: Array<[TokenKind, TokenOutcome]> = [];
+  const metrics = { login: () => undefined, tokenVerified: (kind: TokenKind, outcome: TokenOutcome) => void counts.push([kind, outcome]) };
+  const handler = createTokenHandler({ ...services, audit, metrics, userCacheTtlMs: 0 });
+  const login = await handler.login('alice', 'pw', '127.0.0.1');
+  assert.ok(login.ok);
+  lines.length = 0; // the login's own line
+  const refusals = () => lines.filter((line) => line.event === 'token-refused').map((line) => line.reason);
+  return { services, clock, handler, token: login.token, refusals, counts };
+}
+
+// Values a client may send in the cookie that are no token at all.
+const JUNK = ['x', 'deadbeef', 'a.b.c', 'not.a.token.at.all', `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(43)}`, 'x'.repeat(5000), '00000000-0000-4000-8000-000000000000_short'];
+
+describe('token refusals in the audit trail', () => {
+  it('writes no audit line for cookies that are no token, but still counts them', async () => {
+    for (const encapsulated of [false, true]) {
+      const { services, handler, refusals, counts } = await setup(encapsulated);
+      for (const junk of JUNK) assert.equal(await handler.authenticateToken(junk), null, junk.slice(0, 20));
+      assert.deepEqual(refusals(), [], 'no audit line for junk');
+      assert.equal(counts.filter(([, outcome]) => outcome === 'refused').length, JUNK.length, 'every one counted');
+      await services.close();
+    }
+  });
+
+  it('writes one for a well-formed encapsulated token that fails: bad signature, unknown key, expired, stale generation, unknown user', async () => {
+    const { services, clock, handler, token, refusals } = await setup(true);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const badSignature = `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+    assert.equal(await handler.authenticateToken(badSignature), null);
+    const foreignKid = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: 'f'.repeat(16) })).toString('base64url');
+    assert.equal(await handler.authenticateToken(`${foreignKid}.${payload}.${signature}`), null);
+    clock.advance(13 * HOUR);
+    assert.equal(await handler.authenticateToken(token), null);
+    clock.advance(-13 * HOUR);
+    await handler.logoutEverywhere('alice');
+    assert.equal(await handler.authenticateToken(token), null);
+    const bob = await services.users.createUser('bob', { password: 'pw' });
+    const bobToken = (await handler.issue(bob)).token;
+    await services.users.removeUser('bob');
+    assert.equal(await handler.authenticateToken(bobToken), null);
+    const reasons = refusals();
+    assert.equal(reasons.length, 5, JSON.stringify(reasons));
+    assert.equal(reasons[0], 'bad signature');
+    assert.match(String(reasons[1]), /^unknown key id/);
+    assert.equal(reasons[2], 'expired');
+    assert.match(String(reasons[3]), /generation/);
+    assert.match(String(reasons[4]), /does not exist/);
+    await services.close();
+  });
+
+  it('writes one for a well-formed stateful token that fails: wrong secret, no such token, expired', async () => {
+    const { services, clock, handler, token, refusals } = await setup(false);
+    const wrongSecret = `${token.slice(0, 37)}${token[37] === 'A' ? 'B' : 'A'}${token.slice(38)}`;
+    assert.equal(await handler.authenticateToken(wrongSecret), null);
+    assert.equal(await handler.authenticateToken(`00000000-0000-4000-8000-000000000000_${token.slice(37)}`), null);
+    clock.advance(13 * HOUR);
+    assert.equal(await handler.authenticateToken(token), null);
+    assert.deepEqual(refusals(), ['wrong secret', 'no such token', 'expired']);
+    await services.close();
+  });
+});
