@@ -1,216 +1,222 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CAPSULE_BIN, jsonOf, runCli } from '../helpers/cli.js';
-import { login, postFormFrom, tokenOf, withToken } from '../helpers/http.js';
-import { freePortRange } from '../helpers/port-range.js';
+import { CAPSULE_BIN, jsonOf } from '../helpers/cli.js';
+import { login, postFormFrom, withToken } from '../helpers/http.js';
+import { farmUp, initLocalFarm, isAlive, type FarmProcess, type LocalFarm } from './local-farm.js';
 import { tempDir } from '../helpers/temp.js';
+import { adminToken, memberView, runIn, waitUntil, type Member } from './remote-farm.js';
 
-// The publish farm of the second seed, for real: `capsule farm up` runs three instances and
-// Debian's HAProxy (round robin, no sticky sessions) on loopback ports.
+// The local development farm for real: `farm init` makes an author and two publishes, each on its
+// own loopback address; `farm up` runs them and Debian's HAProxy (round robin, no stickiness) in
+// front of the publishes. Every other farm command runs from a folder holding nothing but
+// farm.json and admin-password, so it can reach the members over HTTP only.
 
-const PUBLISHERS = 3;
 const ALICE = { id: 'alice', password: 'alice-pw' };
 
-interface FarmProcess {
-  readonly child: ChildProcess;
-  output(): string;
-  readonly exited: Promise<number | null>;
+let farm: LocalFarm;
+let up: FarmProcess;
+
+function oneLine(result: { code: number | null; stderr: string }, code: number, pattern: RegExp): void {
+  assert.equal(result.code, code, result.stderr);
+  assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+  assert.match(result.stderr, pattern);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `capsule farm up` in its own process, once it says the farm is up. */
-async function farmUp(dir: string): Promise<FarmProcess> {
-  const child = spawn(process.execPath, [CAPSULE_BIN, 'farm', 'up', '--dir', dir], {
-    env: { ...process.env, CAPSULE_HOME: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+async function loginStatus(url: string, user: string, password: string): Promise<{ status: number; instance: string | null }> {
+  const response = await fetch(`${url}/j_security_check`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ j_username: user, j_password: password }),
   });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
-  while (!/^farm up: /m.test(output)) {
-    if (child.exitCode !== null) throw new Error(`capsule farm up exited with ${child.exitCode}:\n${output}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`capsule farm up did not come up:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { child, output: () => output, exited };
-}
-
-function pidsOf(dir: string): Map<string, number> {
-  const runDir = join(dir, 'run');
-  return new Map(readdirSync(runDir).map((file) => [file.replace(/\.pid$/, ''), Number(readFileSync(join(runDir, file), 'utf8'))]));
-}
-
-interface Answer {
-  readonly status: number;
-  readonly instance: string | null;
-  /** A new token the instance set (a refresh, or a re-issue under the current key). */
-  readonly renewed: string | null;
-}
-
-async function session(url: string, token: string): Promise<Answer> {
-  const response = await fetch(`${url}/api/session`, withToken(token));
   await response.arrayBuffer();
-  return { status: response.status, instance: response.headers.get('x-capsule-instance'), renewed: tokenOf(response) };
+  return { status: response.status, instance: response.headers.get('x-capsule-instance') };
 }
 
-async function sessions(url: string, token: string, count: number): Promise<Answer[]> {
-  const answers: Answer[] = [];
-  for (let i = 0; i < count; i++) answers.push(await session(url, token));
-  return answers;
+/** Logins through HAProxy until every publish named has answered one (each must be 200). */
+async function loginsThroughLb(names: readonly string[], password = ALICE.password): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < names.length * 4 && seen.size < names.length; i++) {
+    const answer = await loginStatus(farm.lb, ALICE.id, password);
+    assert.equal(answer.status, 200, `login through HAProxy answered by ${answer.instance}`);
+    seen.add(answer.instance ?? '?');
+  }
+  return seen;
 }
 
-function kidOf(token: string): string {
-  return (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as { kid: string }).kid;
-}
+const publishes = () => farm.members().filter((member) => member.role === 'publish');
+const views = async (members: readonly Member[]) => Promise.all(members.map(async (member) => memberView(member, await adminToken(member, farm.adminPassword))));
 
-describe('a publish farm behind HAProxy without sticky sessions', { timeout: 60_000 }, () => {
-  let dir: string;
-  let lb: string;
-  let farm: FarmProcess;
-  let pids: Map<string, number>;
-
+describe('the local farm: an author and publishes on their own loopback addresses, HAProxy in front', { timeout: 120_000 }, () => {
   before(async () => {
-    dir = join(tempDir(), 'farm');
-    const port = await freePortRange(PUBLISHERS + 1);
-    lb = `http://127.0.0.1:${port}`;
-    const init = await runCli(['farm', 'init', '--dir', dir, '--publishers', String(PUBLISHERS), '--port', String(port), '--check-interval', '500', '--check-fall', '1', '--check-rise', '1']);
-    assert.equal(init.code, 0, init.stderr);
-    const add = await runCli(['farm', 'users', 'add', ALICE.id, '--password-stdin', '--dir', dir], { stdin: ALICE.password });
+    farm = await initLocalFarm(2, { spare: 1, args: ['--check-interval', '300', '--check-fall', '1', '--check-rise', '1'] });
+    up = await farmUp(farm.dir);
+  });
+
+  after(() => {
+    if (up?.child.exitCode === null) up.child.kill('SIGKILL');
+  });
+
+  it('runs every member on its own address and HAProxy in front of the publishes only', async () => {
+    assert.deepEqual([...up.pids().keys()].sort(), ['author', 'farm', 'haproxy', 'publish-1', 'publish-2']);
+    const members = farm.members();
+    assert.deepEqual(members.map((member) => member.host), ['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+    for (const member of members) {
+      const response = await fetch(`${member.url}/system/health/ready`);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('x-capsule-instance'), member.name);
+    }
+    const seen = new Set<string>();
+    for (let i = 0; i < 8; i++) seen.add((await fetch(`${farm.lb}/system/health/ready`)).headers.get('x-capsule-instance') ?? '?');
+    assert.deepEqual([...seen].sort(), ['publish-1', 'publish-2'], 'the author is not behind the load balancer');
+  });
+
+  it('farm users add, from a folder with no home, reaches every publish by replication: the user logs in through HAProxy on each', async () => {
+    // Nobody has alice yet: the publishes refuse her.
+    for (const publish of publishes()) assert.equal((await loginStatus(publish.url, ALICE.id, ALICE.password)).status, 401);
+    const add = await farm.operator(['farm', 'users', 'add', ALICE.id, '--password-stdin', '--group', 'editors', '--wait', '20'], ALICE.password);
     assert.equal(add.code, 0, add.stderr);
-    farm = await farmUp(dir);
-    pids = pidsOf(dir);
+    assert.match(add.stdout, /^added user alice on author; replicated to publish-1, publish-2 \(outbox \d+\)$/m);
+    assert.deepEqual(readdirSync(farm.operatorDir).sort(), ['admin-password', 'farm.json'], 'no home was made or needed there');
+    for (const publish of publishes()) {
+      const token = await login(publish.url, ALICE.id, ALICE.password);
+      const session = (await (await fetch(`${publish.url}/api/session`, withToken(token))).json()) as { userId: string; groups: string[] };
+      assert.equal(session.userId, ALICE.id);
+      assert.deepEqual(session.groups, ['editors'], `${publish.name}: alice is an editor there`);
+    }
+    assert.deepEqual([...(await loginsThroughLb(['publish-1', 'publish-2']))].sort(), ['publish-1', 'publish-2']);
+
+    // The password changes everywhere the same way.
+    const passwd = await farm.operator(['farm', 'users', 'passwd', ALICE.id, '--password-stdin', '--wait', '20'], 'alice-new');
+    assert.equal(passwd.code, 0, passwd.stderr);
+    for (const publish of publishes()) {
+      assert.equal((await loginStatus(publish.url, ALICE.id, 'alice-new')).status, 200, `${publish.name} has the new password`);
+      assert.equal((await loginStatus(publish.url, ALICE.id, ALICE.password)).status, 401, `${publish.name} refuses the old one`);
+    }
+    assert.equal((await farm.operator(['farm', 'users', 'passwd', ALICE.id, '--password-stdin', '--wait', '20'], ALICE.password)).code, 0);
   });
 
-  after(async () => {
-    // A safety net for a failed test: every process this file started is stopped by its pid.
-    if (farm?.child.exitCode === null) farm.child.kill('SIGKILL');
-    for (const pid of pids?.values() ?? []) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  });
-
-  it('starts every instance and HAProxy, with pid files, and logs in through the load balancer; 30 requests all answer 200 and reach every instance', async () => {
-    assert.deepEqual([...pids.keys()].sort(), ['farm', 'haproxy', 'publish-1', 'publish-2', 'publish-3']);
-    const token = await login(lb, ALICE.id, ALICE.password);
-    assert.ok(token.includes('.'), 'an encapsulated token (JWS), not a stateful one');
-    const answers = await sessions(lb, token, 30);
-    assert.deepEqual(answers.map((answer) => answer.status), Array(30).fill(200));
-    assert.deepEqual(new Set(answers.map((answer) => answer.instance)), new Set(['publish-1', 'publish-2', 'publish-3']));
+  it('farm users says in one line what is wrong: the user exists, is unknown, is kept per instance, the password is wrong', async () => {
+    oneLine(await farm.operator(['farm', 'users', 'add', ALICE.id, '--password-stdin'], 'x'), 2, /author \(http:\/\/127\.0\.0\.2:\d+\): user alice already exists; nothing was changed/);
+    oneLine(await farm.operator(['farm', 'users', 'passwd', 'bob', '--password-stdin'], 'x'), 2, /no user bob on the author; add it with 'capsule farm users add bob'$/m);
+    oneLine(await farm.operator(['farm', 'users', 'remove', 'replicator']), 2, /replicator is kept per instance and never replicated/);
+    oneLine(
+      await farm.operator(['farm', 'users', 'remove', ALICE.id, '--admin-password-file', join(farm.operatorDir, 'farm.json')]),
+      2,
+      /readable by others/,
+    );
+    const wrongFile = join(tempDir(), 'wrong-password');
+    writeFileSync(wrongFile, 'wrong\n', { mode: 0o600 });
+    oneLine(await farm.operator(['farm', 'users', 'remove', ALICE.id, '--admin-password-file', wrongFile]), 2, /author \(http:\/\/127\.0\.0\.2:\d+\) refused the login of admin/);
+    assert.equal((await loginStatus(publishes()[0]!.url, ALICE.id, ALICE.password)).status, 200, 'alice is still there');
   });
 
   it("counts failed logins per client address behind HAProxy: one client's failures do not lock out another", async () => {
-    // Every instance allows 30 failures per address a minute; 100 through round robin exceed it on all three.
-    const attacker = '127.0.0.5';
+    // Every publish allows 30 failures per address a minute; 80 through round robin exceed it on both.
     const statuses: number[] = [];
-    for (let i = 0; i < 100; i++) {
-      statuses.push((await postFormFrom(attacker, `${lb}/j_security_check`, { j_username: `nobody-${i}`, j_password: 'guess' })).status);
-    }
+    for (let i = 0; i < 80; i++) statuses.push((await postFormFrom('127.0.0.50', `${farm.lb}/j_security_check`, { j_username: `nobody-${i}`, j_password: 'guess' })).status);
     assert.ok(statuses.includes(429), 'the attacking address is throttled');
     assert.deepEqual([...new Set(statuses)].sort(), [401, 429]);
-    for (let i = 0; i < 3; i++) {
-      const visitor = await postFormFrom('127.0.0.6', `${lb}/j_security_check`, { j_username: ALICE.id, j_password: ALICE.password });
-      assert.equal(visitor.status, 200, `another client logs in on every instance (${visitor.body})`);
+    for (let i = 0; i < 2; i++) {
+      const visitor = await postFormFrom('127.0.0.51', `${farm.lb}/j_security_check`, { j_username: ALICE.id, j_password: ALICE.password });
+      assert.equal(visitor.status, 200, `another client logs in on every publish (${visitor.body})`);
     }
   });
 
-  it('rotate-hmac under load loses no request: the new key is staged everywhere before any instance signs with it', async () => {
-    const before = jsonOf<{ instances: Array<{ hmac: string }> }>(await runCli(['farm', 'status', '--dir', dir, '--json']));
-    const oldKid = before.instances[0]!.hmac;
-    let token = await login(lb, ALICE.id, ALICE.password);
-    const rotation = runCli(['farm', 'rotate-hmac', '--dir', dir, '--json']);
-    let rotated = false;
-    void rotation.finally(() => (rotated = true));
-
-    const answers: Answer[] = [];
-    const kidsUsed = new Set<string>();
-    let afterRotation = 0;
-    for (let i = 0; i < 3000 && afterRotation < 30; i++) {
-      if (i % 10 === 9) token = await login(lb, ALICE.id, ALICE.password); // fresh tokens, signed by whichever key signs there now
-      kidsUsed.add(kidOf(token));
-      const answer = await session(lb, token);
-      answers.push(answer);
-      if (answer.renewed) token = answer.renewed;
-      if (rotated) afterRotation++;
-    }
-
-    const result = await rotation;
-    assert.equal(result.code, 0, result.stderr);
-    const { current, previous } = jsonOf<{ current: string; previous: string }>(result);
-    assert.equal(previous, oldKid);
-    assert.notEqual(current, oldKid);
-    assert.ok(answers.length >= 40, `${answers.length} requests ran during and after the rotation`);
-    assert.deepEqual(answers.filter((answer) => answer.status !== 200), [], 'no request failed');
-    assert.ok(kidsUsed.has(oldKid) && kidsUsed.has(current), 'tokens of both keys were used through the load balancer');
-
-    const status = await runCli(['farm', 'status', '--dir', dir, '--json']);
-    assert.equal(status.code, 0, status.stdout);
-    const after = jsonOf<{ instances: Array<{ hmac: string; loaded: { hmac: string } }> }>(status);
-    assert.deepEqual(after.instances.map((instance) => [instance.hmac, instance.loaded.hmac]), Array(PUBLISHERS).fill([current, current]));
-  });
-
-  it('loses no request when an instance is killed with SIGKILL', async () => {
-    const token = await login(lb, ALICE.id, ALICE.password);
-    process.kill(pids.get('publish-2')!, 'SIGKILL');
-    const answers = await sessions(lb, token, 30);
-    assert.deepEqual(answers.map((answer) => answer.status), Array(30).fill(200));
-    assert.deepEqual(new Set(answers.map((answer) => answer.instance)), new Set(['publish-1', 'publish-3']));
-    const status = await runCli(['farm', 'status', '--dir', dir]);
-    assert.equal(status.code, 0, 'a stopped instance with the right keys keeps the farm green');
-    assert.match(status.stdout, /^publish-2 .* down /m);
-  });
-
-  it('with stateful tokens (encapsulated off) only the instance that issued a token accepts it: the problem the seed solves', async () => {
-    for (const name of ['publish-1', 'publish-2', 'publish-3']) {
-      const set = await runCli(['config', 'set', 'capsule.auth.token', 'token.encapsulated=false', '--home', join(dir, name)]);
-      assert.equal(set.code, 0, set.stderr);
-    }
-    const running = ['publish-1', 'publish-3'].map((name) => `http://127.0.0.1:${Number(new URL(lb).port) + Number(name.slice(-1))}`);
-    for (const url of running) {
-      // Each running instance applies the change within a poll interval.
-      let token = await login(url, ALICE.id, ALICE.password);
-      for (let attempt = 0; attempt < 50 && token.includes('.'); attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        token = await login(url, ALICE.id, ALICE.password);
-      }
-      assert.ok(!token.includes('.'), `${url} issues stateful tokens`);
-    }
-
-    const response = await fetch(`${lb}/j_security_check`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ j_username: ALICE.id, j_password: ALICE.password }),
+  it('two farm rotate-hmac at once: the second refuses on the lock, the first finishes, and every member has the new key', async () => {
+    const before = (await views(farm.members())).map((view) => view.keys.hmac.id);
+    assert.equal(new Set(before).size, 1);
+    // The first run stops (SIGSTOP) right after it took the lock and staged the key on the author.
+    const first = spawn(process.execPath, [CAPSULE_BIN, 'farm', 'rotate-hmac', '--dir', '.'], {
+      cwd: farm.operatorDir,
+      env: { ...process.env, CAPSULE_HOME: '', CAPSULE_PAUSEPOINT: 'farm-rotate:locked' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    assert.equal(response.status, 200);
-    const issuer = response.headers.get('x-capsule-instance');
-    const token = tokenOf(response)!;
-    const answers = await sessions(lb, token, 30);
-    const byIssuer = answers.filter((answer) => answer.instance === issuer);
-    const elsewhere = answers.filter((answer) => answer.instance !== issuer);
-    assert.ok(byIssuer.length > 0 && elsewhere.length > 0, 'round robin sends requests to both instances');
-    assert.deepEqual(new Set(byIssuer.map((answer) => answer.status)), new Set([200]));
-    assert.deepEqual(new Set(elsewhere.map((answer) => answer.status)), new Set([401]), 'without sticky sessions the other instance refuses the token');
+    let stdout = '';
+    let stderr = '';
+    first.stdout.on('data', (chunk) => (stdout += chunk));
+    first.stderr.on('data', (chunk) => (stderr += chunk));
+    const firstExit = new Promise<number | null>((resolve) => first.on('close', (code) => resolve(code)));
+    try {
+      await waitUntil('the first run to take the lock', async () => /starting the rotation to hmac [0-9a-f]{16}/.test(stderr), 20_000);
+      first.kill('SIGSTOP');
+      const second = await farm.operator(['farm', 'rotate-hmac']);
+      oneLine(second, 1, new RegExp(`the farm is locked by admin@\\S+ pid ${first.pid} [0-9a-f]{8} until .*\\(rotating to hmac [0-9a-f]{16}\\); wait for it to finish`));
+    } finally {
+      first.kill('SIGCONT');
+    }
+    assert.equal(await firstExit, 0, stderr);
+    const [, current, previous] = /^hmac ([0-9a-f]{16}) signs on every member now \(author, publish-1, publish-2\); ([0-9a-f]{16}) is retired/m.exec(stdout) ?? [];
+    assert.equal(previous, before[0]);
+    assert.notEqual(current, previous);
+    for (const view of await views(farm.members())) {
+      assert.equal(view.keys.hmac.id, current, `${view.instance} signs with the new key`);
+      assert.equal(view.keys.stagedHmac, null);
+      assert.deepEqual(view.keys.retiredHmac.map((key) => key.id), [previous]);
+    }
+  });
+
+  it('add-instance makes a publish with the keys from the author; farm up starts it and the new agent backfills its users', async () => {
+    // It makes the new home in the farm folder; it reads no other member's home (the keys come from the author's API).
+    const result = await runIn(farm.dir, ['farm', 'add-instance', '--dir', farm.dir, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const instance = jsonOf<{ name: string; url: string }>(result);
+    assert.equal(instance.name, 'publish-3');
+    assert.equal(instance.url, `http://127.0.0.5:${farm.memberPort}`);
+    await waitUntil('farm up to start publish-3 and reload HAProxy', async () => /HAProxy reloaded/.test(up.output()), 30_000);
+    const [authorView, newView] = await views([farm.members()[0]!, farm.members()[3]!]);
+    assert.deepEqual(
+      [newView!.keys.hmac.id, newView!.keys.master.id, newView!.keys.retiredHmac.map((key) => key.id)],
+      [authorView!.keys.hmac.id, authorView!.keys.master.id, authorView!.keys.retiredHmac.map((key) => key.id)],
+      'the same keys, retired ones included',
+    );
+    // Polled on the author (logins that fail would get the poller throttled): its agent for publish-3 has delivered the snapshot.
+    const author = farm.members()[0]!;
+    const authorToken = await adminToken(author, farm.adminPassword);
+    await waitUntil('the snapshot to reach publish-3', async () => {
+      const view = (await (await fetch(`${author.url}/system/farm/member`, { headers: { 'login-token': authorToken } })).json()) as {
+        replication: { outboxHead: number; agents: Array<{ name: string; deliveredThrough: number }> };
+      };
+      const agent = view.replication.agents.find((each) => each.name === 'publish-3');
+      return agent !== undefined && agent.deliveredThrough === view.replication.outboxHead;
+    }, 30_000);
+    const token = await login(instance.url, ALICE.id, ALICE.password);
+    const session = (await (await fetch(`${instance.url}/api/session`, withToken(token))).json()) as { groups: string[] };
+    assert.deepEqual(session.groups, ['editors'], 'alice and her group were backfilled');
+    await waitUntil('HAProxy to send logins to publish-3', async () => (await loginsThroughLb(['publish-1', 'publish-2', 'publish-3'])).size === 3, 15_000);
+    const status = await farm.operator(['farm', 'status']);
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+    assert.match(status.stdout, /^publish-3\s+publish\s+http:\/\/127\.0\.0\.5:\d+\s+ok/m);
+  });
+
+  it('status is green with every member up, red (exit 1) naming a publish killed with SIGKILL; HAProxy loses no request', async () => {
+    const manifest = await farm.operator(['farm', 'status', '--json']);
+    assert.equal(manifest.code, 0, manifest.stderr);
+    assert.equal(jsonOf<{ green: boolean }>(manifest).green, true);
+    const token = await login(farm.lb, ALICE.id, ALICE.password);
+    process.kill(up.pids().get('publish-2')!, 'SIGKILL');
+    const instances = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const response = await fetch(`${farm.lb}/api/session`, withToken(token));
+      await response.arrayBuffer();
+      assert.equal(response.status, 200, `request ${i + 1} through HAProxy`);
+      instances.add(response.headers.get('x-capsule-instance') ?? '?');
+    }
+    assert.deepEqual([...instances].sort(), ['publish-1', 'publish-3']);
+    const red = await farm.operator(['farm', 'status']);
+    assert.equal(red.code, 1, red.stdout);
+    assert.match(red.stdout, /^RED: publish-2 \(http:\/\/127\.0\.0\.4:\d+\) does not answer \(connection refused\)/m);
+    assert.match(red.stderr, /farm red: 1 problem/);
   });
 
   it('SIGTERM to farm up stops every process it started', async () => {
-    farm.child.kill('SIGTERM');
-    assert.equal(await farm.exited, 0, farm.output().slice(-2000));
-    const survivors = [...pids].filter(([, pid]) => isAlive(pid));
-    assert.deepEqual(survivors, []);
-    assert.deepEqual(readdirSync(join(dir, 'run')), [], 'pid files are removed');
-    assert.match(farm.output(), /\[publish-2\] was killed \(SIGKILL\)/);
+    const pids = up.pids();
+    up.child.kill('SIGTERM');
+    assert.equal(await up.exited, 0, up.output().slice(-2000));
+    assert.deepEqual([...pids].filter(([, pid]) => isAlive(pid)), []);
+    assert.deepEqual(readdirSync(join(farm.dir, 'run')), [], 'pid files are removed');
+    assert.match(up.output(), /\[publish-2\] was killed \(SIGKILL\); the load balancer sends its requests to the other publishes/);
   });
 });

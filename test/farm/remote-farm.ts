@@ -55,7 +55,7 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, wai
   }
 }
 
-async function startMember(member: Member): Promise<void> {
+export async function startMember(member: Member): Promise<void> {
   const port = new URL(member.url).port;
   const child = spawn(process.execPath, [CAPSULE_BIN, 'start', '--home', member.home, '--host', member.host, '--port', port, '--name', member.name], {
     env: { ...process.env, CAPSULE_HOME: '' },
@@ -76,19 +76,47 @@ async function startMember(member: Member): Promise<void> {
   });
 }
 
-/** `farm init` makes the homes (one set of keys, encapsulated tokens, one admin); each then starts on its own address. */
+/** A port free a moment ago on every one of these addresses (the farm's members share one port, each on its own address). */
+export async function freePortOnAll(hosts: readonly string[]): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePortOn(hosts[0]!);
+    const free = await Promise.all(hosts.slice(1).map((host) => isFreeOn(host, port)));
+    if (free.every(Boolean)) return port;
+  }
+  throw new Error(`no port free on all of ${hosts.join(', ')}`);
+}
+
+function isFreeOn(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** The members `farm init` wrote into DIR/farm.json: name, role, URL, and the home beside it. */
+export function membersOf(dir: string): Member[] {
+  const manifest = JSON.parse(readFileSync(join(dir, 'farm.json'), 'utf8')) as { members: Array<{ name: string; role: 'author' | 'publish'; url: string }> };
+  return manifest.members.map(({ name, role, url }) => ({
+    name,
+    role,
+    host: new URL(url).hostname,
+    url,
+    home: join(dir, name),
+    child: undefined as unknown as ChildProcess,
+    output: '',
+  }));
+}
+
+/** `farm init` makes the homes (an author and publishes, one set of keys, one admin, replication); each then starts on its own address. */
 export async function startRemoteFarm(size = 3): Promise<RemoteFarm> {
   const dir = join(tempDir(), 'homes');
-  const init = await runCli(['farm', 'init', '--dir', dir, '--publishers', String(size), '--port', '18580']);
+  const memberPort = await freePortOnAll(Array.from({ length: size }, (_, i) => `127.0.0.${i + 2}`));
+  const init = await runCli(['farm', 'init', '--dir', dir, '--publishers', String(size - 1), '--port', '18580', '--member-port', String(memberPort)]);
   if (init.code !== 0) throw new Error(init.stderr);
   const adminPassword = readFileSync(join(dir, 'admin-password'), 'utf8').trim();
-  const members: Member[] = [];
-  for (let i = 0; i < size; i++) {
-    const host = `127.0.0.${i + 2}`;
-    const port = await freePortOn(host);
-    const name = i === 0 ? 'author' : `publish-${i}`;
-    members.push({ name, role: i === 0 ? 'author' : 'publish', host, url: `http://${host}:${port}`, home: join(dir, `publish-${i + 1}`), child: undefined as unknown as ChildProcess, output: '' });
-  }
+  const members = membersOf(dir);
   await Promise.all(members.map(startMember));
   // Not `after`: inside a `before` hook it would fire as soon as the hook ends.
   process.once('exit', () => {
@@ -114,13 +142,14 @@ export async function startRemoteFarm(size = 3): Promise<RemoteFarm> {
 }
 
 /** `bin/capsule` in `cwd`, with no CAPSULE_HOME and HOME pointing there too. */
-export function runIn(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function runIn(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, stdin = ''): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CAPSULE_BIN, ...args], {
       cwd,
       env: { ...process.env, CAPSULE_HOME: '', HOME: cwd, CAPSULE_ADMIN_PASSWORD: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.end(stdin);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
