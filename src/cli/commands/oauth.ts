@@ -9,11 +9,13 @@ import {
   oauthClientPid,
   type OAuthCheckResult,
 } from '../../oauth/index.js';
-import { CheckFailed } from '../check-failed.js';
+import { checkHttpUrl, readSecretFromStdin, removeFactoryConfig, reportChecks, saveFactoryConfig, secretCell, type FactoryKind } from '../factory-config.js';
 import { printJson, printTable, type CliIO } from '../io.js';
 import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
 
 type Options = HomeOptions & JsonOption;
+
+const OAUTH: FactoryKind = { noun: 'OAuth client', command: 'oauth' };
 
 export interface OAuthAddOptions extends HomeOptions {
   readonly tokenEndpoint?: string;
@@ -25,19 +27,6 @@ export interface OAuthAddOptions extends HomeOptions {
   readonly update?: boolean;
 }
 
-function checkEndpoint(text: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new CapsuleError('INVALID_ARGUMENT', `--token-endpoint '${text}' is not an http or https URL`);
-  }
-  return text;
-}
-
 function checkAuthMethod(text: string): string {
   if (!(AUTH_METHODS as readonly string[]).includes(text)) {
     throw new CapsuleError('INVALID_ARGUMENT', `--auth-method '${text}' is neither ${AUTH_METHODS.join(' nor ')}`);
@@ -45,17 +34,10 @@ function checkAuthMethod(text: string): string {
   return text;
 }
 
-/** The secret from standard input, without the line break that `echo` or a here-string adds. */
-async function readSecret(io: CliIO): Promise<string> {
-  const secret = (await io.readStdin()).replace(/\r?\n$/, '');
-  if (secret.length === 0) throw new CapsuleError('INVALID_ARGUMENT', 'standard input held no client secret');
-  return secret;
-}
-
 /** Property changes from the options given; an empty --scope or --audience removes the value. */
 function changesOf(options: OAuthAddOptions): Record<string, ConfigValue | null> {
   const changes: Record<string, ConfigValue | null> = {};
-  if (options.tokenEndpoint !== undefined) changes['token.endpoint'] = checkEndpoint(options.tokenEndpoint);
+  if (options.tokenEndpoint !== undefined) changes['token.endpoint'] = checkHttpUrl('--token-endpoint', options.tokenEndpoint);
   if (options.clientId !== undefined) {
     if (options.clientId.trim() === '') throw new CapsuleError('INVALID_ARGUMENT', '--client-id is empty');
     changes['client.id'] = options.clientId;
@@ -78,21 +60,12 @@ export async function oauthAdd(name: string, options: OAuthAddOptions, io: CliIO
   } else if (Object.keys(changes).length === 0 && !options.clientSecretStdin) {
     throw new CapsuleError('INVALID_ARGUMENT', 'nothing to update: give the options to change, or --client-secret-stdin');
   }
-  if (options.clientSecretStdin) changes['client.secret'] = await readSecret(io);
-  const pid = oauthClientPid(name);
-  const keyId = await withHome(options, io, async (s) => {
-    const exists = s.config.stored(pid) !== null;
-    if (exists && !options.update) {
-      throw new CapsuleError('INVALID_ARGUMENT', `OAuth client ${name} exists; change it with --update`);
-    }
-    if (!exists && options.update) {
-      throw new CapsuleError('CONFIG_NOT_FOUND', `no OAuth client ${name} to update; add it without --update`);
-    }
-    await s.config.update(pid, changes);
-    return describeClientSecret(createOAuthClients(s).settings(name), s.crypto).keyId;
+  if (options.clientSecretStdin) changes['client.secret'] = await readSecretFromStdin(io);
+  await saveFactoryConfig(OAUTH, name, { ...options, secretGiven: options.clientSecretStdin === true }, io, {
+    pid: oauthClientPid(name),
+    changes,
+    secretKeyId: (s) => describeClientSecret(createOAuthClients(s).settings(name), s.crypto).keyId,
   });
-  const protectedWith = options.clientSecretStdin && keyId ? ` (client secret encrypted with master key ${keyId})` : '';
-  io.out(`${options.update ? 'updated' : 'added'} OAuth client ${name}${protectedWith}; test it with 'capsule oauth check ${name}'`);
 }
 
 export async function oauthList(options: Options, io: CliIO) {
@@ -123,11 +96,7 @@ export async function oauthList(options: Options, io: CliIO) {
       client.clientId,
       client.scope ?? '-',
       client.authMethod,
-      !client.secret.set
-        ? 'not set'
-        : client.secret.keyId === null
-          ? 'set, in clear'
-          : `set, master key ${client.secret.keyId}${client.secret.keyPresent === false ? " (not this instance's)" : ''}`,
+      secretCell(client.secret),
     ]),
   );
 }
@@ -139,14 +108,7 @@ export async function oauthCheck(name: string | undefined, options: Options, io:
     if (name !== undefined) oauth.settings(checkClientName(name)); // an unknown name is bad input, not a failed check
     return Promise.all(names.map((each) => oauth.check(each)));
   });
-  if (options.json) printJson(io, results);
-  else if (results.length === 0) io.out("no OAuth clients; add one with 'capsule oauth add'");
-  else {
-    const mark = { ok: 'ok      ', warn: 'WARN    ', critical: 'CRITICAL' };
-    io.out(results.map((result) => `${mark[result.status]} ${result.message}`).join('\n'));
-  }
-  const failed = results.filter((result) => result.status === 'critical').length;
-  if (failed > 0) throw new CheckFailed(`${failed} of ${results.length} OAuth client check${results.length === 1 ? '' : 's'} failed`);
+  reportChecks(OAUTH, results, options, io);
 }
 
 export async function oauthToken(name: string, options: Options, io: CliIO) {
@@ -158,10 +120,7 @@ export async function oauthToken(name: string, options: Options, io: CliIO) {
 }
 
 export async function oauthRemove(name: string, options: HomeOptions, io: CliIO) {
-  const pid = oauthClientPid(name);
-  await withHome(options, io, async (s) => {
-    if (!(await s.config.delete(pid))) throw new CapsuleError('CONFIG_NOT_FOUND', `no OAuth client ${name}; nothing to remove`);
-  });
+  await removeFactoryConfig(OAUTH, name, oauthClientPid(name), options, io);
   io.out(`removed OAuth client ${name}`);
 }
 

@@ -11,11 +11,13 @@ import {
 import type { ConfigValue } from '../../config/index.js';
 import { CapsuleError } from '../../errors.js';
 import { checkId } from '../../users/index.js';
-import { CheckFailed } from '../check-failed.js';
+import { checkHttpUrl, readSecretFromStdin, removeFactoryConfig, reportChecks, saveFactoryConfig, secretCell, type FactoryKind } from '../factory-config.js';
 import { printJson, printTable, type CliIO } from '../io.js';
 import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
 
 type Options = HomeOptions & JsonOption;
+
+const OIDC: FactoryKind = { noun: 'OpenID provider', command: 'oidc' };
 
 export interface OidcAddOptions extends HomeOptions {
   readonly issuer?: string;
@@ -32,28 +34,11 @@ export interface OidcAddOptions extends HomeOptions {
   readonly update?: boolean;
 }
 
-function checkUrl(option: string, text: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new CapsuleError('INVALID_ARGUMENT', `${option} '${text}' is not an http or https URL`);
-  return text;
-}
-
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-async function readSecret(io: CliIO): Promise<string> {
-  const secret = (await io.readStdin()).replace(/\r?\n$/, '');
-  if (secret.length === 0) throw new CapsuleError('INVALID_ARGUMENT', 'standard input held no client secret');
-  return secret;
-}
 
 function changesOf(options: OidcAddOptions): Record<string, ConfigValue | null> {
   const changes: Record<string, ConfigValue | null> = {};
-  if (options.issuer !== undefined) changes.issuer = checkUrl('--issuer', options.issuer);
+  if (options.issuer !== undefined) changes.issuer = checkHttpUrl('--issuer', options.issuer);
   if (options.clientId !== undefined) {
     if (options.clientId.trim() === '') throw new CapsuleError('INVALID_ARGUMENT', '--client-id is empty');
     changes['client.id'] = options.clientId;
@@ -77,7 +62,7 @@ function changesOf(options: OidcAddOptions): Record<string, ConfigValue | null> 
     }
     changes['id.token.alg'] = options.idTokenAlg;
   }
-  if (options.externalUrl !== undefined) changes['external.url'] = options.externalUrl === '' ? null : checkUrl('--external-url', options.externalUrl);
+  if (options.externalUrl !== undefined) changes['external.url'] = options.externalUrl === '' ? null : checkHttpUrl('--external-url', options.externalUrl);
   return changes;
 }
 
@@ -91,17 +76,12 @@ export async function oidcAdd(name: string, options: OidcAddOptions, io: CliIO) 
   } else if (Object.keys(changes).length === 0 && !options.clientSecretStdin) {
     throw new CapsuleError('INVALID_ARGUMENT', 'nothing to update: give the options to change, or --client-secret-stdin');
   }
-  if (options.clientSecretStdin) changes['client.secret'] = await readSecret(io);
-  const pid = oidcPid(name);
-  const keyId = await withHome(options, io, async (s) => {
-    const exists = s.config.stored(pid) !== null;
-    if (exists && !options.update) throw new CapsuleError('INVALID_ARGUMENT', `OpenID provider ${name} exists; change it with --update`);
-    if (!exists && options.update) throw new CapsuleError('CONFIG_NOT_FOUND', `no OpenID provider ${name} to update; add it without --update`);
-    await s.config.update(pid, changes);
-    return describeOidcSecret(createOidcLogin(s).settings(name), s.crypto).keyId;
+  if (options.clientSecretStdin) changes['client.secret'] = await readSecretFromStdin(io);
+  await saveFactoryConfig(OIDC, name, { ...options, secretGiven: options.clientSecretStdin === true }, io, {
+    pid: oidcPid(name),
+    changes,
+    secretKeyId: (s) => describeOidcSecret(createOidcLogin(s).settings(name), s.crypto).keyId,
   });
-  const protectedWith = options.clientSecretStdin && keyId ? ` (client secret encrypted with master key ${keyId})` : '';
-  io.out(`${options.update ? 'updated' : 'added'} OpenID provider ${name}${protectedWith}; test it with 'capsule oidc check ${name}'`);
 }
 
 export async function oidcList(options: Options, io: CliIO) {
@@ -137,7 +117,7 @@ export async function oidcList(options: Options, io: CliIO) {
       provider.issuer,
       provider.clientId,
       [...Object.entries(provider.groupMap).map(([from, to]) => `${from}=${to}`), ...provider.defaultGroups.map((group) => `+${group}`)].join(',') || '-',
-      !provider.secret.set ? 'not set' : provider.secret.keyId === null ? 'set, in clear' : `set, master key ${provider.secret.keyId}${provider.secret.keyPresent === false ? " (not this instance's)" : ''}`,
+      secretCell(provider.secret),
     ]),
   );
 }
@@ -149,21 +129,11 @@ export async function oidcCheckCommand(name: string | undefined, options: Option
     const names = name === undefined ? oidc.names() : [name];
     return Promise.all(names.map((each) => oidc.check(each)));
   });
-  if (options.json) printJson(io, results);
-  else if (results.length === 0) io.out("no OpenID providers; add one with 'capsule oidc add'");
-  else {
-    const mark = { ok: 'ok      ', warn: 'WARN    ', critical: 'CRITICAL' };
-    io.out(results.map((result) => `${mark[result.status]} ${result.message}`).join('\n'));
-  }
-  const failed = results.filter((result) => result.status === 'critical').length;
-  if (failed > 0) throw new CheckFailed(`${failed} of ${results.length} OpenID provider check${results.length === 1 ? '' : 's'} failed`);
+  reportChecks(OIDC, results, options, io);
 }
 
 export async function oidcRemove(name: string, options: HomeOptions, io: CliIO) {
-  const pid = oidcPid(name);
-  await withHome(options, io, async (s) => {
-    if (!(await s.config.delete(pid))) throw new CapsuleError('CONFIG_NOT_FOUND', `no OpenID provider ${name}; nothing to remove`);
-  });
+  await removeFactoryConfig(OIDC, name, oidcPid(name), options, io);
   io.out(`removed OpenID provider ${name}; users it created stay (without a password)`);
 }
 

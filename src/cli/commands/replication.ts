@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CapsuleError } from '../../errors.js';
 import { agentPid, checkAgentName, removeAgent, replicationStatus, requestResync, requestRetry, type AgentStatus } from '../../replication/index.js';
+import { readSecretFromStdin } from '../factory-config.js';
 import { printJson, printTable, type CliIO } from '../io.js';
 import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
 
@@ -28,8 +29,7 @@ export async function replicationAddAgent(name: string, options: AddAgentOptions
   if (!options.transportPasswordStdin) {
     throw new CapsuleError('INVALID_ARGUMENT', 'pass the transport password on standard input with --transport-password-stdin (never as an argument)');
   }
-  const password = (await io.readStdin()).replace(/\r?\n$/, '');
-  if (password.length === 0) throw new CapsuleError('INVALID_ARGUMENT', 'standard input held no transport password');
+  const password = await readSecretFromStdin(io, 'transport password');
   const retry = whole(options.retryDelay, '--retry-delay');
   const alert = whole(options.blockedAlert, '--blocked-alert');
   await withHome(options, io, async (s) => {
