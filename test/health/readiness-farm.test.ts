@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CAPSULE_BIN, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { login } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
-import { freePortRange } from '../helpers/port-range.js';
-import { tempDir } from '../helpers/temp.js';
+import { farmUp, initLocalFarm, type FarmProcess, type LocalFarm } from '../farm/local-farm.js';
 
 // A farm whose every instance has an OAuth client whose token endpoint is dead (nothing listens
 // there). The integration is critical in `GET /system/health`, but HAProxy routes on
@@ -16,15 +13,6 @@ import { tempDir } from '../helpers/temp.js';
 const PUBLISHERS = 2;
 const ALICE = { id: 'alice', password: 'alice-pw' };
 const CHECK_INTERVAL_MS = 300;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -42,49 +30,35 @@ interface HealthBody {
 }
 
 describe('a dead OAuth token endpoint in a farm behind HAProxy', { timeout: 90_000 }, () => {
-  let dir: string;
-  let lb: string;
-  let firstPort: number;
-  let child: ChildProcess;
-  let output = '';
-  let pids: number[] = [];
+  let farm: LocalFarm;
+  let up: FarmProcess;
 
   before(async () => {
-    dir = join(tempDir(), 'farm');
-    firstPort = await freePortRange(PUBLISHERS + 1);
-    lb = `http://127.0.0.1:${firstPort}`;
-    const init = await runCli([
-      'farm', 'init', '--dir', dir, '--publishers', String(PUBLISHERS), '--port', String(firstPort),
-      '--check-interval', String(CHECK_INTERVAL_MS), '--check-fall', '1', '--check-rise', '1',
-    ]);
-    assert.equal(init.code, 0, init.stderr);
-    assert.equal((await runCli(['farm', 'users', 'add', ALICE.id, '--password-stdin', '--dir', dir], { stdin: ALICE.password })).code, 0);
+    farm = await initLocalFarm(PUBLISHERS, { args: ['--check-interval', String(CHECK_INTERVAL_MS), '--check-fall', '1', '--check-rise', '1'] });
     const dead = `http://127.0.0.1:${await freePort()}/token`; // free a moment ago: connections are refused
     for (let i = 1; i <= PUBLISHERS; i++) {
       const add = await runCli(
-        ['oauth', 'add', 'partner', '--token-endpoint', dead, '--client-id', 'svc', '--client-secret-stdin', '--home', join(dir, `publish-${i}`)],
+        ['oauth', 'add', 'partner', '--token-endpoint', dead, '--client-id', 'svc', '--client-secret-stdin', '--home', join(farm.dir, `publish-${i}`)],
         { stdin: 'partner-secret' },
       );
       assert.equal(add.code, 0, add.stderr);
     }
-    child = spawn(process.execPath, [CAPSULE_BIN, 'farm', 'up', '--dir', dir], { env: { ...process.env, CAPSULE_HOME: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (chunk) => (output += chunk));
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    await waitFor('farm up', async () => (/^farm up: /m.test(output) ? true : child.exitCode !== null ? Promise.reject(new Error(output)) : undefined), 40_000);
-    pids = readdirSync(join(dir, 'run')).map((file) => Number(readFileSync(join(dir, 'run', file), 'utf8')));
+    up = await farmUp(farm.dir);
+    const add = await farm.operator(['farm', 'users', 'add', ALICE.id, '--password-stdin', '--wait', '20'], ALICE.password);
+    assert.equal(add.code, 0, add.stderr);
   });
 
-  after(() => {
-    if (child?.exitCode === null) child.kill('SIGKILL');
-    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  after(async () => {
+    if (up?.child.exitCode !== null) return;
+    up.child.kill('SIGTERM');
+    await up.exited;
   });
 
   it('reports the integration critical in /system/health while /system/health/ready stays 200 and logins through HAProxy keep working', async () => {
-    const adminPassword = readFileSync(join(dir, 'admin-password'), 'utf8').trim();
-    for (let i = 1; i <= PUBLISHERS; i++) {
-      const url = `http://127.0.0.1:${firstPort + i}`;
-      const token = await login(url, 'admin', adminPassword);
-      const full = await waitFor(`publish-${i} to find the token endpoint dead`, async () => {
+    for (const publish of farm.members().filter((member) => member.role === 'publish')) {
+      const { url } = publish;
+      const token = await login(url, 'admin', farm.adminPassword);
+      const full = await waitFor(`${publish.name} to find the token endpoint dead`, async () => {
         const response = await fetch(`${url}/system/health`, { headers: { 'login-token': token } });
         const body = (await response.json()) as HealthBody;
         const partner = body.checks.find((check) => check.name === 'capsule.oauth.client~partner');
@@ -111,7 +85,7 @@ describe('a dead OAuth token endpoint in a farm behind HAProxy', { timeout: 90_0
     const deadline = Date.now() + 10 * CHECK_INTERVAL_MS;
     let logins = 0;
     while (Date.now() < deadline || logins < 10) {
-      const response = await fetch(`${lb}/j_security_check`, {
+      const response = await fetch(`${farm.lb}/j_security_check`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ j_username: ALICE.id, j_password: ALICE.password }),
