@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { keyId } from '../../src/crypto/index.js';
+import { openBundle } from '../../src/crypto/index.js';
 import { openSealedKey, sealKey, type SealedKey } from '../../src/farm/member/index.js';
+import { login } from '../helpers/http.js';
 import { adminToken, memberView, startRemoteFarm, waitUntil, type RemoteFarm } from './remote-farm.js';
 
 // The admin API a member offers the farm commands: administrators only, audited, keys never in clear.
@@ -87,5 +89,44 @@ describe('the farm admin API of a member', () => {
     const tampered = await post(`${publish!.url}/system/farm/hmac/stage`, { sealed: { ...good, ciphertext: flipped.toString('base64url') } }, { 'login-token': publishToken });
     assert.equal(tampered.status, 400, tampered.text);
     assert.deepEqual((await memberView(publish!, publishToken)).keys, before.keys, 'nothing changed');
+  });
+
+  it("exports the keys only inside a bundle sealed with the caller's one-time passphrase, to administrators", async () => {
+    const [author] = farm.members;
+    const passphrase = randomBytes(32).toString('base64url');
+    assert.equal((await post(`${author!.url}/system/farm/keys/export`, { passphrase })).status, 401, 'anonymous');
+    assert.equal((await post(`${author!.url}/system/farm/keys/export`, { passphrase: 'short' }, { 'login-token': token })).status, 400, 'a weak passphrase');
+    assert.equal((await post(`${author!.url}/system/farm/keys/export`, { passphrase }, { 'login-token': token, origin: 'https://evil.example' })).status, 403);
+    const exported = await post(`${author!.url}/system/farm/keys/export`, { passphrase }, { 'login-token': token });
+    assert.equal(exported.status, 200, exported.text);
+    for (const file of ['master', 'hmac']) {
+      const key = readFileSync(join(author!.home, 'keys', file));
+      for (const form of [key.toString('base64'), key.toString('base64url'), key.toString('hex')]) assert.ok(!exported.text.includes(form), `${file} is not in the answer in clear`);
+    }
+    assert.throws(() => openBundle(exported.json.bundle, randomBytes(32).toString('base64url')), /passphrase is wrong/);
+    const { keys } = openBundle(exported.json.bundle, passphrase);
+    assert.ok(keys.hmac.equals(readFileSync(join(author!.home, 'keys', 'hmac'))), 'the passphrase opens it to the farm key');
+    await waitUntil('the export in the audit log', async () => /"event":"farm-keys-exported".*"by":"admin"/.test(author!.output));
+    assert.ok(!author!.output.includes(passphrase), 'the passphrase is not logged');
+  });
+
+  it('changes users on the author for administrators only, never logging the password, and tells the outbox position', async () => {
+    const [author] = farm.members;
+    const password = 'a-password-never-logged';
+    assert.equal((await post(`${author!.url}/system/farm/users`, { id: 'dora', password })).status, 401);
+    const added = await post(`${author!.url}/system/farm/users`, { id: 'dora', password, groups: ['editors'] }, { 'login-token': token });
+    assert.equal(added.status, 200, added.text);
+    assert.deepEqual(added.json.agents, ['publish-1']);
+    assert.ok(added.json.outboxSequence > 0);
+    assert.equal((await post(`${author!.url}/system/farm/users`, { id: 'dora', password }, { 'login-token': token })).status, 409);
+    assert.equal((await post(`${author!.url}/system/farm/users/passwd`, { id: 'nobody', password }, { 'login-token': token })).status, 404);
+    assert.equal((await post(`${author!.url}/system/farm/users/remove`, { id: 'admin' }, { 'login-token': token })).status, 400, 'admin is kept per instance');
+    const doraToken = await login(author!.url, 'dora', password);
+    assert.equal((await post(`${author!.url}/system/farm/users/remove`, { id: 'dora' }, { 'login-token': doraToken })).status, 403, 'not an administrator');
+    const removed = await post(`${author!.url}/system/farm/users/remove`, { id: 'dora' }, { 'login-token': token });
+    assert.equal(removed.status, 200, removed.text);
+    assert.ok(removed.json.outboxSequence > added.json.outboxSequence);
+    await waitUntil('the change in the audit log', async () => /"event":"farm-user-removed".*"user":"dora"/.test(author!.output));
+    assert.ok(!author!.output.includes(password), 'the password is not logged');
   });
 });
