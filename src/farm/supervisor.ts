@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { systemClock, type Clock } from '../clock.js';
 import { CapsuleError } from '../errors.js';
 import { checkHaproxyConfig, findHaproxy } from './haproxy-binary.js';
 import { farmPaths, readLocalFarm, type FarmPaths, type LocalMember } from './local-farm.js';
@@ -23,6 +24,7 @@ export interface RunFarmOptions {
   readonly startTimeoutMs?: number;
   /** How often farm.json is read for instances added while the farm runs. */
   readonly manifestPollMs?: number;
+  readonly clock?: Clock;
 }
 
 interface Child {
@@ -69,6 +71,7 @@ function pause(ms: number): Promise<void> {
  */
 export async function runFarm(dir: string, options: RunFarmOptions): Promise<void> {
   const paths = farmPaths(dir);
+  const clock = options.clock ?? systemClock;
   const farm = readLocalFarm(paths);
   const { loadBalancer } = farm.local;
   const haproxy = findHaproxy(options.env);
@@ -140,25 +143,25 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
     const child = spawnChild(instance.name, process.execPath, [
       CAPSULE_BIN, 'start', '--home', instance.home, '--host', instance.host, '--port', String(instance.port), '--name', instance.name,
     ]);
-    const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+    const deadline = clock.now() + (options.startTimeoutMs ?? 30_000);
     for (;;) {
       if (child.process.exitCode !== null || child.process.signalCode !== null) {
         throw new CapsuleError('CHECK_FAILED', `${instance.name} did not start (${describeExit(child.process.exitCode, child.process.signalCode)}); its output above says why`);
       }
       if (await answers(instance.url)) return;
-      if (Date.now() > deadline) throw new CapsuleError('CHECK_FAILED', `${instance.name} did not answer on ${instance.url} within ${(options.startTimeoutMs ?? 30_000) / 1000} s; its output above says why`);
+      if (clock.now() > deadline) throw new CapsuleError('CHECK_FAILED', `${instance.name} did not answer on ${instance.url} within ${(options.startTimeoutMs ?? 30_000) / 1000} s; its output above says why`);
       await pause(POLL_MS);
     }
   }
 
   async function startLoadBalancer(): Promise<void> {
     const child = spawnChild(HAPROXY_PROCESS, haproxy, ['-W', '-db', '-f', paths.haproxyConfig]);
-    const deadline = Date.now() + 10_000;
+    const deadline = clock.now() + 10_000;
     while (await portIsFree(loadBalancer.host, loadBalancer.port)) {
       if (child.process.exitCode !== null || child.process.signalCode !== null) {
         throw new CapsuleError('CHECK_FAILED', `haproxy did not start (${describeExit(child.process.exitCode, child.process.signalCode)}); its output above says why`);
       }
-      if (Date.now() > deadline) throw new CapsuleError('CHECK_FAILED', `haproxy did not listen on ${loadBalancer.host}:${loadBalancer.port} within 10 s`);
+      if (clock.now() > deadline) throw new CapsuleError('CHECK_FAILED', `haproxy did not listen on ${loadBalancer.host}:${loadBalancer.port} within 10 s`);
       await pause(POLL_MS);
     }
   }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { systemClock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import {
   adminCredentials,
@@ -160,7 +159,6 @@ async function farmUserChange(id: string, options: UserOptions, io: CliIO, opera
   const waitSeconds = wholeNumber(options.wait, '--wait');
   const result = await changeFarmUser(farm.manifest, farm.file, farm.credentials, id, operation, {
     waitMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
-    clock: systemClock,
   });
   report(io, options, result.message, result);
 }

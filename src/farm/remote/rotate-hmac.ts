@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { systemClock, type Clock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import { failpoint, pausepoint } from '../../support/failpoint.js';
 import type { LockGrant, MemberInfo, SealedKey, StagedForFarm } from '../member/index.js';
@@ -26,16 +27,17 @@ export interface RemoteRotateOptions {
   /** The farm lock's lease; renewed while the rotation runs, lapses when the run dies. */
   readonly leaseMs?: number;
   readonly onProgress?: (message: string) => void;
+  readonly clock?: Clock;
 }
 
 const holds = (info: MemberInfo, kid: string) =>
   info.keys.hmac.id === kid || info.keys.stagedHmac?.id === kid || info.keys.retiredHmac.some((key) => key.id === kid);
 
-async function waitFor(client: MemberClient, done: (info: MemberInfo) => boolean, what: string, waitMs: number): Promise<void> {
-  const deadline = Date.now() + waitMs;
+async function waitFor(client: MemberClient, done: (info: MemberInfo) => boolean, what: string, waitMs: number, clock: Clock): Promise<void> {
+  const deadline = clock.now() + waitMs;
   for (;;) {
     if (done(await client.get<MemberInfo>('/system/farm/member'))) return;
-    if (Date.now() > deadline) {
+    if (clock.now() > deadline) {
       throw new CapsuleError(
         'CHECK_FAILED',
         `${client.member.name} (${client.member.url}) has not loaded ${what} within ${waitMs / 1000} s; check its log, then run 'capsule farm rotate-hmac' again to finish this rotation`,
@@ -56,6 +58,7 @@ export async function remoteRotateHmac(manifest: FarmManifestV2, credentials: Ad
   const progress = options.onProgress ?? (() => undefined);
   const waitMs = options.waitMs ?? 15_000;
   const leaseMs = options.leaseMs ?? DEFAULT_LOCK_LEASE_MS;
+  const clock = options.clock ?? systemClock;
   const clients = manifest.members.map((member) => memberClient(member, credentials));
   const author = lockMember(manifest);
   const authorClient = clients.find((client) => client.member.name === author.name)!;
@@ -112,7 +115,7 @@ export async function remoteRotateHmac(manifest: FarmManifestV2, credentials: Ad
       if (++stagedCount === 1) failpoint('farm-rotate:staged-partly');
       checkLock();
     }
-    for (const client of clients) await waitFor(client, (info) => info.keys.stagedHmac?.id === kid || info.keys.hmac.id === kid, `the staged hmac ${kid}`, waitMs);
+    for (const client of clients) await waitFor(client, (info) => info.keys.stagedHmac?.id === kid || info.keys.hmac.id === kid, `the staged hmac ${kid}`, waitMs, clock);
     progress(`every member verifies with hmac ${kid}; promoting it (publishes first, ${author.name} last)`);
 
     const keepPrevious = !options.discardOld;
@@ -122,7 +125,7 @@ export async function remoteRotateHmac(manifest: FarmManifestV2, credentials: Ad
       await client.post('/system/farm/hmac/promote', { expectedKid: kid, keepPrevious });
       if (++promoted === 1) failpoint('farm-rotate:promoted-partly');
     }
-    for (const client of clients) await waitFor(client, (info) => info.keys.hmac.id === kid, `hmac ${kid} as its signing key`, waitMs);
+    for (const client of clients) await waitFor(client, (info) => info.keys.hmac.id === kid, `hmac ${kid} as its signing key`, waitMs, clock);
     return {
       previous,
       current: kid,

@@ -1,4 +1,4 @@
-import type { Clock } from '../../clock.js';
+import { systemClock, type Clock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import type { MemberInfo, MemberUserChange } from '../member/index.js';
 import { memberClient, type AdminCredentials, type MemberClient } from './admin-client.js';
@@ -18,7 +18,7 @@ export interface FarmUserResult extends MemberUserChange {
 export interface FarmUserOptions {
   /** Wait this long for every agent to deliver the change; no wait without it. */
   readonly waitMs?: number;
-  readonly clock: Clock;
+  readonly clock?: Clock;
 }
 
 const DONE = { add: 'added user', passwd: 'changed the password of', remove: 'removed user' } as const;
@@ -60,7 +60,7 @@ export async function changeFarmUser(
   credentials: AdminCredentials,
   id: string,
   operation: FarmUserOperation,
-  options: FarmUserOptions,
+  options: FarmUserOptions = {},
 ): Promise<FarmUserResult> {
   const client = memberClient(authorOf(manifest, manifestFile), credentials);
   const change =
@@ -69,7 +69,7 @@ export async function changeFarmUser(
       : operation.kind === 'passwd'
         ? await client.post<MemberUserChange>('/system/farm/users/passwd', { id, password: operation.password })
         : await client.post<MemberUserChange>('/system/farm/users/remove', { id });
-  const delivered = options.waitMs === undefined ? null : await waitForDelivery(client, change, options.waitMs, options.clock);
+  const delivered = options.waitMs === undefined ? null : await waitForDelivery(client, change, options.waitMs, options.clock ?? systemClock);
   const done = `${DONE[operation.kind]} ${id} on ${client.member.name}`;
   const agents = change.agents.join(', ');
   const message =
