@@ -209,6 +209,10 @@ describe('the local farm: an author and publishes on their own loopback addresse
     assert.equal(red.code, 1, red.stdout);
     assert.match(red.stdout, /^RED: publish-2 \(http:\/\/127\.0\.0\.4:\d+\) does not answer \(connection refused\)/m);
     assert.match(red.stderr, /farm red: 1 problem/);
+    // A change made meanwhile waits in the author's outbox for it; --wait says which publish lacks it.
+    const waited = await farm.operator(['farm', 'users', 'add', 'carol', '--password-stdin', '--wait', '2'], 'carol-pw');
+    oneLine(waited, 1, /carol changed on author, but not yet replicated to publish-2 \(1 queued, last error: .*\) after 2 s; it is delivered once they answer/);
+    assert.equal((await loginStatus(publishes()[0]!.url, 'carol', 'carol-pw')).status, 200, 'the others have it');
   });
 
   it('SIGTERM to farm up stops every process it started', async () => {
