@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,7 @@ import { createStatefulTokenStore, createTokenHandler } from '../src/auth/index.
 import { openServices } from '../src/instance/index.js';
 import { createArgon2Hasher } from '../src/users/index.js';
 import { startPostgres, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
-import { BIN, cli, freePort, login, run, type HttpRun } from './http.js';
+import { interleaved, login, MEMBERS_PAGE, PUBLIC_PAGE, run, seedContent, startCapsule, stopChild, type HttpRun } from './http.js';
 import { measureAsync } from './measure.js';
 
 // The author-cluster rows: stateful tokens on a PostgreSQL repository (a throwaway local
@@ -82,45 +81,31 @@ export async function benchmarkPostgres(log: (line: string) => void, durationSec
       await services.close();
     }
 
-    const httpUrl = await cluster.createDatabase('bench_http');
+    await cluster.createDatabase('bench_http');
     const home = join(dir, 'http');
-    const port = await freePort();
-    const env = { ...process.env, ...cluster.env, CAPSULE_ADMIN_PASSWORD: 'bench-admin', CAPSULE_LOG_LEVEL: 'warn' };
-    const server = spawn(process.execPath, [BIN, 'start', '--home', home, '--port', String(port), '--repository', cluster.url('bench_http')], {
-      env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const base = `http://127.0.0.1:${port}`;
+    const env = { ...process.env, ...cluster.env };
+    const { url: base, child: server } = await startCapsule(home, env, ['--repository', cluster.url('bench_http')]);
     try {
-      for (let i = 0; i < 100; i++) {
-        if (await fetch(`${base}/system/health`).then(() => true, () => false)) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      cli(home, ['content', 'put', '/content/public', '--json', '{"title":"Public page","body":"Hello"}'], undefined, env);
-      cli(home, ['content', 'put', '/content/members', '--json', '{"title":"Members page","body":"Hello","allowedGroups":["members"]}'], undefined, env);
-      cli(home, ['groups', 'add', 'members'], undefined, env);
-      cli(home, ['users', 'add', 'reader', '--password-stdin', '--group', 'members'], 'reader-password', env);
+      seedContent(home, env);
       const stateful = await login(base);
       log(`server on ${base} with its repository on PostgreSQL; ${connections} connections, ${rounds} interleaved rounds of ${durationSeconds} s`);
-      await run('warm-up', `${base}/content/members.json`, 2, connections, stateful);
-      const plans: Array<[string, string | undefined]> = [
-        ['anonymous GET /content/public.json (PostgreSQL home)', undefined],
-        ['stateful token GET /content/members.json (PostgreSQL)', stateful],
-      ];
-      const best = new Map<string, HttpRun>();
-      for (let round = 0; round < rounds; round++) {
-        for (const [name, cookie] of plans) {
-          const target = cookie ? `${base}/content/members.json` : `${base}/content/public.json`;
-          const result = await run(name, target, durationSeconds, connections, cookie);
-          if ((best.get(name)?.requestsPerSecond ?? 0) < result.requestsPerSecond) best.set(name, result);
-        }
-      }
+      await run('warm-up', `${base}${MEMBERS_PAGE}.json`, 2, connections, stateful);
+      await run('warm-up', `${base}${PUBLIC_PAGE}.json`, 1, connections);
+      const http = await interleaved(
+        [
+          { name: `anonymous GET ${PUBLIC_PAGE}.json (PostgreSQL home)`, url: `${base}${PUBLIC_PAGE}.json`, pid: server.pid! },
+          { name: `stateful token GET ${MEMBERS_PAGE}.json (PostgreSQL)`, url: `${base}${MEMBERS_PAGE}.json`, cookie: stateful, pid: server.pid! },
+        ],
+        rounds,
+        durationSeconds,
+        connections,
+      );
       // Statements per stateful request, and which: a counted burst. Change polling runs beside
       // it (a few counter reads a second), so it is counted and shown apart.
       await resetStatements(cluster);
       const requests = 3000;
       for (let i = 0; i < requests; i++) {
-        const response = await fetch(`${base}/content/members.json`, { headers: { cookie: `login-token=${stateful}` } });
+        const response = await fetch(`${base}${MEMBERS_PAGE}.json`, { headers: { cookie: `login-token=${stateful}` } });
         if (response.status !== 200) throw new Error(`stateful request answered ${response.status}`);
         await response.arrayBuffer();
       }
@@ -133,13 +118,12 @@ export async function benchmarkPostgres(log: (line: string) => void, durationSec
         tokens: STATEFUL_TOKENS,
         verificationRate,
         statementsPerVerification,
-        http: plans.map(([name]) => best.get(name)!),
+        http,
         statementsPerRequest,
         perRequest,
       };
     } finally {
-      server.kill('SIGTERM');
-      await new Promise((resolve) => server.once('exit', resolve));
+      await stopChild(server);
     }
   } finally {
     await cluster.stop();

@@ -1,55 +1,121 @@
-// `npm run bench`: token verification rates against reference libraries, then HTTP throughput,
-// all measured in this one run on this machine. Record the output in BENCHMARKS.md.
-import { cpus } from 'node:os';
+// `npm run bench`: every figure of issue 17 with its goal beside it, measured in this one run on
+// this machine. Record the output in BENCHMARKS.md. `npm run bench -- --only http,farm` runs some.
+import { execFileSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { formatRate } from './measure.js';
-import { benchmarkHttp } from './http.js';
+import { benchmarkHttp, type HttpRun } from './http.js';
 import { benchmarkReplication } from './replication.js';
 import { opensslHmacRate } from './openssl.js';
 import { benchmarkVerification } from './verification.js';
 import { benchmarkPostgres } from './postgres.js';
+import { benchmarkTokenCount } from './token-count.js';
+import { benchmarkLogins } from './logins.js';
+import { benchmarkFarm } from './farm.js';
+import { LOAD_CPU, pin, PINNED, SERVER_CPU } from './pinning.js';
 
 const log = (line: string) => console.error(`  … ${line}`);
 const percent = (value: number) => `${(value * 100).toFixed(0)}%`;
+const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+const onlyArgument = process.argv.indexOf('--only');
+const only = onlyArgument > 0 ? new Set((process.argv[onlyArgument + 1] ?? '').split(',')) : undefined;
+const section = (name: string) => !only || only.has(name);
 
-console.log(`Capsule token benchmark — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
-console.log('\n1. Verifications per second, one process\n');
-const { tokenLength, rates } = await benchmarkVerification(log);
-const ceiling = rates['bare createHmac + timingSafeEqual (ceiling)']!;
-const jose = rates['jose jwtVerify HS256, pre-imported key, 256 in flight (best case)']!;
-const cold = rates['capsule encapsulated, codec, cold (every token different)']!;
-const width = Math.max(...Object.keys(rates).map((name) => name.length));
-for (const [name, rate] of Object.entries(rates)) {
-  console.log(`  ${name.padEnd(width)}  ${formatRate(rate).padStart(10)}   ${percent(rate / ceiling).padStart(5)} of ceiling   ${(rate / jose).toFixed(1).padStart(5)}× jose`);
+function httpLine(run: HttpRun, base: HttpRun, baseName: string): string {
+  return `  ${run.name.padEnd(50)} ${run.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${String(run.p99Ms).padStart(3)} ms  ${percent(run.requestsPerSecond / base.requestsPerSecond).padStart(5)} of ${baseName}  server ${run.serverCpuUsPerRequest.toFixed(0).padStart(3)} µs CPU/req, ${percent(run.serverBusy).padStart(4)} busy  (errors ${run.errors}, non-2xx ${run.non2xx})`;
 }
-const native = opensslHmacRate(tokenLength);
-if (native) console.log(`\n  openssl speed -hmac sha256 -bytes ${tokenLength} (native limit): ${formatRate(native)}`);
-console.log(`\n  cold encapsulated verification: ${percent(cold / ceiling)} of the bare HMAC ceiling (target ≥ 60%), ${(cold / jose).toFixed(1)}× jose's best case (target ≥ 5×)`);
 
-console.log('\n2. HTTP, autocannon against a real instance (child process, loopback)\n');
-const { runs } = await benchmarkHttp(log);
-const anonymous = runs[0]!;
-for (const run of runs) {
-  console.log(
-    `  ${run.name.padEnd(46)} ${run.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${String(run.p99Ms).padStart(3)} ms  ${percent(run.requestsPerSecond / anonymous.requestsPerSecond).padStart(5)} of anonymous  (errors ${run.errors}, non-2xx ${run.non2xx})`,
-  );
-}
-console.log('\n  targets: encapsulated ≥ 90% of anonymous, stateful ≥ 75%');
+const openssl = (() => {
+  try {
+    return execFileSync('openssl', ['version'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'openssl not found';
+  }
+})();
+console.log(`Capsule benchmark — node ${process.version}, ${openssl}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}`);
+console.log(`load average at start: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+// This process (autocannon, the in-process candidates) on one core; servers on the other.
+pin(process.pid, LOAD_CPU);
+console.log(PINNED ? `pinned: servers on CPU ${SERVER_CPU}, this process (load generator, in-process runs) on CPU ${LOAD_CPU}` : 'NOT pinned (taskset or a second core missing): HTTP ratios measure contention too');
 
-console.log('\n3. Replication lag: an author and three publishes (child processes, loopback), 1,000 changes\n');
-for (const run of await benchmarkReplication(log)) {
-  console.log(`  ${run.name.padEnd(32)} ${run.changesPerSecond.toFixed(0).padStart(5)} changes/s  lag p50 ${String(run.p50Ms).padStart(4)} ms  p99 ${String(run.p99Ms).padStart(4)} ms  max ${String(run.maxMs).padStart(4)} ms`);
+let ceiling = 0;
+if (section('verification')) {
+  console.log('\n1. Verifications per second, one process on one core\n');
+  const { tokenLength, rates } = await benchmarkVerification(log);
+  ceiling = rates['bare createHmac + timingSafeEqual (ceiling)']!;
+  const jose = rates['jose jwtVerify HS256, pre-imported key, 256 in flight (best case)']!;
+  const cold = rates['capsule encapsulated, codec, cold (every token different)']!;
+  const width = Math.max(...Object.keys(rates).map((name) => name.length));
+  for (const [name, rate] of Object.entries(rates)) {
+    console.log(`  ${name.padEnd(width)}  ${formatRate(rate).padStart(10)}   ${percent(rate / ceiling).padStart(5)} of ceiling   ${(rate / jose).toFixed(1).padStart(5)}× jose`);
+  }
+  const native = opensslHmacRate(tokenLength);
+  if (native) console.log(`\n  openssl speed -hmac sha256 -bytes ${tokenLength} (native limit): ${formatRate(native)}; the ceiling is ${percent(ceiling / native)} of it, cold Capsule ${percent(cold / native)}`);
+  console.log(`\n  goal: cold encapsulated verification ≥ 60% of the bare HMAC ceiling: ${percent(cold / ceiling)}, ${met(cold / ceiling >= 0.6)}`);
+  console.log(`  goal: ≥ 10× jose's best case: ${(cold / jose).toFixed(1)}×, ${met(cold / jose >= 10)}`);
 }
-console.log('\n  target: every change applied on every publish within 2 s');
 
-console.log('\n4. PostgreSQL repository (author cluster): stateful tokens, a throwaway local cluster on loopback\n');
-const postgres = await benchmarkPostgres(log);
-console.log(`  capsule stateful, full authenticate (PostgreSQL, ${postgres.tokens.toLocaleString('en')} tokens, user cached)  ${formatRate(postgres.verificationRate)}   ${percent(postgres.verificationRate / ceiling)} of ceiling`);
-console.log(`  database statements per stateful verification: ${postgres.statementsPerVerification.toFixed(2)} (one round trip)`);
-const pgAnonymous = postgres.http[0]!;
-for (const run of postgres.http) {
-  console.log(
-    `  ${run.name.padEnd(54)} ${run.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${String(run.p99Ms).padStart(3)} ms  ${percent(run.requestsPerSecond / pgAnonymous.requestsPerSecond).padStart(5)} of anonymous  (errors ${run.errors}, non-2xx ${run.non2xx})`,
-  );
+if (section('count')) {
+  console.log('\n2. Stateful verifications against how many tokens are stored (SQLite, one process, 32 in flight)\n');
+  const count = await benchmarkTokenCount(log);
+  console.log(`  bulk insert: ${count.large.toLocaleString('en')} tokens in ${count.bulkSeconds.toFixed(1)} s (${formatRate(count.bulkPerSecond)}, one transaction), repository ${count.sizeMiB.toFixed(0)} MiB`);
+  console.log(`  ${count.small.toLocaleString('en').padStart(9)} tokens stored: ${formatRate(count.smallRate).padStart(10)}`);
+  console.log(`  ${count.large.toLocaleString('en').padStart(9)} tokens stored: ${formatRate(count.largeRate).padStart(10)}  (${percent(count.largeRate / count.smallRate)} of the small one)`);
+  console.log(`  through HTTP (GET /api/session, server on its own core, autocannon cycling through ${count.httpTokens.toLocaleString('en')} distinct tokens of the large home, all of the small one's):`);
+  console.log(`  ${count.small.toLocaleString('en').padStart(9)} tokens stored: ${count.smallHttp.toFixed(0).padStart(7)} req/s`);
+  console.log(`  ${count.large.toLocaleString('en').padStart(9)} tokens stored: ${count.largeHttp.toFixed(0).padStart(7)} req/s  (${percent(count.largeHttp / count.smallHttp)} of the small one; non-2xx and errors in both: ${count.httpFailed})`);
+  console.log(`\n  goal: within 10%: token check alone ${percent(Math.abs(1 - count.largeRate / count.smallRate))} apart, ${met(count.largeRate / count.smallRate >= 0.9)}; HTTP throughput ${percent(Math.abs(1 - count.largeHttp / count.smallHttp))} apart, ${met(count.largeHttp / count.smallHttp >= 0.9)}`);
 }
-console.log(`  database statements per stateful HTTP request: ${postgres.statementsPerRequest.toFixed(3)}`);
-for (const { query, perRequest } of postgres.perRequest) console.log(`    ${perRequest.toFixed(3)}  ${query}`);
+
+if (section('http')) {
+  console.log('\n3. HTTP: capsule start on one core, autocannon on the other (32 connections, loopback)\n');
+  const { runs, idleRssMiB, loadRssMiB } = await benchmarkHttp(log);
+  const [bare, anonymous, encapsulated, stateful] = runs as [HttpRun, HttpRun, HttpRun, HttpRun];
+  console.log(httpLine(bare, bare, 'bare'));
+  console.log(httpLine(anonymous, bare, 'bare'));
+  for (const run of [encapsulated, stateful]) console.log(httpLine(run, anonymous, 'anon'));
+  const errors = runs.reduce((sum, run) => sum + run.errors + run.non2xx, 0);
+  console.log(`\n  goal: anonymous ≥ 0.75 of the bare Fastify route: ${(anonymous.requestsPerSecond / bare.requestsPerSecond).toFixed(2)}, ${met(anonymous.requestsPerSecond / bare.requestsPerSecond >= 0.75)}`);
+  console.log(`  goal: encapsulated ≥ 0.95 of anonymous: ${(encapsulated.requestsPerSecond / anonymous.requestsPerSecond).toFixed(2)}, ${met(encapsulated.requestsPerSecond / anonymous.requestsPerSecond >= 0.95)}`);
+  console.log(`  goal: stateful ≥ 0.90 of anonymous: ${(stateful.requestsPerSecond / anonymous.requestsPerSecond).toFixed(2)}, ${met(stateful.requestsPerSecond / anonymous.requestsPerSecond >= 0.9)}`);
+  console.log(`  goal: zero non-2xx (and no errors): ${errors}, ${met(errors === 0)}`);
+  console.log(`\n  memory (RSS) of the instance: ${idleRssMiB.toFixed(0)} MiB idle after start, ${loadRssMiB.toFixed(0)} MiB at most under load`);
+}
+
+if (section('logins')) {
+  console.log('\n4. Logins per second on one core (argon2id m=19456 KiB, t=2, p=1)\n');
+  const logins = await benchmarkLogins(log);
+  console.log(`  one argon2id verification: ${logins.verifyMs.toFixed(1)} ms; full form logins (password, throttle, token): ${logins.loginsPerSecond.toFixed(0)}/s on one core`);
+  console.log("  OWASP (Password Storage Cheat Sheet): argon2id with m=19 MiB, t=2, p=1 as the minimum; these are exactly those parameters");
+}
+
+if (section('postgres')) {
+  console.log('\n5. PostgreSQL repository (author cluster): a throwaway local cluster on loopback, on the load generator core\n');
+  const postgres = await benchmarkPostgres(log);
+  const base = ceiling || postgres.verificationRate;
+  console.log(`  capsule stateful, full authenticate (PostgreSQL, ${postgres.tokens.toLocaleString('en')} tokens, user cached)  ${formatRate(postgres.verificationRate)}${ceiling ? `   ${percent(postgres.verificationRate / base)} of ceiling` : ''}`);
+  console.log(`  database statements per stateful verification: ${postgres.statementsPerVerification.toFixed(2)} (one round trip)`);
+  const pgAnonymous = postgres.http[0]!;
+  for (const run of postgres.http) console.log(httpLine(run, pgAnonymous, 'anon'));
+  const ratio = postgres.http[1]!.requestsPerSecond / pgAnonymous.requestsPerSecond;
+  console.log(`\n  stateful on PostgreSQL: ${ratio.toFixed(2)} of anonymous on the same home (reported; the 0.90 goal is for the default SQLite home)`);
+  console.log(`  database statements per stateful HTTP request: ${postgres.statementsPerRequest.toFixed(3)}`);
+  for (const { query, perRequest } of postgres.perRequest) console.log(`    ${perRequest.toFixed(3)}  ${query}`);
+}
+
+if (section('farm')) {
+  console.log('\n6. Farm: HAProxy to 1, 2 and 3 publishes, encapsulated token, protected node\n');
+  const farm = await benchmarkFarm(log);
+  console.log(httpLine(farm.direct, farm.direct, 'direct'));
+  for (const run of farm.balanced) console.log(httpLine(run, farm.direct, 'direct'));
+  console.log(`  30 requests in a row through HAProxy to 3 publishes were answered by: ${Object.entries(farm.spread).map(([name, count]) => `${name} × ${count}`).join(', ')}`);
+  console.log('  (server CPU/req is publish 1\'s; with more publishes it serves a share of the requests)');
+}
+
+if (section('replication')) {
+  console.log('\n7. Replication lag: an author and three publishes (child processes, loopback), 1,000 changes\n');
+  for (const run of await benchmarkReplication(log)) {
+    console.log(`  ${run.name.padEnd(32)} ${run.changesPerSecond.toFixed(0).padStart(5)} changes/s  lag p50 ${String(run.p50Ms).padStart(4)} ms  p99 ${String(run.p99Ms).padStart(4)} ms  max ${String(run.maxMs).padStart(4)} ms`);
+  }
+  console.log('\n  target: every change applied on every publish within 2 s');
+}
+console.log(`\nload average at the end: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);

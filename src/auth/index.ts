@@ -6,7 +6,7 @@ export type { TokenSettings } from './token-config.js';
 export { clearedTokenCookie, TOKEN_HEADER, tokenCookie, tokenCookieOf, tokenFromRequest } from './cookies.js';
 export { createEncapsulatedVerifier, issueEncapsulatedToken, MAX_TOKEN_LENGTH, CLOCK_SKEW_SECONDS } from './encapsulated-tokens.js';
 export type { EncapsulatedClaims, EncapsulatedVerification, EncapsulatedVerifier } from './encapsulated-tokens.js';
-export { createStatefulTokenStore, TOKEN_TYPE } from './stateful-tokens.js';
+export { createStatefulTokenStore, TOKEN_TYPE, TOKENS_FOLDER } from './stateful-tokens.js';
 export { createLoginThrottle, DEFAULT_THROTTLE } from './login-throttle.js';
 export type { LoginThrottle, ThrottleLimits } from './login-throttle.js';
 export { tokenAuthPlugin } from './fastify-plugin.js';

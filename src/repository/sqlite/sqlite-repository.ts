@@ -357,7 +357,9 @@ function openDatabase(file: string, create: boolean, busyTimeoutMs: number): { d
     db.pragma('foreign_keys = ON');
     // Stateful tokens are looked up by id on every request: keep the pages in memory.
     db.pragma('cache_size = -65536');
-    db.pragma('mmap_size = 268435456');
+    // The whole file mapped (address space, not memory): with a million stateful tokens (about 750 MiB)
+    // a 256 MiB map left most token reads to a read() system call each, 27% slower than with 1,000.
+    db.pragma('mmap_size = 4294967296');
     migrate(db, version);
     return { db, created: version === 0 };
   } catch (error) {
