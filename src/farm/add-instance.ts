@@ -10,7 +10,7 @@ import { memberAddress, PUBLISH_PREFIX } from './init.js';
 import { addTransportUser, LOCAL_RETRY_DELAY_SECONDS, prepareInstanceHome, TRANSPORT_USER } from './instance-home.js';
 import { farmCredentials, farmPaths, MAX_PUBLISHERS, readLocalFarm, writeLocalFarm, type LocalFarm } from './local-farm.js';
 import { renderLocalHaproxyConfig } from './local-haproxy.js';
-import type { LockGrant, MemberInfo } from './member/index.js';
+import { newKeyExchange, type ExportedKeys, type LockGrant, type MemberInfo } from './member/index.js';
 import { memberClient, type MemberClient } from './remote/admin-client.js';
 import { lockMember } from './remote/manifest.js';
 
@@ -31,11 +31,12 @@ function nextMember(farm: LocalFarm): { name: string; host: string; port: number
   return { name: `${PUBLISH_PREFIX}${Math.max(0, ...numbers) + 1}`, host: memberAddress(Math.max(...octets) - 1), port: farm.members[0]!.port };
 }
 
-/** The farm's keys from the author: a `keys export` bundle sealed with a passphrase made for this one transfer. */
+/** The farm's keys from the author: a `keys export` bundle whose passphrase the two sides agree by X25519 and never send. */
 async function fetchKeys(author: MemberClient, info: MemberInfo) {
-  const passphrase = randomBytes(32).toString('base64url');
-  const { bundle } = await author.post<{ bundle: string }>('/system/farm/keys/export', { passphrase });
-  const { keys } = openBundle(bundle, passphrase);
+  const exchange = newKeyExchange();
+  const exported = await author.post<ExportedKeys>('/system/farm/keys/export', { publicKey: exchange.publicKey });
+  const passphrase = exchange.passphrase(exported.publicKey, exported.salt, { client: exchange.publicKey, server: exported.publicKey });
+  const { keys } = openBundle(exported.bundle, passphrase);
   if (keyId(keys.hmac) !== info.keys.hmac.id || keyId(keys.master) !== info.keys.master.id) {
     throw new CapsuleError('KEY_MISMATCH', `the keys ${author.member.name} exported are not the ones it runs with (hmac ${info.keys.hmac.id}); restart it and try again; nothing was added`);
   }

@@ -3,9 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { keyId } from '../../src/crypto/index.js';
-import { openBundle } from '../../src/crypto/index.js';
-import { openSealedKey, sealKey, type SealedKey } from '../../src/farm/member/index.js';
+import { keyId, openBundle } from '../../src/crypto/index.js';
+import { newKeyExchange, openSealedKey, sealKey, type SealedKey } from '../../src/farm/member/index.js';
 import { login } from '../helpers/http.js';
 import { adminToken, memberView, startRemoteFarm, waitUntil, type RemoteFarm } from './remote-farm.js';
 
@@ -91,21 +90,28 @@ describe('the farm admin API of a member', () => {
     assert.deepEqual((await memberView(publish!, publishToken)).keys, before.keys, 'nothing changed');
   });
 
-  it("exports the keys only inside a bundle sealed with the caller's one-time passphrase, to administrators", async () => {
+  it('exports the keys only inside a bundle whose passphrase is agreed by X25519 and never sent, to administrators', async () => {
     const [author] = farm.members;
-    const passphrase = randomBytes(32).toString('base64url');
-    assert.equal((await post(`${author!.url}/system/farm/keys/export`, { passphrase })).status, 401, 'anonymous');
-    assert.equal((await post(`${author!.url}/system/farm/keys/export`, { passphrase: 'short' }, { 'login-token': token })).status, 400, 'a weak passphrase');
-    assert.equal((await post(`${author!.url}/system/farm/keys/export`, { passphrase }, { 'login-token': token, origin: 'https://evil.example' })).status, 403);
-    const exported = await post(`${author!.url}/system/farm/keys/export`, { passphrase }, { 'login-token': token });
+    const exchange = newKeyExchange();
+    const body = { publicKey: exchange.publicKey };
+    assert.equal((await post(`${author!.url}/system/farm/keys/export`, body)).status, 401, 'anonymous');
+    assert.equal((await post(`${author!.url}/system/farm/keys/export`, { publicKey: 'short' }, { 'login-token': token })).status, 400, 'not a public key');
+    assert.equal((await post(`${author!.url}/system/farm/keys/export`, { passphrase: randomBytes(32).toString('base64url') }, { 'login-token': token })).status, 400, 'a passphrase is not taken');
+    assert.equal((await post(`${author!.url}/system/farm/keys/export`, body, { 'login-token': token, origin: 'https://evil.example' })).status, 403);
+    const exported = await post(`${author!.url}/system/farm/keys/export`, body, { 'login-token': token });
     assert.equal(exported.status, 200, exported.text);
     for (const file of ['master', 'hmac']) {
       const key = readFileSync(join(author!.home, 'keys', file));
       for (const form of [key.toString('base64'), key.toString('base64url'), key.toString('hex')]) assert.ok(!exported.text.includes(form), `${file} is not in the answer in clear`);
     }
-    assert.throws(() => openBundle(exported.json.bundle, randomBytes(32).toString('base64url')), /passphrase is wrong/);
+    const roles = { client: exchange.publicKey, server: exported.json.publicKey };
+    const passphrase = exchange.passphrase(exported.json.publicKey, exported.json.salt, roles);
+    assert.ok(!exported.text.includes(passphrase), 'the passphrase is not in the answer');
+    // Someone who saw both public keys and the salt, with a key pair of their own, derives another passphrase.
+    const eavesdropper = newKeyExchange().passphrase(exported.json.publicKey, exported.json.salt, roles);
+    assert.throws(() => openBundle(exported.json.bundle, eavesdropper), /passphrase is wrong/);
     const { keys } = openBundle(exported.json.bundle, passphrase);
-    assert.ok(keys.hmac.equals(readFileSync(join(author!.home, 'keys', 'hmac'))), 'the passphrase opens it to the farm key');
+    assert.ok(keys.hmac.equals(readFileSync(join(author!.home, 'keys', 'hmac'))), 'the agreed passphrase opens it to the farm key');
     await waitUntil('the export in the audit log', async () => /"event":"farm-keys-exported".*"by":"admin"/.test(author!.output));
     assert.ok(!author!.output.includes(passphrase), 'the passphrase is not logged');
   });

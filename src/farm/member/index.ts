@@ -6,5 +6,7 @@ export { openSealedKey, sealKey, sealedKeySchema, SEALED_KEY_FORMAT } from './se
 export type { SealedKey } from './sealed-key.js';
 export { createMemberUsers } from './member-users.js';
 export type { MemberUserChange, MemberUsers } from './member-users.js';
-export { createMemberProvisioning, MIN_EXPORT_PASSPHRASE } from './member-provisioning.js';
-export type { MemberProvisioning, NewAgent } from './member-provisioning.js';
+export { createMemberProvisioning } from './member-provisioning.js';
+export type { ExportedKeys, MemberProvisioning, NewAgent } from './member-provisioning.js';
+export { newKeyExchange, publicKeySchema } from './key-exchange.js';
+export type { KeyExchange } from './key-exchange.js';

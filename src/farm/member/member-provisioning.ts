@@ -4,9 +4,7 @@ import { bundleKeysOf, createBundle, loadKeySet, type KeyLocations } from '../..
 import { CapsuleError } from '../../errors.js';
 import { agentPid, checkAgentName } from '../../replication/index.js';
 import type { Repository } from '../../repository/index.js';
-
-/** A one-time passphrase shorter than this is refused: it is the only thing between the bundle and the keys. */
-export const MIN_EXPORT_PASSPHRASE = 32;
+import { newExchangeSalt, newKeyExchange } from './key-exchange.js';
 
 export interface NewAgent {
   readonly name: string;
@@ -17,9 +15,16 @@ export interface NewAgent {
   readonly retryDelaySeconds?: number;
 }
 
+/** What the caller needs, with its own private key, to derive the passphrase; the passphrase is not in it. */
+export interface ExportedKeys {
+  readonly bundle: string;
+  readonly publicKey: string;
+  readonly salt: string;
+}
+
 export interface MemberProvisioning {
-  /** The keys as a `keys export` bundle encrypted with the caller's one-time passphrase. */
-  exportKeys(passphrase: string): Promise<{ bundle: string }>;
+  /** The keys as a `keys export` bundle whose passphrase is agreed with the caller's public key (key-exchange.ts). */
+  exportKeys(clientPublicKey: string): Promise<ExportedKeys>;
   /** A replication agent for a new publish: it sends a full snapshot first, then the queue. */
   addAgent(agent: NewAgent): Promise<{ name: string; pid: string }>;
 }
@@ -27,12 +32,12 @@ export interface MemberProvisioning {
 /** What the author does for `farm add-instance`: hand out the keys (never in clear) and start replicating to the newcomer. */
 export function createMemberProvisioning(deps: { repo: Repository; config: ConfigAdmin; home: KeyLocations; clock: Clock }): MemberProvisioning {
   return {
-    async exportKeys(passphrase) {
-      if (passphrase.length < MIN_EXPORT_PASSPHRASE) {
-        throw new CapsuleError('INVALID_ARGUMENT', `passphrase: give a random one of at least ${MIN_EXPORT_PASSPHRASE} characters`);
-      }
+    async exportKeys(clientPublicKey) {
+      const exchange = newKeyExchange();
+      const salt = newExchangeSalt();
+      const passphrase = exchange.passphrase(clientPublicKey, salt, { client: clientPublicKey, server: exchange.publicKey });
       const keys = await loadKeySet(deps.home.keysDir, deps.repo);
-      return { bundle: createBundle(bundleKeysOf(keys), passphrase, deps.clock.now()) };
+      return { bundle: createBundle(bundleKeysOf(keys), passphrase, deps.clock.now()), publicKey: exchange.publicKey, salt };
     },
     async addAgent(agent) {
       const pid = agentPid(checkAgentName(agent.name));

@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../../clock.js';
 import type { ConsoleServices, AuditTrail } from '../../console/index.js';
 import type { KeyIds } from '../../crypto/index.js';
 import { CapsuleError } from '../../errors.js';
-import { createFarmMember, MAX_LEASE_MS, MIN_EXPORT_PASSPHRASE, sealedKeySchema } from '../../farm/member/index.js';
+import { createFarmMember, MAX_LEASE_MS, publicKeySchema, sealedKeySchema } from '../../farm/member/index.js';
 import { requireAdministrator } from '../guards.js';
 
 export const FARM_MEMBER_PATH = '/system/farm/member';
@@ -18,7 +18,7 @@ const password = z.string().min(1).max(1024);
 const addUserBody = z.object({ id: userId, password, groups: z.array(z.string().min(1).max(200)).max(64).default([]) }).strict();
 const passwdBody = z.object({ id: userId, password }).strict();
 const removeUserBody = z.object({ id: userId }).strict();
-const exportBody = z.object({ passphrase: z.string().min(MIN_EXPORT_PASSPHRASE).max(1024) }).strict();
+const exportBody = z.object({ publicKey: publicKeySchema }).strict();
 const agentBody = z
   .object({
     name: z.string().min(1).max(64),
@@ -131,11 +131,11 @@ export function farmRoutes(
     return change;
   });
 
-  // For `farm add-instance`: the keys leave only inside a bundle sealed with the caller's one-time passphrase.
+  // For `farm add-instance`: the keys leave only inside a bundle whose passphrase the caller and this member agree by X25519.
   app.post('/system/farm/keys/export', async (request, reply) => {
     requireAdministrator(request);
     const body = parse(exportBody, request.body);
-    const result = await member.provisioning.exportKeys(body.passphrase);
+    const result = await member.provisioning.exportKeys(body.publicKey);
     audited(request, 'farm-keys-exported');
     reply.header('cache-control', 'no-store');
     return result;
