@@ -68,7 +68,7 @@ export function bundleKeysOf(keys: KeySet): BundleKeys {
   };
 }
 
-export function createBundle(keys: BundleKeys, passphrase: string, now = Date.now()): string {
+export function createBundle(keys: BundleKeys, passphrase: string, now: number): string {
   const salt = randomBytes(16);
   const nonce = randomBytes(12);
   const header = {

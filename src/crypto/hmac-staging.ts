@@ -67,7 +67,7 @@ export interface HmacPromotion {
 export async function promoteStagedHmacKey(
   locations: KeyLocations,
   repo: Repository,
-  options: { expectedKid?: string; keepPrevious?: boolean; now?: number } = {},
+  options: { expectedKid?: string; keepPrevious?: boolean; now: number },
 ): Promise<HmacPromotion> {
   requireFileStorage(locations, 'promoting a staged HMAC key');
   const paths = keyPaths(locations.keysDir);
@@ -94,7 +94,7 @@ export async function promoteStagedHmacKey(
     await repo.bumpCounter(KEYS_COUNTER);
     return { previous: currentKid, current: currentKid, previousKept: keepPrevious, discarded, changed: false, message: `finished an interrupted promotion; hmac ${currentKid} signs` };
   }
-  if (keepPrevious) writeRetiredKey(locations.keysDir, current, options.now ?? Date.now());
+  if (keepPrevious) writeRetiredKey(locations.keysDir, current, options.now);
   failpoint(keepPrevious ? 'promote-hmac:retired' : 'promote-hmac:discarded');
   writeKeyFile(paths.hmac, staged);
   failpoint('promote-hmac:promoted');

@@ -29,9 +29,9 @@ export async function importKeys(
   locations: KeyLocations,
   repo: Repository | null,
   keys: BundleKeys,
-  options: { force?: boolean; now?: number } = {},
+  options: { force?: boolean; now: number },
 ): Promise<ImportResult> {
-  const now = options.now ?? Date.now();
+  const { now } = options;
   const paths = keyPaths(locations.keysDir);
   const marker = readMarker(locations.keysDir);
   const inRepository = marker === 'repository' && repo !== null;

@@ -27,7 +27,7 @@ export interface HmacRotation {
 export async function rotateHmacKey(
   locations: KeyLocations,
   repo: Repository,
-  options: { keepPrevious?: boolean; now?: number } = {},
+  options: { keepPrevious?: boolean; now: number },
 ): Promise<HmacRotation> {
   requireFileStorage(locations, 'key rotation');
   const paths = keyPaths(locations.keysDir);

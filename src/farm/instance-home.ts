@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { TOKEN_PID } from '../auth/token-config.js';
 import { HTTP_PID } from '../config/index.js';
+import { systemClock } from '../clock.js';
 import { importKeys, stageHmacKey, type BundleKeys } from '../crypto/index.js';
 import { createInitialAdmin } from '../instance/first-start.js';
 import { homeLayout } from '../instance/home.js';
@@ -37,7 +38,7 @@ const LOAD_BALANCER_SOURCE = '127.0.0.1';
  */
 export async function prepareInstanceHome(home: string, options: InstanceHomeOptions): Promise<void> {
   const layout = homeLayout(home);
-  await importKeys(layout, null, options.keys);
+  await importKeys(layout, null, options.keys, { now: systemClock.now() });
   writeFileAtomic(join(layout.configDir, `${TOKEN_PID}.json`), `${JSON.stringify({ 'token.encapsulated': true }, null, 2)}\n`, 0o644);
   writeFileAtomic(join(layout.configDir, `${HTTP_PID}.json`), `${JSON.stringify({ 'proxies.trusted': [LOAD_BALANCER_SOURCE] }, null, 2)}\n`, 0o644);
   const services = await openServices({ home, create: true, keys: 'prepare', hasher: options.hasher });

@@ -18,6 +18,7 @@ import {
   rotateMasterKey,
   type KeyStorageMode,
 } from '../../crypto/index.js';
+import { systemClock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import type { Repository } from '../../repository/index.js';
 import { homeHasRepository, homeLayout, resolveHome } from '../../instance/home.js';
@@ -104,7 +105,7 @@ export async function keysExport(options: Options & { out?: string }, io: CliIO)
   }
   const keys = await withHome(options, io, (s) => loadKeySet(s.home.keysDir, s.repo));
   const passphrase = await readPassphrase(io, { confirm: true });
-  const bundle = createBundle(bundleKeysOf(keys), passphrase);
+  const bundle = createBundle(bundleKeysOf(keys), passphrase, systemClock.now());
   writeFileAtomic(options.out, bundle, 0o600);
   const { fingerprints } = readBundleHeader(bundle);
   report(
@@ -126,8 +127,8 @@ export async function keysImport(options: Options & { in?: string; force?: boole
   const home = homeLayout(resolveHome(options.home, io.env));
   // A home that was never started has no repository yet: a farm imports keys before the first start.
   const result = homeHasRepository(home)
-    ? await withHome(options, io, (s) => importKeys(s.home, s.repo, keys, { force: options.force }))
-    : await importKeys(home, null, keys, { force: options.force });
+    ? await withHome(options, io, (s) => importKeys(s.home, s.repo, keys, { force: options.force, now: s.clock.now() }))
+    : await importKeys(home, null, keys, { force: options.force, now: systemClock.now() });
   report(io, options, result.message, result);
 }
 
@@ -135,7 +136,7 @@ export async function keysRotate(options: Options & { hmac?: boolean; master?: b
   if (options.hmac === options.master) throw new CapsuleError('INVALID_ARGUMENT', 'choose one of --hmac or --master');
   if (options.discardOld && !options.hmac) throw new CapsuleError('INVALID_ARGUMENT', '--discard-old goes with --hmac');
   if (options.hmac) {
-    const result = await withHome(options, io, (s) => rotateHmacKey(s.home, s.repo, { keepPrevious: !options.discardOld }));
+    const result = await withHome(options, io, (s) => rotateHmacKey(s.home, s.repo, { keepPrevious: !options.discardOld, now: s.clock.now() }));
     return report(io, options, result.message, result);
   }
   const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: 're-encrypting {bar} {value}/{total}', stream: process.stderr }) : null;
