@@ -39,6 +39,7 @@ interface FarmOption extends JsonOption {
   readonly manifest?: string;
   readonly adminUser?: string;
   readonly adminPasswordFile?: string;
+  readonly allowPlainHttp?: boolean;
 }
 
 interface ChosenFarm {
@@ -54,7 +55,7 @@ function whichFarm(options: FarmOption, io: CliIO): ChosenFarm {
     return {
       manifest: readManifestV2(options.manifest),
       file: options.manifest,
-      credentials: adminCredentials({ user: options.adminUser, passwordFile: options.adminPasswordFile, env: io.env }),
+      credentials: adminCredentials({ user: options.adminUser, passwordFile: options.adminPasswordFile, allowPlainHttp: options.allowPlainHttp, env: io.env }),
     };
   }
   if (options.dir !== undefined) {
@@ -219,7 +220,8 @@ function farmOptions(command: Command): Command {
     .option('--manifest <file>', 'a capsule-farm/2 manifest: the members by URL (the commands use their admin API, never a home)')
     .option('--dir <dir>', "a farm made by 'capsule farm init': its farm.json, and its admin-password unless --admin-password-file")
     .option('--admin-user <id>', 'the administrator the commands log in as on every member (default admin)')
-    .option('--admin-password-file <file>', "that administrator's password, in a file of mode 0600 (default: CAPSULE_ADMIN_PASSWORD, or DIR/admin-password with --dir)");
+    .option('--admin-password-file <file>', "that administrator's password, in a file of mode 0600 (default: CAPSULE_ADMIN_PASSWORD, or DIR/admin-password with --dir)")
+    .option('--allow-plain-http', 'send the admin password over plain http to members on other machines (default: https, or plain http to loopback only)');
 }
 
 function dirOption(command: Command): Command {

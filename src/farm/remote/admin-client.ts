@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { CapsuleError } from '../../errors.js';
+import { isSafeForCredentials } from '../../support/loopback.js';
 import type { FarmMemberEntry } from './manifest.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -7,14 +8,17 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export interface AdminCredentials {
   readonly user: string;
   readonly password: string;
+  /** Send the password over plain http to members that are not on this machine (`--allow-plain-http`). */
+  readonly allowPlainHttp?: boolean;
 }
 
 /**
  * The admin password: from `--admin-password-file` (which must be private to its owner, like a
  * key file) or else `CAPSULE_ADMIN_PASSWORD`.
  */
-export function adminCredentials(options: { user?: string; passwordFile?: string; env: NodeJS.ProcessEnv }): AdminCredentials {
+export function adminCredentials(options: { user?: string; passwordFile?: string; allowPlainHttp?: boolean; env: NodeJS.ProcessEnv }): AdminCredentials {
   const user = options.user ?? 'admin';
+  const allowPlainHttp = options.allowPlainHttp === true;
   if (options.passwordFile !== undefined) {
     let mode: number;
     try {
@@ -27,11 +31,11 @@ export function adminCredentials(options: { user?: string; passwordFile?: string
     }
     const password = readFileSync(options.passwordFile, 'utf8').replace(/\r?\n$/, '');
     if (!password) throw new CapsuleError('INVALID_ARGUMENT', `--admin-password-file ${options.passwordFile} is empty`);
-    return { user, password };
+    return { user, password, allowPlainHttp };
   }
   const password = options.env.CAPSULE_ADMIN_PASSWORD;
   if (!password) throw new CapsuleError('INVALID_ARGUMENT', 'no admin password: set CAPSULE_ADMIN_PASSWORD or give --admin-password-file FILE (mode 0600)');
-  return { user, password };
+  return { user, password, allowPlainHttp };
 }
 
 /** One member's admin API, logged in once as the farm's administrator. */
@@ -59,6 +63,13 @@ export function memberClient(member: FarmMemberEntry, credentials: AdminCredenti
   };
 
   const logIn = async (): Promise<string> => {
+    // The same rule as the replication transport's: the password in clear only on this machine.
+    if (!credentials.allowPlainHttp && !isSafeForCredentials(new URL(member.url))) {
+      throw new CapsuleError(
+        'INVALID_ARGUMENT',
+        `${member.name} (${member.url}) is plain http: the admin password is sent only over https (plain http only to a loopback address); serve the member with 'capsule start --tls-cert … --tls-key …' and write https in the manifest, or pass --allow-plain-http on a network you trust; nothing was sent`,
+      );
+    }
     const response = await send('/j_security_check', {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
