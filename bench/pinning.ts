@@ -18,8 +18,11 @@ function tasksetWorks(): boolean {
 
 export const PINNED = tasksetWorks();
 
-/** Pins every thread of `pid` to `cpu` (no-op where taskset or a second core is missing). */
-export function pin(pid: number, cpu: number): void {
+/** Every core: for the runs that measure a whole farm of processes rather than one server. */
+export const ALL_CPUS = '0-' + String(cpus().length - 1);
+
+/** Pins every thread of `pid` to `cpu` (a number or a taskset list; no-op where taskset or a second core is missing). */
+export function pin(pid: number, cpu: number | string): void {
   if (PINNED) execFileSync('taskset', ['-a', '-pc', String(cpu), String(pid)], { stdio: 'ignore' });
 }
 
