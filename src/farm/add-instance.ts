@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { keyId, openBundle } from '../crypto/index.js';
@@ -59,24 +59,31 @@ export async function addFarmInstance(dir: string, options: { env: NodeJS.Proces
   if (existsSync(home)) throw new CapsuleError('INVALID_ARGUMENT', `${home} exists; move it away before adding ${name}`);
 
   const author = memberClient(lockMember(farm.manifest), credentials);
-  const info = await author.get<MemberInfo>('/system/farm/member');
-  if (info.keys.stagedHmac) {
-    throw new CapsuleError('KEY_CONFLICT', `an HMAC rotation is unfinished (${author.member.name} has staged ${info.keys.stagedHmac.id}); finish it with 'capsule farm rotate-hmac --dir ${paths.root}', then add the publish`);
-  }
-  // The farm lock keeps a rotation from changing the keys between the export and the new agent.
+  // The farm lock keeps a rotation from changing the keys between the look at them, the export and the new agent.
   const holder = `farm add-instance ${credentials.user}@${hostname()} pid ${process.pid} ${randomBytes(4).toString('hex')}`;
   await author.post<LockGrant>('/system/farm/lock', { holder, leaseMs: 60_000 });
-  const building = join(paths.root, `.${name}.partial-${randomBytes(4).toString('hex')}`);
+  let info: MemberInfo;
   try {
+    info = await author.get<MemberInfo>('/system/farm/member');
+    if (info.keys.stagedHmac) {
+      throw new CapsuleError('KEY_CONFLICT', `an HMAC rotation is unfinished (${author.member.name} has staged ${info.keys.stagedHmac.id}); finish it with 'capsule farm rotate-hmac --dir ${paths.root}', then add the publish`);
+    }
     const keys = await fetchKeys(author, info);
     const transportPassword = randomBytes(18).toString('base64url');
-    const adminPassword = readFileSync(paths.adminPassword, 'utf8').replace(/\r?\n$/, '');
+    const building = join(paths.root, `.${name}.partial-${randomBytes(4).toString('hex')}`);
     try {
-      await prepareInstanceHome(building, { keys, adminPassword, hasher: options.hasher, setup: (services) => addTransportUser(services, transportPassword) });
-      await author.post('/system/farm/agents', { name, url, transportUser: TRANSPORT_USER, transportPassword, retryDelaySeconds: LOCAL_RETRY_DELAY_SECONDS });
+      // The password the command logged in with: the new member's admin is the same as the others'.
+      await prepareInstanceHome(building, { keys, adminPassword: credentials.password, behindLoadBalancer: true, hasher: options.hasher, setup: (services) => addTransportUser(services, transportPassword) });
       renameSync(building, home);
     } catch (error) {
       rmSync(building, { recursive: true, force: true });
+      throw error;
+    }
+    // Last, so that nothing fails after the author starts sending to it.
+    try {
+      await author.post('/system/farm/agents', { name, url, transportUser: TRANSPORT_USER, transportPassword, retryDelaySeconds: LOCAL_RETRY_DELAY_SECONDS });
+    } catch (error) {
+      rmSync(home, { recursive: true, force: true });
       throw error;
     }
   } finally {

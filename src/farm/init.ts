@@ -108,6 +108,7 @@ export async function initFarm(options: InitFarmOptions): Promise<InitFarmResult
       await prepareInstanceHome(member.home, {
         keys,
         adminPassword,
+        behindLoadBalancer: publish !== undefined,
         hasher: options.hasher,
         setup: async (services) => {
           if (publish) await addTransportUser(services, publish.transportPassword);

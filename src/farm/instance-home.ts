@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { TOKEN_PID } from '../auth/token-config.js';
 import { HTTP_PID } from '../config/index.js';
 import { systemClock } from '../clock.js';
-import { importKeys, stageHmacKey, type BundleKeys } from '../crypto/index.js';
+import { importKeys, type BundleKeys } from '../crypto/index.js';
 import { createInitialAdmin } from '../instance/first-start.js';
 import { homeLayout } from '../instance/home.js';
 import { openServices, type Services } from '../instance/services.js';
@@ -19,8 +19,8 @@ export const LOCAL_RETRY_DELAY_SECONDS = 2;
 export interface InstanceHomeOptions {
   /** The farm's keys, the same bytes on every member. */
   readonly keys: BundleKeys;
-  /** A key being rotated in: staged here too, so this member verifies what the others will sign. */
-  readonly stagedHmac?: Buffer | null;
+  /** A publish behind the farm's HAProxy: it trusts X-Forwarded-For from there (the author has no proxy in front of it). */
+  readonly behindLoadBalancer: boolean;
   /** The farm's admin password, the same on every member. */
   readonly adminPassword: string;
   readonly hasher?: PasswordHasher;
@@ -40,11 +40,12 @@ export async function prepareInstanceHome(home: string, options: InstanceHomeOpt
   const layout = homeLayout(home);
   await importKeys(layout, null, options.keys, { now: systemClock.now() });
   writeFileAtomic(join(layout.configDir, `${TOKEN_PID}.json`), `${JSON.stringify({ 'token.encapsulated': true }, null, 2)}\n`, 0o644);
-  writeFileAtomic(join(layout.configDir, `${HTTP_PID}.json`), `${JSON.stringify({ 'proxies.trusted': [LOAD_BALANCER_SOURCE] }, null, 2)}\n`, 0o644);
+  if (options.behindLoadBalancer) {
+    writeFileAtomic(join(layout.configDir, `${HTTP_PID}.json`), `${JSON.stringify({ 'proxies.trusted': [LOAD_BALANCER_SOURCE] }, null, 2)}\n`, 0o644);
+  }
   const services = await openServices({ home, create: true, keys: 'prepare', hasher: options.hasher });
   try {
     await createInitialAdmin(services, { CAPSULE_ADMIN_PASSWORD: options.adminPassword });
-    if (options.stagedHmac) await stageHmacKey(layout, services.repo, options.stagedHmac);
     await options.setup?.(services);
   } finally {
     await services.close();

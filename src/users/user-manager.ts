@@ -30,6 +30,8 @@ export interface UserChangeOutbox {
 export interface CreateUserOptions {
   readonly password: string;
   readonly groups?: readonly string[];
+  /** Create the groups that do not exist yet, in the same transaction (default: refuse them). */
+  readonly createGroups?: boolean;
 }
 
 export type UserChangeListener = (userId: string | null) => void;
@@ -155,13 +157,23 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
   }
 
   return {
-    async createUser(id, { password, groups = [] }) {
+    async createUser(id, { password, groups = [], createGroups = false }) {
       checkId('user', id);
+      for (const groupId of groups) checkId('group', groupId);
       const passwordHash = await hasher.hash(checkPassword(password));
       return mutate({ user: id }, async (tx) => {
         await ensureIdFree(tx, id);
         const groupNodes = [];
-        for (const groupId of groups) groupNodes.push(await requireGroupNode(tx, groupId));
+        for (const groupId of new Set(groups)) {
+          const existing = createGroups ? await findGroupNode(tx, groupId) : await requireGroupNode(tx, groupId);
+          if (existing) {
+            groupNodes.push(existing);
+            continue;
+          }
+          if (groupId === id || (await findUserNode(tx, groupId))) throw new CapsuleError('USER_EXISTS', `group '${groupId}' cannot be created: a user of that id exists`);
+          groupNodes.push(await tx.addNode(authorizablePath(GROUPS_ROOT, groupId), { type: GROUP_TYPE, properties: { groupId, members: [] } }));
+          await record(tx, { group: groupId });
+        }
         const node = await tx.addNode(authorizablePath(USERS_ROOT, id), {
           type: USER_TYPE,
           properties: { userId: id, passwordHash, disabled: false, generation: 0 },
@@ -234,7 +246,7 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
         return toUser(tx, await tx.setProperties(node.path, { generation }));
       }),
 
-    createGroup: (id) =>
+    createGroup: async (id) =>
       mutate({ group: checkId('group', id) }, async (tx) => {
         await ensureIdFree(tx, id);
         const node = await tx.addNode(authorizablePath(GROUPS_ROOT, id), {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { keyId, openBundle } from '../../src/crypto/index.js';
 import { newKeyExchange, openSealedKey, sealKey, type SealedKey } from '../../src/farm/member/index.js';
+import { runCli } from '../helpers/cli.js';
 import { login } from '../helpers/http.js';
 import { adminToken, memberView, startRemoteFarm, waitUntil, type RemoteFarm } from './remote-farm.js';
 
@@ -98,6 +99,9 @@ describe('the farm admin API of a member', () => {
     assert.equal((await post(`${author!.url}/system/farm/keys/export`, { publicKey: 'short' }, { 'login-token': token })).status, 400, 'not a public key');
     assert.equal((await post(`${author!.url}/system/farm/keys/export`, { passphrase: randomBytes(32).toString('base64url') }, { 'login-token': token })).status, 400, 'a passphrase is not taken');
     assert.equal((await post(`${author!.url}/system/farm/keys/export`, body, { 'login-token': token, origin: 'https://evil.example' })).status, 403);
+    const lowOrder = await post(`${author!.url}/system/farm/keys/export`, { publicKey: Buffer.alloc(32).toString('base64url') }, { 'login-token': token });
+    assert.equal(lowOrder.status, 400, 'an all-zero key gives no shared secret');
+    assert.match(lowOrder.json.error.message, /not usable for a key exchange/);
     const exported = await post(`${author!.url}/system/farm/keys/export`, body, { 'login-token': token });
     assert.equal(exported.status, 200, exported.text);
     for (const file of ['master', 'hmac']) {
@@ -134,5 +138,35 @@ describe('the farm admin API of a member', () => {
     assert.ok(removed.json.outboxSequence > added.json.outboxSequence);
     await waitUntil('the change in the audit log', async () => /"event":"farm-user-removed".*"user":"dora"/.test(author!.output));
     assert.ok(!author!.output.includes(password), 'the password is not logged');
+  });
+
+  it("keeps the author's own groups out of farm users, and a refused user leaves no group behind", async () => {
+    const [author] = farm.members;
+    const before = (await memberView(author!, token)).replication.outboxHead;
+    for (const group of ['administrators', 'replication-receivers']) {
+      const refused = await post(`${author!.url}/system/farm/users`, { id: 'erin', password: 'pw-erin-1', groups: ['staff', group] }, { 'login-token': token });
+      assert.equal(refused.status, 400, refused.text);
+      assert.match(refused.json.error.message, new RegExp(`^${group} is kept per instance and never replicated`));
+    }
+    const badId = await post(`${author!.url}/system/farm/users`, { id: 'bad id!', password: 'pw', groups: ['newgroup'] }, { 'login-token': token });
+    assert.equal(badId.status, 400, badId.text);
+    const taken = await post(`${author!.url}/system/farm/users`, { id: 'admin2', password: 'pw', groups: ['admin2'] }, { 'login-token': token });
+    assert.equal(taken.status, 409, 'a group of the user id of the user being made');
+    assert.equal((await memberView(author!, token)).replication.outboxHead, before, 'nothing was written, no group was made');
+    // The author's administrator 'admin' is refused by name; any other member of administrators by its group.
+    const added = await post(`${author!.url}/system/farm/users`, { id: 'ops', password: 'pw-ops-1' }, { 'login-token': token });
+    assert.equal(added.status, 200, added.text);
+    assert.equal((await runCli(['groups', 'add-member', 'administrators', 'ops', '--home', author!.home])).code, 0);
+    const passwd = await post(`${author!.url}/system/farm/users/passwd`, { id: 'ops', password: 'pw-ops-2' }, { 'login-token': token });
+    assert.equal(passwd.status, 400, passwd.text);
+    assert.match(passwd.json.error.message, /^ops is kept per instance and never replicated.*\(it is in administrators\)/);
+  });
+
+  it('adds a replication agent for administrators only, from this site only', async () => {
+    const [author] = farm.members;
+    const agent = { name: 'publish-9', url: 'http://127.0.0.9:4503', transportUser: 'replicator', transportPassword: 'transport-pw-9' };
+    assert.equal((await post(`${author!.url}/system/farm/agents`, agent)).status, 401, 'anonymous');
+    assert.equal((await post(`${author!.url}/system/farm/agents`, agent, { 'login-token': token, origin: 'https://evil.example' })).status, 403, 'another site');
+    assert.equal((await memberView(author!, token)).replication.agents.some((each) => each.name === 'publish-9'), false, 'no agent was added');
   });
 });

@@ -164,6 +164,7 @@ export interface MemberView {
   role: string;
   keys: { hmac: { id: string; fingerprint: string | null }; stagedHmac: { id: string } | null; retiredHmac: Array<{ id: string }>; master: { id: string; fingerprint: string | null } };
   users: number;
+  replication: { outboxHead: number; agents: Array<{ name: string; queued: number }> };
   lock: { holder: string; rotation: string } | null;
 }
 

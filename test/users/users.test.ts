@@ -105,6 +105,22 @@ describe('groups', () => {
     assert.deepEqual((await users.listGroups()).map((g) => g.id), ['authors', 'editors']);
   });
 
+  it('creates a user with groups that do not exist yet only when asked, in one transaction, and rejects (never throws) bad group ids', async () => {
+    const users = manager();
+    await assert.rejects(users.createUser('gina', { password: 'pw', groups: ['staff'] }), (e) => isCapsuleError(e, 'GROUP_NOT_FOUND'));
+    const gina = await users.createUser('gina', { password: 'pw', groups: ['staff', 'staff', 'night-shift'], createGroups: true });
+    assert.deepEqual(gina.groups, ['night-shift', 'staff']);
+    assert.deepEqual((await users.listGroups()).map((g) => [g.id, g.members]), [['night-shift', ['gina']], ['staff', ['gina']]]);
+    // Refused as a whole: the new group of a user that cannot be made is not left behind.
+    await assert.rejects(users.createUser('gina', { password: 'pw', groups: ['late-shift'], createGroups: true }), (e) => isCapsuleError(e, 'USER_EXISTS'));
+    await assert.rejects(users.createUser('hal', { password: 'pw', groups: ['hal'], createGroups: true }), (e) => isCapsuleError(e, 'USER_EXISTS'));
+    await assert.rejects(users.createUser('ivy', { password: 'pw', groups: ['bad group'], createGroups: true }), (e) => isCapsuleError(e, 'INVALID_ID'));
+    assert.deepEqual((await users.listGroups()).map((g) => g.id), ['night-shift', 'staff']);
+    assert.equal(await users.getUser('hal'), null);
+    const pending = users.createGroup('bad group'); // a promise, even for a bad id
+    await assert.rejects(pending, (e) => isCapsuleError(e, 'INVALID_ID'));
+  });
+
   it('refuses unknown groups and users, changing nothing', async () => {
     const users = manager();
     await users.createGroup('editors');

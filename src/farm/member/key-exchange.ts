@@ -35,7 +35,14 @@ export function newKeyExchange(): KeyExchange {
   return {
     publicKey: own,
     passphrase(peerPublicKey, salt, roles) {
-      const shared = diffieHellman({ privateKey, publicKey: importPublicKey(peerPublicKey) });
+      const peer = importPublicKey(peerPublicKey);
+      let shared: Buffer;
+      try {
+        shared = diffieHellman({ privateKey, publicKey: peer });
+      } catch {
+        // A low-order point (all zeros, for one) gives no shared secret: OpenSSL refuses it.
+        throw new CapsuleError('INVALID_ARGUMENT', 'publicKey: not usable for a key exchange; send a freshly made X25519 public key');
+      }
       const info = Buffer.from(`${INFO_PREFIX}:${roles.client}:${roles.server}`);
       return Buffer.from(hkdfSync('sha256', shared, Buffer.from(salt, 'base64url'), info, 32)).toString('base64url');
     },

@@ -1,8 +1,8 @@
 import { CapsuleError } from '../../errors.js';
-import { configuredAgents, LOCAL_USERS, OUTBOX_COUNTER } from '../../replication/index.js';
+import { configuredAgents, LOCAL_GROUPS, LOCAL_USERS, OUTBOX_COUNTER } from '../../replication/index.js';
 import type { ConfigAdmin } from '../../config/index.js';
 import type { Repository } from '../../repository/index.js';
-import type { UserManager } from '../../users/index.js';
+import { checkId, type UserManager } from '../../users/index.js';
 
 /** What a user change on the author answers: where the change sits in the outbox, and who receives it. */
 export interface MemberUserChange {
@@ -26,11 +26,13 @@ export interface MemberUsers {
  */
 export function createMemberUsers(deps: { users: UserManager; repo: Repository; config: ConfigAdmin }): MemberUsers {
   const { users } = deps;
-  const refuseLocal = (id: string) => {
+  const keptPerInstance = (id: string) => `${id} is kept per instance and never replicated; change it on each member with 'capsule users … --home'`;
+  const refuseLocal = async (id: string) => {
     const transportUsers = configuredAgents(deps.config).map((agent) => agent.transportUser);
-    if (LOCAL_USERS.includes(id) || transportUsers.includes(id)) {
-      throw new CapsuleError('INVALID_ARGUMENT', `${id} is kept per instance and never replicated; change it on each member with 'capsule users … --home'`);
-    }
+    if (LOCAL_USERS.includes(id) || transportUsers.includes(id)) throw new CapsuleError('INVALID_ARGUMENT', keptPerInstance(id));
+    // A member of the author's own groups (its administrators): a publish would refuse the change and its queue would stop.
+    const local = (await users.getUser(id))?.groups.filter((group) => LOCAL_GROUPS.includes(group)) ?? [];
+    if (local.length > 0) throw new CapsuleError('INVALID_ARGUMENT', `${keptPerInstance(id)} (it is in ${local.join(', ')})`);
   };
   const changed = async (id: string): Promise<MemberUserChange> => ({
     id,
@@ -43,22 +45,27 @@ export function createMemberUsers(deps: { users: UserManager; repo: Repository; 
 
   return {
     async add(id, password, groups) {
-      refuseLocal(id);
+      checkId('user', id);
+      const local = groups.filter((group) => LOCAL_GROUPS.includes(checkId('group', group)));
+      if (local.length > 0) {
+        throw new CapsuleError('INVALID_ARGUMENT', `${local.join(', ')} is kept per instance and never replicated: a farm user cannot join it; nothing was changed`);
+      }
+      await refuseLocal(id);
       if (await users.getUser(id)) {
         throw new CapsuleError('USER_EXISTS', `user ${id} already exists; nothing was changed; set its password with 'capsule farm users passwd ${id}'`);
       }
-      for (const group of groups) if (!(await users.getGroup(group))) await users.createGroup(group);
-      await users.createUser(id, { password, groups });
+      // The user and any new group in one transaction: a refused user leaves no group behind.
+      await users.createUser(id, { password, groups, createGroups: true });
       return changed(id);
     },
     async setPassword(id, password) {
-      refuseLocal(id);
+      await refuseLocal(id);
       await requireUser(id);
       await users.setPassword(id, password);
       return changed(id);
     },
     async remove(id) {
-      refuseLocal(id);
+      await refuseLocal(id);
       await requireUser(id);
       await users.removeUser(id);
       return changed(id);

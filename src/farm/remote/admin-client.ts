@@ -45,10 +45,12 @@ export interface MemberClient {
   post<T>(path: string, body: object): Promise<T>;
 }
 
-function unreachable(member: FarmMemberEntry, error: unknown): CapsuleError {
+function unreachable(member: FarmMemberEntry, error: unknown, method: string): CapsuleError {
   const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
   const why = cause === 'ECONNREFUSED' ? 'connection refused' : cause === 'TimeoutError' ? 'no answer in time' : cause;
-  return new CapsuleError('FARM_MEMBER_UNREACHABLE', `${member.name} (${member.url}) does not answer (${why}); start it or fix its URL in the manifest; nothing was changed there`);
+  // A change that was sent but not answered may have been made: say so rather than promise it was not.
+  const outcome = method === 'GET' || cause === 'ECONNREFUSED' ? 'nothing was changed there' : "what was asked may or may not have been done there; 'capsule farm status' shows where it stands";
+  return new CapsuleError('FARM_MEMBER_UNREACHABLE', `${member.name} (${member.url}) does not answer (${why}); start it or fix its URL in the manifest; ${outcome}`);
 }
 
 export function memberClient(member: FarmMemberEntry, credentials: AdminCredentials, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): MemberClient {
@@ -58,7 +60,7 @@ export function memberClient(member: FarmMemberEntry, credentials: AdminCredenti
     try {
       return await fetch(`${member.url}${path}`, { ...init, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
-      throw unreachable(member, error);
+      throw unreachable(member, error, init.method ?? 'GET');
     }
   };
 
