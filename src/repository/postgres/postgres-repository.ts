@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { CapsuleError } from '../../errors.js';
+import { tlsOptionsOf, tlsRefusalOf } from './tls.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import { checkPath, nameOf, parentOf } from '../paths.js';
@@ -61,6 +62,7 @@ function sqlState(error: unknown): string | undefined {
 }
 
 function isUnreachable(error: unknown): boolean {
+  if (tlsRefusalOf(error) !== null) return true;
   const code = sqlState(error);
   if (code && (UNREACHABLE_ERRNO.has(code) || UNREACHABLE_SQLSTATE.test(code))) return true;
   const message = error instanceof Error ? error.message : '';
@@ -68,6 +70,8 @@ function isUnreachable(error: unknown): boolean {
 }
 
 function reasonOf(error: unknown, location: PostgresLocation, passwordMissing: boolean): string {
+  const tls = tlsRefusalOf(error);
+  if (tls !== null) return tls;
   const code = sqlState(error);
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'ECONNREFUSED') return 'connection refused (is PostgreSQL running and listening there?)';
@@ -106,7 +110,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     application_name: options.applicationName ?? 'capsule',
-    ...(location.params.sslmode && location.params.sslmode !== 'disable' ? { ssl: { rejectUnauthorized: location.params.sslmode === 'verify-full' } } : {}),
+    ssl: tlsOptionsOf(location.params),
   };
   const pool = new pg.Pool(config);
   // An idle connection that the server drops (restart, failover) is removed from the pool; the
