@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
+import { CapsuleError } from '../errors.js';
 import { COUNTED_TREES, treeCounter, type Repository, type RepositoryNode } from '../repository/index.js';
 
 /** The content service's reads of the content tree. */
@@ -30,7 +31,7 @@ export interface ContentNodesOptions {
  * - a read that began before an emptying is not kept (it may hold what was there before).
  */
 export function createContentNodes(repo: Repository, root: string, options: ContentNodesOptions = {}): ContentNodes {
-  if (!COUNTED_TREES.includes(root)) throw new Error(`${root} is not a counted tree: nothing would tell its cache of a change`);
+  if (!COUNTED_TREES.includes(root)) throw new CapsuleError('INTERNAL', `${root} is not a counted tree (COUNTED_TREES): nothing would tell its cache of a change`);
   const clock = options.clock ?? systemClock;
   const recheckMs = options.recheckMs ?? 500;
   const maxEntries = options.maxEntries ?? 10_000;
