@@ -39,12 +39,18 @@ export type EncapsulatedVerification =
   | { readonly ok: false; readonly reason: string };
 
 /**
- * The refusals that mean the value is no token at all (junk in the cookie, or no JOSE header this
- * system could have written), as opposed to a token that failed a check (bad signature, unknown
- * key, expired, …). The handler counts both but audits only the latter, so junk cannot flood the
- * audit trail.
+ * Whether a refusal means the value is no token at all (junk in the cookie), as opposed to a
+ * token that failed a check (bad signature, unknown key, expired, …). The handler counts both but
+ * audits only the latter, so junk cannot flood the audit trail. A JOSE header of another
+ * algorithm (`alg: none`, RS256 for key confusion) and a known key's token with its signature cut
+ * are attempts, not noise: audited. Called on refusals only, never on the path of a valid token.
  */
-export const NOT_A_TOKEN_REASONS: ReadonlySet<string> = new Set(['token too long', 'not a JWS compact token', 'header is not HS256 with a kid', 'malformed signature']);
+export function isNotAToken(token: string, reason: string): boolean {
+  if (reason === 'token too long' || reason === 'not a JWS compact token') return true;
+  if (reason !== 'header is not HS256 with a kid') return false;
+  const header = decodeJson(token.slice(0, token.indexOf('.')));
+  return !header || typeof header !== 'object' || typeof (header as { alg?: unknown }).alg !== 'string';
+}
 
 /** Past this length a cookie is refused before any work: real tokens are about 250 characters. */
 export const MAX_TOKEN_LENGTH = 2048;

@@ -9,7 +9,7 @@ export const TOKEN_TYPE = 'capsule:Token';
 export const TOKENS_FOLDER = '.tokens';
 const NODE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
-/** The refusal of a value shaped like no stateful token (not audited, as `NOT_A_TOKEN_REASONS`). */
+/** The refusal of a value shaped like no stateful token (not audited, as `isNotAToken` in encapsulated-tokens.ts). */
 export const MALFORMED_STATEFUL_TOKEN = 'malformed stateful token';
 const VALIDATED_PROPERTIES = ['tokenUser', 'tokenHash', 'expiresAt'] as const;
 

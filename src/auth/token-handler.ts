@@ -6,7 +6,7 @@ import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import type { User, UserManager } from '../users/index.js';
 import { tokenFromRequest } from './cookies.js';
-import { createEncapsulatedVerifier, issueEncapsulatedToken, NOT_A_TOKEN_REASONS, type EncapsulatedClaims } from './encapsulated-tokens.js';
+import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
 import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN } from './stateful-tokens.js';
 import { TOKEN_PID, tokenSettings, type TokenSettings } from './token-config.js';
@@ -184,7 +184,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       if (!verification.ok) {
         logger?.debug({ reason: verification.reason }, 'encapsulated token refused');
         // Junk that is no token is counted (metrics) but not audited: a flood of it must not flood the trail.
-        if (!NOT_A_TOKEN_REASONS.has(verification.reason)) {
+        if (!isNotAToken(token, verification.reason)) {
           deps.audit?.info({ event: 'token-refused', tokenType: 'encapsulated', reason: verification.reason }, 'token refused');
         }
         return null;

@@ -53,17 +53,24 @@ describe('token refusals in the audit trail', () => {
     clock.advance(-13 * HOUR);
     await handler.logoutEverywhere('alice');
     assert.equal(await handler.authenticateToken(token), null);
+    // Attacks on the header and the signature are tokens that failed, not junk.
+    const algNone = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    assert.equal(await handler.authenticateToken(`${algNone}.${payload}.`), null);
+    const confused = Buffer.from(JSON.stringify({ alg: 'RS256', kid: JSON.parse(Buffer.from(header, 'base64url').toString()).kid })).toString('base64url');
+    assert.equal(await handler.authenticateToken(`${confused}.${payload}.${signature}`), null);
+    assert.equal(await handler.authenticateToken(`${header}.${payload}.`), null, 'the signature cut');
     const bob = await services.users.createUser('bob', { password: 'pw' });
     const bobToken = (await handler.issue(bob)).token;
     await services.users.removeUser('bob');
     assert.equal(await handler.authenticateToken(bobToken), null);
     const reasons = refusals();
-    assert.equal(reasons.length, 5, JSON.stringify(reasons));
+    assert.equal(reasons.length, 8, JSON.stringify(reasons));
     assert.equal(reasons[0], 'bad signature');
     assert.match(String(reasons[1]), /^unknown key id/);
     assert.equal(reasons[2], 'expired');
     assert.match(String(reasons[3]), /generation/);
-    assert.match(String(reasons[4]), /does not exist/);
+    assert.deepEqual(reasons.slice(4, 7), ['header is not HS256 with a kid', 'header is not HS256 with a kid', 'malformed signature']);
+    assert.match(String(reasons[7]), /does not exist/);
     await services.close();
   });
 
