@@ -59,12 +59,15 @@ export function farmRoutes(
   };
 
   // A refused call is recorded too (who tried what, from where); a granted one by its route, with what it did.
-  app.addHook('onResponse', async (request, reply) => {
-    if (!request.url.startsWith('/system/farm/') || reply.statusCode < 400) return;
-    deps.audit?.warn(
-      { event: 'farm-call-refused', method: request.method, path: request.url, status: reply.statusCode, by: request.session?.userId ?? null, clientAddress: request.ip },
-      'farm: call refused',
-    );
+  // Callback style, not async: it runs on every response of the app, and most return at once.
+  app.addHook('onResponse', (request, reply, done) => {
+    if (reply.statusCode >= 400 && request.url.startsWith('/system/farm/')) {
+      deps.audit?.warn(
+        { event: 'farm-call-refused', method: request.method, path: request.url, status: reply.statusCode, by: request.session?.userId ?? null, clientAddress: request.ip },
+        'farm: call refused',
+      );
+    }
+    done();
   });
 
   app.get(FARM_MEMBER_PATH, async (request, reply) => {
