@@ -12,6 +12,13 @@ const SECRET = /^[A-Za-z0-9_-]{43}$/;
 /** The refusal of a value shaped like no stateful token (not audited, as `isNotAToken` in encapsulated-tokens.ts). */
 export const MALFORMED_STATEFUL_TOKEN = 'malformed stateful token';
 const VALIDATED_PROPERTIES = ['tokenUser', 'tokenHash', 'expiresAt'] as const;
+/**
+ * Bumped in the transaction of every removal of a token by this store (logout, logout everywhere,
+ * the oldest beyond the limit, cleanup), so that a cache of validated tokens (validated-tokens.ts)
+ * in any process sees that a token it holds may be gone. A token removed with its user is told by
+ * the users counter, which every user change bumps.
+ */
+export const STATEFUL_TOKENS_COUNTER = 'stateful-tokens';
 
 export interface StatefulToken {
   readonly nodeId: string;
@@ -81,6 +88,7 @@ export function createStatefulTokenStore(deps: { repo: Repository; maxPerUser: (
         if (excess > 0) {
           const oldest = [...existing].sort((a, b) => (a.properties.createdAt as Date).getTime() - (b.properties.createdAt as Date).getTime());
           for (const stale of oldest.slice(0, excess)) await tx.removeNode(stale.path);
+          await tx.bumpCounter(STATEFUL_TOKENS_COUNTER);
         }
         return created;
       });
@@ -112,13 +120,18 @@ export function createStatefulTokenStore(deps: { repo: Repository; maxPerUser: (
 
     async remove(token) {
       const node = await nodeOf(token);
-      return node ? repo.removeNode(node.path) : false;
+      if (!node) return false;
+      return repo.transaction(async (tx) => {
+        const removed = await tx.removeNode(node.path);
+        if (removed) await tx.bumpCounter(STATEFUL_TOKENS_COUNTER);
+        return removed;
+      });
     },
 
     async removeAllOf(user) {
       return repo.transaction(async (tx) => {
         const count = (await tx.getChildren(`${user.path}/${TOKENS_FOLDER}`)).length;
-        await tx.removeNode(`${user.path}/${TOKENS_FOLDER}`);
+        if (await tx.removeNode(`${user.path}/${TOKENS_FOLDER}`)) await tx.bumpCounter(STATEFUL_TOKENS_COUNTER);
         return count;
       });
     },
@@ -136,6 +149,7 @@ export function createStatefulTokenStore(deps: { repo: Repository; maxPerUser: (
           removed += await repo.transaction(async (tx) => {
             let count = 0;
             for (const node of expired) if (await tx.removeNode(node.path)) count++;
+            if (count > 0) await tx.bumpCounter(STATEFUL_TOKENS_COUNTER);
             return count;
           });
         }

@@ -8,11 +8,12 @@ import type { User, UserManager } from '../users/index.js';
 import { tokenFromRequest } from './cookies.js';
 import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
-import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN } from './stateful-tokens.js';
+import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN, type StatefulToken } from './stateful-tokens.js';
 import { TOKEN_PID, tokenSettings, type TokenSettings } from './token-config.js';
 import type { Provisioner, ProvisioningClaim } from './oidc/provisioning.js';
 import type { Authentication, Session, TokenKind, TokenRequest } from './types.js';
 import { createUserCache } from './user-cache.js';
+import { createValidatedTokens } from './validated-tokens.js';
 
 /** The part of a logger the handler uses (pino's signature). */
 export interface AuthLogger {
@@ -49,6 +50,8 @@ export interface TokenHandlerDeps {
   readonly userCacheTtlMs?: number;
   /** Remember verified encapsulated tokens (expiry, key and generation are still checked every time). */
   readonly verifiedTokenCache?: boolean;
+  /** Remember validated stateful tokens until a token or user change (validated-tokens.ts); expiry and the user are still checked every time. */
+  readonly validatedTokenCache?: boolean;
   /** Creates a user missing here from a token's provisioning claim (OpenID Connect); without it such tokens are refused. */
   readonly provisioner?: Provisioner;
 }
@@ -105,6 +108,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
   const userCacheTtlMs = deps.userCacheTtlMs ?? 5_000;
   const userCache = createUserCache(users, userCacheTtlMs);
   const store = createStatefulTokenStore({ repo: deps.repo, maxPerUser: () => MAX_TOKENS_PER_USER });
+  const validatedTokens = deps.validatedTokenCache === false ? undefined : createValidatedTokens({ repo: deps.repo, clock });
 
   // A key id is a hash of the key, so a kid always names the same bytes: KeyObjects can be kept
   // for good. Whether a kid may still verify is asked of crypto support on every token.
@@ -211,7 +215,11 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     return { session: sessionOf(user, 'encapsulated', claims.exp * 1000) };
   }
 
-  async function authenticateStateful(token: string, nowMs: number): Promise<Authentication | null> {
+  /** The token as the repository has it (a hit of the validated-token cache, or one read), or null. */
+  async function validStatefulToken(token: string, nowMs: number): Promise<StatefulToken | null> {
+    const kept = await validatedTokens?.lookup(token, nowMs);
+    if (kept) return kept;
+    const epoch = validatedTokens?.epoch() ?? 0;
     const validation = await store.validate(token, nowMs);
     if (!validation.ok) {
       logger?.debug({ reason: validation.reason }, 'stateful token refused');
@@ -220,13 +228,21 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       }
       return null;
     }
-    const user = await usableUser(validation.token.userId, 'stateful', nowMs);
+    validatedTokens?.remember(token, validation.token, epoch);
+    return validation.token;
+  }
+
+  async function authenticateStateful(token: string, nowMs: number): Promise<Authentication | null> {
+    const valid = await validStatefulToken(token, nowMs);
+    if (!valid) return null;
+    const user = await usableUser(valid.userId, 'stateful', nowMs);
     if (!user) return null;
-    let expiresAt = validation.token.expiresAt;
+    let expiresAt = valid.expiresAt;
     const { refresh, expirationMs } = settings();
     if (refresh && expiresAt - nowMs < expirationMs / 2) {
       expiresAt = nowMs + expirationMs;
-      await store.extend(validation.token.nodeId, expiresAt);
+      await store.extend(valid.nodeId, expiresAt);
+      validatedTokens?.extended(token, expiresAt);
     }
     return { session: sessionOf(user, 'stateful', expiresAt) };
   }
@@ -312,6 +328,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
 
     usersChanged() {
       userCache.invalidate();
+      validatedTokens?.empty();
     },
   };
   return handler;
