@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { createTokenHandler, type TokenHandler } from '../../src/auth/index.js';
 import { fixedClock } from '../../src/clock.js';
-import { openServices, type Services } from '../../src/instance/index.js';
+import { openServices, startInstance, type RunningInstance, type Services } from '../../src/instance/index.js';
 import { runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
+import { login, sessionStatus } from '../helpers/http.js';
+import { sharedPostgres } from '../helpers/postgres.js';
 import { fastHasher } from '../helpers/services.js';
+import { tempDir } from '../helpers/temp.js';
 
 // The token handler keeps stateful tokens it validated (validated-tokens.ts). These tests fail if
 // it accepts a token that this process has ended, or one that another process ended longer ago
@@ -132,5 +136,46 @@ describe('validated stateful tokens: changes by another process are seen within 
     here.clock.advance(RECHECK_MS);
     assert.equal(await accepted(here.handler, token), false);
     await here.services.close();
+  });
+});
+
+describe('validated stateful tokens: two authors on one PostgreSQL repository', () => {
+  // Polling is off and the clocks stand still, so only the repository's notification can tell
+  // one author that the other logged a token out.
+  const cluster = sharedPostgres();
+  let a: RunningInstance;
+  let b: RunningInstance;
+  before(async () => {
+    const url = await (await cluster()).createDatabase();
+    const start = (home: string) =>
+      startInstance({
+        home,
+        port: 0,
+        hasher: fastHasher,
+        env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' },
+        repositoryUrl: url,
+        keyStorage: 'repository',
+        changePollMs: 3_600_000,
+        clock: fixedClock(Date.now()),
+      });
+    a = await start(join(tempDir(), 'author-1'));
+    b = await start(join(tempDir(), 'author-2'));
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it('a logout on one author is refused on the other once the notification arrives', async () => {
+    await a.services.users.createUser('dora', { password: 'dora-pw' });
+    const token = await login(b.url, 'dora', 'dora-pw');
+    assert.equal(await sessionStatus(b.url, token), 200);
+    assert.equal(await sessionStatus(b.url, token), 200); // now in b's cache
+    await a.tokens.logout(token);
+    const deadline = Date.now() + 30_000;
+    while ((await sessionStatus(b.url, token)) !== 401) {
+      if (Date.now() > deadline) assert.fail('the other author still accepts the logged-out token');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   });
 });
