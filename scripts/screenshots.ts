@@ -22,6 +22,7 @@ const PAGES: ReadonlyArray<{ file: string; path: string }> = [
   { file: 'console-crypto.png', path: '/system/console/crypto' },
   { file: 'console-users.png', path: '/system/console/users' },
   { file: 'console-crxde.png', path: '/crx/de?path=%2Fhome%2Fusers%2Fa%2Falice' },
+  { file: 'console-replication.png', path: '/system/console/replication' },
 ];
 
 /** A stand-in OAuth provider, so the sample client's health check is green. */
@@ -56,9 +57,30 @@ async function main(): Promise<void> {
       'client.secret': 'sample-client-secret',
       scope: 'read',
     });
+    // An agent whose publish is down (a closed loopback port), so the page shows a blocked queue.
+    await config.update('capsule.replication.agent~publish-1', {
+      url: 'http://127.0.0.1:4599',
+      'transport.user': 'replicator',
+      'transport.password': 'sample-transport-password',
+      enabled: true,
+    });
+    await users.createUser('carol', { password: 'carol-password' });
+    // A provider for the login page's "Sign in with …" link (its discovery is not needed to show it).
+    await config.update('capsule.auth.oidc~corp', {
+      issuer: 'http://127.0.0.1:4598',
+      'client.id': 'capsule',
+      'client.secret': 'sample-oidc-secret',
+      title: 'Corporate login',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the agent tries once and records why it failed
     await instance.health.run();
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // Nothing leaves this machine.
+    await page.route('**', (route) => (/^https?:\/\/(127\.\d+\.\d+\.\d+|localhost)(:|\/)/.test(route.request().url()) ? route.continue() : route.abort()));
+    await page.goto(`${instance.url}/system/sling/login`);
+    await page.screenshot({ path: join(DOCS, 'login-page.png'), fullPage: true });
+    console.log('docs/login-page.png');
     await page.goto(`${instance.url}/system/console/configMgr`);
     await page.getByLabel('User').fill('admin');
     await page.getByLabel('Password').fill(ADMIN_PASSWORD);
