@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Repository } from '../repository/index.js';
+import { watchCounters, type Repository } from '../repository/index.js';
 import { USERS_COUNTER } from '../users/index.js';
 import { STATEFUL_TOKENS_COUNTER, type StatefulToken } from './stateful-tokens.js';
 
@@ -11,14 +11,11 @@ import { STATEFUL_TOKENS_COUNTER, type StatefulToken } from './stateful-tokens.j
  * stateful request to 0.64 of an anonymous one; see BENCHMARKS.md. The user is still checked on
  * every request (disabled, removed) through the user cache, and expiry with the injected clock.
  *
- * Never staler than the content cache (content-nodes.ts):
- * - a transaction of this process that bumps the stateful-tokens counter (every token removal by
- *   the store) or the users counter (every user change, a user's removal with its tokens
- *   included) empties the cache as it commits (`repo.onCommit`);
- * - both counters are read again once the last look is `recheckMs` old, so a logout by another
- *   process (a CLI command, another author on PostgreSQL) is seen within that interval;
- *   PostgreSQL announces it at once (`onCounterBumped`);
- * - a validation that began before an emptying is not kept (it may have read what was there before).
+ * Never staler than the counter watch allows (repository/counter-watch.ts): a transaction of this
+ * process that bumps the stateful-tokens counter (every token removal by the store) or the users
+ * counter (every user change) empties it as it commits; a logout by another process (a CLI
+ * command, another author on PostgreSQL) is seen within `recheckMs`, on PostgreSQL at once; a
+ * validation that began before an emptying is not kept.
  *
  * Keyed by the whole token (id and secret), as the verified-token cache of encapsulated tokens: a
  * hit needs the exact string that was validated, so a wrong secret is never served from here.
@@ -45,58 +42,20 @@ export interface ValidatedTokensOptions {
   readonly maxEntries?: number;
 }
 
-const WATCHED_COUNTERS: readonly string[] = [STATEFUL_TOKENS_COUNTER, USERS_COUNTER];
-
 export function createValidatedTokens(options: ValidatedTokensOptions): ValidatedTokens {
-  const { repo, clock } = options;
-  const recheckMs = options.recheckMs ?? 500;
   const maxEntries = options.maxEntries ?? 10_000;
   const entries = new Map<string, StatefulToken>();
-  const seen = new Map<string, number>();
-  let generation = 0;
-  let checkedAt = -Infinity;
-  let checking: Promise<void> | undefined;
-  let listening = false;
-
-  function empty(): void {
-    generation++;
-    entries.clear();
-  }
-
-  // Subscribed on first lookup: a CLI command that only logs in opens no PostgreSQL LISTEN for it.
-  function listen(): void {
-    listening = true;
-    repo.onCommit((bumped) => {
-      if (WATCHED_COUNTERS.some((name) => bumped.has(name))) empty();
-    });
-    repo.onCounterBumped((name) => {
-      if (name === '' || WATCHED_COUNTERS.includes(name)) empty(); // '': bumps may have been missed
-    });
-  }
-
-  function recheck(): Promise<void> {
-    checking ??= (async () => {
-      const startedAt = clock.now(); // counted from before the read: never trusted longer than recheckMs
-      try {
-        let moved = false;
-        for (const name of WATCHED_COUNTERS) {
-          const value = await repo.readCounter(name);
-          if (seen.get(name) !== value) moved = true;
-          seen.set(name, value);
-        }
-        if (moved) empty();
-        checkedAt = startedAt;
-      } finally {
-        checking = undefined;
-      }
-    })();
-    return checking;
-  }
+  const watch = watchCounters(options.repo, {
+    counters: [STATEFUL_TOKENS_COUNTER, USERS_COUNTER],
+    clock: options.clock,
+    recheckMs: options.recheckMs ?? 500,
+    onChange: () => entries.clear(),
+  });
 
   return {
     async lookup(token, nowMs) {
-      if (!listening) listen();
-      if (clock.now() - checkedAt >= recheckMs) await recheck();
+      const looking = watch.fresh();
+      if (looking) await looking; // no await when the last look is recent: this runs on every request
       const hit = entries.get(token);
       if (!hit) return undefined;
       if (hit.expiresAt <= nowMs) {
@@ -106,16 +65,16 @@ export function createValidatedTokens(options: ValidatedTokensOptions): Validate
       }
       return hit;
     },
-    epoch: () => generation,
+    epoch: () => watch.generation(),
     remember(token, validated, epoch) {
-      if (epoch !== generation) return;
-      if (entries.size >= maxEntries) empty();
+      if (epoch !== watch.generation()) return;
+      if (entries.size >= maxEntries) watch.changed();
       else entries.set(token, validated);
     },
     extended(token, expiresAt) {
       const hit = entries.get(token);
       if (hit) entries.set(token, { ...hit, expiresAt });
     },
-    empty,
+    empty: () => watch.changed(),
   };
 }

@@ -7,6 +7,8 @@ export type { PostgresLocation } from './postgres/location.js';
 export { copyRepository, isEmptyRepository } from './copy.js';
 export type { CopyResult } from './copy.js';
 export { checkPath, joinPath, nameOf, parentOf } from './paths.js';
+export { watchCounters } from './counter-watch.js';
+export type { CounterWatch, CounterWatchOptions } from './counter-watch.js';
 export { COUNTED_TREES, INDEXED_PROPERTIES, MAX_TRANSACTION_ATTEMPTS, treeCounter, treesChangedAt } from './types.js';
 export type {
   AddNodeOptions,
