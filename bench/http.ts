@@ -139,20 +139,29 @@ export function seedContent(home: string, env: NodeJS.ProcessEnv = process.env):
   cli(home, ['users', 'add', 'reader', '--password-stdin', '--group', 'members'], 'reader-password', env);
 }
 
+/**
+ * Seeds the content, logs the reader in with a stateful token, switches the instance to
+ * encapsulated tokens (applied live) and logs in again: one token of each kind.
+ */
+export async function seedAndLogInBothKinds(url: string, home: string): Promise<{ stateful: string; encapsulated: string }> {
+  seedContent(home);
+  const stateful = await login(url);
+  cli(home, ['config', 'set', 'capsule.auth.token', 'token.encapsulated=true']);
+  let encapsulated = '';
+  for (let i = 0; i < 50 && !encapsulated.includes('.'); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    encapsulated = await login(url);
+  }
+  return { stateful, encapsulated };
+}
+
 export async function benchmarkHttp(log: (line: string) => void, durationSeconds = 5, connections = 32, rounds = 3): Promise<HttpResults> {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-bench-http-'));
   const home = join(dir, 'home');
   const { url, child: server } = await startCapsule(home);
   let bare: ChildProcess | undefined;
   try {
-    seedContent(home);
-    const stateful = await login(url);
-    cli(home, ['config', 'set', 'capsule.auth.token', 'token.encapsulated=true']);
-    let encapsulated = '';
-    for (let i = 0; i < 50 && !encapsulated.includes('.'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      encapsulated = await login(url);
-    }
+    const { stateful, encapsulated } = await seedAndLogInBothKinds(url, home);
     const body = await (await fetch(`${url}${PUBLIC_PAGE}.json`)).text();
     const barePort = await freePort();
     bare = spawnNodeOn(SERVER_CPU, ['--import', 'tsx', BARE_FASTIFY], {

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { cli, freePort, login, seedContent, stopChild, waitUntilUp } from './http.js';
+import { freePort, seedAndLogInBothKinds, stopChild, waitUntilUp } from './http.js';
 import { SERVER_CPU, spawnNodeOn } from './pinning.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'capsule-serve-once-'));
@@ -18,14 +18,7 @@ const child = spawnNodeOn(SERVER_CPU, [...(process.env.BENCH_NODE_ARGS?.split(' 
 });
 const url = `http://127.0.0.1:${port}`;
 await waitUntilUp(url, child);
-seedContent(home);
-const stateful = await login(url);
-cli(home, ['config', 'set', 'capsule.auth.token', 'token.encapsulated=true']);
-let encapsulated = '';
-for (let i = 0; i < 50 && !encapsulated.includes('.'); i++) {
-  await new Promise((done) => setTimeout(done, 100));
-  encapsulated = await login(url);
-}
+const { stateful, encapsulated } = await seedAndLogInBothKinds(url, home);
 const info = { url, pid: child.pid, home, stateful, encapsulated };
 if (process.env.BENCH_INFO) writeFileSync(process.env.BENCH_INFO, JSON.stringify(info));
 console.log(JSON.stringify(info));

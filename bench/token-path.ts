@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cli, freePort, interleaved, login, MEMBERS_PAGE, PUBLIC_PAGE, run, seedContent, stopChild, waitUntilUp } from './http.js';
+import { freePort, interleaved, MEMBERS_PAGE, PUBLIC_PAGE, run, seedAndLogInBothKinds, stopChild, waitUntilUp } from './http.js';
 import { LOAD_CPU, pin, SERVER_CPU, spawnNodeOn } from './pinning.js';
 
 const builds = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((dir) => resolve(dir)) : [fileURLToPath(new URL('..', import.meta.url))];
@@ -35,14 +35,7 @@ try {
     servers.push(server);
     const url = `http://127.0.0.1:${port}`;
     await waitUntilUp(url, server);
-    seedContent(home);
-    const stateful = await login(url);
-    cli(home, ['config', 'set', 'capsule.auth.token', 'token.encapsulated=true']);
-    let encapsulated = '';
-    for (let i = 0; i < 50 && !encapsulated.includes('.'); i++) {
-      await new Promise((done) => setTimeout(done, 100));
-      encapsulated = await login(url);
-    }
+    const { stateful, encapsulated } = await seedAndLogInBothKinds(url, home);
     const label = builds.length > 1 ? `[${index}] ` : '';
     const loads = [
       { load: 'anonymous', name: `${label}anonymous ${PUBLIC_PAGE}`, url: `${url}${PUBLIC_PAGE}.json`, pid: server.pid! },
