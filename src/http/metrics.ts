@@ -120,10 +120,12 @@ export function createMetrics(deps: { health: HealthRegistry; replication?: Repl
       },
     },
     instrument(app) {
-      app.addHook('onResponse', async (request, reply) => {
+      // Callback style, not async: every request runs this, and an async hook costs a promise.
+      app.addHook('onResponse', (request, reply, done) => {
         // The route pattern, never the URL: one series per route, whatever paths clients send.
         const route = request.routeOptions.url ?? 'unmatched';
         latency.observe({ method: request.method, route, status: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000);
+        done();
       });
     },
   };
