@@ -7,13 +7,24 @@ import { COUNTED_TREES, treeCounter, watchCounters, type Repository, type Reposi
 export interface ContentNodes {
   node(path: string): Promise<RepositoryNode | null>;
   children(path: string): Promise<readonly RepositoryNode[]>;
+  /** Moves whenever the tree may have changed: what was made from reads before is then stale. */
+  generation(): number;
+  /** Looks at the tree's counter if that is due (see counter-watch.ts); undefined when it is not. */
+  fresh(): Promise<void> | undefined;
+  /**
+   * A response made from these nodes (`keep`), while they are current. Undefined when not kept,
+   * or when the tree's counter is due a look (which this starts): the caller then reads again.
+   */
+  kept(key: string): string | undefined;
+  /** Keeps a response made from reads that began at `since` (`generation()`), unless the tree moved meanwhile. */
+  keep(key: string, response: string, since: number): void;
 }
 
 export interface ContentNodesOptions {
   readonly clock?: Clock;
   /** How old the last look at the tree's counter may be before a read looks again (default 500 ms, the change-watch interval). */
   readonly recheckMs?: number;
-  /** Nodes and child lists kept at most; past it the cache starts empty again. */
+  /** Nodes, child lists and responses kept at most; past it the cache starts empty again. */
   readonly maxEntries?: number;
 }
 
@@ -33,6 +44,8 @@ export function createContentNodes(repo: Repository, root: string, options: Cont
   const maxEntries = options.maxEntries ?? 10_000;
   const nodes = new Map<string, RepositoryNode | null>();
   const childLists = new Map<string, readonly RepositoryNode[]>();
+  const responses = new Map<string, string>();
+  const size = () => nodes.size + childLists.size + responses.size;
   const watch = watchCounters(repo, {
     counters: [treeCounter(root)],
     clock,
@@ -40,6 +53,7 @@ export function createContentNodes(repo: Repository, root: string, options: Cont
     onChange: () => {
       nodes.clear();
       childLists.clear();
+      responses.clear();
     },
   });
 
@@ -51,7 +65,7 @@ export function createContentNodes(repo: Repository, root: string, options: Cont
     const at = watch.generation();
     const value = await read(path);
     if (at === watch.generation()) {
-      if (nodes.size + childLists.size >= maxEntries) watch.changed();
+      if (size() >= maxEntries) watch.changed();
       else map.set(path, value);
     }
     return value;
@@ -60,5 +74,13 @@ export function createContentNodes(repo: Repository, root: string, options: Cont
   return {
     node: (path) => cached(nodes, path, (at) => repo.getNode(at)),
     children: (path) => cached(childLists, path, (at) => repo.getChildren(at)),
+    generation: () => watch.generation(),
+    fresh: () => watch.fresh(),
+    kept: (key) => (watch.fresh() ? undefined : responses.get(key)),
+    keep(key, response, since) {
+      if (since !== watch.generation()) return;
+      if (size() >= maxEntries) watch.changed();
+      else responses.set(key, response);
+    },
   };
 }

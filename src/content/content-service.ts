@@ -58,6 +58,11 @@ export function checkContentPath(path: string): string {
 export interface ContentService {
   /** The node's properties and its children to `depth`; children the reader may not see are left out. */
   read(path: string, depth: number, reader: Reader | null): Promise<ContentJson>;
+  /**
+   * `read` as the JSON text of a response: at once (a string, no promise) when the same reading
+   * for the same groups was answered since the content last changed, as a promise otherwise.
+   */
+  readSerialized(path: string, depth: number, reader: Reader | null): string | Promise<string>;
   /** Creates or merges `json` at `path`: objects become child nodes, everything else properties. */
   put(path: string, json: ContentJson): Promise<number>;
 }
@@ -118,24 +123,44 @@ export function createContentService(repo: Repository, options: ContentServiceOp
     return written;
   }
 
+  async function read(path: string, depth: number, reader: Reader | null): Promise<ContentJson> {
+    const target = checkContentPath(path);
+    const node = await nodes.node(target);
+    if (!node) throw new CapsuleError('NODE_NOT_FOUND', `no content at ${target}`);
+    // The node and every ancestor with allowedGroups must admit the reader.
+    const ancestry: RepositoryNode[] = [node];
+    for (let at = target; at !== CONTENT_ROOT && at.includes('/', 1); ) {
+      at = at.slice(0, at.lastIndexOf('/'));
+      const ancestor = await nodes.node(at);
+      if (ancestor) ancestry.push(ancestor);
+    }
+    for (const each of ancestry) {
+      if (!mayRead(each, reader)) {
+        throw new CapsuleError(reader ? 'FORBIDDEN' : 'UNAUTHENTICATED', reader ? `${reader.userId} may not read ${target}` : `${target} needs a login`);
+      }
+    }
+    return render(node, Math.min(depth, MAX_DEPTH), reader);
+  }
+
+  // Why a response cache on top of the node cache: on a page that many visitors read, checking
+  // and rendering the same nodes again and serialising them was most of Capsule's own work per
+  // GET. A response is kept per group set (what it shows depends on nothing else) until the
+  // content tree changes, with the node cache's staleness; a refusal is never kept.
+  const responseKey = (path: string, depth: number, reader: Reader | null) => `${reader ? reader.groups.join('\u0000') : '\u0001'}\u0002${depth}\u0002${path}`;
+
   return {
-    async read(path, depth, reader) {
-      const target = checkContentPath(path);
-      const node = await nodes.node(target);
-      if (!node) throw new CapsuleError('NODE_NOT_FOUND', `no content at ${target}`);
-      // The node and every ancestor with allowedGroups must admit the reader.
-      const ancestry: RepositoryNode[] = [node];
-      for (let at = target; at !== CONTENT_ROOT && at.includes('/', 1); ) {
-        at = at.slice(0, at.lastIndexOf('/'));
-        const ancestor = await nodes.node(at);
-        if (ancestor) ancestry.push(ancestor);
-      }
-      for (const each of ancestry) {
-        if (!mayRead(each, reader)) {
-          throw new CapsuleError(reader ? 'FORBIDDEN' : 'UNAUTHENTICATED', reader ? `${reader.userId} may not read ${target}` : `${target} needs a login`);
-        }
-      }
-      return render(node, Math.min(depth, MAX_DEPTH), reader);
+    read,
+    readSerialized(path, depth, reader) {
+      const key = responseKey(path, depth, reader);
+      const kept = nodes.kept(key);
+      if (kept !== undefined) return kept;
+      return (async () => {
+        await nodes.fresh(); // so that a look at the counter during the reading does not make it look stale
+        const since = nodes.generation();
+        const text = JSON.stringify(await read(path, depth, reader));
+        nodes.keep(key, text, since);
+        return text;
+      })();
     },
     async put(path, json) {
       const target = checkContentPath(path);

@@ -9,13 +9,19 @@ export function parseContentUrl(rest: string): { path: string; depth: number } {
   return { path: `/content/${match[1]}`, depth: match[2] === undefined ? 0 : Number(match[2]) };
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 export function contentRoutes(app: FastifyInstance, deps: { content: ContentService }): void {
-  app.get<{ Params: { '*': string } }>('/content/*', async (request, reply) => {
+  // Not async: a response the content service kept is sent without a promise being made (the
+  // anonymous GET of a page is the request a site serves most).
+  app.get<{ Params: { '*': string } }>('/content/*', (request, reply) => {
     // Fastify has decoded the path once already; decoding again turned %25zz into a 500.
     const { path, depth } = parseContentUrl(request.params['*']);
-    const json = await deps.content.read(path, depth, request.session);
     // Protected content must not be kept by shared caches.
-    reply.header('cache-control', request.session ? 'private, no-store' : 'public, max-age=0');
-    return json;
+    const send = (json: string) => reply.header('cache-control', request.session ? 'private, no-store' : 'public, max-age=0').type(JSON_TYPE).send(json);
+    const json = deps.content.readSerialized(path, depth, request.session);
+    if (typeof json === 'string') return send(json);
+    json.then(send, (error: unknown) => reply.send(error));
+    return reply;
   });
 }
