@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { tokenCookie } from './cookies.js';
 import type { TokenHandler } from './token-handler.js';
-import type { Session } from './types.js';
+import type { Authentication, Session } from './types.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,11 +17,12 @@ declare module 'fastify' {
 export function tokenAuthPlugin(handler: TokenHandler): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app: FastifyInstance) => {
     app.decorateRequest('session', null);
-    // Callback style: an anonymous request (no token) passes without a promise being made.
+    // Callback style: an anonymous request, and a token whose check is kept, pass without a
+    // promise being made (they are most requests).
     app.addHook('onRequest', (request, reply, done) => {
       const token = handler.tokenOf(request);
       if (!token) return done();
-      handler.authenticateToken(token).then((authentication) => {
+      const accept = (authentication: Authentication | null) => {
         if (authentication) {
           request.session = authentication.session;
           if (authentication.renewedToken) {
@@ -29,6 +30,14 @@ export function tokenAuthPlugin(handler: TokenHandler): FastifyPluginAsync {
             reply.header('set-cookie', tokenCookie(handler.settings(), authentication.renewedToken, maxAge, request.protocol === 'https'));
           }
         }
+      };
+      const kept = handler.authenticateKept(token);
+      if (kept) {
+        accept(kept);
+        return done();
+      }
+      handler.authenticateToken(token).then((authentication) => {
+        accept(authentication);
         done();
       }, done);
     });

@@ -88,6 +88,12 @@ export interface TokenHandler {
   /** The session of a request (cookie or `login-token` header), or null. Never throws for a bad token. */
   authenticate(request: TokenRequest): Promise<Authentication | null>;
   authenticateToken(token: string): Promise<Authentication | null>;
+  /**
+   * `authenticateToken` answered from what is kept (a verified or validated token and its user,
+   * with every check made), without a promise; undefined when that cannot answer, or when the
+   * answer would be a refusal: then `authenticateToken`, which also logs and audits.
+   */
+  authenticateKept(token: string): Authentication | undefined;
   tokenOf(request: TokenRequest): string | null;
   /** Ends one token (a stateful token is deleted; an encapsulated one simply stops being sent). */
   logout(token: string): Promise<void>;
@@ -165,6 +171,13 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     return user;
   }
 
+  /** A kept user that a token of `generation` may act as, or undefined. */
+  function keptUsableUser(userId: string, nowMs: number, generation?: number): User | undefined {
+    const user = userCache.kept(userId, nowMs);
+    if (!user || user.disabled || (generation !== undefined && generation !== user.generation)) return undefined;
+    return user;
+  }
+
   async function usableUser(userId: string, kind: TokenKind, nowMs: number, generation?: number, provisioning?: ProvisioningClaim): Promise<User | null> {
     // An existing record always wins over a provisioning claim: disabled stays disabled, a raised generation ends the token.
     const user = (await userCache.get(userId, nowMs)) ?? (await provisioned(userId, provisioning, generation, nowMs));
@@ -202,9 +215,18 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       verified.delete(token);
       return null;
     }
-    const { claims, kid } = result;
-    const user = await usableUser(claims.sub, 'encapsulated', nowMs, claims.gen, claims.prv);
-    if (!user) return null;
+    const user = await usableUser(result.claims.sub, 'encapsulated', nowMs, result.claims.gen, result.claims.prv);
+    return user && encapsulatedAuthentication(user, result, nowMs);
+  }
+
+  /** The verification of an encapsulated token, if kept and still good at `nowMs`. */
+  function keptVerification(token: string, nowMs: number): { claims: EncapsulatedClaims; kid: string } | undefined {
+    const result = deps.verifiedTokenCache === false ? undefined : verified.get(token);
+    return result && result.claims.exp * 1000 > nowMs && crypto.verificationKey(result.kid) ? result : undefined;
+  }
+
+  /** The session of a verified token of a usable user, renewed past half its life or when its key is retired. */
+  function encapsulatedAuthentication(user: User, { claims, kid }: { claims: EncapsulatedClaims; kid: string }, nowMs: number): Authentication {
     const half = (claims.exp - claims.iat) / 2;
     const pastHalfLife = settings().refresh && nowMs / 1000 - claims.iat > half;
     const signedByRetiredKey = kid !== crypto.signingKey().kid && crypto.keyIds().retiredHmac.includes(kid);
@@ -290,6 +312,24 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     authenticate(request) {
       const token = handler.tokenOf(request);
       return token ? handler.authenticateToken(token) : Promise.resolve(null);
+    },
+
+    authenticateKept(token) {
+      const nowMs = clock.now();
+      if (looksStateful(token)) {
+        const valid = validatedTokens?.kept(token, nowMs);
+        const user = valid && keptUsableUser(valid.userId, nowMs);
+        if (!valid || !user) return undefined;
+        const { refresh, expirationMs } = settings();
+        if (refresh && valid.expiresAt - nowMs < expirationMs / 2) return undefined; // a write: authenticateToken
+        deps.metrics?.tokenVerified('stateful', 'valid');
+        return { session: sessionOf(user, 'stateful', valid.expiresAt) };
+      }
+      const verification = keptVerification(token, nowMs);
+      const user = verification && keptUsableUser(verification.claims.sub, nowMs, verification.claims.gen);
+      if (!verification || !user) return undefined;
+      deps.metrics?.tokenVerified('encapsulated', 'valid');
+      return encapsulatedAuthentication(user, verification, nowMs);
     },
 
     async authenticateToken(token) {

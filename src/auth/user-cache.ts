@@ -7,15 +7,21 @@ import type { User, UserManager } from '../users/index.js';
  */
 export interface UserCache {
   get(userId: string, nowMs: number): Promise<User | null>;
+  /** The user as kept (null: kept as missing), or undefined when not kept or kept too long: then `get`. */
+  kept(userId: string, nowMs: number): User | null | undefined;
   invalidate(userId?: string | null): void;
 }
 
 export function createUserCache(users: UserManager, ttlMs: number, maxEntries = 10_000): UserCache {
   const entries = new Map<string, { user: User | null; until: number }>();
   const cache: UserCache = {
-    async get(userId, nowMs) {
+    kept(userId, nowMs) {
       const hit = entries.get(userId);
-      if (hit && hit.until > nowMs) return hit.user;
+      return hit && hit.until > nowMs ? hit.user : undefined;
+    },
+    async get(userId, nowMs) {
+      const hit = cache.kept(userId, nowMs);
+      if (hit !== undefined) return hit;
       // A repository that is away is not "no such user": that error goes up (503), and nothing is cached.
       const user = await users.getUser(userId).catch((error: unknown) => {
         if (isCapsuleError(error, 'REPOSITORY_UNAVAILABLE')) throw error;

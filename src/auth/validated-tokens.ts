@@ -23,6 +23,8 @@ import { STATEFUL_TOKENS_COUNTER, type StatefulToken } from './stateful-tokens.j
 export interface ValidatedTokens {
   /** The token's validation if it is kept, not expired at `nowMs`, and nothing has changed since. */
   lookup(token: string, nowMs: number): Promise<StatefulToken | undefined>;
+  /** `lookup` without waiting: undefined also when the counters are due a look (which this starts). */
+  kept(token: string, nowMs: number): StatefulToken | undefined;
   /** Marks the start of a validation; pass it to `remember`. */
   epoch(): number;
   /** Keeps a validation that began at `epoch`, unless the cache was emptied since. */
@@ -52,19 +54,23 @@ export function createValidatedTokens(options: ValidatedTokensOptions): Validate
     onChange: () => entries.clear(),
   });
 
+  function hit(token: string, nowMs: number): StatefulToken | undefined {
+    const entry = entries.get(token);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= nowMs) {
+      // Expired as far as this process knows; the repository decides (another process may have extended it).
+      entries.delete(token);
+      return undefined;
+    }
+    return entry;
+  }
+
   return {
     async lookup(token, nowMs) {
-      const looking = watch.fresh();
-      if (looking) await looking; // no await when the last look is recent: this runs on every request
-      const hit = entries.get(token);
-      if (!hit) return undefined;
-      if (hit.expiresAt <= nowMs) {
-        // Expired as far as this process knows; the repository decides (another process may have extended it).
-        entries.delete(token);
-        return undefined;
-      }
-      return hit;
+      await watch.fresh();
+      return hit(token, nowMs);
     },
+    kept: (token, nowMs) => (watch.fresh() ? undefined : hit(token, nowMs)),
     epoch: () => watch.generation(),
     remember(token, validated, epoch) {
       if (epoch !== watch.generation()) return;

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createTokenHandler } from '../../src/auth/index.js';
+import { fixedClock } from '../../src/clock.js';
+import { openServices } from '../../src/instance/index.js';
+import { initialisedHome } from '../helpers/homes.js';
+import { fastHasher } from '../helpers/services.js';
+
+// The Fastify plugin first asks `authenticateKept`, which answers without a promise from a token
+// verified before and its kept user. These tests fail if that answer accepts an encapsulated token
+// that the full check refuses: expired, of a disabled user, after logout everywhere, or altered.
+
+const HOUR = 3600_000;
+
+async function setup() {
+  const home = await initialisedHome();
+  const clock = fixedClock(Date.parse('2026-12-03T12:00:00Z'));
+  const services = await openServices({ home, clock, hasher: fastHasher });
+  await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': true });
+  await services.users.createUser('alice', { password: 'pw', groups: [] });
+  const handler = createTokenHandler(services);
+  const login = await handler.login('alice', 'pw', '127.0.0.1');
+  assert.ok(login.ok && login.token.includes('.'), 'an encapsulated token');
+  assert.equal(handler.authenticateKept(login.token), undefined, 'nothing is kept before the first full check');
+  assert.ok(await handler.authenticateToken(login.token));
+  return { clock, services, handler, token: login.token };
+}
+
+describe('encapsulated tokens answered from what is kept', () => {
+  it('gives the session the full check gives', async () => {
+    const { services, handler, token } = await setup();
+    const kept = handler.authenticateKept(token);
+    assert.ok(kept);
+    assert.deepEqual(kept, await handler.authenticateToken(token));
+    assert.equal(kept.session.userId, 'alice');
+    assert.equal(kept.renewedToken, undefined);
+    await services.close();
+  });
+
+  it('does not answer for a disabled user, after logout everywhere, or for an altered token', async () => {
+    const { services, handler, token } = await setup();
+    await services.users.setDisabled('alice', true);
+    assert.equal(handler.authenticateKept(token), undefined, 'disabled');
+    assert.equal(await handler.authenticateToken(token), null);
+    assert.equal(handler.authenticateKept(token), undefined, 'the disabled user is kept now, and still refused');
+    await services.users.setDisabled('alice', false);
+    assert.ok(await handler.authenticateToken(token), 'enabled again');
+    assert.ok(handler.authenticateKept(token));
+
+    const last = token.at(-1) === 'A' ? 'B' : 'A';
+    assert.equal(handler.authenticateKept(token.slice(0, -1) + last), undefined, 'another signature is not the kept token');
+
+    await handler.logoutEverywhere('alice');
+    assert.equal(handler.authenticateKept(token), undefined, 'generation raised');
+    assert.equal(await handler.authenticateToken(token), null);
+    assert.equal(handler.authenticateKept(token), undefined, 'the user of the new generation is kept now, and the token still refused');
+    await services.close();
+  });
+
+  it('checks expiry with the clock, and renews past half-life', async () => {
+    const { clock, services, handler, token } = await setup();
+    clock.advance(7 * HOUR);
+    assert.equal(handler.authenticateKept(token), undefined, 'the kept user is older than the user cache allows');
+    assert.ok((await handler.authenticateToken(token))?.renewedToken);
+    const renewed = handler.authenticateKept(token);
+    assert.ok(renewed?.renewedToken, 'past half-life: a new token');
+    assert.equal(renewed.session.token.expiresAt.getTime(), Math.floor((clock.now() + 12 * HOUR) / 1000) * 1000);
+    clock.advance(5 * HOUR - 1000);
+    assert.ok(await handler.authenticateToken(token), 'the last second of its life');
+    assert.ok(handler.authenticateKept(token), 'and from what is kept');
+    clock.advance(1000);
+    assert.equal(handler.authenticateKept(token), undefined, 'expired');
+    assert.equal(await handler.authenticateToken(token), null);
+    await services.close();
+  });
+});
