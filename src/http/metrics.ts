@@ -1,12 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AuthMetrics, LoginOutcome, TokenKind, TokenOutcome } from '../auth/index.js';
 import type { ConfigAdmin } from '../config/index.js';
 import type { CryptoSupport } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import type { HealthRegistry, HealthStatus } from '../health/index.js';
 import { ADMINISTRATORS } from '../users/index.js';
+import { createLatencyHistogram } from './latency-histogram.js';
 import { METRICS_PID } from './metrics-config.js';
 
 export const METRICS_PATH = '/system/metrics';
@@ -15,6 +16,7 @@ const LOGIN_OUTCOMES: readonly LoginOutcome[] = ['success', 'failure', 'throttle
 const TOKEN_KINDS: readonly TokenKind[] = ['stateful', 'encapsulated'];
 const TOKEN_OUTCOMES: readonly TokenOutcome[] = ['valid', 'refused', 'error'];
 const STATUS_VALUE: Record<HealthStatus, number> = { ok: 0, warn: 1, critical: 2 };
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
 
 export interface Metrics {
   readonly registry: Registry;
@@ -63,12 +65,10 @@ export function createMetrics(deps: { health: HealthRegistry; replication?: Repl
     },
   });
 
-  const latency = new Histogram({
+  const latency = createLatencyHistogram(registry, {
     name: 'capsule_http_request_duration_seconds',
     help: 'Time to answer a request, by method, route pattern and status class.',
-    labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
   });
 
   new Gauge({
@@ -124,7 +124,7 @@ export function createMetrics(deps: { health: HealthRegistry; replication?: Repl
       app.addHook('onResponse', (request, reply, done) => {
         // The route pattern, never the URL: one series per route, whatever paths clients send.
         const route = request.routeOptions.url ?? 'unmatched';
-        latency.observe({ method: request.method, route, status: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000);
+        latency.observe(request.method, route, STATUS_CLASSES[Math.floor(reply.statusCode / 100)] ?? 'other', reply.elapsedTime / 1000);
         done();
       });
     },
