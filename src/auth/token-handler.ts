@@ -12,6 +12,7 @@ import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN, type
 import { TOKEN_PID, tokenSettings, type TokenSettings } from './token-config.js';
 import type { Provisioner, ProvisioningClaim } from './oidc/provisioning.js';
 import type { Authentication, Session, TokenKind, TokenRequest } from './types.js';
+import { TokenMap } from './token-map.js';
 import { createUserCache } from './user-cache.js';
 import { createValidatedTokens } from './validated-tokens.js';
 
@@ -131,7 +132,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     const bytes = crypto.verificationKey(kid);
     return bytes && keyObject(kid, bytes);
   });
-  const verified = new Map<string, { claims: EncapsulatedClaims; kid: string }>();
+  const verified = new TokenMap<{ claims: EncapsulatedClaims; kid: string }>();
 
   let cachedSettings: TokenSettings | undefined;
   config.onChange(TOKEN_PID, () => {

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { watchCounters, type Repository } from '../repository/index.js';
 import { USERS_COUNTER } from '../users/index.js';
 import { STATEFUL_TOKENS_COUNTER, type StatefulToken } from './stateful-tokens.js';
+import { TokenMap } from './token-map.js';
 
 /**
  * Stateful tokens as last validated against the repository, so that a request with a token seen
@@ -46,7 +47,7 @@ export interface ValidatedTokensOptions {
 
 export function createValidatedTokens(options: ValidatedTokensOptions): ValidatedTokens {
   const maxEntries = options.maxEntries ?? 10_000;
-  const entries = new Map<string, StatefulToken>();
+  const entries = new TokenMap<StatefulToken>();
   const watch = watchCounters(options.repo, {
     counters: [STATEFUL_TOKENS_COUNTER, USERS_COUNTER],
     clock: options.clock,

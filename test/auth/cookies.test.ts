@@ -14,6 +14,7 @@ describe('the token of a request', () => {
     'login-token=a%20b',
     'login-token=abc; other=1',
     'login-token= spaced ',
+    'login-token=tab\t',
     'login-tokens=not-it',
     'login-token-2=not-it; login-token=it',
     'other=1; login-token=second',
