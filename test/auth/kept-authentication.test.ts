@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { createTokenHandler } from '../../src/auth/index.js';
 import { fixedClock } from '../../src/clock.js';
 import { openServices } from '../../src/instance/index.js';
+import { runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { fastHasher } from '../helpers/services.js';
 
@@ -12,18 +13,18 @@ import { fastHasher } from '../helpers/services.js';
 
 const HOUR = 3600_000;
 
-async function setup() {
+async function setup(options: { userCacheTtlMs?: number } = {}) {
   const home = await initialisedHome();
   const clock = fixedClock(Date.parse('2026-12-03T12:00:00Z'));
   const services = await openServices({ home, clock, hasher: fastHasher });
   await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': true });
   await services.users.createUser('alice', { password: 'pw', groups: [] });
-  const handler = createTokenHandler(services);
+  const handler = createTokenHandler({ ...services, ...options });
   const login = await handler.login('alice', 'pw', '127.0.0.1');
   assert.ok(login.ok && login.token.includes('.'), 'an encapsulated token');
   assert.equal(handler.authenticateKept(login.token), undefined, 'nothing is kept before the first full check');
   assert.ok(await handler.authenticateToken(login.token));
-  return { clock, services, handler, token: login.token };
+  return { home, clock, services, handler, token: login.token };
 }
 
 describe('encapsulated tokens answered from what is kept', () => {
@@ -71,6 +72,53 @@ describe('encapsulated tokens answered from what is kept', () => {
     clock.advance(1000);
     assert.equal(handler.authenticateKept(token), undefined, 'expired');
     assert.equal(await handler.authenticateToken(token), null);
+    await services.close();
+  });
+
+  it('answers again only while the keys and the token settings are those it was checked with', async () => {
+    const { home, services, handler, token } = await setup();
+    assert.equal(handler.authenticateKept(token)?.renewedToken, undefined);
+    assert.equal(handler.authenticateKept(token)?.renewedToken, undefined, 'the same answer again');
+
+    // The signing key rotated: the token's key is retired, so each answer now carries a renewed token.
+    assert.equal((await runCli(['keys', 'rotate', '--hmac', '--home', home])).code, 0);
+    await services.crypto.refresh();
+    const renewed = handler.authenticateKept(token);
+    assert.ok(renewed?.renewedToken, 'signed by a retired key: renewed');
+    assert.ok(handler.authenticateKept(token)?.renewedToken, 'and again on the next request');
+
+    // Refresh switched off: nothing to do with keys, but the answer was checked with the old settings.
+    await services.config.update('capsule.auth.token', { 'token.refresh': false });
+    assert.ok(handler.authenticateKept(token)?.renewedToken, 'a retired key is renewed whatever the refresh setting');
+
+    // The retired key dropped: the token is no longer answered for, and the full check refuses it.
+    assert.equal((await runCli(['keys', 'rotate', '--hmac', '--discard-old', '--home', home])).code, 0);
+    await services.crypto.refresh();
+    assert.equal(handler.authenticateKept(token), undefined, 'its key is gone');
+    assert.equal(await handler.authenticateToken(token), null);
+    await services.close();
+  });
+
+  it('takes a change of the token settings into account at once', async () => {
+    const { clock, services, handler, token } = await setup();
+    await services.config.update('capsule.auth.token', { 'token.refresh': false });
+    clock.advance(7 * HOUR);
+    assert.ok(await handler.authenticateToken(token));
+    assert.equal(handler.authenticateKept(token)?.renewedToken, undefined, 'past half-life, but refresh is off');
+    await services.config.update('capsule.auth.token', { 'token.refresh': true });
+    assert.ok(handler.authenticateKept(token)?.renewedToken, 'refresh on again: renewed at once');
+    await services.close();
+  });
+
+  it('does not give an answer again past the expiry or half-life it was good until, the user kept all along', async () => {
+    const { clock, services, handler, token } = await setup({ userCacheTtlMs: 100 * HOUR });
+    assert.ok(handler.authenticateKept(token));
+    clock.advance(6 * HOUR + 1000);
+    assert.ok(handler.authenticateKept(token)?.renewedToken, 'past half-life: renewed, not the answer kept before');
+    await services.config.update('capsule.auth.token', { 'token.refresh': false });
+    assert.equal(handler.authenticateKept(token)?.renewedToken, undefined);
+    clock.advance(6 * HOUR);
+    assert.equal(handler.authenticateKept(token), undefined, 'expired');
     await services.close();
   });
 });
