@@ -6,7 +6,9 @@ const KEY_LENGTH = 22;
  * confirmed by comparing the whole string. Why: a token arrives as a new string on every request,
  * and a Map keyed by it hashes all of its 200-odd characters each time (about 390 ns in a tight
  * loop, against 150 ns this way; BENCHMARKS.md). Only the exact token that was stored is ever
- * found; two tokens with the same end (chance, or made to) only push each other out.
+ * found; two tokens with the same end (chance, or made to) only push each other out. The final
+ * comparison is not constant-time, as a Map's own was not: to be compared with a kept token at
+ * all, a guess must first end in its 22 characters (132 random bits), which only its holder has.
  */
 export class TokenMap<V> {
   readonly #entries = new Map<string, { readonly token: string; readonly value: V }>();
