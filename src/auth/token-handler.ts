@@ -362,7 +362,9 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
 
     authenticateKept(token) {
       const nowMs = clock.now();
-      const kind: TokenKind = looksStateful(token) ? 'stateful' : 'encapsulated';
+      // Not looksStateful's pattern: only the exact string of a token checked before is found
+      // here, so it is enough to tell the kinds apart (a JWS has dots, a stateful token '_' at 36).
+      const kind: TokenKind = token.charCodeAt(36) === 95 /* _ */ && !token.includes('.') ? 'stateful' : 'encapsulated';
       const kept = kind === 'stateful' ? keptStateful(token, nowMs) : keptEncapsulated(token, nowMs);
       if (kept) deps.metrics?.tokenVerified(kind, 'valid');
       return kept;

@@ -146,7 +146,9 @@ export function createContentService(repo: Repository, options: ContentServiceOp
   // and rendering the same nodes again and serialising them was most of Capsule's own work per
   // GET. A response is kept per group set (what it shows depends on nothing else) until the
   // content tree changes, with the node cache's staleness; a refusal is never kept.
-  const responseKey = (path: string, depth: number, reader: Reader | null) => `${reader ? reader.groups.join('\u0000') : '\u0001'}\u0002${depth}\u0002${path}`;
+  const groupKeys = new WeakMap<readonly string[], string>(); // a user's groups are one array while the user is cached
+  const groupKey = (groups: readonly string[]) => groupKeys.get(groups) ?? groupKeys.set(groups, groups.join('\u0000')).get(groups)!;
+  const responseKey = (path: string, depth: number, reader: Reader | null) => `${reader ? groupKey(reader.groups) : '\u0001'}\u0002${depth}\u0002${path}`;
 
   return {
     read,
