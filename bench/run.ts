@@ -60,10 +60,11 @@ if (section('count')) {
   console.log(`  bulk insert: ${count.large.toLocaleString('en')} tokens in ${count.bulkSeconds.toFixed(1)} s (${formatRate(count.bulkPerSecond)}, one transaction), repository ${count.sizeMiB.toFixed(0)} MiB`);
   console.log(`  ${count.small.toLocaleString('en').padStart(9)} tokens stored: ${formatRate(count.smallRate).padStart(10)}`);
   console.log(`  ${count.large.toLocaleString('en').padStart(9)} tokens stored: ${formatRate(count.largeRate).padStart(10)}  (${percent(count.largeRate / count.smallRate)} of the small one)`);
-  console.log(`  through HTTP (GET /api/session, server on its own core, autocannon cycling through ${count.httpTokens.toLocaleString('en')} distinct tokens of the large home, all of the small one's):`);
+  console.log(`  through HTTP (GET /api/session, server on its own core, autocannon cycling through ${count.small.toLocaleString('en')} distinct tokens of each home):`);
   console.log(`  ${count.small.toLocaleString('en').padStart(9)} tokens stored: ${count.smallHttp.toFixed(0).padStart(7)} req/s`);
-  console.log(`  ${count.large.toLocaleString('en').padStart(9)} tokens stored: ${count.largeHttp.toFixed(0).padStart(7)} req/s  (${percent(count.largeHttp / count.smallHttp)} of the small one; non-2xx and errors in both: ${count.httpFailed})`);
-  console.log(`  (the token check alone runs without the cache of validated tokens; over HTTP the server keeps 10,000: the small home's tokens are served from it, the large home's ${count.httpTokens.toLocaleString('en')}, cycled in order, miss it on every request)`);
+  console.log(`  ${count.large.toLocaleString('en').padStart(9)} tokens stored: ${count.largeHttp.toFixed(0).padStart(7)} req/s  (${percent(count.largeHttp / count.smallHttp)} of the small one)`);
+  console.log(`  ${count.large.toLocaleString('en').padStart(9)} tokens stored, ${count.httpTokens.toLocaleString('en')} distinct in use: ${count.largeMissHttp.toFixed(0).padStart(7)} req/s  (${percent(count.largeMissHttp / count.smallHttp)}: more than the 10,000 the server keeps validated, so every request reads the repository; non-2xx and errors in all: ${count.httpFailed})`);
+  console.log(`  (the token check alone runs without the cache of validated tokens)`);
   console.log(`\n  goal: within 10%: token check alone ${percent(Math.abs(1 - count.largeRate / count.smallRate))} apart, ${met(Math.abs(1 - count.largeRate / count.smallRate) <= 0.1)}; HTTP throughput ${percent(Math.abs(1 - count.largeHttp / count.smallHttp))} apart, ${met(Math.abs(1 - count.largeHttp / count.smallHttp) <= 0.1)}`);
 }
 
