@@ -239,21 +239,22 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
   // is replaced, never changed, when it changes) and until it would expire or need renewal.
   interface KeptAnswer {
     readonly user: User;
-    readonly keys: KeyIds;
+    /** The key set an encapsulated token's key was checked against; a stateful answer needs none. */
+    readonly keys: KeyIds | null;
     readonly settings: TokenSettings;
     readonly until: number;
     readonly authentication: Authentication;
   }
   const keptAnswers = new WeakMap<object, KeptAnswer>();
 
-  function keptAnswer(of: object, user: User, nowMs: number): Authentication | undefined {
+  function keptAnswer(of: object, user: User, keys: KeyIds | null, nowMs: number): Authentication | undefined {
     const answer = keptAnswers.get(of);
-    if (answer && answer.user === user && answer.keys === crypto.keyIds() && answer.settings === settings() && nowMs < answer.until) return answer.authentication;
+    if (answer && answer.user === user && answer.keys === keys && answer.settings === settings() && nowMs < answer.until) return answer.authentication;
     return undefined;
   }
 
-  function keepAnswer(of: object, user: User, until: number, authentication: Authentication): Authentication {
-    keptAnswers.set(of, { user, keys: crypto.keyIds(), settings: settings(), until, authentication });
+  function keepAnswer(of: object, user: User, keys: KeyIds | null, until: number, authentication: Authentication): Authentication {
+    keptAnswers.set(of, { user, keys, settings: settings(), until, authentication });
     return authentication;
   }
 
@@ -261,26 +262,27 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     const verification = deps.verifiedTokenCache === false ? undefined : verified.get(token);
     const user = verification && userCache.kept(verification.claims.sub, nowMs);
     if (!verification || !user) return undefined;
-    const again = keptAnswer(verification, user, nowMs);
+    const keys = crypto.keyIds();
+    const again = keptAnswer(verification, user, keys, nowMs);
     if (again) return again;
     const { claims, kid } = verification;
     if (claims.exp * 1000 <= nowMs || !crypto.verificationKey(kid) || !keptUsableUser(claims.sub, nowMs, claims.gen)) return undefined;
     const authentication = encapsulatedAuthentication(user, verification, nowMs);
     if (authentication.renewedToken) return authentication;
     const renewsAt = settings().refresh ? (claims.iat + (claims.exp - claims.iat) / 2) * 1000 : Infinity;
-    return keepAnswer(verification, user, Math.min(claims.exp * 1000, renewsAt), authentication);
+    return keepAnswer(verification, user, keys, Math.min(claims.exp * 1000, renewsAt), authentication);
   }
 
   function keptStateful(token: string, nowMs: number): Authentication | undefined {
     const valid = validatedTokens?.kept(token, nowMs);
     const user = valid && keptUsableUser(valid.userId, nowMs);
     if (!valid || !user) return undefined;
-    const again = keptAnswer(valid, user, nowMs);
+    const again = keptAnswer(valid, user, null, nowMs);
     if (again) return again;
     const { refresh, expirationMs } = settings();
     const refreshesAt = refresh ? valid.expiresAt - expirationMs / 2 : Infinity;
     if (nowMs > refreshesAt) return undefined; // a write: authenticateToken
-    return keepAnswer(valid, user, Math.min(valid.expiresAt, refreshesAt), { session: sessionOf(user, 'stateful', valid.expiresAt) });
+    return keepAnswer(valid, user, null, Math.min(valid.expiresAt, refreshesAt), { session: sessionOf(user, 'stateful', valid.expiresAt) });
   }
 
   /** The token as the repository has it (a hit of the validated-token cache, or one read), or null. */

@@ -26,6 +26,8 @@ export interface ContentNodesOptions {
   readonly recheckMs?: number;
   /** Nodes, child lists and responses kept at most; past it the cache starts empty again. */
   readonly maxEntries?: number;
+  /** Characters of kept responses at most (default 32 Mi); past it the responses alone start empty again. */
+  readonly maxResponseChars?: number;
 }
 
 /**
@@ -44,7 +46,9 @@ export function createContentNodes(repo: Repository, root: string, options: Cont
   const maxEntries = options.maxEntries ?? 10_000;
   const nodes = new Map<string, RepositoryNode | null>();
   const childLists = new Map<string, readonly RepositoryNode[]>();
+  const maxResponseChars = options.maxResponseChars ?? 32 * 2 ** 20;
   const responses = new Map<string, string>();
+  let responseChars = 0;
   const size = () => nodes.size + childLists.size + responses.size;
   const watch = watchCounters(repo, {
     counters: [treeCounter(root)],
@@ -54,6 +58,7 @@ export function createContentNodes(repo: Repository, root: string, options: Cont
       nodes.clear();
       childLists.clear();
       responses.clear();
+      responseChars = 0;
     },
   });
 
@@ -78,9 +83,15 @@ export function createContentNodes(repo: Repository, root: string, options: Cont
     fresh: () => watch.fresh(),
     kept: (key) => (watch.fresh() ? undefined : responses.get(key)),
     keep(key, response, since) {
-      if (since !== watch.generation()) return;
-      if (size() >= maxEntries) watch.changed();
-      else responses.set(key, response);
+      if (since !== watch.generation() || response.length > maxResponseChars || responses.has(key)) return;
+      if (size() >= maxEntries) return watch.changed();
+      // Bounded in size as well as in number: a few large pages must not fill the memory.
+      if (responseChars + response.length > maxResponseChars) {
+        responses.clear();
+        responseChars = 0;
+      }
+      responses.set(key, response);
+      responseChars += response.length;
     },
   };
 }

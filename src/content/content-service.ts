@@ -91,10 +91,12 @@ export interface ContentServiceOptions {
   readonly clock?: Clock;
   /** How soon a change made by another process is seen (default 500 ms, as the instance's change polling). */
   readonly changeCheckMs?: number;
+  /** Characters of kept responses at most (content-nodes.ts). */
+  readonly maxResponseChars?: number;
 }
 
 export function createContentService(repo: Repository, options: ContentServiceOptions = {}): ContentService {
-  const nodes = createContentNodes(repo, CONTENT_ROOT, { clock: options.clock, recheckMs: options.changeCheckMs });
+  const nodes = createContentNodes(repo, CONTENT_ROOT, { clock: options.clock, recheckMs: options.changeCheckMs, maxResponseChars: options.maxResponseChars });
 
   async function render(node: RepositoryNode, depth: number, reader: Reader | null): Promise<ContentJson> {
     const json: ContentJson = { 'jcr:primaryType': node.type };
@@ -153,7 +155,8 @@ export function createContentService(repo: Repository, options: ContentServiceOp
   return {
     read,
     readSerialized(path, depth, reader) {
-      const key = responseKey(path, depth, reader);
+      // Depths past MAX_DEPTH give the same page: one key for them, or each would be kept anew.
+      const key = responseKey(path, Math.min(depth, MAX_DEPTH), reader);
       const kept = nodes.kept(key);
       if (kept !== undefined) return kept;
       return (async () => {

@@ -67,6 +67,9 @@ export function watchCounters(repo: Repository, { counters, clock, recheckMs, on
         checking = undefined;
       }
     })();
+    // Callers that only ask whether a look is due (the kept-answer paths) drop this promise; one
+    // that fails (PostgreSQL away) must not become an unhandled rejection. Awaiters still see it.
+    checking.catch(() => {});
     return checking;
   }
 

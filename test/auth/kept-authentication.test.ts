@@ -121,4 +121,18 @@ describe('encapsulated tokens answered from what is kept', () => {
     assert.equal(handler.authenticateKept(token), undefined, 'expired');
     await services.close();
   });
+
+  it('does not give an answer again once the kept user is another object: another process disabled the user', async () => {
+    const { home, clock, services, handler, token } = await setup();
+    assert.ok(handler.authenticateKept(token));
+    // Another process (a second connection to the same file shares no change listeners) disables alice.
+    const other = await openServices({ home, clock, hasher: fastHasher });
+    await other.users.setDisabled('alice', true);
+    await other.close();
+    assert.ok(handler.authenticateKept(token), 'the staleness accepted: the user cache has not looked again yet');
+    clock.advance(5_000); // the user cache's 5 s
+    assert.equal(await handler.authenticateToken(token), null, 'the full check reads the disabled user');
+    assert.equal(handler.authenticateKept(token), undefined, 'and the kept answer is not given for the new user object');
+    await services.close();
+  });
 });

@@ -147,4 +147,22 @@ describe('kept responses', () => {
     assert.ok(changed instanceof Promise, 'read again after the change');
     assert.equal((JSON.parse(await changed) as { open: { title: string } }).open.title, 'Changed');
   });
+
+  it('keeps one response for every depth past the deepest, and no more characters than allowed', async () => {
+    const [backend] = repositoryBackends();
+    const repo = await backend!.open();
+    await repo.addNode('/content/site', { type: 'capsule:Content', properties: { title: 'Site' } });
+    await repo.addNode('/content/big', { type: 'capsule:Content', properties: { body: 'x'.repeat(500) } });
+    const content = createContentService(repo, { clock: fixedClock(0), maxResponseChars: 400 });
+
+    await content.readSerialized('/content/site', 11, null);
+    assert.equal(typeof content.readSerialized('/content/site', 12, null), 'string', 'depth 12 shows what depth 11 showed: one kept response');
+    assert.equal(typeof content.readSerialized('/content/site', 999, null), 'string');
+
+    // A response over the budget is answered every time and never kept; the others stay kept.
+    const big = JSON.parse(await content.readSerialized('/content/big', 0, null)) as ContentJson;
+    assert.equal((big.body as string).length, 500);
+    assert.ok(content.readSerialized('/content/big', 0, null) instanceof Promise, 'too large to keep');
+    assert.equal(typeof content.readSerialized('/content/site', 10, null), 'string', 'the small one is still kept');
+  });
 });

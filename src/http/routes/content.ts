@@ -17,11 +17,13 @@ export function contentRoutes(app: FastifyInstance, deps: { content: ContentServ
   app.get<{ Params: { '*': string } }>('/content/*', (request, reply) => {
     // Fastify has decoded the path once already; decoding again turned %25zz into a 500.
     const { path, depth } = parseContentUrl(request.params['*']);
-    // Protected content must not be kept by shared caches.
-    const send = (json: string) => reply.header('cache-control', request.session ? 'private, no-store' : 'public, max-age=0').type(JSON_TYPE).send(json);
+    // Protected content must not be kept by shared caches. A string goes out as it is: it was
+    // serialised once, when it was kept; a refusal keeps the error handler's headers.
+    const answer = (text: string) => {
+      reply.header('cache-control', request.session ? 'private, no-store' : 'public, max-age=0').type(JSON_TYPE);
+      return text;
+    };
     const json = deps.content.readSerialized(path, depth, request.session);
-    if (typeof json === 'string') return send(json);
-    json.then(send, (error: unknown) => reply.send(error));
-    return reply;
+    return typeof json === 'string' ? reply.send(answer(json)) : json.then(answer);
   });
 }
