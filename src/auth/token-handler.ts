@@ -172,11 +172,9 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     return user;
   }
 
-  /** A kept user that a token of `generation` may act as, or undefined. */
-  function keptUsableUser(userId: string, nowMs: number, generation?: number): User | undefined {
-    const user = userCache.kept(userId, nowMs);
-    if (!user || user.disabled || (generation !== undefined && generation !== user.generation)) return undefined;
-    return user;
+  /** Whether a token of `generation` may act as this user (the checks `usableUser` makes, without its reasons). */
+  function mayActAs(user: User, generation?: number): boolean {
+    return !user.disabled && (generation === undefined || generation === user.generation);
   }
 
   async function usableUser(userId: string, kind: TokenKind, nowMs: number, generation?: number, provisioning?: ProvisioningClaim): Promise<User | null> {
@@ -266,7 +264,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     const again = keptAnswer(verification, user, keys, nowMs);
     if (again) return again;
     const { claims, kid } = verification;
-    if (claims.exp * 1000 <= nowMs || !crypto.verificationKey(kid) || !keptUsableUser(claims.sub, nowMs, claims.gen)) return undefined;
+    if (claims.exp * 1000 <= nowMs || !crypto.verificationKey(kid) || !mayActAs(user, claims.gen)) return undefined;
     const authentication = encapsulatedAuthentication(user, verification, nowMs);
     if (authentication.renewedToken) return authentication;
     const renewsAt = settings().refresh ? (claims.iat + (claims.exp - claims.iat) / 2) * 1000 : Infinity;
@@ -275,8 +273,8 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
 
   function keptStateful(token: string, nowMs: number): Authentication | undefined {
     const valid = validatedTokens?.kept(token, nowMs);
-    const user = valid && keptUsableUser(valid.userId, nowMs);
-    if (!valid || !user) return undefined;
+    const user = valid && userCache.kept(valid.userId, nowMs);
+    if (!valid || !user || !mayActAs(user)) return undefined;
     const again = keptAnswer(valid, user, null, nowMs);
     if (again) return again;
     const { refresh, expirationMs } = settings();
