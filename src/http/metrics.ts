@@ -16,7 +16,6 @@ const LOGIN_OUTCOMES: readonly LoginOutcome[] = ['success', 'failure', 'throttle
 const TOKEN_KINDS: readonly TokenKind[] = ['stateful', 'encapsulated'];
 const TOKEN_OUTCOMES: readonly TokenOutcome[] = ['valid', 'refused', 'error'];
 const STATUS_VALUE: Record<HealthStatus, number> = { ok: 0, warn: 1, critical: 2 };
-const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
 
 export interface Metrics {
   readonly registry: Registry;
@@ -124,7 +123,7 @@ export function createMetrics(deps: { health: HealthRegistry; replication?: Repl
       app.addHook('onResponse', (request, reply, done) => {
         // The route pattern, never the URL: one series per route, whatever paths clients send.
         const route = request.routeOptions.url ?? 'unmatched';
-        latency.observe(request.method, route, STATUS_CLASSES[Math.floor(reply.statusCode / 100)] ?? 'other', reply.elapsedTime / 1000);
+        latency.observe(request.method, route, `${Math.floor(reply.statusCode / 100)}xx`, reply.elapsedTime / 1000);
         done();
       });
     },
