@@ -25,7 +25,10 @@ export interface HttpRun {
 }
 
 export interface HttpResults {
+  /** Each plan's best round. */
   readonly runs: readonly HttpRun[];
+  /** Every round, plans in the order of `runs`. */
+  readonly rounds: readonly HttpRun[][];
   readonly idleRssMiB: number;
   readonly loadRssMiB: number;
 }
@@ -110,22 +113,51 @@ export async function run(
   };
 }
 
+type HttpPlan = { name: string; url: string; cookie?: string; pid: number };
+
+/** Runs each plan once per round, in turn; gives each one's best round and every round (plans in order). */
+export async function interleavedRounds(
+  plans: ReadonlyArray<HttpPlan>,
+  rounds: number,
+  durationSeconds: number,
+  connections: number,
+  onSample?: () => void,
+): Promise<{ best: HttpRun[]; rounds: HttpRun[][] }> {
+  const best = new Map<string, HttpRun>();
+  const all: HttpRun[][] = [];
+  for (let round = 0; round < rounds; round++) {
+    const runs: HttpRun[] = [];
+    for (const plan of plans) {
+      const result = await run(plan.name, plan.url, durationSeconds, connections, plan.cookie, plan.pid, onSample);
+      runs.push(result);
+      if ((best.get(plan.name)?.requestsPerSecond ?? 0) < result.requestsPerSecond) best.set(plan.name, result);
+    }
+    all.push(runs);
+  }
+  return { best: plans.map((plan) => best.get(plan.name)!), rounds: all };
+}
+
 /** Runs each plan once per round, in turn, and keeps each one's best round. */
 export async function interleaved(
-  plans: ReadonlyArray<{ name: string; url: string; cookie?: string; pid: number }>,
+  plans: ReadonlyArray<HttpPlan>,
   rounds: number,
   durationSeconds: number,
   connections: number,
   onSample?: () => void,
 ): Promise<HttpRun[]> {
-  const best = new Map<string, HttpRun>();
-  for (let round = 0; round < rounds; round++) {
-    for (const plan of plans) {
-      const result = await run(plan.name, plan.url, durationSeconds, connections, plan.cookie, plan.pid, onSample);
-      if ((best.get(plan.name)?.requestsPerSecond ?? 0) < result.requestsPerSecond) best.set(plan.name, result);
-    }
-  }
-  return plans.map((plan) => best.get(plan.name)!);
+  return (await interleavedRounds(plans, rounds, durationSeconds, connections, onSample)).best;
+}
+
+/**
+ * The median over rounds of plan `a`'s throughput over plan `b`'s in the same round. Why not the
+ * ratio of best rounds: on this VM a round's throughput swings by ±10–30% with the host's other
+ * tenants, and two runs a few seconds apart share most of that swing, so the ratio within a
+ * round is steadier than either best.
+ */
+export function medianRoundRatio(rounds: readonly HttpRun[][], a: number, b: number): number {
+  const ratios = rounds.map((runs) => runs[a]!.requestsPerSecond / runs[b]!.requestsPerSecond).sort((x, y) => x - y);
+  const middle = Math.floor(ratios.length / 2);
+  return ratios.length % 2 ? ratios[middle]! : (ratios[middle - 1]! + ratios[middle]!) / 2;
 }
 
 export const PUBLIC_PAGE = '/content/site/public';
@@ -155,7 +187,7 @@ export async function seedAndLogInBothKinds(url: string, home: string): Promise<
   return { stateful, encapsulated };
 }
 
-export async function benchmarkHttp(log: (line: string) => void, durationSeconds = 5, connections = 32, rounds = 3): Promise<HttpResults> {
+export async function benchmarkHttp(log: (line: string) => void, durationSeconds = 3, connections = 32, rounds = 10): Promise<HttpResults> {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-bench-http-'));
   const home = join(dir, 'home');
   const { url, child: server } = await startCapsule(home);
@@ -174,14 +206,14 @@ export async function benchmarkHttp(log: (line: string) => void, durationSeconds
     }
     await new Promise((resolve) => setTimeout(resolve, 1000)); // the server's start-up work settles
     const idleRssMiB = rssOf(server.pid!).rssMiB;
-    log(`server on ${url}, bare Fastify on ${bareUrl}; ${connections} connections, ${rounds} interleaved rounds of ${durationSeconds} s, best round kept`);
+    log(`server on ${url}, bare Fastify on ${bareUrl}; ${connections} connections, ${rounds} interleaved rounds of ${durationSeconds} s`);
     await run('warm-up', `${url}${PUBLIC_PAGE}.json`, 2, connections);
     await run('warm-up', `${url}${MEMBERS_PAGE}.json`, 1, connections, stateful);
     await run('warm-up', `${url}${MEMBERS_PAGE}.json`, 1, connections, encapsulated);
     await run('warm-up', `${bareUrl}${PUBLIC_PAGE}.json`, 2, connections);
     let loadRssMiB = 0;
     const sample = () => (loadRssMiB = Math.max(loadRssMiB, rssOf(server.pid!).rssMiB));
-    const runs = await interleaved(
+    const measured = await interleavedRounds(
       [
         { name: `bare Fastify route, same JSON (ceiling)`, url: `${bareUrl}${PUBLIC_PAGE}.json`, pid: bare.pid! },
         { name: `anonymous GET ${PUBLIC_PAGE}.json`, url: `${url}${PUBLIC_PAGE}.json`, pid: server.pid! },
@@ -193,7 +225,7 @@ export async function benchmarkHttp(log: (line: string) => void, durationSeconds
       connections,
       sample,
     );
-    return { runs, idleRssMiB, loadRssMiB };
+    return { runs: measured.best, rounds: measured.rounds, idleRssMiB, loadRssMiB };
   } finally {
     if (bare) await stopChild(bare);
     await stopChild(server);
