@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { tokenCookie } from './cookies.js';
 import type { TokenHandler } from './token-handler.js';
 import type { Authentication, Session } from './types.js';
 
@@ -26,8 +25,7 @@ export function tokenAuthPlugin(handler: TokenHandler): FastifyPluginAsync {
         if (authentication) {
           request.session = authentication.session;
           if (authentication.renewedToken) {
-            const maxAge = authentication.session.token.expiresAt.getTime() - Date.now();
-            reply.header('set-cookie', tokenCookie(handler.settings(), authentication.renewedToken, maxAge, request.protocol === 'https'));
+            reply.header('set-cookie', handler.cookieFor(authentication.renewedToken, authentication.session, request.protocol === 'https'));
           }
         }
       };

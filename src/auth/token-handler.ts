@@ -5,7 +5,7 @@ import type { CryptoSupport, KeyIds } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import type { User, UserManager } from '../users/index.js';
-import { tokenFromRequest } from './cookies.js';
+import { tokenCookie, tokenFromRequest } from './cookies.js';
 import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
 import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN, type StatefulToken } from './stateful-tokens.js';
@@ -77,6 +77,8 @@ export interface IssuedToken {
 
 export interface TokenHandler {
   settings(): TokenSettings;
+  /** `Set-Cookie` carrying a token of this session, kept by the browser until the token expires (by this handler's clock). */
+  cookieFor(token: string, session: Session, https: boolean): string;
   /** `checkPassword`, then `issue`: the form login. */
   login(userId: string, password: string, clientAddress: string): Promise<LoginResult>;
   /** Checks a password (throttled per user and per client address); issues nothing. */
@@ -317,6 +319,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
 
   const handler: TokenHandler = {
     settings,
+    cookieFor: (token, session, https) => tokenCookie(settings(), token, session.token.expiresAt.getTime() - clock.now(), https),
 
     async login(userId, password, clientAddress) {
       const checked = await handler.checkPassword(userId, password, clientAddress);

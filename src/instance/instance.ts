@@ -192,7 +192,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       logger,
       health,
       tokens,
-      content: createContentService(services.repo),
+      content: createContentService(services.repo, { clock: services.clock }),
       reloadKeys,
       services,
       oidc,

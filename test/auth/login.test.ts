@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { RunningInstance } from '../../src/instance/index.js';
+import { startInstance, type RunningInstance } from '../../src/instance/index.js';
 import { startTestInstance } from '../helpers/homes.js';
+import { fastHasher } from '../helpers/services.js';
 import { login, sessionStatus, tokenOf, withToken } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -112,6 +113,28 @@ describe('cookie settings from configuration', () => {
       assert.match(cookie, /; SameSite=Strict/);
       assert.match(cookie, /; Secure/);
       assert.equal((await fetch(`${instance.url}/api/session`, withToken(tokenOf(response, 'capsule-login')!, 'capsule-login'))).status, 200);
+    } finally {
+      await instance.stop();
+    }
+  });
+});
+
+describe('the login cookie by the instance clock', () => {
+  it('lasts the token lifetime when the instance clock is not the system clock', async () => {
+    // A day ahead: a cookie lifetime taken from Date.now() would be 36 h instead of 12 h.
+    const instance = await startInstance({
+      home: join(tempDir(), 'home'),
+      port: 0,
+      hasher: fastHasher,
+      env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' },
+      clock: { now: () => Date.now() + 86_400_000 },
+    });
+    try {
+      await instance.services.users.createUser('alice', { password: 'alice-pw' });
+      const response = await fetch(`${instance.url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw' }));
+      assert.equal(response.status, 200);
+      const maxAge = Number(/Max-Age=(\d+)/.exec(response.headers.getSetCookie()[0]!)?.[1]);
+      assert.ok(maxAge > 43_190 && maxAge <= 43_200, `Max-Age ${maxAge}`);
     } finally {
       await instance.stop();
     }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { clearedTokenCookie, tokenCookie, tokenCookieOf, type Session, type TokenHandler } from '../../auth/index.js';
+import { clearedTokenCookie, tokenCookieOf, type Session, type TokenHandler } from '../../auth/index.js';
 import { CapsuleError } from '../../errors.js';
 import { requestOrigin } from '../origin-check.js';
 import { requireAdministrator, requireSession } from '../guards.js';
@@ -52,8 +52,7 @@ export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
       // The same answer for an unknown user and a wrong password: no user enumeration.
       throw new CapsuleError('UNAUTHENTICATED', 'invalid user name or password');
     }
-    const maxAge = result.session.token.expiresAt.getTime() - Date.now();
-    reply.header('set-cookie', tokenCookie(tokens.settings(), result.token, maxAge, isHttps(request)));
+    reply.header('set-cookie', tokens.cookieFor(result.token, result.session, isHttps(request)));
     reply.header('cache-control', 'no-store');
     const resource = safeResource(field(request.body, 'resource'));
     if (resource) return reply.code(303).header('location', resource).send();

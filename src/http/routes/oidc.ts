@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseCookie, stringifySetCookie } from 'cookie';
-import { tokenCookie, type TokenHandler } from '../../auth/index.js';
+import type { TokenHandler } from '../../auth/index.js';
 import { LOGIN_STATE_COOKIE, LOGIN_STATE_LIFETIME_S, OidcLoginError, type OidcLogin, type OidcSettings } from '../../auth/oidc/index.js';
 import { isCapsuleError } from '../../errors.js';
 import { safeResource } from './auth.js';
@@ -62,7 +62,7 @@ export function oidcRoutes(app: FastifyInstance, deps: { tokens: TokenHandler; o
     try {
       const completed = await oidc.complete((settings) => new URL(`${baseUrl(request, settings)}${OIDC_CALLBACK_PATH}${search}`), cookies[LOGIN_STATE_COOKIE]);
       const issued = await tokens.issue(completed.user, { provisioning: completed.provisioning });
-      reply.header('set-cookie', tokenCookie(tokens.settings(), issued.token, tokens.settings().expirationMs, isHttps(request)));
+      reply.header('set-cookie', tokens.cookieFor(issued.token, issued.session, isHttps(request)));
       return reply.code(303).header('location', safeResource(completed.resource) ?? LOGIN_PAGE_PATH).send();
     } catch (error) {
       if (error instanceof OidcLoginError) {
