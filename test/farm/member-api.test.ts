@@ -7,7 +7,7 @@ import { keyId, openBundle } from '../../src/crypto/index.js';
 import { newKeyExchange, openSealedKey, sealKey, type SealedKey } from '../../src/farm/member/index.js';
 import { runCli } from '../helpers/cli.js';
 import { login } from '../helpers/http.js';
-import { adminToken, memberView, startRemoteFarm, waitUntil, type RemoteFarm } from './remote-farm.js';
+import { adminToken, memberView, runIn, startRemoteFarm, waitUntil, type RemoteFarm } from './remote-farm.js';
 
 // The admin API a member offers the farm commands: administrators only, audited, keys never in clear.
 
@@ -168,5 +168,23 @@ describe('the farm admin API of a member', () => {
     assert.equal((await post(`${author!.url}/system/farm/agents`, agent)).status, 401, 'anonymous');
     assert.equal((await post(`${author!.url}/system/farm/agents`, agent, { 'login-token': token, origin: 'https://evil.example' })).status, 403, 'another site');
     assert.equal((await memberView(author!, token)).replication.agents.some((each) => each.name === 'publish-9'), false, 'no agent was added');
+  });
+
+  it('farm users --wait waits for the enabled agents only, and says which disabled ones keep the change queued', async () => {
+    const [author] = farm.members;
+    const addAgent = ['replication', 'add-agent', 'publish-8', '--url', 'http://127.0.0.8:4503', '--transport-user', 'replicator', '--transport-password-stdin', '--disabled', '--home', author!.home];
+    assert.equal((await runCli(addAgent, { stdin: 'transport-pw-8' })).code, 0);
+    try {
+      await waitUntil('the running author sees the new agent', async () => (await memberView(author!, token)).replication.agents.some((each) => each.name === 'publish-8'));
+      const added = await runIn(farm.workDir, ['farm', 'users', 'add', 'fay', '--password-stdin', '--manifest', farm.manifestFile, '--wait', '10', '--json'], { CAPSULE_ADMIN_PASSWORD: farm.adminPassword }, 'pw-fay-1');
+      assert.equal(added.code, 0, added.stderr);
+      const result = JSON.parse(added.stdout) as { agents: string[]; disabledAgents: string[]; delivered: string[]; message: string };
+      assert.deepEqual(result.agents, ['publish-1']);
+      assert.deepEqual(result.disabledAgents, ['publish-8']);
+      assert.deepEqual(result.delivered, ['publish-1']);
+      assert.match(result.message, /replicated to publish-1 .*; publish-8 is disabled and keeps it queued until enabled/);
+    } finally {
+      assert.equal((await runCli(['replication', 'remove', 'publish-8', '--home', author!.home])).code, 0);
+    }
   });
 });

@@ -9,8 +9,10 @@ export interface MemberUserChange {
   readonly id: string;
   /** The outbox head after the change: once an agent has delivered through it, its publish has the change. */
   readonly outboxSequence: number;
-  /** The agents (one per publish) that replicate the change. */
+  /** The enabled agents (one per publish): they replicate the change. */
   readonly agents: readonly string[];
+  /** Disabled agents: they keep the change queued and send it once enabled again. */
+  readonly disabledAgents: readonly string[];
 }
 
 export interface MemberUsers {
@@ -34,11 +36,15 @@ export function createMemberUsers(deps: { users: UserManager; repo: Repository; 
     const local = (await users.getUser(id))?.groups.filter((group) => LOCAL_GROUPS.includes(group)) ?? [];
     if (local.length > 0) throw new CapsuleError('INVALID_ARGUMENT', `${keptPerInstance(id)} (it is in ${local.join(', ')})`);
   };
-  const changed = async (id: string): Promise<MemberUserChange> => ({
-    id,
-    outboxSequence: await deps.repo.readCounter(OUTBOX_COUNTER),
-    agents: configuredAgents(deps.config).map((agent) => agent.name),
-  });
+  const changed = async (id: string): Promise<MemberUserChange> => {
+    const agents = configuredAgents(deps.config);
+    return {
+      id,
+      outboxSequence: await deps.repo.readCounter(OUTBOX_COUNTER),
+      agents: agents.filter((agent) => agent.enabled).map((agent) => agent.name),
+      disabledAgents: agents.filter((agent) => !agent.enabled).map((agent) => agent.name),
+    };
+  };
   const requireUser = async (id: string) => {
     if (!(await users.getUser(id))) throw new CapsuleError('USER_NOT_FOUND', `no user ${id} on the author; add it with 'capsule farm users add ${id}'`);
   };

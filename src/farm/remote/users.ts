@@ -69,14 +69,24 @@ export async function changeFarmUser(
       : operation.kind === 'passwd'
         ? await client.post<MemberUserChange>('/system/farm/users/passwd', { id, password: operation.password })
         : await client.post<MemberUserChange>('/system/farm/users/remove', { id });
+  // A member from before disabled agents were told apart reports every agent as `agents`.
+  const disabledAgents = change.disabledAgents ?? [];
+  // The wait is for `agents`, the enabled ones: a disabled agent sends nothing until it is
+  // enabled, so waiting for it could only time out.
   const delivered = options.waitMs === undefined ? null : await waitForDelivery(client, change, options.waitMs, options.clock ?? systemClock);
   const done = `${DONE[operation.kind]} ${id} on ${client.member.name}`;
   const agents = change.agents.join(', ');
-  const message =
+  const sent =
     change.agents.length === 0
-      ? `${done}; it has no replication agents, so no publish receives it ('capsule replication add-agent')`
+      ? disabledAgents.length === 0
+        ? `it has no replication agents, so no publish receives it ('capsule replication add-agent')`
+        : `it has no enabled replication agents, so no publish receives it yet`
       : delivered
-        ? `${done}; replicated to ${agents} (outbox ${change.outboxSequence})`
-        : `${done}; replication carries it to ${agents} (outbox ${change.outboxSequence}; --wait SECONDS waits for it)`;
-  return { ...change, author: client.member.name, delivered, message };
+        ? `replicated to ${agents} (outbox ${change.outboxSequence})`
+        : `replication carries it to ${agents} (outbox ${change.outboxSequence}; --wait SECONDS waits for it)`;
+  const held =
+    disabledAgents.length === 0
+      ? ''
+      : `; ${disabledAgents.join(', ')} ${disabledAgents.length === 1 ? 'is' : 'are'} disabled and keep${disabledAgents.length === 1 ? 's' : ''} it queued until enabled ('capsule config set capsule.replication.agent~NAME enabled=true')`;
+  return { ...change, disabledAgents, author: client.member.name, delivered, message: `${done}; ${sent}${held}` };
 }
