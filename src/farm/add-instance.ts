@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { keyId, openBundle } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
+import { failpoint } from '../support/failpoint.js';
 import type { PasswordHasher } from '../users/index.js';
 import { memberAddress, PUBLISH_PREFIX } from './init.js';
 import { addTransportUser, LOCAL_RETRY_DELAY_SECONDS, prepareInstanceHome, TRANSPORT_USER } from './instance-home.js';
@@ -56,9 +57,9 @@ export async function addFarmInstance(dir: string, options: { env: NodeJS.Proces
   const { name, host, port } = nextMember(farm);
   const url = `http://${host}:${port}`;
   const home = join(paths.root, name);
-  if (existsSync(home)) throw new CapsuleError('INVALID_ARGUMENT', `${home} exists; move it away before adding ${name}`);
-
   const author = memberClient(lockMember(farm.manifest), credentials);
+  if (existsSync(home)) return finishInterrupted(paths, farm, { name, url, home }, author);
+
   // The farm lock keeps a rotation from changing the keys between the look at them, the export and the new agent.
   const holder = `farm add-instance ${credentials.user}@${hostname()} pid ${process.pid} ${randomBytes(4).toString('hex')}`;
   await author.post<LockGrant>('/system/farm/lock', { holder, leaseMs: 60_000 });
@@ -89,18 +90,55 @@ export async function addFarmInstance(dir: string, options: { env: NodeJS.Proces
   } finally {
     await author.post('/system/farm/unlock', { holder }).catch(() => undefined);
   }
-
-  const manifest = { ...farm.manifest, members: [...farm.manifest.members, { name, role: 'publish' as const, url }] };
-  const local = { ...farm.local, homes: { ...farm.local.homes, [name]: name } };
-  // HAProxy's file first: `farm up` acts on the manifest and then reloads HAProxy with this file.
-  writeFileAtomic(paths.haproxyConfig, renderLocalHaproxyConfig(manifest, local), 0o644);
-  writeLocalFarm(paths, manifest, local);
+  failpoint('add-instance:agent-added');
+  listMember(paths, farm, name, url);
   return {
     name,
     url,
     home,
     master: info.keys.master.id,
     hmac: info.keys.hmac.id,
-    message: `added ${name} (${url}, home ${home}) with master ${info.keys.master.id} and hmac ${info.keys.hmac.id} from ${author.member.name}, whose new agent sends it every user, group and activated content; ${paths.haproxyConfig} lists it; a running 'capsule farm up' starts it and reloads HAProxy by itself`,
+    message: `added ${name} (${url}, home ${home}) with master ${info.keys.master.id} and hmac ${info.keys.hmac.id} from ${author.member.name}, whose new agent sends it every user, group and activated content; ${paths.haproxyConfig} lists it; ${STARTS_IT}`,
+  };
+}
+
+const STARTS_IT = "a running 'capsule farm up' starts it and reloads HAProxy by itself";
+
+/** farm.json and haproxy.cfg with the new publish. */
+function listMember(paths: ReturnType<typeof farmPaths>, farm: LocalFarm, name: string, url: string): void {
+  const manifest = { ...farm.manifest, members: [...farm.manifest.members, { name, role: 'publish' as const, url }] };
+  const local = { ...farm.local, homes: { ...farm.local.homes, [name]: name } };
+  // HAProxy's file first: `farm up` acts on the manifest and then reloads HAProxy with this file.
+  writeFileAtomic(paths.haproxyConfig, renderLocalHaproxyConfig(manifest, local), 0o644);
+  writeLocalFarm(paths, manifest, local);
+}
+
+/**
+ * The next publish's home exists but farm.json does not list it. If the author has its agent,
+ * an earlier add-instance stopped after adding it (the home and the agent are its last steps
+ * but one): finish by listing the publish. Otherwise the home is not known to be complete.
+ */
+async function finishInterrupted(
+  paths: ReturnType<typeof farmPaths>,
+  farm: LocalFarm,
+  added: { name: string; url: string; home: string },
+  author: MemberClient,
+): Promise<AddedInstance> {
+  const { name, url, home } = added;
+  const info = await author.get<MemberInfo>('/system/farm/member');
+  if (!info.replication.agents.some((agent) => agent.name === name)) {
+    throw new CapsuleError(
+      'INVALID_ARGUMENT',
+      `${home} exists, and ${author.member.name} has no agent ${name}: an earlier 'capsule farm add-instance' may have stopped before adding it; move ${home} away and run it again`,
+    );
+  }
+  listMember(paths, farm, name, url);
+  return {
+    name,
+    url,
+    home,
+    master: info.keys.master.id,
+    hmac: info.keys.hmac.id,
+    message: `finished adding ${name} (${url}, home ${home}): an earlier 'capsule farm add-instance' had made its home and the agent on ${author.member.name}, and stopped before listing it; ${paths.haproxyConfig} lists it now; ${STARTS_IT}`,
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CAPSULE_BIN, jsonOf } from '../helpers/cli.js';
@@ -158,12 +158,19 @@ describe('the local farm: an author and publishes on their own loopback addresse
     }
   });
 
-  it('add-instance makes a publish with the keys from the author; farm up starts it and the new agent backfills its users', async () => {
+  it('add-instance makes a publish with the keys from the author, finishing a run killed before farm.json listed it; farm up starts it and the new agent backfills its users', async () => {
+    // Killed once the home is made and the author has its agent, before farm.json and haproxy.cfg list it.
+    const listed = readFileSync(join(farm.dir, 'farm.json'), 'utf8');
+    const killed = await runIn(farm.dir, ['farm', 'add-instance', '--dir', farm.dir], { CAPSULE_FAILPOINT: 'add-instance:agent-added' });
+    assert.equal(killed.code, -1, 'killed at the crash point');
+    assert.equal(readFileSync(join(farm.dir, 'farm.json'), 'utf8'), listed, 'farm.json does not list it yet');
+    assert.ok(existsSync(join(farm.dir, 'publish-3')), 'its home was made');
     // It makes the new home in the farm folder; it reads no other member's home (the keys come from the author's API).
     const result = await runIn(farm.dir, ['farm', 'add-instance', '--dir', farm.dir, '--json']);
     assert.equal(result.code, 0, result.stderr);
-    const instance = jsonOf<{ name: string; url: string }>(result);
+    const instance = jsonOf<{ name: string; url: string; message: string }>(result);
     assert.equal(instance.name, 'publish-3');
+    assert.match(instance.message, /^finished adding publish-3 .*stopped before listing it/);
     assert.equal(instance.url, `http://127.0.0.5:${farm.memberPort}`);
     await waitUntil('farm up to start publish-3 and reload HAProxy', async () => /HAProxy reloaded/.test(up.output()), 30_000);
     const [authorView, newView] = await views([farm.members()[0]!, farm.members()[3]!]);
