@@ -92,14 +92,15 @@ export async function addFarmInstance(dir: string, options: { env: NodeJS.Proces
   }
   failpoint('add-instance:agent-added');
   listMember(paths, farm, name, url);
-  return {
-    name,
-    url,
-    home,
-    master: info.keys.master.id,
-    hmac: info.keys.hmac.id,
-    message: `added ${name} (${url}, home ${home}) with master ${info.keys.master.id} and hmac ${info.keys.hmac.id} from ${author.member.name}, whose new agent sends it every user, group and activated content; ${paths.haproxyConfig} lists it; ${STARTS_IT}`,
-  };
+  return addedInstance(
+    { name, url, home },
+    info,
+    `added ${name} (${url}, home ${home}) with master ${info.keys.master.id} and hmac ${info.keys.hmac.id} from ${author.member.name}, whose new agent sends it every user, group and activated content; ${paths.haproxyConfig} lists it; ${STARTS_IT}`,
+  );
+}
+
+function addedInstance(added: { name: string; url: string; home: string }, info: MemberInfo, message: string): AddedInstance {
+  return { ...added, master: info.keys.master.id, hmac: info.keys.hmac.id, message };
 }
 
 const STARTS_IT = "a running 'capsule farm up' starts it and reloads HAProxy by itself";
@@ -133,12 +134,9 @@ async function finishInterrupted(
     );
   }
   listMember(paths, farm, name, url);
-  return {
-    name,
-    url,
-    home,
-    master: info.keys.master.id,
-    hmac: info.keys.hmac.id,
-    message: `finished adding ${name} (${url}, home ${home}): an earlier 'capsule farm add-instance' had made its home and the agent on ${author.member.name}, and stopped before listing it; ${paths.haproxyConfig} lists it now; ${STARTS_IT}`,
-  };
+  return addedInstance(
+    added,
+    info,
+    `finished adding ${name} (${url}, home ${home}): an earlier 'capsule farm add-instance' had made its home and the agent on ${author.member.name}, and stopped before listing it; ${paths.haproxyConfig} lists it now; ${STARTS_IT}`,
+  );
 }
