@@ -11,7 +11,7 @@ export {
   parsePackage,
   REPLICATION_RECEIVERS,
 } from './package.js';
-export type { ReplicationItem, ReplicationPackage, UserState } from './package.js';
+export type { ReplicationItem, ReplicationPackage } from './package.js';
 export { AGENT_PID, agentPid, checkAgentName, configuredAgents, replicationAgentComponent } from './agent-config.js';
 export type { AgentSettings } from './agent-config.js';
 export { readAgentState } from './agent-state.js';

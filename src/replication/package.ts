@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CapsuleError } from '../errors.js';
-import { ADMINISTRATORS } from '../users/index.js';
+import { ADMINISTRATORS, type ReplicatedUserState } from '../users/index.js';
 
 /** The group whose members (and administrators) may post packages to `POST /bin/receive`. */
 export const REPLICATION_RECEIVERS = 'replication-receivers';
@@ -54,7 +54,8 @@ export const userStateSchema = z
     groups: z.array(replicatedGroup).max(10_000).readonly(),
     external: z.object({ provider: z.string().max(2048), subject: z.string().max(2048), groups: z.array(id).max(10_000).readonly() }).optional(),
   })
-  .strict();
+  // The users module says what a replicated user is; this is how it travels, checked to match.
+  .strict() satisfies z.ZodType<ReplicatedUserState>;
 
 export const itemSchema = z.discriminatedUnion('type', [
   /** The user's whole state as of the change, or null when it was removed. */
@@ -86,7 +87,6 @@ export const packageSchema = z
   .strict();
 
 export type ReplicationItem = z.infer<typeof itemSchema>;
-export type UserState = z.infer<typeof userStateSchema>;
 export type ContentNodeState = NonNullable<Extract<ReplicationItem, { type: 'content' }>['nodes']>[number];
 export type ReplicationPackage = z.infer<typeof packageSchema>;
 
