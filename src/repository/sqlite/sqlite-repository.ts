@@ -44,7 +44,7 @@ const FOLDER_TYPE = 'capsule:Folder';
 
 export function openSqliteRepository(options: SqliteRepositoryOptions): Repository {
   const { file, create = false, busyTimeoutMs = 10_000, clock = systemClock } = options;
-  const { db, created } = openDatabase(file, create, busyTimeoutMs);
+  const { db, created } = openDatabase(file, create, busyTimeoutMs, clock);
   const mutex = createMutex();
   const runningJobs = new Set<string>();
   // What the open transaction changed: its counted trees get their counter bumped before COMMIT,
@@ -320,7 +320,7 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
   };
 }
 
-function openDatabase(file: string, create: boolean, busyTimeoutMs: number): { db: SqliteConnection; created: boolean } {
+function openDatabase(file: string, create: boolean, busyTimeoutMs: number, clock: Clock): { db: SqliteConnection; created: boolean } {
   const existed = existsSync(file);
   if (!existed && !create) {
     throw new CapsuleError('HOME_UNREADABLE', `no repository at ${file}; start an instance to create one`);
@@ -360,7 +360,7 @@ function openDatabase(file: string, create: boolean, busyTimeoutMs: number): { d
     // The whole file mapped (address space, not memory): with a million stateful tokens (about 750 MiB)
     // a 256 MiB map left most token reads to a read() system call each, 27% slower than with 1,000.
     db.pragma('mmap_size = 4294967296');
-    migrate(db, version);
+    migrate(db, version, clock);
     return { db, created: version === 0 };
   } catch (error) {
     db.close();
@@ -373,14 +373,14 @@ function openDatabase(file: string, create: boolean, busyTimeoutMs: number): { d
   }
 }
 
-function migrate(db: SqliteConnection, from: number): void {
+function migrate(db: SqliteConnection, from: number, clock: Clock): void {
   if (from === SCHEMA_VERSION) return;
   const apply = db.transaction(() => {
     for (let version = from; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version] ?? '');
     if (from === 0) {
       db.prepare(
         "INSERT INTO nodes (id, path, parent, name, type, props, created, modified) VALUES (?, '/', NULL, '', 'capsule:Root', '{}', ?, ?)",
-      ).run(randomUUID(), Date.now(), Date.now());
+      ).run(randomUUID(), clock.now(), clock.now());
     }
     db.pragma(`application_id = ${CAPSULE_APPLICATION_ID}`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
