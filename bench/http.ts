@@ -115,7 +115,11 @@ export async function run(
 
 type HttpPlan = { name: string; url: string; cookie?: string; pid: number };
 
-/** Runs each plan once per round, in turn; gives each one's best round and every round (plans in order). */
+/**
+ * Runs each plan once per round, in turn, each round starting one plan further on (so that no
+ * plan always runs first, or right after the same one); gives each one's best round and every
+ * round (plans in the order given).
+ */
 export async function interleavedRounds(
   plans: ReadonlyArray<HttpPlan>,
   rounds: number,
@@ -126,10 +130,12 @@ export async function interleavedRounds(
   const best = new Map<string, HttpRun>();
   const all: HttpRun[][] = [];
   for (let round = 0; round < rounds; round++) {
-    const runs: HttpRun[] = [];
-    for (const plan of plans) {
+    const runs: HttpRun[] = new Array(plans.length);
+    for (let turn = 0; turn < plans.length; turn++) {
+      const index = (turn + round) % plans.length;
+      const plan = plans[index]!;
       const result = await run(plan.name, plan.url, durationSeconds, connections, plan.cookie, plan.pid, onSample);
-      runs.push(result);
+      runs[index] = result;
       if ((best.get(plan.name)?.requestsPerSecond ?? 0) < result.requestsPerSecond) best.set(plan.name, result);
     }
     all.push(runs);
