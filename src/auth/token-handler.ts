@@ -307,14 +307,14 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     if (!valid) return null;
     const user = await usableUser(valid.userId, 'stateful', nowMs);
     if (!user) return null;
-    let expiresAt = valid.expiresAt;
     const { refresh, expirationMs } = settings();
-    if (refresh && expiresAt - nowMs < expirationMs / 2) {
-      expiresAt = nowMs + expirationMs;
+    if (refresh && valid.expiresAt - nowMs < expirationMs / 2) {
+      const expiresAt = nowMs + expirationMs;
       await store.extend(valid.nodeId, expiresAt);
       validatedTokens?.extended(token, expiresAt);
+      return { session: sessionOf(user, 'stateful', expiresAt), renewedToken: token };
     }
-    return { session: sessionOf(user, 'stateful', expiresAt) };
+    return { session: sessionOf(user, 'stateful', valid.expiresAt) };
   }
 
   const handler: TokenHandler = {

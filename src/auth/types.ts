@@ -13,7 +13,11 @@ export interface Session {
 /** The outcome of authenticating a token: the session, and a replacement token when one was issued. */
 export interface Authentication {
   readonly session: Session;
-  /** A fresh token (refresh past half-life, or re-signing with the current key) to send back. */
+  /**
+   * A token to send back in a new cookie: a fresh encapsulated one (refresh past half-life, or
+   * re-signing with the current key), or the same stateful token, whose expiry was pushed back
+   * (the cookie, which lasts until the old expiry, must be told).
+   */
   readonly renewedToken?: string;
 }
 

@@ -120,23 +120,45 @@ describe('cookie settings from configuration', () => {
 });
 
 describe('the login cookie by the instance clock', () => {
-  it('lasts the token lifetime when the instance clock is not the system clock', async () => {
-    // A day ahead: a cookie lifetime taken from Date.now() would be 36 h instead of 12 h.
-    const instance = await startInstance({
+  const HOUR = 3_600_000;
+  // A day ahead of the system clock, and moved on by the tests.
+  let offset = 24 * HOUR;
+  let instance: RunningInstance;
+  before(async () => {
+    instance = await startInstance({
       home: join(tempDir(), 'home'),
       port: 0,
       hasher: fastHasher,
       env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' },
-      clock: { now: () => Date.now() + 86_400_000 },
+      clock: { now: () => Date.now() + offset },
     });
-    try {
-      await instance.services.users.createUser('alice', { password: 'alice-pw' });
-      const response = await fetch(`${instance.url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw' }));
-      assert.equal(response.status, 200);
-      const maxAge = Number(/Max-Age=(\d+)/.exec(response.headers.getSetCookie()[0]!)?.[1]);
-      assert.ok(maxAge > 43_190 && maxAge <= 43_200, `Max-Age ${maxAge}`);
-    } finally {
-      await instance.stop();
-    }
+    await instance.services.users.createUser('alice', { password: 'alice-pw' });
+  });
+  after(() => instance.stop());
+  const maxAgeOf = (response: Response) => Number(/Max-Age=(\d+)/.exec(response.headers.getSetCookie()[0] ?? '')?.[1]);
+
+  it('lasts the token lifetime when the instance clock is not the system clock', async () => {
+    // A cookie lifetime taken from Date.now() would be 36 h instead of 12 h.
+    const response = await fetch(`${instance.url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw' }));
+    assert.equal(response.status, 200);
+    const maxAge = maxAgeOf(response);
+    assert.ok(maxAge > 43_190 && maxAge <= 43_200, `Max-Age ${maxAge}`);
+  });
+
+  it('is sent again, lasting the new expiry, when a stateful token is refreshed past half-life', async () => {
+    const token = tokenOf(await fetch(`${instance.url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw' })));
+    const session = () => fetch(`${instance.url}/api/session`, { headers: { cookie: `login-token=${token}` } });
+    offset += 5 * HOUR;
+    const early = await session();
+    assert.equal(early.status, 200);
+    assert.deepEqual(early.headers.getSetCookie(), [], 'before half-life: no cookie');
+    offset += 2 * HOUR; // 7 h after the login: the token is extended to 12 h from now
+    const refreshed = await session();
+    assert.equal(refreshed.status, 200);
+    const cookie = refreshed.headers.getSetCookie()[0] ?? '';
+    assert.ok(cookie.startsWith(`login-token=${token};`), `the same token again: ${cookie.slice(0, 60)}`);
+    const maxAge = maxAgeOf(refreshed);
+    assert.ok(maxAge > 43_190 && maxAge <= 43_200, `Max-Age ${maxAge}`);
+    assert.deepEqual((await session()).headers.getSetCookie(), [], 'the next request sends none');
   });
 });

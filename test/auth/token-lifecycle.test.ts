@@ -50,14 +50,16 @@ describe('stateful token lifecycle', () => {
     const early = await handler.authenticateToken(login.token);
     assert.equal(early?.session.token.expiresAt.getTime(), firstWrite + 12 * HOUR, 'before half-life: same expiry');
     assert.equal(await written(), firstWrite, 'no write before half-life');
+    assert.equal(early?.renewedToken, undefined, 'and no cookie to send again');
 
     clock.advance(2 * HOUR); // 7 h: past half-life
     const refreshed = await handler.authenticateToken(login.token);
     assert.equal(refreshed?.session.token.expiresAt.getTime(), clock.now() + 12 * HOUR);
+    assert.equal(refreshed?.renewedToken, login.token, 'the same token goes back, so that its cookie lasts as long');
     const refreshWrite = await written();
     assert.equal(refreshWrite, clock.now());
-    await handler.authenticateToken(login.token);
-    assert.equal(await written(), refreshWrite, 'the next request right after writes nothing');
+    assert.equal((await handler.authenticateToken(login.token))?.renewedToken, undefined, 'the next request right after sends no cookie');
+    assert.equal(await written(), refreshWrite, 'and writes nothing');
 
     clock.advance(12 * HOUR + 1);
     assert.equal(await handler.authenticateToken(login.token), null, 'expired');
