@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { keyId, openBundle } from '../crypto/index.js';
+import { readKeyFile } from '../crypto/key-files.js';
+import { homeLayout } from '../instance/home.js';
 import { CapsuleError } from '../errors.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
 import { failpoint } from '../support/failpoint.js';
 import type { PasswordHasher } from '../users/index.js';
 import { memberAddress, PUBLISH_PREFIX } from './init.js';
 import { addTransportUser, LOCAL_RETRY_DELAY_SECONDS, prepareInstanceHome, TRANSPORT_USER } from './instance-home.js';
-import { farmCredentials, farmPaths, MAX_PUBLISHERS, readLocalFarm, writeLocalFarm, type LocalFarm } from './local-farm.js';
+import { farmCredentials, farmPaths, MAX_PUBLISHERS, readLocalFarm, writeLocalFarm, type FarmPaths, type LocalFarm } from './local-farm.js';
 import { renderLocalHaproxyConfig } from './local-haproxy.js';
 import { newKeyExchange, type ExportedKeys, type LockGrant, type MemberInfo } from './member/index.js';
 import { memberClient, type MemberClient } from './remote/admin-client.js';
@@ -49,64 +51,87 @@ async function fetchKeys(author: MemberClient, info: MemberInfo) {
  * bundle (never in clear), a home made here with them and a transport user, an agent for it on
  * the author (its first package is a full snapshot: users, groups, content), then farm.json and
  * haproxy.cfg. A running `farm up` starts it and reloads HAProxy. No other member's home is read.
+ * A run stopped after the agent was added is finished by the next (`finishInterrupted`).
  */
 export async function addFarmInstance(dir: string, options: { env: NodeJS.ProcessEnv; adminPasswordFile?: string; hasher?: PasswordHasher }): Promise<AddedInstance> {
   const paths = farmPaths(dir);
   const farm = readLocalFarm(paths);
   const credentials = farmCredentials(paths, { passwordFile: options.adminPasswordFile, env: options.env });
   const { name, host, port } = nextMember(farm);
-  const url = `http://${host}:${port}`;
-  const home = join(paths.root, name);
+  const added = { name, url: `http://${host}:${port}`, home: join(paths.root, name) };
   const author = memberClient(lockMember(farm.manifest), credentials);
-  if (existsSync(home)) return finishInterrupted(paths, farm, { name, url, home }, author);
 
   // The farm lock keeps a rotation from changing the keys between the look at them, the export and the new agent.
   const holder = `farm add-instance ${credentials.user}@${hostname()} pid ${process.pid} ${randomBytes(4).toString('hex')}`;
   await author.post<LockGrant>('/system/farm/lock', { holder, leaseMs: 60_000 });
-  let info: MemberInfo;
+  let answer: AddedInstance;
   try {
-    info = await author.get<MemberInfo>('/system/farm/member');
+    const info = await author.get<MemberInfo>('/system/farm/member');
     if (info.keys.stagedHmac) {
       throw new CapsuleError('KEY_CONFLICT', `an HMAC rotation is unfinished (${author.member.name} has staged ${info.keys.stagedHmac.id}); finish it with 'capsule farm rotate-hmac --dir ${paths.root}', then add the publish`);
     }
-    const keys = await fetchKeys(author, info);
-    const transportPassword = randomBytes(18).toString('base64url');
-    const building = join(paths.root, `.${name}.partial-${randomBytes(4).toString('hex')}`);
-    try {
-      // The password the command logged in with: the new member's admin is the same as the others'.
-      await prepareInstanceHome(building, { keys, adminPassword: credentials.password, behindLoadBalancer: true, hasher: options.hasher, setup: (services) => addTransportUser(services, transportPassword) });
-      renameSync(building, home);
-    } catch (error) {
-      rmSync(building, { recursive: true, force: true });
-      throw error;
-    }
-    // Last, so that nothing fails after the author starts sending to it.
-    try {
-      await author.post('/system/farm/agents', { name, url, transportUser: TRANSPORT_USER, transportPassword, retryDelaySeconds: LOCAL_RETRY_DELAY_SECONDS });
-    } catch (error) {
-      rmSync(home, { recursive: true, force: true });
-      throw error;
+    const hasAgent = info.replication.agents.some((agent) => agent.name === name);
+    const removeAgent = `'capsule replication remove ${name} --home ${join(paths.root, farm.local.homes[author.member.name] ?? author.member.name)}'`;
+    if (existsSync(added.home)) {
+      answer = finishInterrupted(paths, info, added, { authorName: author.member.name, hasAgent, removeAgent });
+    } else {
+      if (hasAgent) {
+        throw new CapsuleError('INVALID_ARGUMENT', `${author.member.name} already has an agent ${name}, and there is no ${added.home}; remove the agent (${removeAgent}), then add the publish`);
+      }
+      answer = await makeInstance(paths, info, added, author, { adminPassword: credentials.password, hasher: options.hasher });
     }
   } finally {
     await author.post('/system/farm/unlock', { holder }).catch(() => undefined);
   }
   failpoint('add-instance:agent-added');
-  listMember(paths, farm, name, url);
+  listMember(paths, farm, name, added.url);
+  return answer;
+}
+
+type Added = { readonly name: string; readonly url: string; readonly home: string };
+
+/** The home, with the farm's keys and a transport user, then the author's agent for it (last: nothing fails after the author starts sending). */
+async function makeInstance(paths: FarmPaths, info: MemberInfo, added: Added, author: MemberClient, options: { adminPassword: string; hasher?: PasswordHasher }): Promise<AddedInstance> {
+  const { name, url, home } = added;
+  const keys = await fetchKeys(author, info);
+  const transportPassword = randomBytes(18).toString('base64url');
+  // A run killed while it built the home left its folder; under the farm lock no other run builds one now.
+  for (const entry of readdirSync(paths.root)) if (entry.startsWith(`.${name}.partial-`)) rmSync(join(paths.root, entry), { recursive: true, force: true });
+  const building = join(paths.root, `.${name}.partial-${randomBytes(4).toString('hex')}`);
+  try {
+    // The password the command logged in with: the new member's admin is the same as the others'.
+    await prepareInstanceHome(building, { keys, adminPassword: options.adminPassword, behindLoadBalancer: true, hasher: options.hasher, setup: (services) => addTransportUser(services, transportPassword) });
+    renameSync(building, home);
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true });
+    throw error;
+  }
+  try {
+    await author.post('/system/farm/agents', { name, url, transportUser: TRANSPORT_USER, transportPassword, retryDelaySeconds: LOCAL_RETRY_DELAY_SECONDS });
+  } catch (error) {
+    // The author may have added the agent and its answer been lost: then the home stays, for it.
+    const agentAdded = await author.get<MemberInfo>('/system/farm/member').then(
+      (now) => now.replication.agents.some((agent) => agent.name === name),
+      () => true, // cannot tell: keep the home, the next run finishes or explains
+    );
+    if (!agentAdded) rmSync(home, { recursive: true, force: true });
+    throw error;
+  }
   return addedInstance(
-    { name, url, home },
-    info,
+    added,
+    info.keys,
     `added ${name} (${url}, home ${home}) with master ${info.keys.master.id} and hmac ${info.keys.hmac.id} from ${author.member.name}, whose new agent sends it every user, group and activated content; ${paths.haproxyConfig} lists it; ${STARTS_IT}`,
   );
 }
 
-function addedInstance(added: { name: string; url: string; home: string }, info: MemberInfo, message: string): AddedInstance {
-  return { ...added, master: info.keys.master.id, hmac: info.keys.hmac.id, message };
-}
-
 const STARTS_IT = "a running 'capsule farm up' starts it and reloads HAProxy by itself";
 
+function addedInstance(added: Added, keys: { master: { id: string }; hmac: { id: string } }, message: string): AddedInstance {
+  return { ...added, master: keys.master.id, hmac: keys.hmac.id, message };
+}
+
 /** farm.json and haproxy.cfg with the new publish. */
-function listMember(paths: ReturnType<typeof farmPaths>, farm: LocalFarm, name: string, url: string): void {
+function listMember(paths: FarmPaths, farm: LocalFarm, name: string, url: string): void {
   const manifest = { ...farm.manifest, members: [...farm.manifest.members, { name, role: 'publish' as const, url }] };
   const local = { ...farm.local, homes: { ...farm.local.homes, [name]: name } };
   // HAProxy's file first: `farm up` acts on the manifest and then reloads HAProxy with this file.
@@ -115,28 +140,38 @@ function listMember(paths: ReturnType<typeof farmPaths>, farm: LocalFarm, name: 
 }
 
 /**
- * The next publish's home exists but farm.json does not list it. If the author has its agent,
- * an earlier add-instance stopped after adding it (the home and the agent are its last steps
- * but one): finish by listing the publish. Otherwise the home is not known to be complete.
+ * The next publish's home exists but farm.json does not list it. If the author has its agent
+ * and the home holds the keys the author runs with, an earlier add-instance stopped after adding
+ * the agent (its last step but one): finish by listing the publish. Otherwise refuse, saying why.
+ * The home is one this command made, never run yet: reading its key files reads no member's home.
  */
-async function finishInterrupted(
-  paths: ReturnType<typeof farmPaths>,
-  farm: LocalFarm,
-  added: { name: string; url: string; home: string },
-  author: MemberClient,
-): Promise<AddedInstance> {
-  const { name, url, home } = added;
-  const info = await author.get<MemberInfo>('/system/farm/member');
-  if (!info.replication.agents.some((agent) => agent.name === name)) {
+function finishInterrupted(
+  paths: FarmPaths,
+  info: MemberInfo,
+  added: Added,
+  author: { authorName: string; hasAgent: boolean; removeAgent: string },
+): AddedInstance {
+  const { name, home } = added;
+  const { authorName, hasAgent, removeAgent } = author;
+  if (!hasAgent) {
     throw new CapsuleError(
       'INVALID_ARGUMENT',
-      `${home} exists, and ${author.member.name} has no agent ${name}: an earlier 'capsule farm add-instance' may have stopped before adding it; move ${home} away and run it again`,
+      `${home} exists, and ${authorName} has no agent ${name}: an earlier 'capsule farm add-instance' may have stopped before adding it; move ${home} away and run it again`,
     );
   }
-  listMember(paths, farm, name, url);
+  const layout = homeLayout(home);
+  const master = readKeyFile(layout.masterKeyFile);
+  const hmac = readKeyFile(layout.hmacKeyFile);
+  const keys = { master: { id: master ? keyId(master) : 'none' }, hmac: { id: hmac ? keyId(hmac) : 'none' } };
+  if (keys.master.id !== info.keys.master.id || keys.hmac.id !== info.keys.hmac.id) {
+    throw new CapsuleError(
+      'KEY_MISMATCH',
+      `${home} holds master ${keys.master.id} and hmac ${keys.hmac.id}, but ${authorName} runs with master ${info.keys.master.id} and hmac ${info.keys.hmac.id} (keys rotated since an earlier 'capsule farm add-instance' stopped); remove the agent (${removeAgent}), move ${home} away and run it again`,
+    );
+  }
   return addedInstance(
     added,
-    info,
-    `finished adding ${name} (${url}, home ${home}): an earlier 'capsule farm add-instance' had made its home and the agent on ${author.member.name}, and stopped before listing it; ${paths.haproxyConfig} lists it now; ${STARTS_IT}`,
+    keys,
+    `finished adding ${name} (${added.url}, home ${home}): an earlier 'capsule farm add-instance' had made its home and the agent on ${authorName}, and stopped before listing it; ${paths.haproxyConfig} lists it now; ${STARTS_IT}`,
   );
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CAPSULE_BIN, jsonOf } from '../helpers/cli.js';
@@ -159,8 +159,15 @@ describe('the local farm: an author and publishes on their own loopback addresse
   });
 
   it('add-instance makes a publish with the keys from the author, finishing a run killed before farm.json listed it; farm up starts it and the new agent backfills its users', async () => {
-    // Killed once the home is made and the author has its agent, before farm.json and haproxy.cfg list it.
+    // A folder in the new publish's place that no earlier run finished (no agent on the author): refused, nothing changed.
     const listed = readFileSync(join(farm.dir, 'farm.json'), 'utf8');
+    mkdirSync(join(farm.dir, 'publish-3'));
+    const refused = await runIn(farm.dir, ['farm', 'add-instance', '--dir', farm.dir]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /publish-3 exists, and author has no agent publish-3: .*move .*publish-3 away and run it again/);
+    assert.equal(readFileSync(join(farm.dir, 'farm.json'), 'utf8'), listed);
+    rmdirSync(join(farm.dir, 'publish-3'));
+    // Killed once the home is made and the author has its agent, before farm.json and haproxy.cfg list it.
     const killed = await runIn(farm.dir, ['farm', 'add-instance', '--dir', farm.dir], { CAPSULE_FAILPOINT: 'add-instance:agent-added' });
     assert.equal(killed.code, -1, 'killed at the crash point');
     assert.equal(readFileSync(join(farm.dir, 'farm.json'), 'utf8'), listed, 'farm.json does not list it yet');
