@@ -61,7 +61,7 @@ if (section('count')) {
   console.log(`  token check in process (cache of validated tokens off), ${count.small.toLocaleString('en')} distinct tokens in use on each home:`);
   console.log(`  ${count.small.toLocaleString('en').padStart(9)} tokens stored: ${formatRate(count.smallRate).padStart(10)}`);
   console.log(`  ${count.large.toLocaleString('en').padStart(9)} tokens stored: ${formatRate(count.largeRate).padStart(10)}  (${percent(count.largeRate / count.smallRate)} of the small one)`);
-  console.log(`  ${count.large.toLocaleString('en').padStart(9)} tokens stored, ${count.wideTokens.toLocaleString('en')} distinct in use: ${formatRate(count.largeWideRate).padStart(10)}  (${percent(count.largeWideRate / count.smallRate)}: a working set a hundred times larger, past the CPU caches)`);
+  console.log(`  ${count.large.toLocaleString('en').padStart(9)} tokens stored, ${count.wideTokens.toLocaleString('en')} distinct in use: ${formatRate(count.largeWideRate).padStart(10)}  (${percent(count.largeWideRate / count.smallRate)} of the small one)`);
   console.log(`  through HTTP (GET /api/session, server on its own core, autocannon cycling through ${count.small.toLocaleString('en')} distinct tokens of each home):`);
   console.log(`  ${count.small.toLocaleString('en').padStart(9)} tokens stored: ${count.smallHttp.toFixed(0).padStart(7)} req/s`);
   console.log(`  ${count.large.toLocaleString('en').padStart(9)} tokens stored: ${count.largeHttp.toFixed(0).padStart(7)} req/s  (${percent(count.largeHttp / count.smallHttp)} of the small one)`);
