@@ -33,6 +33,11 @@ export interface InstanceOptions {
   readonly name?: string;
   readonly logger?: Logger;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Tests' clock (default the system's). The caches look again at what other processes changed
+   * when this clock has moved on: a clock that stands still sees another process's changes only
+   * through PostgreSQL's notifications.
+   */
   readonly clock?: Clock;
   readonly hasher?: PasswordHasher;
   /** Where a brand-new home keeps its keys (default 'file'). */

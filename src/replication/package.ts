@@ -54,8 +54,14 @@ export const userStateSchema = z
     groups: z.array(replicatedGroup).max(10_000).readonly(),
     external: z.object({ provider: z.string().max(2048), subject: z.string().max(2048), groups: z.array(id).max(10_000).readonly() }).optional(),
   })
-  // The users module says what a replicated user is; this is how it travels, checked to match.
-  .strict() satisfies z.ZodType<ReplicatedUserState>;
+  // The users module says what a replicated user is; this is how it travels.
+  .strict();
+
+// Checked to match: the same properties (an optional one too), of types that fit both ways.
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? SameKeys<A, B> : false) : false;
+const userStateMatches: Same<z.infer<typeof userStateSchema>, ReplicatedUserState> = true;
+void userStateMatches;
 
 export const itemSchema = z.discriminatedUnion('type', [
   /** The user's whole state as of the change, or null when it was removed. */

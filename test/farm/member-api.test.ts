@@ -182,7 +182,7 @@ describe('the farm admin API of a member', () => {
       assert.deepEqual(result.agents, ['publish-1']);
       assert.deepEqual(result.disabledAgents, ['publish-8']);
       assert.deepEqual(result.delivered, ['publish-1']);
-      assert.match(result.message, /replicated to publish-1 .*; publish-8 is disabled and keeps it queued until enabled/);
+      assert.match(result.message, /replicated to publish-1 .*; publish-8 is disabled and keeps it queued until enabled \(on author: 'capsule config set capsule\.replication\.agent~publish-8 enabled=true --home HOME'\)$/);
     } finally {
       assert.equal((await runCli(['replication', 'remove', 'publish-8', '--home', author!.home])).code, 0);
     }

@@ -9,7 +9,7 @@ export interface MemberUserChange {
   readonly id: string;
   /** The outbox head after the change: once an agent has delivered through it, its publish has the change. */
   readonly outboxSequence: number;
-  /** The enabled agents (one per publish): they replicate the change. */
+  /** The enabled agents (one per publish): they replicate the change. (Before `disabledAgents`, every agent.) */
   readonly agents: readonly string[];
   /** Disabled agents: they keep the change queued and send it once enabled again. */
   readonly disabledAgents: readonly string[];

@@ -10,16 +10,19 @@ export type FarmUserOperation = { kind: 'add'; password: string; groups: readonl
 
 export interface FarmUserResult extends MemberUserChange {
   readonly author: string;
-  /** With a wait: the agents that delivered the change within it (all of them, or the command failed). */
+  /** With a wait: the enabled agents that delivered the change within it (all of them, or the command failed). */
   readonly delivered: readonly string[] | null;
   readonly message: string;
 }
 
 export interface FarmUserOptions {
-  /** Wait this long for every agent to deliver the change; no wait without it. */
+  /** Wait this long for every enabled agent to deliver the change; no wait without it. */
   readonly waitMs?: number;
   readonly clock?: Clock;
 }
+
+/** What a member answers; members from before `disabledAgents` leave it out. */
+type MemberUserChangeAnswer = Omit<MemberUserChange, 'disabledAgents'> & { readonly disabledAgents?: readonly string[] };
 
 const DONE = { add: 'added user', passwd: 'changed the password of', remove: 'removed user' } as const;
 
@@ -51,8 +54,8 @@ async function waitForDelivery(client: MemberClient, change: MemberUserChange, w
 
 /**
  * Adds, re-passwords or removes a user of the farm through the author's admin API; replication
- * carries the change to every publish. With `waitMs` it returns once every agent has delivered
- * past the change's outbox sequence.
+ * carries the change to every publish. With `waitMs` it returns once every enabled agent has
+ * delivered past the change's outbox sequence (a disabled one keeps it queued and is named).
  */
 export async function changeFarmUser(
   manifest: FarmManifestV2,
@@ -63,14 +66,15 @@ export async function changeFarmUser(
   options: FarmUserOptions = {},
 ): Promise<FarmUserResult> {
   const client = memberClient(authorOf(manifest, manifestFile), credentials);
-  const change =
+  const answer =
     operation.kind === 'add'
-      ? await client.post<MemberUserChange>('/system/farm/users', { id, password: operation.password, groups: operation.groups })
+      ? await client.post<MemberUserChangeAnswer>('/system/farm/users', { id, password: operation.password, groups: operation.groups })
       : operation.kind === 'passwd'
-        ? await client.post<MemberUserChange>('/system/farm/users/passwd', { id, password: operation.password })
-        : await client.post<MemberUserChange>('/system/farm/users/remove', { id });
+        ? await client.post<MemberUserChangeAnswer>('/system/farm/users/passwd', { id, password: operation.password })
+        : await client.post<MemberUserChangeAnswer>('/system/farm/users/remove', { id });
   // A member from before disabled agents were told apart reports every agent as `agents`.
-  const disabledAgents = change.disabledAgents ?? [];
+  const disabledAgents = answer.disabledAgents ?? [];
+  const change: MemberUserChange = { ...answer, disabledAgents };
   // The wait is for `agents`, the enabled ones: a disabled agent sends nothing until it is
   // enabled, so waiting for it could only time out.
   const delivered = options.waitMs === undefined ? null : await waitForDelivery(client, change, options.waitMs, options.clock ?? systemClock);
@@ -87,6 +91,6 @@ export async function changeFarmUser(
   const held =
     disabledAgents.length === 0
       ? ''
-      : `; ${disabledAgents.join(', ')} ${disabledAgents.length === 1 ? 'is' : 'are'} disabled and keep${disabledAgents.length === 1 ? 's' : ''} it queued until enabled ('capsule config set capsule.replication.agent~NAME enabled=true')`;
-  return { ...change, disabledAgents, author: client.member.name, delivered, message: `${done}; ${sent}${held}` };
+      : `; ${disabledAgents.join(', ')} ${disabledAgents.length === 1 ? 'is' : 'are'} disabled and keep${disabledAgents.length === 1 ? 's' : ''} it queued until enabled (on ${client.member.name}: 'capsule config set capsule.replication.agent~${disabledAgents[0]} enabled=true --home HOME')`;
+  return { ...change, author: client.member.name, delivered, message: `${done}; ${sent}${held}` };
 }

@@ -378,9 +378,10 @@ function migrate(db: SqliteConnection, from: number, clock: Clock): void {
   const apply = db.transaction(() => {
     for (let version = from; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version] ?? '');
     if (from === 0) {
+      const now = clock.now();
       db.prepare(
         "INSERT INTO nodes (id, path, parent, name, type, props, created, modified) VALUES (?, '/', NULL, '', 'capsule:Root', '{}', ?, ?)",
-      ).run(randomUUID(), clock.now(), clock.now());
+      ).run(randomUUID(), now, now);
     }
     db.pragma(`application_id = ${CAPSULE_APPLICATION_ID}`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
