@@ -8,8 +8,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { freePort, MEMBERS_PAGE, PUBLIC_PAGE, run, seedAndLogInBothKinds, stopChild, waitUntilUp } from './http.js';
-import { LOAD_CPU, pin, SERVER_CPU, spawnNodeOn } from './pinning.js';
+import { MEMBERS_PAGE, PUBLIC_PAGE, run, seedAndLogInBothKinds, startCapsule, stopChild } from './http.js';
+import { median } from './measure.js';
+import { LOAD_CPU, pin } from './pinning.js';
 
 const builds = process.argv.slice(2).map((dir) => resolve(dir));
 const rounds = Number(process.env.R ?? 8);
@@ -20,8 +21,6 @@ if (builds.length === 0 || !['anonymous', 'encapsulated', 'stateful'].includes(l
   process.exit(2);
 }
 
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? NaN;
-
 pin(process.pid, LOAD_CPU);
 const dir = mkdtempSync(join(tmpdir(), 'capsule-bench-cpu-ab-'));
 const servers: ChildProcess[] = [];
@@ -29,14 +28,8 @@ try {
   const plans: Array<{ name: string; url: string; cookie?: string; pid: number }> = [];
   for (const [index, build] of builds.entries()) {
     const home = join(dir, `home-${index}`);
-    const port = await freePort();
-    const server = spawnNodeOn(SERVER_CPU, [join(build, 'bin', 'capsule'), 'start', '--home', home, '--port', String(port)], {
-      env: { ...process.env, CAPSULE_ADMIN_PASSWORD: 'bench-admin', CAPSULE_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const { url, child: server } = await startCapsule(home, process.env, [], { bin: join(build, 'bin', 'capsule') });
     servers.push(server);
-    const url = `http://127.0.0.1:${port}`;
-    await waitUntilUp(url, server);
     const tokens = await seedAndLogInBothKinds(url, home);
     const cookie = load === 'anonymous' ? undefined : load === 'stateful' ? tokens.stateful : tokens.encapsulated;
     const page = `${url}${load === 'anonymous' ? PUBLIC_PAGE : MEMBERS_PAGE}.json`;

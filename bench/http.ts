@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import autocannon from 'autocannon';
+import { median } from './measure.js';
 import { cpuSecondsOf, rssOf, SERVER_CPU, spawnNodeOn } from './pinning.js';
 
 export const BIN = fileURLToPath(new URL('../bin/capsule', import.meta.url));
@@ -72,10 +73,15 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** `capsule start` on the server core. */
-export async function startCapsule(home: string, env: NodeJS.ProcessEnv = process.env, args: string[] = []): Promise<{ url: string; child: ChildProcess }> {
+/** `capsule start` on the server core; `launch` names another build's `bin/capsule` and Node options (a profiler's). */
+export async function startCapsule(
+  home: string,
+  env: NodeJS.ProcessEnv = process.env,
+  args: string[] = [],
+  launch: { bin?: string; nodeArgs?: readonly string[] } = {},
+): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawnNodeOn(SERVER_CPU, [BIN, 'start', '--home', home, '--port', String(port), ...args], {
+  const child = spawnNodeOn(SERVER_CPU, [...(launch.nodeArgs ?? []), launch.bin ?? BIN, 'start', '--home', home, '--port', String(port), ...args], {
     env: { ...env, CAPSULE_ADMIN_PASSWORD: 'bench-admin', CAPSULE_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -161,9 +167,7 @@ export async function interleaved(
  * round is steadier than either best.
  */
 export function medianRoundRatio(rounds: readonly HttpRun[][], a: number, b: number): number {
-  const ratios = rounds.map((runs) => runs[a]!.requestsPerSecond / runs[b]!.requestsPerSecond).sort((x, y) => x - y);
-  const middle = Math.floor(ratios.length / 2);
-  return ratios.length % 2 ? ratios[middle]! : (ratios[middle - 1]! + ratios[middle]!) / 2;
+  return median(rounds.map((runs) => runs[a]!.requestsPerSecond / runs[b]!.requestsPerSecond));
 }
 
 export const PUBLIC_PAGE = '/content/site/public';

@@ -26,6 +26,13 @@ export async function measureAsync(op: (i: number) => Promise<unknown>, ms = 300
   return count / (Number(now - start) / 1e9);
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 export type Candidate = { readonly name: string; readonly run: () => number | Promise<number> };
 
 /**

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, interleaved, MEMBERS_PAGE, PUBLIC_PAGE, run, seedAndLogInBothKinds, stopChild, waitUntilUp } from './http.js';
-import { LOAD_CPU, pin, SERVER_CPU, spawnNodeOn } from './pinning.js';
+import { interleaved, MEMBERS_PAGE, PUBLIC_PAGE, run, seedAndLogInBothKinds, startCapsule, stopChild } from './http.js';
+import { LOAD_CPU, pin, SERVER_CPU } from './pinning.js';
 
 const builds = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((dir) => resolve(dir)) : [fileURLToPath(new URL('..', import.meta.url))];
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -25,16 +25,9 @@ try {
   const plans: Array<{ name: string; url: string; cookie?: string; pid: number }> = [];
   for (const [index, build] of builds.entries()) {
     const home = join(dir, `home-${index}`);
-    const bin = join(build, 'bin', 'capsule');
-    const port = await freePort();
     const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(profileDir), '--cpu-prof-name', `server-${index}.cpuprofile`] : [];
-    const server = spawnNodeOn(SERVER_CPU, [...profile, bin, 'start', '--home', home, '--port', String(port)], {
-      env: { ...process.env, CAPSULE_ADMIN_PASSWORD: 'bench-admin', CAPSULE_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const { url, child: server } = await startCapsule(home, process.env, [], { bin: join(build, 'bin', 'capsule'), nodeArgs: profile });
     servers.push(server);
-    const url = `http://127.0.0.1:${port}`;
-    await waitUntilUp(url, server);
     const { stateful, encapsulated } = await seedAndLogInBothKinds(url, home);
     const label = builds.length > 1 ? `[${index}] ` : '';
     const loads = [
