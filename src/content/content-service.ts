@@ -1,44 +1,15 @@
 import type { Clock } from '../clock.js';
 import { CapsuleError } from '../errors.js';
 import { createContentNodes } from './content-nodes.js';
+import { accessRuleOf, ALLOWED_GROUPS, CONTENT_ROOT, contentAncestors, mayRead, sameAccessRule, type AccessRuleOutbox, type Reader } from './access-rules.js';
 import type { PropertyValue, Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
 import { checkPath, joinPath } from '../repository/index.js';
-import { ADMINISTRATORS } from '../users/index.js';
 
-export const CONTENT_ROOT = '/content';
 export const CONTENT_TYPE = 'capsule:Content';
 export const MAX_DEPTH = 10;
 
-/** Who asks: null for an anonymous request. */
-export interface Reader {
-  readonly userId: string;
-  readonly groups: readonly string[];
-}
-
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type ContentJson = { [key: string]: JsonValue };
-
-export const ALLOWED_GROUPS = 'allowedGroups';
-
-/**
- * The groups that may read a node, null when it is public. Fails closed: a value that is not a
- * string or a list of strings (written before writes were checked, or by another tool) admits
- * administrators only.
- */
-function allowedGroupsOf(node: RepositoryNode): readonly string[] | null {
-  const value = node.properties[ALLOWED_GROUPS];
-  if (value === undefined) return null;
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value as readonly string[];
-  return [];
-}
-
-function mayRead(node: RepositoryNode, reader: Reader | null): boolean {
-  const allowed = allowedGroupsOf(node);
-  if (!allowed) return true;
-  if (!reader) return false;
-  return reader.groups.includes(ADMINISTRATORS) || allowed.some((group) => reader.groups.includes(group));
-}
 
 function propertyJson(value: PropertyValue): JsonValue {
   if (value instanceof Date) return value.toISOString();
@@ -63,11 +34,13 @@ export interface ContentService {
    * for the same groups was answered since the content last changed, as a promise otherwise.
    */
   readSerialized(path: string, depth: number, reader: Reader | null): string | Promise<string>;
-  /** Creates or merges `json` at `path`: objects become child nodes, everything else properties. */
+  /** Creates or merges `json` at `path`: objects become child nodes, null removes a property, everything else is a property. */
   put(path: string, json: ContentJson): Promise<number>;
 }
 
-function toProperty(path: string, key: string, value: JsonValue): PropertyValue | undefined {
+/** The property to write; null to remove it; undefined for an object (a child node). */
+function toProperty(path: string, key: string, value: JsonValue): PropertyValue | null | undefined {
+  if (value === null) return null;
   if (key === ALLOWED_GROUPS && typeof value !== 'string' && !(Array.isArray(value) && value.every((item) => typeof item === 'string'))) {
     throw new CapsuleError(
       'INVALID_PROPERTY',
@@ -83,7 +56,6 @@ function toProperty(path: string, key: string, value: JsonValue): PropertyValue 
     if (!value.every((item) => typeof item === 'string')) throw new CapsuleError('INVALID_PROPERTY', `${path}/${key}: arrays must hold strings`);
     return value as string[];
   }
-  if (value === null) throw new CapsuleError('INVALID_PROPERTY', `${path}/${key}: null is not a value; leave the property out`);
   return undefined; // an object: a child node
 }
 
@@ -93,6 +65,8 @@ export interface ContentServiceOptions {
   readonly changeCheckMs?: number;
   /** Characters of kept responses at most (content-nodes.ts). */
   readonly maxResponseChars?: number;
+  /** Told of every access rule a `put` changes, in its transaction (the replication outbox on an author). */
+  readonly outbox?: AccessRuleOutbox;
 }
 
 export function createContentService(repo: Repository, options: ContentServiceOptions = {}): ContentService {
@@ -110,7 +84,7 @@ export function createContentService(repo: Repository, options: ContentServiceOp
   }
 
   async function write(tx: RepositoryWriter, path: string, json: ContentJson): Promise<number> {
-    const properties: Record<string, PropertyValue> = {};
+    const properties: Record<string, PropertyValue | null> = {};
     const children: Array<[string, ContentJson]> = [];
     for (const [key, value] of Object.entries(json)) {
       if (key === 'jcr:primaryType') continue;
@@ -118,11 +92,14 @@ export function createContentService(repo: Repository, options: ContentServiceOp
       if (property === undefined) children.push([key, value as ContentJson]);
       else properties[key] = property;
     }
-    if (await tx.getNode(path)) await tx.setProperties(path, properties);
-    else await tx.addNode(path, { type: CONTENT_TYPE, properties });
-    let written = 1;
-    for (const [name, child] of children) written += await write(tx, checkContentPath(joinPath(path, name)), child);
-    return written;
+    const existing = await tx.getNode(path);
+    const written = existing
+      ? await tx.setProperties(path, properties)
+      : await tx.addNode(path, { type: CONTENT_TYPE, properties: Object.fromEntries(Object.entries(properties).filter((entry): entry is [string, PropertyValue] => entry[1] !== null)) });
+    if (options.outbox && !sameAccessRule(existing ? accessRuleOf(existing) : null, accessRuleOf(written))) await options.outbox.accessRuleChanged(tx, path);
+    let count = 1;
+    for (const [name, child] of children) count += await write(tx, checkContentPath(joinPath(path, name)), child);
+    return count;
   }
 
   async function read(path: string, depth: number, reader: Reader | null): Promise<ContentJson> {
@@ -131,8 +108,7 @@ export function createContentService(repo: Repository, options: ContentServiceOp
     if (!node) throw new CapsuleError('NODE_NOT_FOUND', `no content at ${target}`);
     // The node and every ancestor with allowedGroups must admit the reader.
     const ancestry: RepositoryNode[] = [node];
-    for (let at = target; at !== CONTENT_ROOT && at.includes('/', 1); ) {
-      at = at.slice(0, at.lastIndexOf('/'));
+    for (const at of contentAncestors(target).reverse()) {
       const ancestor = await nodes.node(at);
       if (ancestor) ancestry.push(ancestor);
     }

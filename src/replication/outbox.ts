@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { CapsuleError } from '../errors.js';
 import type { PropertyValue, Repository, RepositoryNode, RepositoryReader, RepositoryWriter } from '../repository/index.js';
-import { checkContentPath } from '../content/index.js';
+import { accessRuleOf, checkContentPath, contentAncestors, type AccessRuleOutbox } from '../content/index.js';
 import { findGroupNode, findUserNode, GROUP_TYPE, GROUPS_ROOT, readReplicatedUser, USER_TYPE, USERS_ROOT, type UserChangeOutbox } from '../users/index.js';
-import { LOCAL_GROUPS, LOCAL_USERS, MAX_PACKAGE_BYTES, itemSchema, type ContentNodeState, type ReplicationItem } from './package.js';
+import { LOCAL_GROUPS, LOCAL_USERS, MAX_PACKAGE_BYTES, itemSchema, type ContentItem, type ContentNodeState, type ReplicationItem } from './package.js';
 
 export const OUTBOX_ROOT = '/var/replication/outbox';
 export const OUTBOX_ITEM_TYPE = 'capsule:ReplicationItem';
@@ -21,7 +21,7 @@ export interface OutboxEntry {
  * with the change it records (or not at all). Items carry the whole state of what changed as of
  * the change: applying them in order, once or twice, ends in the same state.
  */
-export interface Outbox extends UserChangeOutbox {
+export interface Outbox extends UserChangeOutbox, AccessRuleOutbox {
   /** Records activation (the node, with `deep` its subtree) or, with `deactivate`, removal of content; inside `tx`. */
   contentChanged(tx: RepositoryWriter, path: string, options: { deep: boolean; deactivate?: boolean }): Promise<void>;
   /** `capsule content activate|deactivate`: one transaction that records the item. */
@@ -80,11 +80,18 @@ export function createOutbox(repo: Repository): Outbox {
     return seq;
   }
 
-  async function contentItem(reader: RepositoryReader, path: string, deep: boolean): Promise<ReplicationItem> {
+  async function contentItem(reader: RepositoryReader, path: string, deep: boolean): Promise<ContentItem & { nodes: ContentNodeState[] }> {
     const node = await reader.getNode(path);
     if (!node) throw new CapsuleError('NODE_NOT_FOUND', `no content at ${path}; write it first ('capsule content put ${path} --json …')`);
-    const nodes = deep ? await reader.getSubtree(path) : [node];
-    return { type: 'content', path, deep, nodes: nodes.map(contentNode) };
+    // Parents before children, whatever order a backend's collation gives.
+    const nodes = deep ? (await reader.getSubtree(path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) : [node];
+    // The node's effective access depends on every rule above it: they travel with it.
+    const ancestors = [];
+    for (const at of contentAncestors(path)) {
+      const ancestor = await reader.getNode(at);
+      ancestors.push({ path: at, allowedGroups: ancestor ? accessRuleOf(ancestor) : null });
+    }
+    return { type: 'content', path, deep, nodes: nodes.map(contentNode), ancestors };
   }
 
   const outbox: Outbox = {
@@ -98,6 +105,11 @@ export function createOutbox(repo: Repository): Outbox {
       if (LOCAL_GROUPS.includes(groupId)) return;
       const node = await findGroupNode(tx, groupId);
       await append(tx, { type: 'group', id: groupId, exists: node !== null });
+    },
+
+    async accessRuleChanged(tx, path) {
+      const node = await tx.getNode(checkContentPath(path));
+      await append(tx, { type: 'access', path, allowedGroups: node ? accessRuleOf(node) : null });
     },
 
     async contentChanged(tx, path, { deep, deactivate = false }) {
@@ -186,7 +198,7 @@ export function createOutbox(repo: Repository): Outbox {
         const excluded = (node.properties.excluded as readonly string[] | undefined) ?? [];
         if (!(await repo.getNode(path))) continue;
         const item = await contentItem(repo, path, deep);
-        if (item.type === 'content' && item.nodes && excluded.length > 0) {
+        if (excluded.length > 0) {
           item.nodes = item.nodes.filter((each) => !excluded.some((gone) => each.path === gone || each.path.startsWith(`${gone}/`)));
         }
         active.set(path, item);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CapsuleError } from '../errors.js';
+import { contentAncestors } from '../content/index.js';
 import { ADMINISTRATORS, type ReplicatedUserState } from '../users/index.js';
 
 /** The group whose members (and administrators) may post packages to `POST /bin/receive`. */
@@ -63,23 +64,65 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? SameKeys<A, B> : false) :
 const userStateMatches: Same<z.infer<typeof userStateSchema>, ReplicatedUserState> = true;
 void userStateMatches;
 
-export const itemSchema = z.discriminatedUnion('type', [
-  /** The user's whole state as of the change, or null when it was removed. */
-  z.object({ type: z.literal('user'), id: replicatedUser, state: userStateSchema.nullable() }).strict(),
-  z.object({ type: z.literal('group'), id: replicatedGroup, exists: z.boolean() }).strict(),
-  /** Activated content: the node (with `deep`, its subtree) as it was; null nodes: deactivated. */
-  z
-    .object({
-      type: z.literal('content'),
-      path: contentPath,
-      deep: z.boolean(),
-      nodes: z
-        .array(z.object({ path: contentPath, type: contentType, properties: z.record(z.string().max(256), storedProperty) }).strict())
-        .max(100_000)
-        .nullable(),
-    })
-    .strict(),
-]);
+/** The groups an `allowedGroups` admits, or null for a node that sets no rule. */
+const accessRule = z.array(z.string().max(256)).max(10_000).readonly().nullable();
+
+const contentNodeState = z.object({ path: contentPath, type: contentType, properties: z.record(z.string().max(256), storedProperty) }).strict();
+
+const contentItem = z
+  .object({
+    type: z.literal('content'),
+    path: contentPath,
+    deep: z.boolean(),
+    /** Activated content: the node (with `deep`, its subtree) as it was; null: deactivated. */
+    nodes: z.array(contentNodeState).max(100_000).nullable(),
+    /**
+     * With an activation, the access rule of every node above `path` (from /content down to its
+     * parent) as it was: a publish gives the ancestors it has, or creates, exactly these rules.
+     */
+    ancestors: z
+      .array(z.object({ path: contentPath, allowedGroups: accessRule }).strict())
+      .max(512)
+      .optional(),
+  })
+  .strict();
+
+/**
+ * What makes an activation safe to apply, beyond its fields' shapes: its nodes are the activated
+ * node and nodes below it, each after its parent (so a publish never makes a node whose rule it
+ * was not sent), and it carries the rule of every ancestor. Null when it holds.
+ */
+export function contentItemProblem(item: z.infer<typeof contentItem>): string | null {
+  if (!item.nodes) return item.ancestors === undefined ? null : `ancestors: a deactivation of ${item.path} carries none`;
+  const present = new Set<string>();
+  for (const node of item.nodes) {
+    if (node.path !== item.path && !node.path.startsWith(`${item.path}/`)) return `nodes: content node ${node.path} is outside the activated ${item.path}`;
+    if (present.has(node.path)) return `nodes: content node ${node.path} comes twice`;
+    if (node.path !== item.path && !present.has(node.path.slice(0, node.path.lastIndexOf('/')))) return `nodes: content node ${node.path} comes without its parent before it`;
+    present.add(node.path);
+  }
+  if (!present.has(item.path)) return `nodes: the activated ${item.path} is not among them`;
+  const expected = contentAncestors(item.path);
+  const sent = item.ancestors?.map((ancestor) => ancestor.path) ?? [];
+  if (sent.length !== expected.length || sent.some((path, index) => path !== expected[index])) {
+    return `ancestors: the access rules of ${expected.length > 0 ? expected.join(', ') : 'no node'} (in that order) must come with ${item.path}`;
+  }
+  return null;
+}
+
+export const itemSchema = z
+  .discriminatedUnion('type', [
+    /** The user's whole state as of the change, or null when it was removed. */
+    z.object({ type: z.literal('user'), id: replicatedUser, state: userStateSchema.nullable() }).strict(),
+    z.object({ type: z.literal('group'), id: replicatedGroup, exists: z.boolean() }).strict(),
+    contentItem,
+    /** A content node's access rule as it became on the author, whether or not the node was activated. */
+    z.object({ type: z.literal('access'), path: contentPath, allowedGroups: accessRule }).strict(),
+  ])
+  .superRefine((item, context) => {
+    const problem = item.type === 'content' ? contentItemProblem(item) : null;
+    if (problem) context.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+  });
 
 export const packageSchema = z
   .object({
@@ -93,7 +136,8 @@ export const packageSchema = z
   .strict();
 
 export type ReplicationItem = z.infer<typeof itemSchema>;
-export type ContentNodeState = NonNullable<Extract<ReplicationItem, { type: 'content' }>['nodes']>[number];
+export type ContentItem = Extract<ReplicationItem, { type: 'content' }>;
+export type ContentNodeState = NonNullable<ContentItem['nodes']>[number];
 export type ReplicationPackage = z.infer<typeof packageSchema>;
 
 /** Validates a received body; the message names the first thing wrong (where and why). */
@@ -116,5 +160,7 @@ export function describeItem(item: ReplicationItem): string {
       return item.exists ? `group ${item.id}` : `removal of group ${item.id}`;
     case 'content':
       return item.nodes ? `activation of ${item.path}${item.deep ? ' (deep)' : ''}` : `deactivation of ${item.path}`;
+    case 'access':
+      return `access rule of ${item.path}`;
   }
 }

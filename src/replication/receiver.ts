@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { CapsuleError } from '../errors.js';
 import type { PropertyValue, Repository, RepositoryWriter } from '../repository/index.js';
 import { applyReplicatedGroup, applyReplicatedUser, USERS_COUNTER } from '../users/index.js';
-import { LOCAL_GROUPS, type ContentNodeState, type ReplicationItem, type ReplicationPackage } from './package.js';
+import { accessRuleOf, ALLOWED_GROUPS, sameAccessRule, type AccessRule } from '../content/index.js';
+import { contentItemProblem, LOCAL_GROUPS, type ContentItem, type ContentNodeState, type ReplicationItem, type ReplicationPackage } from './package.js';
 
 export const RECEIVED_ROOT = '/var/replication/received';
 
@@ -34,18 +35,31 @@ function decode(stored: ContentNodeState['properties'][string]): PropertyValue {
   }
 }
 
-async function applyContent(tx: RepositoryWriter, item: Extract<ReplicationItem, { type: 'content' }>): Promise<void> {
+/** What a publish makes of an ancestor it lacks: a folder that holds the author's access rule and nothing else. */
+const ANCESTOR_TYPE = 'capsule:Folder';
+
+/** Gives the node at `path` the rule `allowedGroups`; a node the publish lacks is made only with `create`. */
+async function applyAccessRule(tx: RepositoryWriter, path: string, allowedGroups: AccessRule, create: boolean): Promise<void> {
+  const existing = await tx.getNode(path);
+  if (!existing) {
+    if (create) await tx.addNode(path, { type: ANCESTOR_TYPE, properties: allowedGroups ? { [ALLOWED_GROUPS]: [...allowedGroups] } : {} });
+    return;
+  }
+  if (!sameAccessRule(accessRuleOf(existing), allowedGroups)) await tx.setProperties(path, { [ALLOWED_GROUPS]: allowedGroups ? [...allowedGroups] : null });
+}
+
+async function applyContent(tx: RepositoryWriter, item: ContentItem): Promise<void> {
+  // Checked again here, not only when parsed: a library caller may hand over a package never parsed.
+  const problem = contentItemProblem(item);
+  if (problem) throw new CapsuleError('REPLICATION_PACKAGE_INVALID', `malformed replication package: ${problem}`);
   if (!item.nodes) {
     await tx.removeNode(item.path);
     return;
   }
-  for (const node of item.nodes) {
-    if (node.path !== item.path && !node.path.startsWith(`${item.path}/`)) {
-      throw new CapsuleError('REPLICATION_PACKAGE_INVALID', `malformed replication package: content node ${node.path} is outside the activated ${item.path}`);
-    }
-  }
+  // Top down, so that no node is ever made without the rule the author gives it.
+  for (const ancestor of item.ancestors ?? []) await applyAccessRule(tx, ancestor.path, ancestor.allowedGroups, true);
   if (item.deep) await tx.removeNode(item.path); // the subtree becomes exactly what was activated
-  for (const node of [...item.nodes].sort((a, b) => a.path.length - b.path.length)) {
+  for (const node of item.nodes) {
     const properties: Record<string, PropertyValue> = {};
     for (const [name, value] of Object.entries(node.properties)) properties[name] = decode(value);
     const existing = await tx.getNode(node.path);
@@ -67,6 +81,9 @@ async function applyItem(tx: RepositoryWriter, item: ReplicationItem): Promise<v
       return applyReplicatedGroup(tx, item.id, item.exists);
     case 'content':
       return applyContent(tx, item);
+    case 'access':
+      // A node this publish lacks has nothing below it here: an activation brings the rule with it.
+      return applyAccessRule(tx, item.path, item.allowedGroups, false);
   }
 }
 
@@ -85,7 +102,7 @@ export function createReceiver({ repo, clock }: { repo: Repository; clock: { now
         const properties = { source: pkg.source, lastSequence: pkg.sequence, appliedAt: new Date(clock.now()) };
         if (state) await tx.setProperties(path, properties);
         else await tx.addNode(path, { type: 'capsule:ReplicationSource', properties });
-        if (pkg.items.some((item) => item.type !== 'content')) await tx.bumpCounter(USERS_COUNTER);
+        if (pkg.items.some((item) => item.type === 'user' || item.type === 'group')) await tx.bumpCounter(USERS_COUNTER);
         return { outcome: 'applied', sequence: pkg.sequence, items: pkg.items.length };
       }),
 

@@ -22,7 +22,8 @@ function parseObject(text: string, source: string): ContentJson {
 }
 
 async function put(path: string, json: ContentJson, options: Options, io: CliIO) {
-  const written = await withHome(options, io, (s) => createContentService(s.repo).put(path, json));
+  // Rule changes are queued for publishes in the transaction that writes them.
+  const written = await withHome(options, io, (s) => createContentService(s.repo, { outbox: createOutbox(s.repo) }).put(path, json));
   io.out(`wrote ${written} node${written === 1 ? '' : 's'} at ${path}`);
 }
 
