@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { startTestInstance } from '../helpers/homes.js';
+import { login, withToken } from '../helpers/http.js';
+import { tempDir } from '../helpers/temp.js';
+import { whenCommitted } from './commits.js';
+import { cli } from './instances.js';
+
+describe('protected content on a publish', () => {
+  it('a page activated alone keeps the protection of its ancestors, follows their rule changes, and goes with a deactivated parent', async (t) => {
+    const author = await startTestInstance(join(tempDir(), 'author'), { name: 'author-1' });
+    t.after(() => author.stop());
+    const publish = await startTestInstance(join(tempDir(), 'publish'), { name: 'publish-1' });
+    t.after(() => publish.stop());
+    await publish.services.users.createUser('replicator', { password: 'transport-pw', groups: ['replication-receivers'] });
+    await author.services.users.createGroup('members');
+    await author.services.users.createGroup('staff');
+    await author.services.users.createUser('mia', { password: 'mia-pw', groups: ['members'] });
+    await author.services.users.createUser('sam', { password: 'sam-pw', groups: ['staff'] });
+    await author.services.config.update('capsule.replication.agent~publish-1', { url: publish.url, 'transport.user': 'replicator', 'transport.password': 'transport-pw', 'retry.delay.seconds': 1 });
+    const home = author.services.home.root;
+    const page = '/content/site/private/page.json';
+    const status = async (url: string, token?: string) => (await fetch(`${url}${page}`, token ? withToken(token) : {})).status;
+    /** The page's status on the author and the publish, for anonymous, mia (members) and sam (staff). */
+    const statuses = async (url: string) => {
+      const [mia, sam] = [await login(url, 'mia', 'mia-pw'), await login(url, 'sam', 'sam-pw')];
+      return { anonymous: await status(url), mia: await status(url, mia), sam: await status(url, sam) };
+    };
+    const published = (what: string, expected: Record<string, number>) =>
+      whenCommitted(publish.services.repo, what, async () => JSON.stringify(await statuses(publish.url).catch(() => null)) === JSON.stringify(expected));
+
+    // The reported case: the members' folder is never activated, only a page below it.
+    await cli(['content', 'put', '/content/site', '--json', JSON.stringify({ title: 'Site', private: { title: 'Members', allowedGroups: ['members'], page: { title: 'Members page' } } }), '--home', home]);
+    await cli(['content', 'activate', '/content/site/private/page', '--home', home]);
+    await whenCommitted(publish.services.repo, 'the page on the publish', () => publish.services.repo.getNode('/content/site/private/page'));
+    const membersOnly = { anonymous: 401, mia: 200, sam: 403 };
+    assert.deepEqual(await statuses(author.url), membersOnly);
+    assert.deepEqual(await statuses(publish.url), membersOnly, 'the publish protects the page as the author does');
+    const anonymous = await fetch(`${publish.url}${page}`);
+    assert.doesNotMatch(await anonymous.text(), /Members page/);
+    const mia = await login(publish.url, 'mia', 'mia-pw');
+    assert.equal(((await (await fetch(`${publish.url}${page}`, withToken(mia))).json()) as { title: string }).title, 'Members page');
+
+    // The folder's rule changes on the author; the folder itself was never activated.
+    await cli(['content', 'put', '/content/site/private', '--json', '{"allowedGroups":["staff"]}', '--home', home]);
+    const staffOnly = { anonymous: 401, mia: 403, sam: 200 };
+    assert.deepEqual(await statuses(author.url), staffOnly);
+    await published('the new rule on the publish', staffOnly);
+
+    // The rule is lifted (null removes a property): the page is public on both.
+    await cli(['content', 'put', '/content/site/private', '--json', '{"allowedGroups":null}', '--home', home]);
+    const everyone = { anonymous: 200, mia: 200, sam: 200 };
+    assert.deepEqual(await statuses(author.url), everyone);
+    await published('the lifted rule on the publish', everyone);
+
+    // A parent deactivated takes the page with it from the publish, never from the author.
+    await cli(['content', 'deactivate', '/content/site/private', '--home', home]);
+    await published('the page gone from the publish', { anonymous: 404, mia: 404, sam: 404 });
+    assert.deepEqual(await statuses(author.url), everyone);
+  });
+});
