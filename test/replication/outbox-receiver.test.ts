@@ -134,8 +134,8 @@ describe('the receiver', () => {
       { ...base, sequence: 0, items: [] },
       { ...base, items: [{ type: 'user', id: '../x', state: null }] },
       // a receiver must not be able to plant a user or a token under /content
-      { ...base, items: [{ type: 'content', path: '/content/x', deep: false, nodes: [{ path: '/content/x', type: 'capsule:Token', properties: {} }] }] },
-      { ...base, items: [{ type: 'content', path: '/content/x', deep: false, nodes: [{ path: '/content/x', type: 'capsule:User', properties: { userId: { t: 'string', v: 'admin' } } }] }] },
+      { ...base, items: [{ type: 'content', path: '/content/x', deep: false, ancestors: [{ path: '/content', allowedGroups: null }], nodes: [{ path: '/content/x', type: 'capsule:Token', properties: {} }] }] },
+      { ...base, items: [{ type: 'content', path: '/content/x', deep: false, ancestors: [{ path: '/content', allowedGroups: null }], nodes: [{ path: '/content/x', type: 'capsule:User', properties: { userId: { t: 'string', v: 'admin' } } }] }] },
     ];
     for (const body of bad) assert.throws(() => parsePackage(body), { code: 'REPLICATION_PACKAGE_INVALID' }, JSON.stringify(body));
   });
