@@ -152,7 +152,7 @@ export function registerBackupCommands(program: Command, io: CliIO): void {
           'after',
           [
             '',
-            '--home names the home to create: a folder that does not exist yet (its parent must) or an empty one.',
+            '--home names the home to create: a new or empty folder (the folder above it must exist).',
             'The passphrase is $CAPSULE_KEYS_PASSPHRASE, or asked on a terminal.',
             'A wrong passphrase or a damaged file is refused and nothing is written.',
             '',
