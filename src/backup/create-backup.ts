@@ -104,11 +104,13 @@ function copyConfigFiles(configDir: string, into: string, warnings: string[]): E
     for (const name of readdirSync(dir).sort()) {
       const file = join(dir, name);
       const entryName = `config/${relative(configDir, file).split('\\').join('/')}`;
-      const stat = lstatSync(file);
-      if (stat.isDirectory()) {
+      const link = lstatSync(file);
+      if (link.isDirectory()) {
         visit(file);
         continue;
       }
+      // A file linked into config/ (a mounted ConfigMap, say) is backed up as the file it names.
+      const stat = link.isSymbolicLink() && existsSync(file) ? statSync(file) : link;
       if (!stat.isFile() || !isAllowedEntryName(entryName)) {
         warnings.push(`${file} is left out (${stat.isFile() ? 'a hidden or temporary file' : 'not a regular file'})`);
         continue;

@@ -7,7 +7,7 @@ import { TOKEN_TYPE } from '../../src/auth/index.js';
 import { openServices } from '../../src/instance/index.js';
 import { jsonOf, runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
-import { login } from '../helpers/http.js';
+import { login, sessionStatus } from '../helpers/http.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -96,6 +96,7 @@ describe('capsule backup and restore', () => {
     writeFileSync(bulkFile, JSON.stringify(bulk));
     await cli(['content', 'import', bulkFile, '--at', '/content/bulk', '--home', home]);
 
+    const aliceToken = await login(server.url, 'alice', 'alice-password');
     // Writes through HTTP (every login stores a token) from before the backup starts until it ends.
     let logins = 0;
     let writing = true;
@@ -139,6 +140,7 @@ describe('capsule backup and restore', () => {
     assert.ok(restoredTokens <= tokensAfter && restoredTokens >= 1, `tokens ${restoredTokens} of ${tokensAfter}`);
 
     const restored = await startServerProcess({ home: target });
+    assert.equal(await sessionStatus(restored.url, aliceToken), 200, 'a login made before the backup is valid on the restored home');
     assert.ok(await login(restored.url, 'alice', 'alice-password'), 'alice signs in on the restored home');
     const site = await fetch(`${restored.url}/content/site.json`);
     assert.equal(site.status, 200);
