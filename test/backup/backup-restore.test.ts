@@ -131,7 +131,7 @@ describe('capsule backup and restore', () => {
 
     const target = join(tempDir(), 'restored');
     const restore = await cli(['restore', '--in', out, '--home', target]);
-    assert.match(restore.stdout, /keys doctor: 0 problems, 0 warnings; 1 of 1 protected values decrypt/);
+    assert.match(restore.stdout, /keys doctor: 0 problems, 0 warnings; 1 of 1 protected values decrypt\nstart it with: capsule start --home .*restored$/m);
     for (const name of ['initial-admin-password', 'instance.lock']) assert.ok(!existsSync(join(target, name)), `${name} is not restored`);
     assert.equal(statSync(join(target, 'keys', 'master')).mode & 0o777, 0o600);
     assert.deepEqual(readFileSync(join(target, 'keys', 'master')), master);
@@ -166,6 +166,9 @@ describe('capsule backup and restore', () => {
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /the passphrase is wrong or the bundle is damaged; nothing was written/);
     assert.deepEqual(readdirSync(parent), [], 'no home, no hidden folder');
+    const noHome = await runCli(['restore', '--in', out], { env: { ...PASS, CAPSULE_HOME: target } });
+    assert.equal(noHome.code, 2);
+    assert.match(noHome.stderr, /name the home to create with --home DIR/);
     const none = await runCli(['restore', '--in', out, '--home', target], { env: { CAPSULE_KEYS_PASSPHRASE: '' } });
     assert.match(none.stderr, /CAPSULE_KEYS_PASSPHRASE/);
     assert.deepEqual(readdirSync(parent), []);

@@ -77,6 +77,7 @@ export async function backupHome(options: HomeOptions & JsonOption & { out?: str
 
 export async function restoreHome(options: HomeOptions & JsonOption & { in?: string; dryRun?: boolean }, io: CliIO): Promise<void> {
   if (!options.in) throw new CapsuleError('INVALID_ARGUMENT', 'name the backup file with --in FILE');
+  // Not $CAPSULE_HOME: a restore must not land in whatever home the shell points at.
   if (!options.home) throw new CapsuleError('INVALID_ARGUMENT', 'name the home to create with --home DIR (a new or empty folder)');
   const home = homeLayout(resolveHome(options.home, io.env));
   checkRestoreTarget(home); // before the passphrase prompt
@@ -112,6 +113,7 @@ export async function restoreHome(options: HomeOptions & JsonOption & { in?: str
         ...summary,
         `keys doctor: ${problems.length} problem${problems.length === 1 ? '' : 's'}, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}; ${decrypting} of ${doctor.values.length} protected values decrypt`,
         ...[...problems, ...warnings].map((finding) => `${finding.level === 'error' ? 'ERROR' : 'WARN '} ${finding.subject}: ${finding.message}`),
+        ...(problems.length === 0 ? [`start it with: capsule start --home ${home.root}`] : []),
       ].join('\n'),
     );
   }
@@ -152,7 +154,8 @@ export function registerBackupCommands(program: Command, io: CliIO): void {
           'after',
           [
             '',
-            '--home names the home to create: a new or empty folder (the folder above it must exist).',
+            '--home names the home to create: a new or empty folder (the folder above it must exist);',
+            'it must be given ($CAPSULE_HOME is not used, so a restore never lands in the home a shell points at).',
             'The passphrase is $CAPSULE_KEYS_PASSPHRASE, or asked on a terminal.',
             'A wrong passphrase or a damaged file is refused and nothing is written.',
             '',
