@@ -183,6 +183,7 @@ export async function openArchive(file: string): Promise<OpenedArchive> {
     throw new CapsuleError('INVALID_ARGUMENT', `cannot read ${file}: ${(error as Error).message}`);
   }
   try {
+    if (!(await handle.stat()).isFile()) throw new CapsuleError('INVALID_ARGUMENT', `${file} is not a file; name the backup file with --in`);
     const { lines, headerBytes } = await readHeader(handle);
     const [magic, manifestLine, mac] = lines as [string, string, string];
     if (`${magic}\n` !== MAGIC) throw damaged(`it does not start with '${BACKUP_FORMAT}'`);

@@ -1,6 +1,6 @@
-import { closeSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { Clock } from '../clock.js';
 import { bundleKeysOf, createBundle, findProtectedValues, keyId, loadKeySet, readMarker, type KeySet } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
@@ -23,6 +23,7 @@ import {
   type BackupManifest,
   type EntrySource,
 } from './archive.js';
+import { makeWorkFolder } from './work-folder.js';
 
 export type BackupPhase = 'snapshot' | 'write';
 
@@ -154,7 +155,7 @@ export async function createBackup(options: CreateBackupOptions): Promise<Backup
 
   // Everything in progress stays in one hidden folder beside the output (same file system, so
   // the final step is a link); a crash leaves that folder, never a partial output file.
-  const work = mkdtempSync(join(dirname(resolve(out)), `.${basename(out)}.`));
+  const work = makeWorkFolder(resolve(out), '');
   try {
     const snapshot = join(work, 'repository.sqlite');
     closeSync(openSync(snapshot, 'wx', 0o600));

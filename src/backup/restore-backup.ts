@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { importKeys, keyId, openBundle, readBundleHeader, type BundleKeys } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
@@ -19,6 +19,7 @@ import {
   type OpenedArchive,
 } from './archive.js';
 import type { BackupKeyIds } from './create-backup.js';
+import { makeWorkFolder } from './work-folder.js';
 
 export interface RestoreOptions {
   /** The backup file. */
@@ -125,7 +126,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       return result;
     }
 
-    const work = mkdtempSync(join(dirname(home.root), `.${basename(home.root)}.restore-`));
+    const work = makeWorkFolder(home.root, 'restore-');
     try {
       for (const entry of restored) await writeEntryFile(archive, entry.name, work, onBytes);
       const staged = { root: work, keysDir: join(work, 'keys'), configDir: join(work, 'config') };
