@@ -184,7 +184,8 @@ export async function createBackup(options: CreateBackupOptions): Promise<Backup
 
     const sources: EntrySource[] = [
       { name: KEY_BUNDLE_ENTRY, bytes: Buffer.from(createBundle(bundleKeysOf(keys), passphrase, clock.now()), 'utf8'), mode: 0o600 },
-      { name: STORAGE_MARKER_ENTRY, bytes: readFileSync(join(home.keysDir, 'storage')), mode: 0o600 },
+      // The marker the keys were loaded by (as keys/storage is written), not a second read of it.
+      { name: STORAGE_MARKER_ENTRY, bytes: Buffer.from(keys.storage, 'utf8'), mode: 0o600 },
       { name: REPOSITORY_ENTRY, file: snapshot, mode: 0o600 },
       ...configSources,
     ];
