@@ -311,6 +311,25 @@ describe('capsule backup and restore', () => {
     assert.ok(existsSync(join(target, 'repository', 'repository.sqlite')));
   });
 
+  it('refuses a backup while a master key rotation is unfinished, and takes one once it is finished', async () => {
+    const home = await initialisedHome();
+    await cli(['oauth', 'add', 'analytics', '--token-endpoint', 'http://127.0.0.1:9/token', '--client-id', 'capsule', '--client-secret-stdin', '--home', home], {
+      stdin: OAUTH_SECRET,
+    });
+    const killed = await runCli(['keys', 'rotate', '--master', '--home', home], { env: { CAPSULE_FAILPOINT: 'rotate-master:staged' } });
+    assert.equal(killed.code, null, 'the rotation was killed after staging its key');
+    const out = join(tempDir(), 'rotating.backup');
+    const refused = await runCli(['backup', '--home', home, '--out', out], { env: PASS });
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /a master key rotation is in progress \(keys\/staged\/master\); finish it with 'capsule keys rotate --master', then back up; nothing was written/);
+    assert.ok(!existsSync(out));
+    await cli(['keys', 'rotate', '--master', '--home', home]);
+    await cli(['backup', '--home', home, '--out', out]);
+    const target = join(tempDir(), 'restored');
+    await cli(['restore', '--in', out, '--home', target]);
+    assert.equal(await oauthSecretOf(target), OAUTH_SECRET);
+  });
+
   it('explains both commands in --help', async () => {
     const backup = await cli(['backup', '--help']);
     assert.match(backup.stdout, /--out <file>/);
