@@ -43,6 +43,8 @@ export {
 export type { CryptoSupport, DoctorReport, KeyIds, KeySet, KeyStorageMode } from './crypto/index.js';
 export { createContentService } from './content/index.js';
 export type { ContentService } from './content/index.js';
+export { createBackup, restoreBackup } from './backup/index.js';
+export type { BackupResult, CreateBackupOptions, RestoreOptions, RestoreResult } from './backup/index.js';
 export {
   createOAuthClients,
   OAUTH_CLIENT_PID,

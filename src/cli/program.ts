@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerBackupCommands } from './commands/backup.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerContentCommands } from './commands/content.js';
 import { registerFarmCommands } from './commands/farm.js';
@@ -38,6 +39,7 @@ export function buildProgram(io: CliIO): Command {
   registerFarmCommands(program, io);
   registerRepositoryCommands(program, io);
   registerReplicationCommands(program, io);
+  registerBackupCommands(program, io);
   return program;
 }
 

@@ -1,5 +1,6 @@
 export { openSqliteRepository } from './sqlite/sqlite-repository.js';
 export type { SqliteRepositoryOptions } from './sqlite/sqlite-repository.js';
+export { backupSqliteDatabase } from './sqlite/online-backup.js';
 export { openPostgresRepository } from './postgres/postgres-repository.js';
 export type { PostgresRepositoryOptions } from './postgres/postgres-repository.js';
 export { describeLocation, isPostgresUrl, parsePostgresUrl, sameLocation } from './postgres/location.js';
