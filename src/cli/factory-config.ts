@@ -68,7 +68,7 @@ export async function removeFactoryConfig(kind: FactoryKind, name: string, pid: 
 /** The SECRET column of a listing: never the secret, only whether it is set and under which key. */
 export function secretCell(secret: SecretDescription): string {
   if (!secret.set) return 'not set';
-  if (secret.reference !== null) return `from ${secret.reference}`;
+  if (secret.reference !== undefined) return `from ${secret.reference}`;
   if (secret.keyId === null) return 'set, in clear';
   return `set, master key ${secret.keyId}${secret.keyPresent === false ? " (not this instance's)" : ''}`;
 }

@@ -13,13 +13,13 @@ export function revealSecret(stored: string | null, crypto: CryptoSupport, label
 }
 
 export interface SecretDescription extends StoredSecretDescription {
-  /** Where a referenced secret comes from (`environment variable NAME`), null for a stored one. */
-  readonly reference: string | null;
+  /** Where a referenced secret comes from (`environment variable NAME`); absent for a stored one. */
+  readonly reference?: string;
 }
 
 /** For listings: whether a secret is set, and under which key or from which reference, without revealing it. */
 export function describeSecret(stored: string | null, crypto: CryptoSupport): SecretDescription {
   const references = stored === null ? [] : referencesIn(stored);
   if (references.length > 0) return { set: true, keyId: null, keyPresent: null, reference: references.map(referenceSource).join(', ') };
-  return { ...describeStoredSecret(stored, crypto), reference: null };
+  return describeStoredSecret(stored, crypto);
 }

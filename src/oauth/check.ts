@@ -59,7 +59,7 @@ export async function runCheck(name: string, deps: CheckDeps): Promise<OAuthChec
     const token = await deps.grant();
     const seconds = Math.max(0, Math.round((token.expiresAt - deps.clock.now()) / 1000));
     const granted = `${name}: token endpoint ${displayEndpoint(settings.tokenEndpoint)} granted client '${settings.clientId}' an access token (expires in ${seconds} s)`;
-    if (secret.keyId === null && secret.reference === null) {
+    if (secret.keyId === null && secret.reference === undefined) {
       return { ...withKeys, status: 'warn', code: null, message: `${granted}; but client.secret is stored in clear: enter it again to protect it (${reenterCommand(name)})` };
     }
     return { ...withKeys, status: 'ok', code: null, message: granted };

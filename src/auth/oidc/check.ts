@@ -49,7 +49,7 @@ export async function checkProvider(name: string, settingsOf: () => OidcSettings
     return { name, status: 'warn', code: null, message: `${passed}; but the provider does not list ${settings.idTokenAlg} among its ID token algorithms (${supported.join(', ')})` };
   }
   const secret = describeOidcSecret(settings, deps.crypto);
-  if (secret.keyId === null && secret.reference === null) {
+  if (secret.keyId === null && secret.reference === undefined) {
     return { name, status: 'warn', code: null, message: `${passed}; but client.secret is stored in clear: enter it again to protect it` };
   }
   return { name, status: 'ok', code: null, message: passed };
