@@ -32,6 +32,15 @@ describe('references where they are not resolved', () => {
     delete process.env.PGPASSWORD;
   });
 
+  /** A configuration as an older version stored it, past today's checks. */
+  async function storeAsBefore(pid: string, properties: Record<string, string>): Promise<void> {
+    await instance.services.repo.transaction(async (tx) => {
+      await tx.addNode(`${CONFIG_ROOT}/${pid}`, { type: 'capsule:Configuration', properties });
+      await tx.bumpCounter(CONFIG_COUNTER);
+    });
+    await instance.services.config.refresh();
+  }
+
   it('refuses a title with $[env:PGPASSWORD] from the console, saying why, and stores nothing', async () => {
     const token = await login(instance.url, 'admin', 'admin-password');
     const url = `${instance.url}/system/console/configMgr`;
@@ -58,25 +67,22 @@ describe('references where they are not resolved', () => {
     assert.equal(instance.services.config.stored(oidcPid('corp')), null, 'nothing was stored');
   });
 
-  it('shows a title stored before with a reference literally on the public login page, and lists a provider whose secret reference is not set', async () => {
-    const pid = oidcPid('legacy');
-    await instance.services.repo.transaction(async (tx) => {
-      await tx.addNode(`${CONFIG_ROOT}/${pid}`, {
-        type: 'capsule:Configuration',
-        properties: { issuer: 'https://idp.example', 'client.id': 'capsule', 'client.secret': '$[env:UNSET_OIDC_SECRET]', title: 'Staff $[env:PGPASSWORD]' },
-      });
-      await tx.bumpCounter(CONFIG_COUNTER);
-    });
-    await instance.services.config.refresh();
-
+  it('shows a title stored before with a reference literally on the public login page', async () => {
+    await storeAsBefore(oidcPid('legacy'), { issuer: 'https://idp.example', 'client.id': 'capsule', 'client.secret': instance.services.crypto.protect('s'), title: 'Staff $[env:PGPASSWORD]' });
     const response = await fetch(`${instance.url}/system/sling/login`);
     assert.equal(response.status, 200);
     const page = await response.text();
     assert.ok(!page.includes(LEAK), 'the environment stays out of the page');
     assert.match(page, /Sign in with Staff \$\[env:PGPASSWORD\]/);
+  });
 
-    const check = await createOidcLogin(instance.services).check('legacy');
+  it('lists a provider whose secret reference is not set in the server, and fails only its check, naming the reference', async () => {
+    await storeAsBefore(oidcPid('unset'), { issuer: 'https://idp.example', 'client.id': 'capsule', 'client.secret': '$[env:UNSET_OIDC_SECRET]', title: 'Partners' });
+    const response = await fetch(`${instance.url}/system/sling/login`);
+    assert.equal(response.status, 200);
+    assert.match(await response.text(), /Sign in with Partners/);
+    const check = await createOidcLogin(instance.services).check('unset');
     assert.equal(check.status, 'critical');
-    assert.equal(check.message, 'client.secret of OpenID provider legacy references $[env:UNSET_OIDC_SECRET], which is not set in the environment');
+    assert.equal(check.message, 'client.secret of OpenID provider unset references $[env:UNSET_OIDC_SECRET], which is not set in the environment');
   });
 });
