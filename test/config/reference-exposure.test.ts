@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createOidcLogin, oidcPid } from '../../src/auth/oidc/index.js';
 import { CONFIG_COUNTER, CONFIG_ROOT } from '../../src/config/index.js';
+import { METRICS_PID } from '../../src/http/metrics-config.js';
 import type { RunningInstance } from '../../src/instance/index.js';
 import { startTestInstance } from '../helpers/homes.js';
 import { login } from '../helpers/http.js';
@@ -84,5 +85,20 @@ describe('references where they are not resolved', () => {
     const check = await createOidcLogin(instance.services).check('unset');
     assert.equal(check.status, 'critical');
     assert.equal(check.message, 'client.secret of OpenID provider unset references $[env:UNSET_OIDC_SECRET], which is not set in the environment');
+  });
+
+  it('lets a scraper in with a scrape token from the environment of the server, and none while the variable is not set', async () => {
+    const scrape = (token: string) => fetch(`${instance.url}/system/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    process.env.TEST_SCRAPE_TOKEN = 'scrape-from-env-42';
+    await instance.services.config.update(METRICS_PID, { 'scrape.token': '$[env:TEST_SCRAPE_TOKEN]' });
+    assert.equal((await scrape('scrape-from-env-42')).status, 200);
+    assert.equal((await scrape('$[env:TEST_SCRAPE_TOKEN]')).status, 403, 'the reference as written is no token');
+    delete process.env.TEST_SCRAPE_TOKEN;
+    const refused = await scrape('scrape-from-env-42');
+    assert.equal(refused.status, 403, 'fails closed, and not as a server error');
+    assert.ok(!(await refused.text()).includes('TEST_SCRAPE_TOKEN'), 'the requester is not told about the configuration');
+    const admin = await login(instance.url, 'admin', 'admin-password');
+    assert.equal((await fetch(`${instance.url}/system/metrics`, { headers: { cookie: `login-token=${admin}` } })).status, 200, 'administrators still read metrics');
+    await instance.services.config.delete(METRICS_PID);
   });
 });
