@@ -13,5 +13,5 @@ export function referenceWarnings(services: Services, pid: string, env: NodeJS.P
 
 /** The one line a command prints for them. */
 export function referenceWarningLine(warnings: readonly string[]): string {
-  return `warning: ${warnings.join('; ')} here; stored anyway: the instance that uses it must have it (its environment, or CAPSULE_SECRETS_DIR)`;
+  return `warning: ${warnings.map((warning) => `${warning} here`).join('; ')}; stored anyway: the instance that uses it must have it (its environment, or CAPSULE_SECRETS_DIR)`;
 }
