@@ -19,8 +19,8 @@ export type {
 } from './repository/index.js';
 export { ADMINISTRATORS, checkId, createArgon2Hasher, createUserManager } from './users/index.js';
 export type { Group, PasswordHasher, User, UserManager } from './users/index.js';
-export { applyConfigFiles, createConfigAdmin, defineComponent, property } from './config/index.js';
-export type { ComponentDefinition, ConfigAdmin, ConfigValue, ConfigValues, SecretProtector } from './config/index.js';
+export { applyConfigFiles, createConfigAdmin, defineComponent, describeSecret, property, revealSecret } from './config/index.js';
+export type { ComponentDefinition, ConfigAdmin, ConfigValue, ConfigValues, SecretDescription, SecretProtector } from './config/index.js';
 export { createHealthRegistry } from './health/index.js';
 export type { HealthCheck, HealthRegistry, HealthStatus, HealthSummary } from './health/index.js';
 export { TOKEN_PID, tokenComponent } from './auth/token-config.js';

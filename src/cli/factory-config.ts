@@ -1,10 +1,10 @@
-import type { ConfigValue } from '../config/index.js';
-import type { StoredSecretDescription } from '../crypto/index.js';
+import type { ConfigValue, SecretDescription } from '../config/index.js';
 import { CapsuleError } from '../errors.js';
 import type { HealthStatus } from '../health/index.js';
 import type { Services } from '../instance/services.js';
 import { CheckFailed } from './check-failed.js';
 import { printJson, type CliIO } from './io.js';
+import { referenceWarningLine, referenceWarnings } from './reference-warnings.js';
 import { withHome, type HomeOptions, type JsonOption } from './with-home.js';
 
 /**
@@ -47,15 +47,16 @@ export async function saveFactoryConfig(
   io: CliIO,
   write: { pid: string; changes: Record<string, ConfigValue | null>; secretKeyId: (services: Services) => string | null },
 ): Promise<void> {
-  const keyId = await withHome(options, io, async (s) => {
+  const { keyId, warnings } = await withHome(options, io, async (s) => {
     const exists = s.config.stored(write.pid) !== null;
     if (exists && !options.update) throw new CapsuleError('INVALID_ARGUMENT', `${kind.noun} ${name} exists; change it with --update`);
     if (!exists && options.update) throw new CapsuleError('CONFIG_NOT_FOUND', `no ${kind.noun} ${name} to update; add it without --update`);
     await s.config.update(write.pid, write.changes);
-    return write.secretKeyId(s);
+    return { keyId: write.secretKeyId(s), warnings: referenceWarnings(s, write.pid, io.env) };
   });
   const protectedWith = options.secretGiven && keyId ? ` (client secret encrypted with master key ${keyId})` : '';
   io.out(`${options.update ? 'updated' : 'added'} ${kind.noun} ${name}${protectedWith}; test it with 'capsule ${kind.command} check ${name}'`);
+  if (warnings.length > 0) io.err(referenceWarningLine(warnings));
 }
 
 export async function removeFactoryConfig(kind: FactoryKind, name: string, pid: string, options: HomeOptions, io: CliIO): Promise<void> {
@@ -65,8 +66,9 @@ export async function removeFactoryConfig(kind: FactoryKind, name: string, pid: 
 }
 
 /** The SECRET column of a listing: never the secret, only whether it is set and under which key. */
-export function secretCell(secret: StoredSecretDescription): string {
+export function secretCell(secret: SecretDescription): string {
   if (!secret.set) return 'not set';
+  if (secret.reference !== undefined) return `from ${secret.reference}`;
   if (secret.keyId === null) return 'set, in clear';
   return `set, master key ${secret.keyId}${secret.keyPresent === false ? " (not this instance's)" : ''}`;
 }

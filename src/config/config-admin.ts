@@ -2,7 +2,7 @@ import { CapsuleError } from '../errors.js';
 import type { PropertyValue, Repository } from '../repository/index.js';
 import { parseText, type ComponentDefinition, type ConfigValue, type ConfigValues } from './schema.js';
 import type { ConfigAdmin, ConfigListener, SecretProtector, StoredConfiguration } from './types.js';
-import { hasReference, resolveReferences } from './references.js';
+import { acceptsReferences, hasReference, referencesIn } from './references.js';
 
 export const CONFIG_ROOT = '/conf/system';
 export const CONFIG_TYPE = 'capsule:Configuration';
@@ -84,13 +84,31 @@ export function createConfigAdmin({ repo, protector }: ConfigAdminDeps): ConfigA
     }
   }
 
+  /**
+   * A reference written where it would not be resolved would be shown as written, or worse,
+   * resolved by an older reader: refused. Only the values being written are checked, so a value
+   * stored before this rule (taken literally now) does not block changes to the others.
+   */
+  function checkReferences(pid: string, component: ComponentDefinition | undefined, key: string, value: ConfigValue): void {
+    const definition = component?.properties[key];
+    if (acceptsReferences(definition)) return;
+    const [reference] = referencesIn(value);
+    if (reference === undefined) return;
+    const secrets = Object.entries(component?.properties ?? {}).filter(([, each]) => acceptsReferences(each)).map(([name]) => name);
+    throw new CapsuleError(
+      'INVALID_CONFIG',
+      `${pid}: ${key}: does not accept a reference such as ${reference.text}; only secret properties resolve references (${secrets.length > 0 ? `here: ${secrets.join(', ')}` : `${pid} has none`}); write the value itself`,
+    );
+  }
+
   /** Validates the merged values and protects secrets; returns what is to be stored. */
-  function validate(pid: string, component: ComponentDefinition | undefined, values: ConfigValues): ConfigValues {
+  function validate(pid: string, component: ComponentDefinition | undefined, values: ConfigValues, written: ReadonlySet<string>): ConfigValues {
     const result: Record<string, ConfigValue> = {};
     for (const [key, value] of Object.entries(values)) {
       if (!KEY_PATTERN.test(key)) {
         throw new CapsuleError('INVALID_CONFIG', `${pid}: '${key}' is not a property name (letters, digits, '.', '_', '-')`);
       }
+      if (written.has(key)) checkReferences(pid, component, key, value);
       if (!component) {
         result[key] = value;
         continue;
@@ -110,7 +128,7 @@ export function createConfigAdmin({ repo, protector }: ConfigAdminDeps): ConfigA
           throw new CapsuleError('INVALID_CONFIG', `${pid}: ${key} is a secret and this instance has no crypto support`);
         }
         const text = parsed.data as string;
-        // A reference ($[secret:NAME]) is no secret: kept as written, resolved when read.
+        // A reference ($[secret:NAME]) is no secret: kept as written, resolved when the secret is used.
         result[key] = protector.isProtected(text) || hasReference(text) ? text : protector.protect(text);
       } else {
         result[key] = parsed.data;
@@ -142,7 +160,7 @@ export function createConfigAdmin({ repo, protector }: ConfigAdminDeps): ConfigA
     },
 
     current(pid) {
-      return resolveReferences(pid, withDefaults(componentOf(pid), stored.get(pid) ?? null));
+      return withDefaults(componentOf(pid), stored.get(pid) ?? null);
     },
 
     stored: (pid) => stored.get(pid) ?? null,
@@ -158,12 +176,15 @@ export function createConfigAdmin({ repo, protector }: ConfigAdminDeps): ConfigA
       // may run again) another process's change to the same PID is merged, never lost.
       const values = await repo.transaction(async (tx) => {
         const node = await tx.getNode(path);
-        const merged: Record<string, ConfigValue> = { ...(node ? toConfigValues(node.properties) : {}) };
+        const before = node ? toConfigValues(node.properties) : {};
+        const merged: Record<string, ConfigValue> = { ...before };
+        const written = new Set<string>();
         for (const [key, value] of Object.entries(changes)) {
           if (value === null) delete merged[key];
           else merged[key] = value;
+          if (value !== null && JSON.stringify(value) !== JSON.stringify(before[key])) written.add(key);
         }
-        const next = validate(pid, component, merged);
+        const next = validate(pid, component, merged, written);
         if (node) {
           const removals = Object.fromEntries(
             Object.keys(node.properties).filter((key) => !(key in next)).map((key) => [key, null]),

@@ -21,7 +21,10 @@ export interface ConfigAdmin {
   componentOf(pid: string): ComponentDefinition | undefined;
   /** Loads every stored configuration into memory; call once before `current`. */
   load(): Promise<void>;
-  /** Defaults merged with stored values, from memory: cheap enough for a hot path. */
+  /**
+   * Defaults merged with stored values, from memory: cheap enough for a hot path. Values are as
+   * stored: a secret stays protected or a reference (`revealSecret` gives it in clear).
+   */
   current(pid: string): ConfigValues;
   /** Stored values only, or null. */
   stored(pid: string): ConfigValues | null;

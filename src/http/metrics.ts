@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AuthMetrics, LoginOutcome, TokenKind, TokenOutcome } from '../auth/index.js';
-import type { ConfigAdmin } from '../config/index.js';
+import { revealSecret, type ConfigAdmin } from '../config/index.js';
 import type { CryptoSupport } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import type { HealthRegistry, HealthStatus } from '../health/index.js';
@@ -155,8 +155,15 @@ export function metricsRoutes(app: FastifyInstance, deps: MetricsRouteDeps): voi
     const sent = bearerOf(request);
     const stored = deps.services?.config.current(METRICS_PID)['scrape.token'];
     if (sent === null || typeof stored !== 'string' || stored === '') return false;
-    const crypto = deps.services!.crypto;
-    const expected = crypto.isProtected(stored) ? crypto.unprotect(stored) : stored;
+    let expected: string;
+    try {
+      expected = revealSecret(stored, deps.services!.crypto, { what: `${METRICS_PID}: scrape.token`, reenter: `capsule config set ${METRICS_PID} scrape.token=…` });
+    } catch (error) {
+      // A token that cannot be had (a reference not set in this server's environment, a key that
+      // changed) lets no scraper in: said in the log for the operator, not to the requester.
+      request.log.warn({ err: error }, 'the metrics scrape token is not usable; only administrators may read metrics');
+      return false;
+    }
     return timingSafeEqual(digest(sent), digest(expected));
   }
 

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { CryptoSupport } from '../crypto/index.js';
 import { keyIdOfProtected } from '../crypto/index.js';
 import { isCapsuleError } from '../errors.js';
-import { reenterCommand, revealClientSecret } from './client-secret.js';
+import { describeClientSecret, reenterCommand, revealClientSecret } from './client-secret.js';
 import { displayEndpoint, type OAuthClientSettings } from './oauth-config.js';
 import { OAuthTokenError } from './token-error.js';
 import type { AccessToken, OAuthCheckResult } from './types.js';
@@ -47,6 +47,7 @@ export async function runCheck(name: string, deps: CheckDeps): Promise<OAuthChec
     return { ...base, status: 'critical', code: isCapsuleError(error) ? error.code : 'INTERNAL', message: messageOf(error) };
   }
   const withKeys = { ...base, secretKeyId: settings.storedSecret === null ? null : keyIdOfProtected(settings.storedSecret) };
+  const secret = describeClientSecret(settings, deps.crypto);
 
   try {
     revealClientSecret(settings, deps.crypto);
@@ -58,7 +59,7 @@ export async function runCheck(name: string, deps: CheckDeps): Promise<OAuthChec
     const token = await deps.grant();
     const seconds = Math.max(0, Math.round((token.expiresAt - deps.clock.now()) / 1000));
     const granted = `${name}: token endpoint ${displayEndpoint(settings.tokenEndpoint)} granted client '${settings.clientId}' an access token (expires in ${seconds} s)`;
-    if (withKeys.secretKeyId === null) {
+    if (secret.keyId === null && secret.reference === undefined) {
       return { ...withKeys, status: 'warn', code: null, message: `${granted}; but client.secret is stored in clear: enter it again to protect it (${reenterCommand(name)})` };
     }
     return { ...withKeys, status: 'ok', code: null, message: granted };

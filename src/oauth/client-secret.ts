@@ -1,4 +1,5 @@
-import { describeStoredSecret, revealStoredSecret, type CryptoSupport, type StoredSecretDescription } from '../crypto/index.js';
+import { describeSecret, revealSecret, type SecretDescription } from '../config/index.js';
+import type { CryptoSupport } from '../crypto/index.js';
 import type { OAuthClientSettings } from './oauth-config.js';
 
 /** What an operator runs to type the secret in again. */
@@ -6,14 +7,14 @@ export function reenterCommand(name: string): string {
   return `capsule oauth add ${name} --update --client-secret-stdin`;
 }
 
-/** The client secret in clear; one that does not decrypt says which keys differ and how to fix it. */
+/** The client secret in clear (a reference resolved); one that does not decrypt says which keys differ and how to fix it. */
 export function revealClientSecret(settings: OAuthClientSettings, crypto: CryptoSupport): string {
-  return revealStoredSecret(settings.storedSecret, crypto, { what: `client.secret of ${settings.name}`, reenter: reenterCommand(settings.name) });
+  return revealSecret(settings.storedSecret, crypto, { what: `client.secret of ${settings.name}`, reenter: reenterCommand(settings.name) });
 }
 
-export type SecretDescription = StoredSecretDescription;
+export type { SecretDescription };
 
-/** For listings: whether a secret is set and under which key, without decrypting it. */
+/** For listings: whether a secret is set, and under which key or from which reference, without revealing it. */
 export function describeClientSecret(settings: OAuthClientSettings, crypto: CryptoSupport): SecretDescription {
-  return describeStoredSecret(settings.storedSecret, crypto);
+  return describeSecret(settings.storedSecret, crypto);
 }

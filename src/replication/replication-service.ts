@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
-import type { ConfigAdmin } from '../config/index.js';
+import { revealSecret, type ConfigAdmin } from '../config/index.js';
+import type { CryptoSupport } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { AGENT_PID, agentNameOf, agentPid, agentSettings, configuredAgents, type AgentSettings } from './agent-config.js';
@@ -27,7 +28,7 @@ export interface HealthChecks {
 export interface ReplicationServiceDeps {
   readonly repo: Repository;
   readonly config: ConfigAdmin;
-  readonly crypto: { unprotect(value: string): string };
+  readonly crypto: CryptoSupport;
   readonly users: { onChange(listener: (userId: string | null) => void): () => void };
   readonly clock: Clock;
   readonly health?: HealthChecks;
@@ -115,7 +116,7 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
       const transport = createHttpTransport({
         url: settings.url,
         user: settings.transportUser,
-        password: () => deps.crypto.unprotect(settings.storedPassword),
+        password: () => revealSecret(settings.storedPassword, deps.crypto, { what: `transport.password of replication agent ${settings.name}`, reenter: `capsule replication remove ${settings.name}, then add it again with --transport-password-stdin` }),
         signal: stopping.signal,
       });
       entry = { key, transport };

@@ -48,7 +48,8 @@ export async function checkProvider(name: string, settingsOf: () => OidcSettings
   if (Array.isArray(supported) && !supported.includes(settings.idTokenAlg)) {
     return { name, status: 'warn', code: null, message: `${passed}; but the provider does not list ${settings.idTokenAlg} among its ID token algorithms (${supported.join(', ')})` };
   }
-  if (describeOidcSecret(settings, deps.crypto).keyId === null) {
+  const secret = describeOidcSecret(settings, deps.crypto);
+  if (secret.keyId === null && secret.reference === undefined) {
     return { name, status: 'warn', code: null, message: `${passed}; but client.secret is stored in clear: enter it again to protect it` };
   }
   return { name, status: 'ok', code: null, message: passed };

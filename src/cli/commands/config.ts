@@ -3,6 +3,7 @@ import { CapsuleError } from '../../errors.js';
 import { checkPid, type ConfigValues } from '../../config/index.js';
 import type { Services } from '../../instance/services.js';
 import { parseAssignments } from '../arguments.js';
+import { referenceWarningLine, referenceWarnings } from '../reference-warnings.js';
 import { printJson, type CliIO } from '../io.js';
 import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
 
@@ -84,10 +85,11 @@ export async function configSet(pid: string, pairs: string[], options: Options &
       );
     }
     await s.config.updateFromText(pid, changes);
-    return view(s, pid);
+    return { ...view(s, pid), warnings: referenceWarnings(s, pid, io.env) };
   });
   if (options.json) return printJson(io, configuration);
   io.out(`updated ${pid}: ${Object.keys(changes).join(', ')}`);
+  if (configuration.warnings.length > 0) io.err(referenceWarningLine(configuration.warnings));
 }
 
 export async function configDelete(pid: string, options: Options, io: CliIO) {
