@@ -113,9 +113,22 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
     ssl: tlsOptionsOf(location.params),
   };
   const pool = new pg.Pool(config);
-  // An idle connection that the server drops (restart, failover) is removed from the pool; the
-  // next query connects again. Without this listener the process would crash.
+  // A connection the server drops (restart, failover, pg_terminate_backend) emits 'error', and an
+  // 'error' event nobody listens to ends the process. The pool listens while a connection is idle
+  // (and then removes it); this listener, given to every connection as it is made, covers the
+  // time it is checked out, and remembers the loss so that the connection is released broken.
+  const lostConnections = new WeakMap<pg.ClientBase, Error>();
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', (error: Error) => {
+      if (!lostConnections.has(client)) lostConnections.set(client, error);
+    });
+  });
+  /** Gives a checked-out connection back; one that was lost or left unusable is destroyed, not pooled. */
+  function release(client: pg.PoolClient, broken: boolean): void {
+    const lost = lostConnections.get(client);
+    client.release(lost ?? (broken ? new Error('connection left in an unknown state') : undefined));
+  }
 
   function translate(error: unknown, doing = 'reach'): unknown {
     if (error instanceof CapsuleError) return error;
@@ -137,7 +150,16 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
 
   let created = false;
   try {
-    created = await prepareSchema(await connect('connect to'), options.create ?? false, location, where, clock.now());
+    const client = await connect('connect to');
+    let broken = false;
+    try {
+      created = await prepareSchema(client, options.create ?? false, location, where, clock.now());
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw error;
+    } finally {
+      release(client, broken);
+    }
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw translate(error, 'connect to');
@@ -329,7 +351,8 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         const tx = writerOn(client, () => (conflict = true), changes);
         const result = await work(tx);
         for (const root of changes.trees) await tx.bumpCounter(treeCounter(root));
-        await client.query('COMMIT');
+        // Answered only once COMMIT says it committed: a lost connection here is an unknown outcome (503).
+        await commit(client);
         if (changes.bumped.size > 0) for (const listener of commitListeners) listener(changes.bumped);
         return result;
       } catch (error) {
@@ -344,7 +367,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
           );
         }
       } finally {
-        client.release(broken);
+        release(client, broken);
       }
       // Another process won the race: wait a little (more each time, with jitter) and run `work` again.
       await new Promise((resolve) => setTimeout(resolve, Math.min(200, 2 ** attempt) * (0.5 + Math.random())));
@@ -424,7 +447,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         }
       } finally {
         // A connection whose unlock failed is dropped: the server frees its locks with it.
-        client.release(broken);
+        release(client, broken);
       }
     },
     async info(): Promise<RepositoryInfo> {
@@ -445,7 +468,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
       } catch (error) {
         throw translate(error);
       } finally {
-        client.release();
+        release(client, false);
       }
     },
     async close() {
@@ -461,59 +484,63 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
 
 /**
  * Reads the schema version under an advisory lock, so that two instances starting on one empty
- * database create the schema once. Returns whether this call created it.
+ * database create the schema once. Returns whether this call created it. The caller rolls back
+ * and releases the connection when this throws.
  */
 async function prepareSchema(client: pg.PoolClient, create: boolean, location: PostgresLocation, where: string, now: number): Promise<boolean> {
-  let broken = false;
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE]);
-    const { rows } = await client.query<{ meta: string | null; tables: string }>(
-      `SELECT to_regclass('capsule_meta')::text AS meta,
-              (SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()) AS tables`,
-    );
-    const hasMeta = rows[0]?.meta !== null && rows[0]?.meta !== undefined;
-    if (!hasMeta) {
-      if (Number(rows[0]?.tables ?? 0) > 0) {
-        throw new CapsuleError(
-          'REPOSITORY_DAMAGED',
-          `database ${location.database} (${where}) holds tables but is not a Capsule repository; give Capsule an empty database of its own`,
-        );
-      }
-      if (!create) {
-        throw new CapsuleError(
-          'HOME_UNREADABLE',
-          `database ${location.database} (${where}) holds no Capsule repository yet; start an instance with --repository ${location.display} to create one`,
-        );
-      }
-      await client.query('CREATE TABLE capsule_meta (key text PRIMARY KEY, value text NOT NULL)');
-      await client.query("INSERT INTO capsule_meta (key, value) VALUES ('application', 'capsule'), ('schema_version', '0')");
-    }
-    const version = Number(
-      (await client.query<{ value: string }>("SELECT value FROM capsule_meta WHERE key = 'schema_version'")).rows[0]?.value ?? 0,
-    );
-    if (version > POSTGRES_SCHEMA_VERSION) {
+  await client.query('BEGIN');
+  await client.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE]);
+  const { rows } = await client.query<{ meta: string | null; tables: string }>(
+    `SELECT to_regclass('capsule_meta')::text AS meta,
+            (SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()) AS tables`,
+  );
+  const hasMeta = rows[0]?.meta !== null && rows[0]?.meta !== undefined;
+  if (!hasMeta) {
+    if (Number(rows[0]?.tables ?? 0) > 0) {
       throw new CapsuleError(
-        'REPOSITORY_SCHEMA_NEWER',
-        `the repository in database ${location.database} has schema version ${version}, newer than this Capsule supports (${POSTGRES_SCHEMA_VERSION}); upgrade Capsule`,
+        'REPOSITORY_DAMAGED',
+        `database ${location.database} (${where}) holds tables but is not a Capsule repository; give Capsule an empty database of its own`,
       );
     }
-    for (let next = version; next < POSTGRES_SCHEMA_VERSION; next++) await client.query(POSTGRES_MIGRATIONS[next] ?? '');
-    if (version === 0) {
-      await client.query(
-        "INSERT INTO capsule_nodes (id, path, parent, name, type, props, created, modified) VALUES ($1, '/', NULL, '', 'capsule:Root', '{}', $2, $2)",
-        [randomUUID(), now],
+    if (!create) {
+      throw new CapsuleError(
+        'HOME_UNREADABLE',
+        `database ${location.database} (${where}) holds no Capsule repository yet; start an instance with --repository ${location.display} to create one`,
       );
     }
-    if (version !== POSTGRES_SCHEMA_VERSION) {
-      await client.query("UPDATE capsule_meta SET value = $1 WHERE key = 'schema_version'", [String(POSTGRES_SCHEMA_VERSION)]);
-    }
-    await client.query('COMMIT');
-    return version === 0;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => (broken = true));
-    throw error;
-  } finally {
-    client.release(broken);
+    await client.query('CREATE TABLE capsule_meta (key text PRIMARY KEY, value text NOT NULL)');
+    await client.query("INSERT INTO capsule_meta (key, value) VALUES ('application', 'capsule'), ('schema_version', '0')");
+  }
+  const version = Number(
+    (await client.query<{ value: string }>("SELECT value FROM capsule_meta WHERE key = 'schema_version'")).rows[0]?.value ?? 0,
+  );
+  if (version > POSTGRES_SCHEMA_VERSION) {
+    throw new CapsuleError(
+      'REPOSITORY_SCHEMA_NEWER',
+      `the repository in database ${location.database} has schema version ${version}, newer than this Capsule supports (${POSTGRES_SCHEMA_VERSION}); upgrade Capsule`,
+    );
+  }
+  for (let next = version; next < POSTGRES_SCHEMA_VERSION; next++) await client.query(POSTGRES_MIGRATIONS[next] ?? '');
+  if (version === 0) {
+    await client.query(
+      "INSERT INTO capsule_nodes (id, path, parent, name, type, props, created, modified) VALUES ($1, '/', NULL, '', 'capsule:Root', '{}', $2, $2)",
+      [randomUUID(), now],
+    );
+  }
+  if (version !== POSTGRES_SCHEMA_VERSION) {
+    await client.query("UPDATE capsule_meta SET value = $1 WHERE key = 'schema_version'", [String(POSTGRES_SCHEMA_VERSION)]);
+  }
+  await commit(client);
+  return version === 0;
+}
+
+/**
+ * COMMIT of a transaction that an error already aborted answers "ROLLBACK", not an error: a
+ * `work` that caught an error would otherwise be reported as committed when nothing was.
+ */
+async function commit(client: pg.PoolClient): Promise<void> {
+  const result = await client.query('COMMIT');
+  if (result.command !== 'COMMIT') {
+    throw new CapsuleError('INTERNAL', 'the transaction on PostgreSQL was rolled back at COMMIT: an error inside it was caught and not passed on');
   }
 }
