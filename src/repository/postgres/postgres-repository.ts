@@ -82,7 +82,7 @@ function reasonOf(error: unknown, location: PostgresLocation, passwordMissing: b
     return `no password for user ${location.user}: give it in the URL at start, in PGPASSWORD or in ~/.pgpass`;
   }
   if (code?.startsWith('28')) return `${message} (check the user and the password in the URL, PGPASSWORD or ~/.pgpass)`;
-  if (code === '57P01' || code === '57P02' || code === '57P03') return `${message} (the server is restarting or shutting down)`;
+  if (code === '57P01' || code === '57P02' || code === '57P03') return `${message} (the server is restarting, shutting down or ended this connection)`;
   return message.replace(/\s+/g, ' ');
 }
 
