@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { repositoryBackends } from '../helpers/postgres.js';
+import { WAIT_AT_BARRIER, writersAtBarrier } from '../helpers/writer-processes.js';
 
 // One process of two: opens the repository at LOCATION and writes COUNT times, as JOB says. The
 // two meet at a barrier (each prints "ready" and waits for a line on stdin) so that they race
@@ -13,10 +13,7 @@ import { openPostgresRepository, openSqliteRepository } from './src/repository/i
 const [location, job, prefix, count] = process.argv.slice(-4);
 const postgres = location.startsWith('postgres');
 const repo = postgres ? await openPostgresRepository({ url: location }) : openSqliteRepository({ file: location });
-const barrier = async () => {
-  process.stdout.write('ready\\n');
-  await new Promise((resolve) => process.stdin.once('data', resolve));
-};
+const barrier = ${WAIT_AT_BARRIER};
 if (!postgres) await barrier();
 let attempts = 0;
 for (let i = 0; i < Number(count); i++) {
@@ -46,44 +43,9 @@ process.stdin.destroy();
 console.log(JSON.stringify({ attempts }));
 `;
 
-interface WriterResult {
-  readonly code: number | null;
-  readonly attempts: number;
-}
-
-/** Two writer processes, released together once both have reached the barrier. */
-function twoWriters(location: string, job: string, count: number): Promise<WriterResult[]> {
-  const children = ['a', 'b'].map((prefix) =>
-    spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WRITER, location, job, prefix, String(count)], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    }),
-  );
-  let ready = 0;
-  const release = () => {
-    for (const child of children) child.stdin.end('go\n');
-  };
-  return Promise.all(
-    children.map(
-      (child) =>
-        new Promise<WriterResult>((resolve, reject) => {
-          let out = '';
-          let counted = false;
-          child.stdout.on('data', (chunk) => {
-            out += chunk;
-            if (!counted && out.startsWith('ready\n')) {
-              counted = true;
-              if (++ready === children.length) release();
-            }
-          });
-          child.on('error', reject);
-          child.on('close', (code) => {
-            release(); // one that failed before the barrier must not hold the other there
-            const last = out.trim().split('\n').pop() ?? '';
-            resolve({ code, attempts: code === 0 ? (JSON.parse(last) as { attempts: number }).attempts : 0 });
-          });
-        }),
-    ),
-  );
+async function twoWriters(location: string, job: string, count: number): Promise<{ code: number | null; attempts: number }[]> {
+  const exits = await writersAtBarrier(WRITER, [[location, job, 'a', String(count)], [location, job, 'b', String(count)]]);
+  return exits.map(({ code, lastLine }) => ({ code, attempts: code === 0 ? (JSON.parse(lastLine) as { attempts: number }).attempts : 0 }));
 }
 
 for (const backend of repositoryBackends()) {
