@@ -54,17 +54,17 @@ export interface StatefulTokenStore {
   removeExpired(nowMs: number, batchSize?: number): Promise<number>;
 }
 
-/**
- * Validation is one narrow read by node id: one statement, one round trip on PostgreSQL. Writes run in
- * `repo.transaction`, whose `work` may run again after a conflict (types.ts): the secret is made
- * outside it, and a repeated attempt only adds its node again and trims the oldest again.
- */
 /** Tokens by creation time, ties by node id, so that every process trims the same ones. */
 function oldestFirst(tokens: readonly RepositoryNode[]): RepositoryNode[] {
   const createdAt = (node: RepositoryNode) => (node.properties.createdAt as Date).getTime();
   return [...tokens].sort((a, b) => createdAt(a) - createdAt(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/**
+ * Validation is one narrow read by node id: one statement, one round trip on PostgreSQL. Writes run in
+ * `repo.transaction`, whose `work` may run again after a conflict (types.ts): the secret is made
+ * outside it, and a repeated attempt only adds its node again and trims the oldest again.
+ */
 export function createStatefulTokenStore(deps: { repo: Repository; maxPerUser: () => number }): StatefulTokenStore {
   const { repo } = deps;
 

@@ -150,16 +150,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
 
   let created = false;
   try {
-    const client = await connect('connect to');
-    let broken = false;
-    try {
-      created = await prepareSchema(client, options.create ?? false, location, where, clock.now());
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw error;
-    } finally {
-      release(client, broken);
-    }
+    created = await prepareSchema(await connect('connect to'), release, options.create ?? false, location, where, clock.now());
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw translate(error, 'connect to');
@@ -484,54 +475,68 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
 
 /**
  * Reads the schema version under an advisory lock, so that two instances starting on one empty
- * database create the schema once. Returns whether this call created it. The caller rolls back
- * and releases the connection when this throws.
+ * database create the schema once. Returns whether this call created it.
  */
-async function prepareSchema(client: pg.PoolClient, create: boolean, location: PostgresLocation, where: string, now: number): Promise<boolean> {
-  await client.query('BEGIN');
-  await client.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE]);
-  const { rows } = await client.query<{ meta: string | null; tables: string }>(
-    `SELECT to_regclass('capsule_meta')::text AS meta,
-            (SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()) AS tables`,
-  );
-  const hasMeta = rows[0]?.meta !== null && rows[0]?.meta !== undefined;
-  if (!hasMeta) {
-    if (Number(rows[0]?.tables ?? 0) > 0) {
+async function prepareSchema(
+  client: pg.PoolClient,
+  release: (client: pg.PoolClient, broken: boolean) => void,
+  create: boolean,
+  location: PostgresLocation,
+  where: string,
+  now: number,
+): Promise<boolean> {
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE]);
+    const { rows } = await client.query<{ meta: string | null; tables: string }>(
+      `SELECT to_regclass('capsule_meta')::text AS meta,
+              (SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()) AS tables`,
+    );
+    const hasMeta = rows[0]?.meta !== null && rows[0]?.meta !== undefined;
+    if (!hasMeta) {
+      if (Number(rows[0]?.tables ?? 0) > 0) {
+        throw new CapsuleError(
+          'REPOSITORY_DAMAGED',
+          `database ${location.database} (${where}) holds tables but is not a Capsule repository; give Capsule an empty database of its own`,
+        );
+      }
+      if (!create) {
+        throw new CapsuleError(
+          'HOME_UNREADABLE',
+          `database ${location.database} (${where}) holds no Capsule repository yet; start an instance with --repository ${location.display} to create one`,
+        );
+      }
+      await client.query('CREATE TABLE capsule_meta (key text PRIMARY KEY, value text NOT NULL)');
+      await client.query("INSERT INTO capsule_meta (key, value) VALUES ('application', 'capsule'), ('schema_version', '0')");
+    }
+    const version = Number(
+      (await client.query<{ value: string }>("SELECT value FROM capsule_meta WHERE key = 'schema_version'")).rows[0]?.value ?? 0,
+    );
+    if (version > POSTGRES_SCHEMA_VERSION) {
       throw new CapsuleError(
-        'REPOSITORY_DAMAGED',
-        `database ${location.database} (${where}) holds tables but is not a Capsule repository; give Capsule an empty database of its own`,
+        'REPOSITORY_SCHEMA_NEWER',
+        `the repository in database ${location.database} has schema version ${version}, newer than this Capsule supports (${POSTGRES_SCHEMA_VERSION}); upgrade Capsule`,
       );
     }
-    if (!create) {
-      throw new CapsuleError(
-        'HOME_UNREADABLE',
-        `database ${location.database} (${where}) holds no Capsule repository yet; start an instance with --repository ${location.display} to create one`,
+    for (let next = version; next < POSTGRES_SCHEMA_VERSION; next++) await client.query(POSTGRES_MIGRATIONS[next] ?? '');
+    if (version === 0) {
+      await client.query(
+        "INSERT INTO capsule_nodes (id, path, parent, name, type, props, created, modified) VALUES ($1, '/', NULL, '', 'capsule:Root', '{}', $2, $2)",
+        [randomUUID(), now],
       );
     }
-    await client.query('CREATE TABLE capsule_meta (key text PRIMARY KEY, value text NOT NULL)');
-    await client.query("INSERT INTO capsule_meta (key, value) VALUES ('application', 'capsule'), ('schema_version', '0')");
+    if (version !== POSTGRES_SCHEMA_VERSION) {
+      await client.query("UPDATE capsule_meta SET value = $1 WHERE key = 'schema_version'", [String(POSTGRES_SCHEMA_VERSION)]);
+    }
+    await commit(client);
+    return version === 0;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => (broken = true));
+    throw error;
+  } finally {
+    release(client, broken);
   }
-  const version = Number(
-    (await client.query<{ value: string }>("SELECT value FROM capsule_meta WHERE key = 'schema_version'")).rows[0]?.value ?? 0,
-  );
-  if (version > POSTGRES_SCHEMA_VERSION) {
-    throw new CapsuleError(
-      'REPOSITORY_SCHEMA_NEWER',
-      `the repository in database ${location.database} has schema version ${version}, newer than this Capsule supports (${POSTGRES_SCHEMA_VERSION}); upgrade Capsule`,
-    );
-  }
-  for (let next = version; next < POSTGRES_SCHEMA_VERSION; next++) await client.query(POSTGRES_MIGRATIONS[next] ?? '');
-  if (version === 0) {
-    await client.query(
-      "INSERT INTO capsule_nodes (id, path, parent, name, type, props, created, modified) VALUES ($1, '/', NULL, '', 'capsule:Root', '{}', $2, $2)",
-      [randomUUID(), now],
-    );
-  }
-  if (version !== POSTGRES_SCHEMA_VERSION) {
-    await client.query("UPDATE capsule_meta SET value = $1 WHERE key = 'schema_version'", [String(POSTGRES_SCHEMA_VERSION)]);
-  }
-  await commit(client);
-  return version === 0;
 }
 
 /**
