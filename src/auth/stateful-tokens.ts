@@ -54,6 +54,12 @@ export interface StatefulTokenStore {
   removeExpired(nowMs: number, batchSize?: number): Promise<number>;
 }
 
+/** Tokens by creation time, ties by node id, so that every process trims the same ones. */
+function oldestFirst(tokens: readonly RepositoryNode[]): RepositoryNode[] {
+  const createdAt = (node: RepositoryNode) => (node.properties.createdAt as Date).getTime();
+  return [...tokens].sort((a, b) => createdAt(a) - createdAt(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 /**
  * Validation is one narrow read by node id: one statement, one round trip on PostgreSQL. Writes run in
  * `repo.transaction`, whose `work` may run again after a conflict (types.ts): the secret is made
@@ -83,11 +89,12 @@ export function createStatefulTokenStore(deps: { repo: Repository; maxPerUser: (
             expiresAt: new Date(expiresAt),
           },
         });
-        const existing = await tx.getChildren(folder);
-        const excess = existing.length - deps.maxPerUser();
+        // The token just made is never a candidate: others may carry the same createdAt (many
+        // logins in one millisecond) or a later one (another author whose clock is ahead).
+        const others = (await tx.getChildren(folder)).filter((node) => node.id !== created.id);
+        const excess = others.length + 1 - deps.maxPerUser();
         if (excess > 0) {
-          const oldest = [...existing].sort((a, b) => (a.properties.createdAt as Date).getTime() - (b.properties.createdAt as Date).getTime());
-          for (const stale of oldest.slice(0, excess)) await tx.removeNode(stale.path);
+          for (const stale of oldestFirst(others).slice(0, excess)) await tx.removeNode(stale.path);
           await tx.bumpCounter(STATEFUL_TOKENS_COUNTER);
         }
         return created;

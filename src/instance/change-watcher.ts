@@ -3,7 +3,11 @@ import type { Repository } from '../repository/index.js';
 export interface ChangeWatcher {
   /** Reads the counters now and calls the handlers of those that moved. */
   poll(): Promise<void>;
-  stop(): void;
+  /**
+   * Stops polling; resolves when a read under way has ended. Await it before closing the
+   * repository, or that read fails on the closed pool and is reported as an outage.
+   */
+  stop(): Promise<void>;
 }
 
 /**
@@ -22,6 +26,7 @@ export function watchCounters(
   let polling: Promise<void> | undefined;
   let again = false;
   let failing = false;
+  let stopped = false;
 
   async function pollOnce(): Promise<void> {
     for (const [name, handler] of Object.entries(handlers)) {
@@ -33,6 +38,7 @@ export function watchCounters(
   }
 
   function poll(): Promise<void> {
+    if (stopped) return Promise.resolve();
     if (polling) {
       again = true; // a bump announced during a read may have come after it: read once more
       return polling;
@@ -40,11 +46,11 @@ export function watchCounters(
     polling = pollOnce()
       .then(
         () => {
-          if (failing) options.onRecovered?.();
+          if (failing && !stopped) options.onRecovered?.();
           failing = false;
         },
         (error: unknown) => {
-          if (!failing) options.onError(error);
+          if (!failing && !stopped) options.onError(error);
           failing = true;
         },
       )
@@ -66,9 +72,11 @@ export function watchCounters(
   timer.unref();
   return {
     poll,
-    stop: () => {
+    stop: async () => {
+      stopped = true;
       clearInterval(timer);
       unsubscribe();
+      await polling;
     },
   };
 }

@@ -240,7 +240,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       stop: () =>
         (stopped ??= (async () => {
           shuttingDown = true;
-          watcher?.stop();
+          await watcher?.stop();
           clearInterval(cleanupTimer);
           health.stop();
           await replication?.stop();
@@ -251,7 +251,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
         })()),
     };
   } catch (error) {
-    watcher?.stop();
+    await watcher?.stop();
     clearInterval(cleanupTimer);
     health.stop();
     await replication?.stop();

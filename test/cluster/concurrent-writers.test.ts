@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { createConfigAdmin } from '../../src/config/index.js';
 import { COMPONENTS } from '../../src/instance/components.js';
@@ -7,6 +6,7 @@ import { openPostgresRepository } from '../../src/repository/index.js';
 import { createUserManager } from '../../src/users/index.js';
 import { fastHasher } from '../helpers/services.js';
 import { sharedPostgres } from '../helpers/postgres.js';
+import { WAIT_AT_BARRIER, writersAtBarrier } from '../helpers/writer-processes.js';
 
 // One of two processes writing users, group members, configuration and tokens into one database.
 const WRITER = `
@@ -19,6 +19,9 @@ const repo = await openPostgresRepository({ url });
 const users = createUserManager({ repo, hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }) });
 const config = createConfigAdmin({ repo });
 const tokens = createStatefulTokenStore({ repo, maxPerUser: () => 1000 });
+// The start barrier: both processes are open before either writes (the parent says go to both).
+await (${WAIT_AT_BARRIER})();
+process.stdin.destroy();
 let created = 0, refused = 0;
 for (let i = 0; i < Number(count); i++) {
   // the same ids from both processes: each is created once, the other is told it exists
@@ -33,16 +36,9 @@ await repo.close();
 console.log(JSON.stringify({ created, refused }));
 `;
 
-function writer(url: string, me: string, count: number): Promise<{ code: number | null; created: number; refused: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WRITER, url, me, String(count)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, ...(code === 0 ? (JSON.parse(out) as { created: number; refused: number }) : { created: 0, refused: 0 }) }));
-  });
+async function twoWriters(url: string, count: number): Promise<{ code: number | null; created: number; refused: number }[]> {
+  const exits = await writersAtBarrier(WRITER, [[url, 'a', String(count)], [url, 'b', String(count)]]);
+  return exits.map(({ code, lastLine }) => ({ code, ...(code === 0 ? (JSON.parse(lastLine) as { created: number; refused: number }) : { created: 0, refused: 0 }) }));
 }
 
 describe('users, configuration and tokens written by two processes at once (postgres)', () => {
@@ -55,7 +51,8 @@ describe('users, configuration and tokens written by two processes at once (post
     await users.createGroup('editors');
     await users.createUser('alice', { password: 'pw' });
     const count = 25;
-    const [a, b] = await Promise.all([writer(url, 'a', count), writer(url, 'b', count)]);
+    const results = await twoWriters(url, count);
+    const [a, b] = [results[0]!, results[1]!];
     assert.deepEqual([a.code, b.code], [0, 0]);
     assert.equal(a.created + b.created, count, 'each shared id created exactly once');
     assert.equal(a.refused + b.refused, count, 'and refused once');

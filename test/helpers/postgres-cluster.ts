@@ -26,8 +26,10 @@ export interface PostgresCluster {
   createDatabase(name?: string): Promise<string>;
   /** Runs SQL as the superuser in `database`. */
   sql<R extends pg.QueryResultRow = pg.QueryResultRow>(database: string, text: string, values?: unknown[]): Promise<R[]>;
-  /** Stops the server (fast shutdown, by PID) and waits until it is gone. */
+  /** Stops the server (fast shutdown, by PID: what `pg_ctl stop -m fast` sends) and waits until it is gone. */
   stop(): Promise<void>;
+  /** Kills the postmaster with SIGKILL (a crash) and waits until its server processes have ended; `start` recovers. */
+  kill(): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
 }
@@ -59,12 +61,20 @@ function asPostgres(args: string[]): string {
   return execFileSync('runuser', ['-u', 'postgres', '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 }
 
-function isAlive(pid: number): boolean {
+/** Alive and not a zombie (a killed process whose parent has not collected it yet is gone too). */
+function isRunning(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)]).toString().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when there are none
   }
 }
 
@@ -119,9 +129,24 @@ export async function startPostgres(options: { settings?: readonly string[] } = 
     if (pid === null) return;
     const stopping = pid;
     pid = null;
-    if (isAlive(stopping)) process.kill(stopping, 'SIGINT'); // fast shutdown
-    await waitFor(() => !isAlive(stopping) && !existsSync(join(data, 'postmaster.pid')), 'shutdown');
+    if (isRunning(stopping)) process.kill(stopping, 'SIGINT'); // fast shutdown
+    await waitFor(() => !isRunning(stopping) && !existsSync(join(data, 'postmaster.pid')), 'shutdown');
     running.delete(stopping);
+  }
+
+  async function kill(): Promise<void> {
+    if (pid === null) return;
+    const killing = pid;
+    pid = null;
+    // Stopped first, so that it forks no server process between the listing and the kill. Its
+    // server processes notice its death and end; a new server would refuse to start beside them.
+    process.kill(killing, 'SIGSTOP');
+    const children = childrenOf(killing);
+    process.kill(killing, 'SIGKILL');
+    await waitFor(() => !isRunning(killing) && children.every((child) => !isRunning(child)), 'the end of the killed server\'s processes');
+    running.delete(killing);
+    // Its lock files stay behind; a zombie (no one may collect it here) would make them look in use.
+    for (const file of [join(data, 'postmaster.pid'), join(root, `.s.PGSQL.${port}.lock`), join(root, `.s.PGSQL.${port}`)]) rmSync(file, { force: true });
   }
 
   await start();
@@ -152,6 +177,7 @@ export async function startPostgres(options: { settings?: readonly string[] } = 
     },
     sql,
     stop,
+    kill,
     start,
   };
 }

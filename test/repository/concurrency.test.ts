@@ -1,45 +1,51 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { repositoryBackends } from '../helpers/postgres.js';
+import { WAIT_AT_BARRIER, writersAtBarrier } from '../helpers/writer-processes.js';
 
-// One process of two: opens the repository at LOCATION and writes COUNT times, as JOB says.
+// One process of two: opens the repository at LOCATION and writes COUNT times, as JOB says. The
+// two meet at a barrier (each prints "ready" and waits for a line on stdin) so that they race
+// every run. On PostgreSQL they meet inside their first transaction, between its read and its
+// write, so both are in a transaction at once and one of them must run its work again. SQLite's
+// BEGIN IMMEDIATE lets one writer in at a time: there they meet just before the first one.
 const WRITER = `
 import { openPostgresRepository, openSqliteRepository } from './src/repository/index.ts';
 const [location, job, prefix, count] = process.argv.slice(-4);
-const repo = location.startsWith('postgres') ? await openPostgresRepository({ url: location }) : openSqliteRepository({ file: location });
+const postgres = location.startsWith('postgres');
+const repo = postgres ? await openPostgresRepository({ url: location }) : openSqliteRepository({ file: location });
+const barrier = ${WAIT_AT_BARRIER};
+if (!postgres) await barrier();
 let attempts = 0;
 for (let i = 0; i < Number(count); i++) {
   await repo.transaction(async (tx) => {
     attempts++;
+    const meet = postgres && attempts === 1 ? barrier : async () => {};
     if (job === 'add') {
       await tx.addNode('/shared/' + prefix + '-' + i, { properties: { i } });
+      await meet();
       await tx.bumpCounter('writes');
     } else if (job === 'increment') {
       // read-then-write: correct only if no other process writes between the read and the write
       const node = await tx.getNode('/shared');
+      await meet();
       await tx.setProperties('/shared', { total: Number(node.properties.total ?? 0) + 1 });
     } else if (job === 'claim') {
       // check-then-add of the same names from both processes: each name is claimed once
       const path = '/claims/c' + i;
-      if (!(await tx.getNode(path))) await tx.addNode(path, { properties: { by: prefix } });
+      const claimed = await tx.getNode(path);
+      await meet();
+      if (!claimed) await tx.addNode(path, { properties: { by: prefix } });
     }
   });
 }
 await repo.close();
+process.stdin.destroy();
 console.log(JSON.stringify({ attempts }));
 `;
 
-function writer(location: string, job: string, prefix: string, count: number): Promise<{ code: number | null; attempts: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WRITER, location, job, prefix, String(count)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, attempts: code === 0 ? (JSON.parse(out) as { attempts: number }).attempts : 0 }));
-  });
+async function twoWriters(location: string, job: string, count: number): Promise<{ code: number | null; attempts: number }[]> {
+  const exits = await writersAtBarrier(WRITER, [[location, job, 'a', String(count)], [location, job, 'b', String(count)]]);
+  return exits.map(({ code, lastLine }) => ({ code, attempts: code === 0 ? (JSON.parse(lastLine) as { attempts: number }).attempts : 0 }));
 }
 
 for (const backend of repositoryBackends()) {
@@ -49,8 +55,9 @@ for (const backend of repositoryBackends()) {
       const repo = await backend.open(location);
       await repo.addNode('/shared');
       const count = 150;
-      const results = await Promise.all([writer(location, 'add', 'a', count), writer(location, 'add', 'b', count)]);
+      const results = await twoWriters(location, 'add', count);
       assert.deepEqual(results.map((r) => r.code), [0, 0]);
+      if (backend.name === 'postgres') assert.ok(results[0]!.attempts + results[1]!.attempts > 2 * count, 'the two met inside a transaction: one ran again');
       assert.equal((await repo.getChildren('/shared')).length, 2 * count);
       assert.equal(await repo.readCounter('writes'), 2 * count);
     });
@@ -60,16 +67,19 @@ for (const backend of repositoryBackends()) {
       const repo = await backend.open(location);
       await repo.addNode('/shared', { properties: { total: 0 } });
       const count = 100;
-      const increments = await Promise.all([writer(location, 'increment', 'a', count), writer(location, 'increment', 'b', count)]);
+      const increments = await twoWriters(location, 'increment', count);
       assert.deepEqual(increments.map((r) => r.code), [0, 0]);
       assert.equal((await repo.getNode('/shared'))!.properties.total, 2 * count);
 
-      const claims = await Promise.all([writer(location, 'claim', 'a', count), writer(location, 'claim', 'b', count)]);
+      const claims = await twoWriters(location, 'claim', count);
       assert.deepEqual(claims.map((r) => r.code), [0, 0]);
       assert.equal((await repo.getChildren('/claims')).length, count);
       if (backend.name === 'sqlite') {
         // BEGIN IMMEDIATE serialises writers up front: `work` ran exactly once per transaction.
         assert.deepEqual(increments.map((r) => r.attempts), [count, count]);
+      } else {
+        // Serializable isolation found the read-then-write race, every run: a transaction ran again.
+        for (const results of [increments, claims]) assert.ok(results[0]!.attempts + results[1]!.attempts > 2 * count);
       }
     });
   });

@@ -129,12 +129,18 @@ for (const backend of repositoryBackends()) describe(`repository nodes (${backen
     });
     await wrote;
     // SQLite: the read waits for the commit (one connection); PostgreSQL: it sees the state before.
-    const read = repo.getNode('/pending');
-    const seen = await Promise.race([read, new Promise((resolve) => setTimeout(() => resolve('waiting'), 200))]);
+    let settled = false;
+    const read = repo.getNode('/pending').finally(() => (settled = true));
+    if (backend.name === 'postgres') {
+      assert.equal(await read, null, 'an uncommitted node is invisible');
+    } else {
+      // A read that did not wait would have answered within the turn of the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(settled, false, 'the read waits for the commit');
+    }
     release();
     await tx;
-    if (backend.name === 'postgres') assert.equal(seen, null, 'an uncommitted node is invisible');
-    else assert.ok(await read, 'the read saw the committed node, not an in-between state');
+    if (backend.name === 'sqlite') assert.ok(await read, 'the read saw the committed node, not an in-between state');
     assert.ok(await repo.getNode('/pending'), 'visible once committed');
   });
 
@@ -165,8 +171,13 @@ for (const backend of repositoryBackends()) describe(`repository nodes (${backen
     const repo = await tempRepository();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const first = repo.runExclusive('cleanup', () => gate);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const first = repo.runExclusive('cleanup', () => {
+      entered();
+      return gate;
+    });
+    await inside;
     assert.equal(await repo.runExclusive('cleanup', async () => assert.fail('ran twice at once')), false);
     assert.equal(await repo.runExclusive('other-job', async () => undefined), true);
     release();

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import pg_ from 'pg';
 import { SqliteDatabase as Database } from '../../src/repository/sqlite/driver.js';
 import { isCapsuleError } from '../../src/errors.js';
 import { openPostgresRepository, openSqliteRepository } from '../../src/repository/index.js';
 import { SCHEMA_VERSION } from '../../src/repository/sqlite/migrations.js';
-import { POSTGRES_SCHEMA_VERSION } from '../../src/repository/postgres/schema.js';
+import { LOCK_NAMESPACE, POSTGRES_SCHEMA_VERSION } from '../../src/repository/postgres/schema.js';
 import { POSTGRES_PASSWORD, sharedPostgres } from '../helpers/postgres.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
@@ -69,8 +70,25 @@ describe('repository schema (postgres)', () => {
   const cluster = sharedPostgres();
 
   it('creates its schema in an empty database, once, and reopens it with its data', async () => {
-    const url = await (await cluster()).createDatabase();
-    const [a, b] = await Promise.all([openPostgresRepository({ url, create: true }), openPostgresRepository({ url, create: true })]);
+    const pg = await cluster();
+    const url = await pg.createDatabase();
+    // A start barrier: the schema lock is held here until both are inside their transaction,
+    // waiting for it, so that the two race for the empty database every run.
+    const holder = new pg_.Client({ connectionString: url });
+    await holder.connect();
+    await holder.query('SELECT pg_advisory_lock($1, 0)', [LOCK_NAMESPACE]);
+    const opening = [openPostgresRepository({ url, create: true }), openPostgresRepository({ url, create: true })] as const;
+    for (let waiting = 0, look = 0; waiting < 2; look++) {
+      assert.ok(look < 600, 'both openings wait for the schema lock');
+      if (look > 0) await new Promise((resolve) => setImmediate(resolve));
+      const { rows } = await holder.query<{ waiting: string }>(
+        "SELECT count(*) AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1 AND objid = 0 AND objsubid = 2",
+        [LOCK_NAMESPACE],
+      );
+      waiting = Number(rows[0]?.waiting);
+    }
+    await holder.end(); // releases the lock: both go
+    const [a, b] = await Promise.all(opening);
     assert.deepEqual([a.created, b.created].sort(), [false, true], 'two instances starting at once create it once');
     await a.addNode('/kept', { properties: { v: 'yes' } });
     await Promise.all([a.close(), b.close()]);

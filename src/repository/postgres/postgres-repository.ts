@@ -82,7 +82,7 @@ function reasonOf(error: unknown, location: PostgresLocation, passwordMissing: b
     return `no password for user ${location.user}: give it in the URL at start, in PGPASSWORD or in ~/.pgpass`;
   }
   if (code?.startsWith('28')) return `${message} (check the user and the password in the URL, PGPASSWORD or ~/.pgpass)`;
-  if (code === '57P01' || code === '57P02' || code === '57P03') return `${message} (the server is restarting or shutting down)`;
+  if (code === '57P01' || code === '57P02' || code === '57P03') return `${message} (the server is restarting, shutting down or ended this connection)`;
   return message.replace(/\s+/g, ' ');
 }
 
@@ -113,9 +113,22 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
     ssl: tlsOptionsOf(location.params),
   };
   const pool = new pg.Pool(config);
-  // An idle connection that the server drops (restart, failover) is removed from the pool; the
-  // next query connects again. Without this listener the process would crash.
+  // A connection the server drops (restart, failover, pg_terminate_backend) emits 'error', and an
+  // 'error' event nobody listens to ends the process. The pool listens while a connection is idle
+  // (and then removes it); this listener, given to every connection as it is made, covers the
+  // time it is checked out, and remembers the loss so that the connection is released broken.
+  const lostConnections = new WeakMap<pg.ClientBase, Error>();
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', (error: Error) => {
+      if (!lostConnections.has(client)) lostConnections.set(client, error);
+    });
+  });
+  /** Gives a checked-out connection back; one that was lost or left unusable is destroyed, not pooled. */
+  function release(client: pg.PoolClient, broken: boolean): void {
+    const lost = lostConnections.get(client);
+    client.release(lost ?? (broken ? new Error('connection left in an unknown state') : undefined));
+  }
 
   function translate(error: unknown, doing = 'reach'): unknown {
     if (error instanceof CapsuleError) return error;
@@ -137,7 +150,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
 
   let created = false;
   try {
-    created = await prepareSchema(await connect('connect to'), options.create ?? false, location, where, clock.now());
+    created = await prepareSchema(await connect('connect to'), release, options.create ?? false, location, where, clock.now());
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw translate(error, 'connect to');
@@ -329,7 +342,8 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         const tx = writerOn(client, () => (conflict = true), changes);
         const result = await work(tx);
         for (const root of changes.trees) await tx.bumpCounter(treeCounter(root));
-        await client.query('COMMIT');
+        // Answered only once COMMIT says it committed: a lost connection here is an unknown outcome (503).
+        await commit(client);
         if (changes.bumped.size > 0) for (const listener of commitListeners) listener(changes.bumped);
         return result;
       } catch (error) {
@@ -344,7 +358,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
           );
         }
       } finally {
-        client.release(broken);
+        release(client, broken);
       }
       // Another process won the race: wait a little (more each time, with jitter) and run `work` again.
       await new Promise((resolve) => setTimeout(resolve, Math.min(200, 2 ** attempt) * (0.5 + Math.random())));
@@ -424,7 +438,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         }
       } finally {
         // A connection whose unlock failed is dropped: the server frees its locks with it.
-        client.release(broken);
+        release(client, broken);
       }
     },
     async info(): Promise<RepositoryInfo> {
@@ -445,7 +459,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
       } catch (error) {
         throw translate(error);
       } finally {
-        client.release();
+        release(client, false);
       }
     },
     async close() {
@@ -463,7 +477,14 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
  * Reads the schema version under an advisory lock, so that two instances starting on one empty
  * database create the schema once. Returns whether this call created it.
  */
-async function prepareSchema(client: pg.PoolClient, create: boolean, location: PostgresLocation, where: string, now: number): Promise<boolean> {
+async function prepareSchema(
+  client: pg.PoolClient,
+  release: (client: pg.PoolClient, broken: boolean) => void,
+  create: boolean,
+  location: PostgresLocation,
+  where: string,
+  now: number,
+): Promise<boolean> {
   let broken = false;
   try {
     await client.query('BEGIN');
@@ -508,12 +529,23 @@ async function prepareSchema(client: pg.PoolClient, create: boolean, location: P
     if (version !== POSTGRES_SCHEMA_VERSION) {
       await client.query("UPDATE capsule_meta SET value = $1 WHERE key = 'schema_version'", [String(POSTGRES_SCHEMA_VERSION)]);
     }
-    await client.query('COMMIT');
+    await commit(client);
     return version === 0;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => (broken = true));
     throw error;
   } finally {
-    client.release(broken);
+    release(client, broken);
+  }
+}
+
+/**
+ * COMMIT of a transaction that an error already aborted answers "ROLLBACK", not an error: a
+ * `work` that caught an error would otherwise be reported as committed when nothing was.
+ */
+async function commit(client: pg.PoolClient): Promise<void> {
+  const result = await client.query('COMMIT');
+  if (result.command !== 'COMMIT') {
+    throw new CapsuleError('INTERNAL', 'the transaction on PostgreSQL was rolled back at COMMIT: an error inside it was caught and not passed on');
   }
 }
