@@ -13,7 +13,7 @@ import { tempDir } from '../helpers/temp.js';
 const PASS = { CAPSULE_KEYS_PASSPHRASE: 'correct horse battery staple' };
 const masterOf = (home: string) => readFileSync(join(home, 'keys', 'master'));
 
-async function rotateMaster(home: string): Promise<{ previous: string; current: string; retired: string | null; message: string }> {
+async function rotateMaster(home: string): Promise<{ previous: string; current: string; retired: string | null; advice: string }> {
   const result = await runCli(['keys', 'rotate', '--master', '--json', '--home', home]);
   assert.equal(result.code, 0, result.stderr);
   return jsonOf(result);
@@ -38,7 +38,7 @@ describe('master keys form a keyring', () => {
 
     const rotation = await rotateMaster(home);
     assert.equal(rotation.retired, old);
-    assert.match(rotation.message, /export the keys now \('capsule keys export --out FILE'\)/);
+    assert.match(rotation.advice, /export the keys now \('capsule keys export --out FILE'\): a bundle exported before lacks master [0-9a-f]{16}, and backups taken from now on need it/);
     const retiredFile = join(home, 'keys', 'retired-master', old);
     assert.equal(statSync(retiredFile).mode & 0o777, 0o600);
     assert.equal(keyId(readFileSync(retiredFile)), old);

@@ -33,6 +33,7 @@ describe('keys rotate checks everything before it changes anything', () => {
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES, 'the secret of the fixed file decrypts');
     const rotated = await runCli(['keys', 'rotate', '--master', '--home', home]);
     assert.equal(rotated.code, 0, rotated.stderr);
+    assert.match(rotated.stdout, /\nexport the keys now \('capsule keys export --out FILE'\)/, 'the operator is told to export a new bundle');
     assert.ok(!readFileSync(file, 'utf8').includes(kid), 'the fixed file was re-encrypted');
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES);
   });

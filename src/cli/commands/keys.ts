@@ -163,7 +163,8 @@ export async function keysRotate(options: Options & { hmac?: boolean; master?: b
       },
     }),
   ).finally(() => bar?.stop());
-  report(io, options, result.message, result);
+  const advice = `export the keys now ('capsule keys export --out FILE'): a bundle exported before lacks master ${result.current}, and backups taken from now on need it`;
+  report(io, options, `${result.message}\n${advice}`, { ...result, advice });
 }
 
 export async function keysRemoveRetiredMaster(kid: string, options: Options & { yes?: boolean }, io: CliIO) {
