@@ -28,11 +28,11 @@ export function planHmacRotation(locations: KeyLocations, options: { keepPreviou
   const stagedKid = staged ? keyId(staged) : null;
   const retired = readRetiredKeys(locations.keysDir).map((key) => key.kid);
   const discarded = keepPrevious ? [] : [currentKid, ...retired.filter((kid) => kid !== currentKid)];
+  // The staged file is written (unless one is there) and removed at the end: listed once.
   const files = [
-    ...(stagedKid ? [] : [paths.stagedHmac]),
+    paths.stagedHmac,
     ...(keepPrevious ? [join(paths.retiredDir, currentKid)] : retired.map((kid) => join(paths.retiredDir, kid))),
     paths.hmac,
-    paths.stagedHmac,
   ];
   const next = stagedKid ? `promote the staged hmac ${stagedKid} (an interrupted rotation)` : 'make a new hmac key (staged, then promoted)';
   return {
@@ -83,7 +83,7 @@ export async function planMasterRotation(locations: KeyLocations, repo: Reposito
   const places = [...new Set(toReencrypt.map(placeOf))];
   const foreign = values.filter((value) => !keyring.keys.has(value.kid)).length;
   const retiredFile = join(paths.retiredMasterDir, previous);
-  const files = finishing ? [paths.stagedMaster] : [...(staged ? [] : [paths.stagedMaster]), retiredFile, paths.master, paths.stagedMaster];
+  const files = finishing ? [paths.stagedMaster] : [paths.stagedMaster, retiredFile, paths.master];
   const configFiles = [...new Set(toReencrypt.filter((value) => value.source === 'config-file').map((value) => value.path))];
   const under = Object.entries(reencrypt).map(([kid, count]) => `${count} under ${kid === previous ? 'current' : kid === staged ? 'staged' : 'retired'} master ${kid}`);
   const message = [
