@@ -28,6 +28,9 @@ describe('keys rotate checks everything before it changes anything', () => {
     assert.deepEqual(snapshotHome(home, { except: ['audit.log'] }), before, 'no key file, value or config file changed');
     assert.match(readFileSync(join(home, 'audit.log'), 'utf8'), /"outcome":"failed"/, 'the attempt is recorded');
     assert.equal(masterKidOf(home), kid);
+    const doctor = await runCli(['keys', 'doctor', '--home', home]);
+    assert.equal(doctor.code, 1);
+    assert.ok(doctor.stdout.includes(`ERROR config-file ${file}: config file ${file}: not valid JSON`), doctor.stdout);
 
     writeFileSync(file, good);
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES, 'the secret of the fixed file decrypts');
