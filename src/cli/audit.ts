@@ -46,6 +46,7 @@ export function installCliAudit(program: Command, io: CliIO): CliAudit {
   let pending: { command: Command; home: string } | undefined;
   program.hook('preAction', (_root, action) => {
     if (READ_ONLY.has(action.name())) return;
+    if ((action.opts() as { dryRun?: unknown }).dryRun === true) return; // a dry run changes nothing
     // Farm commands (--dir) are not recorded: their folder is the farm's, not a home.
     if (!action.options.some((option) => option.long === '--home')) return;
     const home = (action.opts() as { home?: unknown }).home;

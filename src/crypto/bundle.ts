@@ -17,12 +17,16 @@ export interface BundleKeys {
   readonly master: Buffer;
   readonly hmac: Buffer;
   readonly retiredHmac: ReadonlyArray<{ key: Buffer; retiredAt: number }>;
+  /** Master keys replaced by rotations (they decrypt backups taken before); absent in older bundles. */
+  readonly retiredMaster?: ReadonlyArray<{ key: Buffer; retiredAt: number }>;
 }
 
 export interface BundleFingerprints {
   readonly master: KeyDescription;
   readonly hmac: KeyDescription;
   readonly retiredHmac: readonly KeyDescription[];
+  /** Present only when the bundle holds retired master keys, so a bundle without any reads as before. */
+  readonly retiredMaster?: readonly KeyDescription[];
 }
 
 const bundleSchema = z.object({
@@ -32,6 +36,7 @@ const bundleSchema = z.object({
     master: z.object({ id: z.string(), sha256: z.string() }),
     hmac: z.object({ id: z.string(), sha256: z.string() }),
     retiredHmac: z.array(z.object({ id: z.string(), sha256: z.string() })),
+    retiredMaster: z.array(z.object({ id: z.string(), sha256: z.string() })).optional(),
   }),
   kdf: z.object({ name: z.literal('scrypt'), N: z.number(), r: z.number(), p: z.number(), salt: z.string() }),
   cipher: z.object({ name: z.literal('aes-256-gcm'), nonce: z.string() }),
@@ -42,6 +47,7 @@ const payloadSchema = z.object({
   master: z.string(),
   hmac: z.string(),
   retiredHmac: z.array(z.object({ key: z.string(), retiredAt: z.number() })),
+  retiredMaster: z.array(z.object({ key: z.string(), retiredAt: z.number() })).optional(),
 });
 
 function deriveKey(passphrase: string, salt: Buffer, params: { N: number; r: number; p: number }): Buffer {
@@ -57,6 +63,7 @@ export function fingerprintsOf(keys: BundleKeys): BundleFingerprints {
     master: describeKey(keys.master),
     hmac: describeKey(keys.hmac),
     retiredHmac: keys.retiredHmac.map((retired) => describeKey(retired.key)),
+    ...(keys.retiredMaster?.length ? { retiredMaster: keys.retiredMaster.map((retired) => describeKey(retired.key)) } : {}),
   };
 }
 
@@ -65,6 +72,7 @@ export function bundleKeysOf(keys: KeySet): BundleKeys {
     master: keys.master,
     hmac: keys.hmac,
     retiredHmac: keys.retiredHmac.map(({ key, retiredAt }) => ({ key, retiredAt })),
+    retiredMaster: (keys.retiredMaster ?? []).map(({ key, retiredAt }) => ({ key, retiredAt })),
   };
 }
 
@@ -82,6 +90,7 @@ export function createBundle(keys: BundleKeys, passphrase: string, now: number):
     master: keys.master.toString('base64'),
     hmac: keys.hmac.toString('base64'),
     retiredHmac: keys.retiredHmac.map(({ key, retiredAt }) => ({ key: key.toString('base64'), retiredAt })),
+    ...(keys.retiredMaster?.length ? { retiredMaster: keys.retiredMaster.map(({ key, retiredAt }) => ({ key: key.toString('base64'), retiredAt })) } : {}),
   });
   const cipher = createCipheriv('aes-256-gcm', deriveKey(passphrase, salt, SCRYPT), nonce);
   cipher.setAAD(associatedData(header));
@@ -124,6 +133,10 @@ export function openBundle(text: string, passphrase: string): { keys: BundleKeys
     hmac: checkKeyBytes(Buffer.from(payload.hmac, 'base64'), 'the bundle\'s hmac key'),
     retiredHmac: payload.retiredHmac.map((retired) => ({
       key: checkKeyBytes(Buffer.from(retired.key, 'base64'), 'a retired hmac key in the bundle'),
+      retiredAt: retired.retiredAt,
+    })),
+    retiredMaster: (payload.retiredMaster ?? []).map((retired) => ({
+      key: checkKeyBytes(Buffer.from(retired.key, 'base64'), 'a retired master key in the bundle'),
       retiredAt: retired.retiredAt,
     })),
   };

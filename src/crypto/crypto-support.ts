@@ -9,6 +9,8 @@ export interface KeyIds {
   readonly storage: KeyStorageMode;
   readonly master: string;
   readonly stagedMaster: string | null;
+  /** Master keys replaced by rotations: they decrypt what was written with them, never encrypt. */
+  readonly retiredMaster: readonly string[];
   readonly hmac: string;
   readonly stagedHmac: string | null;
   readonly retiredHmac: readonly string[];
@@ -51,7 +53,8 @@ function stateOf(keys: KeySet): State {
   const encryptionKey = keys.stagedMaster ?? keys.master;
   const masterKid = keyId(encryptionKey);
   const hmacKid = keyId(keys.hmac);
-  const decryptionKeys = new Map([[keyId(keys.master), keys.master]]);
+  const decryptionKeys = new Map((keys.retiredMaster ?? []).map((retired) => [retired.kid, retired.key] as const));
+  decryptionKeys.set(keyId(keys.master), keys.master);
   if (keys.stagedMaster) decryptionKeys.set(keyId(keys.stagedMaster), keys.stagedMaster);
   const verificationKeys = new Map<string, Buffer>();
   for (const retired of keys.retiredHmac) verificationKeys.set(retired.kid, retired.key);
@@ -62,6 +65,7 @@ function stateOf(keys: KeySet): State {
       storage: keys.storage,
       master: keyId(keys.master),
       stagedMaster: keys.stagedMaster ? keyId(keys.stagedMaster) : null,
+      retiredMaster: (keys.retiredMaster ?? []).map((retired) => retired.kid),
       hmac: hmacKid,
       stagedHmac: keys.stagedHmac ? keyId(keys.stagedHmac) : null,
       retiredHmac: keys.retiredHmac.map((retired) => retired.kid),

@@ -2,11 +2,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
-import { keyPaths, readKeyFile, readMarker, readRetiredKeys, type KeyLocations } from './key-files.js';
+import { keyPaths, readKeyFile, readMarker, readRetiredKeys, readRetiredMasterKeys, type KeyLocations, type RetiredKey } from './key-files.js';
 import { loadKeySet, type KeySet } from './key-set.js';
 import { checkKeyBytes, keyId } from './keys.js';
 import { decrypt } from './protected-value.js';
-import { findProtectedValues } from './protected-values.js';
+import { describeUnreadable, scanProtectedValues, type ProtectedValueLocation } from './protected-values.js';
 import { hasRepositoryKeys, KEY_NODE, readRepositoryKeys } from './repository-keys.js';
 
 export type FindingLevel = 'ok' | 'warn' | 'error';
@@ -26,10 +26,23 @@ export interface ProtectedValueReport {
   readonly error?: string;
 }
 
+/** One master key of the home's keyring and the values that need it. */
+export interface MasterKeyUsage {
+  readonly kid: string;
+  readonly role: 'current' | 'staged' | 'retired';
+  /** When a rotation retired it (ISO 8601); retired keys only. */
+  readonly retiredAt?: string;
+  readonly values: number;
+  /** Values by where they are: the repository (by configuration PID or node path) and each config file. */
+  readonly where: Readonly<Record<string, number>>;
+}
+
 export interface DoctorReport {
   readonly ok: boolean;
   readonly findings: readonly Finding[];
   readonly values: readonly ProtectedValueReport[];
+  /** Every master key the home holds, with how many values use it. */
+  readonly masterKeys: readonly MasterKeyUsage[];
 }
 
 function modeOf(file: string): number {
@@ -60,7 +73,9 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     if (mode & 0o077) add('warn', locations.keysDir, `mode ${mode.toString(8)}; should be 700 (chmod 700)`);
   }
   const keyFiles = [paths.master, paths.hmac, paths.stagedMaster, paths.stagedHmac];
-  if (existsSync(paths.retiredDir)) keyFiles.push(...readdirSync(paths.retiredDir).map((name) => join(paths.retiredDir, name)));
+  for (const dir of [paths.retiredDir, paths.retiredMasterDir]) {
+    if (existsSync(dir)) keyFiles.push(...readdirSync(dir).map((name) => join(dir, name)));
+  }
   for (const file of keyFiles) {
     if (!existsSync(file)) continue;
     try {
@@ -113,20 +128,31 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
   let keys: KeySet | null = null;
   try {
     keys = await loadKeySet(locations.keysDir, repo);
-    add('ok', 'keys', `master ${keyId(keys.master)}, hmac ${keyId(keys.hmac)}, ${readRetiredKeys(locations.keysDir).length} retired hmac keys`);
+    add('ok', 'keys', `master ${keyId(keys.master)}, hmac ${keyId(keys.hmac)}, ${readRetiredKeys(locations.keysDir).length} retired hmac keys, ${keys.retiredMaster?.length ?? 0} retired master keys`);
   } catch (error) {
     add('error', 'keys', messageOf(error));
   }
 
+  let retiredMasters: RetiredKey[] = [];
+  try {
+    retiredMasters = readRetiredMasterKeys(locations.keysDir);
+  } catch {
+    // already an error finding of its file above
+  }
   const masters = keys ? [keys.master, ...(keys.stagedMaster ? [keys.stagedMaster] : [])] : mastersFound;
-  const decryptionKeys = new Map(masters.map((master) => [keyId(master), master] as const));
+  const decryptionKeys = new Map(retiredMasters.map((retired) => [retired.kid, retired.key] as const));
+  for (const master of masters) decryptionKeys.set(keyId(master), master);
   const currentKid = masters[0] ? keyId(masters[0]) : null;
-  const found = await findProtectedValues(repo, locations.configDir);
+  const scan = await scanProtectedValues(repo, locations.configDir);
+  for (const place of scan.unreadable) {
+    add('error', `${place.source} ${place.path}${place.property ? ` ${place.property}` : ''}`, `${describeUnreadable(place)}; a key rotation refuses to run until it is fixed`);
+  }
+  const found = scan.values;
   if (currentKid === null) {
     // Without any master key nothing can be decrypted: one problem, not one per value.
     const values = found.map(({ value: _value, ...where }) => ({ ...where, decrypts: false, error: 'no master key to check it with' }));
     if (values.length > 0) add('error', 'protected values', `${values.length} cannot be checked: no master key was found (restore it with 'capsule keys import --in BUNDLE')`);
-    return { ok: false, findings, values };
+    return { ok: false, findings, values, masterKeys: [] };
   }
   const values: ProtectedValueReport[] = found.map(({ value, ...where }) => {
     try {
@@ -140,5 +166,58 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     add('error', `${value.source} ${value.path} ${value.property}`, `key ${value.kid}: ${value.error ?? 'does not decrypt'}`);
   }
   if (values.length > 0 && values.every((v) => v.decrypts)) add('ok', 'protected values', `all ${values.length} decrypt`);
-  return { ok: findings.every((finding) => finding.level !== 'error'), findings, values };
+  const masterKeys = masterKeyUsage(masters, retiredMasters, found);
+  reportMasterKeys(masterKeys, found, add);
+  return { ok: findings.every((finding) => finding.level !== 'error'), findings, values, masterKeys };
+}
+
+/** Where a value is, for the per-key counts: a configuration by its PID (factory part), else the node or file. */
+function placeOf(value: ProtectedValueLocation): string {
+  if (value.source === 'config-file') return `config file ${value.path.split(/[\\/]/).pop()}`;
+  const pid = /^\/conf\/system\/([^/]+)$/.exec(value.path)?.[1];
+  return pid ? `repository ${pid.split('~')[0]}` : `repository ${value.path}`;
+}
+
+function masterKeyUsage(masters: readonly Buffer[], retired: readonly RetiredKey[], found: readonly ProtectedValueLocation[]): MasterKeyUsage[] {
+  const keyring: Array<Omit<MasterKeyUsage, 'values' | 'where'>> = [
+    ...masters.map((key, index) => ({ kid: keyId(key), role: index === 0 ? ('current' as const) : ('staged' as const) })),
+    ...retired.map((key) => ({ kid: key.kid, role: 'retired' as const, retiredAt: new Date(key.retiredAt).toISOString() })),
+  ];
+  const seen = new Set<string>();
+  return keyring
+    .filter((key) => !seen.has(key.kid) && seen.add(key.kid))
+    .map((key) => {
+      const where: Record<string, number> = {};
+      const users = found.filter((value) => value.kid === key.kid);
+      for (const value of users) where[placeOf(value)] = (where[placeOf(value)] ?? 0) + 1;
+      return { ...key, values: users.length, where };
+    });
+}
+
+function reportMasterKeys(usage: readonly MasterKeyUsage[], found: readonly ProtectedValueLocation[], add: (level: FindingLevel, subject: string, message: string) => void): void {
+  for (const key of usage) {
+    const where = Object.entries(key.where).map(([place, count]) => `${count} in ${place}`).join(', ');
+    const uses = key.values === 0 ? 'no value uses it' : `${key.values} value${key.values === 1 ? '' : 's'} use${key.values === 1 ? 's' : ''} it (${where})`;
+    if (key.role !== 'retired') {
+      add('ok', `master ${key.kid} (${key.role})`, uses);
+    } else if (key.values > 0) {
+      add('ok', `master ${key.kid} (retired ${key.retiredAt})`, `${uses}; the next 'capsule keys rotate --master' re-encrypts them`);
+    } else {
+      add(
+        'ok',
+        `master ${key.kid} (retired ${key.retiredAt})`,
+        `${uses}; it still decrypts backups taken before ${key.retiredAt}; 'capsule keys remove-retired-master ${key.kid} --yes' removes it once no such backup is kept`,
+      );
+    }
+  }
+  const known = new Set(usage.map((key) => key.kid));
+  const current = usage.find((key) => key.role === 'current');
+  const retired = usage.filter((key) => key.role === 'retired');
+  const underRetired = retired.reduce((sum, key) => sum + key.values, 0);
+  const unknown = found.filter((value) => !known.has(value.kid)).length;
+  add(
+    unknown > 0 ? 'warn' : 'ok',
+    'master keys',
+    `${usage.length} held (current ${current?.kid ?? 'none'}, ${retired.length} retired); ${found.length} protected values: ${current?.values ?? 0} under the current key, ${underRetired} under retired keys, ${unknown} under keys this home does not hold`,
+  );
 }

@@ -3,7 +3,7 @@ import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
 import type { BundleKeys } from './bundle.js';
-import { discardRetiredKeys, ensureKeysDir, keyPaths, readKeyFile, readMarker, readRetiredKeys, writeKeyFile, writeMarker, writeRetiredKey, type KeyLocations } from './key-files.js';
+import { discardRetiredKeys, ensureKeysDir, keyPaths, readKeyFile, readMarker, readRetiredKeys, readRetiredMasterKeys, writeKeyFile, writeMarker, writeRetiredKey, writeRetiredMasterKey, type KeyLocations } from './key-files.js';
 import { keyId } from './keys.js';
 import { KEYS_COUNTER } from './migrate.js';
 import { findProtectedValues } from './protected-values.js';
@@ -41,10 +41,14 @@ export async function importKeys(
   const targetRetired = readRetiredKeys(locations.keysDir);
   const knownRetired = new Set(targetRetired.map((retired) => retired.kid));
   let missingRetired = keys.retiredHmac.filter((retired) => !knownRetired.has(keyId(retired.key)));
+  // Retired master keys only decrypt: the home keeps its own and gains the bundle's (old backups need them).
+  const knownRetiredMasters = new Set(readRetiredMasterKeys(locations.keysDir).map((retired) => retired.kid));
+  const missingRetiredMasters = (keys.retiredMaster ?? []).filter((retired) => !knownRetiredMasters.has(keyId(retired.key)));
 
   if (same && marker !== null) {
     for (const retired of missingRetired) writeRetiredKey(locations.keysDir, retired.key, retired.retiredAt);
-    return { changed: missingRetired.length > 0, ...ids, backupDir: null, message: `this home already has these keys (master ${ids.master}, hmac ${ids.hmac}); nothing to do` };
+    for (const retired of missingRetiredMasters) writeRetiredMasterKey(locations.keysDir, retired.key, retired.retiredAt);
+    return { changed: missingRetired.length + missingRetiredMasters.length > 0, ...ids, backupDir: null, message: `this home already has these keys (master ${ids.master}, hmac ${ids.hmac}); nothing to do` };
   }
 
   let backupDir: string | null = null;
@@ -80,6 +84,7 @@ export async function importKeys(
     failpoint('import:master-written');
   }
   for (const retired of missingRetired) writeRetiredKey(locations.keysDir, retired.key, retired.retiredAt);
+  for (const retired of missingRetiredMasters) writeRetiredMasterKey(locations.keysDir, retired.key, retired.retiredAt);
   if (marker === null) writeMarker(locations.keysDir, 'file');
   await repo?.bumpCounter(KEYS_COUNTER);
   return {

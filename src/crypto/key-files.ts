@@ -21,6 +21,8 @@ export function keyPaths(keysDir: string) {
     stagedMaster: join(keysDir, 'staged', 'master'),
     stagedHmac: join(keysDir, 'staged', 'hmac'),
     retiredDir: join(keysDir, 'retired'),
+    /** Master keys a rotation replaced: they still decrypt values and backups made with them. */
+    retiredMasterDir: join(keysDir, 'retired-master'),
   };
 }
 
@@ -81,11 +83,11 @@ export interface RetiredKey {
   readonly retiredAt: number;
 }
 
-export function readRetiredKeys(keysDir: string): RetiredKey[] {
-  const dir = keyPaths(keysDir).retiredDir;
+function readKeysIn(dir: string): RetiredKey[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((name) => /^[0-9a-f]{16}$/.test(name))
+    .sort()
     .map((name) => {
       const file = join(dir, name);
       const key = readKeyFile(file)!;
@@ -93,14 +95,37 @@ export function readRetiredKeys(keysDir: string): RetiredKey[] {
     });
 }
 
-export function writeRetiredKey(keysDir: string, key: Buffer, retiredAt: number): void {
-  const file = join(keyPaths(keysDir).retiredDir, keyId(key));
+function writeKeyIn(dir: string, key: Buffer, retiredAt: number | undefined): void {
+  const file = join(dir, keyId(key));
   writeKeyFile(file, key);
-  utimesSync(file, retiredAt / 1000, retiredAt / 1000);
+  if (retiredAt !== undefined) utimesSync(file, retiredAt / 1000, retiredAt / 1000);
+}
+
+/** The retired HMAC keys (`keys/retired/<id>`). */
+export function readRetiredKeys(keysDir: string): RetiredKey[] {
+  return readKeysIn(keyPaths(keysDir).retiredDir);
+}
+
+export function writeRetiredKey(keysDir: string, key: Buffer, retiredAt: number): void {
+  writeKeyIn(keyPaths(keysDir).retiredDir, key, retiredAt);
 }
 
 export function removeRetiredKey(keysDir: string, kid: string): void {
   removeFile(join(keyPaths(keysDir).retiredDir, kid));
+}
+
+/** The retired master keys (`keys/retired-master/<id>`); `retiredAt` is when a rotation replaced each. */
+export function readRetiredMasterKeys(keysDir: string): RetiredKey[] {
+  return readKeysIn(keyPaths(keysDir).retiredMasterDir);
+}
+
+/** Without `retiredAt` the file keeps the time it is written (an import keeps the bundle's time). */
+export function writeRetiredMasterKey(keysDir: string, key: Buffer, retiredAt?: number): void {
+  writeKeyIn(keyPaths(keysDir).retiredMasterDir, key, retiredAt);
+}
+
+export function removeRetiredMasterKey(keysDir: string, kid: string): void {
+  removeFile(join(keyPaths(keysDir).retiredMasterDir, kid));
 }
 
 /** Removes every retired key (the compromise playbook); returns their ids. */

@@ -1,6 +1,6 @@
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
-import { keyPaths, readKeyFile, readMarker, readRetiredKeys, type KeyStorageMode, type RetiredKey } from './key-files.js';
+import { keyPaths, readKeyFile, readMarker, readRetiredKeys, readRetiredMasterKeys, type KeyStorageMode, type RetiredKey } from './key-files.js';
 import { KEY_NODE, readRepositoryKeys } from './repository-keys.js';
 
 /** Everything an instance holds: what signs and encrypts now, and what is still accepted. */
@@ -9,6 +9,12 @@ export interface KeySet {
   readonly master: Buffer;
   /** A master key rotation in progress: values may already be encrypted with it. */
   readonly stagedMaster: Buffer | null;
+  /**
+   * Master keys replaced by rotations: they decrypt (never encrypt) values written before, and
+   * backups of the repository taken before, until an operator removes them. Always files, also
+   * when keys/storage says 'repository' (only a rotation makes them, and it needs file storage).
+   */
+  readonly retiredMaster?: readonly RetiredKey[];
   readonly hmac: Buffer;
   /** Verifies, never signs (a farm stages a key everywhere before any instance signs with it). */
   readonly stagedHmac: Buffer | null;
@@ -44,6 +50,7 @@ export async function loadKeySet(keysDir: string, repo: Repository): Promise<Key
     storage,
     master: master!,
     stagedMaster: readKeyFile(paths.stagedMaster),
+    retiredMaster: readRetiredMasterKeys(keysDir),
     hmac: hmac!,
     stagedHmac: readKeyFile(paths.stagedHmac),
     retiredHmac: readRetiredKeys(keysDir),

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PropertyValue, Repository } from '../repository/index.js';
+import { CapsuleError } from '../errors.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
 import { isProtectedValue, keyIdOfProtected, PROTECTED_PREFIX } from './protected-value.js';
 
@@ -22,41 +23,105 @@ function protectedIn(name: string, value: unknown): Array<{ property: string; va
   return [];
 }
 
+/** A place that may hold protected values but cannot be read, or a value that looks protected but is damaged. */
+export interface UnreadableLocation {
+  readonly source: 'repository' | 'config-file';
+  readonly path: string;
+  /** Set for a damaged value; absent when the whole file could not be read. */
+  readonly property?: string;
+  readonly reason: string;
+}
+
+export interface ProtectedValueScan {
+  readonly values: ProtectedValueLocation[];
+  readonly unreadable: UnreadableLocation[];
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function configFiles(configDir: string): string[] {
+  let names: string[];
   try {
-    return readdirSync(configDir).filter((name) => name.endsWith('.json')).sort().map((name) => join(configDir, name));
-  } catch {
-    return [];
+    names = readdirSync(configDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new CapsuleError('HOME_UNREADABLE', `cannot list ${configDir}: ${reasonOf(error)}`);
   }
+  return names.filter((name) => name.endsWith('.json')).sort().map((name) => join(configDir, name));
 }
 
-function readJsonObject(file: string): Record<string, unknown> | null {
+/** A configuration file as an object; what makes it unusable otherwise (read error, not JSON, not an object). */
+function readJsonObject(file: string): { object: Record<string, unknown> } | { reason: string } {
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
-  } catch {
-    return null;
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  } catch (error) {
+    return { reason: error instanceof SyntaxError ? `not valid JSON (${error.message})` : `cannot be read (${reasonOf(error)})` };
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { reason: 'not a JSON object' };
+  return { object: parsed as Record<string, unknown> };
 }
 
-/** Every protected value in the repository and in `<home>/config/*.json`. */
-export async function findProtectedValues(repo: Repository, configDir: string): Promise<ProtectedValueLocation[]> {
-  const found: ProtectedValueLocation[] = [];
-  for (const node of await repo.findByText(PROTECTED_PREFIX)) {
-    for (const [name, value] of Object.entries(node.properties)) {
-      for (const hit of protectedIn(name, value)) {
-        found.push({ source: 'repository', path: node.path, ...hit, kid: keyIdOfProtected(hit.value)! });
-      }
+/** A string that starts like a protected value but is not one (truncated, edited): nothing can decrypt or rewrite it. */
+function isDamagedProtectedValue(value: unknown): value is string {
+  return typeof value === 'string' && value.startsWith(PROTECTED_PREFIX) && !isProtectedValue(value);
+}
+
+function damagedIn(name: string, value: unknown): string[] {
+  if (isDamagedProtectedValue(value)) return [name];
+  if (Array.isArray(value)) return value.flatMap((item, index) => (isDamagedProtectedValue(item) ? [`${name}[${index}]`] : []));
+  return [];
+}
+
+const DAMAGED = 'starts like a protected value ({cap1:<key id>:…}) but is not one: it was truncated or edited';
+
+/**
+ * Every protected value in the repository and in `<home>/config/*.json`, and every place that
+ * may hold one but cannot be read: a key operation must know what it would leave behind.
+ */
+export async function scanProtectedValues(repo: Repository, configDir: string): Promise<ProtectedValueScan> {
+  const values: ProtectedValueLocation[] = [];
+  const unreadable: UnreadableLocation[] = [];
+  const collect = (source: 'repository' | 'config-file', path: string, properties: Record<string, unknown>) => {
+    for (const [name, value] of Object.entries(properties)) {
+      for (const hit of protectedIn(name, value)) values.push({ source, path, ...hit, kid: keyIdOfProtected(hit.value)! });
+      for (const property of damagedIn(name, value)) unreadable.push({ source, path, property, reason: DAMAGED });
     }
-  }
+  };
+  for (const node of await repo.findByText(PROTECTED_PREFIX)) collect('repository', node.path, node.properties);
   for (const file of configFiles(configDir)) {
-    for (const [name, value] of Object.entries(readJsonObject(file) ?? {})) {
-      for (const hit of protectedIn(name, value)) {
-        found.push({ source: 'config-file', path: file, ...hit, kid: keyIdOfProtected(hit.value)! });
-      }
-    }
+    const read = readJsonObject(file);
+    if ('object' in read) collect('config-file', file, read.object);
+    else unreadable.push({ source: 'config-file', path: file, reason: read.reason });
   }
-  return found;
+  return { values, unreadable };
+}
+
+export function describeUnreadable(place: UnreadableLocation): string {
+  return `${place.source === 'repository' ? 'repository node' : 'config file'} ${place.path}${place.property ? ` property ${place.property}` : ''}: ${place.reason}`;
+}
+
+/** Refuses when any place could not be read: the operation would leave its values behind. */
+export function requireReadable(scan: ProtectedValueScan, operation: string): void {
+  if (scan.unreadable.length === 0) return;
+  const [first, ...rest] = scan.unreadable;
+  throw new CapsuleError(
+    'INVALID_CONFIG',
+    `${operation} stopped before changing anything: ${describeUnreadable(first!)}${rest.length ? ` (and ${rest.length} more: run 'capsule keys doctor')` : ''}; fix it, then run the command again`,
+  );
+}
+
+/**
+ * Every protected value in the repository and in `<home>/config/*.json`. Refuses, naming it, a
+ * config file that cannot be read: a count without its values would be wrong. (A damaged value
+ * is no protected value here; the key operations that would leave it behind refuse it too.)
+ */
+export async function findProtectedValues(repo: Repository, configDir: string): Promise<ProtectedValueLocation[]> {
+  const scan = await scanProtectedValues(repo, configDir);
+  requireReadable({ values: scan.values, unreadable: scan.unreadable.filter((place) => place.property === undefined) }, 'looking for protected values');
+  return scan.values;
 }
 
 function rewrite(value: unknown, convert: (value: string) => string | null): { value: unknown; changed: boolean } {
@@ -112,19 +177,20 @@ export async function rewriteProtectedValues(
     options.onProgress?.(++done, total);
   }
   for (const file of files) {
-    const object = readJsonObject(file);
-    if (object) {
-      let changed = false;
-      for (const [name, value] of Object.entries(object)) {
-        const result = rewrite(value, convert);
-        if (result.changed) {
-          object[name] = result.value;
-          changed = true;
-          rewritten++;
-        }
+    const read = readJsonObject(file);
+    // A file that broke after the caller's scan: stop rather than leave its values behind.
+    if (!('object' in read)) throw new CapsuleError('INVALID_CONFIG', `config file ${file}: ${read.reason}; fix it, then run the command again`);
+    const { object } = read;
+    let changed = false;
+    for (const [name, value] of Object.entries(object)) {
+      const result = rewrite(value, convert);
+      if (result.changed) {
+        object[name] = result.value;
+        changed = true;
+        rewritten++;
       }
-      if (changed) writeFileAtomic(file, `${JSON.stringify(object, null, 2)}\n`, 0o600);
     }
+    if (changed) writeFileAtomic(file, `${JSON.stringify(object, null, 2)}\n`, 0o600);
     options.onProgress?.(++done, total);
   }
   return rewritten;

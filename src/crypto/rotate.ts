@@ -1,10 +1,12 @@
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
-import { keyPaths, readKeyFile, removeFile, writeKeyFile, type KeyLocations } from './key-files.js';
+import { join } from 'node:path';
+import { keyPaths, readKeyFile, removeFile, writeKeyFile, writeRetiredMasterKey, type KeyLocations } from './key-files.js';
+import { checkBeforeMasterRotation, readMasterKeyring } from './master-keyring.js';
 import { promoteStagedHmacKey, stageHmacKey } from './hmac-staging.js';
 import { generateKey, keyId } from './keys.js';
-import { requireFileStorage, requireKeyFile } from './file-storage-guards.js';
+import { requireFileStorage } from './file-storage-guards.js';
 import { KEYS_COUNTER } from './migrate.js';
 import { decrypt, encrypt, keyIdOfProtected } from './protected-value.js';
 import { findProtectedValues, rewriteProtectedValues, type RewriteProgress } from './protected-values.js';
@@ -43,25 +45,30 @@ export interface MasterRotation {
   readonly reencrypted: number;
   /** Values under some other key, left as they were (see `capsule keys doctor`). */
   readonly foreign: number;
+  /** The master key kept in keys/retired-master/ (null when a rerun only finished a rotation). */
+  readonly retired: string | null;
   readonly message: string;
 }
 
 /**
- * A new master key and every protected value re-encrypted with it. The new key is staged
- * first (a running instance then encrypts with it and decrypts with both), values are
- * rewritten one node or file at a time, and only when none is left under the old key does the
- * new key replace it. Killed at any point, the home starts and decrypts everything; a rerun
- * finishes the rotation.
+ * A new master key and every protected value re-encrypted with it. Nothing is changed until
+ * every node and config file has been read and every value decrypts. The new key is staged
+ * first (a running instance then encrypts with it and decrypts with both), values are rewritten
+ * one node or file at a time, and only when none is left under an older key is the old master
+ * retired to keys/retired-master/ (it still decrypts backups taken before) and replaced. Killed
+ * at any point, the home starts and decrypts everything; a rerun finishes the rotation.
  */
 export async function rotateMasterKey(
   locations: KeyLocations,
   repo: Repository,
-  options: { bumpCounters?: readonly string[]; onProgress?: RewriteProgress } = {},
+  options: { bumpCounters?: readonly string[]; onProgress?: RewriteProgress; now?: number } = {},
 ): Promise<MasterRotation> {
   requireFileStorage(locations, 'key rotation');
   const paths = keyPaths(locations.keysDir);
-  const old = requireKeyFile(paths.master);
-  let next = readKeyFile(paths.stagedMaster);
+  const keyring = readMasterKeyring(locations);
+  await checkBeforeMasterRotation(locations, repo, keyring);
+  const old = keyring.current;
+  let next = keyring.staged;
   if (!next) {
     next = generateKey();
     writeKeyFile(paths.stagedMaster, next);
@@ -70,10 +77,8 @@ export async function rotateMasterKey(
   failpoint('rotate-master:staged');
   const oldKid = keyId(old);
   const newKid = keyId(next);
-  const keys = new Map([
-    [oldKid, old],
-    [newKid, next],
-  ]);
+  const keys = new Map(keyring.keys).set(newKid, next);
+  const isOlder = (kid: string | null) => kid !== null && kid !== newKid && keys.has(kid);
   let reencrypted = 0;
   if (oldKid !== newKid) {
     let rewrittenSoFar = 0;
@@ -84,33 +89,37 @@ export async function rotateMasterKey(
         repo,
         locations.configDir,
         (value) => {
-          if (keyIdOfProtected(value) !== oldKid) return null;
+          if (!isOlder(keyIdOfProtected(value))) return null;
           if (++rewrittenSoFar === 2) failpoint('rotate-master:rewriting');
-          return encrypt(decrypt(value, keys, oldKid), next, newKid);
+          return encrypt(decrypt(value, keys, newKid), next, newKid);
         },
         { bumpCounters: options.bumpCounters, onProgress: options.onProgress },
       );
-      const left = (await findProtectedValues(repo, locations.configDir)).filter((value) => value.kid === oldKid);
+      const left = (await findProtectedValues(repo, locations.configDir)).filter((value) => isOlder(value.kid));
       if (left.length === 0) break;
       if (pass === 4) {
-        throw new CapsuleError('CHECK_FAILED', `${left.length} values are still encrypted with ${oldKid}; the new key stays staged; run the rotation again`);
+        throw new CapsuleError('CHECK_FAILED', `${left.length} values are still encrypted with an older master key; the new key stays staged; run the rotation again`);
       }
     }
     failpoint('rotate-master:rewritten');
+    // Kept before it is replaced: a crash in between leaves it in both places, never in none.
+    writeRetiredMasterKey(locations.keysDir, old, options.now);
+    failpoint('rotate-master:retired');
     writeKeyFile(paths.master, next);
     failpoint('rotate-master:promoted');
   }
   removeFile(paths.stagedMaster);
   await repo.bumpCounter(KEYS_COUNTER);
-  const foreign = (await findProtectedValues(repo, locations.configDir)).filter((value) => value.kid !== newKid).length;
+  const foreign = (await findProtectedValues(repo, locations.configDir)).filter((value) => !keys.has(value.kid)).length;
   return {
     previous: oldKid,
     current: newKid,
     reencrypted,
     foreign,
+    retired: oldKid === newKid ? null : oldKid,
     message:
       oldKid === newKid
         ? `finished an interrupted rotation; master ${newKid} is current`
-        : `master ${newKid} replaces ${oldKid}; ${reencrypted} protected values re-encrypted${foreign ? `; ${foreign} values under other keys were left alone (see 'capsule keys doctor')` : ''}`,
+        : `master ${newKid} replaces ${oldKid}; ${reencrypted} protected values re-encrypted; ${oldKid} is retired to ${join(paths.retiredMasterDir, oldKid)} and still decrypts backups taken before${foreign ? `; ${foreign} values under keys this home does not hold were left alone (see 'capsule keys doctor')` : ''}`,
   };
 }

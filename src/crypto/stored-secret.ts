@@ -60,7 +60,7 @@ export function describeStoredSecret(stored: string | null, crypto: CryptoSuppor
   if (keyId === null) return { set: true, keyId: null, keyPresent: null };
   try {
     const ids = crypto.keyIds();
-    return { set: true, keyId, keyPresent: keyId === ids.master || keyId === ids.stagedMaster };
+    return { set: true, keyId, keyPresent: keyId === ids.master || keyId === ids.stagedMaster || ids.retiredMaster.includes(keyId) };
   } catch {
     return { set: true, keyId, keyPresent: null };
   }

@@ -19,9 +19,10 @@ export function keysCheck(keyIds: () => KeyIds): HealthCheck {
         return { status: 'critical', message: `no ${ids.master ? 'hmac' : 'master'} key is loaded`, details: { ...ids } };
       }
       const staged = [ids.stagedHmac && `staged hmac ${ids.stagedHmac}`, ids.stagedMaster && `staged master ${ids.stagedMaster}`].filter(Boolean);
+      const retiredMasters = ids.retiredMaster.length;
       return {
         status: 'ok',
-        message: [`master ${ids.master}`, `hmac ${ids.hmac}`, ...staged].join(', '),
+        message: [`master ${ids.master}`, `hmac ${ids.hmac}`, ...staged, ...(retiredMasters ? [`${retiredMasters} retired master key${retiredMasters === 1 ? '' : 's'}`] : [])].join(', '),
         details: { ...ids },
       };
     },

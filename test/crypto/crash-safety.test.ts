@@ -8,7 +8,7 @@ import { keyId } from '../../src/crypto/index.js';
 import { isCapsuleError } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { initialisedHome, startTestInstance } from '../helpers/homes.js';
-import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
+import { EXPECTED_VALUES, FILE_SECRET, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
 import { tempDir } from '../helpers/temp.js';
 
 const PASS = { CAPSULE_KEYS_PASSPHRASE: 'correct horse battery staple' };
@@ -74,11 +74,12 @@ describe('key operations killed between steps', () => {
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES);
   });
 
-  for (const failpoint of ['rotate-master:staged', 'rotate-master:rewriting', 'rotate-master:rewritten', 'rotate-master:promoted']) {
+  for (const failpoint of ['rotate-master:staged', 'rotate-master:rewriting', 'rotate-master:rewritten', 'rotate-master:retired', 'rotate-master:promoted']) {
     it(`keys rotate --master killed at ${failpoint}`, async () => {
       const home = await initialisedHome();
       await writeProtectedValues(home);
       const oldKid = keyId(readFileSync(join(home, 'keys', 'master')));
+      const oldValue = (JSON.parse(readFileSync(join(home, 'config', 'org.example.mail.json'), 'utf8')) as { password: string }).password;
       await killedAt(failpoint, ['keys', 'rotate', '--master', '--home', home]);
       assert.equal(await assertRecovers(home, ['keys', 'rotate', '--master']), 'started');
       const newKid = keyId(readFileSync(join(home, 'keys', 'master')));
@@ -87,8 +88,24 @@ describe('key operations killed between steps', () => {
       const doctor = JSON.parse((await runCli(['keys', 'doctor', '--json', '--home', home])).stdout) as { values: Array<{ kid: string }> };
       assert.equal(doctor.values.length, 4, 'two in the repository, one in a config file, and its copy applied at start');
       assert.ok(doctor.values.every((value) => value.kid === newKid), 'every value is under the new key');
+      assert.equal(keyId(readFileSync(join(home, 'keys', 'retired-master', oldKid))), oldKid, 'the old master is retired, not lost');
+      const services = await openServices({ home });
+      assert.equal(services.crypto.unprotect(oldValue), FILE_SECRET, 'a value from before the rotation (a backup) still decrypts');
+      await services.close();
     });
   }
+
+  it('keys remove-retired-master killed after removing leaves a home that starts and decrypts everything', async () => {
+    const home = await initialisedHome();
+    await writeProtectedValues(home);
+    const oldKid = keyId(readFileSync(join(home, 'keys', 'master')));
+    assert.equal((await runCli(['keys', 'rotate', '--master', '--home', home])).code, 0);
+    await killedAt('remove-retired-master:removed', ['keys', 'remove-retired-master', oldKid, '--yes', '--home', home]);
+    assert.equal(existsSync(join(home, 'keys', 'retired-master', oldKid)), false);
+    const instance = await startTestInstance(home);
+    await instance.stop();
+    assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES);
+  });
 
   for (const failpoint of ['stage-hmac:written', 'promote-hmac:retired', 'promote-hmac:promoted']) {
     it(`keys rotate --hmac killed at ${failpoint}`, async () => {

@@ -62,3 +62,22 @@ export async function snapshotHome(home: string, trees: readonly string[] = ['/c
   }
   return lines.join('\n');
 }
+
+/**
+ * SHA-256 of every file under `home` (SQLite files included, byte for byte), by path relative
+ * to it, less the paths in `except`: two equal results mean no file changed at all.
+ */
+export function hashHomeFiles(home: string, options: { except?: readonly string[] } = {}): Record<string, string> {
+  const hashes: Record<string, string> = {};
+  const visit = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      const name = relative(home, path);
+      if (options.except?.includes(name)) continue;
+      if (entry.isDirectory()) visit(path);
+      else hashes[name] = createHash('sha256').update(readFileSync(path)).digest('hex');
+    }
+  };
+  visit(home);
+  return hashes;
+}

@@ -13,7 +13,10 @@ import {
   loadKeySet,
   migrateKeys,
   openBundle,
+  planHmacRotation,
+  planMasterRotation,
   readBundleHeader,
+  removeRetiredMaster,
   rotateHmacKey,
   rotateMasterKey,
   type KeyStorageMode,
@@ -61,6 +64,7 @@ export async function keysFingerprint(options: Options, io: CliIO) {
     master: describeKey(keys.master),
     hmac: describeKey(keys.hmac),
     stagedMaster: keys.stagedMaster ? describeKey(keys.stagedMaster) : null,
+    retiredMaster: (keys.retiredMaster ?? []).map((retired) => ({ ...describeKey(retired.key), retiredAt: new Date(retired.retiredAt).toISOString() })),
     stagedHmac: keys.stagedHmac ? describeKey(keys.stagedHmac) : null,
     retiredHmac: keys.retiredHmac.map((retired) => ({ ...describeKey(retired.key), retiredAt: new Date(retired.retiredAt).toISOString() })),
   };
@@ -71,6 +75,7 @@ export async function keysFingerprint(options: Options, io: CliIO) {
     `hmac     ${result.hmac.id}  sha256 ${result.hmac.sha256}`,
     ...(result.stagedMaster ? [`staged master ${result.stagedMaster.id}  (rotation in progress)`] : []),
     ...(result.stagedHmac ? [`staged hmac   ${result.stagedHmac.id}  (verifies, does not sign)`] : []),
+    ...result.retiredMaster.map((retired) => `retired master ${retired.id}  since ${retired.retiredAt}  (decrypts values and backups written with it)`),
     ...result.retiredHmac.map((retired) => `retired hmac ${retired.id}  since ${retired.retiredAt}`),
   ];
   io.out(lines.join('\n'));
@@ -108,10 +113,11 @@ export async function keysExport(options: Options & { out?: string }, io: CliIO)
   const bundle = createBundle(bundleKeysOf(keys), passphrase, systemClock.now());
   writeFileAtomic(options.out, bundle, 0o600);
   const { fingerprints } = readBundleHeader(bundle);
+  const retiredMasters = fingerprints.retiredMaster?.length ?? 0;
   report(
     io,
     options,
-    `wrote ${options.out} (mode 0600): master ${fingerprints.master.id} sha256 ${fingerprints.master.sha256}, hmac ${fingerprints.hmac.id} sha256 ${fingerprints.hmac.sha256}`,
+    `wrote ${options.out} (mode 0600): master ${fingerprints.master.id} sha256 ${fingerprints.master.sha256}, hmac ${fingerprints.hmac.id} sha256 ${fingerprints.hmac.sha256}${retiredMasters ? `, ${retiredMasters} retired master key${retiredMasters === 1 ? '' : 's'}` : ''}`,
     { file: options.out, fingerprints },
   );
 }
@@ -132,23 +138,37 @@ export async function keysImport(options: Options & { in?: string; force?: boole
   report(io, options, result.message, result);
 }
 
-export async function keysRotate(options: Options & { hmac?: boolean; master?: boolean; discardOld?: boolean }, io: CliIO) {
+export async function keysRotate(options: Options & { hmac?: boolean; master?: boolean; discardOld?: boolean; dryRun?: boolean }, io: CliIO) {
   if (options.hmac === options.master) throw new CapsuleError('INVALID_ARGUMENT', 'choose one of --hmac or --master');
   if (options.discardOld && !options.hmac) throw new CapsuleError('INVALID_ARGUMENT', '--discard-old goes with --hmac');
+  if (options.dryRun) {
+    const plan = await withHome(options, io, async (s) =>
+      options.hmac ? planHmacRotation(s.home, { keepPrevious: !options.discardOld }) : planMasterRotation(s.home, s.repo),
+    );
+    return report(io, options, plan.message, { dryRun: true, ...plan });
+  }
   if (options.hmac) {
     const result = await withHome(options, io, (s) => rotateHmacKey(s.home, s.repo, { keepPrevious: !options.discardOld, now: s.clock.now() }));
-    return report(io, options, result.message, result);
+    const advice = `export the keys now ('capsule keys export --out FILE'): a bundle exported before lacks hmac ${result.current}`;
+    return report(io, options, `${result.message}\n${advice}`, { ...result, advice });
   }
   const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: 're-encrypting {bar} {value}/{total}', stream: process.stderr }) : null;
   const result = await withHome(options, io, (s) =>
     rotateMasterKey(s.home, s.repo, {
       bumpCounters: [CONFIG_COUNTER],
+      now: s.clock.now(),
       onProgress: (done, total) => {
         if (done === 1) bar?.start(total, 0);
         bar?.update(done);
       },
     }),
   ).finally(() => bar?.stop());
+  const advice = `export the keys now ('capsule keys export --out FILE'): a bundle exported before lacks master ${result.current}, and backups taken from now on need it`;
+  report(io, options, `${result.message}\n${advice}`, { ...result, advice });
+}
+
+export async function keysRemoveRetiredMaster(kid: string, options: Options & { yes?: boolean }, io: CliIO) {
+  const result = await withHome(options, io, (s) => removeRetiredMaster(s.home, s.repo, kid, { confirmed: options.yes === true }));
   report(io, options, result.message, result);
 }
 
@@ -166,7 +186,7 @@ export async function keysDoctor(options: Options, io: CliIO) {
 }
 
 export function registerKeyCommands(program: Command, io: CliIO): void {
-  const keys = program.command('keys').description('the master and HMAC keys: fingerprints, migrate, export, import, rotate, doctor');
+  const keys = program.command('keys').description('the master and HMAC keys: fingerprints, migrate, export, import, rotate, remove-retired-master, doctor');
   jsonOption(homeOption(keys.command('fingerprint').description('storage mode, key ids and SHA-256 fingerprints (compare across instances)'))).action(
     (options) => keysFingerprint(options, io),
   );
@@ -190,7 +210,18 @@ export function registerKeyCommands(program: Command, io: CliIO): void {
     .option('--hmac', 'rotate the HMAC key that signs tokens')
     .option('--master', 'rotate the master key and re-encrypt every protected value')
     .option('--discard-old', 'with --hmac: drop the old key at once, ending every token (after a compromise)')
+    .option('--dry-run', 'print which keys, values and files would change, and change nothing')
     .action((options) => keysRotate(options, io));
+  jsonOption(
+    homeOption(
+      keys
+        .command('remove-retired-master')
+        .argument('<kid>', 'the id of the retired master key (capsule keys fingerprint, keys doctor)')
+        .description('remove a retired master key for good, once no value uses it (backups taken before its rotation no longer decrypt)'),
+    ),
+  )
+    .option('--yes', 'confirm: backups taken before the key was retired will no longer decrypt with this home\'s keys')
+    .action((kid: string, options) => keysRemoveRetiredMaster(kid, options, io));
   jsonOption(homeOption(keys.command('doctor').description('check marker, key files, modes and every protected value; exit 1 on a problem'))).action(
     (options) => keysDoctor(options, io),
   );

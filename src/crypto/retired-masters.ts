@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import { CapsuleError } from '../errors.js';
+import type { Repository } from '../repository/index.js';
+import { failpoint } from '../support/failpoint.js';
+import { keyPaths, readRetiredMasterKeys, removeRetiredMasterKey, type KeyLocations } from './key-files.js';
+import { loadKeySet } from './key-set.js';
+import { keyId } from './keys.js';
+import { KEYS_COUNTER } from './migrate.js';
+import { requireReadable, scanProtectedValues, type ProtectedValueLocation } from './protected-values.js';
+
+export interface RetiredMasterRemoval {
+  readonly removed: string;
+  /** When the rotation that replaced it ran (ISO 8601). */
+  readonly retiredAt: string;
+  readonly message: string;
+}
+
+/** "2 in repository node /conf/system/x, 1 in config file …/y.json" */
+export function describePlaces(values: readonly ProtectedValueLocation[]): string {
+  const counts = new Map<string, number>();
+  for (const value of values) {
+    const place = `${value.source === 'repository' ? 'repository node' : 'config file'} ${value.path}`;
+    counts.set(place, (counts.get(place) ?? 0) + 1);
+  }
+  return [...counts].map(([place, count]) => `${count} in ${place}`).join(', ');
+}
+
+/**
+ * Removes a retired master key for good, only when no protected value of this home uses it and
+ * the operator has confirmed that backups taken before its retirement will no longer decrypt.
+ * Refusals change nothing.
+ */
+export async function removeRetiredMaster(
+  locations: KeyLocations,
+  repo: Repository,
+  kid: string,
+  options: { confirmed: boolean },
+): Promise<RetiredMasterRemoval> {
+  if (!/^[0-9a-f]{16}$/.test(kid)) {
+    throw new CapsuleError('INVALID_ARGUMENT', `'${kid.slice(0, 40)}' is not a key id (16 hex digits, as 'capsule keys fingerprint' prints them)`);
+  }
+  const keys = await loadKeySet(locations.keysDir, repo);
+  if (kid === keyId(keys.master) || (keys.stagedMaster && kid === keyId(keys.stagedMaster))) {
+    throw new CapsuleError('INVALID_ARGUMENT', `master ${kid} is this home's ${kid === keyId(keys.master) ? 'current' : 'staged'} master key, not a retired one; nothing was removed`);
+  }
+  const retiredKeys = readRetiredMasterKeys(locations.keysDir);
+  const retired = retiredKeys.find((key) => key.kid === kid);
+  const dir = keyPaths(locations.keysDir).retiredMasterDir;
+  if (!retired) {
+    throw new CapsuleError(
+      'INVALID_ARGUMENT',
+      `no retired master key ${kid} in ${dir} (retired master keys here: ${retiredKeys.map((key) => key.kid).join(', ') || 'none'}); nothing was removed`,
+    );
+  }
+  const scan = await scanProtectedValues(repo, locations.configDir);
+  requireReadable(scan, 'removing a retired master key');
+  const users = scan.values.filter((value) => value.kid === kid);
+  if (users.length > 0) {
+    throw new CapsuleError(
+      'KEY_CONFLICT',
+      `${users.length} protected value${users.length === 1 ? '' : 's'} still use${users.length === 1 ? 's' : ''} retired master ${kid} (${describePlaces(users)}); nothing was removed; re-encrypt ${users.length === 1 ? 'it' : 'them'} with 'capsule keys rotate --master' (it re-encrypts every value under a key this home holds) or enter ${users.length === 1 ? 'it' : 'them'} again`,
+    );
+  }
+  const retiredAt = new Date(retired.retiredAt).toISOString();
+  const consequence = `a backup of the repository or of a config file taken before ${retiredAt} (when ${kid} was retired) will no longer decrypt with this home's keys, only with a key bundle exported before then`;
+  if (!options.confirmed) {
+    throw new CapsuleError('INVALID_ARGUMENT', `removing retired master ${kid} is final: ${consequence}; no value here uses it; nothing was removed; run again with --yes to remove it`);
+  }
+  removeRetiredMasterKey(locations.keysDir, kid);
+  failpoint('remove-retired-master:removed');
+  await repo.bumpCounter(KEYS_COUNTER);
+  return { removed: kid, retiredAt, message: `removed retired master ${kid} (${join(dir, kid)}); no value here used it; ${consequence}` };
+}
