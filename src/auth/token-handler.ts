@@ -7,7 +7,7 @@ import type { Repository } from '../repository/index.js';
 import type { User, UserManager } from '../users/index.js';
 import { tokenCookie, tokenFromRequest } from './cookies.js';
 import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
-import { checkLoginName, loggedLoginName } from './login-name.js';
+import { fitsLoginName, LOGIN_NAME_TOO_LONG, loggedLoginName } from './login-name.js';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
 import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN, type StatefulToken } from './stateful-tokens.js';
 import { TOKEN_PID, tokenSettings, type TokenSettings } from './token-config.js';
@@ -329,11 +329,9 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     },
 
     async checkPassword(userId, password, clientAddress) {
-      try {
-        checkLoginName(userId);
-      } catch (error) {
+      if (!fitsLoginName(userId)) {
         deps.audit?.warn({ event: 'login', outcome: 'refused', userId: loggedLoginName(userId), clientAddress, reason: 'user name too long' }, 'login refused');
-        throw error;
+        throw new CapsuleError('INVALID_ARGUMENT', LOGIN_NAME_TOO_LONG);
       }
       const nowMs = clock.now();
       const keys = [`user:${userId}`, `addr:${clientAddress}`];

@@ -10,14 +10,14 @@ export function failpoint(name: string): void {
 
 /**
  * Pause points for race tests: when CAPSULE_PAUSEPOINT names this point, the process says so on
- * standard error and waits there (synchronously). With CAPSULE_PAUSEPOINT_GATE naming a FIFO it
- * waits until the test opens that FIFO for writing (every process paused there goes on at once,
- * and while the test keeps it open a process passes straight through); without it, for 300 ms.
+ * standard error and waits there (synchronously) until the test opens the FIFO that
+ * CAPSULE_PAUSEPOINT_GATE names for writing: every process paused there goes on at once, and
+ * while the test keeps it open a process passes straight through.
  */
 export function pausepoint(name: string): void {
   if (process.env.CAPSULE_PAUSEPOINT !== name) return;
-  writeSync(2, `pausepoint ${name} reached by PID ${process.pid}\n`);
   const gate = process.env.CAPSULE_PAUSEPOINT_GATE;
-  if (gate) closeSync(openSync(gate, 'r')); // opening a FIFO to read blocks until it has a writer
-  else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+  if (!gate) throw new Error(`CAPSULE_PAUSEPOINT=${name} needs CAPSULE_PAUSEPOINT_GATE, a FIFO that the test opens to let it go on`);
+  writeSync(2, `pausepoint ${name} reached by PID ${process.pid}\n`);
+  closeSync(openSync(gate, 'r')); // opening a FIFO to read blocks until it has a writer
 }

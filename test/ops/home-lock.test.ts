@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { execFileSync, spawn } from 'node:child_process';
-import { open } from 'node:fs/promises';
+import { constants, open } from 'node:fs/promises';
 import { CAPSULE_BIN } from '../helpers/cli.js';
 import { startTestInstance } from '../helpers/homes.js';
 import { startServerProcess } from '../helpers/server-process.js';
@@ -98,7 +98,7 @@ it('of several starts racing to take over a stale lock, exactly one wins', { tim
     });
     await everyonePaused;
     // Opened for writing, the FIFO lets every paused racer go at once, and stays open through the round.
-    const opened = await open(gate, 'w');
+    const opened = await open(gate, constants.O_WRONLY | constants.O_NONBLOCK);
     try {
       const outcomes = await Promise.all(racers.map((racer) => racer.outcome));
       assert.equal(outcomes.filter((outcome) => outcome === 'won').length, 1, `round ${round}: ${outcomes.join(', ')}`);
