@@ -7,7 +7,8 @@ export { clearedTokenCookie, TOKEN_HEADER, tokenCookie, tokenCookieOf, tokenFrom
 export { createEncapsulatedVerifier, issueEncapsulatedToken, MAX_TOKEN_LENGTH, CLOCK_SKEW_SECONDS } from './encapsulated-tokens.js';
 export type { EncapsulatedClaims, EncapsulatedVerification, EncapsulatedVerifier } from './encapsulated-tokens.js';
 export { createStatefulTokenStore, TOKEN_TYPE, TOKENS_FOLDER } from './stateful-tokens.js';
-export { createLoginThrottle, DEFAULT_THROTTLE } from './login-throttle.js';
+export { createLoginThrottle, DEFAULT_MAX_THROTTLE_KEYS, DEFAULT_THROTTLE } from './login-throttle.js';
+export { MAX_LOGIN_NAME_LENGTH } from './login-name.js';
 export type { LoginThrottle, ThrottleLimits } from './login-throttle.js';
 export { tokenAuthPlugin } from './fastify-plugin.js';
 export type { Authentication, Session, TokenKind, TokenRequest } from './types.js';

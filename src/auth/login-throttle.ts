@@ -7,6 +7,8 @@ export interface LoginThrottle {
   retryAfter(keys: readonly string[], nowMs: number): number;
   failed(keys: readonly string[], nowMs: number): void;
   succeeded(key: string): void;
+  /** How many keys have a window now (never more than the throttle's `maxKeys`). */
+  size(): number;
 }
 
 export interface ThrottleLimits {
@@ -17,30 +19,75 @@ export interface ThrottleLimits {
 
 export const DEFAULT_THROTTLE: ThrottleLimits = { windowMs: 60_000, limits: { 'user:': 5, 'addr:': 30 } };
 
-export function createLoginThrottle(limits: ThrottleLimits = DEFAULT_THROTTLE, maxKeys = 100_000): LoginThrottle {
-  const windows = new Map<string, { start: number; failures: number }>();
+/**
+ * Keys held at most. A key is 'user:' and a name of at most 128 characters (longer ones are
+ * refused before they get here) or 'addr:' and an address: a full throttle holds about 12 MB (measured).
+ */
+export const DEFAULT_MAX_THROTTLE_KEYS = 50_000;
+
+interface Window {
+  readonly start: number;
+  failures: number;
+}
+
+export function createLoginThrottle(limits: ThrottleLimits = DEFAULT_THROTTLE, maxKeys = DEFAULT_MAX_THROTTLE_KEYS): LoginThrottle {
+  if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new RangeError(`maxKeys must be a positive integer, not ${maxKeys}`);
+  // Two queues, each in the order its windows were put in (a Map keeps insertion order): keys
+  // still counting, and keys at their limit. When full, the oldest counting key goes first: a
+  // flood of new names then costs others a partial count, never a lockout. Only a throttle full
+  // of lockouts drops its oldest lockout (the one closest to its end anyway).
+  const counting = new Map<string, Window>();
+  const locked = new Map<string, Window>();
   const limitOf = (key: string) => limits.limits[key.slice(0, key.indexOf(':') + 1)] ?? Infinity;
+  const isOver = (window: Window, nowMs: number) => nowMs - window.start >= limits.windowMs;
+
+  // `counting` is ordered by start, so its expired windows are at its front; `locked` by the
+  // time each reached its limit, so a few expired ones may wait behind a live one until later.
+  function dropExpired(queue: Map<string, Window>, nowMs: number): void {
+    for (const [key, window] of queue) {
+      if (!isOver(window, nowMs)) return;
+      queue.delete(key);
+    }
+  }
+
+  function makeRoom(nowMs: number): void {
+    dropExpired(counting, nowMs);
+    dropExpired(locked, nowMs);
+    while (counting.size + locked.size >= maxKeys) {
+      const queue = counting.size > 0 ? counting : locked;
+      queue.delete(queue.keys().next().value!);
+    }
+  }
+
   return {
     retryAfter(keys, nowMs) {
       let wait = 0;
       for (const key of keys) {
-        const window = windows.get(key);
-        if (window && nowMs - window.start < limits.windowMs && window.failures >= limitOf(key)) {
+        const window = locked.get(key);
+        if (window && !isOver(window, nowMs)) {
           wait = Math.max(wait, Math.ceil((window.start + limits.windowMs - nowMs) / 1000));
         }
       }
       return wait;
     },
     failed(keys, nowMs) {
-      if (windows.size > maxKeys) windows.clear();
       for (const key of keys) {
-        const window = windows.get(key);
-        if (!window || nowMs - window.start >= limits.windowMs) windows.set(key, { start: nowMs, failures: 1 });
-        else window.failures++;
+        let window = locked.get(key) ?? counting.get(key);
+        if (!window || isOver(window, nowMs)) {
+          counting.delete(key);
+          locked.delete(key);
+          makeRoom(nowMs);
+          window = { start: nowMs, failures: 0 };
+          counting.set(key, window);
+        }
+        window.failures++;
+        if (window.failures >= limitOf(key) && counting.delete(key)) locked.set(key, window);
       }
     },
     succeeded(key) {
-      windows.delete(key);
+      counting.delete(key);
+      locked.delete(key);
     },
+    size: () => counting.size + locked.size,
   };
 }

@@ -7,6 +7,7 @@ import type { Repository } from '../repository/index.js';
 import type { User, UserManager } from '../users/index.js';
 import { tokenCookie, tokenFromRequest } from './cookies.js';
 import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
+import { fitsLoginName, LOGIN_NAME_TOO_LONG, loggedLoginName } from './login-name.js';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
 import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN, type StatefulToken } from './stateful-tokens.js';
 import { TOKEN_PID, tokenSettings, type TokenSettings } from './token-config.js';
@@ -81,7 +82,7 @@ export interface TokenHandler {
   cookieFor(token: string, session: Session, https: boolean): string;
   /** `checkPassword`, then `issue`: the form login. */
   login(userId: string, password: string, clientAddress: string): Promise<LoginResult>;
-  /** Checks a password (throttled per user and per client address); issues nothing. */
+  /** Checks a password (throttled per user and per client address); issues nothing. A user name no user can have is INVALID_ARGUMENT. */
   checkPassword(userId: string, password: string, clientAddress: string): Promise<PasswordCheck>;
   /**
    * Issues a token of the configured kind for a user some handler has already authenticated
@@ -328,6 +329,10 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     },
 
     async checkPassword(userId, password, clientAddress) {
+      if (!fitsLoginName(userId)) {
+        deps.audit?.warn({ event: 'login', outcome: 'refused', userId: loggedLoginName(userId), clientAddress, reason: 'user name too long' }, 'login refused');
+        throw new CapsuleError('INVALID_ARGUMENT', LOGIN_NAME_TOO_LONG);
+      }
       const nowMs = clock.now();
       const keys = [`user:${userId}`, `addr:${clientAddress}`];
       const wait = throttle.retryAfter(keys, nowMs);

@@ -1,3 +1,5 @@
+import { terminalText } from './terminal-text.js';
+
 /** What a command may touch of the outside world; tests and library users pass their own. */
 export interface CliIO {
   out(text: string): void;
@@ -26,8 +28,9 @@ export function printJson(io: CliIO, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
 }
 
-/** Columns padded to their widest cell. */
-export function printTable(io: CliIO, header: readonly string[], rows: ReadonlyArray<readonly string[]>): void {
+/** Columns padded to their widest cell; a cell's control characters are shown escaped (terminal-text.ts). */
+export function printTable(io: CliIO, header: readonly string[], shownRows: ReadonlyArray<readonly string[]>): void {
+  const rows = shownRows.map((row) => row.map(terminalText));
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
   io.out([line(header), ...rows.map(line)].join('\n'));

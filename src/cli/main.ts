@@ -3,6 +3,7 @@ import { CheckFailed } from './check-failed.js';
 import { exitCodeOf, jsonOf, messageOf } from './exit-codes.js';
 import { processIO } from './io.js';
 import { run } from './program.js';
+import { terminalText } from './terminal-text.js';
 
 const argv = process.argv.slice(2);
 const io = processIO();
@@ -14,6 +15,6 @@ try {
   const helpOrVersion = error instanceof CommanderError && (error.exitCode === 0 || error.code === 'commander.help');
   if (!helpOrVersion) {
     if (argv.includes('--json') && !(error instanceof CheckFailed)) io.out(JSON.stringify(jsonOf(error)));
-    io.err(messageOf(error));
+    io.err(terminalText(messageOf(error)));
   }
 }

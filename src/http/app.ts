@@ -105,7 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   contentRoutes(app, deps);
   receiveRoutes(app, deps);
   adminRoutes(app, deps);
-  farmRoutes(app, deps);
+  await farmRoutes(app, deps);
   await consoleRoutes(app, deps);
   return app;
 }

@@ -20,7 +20,9 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   INVALID_CONFIG: 400,
   CONFIG_NOT_FOUND: 404,
   KEY_INVALID: 500,
-  KEY_MISSING: 500,
+  // Over HTTP only an administrator's key call meets it (a staged key or key id this member lacks):
+  // the caller must read why. A running instance always has its keys loaded.
+  KEY_MISSING: 409,
   KEY_MISMATCH: 500,
   KEY_CONFLICT: 409,
   PROTECTED_VALUE_INVALID: 400,

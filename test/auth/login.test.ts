@@ -11,6 +11,10 @@ function form(fields: Record<string, string>): RequestInit {
   return { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) };
 }
 
+function json(fields: Record<string, string>): RequestInit {
+  return { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fields) };
+}
+
 describe('login, session and logout', () => {
   let instance: RunningInstance;
   let url: string;
@@ -75,6 +79,33 @@ describe('login, session and logout', () => {
     for (const resource of ['//evil.example/', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)']) {
       const response = await fetch(`${url}/j_security_check`, { ...form({ j_username: 'alice', j_password: 'alice-pw', resource }), redirect: 'manual' });
       assert.equal(response.status, 200, resource);
+    }
+  });
+
+  // A Location header cannot carry DEL or a character above U+00FF: such a resource once got a
+  // 500 after the login (or logout) had already happened.
+  const unsendable = ['/content/a\x7fb', '/content/caf\u0100', '/content/\u{1f600}'];
+
+  it('logs in and answers with the session when the resource cannot be a Location', async () => {
+    for (const resource of unsendable) {
+      for (const init of [form({ j_username: 'alice', j_password: 'alice-pw', resource }), json({ j_username: 'alice', j_password: 'alice-pw', resource })]) {
+        const response = await fetch(`${url}/j_security_check`, { ...init, redirect: 'manual' });
+        assert.equal(response.status, 200, JSON.stringify(resource));
+        assert.equal(((await response.json()) as { userId: string }).userId, 'alice');
+        assert.equal(await sessionStatus(url, tokenOf(response)!), 200);
+      }
+      const wrong = await fetch(`${url}/j_security_check`, { ...form({ j_username: 'bob', j_password: 'nope', resource }), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, redirect: 'manual' });
+      assert.equal(wrong.status, 401, 'a failed login from a form does not go back to it either');
+    }
+  });
+
+  it('logs out and answers plainly when the resource cannot be a Location', async () => {
+    for (const resource of unsendable) {
+      const token = await login(url, 'alice', 'alice-pw');
+      const response = await fetch(`${url}/system/sling/logout?resource=${encodeURIComponent(resource)}`, { method: 'POST', headers: { 'login-token': token }, redirect: 'manual' });
+      assert.equal(response.status, 200, JSON.stringify(resource));
+      assert.deepEqual(await response.json(), { loggedOut: true });
+      assert.equal(await sessionStatus(url, token), 401);
     }
   });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { constants, open } from 'node:fs/promises';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -128,24 +129,33 @@ describe('the local farm: an author and publishes on their own loopback addresse
   it('two farm rotate-hmac at once: the second refuses on the lock, the first finishes, and every member has the new key', async () => {
     const before = (await views(farm.members())).map((view) => view.keys.hmac.id);
     assert.equal(new Set(before).size, 1);
-    // The first run stops (SIGSTOP) right after it took the lock and staged the key on the author.
+    // The first run pauses right after it took the lock and staged the key on the author, until the gate (a FIFO) opens.
+    const gate = join(tempDir(), 'gate');
+    execFileSync('mkfifo', [gate]);
     const first = spawn(process.execPath, [CAPSULE_BIN, 'farm', 'rotate-hmac', '--dir', '.'], {
       cwd: farm.operatorDir,
-      env: { ...process.env, CAPSULE_HOME: '', CAPSULE_PAUSEPOINT: 'farm-rotate:locked' },
+      env: { ...process.env, CAPSULE_HOME: '', CAPSULE_PAUSEPOINT: 'farm-rotate:locked', CAPSULE_PAUSEPOINT_GATE: gate },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
+    let paused!: () => void;
+    const pausedHoldingTheLock = new Promise<void>((resolve) => (paused = resolve));
     first.stdout.on('data', (chunk) => (stdout += chunk));
-    first.stderr.on('data', (chunk) => (stderr += chunk));
+    first.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      if (stderr.includes('pausepoint farm-rotate:locked reached')) paused();
+    });
     const firstExit = new Promise<number | null>((resolve) => first.on('close', (code) => resolve(code)));
+    await Promise.race([pausedHoldingTheLock, firstExit.then((code) => assert.fail(`the first run ended (${code}) before taking the lock: ${stderr}`))]);
+    assert.match(stderr, /starting the rotation to hmac [0-9a-f]{16}/);
     try {
-      await waitUntil('the first run to take the lock', async () => /starting the rotation to hmac [0-9a-f]{16}/.test(stderr), 20_000);
-      first.kill('SIGSTOP');
       const second = await farm.operator(['farm', 'rotate-hmac']);
       oneLine(second, 1, new RegExp(`the farm is locked by admin@\\S+ pid ${first.pid} [0-9a-f]{8} until .*\\(rotating to hmac [0-9a-f]{16}\\); wait for it to finish`));
     } finally {
-      first.kill('SIGCONT');
+      const opened = await open(gate, constants.O_WRONLY | constants.O_NONBLOCK);
+      await firstExit;
+      await opened.close();
     }
     assert.equal(await firstExit, 0, stderr);
     const [, current, previous] = /^hmac ([0-9a-f]{16}) signs on every member now \(author, publish-1, publish-2\); ([0-9a-f]{16}) is retired/m.exec(stdout) ?? [];

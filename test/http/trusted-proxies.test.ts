@@ -1,10 +1,28 @@
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HTTP_PID } from '../../src/http/index.js';
 import type { RunningInstance } from '../../src/instance/index.js';
 import { startTestInstance } from '../helpers/homes.js';
 import { tempDir } from '../helpers/temp.js';
+
+/** A login form POSTed from a chosen loopback address (a peer of the instance), with the headers given. */
+function loginFrom(localAddress: string, url: string, fields: Record<string, string>, headers: Record<string, string>): Promise<{ status: number; setCookie: string[] }> {
+  const body = new URLSearchParams(fields).toString();
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      `${url}/j_security_check`,
+      { method: 'POST', localAddress, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), ...headers } },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, setCookie: response.headers['set-cookie'] ?? [] }));
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 
 describe('trusted proxies (capsule.http proxies.trusted)', () => {
   let instance: RunningInstance;
@@ -46,5 +64,23 @@ describe('trusted proxies (capsule.http proxies.trusted)', () => {
     });
     assert.equal(response.status, 200, 'a client the proxy names is not the one that was throttled');
     assert.match(response.headers.getSetCookie()[0]!, /; Secure/, 'the proxy ended TLS: the cookie is Secure');
+  });
+
+  it('ignores X-Forwarded-For and X-Forwarded-Proto from a peer that is not in the list', async () => {
+    await instance.services.config.update(HTTP_PID, { 'proxies.trusted': ['127.0.0.2'] });
+    await instance.services.users.createUser('bob', { password: 'bob-pw' });
+    const forged = { 'x-forwarded-for': '203.0.113.77', 'x-forwarded-proto': 'https' };
+    const untrusted = await loginFrom('127.0.0.3', instance.url, { j_username: 'bob', j_password: 'bob-pw' }, forged);
+    assert.equal(untrusted.status, 200);
+    assert.doesNotMatch(untrusted.setCookie[0]!, /; Secure/, 'plain HTTP as the peer really is: no Secure flag');
+    const trusted = await loginFrom('127.0.0.2', instance.url, { j_username: 'bob', j_password: 'bob-pw' }, forged);
+    assert.match(trusted.setCookie[0]!, /; Secure/, 'the listed proxy is believed');
+
+    // Every failed login of the untrusted peer counts against its own address, whatever it claims.
+    let status = 0;
+    for (let i = 0; i < 31; i++) {
+      status = (await loginFrom('127.0.0.4', instance.url, { j_username: `nobody-else-${i}`, j_password: 'x' }, { 'x-forwarded-for': `198.51.100.${100 + i}` })).status;
+    }
+    assert.equal(status, 429, 'the peer is throttled by its own address');
   });
 });

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { constants, open } from 'node:fs/promises';
 import { CAPSULE_BIN } from '../helpers/cli.js';
 import { startTestInstance } from '../helpers/homes.js';
 import { startServerProcess } from '../helpers/server-process.js';
@@ -65,17 +66,48 @@ it('of several starts racing to take over a stale lock, exactly one wins', { tim
   mkdirSync(home);
   const dead = spawn('true');
   await new Promise((resolve) => dead.on('exit', resolve));
+  // The start barrier: each racer stops where it has seen the stale lock, until this opens the FIFO.
+  const gate = join(tempDir(), 'gate');
+  execFileSync('mkfifo', [gate]);
+  const RACERS = 6;
   for (let round = 0; round < 3; round++) {
     writeFileSync(join(home, 'instance.lock'), `${dead.pid}\n`);
-    const racers = Array.from({ length: 6 }, () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/lock-holder.ts', import.meta.url)), home], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CAPSULE_PAUSEPOINT: 'lock:stale-seen' } });
-      let out = '';
-      child.stdout.on('data', (chunk) => (out += chunk));
-      return new Promise<string>((resolve) => child.on('exit', () => resolve(out.trim())));
+    let paused = 0;
+    let allPaused!: () => void;
+    const everyonePaused = new Promise<void>((resolve) => (allPaused = resolve));
+    const racers = Array.from({ length: RACERS }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/lock-holder.ts', import.meta.url)), home], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, CAPSULE_PAUSEPOINT: 'lock:stale-seen', CAPSULE_PAUSEPOINT_GATE: gate },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        const before = stderr.includes('pausepoint lock:stale-seen reached');
+        stderr += chunk.toString();
+        if (!before && stderr.includes('pausepoint lock:stale-seen reached') && ++paused === RACERS) allPaused();
+      });
+      const outcome = new Promise<string>((resolve) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('\n')) resolve(out.trim());
+        });
+      });
+      const exited = new Promise<string>((resolve) => child.on('exit', (code) => resolve(`exit ${code}: ${stderr}`)));
+      return { child, outcome, exited };
     });
-    const outcomes = await Promise.all(racers);
-    assert.equal(outcomes.filter((outcome) => outcome === 'won').length, 1, `round ${round}: ${outcomes.join(', ')}`);
-    assert.ok(outcomes.every((outcome) => outcome === 'won' || outcome === 'refused HOME_IN_USE'), outcomes.join(', '));
+    await everyonePaused;
+    // Opened for writing, the FIFO lets every paused racer go at once, and stays open through the round.
+    const opened = await open(gate, constants.O_WRONLY | constants.O_NONBLOCK);
+    try {
+      const outcomes = await Promise.all(racers.map((racer) => racer.outcome));
+      assert.equal(outcomes.filter((outcome) => outcome === 'won').length, 1, `round ${round}: ${outcomes.join(', ')}`);
+      assert.ok(outcomes.every((outcome) => outcome === 'won' || outcome === 'refused HOME_IN_USE'), outcomes.join(', '));
+      // Every racer has answered while the winner still holds the lock: now it may let go.
+      for (const racer of racers) racer.child.stdin.end();
+      await Promise.all(racers.map((racer) => racer.exited));
+    } finally {
+      await opened.close();
+    }
   }
 });
-

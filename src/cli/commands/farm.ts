@@ -23,6 +23,7 @@ import {
 import { parsePort, readPasswordFromStdin } from '../arguments.js';
 import { CheckFailed } from '../check-failed.js';
 import { printJson, printTable, type CliIO } from '../io.js';
+import { terminalText } from '../terminal-text.js';
 import { jsonOption, type JsonOption } from '../with-home.js';
 
 interface DirOption extends JsonOption {
@@ -136,7 +137,7 @@ function printRemoteStatus(io: CliIO, status: RemoteFarmStatus): void {
       ];
     }),
   );
-  for (const problem of status.problems) io.out(`RED: ${problem}`);
+  for (const problem of status.problems) io.out(`RED: ${terminalText(problem)}`);
   if (status.green) {
     const first = status.members[0]?.info;
     io.out(`farm green: every member answers and has hmac ${first?.keys.hmac.id} and master ${first?.keys.master.id}`);

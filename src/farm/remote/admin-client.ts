@@ -92,12 +92,18 @@ export function memberClient(member: FarmMemberEntry, credentials: AdminCredenti
   };
 
   const call = async <T>(method: string, path: string, body?: object): Promise<T> => {
+    const loggedInBefore = token !== undefined;
     token ??= await logIn();
-    const response = await send(path, {
-      method,
-      headers: { 'login-token': token, ...(body && { 'content-type': 'application/json' }) },
-      body: body && JSON.stringify(body),
-    });
+    const sendAs = (loginToken: string) =>
+      send(path, { method, headers: { 'login-token': loginToken, ...(body && { 'content-type': 'application/json' }) }, body: body && JSON.stringify(body) });
+    let response = await sendAs(token);
+    if (response.status === 401 && loggedInBefore) {
+      // The member no longer takes the token it gave (its key was dropped by `rotate-hmac
+      // --discard-old`, or the token expired). A 401 comes before the route acts: log in again, ask once more.
+      await response.arrayBuffer();
+      token = await logIn();
+      response = await sendAs(token);
+    }
     const text = await response.text();
     let json: unknown;
     try {

@@ -8,10 +8,14 @@ export function sessionJson(session: Session) {
   return { userId: session.userId, groups: session.groups, token: { type: session.token.type, expiresAt: session.token.expiresAt.toISOString() } };
 }
 
-/** Only a path on this site: no scheme, no host, no `//` or `/\` that a browser reads as another host. */
+/**
+ * Only a path on this site: no scheme, no host, no `//` or `/\` that a browser reads as another
+ * host; and printable ASCII only (a URL's other characters come percent-encoded), since a
+ * `Location` header refuses DEL and anything above U+00FF and browsers read the rest as Latin-1.
+ */
 export function safeResource(resource: unknown): string | null {
   if (typeof resource !== 'string' || resource.length > 2048) return null;
-  return /^\/(?![/\\])[^\s\u0000-\u001f]*$/.test(resource) ? resource : null;
+  return /^\/(?![/\\])[\x21-\x7e]*$/.test(resource) ? resource : null;
 }
 
 function field(body: unknown, name: string): string {
@@ -36,14 +40,15 @@ export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
     const userId = field(request.body, 'j_username');
     const password = field(request.body, 'j_password');
     if (!userId || !password) throw new CapsuleError('INVALID_ARGUMENT', 'j_username and j_password are required');
+    // Read before logging in: whatever it holds, the answer after the login is a safe one.
+    const resource = safeResource(field(request.body, 'resource'));
     const result = await tokens.login(userId, password, request.ip);
     if (!result.ok) {
       // A browser's login form (the console's) goes back to its page, which says why, as Sling does.
-      const back = safeResource(field(request.body, 'resource'));
-      if (back && (request.headers.accept ?? '').includes('text/html')) {
+      if (resource && (request.headers.accept ?? '').includes('text/html')) {
         const reason = result.retryAfterSeconds > 0 ? 'too_many_attempts' : 'invalid_login';
         if (result.retryAfterSeconds > 0) reply.header('retry-after', String(result.retryAfterSeconds));
-        return reply.code(303).header('location', `${back}${back.includes('?') ? '&' : '?'}j_reason=${reason}`).send();
+        return reply.code(303).header('location', `${resource}${resource.includes('?') ? '&' : '?'}j_reason=${reason}`).send();
       }
       if (result.retryAfterSeconds > 0) {
         reply.header('retry-after', String(result.retryAfterSeconds));
@@ -54,7 +59,6 @@ export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
     }
     reply.header('set-cookie', tokens.cookieFor(result.token, result.session, isHttps(request)));
     reply.header('cache-control', 'no-store');
-    const resource = safeResource(field(request.body, 'resource'));
     if (resource) return reply.code(303).header('location', resource).send();
     return sessionJson(result.session);
   });
@@ -67,10 +71,10 @@ export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
     if (cookieToken && requestOrigin(request) !== 'same' && !deps.isValidCsrfToken(cookieToken, field(request.body, 'csrf'))) {
       throw new CapsuleError('FORBIDDEN', 'log out from a page of this site (the form carries a CSRF token), or send the token in the login-token header');
     }
+    const resource = safeResource(field(request.body, 'resource') || (request.query as Record<string, unknown>).resource);
     const token = tokens.tokenOf(request);
     if (token) await tokens.logout(token);
     reply.header('set-cookie', clearedTokenCookie(tokens.settings(), isHttps(request)));
-    const resource = safeResource(field(request.body, 'resource') || (request.query as Record<string, unknown>).resource);
     if (resource) return reply.code(303).header('location', resource).send();
     return { loggedOut: true };
   });

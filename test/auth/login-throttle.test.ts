@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { createLoginThrottle, MAX_LOGIN_NAME_LENGTH } from '../../src/auth/index.js';
+import { createLogger, startInstance, type RunningInstance } from '../../src/instance/index.js';
+import { fastHasher } from '../helpers/services.js';
+import { tempDir } from '../helpers/temp.js';
+
+const WINDOW_MS = 60_000;
+const limits = { windowMs: WINDOW_MS, limits: { 'user:': 5, 'addr:': 30 } };
+
+function lockOut(throttle: ReturnType<typeof createLoginThrottle>, key: string, nowMs: number): void {
+  for (let i = 0; i < 5; i++) throttle.failed([key], nowMs);
+}
+
+describe('the login throttle holds a bounded number of keys', () => {
+  it('never holds more keys than its bound, however many names fail', () => {
+    const throttle = createLoginThrottle(limits, 100);
+    for (let i = 0; i < 1_000; i++) throttle.failed([`user:name-${i}`, `addr:10.0.${i >> 8}.${i & 255}`], 1_000 + i);
+    assert.equal(throttle.size(), 100);
+  });
+
+  it('drops windows that have ended when it takes a new key', () => {
+    const throttle = createLoginThrottle(limits, 100);
+    for (let i = 0; i < 50; i++) throttle.failed([`user:name-${i}`], 1_000);
+    assert.equal(throttle.size(), 50);
+    throttle.failed(['user:late'], 1_000 + WINDOW_MS);
+    assert.equal(throttle.size(), 1, 'the 50 ended windows are gone');
+  });
+
+  it('keeps a lockout through a flood of new names: the oldest counting keys go first', () => {
+    const throttle = createLoginThrottle(limits, 100);
+    lockOut(throttle, 'user:victim', 1_000);
+    assert.ok(throttle.retryAfter(['user:victim'], 1_000) > 0);
+    for (let i = 0; i < 10_000; i++) throttle.failed([`user:flood-${i}`], 2_000);
+    assert.equal(throttle.size(), 100);
+    assert.equal(throttle.retryAfter(['user:victim'], 2_000), 59, 'still locked out, with its own window');
+    assert.equal(throttle.retryAfter(['user:victim'], 1_000 + WINDOW_MS), 0, 'until its window ends');
+  });
+
+  it('when full of lockouts, drops the oldest lockout only', () => {
+    const throttle = createLoginThrottle(limits, 3);
+    for (const [i, name] of ['first', 'second', 'third', 'fourth'].entries()) lockOut(throttle, `user:${name}`, 1_000 + i);
+    assert.equal(throttle.size(), 3);
+    assert.equal(throttle.retryAfter(['user:first'], 2_000), 0);
+    for (const name of ['second', 'third', 'fourth']) assert.ok(throttle.retryAfter([`user:${name}`], 2_000) > 0, name);
+  });
+});
+
+describe('user names at login', () => {
+  let instance: RunningInstance;
+  let log = '';
+  const waiting: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: string) => void }> = [];
+  const auditLine = (match: (line: Record<string, unknown>) => boolean) => new Promise<string>((resolve) => waiting.push({ match, resolve }));
+
+  before(async () => {
+    const destination = new PassThrough();
+    destination.on('data', (chunk: Buffer) => {
+      log += chunk.toString('utf8');
+      const lines = log.split('\n');
+      log = lines.pop() ?? '';
+      for (const raw of lines.filter((line) => line.startsWith('{'))) {
+        const parsed = JSON.parse(raw) as Record<string, unknown>;
+        for (const waiter of waiting.filter((w) => parsed.name === 'audit' && w.match(parsed))) {
+          waiting.splice(waiting.indexOf(waiter), 1);
+          waiter.resolve(raw);
+        }
+      }
+    });
+    instance = await startInstance({
+      home: join(tempDir(), 'home'),
+      port: 0,
+      hasher: fastHasher,
+      env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' },
+      logger: createLogger({ destination, pretty: false }),
+    });
+  });
+  after(() => instance.stop());
+
+  const post = (body: string, contentType: string) => fetch(`${instance.url}/j_security_check`, { method: 'POST', headers: { 'content-type': contentType }, body });
+
+  it('refuses a name longer than any user id with 400, from a form and from JSON, and logs a bounded line', async () => {
+    const name = 'n'.repeat(900_000);
+    const logged = auditLine((line) => line.outcome === 'refused');
+    const fromForm = await post(new URLSearchParams({ j_username: name, j_password: 'whatever' }).toString(), 'application/x-www-form-urlencoded');
+    assert.equal(fromForm.status, 400);
+    const body = (await fromForm.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'INVALID_ARGUMENT');
+    assert.match(body.error.message, new RegExp(`longer than ${MAX_LOGIN_NAME_LENGTH} characters`));
+    const line = await logged;
+    assert.ok(line.length < 1_000, `the audit line is ${line.length} characters`);
+    assert.match(line, /900000 characters/);
+
+    const fromJson = await post(JSON.stringify({ j_username: 'j'.repeat(MAX_LOGIN_NAME_LENGTH + 1), j_password: 'whatever' }), 'application/json');
+    assert.equal(fromJson.status, 400);
+  });
+
+  it('answers a name of the longest length a user id may have as a wrong password (no user to find)', async () => {
+    const response = await post(JSON.stringify({ j_username: 'a'.repeat(MAX_LOGIN_NAME_LENGTH), j_password: 'whatever' }), 'application/json');
+    assert.equal(response.status, 401);
+  });
+});
