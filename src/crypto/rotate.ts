@@ -8,6 +8,7 @@ import { requireFileStorage, requireKeyFile } from './file-storage-guards.js';
 import { KEYS_COUNTER } from './migrate.js';
 import { decrypt, encrypt, keyIdOfProtected } from './protected-value.js';
 import { findProtectedValues, rewriteProtectedValues, type RewriteProgress } from './protected-values.js';
+import { refuseRotationOnSharedRepository } from './shared-repository.js';
 
 export interface HmacRotation {
   readonly previous: string;
@@ -29,6 +30,7 @@ export async function rotateHmacKey(
   repo: Repository,
   options: { keepPrevious?: boolean; now: number },
 ): Promise<HmacRotation> {
+  refuseRotationOnSharedRepository(repo, 'keys rotate --hmac');
   requireFileStorage(locations, 'key rotation');
   const paths = keyPaths(locations.keysDir);
   const staged = readKeyFile(paths.stagedHmac);
@@ -58,6 +60,7 @@ export async function rotateMasterKey(
   repo: Repository,
   options: { bumpCounters?: readonly string[]; onProgress?: RewriteProgress } = {},
 ): Promise<MasterRotation> {
+  refuseRotationOnSharedRepository(repo, 'keys rotate --master');
   requireFileStorage(locations, 'key rotation');
   const paths = keyPaths(locations.keysDir);
   const old = requireKeyFile(paths.master);
