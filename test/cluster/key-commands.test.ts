@@ -41,10 +41,10 @@ describe('key commands on two authors sharing one PostgreSQL repository', () => 
     await cluster.start();
     // As an operator would, with both authors running: this is what removed /etc/key under author-2.
     const running = await cluster.cli(['keys', 'migrate', '--home', cluster.homes[0]]);
+    await restartAndCheck(cluster); // where an older Capsule failed: author-2 did not start
+    assert.ok(await etcKeyExists(cluster, pg), '/etc/key is still there');
     assert.equal(running.code, 2, running.stdout);
     assert.match(running.stderr, /shared by every author .*other authors read their keys from \/etc\/key.*nothing was changed.*'capsule keys migrate --cluster'/);
-    assert.ok(await etcKeyExists(cluster, pg), '/etc/key is still there');
-    await restartAndCheck(cluster);
 
     await cluster.stop();
     const before = await cluster.snapshot();
