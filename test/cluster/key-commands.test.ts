@@ -164,6 +164,32 @@ describe('key commands on two authors sharing one PostgreSQL repository', () => 
     await cluster.stop();
   });
 
+  it('when the cluster keys change through /etc/key, an author on key files refuses to start (issuing nothing) until it imports them', async () => {
+    const pg = await postgres();
+    const cluster = await startTwoAuthors(pg, { keyStorage: 'repository' });
+    assert.equal((await cluster.cli(['keys', 'migrate', '--cluster', '--home', cluster.homes[0]])).code, 0);
+    const other = await otherKeysBundle();
+    assert.equal((await cluster.cli(['keys', 'import', '--force', '--in', other.bundle, '--home', cluster.homes[1]])).code, 0);
+
+    const refused = await cluster.start().then(
+      () => null,
+      (error: Error) => error.message,
+    );
+    assert.match(refused ?? '', /author-1 did not start: .*\/etc\/key holds the keys the authors of this shared repository read .*this home's key files hold others .*'capsule keys import --force --in keys\.bundle/s);
+    assert.doesNotMatch(refused ?? '', /author-2 did not start/);
+    assert.doesNotMatch(refused ?? '', /keys migrate/);
+    await cluster.stop();
+
+    const bundle = join(tempDir(), 'cluster.bundle');
+    assert.equal((await cluster.cli(['keys', 'export', '--out', bundle, '--home', cluster.homes[1]])).code, 0);
+    const imported = await cluster.cli(['keys', 'import', '--force', '--in', bundle, '--home', cluster.homes[0]]);
+    assert.equal(imported.code, 0, imported.stderr);
+    await restartAndCheck(cluster, { firstValueDecrypts: false });
+    const [one, two] = await Promise.all([fingerprint(cluster, 0), fingerprint(cluster, 1)]);
+    assert.deepEqual([one.storage, one.master.id, two.storage, two.master.id], ['file', other.master, 'repository', other.master]);
+    await cluster.stop();
+  });
+
   for (const keyStorage of ['repository', 'file'] as const) {
     it(`keys rotate is refused on the shared repository (${keyStorage} key storage), changes nothing, and does not send the operator to migrate`, async () => {
       const pg = await postgres();
