@@ -122,7 +122,13 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
     }
     if (hasRepositoryKeys(repositoryKeys)) {
       if (sameBytes(master, repositoryKeys.master) && (repositoryKeys.hmac === undefined || sameBytes(hmac, repositoryKeys.hmac))) {
-        warnings.push(`${KEY_NODE} still holds a copy of the keys; run 'capsule keys migrate' to finish moving them`);
+        // On a shared repository that copy is what the other authors (and new homes) read: it stays.
+        if (!options.sharedRepository) warnings.push(`${KEY_NODE} still holds a copy of the keys; run 'capsule keys migrate' to finish moving them`);
+      } else if (options.sharedRepository) {
+        throw new CapsuleError(
+          'KEY_CONFLICT',
+          `${KEY_NODE} holds the keys the authors of this shared repository read (${idsOf(repositoryKeys)}), and this home's key files hold others (master ${keyId(master!)}, hmac ${keyId(hmac!)}): this author could not verify their tokens nor decrypt their values; nothing was changed; export the cluster's keys on another author ('capsule keys export --out keys.bundle --home …') and import them here ('capsule keys import --force --in keys.bundle --home ${dirname(locations.keysDir)}'; --force keeps a copy of these files)`,
+        );
       } else {
         throw new CapsuleError(
           'KEY_CONFLICT',
@@ -136,7 +142,11 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
   if (!repositoryKeys.master || !repositoryKeys.hmac) {
     throw new CapsuleError(
       'KEY_MISSING',
-      `keys/storage says 'repository' but ${KEY_NODE} lacks the ${repositoryKeys.master ? 'hmac' : 'master'} key${await dependants(repo, locations)}; restore it with 'capsule keys import --in BUNDLE'`,
+      `keys/storage says 'repository' but ${KEY_NODE} lacks the ${repositoryKeys.master ? 'hmac' : 'master'} key${await dependants(repo, locations)}; restore it with 'capsule keys import --in BUNDLE'${
+        options.sharedRepository
+          ? ` (a bundle exported on another author of this repository: 'capsule keys export --out keys.bundle --home …'; the import writes ${KEY_NODE}, so every author reading it gets the keys back)`
+          : ''
+      }`,
     );
   }
   return { generated: false, joined: false, warnings };

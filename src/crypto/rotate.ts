@@ -10,6 +10,7 @@ import { requireFileStorage } from './file-storage-guards.js';
 import { KEYS_COUNTER } from './migrate.js';
 import { decrypt, encrypt, keyIdOfProtected } from './protected-value.js';
 import { findProtectedValues, rewriteProtectedValues, type RewriteProgress } from './protected-values.js';
+import { refuseRotationOnSharedRepository } from './shared-repository.js';
 
 export interface HmacRotation {
   readonly previous: string;
@@ -31,6 +32,7 @@ export async function rotateHmacKey(
   repo: Repository,
   options: { keepPrevious?: boolean; now: number },
 ): Promise<HmacRotation> {
+  refuseRotationOnSharedRepository(repo, 'keys rotate --hmac');
   requireFileStorage(locations, 'key rotation');
   const paths = keyPaths(locations.keysDir);
   const staged = readKeyFile(paths.stagedHmac);
@@ -63,6 +65,7 @@ export async function rotateMasterKey(
   repo: Repository,
   options: { bumpCounters?: readonly string[]; onProgress?: RewriteProgress; now?: number } = {},
 ): Promise<MasterRotation> {
+  refuseRotationOnSharedRepository(repo, 'keys rotate --master');
   requireFileStorage(locations, 'key rotation');
   const paths = keyPaths(locations.keysDir);
   const keyring = readMasterKeyring(locations);

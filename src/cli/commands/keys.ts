@@ -92,12 +92,12 @@ export async function keysUnprotect(options: HomeOptions, io: CliIO) {
   io.out(await withHome(options, io, async (s) => s.crypto.unprotect(value)));
 }
 
-export async function keysMigrate(options: Options & { to?: string }, io: CliIO) {
+export async function keysMigrate(options: Options & { to?: string; cluster?: boolean; dryRun?: boolean }, io: CliIO) {
   const to = (options.to ?? 'file') as KeyStorageMode;
   if (to !== 'file' && to !== 'repository') {
     throw new CapsuleError('INVALID_ARGUMENT', `--to '${options.to}' is neither 'file' nor 'repository'`);
   }
-  const result = await withHome(options, io, (s) => migrateKeys(s.home, s.repo, to));
+  const result = await withHome(options, io, (s) => migrateKeys(s.home, s.repo, to, { cluster: options.cluster, dryRun: options.dryRun }));
   report(io, options, result.message, result);
 }
 
@@ -122,7 +122,7 @@ export async function keysExport(options: Options & { out?: string }, io: CliIO)
   );
 }
 
-export async function keysImport(options: Options & { in?: string; force?: boolean }, io: CliIO) {
+export async function keysImport(options: Options & { in?: string; force?: boolean; dryRun?: boolean }, io: CliIO) {
   if (!options.in) throw new CapsuleError('INVALID_ARGUMENT', 'name the bundle file with --in FILE');
   const text = await readFile(options.in, 'utf8').catch((error: Error) => {
     throw new CapsuleError('INVALID_ARGUMENT', `cannot read ${options.in}: ${error.message}`);
@@ -133,8 +133,8 @@ export async function keysImport(options: Options & { in?: string; force?: boole
   const home = homeLayout(resolveHome(options.home, io.env));
   // A home that was never started has no repository yet: a farm imports keys before the first start.
   const result = homeHasRepository(home)
-    ? await withHome(options, io, (s) => importKeys(s.home, s.repo, keys, { force: options.force, now: s.clock.now() }))
-    : await importKeys(home, null, keys, { force: options.force, now: systemClock.now() });
+    ? await withHome(options, io, (s) => importKeys(s.home, s.repo, keys, { force: options.force, dryRun: options.dryRun, now: s.clock.now() }))
+    : await importKeys(home, null, keys, { force: options.force, dryRun: options.dryRun, now: systemClock.now() });
   report(io, options, result.message, result);
 }
 
@@ -198,6 +198,8 @@ export function registerKeyCommands(program: Command, io: CliIO): void {
   );
   jsonOption(homeOption(keys.command('migrate').description('move the keys from the repository (/etc/key) to the file system, verified, in one step')))
     .option('--to <storage>', "'file' (default) or 'repository'")
+    .option('--cluster', 'on a shared PostgreSQL repository: copy /etc/key into this home and leave it there for the other authors')
+    .option('--dry-run', 'say what would change; change nothing')
     .action((options) => keysMigrate(options, io));
   jsonOption(homeOption(keys.command('export').description('write the keys to a passphrase-encrypted bundle ($CAPSULE_KEYS_PASSPHRASE or a prompt)')))
     .option('--out <file>', 'the bundle to write')
@@ -205,6 +207,7 @@ export function registerKeyCommands(program: Command, io: CliIO): void {
   jsonOption(homeOption(keys.command('import').description('install the keys of a bundle; different keys are replaced only with --force')))
     .option('--in <file>', 'the bundle to read')
     .option('--force', 'replace different keys (copied to keys/backup-<time>/ first)')
+    .option('--dry-run', 'say what would change; change nothing')
     .action((options) => keysImport(options, io));
   jsonOption(homeOption(keys.command('rotate').description('a new HMAC key (old one verifies until its tokens expire) or master key (re-encrypts every value)')))
     .option('--hmac', 'rotate the HMAC key that signs tokens')
