@@ -106,7 +106,7 @@ export async function importKeys(locations: KeyLocations, repo: Repository | nul
       const others = inRepository && shared ? `; every author of this shared repository that keeps its keys in ${KEY_NODE} uses them` : '';
       throw new CapsuleError(
         'KEY_CONFLICT',
-        `this home has other keys (${current}; the bundle has master ${ids.master}, hmac ${ids.hmac})${orphaned ? ` and ${orphaned} protected values use them` : ''}${others}; nothing was changed; pass --force to replace them (the old keys are copied to keys/backup-<time>/ first)`,
+        `this home has other keys (${current}; the bundle has master ${ids.master}, hmac ${ids.hmac})${orphaned ? ` and ${orphaned} protected values use them` : ''}${others}; nothing was changed; pass --force to replace them (the old keys are copied to keys/backup-<time>/ first, and the old master key is kept as a retired master key)`,
       );
     }
     backupDir = join(locations.keysDir, `backup-${new Date(now).toISOString().replace(/[:.]/g, '-')}`);
@@ -114,15 +114,15 @@ export async function importKeys(locations: KeyLocations, repo: Repository | nul
     if (targetRetired.length > 0) steps.push(`remove the retired hmac keys of ${paths.retiredDir}`);
     missingRetired = [...keys.retiredHmac];
   }
+  // A replaced master key is kept as a retired one: values it protected (and backups) still decrypt.
+  const replacedMaster = existing.master && !existing.master.equals(keys.master) && !knownRetiredMasters.has(keyId(existing.master)) ? existing.master : null;
+  if (replacedMaster) steps.push(`keep the replaced master ${keyId(replacedMaster)} as a retired master key (it still decrypts what it protected)`);
   steps.push(
     inRepository
       ? `write master ${ids.master} and hmac ${ids.hmac} to ${KEY_NODE}${shared ? ' (every author of this shared repository that keeps its keys there reloads them)' : ''}`
       : `write ${paths.hmac} (hmac ${ids.hmac}) and ${paths.master} (master ${ids.master})`,
   );
   if (missingRetired.length > 0) steps.push(`add ${missingRetired.length} retired hmac key${missingRetired.length === 1 ? '' : 's'} to ${paths.retiredDir}`);
-  // A replaced master key is kept as a retired one: values it protected (and backups) still decrypt.
-  const replacedMaster = existing.master && !existing.master.equals(keys.master) && !knownRetiredMasters.has(keyId(existing.master)) ? existing.master : null;
-  if (replacedMaster) steps.push(`keep the replaced master ${keyId(replacedMaster)} as a retired master key (it still decrypts what it protected)`);
   if (missingRetiredMasters.length > 0) steps.push(`add ${missingRetiredMasters.length} retired master key${missingRetiredMasters.length === 1 ? '' : 's'} to the home's retired master keys`);
   if (marker === null) steps.push(`write ${paths.marker}: 'file'`);
   if (dryRun) return dryRunResult(backupDir);

@@ -95,7 +95,7 @@ describe('--dry-run on keys migrate and keys import', () => {
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(
       dry.stdout,
-      /^dry run, nothing was changed; 'capsule keys import' would:\n {2}- copy the current keys \(master \w{16}, hmac \w{16}\) to .*keys\/backup-.*\n {2}- write .*keys\/hmac \(hmac \w{16}\) and .*keys\/master \(master \w{16}\)\n$/,
+      /^dry run, nothing was changed; 'capsule keys import' would:\n {2}- copy the current keys \(master \w{16}, hmac \w{16}\) to .*keys\/backup-.*\n {2}- keep the replaced master \w{16} as a retired master key \(it still decrypts what it protected\)\n {2}- write .*keys\/hmac \(hmac \w{16}\) and .*keys\/master \(master \w{16}\)\n$/,
     );
     assert.deepEqual(await snapshot(home), before, 'nothing changed');
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES);
