@@ -3,6 +3,7 @@ import { CapsuleError } from '../errors.js';
 import type { PropertyValue, Repository, RepositoryNode, RepositoryReader, RepositoryWriter } from '../repository/index.js';
 import { accessRuleOf, checkContentPath, contentAncestors, type AccessRuleOutbox } from '../content/index.js';
 import { findGroupNode, findUserNode, GROUP_TYPE, GROUPS_ROOT, readReplicatedUser, USER_TYPE, USERS_ROOT, type UserChangeOutbox } from '../users/index.js';
+import { readStoredItem } from './upgrade.js';
 import { LOCAL_GROUPS, LOCAL_USERS, MAX_PACKAGE_BYTES, itemSchema, type ContentItem, type ContentNodeState, type ReplicationItem } from './package.js';
 
 export const OUTBOX_ROOT = '/var/replication/outbox';
@@ -29,7 +30,10 @@ export interface Outbox extends UserChangeOutbox, AccessRuleOutbox {
   deactivate(path: string): Promise<number>;
   /** The last sequence number written (0 for none). */
   head(reader?: RepositoryReader): Promise<number>;
-  /** Up to `limit` entries after `afterSeq`, in order (stops at the first gap, i.e. a pruned or missing item). */
+  /**
+   * Up to `limit` entries after `afterSeq`, in order, in the current format (upgrade.ts). Stops at
+   * the first gap: a pruned or missing item, or one that cannot be read or brought to the format.
+   */
   read(afterSeq: number, limit: number): Promise<OutboxEntry[]>;
   /** Removes items up to and including `throughSeq` (every agent has them). */
   prune(throughSeq: number): Promise<number>;
@@ -160,7 +164,10 @@ export function createOutbox(repo: Repository): Outbox {
       for (let seq = afterSeq + 1; entries.length < limit; seq++) {
         const node = await repo.getNode(outboxPath(seq));
         if (!node) break;
-        entries.push({ seq, item: itemSchema.parse(JSON.parse(node.properties.item as string)) });
+        const item = await readStoredItem(repo, node.properties.item);
+        // Like a pruned item: the agent sends a full snapshot, which stands for it.
+        if (!item.ok) break;
+        entries.push({ seq, item: item.value });
       }
       return entries;
     },
