@@ -49,7 +49,7 @@ export function contentAncestors(path: string): string[] {
 
 /**
  * Told of every change of a node's access rule, inside the transaction that makes it (the
- * replication outbox: a rule reaches publishes whether or not its node was ever activated).
+ * replication outbox: it sends the rule to publishes when the node may be there).
  */
 export interface AccessRuleOutbox {
   accessRuleChanged(tx: RepositoryWriter, path: string): Promise<void>;

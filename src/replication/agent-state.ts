@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { PropertyValue, Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
-import { packageSchema, type ReplicationPackage } from './package.js';
+import { storedPackageSchema, type ReplicationPackage } from './package.js';
 
 export const AGENTS_ROOT = '/var/replication/agents';
 /** Bumped by `replication retry|resync|remove` so that a running author acts at once. */
@@ -28,7 +28,10 @@ export interface AgentState {
   readonly snapshotAt: number | null;
   readonly resyncRequested: boolean;
   readonly retryRequested: boolean;
+  /** Possibly in an older version's format: upgrade.ts brings it to the current one before it is sent. */
   readonly inflight: InFlight | null;
+  /** Why the package written down could not be read (it is dropped and a full snapshot sent instead); null when it could. */
+  readonly inflightProblem: string | null;
   readonly blockedSince: Date | null;
   readonly lastError: string | null;
   readonly lastDeliveredAt: Date | null;
@@ -40,10 +43,29 @@ export function agentStatePath(name: string): string {
   return `${AGENTS_ROOT}/${name}`;
 }
 
-function parseInflight(value: PropertyValue | undefined): InFlight | null {
-  if (typeof value !== 'string' || value === '') return null;
-  const raw = JSON.parse(value) as InFlight;
-  return { ...raw, pkg: packageSchema.parse(raw.pkg) };
+/** Never throws: what an older version (or a damaged repository) left must not stop status, resync or pruning. */
+function parseInflight(value: PropertyValue | undefined): { inflight: InFlight | null; inflightProblem: string | null } {
+  if (typeof value !== 'string' || value === '') return { inflight: null, inflightProblem: null };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value);
+  } catch {
+    return { inflight: null, inflightProblem: 'the package in flight is not JSON' };
+  }
+  const { pkg, cursorAfter, snapshotAt, snapshotFinal } = (raw ?? {}) as Record<string, unknown>;
+  const parsed = storedPackageSchema.safeParse(pkg);
+  const optional = (field: unknown, type: 'number' | 'boolean') => field === undefined || typeof field === type;
+  if (!parsed.success || !optional(cursorAfter, 'number') || !optional(snapshotAt, 'number') || !optional(snapshotFinal, 'boolean')) {
+    const issue = parsed.success ? null : parsed.error.issues[0]!;
+    return { inflight: null, inflightProblem: `the package in flight cannot be read${issue ? ` (${issue.path.join('.')}: ${issue.message})` : ''}` };
+  }
+  const inflight: InFlight = {
+    pkg: parsed.data,
+    ...(cursorAfter !== undefined ? { cursorAfter: cursorAfter as number } : {}),
+    ...(snapshotAt !== undefined ? { snapshotAt: snapshotAt as number } : {}),
+    ...(snapshotFinal !== undefined ? { snapshotFinal: snapshotFinal as boolean } : {}),
+  };
+  return { inflight, inflightProblem: null };
 }
 
 export function toAgentState(node: RepositoryNode): AgentState {
@@ -59,7 +81,7 @@ export function toAgentState(node: RepositoryNode): AgentState {
     snapshotAt: typeof p.snapshotAt === 'number' ? p.snapshotAt : null,
     resyncRequested: p.resyncRequested === true,
     retryRequested: p.retryRequested === true,
-    inflight: parseInflight(p.inflight),
+    ...parseInflight(p.inflight),
     blockedSince: date('blockedSince'),
     lastError: typeof p.lastError === 'string' ? p.lastError : null,
     lastDeliveredAt: date('lastDeliveredAt'),

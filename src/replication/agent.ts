@@ -1,9 +1,10 @@
 import type { Clock } from '../clock.js';
 import { failpoint } from '../support/failpoint.js';
-import type { Repository } from '../repository/index.js';
+import type { PropertyValue, Repository } from '../repository/index.js';
 import { inflightValue, ensureAgentState, updateAgentState, type AgentState, type InFlight } from './agent-state.js';
 import type { Outbox } from './outbox.js';
 import { describeItem, PACKAGE_ITEMS, PACKAGE_TARGET_BYTES, type ReplicationItem } from './package.js';
+import { upgradeStoredPackage } from './upgrade.js';
 import type { DeliveryAnswer, Transport } from './transport.js';
 
 /** What one round did: sent a package, found nothing to send, or could not deliver (see the state's lastError). */
@@ -73,9 +74,9 @@ async function nextInflight(name: string, state: AgentState, deps: AgentRoundDep
   }
   if (entries.length === 0) {
     if (head > state.cursor) {
-      // Items this agent still needed are gone (pruned while it was removed or restored): send everything again.
+      // Items this agent still needed are gone (pruned while it was removed or restored) or cannot be read: send everything again.
       await updateAgentState(repo, name, () => ({ snapshotPending: true, snapshotAt: null }));
-      deps.log?.warn({ agent: name, cursor: state.cursor }, 'the outbox no longer has the items this agent needs; sending a full snapshot');
+      deps.log?.warn({ agent: name, cursor: state.cursor }, 'the outbox no longer has (or cannot read) the items this agent needs; sending a full snapshot');
     }
     return null;
   }
@@ -104,6 +105,39 @@ async function delivered(name: string, inflight: InFlight, answer: DeliveryAnswe
 }
 
 /**
+ * The state with its package in flight as the receiver must get it: one an older version wrote
+ * down is brought to the current format (upgrade.ts) and written down again under the same
+ * sequence number. One that cannot be read or upgraded is dropped and a full snapshot sent under
+ * the next number: if the publish applied the dropped package, it takes the snapshot; if not,
+ * it asks for the dropped number (409) and the agent sends the snapshot under that. Null when
+ * another author changed the state meanwhile (this round does nothing).
+ */
+async function sendableState(name: string, state: AgentState, deps: AgentRoundDeps): Promise<AgentState | null> {
+  const stored = state.inflight;
+  let problem = state.inflightProblem;
+  if (stored) {
+    const upgraded = await upgradeStoredPackage(deps.repo, stored.pkg);
+    if (upgraded.ok && upgraded.value === stored.pkg) return state;
+    if (upgraded.ok) {
+      const current = inflightValue({ ...stored, pkg: upgraded.value });
+      const written = await updateAgentState(deps.repo, name, (now): Record<string, string> =>
+        now.inflight && inflightValue(now.inflight) === inflightValue(stored) ? { inflight: current } : {},
+      );
+      deps.log?.info({ agent: name, sequence: stored.pkg.sequence }, 'the package in flight was written by an older version; sending it in the current format');
+      return written?.inflight && inflightValue(written.inflight) === current ? written : null;
+    }
+    problem = upgraded.problem;
+  }
+  if (problem === null) return state;
+  deps.log?.warn({ agent: name, sequence: state.nextSequence, problem }, 'the package in flight cannot be sent; sending a full snapshot instead');
+  deps.snapshotParts.delete(name);
+  const dropped = await updateAgentState(deps.repo, name, (now): Record<string, PropertyValue | null> =>
+    now.nextSequence === state.nextSequence ? { inflight: null, nextSequence: state.nextSequence + 1, snapshotPending: true, snapshotAt: null } : {},
+  );
+  return dropped?.nextSequence === state.nextSequence + 1 ? dropped : null;
+}
+
+/**
  * One step of an agent: send the package in flight (after a crash: the same one again), else
  * the next part of a pending snapshot, else the next items of the outbox. At least once on the
  * wire; the receiver's per-source sequence makes it exactly once.
@@ -114,6 +148,9 @@ export async function deliverRound(name: string, deps: AgentRoundDeps): Promise<
     state = (await updateAgentState(deps.repo, name, () => ({ resyncRequested: null, snapshotPending: true, snapshotAt: null })))!;
     deps.snapshotParts.delete(name);
   }
+  const sendable = await sendableState(name, state, deps);
+  if (!sendable) return 'idle';
+  state = sendable;
   let inflight = state.inflight;
   if (!inflight) {
     inflight = await nextInflight(name, state, deps);

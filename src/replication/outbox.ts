@@ -3,6 +3,7 @@ import { CapsuleError } from '../errors.js';
 import type { PropertyValue, Repository, RepositoryNode, RepositoryReader, RepositoryWriter } from '../repository/index.js';
 import { accessRuleOf, checkContentPath, contentAncestors, type AccessRuleOutbox } from '../content/index.js';
 import { findGroupNode, findUserNode, GROUP_TYPE, GROUPS_ROOT, readReplicatedUser, USER_TYPE, USERS_ROOT, type UserChangeOutbox } from '../users/index.js';
+import { readStoredItem } from './upgrade.js';
 import { LOCAL_GROUPS, LOCAL_USERS, MAX_PACKAGE_BYTES, itemSchema, type ContentItem, type ContentNodeState, type ReplicationItem } from './package.js';
 
 export const OUTBOX_ROOT = '/var/replication/outbox';
@@ -29,7 +30,10 @@ export interface Outbox extends UserChangeOutbox, AccessRuleOutbox {
   deactivate(path: string): Promise<number>;
   /** The last sequence number written (0 for none). */
   head(reader?: RepositoryReader): Promise<number>;
-  /** Up to `limit` entries after `afterSeq`, in order (stops at the first gap, i.e. a pruned or missing item). */
+  /**
+   * Up to `limit` entries after `afterSeq`, in order, in the current format (upgrade.ts). Stops at
+   * the first gap: a pruned or missing item, or one that cannot be read or brought to the format.
+   */
   read(afterSeq: number, limit: number): Promise<OutboxEntry[]>;
   /** Removes items up to and including `throughSeq` (every agent has them). */
   prune(throughSeq: number): Promise<number>;
@@ -108,8 +112,11 @@ export function createOutbox(repo: Repository): Outbox {
     },
 
     async accessRuleChanged(tx, path) {
-      const node = await tx.getNode(checkContentPath(path));
-      await append(tx, { type: 'access', path, allowedGroups: node ? accessRuleOf(node) : null });
+      const target = checkContentPath(path);
+      // A node that no activation sent is sent with its rule as it is then: its path and groups stay on the author until then.
+      if (!(await mayBeOnPublishes(tx, target))) return;
+      const node = await tx.getNode(target);
+      await append(tx, { type: 'access', path: target, allowedGroups: node ? accessRuleOf(node) : null });
     },
 
     async contentChanged(tx, path, { deep, deactivate = false }) {
@@ -139,8 +146,9 @@ export function createOutbox(repo: Repository): Outbox {
         }
       }
       if (!markers.some((node) => node.properties.path === target)) {
-        await tx.addNode(`${ACTIVATIONS_ROOT}/${createHash('sha256').update(target).digest('hex')}`, { type: 'capsule:Activation', properties: { path: target, deep, excluded: [] } });
+        await tx.addNode(`${ACTIVATIONS_ROOT}/${pathKey(target)}`, { type: 'capsule:Activation', properties: { path: target, deep, excluded: [] } });
       }
+      if (!(await tx.getNode(`${SENT_ROOT}/${pathKey(target)}`))) await tx.addNode(`${SENT_ROOT}/${pathKey(target)}`, { type: 'capsule:SentPath', properties: { path: target } });
     },
 
     activate: (path, deep) => repo.transaction(async (tx) => {
@@ -160,7 +168,10 @@ export function createOutbox(repo: Repository): Outbox {
       for (let seq = afterSeq + 1; entries.length < limit; seq++) {
         const node = await repo.getNode(outboxPath(seq));
         if (!node) break;
-        entries.push({ seq, item: itemSchema.parse(JSON.parse(node.properties.item as string)) });
+        const item = await readStoredItem(repo, node.properties.item);
+        // Like a pruned item: the agent sends a full snapshot, which stands for it.
+        if (!item.ok) break;
+        entries.push({ seq, item: item.value });
       }
       return entries;
     },
@@ -212,3 +223,28 @@ export function createOutbox(repo: Repository): Outbox {
 
 /** Which content is activated (one node per activated path), so a snapshot can send it again. */
 export const ACTIVATIONS_ROOT = '/var/replication/activated';
+/**
+ * Every path ever activated, kept after it is deactivated: a deactivation removes the node from
+ * publishes but leaves the nodes above it there, and their rules must still follow the author's.
+ */
+export const SENT_ROOT = '/var/replication/sent';
+
+function pathKey(path: string): string {
+  return createHash('sha256').update(path).digest('hex');
+}
+
+/**
+ * Whether a node may be on a publish: only an activation puts content there, as the activated
+ * node, a node above it (those stay after a deactivation), or a node of an activated subtree.
+ * Any other node reaches publishes with the activation that first sends it, carrying its rule
+ * as it is then, so a change of its rule before that need not (and, for content not yet
+ * published, must not) be sent.
+ */
+async function mayBeOnPublishes(reader: RepositoryReader, path: string): Promise<boolean> {
+  const atOrBelow = (candidate: unknown) => typeof candidate === 'string' && (candidate === path || candidate.startsWith(`${path}/`));
+  if ((await reader.getChildren(SENT_ROOT)).some((node) => atOrBelow(node.properties.path))) return true;
+  // Activations an older version recorded have no sent path.
+  return (await reader.getChildren(ACTIVATIONS_ROOT)).some(
+    (node) => atOrBelow(node.properties.path) || (node.properties.deep === true && path.startsWith(`${node.properties.path as string}/`)),
+  );
+}

@@ -35,6 +35,15 @@ const contentPath = z
   .refine((path) => !path.split('/').some((segment) => segment === '.' || segment === '..'), { message: "no '.' or '..' segments" });
 
 /**
+ * Why `path` is no content path, null when it is one. The receiver asks again: a library caller
+ * may hand it items that were never parsed.
+ */
+export function contentPathProblem(path: unknown): string | null {
+  const parsed = contentPath.safeParse(path);
+  return parsed.success ? null : `${typeof path === 'string' ? path.slice(0, 200) : String(path)} is not ${parsed.error.issues[0]!.message}`;
+}
+
+/**
  * Content node types: Capsule's own content and folder types, or a type of the site's own (no
  * `capsule:` prefix). Never a user, group, token or configuration type: a node of such a type
  * under /content would be found by the lookups that trust those types.
@@ -93,9 +102,13 @@ const contentItem = z
  * was not sent), and it carries the rule of every ancestor. Null when it holds.
  */
 export function contentItemProblem(item: z.infer<typeof contentItem>): string | null {
+  const pathProblem = contentPathProblem(item.path);
+  if (pathProblem) return `path: ${pathProblem}`;
   if (!item.nodes) return item.ancestors === undefined ? null : `ancestors: a deactivation of ${item.path} carries none`;
   const present = new Set<string>();
   for (const node of item.nodes) {
+    const nodeProblem = contentPathProblem(node.path);
+    if (nodeProblem) return `nodes: ${nodeProblem}`;
     if (node.path !== item.path && !node.path.startsWith(`${item.path}/`)) return `nodes: content node ${node.path} is outside the activated ${item.path}`;
     if (present.has(node.path)) return `nodes: content node ${node.path} comes twice`;
     if (node.path !== item.path && !present.has(node.path.slice(0, node.path.lastIndexOf('/')))) return `nodes: content node ${node.path} comes without its parent before it`;
@@ -103,6 +116,8 @@ export function contentItemProblem(item: z.infer<typeof contentItem>): string | 
   }
   if (!present.has(item.path)) return `nodes: the activated ${item.path} is not among them`;
   const expected = contentAncestors(item.path);
+  // Sent by an author from before activations carried their ancestors' rules.
+  if (item.ancestors === undefined) return `ancestors: the access rules of ${expected.length > 0 ? expected.join(', ') : 'no node'} must come with ${item.path}; an activation without them was sent by an older author: upgrade the author too`;
   const sent = item.ancestors?.map((ancestor) => ancestor.path) ?? [];
   if (sent.length !== expected.length || sent.some((path, index) => path !== expected[index])) {
     return `ancestors: the access rules of ${expected.length > 0 ? expected.join(', ') : 'no node'} (in that order) must come with ${item.path}`;
@@ -110,19 +125,24 @@ export function contentItemProblem(item: z.infer<typeof contentItem>): string | 
   return null;
 }
 
-export const itemSchema = z
-  .discriminatedUnion('type', [
-    /** The user's whole state as of the change, or null when it was removed. */
-    z.object({ type: z.literal('user'), id: replicatedUser, state: userStateSchema.nullable() }).strict(),
-    z.object({ type: z.literal('group'), id: replicatedGroup, exists: z.boolean() }).strict(),
-    contentItem,
-    /** A content node's access rule as it became on the author, whether or not the node was activated. */
-    z.object({ type: z.literal('access'), path: contentPath, allowedGroups: accessRule }).strict(),
-  ])
-  .superRefine((item, context) => {
-    const problem = item.type === 'content' ? contentItemProblem(item) : null;
-    if (problem) context.addIssue({ code: z.ZodIssueCode.custom, message: problem });
-  });
+/**
+ * Every item's shape, without the checks that make an activation safe to apply: what an author
+ * reads back from its own outbox and in-flight packages, which may have been written by an older
+ * version (upgrade.ts brings them to the current format before they are sent).
+ */
+export const storedItemSchema = z.discriminatedUnion('type', [
+  /** The user's whole state as of the change, or null when it was removed. */
+  z.object({ type: z.literal('user'), id: replicatedUser, state: userStateSchema.nullable() }).strict(),
+  z.object({ type: z.literal('group'), id: replicatedGroup, exists: z.boolean() }).strict(),
+  contentItem,
+  /** A content node's access rule as it became on the author, whether or not the node was activated. */
+  z.object({ type: z.literal('access'), path: contentPath, allowedGroups: accessRule }).strict(),
+]);
+
+export const itemSchema = storedItemSchema.superRefine((item, context) => {
+  const problem = item.type === 'content' ? contentItemProblem(item) : null;
+  if (problem) context.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+});
 
 export const packageSchema = z
   .object({
@@ -134,6 +154,9 @@ export const packageSchema = z
     items: z.array(itemSchema).max(PACKAGE_ITEMS * 4),
   })
   .strict();
+
+/** A package as an author wrote it down before sending it (possibly an older version's). */
+export const storedPackageSchema = packageSchema.extend({ items: z.array(storedItemSchema).max(PACKAGE_ITEMS * 4) });
 
 export type ReplicationItem = z.infer<typeof itemSchema>;
 export type ContentItem = Extract<ReplicationItem, { type: 'content' }>;

@@ -3,7 +3,7 @@ import { CapsuleError } from '../errors.js';
 import type { PropertyValue, Repository, RepositoryWriter } from '../repository/index.js';
 import { applyReplicatedGroup, applyReplicatedUser, USERS_COUNTER } from '../users/index.js';
 import { accessRuleOf, ALLOWED_GROUPS, sameAccessRule, type AccessRule } from '../content/index.js';
-import { contentItemProblem, LOCAL_GROUPS, type ContentItem, type ContentNodeState, type ReplicationItem, type ReplicationPackage } from './package.js';
+import { contentItemProblem, contentPathProblem, LOCAL_GROUPS, type ContentItem, type ContentNodeState, type ReplicationItem, type ReplicationPackage } from './package.js';
 
 export const RECEIVED_ROOT = '/var/replication/received';
 
@@ -40,6 +40,9 @@ const ANCESTOR_TYPE = 'capsule:Folder';
 
 /** Gives the node at `path` the rule `allowedGroups`; a node the publish lacks is made only with `create`. */
 async function applyAccessRule(tx: RepositoryWriter, path: string, allowedGroups: AccessRule, create: boolean): Promise<void> {
+  // Checked again here, not only when parsed: a rule is for content, never for a user, group or key node.
+  const problem = contentPathProblem(path);
+  if (problem) throw new CapsuleError('REPLICATION_PACKAGE_INVALID', `malformed replication package: path: ${problem}`);
   const existing = await tx.getNode(path);
   if (!existing) {
     if (create) await tx.addNode(path, { type: ANCESTOR_TYPE, properties: allowedGroups ? { [ALLOWED_GROUPS]: [...allowedGroups] } : {} });
@@ -67,6 +70,8 @@ async function applyContent(tx: RepositoryWriter, item: ContentItem): Promise<vo
       await tx.addNode(node.path, { type: node.type, properties });
       continue;
     }
+    // A node made as a folder for an ancestor's rule (or retyped on the author) takes the author's type.
+    if (existing.type !== node.type) await tx.putNode({ ...existing, type: node.type });
     const removed: Record<string, null> = {};
     for (const name of Object.keys(existing.properties)) if (!(name in properties)) removed[name] = null;
     await tx.setProperties(node.path, { ...removed, ...properties });

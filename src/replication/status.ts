@@ -5,7 +5,19 @@ import { configuredAgents } from './agent-config.js';
 import { readAgentState } from './agent-state.js';
 import { headOf } from './agent.js';
 import { outboxPath, OUTBOX_COUNTER } from './outbox.js';
-import { describeItem, itemSchema } from './package.js';
+import { describeItem, storedItemSchema } from './package.js';
+
+/** Never throws: an item an older version (or a damaged repository) left must not stop `replication status`. */
+function describeStored(text: unknown): string {
+  let stored: unknown;
+  try {
+    stored = JSON.parse(String(text));
+  } catch {
+    stored = undefined;
+  }
+  const parsed = storedItemSchema.safeParse(stored);
+  return parsed.success ? describeItem(parsed.data) : 'unreadable (a full snapshot will stand for it)';
+}
 
 export interface AgentStatus {
   readonly name: string;
@@ -38,8 +50,8 @@ export async function replicationStatus(deps: { repo: Repository; config: Config
     const state = await readAgentState(repo, agent.name);
     const position = !state ? outboxHead : state.snapshotPending ? (state.snapshotAt ?? outboxHead) : state.cursor;
     const next = await repo.getNode(outboxPath(position + 1));
-    let head = headOf(state?.inflight ?? null);
-    if (!head && next) head = `outbox item ${position + 1}: ${describeItem(itemSchema.parse(JSON.parse(next.properties.item as string)))}`;
+    let head = state?.inflightProblem ? `package ${state.nextSequence}: ${state.inflightProblem}; a full snapshot replaces it` : headOf(state?.inflight ?? null);
+    if (!head && next) head = `outbox item ${position + 1}: ${describeStored(next.properties.item)}`;
     if (!head && (!state || state.snapshotPending)) head = 'full snapshot';
     const waitingSince = state?.inflight || !state || state.snapshotPending ? (state?.blockedSince?.getTime() ?? next?.created.getTime()) : next?.created.getTime();
     statuses.push({

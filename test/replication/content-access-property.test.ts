@@ -32,7 +32,8 @@ type Step =
   | { kind: 'activate'; at: number; deep: boolean }
   | { kind: 'deactivate'; at: number }
   | { kind: 'deliver'; items: number }
-  | { kind: 'snapshot' };
+  | { kind: 'snapshot' }
+  | { kind: 'resync' };
 
 const segment = fc.constantFrom('a', 'b', 'c');
 const tree = fc.uniqueArray(
@@ -47,6 +48,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('deactivate' as const), at: fc.nat(9) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('deliver' as const), items: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'snapshot' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'resync' as const }) },
 );
 const initialRules = fc.array(fc.constantFrom(...RULES), { minLength: 8, maxLength: 8 });
 
@@ -102,11 +104,14 @@ async function assertSameAccess(author: ContentService, publish: Publish, name: 
 
 describe('access rules on publishes', () => {
   it('every node on a publish admits exactly the readers the author admits, whatever is activated, deactivated or re-ruled in whatever order', async () => {
-    const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : Date.now() ^ (Math.random() * 2 ** 31);
+    // Fixed, so that CI runs the same cases every time; FC_SEED=… explores others.
+    const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : 20261207;
+    console.log(`fast-check seed ${seed} (set FC_SEED to change it)`);
     const property = fc.asyncProperty(tree, initialRules, fc.array(step, { minLength: 1, maxLength: 16 }), async (paths, rules, steps) => {
       const authorRepo = openSqliteRepository({ file: join(tempDir(), 'author.sqlite'), create: true });
       const streamed = openPublish('publish-1', 0);
       const snapshotted = openPublish('publish-2', null);
+      const resynced = openPublish('publish-3', 0);
       try {
         const outbox = createOutbox(authorRepo);
         const author = createContentService(authorRepo, { outbox });
@@ -132,7 +137,15 @@ describe('access rules on publishes', () => {
             case 'deliver':
               await deliver(outbox, streamed, each.items);
               await deliver(outbox, snapshotted, each.items);
+              await deliver(outbox, resynced, each.items);
               break;
+            case 'resync': {
+              // `replication resync`: a snapshot onto what the publish already has, then the queue from there.
+              const at = await outbox.head();
+              for (const part of packItems(await outbox.snapshot())) await resynced.receive(part);
+              resynced.cursor = at;
+              break;
+            }
             case 'snapshot':
               // What an agent does for a new publish or a resync: the position, then everything active.
               if (snapshotted.cursor === null) {
@@ -150,10 +163,12 @@ describe('access rules on publishes', () => {
         }
         await deliver(outbox, streamed, Number.MAX_SAFE_INTEGER);
         await deliver(outbox, snapshotted, Number.MAX_SAFE_INTEGER);
+        await deliver(outbox, resynced, Number.MAX_SAFE_INTEGER);
         await assertSameAccess(author, streamed, 'publish-1');
+        await assertSameAccess(author, resynced, 'publish-3 (resynced onto its content)');
         await assertSameAccess(author, snapshotted, 'publish-2 (from a snapshot)');
       } finally {
-        for (const repo of [authorRepo, streamed.repo, snapshotted.repo]) await repo.close();
+        for (const repo of [authorRepo, streamed.repo, snapshotted.repo, resynced.repo]) await repo.close();
       }
     });
     try {

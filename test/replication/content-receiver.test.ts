@@ -111,5 +111,30 @@ describe('the receiver and content items', () => {
     await receiver.receive(pkg(3, [{ type: 'access', path: '/content/club', allowedGroups: null }, { type: 'access', path: '/content/nowhere', allowedGroups: ['x'] }]));
     assert.equal((await content.read('/content/club/room/page', 0, null)).title, 'Page', 'the rule was lifted on the author');
     assert.equal(await content.read('/content/nowhere', 0, null).catch((error: Error & { code?: string }) => error.code), 'NODE_NOT_FOUND', 'a rule for a node it lacks makes no node');
+
+    // The folder activated itself takes the author's type, and keeps what is below it.
+    await receiver.receive(
+      pkg(4, [{ type: 'content', path: '/content/club', deep: false, nodes: [{ path: '/content/club', type: 'capsule:Content', properties: { title: { t: 'string', v: 'Club' } } }], ancestors: [{ path: '/content', allowedGroups: null }] }]),
+    );
+    assert.deepEqual(await content.read('/content/club', 0, null), { 'jcr:primaryType': 'capsule:Content', title: 'Club' });
+    assert.equal((await content.read('/content/club/room/page', 0, null)).title, 'Page');
+  });
+
+  it('refuses, from a caller that never parsed them, a rule or an activation for a path outside /content, and changes nothing', async () => {
+    const { publish, receiver, state } = await publishWithSite();
+    await publish.users.createGroup('staff');
+    const before = { ...(await state()), outside: await publish.repo.getSubtree('/home'), etc: await publish.repo.getSubtree('/etc') };
+    const groupPath = (await publish.repo.findByProperty('groupId', 'staff'))[0]!.path;
+    const bad: ReplicationItem[] = [
+      { type: 'access', path: groupPath, allowedGroups: ['x'] },
+      { type: 'access', path: '/etc/key', allowedGroups: [] },
+      { type: 'content', path: '/etc/key', deep: true, nodes: [{ path: '/etc/key', type: 'capsule:Content', properties: {} }], ancestors: [{ path: '/etc', allowedGroups: ['x'] }] },
+      { type: 'content', path: '/content/../etc', deep: true, nodes: [{ path: '/content/../etc', type: 'capsule:Content', properties: {} }], ancestors: [{ path: '/content', allowedGroups: null }] },
+    ];
+    for (const item of bad) {
+      const pkg: ReplicationPackage = { format: 1, source: 'author', sequence: 2, items: [item] };
+      await assert.rejects(receiver.receive(pkg), (error: Error & { code?: string }) => error.code === 'REPLICATION_PACKAGE_INVALID' && /path under \/content|'\.' or '\.\.'/.test(error.message), JSON.stringify(item));
+    }
+    assert.deepEqual({ ...(await state()), outside: await publish.repo.getSubtree('/home'), etc: await publish.repo.getSubtree('/etc') }, before, 'no node and no sequence changed');
   });
 });
