@@ -32,7 +32,7 @@ export interface AddNodeOptions {
 }
 
 /** Property names whose values are indexed for `findByProperty` (each element of a string[]). */
-export const INDEXED_PROPERTIES: readonly string[] = ['userId', 'groupId', 'members'];
+export const INDEXED_PROPERTIES: readonly string[] = ['userId', 'groupId', 'members', 'member'];
 
 /**
  * Subtrees whose every change bumps a counter (`treeCounter(root)`) in the same transaction, so
