@@ -1,7 +1,7 @@
 // Applying replication packages on a publish (issue 23): users joining one group, in packages of
 // 500 as an agent sends them, until the group has 1,000, 10,000 and 100,000 members; and one
 // user item with 10,000 groups. Linear cost means the same items per second at every size. The
-// receiver runs in this process on a fresh SQLite home. A timer firing every millisecond measures
+// receiver runs in this process on fresh SQLite homes. A timer firing every millisecond measures
 // the longest the event loop was held between two turns: in wall time (what a load balancer's
 // liveness check feels, stretched by whatever else the machine runs) and in this process's CPU
 // time (the work done in that stretch, which other processes' load does not stretch).
@@ -55,31 +55,49 @@ interface Segment {
   readonly memberships: number;
 }
 
-/** Applies the segments in order on one fresh home, measuring each; the first is a warm-up, not returned. */
-async function applySegments(segments: readonly Segment[]): Promise<ApplyRun[]> {
+/**
+ * Applies each lane's segments in order on a fresh home of its own, the lanes' packages taken in
+ * turn (one of each lane, then the next), so that every lane meets the same moments of the
+ * machine's load; measures each segment of each lane apart. The first segment of each lane is a
+ * warm-up, not returned. The event loop's longest hold is that of the stretch, all lanes together.
+ */
+async function applyLanes(lanes: ReadonlyArray<readonly Segment[]>): Promise<ApplyRun[][]> {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-bench-apply-'));
-  const services = await openServices({ home: join(dir, 'home'), create: true, hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }) });
+  const homes = await Promise.all(
+    lanes.map((_, index) => openServices({ home: join(dir, `home-${index}`), create: true, hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }) })),
+  );
   try {
-    const receiver = createReceiver({ repo: services.repo, clock: services.clock });
-    const runs: ApplyRun[] = [];
-    for (const { name, packages, memberships } of segments) {
+    const receivers = homes.map((services) => createReceiver({ repo: services.repo, clock: services.clock }));
+    const runs: ApplyRun[][] = lanes.map(() => []);
+    for (let segment = 0; segment < lanes[0]!.length; segment++) {
+      const spent = lanes.map(() => ({ wallNs: 0n, cpuUs: 0 }));
       const probe = loopProbe();
-      const start = process.hrtime.bigint();
-      const cpuStart = process.cpuUsage();
-      for (const pkg of packages) {
-        const result = await receiver.receive(pkg);
-        if (result.outcome !== 'applied') throw new Error(`package ${pkg.sequence} of ${pkg.source}: ${result.outcome}`);
+      const longest = Math.max(...lanes.map((lane) => lane[segment]!.packages.length));
+      for (let index = 0; index < longest; index++) {
+        for (const [lane, segments] of lanes.entries()) {
+          const pkg = segments[segment]!.packages[index];
+          if (!pkg) continue;
+          const start = process.hrtime.bigint();
+          const cpuStart = process.cpuUsage();
+          const result = await receivers[lane]!.receive(pkg);
+          const cpu = process.cpuUsage(cpuStart);
+          spent[lane]!.wallNs += process.hrtime.bigint() - start;
+          spent[lane]!.cpuUs += cpu.user + cpu.system;
+          if (result.outcome !== 'applied') throw new Error(`package ${pkg.sequence} of ${pkg.source}: ${result.outcome}`);
+        }
       }
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const cpu = process.cpuUsage(cpuStart);
-      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       const { maxWallMs, maxCpuMs } = probe.stop();
-      const items = packages.reduce((sum, pkg) => sum + pkg.items.length, 0);
-      runs.push({ name, items, seconds, itemsPerSecond: items / seconds, itemsPerCpuSecond: items / cpuSeconds, membershipsPerSecond: memberships / seconds, maxLoopWallMs: maxWallMs, maxLoopCpuMs: maxCpuMs });
+      for (const [lane, segments] of lanes.entries()) {
+        const { name, packages, memberships } = segments[segment]!;
+        const seconds = Number(spent[lane]!.wallNs) / 1e9;
+        const items = packages.reduce((sum, pkg) => sum + pkg.items.length, 0);
+        const itemsPerCpuSecond = items / (spent[lane]!.cpuUs / 1e6);
+        runs[lane]!.push({ name, items, seconds, itemsPerSecond: items / seconds, itemsPerCpuSecond, membershipsPerSecond: memberships / seconds, maxLoopWallMs: maxWallMs, maxLoopCpuMs: maxCpuMs });
+      }
     }
-    return runs.slice(1);
+    return runs.map((lane) => lane.slice(1));
   } finally {
-    await services.close();
+    for (const services of homes) await services.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -109,11 +127,11 @@ export interface PackageApplyResult {
 const warmUp = (): Segment => ({ name: 'warm-up', packages: joining('warm-up', () => 'warm', 0, 3_000), memberships: 3_000 });
 
 /**
- * Each measurement on a fresh home, after a warm-up of 3,000 users (so the JIT and SQLite's
- * caches and WAL are past their start): one group filled to 1,000, 10,000 and 100,000 members,
- * each stretch measured apart; the same with every package's users in a group of their own, so
- * the repository grows alike but no group grows (the control: the rate the repository's size
- * alone allows); a user item with `wideGroups` groups.
+ * Each on a fresh home, after a warm-up of 3,000 users (so the JIT and SQLite's caches and WAL
+ * are past their start): one group filled to 1,000, 10,000 and 100,000 members, each stretch
+ * measured apart; beside it, package for package, the same users with every package's users in
+ * a group of their own, so the repository grows alike but no group does (the control: the rate
+ * the repository's size alone allows); then a user item with `wideGroups` groups.
  */
 export async function benchmarkPackageApply(log: (line: string) => void, sizes: readonly number[] = [1_000, 10_000, 100_000], wideGroups = 10_000): Promise<PackageApplyResult> {
   const stretches = (groupOf: (packageIndex: number) => string) => {
@@ -125,13 +143,11 @@ export async function benchmarkPackageApply(log: (line: string) => void, sizes: 
     }
     return segments;
   };
-  log(`one group filled to ${sizes.map((size) => size.toLocaleString('en')).join(', ')} members`);
-  const oneGroup = await applySegments(stretches(() => 'big'));
-  log('the same users, each package in a group of its own');
-  const spread = await applySegments(stretches((index) => `group-${index}`));
+  log(`one group filled to ${sizes.map((size) => size.toLocaleString('en')).join(', ')} members; beside it, the same users with each package in a group of its own`);
+  const [oneGroup, spread] = (await applyLanes([stretches(() => 'big'), stretches((index) => `group-${index}`)])) as [ApplyRun[], ApplyRun[]];
   log(`one user in ${wideGroups.toLocaleString('en')} groups`);
   const groups = Array.from({ length: wideGroups }, (_, index) => `group-${index}`);
   const wide = parsePackage({ format: 1, source: 'bench', sequence: 1, items: [{ type: 'user', id: 'wide', state: { disabled: false, generation: 0, groups } }] });
-  const [wideUser] = await applySegments([warmUp(), { name: `one user item, ${wideGroups.toLocaleString('en')} groups`, packages: [wide], memberships: wideGroups }]);
+  const [wideUser] = (await applyLanes([[warmUp(), { name: `one user item, ${wideGroups.toLocaleString('en')} groups`, packages: [wide], memberships: wideGroups }]]))[0]!;
   return { oneGroup, spread, wideUser: wideUser! };
 }
