@@ -31,7 +31,11 @@ export interface AddNodeOptions {
   readonly properties?: Properties;
 }
 
-/** Property names whose values are indexed for `findByProperty` (each element of a string[]). */
+/**
+ * Property names whose values are indexed for `findByProperty` (each element of a string[]).
+ * `member`: a group membership's user (users/memberships.ts); `members`: the member lists of
+ * groups written before memberships were nodes, until the users module moves them.
+ */
 export const INDEXED_PROPERTIES: readonly string[] = ['userId', 'groupId', 'members', 'member'];
 
 /**
