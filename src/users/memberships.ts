@@ -16,9 +16,7 @@ const MEMBER = 'member';
 /** A group and a member, as a membership node says. */
 export interface Membership {
   readonly groupId: string;
-  /** The group's node. */
-  readonly groupPath: string;
-  /** The membership's own node. */
+  /** The membership's own node (below its group's). */
   readonly path: string;
 }
 
@@ -31,7 +29,7 @@ function groupPathOf(path: string): string {
 }
 
 function toMembership(node: RepositoryNode): Membership {
-  return { groupId: node.properties.group as string, groupPath: groupPathOf(node.path), path: node.path };
+  return { groupId: node.properties.group as string, path: node.path };
 }
 
 /** The groups `userId` is a member of (one indexed read). */
