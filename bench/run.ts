@@ -11,6 +11,7 @@ import { benchmarkPostgres } from './postgres.js';
 import { benchmarkTokenCount } from './token-count.js';
 import { benchmarkLogins } from './logins.js';
 import { benchmarkFarm } from './farm.js';
+import { benchmarkPackageApply, type ApplyRun } from './package-apply.js';
 import { ALL_CPUS, LOAD_CPU, pin, PINNED, SERVER_CPU } from './pinning.js';
 
 const log = (line: string) => console.error(`  … ${line}`);
@@ -128,8 +129,25 @@ if (section('replication')) {
   console.log('\n7. Replication lag: an author and three publishes (child processes, loopback, not pinned), 1,000 changes\n');
   pin(process.pid, ALL_CPUS); // its processes inherit this process's cores
   for (const run of await benchmarkReplication(log)) {
-    console.log(`  ${run.name.padEnd(32)} ${run.changesPerSecond.toFixed(0).padStart(5)} changes/s  lag p50 ${String(run.p50Ms).padStart(4)} ms  p99 ${String(run.p99Ms).padStart(4)} ms  max ${String(run.maxMs).padStart(4)} ms`);
+    console.log(`  ${run.name.padEnd(38)} ${run.changesPerSecond.toFixed(0).padStart(5)} changes/s  lag p50 ${String(run.p50Ms).padStart(4)} ms  p99 ${String(run.p99Ms).padStart(4)} ms  max ${String(run.maxMs).padStart(4)} ms`);
   }
   console.log('\n  target: every change applied on every publish within 2 s');
+}
+if (section('apply')) {
+  console.log('\n8. Applying replication packages on a publish (receiver in this process, SQLite, packages of 500 users as an agent sends them)\n');
+  const { oneGroup, spread, wideUser } = await benchmarkPackageApply(log);
+  const held = (run: ApplyRun) => `loop held ≤ ${run.maxLoopCpuMs.toFixed(0).padStart(3)} ms CPU (${run.maxLoopWallMs.toFixed(0).padStart(3)} ms wall)`;
+  const rates = (run: ApplyRun) => `${run.itemsPerSecond.toFixed(0).padStart(5)} items/s, ${run.itemsPerCpuSecond.toFixed(0).padStart(5)} per CPU-s`;
+  console.log('  users joining ONE group (the group grows to 1,000, 10,000, 100,000 members), against the same users each package in a group of its own:');
+  for (const [index, run] of oneGroup.entries()) {
+    const control = spread[index]!;
+    console.log(`  ${run.name.padEnd(24)} one group ${rates(run)}, ${held(run)} (both lanes)   own groups ${rates(control)}   one/own ${(run.itemsPerCpuSecond / control.itemsPerCpuSecond).toFixed(2)}   vs first stretch ${(run.itemsPerCpuSecond / oneGroup[0]!.itemsPerCpuSecond).toFixed(2)}`);
+  }
+  console.log(`  ${wideUser.name.padEnd(38)} ${wideUser.seconds.toFixed(2)} s, ${wideUser.membershipsPerSecond.toFixed(0)} memberships/s, ${held(wideUser)}`);
+  const worst = Math.min(...oneGroup.map((run, index) => run.itemsPerCpuSecond / spread[index]!.itemsPerCpuSecond));
+  const heldCpu = Math.max(...[...oneGroup, ...spread, wideUser].map((run) => run.maxLoopCpuMs));
+  const heldWall = Math.max(...[...oneGroup, ...spread, wideUser].map((run) => run.maxLoopWallMs));
+  console.log(`\n  goal: the group's size costs nothing (items per CPU-second in one group ≈ in groups of their own at the same repository size, ≥ 0.8 at every stretch): ${worst.toFixed(2)}, ${met(worst >= 0.8)}`);
+  console.log(`  goal: the event loop never held for more than ~100 ms of work: ${heldCpu.toFixed(0)} ms CPU, ${met(heldCpu <= 100)} (longest wall-time stretch ${heldWall.toFixed(0)} ms at load average ${loadavg()[0]!.toFixed(1)})`);
 }
 console.log(`\nload average at the end: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);

@@ -12,7 +12,7 @@ import {
   sameLocation,
   type Repository,
 } from '../repository/index.js';
-import { createArgon2Hasher, createUserManager, type PasswordHasher, type UserManager } from '../users/index.js';
+import { createArgon2Hasher, createUserManager, moveLegacyMembers, type PasswordHasher, type UserManager } from '../users/index.js';
 import { createOutbox } from '../replication/index.js';
 import { COMPONENTS } from './components.js';
 import { homeHasRepository, homeLayout, readRepositoryLocation, writeRepositoryLocation, type HomeLayout } from './home.js';
@@ -98,6 +98,7 @@ export async function openServices(options: OpenServicesOptions): Promise<Servic
     const crypto = createCryptoSupport({ load: () => loadKeySet(home.keysDir, repo) });
     if (options.keys === 'prepare') await crypto.refresh();
     else await crypto.refresh().catch(() => undefined); // kept inside crypto, thrown on first use
+    if (!created) await moveLegacyMembers(repo); // a repository from before memberships were nodes
     const users = createUserManager({ repo, hasher: options.hasher ?? createArgon2Hasher(), outbox: createOutbox(repo) });
     const config = createConfigAdmin({ repo, protector: crypto });
     for (const component of COMPONENTS) config.register(component);

@@ -31,8 +31,12 @@ export interface AddNodeOptions {
   readonly properties?: Properties;
 }
 
-/** Property names whose values are indexed for `findByProperty` (each element of a string[]). */
-export const INDEXED_PROPERTIES: readonly string[] = ['userId', 'groupId', 'members'];
+/**
+ * Property names whose values are indexed for `findByProperty` (each element of a string[]).
+ * `member`: a group membership's user (users/memberships.ts); `members`: the member lists of
+ * groups written before memberships were nodes, until the users module moves them.
+ */
+export const INDEXED_PROPERTIES: readonly string[] = ['userId', 'groupId', 'members', 'member'];
 
 /**
  * Subtrees whose every change bumps a counter (`treeCounter(root)`) in the same transaction, so

@@ -1,4 +1,5 @@
 import type { RepositoryNode, RepositoryReader } from '../repository/index.js';
+import { membersOf } from './memberships.js';
 import type { Group } from './types.js';
 import { GROUP_TYPE, USER_TYPE } from './types.js';
 
@@ -14,15 +15,6 @@ export async function findGroupNode(reader: RepositoryReader, id: string): Promi
   return node ?? null;
 }
 
-/** The groups that list `userId` as a member. */
-export function groupNodesOf(reader: RepositoryReader, userId: string): Promise<RepositoryNode[]> {
-  return reader.findByProperty('members', userId, GROUP_TYPE);
-}
-
-export function toGroup(node: RepositoryNode): Group {
-  return {
-    id: node.properties.groupId as string,
-    path: node.path,
-    members: (node.properties.members as readonly string[] | undefined) ?? [],
-  };
+export async function toGroup(reader: RepositoryReader, node: RepositoryNode): Promise<Group> {
+  return { id: node.properties.groupId as string, path: node.path, members: await membersOf(reader, node.path) };
 }

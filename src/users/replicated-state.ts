@@ -1,6 +1,7 @@
 import { CapsuleError } from '../errors.js';
 import type { PropertyValue, RepositoryNode, RepositoryReader, RepositoryWriter } from '../repository/index.js';
-import { findGroupNode, findUserNode, groupNodesOf } from './authorizable-nodes.js';
+import { findGroupNode, findUserNode } from './authorizable-nodes.js';
+import { addMembership, groupIdsOf, membershipsOf } from './memberships.js';
 import { authorizablePath } from './ids.js';
 import { writeUserTombstone } from './tombstones.js';
 import { GROUP_TYPE, GROUPS_ROOT, USER_TYPE, USERS_ROOT } from './types.js';
@@ -25,11 +26,7 @@ export interface LocalGroups {
 }
 
 export async function readReplicatedUser(reader: RepositoryReader, node: RepositoryNode, { localGroups }: LocalGroups): Promise<ReplicatedUserState> {
-  const userId = node.properties.userId as string;
-  const groups = (await groupNodesOf(reader, userId))
-    .map((group) => group.properties.groupId as string)
-    .filter((group) => !localGroups.includes(group))
-    .sort();
+  const groups = (await groupIdsOf(reader, node.properties.userId as string)).filter((group) => !localGroups.includes(group));
   const p = node.properties;
   return {
     ...(typeof p.passwordHash === 'string' ? { passwordHash: p.passwordHash } : {}),
@@ -42,31 +39,32 @@ export async function readReplicatedUser(reader: RepositoryReader, node: Reposit
   };
 }
 
+/** How a package is applied: the instance's own groups, and where a long apply may let the event loop run. */
+export interface ApplyOptions extends LocalGroups {
+  /** Called after each membership written; the receiver lets other work run there now and then. */
+  readonly yieldPoint?: () => Promise<void>;
+}
+
 async function ensureGroup(tx: RepositoryWriter, id: string): Promise<RepositoryNode> {
   const existing = await findGroupNode(tx, id);
   if (existing) return existing;
   if (await findUserNode(tx, id)) throw new CapsuleError('USER_EXISTS', `group '${id}' cannot be created on this publish: a user of that id exists here`);
-  return tx.addNode(authorizablePath(GROUPS_ROOT, id), { type: GROUP_TYPE, properties: { groupId: id, members: [] } });
-}
-
-async function setMembership(tx: RepositoryWriter, group: RepositoryNode, userId: string, member: boolean): Promise<void> {
-  const members = (group.properties.members as readonly string[] | undefined) ?? [];
-  if (members.includes(userId) === member) return;
-  const next = member ? [...members, userId] : members.filter((each) => each !== userId);
-  await tx.setProperties(group.path, { members: [...new Set(next)].sort() });
+  return tx.addNode(authorizablePath(GROUPS_ROOT, id), { type: GROUP_TYPE, properties: { groupId: id } });
 }
 
 /**
  * Makes this instance's user `id` what `state` says (null: removed, with a tombstone), inside
- * the caller's transaction. The caller bumps the users counter once for all it applied.
+ * the caller's transaction. The caller bumps the users counter once for all it applied. Each
+ * membership is one node (memberships.ts): the cost is that of the user's groups that changed,
+ * whatever the size of the groups.
  */
-export async function applyReplicatedUser(tx: RepositoryWriter, id: string, state: ReplicatedUserState | null, { localGroups }: LocalGroups): Promise<void> {
+export async function applyReplicatedUser(tx: RepositoryWriter, id: string, state: ReplicatedUserState | null, { localGroups, yieldPoint }: ApplyOptions): Promise<void> {
   let node = await findUserNode(tx, id);
-  const current = await groupNodesOf(tx, id);
+  const current = await membershipsOf(tx, id);
   // An account in a group this instance keeps for itself (its administrators, its transport users)
   // is the instance's own: a package must not set its password, disable or delete it, or a
   // transport login would be as good as an administrator's.
-  const local = current.map((group) => group.properties.groupId as string).filter((groupId) => localGroups.includes(groupId));
+  const local = current.map((membership) => membership.groupId).filter((groupId) => localGroups.includes(groupId));
   if (node && local.length > 0) {
     throw new CapsuleError(
       'REPLICATION_PACKAGE_INVALID',
@@ -74,7 +72,10 @@ export async function applyReplicatedUser(tx: RepositoryWriter, id: string, stat
     );
   }
   if (!state) {
-    for (const group of current) await setMembership(tx, group, id, false);
+    for (const membership of current) {
+      await tx.removeNode(membership.path);
+      await yieldPoint?.();
+    }
     if (node) await tx.removeNode(node.path);
     await writeUserTombstone(tx, id); // so no earlier token's provisioning claim brings it back here
     return;
@@ -93,14 +94,23 @@ export async function applyReplicatedUser(tx: RepositoryWriter, id: string, stat
   }
   await tx.setProperties(node.path, properties);
   // Memberships of replicated groups follow the sender; the instance's own groups are left alone.
-  for (const group of current) {
-    const groupId = group.properties.groupId as string;
-    if (!localGroups.includes(groupId) && !state.groups.includes(groupId)) await setMembership(tx, group, id, false);
+  const wanted = new Set(state.groups);
+  const held = new Set<string>();
+  for (const membership of current) {
+    held.add(membership.groupId);
+    if (!localGroups.includes(membership.groupId) && !wanted.has(membership.groupId)) {
+      await tx.removeNode(membership.path);
+      await yieldPoint?.();
+    }
   }
-  for (const groupId of state.groups) await setMembership(tx, await ensureGroup(tx, groupId), id, true);
+  for (const groupId of wanted) {
+    if (held.has(groupId)) continue;
+    await addMembership(tx, await ensureGroup(tx, groupId), id);
+    await yieldPoint?.();
+  }
 }
 
-/** Makes group `id` exist (empty when new) or not, inside the caller's transaction. */
+/** Makes group `id` exist (empty when new) or not, inside the caller's transaction; its memberships go with it. */
 export async function applyReplicatedGroup(tx: RepositoryWriter, id: string, exists: boolean): Promise<void> {
   if (exists) {
     await ensureGroup(tx, id);

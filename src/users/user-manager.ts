@@ -1,6 +1,7 @@
 import { CapsuleError, isCapsuleError } from '../errors.js';
 import type { Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
-import { findGroupNode, findUserNode, groupNodesOf, toGroup } from './authorizable-nodes.js';
+import { findGroupNode, findUserNode, toGroup } from './authorizable-nodes.js';
+import { addMembership, groupIdsOf, membersByGroup, membershipsOf, removeMembership } from './memberships.js';
 import { authorizablePath, checkId } from './ids.js';
 import { userDeletedAt, writeUserTombstone } from './tombstones.js';
 import type { PasswordHasher } from './passwords.js';
@@ -119,10 +120,6 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
     for (const listener of listeners) listener('user' in subject ? subject.user : null);
   }
 
-  async function groupsOf(reader: RepositoryWriter | Repository, userId: string): Promise<string[]> {
-    return (await groupNodesOf(reader, userId)).map((node) => node.properties.groupId as string).sort();
-  }
-
   async function toUser(reader: RepositoryWriter | Repository, node: RepositoryNode): Promise<User> {
     const id = node.properties.userId as string;
     return {
@@ -130,7 +127,7 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
       path: node.path,
       disabled: node.properties.disabled === true,
       generation: (node.properties.generation as number | undefined) ?? 0,
-      groups: await groupsOf(reader, id),
+      groups: await groupIdsOf(reader, id),
     };
   }
 
@@ -152,10 +149,6 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
     }
   }
 
-  async function setMembers(tx: RepositoryWriter, group: RepositoryNode, members: readonly string[]): Promise<Group> {
-    return toGroup(await tx.setProperties(group.path, { members: [...new Set(members)].sort() }));
-  }
-
   return {
     async createUser(id, { password, groups = [], createGroups = false }) {
       checkId('user', id);
@@ -171,14 +164,14 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
             continue;
           }
           if (groupId === id || (await findUserNode(tx, groupId))) throw new CapsuleError('USER_EXISTS', `group '${groupId}' cannot be created: a user of that id exists`);
-          groupNodes.push(await tx.addNode(authorizablePath(GROUPS_ROOT, groupId), { type: GROUP_TYPE, properties: { groupId, members: [] } }));
+          groupNodes.push(await tx.addNode(authorizablePath(GROUPS_ROOT, groupId), { type: GROUP_TYPE, properties: { groupId } }));
           await record(tx, { group: groupId });
         }
         const node = await tx.addNode(authorizablePath(USERS_ROOT, id), {
           type: USER_TYPE,
           properties: { userId: id, passwordHash, disabled: false, generation: 0 },
         });
-        for (const group of groupNodes) await setMembers(tx, group, [...toGroup(group).members, id]);
+        for (const group of groupNodes) await addMembership(tx, group, id);
         return toUser(tx, node);
       });
     },
@@ -196,9 +189,7 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
     async removeUser(id) {
       await mutate({ user: id }, async (tx) => {
         const node = await requireUserNode(tx, id);
-        for (const group of await groupNodesOf(tx, id)) {
-          await setMembers(tx, group, toGroup(group).members.filter((member) => member !== id));
-        }
+        for (const membership of await membershipsOf(tx, id)) await tx.removeNode(membership.path);
         await tx.removeNode(node.path);
         await writeUserTombstone(tx, id);
       });
@@ -251,19 +242,22 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
         await ensureIdFree(tx, id);
         const node = await tx.addNode(authorizablePath(GROUPS_ROOT, id), {
           type: GROUP_TYPE,
-          properties: { groupId: id, members: [] },
+          properties: { groupId: id },
         });
-        return toGroup(node);
+        return toGroup(tx, node);
       }),
 
     async getGroup(id) {
       const node = await findGroupNode(repo, id);
-      return node ? toGroup(node) : null;
+      return node ? toGroup(repo, node) : null;
     },
 
     async listGroups() {
       const nodes = await repo.getSubtree(GROUPS_ROOT);
-      return nodes.filter((node) => node.type === GROUP_TYPE).map(toGroup);
+      const members = membersByGroup(nodes);
+      return nodes
+        .filter((node) => node.type === GROUP_TYPE)
+        .map((node) => ({ id: node.properties.groupId as string, path: node.path, members: members.get(node.path) ?? [] }));
     },
 
     async removeGroup(id) {
@@ -277,18 +271,18 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
       mutate({ user: userId }, async (tx) => {
         const node = await requireGroupNode(tx, groupId);
         await requireUserNode(tx, userId);
-        return setMembers(tx, node, [...toGroup(node).members, userId]);
+        await addMembership(tx, node, userId);
+        return toGroup(tx, node);
       }),
 
     removeMember: (groupId, userId) =>
       mutate({ user: userId }, async (tx) => {
         const node = await requireGroupNode(tx, groupId);
         checkId('user', userId);
-        const { members } = toGroup(node);
-        if (!members.includes(userId)) {
+        if (!(await removeMembership(tx, node.path, userId))) {
           throw new CapsuleError('USER_NOT_FOUND', `'${userId}' is not a member of '${groupId}'`);
         }
-        return setMembers(tx, node, members.filter((member) => member !== userId));
+        return toGroup(tx, node);
       }),
 
     onChange(listener) {
@@ -333,16 +327,15 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
       let group = await findGroupNode(tx, groupId);
       if (!group) {
         if (await findUserNode(tx, groupId)) throw new CapsuleError('USER_EXISTS', `group '${groupId}' cannot be created: a user of that id exists`);
-        group = await tx.addNode(authorizablePath(GROUPS_ROOT, groupId), { type: GROUP_TYPE, properties: { groupId, members: [] } });
+        group = await tx.addNode(authorizablePath(GROUPS_ROOT, groupId), { type: GROUP_TYPE, properties: { groupId } });
         await record(tx, { group: groupId });
       }
-      const members = toGroup(group).members;
-      if (!members.includes(id)) await setMembers(tx, group, [...members, id]);
+      await addMembership(tx, group, id);
     }
     const before = (node.properties.externalGroups as readonly string[] | undefined) ?? [];
     for (const groupId of before.filter((group) => !wanted.includes(group))) {
       const group = await findGroupNode(tx, groupId);
-      if (group && toGroup(group).members.includes(id)) await setMembers(tx, group, toGroup(group).members.filter((member) => member !== id));
+      if (group) await removeMembership(tx, group.path, id);
     }
     node = await tx.setProperties(node.path, { externalGroups: wanted });
     await record(tx, { user: id });
