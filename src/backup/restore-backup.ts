@@ -19,7 +19,7 @@ import {
   type OpenedArchive,
 } from './archive.js';
 import type { BackupKeyIds } from './create-backup.js';
-import { isStaleWorkFolder, makeWorkFolder, removeStaleWorkFolders } from './work-folder.js';
+import { isStaleWorkFolder, isWorkFolderName, makeWorkFolder, removeStaleWorkFolders } from './work-folder.js';
 
 /** The work folder inside an existing empty home (on its file system, whatever is mounted there). */
 const INSIDE_PREFIX = '.restore-';
@@ -61,8 +61,8 @@ function notEmpty(root: string, entries: string[]): CapsuleError {
 }
 
 /** What is in an existing home folder, but the work folders crashed restores left in it. */
-function entriesOf(folder: string, ownWork?: string): string[] {
-  return readdirSync(folder).filter((name) => join(folder, name) !== ownWork && !isStaleWorkFolder(folder, name, INSIDE_PREFIX));
+function entriesOf(folder: string): string[] {
+  return readdirSync(folder).filter((name) => !isStaleWorkFolder(folder, name, INSIDE_PREFIX));
 }
 
 /** A restore makes a new home and never mixes a backup into an existing one. */
@@ -160,7 +160,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
         await repo.close();
       }
       failpoint('restore:home-staged');
-      if (existing) moveChildrenInto(assembled, existing, work);
+      if (existing) moveChildrenInto(assembled, existing);
       else {
         checkRestoreTarget(home); // what appeared meanwhile is not replaced (and rename refuses a non-empty folder)
         renameSync(assembled, home.root);
@@ -180,8 +180,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
  * and mode) from `assembled`, on the same file system, keeping the folder itself. The repository
  * goes last, so a home is not one until everything else is in it.
  */
-function moveChildrenInto(assembled: string, home: string, work: string): void {
-  const entries = entriesOf(home, work);
+function moveChildrenInto(assembled: string, home: string): void {
+  // Another restore's work folder does not count: of two restores into one folder, the first to
+  // finish fills it and the other is refused when it finishes.
+  const entries = readdirSync(home).filter((name) => !isWorkFolderName(name, INSIDE_PREFIX));
   if (entries.length > 0) throw notEmpty(home, entries);
   const children = readdirSync(assembled).sort((a, b) => Number(a === 'repository') - Number(b === 'repository'));
   const moved: string[] = [];

@@ -32,13 +32,19 @@ function processIsGone(pid: number): boolean {
   }
 }
 
+/** True for a name `makeWorkFolder(folder, prefix)` gives. */
+export function isWorkFolderName(name: string, prefix: string): boolean {
+  return name.startsWith(prefix) && TEMP_TAIL.test(name.slice(prefix.length));
+}
+
 /** True for a work folder with `prefix` in `folder` whose maker (on this machine) is gone. */
 export function isStaleWorkFolder(folder: string, name: string, prefix: string): boolean {
-  if (!name.startsWith(prefix) || !TEMP_TAIL.test(name.slice(prefix.length))) return false;
+  if (!isWorkFolderName(name, prefix)) return false;
   const path = join(folder, name);
   try {
     const stat = lstatSync(path);
     if (!stat.isDirectory() || (process.getuid && stat.uid !== process.getuid())) return false;
+    if (!lstatSync(join(path, OWNER_FILE)).isFile()) return false;
     const [pid, host] = readFileSync(join(path, OWNER_FILE), 'utf8').trim().split(' ');
     // A folder made on another machine (a shared file system) is that machine's to judge.
     if (host !== hostname() || !/^[0-9]+$/.test(pid ?? '') || Number(pid) === process.pid) return false;
