@@ -18,8 +18,10 @@ import { CapsuleError } from '../errors.js';
  */
 export const BACKUP_FORMAT = 'capsule-backup/1';
 const MAGIC = `${BACKUP_FORMAT}\n`;
-/** A manifest is a few KiB; a first line longer than this is not one. */
-const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+/** A manifest is a few KiB; a header longer than this is not one. */
+const MAX_HEADER_BYTES = 1024 * 1024;
+/** The key bundle and the marker are a few KiB. */
+const MAX_SMALL_ENTRY_BYTES = 16 * 1024 * 1024;
 const CHUNK_BYTES = 1024 * 1024;
 
 export const KEY_BUNDLE_ENTRY = 'keys.bundle';
@@ -149,29 +151,28 @@ export interface OpenedArchive {
   readonly handle: FileHandle;
 }
 
+/**
+ * The three header lines. The format line is checked first, so another file is refused at once,
+ * and each chunk is searched once, so a long file without newlines costs one pass over the first
+ * MAX_HEADER_BYTES.
+ */
 async function readHeader(handle: FileHandle): Promise<{ lines: string[]; headerBytes: number }> {
-  const parts: Buffer[] = [];
-  let total = 0;
-  let position = 0;
-  const buffer = Buffer.alloc(64 * 1024);
-  for (;;) {
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-    if (bytesRead === 0) break;
-    parts.push(Buffer.from(buffer.subarray(0, bytesRead)));
-    total += bytesRead;
-    position += bytesRead;
-    const text = Buffer.concat(parts);
-    let end = -1;
-    for (let lines = 0, at = 0; lines < 3; lines++) {
-      const newline = text.indexOf(0x0a, at);
-      if (newline < 0) break;
-      at = newline + 1;
-      if (lines === 2) end = at;
-    }
-    if (end >= 0) return { lines: text.subarray(0, end - 1).toString('utf8').split('\n'), headerBytes: end };
-    if (total > MAX_HEADER_BYTES) break;
+  const magic = Buffer.alloc(MAGIC.length);
+  const { bytesRead: magicBytes } = await handle.read(magic, 0, magic.length, 0);
+  if (magicBytes < magic.length || magic.toString('latin1') !== MAGIC) throw damaged(`it does not start with '${BACKUP_FORMAT}'`);
+  const header = Buffer.alloc(MAX_HEADER_BYTES);
+  let filled = magic.copy(header);
+  const newlines = [filled];
+  while (newlines.length < 3) {
+    if (filled === header.length) throw damaged(`its manifest is longer than ${MAX_HEADER_BYTES / 1024 / 1024} MiB`);
+    const { bytesRead } = await handle.read(header, filled, Math.min(64 * 1024, header.length - filled), filled);
+    if (bytesRead === 0) throw damaged('no manifest at its start');
+    const chunk = header.subarray(filled, filled + bytesRead);
+    for (let at = chunk.indexOf(0x0a); at >= 0 && newlines.length < 3; at = chunk.indexOf(0x0a, at + 1)) newlines.push(filled + at + 1);
+    filled += bytesRead;
   }
-  throw damaged('no manifest at its start');
+  const end = newlines[2]!;
+  return { lines: header.subarray(0, end - 1).toString('utf8').split('\n'), headerBytes: end };
 }
 
 /** Opens and checks the framing of a backup file; the caller closes `handle`. */
@@ -249,7 +250,7 @@ export async function readEntry(
 export async function readSmallEntry(archive: OpenedArchive, name: string): Promise<Buffer> {
   const entry = archive.manifest.entries.find((candidate) => candidate.name === name);
   if (!entry) throw damaged(`${name} is missing`);
-  if (entry.size > MAX_HEADER_BYTES) throw damaged(`${name} is too large`);
+  if (entry.size > MAX_SMALL_ENTRY_BYTES) throw damaged(`${name} is too large`);
   const parts: Buffer[] = [];
   await readEntry(archive, entry, async (chunk) => void parts.push(Buffer.from(chunk)));
   return Buffer.concat(parts);

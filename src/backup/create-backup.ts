@@ -1,6 +1,6 @@
-import { closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Clock } from '../clock.js';
 import { bundleKeysOf, createBundle, findProtectedValues, keyId, loadKeySet, readMarker, type KeySet } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
@@ -23,7 +23,8 @@ import {
   type BackupManifest,
   type EntrySource,
 } from './archive.js';
-import { makeWorkFolder } from './work-folder.js';
+import { placeWithoutReplacing } from './place-file.js';
+import { makeWorkFolder, removeStaleWorkFolders } from './work-folder.js';
 
 export type BackupPhase = 'snapshot' | 'write';
 
@@ -64,7 +65,16 @@ const NO_REPOSITORY = new Proxy({} as Repository, {
 });
 
 export function checkOutputFile(out: string): void {
-  if (existsSync(out)) throw new CapsuleError('INVALID_ARGUMENT', `${out} exists; choose another name (a backup never overwrites a file)`);
+  let link: ReturnType<typeof lstatSync> | undefined;
+  try {
+    link = lstatSync(out);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && (error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
+  }
+  if (link?.isSymbolicLink() && !existsSync(out)) {
+    throw new CapsuleError('INVALID_ARGUMENT', `${out} is a symbolic link to a missing file; choose another name (a backup never writes through a link)`);
+  }
+  if (link) throw new CapsuleError('INVALID_ARGUMENT', `${out} exists; choose another name (a backup never overwrites a file)`);
   const folder = dirname(resolve(out));
   if (!existsSync(folder) || !statSync(folder).isDirectory()) {
     throw new CapsuleError('INVALID_ARGUMENT', `the folder ${folder} does not exist; create it first`);
@@ -97,32 +107,67 @@ function refuseStagedMaster(keys: KeySet): void {
   }
 }
 
-/** The home's configuration files, copied into `into`; names a home could not restore are reported. */
+/** Where a link in config/ must never lead: reading there blocks, never ends, or exposes the system. */
+const SYSTEM_FOLDERS = ['/proc', '/dev', '/sys'];
+
+function isUnder(path: string, folder: string): boolean {
+  return path === folder || path.startsWith(`${folder}${sep}`);
+}
+
+/** The entry name of a file the configuration loader reads, or why it cannot be in a backup. */
+function configEntryName(name: string): { entry: string } | { reason: string } {
+  const entry = `config/${name}`;
+  if (isAllowedEntryName(entry)) return { entry };
+  if (name.startsWith('.')) return { reason: 'a hidden file' };
+  return { reason: 'its name has a character other than letters, digits and . _ @ ~ + = , -; rename it to back it up' };
+}
+
+/**
+ * The configuration files the instance reads at start (`config/*.json`, as readConfigFiles reads
+ * them, links followed), copied into `into`; what the backup leaves out is reported.
+ */
 function copyConfigFiles(configDir: string, into: string, warnings: string[]): EntrySource[] {
   if (!existsSync(configDir)) return [];
   const sources: EntrySource[] = [];
-  const visit = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const file = join(dir, name);
-      const entryName = `config/${relative(configDir, file).split('\\').join('/')}`;
-      const link = lstatSync(file);
-      if (link.isDirectory()) {
-        visit(file);
-        continue;
-      }
-      // A file linked into config/ (a mounted ConfigMap, say) is backed up as the file it names.
-      const stat = link.isSymbolicLink() && existsSync(file) ? statSync(file) : link;
-      if (!stat.isFile() || !isAllowedEntryName(entryName)) {
-        warnings.push(`${file} is left out (${stat.isFile() ? 'a hidden or temporary file' : 'not a regular file'})`);
-        continue;
-      }
-      const copy = join(into, relative(configDir, file));
-      mkdirSync(dirname(copy), { recursive: true, mode: 0o700 });
-      writeFileSync(copy, readFileSync(file), { mode: 0o600 });
-      sources.push({ name: entryName, file: copy, mode: stat.mode & 0o777 });
+  for (const name of readdirSync(configDir).sort()) {
+    const file = join(configDir, name);
+    if (!name.endsWith('.json')) {
+      warnings.push(`${file} is left out (Capsule reads only config/*.json)`);
+      continue;
     }
-  };
-  visit(configDir);
+    const named = configEntryName(name);
+    if ('reason' in named) {
+      warnings.push(`${file} is left out (${named.reason})`);
+      continue;
+    }
+    let target: string;
+    try {
+      target = realpathSync(file);
+    } catch {
+      warnings.push(`${file} is left out (a link to a missing file)`);
+      continue;
+    }
+    if (SYSTEM_FOLDERS.some((folder) => isUnder(target, folder))) {
+      warnings.push(`${file} is left out (a link to ${target}, a system file)`);
+      continue;
+    }
+    // A file linked into config/ (a mounted ConfigMap, say) is backed up as the file it names; it
+    // is opened without following a new link and without waiting on a pipe, then checked.
+    const fd = openSync(target, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) {
+        warnings.push(`${file} is left out (not a regular file)`);
+        continue;
+      }
+      mkdirSync(into, { recursive: true, mode: 0o700 });
+      const copy = join(into, name);
+      writeFileSync(copy, readFileSync(fd), { mode: 0o600 });
+      sources.push({ name: named.entry, file: copy, mode: stat.mode & 0o777 });
+    } finally {
+      closeSync(fd);
+    }
+  }
   return sources;
 }
 
@@ -154,8 +199,11 @@ export async function createBackup(options: CreateBackupOptions): Promise<Backup
   if (keysBefore) refuseStagedMaster(keysBefore);
 
   // Everything in progress stays in one hidden folder beside the output (same file system, so
-  // the final step is a link); a crash leaves that folder, never a partial output file.
-  const work = makeWorkFolder(resolve(out), '');
+  // the final step is a link); a crash leaves that folder, never a partial output file, and the
+  // next backup to the same name removes it.
+  const workPrefix = `.${basename(resolve(out))}.`;
+  removeStaleWorkFolders(dirname(resolve(out)), workPrefix);
+  const work = makeWorkFolder(dirname(resolve(out)), workPrefix);
   try {
     const snapshot = join(work, 'repository.sqlite');
     closeSync(openSync(snapshot, 'wx', 0o600));
@@ -211,7 +259,7 @@ export async function createBackup(options: CreateBackupOptions): Promise<Backup
     }
     failpoint('backup:archive-written');
     try {
-      linkSync(archive, out); // unlike rename, never replaces a file that appeared meanwhile
+      placeWithoutReplacing(archive, out); // unlike a rename, never replaces a file that appeared meanwhile
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') checkOutputFile(out);
       throw error;

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { importKeys, keyId, openBundle, readBundleHeader, type BundleKeys } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
@@ -19,7 +19,14 @@ import {
   type OpenedArchive,
 } from './archive.js';
 import type { BackupKeyIds } from './create-backup.js';
-import { makeWorkFolder } from './work-folder.js';
+import { isStaleWorkFolder, isWorkFolderName, makeWorkFolder, removeStaleWorkFolders } from './work-folder.js';
+
+/** The work folder inside an existing empty home (on its file system, whatever is mounted there). */
+const INSIDE_PREFIX = '.restore-';
+/** The work folder beside a home that does not exist yet. */
+function besidePrefix(root: string): string {
+  return `.${basename(root)}.restore-`;
+}
 
 export interface RestoreOptions {
   /** The backup file. */
@@ -46,18 +53,28 @@ export interface RestoreResult {
   readonly files: ReadonlyArray<{ readonly name: string; readonly size: number }>;
 }
 
+function notEmpty(root: string, entries: string[]): CapsuleError {
+  return new CapsuleError(
+    'INVALID_ARGUMENT',
+    `${root} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. ${entries.sort()[0]}); restore into a new or empty folder; nothing was changed`,
+  );
+}
+
+/** What is in an existing home folder, but the work folders crashed restores left in it. */
+function entriesOf(folder: string): string[] {
+  return readdirSync(folder).filter((name) => !isStaleWorkFolder(folder, name, INSIDE_PREFIX));
+}
+
 /** A restore makes a new home and never mixes a backup into an existing one. */
 export function checkRestoreTarget(home: HomeLayout): void {
   if (existsSync(home.root)) {
     if (!statSync(home.root).isDirectory()) throw new CapsuleError('INVALID_ARGUMENT', `${home.root} is not a folder; restore into a new or empty folder`);
-    const entries = readdirSync(home.root);
-    if (entries.length > 0) {
-      throw new CapsuleError(
-        'INVALID_ARGUMENT',
-        `${home.root} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. ${entries.sort()[0]}); restore into a new or empty folder; nothing was changed`,
-      );
-    }
+    const entries = entriesOf(home.root);
+    if (entries.length > 0) throw notEmpty(home.root, entries);
     return;
+  }
+  if (lstatSync(home.root, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    throw new CapsuleError('INVALID_ARGUMENT', `${home.root} is a symbolic link to a missing folder; create the folder it names, or restore into another`);
   }
   const parent = dirname(home.root);
   if (!existsSync(parent) || !statSync(parent).isDirectory()) {
@@ -93,9 +110,9 @@ async function writeEntryFile(archive: OpenedArchive, name: string, into: string
 
 /**
  * Restores a backup into a new home: every entry is checked against the manifest while it is
- * written into a hidden folder beside the home, the keys are installed there from the bundle,
- * and only then is the folder renamed into place. A wrong passphrase, a damaged file or a crash
- * leaves no home behind (at most the hidden folder, after a crash).
+ * written into a hidden work folder, the keys are installed there from the bundle, and only then
+ * is it put in place. A wrong passphrase, a damaged file or a crash leaves no home behind (at
+ * most the work folder, after a crash, which the next restore of that home removes).
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const { home, clock } = options;
@@ -126,26 +143,58 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       return result;
     }
 
-    const work = makeWorkFolder(home.root, 'restore-');
+    const existing = existsSync(home.root) ? realpathSync(home.root) : null;
+    const workIn = existing ?? dirname(home.root);
+    const prefix = existing ? INSIDE_PREFIX : besidePrefix(home.root);
+    removeStaleWorkFolders(workIn, prefix);
+    const work = makeWorkFolder(workIn, prefix);
     try {
-      for (const entry of restored) await writeEntryFile(archive, entry.name, work, onBytes);
-      const staged = { root: work, keysDir: join(work, 'keys'), configDir: join(work, 'config') };
-      const repo = openSqliteRepository({ file: join(work, ...REPOSITORY_ENTRY.split('/')), clock });
+      const assembled = join(work, 'home');
+      mkdirSync(assembled, { mode: 0o700 });
+      for (const entry of restored) await writeEntryFile(archive, entry.name, assembled, onBytes);
+      const staged = { root: assembled, keysDir: join(assembled, 'keys'), configDir: join(assembled, 'config') };
+      const repo = openSqliteRepository({ file: join(assembled, ...REPOSITORY_ENTRY.split('/')), clock });
       try {
         await importKeys(staged, repo, keys, { now: clock.now() });
       } finally {
         await repo.close();
       }
       failpoint('restore:home-staged');
-      checkRestoreTarget(home); // what appeared meanwhile is not replaced (and rename refuses a non-empty folder)
-      renameSync(work, home.root);
-      syncFolder(dirname(home.root));
-    } catch (error) {
+      if (existing) moveChildrenInto(assembled, existing);
+      else {
+        checkRestoreTarget(home); // what appeared meanwhile is not replaced (and rename refuses a non-empty folder)
+        renameSync(assembled, home.root);
+        syncFolder(dirname(home.root));
+      }
+    } finally {
       rmSync(work, { recursive: true, force: true });
-      throw error;
     }
     return result;
   } finally {
     await archive.handle.close();
   }
+}
+
+/**
+ * Fills an existing empty home (a mount point, a link's target, a folder prepared with its owner
+ * and mode) from `assembled`, on the same file system, keeping the folder itself. The repository
+ * goes last, so a home is not one until everything else is in it.
+ */
+function moveChildrenInto(assembled: string, home: string): void {
+  // Another restore's work folder does not count: of two restores into one folder, the first to
+  // finish fills it and the other is refused when it finishes.
+  const entries = readdirSync(home).filter((name) => !isWorkFolderName(name, INSIDE_PREFIX));
+  if (entries.length > 0) throw notEmpty(home, entries);
+  const children = readdirSync(assembled).sort((a, b) => Number(a === 'repository') - Number(b === 'repository'));
+  const moved: string[] = [];
+  try {
+    for (const child of children) {
+      renameSync(join(assembled, child), join(home, child));
+      moved.push(child);
+    }
+  } catch (error) {
+    for (const child of moved) renameSync(join(home, child), join(assembled, child));
+    throw error;
+  }
+  syncFolder(home);
 }

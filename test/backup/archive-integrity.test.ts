@@ -57,3 +57,19 @@ describe('a backup file', () => {
     }
   });
 });
+
+describe('a file that is not a backup', () => {
+  const restoreOf = (file: string) => restoreBackup({ file, home: homeLayout(join(tempDir(), 'restored')), passphrase: async () => PASSPHRASE, clock: systemClock });
+
+  it('is refused by its first bytes, however long it is', async () => {
+    const file = join(tempDir(), 'junk.backup');
+    writeFileSync(file, Buffer.alloc(17 * 1024 * 1024, 'x'));
+    await assert.rejects(restoreOf(file), (error) => isCapsuleError(error, 'BUNDLE_INVALID') && /it does not start with 'capsule-backup\/1'/.test(error.message));
+  });
+
+  it('is refused when its manifest line runs past 1 MiB', async () => {
+    const file = join(tempDir(), 'long.backup');
+    writeFileSync(file, Buffer.concat([Buffer.from('capsule-backup/1\n'), Buffer.alloc(2 * 1024 * 1024, '{')]));
+    await assert.rejects(restoreOf(file), (error) => isCapsuleError(error, 'BUNDLE_INVALID') && /its manifest is longer than 1 MiB/.test(error.message));
+  });
+});

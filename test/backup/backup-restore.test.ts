@@ -335,6 +335,7 @@ describe('capsule backup and restore', () => {
     assert.match(backup.stdout, /--out <file>/);
     assert.match(backup.stdout, /CAPSULE_KEYS_PASSPHRASE/);
     assert.match(backup.stdout, /pg_dump/);
+    assert.match(backup.stdout, /Only the keys are encrypted: the repository and the configuration files are in clear/);
     const restore = await cli(['restore', '--help']);
     assert.match(restore.stdout, /--in <file>/);
     assert.match(restore.stdout, /--dry-run/);
