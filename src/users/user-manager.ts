@@ -73,12 +73,15 @@ export interface ExternalIdentity {
   readonly groups: readonly string[];
 }
 
+/** No password is longer (checkPassword refuses it when set), so a longer one at login is wrong without hashing it. */
+const MAX_PASSWORD_LENGTH = 1024;
+
 function checkPassword(password: string): string {
   if (typeof password !== 'string' || password.length === 0) {
     throw new CapsuleError('INVALID_ARGUMENT', 'the password is empty');
   }
-  if (password.length > 1024) {
-    throw new CapsuleError('INVALID_ARGUMENT', 'the password is longer than 1024 characters');
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    throw new CapsuleError('INVALID_ARGUMENT', `the password is longer than ${MAX_PASSWORD_LENGTH} characters`);
   }
   return password;
 }
@@ -220,9 +223,11 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
         node = null;
       }
       const stored = node?.properties.passwordHash;
-      if (typeof stored !== 'string') {
+      // A password no one can have is not hashed whole (a megabyte per guess), but the answer takes
+      // the time of a wrong one, so its length tells nothing about the account.
+      if (typeof stored !== 'string' || String(password).length > MAX_PASSWORD_LENGTH) {
         dummyHash ??= hasher.hash('capsule-timing-equaliser');
-        await hasher.verify(await dummyHash, String(password));
+        await hasher.verify(await dummyHash, String(password).slice(0, MAX_PASSWORD_LENGTH));
         return null;
       }
       const ok = await hasher.verify(stored, String(password));

@@ -58,6 +58,18 @@ describe('users', () => {
     assert.deepEqual(await users.listUsers(), []);
   });
 
+  it('never hashes a login password longer than any password can be, and refuses it like a wrong one', async () => {
+    const lengths: number[] = [];
+    const recording = { ...fastHasher, verify: (hash: string, password: string) => (lengths.push(password.length), fastHasher.verify(hash, password)) };
+    const users = createUserManager({ repo: tempRepository(), hasher: recording });
+    const password = 'p'.repeat(1024);
+    await users.createUser('alice', { password });
+    assert.equal((await users.authenticate('alice', password))?.id, 'alice', 'the longest password a user can have works');
+    assert.equal(await users.authenticate('alice', password + 'x'.repeat(900_000)), null);
+    assert.equal(await users.authenticate('nobody', 'x'.repeat(900_000)), null);
+    assert.ok(Math.max(...lengths) <= 1024, `hashed at most 1024 characters, not ${Math.max(...lengths)}`);
+  });
+
   it('disables and enables: a disabled user cannot authenticate', async () => {
     const users = manager();
     await users.createUser('carol', { password: 'pw' });
