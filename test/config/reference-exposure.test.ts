@@ -25,7 +25,7 @@ describe('references where they are not resolved', () => {
   let instance: RunningInstance;
   before(async () => {
     process.env.PGPASSWORD = LEAK;
-    delete process.env.UNSET_OIDC_SECRET;
+    delete process.env.SECRET_UNSET_OIDC;
     instance = await startTestInstance(join(tempDir(), 'home'));
   });
   after(async () => {
@@ -78,25 +78,25 @@ describe('references where they are not resolved', () => {
   });
 
   it('lists a provider whose secret reference is not set in the server, and fails only its check, naming the reference', async () => {
-    await storeAsBefore(oidcPid('unset'), { issuer: 'https://idp.example', 'client.id': 'capsule', 'client.secret': '$[env:UNSET_OIDC_SECRET]', title: 'Partners' });
+    await storeAsBefore(oidcPid('unset'), { issuer: 'https://idp.example', 'client.id': 'capsule', 'client.secret': '$[env:SECRET_UNSET_OIDC]', title: 'Partners' });
     const response = await fetch(`${instance.url}/system/sling/login`);
     assert.equal(response.status, 200);
     assert.match(await response.text(), /Sign in with Partners/);
     const check = await createOidcLogin(instance.services).check('unset');
     assert.equal(check.status, 'critical');
-    assert.equal(check.message, 'client.secret of OpenID provider unset references $[env:UNSET_OIDC_SECRET], which is not set in the environment');
+    assert.equal(check.message, 'client.secret of OpenID provider unset references $[env:SECRET_UNSET_OIDC], which is not set in the environment');
   });
 
   it('lets a scraper in with a scrape token from the environment of the server, and none while the variable is not set', async () => {
     const scrape = (token: string) => fetch(`${instance.url}/system/metrics`, { headers: { authorization: `Bearer ${token}` } });
-    process.env.TEST_SCRAPE_TOKEN = 'scrape-from-env-42';
-    await instance.services.config.update(METRICS_PID, { 'scrape.token': '$[env:TEST_SCRAPE_TOKEN]' });
+    process.env.SECRET_TEST_SCRAPE_TOKEN = 'scrape-from-env-42';
+    await instance.services.config.update(METRICS_PID, { 'scrape.token': '$[env:SECRET_TEST_SCRAPE_TOKEN]' });
     assert.equal((await scrape('scrape-from-env-42')).status, 200);
-    assert.equal((await scrape('$[env:TEST_SCRAPE_TOKEN]')).status, 403, 'the reference as written is no token');
-    delete process.env.TEST_SCRAPE_TOKEN;
+    assert.equal((await scrape('$[env:SECRET_TEST_SCRAPE_TOKEN]')).status, 403, 'the reference as written is no token');
+    delete process.env.SECRET_TEST_SCRAPE_TOKEN;
     const refused = await scrape('scrape-from-env-42');
     assert.equal(refused.status, 403, 'fails closed, and not as a server error');
-    assert.ok(!(await refused.text()).includes('TEST_SCRAPE_TOKEN'), 'the requester is not told about the configuration');
+    assert.ok(!(await refused.text()).includes('SECRET_TEST_SCRAPE_TOKEN'), 'the requester is not told about the configuration');
     const admin = await login(instance.url, 'admin', 'admin-password');
     assert.equal((await fetch(`${instance.url}/system/metrics`, { headers: { cookie: `login-token=${admin}` } })).status, 200, 'administrators still read metrics');
     await instance.services.config.delete(METRICS_PID);
