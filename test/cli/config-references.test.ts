@@ -56,6 +56,14 @@ describe('configuration references from the command line', () => {
     assert.equal(result?.status, 'ok', result?.message);
     assert.doesNotMatch(result!.message, /in clear/);
 
+    const wrong = await cli(['oauth', 'check', 'ims', '--json'], { env: { SECRET_IMS: 'not-the-secret' } });
+    assert.equal(wrong.code, 1);
+    const [refused] = jsonOf<OAuthCheckResult[]>(wrong);
+    assert.equal(refused?.error, 'invalid_client');
+    assert.match(refused!.message, /; client\.secret comes from environment variable SECRET_IMS on this instance, so the provider does not accept client 'svc' with what that holds: check the client at the provider, or the value of environment variable SECRET_IMS$/);
+    assert.doesNotMatch(refused!.message, /master key/, 'no key was involved');
+    assert.ok(!refused!.message.includes('not-the-secret'));
+
     const unset = await cli(['oauth', 'check', 'ims']);
     assert.equal(unset.code, 1);
     assert.match(unset.stdout, /^CRITICAL client\.secret of ims references \$\[env:SECRET_IMS\], which is not set in the environment$/m);

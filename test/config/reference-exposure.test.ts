@@ -68,6 +68,32 @@ describe('references where they are not resolved', () => {
     assert.equal(instance.services.config.stored(oidcPid('corp')), null, 'nothing was stored');
   });
 
+  it('refuses, from the console, a client secret referencing PGPASSWORD, which would go to a token endpoint the writer chose, and stores nothing', async () => {
+    const token = await login(instance.url, 'admin', 'admin-password');
+    const url = `${instance.url}/system/console/configMgr`;
+    const csrf = await csrfOf(`${url}?pid=capsule.oauth.client`, token);
+    const before = JSON.stringify(await instance.services.repo.getSubtree(CONFIG_ROOT));
+    const response = await fetch(url, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: `login-token=${token}`, 'content-type': 'application/x-www-form-urlencoded', origin: instance.url },
+      body: new URLSearchParams({
+        csrf,
+        action: 'create',
+        pid: 'capsule.oauth.client',
+        name: 'evil',
+        'v.token.endpoint': 'http://127.0.0.1:9/token',
+        'v.client.id': 'c',
+        'v.client.secret': '$[env:PGPASSWORD]',
+      }),
+    });
+    assert.equal(response.status, 400);
+    const page = await response.text();
+    assert.match(page, /client\.secret references \$\[env:PGPASSWORD\], one of Capsule(&#39;|&#x27;|')s own or PostgreSQL(&#39;|&#x27;|')s variables/);
+    assert.ok(!page.includes(LEAK));
+    assert.equal(JSON.stringify(await instance.services.repo.getSubtree(CONFIG_ROOT)), before, 'nothing was stored');
+  });
+
   it('shows a title stored before with a reference literally on the public login page', async () => {
     await storeAsBefore(oidcPid('legacy'), { issuer: 'https://idp.example', 'client.id': 'capsule', 'client.secret': instance.services.crypto.protect('s'), title: 'Staff $[env:PGPASSWORD]' });
     const response = await fetch(`${instance.url}/system/sling/login`);
