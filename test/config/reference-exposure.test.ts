@@ -89,7 +89,7 @@ describe('references where they are not resolved', () => {
     });
     assert.equal(response.status, 400);
     const page = await response.text();
-    assert.match(page, /client\.secret references \$\[env:PGPASSWORD\], one of Capsule(&#39;|&#x27;|')s own or PostgreSQL(&#39;|&#x27;|')s variables/);
+    assert.match(page, /data-property="client\.secret">[^]*references \$\[env:PGPASSWORD\], one of Capsule(&#39;|&#x27;|')s own or PostgreSQL(&#39;|&#x27;|')s variables/);
     assert.ok(!page.includes(LEAK));
     assert.equal(JSON.stringify(await instance.services.repo.getSubtree(CONFIG_ROOT)), before, 'nothing was stored');
   });
