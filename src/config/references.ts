@@ -4,13 +4,14 @@ import { CapsuleError } from '../errors.js';
 import type { ComponentDefinition, ConfigValue, ConfigValues, PropertyDefinition } from './schema.js';
 
 /**
- * `$[env:NAME]` and `$[secret:NAME]` inside a secret configuration value (AEM as a Cloud
+ * `$[env:NAME]` and `$[secret:NAME]` as the whole value of a secret property (AEM as a Cloud
  * Service's syntax): resolved each time the secret is used, from the environment or from the
  * file NAME in the folder CAPSULE_SECRETS_DIR names (a mounted Kubernetes Secret). The
  * configuration holds the reference, never the secret. Only secret properties accept them: a
  * reference anywhere else would copy the server's environment into whatever shows that
  * property (a provider's title on the public login page), so it is refused when written and a
- * value stored before is taken literally.
+ * value stored before is taken literally. And only variables meant for them (`forbiddenReason`):
+ * whoever writes a client secret also chooses where it is sent.
  */
 const REFERENCE = /\$\[(env|secret):([A-Za-z_][A-Za-z0-9_.-]*)\]/g;
 
@@ -19,10 +20,6 @@ export interface ConfigReference {
   readonly text: string;
   readonly kind: 'env' | 'secret';
   readonly name: string;
-}
-
-export function hasReference(value: string): boolean {
-  return new RegExp(REFERENCE.source).test(value);
 }
 
 /** Whether a property resolves references: secret properties only. */
@@ -45,7 +42,7 @@ export function isPartialReference(value: string): boolean {
   return REFERENCE_START.test(value) && wholeReference(value) === null;
 }
 
-export const DEFAULT_REFERENCE_PREFIX = 'SECRET_';
+const DEFAULT_REFERENCE_PREFIX = 'SECRET_';
 /**
  * Variables Capsule, PostgreSQL's client and Node read themselves (grep process.env): never a
  * reference's, whatever CAPSULE_REFERENCE_PREFIX says, or whoever may write a client secret could
@@ -55,7 +52,7 @@ const OWN_VARIABLES = /^(CAPSULE_|PG|NODE_|NPM_)/i;
 const OWN_NAMES = new Set(['HOME', 'USER', 'PATH', 'SUDO_USER', 'SSH_CLIENT']);
 
 /** The prefix of the variables references may name: CAPSULE_REFERENCE_PREFIX, else SECRET_. */
-export function referencePrefix(env: NodeJS.ProcessEnv): string {
+function referencePrefix(env: NodeJS.ProcessEnv): string {
   return env.CAPSULE_REFERENCE_PREFIX?.trim() || DEFAULT_REFERENCE_PREFIX;
 }
 
