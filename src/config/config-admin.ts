@@ -2,7 +2,7 @@ import { CapsuleError } from '../errors.js';
 import type { PropertyValue, Repository } from '../repository/index.js';
 import { parseText, type ComponentDefinition, type ConfigValue, type ConfigValues } from './schema.js';
 import type { ConfigAdmin, ConfigListener, SecretProtector, StoredConfiguration } from './types.js';
-import { acceptsReferences, hasReference, referencesIn } from './references.js';
+import { acceptsReferences, forbiddenReason, isPartialReference, referencesIn, wholeReference } from './references.js';
 
 export const CONFIG_ROOT = '/conf/system';
 export const CONFIG_TYPE = 'capsule:Configuration';
@@ -16,6 +16,8 @@ export interface ConfigAdminDeps {
   readonly repo: Repository;
   /** Needed as soon as a component declares a secret property. */
   readonly protector?: SecretProtector;
+  /** Where CAPSULE_REFERENCE_PREFIX is read, to refuse a reference that may not be resolved (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export function checkPid(pid: string): string {
@@ -49,7 +51,7 @@ function toConfigValues(properties: Readonly<Record<string, PropertyValue>>): Co
   return values;
 }
 
-export function createConfigAdmin({ repo, protector }: ConfigAdminDeps): ConfigAdmin {
+export function createConfigAdmin({ repo, protector, env = process.env }: ConfigAdminDeps): ConfigAdmin {
   const registry = new Map<string, ComponentDefinition>();
   let stored = new Map<string, ConfigValues>();
   const listeners = new Map<string, Set<ConfigListener>>();
@@ -101,6 +103,23 @@ export function createConfigAdmin({ repo, protector }: ConfigAdminDeps): ConfigA
     );
   }
 
+  /**
+   * A secret is a reference only as its whole value, and only to what may be resolved: anything
+   * else would be stored in clear and listed as a reference (`S3cr3t-$[env:HOME]`), or send one of
+   * Capsule's own variables to whoever configured the endpoint. The message never holds the value.
+   */
+  function checkSecretReference(pid: string, key: string, text: string): void {
+    if (isPartialReference(text)) {
+      throw new CapsuleError(
+        'INVALID_CONFIG',
+        `${pid}: ${key}: a reference must be the whole value, $[env:NAME] or $[secret:NAME] (NAME: letters, digits, '_', '.', '-'); this value has reference syntax with other text: write the secret itself or only the reference`,
+      );
+    }
+    const reference = wholeReference(text);
+    const forbidden = reference === null ? null : forbiddenReason(reference, env);
+    if (forbidden !== null) throw new CapsuleError('INVALID_CONFIG', `${pid}: ${key} references ${reference!.text}, ${forbidden}; nothing was stored`);
+  }
+
   /** Validates the merged values and protects secrets; returns what is to be stored. */
   function validate(pid: string, component: ComponentDefinition | undefined, values: ConfigValues, written: ReadonlySet<string>): ConfigValues {
     const result: Record<string, ConfigValue> = {};
@@ -128,8 +147,10 @@ export function createConfigAdmin({ repo, protector }: ConfigAdminDeps): ConfigA
           throw new CapsuleError('INVALID_CONFIG', `${pid}: ${key} is a secret and this instance has no crypto support`);
         }
         const text = parsed.data as string;
+        if (written.has(key)) checkSecretReference(pid, key, text);
         // A reference ($[secret:NAME]) is no secret: kept as written, resolved when the secret is used.
-        result[key] = protector.isProtected(text) || hasReference(text) ? text : protector.protect(text);
+        // One stored by an older version inside other text is kept too (never resolved, its use fails).
+        result[key] = protector.isProtected(text) || wholeReference(text) !== null || isPartialReference(text) ? text : protector.protect(text);
       } else {
         result[key] = parsed.data;
       }

@@ -2,7 +2,7 @@ export { checkPid, CONFIG_COUNTER, CONFIG_ROOT, createConfigAdmin } from './conf
 export type { ConfigAdminDeps } from './config-admin.js';
 export { HTTP_PID } from './component-pids.js';
 export { applyConfigFiles, readConfigFiles } from './config-files.js';
-export { acceptsReferences, hasReference, referencesIn, referenceSource, resolveText, unresolvedReferences } from './references.js';
+export { acceptsReferences, literalReferences, referencesIn, referenceSource, unresolvedReferences, wholeReference } from './references.js';
 export type { ConfigReference } from './references.js';
 export { describeSecret, revealSecret } from './secret-values.js';
 export type { SecretDescription } from './secret-values.js';

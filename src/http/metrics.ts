@@ -151,6 +151,9 @@ export interface MetricsRouteDeps {
  * constant time, so neither the token's content nor its length leaks through timing.
  */
 export function metricsRoutes(app: FastifyInstance, deps: MetricsRouteDeps): void {
+  /** Why the scrape token was last unusable, as logged: a scraper every 15 s must not fill the log with it. */
+  let unusableLogged: string | null = null;
+
   function scrapeTokenMatches(request: FastifyRequest): boolean {
     const sent = bearerOf(request);
     const stored = deps.services?.config.current(METRICS_PID)['scrape.token'];
@@ -161,9 +164,13 @@ export function metricsRoutes(app: FastifyInstance, deps: MetricsRouteDeps): voi
     } catch (error) {
       // A token that cannot be had (a reference not set in this server's environment, a key that
       // changed) lets no scraper in: said in the log for the operator, not to the requester.
-      request.log.warn({ err: error }, 'the metrics scrape token is not usable; only administrators may read metrics');
+      // Logged once per reason, again only after the token was usable or the reason changed.
+      const reason = error instanceof Error ? error.message : String(error);
+      if (reason !== unusableLogged) request.log.warn({ err: error }, 'the metrics scrape token is not usable; only administrators may read metrics');
+      unusableLogged = reason;
       return false;
     }
+    unusableLogged = null;
     return timingSafeEqual(digest(sent), digest(expected));
   }
 

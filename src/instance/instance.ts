@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { applyConfigFiles, readConfigFiles } from '../config/index.js';
+import { applyConfigFiles, literalReferences, readConfigFiles } from '../config/index.js';
 import { createHealthRegistry, HEALTH_PID, keysCheck, repositoryCheck, type HealthRegistry } from '../health/index.js';
 import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
 import { createOidcLogin, createProvisioner, watchOidcChecks } from '../auth/oidc/index.js';
@@ -133,6 +133,9 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     if (applied.length > 0) logger.info({ pids: applied }, 'applied configuration files');
     for (const { pid, file } of readConfigFiles(services.home.configDir)) {
       if (!services.config.componentOf(pid)) logger.warn({ configuration: pid, file }, `no component has the PID ${pid} of ${file} (a typo?): it is stored, but nothing reads it`);
+    }
+    for (const { pid, values } of services.config.list()) {
+      for (const message of literalReferences(pid, services.config.componentOf(pid), values)) logger.warn({ configuration: pid }, message);
     }
 
     const oidc = createOidcLogin({ ...services, logger });

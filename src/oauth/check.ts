@@ -68,11 +68,13 @@ export async function runCheck(name: string, deps: CheckDeps): Promise<OAuthChec
       return { ...withKeys, status: 'critical', code: isCapsuleError(error) ? error.code : 'INTERNAL', message: `${name}: ${messageOf(error)}` };
     }
     const { httpStatus, error: providerError, errorDescription } = error.details;
-    // The secret decrypted with this instance's key, so it is what was typed in: the provider disagrees with it.
-    const hint =
-      providerError === 'invalid_client'
-        ? `; client.secret decrypts with this instance's master key, so the provider does not accept client '${settings.clientId}' with it: check the client at the provider, or enter the secret again (${reenterCommand(name)})`
-        : '';
+    // The secret decrypted with this instance's key (or its reference resolved), so it is what was
+    // typed in (or what the variable holds): the provider disagrees with it.
+    const source =
+      secret.reference === undefined
+        ? `client.secret decrypts with this instance's master key, so the provider does not accept client '${settings.clientId}' with it: check the client at the provider, or enter the secret again (${reenterCommand(name)})`
+        : `client.secret comes from ${secret.reference} on this instance, so the provider does not accept client '${settings.clientId}' with what that holds: check the client at the provider, or the value of ${secret.reference}`;
+    const hint = providerError === 'invalid_client' ? `; ${source}` : '';
     return {
       ...withKeys,
       status: 'critical',

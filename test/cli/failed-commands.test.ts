@@ -36,7 +36,7 @@ describe('a configuration command that fails changes nothing', () => {
   }
 
   it('config set: a value the schema refuses, a reference outside a secret, an unknown property or PID', async () => {
-    await assertFailsAndChangesNothing(['config', 'set', 'capsule.oauth.client~ims', 'client.secret=$[env:UNSET_VARIABLE]', 'token.endpoint=not-a-url'], /token\.endpoint/);
+    await assertFailsAndChangesNothing(['config', 'set', 'capsule.oauth.client~ims', 'client.secret=$[env:SECRET_UNSET_VARIABLE]', 'token.endpoint=not-a-url'], /token\.endpoint/);
     await assertFailsAndChangesNothing(['config', 'set', 'capsule.auth.token', 'token.cookie.name=$[env:UNSET_VARIABLE]'], /token\.cookie\.name: does not accept a reference/);
     await assertFailsAndChangesNothing(['config', 'set', 'capsule.auth.token', 'token.refresh=false', 'token.expiration=soon'], /token\.expiration/);
     await assertFailsAndChangesNothing(['config', 'set', 'capsule.metrics', 'scrape.token=other', 'scrape.typo=1'], /unknown property 'scrape\.typo'/);

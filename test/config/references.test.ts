@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createConfigAdmin, CONFIG_ROOT, defineComponent, property, revealSecret, unresolvedReferences } from '../../src/config/index.js';
+import { createConfigAdmin, CONFIG_ROOT, defineComponent, describeSecret, literalReferences, property, revealSecret, unresolvedReferences } from '../../src/config/index.js';
 import { createCryptoSupport, generateKey } from '../../src/crypto/index.js';
 import { oauthClientSettings } from '../../src/oauth/index.js';
 import { revealClientSecret } from '../../src/oauth/client-secret.js';
@@ -55,21 +55,20 @@ describe('configuration references', () => {
     assert.ok(stored.includes('$[secret:analytics-secret]') && !stored.includes('s3cr3t'), 'the reference is stored, never the secret');
     writeFileSync(join(secrets, 'analytics-secret'), 'rotated');
     assert.equal(revealClientSecret(oauthClientSettings('a', config.current('test.ref~a')), crypto), 'rotated', 'read again each time');
-    assert.equal(revealSecret('pre-$[env:TEST_REF_PART]-post', crypto, label, { TEST_REF_PART: 'middle' }), 'pre-middle-post');
-    assert.equal(revealSecret('$[env:TEST_REF_PROTECTED]', crypto, label, { TEST_REF_PROTECTED: crypto.protect('inner') }), 'inner', 'a protected value from the environment is decrypted');
+    assert.equal(revealSecret('$[env:SECRET_TEST_PROTECTED]', crypto, label, { SECRET_TEST_PROTECTED: crypto.protect('inner') }), 'inner', 'a protected value from the environment is decrypted');
   });
 
   it('stores a secret reference whose variable is not set here, and fails only when the secret is used, naming the reference', async () => {
     const { config, crypto } = await admin();
-    delete process.env.TEST_MISSING_VAR;
-    await config.update('test.ref~b', { url: 'https://x.example', 'client.secret': '$[env:TEST_MISSING_VAR]' });
+    delete process.env.SECRET_TEST_MISSING;
+    await config.update('test.ref~b', { url: 'https://x.example', 'client.secret': '$[env:SECRET_TEST_MISSING]' });
     const current = config.current('test.ref~b');
-    assert.equal(current['client.secret'], '$[env:TEST_MISSING_VAR]');
-    assert.deepEqual(unresolvedReferences('test.ref~b', client, current, {}), ['test.ref~b: client.secret references $[env:TEST_MISSING_VAR], which is not set in the environment']);
-    assert.deepEqual(unresolvedReferences('test.ref~b', client, current, { TEST_MISSING_VAR: 'set' }), []);
+    assert.equal(current['client.secret'], '$[env:SECRET_TEST_MISSING]');
+    assert.deepEqual(unresolvedReferences('test.ref~b', client, current, {}), ['test.ref~b: client.secret references $[env:SECRET_TEST_MISSING], which is not set in the environment']);
+    assert.deepEqual(unresolvedReferences('test.ref~b', client, current, { SECRET_TEST_MISSING: 'set' }), []);
     assert.throws(
       () => revealClientSecret(oauthClientSettings('b', current), crypto),
-      (error) => isCapsuleError(error, 'INVALID_CONFIG') && error.message === 'client.secret of b references $[env:TEST_MISSING_VAR], which is not set in the environment',
+      (error) => isCapsuleError(error, 'INVALID_CONFIG') && error.message === 'client.secret of b references $[env:SECRET_TEST_MISSING], which is not set in the environment',
     );
     await config.update('test.ref~b', { 'client.secret': '$[secret:nope]' });
     assert.throws(
@@ -115,5 +114,84 @@ describe('configuration references', () => {
       { url: 'https://y.example', title: 'Sign in $[env:TEST_REF_LEAK]' },
     );
     assert.deepEqual(unresolvedReferences('test.ref~d', client, config.current('test.ref~d'), {}), [], 'a literal value is no reference to warn about');
+  });
+
+  it('accepts a reference in a secret only as the whole value: one inside other text is refused, never stored in clear, and one stored before is not resolved', async () => {
+    const { config, repo, crypto } = await admin();
+    await config.update('test.ref~e', { url: 'https://x.example', 'client.secret': 'first' });
+    const before = JSON.stringify(await repo.getSubtree(CONFIG_ROOT));
+    for (const secret of ['S3cr3t-$[env:HOME]', 'S3cr3t-$[env:SECRET_PART]', '$[env:SECRET_A]$[env:SECRET_B]', '$[env:SECRET A]', ' $[env:SECRET_A]']) {
+      await assert.rejects(config.update('test.ref~e', { 'client.secret': secret }), (error) => {
+        assert.ok(isCapsuleError(error, 'INVALID_CONFIG'));
+        assert.match(error.message, /^test\.ref~e: client\.secret: a reference must be the whole value, \$\[env:NAME\] or \$\[secret:NAME\]/);
+        assert.ok(!error.message.includes('S3cr3t'), 'the message never holds the value');
+        return true;
+      });
+      await assert.rejects(config.update('test.ref~new', { url: 'https://x.example', 'client.secret': secret }), (error) => isCapsuleError(error, 'INVALID_CONFIG'));
+    }
+    assert.equal(JSON.stringify(await repo.getSubtree(CONFIG_ROOT)), before, 'nothing was written');
+    await repo.transaction((tx) => tx.setProperties(`${CONFIG_ROOT}/test.ref~e`, { 'client.secret': 'S3cr3t-$[env:SECRET_PART]' }));
+    await config.refresh();
+    const stored = config.current('test.ref~e')['client.secret'] as string;
+    assert.equal(describeSecret(stored, crypto).reference, undefined, 'not listed as a reference');
+    assert.throws(
+      () => revealSecret(stored, crypto, label, { SECRET_PART: 'middle' }),
+      (error) => isCapsuleError(error, 'INVALID_CONFIG') && error.message.startsWith('client.secret of test mixes a reference with other text'),
+    );
+  });
+
+  it('refuses a reference to a variable of Capsule, PostgreSQL or Node, or outside the reference prefix, when written and when used', async () => {
+    const { config, repo, crypto } = await admin();
+    await config.update('test.ref~f', { url: 'https://x.example', 'client.secret': 'first' });
+    const before = JSON.stringify(await repo.getSubtree(CONFIG_ROOT));
+    const env = { CAPSULE_KEYS_PASSPHRASE: 'pass-1', PGPASSWORD: 'pg-2', PGSERVICEFILE: 'pg-3', HOME: '/root', AWS_SECRET_ACCESS_KEY: 'aws-4', SECRET_OK: 'ok-5' };
+    const forbidden = ['CAPSULE_KEYS_PASSPHRASE', 'CAPSULE_ADMIN_PASSWORD', 'CAPSULE_REPOSITORY_URL', 'PGPASSWORD', 'PGSERVICEFILE', 'HOME', 'AWS_SECRET_ACCESS_KEY'];
+    const strict = createConfigAdmin({ repo, protector: crypto, env: { ...env, CAPSULE_REFERENCE_PREFIX: '' } });
+    strict.register(client);
+    await strict.load();
+    for (const name of forbidden) {
+      await assert.rejects(strict.update('test.ref~f', { 'client.secret': `$[env:${name}]` }), (error) => {
+        assert.ok(isCapsuleError(error, 'INVALID_CONFIG'));
+        assert.match(error.message, new RegExp(`^test\\.ref~f: client\\.secret references \\$\\[env:${name}\\], (one of Capsule's own|which does not begin with SECRET_)`));
+        return true;
+      });
+      // Where the secret is used, even under a prefix that covers the name, when it is one of Capsule's own.
+      const prefix = name.startsWith('AWS') ? undefined : name.slice(0, 3);
+      assert.throws(
+        () => revealSecret(`$[env:${name}]`, crypto, label, { ...env, CAPSULE_REFERENCE_PREFIX: prefix }),
+        (error) => isCapsuleError(error, 'INVALID_CONFIG') && error.message.startsWith(`client.secret of test references $[env:${name}], `) && !Object.values(env).some((value) => error.message.includes(value)),
+        `${name} is not resolved where the secret is used`,
+      );
+    }
+    assert.equal(JSON.stringify(await repo.getSubtree(CONFIG_ROOT)), before, 'nothing was written');
+    assert.equal(revealSecret('$[env:SECRET_OK]', crypto, label, env), 'ok-5');
+    assert.equal(revealSecret('$[env:AWS_SECRET_ACCESS_KEY]', crypto, label, { ...env, CAPSULE_REFERENCE_PREFIX: 'AWS_' }), 'aws-4', 'the operator chooses the prefix');
+    const custom = createConfigAdmin({ repo, protector: crypto, env: { CAPSULE_REFERENCE_PREFIX: 'IMS_' } });
+    custom.register(client);
+    await custom.load();
+    await custom.update('test.ref~f', { 'client.secret': '$[env:IMS_CLIENT_SECRET]' });
+    await assert.rejects(custom.update('test.ref~f', { 'client.secret': '$[env:SECRET_OK]' }), /which does not begin with IMS_ \(CAPSULE_REFERENCE_PREFIX\)/);
+  });
+
+  it('takes a variable that is set but empty as not set: a warning when written, a failure when used', async () => {
+    const { config, crypto } = await admin();
+    await config.update('test.ref~g', { url: 'https://x.example', 'client.secret': '$[env:SECRET_EMPTY]' });
+    const current = config.current('test.ref~g');
+    assert.deepEqual(unresolvedReferences('test.ref~g', client, current, { SECRET_EMPTY: '' }), ['test.ref~g: client.secret references $[env:SECRET_EMPTY], which is not set in the environment']);
+    assert.throws(
+      () => revealSecret(current['client.secret'] as string, crypto, label, { SECRET_EMPTY: '' }),
+      (error) => isCapsuleError(error, 'INVALID_CONFIG') && error.message === 'client.secret of test references $[env:SECRET_EMPTY], which is not set in the environment',
+    );
+  });
+
+  it('names each property that is no secret yet holds a reference stored before, for the start log', async () => {
+    const { config, repo } = await admin();
+    await config.update('test.ref~h', { url: 'https://x.example' });
+    await repo.transaction((tx) => tx.setProperties(`${CONFIG_ROOT}/test.ref~h`, { title: '$[env:SECRET_T]', names: ['a', '$[secret:n]'], 'client.secret': '$[env:SECRET_S]' }));
+    await config.refresh();
+    assert.deepEqual(literalReferences('test.ref~h', client, config.current('test.ref~h')), [
+      'test.ref~h: title holds $[env:SECRET_T], which is no longer resolved (only secret properties resolve references): it is used as written; write the value itself (capsule config set test.ref~h title=…)',
+      'test.ref~h: names holds $[secret:n], which is no longer resolved (only secret properties resolve references): it is used as written; write the value itself (capsule config set test.ref~h names=…)',
+    ]);
   });
 });

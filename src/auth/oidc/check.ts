@@ -43,12 +43,13 @@ export async function checkProvider(name: string, settingsOf: () => OidcSettings
   const usable = Array.isArray(keys) ? keys.filter((key: { kty?: unknown; use?: unknown } | null) => key?.kty === kty && (key.use === undefined || key.use === 'sig')).length : 0;
   if (usable === 0) return unreachable(`the provider publishes no ${kty} signing key for ${settings.idTokenAlg} at ${metadata.jwks_uri}`);
 
-  const passed = `${name}: discovery at ${issuer.origin} ok, ${usable} signing key${usable === 1 ? '' : 's'} loaded, client secret decrypts`;
+  const secret = describeOidcSecret(settings, deps.crypto);
+  const secretState = secret.reference === undefined ? 'client secret decrypts' : `client secret read from ${secret.reference}`;
+  const passed = `${name}: discovery at ${issuer.origin} ok, ${usable} signing key${usable === 1 ? '' : 's'} loaded, ${secretState}`;
   const supported = metadata.id_token_signing_alg_values_supported;
   if (Array.isArray(supported) && !supported.includes(settings.idTokenAlg)) {
     return { name, status: 'warn', code: null, message: `${passed}; but the provider does not list ${settings.idTokenAlg} among its ID token algorithms (${supported.join(', ')})` };
   }
-  const secret = describeOidcSecret(settings, deps.crypto);
   if (secret.keyId === null && secret.reference === undefined) {
     return { name, status: 'warn', code: null, message: `${passed}; but client.secret is stored in clear: enter it again to protect it` };
   }
