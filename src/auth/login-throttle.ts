@@ -3,12 +3,29 @@
  * refused before the password is even hashed (which also caps the CPU an attacker can burn).
  */
 export interface LoginThrottle {
+  /**
+   * Takes a login attempt before its password is hashed: refused (seconds to wait) when, for a
+   * key, the failures of its window and the attempts still being checked reach the limit. Else
+   * the attempt holds a place on each key until it is settled. Counting only failures let every
+   * guess sent at once through while the first ones were still being hashed.
+   */
+  begin(keys: readonly string[], nowMs: number): LoginAttempt | { readonly retryAfterSeconds: number };
   /** Seconds to wait, or 0 when a login may be tried now. */
   retryAfter(keys: readonly string[], nowMs: number): number;
   failed(keys: readonly string[], nowMs: number): void;
   succeeded(key: string): void;
   /** How many keys have a window now (never more than the throttle's `maxKeys`). */
   size(): number;
+}
+
+/** An attempt `begin` let through; settle it exactly once. */
+export interface LoginAttempt {
+  /** A wrong password: counted as a failure of each key. */
+  failed(nowMs: number): void;
+  /** A right one: the attempt's places are given back and the windows of `resetKeys` end. */
+  succeeded(resetKeys: readonly string[]): void;
+  /** No answer (the repository is away): the places are given back, nothing is counted. */
+  abandoned(): void;
 }
 
 export interface ThrottleLimits {
@@ -28,6 +45,8 @@ export const DEFAULT_MAX_THROTTLE_KEYS = 50_000;
 interface Window {
   readonly start: number;
   failures: number;
+  /** Attempts let through and not settled yet. */
+  pending: number;
 }
 
 export function createLoginThrottle(limits: ThrottleLimits = DEFAULT_THROTTLE, maxKeys = DEFAULT_MAX_THROTTLE_KEYS): LoginThrottle {
@@ -59,7 +78,69 @@ export function createLoginThrottle(limits: ThrottleLimits = DEFAULT_THROTTLE, m
     }
   }
 
+  function endWindow(key: string): void {
+    counting.delete(key);
+    locked.delete(key);
+  }
+
+  function liveWindow(key: string, nowMs: number): Window | undefined {
+    const window = locked.get(key) ?? counting.get(key);
+    return window && !isOver(window, nowMs) ? window : undefined;
+  }
+
+  /** The key's window now, a new one when it has none or its window ended. */
+  function currentWindow(key: string, nowMs: number): Window {
+    let window = liveWindow(key, nowMs);
+    if (!window) {
+      counting.delete(key);
+      locked.delete(key);
+      makeRoom(nowMs);
+      window = { start: nowMs, failures: 0, pending: 0 };
+      counting.set(key, window);
+    }
+    return window;
+  }
+
+  function recordFailure(key: string, nowMs: number): void {
+    const window = currentWindow(key, nowMs);
+    window.failures++;
+    if (window.failures >= limitOf(key) && counting.delete(key)) locked.set(key, window);
+  }
+
   return {
+    begin(keys, nowMs) {
+      let wait = 0;
+      for (const key of keys) {
+        const window = liveWindow(key, nowMs);
+        if (window && window.failures + window.pending >= limitOf(key)) {
+          wait = Math.max(wait, Math.ceil((window.start + limits.windowMs - nowMs) / 1000), 1);
+        }
+      }
+      if (wait > 0) return { retryAfterSeconds: wait };
+      const held = keys.map((key) => {
+        const window = currentWindow(key, nowMs);
+        window.pending++;
+        return window;
+      });
+      let settled = false;
+      const release = () => {
+        if (settled) return false;
+        settled = true;
+        for (const window of held) window.pending--;
+        return true;
+      };
+      return {
+        failed(failedAtMs) {
+          if (release()) for (const key of keys) recordFailure(key, failedAtMs);
+        },
+        succeeded(resetKeys) {
+          if (release()) for (const key of resetKeys) endWindow(key);
+        },
+        abandoned() {
+          release();
+        },
+      };
+    },
     retryAfter(keys, nowMs) {
       let wait = 0;
       for (const key of keys) {
@@ -71,23 +152,9 @@ export function createLoginThrottle(limits: ThrottleLimits = DEFAULT_THROTTLE, m
       return wait;
     },
     failed(keys, nowMs) {
-      for (const key of keys) {
-        let window = locked.get(key) ?? counting.get(key);
-        if (!window || isOver(window, nowMs)) {
-          counting.delete(key);
-          locked.delete(key);
-          makeRoom(nowMs);
-          window = { start: nowMs, failures: 0 };
-          counting.set(key, window);
-        }
-        window.failures++;
-        if (window.failures >= limitOf(key) && counting.delete(key)) locked.set(key, window);
-      }
+      for (const key of keys) recordFailure(key, nowMs);
     },
-    succeeded(key) {
-      counting.delete(key);
-      locked.delete(key);
-    },
+    succeeded: endWindow,
     size: () => counting.size + locked.size,
   };
 }

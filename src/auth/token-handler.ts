@@ -335,20 +335,29 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       }
       const nowMs = clock.now();
       const keys = [`user:${userId}`, `addr:${clientAddress}`];
-      const wait = throttle.retryAfter(keys, nowMs);
-      if (wait > 0) {
+      // The attempt is taken before the password is hashed (off the event loop, so many run at
+      // once): logins in flight count against the limit, or a burst of guesses all get checked.
+      const attempt = throttle.begin(keys, nowMs);
+      if ('retryAfterSeconds' in attempt) {
+        const wait = attempt.retryAfterSeconds;
         deps.metrics?.login('throttled');
         deps.audit?.warn({ event: 'login', outcome: 'throttled', userId, clientAddress, retryAfterSeconds: wait }, 'login throttled');
         return { ok: false, retryAfterSeconds: wait };
       }
-      const user = await users.authenticate(userId, password);
+      let user: User | null;
+      try {
+        user = await users.authenticate(userId, password);
+      } catch (error) {
+        attempt.abandoned();
+        throw error;
+      }
       if (!user) {
-        throttle.failed(keys, nowMs);
+        attempt.failed(clock.now());
         deps.metrics?.login('failure');
         deps.audit?.warn({ event: 'login', outcome: 'failure', userId, clientAddress }, 'login failed');
         return { ok: false, retryAfterSeconds: 0 };
       }
-      throttle.succeeded(`user:${userId}`);
+      attempt.succeeded([`user:${userId}`]);
       deps.metrics?.login('success');
       deps.audit?.info({ event: 'login', outcome: 'success', userId, clientAddress }, 'login');
       return { ok: true, user };

@@ -82,6 +82,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     keyStorage: options.keyStorage,
     repositoryUrl: options.repositoryUrl,
     env,
+    onWarning: (message) => logger.warn(message),
   }).catch((error: unknown) => {
     earlyLock?.release();
     throw error;

@@ -56,6 +56,8 @@ export interface OpenServicesOptions {
   readonly repositoryUrl?: string;
   /** PGPASSWORD, ~/.pgpass (HOME, PGPASSFILE) are read from here. */
   readonly env?: NodeJS.ProcessEnv;
+  /** What opening found and the operator should know (default: standard error). */
+  readonly onWarning?: (message: string) => void;
 }
 
 function checkHome(home: HomeLayout, create: boolean): void {
@@ -98,7 +100,11 @@ export async function openServices(options: OpenServicesOptions): Promise<Servic
     const crypto = createCryptoSupport({ load: () => loadKeySet(home.keysDir, repo) });
     if (options.keys === 'prepare') await crypto.refresh();
     else await crypto.refresh().catch(() => undefined); // kept inside crypto, thrown on first use
-    if (!created) await moveLegacyMembers(repo); // a repository from before memberships were nodes
+    if (!created) {
+      // A repository from before memberships were nodes.
+      const warn = options.onWarning ?? ((message: string) => process.stderr.write(`capsule: warning: ${message}\n`));
+      for (const message of (await moveLegacyMembers(repo)).skipped) warn(message);
+    }
     const users = createUserManager({ repo, hasher: options.hasher ?? createArgon2Hasher(), outbox: createOutbox(repo) });
     const config = createConfigAdmin({ repo, protector: crypto });
     for (const component of COMPONENTS) config.register(component);

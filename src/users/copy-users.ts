@@ -1,7 +1,7 @@
 import type { Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
 import { authorizablePath } from './ids.js';
 import { legacyMembersOf, LEGACY_MEMBERS } from './legacy-members.js';
-import { addMembership, membersByGroup, membersOf, removeMembership } from './memberships.js';
+import { addMembership, membersByGroup, membersOf, removeMembership, removeMembershipsOf } from './memberships.js';
 import { GROUP_TYPE, GROUPS_ROOT, USER_TYPE, USERS_COUNTER, USERS_ROOT } from './types.js';
 
 export interface CopiedUsers {
@@ -21,6 +21,8 @@ async function upsert(tx: RepositoryWriter, root: string, idProperty: string, so
     const removed = Object.fromEntries(Object.keys(existing.properties).filter((name) => !(name in properties)).map((name) => [name, null]));
     return tx.setProperties(existing.path, { ...removed, ...properties });
   }
+  // A user new to the target has only the memberships copied for it, none an earlier account of that id left behind.
+  if (source.type === USER_TYPE) await removeMembershipsOf(tx, id);
   return tx.addNode(authorizablePath(root, id), { type: source.type, properties });
 }
 

@@ -11,5 +11,5 @@ export { DELETED_USERS_ROOT, writeUserTombstone } from './tombstones.js';
 export { ADMINISTRATORS, GROUP_TYPE, GROUPS_ROOT, USER_TYPE, USERS_COUNTER, USERS_ROOT } from './types.js';
 export { findGroupNode, findUserNode } from './authorizable-nodes.js';
 export { groupIdsOf, MEMBERSHIP_TYPE } from './memberships.js';
-export { moveLegacyMembers } from './legacy-members.js';
+export { moveLegacyMembers, type MovedLegacyMembers } from './legacy-members.js';
 export type { Group, User } from './types.js';

@@ -37,6 +37,16 @@ export async function membershipsOf(reader: RepositoryReader, userId: string): P
   return (await reader.findByProperty(MEMBER, userId, MEMBERSHIP_TYPE)).map(toMembership);
 }
 
+/**
+ * Removes every membership of `userId`. Called before a user node is created: a membership can
+ * outlive its user (an older Capsule removed the user on a moved repository, a rollback, a
+ * legacy list naming no user), and a new user of that id starts with exactly the groups it is
+ * given, never an earlier account's administrators.
+ */
+export async function removeMembershipsOf(tx: RepositoryWriter, userId: string): Promise<void> {
+  for (const membership of await membershipsOf(tx, userId)) await tx.removeNode(membership.path);
+}
+
 /** The ids of the groups `userId` is a member of, sorted. */
 export async function groupIdsOf(reader: RepositoryReader, userId: string): Promise<string[]> {
   return (await membershipsOf(reader, userId)).map((membership) => membership.groupId).sort();

@@ -1,7 +1,7 @@
 import { CapsuleError } from '../errors.js';
 import type { PropertyValue, RepositoryNode, RepositoryReader, RepositoryWriter } from '../repository/index.js';
 import { findGroupNode, findUserNode } from './authorizable-nodes.js';
-import { addMembership, groupIdsOf, membershipsOf } from './memberships.js';
+import { addMembership, groupIdsOf, membershipsOf, removeMembershipsOf } from './memberships.js';
 import { authorizablePath } from './ids.js';
 import { writeUserTombstone } from './tombstones.js';
 import { GROUP_TYPE, GROUPS_ROOT, USER_TYPE, USERS_ROOT } from './types.js';
@@ -60,12 +60,17 @@ async function ensureGroup(tx: RepositoryWriter, id: string): Promise<Repository
  */
 export async function applyReplicatedUser(tx: RepositoryWriter, id: string, state: ReplicatedUserState | null, { localGroups, yieldPoint }: ApplyOptions): Promise<void> {
   let node = await findUserNode(tx, id);
-  const current = await membershipsOf(tx, id);
+  if (!node) {
+    // Memberships without their user (left by an older Capsule, a rollback, a legacy list) are
+    // no account of this instance's: they go, and a user created here starts with the package's groups.
+    await removeMembershipsOf(tx, id);
+  }
+  const current = node ? await membershipsOf(tx, id) : [];
   // An account in a group this instance keeps for itself (its administrators, its transport users)
   // is the instance's own: a package must not set its password, disable or delete it, or a
   // transport login would be as good as an administrator's.
   const local = current.map((membership) => membership.groupId).filter((groupId) => localGroups.includes(groupId));
-  if (node && local.length > 0) {
+  if (local.length > 0) {
     throw new CapsuleError(
       'REPLICATION_PACKAGE_INVALID',
       `user '${id}' is this publish's own account (member of ${local.join(', ')}); replication never changes it; rename or remove one of the two accounts`,

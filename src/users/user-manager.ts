@@ -1,7 +1,7 @@
 import { CapsuleError, isCapsuleError } from '../errors.js';
 import type { Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
 import { findGroupNode, findUserNode, toGroup } from './authorizable-nodes.js';
-import { addMembership, groupIdsOf, membersByGroup, membershipsOf, removeMembership } from './memberships.js';
+import { addMembership, groupIdsOf, membersByGroup, removeMembership, removeMembershipsOf } from './memberships.js';
 import { authorizablePath, checkId } from './ids.js';
 import { userDeletedAt, writeUserTombstone } from './tombstones.js';
 import type { PasswordHasher } from './passwords.js';
@@ -170,6 +170,7 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
           groupNodes.push(await tx.addNode(authorizablePath(GROUPS_ROOT, groupId), { type: GROUP_TYPE, properties: { groupId } }));
           await record(tx, { group: groupId });
         }
+        await removeMembershipsOf(tx, id);
         const node = await tx.addNode(authorizablePath(USERS_ROOT, id), {
           type: USER_TYPE,
           properties: { userId: id, passwordHash, disabled: false, generation: 0 },
@@ -192,7 +193,7 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
     async removeUser(id) {
       await mutate({ user: id }, async (tx) => {
         const node = await requireUserNode(tx, id);
-        for (const membership of await membershipsOf(tx, id)) await tx.removeNode(membership.path);
+        await removeMembershipsOf(tx, id);
         await tx.removeNode(node.path);
         await writeUserTombstone(tx, id);
       });
@@ -323,6 +324,7 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
       if (!sync || node.properties.disabled === true) return toUser(tx, node);
     } else {
       if (await findGroupNode(tx, id)) throw new CapsuleError('USER_EXISTS', `a group '${id}' already exists`);
+      await removeMembershipsOf(tx, id);
       node = await tx.addNode(authorizablePath(USERS_ROOT, id), {
         type: USER_TYPE,
         properties: { userId: id, disabled: false, generation, externalProvider: identity.provider, externalSubject: identity.subject, externalGroups: [] },

@@ -101,3 +101,31 @@ describe('user names at login', () => {
     assert.equal(response.status, 401);
   });
 });
+
+describe('login attempts taken before the password is checked', () => {
+  const isAttempt = <T extends object>(value: T | { retryAfterSeconds: number }): value is T => !('retryAfterSeconds' in value);
+
+  it('count while in flight: the attempt after the limit is refused, an abandoned one gives its place back, a failure keeps it', () => {
+    const throttle = createLoginThrottle(limits, 100);
+    const keys = ['user:carol', 'addr:10.0.0.1'];
+    const inFlight = Array.from({ length: 5 }, () => throttle.begin(keys, 1_000));
+    assert.ok(inFlight.every(isAttempt));
+    assert.deepEqual(throttle.begin(keys, 1_000), { retryAfterSeconds: 60 });
+    const [first, second] = inFlight as { failed(nowMs: number): void; abandoned(): void }[];
+    first!.abandoned();
+    first!.failed(1_000); // settled already: counts nothing
+    assert.ok(isAttempt(throttle.begin(keys, 1_000)), 'the abandoned place is free again');
+    second!.failed(2_000);
+    assert.deepEqual(throttle.begin(keys, 2_000), { retryAfterSeconds: 59 });
+    assert.ok(isAttempt(throttle.begin(keys, 1_000 + WINDOW_MS)), 'a new window');
+  });
+
+  it('a success ends the user’s window and gives back its places on the others', () => {
+    const throttle = createLoginThrottle(limits, 100);
+    for (let i = 0; i < 4; i++) throttle.failed(['user:dave'], 1_000);
+    const attempt = throttle.begin(['user:dave', 'addr:10.0.0.2'], 1_000);
+    assert.ok(isAttempt(attempt));
+    (attempt as { succeeded(keys: readonly string[]): void }).succeeded(['user:dave']);
+    for (let i = 0; i < 5; i++) assert.ok(isAttempt(throttle.begin(['user:dave'], 1_000)), `attempt ${i}`);
+  });
+});

@@ -28,6 +28,22 @@ describe('repository schema', () => {
     raw.close();
   });
 
+  it('raises a repository of version 1 (groups listing their members) to 2, which a Capsule of version 1 refuses', async () => {
+    assert.equal(SCHEMA_VERSION, 2);
+    assert.equal(POSTGRES_SCHEMA_VERSION, 2);
+    const file = join(tempDir(), 'repository.sqlite');
+    const repo = openSqliteRepository({ file, create: true });
+    await repo.addNode('/kept', { properties: { v: 'yes' } });
+    await repo.close();
+    const raw = new Database(file);
+    raw.pragma('user_version = 1');
+    raw.close();
+    const again = openSqliteRepository({ file });
+    assert.equal((await again.getNode('/kept'))?.properties.v, 'yes');
+    assert.equal((await again.info()).schemaVersion, 2);
+    await again.close();
+  });
+
   it('refuses a repository written by a newer Capsule and leaves it untouched', async () => {
     const file = join(tempDir(), 'repository.sqlite');
     const repo = openSqliteRepository({ file, create: true });

@@ -29,6 +29,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     value bigint NOT NULL
   );
   `,
+  // 2: group memberships are nodes of their own; see src/repository/sqlite/migrations.ts.
+  `SELECT 1`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;

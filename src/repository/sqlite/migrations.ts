@@ -30,6 +30,11 @@ export const MIGRATIONS: readonly string[] = [
     value INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: group memberships are nodes of their own (src/users/memberships.ts), moved from the groups'
+  // `members` lists when services open. Nothing changes in the tables: the version is raised so a
+  // Capsule from before refuses the repository instead of reading no members and leaving
+  // memberships behind when it removes a user.
+  `SELECT 1;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
