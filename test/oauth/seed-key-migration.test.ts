@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { HealthResult } from '../../src/health/index.js';
@@ -86,6 +86,12 @@ describe('the first seed end to end: IMS client secret across a key migration', 
     assert.equal((await runCli(['keys', 'export', '--out', bundle, '--home', otherHome], { env: PASS })).code, 0);
     const imported = await runCli(['keys', 'import', '--in', bundle, '--force', '--home', home], { env: PASS });
     assert.equal(imported.code, 0, imported.stderr);
+    // import --force keeps the replaced master as a retired key, so the secret still decrypts ...
+    assert.equal((await runCli(['oauth', 'check', 'ims', '--home', home])).code, 0, 'the replaced master still decrypts the secret');
+    // ... and the seed's failure needs that key gone, as when key files are replaced by hand.
+    const retiredLegacy = join(home, 'keys', 'retired-master', legacy.master.id);
+    assert.ok(existsSync(retiredLegacy), 'the replaced master was kept as a retired key');
+    rmSync(retiredLegacy);
 
     const requests = provider.tokenRequests;
     instance = await startTestInstance(home);
