@@ -80,7 +80,7 @@ export async function migrateKeys(locations: KeyLocations, repo: Repository, to:
   if (!master || !hmac) throw new CapsuleError('KEY_MISSING', `keys/ has only the ${master ? 'master' : 'hmac'} key; restore the other with 'capsule keys import'`);
   if (fromRepository.master && !fromRepository.master.equals(master)) throw conflict('master', master, fromRepository.master);
   if (fromRepository.hmac && !fromRepository.hmac.equals(hmac)) throw conflict('hmac', hmac, fromRepository.hmac);
-  await repo.transaction((tx) => writeRepositoryKeys(tx, { master, hmac }));
+  await repo.transaction((tx) => writeRepositoryKeys(tx, { master, hmac }), { durable: true });
   failpoint('migrate:repository-written');
   const written = await readRepositoryKeys(repo);
   if (!written.master?.equals(master) || !written.hmac?.equals(hmac)) {
