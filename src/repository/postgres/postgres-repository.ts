@@ -488,6 +488,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         const { rows } = await client
           .query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOCK_NAMESPACE, job])
           .catch((error: unknown) => {
+            broken = isQueryTimeout(error);
             throw translate(error);
           });
         if (!rows[0]?.locked) return false;
@@ -504,6 +505,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
     },
     async info(): Promise<RepositoryInfo> {
       const client = await connect();
+      let broken = false;
       try {
         const { rows } = await client.query<{ size: string; nodes: string; synchronous_commit: string }>(
           `SELECT current_setting('synchronous_commit') AS synchronous_commit,
@@ -520,9 +522,10 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
           warnings: durabilityWarnings(rows[0]?.synchronous_commit),
         };
       } catch (error) {
+        broken = isQueryTimeout(error);
         throw translate(error);
       } finally {
-        release(client, false);
+        release(client, broken);
       }
     },
     async close() {
@@ -595,7 +598,8 @@ async function prepareSchema(
     await commit(client);
     return version === 0;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => (broken = true));
+    if (isQueryTimeout(error)) broken = true;
+    else await client.query('ROLLBACK').catch(() => (broken = true));
     throw error;
   } finally {
     release(client, broken);
