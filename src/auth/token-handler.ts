@@ -311,9 +311,19 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     const { refresh, expirationMs } = settings();
     if (refresh && valid.expiresAt - nowMs < expirationMs / 2) {
       const expiresAt = nowMs + expirationMs;
-      await store.extend(valid.nodeId, expiresAt);
-      validatedTokens?.extended(token, expiresAt);
-      return { session: sessionOf(user, 'stateful', expiresAt), renewedToken: token };
+      // The token is valid: a refresh that cannot be written now (the repository read-only, busy
+      // or away) leaves it as it was, and a later request refreshes it. The request goes on.
+      const extended = await store.extend(valid.nodeId, expiresAt).then(
+        () => true,
+        (error: unknown) => {
+          logger?.warn({ err: error, userId: user.id }, 'stateful token not refreshed; it keeps its expiry, a later request refreshes it');
+          return false;
+        },
+      );
+      if (extended) {
+        validatedTokens?.extended(token, expiresAt);
+        return { session: sessionOf(user, 'stateful', expiresAt), renewedToken: token };
+      }
     }
     return { session: sessionOf(user, 'stateful', valid.expiresAt) };
   }
@@ -395,12 +405,13 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
         deps.metrics?.tokenVerified(kind, authentication ? 'valid' : 'refused');
         return authentication;
       } catch (error) {
-        // The repository is away (PostgreSQL restarting): the request fails with 503, never as anonymous.
-        if (error instanceof CapsuleError && error.code === 'REPOSITORY_UNAVAILABLE') throw error;
-        // Keys not loadable or the repository failing: the request is anonymous, the cause logged.
+        // Only a verdict on the token (bad signature, expired, unknown, user gone) makes a request
+        // anonymous, and those are answers, not errors. A token that could not be checked (the
+        // repository away, read-only or failing) fails the request (503 for REPOSITORY_UNAVAILABLE):
+        // an anonymous answer would log a valid session out.
         logger?.warn({ err: error }, 'token could not be checked');
         deps.metrics?.tokenVerified(kind, 'error');
-        return null;
+        throw error;
       }
     },
 

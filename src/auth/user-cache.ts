@@ -1,4 +1,3 @@
-import { isCapsuleError } from '../errors.js';
 import type { User, UserManager } from '../users/index.js';
 
 /**
@@ -22,11 +21,9 @@ export function createUserCache(users: UserManager, ttlMs: number, maxEntries = 
     async get(userId, nowMs) {
       const hit = cache.kept(userId, nowMs);
       if (hit !== undefined) return hit;
-      // A repository that is away is not "no such user": that error goes up (503), and nothing is cached.
-      const user = await users.getUser(userId).catch((error: unknown) => {
-        if (isCapsuleError(error, 'REPOSITORY_UNAVAILABLE')) throw error;
-        return null;
-      });
+      // A read that failed is not "no such user": its error goes up (503 when the repository is
+      // away), and nothing is cached, so the next request reads again.
+      const user = await users.getUser(userId);
       if (entries.size >= maxEntries) entries.clear();
       entries.set(userId, { user, until: nowMs + ttlMs });
       return user;

@@ -140,7 +140,7 @@ export async function importKeys(locations: KeyLocations, repo: Repository | nul
   // Before the master is replaced, so that a crash leaves the old key in one place or two, never none.
   if (replacedMaster) writeRetiredMasterKey(locations.keysDir, replacedMaster, now);
   if (inRepository) {
-    await repo.transaction((tx) => writeRepositoryKeys(tx, keys));
+    await repo.transaction((tx) => writeRepositoryKeys(tx, keys), { durable: true });
   } else {
     writeKeyFile(paths.hmac, keys.hmac);
     failpoint('import:hmac-written');

@@ -104,7 +104,7 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
       writeKeyFile(paths.master, keys.master);
       writeKeyFile(paths.hmac, keys.hmac);
     } else {
-      await repo.transaction((tx) => writeRepositoryKeys(tx, keys));
+      await repo.transaction((tx) => writeRepositoryKeys(tx, keys), { durable: true });
     }
     writeMarker(locations.keysDir, storage);
     return { generated: true, joined: false, warnings };

@@ -170,7 +170,7 @@ export async function migrateKeys(locations: KeyLocations, repo: Repository, to:
         ? `check that ${KEY_NODE} holds the same keys (master ${keyId(master)}, hmac ${keyId(hmac)})`
         : `write the keys of keys/ (master ${keyId(master)}, hmac ${keyId(hmac)}) to ${KEY_NODE} and read them back`,
       async run() {
-        if (!alreadyThere) await repo.transaction((tx) => writeRepositoryKeys(tx, { master, hmac }));
+        if (!alreadyThere) await repo.transaction((tx) => writeRepositoryKeys(tx, { master, hmac }), { durable: true });
         failpoint('migrate:repository-written');
         const written = await readRepositoryKeys(repo);
         if (!written.master?.equals(master) || !written.hmac?.equals(hmac)) {

@@ -101,12 +101,22 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   let replication: ReplicationService | undefined;
   let cleanupTimer: NodeJS.Timeout | undefined;
   let tokens: TokenHandler;
+  // Work started and not awaited (maintenance, a health run): waited for before the repository closes.
+  const background = new Set<Promise<unknown>>();
+  function inBackground(work: Promise<unknown>): void {
+    background.add(work);
+    const done = () => background.delete(work);
+    void work.then(done, done);
+  }
+  async function stopBackground(): Promise<void> {
+    while (background.size > 0) await Promise.allSettled([...background]);
+  }
   async function reloadKeys(): Promise<KeyIds> {
     try {
       const ids = await services.crypto.refresh();
       logger.info(ids, 'keys reloaded');
       audit.info({ event: 'keys-reloaded', master: ids.master, hmac: ids.hmac, stagedHmac: ids.stagedHmac, stagedMaster: ids.stagedMaster }, 'keys reloaded');
-      void health.run(); // checks that decrypt secrets (OAuth clients) see the new keys at once
+      inBackground(health.run()); // checks that decrypt secrets (OAuth clients) see the new keys at once
       return ids;
     } catch (error) {
       logger.error({ err: error }, 'keys not reloaded; the instance keeps the keys it had');
@@ -114,13 +124,23 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       throw error;
     }
   }
-  const health = createHealthRegistry({ clock: services.clock });
+  const registry = createHealthRegistry({ clock: services.clock });
+  // Every check run (the registry's timer runs them too) is background work: checks read the repository.
+  const health: HealthRegistry = {
+    ...registry,
+    register: (check) => registry.register({ ...check, run: () => tracked(check.run()) }),
+  };
+  function tracked<T>(work: Promise<T>): Promise<T> {
+    inBackground(work);
+    return work;
+  }
   // Replication starts later; the metrics read its queues when scraped, none before it runs.
   const metrics = createMetrics({ health, replication: async () => (replication ? replication.status() : []) });
   try {
     if (services.created) logger.info({ home: services.home.root }, 'created a new instance home');
     const repositoryInfo = await services.repo.info();
     logger.info({ backend: repositoryInfo.backend, location: repositoryInfo.location }, services.created ? 'created the repository' : 'repository opened');
+    for (const warning of repositoryInfo.warnings ?? []) logger.warn({ backend: repositoryInfo.backend }, warning);
     if (services.keysJoined) logger.info(services.crypto.keyIds(), "joined the shared repository: using the keys it keeps in /etc/key");
     for (const warning of services.keyWarnings) logger.warn(warning);
     logger.info(services.crypto.keyIds(), 'keys loaded');
@@ -162,10 +182,10 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       }
     };
     await expireRetiredKeys();
-    void removeExpired();
+    inBackground(removeExpired());
     cleanupTimer = setInterval(() => {
-      void removeExpired();
-      void expireRetiredKeys();
+      inBackground(removeExpired());
+      inBackground(expireRetiredKeys());
     }, options.maintenanceIntervalMs ?? MAINTENANCE_INTERVAL_MS);
     cleanupTimer.unref();
 
@@ -249,6 +269,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
           health.stop();
           await replication?.stop();
           await app.close();
+          await stopBackground();
           await services.close();
           homeLock.release();
           logger.info('instance stopped');
@@ -259,6 +280,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     clearInterval(cleanupTimer);
     health.stop();
     await replication?.stop();
+    await stopBackground();
     await services.close();
     homeLock.release();
     throw error;

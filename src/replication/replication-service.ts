@@ -234,8 +234,9 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
   void poll();
   const pollTimer = setInterval(() => void poll(), deps.pollMs ?? 500);
   pollTimer.unref();
+  let pruning: Promise<unknown> = Promise.resolve();
   const pruneTimer = setInterval(() => {
-    void repo
+    pruning = repo
       .runExclusive('replication-prune', async () => {
         const removed = await pruneOutbox(repo, config, outbox);
         if (removed > 0) logger?.info({ removed }, 'removed delivered items from the replication outbox');
@@ -269,6 +270,7 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
       stopping.abort();
       await Promise.race([Promise.all([...loops.values()].map((loop) => loop.done)), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       loops.clear();
+      await pruning; // it writes to the repository, which closes next
     },
   };
 }

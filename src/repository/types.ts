@@ -118,6 +118,17 @@ export interface RepositoryInfo {
   readonly sizeBytes: number;
   readonly schemaVersion: number;
   readonly nodeCount: number;
+  /** What the operator should know, e.g. PostgreSQL running with synchronous_commit off (logged at start). */
+  readonly warnings?: readonly string[];
+}
+
+export interface TransactionOptions {
+  /**
+   * The commit is on disk before the promise resolves, whatever the server's default (PostgreSQL:
+   * `SET LOCAL synchronous_commit = on`; SQLite: `synchronous = FULL` for it). For writes whose
+   * loss a crash must not cause, such as keys whose files are deleted once they are stored.
+   */
+  readonly durable?: boolean;
 }
 
 /**
@@ -128,15 +139,18 @@ export interface RepositoryInfo {
  *   Reads outside a transaction see only committed data.
  * - `work` MAY RUN MORE THAN ONCE. On PostgreSQL a serialization failure (40001), a deadlock
  *   (40P01) or a unique-key race (23505) rolls the attempt back and runs `work` again, up to
- *   `MAX_TRANSACTION_ATTEMPTS` times; then it fails with REPOSITORY_UNAVAILABLE. So `work`
+ *   `MAX_TRANSACTION_ATTEMPTS` times; then it fails with REPOSITORY_UNAVAILABLE. A unique key
+ *   still violated on the third attempt is a genuine duplicate, not a race: NODE_EXISTS. So `work`
  *   must only read and write through `tx`, and keep every other effect (hashing a password,
  *   notifying listeners, writing files, making random secrets it must return) outside it, or
  *   make it safe to repeat. On SQLite, `BEGIN IMMEDIATE` takes the one write lock first, so
  *   no attempt is ever rolled back for a conflict and `work` runs exactly once; the contract
  *   still allows a retry, and code must not count on there being none.
  * - All writes of `work` commit together, or none do if it throws.
- * - A repository that cannot be reached (PostgreSQL down or restarting) fails the call with
- *   REPOSITORY_UNAVAILABLE; a later call reconnects by itself.
+ * - A repository that cannot serve the call now fails it with REPOSITORY_UNAVAILABLE: PostgreSQL
+ *   down, restarting, read-only (a standby), out of connections, a lock or statement timeout, a
+ *   cancelled statement, a server that stops answering for `query_timeout`. A later call
+ *   reconnects by itself.
  */
 export const MAX_TRANSACTION_ATTEMPTS = 20;
 
@@ -145,7 +159,7 @@ export interface Repository extends RepositoryWriter {
   /** True when opening it created its schema: the backend, not a file, says a repository is new. */
   readonly created: boolean;
   /** Runs `work` in one transaction under the contract above. */
-  transaction<T>(work: (tx: RepositoryWriter) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: RepositoryWriter) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Tells `listener` the name of every counter bumped by another process, within about a
    * second (PostgreSQL: LISTEN/NOTIFY). SQLite has no such channel and never calls it: poll
@@ -157,12 +171,19 @@ export interface Repository extends RepositoryWriter {
    * counters included), synchronously once it has committed and before its promise resolves: an
    * in-process cache that listens is never staler than the repository. Not called for a
    * transaction that rolled back, nor for other processes' bumps (`onCounterBumped`, polling).
+   * A listener that throws does not fail the transaction (it committed): its error is reported as
+   * a process warning.
    */
   onCommit(listener: (bumped: ReadonlySet<string>) => void): () => void;
   /**
    * Runs `job` unless another process runs the job of that name now (PostgreSQL: a session
    * advisory lock; SQLite: one process per home, so a lock in this process). Resolves to
    * whether it ran.
+   *
+   * The lock is not held to the end for certain: on PostgreSQL it lives on one connection, and if
+   * that connection is lost while `work` runs (restart, pg_terminate_backend, network), another
+   * process may start the same job while this one still runs, and this call still resolves true.
+   * So a job must be safe to run twice at once (idempotent, e.g. deleting what has expired).
    */
   runExclusive(job: string, work: () => Promise<void>): Promise<boolean>;
   info(): Promise<RepositoryInfo>;

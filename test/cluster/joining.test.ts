@@ -50,8 +50,12 @@ describe('homes on a PostgreSQL repository', () => {
 
     const info = await runCli(['repository', 'info', '--json', '--home', home], { env: pg.env });
     assert.equal(info.code, 0, info.stderr);
-    const parsed = jsonOf<{ backend: string; location: string; nodeCount: number; schemaVersion: number }>(info);
+    const parsed = jsonOf<{ backend: string; location: string; nodeCount: number; schemaVersion: number; warnings: string[] }>(info);
     assert.equal(parsed.backend, 'postgres');
+    // The test clusters run with synchronous_commit=off: info says what that risks.
+    assert.ok(parsed.warnings.some((warning) => /synchronous_commit = off: a server crash may lose writes/.test(warning)), info.stdout);
+    const text = await runCli(['repository', 'info', '--home', home], { env: pg.env });
+    assert.match(text.stdout, /^warning +PostgreSQL runs with synchronous_commit = off/m);
     assert.equal(parsed.location, remembered.trim());
     assert.ok(parsed.nodeCount > 5);
     await server.stop();

@@ -45,6 +45,7 @@ export async function repositoryInfo(options: Options, io: CliIO): Promise<void>
           `schema version  ${info.schemaVersion}`,
           `nodes           ${info.nodeCount}`,
           `size            ${Math.round(info.sizeBytes / 1024)} KiB`,
+          ...(info.warnings ?? []).map((warning) => `warning         ${warning}`),
         ].join('\n'),
       );
     }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { CapsuleError } from '../../errors.js';
 import { tlsOptionsOf, tlsRefusalOf } from './tls.js';
+import { tellCommitListeners } from '../commit-listeners.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import { checkPath, nameOf, parentOf } from '../paths.js';
@@ -15,6 +16,7 @@ import {
   type RepositoryInfo,
   type RepositoryNode,
   type RepositoryWriter,
+  type TransactionOptions,
   treeCounter,
   treesChangedAt,
 } from '../types.js';
@@ -34,6 +36,12 @@ export interface PostgresRepositoryOptions {
   readonly connectTimeoutMs?: number;
   /** Shown in pg_stat_activity. */
   readonly applicationName?: string;
+  /**
+   * How long one statement may go unanswered, in ms, before the connection is given up and the
+   * call fails with REPOSITORY_UNAVAILABLE (default: the URL's `query_timeout` in seconds, else
+   * 30 s): a server or network that stops answering must not hold a request forever.
+   */
+  readonly queryTimeoutMs?: number;
 }
 
 interface NodeRow {
@@ -51,14 +59,48 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 const FOLDER_TYPE = 'capsule:Folder';
 const NODE_COLUMNS = 'id, path, name, type, props, created, modified';
 
-// Node errno codes and SQLSTATEs that mean "the server is not there (now)", not "the query is wrong".
-const UNREACHABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
-const UNREACHABLE_SQLSTATE = /^(08|57P0[1-3]|53300|3D000|28)/;
+// Node errno codes and SQLSTATEs that mean "the server cannot serve this (now)", not "the query
+// is wrong": connection loss (08), shutdown, cancel and timeouts (57), resources (53), system
+// errors (58), a lock not granted (55P03), a read-only server such as a standby after a failover
+// (25006, 25P03 idle in transaction timeout), authentication (28) and a missing database.
+const UNREACHABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+const UNREACHABLE_SQLSTATE = /^(08|53|57|58|28|55P03$|25006$|25P03$|3D000$)/;
+// Conflicts with another transaction: `work` runs again. A unique-key violation (23505) is a race
+// only while another transaction may have inserted the same key: the next attempt sees that row.
 const RETRYABLE_SQLSTATE = new Set(['40001', '40P01', '23505']);
+const UNIQUE_VIOLATION_ATTEMPTS = 3;
+const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+function queryTimeoutOf(params: Readonly<Record<string, string>>): number {
+  const given = params.query_timeout;
+  if (given === undefined) return DEFAULT_QUERY_TIMEOUT_MS;
+  const seconds = Number(given);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new CapsuleError('INVALID_ARGUMENT', `the repository URL has query_timeout=${given}; give a number of seconds above 0`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+/** pg gave up waiting for an answer: the connection still waits for it and cannot be used again. */
+function isQueryTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Query read timeout';
 }
 
 function isUnreachable(error: unknown): boolean {
@@ -66,7 +108,7 @@ function isUnreachable(error: unknown): boolean {
   const code = sqlState(error);
   if (code && (UNREACHABLE_ERRNO.has(code) || UNREACHABLE_SQLSTATE.test(code))) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable|Connection ended|password must be a (non-empty )?string/i.test(message);
+  return /Connection terminated|connection error|timeout exceeded when trying to connect|Query read timeout|Client was closed|not queryable|Connection ended|password must be a (non-empty )?string/i.test(message);
 }
 
 function reasonOf(error: unknown, location: PostgresLocation, passwordMissing: boolean): string {
@@ -83,6 +125,8 @@ function reasonOf(error: unknown, location: PostgresLocation, passwordMissing: b
   }
   if (code?.startsWith('28')) return `${message} (check the user and the password in the URL, PGPASSWORD or ~/.pgpass)`;
   if (code === '57P01' || code === '57P02' || code === '57P03') return `${message} (the server is restarting, shutting down or ended this connection)`;
+  if (code === '25006') return `${message} (the server is read-only: a standby, or default_transaction_read_only is on)`;
+  if (/Query read timeout/i.test(message)) return 'the server did not answer a statement in time (query_timeout); the connection was given up';
   return message.replace(/\s+/g, ' ');
 }
 
@@ -91,6 +135,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
   const location = parsePostgresUrl(options.url, env);
   const where = describeLocation(location);
   const clock = options.clock ?? systemClock;
+  const queryTimeoutMs = options.queryTimeoutMs ?? queryTimeoutOf(location.params);
   let passwordMissing = false;
   const config: pg.PoolConfig = {
     host: location.host,
@@ -108,7 +153,11 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
+    // A dead peer on an idle or waiting connection is found by TCP keepalive, a silent one by the
+    // statement timeout (pg gives up waiting; the connection is then destroyed, not pooled).
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    query_timeout: queryTimeoutMs,
     application_name: options.applicationName ?? 'capsule',
     ssl: tlsOptionsOf(location.params),
   };
@@ -174,7 +223,8 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
     readonly bumped: Set<string>;
   }
 
-  function writerOn(db: Queryable, onConflict: () => void, changes: Changes = { trees: new Set(), bumped: new Set() }): RepositoryWriter {
+  /** `onConflict` undefined: no transaction to run again (a read on its own), so a conflict is "busy now" (503). */
+  function writerOn(db: Queryable, onConflict: (() => void) | undefined, changes: Changes = { trees: new Set(), bumped: new Set() }): RepositoryWriter {
     const changed = (path: string) => {
       for (const root of treesChangedAt(path)) changes.trees.add(root);
     };
@@ -183,7 +233,10 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         const result = await db.query<R>(name ? { name, text, values } : { text, values });
         return result.rows;
       } catch (error) {
-        if (RETRYABLE_SQLSTATE.has(sqlState(error) ?? '')) onConflict();
+        if (RETRYABLE_SQLSTATE.has(sqlState(error) ?? '')) {
+          if (onConflict) onConflict();
+          else throw new CapsuleError('REPOSITORY_UNAVAILABLE', `the repository on PostgreSQL (${where}) is busy: ${reasonOf(error, location, false)}; try again`, { cause: error });
+        }
         throw translate(error);
       }
     }
@@ -329,27 +382,35 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
   }
 
   // Reads outside a transaction: one statement, one round trip, on any pooled connection.
-  const reader = writerOn(pool, () => undefined);
+  const reader = writerOn(pool, undefined);
 
-  async function transaction<T>(work: (tx: RepositoryWriter) => Promise<T>): Promise<T> {
+  async function transaction<T>(work: (tx: RepositoryWriter) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await connect();
       let conflict = false;
       let broken = false;
       try {
         await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        // The server may run with synchronous_commit off (fast, but a crash loses the last commits).
+        if (options.durable) await client.query('SET LOCAL synchronous_commit = on');
         const changes: Changes = { trees: new Set(), bumped: new Set() };
         const tx = writerOn(client, () => (conflict = true), changes);
         const result = await work(tx);
         for (const root of changes.trees) await tx.bumpCounter(treeCounter(root));
         // Answered only once COMMIT says it committed: a lost connection here is an unknown outcome (503).
         await commit(client);
-        if (changes.bumped.size > 0) for (const listener of commitListeners) listener(changes.bumped);
+        if (changes.bumped.size > 0) tellCommitListeners(commitListeners, changes.bumped);
         return result;
       } catch (error) {
         if (RETRYABLE_SQLSTATE.has(sqlState(error) ?? '')) conflict = true; // COMMIT itself may fail so
-        await client.query('ROLLBACK').catch(() => (broken = true));
+        // A statement pg stopped waiting for still occupies the connection: a ROLLBACK would wait too.
+        if (isQueryTimeout(error)) broken = true;
+        else await client.query('ROLLBACK').catch(() => (broken = true));
         if (!conflict || broken) throw translate(error);
+        if (sqlState(error) === '23505' && attempt >= UNIQUE_VIOLATION_ATTEMPTS) {
+          // Still there after the racing transactions committed: a genuine duplicate, not a race.
+          throw new CapsuleError('NODE_EXISTS', `a node with that path or id already exists in the repository on PostgreSQL (${where})`, { cause: error });
+        }
         if (attempt >= MAX_TRANSACTION_ATTEMPTS) {
           throw new CapsuleError(
             'REPOSITORY_UNAVAILABLE',
@@ -427,6 +488,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         const { rows } = await client
           .query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOCK_NAMESPACE, job])
           .catch((error: unknown) => {
+            broken = isQueryTimeout(error);
             throw translate(error);
           });
         if (!rows[0]?.locked) return false;
@@ -443,9 +505,11 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
     },
     async info(): Promise<RepositoryInfo> {
       const client = await connect();
+      let broken = false;
       try {
-        const { rows } = await client.query<{ size: string; nodes: string }>(
-          `SELECT (SELECT count(*) FROM capsule_nodes) AS nodes,
+        const { rows } = await client.query<{ size: string; nodes: string; synchronous_commit: string }>(
+          `SELECT current_setting('synchronous_commit') AS synchronous_commit,
+                  (SELECT count(*) FROM capsule_nodes) AS nodes,
                   (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
                      WHERE c.relkind = 'r' AND c.relname LIKE 'capsule\\_%' AND c.relnamespace = current_schema()::regnamespace) AS size`,
         );
@@ -455,11 +519,13 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
           sizeBytes: Number(rows[0]?.size ?? 0),
           schemaVersion: POSTGRES_SCHEMA_VERSION,
           nodeCount: Number(rows[0]?.nodes ?? 0),
+          warnings: durabilityWarnings(rows[0]?.synchronous_commit),
         };
       } catch (error) {
+        broken = isQueryTimeout(error);
         throw translate(error);
       } finally {
-        release(client, false);
+        release(client, broken);
       }
     },
     async close() {
@@ -532,11 +598,20 @@ async function prepareSchema(
     await commit(client);
     return version === 0;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => (broken = true));
+    if (isQueryTimeout(error)) broken = true;
+    else await client.query('ROLLBACK').catch(() => (broken = true));
     throw error;
   } finally {
     release(client, broken);
   }
+}
+
+/** What a server's synchronous_commit means for the writes Capsule reports as done. */
+function durabilityWarnings(synchronousCommit: string | undefined): string[] {
+  if (synchronousCommit !== 'off' && synchronousCommit !== 'local') return [];
+  return [
+    `PostgreSQL runs with synchronous_commit = ${synchronousCommit}: a server crash${synchronousCommit === 'local' ? ' or a failover' : ''} may lose writes already reported done (logins, logouts, changes); keys are still written durably`,
+  ];
 }
 
 /**

@@ -15,11 +15,13 @@ import {
   type RepositoryInfo,
   type RepositoryNode,
   type RepositoryWriter,
+  type TransactionOptions,
   treeCounter,
   treesChangedAt,
 } from '../types.js';
 import { CAPSULE_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { createMutex } from './mutex.js';
+import { tellCommitListeners } from '../commit-listeners.js';
 
 export interface SqliteRepositoryOptions {
   /** The database file; created (with its schema) only when `create` is true. */
@@ -243,25 +245,33 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
     },
   };
 
-  async function transaction<T>(work: (tx: RepositoryWriter) => Promise<T>): Promise<T> {
+  async function transaction<T>(work: (tx: RepositoryWriter) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     return mutex.run(async () => {
-      db.exec('BEGIN IMMEDIATE');
-      changedTrees.clear();
-      bumped.clear();
+      // WAL with synchronous=NORMAL may lose the last commits on a power loss; FULL syncs this one.
+      if (options.durable) db.pragma('synchronous = FULL');
       try {
-        const result = await work(writer);
-        for (const root of changedTrees) await writer.bumpCounter(treeCounter(root));
-        db.exec('COMMIT');
-        if (bumped.size > 0) {
-          const names: ReadonlySet<string> = new Set(bumped);
-          for (const listener of commitListeners) listener(names);
-        }
-        return result;
-      } catch (error) {
-        if (db.inTransaction) db.exec('ROLLBACK');
-        throw error;
+        return await inTransaction(work);
+      } finally {
+        if (options.durable) db.pragma('synchronous = NORMAL');
       }
     });
+  }
+
+  /** One transaction on the connection the caller holds (the mutex). */
+  async function inTransaction<T>(work: (tx: RepositoryWriter) => Promise<T>): Promise<T> {
+    db.exec('BEGIN IMMEDIATE');
+    changedTrees.clear();
+    bumped.clear();
+    try {
+      const result = await work(writer);
+      for (const root of changedTrees) await writer.bumpCounter(treeCounter(root));
+      db.exec('COMMIT');
+      if (bumped.size > 0) tellCommitListeners(commitListeners, new Set(bumped));
+      return result;
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   // Reads outside a transaction wait while one is open, so they never see uncommitted writes.

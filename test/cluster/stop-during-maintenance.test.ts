@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import pg_ from 'pg';
+import pino from 'pino';
+import { fixedClock } from '../../src/clock.js';
+import { startInstance } from '../../src/instance/index.js';
+import { login } from '../helpers/http.js';
+import { sharedPostgres, type PostgresCluster } from '../helpers/postgres.js';
+import { fastHasher } from '../helpers/services.js';
+import { tempDir } from '../helpers/temp.js';
+
+const EXPIRATION_MS = 43_200_000; // the default token lifetime
+
+function capturedLogger() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
+
+async function waitFor(what: string, condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (let look = 0; !(await condition()); look++) {
+    assert.ok(Date.now() < deadline, `${what} within 30 s`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+async function listening(pg: PostgresCluster, database: string): Promise<boolean> {
+  const rows = await pg.sql('postgres', "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'", [database]);
+  return rows.length > 0;
+}
+
+describe('stopping an instance while its maintenance runs (postgres)', () => {
+  const cluster = sharedPostgres();
+
+  // stop() closed the repository while the expired-token cleanup (started with `void`) was still
+  // running: its next statement found the pool ended ("Cannot use a pool after calling end on the
+  // pool") and the cleanup failed. Now stop() waits for background work before closing.
+  it('lets the expired-token cleanup under way finish before the repository closes', async () => {
+    const pg = await cluster();
+    const database = (await pg.createDatabase()).split('/').pop()!;
+    const clock = fixedClock(Date.now());
+    const { logger, lines } = capturedLogger();
+    const instance = await startInstance({
+      home: join(tempDir(), 'author'),
+      port: 0,
+      hasher: fastHasher,
+      logger,
+      clock,
+      repositoryUrl: pg.url(database),
+      maintenanceIntervalMs: 100,
+      env: { CAPSULE_ADMIN_PASSWORD: 'admin-password', ...pg.env },
+    });
+    let stopping: Promise<void> | undefined;
+    const holder = new pg_.Client({ connectionString: pg.urlWithPassword(database) });
+    await holder.connect();
+    try {
+      await login(instance.url, 'admin', 'admin-password');
+      await waitFor('the change channel is up', () => listening(pg, database));
+      clock.advance(EXPIRATION_MS + 1); // the token is expired: the next cleanup removes it
+      // The cleanup's read of the tokens waits for this lock: the cleanup is under way.
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE capsule_nodes IN ACCESS EXCLUSIVE MODE');
+      await waitFor('the cleanup waits for the lock', async () => {
+        const rows = await pg.sql(
+          'postgres',
+          "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND query LIKE '%WHERE type = $1 AND id > $2%'",
+          [database],
+        );
+        return rows.length > 0;
+      });
+      stopping = instance.stop();
+      await waitFor('the instance stops taking requests', () => fetch(instance.url).then(() => false, () => true));
+      // Before the fix the repository closed now (its LISTEN connection first). No event says
+      // that it does not: a bounded number of looks, then the cleanup may go on.
+      for (let look = 0; look < 50 && (await listening(pg, database)); look++) await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+      await (stopping ?? instance.stop());
+    }
+    assert.ok(!lines.some((line) => line.includes('expired token cleanup failed')), lines.filter((line) => line.includes('cleanup')).join('\n'));
+    assert.ok(lines.some((line) => line.includes('removed expired tokens')));
+    assert.ok(lines.findIndex((line) => line.includes('removed expired tokens')) < lines.findIndex((line) => line.includes('instance stopped')));
+  });
+});
