@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { after } from 'node:test';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { healthAsAdmin, login, sessionStatus } from '../helpers/http.js';
 import type { PostgresCluster } from '../helpers/postgres.js';
@@ -30,6 +31,10 @@ export interface TwoAuthors {
   /** Every file of both homes but audit.log (path, mode, SHA-256), and every node and counter of the repository. */
   snapshot(): Promise<unknown>;
 }
+
+/** Clusters of this test file: stopped after it, so that a failed test leaves no author running (and the file ends). */
+const clusters = new Set<TwoAuthors>();
+after(() => Promise.all([...clusters].map((cluster) => cluster.stop())));
 
 export async function startTwoAuthors(pg: PostgresCluster, options: { keyStorage: 'repository' | 'file' }): Promise<TwoAuthors> {
   const database = (await pg.createDatabase()).split('/').pop()!;
@@ -83,6 +88,7 @@ export async function startTwoAuthors(pg: PostgresCluster, options: { keyStorage
       return { homes: homes.map(filesOf), nodes, counters };
     },
   };
+  clusters.add(cluster);
   return cluster;
 }
 
