@@ -147,6 +147,9 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
   for (const place of scan.unreadable) {
     add('error', `${place.source} ${place.path}${place.property ? ` ${place.property}` : ''}`, `${describeUnreadable(place)}; a key rotation refuses to run until it is fixed`);
   }
+  for (const place of scan.references.filter((reference) => reference.unresolved)) {
+    add('warn', `${place.source} ${place.path} ${place.property}`, `${place.unresolved}: the value it gives the instance could not be checked here (an instance's environment may differ from this command's)`);
+  }
   const found = scan.values;
   if (currentKid === null) {
     // Without any master key nothing can be decrypted: one problem, not one per value.

@@ -6,7 +6,7 @@ import { keyPaths, readRetiredMasterKeys, removeRetiredMasterKey, type KeyLocati
 import { loadKeySet } from './key-set.js';
 import { keyId } from './keys.js';
 import { KEYS_COUNTER } from './migrate.js';
-import { requireReadable, scanProtectedValues, type ProtectedValueLocation } from './protected-values.js';
+import { describeReference, requireReadable, scanProtectedValues, type ProtectedValueLocation } from './protected-values.js';
 
 export interface RetiredMasterRemoval {
   readonly removed: string;
@@ -34,7 +34,7 @@ export async function removeRetiredMaster(
   locations: KeyLocations,
   repo: Repository,
   kid: string,
-  options: { confirmed: boolean },
+  options: { confirmed: boolean; ignoreReferences?: boolean },
 ): Promise<RetiredMasterRemoval> {
   if (!/^[0-9a-f]{16}$/.test(kid)) {
     throw new CapsuleError('INVALID_ARGUMENT', `'${kid.slice(0, 40)}' is not a key id (16 hex digits, as 'capsule keys fingerprint' prints them)`);
@@ -58,7 +58,19 @@ export async function removeRetiredMaster(
   if (users.length > 0) {
     throw new CapsuleError(
       'KEY_CONFLICT',
-      `${users.length} protected value${users.length === 1 ? '' : 's'} still use${users.length === 1 ? 's' : ''} retired master ${kid} (${describePlaces(users)}); nothing was removed; re-encrypt ${users.length === 1 ? 'it' : 'them'} with 'capsule keys rotate --master' (it re-encrypts every value under a key this home holds) or enter ${users.length === 1 ? 'it' : 'them'} again`,
+      `${users.length} protected value${users.length === 1 ? '' : 's'} still use${users.length === 1 ? 's' : ''} retired master ${kid} (${describePlaces(users)}); nothing was removed; ${
+        users.some((value) => value.reference)
+          ? `a value a reference gives (${[...new Set(users.flatMap((value) => value.reference ?? []))].join(', ')}) must be protected again at its source ('capsule keys protect') and stored there; re-encrypt the others with 'capsule keys rotate --master'`
+          : `re-encrypt ${users.length === 1 ? 'it' : 'them'} with 'capsule keys rotate --master' (it re-encrypts every value under a key this home holds) or enter ${users.length === 1 ? 'it' : 'them'} again`
+      }`,
+    );
+  }
+  // What a reference gives depends on the environment of the process that reads it: the
+  // instance's may differ from this command's, so no scan here proves the key is unused.
+  if (scan.references.length > 0 && !options.ignoreReferences) {
+    throw new CapsuleError(
+      'KEY_CONFLICT',
+      `${scan.references.length} secret propert${scan.references.length === 1 ? 'y holds a reference' : 'ies hold references'} whose value this command cannot see as the instance sees it: ${scan.references.map(describeReference).join('; ')}; nothing was removed; make sure none of them gives the instance a value protected with master ${kid} (a value protected with it must be protected again with 'capsule keys protect' at its source), then run again with --ignore-references`,
     );
   }
   const retiredAt = new Date(retired.retiredAt).toISOString();

@@ -98,7 +98,7 @@ export async function rotateMasterKey(
         },
         { bumpCounters: options.bumpCounters, onProgress: options.onProgress },
       );
-      const left = (await findProtectedValues(repo, locations.configDir)).filter((value) => isOlder(value.kid));
+      const left = (await findProtectedValues(repo, locations.configDir)).filter((value) => value.reference === undefined && isOlder(value.kid));
       if (left.length === 0) break;
       if (pass === 4) {
         throw new CapsuleError('CHECK_FAILED', `${left.length} values are still encrypted with an older master key; the new key stays staged; run the rotation again`);

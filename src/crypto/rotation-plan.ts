@@ -77,7 +77,7 @@ export async function planMasterRotation(locations: KeyLocations, repo: Reposito
   const staged = keyring.staged ? keyId(keyring.staged) : null;
   const finishing = staged === previous;
   // A rerun after the new key was promoted only removes the staged copy.
-  const toReencrypt = finishing ? [] : values.filter((value) => keyring.keys.has(value.kid) && value.kid !== staged);
+  const toReencrypt = finishing ? [] : values.filter((value) => value.reference === undefined && keyring.keys.has(value.kid) && value.kid !== staged);
   const reencrypt: Record<string, number> = {};
   for (const value of toReencrypt) reencrypt[value.kid] = (reencrypt[value.kid] ?? 0) + 1;
   const places = [...new Set(toReencrypt.map(placeOf))];
