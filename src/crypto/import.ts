@@ -9,6 +9,7 @@ import { KEYS_COUNTER } from './migrate.js';
 import { findProtectedValues } from './protected-values.js';
 import { KEY_NODE, readRepositoryKeys, writeRepositoryKeys, type RepositoryKeys } from './repository-keys.js';
 import { isSharedRepository } from './shared-repository.js';
+import { withKeyOperationLock } from './key-operation-lock.js';
 
 export interface ImportResult {
   readonly changed: boolean;
@@ -54,7 +55,7 @@ function refuseKeysApartFromCluster(clusterKeys: RepositoryKeys, ids: { master: 
  * looks complete; running it again finishes it. A home whose keys are in the repository gets
  * them in /etc/key, where every author sharing that repository sees them.
  */
-export async function importKeys(locations: KeyLocations, repo: Repository | null, keys: BundleKeys, options: ImportOptions): Promise<ImportResult> {
+async function importKeysLocked(locations: KeyLocations, repo: Repository | null, keys: BundleKeys, options: ImportOptions): Promise<ImportResult> {
   const { now } = options;
   const dryRun = options.dryRun ?? false;
   const paths = keyPaths(locations.keysDir);
@@ -164,4 +165,10 @@ export async function importKeys(locations: KeyLocations, repo: Repository | nul
         : ''
     }`,
   };
+}
+
+/** See `importKeysLocked`; a real run holds the home's key-operation lock. */
+export async function importKeys(locations: KeyLocations, repo: Repository | null, keys: BundleKeys, options: ImportOptions): Promise<ImportResult> {
+  if (options.dryRun) return importKeysLocked(locations, repo, keys, options);
+  return withKeyOperationLock(locations, 'keys import', () => importKeysLocked(locations, repo, keys, options));
 }

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { CapsuleError } from '../errors.js';
 import { syncFolder, writeFileAtomic } from '../support/atomic-file.js';
@@ -68,6 +68,25 @@ export function readKeyFile(file: string): Buffer | null {
 
 export function writeKeyFile(file: string, key: Buffer): void {
   writeFileAtomic(file, key, 0o600);
+}
+
+/**
+ * Writes a key file only if none is there: written aside, then linked into place (`link` fails
+ * on an existing name), so the name never holds half a key. False when the file exists.
+ */
+export function writeNewKeyFile(file: string, key: Buffer): boolean {
+  const aside = `${file}.${process.pid}.new`;
+  writeFileAtomic(aside, key, 0o600);
+  try {
+    linkSync(aside, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    unlinkSync(aside);
+  }
+  syncFolder(join(file, '..'));
+  return true;
 }
 
 export function removeFile(file: string): void {

@@ -5,6 +5,7 @@ import { keyPaths, readKeyFile, readMarker, removeFile, writeKeyFile, writeMarke
 import { keyId } from './keys.js';
 import { KEY_NODE, readRepositoryKeys, removeRepositoryKeys, writeRepositoryKeys } from './repository-keys.js';
 import { isSharedRepository } from './shared-repository.js';
+import { withKeyOperationLock } from './key-operation-lock.js';
 
 /** Bumped by every key operation, so a running instance on the same home reloads its keys. */
 export const KEYS_COUNTER = 'keys';
@@ -77,7 +78,7 @@ function finished(storage: KeyStorageMode, keys: { master: Buffer; hmac: Buffer 
  * leaves a home that starts; running it again finishes an interrupted run. On a shared
  * repository `/etc/key` is never removed: other authors read it.
  */
-export async function migrateKeys(locations: KeyLocations, repo: Repository, to: KeyStorageMode, options: MigrateOptions = {}): Promise<MigrateResult> {
+async function migrateKeysLocked(locations: KeyLocations, repo: Repository, to: KeyStorageMode, options: MigrateOptions): Promise<MigrateResult> {
   const dryRun = options.dryRun ?? false;
   const shared = isSharedRepository(repo);
   if (options.cluster && (!shared || to !== 'file')) {
@@ -202,4 +203,10 @@ export async function migrateKeys(locations: KeyLocations, repo: Repository, to:
     dryRun,
     `moved the keys from ${locations.keysDir} to ${KEY_NODE} (master ${keyId(master)}, hmac ${keyId(hmac)}), verified, and removed the files`,
   );
+}
+
+/** See `migrateKeysLocked`; a real run holds the home's key-operation lock. */
+export async function migrateKeys(locations: KeyLocations, repo: Repository, to: KeyStorageMode, options: MigrateOptions = {}): Promise<MigrateResult> {
+  if (options.dryRun) return migrateKeysLocked(locations, repo, to, options);
+  return withKeyOperationLock(locations, 'keys migrate', () => migrateKeysLocked(locations, repo, to, options));
 }

@@ -7,6 +7,7 @@ import { loadKeySet } from './key-set.js';
 import { keyId } from './keys.js';
 import { KEYS_COUNTER } from './migrate.js';
 import { describeReference, requireReadable, scanProtectedValues, type ProtectedValueLocation } from './protected-values.js';
+import { withKeyOperationLock } from './key-operation-lock.js';
 
 export interface RetiredMasterRemoval {
   readonly removed: string;
@@ -30,7 +31,7 @@ export function describePlaces(values: readonly ProtectedValueLocation[]): strin
  * the operator has confirmed that backups taken before its retirement will no longer decrypt.
  * Refusals change nothing.
  */
-export async function removeRetiredMaster(
+async function removeRetiredMasterLocked(
   locations: KeyLocations,
   repo: Repository,
   kid: string,
@@ -82,4 +83,13 @@ export async function removeRetiredMaster(
   failpoint('remove-retired-master:removed');
   await repo.bumpCounter(KEYS_COUNTER);
   return { removed: kid, retiredAt, message: `removed retired master ${kid} (${join(dir, kid)}); no value here used it; ${consequence}` };
+}
+
+export async function removeRetiredMaster(
+  locations: KeyLocations,
+  repo: Repository,
+  kid: string,
+  options: { confirmed: boolean; ignoreReferences?: boolean },
+): Promise<RetiredMasterRemoval> {
+  return withKeyOperationLock(locations, 'keys remove-retired-master', () => removeRetiredMasterLocked(locations, repo, kid, options));
 }
