@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
-import { keyPaths, readKeyFile, readMarker, readRetiredKeys, readRetiredMasterKeys, type KeyLocations, type RetiredKey } from './key-files.js';
+import { DAMAGED_RETIRED_MASTER_ADVICE, keyPaths, readKeyFile, readMarker, readRetiredKeys, scanRetiredMasterKeys, type KeyLocations, type RetiredKey } from './key-files.js';
 import { loadKeySet, type KeySet } from './key-set.js';
 import { checkKeyBytes, keyId } from './keys.js';
 import { decrypt } from './protected-value.js';
@@ -76,8 +76,11 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
   for (const dir of [paths.retiredDir, paths.retiredMasterDir]) {
     if (existsSync(dir)) keyFiles.push(...readdirSync(dir).map((name) => join(dir, name)));
   }
+  const retiredMasterScan = scanRetiredMasterKeys(locations.keysDir);
+  const damagedRetired = new Set(retiredMasterScan.damaged.map((damaged) => damaged.file));
+  for (const damaged of retiredMasterScan.damaged) add('error', damaged.file, `${damaged.reason}; ${DAMAGED_RETIRED_MASTER_ADVICE}`);
   for (const file of keyFiles) {
-    if (!existsSync(file)) continue;
+    if (!existsSync(file) || damagedRetired.has(file)) continue;
     try {
       const key = checkKeyBytes(readFileSync(file), file);
       const mode = modeOf(file);
@@ -133,12 +136,7 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     add('error', 'keys', messageOf(error));
   }
 
-  let retiredMasters: RetiredKey[] = [];
-  try {
-    retiredMasters = readRetiredMasterKeys(locations.keysDir);
-  } catch {
-    // already an error finding of its file above
-  }
+  const retiredMasters: RetiredKey[] = retiredMasterScan.keys;
   const masters = keys ? [keys.master, ...(keys.stagedMaster ? [keys.stagedMaster] : [])] : mastersFound;
   const decryptionKeys = new Map(retiredMasters.map((retired) => [retired.kid, retired.key] as const));
   for (const master of masters) decryptionKeys.set(keyId(master), master);

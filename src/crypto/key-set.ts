@@ -1,6 +1,6 @@
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
-import { keyPaths, readKeyFile, readMarker, readRetiredKeys, readRetiredMasterKeys, type KeyStorageMode, type RetiredKey } from './key-files.js';
+import { keyPaths, readKeyFile, readMarker, readRetiredKeys, scanRetiredMasterKeys, type DamagedKeyFile, type KeyStorageMode, type RetiredKey } from './key-files.js';
 import { KEY_NODE, readRepositoryKeys } from './repository-keys.js';
 
 /** Everything an instance holds: what signs and encrypts now, and what is still accepted. */
@@ -15,6 +15,8 @@ export interface KeySet {
    * when keys/storage says 'repository' (only a rotation makes them, and it needs file storage).
    */
   readonly retiredMaster?: readonly RetiredKey[];
+  /** Retired master key files that were skipped: not a key, or not the key their name says. */
+  readonly damagedRetiredMaster?: readonly DamagedKeyFile[];
   readonly hmac: Buffer;
   /** Verifies, never signs (a farm stages a key everywhere before any instance signs with it). */
   readonly stagedHmac: Buffer | null;
@@ -46,11 +48,13 @@ export async function loadKeySet(keysDir: string, repo: Repository): Promise<Key
       );
     }
   }
+  const retiredMaster = scanRetiredMasterKeys(keysDir);
   return {
     storage,
     master: master!,
     stagedMaster: readKeyFile(paths.stagedMaster),
-    retiredMaster: readRetiredMasterKeys(keysDir),
+    retiredMaster: retiredMaster.keys,
+    damagedRetiredMaster: retiredMaster.damaged,
     hmac: hmac!,
     stagedHmac: readKeyFile(paths.stagedHmac),
     retiredHmac: readRetiredKeys(keysDir),

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
-import { keyPaths, readRetiredMasterKeys, removeRetiredMasterKey, type KeyLocations } from './key-files.js';
+import { keyPaths, removeRetiredMasterKey, scanRetiredMasterKeys, type KeyLocations } from './key-files.js';
 import { loadKeySet } from './key-set.js';
 import { keyId } from './keys.js';
 import { KEYS_COUNTER } from './migrate.js';
@@ -44,9 +44,23 @@ async function removeRetiredMasterLocked(
   if (kid === keyId(keys.master) || (keys.stagedMaster && kid === keyId(keys.stagedMaster))) {
     throw new CapsuleError('INVALID_ARGUMENT', `master ${kid} is this home's ${kid === keyId(keys.master) ? 'current' : 'staged'} master key, not a retired one; nothing was removed`);
   }
-  const retiredKeys = readRetiredMasterKeys(locations.keysDir);
+  const { keys: retiredKeys, damaged } = scanRetiredMasterKeys(locations.keysDir);
   const retired = retiredKeys.find((key) => key.kid === kid);
   const dir = keyPaths(locations.keysDir).retiredMasterDir;
+  const damagedFile = damaged.find((file) => file.name === kid);
+  if (damagedFile && !retired) {
+    if (/ holds master [0-9a-f]{16}, not /.test(damagedFile.reason)) {
+      // It holds another key, which may well be needed: removing it by its name would lose that key.
+      throw new CapsuleError('KEY_CONFLICT', `${damagedFile.reason}; nothing was removed; rename it after the key it holds (or move it away), then run 'capsule keys doctor'`);
+    }
+    // No key in it: removing it loses nothing that could decrypt.
+    if (!options.confirmed) {
+      throw new CapsuleError('INVALID_ARGUMENT', `${damagedFile.reason}; it holds no usable key; nothing was removed; run again with --yes to remove the file (a value under master ${kid} then needs a key bundle that holds it)`);
+    }
+    removeRetiredMasterKey(locations.keysDir, kid);
+    await repo.bumpCounter(KEYS_COUNTER);
+    return { removed: kid, retiredAt: '', message: `removed the damaged retired master key file ${damagedFile.file} (it held no usable key)` };
+  }
   if (!retired) {
     throw new CapsuleError(
       'INVALID_ARGUMENT',
