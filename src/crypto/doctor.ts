@@ -8,6 +8,7 @@ import { checkKeyBytes, keyId } from './keys.js';
 import { decrypt } from './protected-value.js';
 import { describeUnreadable, scanProtectedValues, type ProtectedValueLocation } from './protected-values.js';
 import { hasRepositoryKeys, KEY_NODE, readRepositoryKeys } from './repository-keys.js';
+import { isSharedRepository } from './shared-repository.js';
 
 export type FindingLevel = 'ok' | 'warn' | 'error';
 
@@ -104,7 +105,10 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     else if (marker !== 'repository' && fileKeys.master) mastersFound.push(fileKeys.master, ...(stagedMaster ? [stagedMaster] : []));
     const sameKeys = fileKeys.master !== null && fileKeys.hmac !== null && repositoryKeys.master?.equals(fileKeys.master) === true && repositoryKeys.hmac?.equals(fileKeys.hmac) === true;
     if (hasRepositoryKeys(repositoryKeys) && marker !== 'repository') {
-      if (sameKeys && marker === 'file') {
+      if (sameKeys && marker === 'file' && isSharedRepository(repo)) {
+        // keys migrate --cluster copies /etc/key and leaves it: the other authors read their keys there.
+        add('ok', KEY_NODE, "the cluster's copy of the keys (the same keys as keys/): this PostgreSQL repository is shared, and the authors that keep their keys in the repository read them there");
+      } else if (sameKeys && marker === 'file') {
         // keys migrate writes the target, switches the marker, then removes the source: killed between, both hold the keys.
         add(
           'warn',

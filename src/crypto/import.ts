@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
-import type { BundleKeys } from './bundle.js';
+import { checkRetirementTimes, type BundleKeys } from './bundle.js';
 import { discardRetiredKeys, ensureKeysDir, keyPaths, readKeyFile, readMarker, readRetiredKeys, readRetiredMasterKeys, writeKeyFile, writeMarker, writeRetiredKey, writeRetiredMasterKey, type KeyLocations } from './key-files.js';
 import { keyId } from './keys.js';
 import { KEYS_COUNTER } from './migrate.js';
@@ -57,6 +57,7 @@ function refuseKeysApartFromCluster(clusterKeys: RepositoryKeys, ids: { master: 
  */
 async function importKeysLocked(locations: KeyLocations, repo: Repository | null, keys: BundleKeys, options: ImportOptions): Promise<ImportResult> {
   const { now } = options;
+  checkRetirementTimes(keys, now);
   const dryRun = options.dryRun ?? false;
   const paths = keyPaths(locations.keysDir);
   const marker = readMarker(locations.keysDir);

@@ -143,7 +143,7 @@ export async function keysRotate(options: Options & { hmac?: boolean; master?: b
   if (options.discardOld && !options.hmac) throw new CapsuleError('INVALID_ARGUMENT', '--discard-old goes with --hmac');
   if (options.dryRun) {
     const plan = await withHome(options, io, async (s) =>
-      options.hmac ? planHmacRotation(s.home, { keepPrevious: !options.discardOld }) : planMasterRotation(s.home, s.repo),
+      options.hmac ? planHmacRotation(s.home, s.repo, { keepPrevious: !options.discardOld }) : planMasterRotation(s.home, s.repo),
     );
     return report(io, options, plan.message, { dryRun: true, ...plan });
   }
