@@ -108,6 +108,11 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
       if (sameKeys && marker === 'file' && isSharedRepository(repo)) {
         // keys migrate --cluster copies /etc/key and leaves it: the other authors read their keys there.
         add('ok', KEY_NODE, "the cluster's copy of the keys (the same keys as keys/): this PostgreSQL repository is shared, and the authors that keep their keys in the repository read them there");
+        const held = new Set(scanRetiredMasterKeys(locations.keysDir).keys.map((key) => key.kid));
+        const lacking = (repositoryKeys.retiredMaster ?? []).filter((key) => !held.has(key.kid)).map((key) => key.kid);
+        if (lacking.length > 0) {
+          add('warn', KEY_NODE, `holds retired master key${lacking.length === 1 ? '' : 's'} ${lacking.join(', ')} that this author's keys/ lacks (values under ${lacking.length === 1 ? 'it' : 'them'} do not decrypt here); import a bundle exported on an author that reads ${KEY_NODE} ('capsule keys export' there, 'capsule keys import --in BUNDLE' here)`);
+        }
       } else if (sameKeys && marker === 'file') {
         // keys migrate writes the target, switches the marker, then removes the source: killed between, both hold the keys.
         add(
@@ -140,7 +145,7 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     add('error', 'keys', messageOf(error));
   }
 
-  const retiredMasters: RetiredKey[] = retiredMasterScan.keys;
+  const retiredMasters: readonly RetiredKey[] = keys?.retiredMaster ?? retiredMasterScan.keys;
   const masters = keys ? [keys.master, ...(keys.stagedMaster ? [keys.stagedMaster] : [])] : mastersFound;
   const decryptionKeys = new Map(retiredMasters.map((retired) => [retired.kid, retired.key] as const));
   for (const master of masters) decryptionKeys.set(keyId(master), master);

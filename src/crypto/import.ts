@@ -7,7 +7,7 @@ import { discardRetiredKeys, ensureKeysDir, keyPaths, readKeyFile, readMarker, r
 import { keyId } from './keys.js';
 import { KEYS_COUNTER } from './migrate.js';
 import { findProtectedValues } from './protected-values.js';
-import { KEY_NODE, readRepositoryKeys, writeRepositoryKeys, type RepositoryKeys } from './repository-keys.js';
+import { KEY_NODE, readRepositoryKeys, writeRepositoryKeys, writeRepositoryRetiredMasters, type RepositoryKeys } from './repository-keys.js';
 import { isSharedRepository } from './shared-repository.js';
 import { withKeyOperationLock } from './key-operation-lock.js';
 
@@ -118,7 +118,7 @@ async function importKeysLocked(locations: KeyLocations, repo: Repository | null
   }
   // A replaced master key is kept as a retired one: values it protected (and backups) still decrypt.
   const replacedMaster = existing.master && !existing.master.equals(keys.master) && !knownRetiredMasters.has(keyId(existing.master)) ? existing.master : null;
-  if (replacedMaster) steps.push(`keep the replaced master ${keyId(replacedMaster)} as a retired master key (it still decrypts what it protected)`);
+  if (replacedMaster) steps.push(`keep the replaced master ${keyId(replacedMaster)} as a retired master key${inRepository ? ` (in ${KEY_NODE} too, for every author that reads it)` : ''} (it still decrypts what it protected)`);
   steps.push(
     inRepository
       ? `write master ${ids.master} and hmac ${ids.hmac} to ${KEY_NODE}${shared ? ' (every author of this shared repository that keeps its keys there reloads them)' : ''}`
@@ -142,7 +142,13 @@ async function importKeysLocked(locations: KeyLocations, repo: Repository | null
   // Before the master is replaced, so that a crash leaves the old key in one place or two, never none.
   if (replacedMaster) writeRetiredMasterKey(locations.keysDir, replacedMaster, now);
   if (inRepository) {
-    await repo.transaction((tx) => writeRepositoryKeys(tx, keys));
+    // Every author that reads /etc/key needs the replaced master too, not only this one's disk.
+    const replaced = existing.master && !existing.master.equals(keys.master) ? existing.master : null;
+    const retiredForAll = [...(replaced ? [{ key: replaced, retiredAt: now }] : []), ...missingRetiredMasters];
+    await repo.transaction(async (tx) => {
+      await writeRepositoryKeys(tx, keys);
+      await writeRepositoryRetiredMasters(tx, retiredForAll);
+    });
   } else {
     writeKeyFile(paths.hmac, keys.hmac);
     failpoint('import:hmac-written');

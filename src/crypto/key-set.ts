@@ -11,8 +11,8 @@ export interface KeySet {
   readonly stagedMaster: Buffer | null;
   /**
    * Master keys replaced by rotations: they decrypt (never encrypt) values written before, and
-   * backups of the repository taken before, until an operator removes them. Always files, also
-   * when keys/storage says 'repository' (only a rotation makes them, and it needs file storage).
+   * backups of the repository taken before, until an operator removes them: files, and on a
+   * home whose keys/storage says 'repository' also those kept in /etc/key (an import made them).
    */
   readonly retiredMaster?: readonly RetiredKey[];
   /** Retired master key files that were skipped: not a key, or not the key their name says. */
@@ -33,11 +33,14 @@ export async function loadKeySet(keysDir: string, repo: Repository): Promise<Key
   }
   let master: Buffer | undefined;
   let hmac: Buffer | undefined;
+  let repositoryRetired: readonly RetiredKey[] = [];
   if (storage === 'file') {
     master = readKeyFile(paths.master) ?? undefined;
     hmac = readKeyFile(paths.hmac) ?? undefined;
   } else {
-    ({ master, hmac } = await readRepositoryKeys(repo));
+    let retiredMaster: readonly RetiredKey[] | undefined;
+    ({ master, hmac, retiredMaster } = await readRepositoryKeys(repo));
+    repositoryRetired = retiredMaster ?? [];
   }
   const where = (name: string) => (storage === 'file' ? (name === 'master' ? paths.master : paths.hmac) : `${KEY_NODE}/${name}`);
   for (const [name, key] of [['master', master], ['hmac', hmac]] as const) {
@@ -49,11 +52,14 @@ export async function loadKeySet(keysDir: string, repo: Repository): Promise<Key
     }
   }
   const retiredMaster = scanRetiredMasterKeys(keysDir);
+  // A home on /etc/key also holds the retired masters kept there (an import on another author of a shared repository).
+  const ownKids = new Set(retiredMaster.keys.map((key) => key.kid));
+  const retiredKeys = [...retiredMaster.keys, ...repositoryRetired.filter((key) => !ownKids.has(key.kid))];
   return {
     storage,
     master: master!,
     stagedMaster: readKeyFile(paths.stagedMaster),
-    retiredMaster: retiredMaster.keys,
+    retiredMaster: retiredKeys,
     damagedRetiredMaster: retiredMaster.damaged,
     hmac: hmac!,
     stagedHmac: readKeyFile(paths.stagedHmac),

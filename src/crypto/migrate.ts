@@ -1,7 +1,7 @@
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
-import { keyPaths, readKeyFile, readMarker, removeFile, writeKeyFile, writeMarker, type KeyLocations, type KeyStorageMode } from './key-files.js';
+import { keyPaths, readKeyFile, readMarker, removeFile, writeKeyFile, writeMarker, writeRetiredMasterKey, type KeyLocations, type KeyStorageMode } from './key-files.js';
 import { keyId } from './keys.js';
 import { KEY_NODE, readRepositoryKeys, removeRepositoryKeys, writeRepositoryKeys } from './repository-keys.js';
 import { isSharedRepository } from './shared-repository.js';
@@ -115,6 +115,8 @@ async function migrateKeysLocked(locations: KeyLocations, repo: Repository, to: 
       {
         says: `write ${paths.master} and ${paths.hmac} (mode 0600) with the keys of ${KEY_NODE} (master ${keyId(master)}, hmac ${keyId(hmac)}) and read them back`,
         run() {
+          // The retired masters kept in /etc/key go along: values under them must still decrypt here.
+          for (const retired of fromRepository.retiredMaster ?? []) writeRetiredMasterKey(locations.keysDir, retired.key, retired.retiredAt || undefined);
           writeKeyFile(paths.hmac, hmac);
           writeKeyFile(paths.master, master);
           failpoint('migrate:files-written');

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createBundle, diagnoseKeys, keyId, planHmacRotation, planMasterRotation, promoteStagedHmacKey } from '../../src/crypto/index.js';
+import { createBundle, diagnoseKeys, importKeys, keyId, loadKeySet, planHmacRotation, planMasterRotation, promoteStagedHmacKey } from '../../src/crypto/index.js';
+import { decrypt, encrypt } from '../../src/crypto/protected-value.js';
 import { writeRepositoryKeys } from '../../src/crypto/repository-keys.js';
 import { openServices } from '../../src/instance/index.js';
 import { runCli } from '../helpers/cli.js';
@@ -72,5 +73,35 @@ describe('key commands at their edges', () => {
       await services.close();
     }
     assert.deepEqual(readdirSync(join(home, 'keys', 'retired')), [first]);
+  });
+});
+
+describe('a shared PostgreSQL repository with keys in /etc/key', () => {
+  it('import --force keeps the replaced master in /etc/key: another author that reads it still decrypts values under the old master', async () => {
+    const repo = await postgres.open();
+    const old = { master: randomBytes(32), hmac: randomBytes(32) };
+    await repo.transaction((tx) => writeRepositoryKeys(tx, old));
+    const repositoryHome = () => {
+      const home = join(tempDir(), 'home');
+      mkdirSync(join(home, 'keys'), { recursive: true, mode: 0o700 });
+      writeFileSync(join(home, 'keys', 'storage'), 'repository', { mode: 0o600 });
+      return { keysDir: join(home, 'keys'), configDir: join(home, 'config') };
+    };
+    const importing = repositoryHome();
+    const other = repositoryHome();
+    const value = encrypt('the old secret', old.master, keyId(old.master));
+
+    const next = { master: randomBytes(32), hmac: randomBytes(32), retiredHmac: [] };
+    const result = await importKeys(importing, repo, next, { force: true, now: Date.now() });
+    assert.equal(result.changed, true);
+
+    const keys = await loadKeySet(other.keysDir, repo);
+    assert.ok(keys.master.equals(next.master));
+    assert.deepEqual(keys.retiredMaster?.map((retired) => retired.kid), [keyId(old.master)]);
+    const decryptionKeys = new Map([...(keys.retiredMaster ?? []).map((retired) => [retired.kid, retired.key] as const), [keyId(keys.master), keys.master] as const]);
+    assert.equal(decrypt(value, decryptionKeys, keyId(keys.master)), 'the old secret');
+    // Its doctor counts the value under that retired master, held by this author too.
+    const report = await diagnoseKeys(other, repo);
+    assert.ok(report.masterKeys.some((key) => key.kid === keyId(old.master) && key.role === 'retired'), JSON.stringify(report.masterKeys));
   });
 });
