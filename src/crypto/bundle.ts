@@ -43,8 +43,8 @@ const bundleSchema = z.object({
   data: z.string(),
 });
 
-/** A retirement time in milliseconds that a file's modification time can hold (Date's range). */
-const retiredAtSchema = z.number().int().min(0).max(8.64e15);
+/** A retirement time in milliseconds that a file's modification time can hold (Date's range; a file's mtimeMs has a fraction). */
+const retiredAtSchema = z.number().min(0).max(8.64e15);
 
 const payloadSchema = z.object({
   master: z.string(),
@@ -56,12 +56,12 @@ const payloadSchema = z.object({
 const DAY_MS = 86_400_000;
 
 /**
- * Refuses, before anything is written, a retirement time that is not a whole number of
- * milliseconds between 1970 and a day from now (a day of clock skew between machines).
+ * Refuses, before anything is written, a retirement time that is not a number of milliseconds
+ * between 1970 and a day from now (a day of clock skew between machines).
  */
 export function checkRetirementTimes(keys: BundleKeys, now: number): void {
   for (const retired of [...keys.retiredHmac, ...(keys.retiredMaster ?? [])]) {
-    if (!Number.isSafeInteger(retired.retiredAt) || retired.retiredAt < 0 || retired.retiredAt > now + DAY_MS) {
+    if (!Number.isFinite(retired.retiredAt) || retired.retiredAt < 0 || retired.retiredAt > now + DAY_MS) {
       throw new CapsuleError('BUNDLE_INVALID', `the key bundle gives a retired key the retirement time ${String(retired.retiredAt).slice(0, 30)}, which is not a time between 1970 and tomorrow; nothing was written`);
     }
   }
@@ -88,8 +88,8 @@ export function bundleKeysOf(keys: KeySet): BundleKeys {
   return {
     master: keys.master,
     hmac: keys.hmac,
-    retiredHmac: keys.retiredHmac.map(({ key, retiredAt }) => ({ key, retiredAt })),
-    retiredMaster: (keys.retiredMaster ?? []).map(({ key, retiredAt }) => ({ key, retiredAt })),
+    retiredHmac: keys.retiredHmac.map(({ key, retiredAt }) => ({ key, retiredAt: Math.floor(retiredAt) })),
+    retiredMaster: (keys.retiredMaster ?? []).map(({ key, retiredAt }) => ({ key, retiredAt: Math.floor(retiredAt) })),
   };
 }
 
