@@ -119,6 +119,8 @@ export interface DamagedKeyFile {
   /** The file's name (the key id it claims). */
   readonly name: string;
   readonly file: string;
+  /** The id of the valid key it holds under another name; null when it holds no key. */
+  readonly holds: string | null;
   readonly reason: string;
 }
 
@@ -138,13 +140,13 @@ export function scanRetiredMasterKeys(keysDir: string): { keys: RetiredKey[]; da
     try {
       key = readKeyFile(file)!;
     } catch (error) {
-      damaged.push({ name, file, reason: (error as Error).message.replace(/; restore it with 'capsule keys import'$/, '') });
+      damaged.push({ name, file, holds: null, reason: (error as Error).message.replace(/; restore it with 'capsule keys import'$/, '') });
       continue;
     }
     if (!key) continue; // removed meanwhile
     const kid = keyId(key);
     if (kid !== name) {
-      damaged.push({ name, file, reason: `${file} holds master ${kid}, not ${name}: it was renamed or copied over` });
+      damaged.push({ name, file, holds: kid, reason: `${file} holds master ${kid}, not ${name}: it was renamed or copied over` });
       continue;
     }
     keys.push({ kid, key, retiredAt: statSync(file).mtimeMs });

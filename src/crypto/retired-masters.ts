@@ -11,8 +11,8 @@ import { withKeyOperationLock } from './key-operation-lock.js';
 
 export interface RetiredMasterRemoval {
   readonly removed: string;
-  /** When the rotation that replaced it ran (ISO 8601). */
-  readonly retiredAt: string;
+  /** When the rotation that replaced it ran (ISO 8601); null for a damaged file. */
+  readonly retiredAt: string | null;
   readonly message: string;
 }
 
@@ -49,7 +49,7 @@ async function removeRetiredMasterLocked(
   const dir = keyPaths(locations.keysDir).retiredMasterDir;
   const damagedFile = damaged.find((file) => file.name === kid);
   if (damagedFile && !retired) {
-    if (/ holds master [0-9a-f]{16}, not /.test(damagedFile.reason)) {
+    if (damagedFile.holds !== null) {
       // It holds another key, which may well be needed: removing it by its name would lose that key.
       throw new CapsuleError('KEY_CONFLICT', `${damagedFile.reason}; nothing was removed; rename it after the key it holds (or move it away), then run 'capsule keys doctor'`);
     }
@@ -59,7 +59,7 @@ async function removeRetiredMasterLocked(
     }
     removeRetiredMasterKey(locations.keysDir, kid);
     await repo.bumpCounter(KEYS_COUNTER);
-    return { removed: kid, retiredAt: '', message: `removed the damaged retired master key file ${damagedFile.file} (it held no usable key)` };
+    return { removed: kid, retiredAt: null, message: `removed the damaged retired master key file ${damagedFile.file} (it held no usable key)` };
   }
   if (!retired) {
     throw new CapsuleError(
