@@ -43,12 +43,29 @@ const bundleSchema = z.object({
   data: z.string(),
 });
 
+/** A retirement time in milliseconds that a file's modification time can hold (Date's range; a file's mtimeMs has a fraction). */
+const retiredAtSchema = z.number().min(0).max(8.64e15);
+
 const payloadSchema = z.object({
   master: z.string(),
   hmac: z.string(),
-  retiredHmac: z.array(z.object({ key: z.string(), retiredAt: z.number() })),
-  retiredMaster: z.array(z.object({ key: z.string(), retiredAt: z.number() })).optional(),
+  retiredHmac: z.array(z.object({ key: z.string(), retiredAt: retiredAtSchema })),
+  retiredMaster: z.array(z.object({ key: z.string(), retiredAt: retiredAtSchema })).optional(),
 });
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Refuses, before anything is written, a retirement time that is not a number of milliseconds
+ * between 1970 and a day from now (a day of clock skew between machines).
+ */
+export function checkRetirementTimes(keys: BundleKeys, now: number): void {
+  for (const retired of [...keys.retiredHmac, ...(keys.retiredMaster ?? [])]) {
+    if (!Number.isFinite(retired.retiredAt) || retired.retiredAt < 0 || retired.retiredAt > now + DAY_MS) {
+      throw new CapsuleError('BUNDLE_INVALID', `the key bundle gives a retired key the retirement time ${String(retired.retiredAt).slice(0, 30)}, which is not a time between 1970 and tomorrow; nothing was written`);
+    }
+  }
+}
 
 function deriveKey(passphrase: string, salt: Buffer, params: { N: number; r: number; p: number }): Buffer {
   return scryptSync(passphrase.normalize('NFC'), salt, SCRYPT.keyLength, { ...params, maxmem: Math.max(SCRYPT_MAXMEM, 256 * params.N * params.r) });
@@ -71,8 +88,8 @@ export function bundleKeysOf(keys: KeySet): BundleKeys {
   return {
     master: keys.master,
     hmac: keys.hmac,
-    retiredHmac: keys.retiredHmac.map(({ key, retiredAt }) => ({ key, retiredAt })),
-    retiredMaster: (keys.retiredMaster ?? []).map(({ key, retiredAt }) => ({ key, retiredAt })),
+    retiredHmac: keys.retiredHmac.map(({ key, retiredAt }) => ({ key, retiredAt: Math.floor(retiredAt) })),
+    retiredMaster: (keys.retiredMaster ?? []).map(({ key, retiredAt }) => ({ key, retiredAt: Math.floor(retiredAt) })),
   };
 }
 

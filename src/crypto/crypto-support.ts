@@ -11,6 +11,8 @@ export interface KeyIds {
   readonly stagedMaster: string | null;
   /** Master keys replaced by rotations: they decrypt what was written with them, never encrypt. */
   readonly retiredMaster: readonly string[];
+  /** Retired master key files skipped as damaged (their names): values under them do not decrypt. */
+  readonly damagedRetiredMaster?: readonly string[];
   readonly hmac: string;
   readonly stagedHmac: string | null;
   readonly retiredHmac: readonly string[];
@@ -66,6 +68,7 @@ function stateOf(keys: KeySet): State {
       master: keyId(keys.master),
       stagedMaster: keys.stagedMaster ? keyId(keys.stagedMaster) : null,
       retiredMaster: (keys.retiredMaster ?? []).map((retired) => retired.kid),
+      damagedRetiredMaster: (keys.damagedRetiredMaster ?? []).map((damaged) => damaged.name),
       hmac: hmacKid,
       stagedHmac: keys.stagedHmac ? keyId(keys.stagedHmac) : null,
       retiredHmac: keys.retiredHmac.map((retired) => retired.kid),

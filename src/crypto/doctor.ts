@@ -2,12 +2,13 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
-import { keyPaths, readKeyFile, readMarker, readRetiredKeys, readRetiredMasterKeys, type KeyLocations, type RetiredKey } from './key-files.js';
+import { DAMAGED_RETIRED_MASTER_ADVICE, keyPaths, readKeyFile, readMarker, readRetiredKeys, scanRetiredMasterKeys, type KeyLocations, type RetiredKey } from './key-files.js';
 import { loadKeySet, type KeySet } from './key-set.js';
 import { checkKeyBytes, keyId } from './keys.js';
 import { decrypt } from './protected-value.js';
 import { describeUnreadable, scanProtectedValues, type ProtectedValueLocation } from './protected-values.js';
 import { hasRepositoryKeys, KEY_NODE, readRepositoryKeys } from './repository-keys.js';
+import { isSharedRepository } from './shared-repository.js';
 
 export type FindingLevel = 'ok' | 'warn' | 'error';
 
@@ -76,8 +77,11 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
   for (const dir of [paths.retiredDir, paths.retiredMasterDir]) {
     if (existsSync(dir)) keyFiles.push(...readdirSync(dir).map((name) => join(dir, name)));
   }
+  const retiredMasterScan = scanRetiredMasterKeys(locations.keysDir);
+  const damagedRetired = new Set(retiredMasterScan.damaged.map((damaged) => damaged.file));
+  for (const damaged of retiredMasterScan.damaged) add('error', damaged.file, `${damaged.reason}; ${DAMAGED_RETIRED_MASTER_ADVICE}`);
   for (const file of keyFiles) {
-    if (!existsSync(file)) continue;
+    if (!existsSync(file) || damagedRetired.has(file)) continue;
     try {
       const key = checkKeyBytes(readFileSync(file), file);
       const mode = modeOf(file);
@@ -101,7 +105,15 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     else if (marker !== 'repository' && fileKeys.master) mastersFound.push(fileKeys.master, ...(stagedMaster ? [stagedMaster] : []));
     const sameKeys = fileKeys.master !== null && fileKeys.hmac !== null && repositoryKeys.master?.equals(fileKeys.master) === true && repositoryKeys.hmac?.equals(fileKeys.hmac) === true;
     if (hasRepositoryKeys(repositoryKeys) && marker !== 'repository') {
-      if (sameKeys && marker === 'file') {
+      if (sameKeys && marker === 'file' && isSharedRepository(repo)) {
+        // keys migrate --cluster copies /etc/key and leaves it: the other authors read their keys there.
+        add('ok', KEY_NODE, "the cluster's copy of the keys (the same keys as keys/): this PostgreSQL repository is shared, and the authors that keep their keys in the repository read them there");
+        const held = new Set(scanRetiredMasterKeys(locations.keysDir).keys.map((key) => key.kid));
+        const lacking = (repositoryKeys.retiredMaster ?? []).filter((key) => !held.has(key.kid)).map((key) => key.kid);
+        if (lacking.length > 0) {
+          add('warn', KEY_NODE, `holds retired master key${lacking.length === 1 ? '' : 's'} ${lacking.join(', ')} that this author's keys/ lacks (values under ${lacking.length === 1 ? 'it' : 'them'} do not decrypt here); import a bundle exported on an author that reads ${KEY_NODE} ('capsule keys export' there, 'capsule keys import --in BUNDLE' here)`);
+        }
+      } else if (sameKeys && marker === 'file') {
         // keys migrate writes the target, switches the marker, then removes the source: killed between, both hold the keys.
         add(
           'warn',
@@ -133,12 +145,7 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     add('error', 'keys', messageOf(error));
   }
 
-  let retiredMasters: RetiredKey[] = [];
-  try {
-    retiredMasters = readRetiredMasterKeys(locations.keysDir);
-  } catch {
-    // already an error finding of its file above
-  }
+  const retiredMasters: readonly RetiredKey[] = keys?.retiredMaster ?? retiredMasterScan.keys;
   const masters = keys ? [keys.master, ...(keys.stagedMaster ? [keys.stagedMaster] : [])] : mastersFound;
   const decryptionKeys = new Map(retiredMasters.map((retired) => [retired.kid, retired.key] as const));
   for (const master of masters) decryptionKeys.set(keyId(master), master);
@@ -146,6 +153,9 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
   const scan = await scanProtectedValues(repo, locations.configDir);
   for (const place of scan.unreadable) {
     add('error', `${place.source} ${place.path}${place.property ? ` ${place.property}` : ''}`, `${describeUnreadable(place)}; a key rotation refuses to run until it is fixed`);
+  }
+  for (const place of scan.references.filter((reference) => reference.unresolved)) {
+    add('warn', `${place.source} ${place.path} ${place.property}`, `${place.unresolved}: the value it gives the instance could not be checked here (an instance's environment may differ from this command's)`);
   }
   const found = scan.values;
   if (currentKid === null) {

@@ -75,9 +75,11 @@ export async function promoteStagedHmacKey(
   const current = requireKeyFile(paths.hmac);
   const staged = readKeyFile(paths.stagedHmac);
   const currentKid = keyId(current);
-  const discarded = keepPrevious ? [] : discardRetiredKeys(locations.keysDir);
+  // Dropped only once the promotion is sure to go ahead: a refusal changes nothing.
+  const discardRetired = () => (keepPrevious ? [] : discardRetiredKeys(locations.keysDir));
   if (!staged) {
     if (options.expectedKid === currentKid) {
+      const discarded = discardRetired();
       return { previous: currentKid, current: currentKid, previousKept: keepPrevious, discarded, changed: false, message: `hmac ${currentKid} already signs here` };
     }
     throw new CapsuleError('KEY_MISSING', `${paths.stagedHmac} is missing: there is no staged HMAC key to promote; nothing was changed`);
@@ -89,6 +91,7 @@ export async function promoteStagedHmacKey(
       `${paths.stagedHmac} holds hmac ${stagedKid}, not the expected ${options.expectedKid}; nothing was changed`,
     );
   }
+  const discarded = discardRetired();
   if (staged.equals(current)) {
     removeFile(paths.stagedHmac); // an earlier run was interrupted after promoting
     await repo.bumpCounter(KEYS_COUNTER);

@@ -2,13 +2,14 @@ import { join } from 'node:path';
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
-import type { BundleKeys } from './bundle.js';
+import { checkRetirementTimes, type BundleKeys } from './bundle.js';
 import { discardRetiredKeys, ensureKeysDir, keyPaths, readKeyFile, readMarker, readRetiredKeys, readRetiredMasterKeys, writeKeyFile, writeMarker, writeRetiredKey, writeRetiredMasterKey, type KeyLocations } from './key-files.js';
 import { keyId } from './keys.js';
 import { KEYS_COUNTER } from './migrate.js';
 import { findProtectedValues } from './protected-values.js';
-import { KEY_NODE, readRepositoryKeys, writeRepositoryKeys, type RepositoryKeys } from './repository-keys.js';
+import { KEY_NODE, readRepositoryKeys, writeRepositoryKeys, writeRepositoryRetiredMasters, type RepositoryKeys } from './repository-keys.js';
 import { isSharedRepository } from './shared-repository.js';
+import { withKeyOperationLock } from './key-operation-lock.js';
 
 export interface ImportResult {
   readonly changed: boolean;
@@ -54,8 +55,9 @@ function refuseKeysApartFromCluster(clusterKeys: RepositoryKeys, ids: { master: 
  * looks complete; running it again finishes it. A home whose keys are in the repository gets
  * them in /etc/key, where every author sharing that repository sees them.
  */
-export async function importKeys(locations: KeyLocations, repo: Repository | null, keys: BundleKeys, options: ImportOptions): Promise<ImportResult> {
+async function importKeysLocked(locations: KeyLocations, repo: Repository | null, keys: BundleKeys, options: ImportOptions): Promise<ImportResult> {
   const { now } = options;
+  checkRetirementTimes(keys, now);
   const dryRun = options.dryRun ?? false;
   const paths = keyPaths(locations.keysDir);
   const marker = readMarker(locations.keysDir);
@@ -116,7 +118,7 @@ export async function importKeys(locations: KeyLocations, repo: Repository | nul
   }
   // A replaced master key is kept as a retired one: values it protected (and backups) still decrypt.
   const replacedMaster = existing.master && !existing.master.equals(keys.master) && !knownRetiredMasters.has(keyId(existing.master)) ? existing.master : null;
-  if (replacedMaster) steps.push(`keep the replaced master ${keyId(replacedMaster)} as a retired master key (it still decrypts what it protected)`);
+  if (replacedMaster) steps.push(`keep the replaced master ${keyId(replacedMaster)} as a retired master key${inRepository ? ` (in ${KEY_NODE} too, for every author that reads it)` : ''} (it still decrypts what it protected)`);
   steps.push(
     inRepository
       ? `write master ${ids.master} and hmac ${ids.hmac} to ${KEY_NODE}${shared ? ' (every author of this shared repository that keeps its keys there reloads them)' : ''}`
@@ -140,7 +142,13 @@ export async function importKeys(locations: KeyLocations, repo: Repository | nul
   // Before the master is replaced, so that a crash leaves the old key in one place or two, never none.
   if (replacedMaster) writeRetiredMasterKey(locations.keysDir, replacedMaster, now);
   if (inRepository) {
-    await repo.transaction((tx) => writeRepositoryKeys(tx, keys), { durable: true });
+    // Every author that reads /etc/key needs the replaced master too, not only this one's disk.
+    const replaced = existing.master && !existing.master.equals(keys.master) ? existing.master : null;
+    const retiredForAll = [...(replaced ? [{ key: replaced, retiredAt: now }] : []), ...missingRetiredMasters];
+    await repo.transaction(async (tx) => {
+      await writeRepositoryKeys(tx, keys);
+      await writeRepositoryRetiredMasters(tx, retiredForAll);
+    }, { durable: true });
   } else {
     writeKeyFile(paths.hmac, keys.hmac);
     failpoint('import:hmac-written');
@@ -164,4 +172,10 @@ export async function importKeys(locations: KeyLocations, repo: Repository | nul
         : ''
     }`,
   };
+}
+
+/** See `importKeysLocked`; a real run holds the home's key-operation lock. */
+export async function importKeys(locations: KeyLocations, repo: Repository | null, keys: BundleKeys, options: ImportOptions): Promise<ImportResult> {
+  if (options.dryRun) return importKeysLocked(locations, repo, keys, options);
+  return withKeyOperationLock(locations, 'keys import', () => importKeysLocked(locations, repo, keys, options));
 }

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { CapsuleError } from '../errors.js';
 import { syncFolder, writeFileAtomic } from '../support/atomic-file.js';
@@ -70,6 +70,25 @@ export function writeKeyFile(file: string, key: Buffer): void {
   writeFileAtomic(file, key, 0o600);
 }
 
+/**
+ * Writes a key file only if none is there: written aside, then linked into place (`link` fails
+ * on an existing name), so the name never holds half a key. False when the file exists.
+ */
+export function writeNewKeyFile(file: string, key: Buffer): boolean {
+  const aside = `${file}.${process.pid}.new`;
+  writeFileAtomic(aside, key, 0o600);
+  try {
+    linkSync(aside, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    unlinkSync(aside);
+  }
+  syncFolder(join(file, '..'));
+  return true;
+}
+
 export function removeFile(file: string): void {
   if (!existsSync(file)) return;
   rmSync(file, { force: true });
@@ -95,6 +114,50 @@ function readKeysIn(dir: string): RetiredKey[] {
     });
 }
 
+/** A retired master key file that cannot be used: not a key, or named after another key than it holds. */
+export interface DamagedKeyFile {
+  /** The file's name (the key id it claims). */
+  readonly name: string;
+  readonly file: string;
+  /** The id of the valid key it holds under another name; null when it holds no key. */
+  readonly holds: string | null;
+  readonly reason: string;
+}
+
+/**
+ * The retired master keys, each checked against its name, and the files that fail: one damaged
+ * file must not stop the home (it only decrypts old values), and a file whose content is
+ * another key than its name says must never be taken (or removed) for the key it names.
+ */
+export function scanRetiredMasterKeys(keysDir: string): { keys: RetiredKey[]; damaged: DamagedKeyFile[] } {
+  const dir = keyPaths(keysDir).retiredMasterDir;
+  const keys: RetiredKey[] = [];
+  const damaged: DamagedKeyFile[] = [];
+  if (!existsSync(dir)) return { keys, damaged };
+  for (const name of readdirSync(dir).filter((entry) => /^[0-9a-f]{16}$/.test(entry)).sort()) {
+    const file = join(dir, name);
+    let key: Buffer;
+    try {
+      key = readKeyFile(file)!;
+    } catch (error) {
+      damaged.push({ name, file, holds: null, reason: (error as Error).message.replace(/; restore it with 'capsule keys import'$/, '') });
+      continue;
+    }
+    if (!key) continue; // removed meanwhile
+    const kid = keyId(key);
+    if (kid !== name) {
+      damaged.push({ name, file, holds: kid, reason: `${file} holds master ${kid}, not ${name}: it was renamed or copied over` });
+      continue;
+    }
+    keys.push({ kid, key, retiredAt: statSync(file).mtimeMs });
+  }
+  return { keys, damaged };
+}
+
+/** What to do about a damaged retired master file. */
+export const DAMAGED_RETIRED_MASTER_ADVICE =
+  "it is skipped (values under that key do not decrypt); move it away, or restore it from a key bundle exported before it was damaged ('capsule keys import --in BUNDLE'), or remove it with 'capsule keys remove-retired-master ID --yes'";
+
 function writeKeyIn(dir: string, key: Buffer, retiredAt: number | undefined): void {
   const file = join(dir, keyId(key));
   writeKeyFile(file, key);
@@ -114,9 +177,9 @@ export function removeRetiredKey(keysDir: string, kid: string): void {
   removeFile(join(keyPaths(keysDir).retiredDir, kid));
 }
 
-/** The retired master keys (`keys/retired-master/<id>`); `retiredAt` is when a rotation replaced each. */
+/** The usable retired master keys (`keys/retired-master/<id>`); `retiredAt` is when a rotation replaced each. Damaged files are skipped (see `scanRetiredMasterKeys`). */
 export function readRetiredMasterKeys(keysDir: string): RetiredKey[] {
-  return readKeysIn(keyPaths(keysDir).retiredMasterDir);
+  return scanRetiredMasterKeys(keysDir).keys;
 }
 
 /** Without `retiredAt` the file keeps the time it is written (an import keeps the bundle's time). */

@@ -1,10 +1,11 @@
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
-import { keyPaths, readKeyFile, readMarker, removeFile, writeKeyFile, writeMarker, type KeyLocations, type KeyStorageMode } from './key-files.js';
+import { keyPaths, readKeyFile, readMarker, removeFile, writeKeyFile, writeMarker, writeRetiredMasterKey, type KeyLocations, type KeyStorageMode } from './key-files.js';
 import { keyId } from './keys.js';
 import { KEY_NODE, readRepositoryKeys, removeRepositoryKeys, writeRepositoryKeys } from './repository-keys.js';
 import { isSharedRepository } from './shared-repository.js';
+import { withKeyOperationLock } from './key-operation-lock.js';
 
 /** Bumped by every key operation, so a running instance on the same home reloads its keys. */
 export const KEYS_COUNTER = 'keys';
@@ -77,7 +78,7 @@ function finished(storage: KeyStorageMode, keys: { master: Buffer; hmac: Buffer 
  * leaves a home that starts; running it again finishes an interrupted run. On a shared
  * repository `/etc/key` is never removed: other authors read it.
  */
-export async function migrateKeys(locations: KeyLocations, repo: Repository, to: KeyStorageMode, options: MigrateOptions = {}): Promise<MigrateResult> {
+async function migrateKeysLocked(locations: KeyLocations, repo: Repository, to: KeyStorageMode, options: MigrateOptions): Promise<MigrateResult> {
   const dryRun = options.dryRun ?? false;
   const shared = isSharedRepository(repo);
   if (options.cluster && (!shared || to !== 'file')) {
@@ -114,6 +115,8 @@ export async function migrateKeys(locations: KeyLocations, repo: Repository, to:
       {
         says: `write ${paths.master} and ${paths.hmac} (mode 0600) with the keys of ${KEY_NODE} (master ${keyId(master)}, hmac ${keyId(hmac)}) and read them back`,
         run() {
+          // The retired masters kept in /etc/key go along: values under them must still decrypt here.
+          for (const retired of fromRepository.retiredMaster ?? []) writeRetiredMasterKey(locations.keysDir, retired.key, retired.retiredAt || undefined);
           writeKeyFile(paths.hmac, hmac);
           writeKeyFile(paths.master, master);
           failpoint('migrate:files-written');
@@ -202,4 +205,10 @@ export async function migrateKeys(locations: KeyLocations, repo: Repository, to:
     dryRun,
     `moved the keys from ${locations.keysDir} to ${KEY_NODE} (master ${keyId(master)}, hmac ${keyId(hmac)}), verified, and removed the files`,
   );
+}
+
+/** See `migrateKeysLocked`; a real run holds the home's key-operation lock. */
+export async function migrateKeys(locations: KeyLocations, repo: Repository, to: KeyStorageMode, options: MigrateOptions = {}): Promise<MigrateResult> {
+  if (options.dryRun) return migrateKeysLocked(locations, repo, to, options);
+  return withKeyOperationLock(locations, 'keys migrate', () => migrateKeysLocked(locations, repo, to, options));
 }

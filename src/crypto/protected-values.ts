@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { PropertyValue, Repository } from '../repository/index.js';
 import { CapsuleError } from '../errors.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
+import { isPartialReference, resolveReference, wholeReference } from '../config/references.js';
 import { isProtectedValue, keyIdOfProtected, PROTECTED_PREFIX } from './protected-value.js';
 
 /** Where one protected value is: a repository property or a value in a configuration file. */
@@ -13,6 +14,27 @@ export interface ProtectedValueLocation {
   readonly property: string;
   readonly kid: string;
   readonly value: string;
+  /**
+   * Set when the value is what a reference (`$[secret:NAME]`, `$[env:NAME]`) resolved to in this
+   * process's environment: it is needed, but no key command can rewrite it.
+   */
+  readonly reference?: string;
+}
+
+/**
+ * A property that holds a reference: what it resolves to depends on the environment of the
+ * process that reads it, so no scan here can prove which key it needs on the instance.
+ */
+export interface ReferenceLocation {
+  readonly source: 'repository' | 'config-file';
+  readonly path: string;
+  readonly property: string;
+  /** As written (`$[secret:analytics]`). */
+  readonly reference: string;
+  /** The key id of the protected value it resolves to here; null when it resolves to no protected value. */
+  readonly kid: string | null;
+  /** Why it does not resolve here (the message names the reference, never a value). */
+  readonly unresolved?: string;
 }
 
 function protectedIn(name: string, value: unknown): Array<{ property: string; value: string }> {
@@ -35,6 +57,14 @@ export interface UnreadableLocation {
 export interface ProtectedValueScan {
   readonly values: ProtectedValueLocation[];
   readonly unreadable: UnreadableLocation[];
+  readonly references: ReferenceLocation[];
+}
+
+function referencingIn(name: string, value: unknown): Array<{ property: string; text: string }> {
+  const holds = (item: unknown): item is string => typeof item === 'string' && (wholeReference(item) !== null || isPartialReference(item));
+  if (holds(value)) return [{ property: name, text: value }];
+  if (Array.isArray(value)) return value.flatMap((item, index) => (holds(item) ? [{ property: `${name}[${index}]`, text: item }] : []));
+  return [];
 }
 
 function reasonOf(error: unknown): string {
@@ -81,22 +111,46 @@ const DAMAGED = 'starts like a protected value ({cap1:<key id>:…}) but is not 
  * Every protected value in the repository and in `<home>/config/*.json`, and every place that
  * may hold one but cannot be read: a key operation must know what it would leave behind.
  */
-export async function scanProtectedValues(repo: Repository, configDir: string): Promise<ProtectedValueScan> {
+export async function scanProtectedValues(repo: Repository, configDir: string, env: NodeJS.ProcessEnv = process.env): Promise<ProtectedValueScan> {
   const values: ProtectedValueLocation[] = [];
   const unreadable: UnreadableLocation[] = [];
+  const references: ReferenceLocation[] = [];
   const collect = (source: 'repository' | 'config-file', path: string, properties: Record<string, unknown>) => {
     for (const [name, value] of Object.entries(properties)) {
       for (const hit of protectedIn(name, value)) values.push({ source, path, ...hit, kid: keyIdOfProtected(hit.value)! });
       for (const property of damagedIn(name, value)) unreadable.push({ source, path, property, reason: DAMAGED });
+      for (const { property, text } of referencingIn(name, value)) {
+        let resolved: string;
+        try {
+          const reference = wholeReference(text);
+          if (reference === null) throw new Error(`${path}: ${property} mixes a reference with other text, which is never resolved`);
+          resolved = resolveReference(`${path}: ${property}`, reference, env);
+        } catch (error) {
+          references.push({ source, path, property, reference: text, kid: null, unresolved: reasonOf(error) });
+          continue;
+        }
+        const kid = isProtectedValue(resolved) ? keyIdOfProtected(resolved)! : null;
+        references.push({ source, path, property, reference: text, kid });
+        if (kid !== null) values.push({ source, path, property, kid, value: resolved, reference: text });
+      }
     }
   };
-  for (const node of await repo.findByText(PROTECTED_PREFIX)) collect('repository', node.path, node.properties);
+  const nodes = new Map<string, Record<string, unknown>>();
+  for (const fragment of [PROTECTED_PREFIX, '$[']) {
+    for (const node of await repo.findByText(fragment)) nodes.set(node.path, node.properties);
+  }
+  for (const [path, properties] of [...nodes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) collect('repository', path, properties);
   for (const file of configFiles(configDir)) {
     const read = readJsonObject(file);
     if ('object' in read) collect('config-file', file, read.object);
     else unreadable.push({ source: 'config-file', path: file, reason: read.reason });
   }
-  return { values, unreadable };
+  return { values, unreadable, references };
+}
+
+/** "repository node /conf/system/x property client.secret ($[secret:analytics])" */
+export function describeReference(place: ReferenceLocation): string {
+  return `${place.source === 'repository' ? 'repository node' : 'config file'} ${place.path} property ${place.property} (${place.reference})`;
 }
 
 export function describeUnreadable(place: UnreadableLocation): string {
@@ -120,7 +174,7 @@ export function requireReadable(scan: ProtectedValueScan, operation: string): vo
  */
 export async function findProtectedValues(repo: Repository, configDir: string): Promise<ProtectedValueLocation[]> {
   const scan = await scanProtectedValues(repo, configDir);
-  requireReadable({ values: scan.values, unreadable: scan.unreadable.filter((place) => place.property === undefined) }, 'looking for protected values');
+  requireReadable({ ...scan, unreadable: scan.unreadable.filter((place) => place.property === undefined) }, 'looking for protected values');
   return scan.values;
 }
 

@@ -2,16 +2,17 @@ import { join } from 'node:path';
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
-import { keyPaths, readRetiredMasterKeys, removeRetiredMasterKey, type KeyLocations } from './key-files.js';
+import { keyPaths, removeRetiredMasterKey, scanRetiredMasterKeys, type KeyLocations } from './key-files.js';
 import { loadKeySet } from './key-set.js';
 import { keyId } from './keys.js';
 import { KEYS_COUNTER } from './migrate.js';
-import { requireReadable, scanProtectedValues, type ProtectedValueLocation } from './protected-values.js';
+import { describeReference, requireReadable, scanProtectedValues, type ProtectedValueLocation } from './protected-values.js';
+import { withKeyOperationLock } from './key-operation-lock.js';
 
 export interface RetiredMasterRemoval {
   readonly removed: string;
-  /** When the rotation that replaced it ran (ISO 8601). */
-  readonly retiredAt: string;
+  /** When the rotation that replaced it ran (ISO 8601); null for a damaged file. */
+  readonly retiredAt: string | null;
   readonly message: string;
 }
 
@@ -30,11 +31,11 @@ export function describePlaces(values: readonly ProtectedValueLocation[]): strin
  * the operator has confirmed that backups taken before its retirement will no longer decrypt.
  * Refusals change nothing.
  */
-export async function removeRetiredMaster(
+async function removeRetiredMasterLocked(
   locations: KeyLocations,
   repo: Repository,
   kid: string,
-  options: { confirmed: boolean },
+  options: { confirmed: boolean; ignoreReferences?: boolean },
 ): Promise<RetiredMasterRemoval> {
   if (!/^[0-9a-f]{16}$/.test(kid)) {
     throw new CapsuleError('INVALID_ARGUMENT', `'${kid.slice(0, 40)}' is not a key id (16 hex digits, as 'capsule keys fingerprint' prints them)`);
@@ -43,9 +44,23 @@ export async function removeRetiredMaster(
   if (kid === keyId(keys.master) || (keys.stagedMaster && kid === keyId(keys.stagedMaster))) {
     throw new CapsuleError('INVALID_ARGUMENT', `master ${kid} is this home's ${kid === keyId(keys.master) ? 'current' : 'staged'} master key, not a retired one; nothing was removed`);
   }
-  const retiredKeys = readRetiredMasterKeys(locations.keysDir);
+  const { keys: retiredKeys, damaged } = scanRetiredMasterKeys(locations.keysDir);
   const retired = retiredKeys.find((key) => key.kid === kid);
   const dir = keyPaths(locations.keysDir).retiredMasterDir;
+  const damagedFile = damaged.find((file) => file.name === kid);
+  if (damagedFile && !retired) {
+    if (damagedFile.holds !== null) {
+      // It holds another key, which may well be needed: removing it by its name would lose that key.
+      throw new CapsuleError('KEY_CONFLICT', `${damagedFile.reason}; nothing was removed; rename it after the key it holds (or move it away), then run 'capsule keys doctor'`);
+    }
+    // No key in it: removing it loses nothing that could decrypt.
+    if (!options.confirmed) {
+      throw new CapsuleError('INVALID_ARGUMENT', `${damagedFile.reason}; it holds no usable key; nothing was removed; run again with --yes to remove the file (a value under master ${kid} then needs a key bundle that holds it)`);
+    }
+    removeRetiredMasterKey(locations.keysDir, kid);
+    await repo.bumpCounter(KEYS_COUNTER);
+    return { removed: kid, retiredAt: null, message: `removed the damaged retired master key file ${damagedFile.file} (it held no usable key)` };
+  }
   if (!retired) {
     throw new CapsuleError(
       'INVALID_ARGUMENT',
@@ -58,7 +73,19 @@ export async function removeRetiredMaster(
   if (users.length > 0) {
     throw new CapsuleError(
       'KEY_CONFLICT',
-      `${users.length} protected value${users.length === 1 ? '' : 's'} still use${users.length === 1 ? 's' : ''} retired master ${kid} (${describePlaces(users)}); nothing was removed; re-encrypt ${users.length === 1 ? 'it' : 'them'} with 'capsule keys rotate --master' (it re-encrypts every value under a key this home holds) or enter ${users.length === 1 ? 'it' : 'them'} again`,
+      `${users.length} protected value${users.length === 1 ? '' : 's'} still use${users.length === 1 ? 's' : ''} retired master ${kid} (${describePlaces(users)}); nothing was removed; ${
+        users.some((value) => value.reference)
+          ? `a value a reference gives (${[...new Set(users.flatMap((value) => value.reference ?? []))].join(', ')}) must be protected again at its source ('capsule keys protect') and stored there; re-encrypt the others with 'capsule keys rotate --master'`
+          : `re-encrypt ${users.length === 1 ? 'it' : 'them'} with 'capsule keys rotate --master' (it re-encrypts every value under a key this home holds) or enter ${users.length === 1 ? 'it' : 'them'} again`
+      }`,
+    );
+  }
+  // What a reference gives depends on the environment of the process that reads it: the
+  // instance's may differ from this command's, so no scan here proves the key is unused.
+  if (scan.references.length > 0 && !options.ignoreReferences) {
+    throw new CapsuleError(
+      'KEY_CONFLICT',
+      `${scan.references.length} secret propert${scan.references.length === 1 ? 'y holds a reference' : 'ies hold references'} whose value this command cannot see as the instance sees it: ${scan.references.map(describeReference).join('; ')}; nothing was removed; make sure none of them gives the instance a value protected with master ${kid} (a value protected with it must be protected again with 'capsule keys protect' at its source), then run again with --ignore-references`,
     );
   }
   const retiredAt = new Date(retired.retiredAt).toISOString();
@@ -70,4 +97,13 @@ export async function removeRetiredMaster(
   failpoint('remove-retired-master:removed');
   await repo.bumpCounter(KEYS_COUNTER);
   return { removed: kid, retiredAt, message: `removed retired master ${kid} (${join(dir, kid)}); no value here used it; ${consequence}` };
+}
+
+export async function removeRetiredMaster(
+  locations: KeyLocations,
+  repo: Repository,
+  kid: string,
+  options: { confirmed: boolean; ignoreReferences?: boolean },
+): Promise<RetiredMasterRemoval> {
+  return withKeyOperationLock(locations, 'keys remove-retired-master', () => removeRetiredMasterLocked(locations, repo, kid, options));
 }

@@ -2,7 +2,7 @@ import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
 import { join } from 'node:path';
-import { keyPaths, readKeyFile, removeFile, writeKeyFile, writeRetiredMasterKey, type KeyLocations } from './key-files.js';
+import { keyPaths, readKeyFile, removeFile, writeKeyFile, writeNewKeyFile, writeRetiredMasterKey, type KeyLocations } from './key-files.js';
 import { checkBeforeMasterRotation, readMasterKeyring } from './master-keyring.js';
 import { promoteStagedHmacKey, stageHmacKey } from './hmac-staging.js';
 import { generateKey, keyId } from './keys.js';
@@ -11,6 +11,7 @@ import { KEYS_COUNTER } from './migrate.js';
 import { decrypt, encrypt, keyIdOfProtected } from './protected-value.js';
 import { findProtectedValues, rewriteProtectedValues, type RewriteProgress } from './protected-values.js';
 import { refuseRotationOnSharedRepository } from './shared-repository.js';
+import { withKeyOperationLock } from './key-operation-lock.js';
 
 export interface HmacRotation {
   readonly previous: string;
@@ -27,7 +28,7 @@ export interface HmacRotation {
  * farm does the same two steps with a wait between them). A key left staged by an interrupted
  * run is promoted instead of a new one, so a rerun finishes that rotation.
  */
-export async function rotateHmacKey(
+async function rotateHmacKeyLocked(
   locations: KeyLocations,
   repo: Repository,
   options: { keepPrevious?: boolean; now: number },
@@ -60,7 +61,7 @@ export interface MasterRotation {
  * retired to keys/retired-master/ (it still decrypts backups taken before) and replaced. Killed
  * at any point, the home starts and decrypts everything; a rerun finishes the rotation.
  */
-export async function rotateMasterKey(
+async function rotateMasterKeyLocked(
   locations: KeyLocations,
   repo: Repository,
   options: { bumpCounters?: readonly string[]; onProgress?: RewriteProgress; now?: number } = {},
@@ -74,7 +75,9 @@ export async function rotateMasterKey(
   let next = keyring.staged;
   if (!next) {
     next = generateKey();
-    writeKeyFile(paths.stagedMaster, next);
+    if (!writeNewKeyFile(paths.stagedMaster, next)) {
+      throw new CapsuleError('KEY_CONFLICT', `${paths.stagedMaster} appeared while this rotation started (another key command?); nothing was changed; run 'capsule keys rotate --master' again`);
+    }
     await repo.bumpCounter(KEYS_COUNTER);
   }
   failpoint('rotate-master:staged');
@@ -98,15 +101,24 @@ export async function rotateMasterKey(
         },
         { bumpCounters: options.bumpCounters, onProgress: options.onProgress },
       );
-      const left = (await findProtectedValues(repo, locations.configDir)).filter((value) => isOlder(value.kid));
+      const left = (await findProtectedValues(repo, locations.configDir)).filter((value) => value.reference === undefined && isOlder(value.kid));
       if (left.length === 0) break;
       if (pass === 4) {
         throw new CapsuleError('CHECK_FAILED', `${left.length} values are still encrypted with an older master key; the new key stays staged; run the rotation again`);
       }
     }
     failpoint('rotate-master:rewritten');
+    // Whatever is current now is what gets retired: had anything replaced it meanwhile, the
+    // rotation would otherwise retire a key that is no longer there and lose the new one.
+    const currentNow = readKeyFile(paths.master);
+    if (!currentNow?.equals(old)) {
+      throw new CapsuleError(
+        'CHECK_FAILED',
+        `${paths.master} changed while this rotation ran (master ${currentNow ? keyId(currentNow) : 'missing'}, was ${oldKid}); the rotation stopped before retiring or replacing it; the new key stays staged (${paths.stagedMaster}) and every value decrypts; run 'capsule keys doctor', then 'capsule keys rotate --master' again`,
+      );
+    }
     // Kept before it is replaced: a crash in between leaves it in both places, never in none.
-    writeRetiredMasterKey(locations.keysDir, old, options.now);
+    writeRetiredMasterKey(locations.keysDir, currentNow, options.now);
     failpoint('rotate-master:retired');
     writeKeyFile(paths.master, next);
     failpoint('rotate-master:promoted');
@@ -125,4 +137,18 @@ export async function rotateMasterKey(
         ? `finished an interrupted rotation; master ${newKid} is current`
         : `master ${newKid} replaces ${oldKid}; ${reencrypted} protected values re-encrypted; ${oldKid} is retired to ${join(paths.retiredMasterDir, oldKid)} and still decrypts backups taken before${foreign ? `; ${foreign} values under keys this home does not hold were left alone (see 'capsule keys doctor')` : ''}`,
   };
+}
+
+/** See `rotateHmacKeyLocked`; holds the home's key-operation lock. */
+export async function rotateHmacKey(locations: KeyLocations, repo: Repository, options: { keepPrevious?: boolean; now: number }): Promise<HmacRotation> {
+  return withKeyOperationLock(locations, 'keys rotate --hmac', () => rotateHmacKeyLocked(locations, repo, options));
+}
+
+/** See `rotateMasterKeyLocked`; holds the home's key-operation lock. */
+export async function rotateMasterKey(
+  locations: KeyLocations,
+  repo: Repository,
+  options: { bumpCounters?: readonly string[]; onProgress?: RewriteProgress; now?: number } = {},
+): Promise<MasterRotation> {
+  return withKeyOperationLock(locations, 'keys rotate --master', () => rotateMasterKeyLocked(locations, repo, options));
 }

@@ -4,6 +4,7 @@ import { requireFileStorage, requireKeyFile } from './file-storage-guards.js';
 import { keyPaths, readKeyFile, readRetiredKeys, type KeyLocations } from './key-files.js';
 import { keyId } from './keys.js';
 import { checkBeforeMasterRotation, placeOf, readMasterKeyring } from './master-keyring.js';
+import { refuseRotationOnSharedRepository } from './shared-repository.js';
 
 /* What `keys rotate --dry-run` prints: the checks and counts of a rotation, and no change. */
 
@@ -19,7 +20,8 @@ export interface HmacRotationPlan {
 }
 
 /** What `rotateHmacKey` would do, changing nothing. */
-export function planHmacRotation(locations: KeyLocations, options: { keepPrevious?: boolean } = {}): HmacRotationPlan {
+export function planHmacRotation(locations: KeyLocations, repo: Repository, options: { keepPrevious?: boolean } = {}): HmacRotationPlan {
+  refuseRotationOnSharedRepository(repo, 'keys rotate --hmac');
   requireFileStorage(locations, 'key rotation');
   const paths = keyPaths(locations.keysDir);
   const keepPrevious = options.keepPrevious ?? true;
@@ -69,6 +71,7 @@ export interface MasterRotationPlan {
 
 /** What `rotateMasterKey` would do, changing nothing; refuses, as the rotation would, what it could not read. */
 export async function planMasterRotation(locations: KeyLocations, repo: Repository): Promise<MasterRotationPlan> {
+  refuseRotationOnSharedRepository(repo, 'keys rotate --master');
   requireFileStorage(locations, 'key rotation');
   const paths = keyPaths(locations.keysDir);
   const keyring = readMasterKeyring(locations);
@@ -77,7 +80,7 @@ export async function planMasterRotation(locations: KeyLocations, repo: Reposito
   const staged = keyring.staged ? keyId(keyring.staged) : null;
   const finishing = staged === previous;
   // A rerun after the new key was promoted only removes the staged copy.
-  const toReencrypt = finishing ? [] : values.filter((value) => keyring.keys.has(value.kid) && value.kid !== staged);
+  const toReencrypt = finishing ? [] : values.filter((value) => value.reference === undefined && keyring.keys.has(value.kid) && value.kid !== staged);
   const reencrypt: Record<string, number> = {};
   for (const value of toReencrypt) reencrypt[value.kid] = (reencrypt[value.kid] ?? 0) + 1;
   const places = [...new Set(toReencrypt.map(placeOf))];

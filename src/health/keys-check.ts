@@ -18,6 +18,14 @@ export function keysCheck(keyIds: () => KeyIds): HealthCheck {
       if (!ids.master || !ids.hmac) {
         return { status: 'critical', message: `no ${ids.master ? 'hmac' : 'master'} key is loaded`, details: { ...ids } };
       }
+      const damaged = ids.damagedRetiredMaster ?? [];
+      if (damaged.length > 0) {
+        return {
+          status: 'critical',
+          message: `retired master key file${damaged.length === 1 ? '' : 's'} ${damaged.join(', ')} in keys/retired-master ${damaged.length === 1 ? 'is' : 'are'} damaged and skipped: values under ${damaged.length === 1 ? 'that key' : 'those keys'} do not decrypt; see 'capsule keys doctor'`,
+          details: { ...ids },
+        };
+      }
       const staged = [ids.stagedHmac && `staged hmac ${ids.stagedHmac}`, ids.stagedMaster && `staged master ${ids.stagedMaster}`].filter(Boolean);
       const retiredMasters = ids.retiredMaster.length;
       return {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { keyId } from '../../src/crypto/index.js';
@@ -8,6 +8,7 @@ import { jsonOf, runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { hashHomeFiles } from '../helpers/home-snapshot.js';
 import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
+import { tempDir } from '../helpers/temp.js';
 
 const masterKidOf = (home: string) => keyId(readFileSync(join(home, 'keys', 'master')));
 
@@ -116,5 +117,40 @@ describe('keys rotate checks everything before it changes anything', () => {
     const result = await runCli(['keys', 'rotate', '--master', '--dry-run', '--home', home]);
     assert.notEqual(result.code, 0);
     assert.ok(result.stderr.includes(join(home, 'config', 'broken.json')), result.stderr);
+  });
+});
+
+describe('keys rotate --master and config files it could not rewrite in place', () => {
+  it('refuses, naming it, a config file with protected values that is a symbolic link or read-only; --dry-run says the same; nothing changes', async () => {
+    const home = await initialisedHome();
+    await writeProtectedValues(home);
+    const file = join(home, 'config', 'org.example.mail.json');
+    const target = join(tempDir(), 'mail.json');
+    renameSync(file, target);
+    symlinkSync(target, file);
+    const targetBefore = readFileSync(target, 'utf8');
+    const before = hashHomeFiles(home, { except: ['audit.log'] });
+    for (const extra of [[], ['--dry-run']]) {
+      const result = await runCli(['keys', 'rotate', '--master', ...extra, '--home', home]);
+      assert.notEqual(result.code, 0, extra.join(' '));
+      assert.ok(result.stderr.includes(`config file ${file} holds protected values but is a symbolic link (to ${target})`), result.stderr);
+      assert.match(result.stderr, /make .* a plain file/);
+    }
+    assert.deepEqual(hashHomeFiles(home, { except: ['audit.log'] }), before);
+    assert.ok(lstatSync(file).isSymbolicLink());
+    assert.equal(readFileSync(target, 'utf8'), targetBefore);
+
+    rmSync(file);
+    writeFileSync(file, targetBefore, { mode: 0o444 });
+    const readOnly = await runCli(['keys', 'rotate', '--master', '--home', home]);
+    assert.notEqual(readOnly.code, 0);
+    assert.ok(readOnly.stderr.includes(`config file ${file} holds protected values but is not writable (mode 444`), readOnly.stderr);
+    assert.equal(existsSync(join(home, 'keys', 'staged', 'master')), false, 'nothing was staged');
+    assert.equal(readFileSync(file, 'utf8'), targetBefore);
+
+    chmodSync(file, 0o600);
+    const fixed = await runCli(['keys', 'rotate', '--master', '--home', home]);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES);
   });
 });

@@ -143,7 +143,7 @@ export async function keysRotate(options: Options & { hmac?: boolean; master?: b
   if (options.discardOld && !options.hmac) throw new CapsuleError('INVALID_ARGUMENT', '--discard-old goes with --hmac');
   if (options.dryRun) {
     const plan = await withHome(options, io, async (s) =>
-      options.hmac ? planHmacRotation(s.home, { keepPrevious: !options.discardOld }) : planMasterRotation(s.home, s.repo),
+      options.hmac ? planHmacRotation(s.home, s.repo, { keepPrevious: !options.discardOld }) : planMasterRotation(s.home, s.repo),
     );
     return report(io, options, plan.message, { dryRun: true, ...plan });
   }
@@ -167,8 +167,10 @@ export async function keysRotate(options: Options & { hmac?: boolean; master?: b
   report(io, options, `${result.message}\n${advice}`, { ...result, advice });
 }
 
-export async function keysRemoveRetiredMaster(kid: string, options: Options & { yes?: boolean }, io: CliIO) {
-  const result = await withHome(options, io, (s) => removeRetiredMaster(s.home, s.repo, kid, { confirmed: options.yes === true }));
+export async function keysRemoveRetiredMaster(kid: string, options: Options & { yes?: boolean; ignoreReferences?: boolean }, io: CliIO) {
+  const result = await withHome(options, io, (s) =>
+    removeRetiredMaster(s.home, s.repo, kid, { confirmed: options.yes === true, ignoreReferences: options.ignoreReferences === true }),
+  );
   report(io, options, result.message, result);
 }
 
@@ -224,6 +226,7 @@ export function registerKeyCommands(program: Command, io: CliIO): void {
     ),
   )
     .option('--yes', 'confirm: backups taken before the key was retired will no longer decrypt with this home\'s keys')
+    .option('--ignore-references', 'confirm: no secret property that holds a reference ($[env:…], $[secret:…]) gives the instance a value protected with this key')
     .action((kid: string, options) => keysRemoveRetiredMaster(kid, options, io));
   jsonOption(homeOption(keys.command('doctor').description('check marker, key files, modes and every protected value; exit 1 on a problem'))).action(
     (options) => keysDoctor(options, io),

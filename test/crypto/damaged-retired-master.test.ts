@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { keysCheck } from '../../src/health/keys-check.js';
+import { openServices } from '../../src/instance/index.js';
+import { jsonOf, runCli } from '../helpers/cli.js';
+import { initialisedHome } from '../helpers/homes.js';
+import { hashHomeFiles } from '../helpers/home-snapshot.js';
+import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
+
+async function rotateMaster(home: string): Promise<string> {
+  const result = await runCli(['keys', 'rotate', '--master', '--json', '--home', home]);
+  assert.equal(result.code, 0, result.stderr);
+  return jsonOf<{ previous: string }>(result).previous;
+}
+
+interface Doctor {
+  findings: Array<{ level: string; subject: string; message: string }>;
+}
+
+describe('retired master key files that cannot be used', () => {
+  it('a file named after another key than it holds is flagged, and removal never deletes a key by a wrong name', async () => {
+    const home = await initialisedHome();
+    await writeProtectedValues(home);
+    const oldMail = readFileSync(join(home, 'config', 'org.example.mail.json'), 'utf8');
+    const first = await rotateMaster(home);
+    const second = await rotateMaster(home);
+    // A value under the first master comes back (a restored file); the second master is unused.
+    writeFileSync(join(home, 'config', 'org.example.old.json'), oldMail);
+    const dir = join(home, 'keys', 'retired-master');
+    renameSync(join(dir, first), join(dir, 'swap'));
+    renameSync(join(dir, second), join(dir, first));
+    renameSync(join(dir, 'swap'), join(dir, second));
+    const before = hashHomeFiles(home, { except: ['audit.log'] });
+
+    const removal = await runCli(['keys', 'remove-retired-master', second, '--yes', '--home', home]);
+    assert.notEqual(removal.code, 0);
+    assert.ok(removal.stderr.includes(`${join(dir, second)} holds master ${first}, not ${second}`), removal.stderr);
+    assert.match(removal.stderr, /nothing was removed/);
+    assert.deepEqual(hashHomeFiles(home, { except: ['audit.log'] }), before);
+
+    const doctor = await runCli(['keys', 'doctor', '--json', '--home', home]);
+    assert.notEqual(doctor.code, 0);
+    const errors = jsonOf<Doctor>(doctor).findings.filter((finding) => finding.level === 'error');
+    assert.ok(errors.some((finding) => finding.subject === join(dir, first) && finding.message.includes(`holds master ${second}, not ${first}`)), JSON.stringify(errors));
+  });
+
+  it('a damaged file is skipped (the home still works), named by doctor and health, and can be removed by name', async () => {
+    const home = await initialisedHome();
+    await writeProtectedValues(home);
+    const retired = await rotateMaster(home);
+    const file = join(home, 'keys', 'retired-master', retired);
+    writeFileSync(file, Buffer.alloc(33, 1), { mode: 0o600 });
+
+    const fingerprint = await runCli(['keys', 'fingerprint', '--home', home]);
+    assert.equal(fingerprint.code, 0, fingerprint.stderr);
+    assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES, 'values under the current master still decrypt');
+
+    const services = await openServices({ home });
+    try {
+      const health = await keysCheck(() => services.crypto.keyIds()).run();
+      assert.equal(health.status, 'critical');
+      assert.match(health.message, new RegExp(`${retired} .*damaged and skipped`));
+    } finally {
+      await services.close();
+    }
+
+    const doctor = await runCli(['keys', 'doctor', '--json', '--home', home]);
+    assert.notEqual(doctor.code, 0);
+    const finding = jsonOf<Doctor>(doctor).findings.find((f) => f.subject === file);
+    assert.equal(finding?.level, 'error');
+    assert.match(finding!.message, /33 bytes.*move it away, or restore it from a key bundle/);
+    assert.doesNotMatch(finding!.message, /restore it with 'capsule keys import'$/);
+
+    const unconfirmed = await runCli(['keys', 'remove-retired-master', retired, '--home', home]);
+    assert.notEqual(unconfirmed.code, 0);
+    assert.match(unconfirmed.stderr, /holds no usable key; nothing was removed; run again with --yes/);
+    assert.ok(existsSync(file));
+    const removed = await runCli(['keys', 'remove-retired-master', retired, '--yes', '--home', home]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(existsSync(file), false);
+    assert.equal((await runCli(['keys', 'doctor', '--home', home])).code, 0);
+  });
+});
