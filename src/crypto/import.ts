@@ -63,8 +63,10 @@ async function importKeysLocked(locations: KeyLocations, repo: Repository | null
   const marker = readMarker(locations.keysDir);
   const inRepository = marker === 'repository' && repo !== null;
   const shared = repo !== null && isSharedRepository(repo);
-  const clusterKeys = shared ? await readRepositoryKeys(repo) : {};
-  const existing = inRepository ? clusterKeys : { master: readKeyFile(paths.master) ?? undefined, hmac: readKeyFile(paths.hmac) ?? undefined };
+  // A home that keeps its keys in the repository has them there whether or not it is shared.
+  const repositoryKeys = repo !== null && (inRepository || shared) ? await readRepositoryKeys(repo) : {};
+  const clusterKeys = shared ? repositoryKeys : {};
+  const existing = inRepository ? repositoryKeys : { master: readKeyFile(paths.master) ?? undefined, hmac: readKeyFile(paths.hmac) ?? undefined };
   const ids = { master: keyId(keys.master), hmac: keyId(keys.hmac) };
   const same = existing.master?.equals(keys.master) === true && existing.hmac?.equals(keys.hmac) === true;
   const targetRetired = readRetiredKeys(locations.keysDir);
@@ -72,6 +74,9 @@ async function importKeysLocked(locations: KeyLocations, repo: Repository | null
   let missingRetired = keys.retiredHmac.filter((retired) => !knownRetired.has(keyId(retired.key)));
   // Retired master keys only decrypt: the home keeps its own and gains the bundle's (old backups need them).
   const knownRetiredMasters = new Set(readRetiredMasterKeys(locations.keysDir).map((retired) => retired.kid));
+  // Retired masters every author reads: those in /etc/key, for a home that keeps its keys there.
+  const sharedRetiredMasters = new Set((repositoryKeys.retiredMaster ?? []).map((retired) => retired.kid));
+  const missingInRepository = inRepository ? (keys.retiredMaster ?? []).filter((retired) => !sharedRetiredMasters.has(keyId(retired.key))) : [];
   const missingRetiredMasters = (keys.retiredMaster ?? []).filter((retired) => !knownRetiredMasters.has(keyId(retired.key)));
   const steps: string[] = [];
   const dryRunResult = (backupDir: string | null): ImportResult => ({
@@ -91,10 +96,15 @@ async function importKeysLocked(locations: KeyLocations, repo: Repository | null
   if (same && marker !== null) {
     if (missingRetired.length > 0) steps.push(`add ${missingRetired.length} retired hmac key${missingRetired.length === 1 ? '' : 's'} to ${paths.retiredDir}`);
     if (missingRetiredMasters.length > 0) steps.push(`add ${missingRetiredMasters.length} retired master key${missingRetiredMasters.length === 1 ? '' : 's'} to the home's retired master keys`);
+    if (missingInRepository.length > 0) steps.push(`add ${missingInRepository.length} retired master key${missingInRepository.length === 1 ? '' : 's'} to ${KEY_NODE}, for every author that reads it`);
     if (dryRun) return dryRunResult(null);
     for (const retired of missingRetired) writeRetiredKey(locations.keysDir, retired.key, retired.retiredAt);
     for (const retired of missingRetiredMasters) writeRetiredMasterKey(locations.keysDir, retired.key, retired.retiredAt);
-    return { changed: missingRetired.length + missingRetiredMasters.length > 0, dryRun, ...ids, backupDir: null, steps, message: `this home already has these keys (master ${ids.master}, hmac ${ids.hmac}); nothing to do` };
+    if (missingInRepository.length > 0) {
+      await repo!.transaction((tx) => writeRepositoryRetiredMasters(tx, missingInRepository), { durable: true });
+      await repo!.bumpCounter(KEYS_COUNTER);
+    }
+    return { changed: missingRetired.length + missingRetiredMasters.length + missingInRepository.length > 0, dryRun, ...ids, backupDir: null, steps, message: `this home already has these keys (master ${ids.master}, hmac ${ids.hmac}); nothing to do` };
   }
 
   let backupDir: string | null = null;

@@ -27,6 +27,8 @@ export type { HmacRotationPlan, MasterRotationPlan } from './rotation-plan.js';
 export { removeRetiredMaster } from './retired-masters.js';
 export type { RetiredMasterRemoval } from './retired-masters.js';
 export { promoteStagedHmacKey, stageHmacKey } from './hmac-staging.js';
+export { withKeyOperationLock } from './key-operation-lock.js';
+export { refuseRotationOnSharedRepository } from './shared-repository.js';
 export type { HmacPromotion, StagedHmacKey } from './hmac-staging.js';
 export { diagnoseKeys } from './doctor.js';
 export type { DoctorReport, Finding, MasterKeyUsage, ProtectedValueReport } from './doctor.js';

@@ -141,6 +141,7 @@ async function rotateMasterKeyLocked(
 
 /** See `rotateHmacKeyLocked`; holds the home's key-operation lock. */
 export async function rotateHmacKey(locations: KeyLocations, repo: Repository, options: { keepPrevious?: boolean; now: number }): Promise<HmacRotation> {
+  refuseRotationOnSharedRepository(repo, 'keys rotate --hmac'); // before the lock: the refusal is the answer, not a busy lock
   return withKeyOperationLock(locations, 'keys rotate --hmac', () => rotateHmacKeyLocked(locations, repo, options));
 }
 
@@ -150,5 +151,6 @@ export async function rotateMasterKey(
   repo: Repository,
   options: { bumpCounters?: readonly string[]; onProgress?: RewriteProgress; now?: number } = {},
 ): Promise<MasterRotation> {
+  refuseRotationOnSharedRepository(repo, 'keys rotate --master');
   return withKeyOperationLock(locations, 'keys rotate --master', () => rotateMasterKeyLocked(locations, repo, options));
 }

@@ -96,6 +96,25 @@ describe('capsule keys export and import', () => {
     assert.ok(!keysOf(target).master.equals(before.master));
   });
 
+  for (const keyStorage of ['file', 'repository'] as const) {
+    it(`keeps every value decrypting through import --force, and refuses without it (${keyStorage} key storage)`, async () => {
+      const out = await exportFrom(await initialisedHome());
+      const target = await initialisedHome({ keyStorage });
+      await writeProtectedValues(target);
+      const idsBefore = jsonOf<{ master: { id: string } }>(await runCli(['keys', 'fingerprint', '--json', '--home', target]));
+      const refused = await runCli(['keys', 'import', '--in', out, '--home', target], { env: PASS });
+      assert.equal(refused.code, 2, `an import of other keys is refused without --force: ${refused.stdout}`);
+      assert.match(refused.stderr, /this home has other keys .* and 3 protected values use them; nothing was changed; pass --force/);
+      assert.equal(jsonOf<{ master: { id: string } }>(await runCli(['keys', 'fingerprint', '--json', '--home', target])).master.id, idsBefore.master.id);
+
+      const forced = await runCli(['keys', 'import', '--in', out, '--force', '--home', target], { env: PASS });
+      assert.equal(forced.code, 0, forced.stderr);
+      const idsAfter = jsonOf<{ master: { id: string } }>(await runCli(['keys', 'fingerprint', '--json', '--home', target]));
+      assert.notEqual(idsAfter.master.id, idsBefore.master.id, 'the bundle\'s master is current');
+      assert.deepEqual(await readProtectedValues(target), EXPECTED_VALUES, 'the replaced master, kept as a retired key, still decrypts every value');
+    });
+  }
+
   it('refuses to overwrite an existing file on export', async () => {
     const home = await initialisedHome();
     const out = join(tempDir(), 'exists');

@@ -6,7 +6,9 @@ import {
   keyId,
   loadKeySet,
   promoteStagedHmacKey,
+  refuseRotationOnSharedRepository,
   stageHmacKey,
+  withKeyOperationLock,
   type CryptoSupport,
   type HmacPromotion,
   type KeyIds,
@@ -141,12 +143,15 @@ export function createFarmMember(deps: FarmMemberDeps): FarmMember {
         const stagedKid = crypto.keyIds().stagedHmac;
         key = (stagedKid ? crypto.verificationKey(stagedKid) : undefined) ?? generateKey();
       }
-      const result = await stageHmacKey(deps.home, deps.repo, key);
+      // As `keys rotate` does: one key command at a time on a home, and none that changes one author of a shared repository alone.
+      refuseRotationOnSharedRepository(deps.repo, 'farm rotate-hmac (stage)');
+      const result = await withKeyOperationLock(deps.home, 'farm rotate-hmac (stage)', () => stageHmacKey(deps.home, deps.repo, key));
       const keys = await deps.reloadKeys();
       return { staged: result.staged, changed: result.changed, sealed: sealKey(key, signing), keys, message: result.message };
     },
     async promote(options) {
-      const result = await promoteStagedHmacKey(deps.home, deps.repo, { ...options, now: deps.clock.now() });
+      refuseRotationOnSharedRepository(deps.repo, 'farm rotate-hmac (promote)');
+      const result = await withKeyOperationLock(deps.home, 'farm rotate-hmac (promote)', () => promoteStagedHmacKey(deps.home, deps.repo, { ...options, now: deps.clock.now() }));
       const keys = await deps.reloadKeys();
       return { ...result, keys };
     },
