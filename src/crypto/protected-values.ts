@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { PropertyValue, Repository } from '../repository/index.js';
 import { CapsuleError } from '../errors.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
-import { isPartialReference, resolveReference, wholeReference } from '../config/references.js';
+import { isPartialReference, resolveReference, wholeReference } from '../support/references.js';
 import { isProtectedValue, keyIdOfProtected, PROTECTED_PREFIX } from './protected-value.js';
 
 /** Where one protected value is: a repository property or a value in a configuration file. */
