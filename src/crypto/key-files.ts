@@ -184,6 +184,15 @@ export function readRetiredMasterKeys(keysDir: string): RetiredKey[] {
 
 /** Without `retiredAt` the file keeps the time it is written (an import keeps the bundle's time). */
 export function writeRetiredMasterKey(keysDir: string, key: Buffer, retiredAt?: number): void {
+  const file = join(keyPaths(keysDir).retiredMasterDir, keyId(key));
+  // A file under this name that holds another whole key (copied in by hand under the wrong name)
+  // is the only copy of that key: never written over. Damaged bytes are repaired by the right key.
+  if (existsSync(file)) {
+    const held = readFileSync(file);
+    if (held.length === 32 && !held.equals(key)) {
+      throw new CapsuleError('KEY_CONFLICT', `${file} holds master ${keyId(held)}, not the key its name says; nothing was written there; move it away (it may be the only copy of that key) and run the command again`);
+    }
+  }
   writeKeyIn(keyPaths(keysDir).retiredMasterDir, key, retiredAt);
 }
 

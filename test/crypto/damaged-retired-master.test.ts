@@ -83,3 +83,24 @@ describe('retired master key files that cannot be used', () => {
     assert.equal((await runCli(['keys', 'doctor', '--home', home])).code, 0);
   });
 });
+
+describe('a retired master file that holds another key than its name says', () => {
+  it('is never written over: the write is refused and the file still holds its key', async () => {
+    const { mkdirSync } = await import('node:fs');
+    const { randomBytes } = await import('node:crypto');
+    const { writeRetiredMasterKey } = await import('../../src/crypto/key-files.js');
+    const { keyId } = await import('../../src/crypto/index.js');
+    const { tempDir } = await import('../helpers/temp.js');
+    const keysDir = join(tempDir(), 'keys');
+    mkdirSync(join(keysDir, 'retired-master'), { recursive: true });
+    const named = randomBytes(32);
+    const held = randomBytes(32);
+    const file = join(keysDir, 'retired-master', keyId(named));
+    writeFileSync(file, held, { mode: 0o600 });
+    assert.throws(() => writeRetiredMasterKey(keysDir, named), /holds master .*, not the key its name says; nothing was written there/);
+    assert.ok(readFileSync(file).equals(held), 'the only copy of the other key is kept');
+    writeFileSync(file, Buffer.from('damaged'), { mode: 0o600 });
+    writeRetiredMasterKey(keysDir, named);
+    assert.ok(readFileSync(file).equals(named), 'damaged bytes are repaired by the right key');
+  });
+});
