@@ -8,6 +8,7 @@ import { keyId } from './keys.js';
 import { KEYS_COUNTER } from './migrate.js';
 import { describeReference, requireReadable, scanProtectedValues, type ProtectedValueLocation } from './protected-values.js';
 import { withKeyOperationLock } from './key-operation-lock.js';
+import { KEY_NODE, readRepositoryKeys } from './repository-keys.js';
 
 export interface RetiredMasterRemoval {
   readonly removed: string;
@@ -39,6 +40,11 @@ async function removeRetiredMasterLocked(
 ): Promise<RetiredMasterRemoval> {
   if (!/^[0-9a-f]{16}$/.test(kid)) {
     throw new CapsuleError('INVALID_ARGUMENT', `'${kid.slice(0, 40)}' is not a key id (16 hex digits, as 'capsule keys fingerprint' prints them)`);
+  }
+  // A retired master in /etc/key serves every author that reads it: removing this home's file
+  // would say "removed" while the key stays in use, and this home cannot see the others' values.
+  if ((await readRepositoryKeys(repo)).retiredMaster?.some((retired) => retired.kid === kid)) {
+    throw new CapsuleError('INVALID_ARGUMENT', `retired master ${kid} is kept in ${KEY_NODE} for every author that reads it, which this command does not change; nothing was removed`);
   }
   const keys = await loadKeySet(locations.keysDir, repo);
   if (kid === keyId(keys.master) || (keys.stagedMaster && kid === keyId(keys.stagedMaster))) {
