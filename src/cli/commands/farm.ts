@@ -140,7 +140,7 @@ function printRemoteStatus(io: CliIO, status: RemoteFarmStatus): void {
   for (const problem of status.problems) io.out(`RED: ${terminalText(problem)}`);
   if (status.green) {
     const first = status.members[0]?.info;
-    io.out(`farm green: every member answers and has hmac ${first?.keys.hmac.id} and master ${first?.keys.master.id}`);
+    io.out(terminalText(`farm green: every member answers and has hmac ${first?.keys.hmac.id} and master ${first?.keys.master.id}`));
   }
 }
 
@@ -192,9 +192,10 @@ export async function farmRotateHmac(options: FarmOption & { discardOld?: boolea
     discardOld: options.discardOld,
     waitMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
     leaseMs: leaseSeconds === undefined ? undefined : Math.max(1, leaseSeconds) * 1000,
-    onProgress: options.json ? undefined : (message) => io.err(message),
+    // Progress and the result name key ids a member reported: shown escaped, as every member text is.
+    onProgress: options.json ? undefined : (message) => io.err(terminalText(message)),
   });
-  report(io, options, result.message, result);
+  report(io, options, terminalText(result.message), result);
 }
 
 export async function farmHaproxyConfig(options: { manifest: string; bind?: string; out?: string; checkInterval?: string; checkFall?: string; checkRise?: string }, io: CliIO) {
