@@ -1,27 +1,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { startInstance } from '../../src/instance/index.js';
 import { runCli } from '../helpers/cli.js';
 import { startTestInstance } from '../helpers/homes.js';
 import { login, sessionStatus, tokenOf, withToken } from '../helpers/http.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
+import { capturedLogger } from '../helpers/logs.js';
 
 const PASS = { CAPSULE_KEYS_PASSPHRASE: 'correct horse battery staple' };
-
-function capturedLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
 
 describe('encapsulated tokens across instances', () => {
   it('a second instance with imported keys accepts the token when it has the user, and says why when it does not', async (t) => {

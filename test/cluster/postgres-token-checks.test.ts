@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pg_ from 'pg';
-import pino from 'pino';
 import { fixedClock } from '../../src/clock.js';
 import { migrateKeys, KEY_NODE } from '../../src/crypto/index.js';
 import { openServices, startInstance, type RunningInstance } from '../../src/instance/index.js';
@@ -11,19 +9,9 @@ import { login, withToken } from '../helpers/http.js';
 import { sharedPostgres, type PostgresCluster } from '../helpers/postgres.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
+import { capturedLogger } from '../helpers/logs.js';
 
 const EXPIRATION_MS = 43_200_000; // the default token lifetime
-
-function capturedLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 async function session(instance: RunningInstance, token: string): Promise<{ status: number; code?: string; renewed: boolean }> {
   const response = await fetch(`${instance.url}/api/session`, withToken(token));
@@ -35,7 +23,7 @@ async function session(instance: RunningInstance, token: string): Promise<{ stat
 async function instanceOnPostgres(pg: PostgresCluster) {
   const database = (await pg.createDatabase()).split('/').pop()!;
   const clock = fixedClock(Date.now());
-  const { logger, lines } = capturedLogger();
+  const { logger, lines } = capturedLogger('info');
   const instance = await startInstance({
     home: join(tempDir(), 'author'),
     port: 0,

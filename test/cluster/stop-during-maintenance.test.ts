@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pg_ from 'pg';
-import pino from 'pino';
 import { fixedClock } from '../../src/clock.js';
 import { startInstance } from '../../src/instance/index.js';
 import { login } from '../helpers/http.js';
 import { sharedPostgres, type PostgresCluster } from '../helpers/postgres.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
+import { capturedLogger } from '../helpers/logs.js';
 
 const EXPIRATION_MS = 43_200_000; // the default token lifetime
-
-function capturedLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 async function waitFor(what: string, condition: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -47,7 +35,7 @@ describe('stopping an instance while its maintenance runs (postgres)', () => {
     const pg = await cluster();
     const database = (await pg.createDatabase()).split('/').pop()!;
     const clock = fixedClock(Date.now());
-    const { logger, lines } = capturedLogger();
+    const { logger, lines } = capturedLogger('info');
     const instance = await startInstance({
       home: join(tempDir(), 'author'),
       port: 0,

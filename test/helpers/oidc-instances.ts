@@ -1,22 +1,11 @@
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Clock } from '../../src/clock.js';
 import { startInstance, type RunningInstance } from '../../src/instance/index.js';
 import type { LoginProvider } from './oidc-login-provider.js';
 import { fastHasher } from './services.js';
+import { capturedLogger } from './logs.js';
 
 /** A pino logger whose lines a test can read. */
-export function capturedLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
-
 /** An instance in this process (admin password 'admin-password') whose log lines are kept. */
 export async function startLoggedInstance(home: string, name: string, options: { clock?: Clock } = {}): Promise<{ instance: RunningInstance; lines: string[] }> {
   const { logger, lines } = capturedLogger();

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import pino from 'pino';
 import { startInstance, type RunningInstance } from '../../src/instance/index.js';
 import { createOutbox, createReceiver, readAgentState } from '../../src/replication/index.js';
 import { startTestInstance } from '../helpers/homes.js';
@@ -10,17 +8,7 @@ import { sharedPostgres } from '../helpers/postgres.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 import { eventually } from './instances.js';
-
-function capturedLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
+import { capturedLogger } from '../helpers/logs.js';
 
 describe('two authors on one PostgreSQL repository share one outbox', () => {
   const cluster = sharedPostgres();
@@ -30,7 +18,7 @@ describe('two authors on one PostgreSQL repository share one outbox', () => {
     const authors: RunningInstance[] = [];
     const logs: string[][] = [];
     for (const name of ['author-1', 'author-2']) {
-      const { logger, lines } = capturedLogger();
+      const { logger, lines } = capturedLogger('info');
       logs.push(lines);
       const author = await startInstance({
         home: join(tempDir(), name),
