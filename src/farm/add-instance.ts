@@ -13,7 +13,7 @@ import { memberAddress, PUBLISH_PREFIX } from './init.js';
 import { addTransportUser, LOCAL_RETRY_DELAY_SECONDS, prepareInstanceHome, TRANSPORT_USER } from './instance-home.js';
 import { farmCredentials, farmPaths, MAX_PUBLISHERS, readLocalFarm, writeLocalFarm, type FarmPaths, type LocalFarm } from './local-farm.js';
 import { renderLocalHaproxyConfig } from './local-haproxy.js';
-import { newKeyExchange, type ExportedKeys, type LockGrant, type MemberInfo } from './member/index.js';
+import { newKeyExchange, type ExportedKeys, type LockGrant, type MemberInfo } from '../member/index.js';
 import { memberClient, type MemberClient } from './remote/admin-client.js';
 import { lockMember } from './remote/manifest.js';
 

@@ -9,7 +9,7 @@ import { openServices, type Services } from '../instance/services.js';
 import { REPLICATION_RECEIVERS } from '../replication/index.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
 import type { PasswordHasher } from '../users/index.js';
-import { createMemberProvisioning, type NewAgent } from './member/index.js';
+import { createMemberProvisioning, type NewAgent } from '../member/index.js';
 
 /** The user each publish's agent on the author logs in as (a member of replication-receivers there). */
 export const TRANSPORT_USER = 'replicator';

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { newKeyExchange } from '../../src/farm/member/index.js';
+import { newKeyExchange } from '../../src/member/index.js';
 import type { RunningInstance } from '../../src/instance/index.js';
 import { OUTBOX_COUNTER } from '../../src/replication/index.js';
 import { USERS_COUNTER } from '../../src/users/index.js';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { keyId, openBundle } from '../../src/crypto/index.js';
-import { newKeyExchange, openSealedKey, sealKey, type SealedKey } from '../../src/farm/member/index.js';
+import { newKeyExchange, openSealedKey, sealKey, type SealedKey } from '../../src/member/index.js';
 import { runCli } from '../helpers/cli.js';
 import { login } from '../helpers/http.js';
 import { adminToken, memberView, runIn, startRemoteFarm, waitUntil, type RemoteFarm } from './remote-farm.js';

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import { failpoint, pausepoint } from '../../support/failpoint.js';
-import type { LockGrant, MemberInfo, SealedKey, StagedForFarm } from '../member/index.js';
+import type { LockGrant, MemberInfo, SealedKey, StagedForFarm } from '../../member/index.js';
 import { memberClient, type AdminCredentials, type MemberClient } from './admin-client.js';
 import { lockMember, type FarmManifestV2 } from './manifest.js';
 

@@ -1,5 +1,5 @@
 import { CapsuleError } from '../../errors.js';
-import type { MemberInfo } from '../member/index.js';
+import type { MemberInfo } from '../../member/index.js';
 import { memberClient, type AdminCredentials } from './admin-client.js';
 import type { FarmManifestV2 } from './manifest.js';
 

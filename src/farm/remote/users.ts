@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
-import type { MemberInfo, MemberUserChange } from '../member/index.js';
+import type { MemberInfo, MemberUserChange } from '../../member/index.js';
 import { memberClient, type AdminCredentials, type MemberClient } from './admin-client.js';
 import type { FarmManifestV2 } from './manifest.js';
 

@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../../clock.js';
 import type { ConsoleServices, AuditTrail } from '../../console/index.js';
 import type { KeyIds } from '../../crypto/index.js';
 import { CapsuleError } from '../../errors.js';
-import { createFarmMember, MAX_LEASE_MS, publicKeySchema, sealedKeySchema } from '../../farm/member/index.js';
+import { createFarmMember, MAX_LEASE_MS, publicKeySchema, sealedKeySchema } from '../../member/index.js';
 import { requireAdministrator } from '../guards.js';
 
 export const FARM_MEMBER_PATH = '/system/farm/member';

@@ -1,6 +1,6 @@
 import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { CapsuleError } from '../../errors.js';
+import { CapsuleError } from '../errors.js';
 
 /**
  * The passphrase of a `keys export` bundle sent to `farm add-instance`, agreed by an ephemeral

@@ -1,8 +1,8 @@
-import { CapsuleError } from '../../errors.js';
-import { configuredAgents, LOCAL_GROUPS, LOCAL_USERS, OUTBOX_COUNTER } from '../../replication/index.js';
-import type { ConfigAdmin } from '../../config/index.js';
-import type { Repository } from '../../repository/index.js';
-import { checkId, type UserManager } from '../../users/index.js';
+import { CapsuleError } from '../errors.js';
+import { configuredAgents, LOCAL_GROUPS, LOCAL_USERS, OUTBOX_COUNTER } from '../replication/index.js';
+import type { ConfigAdmin } from '../config/index.js';
+import type { Repository } from '../repository/index.js';
+import { checkId, type UserManager } from '../users/index.js';
 
 /** What a user change on the author answers: where the change sits in the outbox, and who receives it. */
 export interface MemberUserChange {

@@ -1,6 +1,6 @@
-import type { Clock } from '../../clock.js';
-import { CapsuleError } from '../../errors.js';
-import type { Repository } from '../../repository/index.js';
+import type { Clock } from '../clock.js';
+import { CapsuleError } from '../errors.js';
+import type { Repository } from '../repository/index.js';
 
 /**
  * The farm lock, kept in the author's repository: one farm command that changes keys at a time.

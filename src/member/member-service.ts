@@ -1,5 +1,5 @@
-import type { Clock } from '../../clock.js';
-import type { ConfigAdmin } from '../../config/index.js';
+import type { Clock } from '../clock.js';
+import type { ConfigAdmin } from '../config/index.js';
 import {
   fingerprint,
   generateKey,
@@ -13,11 +13,11 @@ import {
   type HmacPromotion,
   type KeyIds,
   type KeyLocations,
-} from '../../crypto/index.js';
-import { configuredAgents, createReceiver, OUTBOX_COUNTER, replicationStatus } from '../../replication/index.js';
-import type { Repository } from '../../repository/index.js';
-import type { UserManager } from '../../users/index.js';
-import { CapsuleError } from '../../errors.js';
+} from '../crypto/index.js';
+import { configuredAgents, createReceiver, OUTBOX_COUNTER, replicationStatus } from '../replication/index.js';
+import type { Repository } from '../repository/index.js';
+import type { UserManager } from '../users/index.js';
+import { CapsuleError } from '../errors.js';
 import { createFarmLock, type FarmLock, type FarmLockState } from './farm-lock.js';
 import { createMemberProvisioning, type MemberProvisioning } from './member-provisioning.js';
 import { createMemberUsers, type MemberUsers } from './member-users.js';

@@ -1,9 +1,9 @@
-import type { Clock } from '../../clock.js';
-import type { ConfigAdmin } from '../../config/index.js';
-import { bundleKeysOf, createBundle, loadKeySet, type KeyLocations } from '../../crypto/index.js';
-import { CapsuleError } from '../../errors.js';
-import { agentPid, checkAgentName } from '../../replication/index.js';
-import type { Repository } from '../../repository/index.js';
+import type { Clock } from '../clock.js';
+import type { ConfigAdmin } from '../config/index.js';
+import { bundleKeysOf, createBundle, loadKeySet, type KeyLocations } from '../crypto/index.js';
+import { CapsuleError } from '../errors.js';
+import { agentPid, checkAgentName } from '../replication/index.js';
+import type { Repository } from '../repository/index.js';
 import { newExchangeSalt, newKeyExchange } from './key-exchange.js';
 
 export interface NewAgent {

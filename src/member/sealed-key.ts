@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { checkKeyBytes } from '../../crypto/index.js';
-import { CapsuleError } from '../../errors.js';
+import { checkKeyBytes } from '../crypto/index.js';
+import { CapsuleError } from '../errors.js';
 
 /**
  * An HMAC key in transit between farm members: AES-256-GCM under a key derived (HKDF-SHA256,
