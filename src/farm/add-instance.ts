@@ -13,7 +13,8 @@ import { memberAddress, PUBLISH_PREFIX } from './init.js';
 import { addTransportUser, LOCAL_RETRY_DELAY_SECONDS, prepareInstanceHome, TRANSPORT_USER } from './instance-home.js';
 import { farmCredentials, farmPaths, MAX_PUBLISHERS, readLocalFarm, writeLocalFarm, type FarmPaths, type LocalFarm } from './local-farm.js';
 import { renderLocalHaproxyConfig } from './local-haproxy.js';
-import { newKeyExchange, type ExportedKeys, type LockGrant, type MemberInfo } from '../member/index.js';
+import { FARM_AGENTS_PATH, FARM_KEYS_EXPORT_PATH, FARM_LOCK_PATH, FARM_MEMBER_PATH, FARM_UNLOCK_PATH, type ExportedKeys, type LockGrant, type MemberInfo } from '../member/protocol.js';
+import { newKeyExchange } from '../member/index.js';
 import { memberClient, type MemberClient } from './remote/admin-client.js';
 import { lockMember } from './remote/manifest.js';
 
@@ -37,7 +38,7 @@ function nextMember(farm: LocalFarm): { name: string; host: string; port: number
 /** The farm's keys from the author: a `keys export` bundle whose passphrase the two sides agree by X25519 and never send. */
 async function fetchKeys(author: MemberClient, info: MemberInfo) {
   const exchange = newKeyExchange();
-  const exported = await author.post<ExportedKeys>('/system/farm/keys/export', { publicKey: exchange.publicKey });
+  const exported = await author.post<ExportedKeys>(FARM_KEYS_EXPORT_PATH, { publicKey: exchange.publicKey });
   const passphrase = exchange.passphrase(exported.publicKey, exported.salt, { client: exchange.publicKey, server: exported.publicKey });
   const { keys } = openBundle(exported.bundle, passphrase);
   if (keyId(keys.hmac) !== info.keys.hmac.id || keyId(keys.master) !== info.keys.master.id) {
@@ -63,10 +64,10 @@ export async function addFarmInstance(dir: string, options: { env: NodeJS.Proces
 
   // The farm lock keeps a rotation from changing the keys between the look at them, the export and the new agent.
   const holder = `farm add-instance ${credentials.user}@${hostname()} pid ${process.pid} ${randomBytes(4).toString('hex')}`;
-  await author.post<LockGrant>('/system/farm/lock', { holder, leaseMs: 60_000 });
+  await author.post<LockGrant>(FARM_LOCK_PATH, { holder, leaseMs: 60_000 });
   let answer: AddedInstance;
   try {
-    const info = await author.get<MemberInfo>('/system/farm/member');
+    const info = await author.get<MemberInfo>(FARM_MEMBER_PATH);
     if (info.keys.stagedHmac) {
       throw new CapsuleError('KEY_CONFLICT', `an HMAC rotation is unfinished (${author.member.name} has staged ${info.keys.stagedHmac.id}); finish it with 'capsule farm rotate-hmac --dir ${paths.root}', then add the publish`);
     }
@@ -81,7 +82,7 @@ export async function addFarmInstance(dir: string, options: { env: NodeJS.Proces
       answer = await makeInstance(paths, info, added, author, { adminPassword: credentials.password, hasher: options.hasher });
     }
   } finally {
-    await author.post('/system/farm/unlock', { holder }).catch(() => undefined);
+    await author.post(FARM_UNLOCK_PATH, { holder }).catch(() => undefined);
   }
   failpoint('add-instance:agent-added');
   listMember(paths, farm, name, added.url);
@@ -107,10 +108,10 @@ async function makeInstance(paths: FarmPaths, info: MemberInfo, added: Added, au
     throw error;
   }
   try {
-    await author.post('/system/farm/agents', { name, url, transportUser: TRANSPORT_USER, transportPassword, retryDelaySeconds: LOCAL_RETRY_DELAY_SECONDS });
+    await author.post(FARM_AGENTS_PATH, { name, url, transportUser: TRANSPORT_USER, transportPassword, retryDelaySeconds: LOCAL_RETRY_DELAY_SECONDS });
   } catch (error) {
     // The author may have added the agent and its answer been lost: then the home stays, for it.
-    const agentAdded = await author.get<MemberInfo>('/system/farm/member').then(
+    const agentAdded = await author.get<MemberInfo>(FARM_MEMBER_PATH).then(
       (now) => now.replication.agents.some((agent) => agent.name === name),
       () => true, // cannot tell: keep the home, the next run finishes or explains
     );

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
+import { MAX_LEASE_MS, type FarmLockState, type LockGrant } from './protocol.js';
 
 /**
  * The farm lock, kept in the author's repository: one farm command that changes keys at a time.
@@ -8,22 +9,6 @@ import type { Repository } from '../repository/index.js';
  * lets it lapse, and the next run takes it over together with the rotation it was doing.
  */
 export const FARM_LOCK_NODE = '/var/farm/lock';
-export const MAX_LEASE_MS = 10 * 60_000;
-
-export interface FarmLockState {
-  readonly holder: string;
-  readonly expiresAt: string;
-  /** The HMAC key id of the rotation under way ('' before one was chosen). */
-  readonly rotation: string;
-}
-
-export interface LockGrant {
-  readonly holder: string;
-  readonly expiresAt: string;
-  readonly rotation: string;
-  /** The lapsed lock this grant replaced: what an interrupted run was doing. */
-  readonly tookOver: FarmLockState | null;
-}
 
 export interface FarmLock {
   read(): Promise<FarmLockState | null>;

@@ -1,6 +1,6 @@
 import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
 import { CapsuleError } from '../errors.js';
+import { publicKeySchema } from './protocol.js';
 
 /**
  * The passphrase of a `keys export` bundle sent to `farm add-instance`, agreed by an ephemeral
@@ -10,8 +10,6 @@ import { CapsuleError } from '../errors.js';
  * admin login's job, and over an untrusted network the members need HTTPS all the same.
  */
 const INFO_PREFIX = 'capsule farm: keys export v1';
-
-export const publicKeySchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'an X25519 public key, 32 bytes in base64url');
 
 export interface KeyExchange {
   /** This side's public key (32 bytes, base64url). */

@@ -5,6 +5,7 @@ import { CapsuleError } from '../errors.js';
 import { agentPid, checkAgentName } from '../replication/index.js';
 import type { Repository } from '../repository/index.js';
 import { newExchangeSalt, newKeyExchange } from './key-exchange.js';
+import type { ExportedKeys } from './protocol.js';
 
 export interface NewAgent {
   readonly name: string;
@@ -13,13 +14,6 @@ export interface NewAgent {
   readonly transportPassword: string;
   /** How long a blocked queue waits before it tries again (the component's default without it). */
   readonly retryDelaySeconds?: number;
-}
-
-/** What the caller needs, with its own private key, to derive the passphrase; the passphrase is not in it. */
-export interface ExportedKeys {
-  readonly bundle: string;
-  readonly publicKey: string;
-  readonly salt: string;
 }
 
 export interface MemberProvisioning {

@@ -18,47 +18,11 @@ import { configuredAgents, createReceiver, OUTBOX_COUNTER, replicationStatus } f
 import type { Repository } from '../repository/index.js';
 import type { UserManager } from '../users/index.js';
 import { CapsuleError } from '../errors.js';
-import { createFarmLock, type FarmLock, type FarmLockState } from './farm-lock.js';
+import { createFarmLock, type FarmLock } from './farm-lock.js';
 import { createMemberProvisioning, type MemberProvisioning } from './member-provisioning.js';
 import { createMemberUsers, type MemberUsers } from './member-users.js';
-import { openSealedKey, sealKey, type SealedKey } from './sealed-key.js';
-
-export interface MemberKey {
-  readonly id: string;
-  readonly fingerprint: string | null;
-}
-
-/** What `GET /system/farm/member` answers: what the farm commands compare across members. */
-export interface MemberInfo {
-  readonly instance: string;
-  /** 'author' when it replicates to publishes (it has agents), else 'publish'. */
-  readonly role: 'author' | 'publish';
-  readonly keys: {
-    readonly storage: string;
-    readonly master: MemberKey;
-    readonly hmac: MemberKey;
-    readonly stagedHmac: MemberKey | null;
-    readonly retiredHmac: readonly MemberKey[];
-  };
-  readonly users: number;
-  readonly replication: {
-    /** Author: the last change written to the outbox, and how far each agent has delivered. */
-    readonly outboxHead: number;
-    readonly agents: ReadonlyArray<{ name: string; queued: number; lastDeliveredSequence: number; deliveredThrough: number; lagSeconds: number; lastError: string | null }>;
-    /** Publish: the last package applied from each source. */
-    readonly received: ReadonlyArray<{ source: string; lastSequence: number; appliedAt: string | null }>;
-  };
-  readonly lock: FarmLockState | null;
-}
-
-export interface StagedForFarm {
-  readonly staged: string;
-  readonly changed: boolean;
-  /** The staged key sealed with this member's signing key, for the other members. */
-  readonly sealed: SealedKey;
-  readonly keys: KeyIds;
-  readonly message: string;
-}
+import type { MemberInfo, MemberKey, SealedKey, StagedForFarm } from './protocol.js';
+import { openSealedKey, sealKey } from './sealed-key.js';
 
 export interface FarmMemberDeps {
   readonly instanceName: () => string;

@@ -3,17 +3,7 @@ import { configuredAgents, LOCAL_GROUPS, LOCAL_USERS, OUTBOX_COUNTER } from '../
 import type { ConfigAdmin } from '../config/index.js';
 import type { Repository } from '../repository/index.js';
 import { checkId, type UserManager } from '../users/index.js';
-
-/** What a user change on the author answers: where the change sits in the outbox, and who receives it. */
-export interface MemberUserChange {
-  readonly id: string;
-  /** The outbox head after the change: once an agent has delivered through it, its publish has the change. */
-  readonly outboxSequence: number;
-  /** The enabled agents (one per publish): they replicate the change. (Before `disabledAgents`, every agent.) */
-  readonly agents: readonly string[];
-  /** Disabled agents: they keep the change queued and send it once enabled again. */
-  readonly disabledAgents: readonly string[];
-}
+import type { MemberUserChange } from './protocol.js';
 
 export interface MemberUsers {
   add(id: string, password: string, groups: readonly string[]): Promise<MemberUserChange>;

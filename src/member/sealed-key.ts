@@ -1,27 +1,14 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import { checkKeyBytes } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
+import { SEALED_KEY_FORMAT, type SealedKey } from './protocol.js';
 
 /**
  * An HMAC key in transit between farm members: AES-256-GCM under a key derived (HKDF-SHA256,
  * random salt) from the farm's HMAC key, so only a member that already holds that key reads it.
  * The operator's machine relays it and never sees the key in clear.
  */
-export const SEALED_KEY_FORMAT = 'capsule-sealed-hmac/1';
 const INFO = Buffer.from('capsule farm: hmac key in transit');
-
-export const sealedKeySchema = z.object({
-  format: z.literal(SEALED_KEY_FORMAT),
-  /** The id of the HMAC key the sealing key was derived from. */
-  sealedWith: z.string().regex(/^[0-9a-f]{16}$/),
-  salt: z.string().min(1),
-  nonce: z.string().min(1),
-  ciphertext: z.string().min(1),
-  tag: z.string().min(1),
-});
-
-export type SealedKey = z.infer<typeof sealedKeySchema>;
 
 function wrappingKey(farmKey: Buffer, salt: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', farmKey, salt, INFO, 32));

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import { failpoint, pausepoint } from '../../support/failpoint.js';
-import type { LockGrant, MemberInfo, SealedKey, StagedForFarm } from '../../member/index.js';
+import { FARM_HMAC_PROMOTE_PATH, FARM_HMAC_STAGE_PATH, FARM_LOCK_PATH, FARM_MEMBER_PATH, FARM_UNLOCK_PATH, type LockGrant, type MemberInfo, type SealedKey, type StagedForFarm } from '../../member/protocol.js';
 import { memberClient, type AdminCredentials, type MemberClient } from './admin-client.js';
 import { lockMember, type FarmManifestV2 } from './manifest.js';
 
@@ -36,7 +36,7 @@ const holds = (info: MemberInfo, kid: string) =>
 async function waitFor(client: MemberClient, done: (info: MemberInfo) => boolean, what: string, waitMs: number, clock: Clock): Promise<void> {
   const deadline = clock.now() + waitMs;
   for (;;) {
-    if (done(await client.get<MemberInfo>('/system/farm/member'))) return;
+    if (done(await client.get<MemberInfo>(FARM_MEMBER_PATH))) return;
     if (clock.now() > deadline) {
       throw new CapsuleError(
         'CHECK_FAILED',
@@ -67,13 +67,13 @@ export async function remoteRotateHmac(manifest: FarmManifestV2, credentials: Ad
 
   // Everyone must answer before anything changes.
   const infos = new Map<string, MemberInfo>();
-  for (const client of clients) infos.set(client.member.name, await client.get<MemberInfo>('/system/farm/member'));
+  for (const client of clients) infos.set(client.member.name, await client.get<MemberInfo>(FARM_MEMBER_PATH));
 
-  const grant = await authorClient.post<LockGrant>('/system/farm/lock', { holder, leaseMs });
+  const grant = await authorClient.post<LockGrant>(FARM_LOCK_PATH, { holder, leaseMs });
   let renewal: Promise<unknown> = Promise.resolve();
   let lockLost: unknown;
   const renew = (rotation?: string) =>
-    authorClient.post<LockGrant>('/system/farm/lock', { holder, leaseMs, ...(rotation && { rotation }) }).catch((error) => {
+    authorClient.post<LockGrant>(FARM_LOCK_PATH, { holder, leaseMs, ...(rotation && { rotation }) }).catch((error) => {
       lockLost = error;
     });
   const timer = setInterval(() => (renewal = renew()), Math.max(500, Math.floor(leaseMs / 3)));
@@ -100,7 +100,7 @@ export async function remoteRotateHmac(manifest: FarmManifestV2, credentials: Ad
     }
 
     // The key's source: the author, unless it no longer holds the key in a form it can hand out.
-    const staged = await authorClient.post<StagedForFarm>('/system/farm/hmac/stage', target ? { kid: target } : {});
+    const staged = await authorClient.post<StagedForFarm>(FARM_HMAC_STAGE_PATH, target ? { kid: target } : {});
     const kid = staged.staged;
     const sealed: SealedKey = staged.sealed;
     await renew(kid);
@@ -111,7 +111,7 @@ export async function remoteRotateHmac(manifest: FarmManifestV2, credentials: Ad
 
     let stagedCount = 0;
     for (const client of others) {
-      await client.post<StagedForFarm>('/system/farm/hmac/stage', { sealed });
+      await client.post<StagedForFarm>(FARM_HMAC_STAGE_PATH, { sealed });
       if (++stagedCount === 1) failpoint('farm-rotate:staged-partly');
       checkLock();
     }
@@ -122,7 +122,7 @@ export async function remoteRotateHmac(manifest: FarmManifestV2, credentials: Ad
     let promoted = 0;
     for (const client of [...others, authorClient]) {
       checkLock();
-      await client.post('/system/farm/hmac/promote', { expectedKid: kid, keepPrevious });
+      await client.post(FARM_HMAC_PROMOTE_PATH, { expectedKid: kid, keepPrevious });
       if (++promoted === 1) failpoint('farm-rotate:promoted-partly');
     }
     for (const client of clients) await waitFor(client, (info) => info.keys.hmac.id === kid, `hmac ${kid} as its signing key`, waitMs, clock);
@@ -140,6 +140,6 @@ export async function remoteRotateHmac(manifest: FarmManifestV2, credentials: Ad
   } finally {
     clearInterval(timer);
     await renewal;
-    await authorClient.post('/system/farm/unlock', { holder }).catch(() => undefined);
+    await authorClient.post(FARM_UNLOCK_PATH, { holder }).catch(() => undefined);
   }
 }

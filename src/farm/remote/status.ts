@@ -1,5 +1,5 @@
 import { CapsuleError } from '../../errors.js';
-import type { MemberInfo } from '../../member/index.js';
+import { FARM_MEMBER_PATH, type MemberInfo } from '../../member/protocol.js';
 import { memberClient, type AdminCredentials } from './admin-client.js';
 import type { FarmManifestV2 } from './manifest.js';
 
@@ -43,7 +43,7 @@ export async function remoteFarmStatus(manifest: FarmManifestV2, credentials: Ad
     manifest.members.map(async (member): Promise<RemoteMemberStatus> => {
       const ready = await readiness(member.url);
       try {
-        const info = await memberClient(member, credentials).get<MemberInfo>('/system/farm/member');
+        const info = await memberClient(member, credentials).get<MemberInfo>(FARM_MEMBER_PATH);
         return { name: member.name, role: member.role, url: member.url, ready, info, error: null };
       } catch (error) {
         // A wrong password is the operator's mistake, not a member's state: stop with one line.

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
-import type { MemberInfo, MemberUserChange } from '../../member/index.js';
+import { FARM_MEMBER_PATH, FARM_USERS_PASSWD_PATH, FARM_USERS_PATH, FARM_USERS_REMOVE_PATH, type MemberInfo, type MemberUserChange } from '../../member/protocol.js';
 import { memberClient, type AdminCredentials, type MemberClient } from './admin-client.js';
 import type { FarmManifestV2 } from './manifest.js';
 
@@ -38,7 +38,7 @@ function authorOf(manifest: FarmManifestV2, manifestFile: string) {
 async function waitForDelivery(client: MemberClient, change: MemberUserChange, waitMs: number, clock: Clock): Promise<string[]> {
   const deadline = clock.now() + waitMs;
   for (;;) {
-    const agents = (await client.get<MemberInfo>('/system/farm/member')).replication.agents.filter((agent) => change.agents.includes(agent.name));
+    const agents = (await client.get<MemberInfo>(FARM_MEMBER_PATH)).replication.agents.filter((agent) => change.agents.includes(agent.name));
     const behind = agents.filter((agent) => agent.deliveredThrough < change.outboxSequence);
     if (behind.length === 0) return agents.map((agent) => agent.name);
     if (clock.now() > deadline) {
@@ -68,10 +68,10 @@ export async function changeFarmUser(
   const client = memberClient(authorOf(manifest, manifestFile), credentials);
   const answer =
     operation.kind === 'add'
-      ? await client.post<MemberUserChangeAnswer>('/system/farm/users', { id, password: operation.password, groups: operation.groups })
+      ? await client.post<MemberUserChangeAnswer>(FARM_USERS_PATH, { id, password: operation.password, groups: operation.groups })
       : operation.kind === 'passwd'
-        ? await client.post<MemberUserChangeAnswer>('/system/farm/users/passwd', { id, password: operation.password })
-        : await client.post<MemberUserChangeAnswer>('/system/farm/users/remove', { id });
+        ? await client.post<MemberUserChangeAnswer>(FARM_USERS_PASSWD_PATH, { id, password: operation.password })
+        : await client.post<MemberUserChangeAnswer>(FARM_USERS_REMOVE_PATH, { id });
   // A member from before disabled agents were told apart reports every agent as `agents`.
   const disabledAgents = answer.disabledAgents ?? [];
   const change: MemberUserChange = { ...answer, disabledAgents };

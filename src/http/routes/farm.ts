@@ -4,30 +4,20 @@ import { systemClock, type Clock } from '../../clock.js';
 import type { ConsoleServices, AuditTrail } from '../../console/index.js';
 import type { KeyIds } from '../../crypto/index.js';
 import { CapsuleError } from '../../errors.js';
-import { createFarmMember, MAX_LEASE_MS, publicKeySchema, sealedKeySchema } from '../../member/index.js';
+import { createFarmMember } from '../../member/index.js';
+import {
+  addUserBody,
+  agentBody,
+  exportBody,
+  FARM_MEMBER_PATH,
+  lockBody,
+  passwdBody,
+  promoteBody,
+  removeUserBody,
+  stageBody,
+  unlockBody,
+} from '../../member/protocol.js';
 import { requireAdministrator } from '../guards.js';
-
-export const FARM_MEMBER_PATH = '/system/farm/member';
-
-const stageBody = z.object({ sealed: sealedKeySchema.optional(), kid: z.string().regex(/^[0-9a-f]{16}$/).optional() }).strict();
-const promoteBody = z.object({ expectedKid: z.string().regex(/^[0-9a-f]{16}$/), keepPrevious: z.boolean().default(true) }).strict();
-const lockBody = z.object({ holder: z.string().min(1).max(200), leaseMs: z.number().int().min(1000).max(MAX_LEASE_MS), rotation: z.string().max(64).optional() }).strict();
-const unlockBody = z.object({ holder: z.string().min(1).max(200) }).strict();
-const userId = z.string().min(1).max(200);
-const password = z.string().min(1).max(1024);
-const addUserBody = z.object({ id: userId, password, groups: z.array(z.string().min(1).max(200)).max(64).default([]) }).strict();
-const passwdBody = z.object({ id: userId, password }).strict();
-const removeUserBody = z.object({ id: userId }).strict();
-const exportBody = z.object({ publicKey: publicKeySchema }).strict();
-const agentBody = z
-  .object({
-    name: z.string().min(1).max(64),
-    url: z.string().url().refine((url) => /^https?:\/\//.test(url), 'an http(s) URL'),
-    transportUser: userId,
-    transportPassword: password,
-    retryDelaySeconds: z.number().int().min(1).max(3600).optional(),
-  })
-  .strict();
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import type { KeyIds } from '../crypto/index.js';
+
+/**
+ * The wire contract of a member's admin API (`/system/farm/*`, administrators only): its paths,
+ * the request bodies it accepts and the answers it gives. The member serves it
+ * (http/routes/farm.ts over member-service.ts); the operator's farm commands (farm/remote/) call
+ * it, importing this file alone from the member's side.
+ */
+export const FARM_MEMBER_PATH = '/system/farm/member';
+export const FARM_HMAC_STAGE_PATH = '/system/farm/hmac/stage';
+export const FARM_HMAC_PROMOTE_PATH = '/system/farm/hmac/promote';
+export const FARM_LOCK_PATH = '/system/farm/lock';
+export const FARM_UNLOCK_PATH = '/system/farm/unlock';
+export const FARM_USERS_PATH = '/system/farm/users';
+export const FARM_USERS_PASSWD_PATH = '/system/farm/users/passwd';
+export const FARM_USERS_REMOVE_PATH = '/system/farm/users/remove';
+export const FARM_KEYS_EXPORT_PATH = '/system/farm/keys/export';
+export const FARM_AGENTS_PATH = '/system/farm/agents';
+
+/** The longest lease the farm lock grants: a holder that died blocks the farm this long at most. */
+export const MAX_LEASE_MS = 10 * 60_000;
+
+/** The format of an HMAC key in transit between members (sealed-key.ts seals and opens it). */
+export const SEALED_KEY_FORMAT = 'capsule-sealed-hmac/1';
+
+export const sealedKeySchema = z.object({
+  format: z.literal(SEALED_KEY_FORMAT),
+  /** The id of the HMAC key the sealing key was derived from. */
+  sealedWith: z.string().regex(/^[0-9a-f]{16}$/),
+  salt: z.string().min(1),
+  nonce: z.string().min(1),
+  ciphertext: z.string().min(1),
+  tag: z.string().min(1),
+});
+
+export type SealedKey = z.infer<typeof sealedKeySchema>;
+
+/** One side's X25519 public key in the exchange that agrees a keys export's passphrase (key-exchange.ts). */
+export const publicKeySchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'an X25519 public key, 32 bytes in base64url');
+
+export const stageBody = z.object({ sealed: sealedKeySchema.optional(), kid: z.string().regex(/^[0-9a-f]{16}$/).optional() }).strict();
+export const promoteBody = z.object({ expectedKid: z.string().regex(/^[0-9a-f]{16}$/), keepPrevious: z.boolean().default(true) }).strict();
+export const lockBody = z.object({ holder: z.string().min(1).max(200), leaseMs: z.number().int().min(1000).max(MAX_LEASE_MS), rotation: z.string().max(64).optional() }).strict();
+export const unlockBody = z.object({ holder: z.string().min(1).max(200) }).strict();
+const userId = z.string().min(1).max(200);
+const password = z.string().min(1).max(1024);
+export const addUserBody = z.object({ id: userId, password, groups: z.array(z.string().min(1).max(200)).max(64).default([]) }).strict();
+export const passwdBody = z.object({ id: userId, password }).strict();
+export const removeUserBody = z.object({ id: userId }).strict();
+export const exportBody = z.object({ publicKey: publicKeySchema }).strict();
+export const agentBody = z
+  .object({
+    name: z.string().min(1).max(64),
+    url: z.string().url().refine((url) => /^https?:\/\//.test(url), 'an http(s) URL'),
+    transportUser: userId,
+    transportPassword: password,
+    retryDelaySeconds: z.number().int().min(1).max(3600).optional(),
+  })
+  .strict();
+
+export interface MemberKey {
+  readonly id: string;
+  readonly fingerprint: string | null;
+}
+
+export interface FarmLockState {
+  readonly holder: string;
+  readonly expiresAt: string;
+  /** The HMAC key id of the rotation under way ('' before one was chosen). */
+  readonly rotation: string;
+}
+
+/** What `POST /system/farm/lock` answers. */
+export interface LockGrant {
+  readonly holder: string;
+  readonly expiresAt: string;
+  readonly rotation: string;
+  /** The lapsed lock this grant replaced: what an interrupted run was doing. */
+  readonly tookOver: FarmLockState | null;
+}
+
+/** What `GET /system/farm/member` answers: what the farm commands compare across members. */
+export interface MemberInfo {
+  readonly instance: string;
+  /** 'author' when it replicates to publishes (it has agents), else 'publish'. */
+  readonly role: 'author' | 'publish';
+  readonly keys: {
+    readonly storage: string;
+    readonly master: MemberKey;
+    readonly hmac: MemberKey;
+    readonly stagedHmac: MemberKey | null;
+    readonly retiredHmac: readonly MemberKey[];
+  };
+  readonly users: number;
+  readonly replication: {
+    /** Author: the last change written to the outbox, and how far each agent has delivered. */
+    readonly outboxHead: number;
+    readonly agents: ReadonlyArray<{ name: string; queued: number; lastDeliveredSequence: number; deliveredThrough: number; lagSeconds: number; lastError: string | null }>;
+    /** Publish: the last package applied from each source. */
+    readonly received: ReadonlyArray<{ source: string; lastSequence: number; appliedAt: string | null }>;
+  };
+  readonly lock: FarmLockState | null;
+}
+
+/** What `POST /system/farm/hmac/stage` answers. */
+export interface StagedForFarm {
+  readonly staged: string;
+  readonly changed: boolean;
+  /** The staged key sealed with this member's signing key, for the other members. */
+  readonly sealed: SealedKey;
+  readonly keys: KeyIds;
+  readonly message: string;
+}
+
+/** What a user change on the author answers: where the change sits in the outbox, and who receives it. */
+export interface MemberUserChange {
+  readonly id: string;
+  /** The outbox head after the change: once an agent has delivered through it, its publish has the change. */
+  readonly outboxSequence: number;
+  /** The enabled agents (one per publish): they replicate the change. (Before `disabledAgents`, every agent.) */
+  readonly agents: readonly string[];
+  /** Disabled agents: they keep the change queued and send it once enabled again. */
+  readonly disabledAgents: readonly string[];
+}
+
+/** What `POST /system/farm/keys/export` answers: what the caller needs, with its own private key, to derive the passphrase; the passphrase is not in it. */
+export interface ExportedKeys {
+  readonly bundle: string;
+  readonly publicKey: string;
+  readonly salt: string;
+}
