@@ -2,19 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { keyId, openBundle } from '../crypto/index.js';
-import { readKeyFile } from '../crypto/key-files.js';
-import { homeLayout } from '../instance/home.js';
 import { CapsuleError } from '../errors.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
 import { failpoint } from '../support/failpoint.js';
-import type { PasswordHasher } from '../users/index.js';
+import { addTransportUser, homeKeyIds, keyIdsOf, newKeysRequest, prepareInstanceHome, TRANSPORT_USER, type NewHomeOptions } from '../instance/index.js';
 import { memberAddress, PUBLISH_PREFIX } from './init.js';
-import { addTransportUser, LOCAL_RETRY_DELAY_SECONDS, prepareInstanceHome, TRANSPORT_USER } from './instance-home.js';
-import { farmCredentials, farmPaths, MAX_PUBLISHERS, readLocalFarm, writeLocalFarm, type FarmPaths, type LocalFarm } from './local-farm.js';
+import { farmCredentials, farmPaths, LOCAL_RETRY_DELAY_SECONDS, MAX_PUBLISHERS, readLocalFarm, writeLocalFarm, type FarmPaths, type LocalFarm } from './local-farm.js';
 import { renderLocalHaproxyConfig } from './local-haproxy.js';
 import { FARM_AGENTS_PATH, FARM_KEYS_EXPORT_PATH, FARM_LOCK_PATH, FARM_MEMBER_PATH, FARM_UNLOCK_PATH, type ExportedKeys, type LockGrant, type MemberInfo } from '../member/protocol.js';
-import { newKeyExchange } from '../member/index.js';
 import { memberClient, type MemberClient } from './remote/admin-client.js';
 import { lockMember } from './remote/manifest.js';
 
@@ -37,11 +32,10 @@ function nextMember(farm: LocalFarm): { name: string; host: string; port: number
 
 /** The farm's keys from the author: a `keys export` bundle whose passphrase the two sides agree by X25519 and never send. */
 async function fetchKeys(author: MemberClient, info: MemberInfo) {
-  const exchange = newKeyExchange();
-  const exported = await author.post<ExportedKeys>(FARM_KEYS_EXPORT_PATH, { publicKey: exchange.publicKey });
-  const passphrase = exchange.passphrase(exported.publicKey, exported.salt, { client: exchange.publicKey, server: exported.publicKey });
-  const { keys } = openBundle(exported.bundle, passphrase);
-  if (keyId(keys.hmac) !== info.keys.hmac.id || keyId(keys.master) !== info.keys.master.id) {
+  const request = newKeysRequest();
+  const keys = request.open(await author.post<ExportedKeys>(FARM_KEYS_EXPORT_PATH, { publicKey: request.publicKey }));
+  const ids = keyIdsOf(keys);
+  if (ids.hmac !== info.keys.hmac.id || ids.master !== info.keys.master.id) {
     throw new CapsuleError('KEY_MISMATCH', `the keys ${author.member.name} exported are not the ones it runs with (hmac ${info.keys.hmac.id}); restart it and try again; nothing was added`);
   }
   return keys;
@@ -54,7 +48,7 @@ async function fetchKeys(author: MemberClient, info: MemberInfo) {
  * haproxy.cfg. A running `farm up` starts it and reloads HAProxy. No other member's home is read.
  * A run stopped after the agent was added is finished by the next (`finishInterrupted`).
  */
-export async function addFarmInstance(dir: string, options: { env: NodeJS.ProcessEnv; adminPasswordFile?: string; hasher?: PasswordHasher }): Promise<AddedInstance> {
+export async function addFarmInstance(dir: string, options: { env: NodeJS.ProcessEnv; adminPasswordFile?: string; hasher?: NewHomeOptions['hasher'] }): Promise<AddedInstance> {
   const paths = farmPaths(dir);
   const farm = readLocalFarm(paths);
   const credentials = farmCredentials(paths, { passwordFile: options.adminPasswordFile, env: options.env });
@@ -92,7 +86,7 @@ export async function addFarmInstance(dir: string, options: { env: NodeJS.Proces
 type Added = { readonly name: string; readonly url: string; readonly home: string };
 
 /** The home, with the farm's keys and a transport user, then the author's agent for it (last: nothing fails after the author starts sending). */
-async function makeInstance(paths: FarmPaths, info: MemberInfo, added: Added, author: MemberClient, options: { adminPassword: string; hasher?: PasswordHasher }): Promise<AddedInstance> {
+async function makeInstance(paths: FarmPaths, info: MemberInfo, added: Added, author: MemberClient, options: { adminPassword: string; hasher?: NewHomeOptions['hasher'] }): Promise<AddedInstance> {
   const { name, url, home } = added;
   const keys = await fetchKeys(author, info);
   const transportPassword = randomBytes(18).toString('base64url');
@@ -160,10 +154,8 @@ function finishInterrupted(
       `${home} exists, and ${authorName} has no agent ${name}: an earlier 'capsule farm add-instance' may have stopped before adding it; move ${home} away and run it again`,
     );
   }
-  const layout = homeLayout(home);
-  const master = readKeyFile(layout.masterKeyFile);
-  const hmac = readKeyFile(layout.hmacKeyFile);
-  const keys = { master: { id: master ? keyId(master) : 'none' }, hmac: { id: hmac ? keyId(hmac) : 'none' } };
+  const held = homeKeyIds(home);
+  const keys = { master: { id: held.master }, hmac: { id: held.hmac } };
   if (keys.master.id !== info.keys.master.id || keys.hmac.id !== info.keys.hmac.id) {
     throw new CapsuleError(
       'KEY_MISMATCH',

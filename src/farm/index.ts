@@ -5,7 +5,6 @@ export type { LoadBalancerShape } from './haproxy-config.js';
 export { findHaproxy } from './haproxy-binary.js';
 export { AUTHOR_NAME, DEFAULT_LOAD_BALANCER_PORT, DEFAULT_MEMBER_PORT, initFarm } from './init.js';
 export type { InitFarmOptions, InitFarmResult } from './init.js';
-export { TRANSPORT_USER } from './instance-home.js';
 export { DEFAULT_HEALTH_CHECK, farmCredentials, farmPaths, MAX_PUBLISHERS, readFarmManifest, readLocalFarm } from './local-farm.js';
 export type { FarmPaths, HealthCheckSettings, LocalFarm, LocalMember, LocalSettings } from './local-farm.js';
 export { renderLocalHaproxyConfig } from './local-haproxy.js';

@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { generateKey, keyId, type BundleKeys } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
-import type { PasswordHasher } from '../users/index.js';
-import { addAgentToHome, addTransportUser, LOCAL_RETRY_DELAY_SECONDS, prepareInstanceHome, TRANSPORT_USER } from './instance-home.js';
-import { DEFAULT_HEALTH_CHECK, farmPaths, LOAD_BALANCER_HOST, MAX_PUBLISHERS, readLocalFarm, writeLocalFarm, type HealthCheckSettings, type LocalSettings } from './local-farm.js';
+import { addAgentToHome, addTransportUser, keyIdsOf, newFarmKeys, prepareInstanceHome, TRANSPORT_USER, type NewHomeOptions } from '../instance/index.js';
+import { DEFAULT_HEALTH_CHECK, farmPaths, LOAD_BALANCER_HOST, LOCAL_RETRY_DELAY_SECONDS, MAX_PUBLISHERS, readLocalFarm, writeLocalFarm, type HealthCheckSettings, type LocalSettings } from './local-farm.js';
 import { renderLocalHaproxyConfig } from './local-haproxy.js';
 import { FARM_FORMAT_V2, type FarmManifestV2 } from './remote/manifest.js';
 
@@ -28,7 +26,7 @@ export interface InitFarmOptions {
   /** The port every member listens on, each on its own loopback address. */
   readonly memberPort?: number;
   readonly healthCheck?: Partial<HealthCheckSettings>;
-  readonly hasher?: PasswordHasher;
+  readonly hasher?: NewHomeOptions['hasher'];
 }
 
 export interface InitFarmResult {
@@ -95,7 +93,8 @@ export async function initFarm(options: InitFarmOptions): Promise<InitFarmResult
     members: names.map((name, index) => ({ name, role: index === 0 ? 'author' : 'publish', url: `http://${memberAddress(index)}:${memberPort}` })),
   };
   const local: LocalSettings = { homes: Object.fromEntries(names.map((name) => [name, name])), loadBalancer: { host: LOAD_BALANCER_HOST, port }, healthCheck };
-  const keys: BundleKeys = { master: generateKey(), hmac: generateKey(), retiredHmac: [] };
+  const keys = newFarmKeys();
+  const ids = keyIdsOf(keys);
   const adminPassword = secret();
   const publishes = manifest.members.filter((member) => member.role === 'publish').map((member) => ({ ...member, transportPassword: secret() }));
   mkdirSync(staging, { mode: 0o700 });
@@ -135,12 +134,12 @@ export async function initFarm(options: InitFarmOptions): Promise<InitFarmResult
     loadBalancer: lb,
     haproxyConfig: paths.haproxyConfig,
     adminPasswordFile: paths.adminPassword,
-    master: keyId(keys.master),
-    hmac: keyId(keys.hmac),
+    master: ids.master,
+    hmac: ids.hmac,
     members,
     message: [
       `created a farm in ${paths.root}: ${members.map((member) => `${member.name} ${member.url}`).join(', ')}; HAProxy ${lb} in front of the publishes (${paths.haproxyConfig})`,
-      `every member has master ${keyId(keys.master)} and hmac ${keyId(keys.hmac)}, encapsulated tokens, and the admin password in ${paths.adminPassword} (mode 0600); the author replicates to every publish`,
+      `every member has master ${ids.master} and hmac ${ids.hmac}, encapsulated tokens, and the admin password in ${paths.adminPassword} (mode 0600); the author replicates to every publish`,
       `next: 'capsule farm up --dir ${paths.root}', then 'capsule farm users add ID --password-stdin --dir ${paths.root}'`,
     ].join('\n'),
   };

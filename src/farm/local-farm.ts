@@ -13,6 +13,8 @@ import { parseManifestV2, type FarmManifestV2 } from './remote/manifest.js';
  */
 export const MAX_PUBLISHERS = 32;
 export const LOAD_BALANCER_HOST = '127.0.0.1';
+/** A local farm's agents try a publish that is not up yet (just added) again after this long. */
+export const LOCAL_RETRY_DELAY_SECONDS = 2;
 
 const localSchema = z.object({
   /** Member name -> its home, relative to D (so D can move). */

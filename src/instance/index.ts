@@ -7,3 +7,7 @@ export type { HomeLayout } from './home.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { COMPONENTS } from './components.js';
+export { addAgentToHome, addTransportUser, prepareInstanceHome, TRANSPORT_USER } from './new-home.js';
+export type { NewHomeOptions } from './new-home.js';
+export { homeKeyIds, keyIdsOf, newFarmKeys, newKeysRequest } from './new-home-keys.js';
+export type { KeyIdPair, KeysRequest } from './new-home-keys.js';

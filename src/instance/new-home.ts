@@ -3,20 +3,18 @@ import { TOKEN_PID } from '../auth/token-config.js';
 import { HTTP_PID } from '../config/index.js';
 import { systemClock } from '../clock.js';
 import { importKeys, type BundleKeys } from '../crypto/index.js';
-import { createInitialAdmin } from '../instance/first-start.js';
-import { homeLayout } from '../instance/home.js';
-import { openServices, type Services } from '../instance/services.js';
+import { createMemberProvisioning, type NewAgent } from '../member/index.js';
 import { REPLICATION_RECEIVERS } from '../replication/index.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
 import type { PasswordHasher } from '../users/index.js';
-import { createMemberProvisioning, type NewAgent } from '../member/index.js';
+import { createInitialAdmin } from './first-start.js';
+import { homeLayout } from './home.js';
+import { openServices, type Services } from './services.js';
 
 /** The user each publish's agent on the author logs in as (a member of replication-receivers there). */
 export const TRANSPORT_USER = 'replicator';
-/** A local farm's agents try a publish that is not up yet (just added) again after this long. */
-export const LOCAL_RETRY_DELAY_SECONDS = 2;
 
-export interface InstanceHomeOptions {
+export interface NewHomeOptions {
   /** The farm's keys, the same bytes on every member. */
   readonly keys: BundleKeys;
   /** A publish behind the farm's HAProxy: it trusts X-Forwarded-For from there (the author has no proxy in front of it). */
@@ -36,7 +34,7 @@ const LOAD_BALANCER_SOURCE = '127.0.0.1';
  * (so the first start never makes keys of its own), its repository with the farm's admin, and
  * encapsulated tokens switched on (config/ files, applied at every start).
  */
-export async function prepareInstanceHome(home: string, options: InstanceHomeOptions): Promise<void> {
+export async function prepareInstanceHome(home: string, options: NewHomeOptions): Promise<void> {
   const layout = homeLayout(home);
   await importKeys(layout, null, options.keys, { now: systemClock.now() });
   writeFileAtomic(join(layout.configDir, `${TOKEN_PID}.json`), `${JSON.stringify({ 'token.encapsulated': true }, null, 2)}\n`, 0o644);
