@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { systemClock, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { CapsuleError } from '../errors.js';
 import { checkHaproxyConfig, findHaproxy } from './haproxy-binary.js';
 import { farmPaths, readLocalFarm, type FarmPaths, type LocalMember } from './local-farm.js';
@@ -24,7 +24,7 @@ export interface RunFarmOptions {
   readonly startTimeoutMs?: number;
   /** How often farm.json is read for instances added while the farm runs. */
   readonly manifestPollMs?: number;
-  readonly clock?: Clock;
+  readonly clock: Clock;
 }
 
 interface Child {
@@ -71,7 +71,7 @@ function pause(ms: number): Promise<void> {
  */
 export async function runFarm(dir: string, options: RunFarmOptions): Promise<void> {
   const paths = farmPaths(dir);
-  const clock = options.clock ?? systemClock;
+  const { clock } = options;
   const farm = readLocalFarm(paths);
   const { loadBalancer } = farm.local;
   const haproxy = findHaproxy(options.env);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
+import { systemClock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import {
   adminCredentials,
@@ -106,7 +107,7 @@ export async function farmUp(options: DirOption, io: CliIO) {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    await runFarm(options.dir, { signal: controller.signal, onLine: (line) => io.out(line), env: io.env });
+    await runFarm(options.dir, { signal: controller.signal, onLine: (line) => io.out(line), env: io.env, clock: systemClock });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
@@ -161,6 +162,7 @@ async function farmUserChange(id: string, options: UserOptions, io: CliIO, opera
   const waitSeconds = wholeNumber(options.wait, '--wait');
   const result = await changeFarmUser(farm.manifest, farm.file, farm.credentials, id, operation, {
     waitMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
+    clock: systemClock,
   });
   report(io, options, result.message, result);
 }
@@ -189,6 +191,7 @@ export async function farmRotateHmac(options: FarmOption & { discardOld?: boolea
   const leaseSeconds = wholeNumber(options.lockLease, '--lock-lease');
   const farm = whichFarm(options, io);
   const result = await remoteRotateHmac(farm.manifest, farm.credentials, {
+    clock: systemClock,
     discardOld: options.discardOld,
     waitMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
     leaseMs: leaseSeconds === undefined ? undefined : Math.max(1, leaseSeconds) * 1000,

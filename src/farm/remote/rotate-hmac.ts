@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { systemClock, type Clock } from '../../clock.js';
+import type { Clock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import { failpoint, pausepoint } from '../../support/failpoint.js';
 import { FARM_HMAC_PROMOTE_PATH, FARM_HMAC_STAGE_PATH, FARM_LOCK_PATH, FARM_MEMBER_PATH, FARM_UNLOCK_PATH, type LockGrant, type MemberInfo, type SealedKey, type StagedForFarm } from '../../member/protocol.js';
@@ -27,7 +27,7 @@ export interface RemoteRotateOptions {
   /** The farm lock's lease; renewed while the rotation runs, lapses when the run dies. */
   readonly leaseMs?: number;
   readonly onProgress?: (message: string) => void;
-  readonly clock?: Clock;
+  readonly clock: Clock;
 }
 
 const holds = (info: MemberInfo, kid: string) =>
@@ -54,11 +54,11 @@ async function waitFor(client: MemberClient, done: (info: MemberInfo) => boolean
  * token another member cannot verify. A lock on the author keeps a second run out; a run that
  * died leaves its lock to lapse, and the next run finishes the same rotation.
  */
-export async function remoteRotateHmac(manifest: FarmManifestV2, credentials: AdminCredentials, options: RemoteRotateOptions = {}): Promise<RemoteHmacRotation> {
+export async function remoteRotateHmac(manifest: FarmManifestV2, credentials: AdminCredentials, options: RemoteRotateOptions): Promise<RemoteHmacRotation> {
   const progress = options.onProgress ?? (() => undefined);
   const waitMs = options.waitMs ?? 15_000;
   const leaseMs = options.leaseMs ?? DEFAULT_LOCK_LEASE_MS;
-  const clock = options.clock ?? systemClock;
+  const { clock } = options;
   const clients = manifest.members.map((member) => memberClient(member, credentials));
   const author = lockMember(manifest);
   const authorClient = clients.find((client) => client.member.name === author.name)!;

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../../clock.js';
+import type { Clock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import { FARM_MEMBER_PATH, FARM_USERS_PASSWD_PATH, FARM_USERS_PATH, FARM_USERS_REMOVE_PATH, type MemberInfo, type MemberUserChange } from '../../member/protocol.js';
 import { memberClient, type AdminCredentials, type MemberClient } from './admin-client.js';
@@ -18,7 +18,7 @@ export interface FarmUserResult extends MemberUserChange {
 export interface FarmUserOptions {
   /** Wait this long for every enabled agent to deliver the change; no wait without it. */
   readonly waitMs?: number;
-  readonly clock?: Clock;
+  readonly clock: Clock;
 }
 
 /** What a member answers; members from before `disabledAgents` leave it out. */
@@ -63,7 +63,7 @@ export async function changeFarmUser(
   credentials: AdminCredentials,
   id: string,
   operation: FarmUserOperation,
-  options: FarmUserOptions = {},
+  options: FarmUserOptions,
 ): Promise<FarmUserResult> {
   const client = memberClient(authorOf(manifest, manifestFile), credentials);
   const answer =
@@ -77,7 +77,7 @@ export async function changeFarmUser(
   const change: MemberUserChange = { ...answer, disabledAgents };
   // The wait is for `agents`, the enabled ones: a disabled agent sends nothing until it is
   // enabled, so waiting for it could only time out.
-  const delivered = options.waitMs === undefined ? null : await waitForDelivery(client, change, options.waitMs, options.clock ?? systemClock);
+  const delivered = options.waitMs === undefined ? null : await waitForDelivery(client, change, options.waitMs, options.clock);
   const done = `${DONE[operation.kind]} ${id} on ${client.member.name}`;
   const agents = change.agents.join(', ');
   const sent =
