@@ -1,4 +1,5 @@
 import type { Session, TokenHandler } from '../auth/index.js';
+import type { Clock } from '../clock.js';
 import type { ConfigAdmin } from '../config/index.js';
 import type { CryptoSupport, KeyIds, KeyLocations } from '../crypto/index.js';
 import type { HealthRegistry } from '../health/index.js';
@@ -13,6 +14,7 @@ export interface ConsoleServices {
   readonly crypto: CryptoSupport;
   /** Where the key files and configuration files are: for fingerprints and the doctor. */
   readonly home: KeyLocations;
+  readonly clock: Clock;
 }
 
 /** The audit trail (pino's signature): one line per change, never a value that may be secret. */
