@@ -12,6 +12,7 @@ import { initialisedHome, startTestInstance } from '../helpers/homes.js';
 import { tempServices } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 import { systemClock } from '../../src/clock.js';
+import { capturedLogger } from '../helpers/logs.js';
 
 const AGENT = 'publish-1';
 const SOURCE = 'publish-1.0123456789ab';
@@ -30,7 +31,7 @@ async function authorAndPublish(t: TestContext) {
   const rounds = async (): Promise<RoundResult[]> => {
     const results: RoundResult[] = [];
     for (let round = 0; round < 10; round++) {
-      results.push(await deliverRound(AGENT, { repo: author.repo, outbox, clock: author.clock, transport, snapshotParts }));
+      results.push(await deliverRound(AGENT, { repo: author.repo, outbox, clock: author.clock, transport, log: capturedLogger().logger, snapshotParts }));
       const state = await readAgentState(author.repo, AGENT);
       if (results.at(-1) === 'idle' && state && !state.snapshotPending && !state.inflight) return results;
     }
