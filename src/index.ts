@@ -3,6 +3,7 @@ export { CapsuleError, ERROR_CODES, isCapsuleError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { fixedClock, systemClock } from './clock.js';
 export type { Clock } from './clock.js';
+export type { Log } from './log.js';
 export { checkPath, copyRepository, MAX_TRANSACTION_ATTEMPTS, openPostgresRepository, openSqliteRepository } from './repository/index.js';
 export type {
   CopyResult,

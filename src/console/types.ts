@@ -1,4 +1,6 @@
 import type { Session, TokenHandler } from '../auth/index.js';
+import type { Clock } from '../clock.js';
+import type { Log } from '../log.js';
 import type { ConfigAdmin } from '../config/index.js';
 import type { CryptoSupport, KeyIds, KeyLocations } from '../crypto/index.js';
 import type { HealthRegistry } from '../health/index.js';
@@ -13,13 +15,14 @@ export interface ConsoleServices {
   readonly crypto: CryptoSupport;
   /** Where the key files and configuration files are: for fingerprints and the doctor. */
   readonly home: KeyLocations;
+  readonly clock: Clock;
 }
 
-/** The audit trail (pino's signature): one line per change, never a value that may be secret. */
-export interface AuditTrail {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-}
+/**
+ * The audit trail: one line per change, never a value that may be secret. An alias of the one
+ * `Log` kept because http/ imports it from here; it goes once http/ imports `Log` from log.ts.
+ */
+export type AuditTrail = Log;
 
 export interface ConsoleDeps {
   readonly instanceName: () => string;

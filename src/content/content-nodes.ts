@@ -1,5 +1,4 @@
 import type { Clock } from '../clock.js';
-import { systemClock } from '../clock.js';
 import { CapsuleError } from '../errors.js';
 import { COUNTED_TREES, treeCounter, watchCounters, type Repository, type RepositoryNode } from '../repository/index.js';
 
@@ -21,7 +20,7 @@ export interface ContentNodes {
 }
 
 export interface ContentNodesOptions {
-  readonly clock?: Clock;
+  readonly clock: Clock;
   /** How old the last look at the tree's counter may be before a read looks again (default 500 ms, the change-watch interval). */
   readonly recheckMs?: number;
   /** Nodes, child lists and responses kept at most; past it the cache starts empty again. */
@@ -39,9 +38,9 @@ export interface ContentNodesOptions {
  * Never staler than the counter watch allows (repository/counter-watch.ts): a change committed
  * by this process empties it at once; another process's change is seen within `recheckMs`.
  */
-export function createContentNodes(repo: Repository, root: string, options: ContentNodesOptions = {}): ContentNodes {
+export function createContentNodes(repo: Repository, root: string, options: ContentNodesOptions): ContentNodes {
   if (!COUNTED_TREES.includes(root)) throw new CapsuleError('INTERNAL', `${root} is not a counted tree (COUNTED_TREES): nothing would tell its cache of a change`);
-  const clock = options.clock ?? systemClock;
+  const { clock } = options;
   const recheckMs = options.recheckMs ?? 500;
   const maxEntries = options.maxEntries ?? 10_000;
   const nodes = new Map<string, RepositoryNode | null>();

@@ -60,7 +60,7 @@ function toProperty(path: string, key: string, value: JsonValue): PropertyValue 
 }
 
 export interface ContentServiceOptions {
-  readonly clock?: Clock;
+  readonly clock: Clock;
   /** How soon a change made by another process is seen (default 500 ms, as the instance's change polling). */
   readonly changeCheckMs?: number;
   /** Characters of kept responses at most (content-nodes.ts). */
@@ -69,7 +69,7 @@ export interface ContentServiceOptions {
   readonly outbox?: AccessRuleOutbox;
 }
 
-export function createContentService(repo: Repository, options: ContentServiceOptions = {}): ContentService {
+export function createContentService(repo: Repository, options: ContentServiceOptions): ContentService {
   const nodes = createContentNodes(repo, CONTENT_ROOT, { clock: options.clock, recheckMs: options.changeCheckMs, maxResponseChars: options.maxResponseChars });
 
   async function render(node: RepositoryNode, depth: number, reader: Reader | null): Promise<ContentJson> {

@@ -1,5 +1,4 @@
 import type { Clock } from '../clock.js';
-import { systemClock } from '../clock.js';
 
 export type HealthStatus = 'ok' | 'warn' | 'critical';
 
@@ -52,8 +51,8 @@ export function worstOf(statuses: readonly HealthStatus[]): HealthStatus {
   return statuses.reduce<HealthStatus>((worst, status) => (SEVERITY[status] > SEVERITY[worst] ? status : worst), 'ok');
 }
 
-export function createHealthRegistry(deps: { clock?: Clock } = {}): HealthRegistry {
-  const clock = deps.clock ?? systemClock;
+export function createHealthRegistry(deps: { clock: Clock }): HealthRegistry {
+  const { clock } = deps;
   const checks = new Map<string, HealthCheck>();
   const results = new Map<string, HealthResult>();
   let timer: NodeJS.Timeout | undefined;

@@ -1,5 +1,4 @@
 import type { Clock } from '../clock.js';
-import { systemClock } from '../clock.js';
 import type { ConfigAdmin } from '../config/index.js';
 import type { CryptoSupport } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
@@ -12,7 +11,7 @@ import type { AccessToken, OAuthClients } from './types.js';
 export interface OAuthClientsDeps {
   readonly config: ConfigAdmin;
   readonly crypto: CryptoSupport;
-  readonly clock?: Clock;
+  readonly clock: Clock;
   /** Overrides of the token request's fetch, timeout and retries. */
   readonly request?: Partial<TokenRequestOptions>;
 }
@@ -39,7 +38,7 @@ interface InFlight {
  * cached per name until shortly before they expire, concurrent callers sharing one grant.
  */
 export function createOAuthClients(deps: OAuthClientsDeps): OAuthClients {
-  const clock = deps.clock ?? systemClock;
+  const { clock } = deps;
   const options: TokenRequestOptions = { ...DEFAULT_TOKEN_REQUEST_OPTIONS, ...deps.request };
   const cache = new Map<string, CacheEntry>();
   const inFlight = new Map<string, InFlight>();

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { Log } from '../log.js';
 import { failpoint } from '../support/failpoint.js';
 import type { PropertyValue, Repository } from '../repository/index.js';
 import { inflightValue, ensureAgentState, updateAgentState, type AgentState, type InFlight } from './agent-state.js';
@@ -10,17 +11,12 @@ import type { DeliveryAnswer, Transport } from './transport.js';
 /** What one round did: sent a package, found nothing to send, or could not deliver (see the state's lastError). */
 export type RoundResult = 'delivered' | 'idle' | 'blocked';
 
-export interface AgentLog {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-}
-
 export interface AgentRoundDeps {
   readonly repo: Repository;
   readonly outbox: Outbox;
   readonly clock: Clock;
   readonly transport: Transport;
-  readonly log?: AgentLog;
+  readonly log: Log;
   /** Parts of a snapshot not sent yet, kept between rounds (a restart builds the snapshot again). */
   readonly snapshotParts: Map<string, { at: number; parts: ReplicationItem[][] }>;
 }
@@ -56,7 +52,7 @@ async function nextInflight(name: string, state: AgentState, deps: AgentRoundDep
       snapshot = { at, parts: packItems(await outbox.snapshot()) };
       deps.snapshotParts.set(name, snapshot);
       await updateAgentState(repo, name, () => ({ snapshotAt: at }));
-      deps.log?.info({ agent: name, at, packages: snapshot.parts.length }, 'replication snapshot built');
+      deps.log.info({ agent: name, at, packages: snapshot.parts.length }, 'replication snapshot built');
     }
     const items = snapshot.parts[0]!;
     return { pkg: { ...base, items }, snapshotAt: snapshot.at, snapshotFinal: snapshot.parts.length === 1 };
@@ -76,7 +72,7 @@ async function nextInflight(name: string, state: AgentState, deps: AgentRoundDep
     if (head > state.cursor) {
       // Items this agent still needed are gone (pruned while it was removed or restored) or cannot be read: send everything again.
       await updateAgentState(repo, name, () => ({ snapshotPending: true, snapshotAt: null }));
-      deps.log?.warn({ agent: name, cursor: state.cursor }, 'the outbox no longer has (or cannot read) the items this agent needs; sending a full snapshot');
+      deps.log.warn({ agent: name, cursor: state.cursor }, 'the outbox no longer has (or cannot read) the items this agent needs; sending a full snapshot');
     }
     return null;
   }
@@ -123,13 +119,13 @@ async function sendableState(name: string, state: AgentState, deps: AgentRoundDe
       const written = await updateAgentState(deps.repo, name, (now): Record<string, string> =>
         now.inflight && inflightValue(now.inflight) === inflightValue(stored) ? { inflight: current } : {},
       );
-      deps.log?.info({ agent: name, sequence: stored.pkg.sequence }, 'the package in flight was written by an older version; sending it in the current format');
+      deps.log.info({ agent: name, sequence: stored.pkg.sequence }, 'the package in flight was written by an older version; sending it in the current format');
       return written?.inflight && inflightValue(written.inflight) === current ? written : null;
     }
     problem = upgraded.problem;
   }
   if (problem === null) return state;
-  deps.log?.warn({ agent: name, sequence: state.nextSequence, problem }, 'the package in flight cannot be sent; sending a full snapshot instead');
+  deps.log.warn({ agent: name, sequence: state.nextSequence, problem }, 'the package in flight cannot be sent; sending a full snapshot instead');
   deps.snapshotParts.delete(name);
   const dropped = await updateAgentState(deps.repo, name, (now): Record<string, PropertyValue | null> =>
     now.nextSequence === state.nextSequence ? { inflight: null, nextSequence: state.nextSequence + 1, snapshotPending: true, snapshotAt: null } : {},
@@ -173,7 +169,7 @@ export async function deliverRound(name: string, deps: AgentRoundDeps): Promise<
   }
   if (answer.status === 409 && answer.expected !== undefined && answer.expected < inflight.pkg.sequence) {
     // The publish lost what it had applied (a restored or replaced home): start its stream again from what it expects.
-    deps.log?.warn({ agent: name, sent: inflight.pkg.sequence, expected: answer.expected }, 'the publish expects an earlier package; sending a full snapshot');
+    deps.log.warn({ agent: name, sent: inflight.pkg.sequence, expected: answer.expected }, 'the publish expects an earlier package; sending a full snapshot');
     deps.snapshotParts.delete(name);
     await updateAgentState(deps.repo, name, () => ({ inflight: null, nextSequence: answer.expected!, snapshotPending: true, snapshotAt: null }));
     return 'delivered';
@@ -185,7 +181,7 @@ export async function deliverRound(name: string, deps: AgentRoundDeps): Promise<
     retryRequested: null,
   }));
   if (before && before.blockedSince?.getTime() === now.getTime()) {
-    deps.log?.warn({ agent: name, head: headOf(inflight), answer: answer.message }, 'replication queue blocked');
+    deps.log.warn({ agent: name, head: headOf(inflight), answer: answer.message }, 'replication queue blocked');
   }
   return 'blocked';
 }

@@ -1,19 +1,16 @@
 import type { Clock } from '../clock.js';
+import type { Log } from '../log.js';
 import { revealSecret, type ConfigAdmin } from '../config/index.js';
 import type { CryptoSupport } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { AGENT_PID, agentNameOf, agentPid, agentSettings, configuredAgents, type AgentSettings } from './agent-config.js';
 import { agentStatePath, CONTROL_COUNTER, readAgentState, updateAgentState } from './agent-state.js';
-import { deliverRound, type AgentLog, type RoundResult } from './agent.js';
+import { deliverRound, type RoundResult } from './agent.js';
 import { createOutbox, OUTBOX_COUNTER, type Outbox } from './outbox.js';
 import { replicationStatus, type AgentStatus } from './status.js';
 import { createHttpTransport, type Transport } from './transport.js';
 import type { ReplicationItem } from './package.js';
-
-export interface ReplicationLog extends AgentLog {
-  error(object: object, message: string): void;
-}
 
 /** The part of a health registry replication uses. */
 export interface HealthChecks {
@@ -32,7 +29,7 @@ export interface ReplicationServiceDeps {
   readonly users: { onChange(listener: (userId: string | null) => void): () => void };
   readonly clock: Clock;
   readonly health?: HealthChecks;
-  readonly logger?: ReplicationLog;
+  readonly logger: Log;
   /** How often the outbox and control counters are read for changes other processes made (default 500 ms). */
   readonly pollMs?: number;
   /** How often delivered items are removed from the outbox (default 60 s). */
@@ -155,7 +152,7 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
             if (!ran) result = 'waiting';
           } catch (error) {
             if (loop.stopped) break;
-            logger?.error({ err: error, agent: name }, 'replication round failed');
+            logger.error({ err: error, agent: name }, 'replication round failed');
             result = 'blocked';
           }
         }
@@ -239,9 +236,9 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
     pruning = repo
       .runExclusive('replication-prune', async () => {
         const removed = await pruneOutbox(repo, config, outbox);
-        if (removed > 0) logger?.info({ removed }, 'removed delivered items from the replication outbox');
+        if (removed > 0) logger.info({ removed }, 'removed delivered items from the replication outbox');
       })
-      .catch((error: unknown) => logger?.error({ err: error }, 'replication outbox pruning failed'));
+      .catch((error: unknown) => logger.error({ err: error }, 'replication outbox pruning failed'));
   }, deps.pruneIntervalMs ?? 60_000);
   pruneTimer.unref();
   const unsubscribers = [

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { systemClock } from '../../src/clock.js';
 import { createConfigAdmin } from '../../src/config/index.js';
 import { COMPONENTS } from '../../src/instance/components.js';
 import { openPostgresRepository } from '../../src/repository/index.js';
@@ -14,8 +15,9 @@ import { createUserManager, createArgon2Hasher } from './src/users/index.ts';
 import { createConfigAdmin } from './src/config/index.ts';
 import { createStatefulTokenStore } from './src/auth/stateful-tokens.ts';
 import { openPostgresRepository } from './src/repository/index.ts';
+import { systemClock } from './src/clock.ts';
 const [url, me, count] = process.argv.slice(-3);
-const repo = await openPostgresRepository({ url });
+const repo = await openPostgresRepository({ url, clock: systemClock });
 const users = createUserManager({ repo, hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }) });
 const config = createConfigAdmin({ repo });
 const tokens = createStatefulTokenStore({ repo, maxPerUser: () => 1000 });
@@ -46,7 +48,7 @@ describe('users, configuration and tokens written by two processes at once (post
 
   it('creates each id once, loses no group member, configuration key or token', async () => {
     const url = await (await cluster()).createDatabase();
-    const repo = await openPostgresRepository({ url, create: true });
+    const repo = await openPostgresRepository({ url, create: true, clock: systemClock });
     const users = createUserManager({ repo, hasher: fastHasher });
     await users.createGroup('editors');
     await users.createUser('alice', { password: 'pw' });

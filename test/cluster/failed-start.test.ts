@@ -7,6 +7,7 @@ import { openPostgresRepository } from '../../src/repository/index.js';
 import { runCli } from '../helpers/cli.js';
 import { sharedPostgres } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 describe('an instance on PostgreSQL that fails to start (postgres)', () => {
   const cluster = sharedPostgres();
@@ -15,7 +16,7 @@ describe('an instance on PostgreSQL that fails to start (postgres)', () => {
   // the pool was ended under that read, which failed with "Cannot use a pool after calling end on
   // the pool" and was logged as an outage of change polling.
   it('stops change polling before the pool is ended: no outage is reported', async () => {
-    const repo = await openPostgresRepository({ url: await (await cluster()).createDatabase(), create: true });
+    const repo = await openPostgresRepository({ url: await (await cluster()).createDatabase(), create: true, clock: systemClock });
     const reported: unknown[] = [];
     const watcher = watchCounters(repo, { config: () => undefined }, { intervalMs: 60_000, onError: (error) => reported.push(error) });
     await watcher.stop();

@@ -3,12 +3,13 @@ import { describe, it } from 'node:test';
 import { createContentService } from '../../src/content/index.js';
 import { createOutbox } from '../../src/replication/index.js';
 import { tempRepository } from '../helpers/services.js';
+import { systemClock } from '../../src/clock.js';
 
 describe('content put and access rules', () => {
   it('queues every access rule it changes on a node that may be on a publish, in its transaction, and nothing else', async () => {
     const repo = tempRepository();
     const outbox = createOutbox(repo);
-    const content = createContentService(repo, { outbox });
+    const content = createContentService(repo, { clock: systemClock, outbox });
     const queued = async (since: number) =>
       (await outbox.read(since, 100)).map(({ item }) => (item.type === 'access' ? `${item.path}=${JSON.stringify(item.allowedGroups)}` : item.type));
 

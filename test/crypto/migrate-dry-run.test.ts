@@ -8,6 +8,7 @@ import { jsonOf, runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 const PASS = { CAPSULE_KEYS_PASSPHRASE: 'correct horse battery staple' };
 
@@ -33,7 +34,7 @@ async function snapshot(home: string): Promise<unknown> {
   walk(home);
   const file = join(home, 'repository', 'repository.sqlite');
   if (!existsSync(file)) return { files };
-  const repo = openSqliteRepository({ file });
+  const repo = openSqliteRepository({ file, clock: systemClock });
   try {
     return { files, nodes: await repo.getSubtree('/'), counters: await repo.readCounters() };
   } finally {

@@ -3,6 +3,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from '
 import { basename, join, relative } from 'node:path';
 import { homeLayout, readRepositoryLocation } from '../../src/instance/home.js';
 import { openSqliteRepository, type PropertyValue } from '../../src/repository/index.js';
+import { systemClock } from '../../src/clock.js';
 
 /**
  * Files that change without the home's state changing: the CLI's audit log records failed
@@ -48,7 +49,7 @@ export async function snapshotHome(home: string, trees: readonly string[] = ['/c
   if (existsSync(home)) fileLines(home, home, lines);
   const location = readRepositoryLocation(homeLayout(home));
   if (location.backend === 'sqlite' && existsSync(location.file)) {
-    const repo = openSqliteRepository({ file: location.file });
+    const repo = openSqliteRepository({ file: location.file, clock: systemClock });
     try {
       for (const tree of trees) {
         for (const node of await repo.getSubtree(tree)) {

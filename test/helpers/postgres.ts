@@ -3,6 +3,7 @@ import { after } from 'node:test';
 import { openPostgresRepository, openSqliteRepository, type Repository } from '../../src/repository/index.js';
 import { startPostgres, type PostgresCluster } from './postgres-cluster.js';
 import { tempDir } from './temp.js';
+import { systemClock } from '../../src/clock.js';
 
 export { POSTGRES_PASSWORD, postgresInstalled, startPostgres } from './postgres-cluster.js';
 export type { PostgresCluster } from './postgres-cluster.js';
@@ -36,9 +37,9 @@ export function repositoryBackends(): RepositoryBackendUnderTest[] {
     name: 'sqlite',
     location: async () => join(tempDir(), 'repository.sqlite'),
     async open(location) {
-      return track(openSqliteRepository({ file: location ?? (await sqlite.location()), create: true }));
+      return track(openSqliteRepository({ file: location ?? (await sqlite.location()), create: true, clock: systemClock }));
     },
-    reopen: async (location) => track(openSqliteRepository({ file: location })),
+    reopen: async (location) => track(openSqliteRepository({ file: location, clock: systemClock })),
   };
   const postgres: RepositoryBackendUnderTest = {
     name: 'postgres',
@@ -47,9 +48,9 @@ export function repositoryBackends(): RepositoryBackendUnderTest[] {
       return (await cluster).createDatabase();
     },
     async open(location) {
-      return track(await openPostgresRepository({ url: location ?? (await postgres.location()), create: true }));
+      return track(await openPostgresRepository({ url: location ?? (await postgres.location()), create: true, clock: systemClock }));
     },
-    reopen: async (location) => track(await openPostgresRepository({ url: location })),
+    reopen: async (location) => track(await openPostgresRepository({ url: location, clock: systemClock })),
   };
   return [sqlite, postgres];
 }

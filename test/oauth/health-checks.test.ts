@@ -11,6 +11,7 @@ import { startTestInstance } from '../helpers/homes.js';
 import { startOAuthProvider, type TestProvider } from '../helpers/oauth-provider.js';
 import { healthAsAdmin } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 const SECRET = 'health-secret-4c2d';
 
@@ -133,7 +134,7 @@ describe('watchOAuthClientChecks', () => {
       const values = { 'token.endpoint': 'http://127.0.0.1:9/token', 'client.id': 'svc', 'client.secret': SECRET };
       await services.config.update(pid('before'), values);
       await services.config.update('capsule.auth.token', { 'token.refresh': false });
-      const health = createHealthRegistry();
+      const health = createHealthRegistry({ clock: systemClock });
       const stop = watchOAuthClientChecks({ health, config: services.config, clients: createOAuthClients({ ...services, request: { attempts: 1 } }) });
       const names = () => health.summary().checks.map((check) => check.name).sort();
       assert.deepEqual(names(), [pid('before')]);

@@ -7,6 +7,7 @@ import { createOutbox, createReceiver, parsePackage, type Outbox, type Replicati
 import { packItems } from '../../src/replication/agent.js';
 import { openSqliteRepository, type Repository } from '../../src/repository/index.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 /**
  * The access-rule invariant: once a publish has applied what the author queued, every content
@@ -61,12 +62,12 @@ interface Publish {
 }
 
 function openPublish(name: string, cursor: number | null): Publish {
-  const repo = openSqliteRepository({ file: join(tempDir(), `${name}.sqlite`), create: true });
+  const repo = openSqliteRepository({ file: join(tempDir(), `${name}.sqlite`), create: true, clock: systemClock });
   const receiver = createReceiver({ repo, clock: { now: () => 0 } });
   let sequence = 0;
   return {
     repo,
-    content: createContentService(repo),
+    content: createContentService(repo, { clock: systemClock }),
     cursor,
     async receive(items) {
       // As on the wire: JSON, parsed and checked by the publish.
@@ -108,13 +109,13 @@ describe('access rules on publishes', () => {
     const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : 20261207;
     console.log(`fast-check seed ${seed} (set FC_SEED to change it)`);
     const property = fc.asyncProperty(tree, initialRules, fc.array(step, { minLength: 1, maxLength: 16 }), async (paths, rules, steps) => {
-      const authorRepo = openSqliteRepository({ file: join(tempDir(), 'author.sqlite'), create: true });
+      const authorRepo = openSqliteRepository({ file: join(tempDir(), 'author.sqlite'), create: true, clock: systemClock });
       const streamed = openPublish('publish-1', 0);
       const snapshotted = openPublish('publish-2', null);
       const resynced = openPublish('publish-3', 0);
       try {
         const outbox = createOutbox(authorRepo);
-        const author = createContentService(authorRepo, { outbox });
+        const author = createContentService(authorRepo, { clock: systemClock, outbox });
         for (const [index, path] of paths.entries()) {
           const rule = rules[index]!;
           await author.put(path, { title: path, ...(rule ? { allowedGroups: [...rule] } : {}) });

@@ -5,13 +5,14 @@ import { createContentService } from '../../src/content/index.js';
 import { createOutbox, createReceiver, parsePackage, type ReplicationItem, type ReplicationPackage } from '../../src/replication/index.js';
 import { tempServices } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 /** A publish that applied the author's /content/site (deep), with /content/site/private for members only. */
 async function publishWithSite() {
   const author = await tempServices(join(tempDir(), 'author'));
   const publish = await tempServices(join(tempDir(), 'publish'));
   const outbox = createOutbox(author.repo);
-  await createContentService(author.repo, { outbox }).put('/content/site', {
+  await createContentService(author.repo, { clock: systemClock, outbox }).put('/content/site', {
     title: 'Site',
     public: { title: 'Public' },
     private: { title: 'Members', allowedGroups: ['members'] },
@@ -20,7 +21,7 @@ async function publishWithSite() {
   const receiver = createReceiver({ repo: publish.repo, clock: publish.clock });
   const items = (await outbox.read(0, 100)).map((entry) => entry.item);
   assert.equal((await receiver.receive(parsePackage({ format: 1, source: 'author', sequence: 1, items }))).outcome, 'applied');
-  const content = createContentService(publish.repo);
+  const content = createContentService(publish.repo, { clock: systemClock });
   const state = async () => ({ nodes: await publish.repo.getSubtree('/content'), sources: await receiver.sources() });
   return { publish, receiver, content, state };
 }

@@ -11,6 +11,8 @@ import type { Services } from '../../src/instance/index.js';
 import { initialisedHome, startTestInstance } from '../helpers/homes.js';
 import { tempServices } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
+import { capturedLogger } from '../helpers/logs.js';
 
 const AGENT = 'publish-1';
 const SOURCE = 'publish-1.0123456789ab';
@@ -29,7 +31,7 @@ async function authorAndPublish(t: TestContext) {
   const rounds = async (): Promise<RoundResult[]> => {
     const results: RoundResult[] = [];
     for (let round = 0; round < 10; round++) {
-      results.push(await deliverRound(AGENT, { repo: author.repo, outbox, clock: author.clock, transport, snapshotParts }));
+      results.push(await deliverRound(AGENT, { repo: author.repo, outbox, clock: author.clock, transport, log: capturedLogger().logger, snapshotParts }));
       const state = await readAgentState(author.repo, AGENT);
       if (results.at(-1) === 'idle' && state && !state.snapshotPending && !state.inflight) return results;
     }
@@ -56,7 +58,7 @@ describe('replication across an upgrade', () => {
   it('an upgraded author sends the activations an older version queued and wrote down, in the current format, and the publish protects them', async (t) => {
     const { publish, author, transport, rounds, anonymousStatus } = await authorAndPublish(t);
     // Content as the older version wrote it: its rule changes were not queued.
-    await createContentService(author.repo).put('/content/site', {
+    await createContentService(author.repo, { clock: systemClock }).put('/content/site', {
       title: 'Site',
       private: { title: 'Members', allowedGroups: ['members'], page: { title: 'Members page' } },
       docs: { title: 'Docs', a: { title: 'A', b: { title: 'B' } } },
@@ -100,7 +102,7 @@ describe('replication across an upgrade', () => {
 
   it('a package in flight or an outbox item that cannot be read is dropped, and a full snapshot stands for it', async (t) => {
     const { author, outbox, rounds, anonymousStatus } = await authorAndPublish(t);
-    await createContentService(author.repo).put('/content/site', { title: 'Site', private: { title: 'Members', allowedGroups: ['members'] } });
+    await createContentService(author.repo, { clock: systemClock }).put('/content/site', { title: 'Site', private: { title: 'Members', allowedGroups: ['members'] } });
     await outbox.activate('/content/site', true);
     // Not JSON, and an access rule for a path outside /content: neither can be sent.
     await plant(author, ['{"type":"content",', { type: 'access', path: '/etc/key', allowedGroups: [] }], {

@@ -10,9 +10,10 @@ import { WAIT_AT_BARRIER, writersAtBarrier } from '../helpers/writer-processes.j
 // BEGIN IMMEDIATE lets one writer in at a time: there they meet just before the first one.
 const WRITER = `
 import { openPostgresRepository, openSqliteRepository } from './src/repository/index.ts';
+import { systemClock } from './src/clock.ts';
 const [location, job, prefix, count] = process.argv.slice(-4);
 const postgres = location.startsWith('postgres');
-const repo = postgres ? await openPostgresRepository({ url: location }) : openSqliteRepository({ file: location });
+const repo = postgres ? await openPostgresRepository({ url: location, clock: systemClock }) : openSqliteRepository({ file: location, clock: systemClock });
 const barrier = ${WAIT_AT_BARRIER};
 if (!postgres) await barrier();
 let attempts = 0;

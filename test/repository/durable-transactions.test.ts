@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { openPostgresRepository } from '../../src/repository/index.js';
 import { sharedPostgres } from '../helpers/postgres.js';
+import { systemClock } from '../../src/clock.js';
 
 describe('durable transactions and synchronous_commit (postgres)', () => {
   const cluster = sharedPostgres();
@@ -12,7 +13,7 @@ describe('durable transactions and synchronous_commit (postgres)', () => {
     const pg = await cluster();
     const url = await pg.createDatabase();
     const database = new URL(url).pathname.slice(1);
-    const repo = await openPostgresRepository({ url, create: true });
+    const repo = await openPostgresRepository({ url, create: true, clock: systemClock });
     // What synchronous_commit was inside each transaction that set a counter, as the server saw it.
     await pg.sql(database, 'CREATE TABLE seen (counter text, synchronous_commit text)');
     await pg.sql(
@@ -35,14 +36,14 @@ describe('durable transactions and synchronous_commit (postgres)', () => {
   it('says in its info when the server runs with synchronous_commit off, and nothing when it is on', async () => {
     const pg = await cluster();
     const url = await pg.createDatabase();
-    const repo = await openPostgresRepository({ url, create: true });
+    const repo = await openPostgresRepository({ url, create: true, clock: systemClock });
     const [warning, ...more] = (await repo.info()).warnings ?? [];
     assert.match(warning ?? '', /synchronous_commit = off: a server crash may lose writes already reported done/);
     assert.deepEqual(more, []);
     await repo.close();
 
     await pg.sql('postgres', `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET synchronous_commit = on`);
-    const onRepo = await openPostgresRepository({ url });
+    const onRepo = await openPostgresRepository({ url, clock: systemClock });
     assert.deepEqual((await onRepo.info()).warnings, []);
     await onRepo.close();
   });

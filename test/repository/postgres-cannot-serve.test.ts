@@ -4,6 +4,7 @@ import pg_ from 'pg';
 import { isCapsuleError } from '../../src/errors.js';
 import { openPostgresRepository } from '../../src/repository/index.js';
 import { sharedPostgres } from '../helpers/postgres.js';
+import { systemClock } from '../../src/clock.js';
 
 // These errors escaped as raw driver errors (no code of Capsule's): a token check took them for a
 // verdict on the token and made the request anonymous. They say "not now", as a lost connection does.
@@ -14,9 +15,9 @@ describe('PostgreSQL there but unable to serve (postgres)', () => {
     const pg = await cluster();
     const url = await pg.createDatabase();
     const database = new URL(url).pathname.slice(1);
-    await (await openPostgresRepository({ url, create: true })).close();
+    await (await openPostgresRepository({ url, create: true, clock: systemClock })).close();
     await pg.sql('postgres', `ALTER DATABASE ${database} SET lock_timeout = '100ms'`);
-    const repo = await openPostgresRepository({ url });
+    const repo = await openPostgresRepository({ url, clock: systemClock });
     t.after(() => repo.close());
     const holder = new pg_.Client({ connectionString: url });
     await holder.connect();
@@ -34,9 +35,9 @@ describe('PostgreSQL there but unable to serve (postgres)', () => {
     const pg = await cluster();
     const url = await pg.createDatabase();
     const database = new URL(url).pathname.slice(1);
-    await (await openPostgresRepository({ url, create: true })).close();
+    await (await openPostgresRepository({ url, create: true, clock: systemClock })).close();
     await pg.sql('postgres', `ALTER DATABASE ${database} SET default_transaction_read_only = on`);
-    const repo = await openPostgresRepository({ url });
+    const repo = await openPostgresRepository({ url, clock: systemClock });
     t.after(() => repo.close());
     await assert.rejects(repo.addNode('/refused'), (error) => isCapsuleError(error, 'REPOSITORY_UNAVAILABLE') && /the server is read-only/.test(error.message));
     assert.equal((await repo.getNode('/'))?.path, '/');
@@ -46,7 +47,7 @@ describe('PostgreSQL there but unable to serve (postgres)', () => {
     const pg = await cluster();
     const url = await pg.createDatabase();
     const database = new URL(url).pathname.slice(1);
-    const repo = await openPostgresRepository({ url, create: true });
+    const repo = await openPostgresRepository({ url, create: true, clock: systemClock });
     t.after(() => repo.close());
     const holder = new pg_.Client({ connectionString: url });
     await holder.connect();

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { isCapsuleError } from '../../src/errors.js';
 import { openPostgresRepository } from '../../src/repository/index.js';
 import { sharedPostgres } from '../helpers/postgres.js';
+import { systemClock } from '../../src/clock.js';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -20,7 +21,7 @@ describe('a PostgreSQL connection that the server drops (postgres)', () => {
     const pg = await cluster();
     const url = await pg.createDatabase();
     const database = new URL(url).pathname.slice(1);
-    const repo = await openPostgresRepository({ url, create: true });
+    const repo = await openPostgresRepository({ url, create: true, clock: systemClock });
     // '' is announced whenever the LISTEN connection is (re)made: bumps meanwhile may be unknown.
     let listening = deferred();
     const afterLoss = deferred();
@@ -66,7 +67,7 @@ describe('a PostgreSQL connection that the server drops (postgres)', () => {
   });
 
   it('reports a transaction whose COMMIT PostgreSQL answered with ROLLBACK as failed, not committed', async () => {
-    const repo = await openPostgresRepository({ url: await (await cluster()).createDatabase(), create: true });
+    const repo = await openPostgresRepository({ url: await (await cluster()).createDatabase(), create: true, clock: systemClock });
     await assert.rejects(
       repo.transaction(async (tx) => {
         await tx.setCounter('kept', 1);

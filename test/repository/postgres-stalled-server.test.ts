@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { isCapsuleError } from '../../src/errors.js';
 import { openPostgresRepository } from '../../src/repository/index.js';
 import { sharedPostgres } from '../helpers/postgres.js';
+import { systemClock } from '../../src/clock.js';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -19,7 +20,7 @@ describe('a PostgreSQL server that stops answering (postgres)', () => {
     const pg = await cluster();
     const url = await pg.createDatabase();
     const database = new URL(url).pathname.slice(1);
-    const repo = await openPostgresRepository({ url: `${url}?query_timeout=1`, create: true, applicationName: 'stalled-test' });
+    const repo = await openPostgresRepository({ url: `${url}?query_timeout=1`, create: true, applicationName: 'stalled-test', clock: systemClock });
     const entered = deferred();
     const gate = deferred();
     const inFlight = repo.transaction(async (tx) => {
@@ -53,6 +54,6 @@ describe('a PostgreSQL server that stops answering (postgres)', () => {
 
   it('refuses a query_timeout that is not a number of seconds', async () => {
     const url = await (await cluster()).createDatabase();
-    await assert.rejects(openPostgresRepository({ url: `${url}?query_timeout=soon`, create: true }), (error) => isCapsuleError(error, 'INVALID_ARGUMENT') && /query_timeout=soon/.test(error.message));
+    await assert.rejects(openPostgresRepository({ url: `${url}?query_timeout=soon`, create: true, clock: systemClock }), (error) => isCapsuleError(error, 'INVALID_ARGUMENT') && /query_timeout=soon/.test(error.message));
   });
 });

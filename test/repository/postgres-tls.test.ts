@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { isCapsuleError } from '../../src/errors.js';
 import { openPostgresRepository } from '../../src/repository/index.js';
 import { startPostgres, type PostgresCluster } from '../helpers/postgres.js';
+import { systemClock } from '../../src/clock.js';
 
 // A real PostgreSQL with TLS on, whose certificate is signed by a CA of the test's own and names
 // db.example (not the 127.0.0.1 the client connects to): what each sslmode must make of it.
@@ -45,7 +46,7 @@ describe('TLS to a PostgreSQL repository, by sslmode', () => {
 
   async function opens(query: string): Promise<true | string> {
     try {
-      const repo = await openPostgresRepository({ url: `${database}?${query}`, create: true, connectTimeoutMs: 10_000 });
+      const repo = await openPostgresRepository({ url: `${database}?${query}`, create: true, connectTimeoutMs: 10_000, clock: systemClock });
       await repo.getNode('/');
       await repo.close();
       return true;
@@ -71,7 +72,7 @@ describe('TLS to a PostgreSQL repository, by sslmode', () => {
       ['sslmode=verify-everything', /sslmode=verify-everything; give disable, require, verify-ca or verify-full/],
       ['sslmode=verify-ca&sslrootcert=/no/such/ca.pem', /sslrootcert \/no\/such\/ca\.pem cannot be read \(ENOENT\)/],
     ] as const) {
-      await assert.rejects(openPostgresRepository({ url: `${database}?${query}` }), (error) => isCapsuleError(error, 'INVALID_ARGUMENT') && message.test((error as Error).message));
+      await assert.rejects(openPostgresRepository({ url: `${database}?${query}`, clock: systemClock }), (error) => isCapsuleError(error, 'INVALID_ARGUMENT') && message.test((error as Error).message));
     }
   });
 });

@@ -11,15 +11,16 @@ import { LOCK_NAMESPACE, POSTGRES_SCHEMA_VERSION } from '../../src/repository/po
 import { POSTGRES_PASSWORD, sharedPostgres } from '../helpers/postgres.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 describe('repository schema', () => {
   it('creates a WAL database with mode 0600 and reopens it with its data', async () => {
     const file = join(tempDir(), 'repository.sqlite');
-    const repo = openSqliteRepository({ file, create: true });
+    const repo = openSqliteRepository({ file, create: true, clock: systemClock });
     await repo.addNode('/kept', { properties: { v: 'yes' } });
     await repo.close();
     assert.equal(statSync(file).mode & 0o777, 0o600);
-    const again = openSqliteRepository({ file });
+    const again = openSqliteRepository({ file, clock: systemClock });
     assert.equal((await again.getNode('/kept'))?.properties.v, 'yes');
     assert.equal((await again.info()).schemaVersion, SCHEMA_VERSION);
     await again.close();
@@ -32,13 +33,13 @@ describe('repository schema', () => {
     assert.equal(SCHEMA_VERSION, 2);
     assert.equal(POSTGRES_SCHEMA_VERSION, 2);
     const file = join(tempDir(), 'repository.sqlite');
-    const repo = openSqliteRepository({ file, create: true });
+    const repo = openSqliteRepository({ file, create: true, clock: systemClock });
     await repo.addNode('/kept', { properties: { v: 'yes' } });
     await repo.close();
     const raw = new Database(file);
     raw.pragma('user_version = 1');
     raw.close();
-    const again = openSqliteRepository({ file });
+    const again = openSqliteRepository({ file, clock: systemClock });
     assert.equal((await again.getNode('/kept'))?.properties.v, 'yes');
     assert.equal((await again.info()).schemaVersion, 2);
     await again.close();
@@ -46,14 +47,14 @@ describe('repository schema', () => {
 
   it('refuses a repository written by a newer Capsule and leaves it untouched', async () => {
     const file = join(tempDir(), 'repository.sqlite');
-    const repo = openSqliteRepository({ file, create: true });
+    const repo = openSqliteRepository({ file, create: true, clock: systemClock });
     await repo.close();
     const raw = new Database(file);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
     const before = readFileSync(file);
     assert.throws(
-      () => openSqliteRepository({ file }),
+      () => openSqliteRepository({ file, clock: systemClock }),
       (e) => isCapsuleError(e, 'REPOSITORY_SCHEMA_NEWER') && /newer than this Capsule supports/.test(e.message),
     );
     assert.ok(readFileSync(file).equals(before), 'the file was not rewritten');
@@ -63,7 +64,7 @@ describe('repository schema', () => {
     const dir = tempDir();
     const garbage = join(dir, 'garbage.sqlite');
     writeFileSync(garbage, Buffer.alloc(8192, 7));
-    assert.throws(() => openSqliteRepository({ file: garbage }), (e) => isCapsuleError(e, 'REPOSITORY_DAMAGED'));
+    assert.throws(() => openSqliteRepository({ file: garbage, clock: systemClock }), (e) => isCapsuleError(e, 'REPOSITORY_DAMAGED'));
     assert.deepEqual(readFileSync(garbage), Buffer.alloc(8192, 7));
 
     const foreign = join(dir, 'foreign.sqlite');
@@ -71,14 +72,14 @@ describe('repository schema', () => {
     raw.exec('CREATE TABLE other (x)');
     raw.close();
     assert.throws(
-      () => openSqliteRepository({ file: foreign }),
+      () => openSqliteRepository({ file: foreign, clock: systemClock }),
       (e) => isCapsuleError(e, 'REPOSITORY_DAMAGED') && /not a Capsule repository/.test(e.message),
     );
   });
 
   it('does not create a repository unless asked to', () => {
     const file = join(tempDir(), 'absent.sqlite');
-    assert.throws(() => openSqliteRepository({ file }), (e) => isCapsuleError(e, 'HOME_UNREADABLE'));
+    assert.throws(() => openSqliteRepository({ file, clock: systemClock }), (e) => isCapsuleError(e, 'HOME_UNREADABLE'));
   });
 });
 
@@ -93,7 +94,7 @@ describe('repository schema (postgres)', () => {
     const holder = new pg_.Client({ connectionString: url });
     await holder.connect();
     await holder.query('SELECT pg_advisory_lock($1, 0)', [LOCK_NAMESPACE]);
-    const opening = [openPostgresRepository({ url, create: true }), openPostgresRepository({ url, create: true })] as const;
+    const opening = [openPostgresRepository({ url, create: true, clock: systemClock }), openPostgresRepository({ url, create: true, clock: systemClock })] as const;
     // Bounded by a deadline, not a number of looks: on a loaded machine the openings take long to connect.
     const deadline = Date.now() + 30_000;
     for (let waiting = 0, look = 0; waiting < 2; look++) {
@@ -110,7 +111,7 @@ describe('repository schema (postgres)', () => {
     assert.deepEqual([a.created, b.created].sort(), [false, true], 'two instances starting at once create it once');
     await a.addNode('/kept', { properties: { v: 'yes' } });
     await Promise.all([a.close(), b.close()]);
-    const again = await openPostgresRepository({ url });
+    const again = await openPostgresRepository({ url, clock: systemClock });
     assert.equal(again.created, false);
     assert.equal((await again.getNode('/kept'))?.properties.v, 'yes');
     assert.equal((await again.info()).schemaVersion, POSTGRES_SCHEMA_VERSION);
@@ -120,17 +121,17 @@ describe('repository schema (postgres)', () => {
   it('refuses a repository written by a newer Capsule, a foreign database, and creates nothing unless asked', async () => {
     const pg = await cluster();
     const url = await pg.createDatabase();
-    await (await openPostgresRepository({ url, create: true })).close();
+    await (await openPostgresRepository({ url, create: true, clock: systemClock })).close();
     const name = new URL(url).pathname.slice(1);
     await pg.sql(name, "UPDATE capsule_meta SET value = $1 WHERE key = 'schema_version'", [String(POSTGRES_SCHEMA_VERSION + 1)]);
-    await assert.rejects(openPostgresRepository({ url }), (e) => isCapsuleError(e, 'REPOSITORY_SCHEMA_NEWER') && /upgrade Capsule/.test(e.message));
+    await assert.rejects(openPostgresRepository({ url, clock: systemClock }), (e) => isCapsuleError(e, 'REPOSITORY_SCHEMA_NEWER') && /upgrade Capsule/.test(e.message));
 
     const foreign = await pg.createDatabase();
     await pg.sql(new URL(foreign).pathname.slice(1), 'CREATE TABLE other (x int)');
-    await assert.rejects(openPostgresRepository({ url: foreign, create: true }), (e) => isCapsuleError(e, 'REPOSITORY_DAMAGED') && /not a Capsule repository/.test(e.message));
+    await assert.rejects(openPostgresRepository({ url: foreign, create: true, clock: systemClock }), (e) => isCapsuleError(e, 'REPOSITORY_DAMAGED') && /not a Capsule repository/.test(e.message));
 
     const empty = await pg.createDatabase();
-    await assert.rejects(openPostgresRepository({ url: empty }), (e) => isCapsuleError(e, 'HOME_UNREADABLE'));
+    await assert.rejects(openPostgresRepository({ url: empty, clock: systemClock }), (e) => isCapsuleError(e, 'HOME_UNREADABLE'));
     assert.deepEqual(await pg.sql(new URL(empty).pathname.slice(1), "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"), []);
   });
 
@@ -139,7 +140,7 @@ describe('repository schema (postgres)', () => {
     const closedPort = await freePort();
     const secret = 'hunter2-do-not-print';
     const unreachable = `postgres://capsule:${secret}@127.0.0.1:${closedPort}/nowhere`;
-    await assert.rejects(openPostgresRepository({ url: unreachable, connectTimeoutMs: 2000 }), (e) => {
+    await assert.rejects(openPostgresRepository({ url: unreachable, connectTimeoutMs: 2000, clock: systemClock }), (e) => {
       assert.ok(isCapsuleError(e, 'REPOSITORY_UNAVAILABLE'), String(e));
       assert.match(e.message, new RegExp(`host 127\\.0\\.0\\.1, port ${closedPort}, database nowhere`));
       assert.doesNotMatch(e.message, /\n/);
@@ -147,13 +148,13 @@ describe('repository schema (postgres)', () => {
       return true;
     });
     const wrongPassword = `postgres://postgres:${secret}@127.0.0.1:${pg.port}/postgres`;
-    await assert.rejects(openPostgresRepository({ url: wrongPassword, env: {} }), (e) => {
+    await assert.rejects(openPostgresRepository({ url: wrongPassword, env: {}, clock: systemClock }), (e) => {
       assert.ok(isCapsuleError(e, 'REPOSITORY_UNAVAILABLE'), String(e));
       assert.match(e.message, /password authentication failed/);
       assert.ok(!e.message.includes(secret) && !JSON.stringify(e).includes(secret));
       return true;
     });
-    await assert.rejects(openPostgresRepository({ url: `postgres://postgres@127.0.0.1:${pg.port}/absent_db`, env: { PGPASSWORD: POSTGRES_PASSWORD } }), (e) =>
+    await assert.rejects(openPostgresRepository({ url: `postgres://postgres@127.0.0.1:${pg.port}/absent_db`, env: { PGPASSWORD: POSTGRES_PASSWORD }, clock: systemClock }), (e) =>
       isCapsuleError(e, 'REPOSITORY_UNAVAILABLE') && /database absent_db does not exist/.test(e.message));
   });
 
@@ -162,13 +163,13 @@ describe('repository schema (postgres)', () => {
     const url = await pg.createDatabase();
     const bare = url.replace(`:${POSTGRES_PASSWORD}@`, '@');
     const home = tempDir();
-    await assert.rejects(openPostgresRepository({ url: bare, create: true, env: { HOME: home } }), (e) =>
+    await assert.rejects(openPostgresRepository({ url: bare, create: true, env: { HOME: home }, clock: systemClock }), (e) =>
       isCapsuleError(e, 'REPOSITORY_UNAVAILABLE') && /password/.test(e.message));
-    await (await openPostgresRepository({ url: bare, create: true, env: { HOME: home, PGPASSWORD: POSTGRES_PASSWORD } })).close();
+    await (await openPostgresRepository({ url: bare, create: true, env: { HOME: home, PGPASSWORD: POSTGRES_PASSWORD }, clock: systemClock })).close();
     const pgpass = join(home, '.pgpass');
     writeFileSync(pgpass, `# comment\notherhost:*:*:*:wrong\n127.0.0.1:${pg.port}:*:postgres:${POSTGRES_PASSWORD}\n`, { mode: 0o644 });
-    await assert.rejects(openPostgresRepository({ url: bare, env: { HOME: home } }), 'a .pgpass others may read is ignored');
+    await assert.rejects(openPostgresRepository({ url: bare, env: { HOME: home }, clock: systemClock }), 'a .pgpass others may read is ignored');
     chmodSync(pgpass, 0o600);
-    await (await openPostgresRepository({ url: bare, env: { HOME: home } })).close();
+    await (await openPostgresRepository({ url: bare, env: { HOME: home }, clock: systemClock })).close();
   });
 });

@@ -23,7 +23,7 @@ function parseObject(text: string, source: string): ContentJson {
 
 async function put(path: string, json: ContentJson, options: Options, io: CliIO) {
   // Rule changes are queued for publishes in the transaction that writes them.
-  const written = await withHome(options, io, (s) => createContentService(s.repo, { outbox: createOutbox(s.repo) }).put(path, json));
+  const written = await withHome(options, io, (s) => createContentService(s.repo, { clock: s.clock, outbox: createOutbox(s.repo) }).put(path, json));
   io.out(`wrote ${written} node${written === 1 ? '' : 's'} at ${path}`);
 }
 

@@ -81,8 +81,8 @@ export async function repositoryCopy(options: Options & { to?: string }, io: Cli
     try {
       const destination =
         target.backend === 'postgres'
-          ? await openPostgresRepository({ url: to, create: true, env: io.env })
-          : openSqliteRepository({ file: target.file, create: true });
+          ? await openPostgresRepository({ url: to, create: true, clock: systemClock, env: io.env })
+          : openSqliteRepository({ file: target.file, create: true, clock: systemClock });
       try {
         const result = await copyRepository(source, destination, {
           onProgress: (done, total) => {

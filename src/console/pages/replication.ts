@@ -1,4 +1,4 @@
-import { systemClock } from '../../clock.js';
+import type { Clock } from '../../clock.js';
 import type { ConfigAdmin } from '../../config/index.js';
 import { CapsuleError } from '../../errors.js';
 import { replicationStatus, requestResync, requestRetry, type AgentStatus } from '../../replication/index.js';
@@ -38,8 +38,8 @@ function agentRow(context: PageContext, status: AgentStatus): SafeHtml {
     <td>${button('retry', 'Retry', 'secondary')} ${button('resync', 'Resync', 'secondary')}</td></tr>`;
 }
 
-async function renderPage(context: PageContext, deps: { repo: Repository; config: ConfigAdmin }, messages: { ok?: string | null; error?: string | null }, status = 200): Promise<PageResult> {
-  const agents = await replicationStatus({ ...deps, clock: systemClock });
+async function renderPage(context: PageContext, deps: { repo: Repository; config: ConfigAdmin; clock: Clock }, messages: { ok?: string | null; error?: string | null }, status = 200): Promise<PageResult> {
+  const agents = await replicationStatus(deps);
   return show(
     consolePage(
       context,
@@ -58,7 +58,7 @@ async function renderPage(context: PageContext, deps: { repo: Repository; config
 }
 
 /** Each agent's queue, its head item and last error, with Retry and Resync (CSRF-protected forms). */
-export function replicationPage(deps: { repo: Repository; config: ConfigAdmin }): ConsolePage {
+export function replicationPage(deps: { repo: Repository; config: ConfigAdmin; clock: Clock }): ConsolePage {
   return {
     path: PATH,
     title: TITLE,

@@ -4,7 +4,6 @@ import { CapsuleError } from '../../errors.js';
 import { tlsOptionsOf, tlsRefusalOf } from './tls.js';
 import { tellCommitListeners } from '../commit-listeners.js';
 import type { Clock } from '../../clock.js';
-import { systemClock } from '../../clock.js';
 import { checkPath, nameOf, parentOf } from '../paths.js';
 import { decodeProperties, decodeSomeProperties, encodeProperties, encodeProperty, indexedValues, type StoredProperty } from '../properties.js';
 import {
@@ -28,7 +27,7 @@ export interface PostgresRepositoryOptions {
   readonly url: string;
   /** Create the schema in an empty database (only `start` and `repository copy` do). */
   readonly create?: boolean;
-  readonly clock?: Clock;
+  readonly clock: Clock;
   readonly env?: NodeJS.ProcessEnv;
   /** Connections in the pool (default 10). */
   readonly poolSize?: number;
@@ -134,7 +133,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
   const env = options.env ?? process.env;
   const location = parsePostgresUrl(options.url, env);
   const where = describeLocation(location);
-  const clock = options.clock ?? systemClock;
+  const { clock } = options;
   const queryTimeoutMs = options.queryTimeoutMs ?? queryTimeoutOf(location.params);
   let passwordMissing = false;
   const config: pg.PoolConfig = {

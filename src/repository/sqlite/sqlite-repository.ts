@@ -3,7 +3,6 @@ import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { SqliteDatabase as Database, type SqliteConnection } from './driver.js';
 import { CapsuleError } from '../../errors.js';
 import type { Clock } from '../../clock.js';
-import { systemClock } from '../../clock.js';
 import { checkPath, nameOf, parentOf } from '../paths.js';
 import { decodeProperty, decodeSomeProperties, encodeProperty, type StoredProperty } from '../properties.js';
 import {
@@ -29,7 +28,7 @@ export interface SqliteRepositoryOptions {
   readonly create?: boolean;
   /** How long a write waits for another process's transaction, in ms. */
   readonly busyTimeoutMs?: number;
-  readonly clock?: Clock;
+  readonly clock: Clock;
 }
 
 interface NodeRow {
@@ -45,7 +44,7 @@ interface NodeRow {
 const FOLDER_TYPE = 'capsule:Folder';
 
 export function openSqliteRepository(options: SqliteRepositoryOptions): Repository {
-  const { file, create = false, busyTimeoutMs = 10_000, clock = systemClock } = options;
+  const { file, create = false, busyTimeoutMs = 10_000, clock } = options;
   const { db, created } = openDatabase(file, create, busyTimeoutMs, clock);
   const mutex = createMutex();
   const runningJobs = new Set<string>();
