@@ -55,7 +55,7 @@ export const SIDEWAYS: readonly { readonly from: string; readonly to: string }[]
 
 export const ONLY: Readonly<Record<string, readonly string[]>> = {
   // The operator's side reaches members over HTTP: it shares their wire types, never their server code.
-  'farm/': [...FOUNDATION, 'support/', 'repository/', 'crypto/', 'users/', 'config/', 'instance/', 'member/protocol.ts'],
+  'farm/': [...FOUNDATION, 'support/', 'instance/', 'member/protocol.ts'],
 };
 
 export const RULES: ImportRules = { layers: LAYERS, sideways: SIDEWAYS, only: ONLY };
