@@ -4,6 +4,7 @@ import { openServices, type Services } from '../../src/instance/index.js';
 import { openSqliteRepository, type Repository } from '../../src/repository/index.js';
 import { join } from 'node:path';
 import { tempDir } from './temp.js';
+import { systemClock } from '../../src/clock.js';
 
 /** Cheap argon2id parameters: the algorithm is the real one, only slower settings are skipped. */
 export const fastHasher = createArgon2Hasher({ memoryCost: 1024, timeCost: 1 });
@@ -15,7 +16,7 @@ export function tempRepository(): Repository {
 }
 
 export async function tempServices(home = join(tempDir(), 'home')): Promise<Services> {
-  const services = await openServices({ home, create: true, hasher: fastHasher });
+  const services = await openServices({ home, create: true, hasher: fastHasher, clock: systemClock });
   after(() => services.close());
   return services;
 }

@@ -30,7 +30,7 @@ export interface AuthRouteDeps {
   /** Whether `submitted` is the console's CSRF token for this login token. */
   readonly isValidCsrfToken: (loginToken: string, submitted: unknown) => boolean;
   /** The audit trail (logout-everywhere: who, whom, from where). */
-  readonly audit?: { info(object: object, message: string): void };
+  readonly audit: { info(object: object, message: string): void };
 }
 
 export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
@@ -87,7 +87,7 @@ export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
   app.post<{ Params: { id: string } }>('/api/users/:id/logout-everywhere', async (request) => {
     const admin = requireAdministrator(request);
     const result = await tokens.logoutEverywhere(request.params.id);
-    deps.audit?.info(
+    deps.audit.info(
       { event: 'logout-everywhere', userId: request.params.id, by: admin.userId, clientAddress: request.ip },
       'logged out everywhere',
     );

@@ -1,10 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { systemClock, type Clock } from '../../clock.js';
-import type { ConsoleServices, AuditTrail } from '../../console/index.js';
-import type { KeyIds } from '../../crypto/index.js';
+import type { AuditTrail } from '../../console/index.js';
 import { CapsuleError } from '../../errors.js';
-import { createFarmMember, MAX_LEASE_MS, publicKeySchema, sealedKeySchema } from '../../farm/member/index.js';
+import { MAX_LEASE_MS, publicKeySchema, sealedKeySchema, type FarmMember } from '../../farm/member/index.js';
 import { requireAdministrator } from '../guards.js';
 
 export const FARM_MEMBER_PATH = '/system/farm/member';
@@ -43,26 +41,19 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
  */
 export async function farmRoutes(
   app: FastifyInstance,
-  deps: {
-    instanceName: () => string;
-    reloadKeys: () => Promise<KeyIds>;
-    services?: ConsoleServices & { clock?: Clock };
-    audit?: AuditTrail;
-  },
+  deps: { farmMember: FarmMember; audit: AuditTrail },
 ): Promise<void> {
-  const { services } = deps;
-  if (!services) return;
-  const member = createFarmMember({ ...services, clock: services.clock ?? systemClock, instanceName: deps.instanceName, reloadKeys: deps.reloadKeys });
+  const member = deps.farmMember;
   // Only after a route has acted: the scope's guard below has let an administrator in.
   const audited = (request: FastifyRequest, event: string, fields: object = {}) => {
-    deps.audit?.info({ event, by: request.session?.userId, clientAddress: request.ip, ...fields }, `farm: ${event}`);
+    deps.audit.info({ event, by: request.session?.userId, clientAddress: request.ip, ...fields }, `farm: ${event}`);
   };
 
   // A refused call is recorded too (who tried what, from where); a granted one by its route, with what it did.
   // Callback style, not async: it runs on every response of the app, and most return at once.
   app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode >= 400 && request.url.startsWith('/system/farm/')) {
-      deps.audit?.warn(
+      deps.audit.warn(
         { event: 'farm-call-refused', method: request.method, path: request.url, status: reply.statusCode, by: request.session?.userId ?? null, clientAddress: request.ip },
         'farm: call refused',
       );
