@@ -5,16 +5,15 @@ import type { ContentService } from '../content/index.js';
 import type { KeyIds } from '../crypto/index.js';
 import type { HealthRegistry } from '../health/index.js';
 import { consoleRoutes, isValidCsrfToken, type ConsoleServices } from '../console/index.js';
+import { adminApi } from './admin-api.js';
 import { installErrorHandling } from './errors.js';
 import { installOriginCheck } from './origin-check.js';
 import { installRequestContext, REQUEST_ID_HEADER, requestIdOptions } from './request-id.js';
 import { metricsRoutes, type Metrics } from './metrics.js';
-import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { loginPageRoutes } from './routes/login-page.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { receiveRoutes } from './routes/receive.js';
-import { farmRoutes } from './routes/farm.js';
 import type { OidcLogin } from '../auth/oidc/index.js';
 import type { FarmMember } from '../farm/member/index.js';
 import type { Receiver } from '../replication/index.js';
@@ -113,8 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   oidcRoutes(app, deps);
   contentRoutes(app, deps);
   receiveRoutes(app, deps);
-  adminRoutes(app, deps);
-  await farmRoutes(app, deps);
+  await adminApi(app, deps);
   await consoleRoutes(app, deps);
   return app;
 }
