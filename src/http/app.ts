@@ -1,12 +1,13 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
-import { tokenAuthPlugin, type TokenHandler } from '../auth/index.js';
+import type { TokenHandler } from '../auth/index.js';
 import type { ContentService } from '../content/index.js';
 import type { KeyIds } from '../crypto/index.js';
 import type { HealthRegistry } from '../health/index.js';
 import { consoleRoutes, isValidCsrfToken, type ConsoleServices } from '../console/index.js';
 import { adminApi } from './admin-api.js';
 import { installErrorHandling } from './errors.js';
+import { tokenAuthPlugin } from './token-auth-plugin.js';
 import { installOriginCheck } from './origin-check.js';
 import { installRequestContext, REQUEST_ID_HEADER, requestIdOptions } from './request-id.js';
 import { metricsRoutes, type Metrics } from './metrics.js';
