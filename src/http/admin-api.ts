@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuditTrail } from '../console/index.js';
 import type { KeyIds } from '../crypto/index.js';
 import type { FarmMember } from '../farm/member/index.js';
+import type { Log } from '../log.js';
 import { requireAdministrator } from './guards.js';
 import { adminRoutes } from './routes/admin.js';
 import { farmRoutes } from './routes/farm.js';
@@ -9,7 +9,7 @@ import { farmRoutes } from './routes/farm.js';
 export interface AdminApiDeps {
   readonly farmMember: FarmMember;
   readonly reloadKeys: () => Promise<KeyIds>;
-  readonly audit: AuditTrail;
+  readonly audit: Log;
 }
 
 /**

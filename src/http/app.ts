@@ -21,7 +21,7 @@ import type { Receiver } from '../replication/index.js';
 import { contentRoutes } from './routes/content.js';
 import { healthRoutes } from './routes/health.js';
 import type { TrustedProxies } from './trusted-proxies.js';
-import type { AuditTrail } from '../console/index.js';
+import type { Log } from '../log.js';
 
 /**
  * What the HTTP app serves, every service built by the composition root (`instance/`). Only TLS
@@ -48,7 +48,7 @@ export interface AppDeps {
   /** True once the instance has begun to stop (`GET /system/health/ready` then answers 503). */
   readonly shuttingDown: () => boolean;
   /** The audit trail (logger name `audit`): logout-everywhere, console changes, the admin API. */
-  readonly audit: AuditTrail;
+  readonly audit: Log;
   /** Prometheus metrics: request latency and `GET /system/metrics`. */
   readonly metrics: Metrics;
   /** Serve HTTPS with this certificate and key (PEM); plain HTTP without. */

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AuditTrail } from '../../console/index.js';
 import { CapsuleError } from '../../errors.js';
 import { MAX_LEASE_MS, publicKeySchema, sealedKeySchema, type FarmMember } from '../../farm/member/index.js';
+import type { Log } from '../../log.js';
 
 export const FARM_MEMBER_PATH = '/system/farm/member';
 
@@ -38,7 +38,7 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
  * API's scope (http/admin-api.ts: administrators only, refused calls audited there); each
  * route records in the audit log what it did, with the caller.
  */
-export function farmRoutes(scope: FastifyInstance, deps: { farmMember: FarmMember; audit: AuditTrail }): void {
+export function farmRoutes(scope: FastifyInstance, deps: { farmMember: FarmMember; audit: Log }): void {
   const member = deps.farmMember;
   const audited = (request: FastifyRequest, event: string, fields: object = {}) => {
     deps.audit.info({ event, by: request.session?.userId, clientAddress: request.ip, ...fields }, `farm: ${event}`);
