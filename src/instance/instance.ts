@@ -220,14 +220,15 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     let name = options.name ?? `${host}:${options.port}`;
     const instanceName = () => name;
     let shuttingDown = false;
+    const receiver = createReceiver(services);
     const app = await buildApp({
       instanceName,
       logger,
       health,
       tokens,
       content: createContentService(services.repo, { clock: services.clock }),
-      receiver: createReceiver(services),
-      farmMember: createFarmMember({ ...services, instanceName, reloadKeys }),
+      receiver,
+      farmMember: createFarmMember({ ...services, receiver, instanceName, reloadKeys }),
       reloadKeys,
       services,
       oidc,
