@@ -7,6 +7,7 @@ import { createTokenHandler } from '../src/auth/index.js';
 import { openServices } from '../src/instance/index.js';
 import { createArgon2Hasher } from '../src/users/index.js';
 import { measureAsync } from './measure.js';
+import { systemClock } from '../src/clock.js';
 
 export interface LoginResults {
   /** Full form logins (password check, throttle, token issued) per second, 4 in flight. */
@@ -18,7 +19,7 @@ export interface LoginResults {
 export async function benchmarkLogins(log: (line: string) => void): Promise<LoginResults> {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-bench-logins-'));
   const hasher = createArgon2Hasher(); // the defaults: m = 19,456 KiB, t = 2, p = 1
-  const services = await openServices({ home: join(dir, 'home'), create: true, keys: 'prepare', hasher });
+  const services = await openServices({ home: join(dir, 'home'), create: true, keys: 'prepare', hasher, clock: systemClock });
   try {
     log('argon2id m=19456 KiB t=2 p=1 (the defaults)');
     const users = 64;

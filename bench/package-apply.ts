@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { openServices } from '../src/instance/index.js';
 import { createReceiver, PACKAGE_ITEMS, parsePackage, type ReplicationPackage } from '../src/replication/index.js';
 import { createArgon2Hasher } from '../src/users/index.js';
+import { systemClock } from '../src/clock.js';
 
 export interface ApplyRun {
   readonly name: string;
@@ -64,7 +65,7 @@ interface Segment {
 async function applyLanes(lanes: ReadonlyArray<readonly Segment[]>): Promise<ApplyRun[][]> {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-bench-apply-'));
   const homes = await Promise.all(
-    lanes.map((_, index) => openServices({ home: join(dir, `home-${index}`), create: true, hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }) })),
+    lanes.map((_, index) => openServices({ home: join(dir, `home-${index}`), create: true, hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }), clock: systemClock })),
   );
   try {
     const receivers = homes.map((services) => createReceiver({ repo: services.repo, clock: services.clock }));

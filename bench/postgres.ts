@@ -7,6 +7,7 @@ import { createArgon2Hasher } from '../src/users/index.js';
 import { startPostgres, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
 import { interleaved, login, MEMBERS_PAGE, PUBLIC_PAGE, run, seedContent, startCapsule, stopChild, type HttpRun } from './http.js';
 import { measureAsync } from './measure.js';
+import { systemClock } from '../src/clock.js';
 
 // The author-cluster rows: stateful tokens on a PostgreSQL repository (a throwaway local
 // cluster on loopback, fsync off), and how many statements each check costs the database.
@@ -55,6 +56,7 @@ export async function benchmarkPostgres(log: (line: string) => void, durationSec
       keys: 'prepare',
       repositoryUrl: url,
       hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }),
+      clock: systemClock,
     });
     let verificationRate = 0;
     let statementsPerVerification = 0;

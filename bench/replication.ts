@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openServices, type Services } from '../src/instance/index.js';
 import { OUTBOX_COUNTER, readAgentState } from '../src/replication/index.js';
+import { systemClock } from '../src/clock.js';
 
 const BIN = fileURLToPath(new URL('../bin/capsule', import.meta.url));
 
@@ -71,7 +72,7 @@ export async function benchmarkReplication(log: (line: string) => void, changes 
       cli(join(dir, 'author'), ['replication', 'add-agent', `publish-${index}`, '--url', publish.url, '--transport-user', 'replicator', '--transport-password-stdin', '--retry-delay', '1'], 'transport-pw\n');
       agents.push(`publish-${index}`);
     }
-    authorServices = await openServices({ home: join(dir, 'author') });
+    authorServices = await openServices({ home: join(dir, 'author'), clock: systemClock });
     const services = authorServices;
     log(`${changes} users on the author`);
     const users = Array.from({ length: changes }, (_, i) => `user-${i}`);

@@ -10,6 +10,7 @@ import { createArgon2Hasher, type User } from '../src/users/index.js';
 import { compare, measureAsync } from './measure.js';
 import { startCapsule, stopChild } from './http.js';
 import autocannon from 'autocannon';
+import { systemClock } from '../src/clock.js';
 
 const USERS = 1000;
 const SAMPLE = 100_000;
@@ -94,8 +95,8 @@ async function storeTokens(services: Services, users: User[], perUser: number): 
 export async function benchmarkTokenCount(log: (line: string) => void, large = 1_000_000): Promise<TokenCountResults> {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-bench-count-'));
   const hasher = createArgon2Hasher({ memoryCost: 1024, timeCost: 1 });
-  let small = await openServices({ home: join(dir, 'small'), create: true, keys: 'prepare', hasher });
-  let big = await openServices({ home: join(dir, 'large'), create: true, keys: 'prepare', hasher });
+  let small = await openServices({ home: join(dir, 'small'), create: true, keys: 'prepare', hasher, clock: systemClock });
+  let big = await openServices({ home: join(dir, 'large'), create: true, keys: 'prepare', hasher, clock: systemClock });
   try {
     log(`storing ${USERS.toLocaleString('en')} stateful tokens (${USERS} users × 1)`);
     const smallTokens = await storeTokens(small, await createUsers(small), 1);
@@ -108,8 +109,8 @@ export async function benchmarkTokenCount(log: (line: string) => void, large = 1
     // transaction's write-ahead log is checkpointed into the database file on close.
     await small.close();
     await big.close();
-    small = await openServices({ home: join(dir, 'small'), keys: 'prepare', hasher });
-    big = await openServices({ home: join(dir, 'large'), keys: 'prepare', hasher });
+    small = await openServices({ home: join(dir, 'small'), keys: 'prepare', hasher, clock: systemClock });
+    big = await openServices({ home: join(dir, 'large'), keys: 'prepare', hasher, clock: systemClock });
     const { sizeBytes, nodeCount } = await big.repo.info();
     log(`${nodeCount.toLocaleString('en')} nodes, ${(sizeBytes / 2 ** 20).toFixed(0)} MiB, written in ${bulkSeconds.toFixed(1)} s`);
     // Without the cache of validated tokens: this figure is the repository read that a token not

@@ -8,6 +8,7 @@ import { createEncapsulatedVerifier, createStatefulTokenStore, createTokenHandle
 import { openServices } from '../src/instance/index.js';
 import { createArgon2Hasher } from '../src/users/index.js';
 import { compare, measureAsync, measureSync } from './measure.js';
+import { systemClock } from '../src/clock.js';
 
 export interface VerificationResults {
   readonly tokenLength: number;
@@ -19,7 +20,7 @@ const STATEFUL_TOKENS = 100_000;
 
 export async function benchmarkVerification(log: (line: string) => void): Promise<VerificationResults> {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-bench-'));
-  const services = await openServices({ home: join(dir, 'home'), create: true, keys: 'prepare', hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }) });
+  const services = await openServices({ home: join(dir, 'home'), create: true, keys: 'prepare', hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }), clock: systemClock });
   try {
     const signing = services.crypto.signingKey();
     const keyObject = createSecretKey(signing.key);

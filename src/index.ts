@@ -25,7 +25,8 @@ export type { ComponentDefinition, ConfigAdmin, ConfigValue, ConfigValues, Secre
 export { createHealthRegistry } from './health/index.js';
 export type { HealthCheck, HealthRegistry, HealthStatus, HealthSummary } from './health/index.js';
 export { TOKEN_PID, tokenComponent } from './auth/token-config.js';
-export { createTokenHandler, tokenAuthPlugin, tokenSettings } from './auth/index.js';
+export { createTokenHandler, tokenSettings } from './auth/index.js';
+export { tokenAuthPlugin } from './http/index.js';
 export { createOidcLogin, createProvisioner, OIDC_PID, oidcComponent, OidcLoginError, oidcPid, watchOidcChecks } from './auth/oidc/index.js';
 export type { OidcLogin, OidcLoginDeps, OidcSettings, Provisioner, ProvisioningClaim } from './auth/oidc/index.js';
 export type { Authentication, Session, TokenHandler, TokenKind, TokenSettings, TokenRequest as AuthTokenRequest } from './auth/index.js';

@@ -10,5 +10,4 @@ export { createStatefulTokenStore, TOKEN_TYPE, TOKENS_FOLDER } from './stateful-
 export { createLoginThrottle, DEFAULT_MAX_THROTTLE_KEYS, DEFAULT_THROTTLE } from './login-throttle.js';
 export { MAX_LOGIN_NAME_LENGTH } from './login-name.js';
 export type { LoginAttempt, LoginThrottle, ThrottleLimits } from './login-throttle.js';
-export { tokenAuthPlugin } from './fastify-plugin.js';
 export type { Authentication, Session, TokenKind, TokenRequest } from './types.js';

@@ -73,10 +73,7 @@ function createPages(deps: ConsoleDeps, services: ConsoleServices): ConsolePage[
  * and headers leave the JSON API alone.
  */
 export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
-  if (deps.services) await registerConsole(app, deps, deps.services);
-}
-
-async function registerConsole(app: FastifyInstance, deps: ConsoleDeps, services: ConsoleServices): Promise<void> {
+  const { services } = deps;
   const pages = createPages(deps, services);
 
   await app.register(async (scope) => {
@@ -149,7 +146,7 @@ async function registerConsole(app: FastifyInstance, deps: ConsoleDeps, services
           );
         }
         const result = await submit(context, form);
-        deps.audit?.info(
+        deps.audit.info(
           {
             event: 'console-change',
             by: context.session.userId,

@@ -27,12 +27,11 @@ export type AuditTrail = Log;
 export interface ConsoleDeps {
   readonly instanceName: () => string;
   /** Where console changes are recorded (who, what, from where). */
-  readonly audit?: AuditTrail;
+  readonly audit: AuditTrail;
   readonly health: HealthRegistry;
   readonly tokens: TokenHandler;
   readonly reloadKeys: () => Promise<KeyIds>;
-  /** Without them (an app built for a test of other routes) the console is not registered. */
-  readonly services?: ConsoleServices;
+  readonly services: ConsoleServices;
 }
 
 /** What every page handler gets: the administrator's session and the CSRF token for its forms. */

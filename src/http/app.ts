@@ -1,26 +1,32 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
-import { tokenAuthPlugin, type TokenHandler } from '../auth/index.js';
+import type { TokenHandler } from '../auth/index.js';
 import type { ContentService } from '../content/index.js';
 import type { KeyIds } from '../crypto/index.js';
 import type { HealthRegistry } from '../health/index.js';
 import { consoleRoutes, isValidCsrfToken, type ConsoleServices } from '../console/index.js';
+import { adminApi } from './admin-api.js';
 import { installErrorHandling } from './errors.js';
+import { tokenAuthPlugin } from './token-auth-plugin.js';
 import { installOriginCheck } from './origin-check.js';
 import { installRequestContext, REQUEST_ID_HEADER, requestIdOptions } from './request-id.js';
 import { metricsRoutes, type Metrics } from './metrics.js';
-import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { loginPageRoutes } from './routes/login-page.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { receiveRoutes } from './routes/receive.js';
-import { farmRoutes } from './routes/farm.js';
 import type { OidcLogin } from '../auth/oidc/index.js';
+import type { FarmMember } from '../member/index.js';
+import type { Receiver } from '../replication/index.js';
 import { contentRoutes } from './routes/content.js';
 import { healthRoutes } from './routes/health.js';
 import type { TrustedProxies } from './trusted-proxies.js';
-import type { AuditTrail } from '../console/index.js';
+import type { Log } from '../log.js';
 
+/**
+ * What the HTTP app serves, every service built by the composition root (`instance/`). Only TLS
+ * is optional: it is a choice of configuration (`--tls-cert`, `--tls-key`).
+ */
 export interface AppDeps {
   /** Read per response, so an instance listening on port 0 can name itself once bound. */
   readonly instanceName: () => string;
@@ -28,19 +34,23 @@ export interface AppDeps {
   readonly health: HealthRegistry;
   readonly tokens: TokenHandler;
   readonly content: ContentService;
+  /** Applies the replication packages posted to `/bin/receive`. */
+  readonly receiver: Receiver;
+  /** What the farm's admin API reads and changes. */
+  readonly farmMember: FarmMember;
   readonly reloadKeys: () => Promise<KeyIds>;
-  /** The services the web console shows and changes; without them there is no console. */
-  readonly services?: ConsoleServices;
-  /** OpenID Connect sign-in; without it the login page offers the password form alone. */
-  readonly oidc?: OidcLogin;
-  /** Whose X-Forwarded-For/-Proto to believe; none without it. */
-  readonly trustedProxies?: TrustedProxies;
+  /** The services the web console shows and changes. */
+  readonly services: ConsoleServices;
+  /** OpenID Connect sign-in (its providers may be none: the login page then offers the password form alone). */
+  readonly oidc: OidcLogin;
+  /** Whose X-Forwarded-For/-Proto to believe (configured; none by default). */
+  readonly trustedProxies: TrustedProxies;
   /** True once the instance has begun to stop (`GET /system/health/ready` then answers 503). */
-  readonly shuttingDown?: () => boolean;
-  /** The audit trail (logger name `audit`): logout-everywhere, console changes. */
-  readonly audit?: AuditTrail;
-  /** Prometheus metrics: request latency and `GET /system/metrics`; none without them. */
-  readonly metrics?: Metrics;
+  readonly shuttingDown: () => boolean;
+  /** The audit trail (logger name `audit`): logout-everywhere, console changes, the admin API. */
+  readonly audit: Log;
+  /** Prometheus metrics: request latency and `GET /system/metrics`. */
+  readonly metrics: Metrics;
   /** Serve HTTPS with this certificate and key (PEM); plain HTTP without. */
   readonly tls?: TlsFiles;
 }
@@ -78,11 +88,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           },
         });
     },
-    trustProxy: deps.trustedProxies ? (address: string) => deps.trustedProxies!.isTrusted(address) : false,
+    trustProxy: (address: string) => deps.trustedProxies.isTrusted(address),
     ...requestIdOptions(deps.trustedProxies),
   });
   installRequestContext(app);
-  deps.metrics?.instrument(app);
+  deps.metrics.instrument(app);
   // Callback style, not async: every request runs this, and an async hook costs a promise.
   app.addHook('onRequest', (_request, reply, done) => {
     reply.header('x-capsule-instance', deps.instanceName());
@@ -93,19 +103,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(formbody);
   await app.register(tokenAuthPlugin(deps.tokens));
   healthRoutes(app, deps);
-  if (deps.metrics) metricsRoutes(app, { metrics: deps.metrics, services: deps.services });
-  const { services } = deps;
+  metricsRoutes(app, deps);
   authRoutes(app, {
     tokens: deps.tokens,
-    isValidCsrfToken: (loginToken, submitted) => services !== undefined && isValidCsrfToken(services.crypto, loginToken, submitted),
+    isValidCsrfToken: (loginToken, submitted) => isValidCsrfToken(deps.services.crypto, loginToken, submitted),
     audit: deps.audit,
   });
   loginPageRoutes(app, deps);
   oidcRoutes(app, deps);
   contentRoutes(app, deps);
   receiveRoutes(app, deps);
-  adminRoutes(app, deps);
-  await farmRoutes(app, deps);
+  await adminApi(app, deps);
   await consoleRoutes(app, deps);
   return app;
 }

@@ -1,6 +1,7 @@
 export { buildApp } from './app.js';
 export type { AppDeps, TlsFiles } from './app.js';
 export { readTlsFiles } from './tls.js';
+export { tokenAuthPlugin } from './token-auth-plugin.js';
 export { STATUS_OF } from './error-status.js';
 export { createTrustedProxies, httpComponent, HTTP_PID } from './trusted-proxies.js';
 export type { TrustedProxies } from './trusted-proxies.js';

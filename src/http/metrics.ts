@@ -32,7 +32,7 @@ export interface Metrics {
 /** What the metrics read of replication agents (the replication service's status fits). */
 export type ReplicationQueues = () => Promise<ReadonlyArray<{ readonly name: string; readonly queued: number; readonly lagSeconds: number }>>;
 
-export function createMetrics(deps: { health: HealthRegistry; replication?: ReplicationQueues }): Metrics {
+export function createMetrics(deps: { health: HealthRegistry; replication: ReplicationQueues }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'capsule_' });
 
@@ -81,32 +81,30 @@ export function createMetrics(deps: { health: HealthRegistry; replication?: Repl
     },
   });
 
-  if (deps.replication) {
-    const replication = deps.replication;
-    // One read of the agents' state per scrape, shared by both gauges.
-    let pending: Promise<Awaited<ReturnType<ReplicationQueues>>> | null = null;
-    const agents = () => (pending ??= replication().finally(() => setImmediate(() => (pending = null))));
-    new Gauge({
-      name: 'capsule_replication_queue_depth',
-      help: 'Changes waiting in the outbox of each replication agent (not yet delivered to its publish).',
-      labelNames: ['agent'] as const,
-      registers: [registry],
-      async collect() {
-        this.reset();
-        for (const agent of await agents()) this.labels(agent.name).set(agent.queued);
-      },
-    });
-    new Gauge({
-      name: 'capsule_replication_lag_seconds',
-      help: 'How long the oldest undelivered change of each replication agent has waited (0 when none waits).',
-      labelNames: ['agent'] as const,
-      registers: [registry],
-      async collect() {
-        this.reset();
-        for (const agent of await agents()) this.labels(agent.name).set(agent.lagSeconds);
-      },
-    });
-  }
+  const { replication } = deps;
+  // One read of the agents' state per scrape, shared by both gauges.
+  let pending: Promise<Awaited<ReturnType<ReplicationQueues>>> | null = null;
+  const agents = () => (pending ??= replication().finally(() => setImmediate(() => (pending = null))));
+  new Gauge({
+    name: 'capsule_replication_queue_depth',
+    help: 'Changes waiting in the outbox of each replication agent (not yet delivered to its publish).',
+    labelNames: ['agent'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const agent of await agents()) this.labels(agent.name).set(agent.queued);
+    },
+  });
+  new Gauge({
+    name: 'capsule_replication_lag_seconds',
+    help: 'How long the oldest undelivered change of each replication agent has waited (0 when none waits).',
+    labelNames: ['agent'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const agent of await agents()) this.labels(agent.name).set(agent.lagSeconds);
+    },
+  });
 
   return {
     registry,
@@ -141,8 +139,8 @@ function bearerOf(request: FastifyRequest): string | null {
 
 export interface MetricsRouteDeps {
   readonly metrics: Metrics;
-  /** Where the scrape token is configured (and the key it is encrypted with); without them administrators only. */
-  readonly services?: { readonly config: ConfigAdmin; readonly crypto: CryptoSupport };
+  /** Where the scrape token is configured (and the key it is encrypted with). */
+  readonly services: { readonly config: ConfigAdmin; readonly crypto: CryptoSupport };
 }
 
 /**
@@ -156,11 +154,11 @@ export function metricsRoutes(app: FastifyInstance, deps: MetricsRouteDeps): voi
 
   function scrapeTokenMatches(request: FastifyRequest): boolean {
     const sent = bearerOf(request);
-    const stored = deps.services?.config.current(METRICS_PID)['scrape.token'];
+    const stored = deps.services.config.current(METRICS_PID)['scrape.token'];
     if (sent === null || typeof stored !== 'string' || stored === '') return false;
     let expected: string;
     try {
-      expected = revealSecret(stored, deps.services!.crypto, { what: `${METRICS_PID}: scrape.token`, reenter: `capsule config set ${METRICS_PID} scrape.token=…` });
+      expected = revealSecret(stored, deps.services.crypto, { what: `${METRICS_PID}: scrape.token`, reenter: `capsule config set ${METRICS_PID} scrape.token=…` });
     } catch (error) {
       // A token that cannot be had (a reference not set in this server's environment, a key that
       // changed) lets no scraper in: said in the log for the operator, not to the requester.

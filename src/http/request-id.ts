@@ -89,15 +89,15 @@ export function requestIdMixin(_object: object, _level: number, logger: object):
  * through the load balancer and the instance), or a new random one. From anyone else the header
  * is ignored: a client could otherwise write what it likes into the log's request ids.
  */
-export function requestIdOf(raw: IncomingMessage, trustedProxies: TrustedProxies | undefined): string {
+export function requestIdOf(raw: IncomingMessage, trustedProxies: TrustedProxies): string {
   const sent = raw.headers[REQUEST_ID_HEADER];
   const peer = raw.socket.remoteAddress;
-  if (typeof sent === 'string' && ACCEPTABLE_ID.test(sent) && peer !== undefined && trustedProxies?.isTrusted(peer)) return sent;
+  if (typeof sent === 'string' && ACCEPTABLE_ID.test(sent) && peer !== undefined && trustedProxies.isTrusted(peer)) return sent;
   return randomUUID();
 }
 
 /** Fastify options: ids from `requestIdOf`, never straight from the header, and request loggers marked. */
-export function requestIdOptions(trustedProxies: TrustedProxies | undefined) {
+export function requestIdOptions(trustedProxies: TrustedProxies) {
   return {
     requestIdHeader: false as const,
     genReqId: (raw: IncomingMessage) => requestIdOf(raw, trustedProxies),

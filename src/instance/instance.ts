@@ -9,11 +9,12 @@ import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
 import { createOidcLogin, createProvisioner, watchOidcChecks } from '../auth/oidc/index.js';
 import { buildApp, createMetrics, createTrustedProxies, type TlsFiles } from '../http/index.js';
 import type { PasswordHasher } from '../users/index.js';
-import type { Clock } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
 import { watchCounters, type ChangeWatcher } from './change-watcher.js';
 import { createInitialAdmin } from './first-start.js';
-import { startReplication, type ReplicationService } from '../replication/index.js';
+import { createReceiver, startReplication, type ReplicationService } from '../replication/index.js';
+import { createFarmMember } from '../member/index.js';
 import { assertHomeReadable, lockHome, type HomeLock } from './home-lock.js';
 import { auditLogger, silentLogger } from './logger.js';
 import { openServices, type Services } from './services.js';
@@ -66,7 +67,9 @@ export interface RunningInstance {
 }
 
 export async function startInstance(options: InstanceOptions): Promise<RunningInstance> {
+  // The composition root: the one place that picks the system clock and a logger when none is given.
   const logger = options.logger ?? silentLogger();
+  const clock = options.clock ?? systemClock;
   const audit = auditLogger(logger);
   const host = options.host ?? '127.0.0.1';
   const env = options.env ?? process.env;
@@ -76,7 +79,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   const services = await openServices({
     home: options.home,
     create: true,
-    clock: options.clock,
+    clock,
     hasher: options.hasher,
     keys: 'prepare',
     keyStorage: options.keyStorage,
@@ -215,13 +218,17 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     );
 
     let name = options.name ?? `${host}:${options.port}`;
+    const instanceName = () => name;
     let shuttingDown = false;
+    const receiver = createReceiver(services);
     const app = await buildApp({
-      instanceName: () => name,
+      instanceName,
       logger,
       health,
       tokens,
       content: createContentService(services.repo, { clock: services.clock }),
+      receiver,
+      farmMember: createFarmMember({ ...services, receiver, instanceName, reloadKeys }),
       reloadKeys,
       services,
       oidc,

@@ -41,7 +41,7 @@ export async function prepareInstanceHome(home: string, options: NewHomeOptions)
   if (options.behindLoadBalancer) {
     writeFileAtomic(join(layout.configDir, `${HTTP_PID}.json`), `${JSON.stringify({ 'proxies.trusted': [LOAD_BALANCER_SOURCE] }, null, 2)}\n`, 0o644);
   }
-  const services = await openServices({ home, create: true, keys: 'prepare', hasher: options.hasher });
+  const services = await openServices({ home, create: true, keys: 'prepare', hasher: options.hasher, clock: systemClock });
   try {
     await createInitialAdmin(services, { CAPSULE_ADMIN_PASSWORD: options.adminPassword });
     await options.setup?.(services);

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import type { Clock } from '../clock.js';
-import { systemClock } from '../clock.js';
 import { createConfigAdmin, type ConfigAdmin } from '../config/index.js';
 import { createCryptoSupport, loadKeySet, prepareKeys, type CryptoSupport, type KeyStorageMode } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
@@ -38,7 +37,8 @@ export interface OpenServicesOptions {
   readonly home: string;
   /** Create the home and its repository when missing (only `start` does). */
   readonly create?: boolean;
-  readonly clock?: Clock;
+  /** The instance's clock (`startInstance`'s), or `systemClock` for a CLI command. */
+  readonly clock: Clock;
   readonly hasher?: PasswordHasher;
   /**
    * 'prepare' (start): run the key guard, make keys for a brand-new home, and fail unless the
@@ -82,7 +82,7 @@ function checkHome(home: HomeLayout, create: boolean): void {
 export async function openServices(options: OpenServicesOptions): Promise<Services> {
   const home = homeLayout(options.home);
   const create = options.create ?? false;
-  const clock = options.clock ?? systemClock;
+  const { clock } = options;
   checkHome(home, create);
   if (create) mkdirSync(home.repositoryDir, { recursive: true, mode: 0o700 });
   const repo = await openHomeRepository(home, { create, clock, url: options.repositoryUrl, env: options.env ?? process.env });

@@ -14,7 +14,7 @@ import {
   type KeyIds,
   type KeyLocations,
 } from '../crypto/index.js';
-import { configuredAgents, createReceiver, OUTBOX_COUNTER, replicationStatus } from '../replication/index.js';
+import { configuredAgents, OUTBOX_COUNTER, replicationStatus, type Receiver } from '../replication/index.js';
 import type { Repository } from '../repository/index.js';
 import type { UserManager } from '../users/index.js';
 import { CapsuleError } from '../errors.js';
@@ -32,6 +32,8 @@ export interface FarmMemberDeps {
   readonly crypto: CryptoSupport;
   readonly home: KeyLocations;
   readonly clock: Clock;
+  /** The instance's replication receiver: what this member has received, per source. */
+  readonly receiver: Receiver;
   /** Reloads the keys the running instance uses (after a stage or a promotion). */
   readonly reloadKeys: () => Promise<KeyIds>;
 }
@@ -68,7 +70,7 @@ export function createFarmMember(deps: FarmMemberDeps): FarmMember {
       const stored = await loadKeySet(deps.home.keysDir, deps.repo).catch(() => null);
       const masterFingerprint = stored && keyId(stored.master) === ids.master ? fingerprint(stored.master) : null;
       const agents = await replicationStatus(deps);
-      const received = await createReceiver({ repo: deps.repo, clock: deps.clock }).sources();
+      const received = await deps.receiver.sources();
       return {
         instance: deps.instanceName(),
         role: configuredAgents(deps.config).length > 0 ? 'author' : 'publish',

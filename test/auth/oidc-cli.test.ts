@@ -6,6 +6,7 @@ import { jsonOf, runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { startLoginProvider, type LoginProvider } from '../helpers/oidc-login-provider.js';
 import { freePort } from '../helpers/ports.js';
+import { systemClock } from '../../src/clock.js';
 
 interface ListedProvider {
   name: string;
@@ -50,7 +51,7 @@ describe('capsule oidc', () => {
     assert.match(table.stdout, /corp\s+Corporate login/);
     assert.ok(!table.stdout.includes(provider.clientSecret));
 
-    const services = await openServices({ home });
+    const services = await openServices({ home, clock: systemClock });
     try {
       const stored = services.config.stored('capsule.auth.oidc~corp');
       assert.match(String(stored?.['client.secret']), /^\{cap1:/, 'stored protected, never in clear');

@@ -13,7 +13,7 @@ import {
   type EncapsulatedVerification,
   type TokenHandler,
 } from '../../src/auth/index.js';
-import { fixedClock } from '../../src/clock.js';
+import { fixedClock, systemClock } from '../../src/clock.js';
 import { createCryptoSupport, generateKey, keyId } from '../../src/crypto/index.js';
 import { openServices, type Services } from '../../src/instance/index.js';
 import { fastHasher } from '../helpers/services.js';
@@ -125,7 +125,7 @@ describe('encapsulated token vectors checked against the user record (token hand
   let handlerAt: (nowMs: number) => TokenHandler;
   let services: Services;
   before(async () => {
-    services = await openServices({ home: join(tempDir(), 'home'), create: true, hasher: fastHasher });
+    services = await openServices({ home: join(tempDir(), 'home'), create: true, hasher: fastHasher, clock: systemClock });
     for (const user of vectors.users) {
       await services.users.createUser(user.id, { password: `${user.id}-password` });
       for (let i = 0; i < user.generation; i++) await services.users.incrementGeneration(user.id);

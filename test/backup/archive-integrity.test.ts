@@ -16,7 +16,7 @@ const PASSPHRASE = 'correct horse battery staple';
 describe('a backup file', () => {
   it('is refused after any change to any byte, and the refused restore leaves nothing behind', async () => {
     const home = await initialisedHome();
-    const services = await openServices({ home });
+    const services = await openServices({ home, clock: systemClock });
     try {
       await services.config.update('capsule.oauth.client~analytics', { 'client.secret': services.crypto.protect('secret'), 'client.id': 'capsule', 'token.endpoint': 'http://127.0.0.1:9/token' });
     } finally {
@@ -49,7 +49,7 @@ describe('a backup file', () => {
     // and the unchanged file restores
     const target = join(tempDir(), 'restored');
     await restoreBackup({ file: out, home: homeLayout(target), passphrase: async () => PASSPHRASE, clock: systemClock });
-    const restored = await openServices({ home: target });
+    const restored = await openServices({ home: target, clock: systemClock });
     try {
       assert.equal(restored.crypto.unprotect(restored.config.stored('capsule.oauth.client~analytics')!['client.secret'] as string), 'secret');
     } finally {

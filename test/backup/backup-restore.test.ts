@@ -10,6 +10,7 @@ import { initialisedHome } from '../helpers/homes.js';
 import { login, sessionStatus } from '../helpers/http.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 const PASS = { CAPSULE_KEYS_PASSPHRASE: 'correct horse battery staple' };
 const ADMIN = { CAPSULE_ADMIN_PASSWORD: 'admin-password' };
@@ -70,7 +71,7 @@ async function backupOf(home: string, env: NodeJS.ProcessEnv = {}): Promise<stri
 }
 
 async function storedTokens(home: string): Promise<number> {
-  const services = await openServices({ home });
+  const services = await openServices({ home, clock: systemClock });
   try {
     return await services.repo.countByType(TOKEN_TYPE);
   } finally {
@@ -79,7 +80,7 @@ async function storedTokens(home: string): Promise<number> {
 }
 
 async function oauthSecretOf(home: string): Promise<string> {
-  const services = await openServices({ home });
+  const services = await openServices({ home, clock: systemClock });
   try {
     return services.crypto.unprotect(services.config.stored(OAUTH_PID)!['client.secret'] as string);
   } finally {

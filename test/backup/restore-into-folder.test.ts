@@ -17,7 +17,7 @@ let shared: Promise<string> | undefined;
 function sharedBackup(): Promise<string> {
   shared ??= (async () => {
     const home = await initialisedHome();
-    const services = await openServices({ home });
+    const services = await openServices({ home, clock: systemClock });
     try {
       await services.config.update('capsule.oauth.client~analytics', { 'client.secret': services.crypto.protect('secret'), 'client.id': 'capsule', 'token.endpoint': 'http://127.0.0.1:9/token' });
     } finally {
@@ -35,7 +35,7 @@ function restore(file: string, home: string) {
 }
 
 async function secretOf(home: string): Promise<string> {
-  const services = await openServices({ home });
+  const services = await openServices({ home, clock: systemClock });
   try {
     return services.crypto.unprotect(services.config.stored('capsule.oauth.client~analytics')!['client.secret'] as string);
   } finally {

@@ -4,6 +4,7 @@ import { before, describe, it } from 'node:test';
 import { openServices } from '../../src/instance/index.js';
 import { jsonOf, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 interface View {
   pid: string;
@@ -16,7 +17,7 @@ describe('capsule config', () => {
   let home: string;
   before(async () => {
     home = join(tempDir(), 'home');
-    await (await openServices({ home, create: true })).close();
+    await (await openServices({ home, create: true, clock: systemClock })).close();
   });
 
   it('lists registered components with their defaults', async () => {

@@ -8,6 +8,7 @@ import type { OAuthCheckResult } from '../../src/oauth/index.js';
 import { jsonOf, runCli } from '../helpers/cli.js';
 import { snapshotHome } from '../helpers/home-snapshot.js';
 import { initialisedHome } from '../helpers/homes.js';
+import { systemClock } from '../../src/clock.js';
 
 // Whoever may write a client secret chooses where it is sent (the token endpoint). A reference
 // naming one of Capsule's own variables, or any variable outside the reference prefix, would send
@@ -74,7 +75,7 @@ describe('references that would send the server environment to an endpoint the w
   });
 
   it('does not resolve such a reference stored by an older version: the check fails closed, naming it, and the endpoint receives nothing', async () => {
-    const services = await openServices({ home });
+    const services = await openServices({ home, clock: systemClock });
     try {
       await services.repo.transaction(async (tx) => {
         await tx.addNode(`${CONFIG_ROOT}/capsule.oauth.client~evil`, {

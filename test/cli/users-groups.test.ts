@@ -5,10 +5,11 @@ import { before, describe, it } from 'node:test';
 import { openServices } from '../../src/instance/index.js';
 import { jsonOf, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 async function newHome(): Promise<string> {
   const home = join(tempDir(), 'home');
-  const services = await openServices({ home, create: true });
+  const services = await openServices({ home, create: true, clock: systemClock });
   await services.close();
   return home;
 }
@@ -31,7 +32,7 @@ describe('capsule users and groups', () => {
   });
 
   it('changes the password, disables and enables, with the trailing newline of stdin not part of it', async () => {
-    const services = async () => openServices({ home });
+    const services = async () => openServices({ home, clock: systemClock });
     await runCli(['users', 'add', 'bob', '--password-stdin', '--home', home], { stdin: 'first\n' });
     assert.equal((await runCli(['users', 'passwd', 'bob', '--password-stdin', '--home', home], { stdin: 'second\r\n' })).code, 0);
     let s = await services();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pg_ from 'pg';
-import { fixedClock } from '../../src/clock.js';
+import { fixedClock, systemClock } from '../../src/clock.js';
 import { migrateKeys, KEY_NODE } from '../../src/crypto/index.js';
 import { openServices, startInstance, type RunningInstance } from '../../src/instance/index.js';
 import { login, withToken } from '../helpers/http.js';
@@ -139,7 +139,7 @@ describe('a valid token while PostgreSQL cannot serve (postgres)', () => {
        BEGIN INSERT INTO seen VALUES (NEW.path, current_setting('synchronous_commit')); RETURN NEW; END $$`,
     );
     await pg.sql(database, 'CREATE TRIGGER remember_durability AFTER INSERT OR UPDATE ON capsule_nodes FOR EACH ROW EXECUTE FUNCTION remember_durability()');
-    const services = await openServices({ home, env: pg.env });
+    const services = await openServices({ home, env: pg.env, clock: systemClock });
     try {
       const result = await migrateKeys(services.home, services.repo, 'repository');
       assert.equal(result.changed, true);

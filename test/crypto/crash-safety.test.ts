@@ -10,6 +10,7 @@ import { runCli } from '../helpers/cli.js';
 import { initialisedHome, startTestInstance } from '../helpers/homes.js';
 import { EXPECTED_VALUES, FILE_SECRET, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 const PASS = { CAPSULE_KEYS_PASSPHRASE: 'correct horse battery staple' };
 
@@ -89,7 +90,7 @@ describe('key operations killed between steps', () => {
       assert.equal(doctor.values.length, 4, 'two in the repository, one in a config file, and its copy applied at start');
       assert.ok(doctor.values.every((value) => value.kid === newKid), 'every value is under the new key');
       assert.equal(keyId(readFileSync(join(home, 'keys', 'retired-master', oldKid))), oldKid, 'the old master is retired, not lost');
-      const services = await openServices({ home });
+      const services = await openServices({ home, clock: systemClock });
       assert.equal(services.crypto.unprotect(oldValue), FILE_SECRET, 'a value from before the rotation (a backup) still decrypts');
       await services.close();
     });
@@ -114,11 +115,11 @@ describe('key operations killed between steps', () => {
       const oldHmac = readFileSync(join(home, 'keys', 'hmac'));
       const oldMac = createHmac('sha256', oldHmac).update('a token').digest();
       await killedAt(failpoint, ['keys', 'rotate', '--hmac', '--home', home]);
-      let services = await openServices({ home });
+      let services = await openServices({ home, clock: systemClock });
       assert.equal(services.crypto.verify('a token', oldMac), true, 'a token signed before still verifies');
       await services.close();
       assert.equal(await assertRecovers(home, ['keys', 'rotate', '--hmac']), 'started');
-      services = await openServices({ home });
+      services = await openServices({ home, clock: systemClock });
       assert.notEqual(services.crypto.keyIds().hmac, keyId(oldHmac));
       assert.equal(services.crypto.verify('a token', oldMac), true);
       assert.deepEqual(services.crypto.keyIds().retiredHmac, [keyId(oldHmac)]);
@@ -135,7 +136,7 @@ describe('key operations killed between steps', () => {
       const second = readFileSync(join(home, 'keys', 'hmac'));
       await killedAt(failpoint, ['keys', 'rotate', '--hmac', '--discard-old', '--home', home]);
       assert.equal(await assertRecovers(home, ['keys', 'rotate', '--hmac', '--discard-old']), 'started');
-      const services = await openServices({ home });
+      const services = await openServices({ home, clock: systemClock });
       const mac = (key: Buffer) => createHmac('sha256', key).update('a token').digest();
       assert.equal(services.crypto.verify('a token', mac(first)), false, 'the key retired earlier is gone');
       assert.equal(services.crypto.verify('a token', mac(second)), false, 'the key current before is gone');

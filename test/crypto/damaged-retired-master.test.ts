@@ -8,6 +8,7 @@ import { jsonOf, runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { hashHomeFiles } from '../helpers/home-snapshot.js';
 import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
+import { systemClock } from '../../src/clock.js';
 
 async function rotateMaster(home: string): Promise<string> {
   const result = await runCli(['keys', 'rotate', '--master', '--json', '--home', home]);
@@ -57,7 +58,7 @@ describe('retired master key files that cannot be used', () => {
     assert.equal(fingerprint.code, 0, fingerprint.stderr);
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES, 'values under the current master still decrypt');
 
-    const services = await openServices({ home });
+    const services = await openServices({ home, clock: systemClock });
     try {
       const health = await keysCheck(() => services.crypto.keyIds()).run();
       assert.equal(health.status, 'critical');

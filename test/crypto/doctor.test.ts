@@ -8,6 +8,7 @@ import { runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { writeProtectedValues } from '../helpers/protected-home.js';
 import { readFileSync } from 'node:fs';
+import { systemClock } from '../../src/clock.js';
 
 describe('capsule keys doctor', () => {
   it('reports a healthy home and exits 0', async () => {
@@ -22,11 +23,11 @@ describe('capsule keys doctor', () => {
   it('finds a value encrypted under a foreign key, says where and with which key ids, and exits 1', async () => {
     const home = await initialisedHome();
     const foreignHome = await initialisedHome();
-    const foreign = await openServices({ home: foreignHome });
+    const foreign = await openServices({ home: foreignHome, clock: systemClock });
     const foreignValue = foreign.crypto.protect('not-for-this-home');
     const foreignKid = foreign.crypto.keyIds().master;
     await foreign.close();
-    const services = await openServices({ home });
+    const services = await openServices({ home, clock: systemClock });
     await services.config.update('org.example.ims~copied', { 'client.secret': foreignValue });
     await services.close();
     const ownKid = keyId(readFileSync(join(home, 'keys', 'master')));

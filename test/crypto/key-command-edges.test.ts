@@ -12,6 +12,7 @@ import { initialisedHome } from '../helpers/homes.js';
 import { hashHomeFiles } from '../helpers/home-snapshot.js';
 import { repositoryBackends } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 const PASS = { CAPSULE_KEYS_PASSPHRASE: 'correct horse battery staple' };
 const postgres = repositoryBackends().find((backend) => backend.name === 'postgres')!;
@@ -66,7 +67,7 @@ describe('key commands at their edges', () => {
     const home = await initialisedHome();
     const first = keyId(readFileSync(join(home, 'keys', 'hmac')));
     assert.equal((await runCli(['keys', 'rotate', '--hmac', '--home', home])).code, 0);
-    const services = await openServices({ home });
+    const services = await openServices({ home, clock: systemClock });
     try {
       await assert.rejects(promoteStagedHmacKey(services.home, services.repo, { keepPrevious: false, now: Date.now() }), /no staged HMAC key to promote; nothing was changed/);
     } finally {

@@ -8,6 +8,7 @@ import { isCapsuleError } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { initialisedHome, startTestInstance } from '../helpers/homes.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 function snapshot(home: string): string {
   const files: string[] = [];
@@ -73,7 +74,7 @@ describe('key storage in the repository', () => {
     const home = await initialisedHome({ keyStorage: 'repository' });
     assert.equal(readFileSync(join(home, 'keys', 'storage'), 'utf8'), 'repository');
     assert.equal(existsSync(join(home, 'keys', 'master')), false);
-    const services = await openServices({ home });
+    const services = await openServices({ home, clock: systemClock });
     const node = await services.repo.getNode(KEY_NODE);
     assert.equal((node?.properties.master as Buffer).length, 32);
     assert.equal((node?.properties.hmac as Buffer).length, 32);
@@ -83,11 +84,11 @@ describe('key storage in the repository', () => {
 
   it("reads 'mac' as an alias of 'hmac'", async () => {
     const home = await initialisedHome({ keyStorage: 'repository' });
-    let services = await openServices({ home });
+    let services = await openServices({ home, clock: systemClock });
     const hmac = (await services.repo.getNode(KEY_NODE))!.properties.hmac as Buffer;
     await services.repo.setProperties(KEY_NODE, { hmac: null, mac: hmac });
     await services.close();
-    services = await openServices({ home });
+    services = await openServices({ home, clock: systemClock });
     assert.equal(services.crypto.keyIds().hmac, (await import('../../src/crypto/index.js')).keyId(hmac));
     await services.close();
   });
@@ -96,7 +97,7 @@ describe('key storage in the repository', () => {
 describe('the guard at start', () => {
   it('refuses to start when a key is missing while protected values exist, writes nothing, and names the fix', async () => {
     const home = await initialisedHome();
-    const services = await openServices({ home });
+    const services = await openServices({ home, clock: systemClock });
     await services.config.update('org.example.ims', { 'client.secret': services.crypto.protect('s3cret') });
     await services.close();
     rmSync(join(home, 'keys', 'master'));
@@ -129,7 +130,7 @@ describe('the guard at start', () => {
 
   it('never makes keys for a new repository whose config files hold protected values', async () => {
     const source = await initialisedHome();
-    const services = await openServices({ home: source });
+    const services = await openServices({ home: source, clock: systemClock });
     const value = services.crypto.protect('s3cret');
     await services.close();
     const home = join(tempDir(), 'copied');

@@ -7,9 +7,10 @@ import { KEY_NODE, keyId } from '../../src/crypto/index.js';
 import { jsonOf, runCli } from '../helpers/cli.js';
 import { initialisedHome, startTestInstance } from '../helpers/homes.js';
 import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
+import { systemClock } from '../../src/clock.js';
 
 async function repositoryKeys(home: string) {
-  const services = await openServices({ home });
+  const services = await openServices({ home, clock: systemClock });
   const node = await services.repo.getNode(KEY_NODE);
   await services.close();
   return node;

@@ -7,6 +7,7 @@ import { jsonOf, runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { hashHomeFiles } from '../helpers/home-snapshot.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 const PID = 'capsule.metrics';
 
@@ -15,7 +16,7 @@ async function homeWithReferencedSecret(): Promise<{ home: string; env: NodeJS.P
   const home = await initialisedHome();
   const secrets = join(tempDir(), 'secrets');
   mkdirSync(secrets);
-  const services = await openServices({ home });
+  const services = await openServices({ home, clock: systemClock });
   try {
     writeFileSync(join(secrets, 'analytics'), `${services.crypto.protect('analytics-secret')}\n`);
     await services.config.update(PID, { 'scrape.token': '$[secret:analytics]' });

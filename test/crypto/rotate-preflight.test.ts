@@ -9,6 +9,7 @@ import { initialisedHome } from '../helpers/homes.js';
 import { hashHomeFiles } from '../helpers/home-snapshot.js';
 import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 const masterKidOf = (home: string) => keyId(readFileSync(join(home, 'keys', 'master')));
 
@@ -45,7 +46,7 @@ describe('keys rotate checks everything before it changes anything', () => {
   it('--master stops at a value that does not decrypt (tampered) and changes nothing', async () => {
     const home = await initialisedHome();
     await writeProtectedValues(home);
-    const services = await openServices({ home });
+    const services = await openServices({ home, clock: systemClock });
     const stored = services.config.stored('org.example.ims~target')!['client.secret'] as string;
     const tampered = `${stored.slice(0, -3)}${stored.at(-3) === 'A' ? 'B' : 'A'}${stored.slice(-2)}`;
     await services.repo.transaction((tx) => tx.setProperties('/conf/system/org.example.ims~target', { 'client.secret': tampered }));

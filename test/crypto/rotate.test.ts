@@ -8,6 +8,7 @@ import { openServices } from '../../src/instance/index.js';
 import { jsonOf, runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
+import { systemClock } from '../../src/clock.js';
 
 describe('capsule keys rotate', () => {
   it('--hmac: a new key signs, the old one is retired and still verifies', async () => {
@@ -19,7 +20,7 @@ describe('capsule keys rotate', () => {
     const now = readFileSync(join(home, 'keys', 'hmac'));
     assert.equal(result.current, keyId(now));
     assert.deepEqual(readdirSync(join(home, 'keys', 'retired')), [keyId(old)]);
-    const services = await openServices({ home });
+    const services = await openServices({ home, clock: systemClock });
     assert.equal(services.crypto.signingKey().kid, keyId(now));
     assert.equal(services.crypto.verify('t', createHmac('sha256', old).update('t').digest()), true);
     await services.close();
@@ -30,7 +31,7 @@ describe('capsule keys rotate', () => {
     const old = readFileSync(join(home, 'keys', 'hmac'));
     const result = await runCli(['keys', 'rotate', '--hmac', '--discard-old', '--home', home]);
     assert.match(result.stdout, /was dropped: every token signed before is void/);
-    const services = await openServices({ home });
+    const services = await openServices({ home, clock: systemClock });
     assert.equal(services.crypto.verify('t', createHmac('sha256', old).update('t').digest()), false);
     await services.close();
   });

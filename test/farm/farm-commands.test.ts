@@ -9,6 +9,7 @@ import { isProtectedValue } from '../../src/crypto/index.js';
 import { jsonOf, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { freePortOnAll, runIn } from './remote-farm.js';
+import { systemClock } from '../../src/clock.js';
 
 // What `farm init` writes, and what the other farm commands say when the farm is not running:
 // they reach the members over HTTP only, so a stopped farm is "does not answer", never a home
@@ -54,7 +55,7 @@ describe('capsule farm init', () => {
     assert.equal(new Set(keys.map((key) => `${key.master.id}/${key.hmac.id}`)).size, 1, 'the same keys everywhere');
     for (const name of ['author', 'publish-1', 'publish-2', 'publish-3']) {
       assert.deepEqual(JSON.parse(readFileSync(join(dir, name, 'config', 'capsule.auth.token.json'), 'utf8')), { 'token.encapsulated': true });
-      const services = await openServices({ home: join(dir, name) });
+      const services = await openServices({ home: join(dir, name), clock: systemClock });
       try {
         assert.equal((await services.users.authenticate('admin', adminPassword))?.id, 'admin', `${name} has the farm's admin`);
         const replicator = await services.users.getUser('replicator');

@@ -16,7 +16,7 @@ export function tempRepository(): Repository {
 }
 
 export async function tempServices(home = join(tempDir(), 'home')): Promise<Services> {
-  const services = await openServices({ home, create: true, hasher: fastHasher });
+  const services = await openServices({ home, create: true, hasher: fastHasher, clock: systemClock });
   after(() => services.close());
   return services;
 }

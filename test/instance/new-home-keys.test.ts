@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { systemClock } from '../../src/clock.js';
 import { homeKeyIds, keyIdsOf, newFarmKeys, newKeysRequest, openServices, prepareInstanceHome } from '../../src/instance/index.js';
 import { createMemberProvisioning } from '../../src/member/index.js';
 import { fastHasher } from '../helpers/services.js';
@@ -20,7 +21,7 @@ describe('the keys of a new home', () => {
     const keys = newFarmKeys();
     const home = join(tempDir(), 'author');
     await prepareInstanceHome(home, { keys, adminPassword: 'admin-password', behindLoadBalancer: false, hasher: fastHasher });
-    const services = await openServices({ home, hasher: fastHasher });
+    const services = await openServices({ home, hasher: fastHasher, clock: systemClock });
     try {
       const member = createMemberProvisioning({ ...services, home: services.home });
       const request = newKeysRequest();

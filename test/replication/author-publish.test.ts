@@ -8,6 +8,7 @@ import { freePort } from '../helpers/ports.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 import { ADMIN_PASSWORD, cli, eventually, instanceProcess, loginStatus, type InstanceProcess } from './instances.js';
+import { systemClock } from '../../src/clock.js';
 
 interface AgentStatusJson {
   name: string;
@@ -45,13 +46,13 @@ describe('replication from an author to two publishes', () => {
       const publish = await instanceProcess(home, host, `publish-${index + 1}`);
       publishes.push(publish);
       await cli(['users', 'add', 'replicator', '--password-stdin', '--group', 'replication-receivers', '--home', home], 'transport-pw\n');
-      publishServices.push(await openServices({ home, hasher: fastHasher }));
+      publishServices.push(await openServices({ home, hasher: fastHasher, clock: systemClock }));
       await cli(
         ['replication', 'add-agent', `publish-${index + 1}`, '--url', publish.url, '--transport-user', 'replicator', '--transport-password-stdin', '--retry-delay', '1', '--home', author.home],
         'transport-pw\n',
       );
     }
-    authorServices = await openServices({ home: author.home, hasher: fastHasher });
+    authorServices = await openServices({ home: author.home, hasher: fastHasher, clock: systemClock });
   });
   after(async () => {
     for (const services of [...publishServices, authorServices]) await services?.close();

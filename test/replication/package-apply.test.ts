@@ -6,6 +6,7 @@ import { login } from '../helpers/http.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 import { cli, instanceProcess, type InstanceProcess } from './instances.js';
+import { systemClock } from '../../src/clock.js';
 
 const ids = (prefix: string, count: number) => Array.from({ length: count }, (_, index) => `${prefix}-${String(index).padStart(5, '0')}`);
 const joining = (members: readonly string[], groups: readonly string[]) =>
@@ -34,7 +35,7 @@ describe('applying large replication packages on a publish', () => {
     publish = await instanceProcess(join(tempDir(), 'publish'), '127.0.0.1', 'publish');
     await cli(['users', 'add', 'replicator', '--password-stdin', '--group', 'replication-receivers', '--home', publish.home], 'transport-pw\n');
     token = await login(publish.url, 'replicator', 'transport-pw');
-    services = await openServices({ home: publish.home, hasher: fastHasher });
+    services = await openServices({ home: publish.home, hasher: fastHasher, clock: systemClock });
   });
   after(async () => {
     await services?.close();

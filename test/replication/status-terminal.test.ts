@@ -5,6 +5,7 @@ import { ensureAgentState, updateAgentState } from '../../src/replication/agent-
 import { runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { fastHasher } from '../helpers/services.js';
+import { systemClock } from '../../src/clock.js';
 
 // A publish's answer is stored as the agent's last error and shown to the operator: it must not
 // drive the operator's terminal (clear the screen, make a link, print lines of its own).
@@ -15,7 +16,7 @@ it('replication status shows control characters of a last error escaped, and JSO
   const home = await initialisedHome();
   const added = await runCli(['replication', 'add-agent', 'p1', '--url', 'http://127.0.0.2:4503', '--transport-user', 'r', '--transport-password-stdin', '--home', home], { stdin: 'pw\n' });
   assert.equal(added.code, 0, added.stderr);
-  const services = await openServices({ home, hasher: fastHasher });
+  const services = await openServices({ home, hasher: fastHasher, clock: systemClock });
   try {
     await ensureAgentState(services.repo, 'p1');
     await updateAgentState(services.repo, 'p1', () => ({ lastError: HOSTILE, blockedSince: new Date() }));

@@ -7,6 +7,7 @@ import { createReceiver } from '../../src/replication/receiver.js';
 import { copyUsers, createUserManager, GROUP_TYPE } from '../../src/users/index.js';
 import { fastHasher, tempRepository } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 /**
  * A membership node whose user is gone, as an older Capsule leaves it when it removes a user from
@@ -66,13 +67,13 @@ describe('memberships left behind by a removed user', () => {
 
   it('are not made from a legacy members list that names no user: the member is skipped, with a warning', async () => {
     const home = join(tempDir(), 'home');
-    const first = await openServices({ home, create: true, hasher: fastHasher });
+    const first = await openServices({ home, create: true, hasher: fastHasher, clock: systemClock });
     await first.users.createUser('alice', { password: 'alice-pw' });
     await first.repo.addNode('/home/groups/a/admins', { type: GROUP_TYPE, properties: { groupId: 'admins', members: ['alice', 'ghost'] } });
     await first.close();
 
     const warnings: string[] = [];
-    const second = await openServices({ home, hasher: fastHasher, onWarning: (message) => warnings.push(message) });
+    const second = await openServices({ home, hasher: fastHasher, onWarning: (message) => warnings.push(message), clock: systemClock });
     assert.deepEqual((await second.users.getGroup('admins'))?.members, ['alice']);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /'admins'.*'ghost'/);

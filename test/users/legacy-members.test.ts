@@ -5,6 +5,7 @@ import { openServices } from '../../src/instance/index.js';
 import { copyUsers, createUserManager, GROUP_TYPE } from '../../src/users/index.js';
 import { fastHasher, tempRepository } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
+import { systemClock } from '../../src/clock.js';
 
 // How Capsule stored a group before memberships were nodes of their own: its members in a list.
 const legacyGroup = (groupId: string, members: string[]) => ({ type: GROUP_TYPE, properties: { groupId, members } });
@@ -12,13 +13,13 @@ const legacyGroup = (groupId: string, members: string[]) => ({ type: GROUP_TYPE,
 describe('groups that list their members (repositories from before memberships were nodes)', () => {
   it('are moved when the home opens: the same members and groups are read, once, and a later change sticks', async () => {
     const home = join(tempDir(), 'home');
-    const first = await openServices({ home, create: true, hasher: fastHasher });
+    const first = await openServices({ home, create: true, hasher: fastHasher, clock: systemClock });
     await first.users.createUser('alice', { password: 'alice-pw' });
     await first.users.createUser('bob', { password: 'bob-pw' });
     await first.repo.addNode('/home/groups/e/editors', legacyGroup('editors', ['alice', 'bob']));
     await first.close();
 
-    const second = await openServices({ home, hasher: fastHasher });
+    const second = await openServices({ home, hasher: fastHasher, clock: systemClock });
     assert.deepEqual((await second.users.getGroup('editors'))?.members, ['alice', 'bob']);
     assert.deepEqual((await second.users.getUser('alice'))?.groups, ['editors']);
     assert.deepEqual((await second.users.listGroups()).map((group) => [group.id, group.members]), [['editors', ['alice', 'bob']]]);
@@ -26,7 +27,7 @@ describe('groups that list their members (repositories from before memberships w
     await second.users.removeMember('editors', 'bob');
     await second.close();
 
-    const third = await openServices({ home, hasher: fastHasher });
+    const third = await openServices({ home, hasher: fastHasher, clock: systemClock });
     assert.deepEqual((await third.users.getGroup('editors'))?.members, ['alice'], 'bob does not come back from the old list');
     await third.close();
   });

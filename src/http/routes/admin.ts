@@ -1,10 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeyIds } from '../../crypto/index.js';
-import { requireAdministrator } from '../guards.js';
 
-export function adminRoutes(app: FastifyInstance, deps: { reloadKeys: () => Promise<KeyIds> }): void {
-  app.post('/system/console/crypto/refresh', async (request) => {
-    requireAdministrator(request); // a request from another site never gets here (origin-check.ts)
-    return { reloaded: true, keys: await deps.reloadKeys() };
-  });
+/** The key refresh, registered inside the admin API's scope (http/admin-api.ts: administrators only). */
+export function adminRoutes(scope: FastifyInstance, deps: { reloadKeys: () => Promise<KeyIds> }): void {
+  // A request from another site never gets here (origin-check.ts).
+  scope.post('/system/console/crypto/refresh', async () => ({ reloaded: true, keys: await deps.reloadKeys() }));
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clearedTokenCookie, tokenCookieOf, type Session, type TokenHandler } from '../../auth/index.js';
 import { CapsuleError } from '../../errors.js';
+import type { Log } from '../../log.js';
 import { requestOrigin } from '../origin-check.js';
 import { requireAdministrator, requireSession } from '../guards.js';
 
@@ -30,7 +31,7 @@ export interface AuthRouteDeps {
   /** Whether `submitted` is the console's CSRF token for this login token. */
   readonly isValidCsrfToken: (loginToken: string, submitted: unknown) => boolean;
   /** The audit trail (logout-everywhere: who, whom, from where). */
-  readonly audit?: { info(object: object, message: string): void };
+  readonly audit: Log;
 }
 
 export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
@@ -87,7 +88,7 @@ export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
   app.post<{ Params: { id: string } }>('/api/users/:id/logout-everywhere', async (request) => {
     const admin = requireAdministrator(request);
     const result = await tokens.logoutEverywhere(request.params.id);
-    deps.audit?.info(
+    deps.audit.info(
       { event: 'logout-everywhere', userId: request.params.id, by: admin.userId, clientAddress: request.ip },
       'logged out everywhere',
     );

@@ -1,15 +1,21 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { systemClock, type Clock } from '../../clock.js';
-import type { ConsoleServices, AuditTrail } from '../../console/index.js';
-import type { KeyIds } from '../../crypto/index.js';
 import { CapsuleError } from '../../errors.js';
-import { createFarmMember } from '../../member/index.js';
+import type { FarmMember } from '../../member/index.js';
 import {
   addUserBody,
   agentBody,
   exportBody,
+  FARM_AGENTS_PATH,
+  FARM_HMAC_PROMOTE_PATH,
+  FARM_HMAC_STAGE_PATH,
+  FARM_KEYS_EXPORT_PATH,
+  FARM_LOCK_PATH,
   FARM_MEMBER_PATH,
+  FARM_UNLOCK_PATH,
+  FARM_USERS_PASSWD_PATH,
+  FARM_USERS_PATH,
+  FARM_USERS_REMOVE_PATH,
   lockBody,
   passwdBody,
   promoteBody,
@@ -17,7 +23,7 @@ import {
   stageBody,
   unlockBody,
 } from '../../member/protocol.js';
-import { requireAdministrator } from '../guards.js';
+import type { Log } from '../../log.js';
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
@@ -27,118 +33,86 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
 }
 
 /**
- * The admin API the farm commands use from an operator's machine (administrators only; every
- * call is in the audit log with the caller). POSTs pass the origin check every POST meets
- * (origin-check.ts): another site's page cannot drive them with an administrator's cookie.
+ * The calls the farm commands make from an operator's machine, registered inside the admin
+ * API's scope (http/admin-api.ts: administrators only, refused calls audited there); each
+ * route records in the audit log what it did, with the caller.
  */
-export async function farmRoutes(
-  app: FastifyInstance,
-  deps: {
-    instanceName: () => string;
-    reloadKeys: () => Promise<KeyIds>;
-    services?: ConsoleServices & { clock?: Clock };
-    audit?: AuditTrail;
-  },
-): Promise<void> {
-  const { services } = deps;
-  if (!services) return;
-  const member = createFarmMember({ ...services, clock: services.clock ?? systemClock, instanceName: deps.instanceName, reloadKeys: deps.reloadKeys });
-  // Only after a route has acted: the scope's guard below has let an administrator in.
+export function farmRoutes(scope: FastifyInstance, deps: { farmMember: FarmMember; audit: Log }): void {
+  const member = deps.farmMember;
   const audited = (request: FastifyRequest, event: string, fields: object = {}) => {
-    deps.audit?.info({ event, by: request.session?.userId, clientAddress: request.ip, ...fields }, `farm: ${event}`);
+    deps.audit.info({ event, by: request.session?.userId, clientAddress: request.ip, ...fields }, `farm: ${event}`);
   };
 
-  // A refused call is recorded too (who tried what, from where); a granted one by its route, with what it did.
-  // Callback style, not async: it runs on every response of the app, and most return at once.
-  app.addHook('onResponse', (request, reply, done) => {
-    if (reply.statusCode >= 400 && request.url.startsWith('/system/farm/')) {
-      deps.audit?.warn(
-        { event: 'farm-call-refused', method: request.method, path: request.url, status: reply.statusCode, by: request.session?.userId ?? null, clientAddress: request.ip },
-        'farm: call refused',
-      );
-    }
-    done();
+  scope.get(FARM_MEMBER_PATH, async (request, reply) => {
+    audited(request, 'farm-member-read');
+    reply.header('cache-control', 'no-store');
+    return member.describe();
   });
 
-  // One guard for every route of the admin API, before its body is even read: no route can act
-  // first and refuse after (fastify's encapsulation: the hook covers this scope alone).
-  await app.register(async (scope) => {
-    scope.addHook('onRequest', (request, _reply, done) => {
-      requireAdministrator(request);
-      done();
-    });
+  scope.post(FARM_HMAC_STAGE_PATH, async (request, reply) => {
+    const body = parse(stageBody, request.body);
+    const result = await member.stage(body);
+    audited(request, 'farm-hmac-staged', { staged: result.staged, changed: result.changed, relayed: body.sealed !== undefined });
+    reply.header('cache-control', 'no-store');
+    return result;
+  });
 
-    scope.get(FARM_MEMBER_PATH, async (request, reply) => {
-      audited(request, 'farm-member-read');
-      reply.header('cache-control', 'no-store');
-      return member.describe();
-    });
+  scope.post(FARM_HMAC_PROMOTE_PATH, async (request) => {
+    const body = parse(promoteBody, request.body);
+    const result = await member.promote(body);
+    audited(request, 'farm-hmac-promoted', { previous: result.previous, current: result.current, previousKept: result.previousKept, changed: result.changed });
+    return result;
+  });
 
-    scope.post('/system/farm/hmac/stage', async (request, reply) => {
-      const body = parse(stageBody, request.body);
-      const result = await member.stage(body);
-      audited(request, 'farm-hmac-staged', { staged: result.staged, changed: result.changed, relayed: body.sealed !== undefined });
-      reply.header('cache-control', 'no-store');
-      return result;
-    });
+  scope.post(FARM_LOCK_PATH, async (request) => {
+    const body = parse(lockBody, request.body);
+    const grant = await member.lock.acquire(body.holder, body.leaseMs, body.rotation);
+    audited(request, 'farm-lock-held', { holder: grant.holder, expiresAt: grant.expiresAt, rotation: grant.rotation, tookOver: grant.tookOver?.holder ?? null });
+    return grant;
+  });
 
-    scope.post('/system/farm/hmac/promote', async (request) => {
-      const body = parse(promoteBody, request.body);
-      const result = await member.promote(body);
-      audited(request, 'farm-hmac-promoted', { previous: result.previous, current: result.current, previousKept: result.previousKept, changed: result.changed });
-      return result;
-    });
+  scope.post(FARM_UNLOCK_PATH, async (request) => {
+    const body = parse(unlockBody, request.body);
+    const released = await member.lock.release(body.holder);
+    audited(request, 'farm-lock-released', { holder: body.holder, released });
+    return { released };
+  });
 
-    scope.post('/system/farm/lock', async (request) => {
-      const body = parse(lockBody, request.body);
-      const grant = await member.lock.acquire(body.holder, body.leaseMs, body.rotation);
-      audited(request, 'farm-lock-held', { holder: grant.holder, expiresAt: grant.expiresAt, rotation: grant.rotation, tookOver: grant.tookOver?.holder ?? null });
-      return grant;
-    });
+  // The farm's users, on the author; the outbox carries each change to every publish. Passwords are never logged.
+  scope.post(FARM_USERS_PATH, async (request) => {
+    const body = parse(addUserBody, request.body);
+    const change = await member.users.add(body.id, body.password, body.groups);
+    audited(request, 'farm-user-added', { user: body.id, groups: body.groups, outboxSequence: change.outboxSequence });
+    return change;
+  });
 
-    scope.post('/system/farm/unlock', async (request) => {
-      const body = parse(unlockBody, request.body);
-      const released = await member.lock.release(body.holder);
-      audited(request, 'farm-lock-released', { holder: body.holder, released });
-      return { released };
-    });
+  scope.post(FARM_USERS_PASSWD_PATH, async (request) => {
+    const body = parse(passwdBody, request.body);
+    const change = await member.users.setPassword(body.id, body.password);
+    audited(request, 'farm-user-password-set', { user: body.id, outboxSequence: change.outboxSequence });
+    return change;
+  });
 
-    // The farm's users, on the author; the outbox carries each change to every publish. Passwords are never logged.
-    scope.post('/system/farm/users', async (request) => {
-      const body = parse(addUserBody, request.body);
-      const change = await member.users.add(body.id, body.password, body.groups);
-      audited(request, 'farm-user-added', { user: body.id, groups: body.groups, outboxSequence: change.outboxSequence });
-      return change;
-    });
+  scope.post(FARM_USERS_REMOVE_PATH, async (request) => {
+    const body = parse(removeUserBody, request.body);
+    const change = await member.users.remove(body.id);
+    audited(request, 'farm-user-removed', { user: body.id, outboxSequence: change.outboxSequence });
+    return change;
+  });
 
-    scope.post('/system/farm/users/passwd', async (request) => {
-      const body = parse(passwdBody, request.body);
-      const change = await member.users.setPassword(body.id, body.password);
-      audited(request, 'farm-user-password-set', { user: body.id, outboxSequence: change.outboxSequence });
-      return change;
-    });
+  // For `farm add-instance`: the keys leave only inside a bundle whose passphrase the caller and this member agree by X25519.
+  scope.post(FARM_KEYS_EXPORT_PATH, async (request, reply) => {
+    const body = parse(exportBody, request.body);
+    const result = await member.provisioning.exportKeys(body.publicKey);
+    audited(request, 'farm-keys-exported');
+    reply.header('cache-control', 'no-store');
+    return result;
+  });
 
-    scope.post('/system/farm/users/remove', async (request) => {
-      const body = parse(removeUserBody, request.body);
-      const change = await member.users.remove(body.id);
-      audited(request, 'farm-user-removed', { user: body.id, outboxSequence: change.outboxSequence });
-      return change;
-    });
-
-    // For `farm add-instance`: the keys leave only inside a bundle whose passphrase the caller and this member agree by X25519.
-    scope.post('/system/farm/keys/export', async (request, reply) => {
-      const body = parse(exportBody, request.body);
-      const result = await member.provisioning.exportKeys(body.publicKey);
-      audited(request, 'farm-keys-exported');
-      reply.header('cache-control', 'no-store');
-      return result;
-    });
-
-    scope.post('/system/farm/agents', async (request) => {
-      const body = parse(agentBody, request.body);
-      const result = await member.provisioning.addAgent(body);
-      audited(request, 'farm-agent-added', { agent: result.name, url: body.url, transportUser: body.transportUser });
-      return result;
-    });
+  scope.post(FARM_AGENTS_PATH, async (request) => {
+    const body = parse(agentBody, request.body);
+    const result = await member.provisioning.addAgent(body);
+    audited(request, 'farm-agent-added', { agent: result.name, url: body.url, transportUser: body.transportUser });
+    return result;
   });
 }

@@ -6,7 +6,7 @@ export interface HealthRouteDeps {
   readonly health: HealthRegistry;
   readonly instanceName: () => string;
   /** True once the instance has begun to stop: it is no longer ready for new work. */
-  readonly shuttingDown?: () => boolean;
+  readonly shuttingDown: () => boolean;
 }
 
 /**
@@ -40,7 +40,7 @@ export function healthRoutes(app: FastifyInstance, deps: HealthRouteDeps): void 
       await Promise.all(unchecked.map((check) => deps.health.run(check.name)));
       summary = deps.health.summary({ readiness: true });
     }
-    if (deps.shuttingDown?.()) {
+    if (deps.shuttingDown()) {
       summary = {
         status: 'critical',
         checks: [

@@ -84,7 +84,7 @@ export function sendLoginPage(reply: FastifyReply, status: number, page: SafeHtm
  * anything else is ignored) is where a successful login goes; a visitor already signed in goes
  * there at once.
  */
-export function loginPageRoutes(app: FastifyInstance, deps: { instanceName: () => string; oidc?: OidcLogin }): void {
+export function loginPageRoutes(app: FastifyInstance, deps: { instanceName: () => string; oidc: OidcLogin }): void {
   app.get(LOGIN_PAGE_PATH, async (request, reply) => {
     const query = (request.query ?? {}) as Record<string, unknown>;
     const requested = safeResource(query.resource);
@@ -96,7 +96,7 @@ export function loginPageRoutes(app: FastifyInstance, deps: { instanceName: () =
       renderLoginPage({
         instanceName: deps.instanceName(),
         resource: requested ?? LOGIN_PAGE_PATH,
-        providers: deps.oidc?.providers() ?? [],
+        providers: deps.oidc.providers(),
         error: reason,
         signedInAs: request.session?.userId ?? null,
       }),

@@ -25,12 +25,11 @@ function stateCookie(request: FastifyRequest, value: string, maxAgeSeconds: numb
  * nonce in a short-lived signed cookie); `GET /system/sling/oidc/callback` completes it and sets
  * the login cookie. Failures are shown on the login page in plain words and logged in full.
  */
-export function oidcRoutes(app: FastifyInstance, deps: { tokens: TokenHandler; oidc?: OidcLogin; instanceName: () => string }): void {
+export function oidcRoutes(app: FastifyInstance, deps: { tokens: TokenHandler; oidc: OidcLogin; instanceName: () => string }): void {
   const { oidc, tokens } = deps;
-  if (!oidc) return;
 
   function failure(message: string, resource: string | null) {
-    return renderLoginPage({ instanceName: deps.instanceName(), resource: resource ?? LOGIN_PAGE_PATH, providers: oidc!.providers(), error: message });
+    return renderLoginPage({ instanceName: deps.instanceName(), resource: resource ?? LOGIN_PAGE_PATH, providers: oidc.providers(), error: message });
   }
 
   app.get<{ Params: { name: string } }>(`${OIDC_LOGIN_PATH}/:name`, async (request, reply) => {

@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TokenHandler } from '../../auth/index.js';
-import { systemClock, type Clock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
-import { createReceiver, MAX_PACKAGE_BYTES, parsePackage, REPLICATION_RECEIVERS } from '../../replication/index.js';
-import type { Repository } from '../../repository/index.js';
+import { MAX_PACKAGE_BYTES, parsePackage, REPLICATION_RECEIVERS, type Receiver } from '../../replication/index.js';
 import { ADMINISTRATORS } from '../../users/index.js';
 import { requireSession } from '../guards.js';
 
@@ -13,10 +11,8 @@ export const RECEIVE_PATH = '/bin/receive';
  * The publish side of replication: a member of replication-receivers (or an administrator)
  * posts a package; it is applied whole, once, and in order per source.
  */
-export function receiveRoutes(app: FastifyInstance, deps: { tokens: TokenHandler; services?: { repo: Repository; clock?: Clock } }): void {
-  const { services } = deps;
-  if (!services) return;
-  const receiver = createReceiver({ repo: services.repo, clock: services.clock ?? systemClock });
+export function receiveRoutes(app: FastifyInstance, deps: { tokens: TokenHandler; receiver: Receiver }): void {
+  const { receiver } = deps;
   app.post(RECEIVE_PATH, { bodyLimit: MAX_PACKAGE_BYTES }, async (request, reply) => {
     const session = requireSession(request);
     if (!session.groups.includes(REPLICATION_RECEIVERS) && !session.groups.includes(ADMINISTRATORS)) {

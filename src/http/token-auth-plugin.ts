@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { TokenHandler } from './token-handler.js';
-import type { Authentication, Session } from './types.js';
+import type { Authentication, Session, TokenHandler } from '../auth/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

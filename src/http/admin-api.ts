@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import type { KeyIds } from '../crypto/index.js';
+import type { FarmMember } from '../member/index.js';
+import type { Log } from '../log.js';
+import { requireAdministrator } from './guards.js';
+import { adminRoutes } from './routes/admin.js';
+import { farmRoutes } from './routes/farm.js';
+
+export interface AdminApiDeps {
+  readonly farmMember: FarmMember;
+  readonly reloadKeys: () => Promise<KeyIds>;
+  readonly audit: Log;
+}
+
+/**
+ * The JSON admin API (the farm's calls under /system/farm, the key refresh): administrators
+ * only, in one encapsulated scope, as the console has its own. Its guard runs before a body is
+ * even read, so no route can act first and refuse after; its audit hook records every refused
+ * call (who tried what, from where), a granted one is recorded by its route with what it did.
+ * POSTs meet the origin check every POST meets (origin-check.ts) before this scope's hooks.
+ */
+export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', (request, _reply, done) => {
+      requireAdministrator(request);
+      done();
+    });
+    // Callback style, not async: most responses return at once.
+    scope.addHook('onResponse', (request, reply, done) => {
+      if (reply.statusCode >= 400) {
+        deps.audit.warn(
+          { event: 'farm-call-refused', method: request.method, path: request.url, status: reply.statusCode, by: request.session?.userId ?? null, clientAddress: request.ip },
+          'farm: call refused',
+        );
+      }
+      done();
+    });
+    farmRoutes(scope, deps);
+    adminRoutes(scope, deps);
+  });
+}
