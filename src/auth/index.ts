@@ -1,5 +1,6 @@
 export { createTokenHandler, MAX_TOKENS_PER_USER } from './token-handler.js';
-export type { AuditLogger, AuthLogger, AuthMetrics, LoginOutcome, TokenOutcome, IssuedToken, IssueOptions, LoginResult, PasswordCheck, TokenHandler, TokenHandlerDeps } from './token-handler.js';
+export type { AuthLogger, AuthMetrics, TokenOutcome, IssuedToken, IssueOptions, LoginResult, TokenHandler, TokenHandlerDeps } from './token-handler.js';
+export type { LoginOutcome, PasswordCheck } from './password-login.js';
 export { TOKEN_PID, tokenComponent, tokenSettings } from './token-config.js';
 export { expireRetiredHmacKeys } from './retired-keys.js';
 export type { TokenSettings } from './token-config.js';

@@ -3,12 +3,13 @@ import type { Clock } from '../clock.js';
 import type { ConfigAdmin } from '../config/index.js';
 import type { CryptoSupport, KeyIds } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
+import type { Log } from '../log.js';
 import type { Repository } from '../repository/index.js';
 import type { User, UserManager } from '../users/index.js';
 import { tokenCookie, tokenFromRequest } from './cookies.js';
 import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
-import { fitsLoginName, LOGIN_NAME_TOO_LONG, loggedLoginName } from './login-name.js';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
+import { checkPassword, type LoginOutcome, type PasswordCheck } from './password-login.js';
 import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN, type StatefulToken } from './stateful-tokens.js';
 import { TOKEN_PID, tokenSettings, type TokenSettings } from './token-config.js';
 import type { Provisioner, ProvisioningClaim } from './oidc/provisioning.js';
@@ -23,13 +24,6 @@ export interface AuthLogger {
   debug(object: object, message: string): void;
 }
 
-/** The audit trail: one line per login and per refused well-formed token (user, address, reason; never a password or token). */
-export interface AuditLogger {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-}
-
-export type LoginOutcome = 'success' | 'failure' | 'throttled';
 export type TokenOutcome = 'valid' | 'refused' | 'error';
 
 /** Counters the handler bumps (Prometheus in an instance): each call must be cheap, it sits on every request. */
@@ -45,7 +39,8 @@ export interface TokenHandlerDeps {
   readonly config: ConfigAdmin;
   readonly clock: Clock;
   readonly logger?: AuthLogger;
-  readonly audit?: AuditLogger;
+  /** The audit trail: one line per login and per refused well-formed token (user, address, reason; never a password or token). */
+  readonly audit?: Log;
   readonly metrics?: AuthMetrics;
   readonly throttle?: LoginThrottle;
   /** How long a loaded user is trusted on the token path (default 5 s). */
@@ -66,9 +61,6 @@ export interface IssueOptions {
 export type LoginResult =
   | { readonly ok: true; readonly token: string; readonly session: Session }
   | { readonly ok: false; readonly retryAfterSeconds: number };
-
-/** The outcome of a password check: the user, or how long the caller must wait (0: just wrong). */
-export type PasswordCheck = { readonly ok: true; readonly user: User } | { readonly ok: false; readonly retryAfterSeconds: number };
 
 /** A token just issued, and the session it stands for. */
 export interface IssuedToken {
@@ -114,7 +106,7 @@ const VERIFIED_CACHE_SIZE = 10_000;
 export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
   const { users, crypto, config, clock } = deps;
   const logger = deps.logger;
-  const throttle = deps.throttle ?? createLoginThrottle();
+  const passwordLogin = { users, clock, throttle: deps.throttle ?? createLoginThrottle(), audit: deps.audit, metrics: deps.metrics };
   const userCacheTtlMs = deps.userCacheTtlMs ?? 5_000;
   const userCache = createUserCache(users, userCacheTtlMs);
   const store = createStatefulTokenStore({ repo: deps.repo, maxPerUser: () => MAX_TOKENS_PER_USER });
@@ -338,40 +330,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       return { ok: true, ...(await handler.issue(checked.user)) };
     },
 
-    async checkPassword(userId, password, clientAddress) {
-      if (!fitsLoginName(userId)) {
-        deps.audit?.warn({ event: 'login', outcome: 'refused', userId: loggedLoginName(userId), clientAddress, reason: 'user name too long' }, 'login refused');
-        throw new CapsuleError('INVALID_ARGUMENT', LOGIN_NAME_TOO_LONG);
-      }
-      const nowMs = clock.now();
-      const keys = [`user:${userId}`, `addr:${clientAddress}`];
-      // The attempt is taken before the password is hashed (off the event loop, so many run at
-      // once): logins in flight count against the limit, or a burst of guesses all get checked.
-      const attempt = throttle.begin(keys, nowMs);
-      if ('retryAfterSeconds' in attempt) {
-        const wait = attempt.retryAfterSeconds;
-        deps.metrics?.login('throttled');
-        deps.audit?.warn({ event: 'login', outcome: 'throttled', userId, clientAddress, retryAfterSeconds: wait }, 'login throttled');
-        return { ok: false, retryAfterSeconds: wait };
-      }
-      let user: User | null;
-      try {
-        user = await users.authenticate(userId, password);
-      } catch (error) {
-        attempt.abandoned();
-        throw error;
-      }
-      if (!user) {
-        attempt.failed(clock.now());
-        deps.metrics?.login('failure');
-        deps.audit?.warn({ event: 'login', outcome: 'failure', userId, clientAddress }, 'login failed');
-        return { ok: false, retryAfterSeconds: 0 };
-      }
-      attempt.succeeded([`user:${userId}`]);
-      deps.metrics?.login('success');
-      deps.audit?.info({ event: 'login', outcome: 'success', userId, clientAddress }, 'login');
-      return { ok: true, user };
-    },
+    checkPassword: (userId, password, clientAddress) => checkPassword(passwordLogin, userId, password, clientAddress),
 
     async issue(user, options = {}) {
       if (user.disabled) throw new CapsuleError('FORBIDDEN', `${user.id} is disabled`);
