@@ -1,6 +1,7 @@
 export { createTokenHandler, MAX_TOKENS_PER_USER } from './token-handler.js';
 export type { AuthLogger, AuthMetrics, TokenOutcome, IssuedToken, IssueOptions, LoginResult, TokenHandler, TokenHandlerDeps } from './token-handler.js';
 export type { LoginOutcome, PasswordCheck } from './password-login.js';
+export { logoutEverywhere } from './logout-everywhere.js';
 export { TOKEN_PID, tokenComponent, tokenSettings } from './token-config.js';
 export { expireRetiredHmacKeys } from './retired-keys.js';
 export type { TokenSettings } from './token-config.js';

@@ -9,6 +9,7 @@ import type { User, UserManager } from '../users/index.js';
 import { tokenCookie, tokenFromRequest } from './cookies.js';
 import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
+import { logoutEverywhere } from './logout-everywhere.js';
 import { checkPassword, type LoginOutcome, type PasswordCheck } from './password-login.js';
 import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN, type StatefulToken } from './stateful-tokens.js';
 import { TOKEN_PID, tokenSettings, type TokenSettings } from './token-config.js';
@@ -381,12 +382,9 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     },
 
     async logoutEverywhere(userId) {
-      const user = await users.getUser(userId);
-      if (!user) throw new CapsuleError('USER_NOT_FOUND', `no user '${userId}'`);
-      const statefulTokensRemoved = await store.removeAllOf(user);
-      const updated = await users.incrementGeneration(userId);
+      const result = await logoutEverywhere({ users, store }, userId);
       userCache.invalidate(userId);
-      return { statefulTokensRemoved, generation: updated.generation };
+      return result;
     },
 
     removeExpiredTokens: () => store.removeExpired(clock.now()),
