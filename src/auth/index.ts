@@ -13,4 +13,4 @@ export { createLoginThrottle, DEFAULT_MAX_THROTTLE_KEYS, DEFAULT_THROTTLE } from
 export { MAX_LOGIN_NAME_LENGTH } from './login-name.js';
 export type { LoginAttempt, LoginThrottle, ThrottleLimits } from './login-throttle.js';
 export { tokenAuthPlugin } from './fastify-plugin.js';
-export type { Authentication, Session, TokenKind, TokenRequest } from './types.js';
+export type { Authentication, Provisioner, ProvisioningClaim, Session, TokenKind, TokenRequest } from './types.js';

@@ -13,17 +13,13 @@ import { logoutEverywhere } from './logout-everywhere.js';
 import { checkPassword, type LoginOutcome, type PasswordCheck } from './password-login.js';
 import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN, type StatefulToken } from './stateful-tokens.js';
 import { TOKEN_PID, tokenSettings, type TokenSettings } from './token-config.js';
-import type { Provisioner, ProvisioningClaim } from './oidc/provisioning.js';
-import type { Authentication, Session, TokenKind, TokenRequest } from './types.js';
+import type { Authentication, Provisioner, ProvisioningClaim, Session, TokenKind, TokenRequest } from './types.js';
 import { TokenMap } from './token-map.js';
 import { createUserCache } from './user-cache.js';
 import { createValidatedTokens } from './validated-tokens.js';
 
-/** The part of a logger the handler uses (pino's signature). */
-export interface AuthLogger {
-  warn(object: object, message: string): void;
-  debug(object: object, message: string): void;
-}
+/** The handler's logger: a `Log` that also takes debug lines (why a token was refused, at debug level: pino's signature). */
+export type AuthLogger = Log & { debug(fields: object, message: string): void };
 
 export type TokenOutcome = 'valid' | 'refused' | 'error';
 
