@@ -9,6 +9,7 @@ import type { User, UserManager } from '../users/index.js';
 import { tokenCookie, tokenFromRequest } from './cookies.js';
 import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
+import { refreshesAt } from './refresh-rule.js';
 import { logoutEverywhere } from './logout-everywhere.js';
 import { checkPassword, type LoginOutcome, type PasswordCheck } from './password-login.js';
 import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN, type StatefulToken } from './stateful-tokens.js';
@@ -210,10 +211,13 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     return user && encapsulatedAuthentication(user, result, nowMs);
   }
 
+  /** An encapsulated token lives as long as it was signed for; the refresh rule is the same for both kinds. */
+  const encapsulatedRefreshesAt = (claims: EncapsulatedClaims) => refreshesAt(settings(), claims.exp * 1000, (claims.exp - claims.iat) * 1000);
+  const statefulRefreshesAt = (token: StatefulToken) => refreshesAt(settings(), token.expiresAt, settings().expirationMs);
+
   /** The session of a verified token of a usable user, renewed past half its life or when its key is retired. */
   function encapsulatedAuthentication(user: User, { claims, kid }: { claims: EncapsulatedClaims; kid: string }, nowMs: number): Authentication {
-    const half = (claims.exp - claims.iat) / 2;
-    const pastHalfLife = settings().refresh && nowMs / 1000 - claims.iat > half;
+    const pastHalfLife = nowMs > encapsulatedRefreshesAt(claims);
     const signedByRetiredKey = kid !== crypto.signingKey().kid && crypto.keyIds().retiredHmac.includes(kid);
     if (pastHalfLife || signedByRetiredKey) {
       const renewed = issueEncapsulated(user, nowMs, claims.prv); // the sign-in time in it stays as it was
@@ -259,8 +263,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     if (claims.exp * 1000 <= nowMs || !crypto.verificationKey(kid) || !mayActAs(user, claims.gen)) return undefined;
     const authentication = encapsulatedAuthentication(user, verification, nowMs);
     if (authentication.renewedToken) return authentication;
-    const renewsAt = settings().refresh ? (claims.iat + (claims.exp - claims.iat) / 2) * 1000 : Infinity;
-    return keepAnswer(verification, user, keys, Math.min(claims.exp * 1000, renewsAt), authentication);
+    return keepAnswer(verification, user, keys, Math.min(claims.exp * 1000, encapsulatedRefreshesAt(claims)), authentication);
   }
 
   function keptStateful(token: string, nowMs: number): Authentication | undefined {
@@ -269,10 +272,9 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     if (!valid || !user || !mayActAs(user)) return undefined;
     const again = keptAnswer(valid, user, null, nowMs);
     if (again) return again;
-    const { refresh, expirationMs } = settings();
-    const refreshesAt = refresh ? valid.expiresAt - expirationMs / 2 : Infinity;
-    if (nowMs > refreshesAt) return undefined; // a write: authenticateToken
-    return keepAnswer(valid, user, null, Math.min(valid.expiresAt, refreshesAt), { session: sessionOf(user, 'stateful', valid.expiresAt) });
+    const refreshAt = statefulRefreshesAt(valid);
+    if (nowMs > refreshAt) return undefined; // a write: authenticateToken
+    return keepAnswer(valid, user, null, Math.min(valid.expiresAt, refreshAt), { session: sessionOf(user, 'stateful', valid.expiresAt) });
   }
 
   /** The token as the repository has it (a hit of the validated-token cache, or one read), or null. */
@@ -297,9 +299,8 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     if (!valid) return null;
     const user = await usableUser(valid.userId, 'stateful', nowMs);
     if (!user) return null;
-    const { refresh, expirationMs } = settings();
-    if (refresh && valid.expiresAt - nowMs < expirationMs / 2) {
-      const expiresAt = nowMs + expirationMs;
+    if (nowMs > statefulRefreshesAt(valid)) {
+      const expiresAt = nowMs + settings().expirationMs;
       // The token is valid: a refresh that cannot be written now (the repository read-only, busy
       // or away) leaves it as it was, and a later request refreshes it. The request goes on.
       const extended = await store.extend(valid.nodeId, expiresAt).then(
