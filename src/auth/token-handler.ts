@@ -10,6 +10,7 @@ import { tokenCookie, tokenFromRequest } from './cookies.js';
 import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
 import { refreshesAt } from './refresh-rule.js';
+import { refusalOf, type UserClaims } from './refusal.js';
 import { logoutEverywhere } from './logout-everywhere.js';
 import { checkPassword, type LoginOutcome, type PasswordCheck } from './password-login.js';
 import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN, type StatefulToken } from './stateful-tokens.js';
@@ -165,25 +166,16 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     return user;
   }
 
-  /** Whether a token of `generation` may act as this user (the checks `usableUser` makes, without its reasons). */
-  function mayActAs(user: User, generation?: number): boolean {
-    return !user.disabled && (generation === undefined || generation === user.generation);
-  }
-
-  async function usableUser(userId: string, kind: TokenKind, nowMs: number, generation?: number, provisioning?: ProvisioningClaim): Promise<User | null> {
+  /** The user a valid token may act as, or null (logged and audited why). */
+  async function usableUser(claims: UserClaims, kind: TokenKind, nowMs: number): Promise<User | null> {
+    const userId = claims.sub;
     // An existing record always wins over a provisioning claim: disabled stays disabled, a raised generation ends the token.
-    const user = (await userCache.get(userId, nowMs)) ?? (await provisioned(userId, provisioning, generation, nowMs));
-    const refuse = (why: string) => {
-      logger?.warn({ userId, tokenType: kind }, `valid token for ${userId}, but ${why}`);
-      deps.audit?.info({ event: 'token-refused', userId, tokenType: kind, reason: why }, 'token refused');
-      return null;
-    };
-    if (!user) return refuse(`${userId} does not exist on this instance${provisioning ? ' and its provisioning claim may not create it here' : ''}`);
-    if (user.disabled) return refuse(`${userId} is disabled`);
-    if (generation !== undefined && generation !== user.generation) {
-      return refuse(`its generation ${generation} is not the user's ${user.generation} (logged out everywhere)`);
-    }
-    return user;
+    const user = (await userCache.get(userId, nowMs)) ?? (await provisioned(userId, claims.prv, claims.gen, nowMs));
+    const refusal = refusalOf(user, claims);
+    if (user && refusal === null) return user;
+    logger?.warn({ userId, tokenType: kind }, `valid token for ${userId}, but ${refusal}`);
+    deps.audit?.info({ event: 'token-refused', userId, tokenType: kind, reason: refusal }, 'token refused');
+    return null;
   }
 
   async function authenticateEncapsulated(token: string, nowMs: number): Promise<Authentication | null> {
@@ -207,7 +199,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       verified.delete(token);
       return null;
     }
-    const user = await usableUser(result.claims.sub, 'encapsulated', nowMs, result.claims.gen, result.claims.prv);
+    const user = await usableUser(result.claims, 'encapsulated', nowMs);
     return user && encapsulatedAuthentication(user, result, nowMs);
   }
 
@@ -260,7 +252,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     const again = keptAnswer(verification, user, keys, nowMs);
     if (again) return again;
     const { claims, kid } = verification;
-    if (claims.exp * 1000 <= nowMs || !crypto.verificationKey(kid) || !mayActAs(user, claims.gen)) return undefined;
+    if (claims.exp * 1000 <= nowMs || !crypto.verificationKey(kid) || refusalOf(user, claims) !== null) return undefined;
     const authentication = encapsulatedAuthentication(user, verification, nowMs);
     if (authentication.renewedToken) return authentication;
     return keepAnswer(verification, user, keys, Math.min(claims.exp * 1000, encapsulatedRefreshesAt(claims)), authentication);
@@ -269,9 +261,11 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
   function keptStateful(token: string, nowMs: number): Authentication | undefined {
     const valid = validatedTokens?.kept(token, nowMs);
     const user = valid && userCache.kept(valid.userId, nowMs);
-    if (!valid || !user || !mayActAs(user)) return undefined;
+    if (!valid || !user) return undefined;
+    // A kept answer was given to this very user object, which passed the check then (a changed user is another object).
     const again = keptAnswer(valid, user, null, nowMs);
     if (again) return again;
+    if (refusalOf(user, { sub: valid.userId }) !== null) return undefined;
     const refreshAt = statefulRefreshesAt(valid);
     if (nowMs > refreshAt) return undefined; // a write: authenticateToken
     return keepAnswer(valid, user, null, Math.min(valid.expiresAt, refreshAt), { session: sessionOf(user, 'stateful', valid.expiresAt) });
@@ -297,7 +291,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
   async function authenticateStateful(token: string, nowMs: number): Promise<Authentication | null> {
     const valid = await validStatefulToken(token, nowMs);
     if (!valid) return null;
-    const user = await usableUser(valid.userId, 'stateful', nowMs);
+    const user = await usableUser({ sub: valid.userId }, 'stateful', nowMs);
     if (!user) return null;
     if (nowMs > statefulRefreshesAt(valid)) {
       const expiresAt = nowMs + settings().expirationMs;
