@@ -1,5 +1,5 @@
 export { createTokenHandler, MAX_TOKENS_PER_USER } from './token-handler.js';
-export type { AuthLogger, AuthMetrics, TokenOutcome, IssuedToken, IssueOptions, LoginResult, TokenHandler, TokenHandlerDeps } from './token-handler.js';
+export type { AuthMetrics, TokenOutcome, IssuedToken, LoginResult, TokenHandler, TokenHandlerDeps } from './token-handler.js';
 export type { LoginOutcome, PasswordCheck } from './password-login.js';
 export { logoutEverywhere } from './logout-everywhere.js';
 export { TOKEN_PID, tokenComponent, tokenSettings } from './token-config.js';
@@ -13,4 +13,4 @@ export { createLoginThrottle, DEFAULT_MAX_THROTTLE_KEYS, DEFAULT_THROTTLE } from
 export { MAX_LOGIN_NAME_LENGTH } from './login-name.js';
 export type { LoginAttempt, LoginThrottle, ThrottleLimits } from './login-throttle.js';
 export { tokenAuthPlugin } from './fastify-plugin.js';
-export type { Authentication, Provisioner, ProvisioningClaim, Session, TokenKind, TokenRequest } from './types.js';
+export type { Authentication, AuthLogger, IssueOptions, Provisioner, ProvisioningClaim, Session, TokenKind, TokenRequest } from './types.js';

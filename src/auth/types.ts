@@ -1,3 +1,4 @@
+import type { Log } from '../log.js';
 import type { User } from '../users/index.js';
 
 export type TokenKind = 'stateful' | 'encapsulated';
@@ -47,6 +48,14 @@ export interface Provisioner {
   /** The user created from the claim, or null when the claim may not create it here (logged why). */
   apply(userId: string, claim: ProvisioningClaim, generation: number): Promise<User | null>;
 }
+
+export interface IssueOptions {
+  /** Carried by an encapsulated token, so any instance with the same keys can create the user (see README, single sign-on). */
+  readonly provisioning?: ProvisioningClaim;
+}
+
+/** The token handler's logger: a `Log` that also takes debug lines (why a token was refused, at debug level: pino's signature). */
+export type AuthLogger = Log & { debug(fields: object, message: string): void };
 
 /** Just what the handler reads of a request, so servers other than Fastify can use it. */
 export interface TokenRequest {
