@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, type KeyObject } from 'node:crypto';
+import type { ProvisioningClaim } from './types.js';
 
 /**
  * Encapsulated tokens: JWS compact serialisation, HS256, `kid` = HMAC key id. Any JOSE library
@@ -18,14 +19,6 @@ export interface EncapsulatedClaims {
   readonly nbf?: number;
   /** After an OpenID Connect sign-in: what an instance without the user needs to create it. */
   readonly prv?: ProvisioningClaim;
-}
-
-/** The provisioning claim (see auth/oidc/provisioning.ts): provider, subject, mapped groups, sign-in time. */
-export interface ProvisioningClaim {
-  readonly p: string;
-  readonly s: string;
-  readonly g: readonly string[];
-  readonly at: number;
 }
 
 /**

@@ -1,5 +1,7 @@
 export { createTokenHandler, MAX_TOKENS_PER_USER } from './token-handler.js';
-export type { AuditLogger, AuthLogger, AuthMetrics, LoginOutcome, TokenOutcome, IssuedToken, IssueOptions, LoginResult, PasswordCheck, TokenHandler, TokenHandlerDeps } from './token-handler.js';
+export type { AuthMetrics, TokenOutcome, IssuedToken, LoginResult, TokenHandler, TokenHandlerDeps } from './token-handler.js';
+export type { LoginOutcome, PasswordCheck } from './password-login.js';
+export { logoutEverywhere } from './logout-everywhere.js';
 export { TOKEN_PID, tokenComponent, tokenSettings } from './token-config.js';
 export { expireRetiredHmacKeys } from './retired-keys.js';
 export type { TokenSettings } from './token-config.js';
@@ -10,4 +12,4 @@ export { createStatefulTokenStore, TOKEN_TYPE, TOKENS_FOLDER } from './stateful-
 export { createLoginThrottle, DEFAULT_MAX_THROTTLE_KEYS, DEFAULT_THROTTLE } from './login-throttle.js';
 export { MAX_LOGIN_NAME_LENGTH } from './login-name.js';
 export type { LoginAttempt, LoginThrottle, ThrottleLimits } from './login-throttle.js';
-export type { Authentication, Session, TokenKind, TokenRequest } from './types.js';
+export type { Authentication, AuthLogger, IssueOptions, Provisioner, ProvisioningClaim, Session, TokenKind, TokenRequest } from './types.js';

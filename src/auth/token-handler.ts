@@ -1,35 +1,24 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { ConfigAdmin } from '../config/index.js';
-import type { CryptoSupport, KeyIds } from '../crypto/index.js';
+import type { CryptoSupport } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
+import type { Log } from '../log.js';
 import type { Repository } from '../repository/index.js';
 import type { User, UserManager } from '../users/index.js';
 import { tokenCookie, tokenFromRequest } from './cookies.js';
-import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
-import { fitsLoginName, LOGIN_NAME_TOO_LONG, loggedLoginName } from './login-name.js';
+import { createEncapsulatedKind } from './encapsulated-kind.js';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
-import { createStatefulTokenStore, looksStateful, MALFORMED_STATEFUL_TOKEN, type StatefulToken } from './stateful-tokens.js';
+import { logoutEverywhere } from './logout-everywhere.js';
+import { checkPassword, type LoginOutcome, type PasswordCheck } from './password-login.js';
+import { createStatefulKind } from './stateful-kind.js';
+import { createStatefulTokenStore, looksStateful } from './stateful-tokens.js';
 import { TOKEN_PID, tokenSettings, type TokenSettings } from './token-config.js';
-import type { Provisioner, ProvisioningClaim } from './oidc/provisioning.js';
-import type { Authentication, Session, TokenKind, TokenRequest } from './types.js';
-import { TokenMap } from './token-map.js';
+import { sessionOf, type TokenKindHandler } from './token-kind.js';
+import { createTokenUsers } from './token-users.js';
+import type { Authentication, AuthLogger, IssueOptions, Provisioner, Session, TokenKind, TokenRequest } from './types.js';
 import { createUserCache } from './user-cache.js';
 import { createValidatedTokens } from './validated-tokens.js';
 
-/** The part of a logger the handler uses (pino's signature). */
-export interface AuthLogger {
-  warn(object: object, message: string): void;
-  debug(object: object, message: string): void;
-}
-
-/** The audit trail: one line per login and per refused well-formed token (user, address, reason; never a password or token). */
-export interface AuditLogger {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-}
-
-export type LoginOutcome = 'success' | 'failure' | 'throttled';
 export type TokenOutcome = 'valid' | 'refused' | 'error';
 
 /** Counters the handler bumps (Prometheus in an instance): each call must be cheap, it sits on every request. */
@@ -45,7 +34,8 @@ export interface TokenHandlerDeps {
   readonly config: ConfigAdmin;
   readonly clock: Clock;
   readonly logger?: AuthLogger;
-  readonly audit?: AuditLogger;
+  /** The audit trail: one line per login and per refused well-formed token (user, address, reason; never a password or token). */
+  readonly audit?: Log;
   readonly metrics?: AuthMetrics;
   readonly throttle?: LoginThrottle;
   /** How long a loaded user is trusted on the token path (default 5 s). */
@@ -58,17 +48,9 @@ export interface TokenHandlerDeps {
   readonly provisioner?: Provisioner;
 }
 
-export interface IssueOptions {
-  /** Carried by an encapsulated token, so any instance with the same keys can create the user (see README, single sign-on). */
-  readonly provisioning?: ProvisioningClaim;
-}
-
 export type LoginResult =
   | { readonly ok: true; readonly token: string; readonly session: Session }
   | { readonly ok: false; readonly retryAfterSeconds: number };
-
-/** The outcome of a password check: the user, or how long the caller must wait (0: just wrong). */
-export type PasswordCheck = { readonly ok: true; readonly user: User } | { readonly ok: false; readonly retryAfterSeconds: number };
 
 /** A token just issued, and the session it stands for. */
 export interface IssuedToken {
@@ -109,33 +91,14 @@ export interface TokenHandler {
 }
 
 export const MAX_TOKENS_PER_USER = 50;
-const VERIFIED_CACHE_SIZE = 10_000;
 
 export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
-  const { users, crypto, config, clock } = deps;
-  const logger = deps.logger;
-  const throttle = deps.throttle ?? createLoginThrottle();
+  const { users, config, clock, logger } = deps;
+  const passwordLogin = { users, clock, throttle: deps.throttle ?? createLoginThrottle(), audit: deps.audit, metrics: deps.metrics };
   const userCacheTtlMs = deps.userCacheTtlMs ?? 5_000;
   const userCache = createUserCache(users, userCacheTtlMs);
   const store = createStatefulTokenStore({ repo: deps.repo, maxPerUser: () => MAX_TOKENS_PER_USER });
   const validatedTokens = deps.validatedTokenCache === false ? undefined : createValidatedTokens({ repo: deps.repo, clock });
-
-  // A key id is a hash of the key, so a kid always names the same bytes: KeyObjects can be kept
-  // for good. Whether a kid may still verify is asked of crypto support on every token.
-  const keyObjects = new Map<string, KeyObject>();
-  function keyObject(kid: string, bytes: Buffer): KeyObject {
-    let key = keyObjects.get(kid);
-    if (!key) {
-      key = createSecretKey(bytes);
-      keyObjects.set(kid, key);
-    }
-    return key;
-  }
-  const verifier = createEncapsulatedVerifier((kid) => {
-    const bytes = crypto.verificationKey(kid);
-    return bytes && keyObject(kid, bytes);
-  });
-  const verified = new TokenMap<{ claims: EncapsulatedClaims; kid: string }>();
 
   let cachedSettings: TokenSettings | undefined;
   config.onChange(TOKEN_PID, () => {
@@ -143,190 +106,12 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
   });
   const settings = () => (cachedSettings ??= tokenSettings(config.current(TOKEN_PID)));
 
-  function sessionOf(user: User, type: TokenKind, expiresAtMs: number): Session {
-    return { userId: user.id, groups: user.groups, token: { type, expiresAt: new Date(expiresAtMs) } };
-  }
-
-  function issueEncapsulated(user: User, nowMs: number, provisioning?: ProvisioningClaim): { token: string; expiresAt: number } {
-    const lifetimeMs = settings().expirationMs;
-    const signing = crypto.signingKey();
-    const iat = Math.floor(nowMs / 1000);
-    const exp = Math.floor((nowMs + lifetimeMs) / 1000);
-    const claims = { sub: user.id, iat, exp, gen: user.generation, ...(provisioning ? { prv: provisioning } : {}) };
-    return { token: issueEncapsulatedToken(claims, { kid: signing.kid, key: keyObject(signing.kid, signing.key) }), expiresAt: exp * 1000 };
-  }
-
-  // Claims the provisioner refused, until the user cache would look again: a token that may not
-  // create its user costs no repository work and no log line on every request.
-  const refusedClaims = new Map<string, number>();
-
-  /** A user missing here, created from the token's provisioning claim when the provisioner allows it. */
-  async function provisioned(userId: string, provisioning: ProvisioningClaim | undefined, generation: number | undefined, nowMs: number): Promise<User | null> {
-    if (!provisioning || !deps.provisioner) return null;
-    const key = `${userId}\n${provisioning.p}\n${provisioning.at}`;
-    if ((refusedClaims.get(key) ?? 0) > nowMs) return null;
-    const user = await deps.provisioner.apply(userId, provisioning, generation ?? 0);
-    if (user) {
-      userCache.invalidate(userId); // it held "no such user"
-    } else {
-      if (refusedClaims.size >= VERIFIED_CACHE_SIZE) refusedClaims.clear();
-      refusedClaims.set(key, nowMs + userCacheTtlMs);
-    }
-    return user;
-  }
-
-  /** Whether a token of `generation` may act as this user (the checks `usableUser` makes, without its reasons). */
-  function mayActAs(user: User, generation?: number): boolean {
-    return !user.disabled && (generation === undefined || generation === user.generation);
-  }
-
-  async function usableUser(userId: string, kind: TokenKind, nowMs: number, generation?: number, provisioning?: ProvisioningClaim): Promise<User | null> {
-    // An existing record always wins over a provisioning claim: disabled stays disabled, a raised generation ends the token.
-    const user = (await userCache.get(userId, nowMs)) ?? (await provisioned(userId, provisioning, generation, nowMs));
-    const refuse = (why: string) => {
-      logger?.warn({ userId, tokenType: kind }, `valid token for ${userId}, but ${why}`);
-      deps.audit?.info({ event: 'token-refused', userId, tokenType: kind, reason: why }, 'token refused');
-      return null;
-    };
-    if (!user) return refuse(`${userId} does not exist on this instance${provisioning ? ' and its provisioning claim may not create it here' : ''}`);
-    if (user.disabled) return refuse(`${userId} is disabled`);
-    if (generation !== undefined && generation !== user.generation) {
-      return refuse(`its generation ${generation} is not the user's ${user.generation} (logged out everywhere)`);
-    }
-    return user;
-  }
-
-  async function authenticateEncapsulated(token: string, nowMs: number): Promise<Authentication | null> {
-    let result = deps.verifiedTokenCache === false ? undefined : verified.get(token);
-    if (!result) {
-      const verification = verifier.verify(token, nowMs);
-      if (!verification.ok) {
-        logger?.debug({ reason: verification.reason }, 'encapsulated token refused');
-        // Junk that is no token is counted (metrics) but not audited: a flood of it must not flood the trail.
-        if (!isNotAToken(token, verification.reason)) {
-          deps.audit?.info({ event: 'token-refused', tokenType: 'encapsulated', reason: verification.reason }, 'token refused');
-        }
-        return null;
-      }
-      result = { claims: verification.claims, kid: verification.kid };
-      if (deps.verifiedTokenCache !== false) {
-        if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();
-        verified.set(token, result);
-      }
-    } else if (result.claims.exp * 1000 <= nowMs || !crypto.verificationKey(result.kid)) {
-      verified.delete(token);
-      return null;
-    }
-    const user = await usableUser(result.claims.sub, 'encapsulated', nowMs, result.claims.gen, result.claims.prv);
-    return user && encapsulatedAuthentication(user, result, nowMs);
-  }
-
-  /** The session of a verified token of a usable user, renewed past half its life or when its key is retired. */
-  function encapsulatedAuthentication(user: User, { claims, kid }: { claims: EncapsulatedClaims; kid: string }, nowMs: number): Authentication {
-    const half = (claims.exp - claims.iat) / 2;
-    const pastHalfLife = settings().refresh && nowMs / 1000 - claims.iat > half;
-    const signedByRetiredKey = kid !== crypto.signingKey().kid && crypto.keyIds().retiredHmac.includes(kid);
-    if (pastHalfLife || signedByRetiredKey) {
-      const renewed = issueEncapsulated(user, nowMs, claims.prv); // the sign-in time in it stays as it was
-      return { session: sessionOf(user, 'encapsulated', renewed.expiresAt), renewedToken: renewed.token };
-    }
-    return { session: sessionOf(user, 'encapsulated', claims.exp * 1000) };
-  }
-
-  // The answers `authenticateKept` gave, by the verification or validation they came from. Why:
-  // re-checking the key, the renewal conditions and making a new session cost about a third of
-  // a kept answer's 0.5 µs (BENCHMARKS.md). An answer is given again only while everything it
-  // was checked against is the same object (the kept user, the key set, the token settings: each
-  // is replaced, never changed, when it changes) and until it would expire or need renewal.
-  interface KeptAnswer {
-    readonly user: User;
-    /** The key set an encapsulated token's key was checked against; a stateful answer needs none. */
-    readonly keys: KeyIds | null;
-    readonly settings: TokenSettings;
-    readonly until: number;
-    readonly authentication: Authentication;
-  }
-  const keptAnswers = new WeakMap<object, KeptAnswer>();
-
-  function keptAnswer(of: object, user: User, keys: KeyIds | null, nowMs: number): Authentication | undefined {
-    const answer = keptAnswers.get(of);
-    if (answer && answer.user === user && answer.keys === keys && answer.settings === settings() && nowMs < answer.until) return answer.authentication;
-    return undefined;
-  }
-
-  function keepAnswer(of: object, user: User, keys: KeyIds | null, until: number, authentication: Authentication): Authentication {
-    keptAnswers.set(of, { user, keys, settings: settings(), until, authentication });
-    return authentication;
-  }
-
-  function keptEncapsulated(token: string, nowMs: number): Authentication | undefined {
-    const verification = deps.verifiedTokenCache === false ? undefined : verified.get(token);
-    const user = verification && userCache.kept(verification.claims.sub, nowMs);
-    if (!verification || !user) return undefined;
-    const keys = crypto.keyIds();
-    const again = keptAnswer(verification, user, keys, nowMs);
-    if (again) return again;
-    const { claims, kid } = verification;
-    if (claims.exp * 1000 <= nowMs || !crypto.verificationKey(kid) || !mayActAs(user, claims.gen)) return undefined;
-    const authentication = encapsulatedAuthentication(user, verification, nowMs);
-    if (authentication.renewedToken) return authentication;
-    const renewsAt = settings().refresh ? (claims.iat + (claims.exp - claims.iat) / 2) * 1000 : Infinity;
-    return keepAnswer(verification, user, keys, Math.min(claims.exp * 1000, renewsAt), authentication);
-  }
-
-  function keptStateful(token: string, nowMs: number): Authentication | undefined {
-    const valid = validatedTokens?.kept(token, nowMs);
-    const user = valid && userCache.kept(valid.userId, nowMs);
-    if (!valid || !user || !mayActAs(user)) return undefined;
-    const again = keptAnswer(valid, user, null, nowMs);
-    if (again) return again;
-    const { refresh, expirationMs } = settings();
-    const refreshesAt = refresh ? valid.expiresAt - expirationMs / 2 : Infinity;
-    if (nowMs > refreshesAt) return undefined; // a write: authenticateToken
-    return keepAnswer(valid, user, null, Math.min(valid.expiresAt, refreshesAt), { session: sessionOf(user, 'stateful', valid.expiresAt) });
-  }
-
-  /** The token as the repository has it (a hit of the validated-token cache, or one read), or null. */
-  async function validStatefulToken(token: string, nowMs: number): Promise<StatefulToken | null> {
-    const kept = await validatedTokens?.lookup(token, nowMs);
-    if (kept) return kept;
-    const epoch = validatedTokens?.epoch() ?? 0;
-    const validation = await store.validate(token, nowMs);
-    if (!validation.ok) {
-      logger?.debug({ reason: validation.reason }, 'stateful token refused');
-      if (validation.reason !== MALFORMED_STATEFUL_TOKEN) {
-        deps.audit?.info({ event: 'token-refused', tokenType: 'stateful', reason: validation.reason }, 'token refused');
-      }
-      return null;
-    }
-    validatedTokens?.remember(token, validation.token, epoch);
-    return validation.token;
-  }
-
-  async function authenticateStateful(token: string, nowMs: number): Promise<Authentication | null> {
-    const valid = await validStatefulToken(token, nowMs);
-    if (!valid) return null;
-    const user = await usableUser(valid.userId, 'stateful', nowMs);
-    if (!user) return null;
-    const { refresh, expirationMs } = settings();
-    if (refresh && valid.expiresAt - nowMs < expirationMs / 2) {
-      const expiresAt = nowMs + expirationMs;
-      // The token is valid: a refresh that cannot be written now (the repository read-only, busy
-      // or away) leaves it as it was, and a later request refreshes it. The request goes on.
-      const extended = await store.extend(valid.nodeId, expiresAt).then(
-        () => true,
-        (error: unknown) => {
-          logger?.warn({ err: error, userId: user.id }, 'stateful token not refreshed; it keeps its expiry, a later request refreshes it');
-          return false;
-        },
-      );
-      if (extended) {
-        validatedTokens?.extended(token, expiresAt);
-        return { session: sessionOf(user, 'stateful', expiresAt), renewedToken: token };
-      }
-    }
-    return { session: sessionOf(user, 'stateful', valid.expiresAt) };
-  }
+  const tokenUsers = createTokenUsers({ userCache, userCacheTtlMs, provisioner: deps.provisioner, logger, audit: deps.audit });
+  const kinds: Readonly<Record<TokenKind, TokenKindHandler>> = {
+    stateful: createStatefulKind({ store, validatedTokens, settings, userCache, tokenUsers, logger, audit: deps.audit }),
+    encapsulated: createEncapsulatedKind({ crypto: deps.crypto, settings, userCache, tokenUsers, verifiedTokenCache: deps.verifiedTokenCache !== false, logger, audit: deps.audit }),
+  };
+  const kindOf = (token: string): TokenKind => (looksStateful(token) ? 'stateful' : 'encapsulated');
 
   const handler: TokenHandler = {
     settings,
@@ -338,47 +123,13 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       return { ok: true, ...(await handler.issue(checked.user)) };
     },
 
-    async checkPassword(userId, password, clientAddress) {
-      if (!fitsLoginName(userId)) {
-        deps.audit?.warn({ event: 'login', outcome: 'refused', userId: loggedLoginName(userId), clientAddress, reason: 'user name too long' }, 'login refused');
-        throw new CapsuleError('INVALID_ARGUMENT', LOGIN_NAME_TOO_LONG);
-      }
-      const nowMs = clock.now();
-      const keys = [`user:${userId}`, `addr:${clientAddress}`];
-      // The attempt is taken before the password is hashed (off the event loop, so many run at
-      // once): logins in flight count against the limit, or a burst of guesses all get checked.
-      const attempt = throttle.begin(keys, nowMs);
-      if ('retryAfterSeconds' in attempt) {
-        const wait = attempt.retryAfterSeconds;
-        deps.metrics?.login('throttled');
-        deps.audit?.warn({ event: 'login', outcome: 'throttled', userId, clientAddress, retryAfterSeconds: wait }, 'login throttled');
-        return { ok: false, retryAfterSeconds: wait };
-      }
-      let user: User | null;
-      try {
-        user = await users.authenticate(userId, password);
-      } catch (error) {
-        attempt.abandoned();
-        throw error;
-      }
-      if (!user) {
-        attempt.failed(clock.now());
-        deps.metrics?.login('failure');
-        deps.audit?.warn({ event: 'login', outcome: 'failure', userId, clientAddress }, 'login failed');
-        return { ok: false, retryAfterSeconds: 0 };
-      }
-      attempt.succeeded([`user:${userId}`]);
-      deps.metrics?.login('success');
-      deps.audit?.info({ event: 'login', outcome: 'success', userId, clientAddress }, 'login');
-      return { ok: true, user };
-    },
+    checkPassword: (userId, password, clientAddress) => checkPassword(passwordLogin, userId, password, clientAddress),
 
     async issue(user, options = {}) {
       if (user.disabled) throw new CapsuleError('FORBIDDEN', `${user.id} is disabled`);
       const nowMs = clock.now();
       const kind: TokenKind = settings().encapsulated ? 'encapsulated' : 'stateful';
-      // A stateful token lives in this instance's repository only: nothing to provision elsewhere.
-      const issued = kind === 'encapsulated' ? issueEncapsulated(user, nowMs, options.provisioning) : await store.create(user, nowMs, settings().expirationMs);
+      const issued = await kinds[kind].issue(user, nowMs, options);
       return { token: issued.token, session: sessionOf(user, kind, issued.expiresAt) };
     },
 
@@ -392,16 +143,16 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       // Not looksStateful's pattern: only the exact string of a token checked before is found
       // here, so it is enough to tell the kinds apart (a JWS has dots, a stateful token '_' at 36).
       const kind: TokenKind = token.charCodeAt(36) === 95 /* _ */ && !token.includes('.') ? 'stateful' : 'encapsulated';
-      const kept = kind === 'stateful' ? keptStateful(token, nowMs) : keptEncapsulated(token, nowMs);
+      const kept = kinds[kind].kept(token, nowMs);
       if (kept) deps.metrics?.tokenVerified(kind, 'valid');
       return kept;
     },
 
     async authenticateToken(token) {
       const nowMs = clock.now();
-      const kind: TokenKind = looksStateful(token) ? 'stateful' : 'encapsulated';
+      const kind = kindOf(token);
       try {
-        const authentication = kind === 'stateful' ? await authenticateStateful(token, nowMs) : await authenticateEncapsulated(token, nowMs);
+        const authentication = await kinds[kind].check(token, nowMs);
         deps.metrics?.tokenVerified(kind, authentication ? 'valid' : 'refused');
         return authentication;
       } catch (error) {
@@ -417,17 +168,12 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
 
     tokenOf: (request) => tokenFromRequest(request, settings().cookieName),
 
-    async logout(token) {
-      if (looksStateful(token)) await store.remove(token);
-    },
+    logout: (token) => kinds[kindOf(token)].end(token),
 
     async logoutEverywhere(userId) {
-      const user = await users.getUser(userId);
-      if (!user) throw new CapsuleError('USER_NOT_FOUND', `no user '${userId}'`);
-      const statefulTokensRemoved = await store.removeAllOf(user);
-      const updated = await users.incrementGeneration(userId);
+      const result = await logoutEverywhere({ users, store }, userId);
       userCache.invalidate(userId);
-      return { statefulTokensRemoved, generation: updated.generation };
+      return result;
     },
 
     removeExpiredTokens: () => store.removeExpired(clock.now()),

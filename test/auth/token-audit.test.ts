@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createTokenHandler, type AuditLogger, type TokenOutcome, type TokenKind } from '../../src/auth/index.js';
+import { createTokenHandler, type TokenOutcome, type TokenKind } from '../../src/auth/index.js';
+import type { Log } from '../../src/log.js';
 import { fixedClock } from '../../src/clock.js';
 import { openServices } from '../../src/instance/index.js';
 import { fastHasher } from '../helpers/services.js';
@@ -16,7 +17,8 @@ async function setup(encapsulated: boolean) {
   await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': encapsulated });
   await services.users.createUser('alice', { password: 'pw' });
   const lines: Array<Record<string, unknown>> = [];
-  const audit: AuditLogger = { info: (object) => lines.push(object as Record<string, unknown>), warn: (object) => lines.push(object as Record<string, unknown>) };
+  const keep = (object: object) => void lines.push(object as Record<string, unknown>);
+  const audit: Log = { info: keep, warn: keep, error: keep };
   const counts: Array<[TokenKind, TokenOutcome]> = [];
   const metrics = { login: () => undefined, tokenVerified: (kind: TokenKind, outcome: TokenOutcome) => void counts.push([kind, outcome]) };
   const handler = createTokenHandler({ ...services, audit, metrics, userCacheTtlMs: 0 });

@@ -4,7 +4,7 @@ import { isCapsuleError } from '../../errors.js';
 import { describeOidcSecret, revealOidcSecret } from './client-secret.js';
 import { discoverProvider, issuerUrl } from './discovery.js';
 import type { OidcSettings } from './oidc-config.js';
-import type { OidcCheckResult } from './oidc-login.js';
+import type { OidcCheckResult } from './types.js';
 
 const KEY_TYPE = { RS256: 'RSA', PS256: 'RSA', ES256: 'EC', EdDSA: 'OKP' } as const;
 

@@ -3,7 +3,7 @@ import type { Clock } from '../../clock.js';
 import type { ConfigAdmin } from '../../config/index.js';
 import type { CryptoSupport } from '../../crypto/index.js';
 import { CapsuleError, isCapsuleError } from '../../errors.js';
-import type { HealthStatus } from '../../health/index.js';
+import type { Log } from '../../log.js';
 import { checkId, type User, type UserManager } from '../../users/index.js';
 import { secretRedactor } from '../../support/client-credentials.js';
 import { checkProvider } from './check.js';
@@ -11,20 +11,16 @@ import { revealOidcSecret } from './client-secret.js';
 import { discoverProvider, fetchWithTimeout } from './discovery.js';
 import { LOGIN_STATE_LIFETIME_S, openLoginState, sealLoginState } from './login-state.js';
 import { OIDC_PID, oidcPid, oidcSettings, providerNameOf, type OidcSettings } from './oidc-config.js';
-import { MAX_PROVISIONED_GROUPS, MAX_PROVISIONING_CLAIM_BYTES, type ProvisioningClaim } from './provisioning.js';
-
-/** The part of a logger the OIDC service uses (pino's signature). */
-export interface OidcLogger {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-}
+import type { ProvisioningClaim } from '../types.js';
+import { MAX_PROVISIONED_GROUPS, MAX_PROVISIONING_CLAIM_BYTES } from './provisioning.js';
+import type { OidcCheckResult } from './types.js';
 
 export interface OidcLoginDeps {
   readonly config: ConfigAdmin;
   readonly crypto: CryptoSupport;
   readonly users: UserManager;
   readonly clock: Clock;
-  readonly logger?: OidcLogger;
+  readonly logger?: Log;
   /** Timeout of each request to a provider (default 10 s). */
   readonly timeoutMs?: number;
 }
@@ -41,13 +37,6 @@ export class OidcLoginError extends CapsuleError {
   ) {
     super('OIDC_LOGIN_FAILED', detail, options);
   }
-}
-
-export interface OidcCheckResult {
-  readonly name: string;
-  readonly status: HealthStatus;
-  readonly message: string;
-  readonly code: string | null;
 }
 
 export interface BegunLogin {
@@ -117,7 +106,7 @@ function claimText(value: unknown): string | null {
 }
 
 /** The Capsule groups of a sign-in: the provider groups the group map names, mapped, plus the default groups. */
-export function mappedGroups(settings: OidcSettings, claimValue: unknown, logger?: OidcLogger): string[] {
+export function mappedGroups(settings: OidcSettings, claimValue: unknown, logger?: Log): string[] {
   const groups = new Set<string>();
   const given = Array.isArray(claimValue) ? claimValue.filter((item): item is string => typeof item === 'string') : typeof claimValue === 'string' ? [claimValue] : [];
   for (const providerGroup of given) {

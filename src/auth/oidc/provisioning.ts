@@ -1,41 +1,23 @@
 import type { Clock } from '../../clock.js';
 import type { ConfigAdmin } from '../../config/index.js';
 import { isCapsuleError } from '../../errors.js';
-import type { User, UserManager } from '../../users/index.js';
-import { CLOCK_SKEW_SECONDS, type ProvisioningClaim } from '../encapsulated-tokens.js';
+import type { UserManager } from '../../users/index.js';
+import type { Log } from '../../log.js';
+import { CLOCK_SKEW_SECONDS } from '../encapsulated-tokens.js';
+import type { Provisioner } from '../types.js';
 import { oidcPid, oidcSettings } from './oidc-config.js';
-
-/**
- * The provisioning claim (`prv`) an encapsulated token carries after an OpenID Connect sign-in:
- * enough for an instance that has never seen the user to create it, exactly as the instance that
- * handled the callback did. It is covered by the token's HMAC, so only a holder of the farm's
- * key can write one; its shape is checked by the token codec (encapsulated-tokens.ts), with the
- * other claims. Short names keep the token well under 1 KB.
- */
-export type { ProvisioningClaim };
 
 export const MAX_PROVISIONED_GROUPS = 20;
 /** Keeps the longest token under 1 KB: header ~80, claims ~230 with a 128-character user id, this, signature 43 (base64url: x4/3). */
 export const MAX_PROVISIONING_CLAIM_BYTES = 320;
 
-export interface ProvisionerLogger {
-  warn(object: object, message: string): void;
-  info(object: object, message: string): void;
-}
-
-/** What the token handler calls when a valid token names a user this instance does not have. */
-export interface Provisioner {
-  /** The user created from the claim, or null when the claim may not create it here (logged why). */
-  apply(userId: string, claim: ProvisioningClaim, generation: number): Promise<User | null>;
-}
-
 /**
- * Applies a provisioning claim once: only on an instance that has the provider configured, only
+ * The OpenID Connect side of the provisioning seam (auth/types.ts). Applies a provisioning claim once: only on an instance that has the provider configured, only
  * within the provider's provisioning window after the sign-in, and only when no user record of
  * that id exists (an existing record, disabled or logged out everywhere, always wins) and none
  * was deleted after the sign-in.
  */
-export function createProvisioner(deps: { config: ConfigAdmin; users: UserManager; clock: Clock; logger?: ProvisionerLogger }): Provisioner {
+export function createProvisioner(deps: { config: ConfigAdmin; users: UserManager; clock: Clock; logger?: Log }): Provisioner {
   return {
     async apply(userId, claim, generation) {
       const values = deps.config.stored(oidcPid(claim.p));

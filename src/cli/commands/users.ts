@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createTokenHandler } from '../../auth/index.js';
+import { createStatefulTokenStore, logoutEverywhere, MAX_TOKENS_PER_USER } from '../../auth/index.js';
 import type { User } from '../../users/index.js';
 import { readPassword } from '../passphrase.js';
 import { printJson, printTable, type CliIO } from '../io.js';
@@ -49,7 +49,7 @@ export async function usersSetDisabled(id: string, disabled: boolean, options: O
 }
 
 export async function usersLogoutEverywhere(id: string, options: Options, io: CliIO) {
-  const result = await withHome(options, io, (s) => createTokenHandler(s).logoutEverywhere(id));
+  const result = await withHome(options, io, (s) => logoutEverywhere({ users: s.users, store: createStatefulTokenStore({ repo: s.repo, maxPerUser: () => MAX_TOKENS_PER_USER }) }, id));
   report(
     io,
     options,

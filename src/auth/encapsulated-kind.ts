@@ -1,0 +1,124 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import type { CryptoSupport } from '../crypto/index.js';
+import type { Log } from '../log.js';
+import type { User } from '../users/index.js';
+import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
+import { createKeptAnswers } from './kept-answers.js';
+import { refreshesAt } from './refresh-rule.js';
+import { refusalOf } from './refusal.js';
+import type { TokenSettings } from './token-config.js';
+import { sessionOf, type TokenKindHandler } from './token-kind.js';
+import { TokenMap } from './token-map.js';
+import type { TokenUsers } from './token-users.js';
+import type { UserCache } from './user-cache.js';
+import type { Authentication, AuthLogger, ProvisioningClaim } from './types.js';
+
+const VERIFIED_CACHE_SIZE = 10_000;
+
+export interface EncapsulatedKindDeps {
+  readonly crypto: CryptoSupport;
+  readonly settings: () => TokenSettings;
+  readonly userCache: UserCache;
+  readonly tokenUsers: TokenUsers;
+  /** Remember verified tokens (expiry, key and generation are still checked every time). */
+  readonly verifiedTokenCache: boolean;
+  readonly logger?: AuthLogger;
+  readonly audit?: Log;
+}
+
+interface Verified {
+  readonly claims: EncapsulatedClaims;
+  readonly kid: string;
+}
+
+/** Encapsulated tokens: HMAC-signed, checked offline by any instance with the same keys (encapsulated-tokens.ts). */
+export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHandler {
+  const { crypto, settings, userCache, tokenUsers, logger, audit } = deps;
+  const keptAnswers = createKeptAnswers(settings);
+
+  // A key id is a hash of the key, so a kid always names the same bytes: KeyObjects can be kept
+  // for good. Whether a kid may still verify is asked of crypto support on every token.
+  const keyObjects = new Map<string, KeyObject>();
+  function keyObject(kid: string, bytes: Buffer): KeyObject {
+    let key = keyObjects.get(kid);
+    if (!key) {
+      key = createSecretKey(bytes);
+      keyObjects.set(kid, key);
+    }
+    return key;
+  }
+  const verifier = createEncapsulatedVerifier((kid) => {
+    const bytes = crypto.verificationKey(kid);
+    return bytes && keyObject(kid, bytes);
+  });
+  const verified = new TokenMap<Verified>();
+
+  function issue(user: User, nowMs: number, provisioning?: ProvisioningClaim): { token: string; expiresAt: number } {
+    const lifetimeMs = settings().expirationMs;
+    const signing = crypto.signingKey();
+    const iat = Math.floor(nowMs / 1000);
+    const exp = Math.floor((nowMs + lifetimeMs) / 1000);
+    const claims = { sub: user.id, iat, exp, gen: user.generation, ...(provisioning ? { prv: provisioning } : {}) };
+    return { token: issueEncapsulatedToken(claims, { kid: signing.kid, key: keyObject(signing.kid, signing.key) }), expiresAt: exp * 1000 };
+  }
+
+  /** A token lives as long as it was signed for. */
+  const refreshAt = (claims: EncapsulatedClaims) => refreshesAt(settings(), claims.exp * 1000, (claims.exp - claims.iat) * 1000);
+
+  /** The session of a verified token of a usable user, renewed past half its life or when its key is retired. */
+  function authentication(user: User, { claims, kid }: Verified, nowMs: number): Authentication {
+    const pastHalfLife = nowMs > refreshAt(claims);
+    const signedByRetiredKey = kid !== crypto.signingKey().kid && crypto.keyIds().retiredHmac.includes(kid);
+    if (pastHalfLife || signedByRetiredKey) {
+      const renewed = issue(user, nowMs, claims.prv); // the sign-in time in it stays as it was
+      return { session: sessionOf(user, 'encapsulated', renewed.expiresAt), renewedToken: renewed.token };
+    }
+    return { session: sessionOf(user, 'encapsulated', claims.exp * 1000) };
+  }
+
+  return {
+    issue: async (user, nowMs, options) => issue(user, nowMs, options.provisioning),
+
+    async check(token, nowMs) {
+      let result = deps.verifiedTokenCache ? verified.get(token) : undefined;
+      if (!result) {
+        const verification = verifier.verify(token, nowMs);
+        if (!verification.ok) {
+          logger?.debug({ reason: verification.reason }, 'encapsulated token refused');
+          // Junk that is no token is counted (metrics) but not audited: a flood of it must not flood the trail.
+          if (!isNotAToken(token, verification.reason)) {
+            audit?.info({ event: 'token-refused', tokenType: 'encapsulated', reason: verification.reason }, 'token refused');
+          }
+          return null;
+        }
+        result = { claims: verification.claims, kid: verification.kid };
+        if (deps.verifiedTokenCache) {
+          if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();
+          verified.set(token, result);
+        }
+      } else if (result.claims.exp * 1000 <= nowMs || !crypto.verificationKey(result.kid)) {
+        verified.delete(token);
+        return null;
+      }
+      const user = await tokenUsers.usable(result.claims, 'encapsulated', nowMs);
+      return user && authentication(user, result, nowMs);
+    },
+
+    kept(token, nowMs) {
+      const verification = deps.verifiedTokenCache ? verified.get(token) : undefined;
+      const user = verification && userCache.kept(verification.claims.sub, nowMs);
+      if (!verification || !user) return undefined;
+      const keys = crypto.keyIds();
+      const again = keptAnswers.get(verification, user, keys, nowMs);
+      if (again) return again;
+      const { claims, kid } = verification;
+      if (claims.exp * 1000 <= nowMs || !crypto.verificationKey(kid) || refusalOf(user, claims) !== null) return undefined;
+      const answer = authentication(user, verification, nowMs);
+      if (answer.renewedToken) return answer;
+      return keptAnswers.keep(verification, user, keys, Math.min(claims.exp * 1000, refreshAt(claims)), answer);
+    },
+
+    // Nothing to delete: the token simply stops being sent.
+    end: async () => undefined,
+  };
+}

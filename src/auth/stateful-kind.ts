@@ -1,0 +1,94 @@
+import type { Log } from '../log.js';
+import { createKeptAnswers } from './kept-answers.js';
+import { refreshesAt } from './refresh-rule.js';
+import { refusalOf } from './refusal.js';
+import { MALFORMED_STATEFUL_TOKEN, type StatefulToken, type StatefulTokenStore } from './stateful-tokens.js';
+import type { TokenSettings } from './token-config.js';
+import { sessionOf, type TokenKindHandler } from './token-kind.js';
+import type { TokenUsers } from './token-users.js';
+import type { UserCache } from './user-cache.js';
+import type { AuthLogger } from './types.js';
+import type { ValidatedTokens } from './validated-tokens.js';
+
+export interface StatefulKindDeps {
+  readonly store: StatefulTokenStore;
+  /** Tokens as last validated (validated-tokens.ts); without it every check reads the repository. */
+  readonly validatedTokens: ValidatedTokens | undefined;
+  readonly settings: () => TokenSettings;
+  readonly userCache: UserCache;
+  readonly tokenUsers: TokenUsers;
+  readonly logger?: AuthLogger;
+  readonly audit?: Log;
+}
+
+/** Stateful tokens: kept in this instance's repository (stateful-tokens.ts), checked against it. */
+export function createStatefulKind(deps: StatefulKindDeps): TokenKindHandler {
+  const { store, validatedTokens, settings, userCache, tokenUsers, logger, audit } = deps;
+  const keptAnswers = createKeptAnswers(settings);
+
+  /** A stateful token lives as long as configured now. */
+  const refreshAt = (token: StatefulToken) => refreshesAt(settings(), token.expiresAt, settings().expirationMs);
+
+  /** The token as the repository has it (a hit of the validated-token cache, or one read), or null. */
+  async function validToken(token: string, nowMs: number): Promise<StatefulToken | null> {
+    const kept = await validatedTokens?.lookup(token, nowMs);
+    if (kept) return kept;
+    const epoch = validatedTokens?.epoch() ?? 0;
+    const validation = await store.validate(token, nowMs);
+    if (!validation.ok) {
+      logger?.debug({ reason: validation.reason }, 'stateful token refused');
+      if (validation.reason !== MALFORMED_STATEFUL_TOKEN) {
+        audit?.info({ event: 'token-refused', tokenType: 'stateful', reason: validation.reason }, 'token refused');
+      }
+      return null;
+    }
+    validatedTokens?.remember(token, validation.token, epoch);
+    return validation.token;
+  }
+
+  return {
+    // A stateful token lives in this instance's repository only: nothing to provision elsewhere.
+    issue: (user, nowMs) => store.create(user, nowMs, settings().expirationMs),
+
+    async check(token, nowMs) {
+      const valid = await validToken(token, nowMs);
+      if (!valid) return null;
+      const user = await tokenUsers.usable({ sub: valid.userId }, 'stateful', nowMs);
+      if (!user) return null;
+      if (nowMs > refreshAt(valid)) {
+        const expiresAt = nowMs + settings().expirationMs;
+        // The token is valid: a refresh that cannot be written now (the repository read-only, busy
+        // or away) leaves it as it was, and a later request refreshes it. The request goes on.
+        const extended = await store.extend(valid.nodeId, expiresAt).then(
+          () => true,
+          (error: unknown) => {
+            logger?.warn({ err: error, userId: user.id }, 'stateful token not refreshed; it keeps its expiry, a later request refreshes it');
+            return false;
+          },
+        );
+        if (extended) {
+          validatedTokens?.extended(token, expiresAt);
+          return { session: sessionOf(user, 'stateful', expiresAt), renewedToken: token };
+        }
+      }
+      return { session: sessionOf(user, 'stateful', valid.expiresAt) };
+    },
+
+    kept(token, nowMs) {
+      const valid = validatedTokens?.kept(token, nowMs);
+      const user = valid && userCache.kept(valid.userId, nowMs);
+      if (!valid || !user) return undefined;
+      // A kept answer was given to this very user object, which passed the check then (a changed user is another object).
+      const again = keptAnswers.get(valid, user, null, nowMs);
+      if (again) return again;
+      if (refusalOf(user, { sub: valid.userId }) !== null) return undefined;
+      const refreshesAfter = refreshAt(valid);
+      if (nowMs > refreshesAfter) return undefined; // a write: check
+      return keptAnswers.keep(valid, user, null, Math.min(valid.expiresAt, refreshesAfter), { session: sessionOf(user, 'stateful', valid.expiresAt) });
+    },
+
+    async end(token) {
+      await store.remove(token);
+    },
+  };
+}
