@@ -7,7 +7,7 @@ import { initialisedHome } from '../helpers/homes.js';
 import { sharedPostgres } from '../helpers/postgres.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
-import { PASSPHRASE, restartAndCheck, startTwoAuthors, type TwoAuthors } from './two-authors.js';
+import { PASSPHRASE, restartAndCheck, startTwoAuthors, type TwoAuthors } from '../helpers/two-authors.js';
 
 interface Fingerprint {
   storage: string;

@@ -8,7 +8,7 @@ import { openServices } from '../../src/instance/index.js';
 import { isProtectedValue } from '../../src/crypto/index.js';
 import { jsonOf, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
-import { freePortOnAll, runIn } from './remote-farm.js';
+import { freePortOnAll, runIn } from '../helpers/remote-farm.js';
 import { systemClock } from '../../src/clock.js';
 
 // What `farm init` writes, and what the other farm commands say when the farm is not running:

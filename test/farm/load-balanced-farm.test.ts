@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CAPSULE_BIN, jsonOf } from '../helpers/cli.js';
 import { login, postFormFrom, withToken } from '../helpers/http.js';
-import { farmUp, initLocalFarm, isAlive, type FarmProcess, type LocalFarm } from './local-farm.js';
+import { farmUp, initLocalFarm, isAlive, type FarmProcess, type LocalFarm } from '../helpers/local-farm.js';
 import { tempDir } from '../helpers/temp.js';
-import { adminToken, memberView, runIn, waitUntil, type Member } from './remote-farm.js';
+import { adminToken, memberView, runIn, waitUntil, type Member } from '../helpers/remote-farm.js';
 
 // The local development farm for real: `farm init` makes an author and two publishes, each on its
 // own loopback address; `farm up` runs them and Debian's HAProxy (round robin, no stickiness) in

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { login } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
-import { farmUp, initLocalFarm, type FarmProcess, type LocalFarm } from '../farm/local-farm.js';
+import { farmUp, initLocalFarm, type FarmProcess, type LocalFarm } from '../helpers/local-farm.js';
 
 // A farm whose every instance has an OAuth client whose token endpoint is dead (nothing listens
 // there). The integration is critical in `GET /system/health`, but HAProxy routes on

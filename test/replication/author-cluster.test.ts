@@ -7,7 +7,7 @@ import { startTestInstance } from '../helpers/homes.js';
 import { sharedPostgres } from '../helpers/postgres.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
-import { eventually } from './instances.js';
+import { eventually } from '../helpers/replication-instances.js';
 import { capturedLogger } from '../helpers/logs.js';
 
 describe('two authors on one PostgreSQL repository share one outbox', () => {

@@ -7,7 +7,7 @@ import { login, sessionStatus } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
-import { ADMIN_PASSWORD, cli, eventually, instanceProcess, loginStatus, type InstanceProcess } from './instances.js';
+import { ADMIN_PASSWORD, cli, eventually, instanceProcess, loginStatus, type InstanceProcess } from '../helpers/replication-instances.js';
 import { systemClock } from '../../src/clock.js';
 
 interface AgentStatusJson {

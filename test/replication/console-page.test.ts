@@ -9,7 +9,7 @@ import { startTestInstance } from '../helpers/homes.js';
 import { login } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
-import { eventually } from './instances.js';
+import { eventually } from '../helpers/replication-instances.js';
 
 /** The README's picture; refreshed with UPDATE_SCREENSHOTS=1, so a plain test run leaves the tree clean. */
 const SCREENSHOT = fileURLToPath(new URL('../../docs/console-replication.png', import.meta.url));

@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import { startTestInstance } from '../helpers/homes.js';
 import { login, withToken } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
-import { whenCommitted } from './commits.js';
-import { cli } from './instances.js';
+import { whenCommitted } from '../helpers/commits.js';
+import { cli } from '../helpers/replication-instances.js';
 
 describe('protected content on a publish', () => {
   it('a page activated alone keeps the protection of its ancestors, follows their rule changes, and goes with a deactivated parent', async (t) => {

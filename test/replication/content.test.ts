@@ -5,8 +5,8 @@ import { createOutbox, createReceiver, readAgentState } from '../../src/replicat
 import { startTestInstance } from '../helpers/homes.js';
 import { login, withToken } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
-import { whenCommitted } from './commits.js';
-import { cli } from './instances.js';
+import { whenCommitted } from '../helpers/commits.js';
+import { cli } from '../helpers/replication-instances.js';
 
 describe('content activation', () => {
   it('activate sends a node or subtree to the publish, deactivate removes it, and a new agent gets what is active', async (t) => {

@@ -5,7 +5,7 @@ import { openServices, type Services } from '../../src/instance/index.js';
 import { login } from '../helpers/http.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
-import { cli, instanceProcess, type InstanceProcess } from './instances.js';
+import { cli, instanceProcess, type InstanceProcess } from '../helpers/replication-instances.js';
 import { systemClock } from '../../src/clock.js';
 
 const ids = (prefix: string, count: number) => Array.from({ length: count }, (_, index) => `${prefix}-${String(index).padStart(5, '0')}`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { adminCredentials, memberClient } from '../../src/farm/remote/index.js';
+import { adminCredentials, memberClient } from '../../../src/farm/remote/index.js';
 
 // The members of these tests are on other machines, which cannot run here: fetch is replaced by
 // one that records where it was asked to go and sends nothing, so no test can reach them.

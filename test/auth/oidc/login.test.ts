@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { RunningInstance } from '../../src/instance/index.js';
-import { tokenOf, withToken } from '../helpers/http.js';
-import { callbackOf, configureProvider, startLoggedInstance } from '../helpers/oidc-instances.js';
-import { CookieJar, signInAtProvider, startLoginProvider, type IdTokenTamper, type LoginProvider } from '../helpers/oidc-login-provider.js';
-import { tempDir } from '../helpers/temp.js';
+import type { RunningInstance } from '../../../src/instance/index.js';
+import { tokenOf, withToken } from '../../helpers/http.js';
+import { callbackOf, configureProvider, startLoggedInstance } from '../../helpers/oidc-instances.js';
+import { CookieJar, signInAtProvider, startLoginProvider, type IdTokenTamper, type LoginProvider } from '../../helpers/oidc-login-provider.js';
+import { tempDir } from '../../helpers/temp.js';
 
 interface SessionJson {
   userId: string;

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { OidcCheckResult } from '../../src/auth/oidc/index.js';
-import { openServices } from '../../src/instance/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
-import { initialisedHome } from '../helpers/homes.js';
-import { startLoginProvider, type LoginProvider } from '../helpers/oidc-login-provider.js';
-import { freePort } from '../helpers/ports.js';
-import { systemClock } from '../../src/clock.js';
+import type { OidcCheckResult } from '../../../src/auth/oidc/index.js';
+import { openServices } from '../../../src/instance/index.js';
+import { jsonOf, runCli } from '../../helpers/cli.js';
+import { initialisedHome } from '../../helpers/homes.js';
+import { startLoginProvider, type LoginProvider } from '../../helpers/oidc-login-provider.js';
+import { freePort } from '../../helpers/ports.js';
+import { systemClock } from '../../../src/clock.js';
 
 interface ListedProvider {
   name: string;

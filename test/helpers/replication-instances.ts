@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { CAPSULE_BIN, runCli } from '../helpers/cli.js';
-import { freePort } from '../helpers/ports.js';
+import { CAPSULE_BIN, runCli } from './cli.js';
+import { freePort } from './ports.js';
 
 export const ADMIN_PASSWORD = 'admin-password';
 

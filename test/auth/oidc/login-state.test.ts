@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LOGIN_STATE_LIFETIME_S } from '../../src/auth/oidc/index.js';
-import type { RunningInstance } from '../../src/instance/index.js';
-import { tokenOf } from '../helpers/http.js';
-import { callbackOf, configureProvider, startLoggedInstance } from '../helpers/oidc-instances.js';
-import { CookieJar, signInAtProvider, startLoginProvider, type LoginProvider } from '../helpers/oidc-login-provider.js';
-import { tempDir } from '../helpers/temp.js';
+import { LOGIN_STATE_LIFETIME_S } from '../../../src/auth/oidc/index.js';
+import type { RunningInstance } from '../../../src/instance/index.js';
+import { tokenOf } from '../../helpers/http.js';
+import { callbackOf, configureProvider, startLoggedInstance } from '../../helpers/oidc-instances.js';
+import { CookieJar, signInAtProvider, startLoginProvider, type LoginProvider } from '../../helpers/oidc-login-provider.js';
+import { tempDir } from '../../helpers/temp.js';
 
 // The login state (PKCE verifier, state, nonce) lives in a signed cookie for LOGIN_STATE_LIFETIME_S:
 // a callback after that is refused even though the cookie is genuine and the code still good.

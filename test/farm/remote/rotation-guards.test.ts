@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { jsonOf } from '../helpers/cli.js';
-import { adminToken, memberView, runIn, startRemoteFarm, type RemoteFarm } from './remote-farm.js';
+import { jsonOf } from '../../helpers/cli.js';
+import { adminToken, memberView, runIn, startRemoteFarm, type RemoteFarm } from '../../helpers/remote-farm.js';
 
 // What an HMAC rotation must refuse or drop, on real members over HTTP: `farm add-instance`
 // while a rotation is unfinished, and the old key after `farm rotate-hmac --discard-old`.

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createProvisioner } from '../../src/auth/oidc/index.js';
-import { fixedClock } from '../../src/clock.js';
-import { isCapsuleError } from '../../src/errors.js';
-import { createArgon2Hasher, createUserManager } from '../../src/users/index.js';
-import { keyedServices } from '../helpers/keyed-services.js';
-import { fastHasher, tempRepository } from '../helpers/services.js';
+import { createProvisioner } from '../../../src/auth/oidc/index.js';
+import { fixedClock } from '../../../src/clock.js';
+import { isCapsuleError } from '../../../src/errors.js';
+import { createArgon2Hasher, createUserManager } from '../../../src/users/index.js';
+import { keyedServices } from '../../helpers/keyed-services.js';
+import { fastHasher, tempRepository } from '../../helpers/services.js';
 
 const corp = (subject: string, groups: string[]) => ({ provider: 'corp', subject, groups });
 

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
-import type { RunningInstance } from '../../src/instance/index.js';
-import { launchChromium } from '../helpers/browser.js';
-import { callbackOf, configureProvider, startLoggedInstance } from '../helpers/oidc-instances.js';
-import { startLoginProvider, type LoginProvider } from '../helpers/oidc-login-provider.js';
-import { tempDir } from '../helpers/temp.js';
+import type { RunningInstance } from '../../../src/instance/index.js';
+import { launchChromium } from '../../helpers/browser.js';
+import { callbackOf, configureProvider, startLoggedInstance } from '../../helpers/oidc-instances.js';
+import { startLoginProvider, type LoginProvider } from '../../helpers/oidc-login-provider.js';
+import { tempDir } from '../../helpers/temp.js';
 
 /** The README's picture; refreshed with UPDATE_SCREENSHOTS=1, so a plain test run leaves the tree clean. */
-const SCREENSHOT = fileURLToPath(new URL('../../docs/login-page.png', import.meta.url));
+const SCREENSHOT = fileURLToPath(new URL('../../../docs/login-page.png', import.meta.url));
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
 describe('the login page and single sign-on in Chromium', () => {

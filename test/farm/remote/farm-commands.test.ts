@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findHaproxy } from '../../src/farm/index.js';
-import { jsonOf } from '../helpers/cli.js';
-import { login, withToken } from '../helpers/http.js';
-import { adminToken, freePortOn, memberView, runIn, startRemoteFarm, waitUntil, type RemoteFarm } from './remote-farm.js';
+import { findHaproxy } from '../../../src/farm/index.js';
+import { jsonOf } from '../../helpers/cli.js';
+import { login, withToken } from '../../helpers/http.js';
+import { adminToken, freePortOn, memberView, runIn, startRemoteFarm, waitUntil, type RemoteFarm } from '../../helpers/remote-farm.js';
 
 // `capsule farm status | rotate-hmac | haproxy-config --manifest`: run from a folder that holds
 // no home, with a manifest of URLs only, against real instances on 127.0.0.2, 127.0.0.3, …

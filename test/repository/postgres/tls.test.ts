@@ -4,10 +4,10 @@ import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isCapsuleError } from '../../src/errors.js';
-import { openPostgresRepository } from '../../src/repository/index.js';
-import { startPostgres, type PostgresCluster } from '../helpers/postgres.js';
-import { systemClock } from '../../src/clock.js';
+import { isCapsuleError } from '../../../src/errors.js';
+import { openPostgresRepository } from '../../../src/repository/index.js';
+import { startPostgres, type PostgresCluster } from '../../helpers/postgres.js';
+import { systemClock } from '../../../src/clock.js';
 
 // A real PostgreSQL with TLS on, whose certificate is signed by a CA of the test's own and names
 // db.example (not the 127.0.0.1 the client connects to): what each sslmode must make of it.

@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { CAPSULE_BIN, runCli, type CliResult } from '../helpers/cli.js';
-import { login } from '../helpers/http.js';
-import { tempDir } from '../helpers/temp.js';
+import { CAPSULE_BIN, runCli, type CliResult } from './cli.js';
+import { login } from './http.js';
+import { tempDir } from './temp.js';
 import type { Socket } from 'node:net';
 
 // A farm of real instances, each on its own loopback address (127.0.0.2, 127.0.0.3, … play

@@ -3,13 +3,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { RunningInstance } from '../../src/instance/index.js';
-import { runCli } from '../helpers/cli.js';
-import { tokenOf, withToken } from '../helpers/http.js';
-import { callbackOf, configureProvider, startLoggedInstance } from '../helpers/oidc-instances.js';
-import { CookieJar, signInAtProvider, startLoginProvider, type LoginProvider } from '../helpers/oidc-login-provider.js';
-import { freePort } from '../helpers/ports.js';
-import { tempDir } from '../helpers/temp.js';
+import type { RunningInstance } from '../../../src/instance/index.js';
+import { runCli } from '../../helpers/cli.js';
+import { tokenOf, withToken } from '../../helpers/http.js';
+import { callbackOf, configureProvider, startLoggedInstance } from '../../helpers/oidc-instances.js';
+import { CookieJar, signInAtProvider, startLoginProvider, type LoginProvider } from '../../helpers/oidc-login-provider.js';
+import { freePort } from '../../helpers/ports.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const PASS = { CAPSULE_KEYS_PASSPHRASE: 'correct horse battery staple' };
 

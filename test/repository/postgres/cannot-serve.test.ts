@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg_ from 'pg';
-import { isCapsuleError } from '../../src/errors.js';
-import { openPostgresRepository } from '../../src/repository/index.js';
-import { sharedPostgres } from '../helpers/postgres.js';
-import { systemClock } from '../../src/clock.js';
+import { isCapsuleError } from '../../../src/errors.js';
+import { openPostgresRepository } from '../../../src/repository/index.js';
+import { sharedPostgres } from '../../helpers/postgres.js';
+import { systemClock } from '../../../src/clock.js';
 
 // These errors escaped as raw driver errors (no code of Capsule's): a token check took them for a
 // verdict on the token and made the request anonymous. They say "not now", as a lost connection does.

@@ -3,11 +3,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after } from 'node:test';
-import { runCli, type CliResult } from '../helpers/cli.js';
-import { healthAsAdmin, login, sessionStatus } from '../helpers/http.js';
-import type { PostgresCluster } from '../helpers/postgres.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { tempDir } from '../helpers/temp.js';
+import { runCli, type CliResult } from './cli.js';
+import { healthAsAdmin, login, sessionStatus } from './http.js';
+import type { PostgresCluster } from './postgres.js';
+import { startServerProcess, type ServerProcess } from './server-process.js';
+import { tempDir } from './temp.js';
 
 export const ADMIN_PASSWORD = 'admin-password';
 export const PASSPHRASE = 'correct horse battery staple';

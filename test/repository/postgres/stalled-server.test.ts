@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isCapsuleError } from '../../src/errors.js';
-import { openPostgresRepository } from '../../src/repository/index.js';
-import { sharedPostgres } from '../helpers/postgres.js';
-import { systemClock } from '../../src/clock.js';
+import { isCapsuleError } from '../../../src/errors.js';
+import { openPostgresRepository } from '../../../src/repository/index.js';
+import { sharedPostgres } from '../../helpers/postgres.js';
+import { systemClock } from '../../../src/clock.js';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CAPSULE_BIN, runCli } from '../helpers/cli.js';
-import { freePort } from '../helpers/ports.js';
-import { tempDir } from '../helpers/temp.js';
+import { CAPSULE_BIN, runCli } from './cli.js';
+import { freePort } from './ports.js';
+import { tempDir } from './temp.js';
 import { freePortOnAll, membersOf, runIn, type Member } from './remote-farm.js';
-import type { CliResult } from '../helpers/cli.js';
+import type { CliResult } from './cli.js';
 
 // The local development farm as a user makes it: `farm init`, then `farm up` in its own process.
 

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fixedClock } from '../../src/clock.js';
-import type { RunningInstance } from '../../src/instance/index.js';
-import { copyUsers } from '../../src/users/index.js';
-import { runCli } from '../helpers/cli.js';
-import { sessionStatus, tokenOf, withToken } from '../helpers/http.js';
-import { callbackOf, configureProvider, startLoggedInstance } from '../helpers/oidc-instances.js';
-import { CookieJar, signInAtProvider, startLoginProvider, type LoginProvider } from '../helpers/oidc-login-provider.js';
-import { tempDir } from '../helpers/temp.js';
+import { fixedClock } from '../../../src/clock.js';
+import type { RunningInstance } from '../../../src/instance/index.js';
+import { copyUsers } from '../../../src/users/index.js';
+import { runCli } from '../../helpers/cli.js';
+import { sessionStatus, tokenOf, withToken } from '../../helpers/http.js';
+import { callbackOf, configureProvider, startLoggedInstance } from '../../helpers/oidc-instances.js';
+import { CookieJar, signInAtProvider, startLoginProvider, type LoginProvider } from '../../helpers/oidc-login-provider.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const PASS = { CAPSULE_KEYS_PASSPHRASE: 'correct horse battery staple' };
 

@@ -7,7 +7,7 @@ import { keyId, openBundle } from '../../src/crypto/index.js';
 import { newKeyExchange, openSealedKey, sealKey, type SealedKey } from '../../src/member/index.js';
 import { runCli } from '../helpers/cli.js';
 import { login } from '../helpers/http.js';
-import { adminToken, memberView, runIn, startRemoteFarm, waitUntil, type RemoteFarm } from './remote-farm.js';
+import { adminToken, memberView, runIn, startRemoteFarm, waitUntil, type RemoteFarm } from '../helpers/remote-farm.js';
 
 // The admin API a member offers the farm commands: administrators only, audited, keys never in clear.
 
