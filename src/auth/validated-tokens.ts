@@ -48,11 +48,12 @@ export interface ValidatedTokensOptions {
 export function createValidatedTokens(options: ValidatedTokensOptions): ValidatedTokens {
   const maxEntries = options.maxEntries ?? 10_000;
   const entries = new TokenMap<StatefulToken>();
+  const clear = () => entries.clear();
   const watch = watchCounters(options.repo, {
-    counters: [STATEFUL_TOKENS_COUNTER, USERS_COUNTER],
+    handlers: { [STATEFUL_TOKENS_COUNTER]: clear, [USERS_COUNTER]: clear },
     clock: options.clock,
     recheckMs: options.recheckMs ?? 500,
-    onChange: () => entries.clear(),
+    ownCommits: true,
   });
 
   function hit(token: string, nowMs: number): StatefulToken | undefined {
@@ -68,10 +69,10 @@ export function createValidatedTokens(options: ValidatedTokensOptions): Validate
 
   return {
     async lookup(token, nowMs) {
-      await watch.fresh();
+      await watch.lookIfDue();
       return hit(token, nowMs);
     },
-    kept: (token, nowMs) => (watch.fresh() ? undefined : hit(token, nowMs)),
+    kept: (token, nowMs) => (watch.lookIfDue() ? undefined : hit(token, nowMs)),
     epoch: () => watch.generation(),
     remember(token, validated, epoch) {
       if (epoch !== watch.generation()) return;
