@@ -1,6 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { CryptoSupport } from '../crypto/index.js';
 import type { Log } from '../log.js';
+import type { CounterWatch } from '../repository/index.js';
 import type { User } from '../users/index.js';
 import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
 import { createKeptAnswers } from './kept-answers.js';
@@ -19,6 +20,8 @@ export interface EncapsulatedKindDeps {
   readonly crypto: CryptoSupport;
   readonly settings: () => TokenSettings;
   readonly userCache: UserCache;
+  /** The token handler's watch of the users counter, asked on the kept path (which does not wait for it). */
+  readonly changes: Pick<CounterWatch, 'lookIfDue'>;
   readonly tokenUsers: TokenUsers;
   /** Remember verified tokens (expiry, key and generation are still checked every time). */
   readonly verifiedTokenCache: boolean;
@@ -106,8 +109,12 @@ export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHan
 
     kept(token, nowMs) {
       const verification = deps.verifiedTokenCache ? verified.get(token) : undefined;
-      const user = verification && userCache.kept(verification.claims.sub, nowMs);
-      if (!verification || !user) return undefined;
+      if (!verification) return undefined;
+      // Checked offline, this path never waits for the repository: it starts a look that is due and
+      // answers from the kept user until that look has read (the full check awaits it).
+      deps.changes.lookIfDue();
+      const user = userCache.kept(verification.claims.sub, nowMs);
+      if (!user) return undefined;
       const keys = crypto.keyIds();
       const again = keptAnswers.get(verification, user, keys, nowMs);
       if (again) return again;

@@ -22,7 +22,6 @@ import { CapsuleError } from '../errors.js';
 import { watchCounters, type CounterWatch } from '../repository/index.js';
 import { createTokenHandler, expireRetiredHmacKeys, type TokenHandler } from '../auth/index.js';
 import { createContentService } from '../content/index.js';
-import { USERS_COUNTER } from '../users/index.js';
 
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
 
@@ -45,7 +44,7 @@ export interface InstanceOptions {
   readonly keyStorage?: KeyStorageMode;
   /** A PostgreSQL URL for a new home's repository (`--repository`); the home remembers it, without the password. */
   readonly repositoryUrl?: string;
-  /** How often the repository's change counters are polled (default 500 ms). */
+  /** How often the configuration and key counters are polled (default 500 ms); the token and content caches look by the clock, every 500 ms. */
   readonly changePollMs?: number;
   /** How often expired tokens and retired keys are removed (default 10 minutes). */
   readonly maintenanceIntervalMs?: number;
@@ -203,11 +202,11 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     services.config.onChange(HEALTH_PID, () => health.start(healthInterval()));
     services.config.onChange('*', (pid) => logger.info({ configuration: pid }, 'configuration changed'));
 
+    // Users: the token handler watches their counter itself (auth/token-handler.ts).
     watcher = watchCounters(services.repo, {
       handlers: {
         [CONFIG_COUNTER]: () => services.config.refresh(),
         [KEYS_COUNTER]: () => reloadKeys().catch(() => undefined), // the failure is logged
-        [USERS_COUNTER]: () => tokens.usersChanged(),
       },
       clock: services.clock,
       recheckMs: options.changePollMs ?? 500,
