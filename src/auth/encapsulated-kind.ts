@@ -25,8 +25,8 @@ export interface EncapsulatedKindDeps {
   readonly tokenUsers: TokenUsers;
   /** Remember verified tokens (expiry, key and generation are still checked every time). */
   readonly verifiedTokenCache: boolean;
-  readonly logger?: AuthLogger;
-  readonly audit?: Log;
+  readonly logger: AuthLogger;
+  readonly audit: Log;
 }
 
 interface Verified {
@@ -87,10 +87,10 @@ export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHan
       if (!result) {
         const verification = verifier.verify(token, nowMs);
         if (!verification.ok) {
-          logger?.debug({ reason: verification.reason }, 'encapsulated token refused');
+          logger.debug({ reason: verification.reason }, 'encapsulated token refused');
           // Junk that is no token is counted (metrics) but not audited: a flood of it must not flood the trail.
           if (!isNotAToken(token, verification.reason)) {
-            audit?.info({ event: 'token-refused', tokenType: 'encapsulated', reason: verification.reason }, 'token refused');
+            audit.info({ event: 'token-refused', tokenType: 'encapsulated', reason: verification.reason }, 'token refused');
           }
           return null;
         }

@@ -33,9 +33,9 @@ export interface TokenHandlerDeps {
   readonly crypto: CryptoSupport;
   readonly config: ConfigAdmin;
   readonly clock: Clock;
-  readonly logger?: AuthLogger;
+  readonly logger: AuthLogger;
   /** The audit trail: one line per login and per refused well-formed token (user, address, reason; never a password or token). */
-  readonly audit?: Log;
+  readonly audit: Log;
   readonly metrics?: AuthMetrics;
   readonly throttle?: LoginThrottle;
   /** How long a loaded user is trusted on the token path (default 5 s). */
@@ -176,7 +176,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
         // anonymous, and those are answers, not errors. A token that could not be checked (the
         // repository away, read-only or failing) fails the request (503 for REPOSITORY_UNAVAILABLE):
         // an anonymous answer would log a valid session out.
-        logger?.warn({ err: error }, 'token could not be checked');
+        logger.warn({ err: error }, 'token could not be checked');
         deps.metrics?.tokenVerified(kind, 'error');
         throw error;
       }

@@ -24,8 +24,8 @@ export interface TokenUsersDeps {
   /** How long the user cache trusts a user: a refused provisioning claim is not tried again before. */
   readonly userCacheTtlMs: number;
   readonly provisioner?: Provisioner;
-  readonly logger?: AuthLogger;
-  readonly audit?: Log;
+  readonly logger: AuthLogger;
+  readonly audit: Log;
 }
 
 export function createTokenUsers(deps: TokenUsersDeps): TokenUsers {
@@ -59,8 +59,8 @@ export function createTokenUsers(deps: TokenUsersDeps): TokenUsers {
       const user = (await userCache.get(userId, nowMs)) ?? (await provisioned(claims, nowMs));
       const refusal = refusalOf(user, claims);
       if (user && refusal === null) return user;
-      logger?.warn({ userId, tokenType: kind }, `valid token for ${userId}, but ${refusal}`);
-      audit?.info({ event: 'token-refused', userId, tokenType: kind, reason: refusal }, 'token refused');
+      logger.warn({ userId, tokenType: kind }, `valid token for ${userId}, but ${refusal}`);
+      audit.info({ event: 'token-refused', userId, tokenType: kind, reason: refusal }, 'token refused');
       return null;
     },
   };

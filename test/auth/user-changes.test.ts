@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createTokenHandler } from '../../src/auth/index.js';
 import { fixedClock } from '../../src/clock.js';
-import { openServices } from '../../src/instance/index.js';
+import { openServices, silentLogger } from '../../src/instance/index.js';
 import { createReceiver, parsePackage } from '../../src/replication/index.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { fastHasher } from '../helpers/services.js';
@@ -18,7 +18,7 @@ async function setup() {
   const clock = fixedClock(Date.parse('2026-12-03T12:00:00Z'));
   const services = await openServices({ home, clock, hasher: fastHasher });
   await services.config.update('capsule.auth.token', { 'token.encapsulated': true });
-  const handler = createTokenHandler(services);
+  const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger() });
   return { home, clock, services, handler };
 }
 
