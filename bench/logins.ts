@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenHandler } from '../src/auth/index.js';
-import { openServices } from '../src/instance/index.js';
+import { openServices, silentLogger } from '../src/instance/index.js';
 import { createArgon2Hasher } from '../src/users/index.js';
 import { measureAsync } from './measure.js';
 import { systemClock } from '../src/clock.js';
@@ -26,7 +26,7 @@ export async function benchmarkLogins(log: (line: string) => void): Promise<Logi
     for (let u = 0; u < users; u++) await services.users.createUser(`user${u}`, { password: `password-${u}` });
     const stored = await services.users.getUser('user0');
     if (!stored) throw new Error('no user');
-    const handler = createTokenHandler({ ...services });
+    const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger() });
     const encoded = await hasher.hash('password-0');
     let verifyMs = Infinity;
     for (let round = 0; round < 3; round++) verifyMs = Math.min(verifyMs, 1000 / (await measureAsync(() => hasher.verify(encoded, 'password-0'), 1500, 1)));

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStatefulTokenStore, createTokenHandler } from '../src/auth/index.js';
-import { openServices } from '../src/instance/index.js';
+import { openServices, silentLogger } from '../src/instance/index.js';
 import { createArgon2Hasher } from '../src/users/index.js';
 import { startPostgres, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
 import { interleaved, login, MEMBERS_PAGE, PUBLIC_PAGE, run, seedContent, startCapsule, stopChild, type HttpRun } from './http.js';
@@ -69,7 +69,7 @@ export async function benchmarkPostgres(log: (line: string) => void, durationSec
         for (let t = 0; t < 50; t++) tokens.push((await store.create(user, Date.now(), 43_200_000)).token);
       }
       // Without the cache of validated tokens: this is the round trip a token not in the cache costs.
-      const handler = createTokenHandler({ ...services, userCacheTtlMs: 3_600_000, validatedTokenCache: false });
+      const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 3_600_000, validatedTokenCache: false });
       const order = tokens.map((_, i) => (i * 7919) % tokens.length);
       const check = async (i: number) => {
         if (!(await handler.authenticateToken(tokens[order[i % order.length]!]!))) throw new Error('authentication failed');

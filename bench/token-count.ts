@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenHandler, TOKEN_TYPE, TOKENS_FOLDER } from '../src/auth/index.js';
-import { openServices, type Services } from '../src/instance/index.js';
+import { openServices, silentLogger, type Services } from '../src/instance/index.js';
 import { createArgon2Hasher, type User } from '../src/users/index.js';
 import { compare, measureAsync } from './measure.js';
 import { startCapsule, stopChild } from './http.js';
@@ -115,7 +115,7 @@ export async function benchmarkTokenCount(log: (line: string) => void, large = 1
     log(`${nodeCount.toLocaleString('en')} nodes, ${(sizeBytes / 2 ** 20).toFixed(0)} MiB, written in ${bulkSeconds.toFixed(1)} s`);
     // Without the cache of validated tokens: this figure is the repository read that a token not
     // in the cache costs (the first request of a session, or any after a logout emptied the cache).
-    const handler = (services: Services) => createTokenHandler({ ...services, userCacheTtlMs: 3_600_000, validatedTokenCache: false });
+    const handler = (services: Services) => createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 3_600_000, validatedTokenCache: false });
     const smallHandler = handler(small);
     const largeHandler = handler(big);
     // Each check takes the next token, across calls: a measurement of 500 ms touches only a part

@@ -1,6 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { CryptoSupport } from '../crypto/index.js';
 import type { Log } from '../log.js';
+import type { CounterWatch } from '../repository/index.js';
 import type { User } from '../users/index.js';
 import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
 import { createKeptAnswers } from './kept-answers.js';
@@ -19,11 +20,13 @@ export interface EncapsulatedKindDeps {
   readonly crypto: CryptoSupport;
   readonly settings: () => TokenSettings;
   readonly userCache: UserCache;
+  /** The token handler's watch of the users counter, asked on the kept path (which does not wait for it). */
+  readonly changes: Pick<CounterWatch, 'lookIfDue'>;
   readonly tokenUsers: TokenUsers;
   /** Remember verified tokens (expiry, key and generation are still checked every time). */
   readonly verifiedTokenCache: boolean;
-  readonly logger?: AuthLogger;
-  readonly audit?: Log;
+  readonly logger: AuthLogger;
+  readonly audit: Log;
 }
 
 interface Verified {
@@ -84,10 +87,10 @@ export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHan
       if (!result) {
         const verification = verifier.verify(token, nowMs);
         if (!verification.ok) {
-          logger?.debug({ reason: verification.reason }, 'encapsulated token refused');
+          logger.debug({ reason: verification.reason }, 'encapsulated token refused');
           // Junk that is no token is counted (metrics) but not audited: a flood of it must not flood the trail.
           if (!isNotAToken(token, verification.reason)) {
-            audit?.info({ event: 'token-refused', tokenType: 'encapsulated', reason: verification.reason }, 'token refused');
+            audit.info({ event: 'token-refused', tokenType: 'encapsulated', reason: verification.reason }, 'token refused');
           }
           return null;
         }
@@ -106,8 +109,12 @@ export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHan
 
     kept(token, nowMs) {
       const verification = deps.verifiedTokenCache ? verified.get(token) : undefined;
-      const user = verification && userCache.kept(verification.claims.sub, nowMs);
-      if (!verification || !user) return undefined;
+      if (!verification) return undefined;
+      // Checked offline, this path never waits for the repository: it starts a look that is due and
+      // answers from the kept user until that look has read (the full check awaits it).
+      deps.changes.lookIfDue();
+      const user = userCache.kept(verification.claims.sub, nowMs);
+      if (!user) return undefined;
       const keys = crypto.keyIds();
       const again = keptAnswers.get(verification, user, keys, nowMs);
       if (again) return again;

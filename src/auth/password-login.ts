@@ -15,7 +15,7 @@ export interface PasswordLoginDeps {
   readonly clock: Clock;
   readonly throttle: LoginThrottle;
   /** One line per attempt: user, address, outcome (never the password). */
-  readonly audit?: Log;
+  readonly audit: Log;
   readonly metrics?: { login(outcome: LoginOutcome): void };
 }
 
@@ -26,7 +26,7 @@ export interface PasswordLoginDeps {
 export async function checkPassword(deps: PasswordLoginDeps, userId: string, password: string, clientAddress: string): Promise<PasswordCheck> {
   const { users, clock, throttle, audit, metrics } = deps;
   if (!fitsLoginName(userId)) {
-    audit?.warn({ event: 'login', outcome: 'refused', userId: loggedLoginName(userId), clientAddress, reason: 'user name too long' }, 'login refused');
+    audit.warn({ event: 'login', outcome: 'refused', userId: loggedLoginName(userId), clientAddress, reason: 'user name too long' }, 'login refused');
     throw new CapsuleError('INVALID_ARGUMENT', LOGIN_NAME_TOO_LONG);
   }
   const nowMs = clock.now();
@@ -37,7 +37,7 @@ export async function checkPassword(deps: PasswordLoginDeps, userId: string, pas
   if ('retryAfterSeconds' in attempt) {
     const wait = attempt.retryAfterSeconds;
     metrics?.login('throttled');
-    audit?.warn({ event: 'login', outcome: 'throttled', userId, clientAddress, retryAfterSeconds: wait }, 'login throttled');
+    audit.warn({ event: 'login', outcome: 'throttled', userId, clientAddress, retryAfterSeconds: wait }, 'login throttled');
     return { ok: false, retryAfterSeconds: wait };
   }
   let user: User | null;
@@ -50,11 +50,11 @@ export async function checkPassword(deps: PasswordLoginDeps, userId: string, pas
   if (!user) {
     attempt.failed(clock.now());
     metrics?.login('failure');
-    audit?.warn({ event: 'login', outcome: 'failure', userId, clientAddress }, 'login failed');
+    audit.warn({ event: 'login', outcome: 'failure', userId, clientAddress }, 'login failed');
     return { ok: false, retryAfterSeconds: 0 };
   }
   attempt.succeeded([`user:${userId}`]);
   metrics?.login('success');
-  audit?.info({ event: 'login', outcome: 'success', userId, clientAddress }, 'login');
+  audit.info({ event: 'login', outcome: 'success', userId, clientAddress }, 'login');
   return { ok: true, user };
 }

@@ -17,8 +17,8 @@ export interface StatefulKindDeps {
   readonly settings: () => TokenSettings;
   readonly userCache: UserCache;
   readonly tokenUsers: TokenUsers;
-  readonly logger?: AuthLogger;
-  readonly audit?: Log;
+  readonly logger: AuthLogger;
+  readonly audit: Log;
 }
 
 /** Stateful tokens: kept in this instance's repository (stateful-tokens.ts), checked against it. */
@@ -36,9 +36,9 @@ export function createStatefulKind(deps: StatefulKindDeps): TokenKindHandler {
     const epoch = validatedTokens?.epoch() ?? 0;
     const validation = await store.validate(token, nowMs);
     if (!validation.ok) {
-      logger?.debug({ reason: validation.reason }, 'stateful token refused');
+      logger.debug({ reason: validation.reason }, 'stateful token refused');
       if (validation.reason !== MALFORMED_STATEFUL_TOKEN) {
-        audit?.info({ event: 'token-refused', tokenType: 'stateful', reason: validation.reason }, 'token refused');
+        audit.info({ event: 'token-refused', tokenType: 'stateful', reason: validation.reason }, 'token refused');
       }
       return null;
     }
@@ -62,7 +62,7 @@ export function createStatefulKind(deps: StatefulKindDeps): TokenKindHandler {
         const extended = await store.extend(valid.nodeId, expiresAt).then(
           () => true,
           (error: unknown) => {
-            logger?.warn({ err: error, userId: user.id }, 'stateful token not refreshed; it keeps its expiry, a later request refreshes it');
+            logger.warn({ err: error, userId: user.id }, 'stateful token not refreshed; it keeps its expiry, a later request refreshes it');
             return false;
           },
         );

@@ -3,15 +3,15 @@ import type { ConfigAdmin } from '../config/index.js';
 import type { CryptoSupport } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import type { Log } from '../log.js';
-import type { Repository } from '../repository/index.js';
-import type { User, UserManager } from '../users/index.js';
+import { watchCounters, type Repository } from '../repository/index.js';
+import { USERS_COUNTER, type User, type UserManager } from '../users/index.js';
 import { tokenCookie, tokenFromRequest } from './cookies.js';
 import { createEncapsulatedKind } from './encapsulated-kind.js';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
 import { logoutEverywhere } from './logout-everywhere.js';
 import { checkPassword, type LoginOutcome, type PasswordCheck } from './password-login.js';
 import { createStatefulKind } from './stateful-kind.js';
-import { createStatefulTokenStore, looksStateful } from './stateful-tokens.js';
+import { createStatefulTokenStore, looksStateful, STATEFUL_TOKENS_COUNTER } from './stateful-tokens.js';
 import { TOKEN_PID, tokenSettings, type TokenSettings } from './token-config.js';
 import { sessionOf, type TokenKindHandler } from './token-kind.js';
 import { createTokenUsers } from './token-users.js';
@@ -33,9 +33,9 @@ export interface TokenHandlerDeps {
   readonly crypto: CryptoSupport;
   readonly config: ConfigAdmin;
   readonly clock: Clock;
-  readonly logger?: AuthLogger;
+  readonly logger: AuthLogger;
   /** The audit trail: one line per login and per refused well-formed token (user, address, reason; never a password or token). */
-  readonly audit?: Log;
+  readonly audit: Log;
   readonly metrics?: AuthMetrics;
   readonly throttle?: LoginThrottle;
   /** How long a loaded user is trusted on the token path (default 5 s). */
@@ -86,11 +86,12 @@ export interface TokenHandler {
   /** Deletes the user's stateful tokens and raises its generation: every token issued before ends. */
   logoutEverywhere(userId: string): Promise<{ statefulTokensRemoved: number; generation: number }>;
   removeExpiredTokens(): Promise<number>;
-  /** Another process changed users: forget cached ones. */
-  usersChanged(): void;
 }
 
 export const MAX_TOKENS_PER_USER = 50;
+
+/** How long a change by another process may go unseen by the handler's caches (PostgreSQL announces it at once). */
+const CHANGES_RECHECK_MS = 500;
 
 export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
   const { users, config, clock, logger } = deps;
@@ -98,7 +99,22 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
   const userCacheTtlMs = deps.userCacheTtlMs ?? 5_000;
   const userCache = createUserCache(users, userCacheTtlMs);
   const store = createStatefulTokenStore({ repo: deps.repo, maxPerUser: () => MAX_TOKENS_PER_USER });
-  const validatedTokens = deps.validatedTokenCache === false ? undefined : createValidatedTokens({ repo: deps.repo, clock });
+  // The one way changes of users and stateful tokens reach the caches below, whoever made them:
+  // this process's transactions as they commit (a user manager's, the token store's, the
+  // replication receiver's), other processes' at the next look (kept paths ask `lookIfDue`).
+  const changes = watchCounters(deps.repo, {
+    handlers: {
+      [USERS_COUNTER]: () => {
+        userCache.invalidate();
+        validatedTokens?.empty();
+      },
+      [STATEFUL_TOKENS_COUNTER]: () => validatedTokens?.empty(),
+    },
+    clock,
+    recheckMs: CHANGES_RECHECK_MS,
+    ownCommits: true,
+  });
+  const validatedTokens = deps.validatedTokenCache === false ? undefined : createValidatedTokens({ watch: changes });
 
   let cachedSettings: TokenSettings | undefined;
   config.onChange(TOKEN_PID, () => {
@@ -106,10 +122,10 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
   });
   const settings = () => (cachedSettings ??= tokenSettings(config.current(TOKEN_PID)));
 
-  const tokenUsers = createTokenUsers({ userCache, userCacheTtlMs, provisioner: deps.provisioner, logger, audit: deps.audit });
+  const tokenUsers = createTokenUsers({ userCache, changes, userCacheTtlMs, provisioner: deps.provisioner, logger, audit: deps.audit });
   const kinds: Readonly<Record<TokenKind, TokenKindHandler>> = {
     stateful: createStatefulKind({ store, validatedTokens, settings, userCache, tokenUsers, logger, audit: deps.audit }),
-    encapsulated: createEncapsulatedKind({ crypto: deps.crypto, settings, userCache, tokenUsers, verifiedTokenCache: deps.verifiedTokenCache !== false, logger, audit: deps.audit }),
+    encapsulated: createEncapsulatedKind({ crypto: deps.crypto, settings, userCache, changes, tokenUsers, verifiedTokenCache: deps.verifiedTokenCache !== false, logger, audit: deps.audit }),
   };
   const kindOf = (token: string): TokenKind => (looksStateful(token) ? 'stateful' : 'encapsulated');
 
@@ -160,7 +176,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
         // anonymous, and those are answers, not errors. A token that could not be checked (the
         // repository away, read-only or failing) fails the request (503 for REPOSITORY_UNAVAILABLE):
         // an anonymous answer would log a valid session out.
-        logger?.warn({ err: error }, 'token could not be checked');
+        logger.warn({ err: error }, 'token could not be checked');
         deps.metrics?.tokenVerified(kind, 'error');
         throw error;
       }
@@ -170,18 +186,9 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
 
     logout: (token) => kinds[kindOf(token)].end(token),
 
-    async logoutEverywhere(userId) {
-      const result = await logoutEverywhere({ users, store }, userId);
-      userCache.invalidate(userId);
-      return result;
-    },
+    logoutEverywhere: (userId) => logoutEverywhere({ users, store }, userId),
 
     removeExpiredTokens: () => store.removeExpired(clock.now()),
-
-    usersChanged() {
-      userCache.invalidate();
-      validatedTokens?.empty();
-    },
   };
   return handler;
 }

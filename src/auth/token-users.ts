@@ -1,4 +1,5 @@
 import type { Log } from '../log.js';
+import type { CounterWatch } from '../repository/index.js';
 import type { User } from '../users/index.js';
 import { refusalOf, type UserClaims } from './refusal.js';
 import type { AuthLogger, Provisioner, TokenKind } from './types.js';
@@ -18,11 +19,13 @@ export interface TokenUsers {
 
 export interface TokenUsersDeps {
   readonly userCache: UserCache;
+  /** The token handler's watch of the users counter, asked before the user cache is trusted. */
+  readonly changes: Pick<CounterWatch, 'lookIfDue'>;
   /** How long the user cache trusts a user: a refused provisioning claim is not tried again before. */
   readonly userCacheTtlMs: number;
   readonly provisioner?: Provisioner;
-  readonly logger?: AuthLogger;
-  readonly audit?: Log;
+  readonly logger: AuthLogger;
+  readonly audit: Log;
 }
 
 export function createTokenUsers(deps: TokenUsersDeps): TokenUsers {
@@ -39,9 +42,8 @@ export function createTokenUsers(deps: TokenUsersDeps): TokenUsers {
     const key = `${userId}\n${provisioning.p}\n${provisioning.at}`;
     if ((refusedClaims.get(key) ?? 0) > nowMs) return null;
     const user = await provisioner.apply(userId, provisioning, claims.gen ?? 0);
-    if (user) {
-      userCache.invalidate(userId); // it held "no such user"
-    } else {
+    // A user created here bumped the users counter, so the user cache no longer holds "no such user".
+    if (!user) {
       if (refusedClaims.size >= MAX_REFUSED_CLAIMS) refusedClaims.clear();
       refusedClaims.set(key, nowMs + deps.userCacheTtlMs);
     }
@@ -51,12 +53,14 @@ export function createTokenUsers(deps: TokenUsersDeps): TokenUsers {
   return {
     async usable(claims, kind, nowMs) {
       const userId = claims.sub;
+      const looking = deps.changes.lookIfDue();
+      if (looking) await looking;
       // An existing record always wins over a provisioning claim: disabled stays disabled, a raised generation ends the token.
       const user = (await userCache.get(userId, nowMs)) ?? (await provisioned(claims, nowMs));
       const refusal = refusalOf(user, claims);
       if (user && refusal === null) return user;
-      logger?.warn({ userId, tokenType: kind }, `valid token for ${userId}, but ${refusal}`);
-      audit?.info({ event: 'token-refused', userId, tokenType: kind, reason: refusal }, 'token refused');
+      logger.warn({ userId, tokenType: kind }, `valid token for ${userId}, but ${refusal}`);
+      audit.info({ event: 'token-refused', userId, tokenType: kind, reason: refusal }, 'token refused');
       return null;
     },
   };

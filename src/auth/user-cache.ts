@@ -1,8 +1,12 @@
 import type { User, UserManager } from '../users/index.js';
 
 /**
- * Users as the token hot path sees them, kept briefly. Local changes clear an entry at once;
- * changes by other processes clear everything when the instance sees the users counter move.
+ * Users as the token hot path sees them, kept briefly (`ttlMs`). Every change of users reaches it
+ * one way: the token handler's watch of the users counter (token-handler.ts) empties it, at once
+ * for a transaction of this process (a user manager's, the replication receiver's), within its
+ * `recheckMs` or at PostgreSQL's announcement for another process's. A caller asks that watch
+ * (`lookIfDue`) before it uses what is kept here: the full check and the stateful kept path wait
+ * for a look that is due; the encapsulated kept path starts it and answers until it has read.
  */
 export interface UserCache {
   get(userId: string, nowMs: number): Promise<User | null>;
@@ -11,7 +15,7 @@ export interface UserCache {
   invalidate(userId?: string | null): void;
 }
 
-export function createUserCache(users: UserManager, ttlMs: number, maxEntries = 10_000): UserCache {
+export function createUserCache(users: Pick<UserManager, 'getUser'>, ttlMs: number, maxEntries = 10_000): UserCache {
   const entries = new Map<string, { user: User | null; until: number }>();
   const cache: UserCache = {
     kept(userId, nowMs) {
@@ -33,6 +37,5 @@ export function createUserCache(users: UserManager, ttlMs: number, maxEntries = 
       else entries.clear();
     },
   };
-  users.onChange((userId) => cache.invalidate(userId));
   return cache;
 }

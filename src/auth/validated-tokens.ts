@@ -1,7 +1,5 @@
-import type { Clock } from '../clock.js';
-import { watchCounters, type Repository } from '../repository/index.js';
-import { USERS_COUNTER } from '../users/index.js';
-import { STATEFUL_TOKENS_COUNTER, type StatefulToken } from './stateful-tokens.js';
+import type { CounterWatch } from '../repository/index.js';
+import type { StatefulToken } from './stateful-tokens.js';
 import { TokenMap } from './token-map.js';
 
 /**
@@ -12,10 +10,11 @@ import { TokenMap } from './token-map.js';
  * stateful request to 0.64 of an anonymous one; see BENCHMARKS.md. The user is still checked on
  * every request (disabled, removed) through the user cache, and expiry with the injected clock.
  *
- * Never staler than the counter watch allows (repository/counter-watch.ts): a transaction of this
- * process that bumps the stateful-tokens counter (every token removal by the store) or the users
- * counter (every user change) empties it as it commits; a logout by another process (a CLI
- * command, another author on PostgreSQL) is seen within `recheckMs`, on PostgreSQL at once; a
+ * Never staler than the token handler's counter watch allows (repository/counter-watch.ts, whose
+ * handlers call `empty`): a transaction of this process that bumps the stateful-tokens counter
+ * (every token removal by the store) or the users counter (every user change, the replication
+ * receiver's too) empties it as it commits; a logout by another process (a CLI command, another
+ * author on PostgreSQL) is seen within the watch's `recheckMs`, on PostgreSQL at once; a
  * validation that began before an emptying is not kept.
  *
  * Keyed by the whole token (id and secret), as the verified-token cache of encapsulated tokens: a
@@ -32,15 +31,13 @@ export interface ValidatedTokens {
   remember(token: string, validated: StatefulToken, epoch: number): void;
   /** The token's expiry was pushed back by this process. */
   extended(token: string, expiresAt: number): void;
-  /** Forget everything (another process changed users). */
+  /** Forgets everything: the token handler's watch saw a user or a stateful token change. */
   empty(): void;
 }
 
 export interface ValidatedTokensOptions {
-  readonly repo: Repository;
-  readonly clock: Clock;
-  /** How old the last look at the counters may be before a lookup looks again (default 500 ms, the change-watch interval). */
-  readonly recheckMs?: number;
+  /** The token handler's watch of the stateful-tokens and users counters: its handlers call `empty`, and it moves `generation`. */
+  readonly watch: Pick<CounterWatch, 'generation' | 'lookIfDue'>;
   /** Tokens kept at most; past it the cache starts empty again. */
   readonly maxEntries?: number;
 }
@@ -48,12 +45,7 @@ export interface ValidatedTokensOptions {
 export function createValidatedTokens(options: ValidatedTokensOptions): ValidatedTokens {
   const maxEntries = options.maxEntries ?? 10_000;
   const entries = new TokenMap<StatefulToken>();
-  const watch = watchCounters(options.repo, {
-    counters: [STATEFUL_TOKENS_COUNTER, USERS_COUNTER],
-    clock: options.clock,
-    recheckMs: options.recheckMs ?? 500,
-    onChange: () => entries.clear(),
-  });
+  const { watch } = options;
 
   function hit(token: string, nowMs: number): StatefulToken | undefined {
     const entry = entries.get(token);
@@ -68,20 +60,20 @@ export function createValidatedTokens(options: ValidatedTokensOptions): Validate
 
   return {
     async lookup(token, nowMs) {
-      await watch.fresh();
+      await watch.lookIfDue();
       return hit(token, nowMs);
     },
-    kept: (token, nowMs) => (watch.fresh() ? undefined : hit(token, nowMs)),
+    kept: (token, nowMs) => (watch.lookIfDue() ? undefined : hit(token, nowMs)),
     epoch: () => watch.generation(),
     remember(token, validated, epoch) {
       if (epoch !== watch.generation()) return;
-      if (entries.size >= maxEntries) watch.changed();
+      if (entries.size >= maxEntries) entries.clear();
       else entries.set(token, validated);
     },
     extended(token, expiresAt) {
       const hit = entries.get(token);
       if (hit) entries.set(token, { ...hit, expiresAt });
     },
-    empty: () => watch.changed(),
+    empty: () => entries.clear(),
   };
 }

@@ -8,8 +8,8 @@ export interface ContentNodes {
   children(path: string): Promise<readonly RepositoryNode[]>;
   /** Moves whenever the tree may have changed: what was made from reads before is then stale. */
   generation(): number;
-  /** Looks at the tree's counter if that is due (see counter-watch.ts); undefined when it is not. */
-  fresh(): Promise<void> | undefined;
+  /** Looks at the tree's counter if the last look is `recheckMs` old (see counter-watch.ts); undefined when no look is due. */
+  lookIfDue(): Promise<void> | undefined;
   /**
    * A response made from these nodes (`keep`), while they are current. Undefined when not kept,
    * or when the tree's counter is due a look (which this starts): the caller then reads again.
@@ -50,19 +50,21 @@ export function createContentNodes(repo: Repository, root: string, options: Cont
   let responseChars = 0;
   const size = () => nodes.size + childLists.size + responses.size;
   const watch = watchCounters(repo, {
-    counters: [treeCounter(root)],
+    handlers: {
+      [treeCounter(root)]: () => {
+        nodes.clear();
+        childLists.clear();
+        responses.clear();
+        responseChars = 0;
+      },
+    },
     clock,
     recheckMs,
-    onChange: () => {
-      nodes.clear();
-      childLists.clear();
-      responses.clear();
-      responseChars = 0;
-    },
+    ownCommits: true,
   });
 
   async function cached<T>(map: Map<string, T>, path: string, read: (path: string) => Promise<T>): Promise<T> {
-    const looking = watch.fresh();
+    const looking = watch.lookIfDue();
     if (looking) await looking; // no await when the last look is recent: this runs per ancestor on every GET
     const hit = map.get(path);
     if (hit !== undefined) return hit;
@@ -79,8 +81,8 @@ export function createContentNodes(repo: Repository, root: string, options: Cont
     node: (path) => cached(nodes, path, (at) => repo.getNode(at)),
     children: (path) => cached(childLists, path, (at) => repo.getChildren(at)),
     generation: () => watch.generation(),
-    fresh: () => watch.fresh(),
-    kept: (key) => (watch.fresh() ? undefined : responses.get(key)),
+    lookIfDue: () => watch.lookIfDue(),
+    kept: (key) => (watch.lookIfDue() ? undefined : responses.get(key)),
     keep(key, response, since) {
       if (since !== watch.generation() || response.length > maxResponseChars || responses.has(key)) return;
       if (size() >= maxEntries) return watch.changed();

@@ -136,7 +136,7 @@ export function createContentService(repo: Repository, options: ContentServiceOp
       const kept = nodes.kept(key);
       if (kept !== undefined) return kept;
       return (async () => {
-        await nodes.fresh(); // so that a look at the counter during the reading does not make it look stale
+        await nodes.lookIfDue(); // so that a look at the counter during the reading does not make it look stale
         const since = nodes.generation();
         const text = JSON.stringify(await read(path, depth, reader));
         nodes.keep(key, text, since);

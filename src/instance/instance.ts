@@ -11,7 +11,6 @@ import { buildApp, createMetrics, createTrustedProxies, type TlsFiles } from '..
 import type { PasswordHasher } from '../users/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
-import { watchCounters, type ChangeWatcher } from './change-watcher.js';
 import { createInitialAdmin } from './first-start.js';
 import { createReceiver, startReplication, type ReplicationService } from '../replication/index.js';
 import { createFarmMember } from '../member/index.js';
@@ -20,9 +19,9 @@ import { auditLogger, silentLogger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { CONFIG_COUNTER } from '../config/index.js';
 import { CapsuleError } from '../errors.js';
+import { watchCounters, type CounterWatch } from '../repository/index.js';
 import { createTokenHandler, expireRetiredHmacKeys, type TokenHandler } from '../auth/index.js';
 import { createContentService } from '../content/index.js';
-import { USERS_COUNTER } from '../users/index.js';
 
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
 
@@ -45,7 +44,7 @@ export interface InstanceOptions {
   readonly keyStorage?: KeyStorageMode;
   /** A PostgreSQL URL for a new home's repository (`--repository`); the home remembers it, without the password. */
   readonly repositoryUrl?: string;
-  /** How often the repository's change counters are polled (default 500 ms). */
+  /** How often the configuration and key counters are polled (default 500 ms); the token and content caches look by the clock, every 500 ms. */
   readonly changePollMs?: number;
   /** How often expired tokens and retired keys are removed (default 10 minutes). */
   readonly maintenanceIntervalMs?: number;
@@ -100,7 +99,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   if (homeLock.tookOverFrom !== null) {
     logger.warn({ pid: homeLock.tookOverFrom }, `took over the lock of this home from PID ${homeLock.tookOverFrom}, which is no longer running (it did not stop cleanly)`);
   }
-  let watcher: ChangeWatcher | undefined;
+  let watcher: CounterWatch | undefined;
   let replication: ReplicationService | undefined;
   let cleanupTimer: NodeJS.Timeout | undefined;
   let tokens: TokenHandler;
@@ -203,19 +202,19 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     services.config.onChange(HEALTH_PID, () => health.start(healthInterval()));
     services.config.onChange('*', (pid) => logger.info({ configuration: pid }, 'configuration changed'));
 
-    watcher = watchCounters(
-      services.repo,
-      {
+    // Users: the token handler watches their counter itself (auth/token-handler.ts).
+    watcher = watchCounters(services.repo, {
+      handlers: {
         [CONFIG_COUNTER]: () => services.config.refresh(),
         [KEYS_COUNTER]: () => reloadKeys().catch(() => undefined), // the failure is logged
-        [USERS_COUNTER]: () => tokens.usersChanged(),
       },
-      {
-        intervalMs: options.changePollMs ?? 500,
+      clock: services.clock,
+      recheckMs: options.changePollMs ?? 500,
+      polling: {
         onError: (error) => logger.error({ err: error }, 'change polling failed; retrying until the repository answers'),
         onRecovered: () => logger.info('change polling works again'),
       },
-    );
+    });
 
     let name = options.name ?? `${host}:${options.port}`;
     const instanceName = () => name;

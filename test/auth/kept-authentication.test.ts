@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createTokenHandler } from '../../src/auth/index.js';
 import { fixedClock } from '../../src/clock.js';
-import { openServices } from '../../src/instance/index.js';
+import { openServices, silentLogger } from '../../src/instance/index.js';
 import { runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { fastHasher } from '../helpers/services.js';
@@ -19,7 +19,7 @@ async function setup(options: { userCacheTtlMs?: number } = {}) {
   const services = await openServices({ home, clock, hasher: fastHasher });
   await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': true });
   await services.users.createUser('alice', { password: 'pw', groups: [] });
-  const handler = createTokenHandler({ ...services, ...options });
+  const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), ...options });
   const login = await handler.login('alice', 'pw', '127.0.0.1');
   assert.ok(login.ok && login.token.includes('.'), 'an encapsulated token');
   assert.equal(handler.authenticateKept(login.token), undefined, 'nothing is kept before the first full check');

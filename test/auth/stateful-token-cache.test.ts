@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createTokenHandler, type TokenHandler } from '../../src/auth/index.js';
 import { fixedClock } from '../../src/clock.js';
-import { openServices, startInstance, type RunningInstance, type Services } from '../../src/instance/index.js';
+import { openServices, silentLogger, startInstance, type RunningInstance, type Services } from '../../src/instance/index.js';
 import { runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { login, sessionStatus } from '../helpers/http.js';
@@ -25,7 +25,7 @@ async function setup(home?: string) {
   const services = await openServices({ home, clock, hasher: fastHasher });
   await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': false });
   if (!(await services.users.getUser('alice'))) await services.users.createUser('alice', { password: 'pw' });
-  const handler = createTokenHandler(services);
+  const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger() });
   return { home, clock, services, handler };
 }
 
@@ -116,7 +116,7 @@ describe('validated stateful tokens: changes by another process are seen within 
     const here = await setup();
     // A second connection to the same file: it shares no listeners with the first, as another process would not.
     const other = await openServices({ home: here.home, clock: here.clock, hasher: fastHasher });
-    return { here, other, otherHandler: createTokenHandler(other) };
+    return { here, other, otherHandler: createTokenHandler({ ...other, logger: silentLogger(), audit: silentLogger() }) };
   }
 
   it('a logout by another connection is refused once the interval has passed', async () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { createTokenHandler, type TokenOutcome, type TokenKind } from '../../src/auth/index.js';
 import type { Log } from '../../src/log.js';
 import { fixedClock } from '../../src/clock.js';
-import { openServices } from '../../src/instance/index.js';
+import { openServices, silentLogger } from '../../src/instance/index.js';
 import { fastHasher } from '../helpers/services.js';
 import { initialisedHome } from '../helpers/homes.js';
 
@@ -21,7 +21,7 @@ async function setup(encapsulated: boolean) {
   const audit: Log = { info: keep, warn: keep, error: keep };
   const counts: Array<[TokenKind, TokenOutcome]> = [];
   const metrics = { login: () => undefined, tokenVerified: (kind: TokenKind, outcome: TokenOutcome) => void counts.push([kind, outcome]) };
-  const handler = createTokenHandler({ ...services, audit, metrics, userCacheTtlMs: 0 });
+  const handler = createTokenHandler({ ...services, logger: silentLogger(), audit, metrics, userCacheTtlMs: 0 });
   const login = await handler.login('alice', 'pw', '127.0.0.1');
   assert.ok(login.ok);
   lines.length = 0; // the login's own line

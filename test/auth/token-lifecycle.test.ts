@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createTokenHandler, MAX_TOKENS_PER_USER, TOKEN_TYPE } from '../../src/auth/index.js';
 import { fixedClock } from '../../src/clock.js';
-import { openServices } from '../../src/instance/index.js';
+import { openServices, silentLogger } from '../../src/instance/index.js';
 import { fastHasher } from '../helpers/services.js';
 import { initialisedHome } from '../helpers/homes.js';
 
@@ -15,7 +15,7 @@ async function setup(encapsulated = false) {
   const services = await openServices({ home, clock, hasher: fastHasher });
   await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': encapsulated });
   await services.users.createUser('alice', { password: 'pw' });
-  const handler = createTokenHandler({ ...services, userCacheTtlMs: 0 });
+  const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 0 });
   return { services, clock, handler, home };
 }
 

@@ -15,7 +15,7 @@ import {
 } from '../../src/auth/index.js';
 import { fixedClock, systemClock } from '../../src/clock.js';
 import { createCryptoSupport, generateKey, keyId } from '../../src/crypto/index.js';
-import { openServices, type Services } from '../../src/instance/index.js';
+import { openServices, silentLogger, type Services } from '../../src/instance/index.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -145,7 +145,7 @@ describe('encapsulated token vectors checked against the user record (token hand
     });
     await crypto.refresh();
     handlerAt = (nowMs) =>
-      createTokenHandler({ repo: services.repo, users: services.users, crypto, config: services.config, clock: fixedClock(nowMs), verifiedTokenCache: false });
+      createTokenHandler({ repo: services.repo, users: services.users, crypto, config: services.config, clock: fixedClock(nowMs), verifiedTokenCache: false, logger: silentLogger(), audit: silentLogger() });
   });
   after(() => services.close());
 

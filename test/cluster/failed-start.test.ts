@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { watchCounters } from '../../src/instance/change-watcher.js';
-import { openPostgresRepository } from '../../src/repository/index.js';
+import { openPostgresRepository, watchCounters } from '../../src/repository/index.js';
 import { runCli } from '../helpers/cli.js';
 import { sharedPostgres } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/temp.js';
@@ -18,10 +17,10 @@ describe('an instance on PostgreSQL that fails to start (postgres)', () => {
   it('stops change polling before the pool is ended: no outage is reported', async () => {
     const repo = await openPostgresRepository({ url: await (await cluster()).createDatabase(), create: true, clock: systemClock });
     const reported: unknown[] = [];
-    const watcher = watchCounters(repo, { config: () => undefined }, { intervalMs: 60_000, onError: (error) => reported.push(error) });
+    const watcher = watchCounters(repo, { handlers: { config: () => undefined }, clock: systemClock, recheckMs: 60_000, polling: { onError: (error) => reported.push(error) } });
     await watcher.stop();
     await repo.close();
-    await watcher.poll(); // a read still under way ends here (nothing is read after stop)
+    await watcher.look(); // a read still under way ends here (nothing is read after stop)
     assert.deepEqual(reported, []);
   });
 

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createOidcLogin, oidcPid } from '../../src/auth/oidc/index.js';
 import { CONFIG_COUNTER, CONFIG_ROOT } from '../../src/config/index.js';
 import { METRICS_PID } from '../../src/http/metrics-config.js';
-import type { RunningInstance } from '../../src/instance/index.js';
+import { silentLogger, type RunningInstance } from '../../src/instance/index.js';
 import { startTestInstance } from '../helpers/homes.js';
 import { login } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
@@ -108,7 +108,7 @@ describe('references where they are not resolved', () => {
     const response = await fetch(`${instance.url}/system/sling/login`);
     assert.equal(response.status, 200);
     assert.match(await response.text(), /Sign in with Partners/);
-    const check = await createOidcLogin(instance.services).check('unset');
+    const check = await createOidcLogin({ ...instance.services, logger: silentLogger() }).check('unset');
     assert.equal(check.status, 'critical');
     assert.equal(check.message, 'client.secret of OpenID provider unset references $[env:SECRET_UNSET_OIDC], which is not set in the environment');
   });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { STATEFUL_TOKENS_COUNTER } from '../../src/auth/stateful-tokens.js';
 import { createValidatedTokens } from '../../src/auth/validated-tokens.js';
 import { fixedClock } from '../../src/clock.js';
-import type { Repository } from '../../src/repository/index.js';
+import { watchCounters, type Repository } from '../../src/repository/index.js';
 import { repositoryBackends } from '../helpers/postgres.js';
 
 // The kept-answer paths ask the counter watch whether a look is due and drop the look's promise.
@@ -22,7 +23,8 @@ describe('a counter look nobody waits for', () => {
         return reading;
       },
     };
-    const tokens = createValidatedTokens({ repo, clock: fixedClock(0) });
+    const watch = watchCounters(repo, { handlers: { [STATEFUL_TOKENS_COUNTER]: () => tokens.empty() }, clock: fixedClock(0), recheckMs: 500, ownCommits: true });
+    const tokens = createValidatedTokens({ watch });
     await repo.close();
     const unhandled: unknown[] = [];
     const record = (reason: unknown) => unhandled.push(reason);
@@ -37,5 +39,124 @@ describe('a counter look nobody waits for', () => {
     } finally {
       process.off('unhandledRejection', record);
     }
+  });
+});
+
+// The one watch of the repository's change counters (repository/counter-watch.ts), which the
+// caches (content nodes, the token handler) and the instance (configuration, keys) share. These
+// tests fail if a handler is called for a counter that did not move, or at the first look; if a
+// change by another process is not seen within recheckMs, or (PostgreSQL) with a stopped clock;
+// if a commit of this process does not reach a cache before its transaction resolves; or if a
+// polling watch reports an outage more than once.
+for (const backend of repositoryBackends()) {
+  describe(`the counter watch (${backend.name})`, () => {
+    async function twoProcesses() {
+      const location = await backend.location();
+      const repo = await backend.open(location);
+      // Another connection shares no listeners with the first, as another process would not.
+      const other = await backend.reopen(location);
+      return { repo, other };
+    }
+
+    it('calls the handler of each counter that moved since the last look, none at the first', async () => {
+      const { repo, other } = await twoProcesses();
+      await repo.bumpCounter('a');
+      const told: string[] = [];
+      const watch = watchCounters(repo, { handlers: { a: () => void told.push('a'), b: () => void told.push('b') }, clock: fixedClock(0), recheckMs: 500 });
+      await watch.look();
+      assert.deepEqual(told, [], 'the first look only notes where the counters stand');
+      assert.equal(watch.generation(), 0);
+      await other.bumpCounter('a');
+      await watch.look();
+      assert.deepEqual(told, ['a']);
+      assert.equal(watch.generation(), 1);
+      await other.bumpCounter('b');
+      await watch.look();
+      await watch.look();
+      assert.deepEqual(told, ['a', 'b'], 'once: the second look sees nothing moved');
+      await watch.stop();
+    });
+
+    it("sees another process's bump within recheckMs, and PostgreSQL's announcement with a clock that stands still", async () => {
+      const { repo, other } = await twoProcesses();
+      const clock = fixedClock(0);
+      let told!: () => void;
+      const moved = new Promise<void>((resolve) => (told = resolve));
+      const watch = watchCounters(repo, { handlers: { a: () => told() }, clock, recheckMs: 500 });
+      await watch.lookIfDue();
+      assert.equal(watch.lookIfDue(), undefined, 'the last look is recent: none is due, nothing to await');
+      await other.bumpCounter('a');
+      if (backend.name === 'postgres') {
+        await moved; // announced: seen although the clock did not move
+      } else {
+        assert.equal(watch.lookIfDue(), undefined, 'the staleness accepted: the clock has not moved');
+        clock.advance(499);
+        assert.equal(watch.lookIfDue(), undefined);
+        clock.advance(1);
+        await watch.lookIfDue();
+        await moved;
+      }
+      assert.equal(watch.generation(), 1);
+      await watch.stop();
+    });
+
+    it('with ownCommits, tells a commit of this process before its transaction resolves', async () => {
+      const { repo } = await twoProcesses();
+      const told: string[] = [];
+      const watch = watchCounters(repo, { handlers: { a: () => void told.push('a'), b: () => void told.push('b') }, clock: fixedClock(0), recheckMs: 500, ownCommits: true });
+      await watch.lookIfDue();
+      await repo.transaction(async (tx) => {
+        await tx.bumpCounter('b');
+        await tx.bumpCounter('c');
+      });
+      assert.deepEqual(told, ['b']);
+      assert.equal(watch.generation(), 1);
+      await watch.stop();
+    });
+  });
+}
+
+describe('a polling counter watch', () => {
+  it('looks by itself, reports a failing repository once per outage, and once when it answers again', async () => {
+    const [backend] = repositoryBackends();
+    const opened = await backend!.open();
+    let failing = false;
+    let failedReads = 0;
+    let severalFailed!: () => void;
+    const outageLasted = new Promise<void>((resolve) => (severalFailed = resolve));
+    const repo: Repository = {
+      ...opened,
+      readCounter: (name) => {
+        if (!failing) return opened.readCounter(name);
+        if (++failedReads === 3) severalFailed();
+        return Promise.reject(new Error('the repository is away'));
+      },
+    };
+    const reports: string[] = [];
+    let recovered!: () => void;
+    const back = new Promise<void>((resolve) => (recovered = resolve));
+    let told!: () => void;
+    const moved = new Promise<void>((resolve) => (told = resolve));
+    const watch = watchCounters(repo, {
+      handlers: { a: () => told() },
+      clock: fixedClock(0),
+      recheckMs: 5,
+      polling: {
+        onError: (error) => reports.push(`failed: ${(error as Error).message}`),
+        onRecovered: () => {
+          reports.push('works again');
+          recovered();
+        },
+      },
+    });
+    await watch.look(); // where the counters stand
+    failing = true;
+    await outageLasted;
+    failing = false;
+    await back;
+    assert.deepEqual(reports, ['failed: the repository is away', 'works again']);
+    await opened.bumpCounter('a');
+    await moved; // the timer's look, with a clock that stands still
+    await watch.stop();
   });
 });

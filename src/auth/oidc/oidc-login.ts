@@ -20,7 +20,7 @@ export interface OidcLoginDeps {
   readonly crypto: CryptoSupport;
   readonly users: UserManager;
   readonly clock: Clock;
-  readonly logger?: Log;
+  readonly logger: Log;
   /** Timeout of each request to a provider (default 10 s). */
   readonly timeoutMs?: number;
 }
@@ -106,7 +106,7 @@ function claimText(value: unknown): string | null {
 }
 
 /** The Capsule groups of a sign-in: the provider groups the group map names, mapped, plus the default groups. */
-export function mappedGroups(settings: OidcSettings, claimValue: unknown, logger?: Log): string[] {
+export function mappedGroups(settings: OidcSettings, claimValue: unknown, logger: Log): string[] {
   const groups = new Set<string>();
   const given = Array.isArray(claimValue) ? claimValue.filter((item): item is string => typeof item === 'string') : typeof claimValue === 'string' ? [claimValue] : [];
   for (const providerGroup of given) {
@@ -116,7 +116,7 @@ export function mappedGroups(settings: OidcSettings, claimValue: unknown, logger
     try {
       groups.add(checkId('group', target));
     } catch {
-      logger?.warn({ provider: settings.name, group: target.slice(0, 64) }, 'provider group is not a valid Capsule group id; ignored');
+      logger.warn({ provider: settings.name, group: target.slice(0, 64) }, 'provider group is not a valid Capsule group id; ignored');
     }
   }
   for (const group of settings.defaultGroups) groups.add(group);
@@ -261,7 +261,7 @@ export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
       const providerError = callbackUrl.searchParams.get('error');
       if (providerError !== null) {
         // Verbatim for the operator (pino escapes it); plain words for the person.
-        logger?.warn(
+        logger.warn(
           { provider: settings.name, error: providerError, error_description: callbackUrl.searchParams.get('error_description'), error_uri: callbackUrl.searchParams.get('error_uri') },
           'OpenID provider returned an error to the callback',
         );
@@ -286,7 +286,7 @@ export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
           error instanceof client.ResponseBodyError
             ? { error: redact(error.error), error_description: error.error_description === undefined ? undefined : redact(error.error_description) }
             : {};
-        logger?.warn({ provider: settings.name, reason: detail, code: (error as { code?: string }).code, ...body }, 'OpenID sign-in refused');
+        logger.warn({ provider: settings.name, reason: detail, code: (error as { code?: string }).code, ...body }, 'OpenID sign-in refused');
         const userMessage =
           error instanceof client.ResponseBodyError
             ? error.error === 'invalid_grant'
@@ -300,7 +300,7 @@ export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
       const claims = tokens.claims();
       if (!claims) throw new OidcLoginError(NOT_VERIFIED, `${settings.name}: the token response has no ID token`);
       const { user, provisioning } = await provision(settings, claims);
-      logger?.info({ provider: settings.name, userId: user.id, groups: provisioning.g }, 'signed in with OpenID Connect');
+      logger.info({ provider: settings.name, userId: user.id, groups: provisioning.g }, 'signed in with OpenID Connect');
       return { user, provisioning, resource: login.r };
     },
 

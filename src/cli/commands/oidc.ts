@@ -10,6 +10,7 @@ import {
 } from '../../auth/oidc/index.js';
 import type { ConfigValue } from '../../config/index.js';
 import { CapsuleError } from '../../errors.js';
+import { silentLogger } from '../../instance/logger.js';
 import { checkId } from '../../users/index.js';
 import { checkHttpUrl, readSecretFromStdin, removeFactoryConfig, reportChecks, saveFactoryConfig, secretCell, type FactoryKind } from '../factory-config.js';
 import { printJson, printTable, type CliIO } from '../io.js';
@@ -80,13 +81,13 @@ export async function oidcAdd(name: string, options: OidcAddOptions, io: CliIO) 
   await saveFactoryConfig(OIDC, name, { ...options, secretGiven: options.clientSecretStdin === true }, io, {
     pid: oidcPid(name),
     changes,
-    secretKeyId: (s) => describeOidcSecret(createOidcLogin(s).settings(name), s.crypto).keyId,
+    secretKeyId: (s) => describeOidcSecret(createOidcLogin({ ...s, logger: silentLogger() }).settings(name), s.crypto).keyId,
   });
 }
 
 export async function oidcList(options: Options, io: CliIO) {
   const providers = await withHome(options, io, async (s) => {
-    const oidc = createOidcLogin(s);
+    const oidc = createOidcLogin({ ...s, logger: silentLogger() });
     return oidc.names().map((name) => {
       const settings = oidc.settings(name);
       return {
@@ -124,7 +125,7 @@ export async function oidcList(options: Options, io: CliIO) {
 
 export async function oidcCheckCommand(name: string | undefined, options: Options, io: CliIO) {
   const results = await withHome(options, io, async (s): Promise<OidcCheckResult[]> => {
-    const oidc = createOidcLogin(s);
+    const oidc = createOidcLogin({ ...s, logger: silentLogger() });
     if (name !== undefined) oidc.settings(checkProviderName(name)); // an unknown name is bad input, not a failed check
     const names = name === undefined ? oidc.names() : [name];
     return Promise.all(names.map((each) => oidc.check(each)));

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { TokenHandler } from '../../auth/index.js';
 import { CapsuleError } from '../../errors.js';
 import { MAX_PACKAGE_BYTES, parsePackage, REPLICATION_RECEIVERS, type Receiver } from '../../replication/index.js';
 import { ADMINISTRATORS } from '../../users/index.js';
@@ -11,7 +10,8 @@ export const RECEIVE_PATH = '/bin/receive';
  * The publish side of replication: a member of replication-receivers (or an administrator)
  * posts a package; it is applied whole, once, and in order per source.
  */
-export function receiveRoutes(app: FastifyInstance, deps: { tokens: TokenHandler; receiver: Receiver }): void {
+export function receiveRoutes(app: FastifyInstance, deps: { receiver: Receiver }): void {
+  // Users and groups it applies reach the token caches through the users counter its transaction bumps.
   const { receiver } = deps;
   app.post(RECEIVE_PATH, { bodyLimit: MAX_PACKAGE_BYTES }, async (request, reply) => {
     const session = requireSession(request);
@@ -33,7 +33,6 @@ export function receiveRoutes(app: FastifyInstance, deps: { tokens: TokenHandler
         expected: result.expected,
       });
     }
-    if (result.outcome === 'applied' && pkg.items.some((item) => item.type !== 'content')) deps.tokens.usersChanged();
     return result;
   });
 }

@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test';
 import { createProvisioner } from '../../../src/auth/oidc/index.js';
 import { fixedClock } from '../../../src/clock.js';
 import { isCapsuleError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/instance/index.js';
 import { createArgon2Hasher, createUserManager } from '../../../src/users/index.js';
 import { keyedServices } from '../../helpers/keyed-services.js';
 import { fastHasher, tempRepository } from '../../helpers/services.js';
@@ -54,7 +55,7 @@ describe('the provisioning claim of a token', () => {
     const services = await keyedServices();
     after(() => services.close());
     const clock = fixedClock(1_800_000_000_000);
-    const provisioner = createProvisioner({ config: services.config, users: services.users, clock });
+    const provisioner = createProvisioner({ config: services.config, users: services.users, clock, logger: silentLogger() });
     const claim = { p: 'corp', s: 'sub-erin', g: ['editors'], at: 1_800_000_000 };
     assert.equal(await provisioner.apply('erin', claim, 2), null, 'no such provider here');
 
