@@ -66,11 +66,11 @@ export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHan
   }
 
   /** A token lives as long as it was signed for. */
-  const refreshAt = (claims: EncapsulatedClaims) => refreshesAt(settings(), claims.exp * 1000, (claims.exp - claims.iat) * 1000);
+  const refreshesAtOf = (claims: EncapsulatedClaims) => refreshesAt(settings(), claims.exp * 1000, (claims.exp - claims.iat) * 1000);
 
   /** The session of a verified token of a usable user, renewed past half its life or when its key is retired. */
   function authentication(user: User, { claims, kid }: Verified, nowMs: number): Authentication {
-    const pastHalfLife = nowMs > refreshAt(claims);
+    const pastHalfLife = nowMs > refreshesAtOf(claims);
     const signedByRetiredKey = kid !== crypto.signingKey().kid && crypto.keyIds().retiredHmac.includes(kid);
     if (pastHalfLife || signedByRetiredKey) {
       const renewed = issue(user, nowMs, claims.prv); // the sign-in time in it stays as it was
@@ -122,7 +122,7 @@ export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHan
       if (claims.exp * 1000 <= nowMs || !crypto.verificationKey(kid) || refusalOf(user, claims) !== null) return undefined;
       const answer = authentication(user, verification, nowMs);
       if (answer.renewedToken) return answer;
-      return keptAnswers.keep(verification, user, keys, Math.min(claims.exp * 1000, refreshAt(claims)), answer);
+      return keptAnswers.keep(verification, user, keys, Math.min(claims.exp * 1000, refreshesAtOf(claims)), answer);
     },
 
     // Nothing to delete: the token simply stops being sent.

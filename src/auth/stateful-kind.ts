@@ -27,7 +27,7 @@ export function createStatefulKind(deps: StatefulKindDeps): TokenKindHandler {
   const keptAnswers = createKeptAnswers(settings);
 
   /** A stateful token lives as long as configured now. */
-  const refreshAt = (token: StatefulToken) => refreshesAt(settings(), token.expiresAt, settings().expirationMs);
+  const refreshesAtOf = (token: StatefulToken) => refreshesAt(settings(), token.expiresAt, settings().expirationMs);
 
   /** The token as the repository has it (a hit of the validated-token cache, or one read), or null. */
   async function validToken(token: string, nowMs: number): Promise<StatefulToken | null> {
@@ -55,7 +55,7 @@ export function createStatefulKind(deps: StatefulKindDeps): TokenKindHandler {
       if (!valid) return null;
       const user = await tokenUsers.usable({ sub: valid.userId }, 'stateful', nowMs);
       if (!user) return null;
-      if (nowMs > refreshAt(valid)) {
+      if (nowMs > refreshesAtOf(valid)) {
         const expiresAt = nowMs + settings().expirationMs;
         // The token is valid: a refresh that cannot be written now (the repository read-only, busy
         // or away) leaves it as it was, and a later request refreshes it. The request goes on.
@@ -82,9 +82,9 @@ export function createStatefulKind(deps: StatefulKindDeps): TokenKindHandler {
       const again = keptAnswers.get(valid, user, null, nowMs);
       if (again) return again;
       if (refusalOf(user, { sub: valid.userId }) !== null) return undefined;
-      const refreshesAfter = refreshAt(valid);
-      if (nowMs > refreshesAfter) return undefined; // a write: check
-      return keptAnswers.keep(valid, user, null, Math.min(valid.expiresAt, refreshesAfter), { session: sessionOf(user, 'stateful', valid.expiresAt) });
+      const refreshDueAt = refreshesAtOf(valid);
+      if (nowMs > refreshDueAt) return undefined; // a write: check
+      return keptAnswers.keep(valid, user, null, Math.min(valid.expiresAt, refreshDueAt), { session: sessionOf(user, 'stateful', valid.expiresAt) });
     },
 
     async end(token) {

@@ -95,7 +95,7 @@ const CHANGES_RECHECK_MS = 500;
 
 export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
   const { users, config, clock, logger } = deps;
-  const passwordLogin = { users, clock, throttle: deps.throttle ?? createLoginThrottle(), audit: deps.audit, metrics: deps.metrics };
+  const passwordLoginDeps = { users, clock, throttle: deps.throttle ?? createLoginThrottle(), audit: deps.audit, metrics: deps.metrics };
   const userCacheTtlMs = deps.userCacheTtlMs ?? 5_000;
   const userCache = createUserCache(users, userCacheTtlMs);
   const store = createStatefulTokenStore({ repo: deps.repo, maxPerUser: () => MAX_TOKENS_PER_USER });
@@ -139,7 +139,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       return { ok: true, ...(await handler.issue(checked.user)) };
     },
 
-    checkPassword: (userId, password, clientAddress) => checkPassword(passwordLogin, userId, password, clientAddress),
+    checkPassword: (userId, password, clientAddress) => checkPassword(passwordLoginDeps, userId, password, clientAddress),
 
     async issue(user, options = {}) {
       if (user.disabled) throw new CapsuleError('FORBIDDEN', `${user.id} is disabled`);
