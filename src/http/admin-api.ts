@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeyIds } from '../crypto/index.js';
 import type { FarmMember } from '../member/index.js';
+import { FARM_PATH_PREFIX } from '../member/protocol.js';
 import type { Log } from '../log.js';
+import { answerNotFound } from './errors.js';
 import { requireAdministrator } from './guards.js';
 import { adminRoutes } from './routes/admin.js';
 import { farmRoutes } from './routes/farm.js';
@@ -37,5 +39,13 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
     });
     farmRoutes(scope, deps);
     adminRoutes(scope, deps);
+    // A path under /system/farm that no route serves is answered inside this scope, so the guard
+    // and the audit cover it too: an anonymous caller learns nothing of which paths exist (401).
+    await scope.register(
+      async (farm) => {
+        farm.setNotFoundHandler(answerNotFound);
+      },
+      { prefix: FARM_PATH_PREFIX },
+    );
   });
 }

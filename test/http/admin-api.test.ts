@@ -98,4 +98,19 @@ describe('the admin API scope', () => {
     await auditLine((entry) => entry.event === 'farm-member-read' && entry.by === 'admin');
     assert.equal(audit().filter((entry) => entry.event === 'farm-call-refused' && entry.by === 'admin').length, 1, 'a granted call is not recorded as refused');
   });
+
+  it('refuses and records an unknown path under /system/farm: 401 to an anonymous caller (no route enumeration), 404 to an administrator', async () => {
+    const anonymous = await fetch(`${instance.url}/system/farm/nope`);
+    assert.equal(anonymous.status, 401);
+    const anonymousLine = await auditLine((entry) => entry.event === 'farm-call-refused' && entry.path === '/system/farm/nope');
+    assert.equal(anonymousLine.status, 401);
+    assert.equal(anonymousLine.by, null);
+    const unknownMethod = await fetch(`${instance.url}/system/farm/lock`, { method: 'DELETE', ...withToken(admin) });
+    assert.equal(unknownMethod.status, 404);
+    assert.equal(((await unknownMethod.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+    const adminLine = await auditLine((entry) => entry.event === 'farm-call-refused' && entry.method === 'DELETE' && entry.path === '/system/farm/lock');
+    assert.equal(adminLine.status, 404);
+    assert.equal(adminLine.by, 'admin');
+    assert.equal(await instance.services.repo.getNode(FARM_LOCK_NODE), null, 'no lock was taken or released');
+  });
 });
