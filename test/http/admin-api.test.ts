@@ -76,15 +76,18 @@ describe('the admin API scope', () => {
     assert.equal(line.by, 'editor');
   });
 
-  it('guards and records the key refresh like the farm calls', async () => {
+  it('guards and records the key refresh like the farm calls, as an admin API call (not a farm call)', async () => {
     const before = instance.services.crypto.keyIds();
     const response = await post('/system/console/crypto/refresh', editor, {});
     assert.equal(response.status, 403);
     assert.deepEqual(instance.services.crypto.keyIds(), before);
-    const line = await auditLine((entry) => entry.event === 'farm-call-refused' && entry.path === '/system/console/crypto/refresh');
+    const line = await auditLine((entry) => entry.event === 'admin-call-refused' && entry.path === '/system/console/crypto/refresh');
     assert.equal(line.status, 403);
     assert.equal(line.by, 'editor');
+    assert.equal(line.msg, 'admin API: call refused');
+    assert.equal(audit().filter((entry) => entry.event === 'farm-call-refused' && entry.path === '/system/console/crypto/refresh').length, 0);
     assert.equal((await post('/system/console/crypto/refresh', admin, {})).status, 200);
+    await auditLine((entry) => entry.event === 'keys-reloaded');
   });
 
   it('records a call the route refuses (a body it cannot read), and an administrator granted by the route itself', async () => {
