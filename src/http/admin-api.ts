@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { TokenHandler } from '../auth/index.js';
 import type { KeyIds } from '../crypto/index.js';
 import type { FarmMember } from '../member/index.js';
 import { FARM_PATH_PREFIX } from '../member/protocol.js';
@@ -7,10 +8,12 @@ import { answerNotFound } from './errors.js';
 import { requireAdministrator } from './guards.js';
 import { adminRoutes } from './routes/admin.js';
 import { farmRoutes } from './routes/farm.js';
+import { logoutEverywhereRoute } from './routes/logout-everywhere.js';
 
 export interface AdminApiDeps {
   readonly farmMember: FarmMember;
   readonly reloadKeys: () => Promise<KeyIds>;
+  readonly tokens: TokenHandler;
   readonly audit: Log;
 }
 
@@ -23,12 +26,13 @@ function refusalOf(url: string): { event: string; message: string } {
 }
 
 /**
- * The JSON admin API (the farm's calls under /system/farm, the key refresh): administrators
- * only, in one encapsulated scope, as the console has its own. Its guard runs before a body is
- * even read, so no route can act first and refuse after; its audit hook records every refused
- * call (who tried what, from where). A granted farm call is recorded by its route with what it
- * did and by whom; a granted key refresh is recorded by the instance's reloadKeys as
- * `keys-reloaded` (the key ids, not the caller: the same reload follows a keys counter change).
+ * The JSON admin API (the farm's calls under /system/farm, the key refresh, logout-everywhere):
+ * administrators only, in one encapsulated scope, as the console has its own. Its guard runs
+ * before a body is even read, so no route can act first and refuse after; its audit hook records
+ * every refused call (who tried what, from where). A granted farm call or logout-everywhere is
+ * recorded by its route with what it did and by whom; a granted key refresh is recorded by the
+ * instance's reloadKeys as `keys-reloaded` (the key ids, not the caller: the same reload follows
+ * a keys counter change).
  * POSTs meet the origin check every POST meets (origin-check.ts) before this scope's hooks.
  */
 export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
@@ -50,6 +54,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
     });
     farmRoutes(scope, deps);
     adminRoutes(scope, deps);
+    logoutEverywhereRoute(scope, deps);
     // A path under /system/farm that no route serves is answered inside this scope, so the guard
     // and the audit cover it too: an anonymous caller learns nothing of which paths exist (401).
     await scope.register(

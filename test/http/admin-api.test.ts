@@ -4,11 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { FARM_LOCK_NODE } from '../../src/member/index.js';
 import { startInstance, type RunningInstance } from '../../src/instance/index.js';
 import { capturedLogger } from '../helpers/logs.js';
-import { login, withToken } from '../helpers/http.js';
+import { login, sessionStatus, withToken } from '../helpers/http.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 
-// The JSON admin API (/system/farm/*, the key refresh) is one scope: one administrator guard
+// The JSON admin API (/system/farm/*, the key refresh, logout-everywhere) is one scope: one administrator guard
 // before the body is read, one hook that records every refused call in the audit trail.
 
 interface Line {
@@ -88,6 +88,25 @@ describe('the admin API scope', () => {
     assert.equal(audit().filter((entry) => entry.event === 'farm-call-refused' && entry.path === '/system/console/crypto/refresh').length, 0);
     assert.equal((await post('/system/console/crypto/refresh', admin, {})).status, 200);
     await auditLine((entry) => entry.event === 'keys-reloaded');
+  });
+
+  it('guards logout-everywhere in the scope: refused before acting and recorded, the target\'s tokens still valid', async () => {
+    const target = await login(instance.url, 'editor', 'editor-pw');
+    const refused = await post('/api/users/editor/logout-everywhere', editor, {});
+    assert.equal(refused.status, 403);
+    assert.equal(((await refused.json()) as { error: { message: string } }).error.message, 'administrators only');
+    const anonymous = await fetch(`${instance.url}/api/users/admin/logout-everywhere`, { method: 'POST' });
+    assert.equal(anonymous.status, 401);
+    assert.equal(await sessionStatus(instance.url, target), 200, 'the target\'s tokens still valid');
+    assert.equal(await sessionStatus(instance.url, editor), 200);
+    assert.equal(await sessionStatus(instance.url, admin), 200);
+    const line = await auditLine((entry) => entry.event === 'admin-call-refused' && entry.path === '/api/users/editor/logout-everywhere');
+    assert.equal(line.status, 403);
+    assert.equal(line.by, 'editor');
+    const anonymousLine = await auditLine((entry) => entry.event === 'admin-call-refused' && entry.path === '/api/users/admin/logout-everywhere');
+    assert.equal(anonymousLine.status, 401);
+    assert.equal(anonymousLine.by, null);
+    assert.equal(audit().filter((entry) => entry.event === 'logout-everywhere').length, 0, 'nothing was logged out');
   });
 
   it('records a call the route refuses (a body it cannot read), and an administrator granted by the route itself', async () => {
