@@ -1,6 +1,7 @@
 import { generateKey, keyId, openBundle, type BundleKeys } from '../crypto/index.js';
 import { readKeyFile } from '../crypto/key-files.js';
-import { newKeyExchange, type ExportedKeys } from '../member/index.js';
+import { newKeyExchange } from '../member/index.js';
+import type { ExportedKeys } from '../member/protocol.js';
 import { homeLayout } from './home.js';
 
 /** The ids of a set of keys, as a member's admin API reports them. */
