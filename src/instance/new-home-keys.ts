@@ -1,22 +1,16 @@
-import { generateKey, keyId, openBundle, type BundleKeys } from '../crypto/index.js';
+import { generateKey, keyId, openBundle, type BundleKeys, type KeyIdPair } from '../crypto/index.js';
 import { readKeyFile } from '../crypto/key-files.js';
 import { newKeyExchange } from '../member/index.js';
 import type { ExportedKeys } from '../member/protocol.js';
 import { homeLayout } from './home.js';
 
-/** The ids of a set of keys, as a member's admin API reports them. */
-export interface KeyIdPair {
-  readonly master: string;
-  readonly hmac: string;
-}
+// The operator's side (farm/) may not import crypto/: it gets the one keyIdsOf through here.
+export { keyIdsOf } from '../crypto/index.js';
+export type { KeyIdPair } from '../crypto/index.js';
 
 /** A new farm's keys (`farm init`): made once, the same bytes imported into every new home. */
 export function newFarmKeys(): BundleKeys {
   return { master: generateKey(), hmac: generateKey(), retiredHmac: [] };
-}
-
-export function keyIdsOf(keys: BundleKeys): KeyIdPair {
-  return { master: keyId(keys.master), hmac: keyId(keys.hmac) };
 }
 
 /**
