@@ -56,7 +56,7 @@ export const SIDEWAYS: readonly { readonly from: string; readonly to: string }[]
 
 export const ONLY: Readonly<Record<string, readonly string[]>> = {
   // The operator's side reaches members over HTTP: it shares their wire types, never their server code.
-  'farm/': [...FOUNDATION, 'support/', 'instance/new-home.ts', 'instance/new-home-keys.ts', 'member/protocol.ts'],
+  'farm/': [...FOUNDATION, 'support/', 'instance/new-home.ts', 'instance/new-home-keys.ts', 'instance/keys-request.ts', 'member/protocol.ts'],
   // The wire contract both sides share: were it to import a member's server code, farm/ would reach it one hop away.
   'member/protocol.ts': [...FOUNDATION, 'crypto/'],
 };
