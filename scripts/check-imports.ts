@@ -14,7 +14,8 @@
  *   - files of its own unit,
  *   - any unit of a layer below its own,
  *   - a unit of its own layer only where `SIDEWAYS` lists the pair,
- * unless `ONLY` gives its unit a shorter list: then that list alone (plus its own unit).
+ * unless `ONLY` gives its unit a shorter list: then that list alone (plus its own unit); such a
+ * list may also name single files inside a unit (`instance/new-home.ts`).
  * A file in no unit of the table is a finding too: a new folder gets its place here first.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -27,7 +28,7 @@ export interface ImportRules {
   readonly layers: readonly (readonly string[])[];
   /** Same-layer imports that are allowed: `from` may import `to`. */
   readonly sideways: readonly { readonly from: string; readonly to: string }[];
-  /** Units that may import these units alone (besides their own), whatever lies below them. */
+  /** Units that may import these units (or single files of a unit) alone, besides their own, whatever lies below them. */
   readonly only: Readonly<Record<string, readonly string[]>>;
 }
 
@@ -41,7 +42,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['crypto/', 'users/'], // keys and protected values; users and groups: both on the node store
   ['config/', 'content/'], // configuration admin (protects secrets with crypto); the content tree
   ['health/', 'auth/', 'replication/'], // the health registry; the token handler; outbox, agents, receiver
-  ['auth/oidc/', 'auth/saml/', 'oauth/'], // external login handlers plug into auth's provisioning seam; OAuth clients register health checks
+  ['auth/oidc/', 'oauth/'], // external login handlers plug into auth's provisioning seam; OAuth clients register health checks
   ['member/protocol.ts'], // the farm's wire types and bodies, shared by both sides
   ['member/', 'console/'], // what an instance serves its farm's operators; the web console's pages
   ['http/'], // the Fastify app and its routes
@@ -55,7 +56,9 @@ export const SIDEWAYS: readonly { readonly from: string; readonly to: string }[]
 
 export const ONLY: Readonly<Record<string, readonly string[]>> = {
   // The operator's side reaches members over HTTP: it shares their wire types, never their server code.
-  'farm/': [...FOUNDATION, 'support/', 'instance/', 'member/protocol.ts'],
+  'farm/': [...FOUNDATION, 'support/', 'instance/new-home.ts', 'instance/new-home-keys.ts', 'instance/keys-request.ts', 'member/protocol.ts'],
+  // The wire contract both sides share: were it to import a member's server code, farm/ would reach it one hop away.
+  'member/protocol.ts': [...FOUNDATION, 'crypto/'],
 };
 
 export const RULES: ImportRules = { layers: LAYERS, sideways: SIDEWAYS, only: ONLY };
@@ -99,10 +102,11 @@ function unitOf(path: string, units: readonly string[]): string | null {
   return best;
 }
 
-function mayImport(from: string, to: string, rules: ImportRules, layerOf: ReadonlyMap<string, number>): boolean {
+/** `target` is the imported file, relative to src/: an `ONLY` list may name it alone. */
+function mayImport(from: string, to: string, target: string, rules: ImportRules, layerOf: ReadonlyMap<string, number>): boolean {
   if (from === to) return true;
   const only = rules.only[from];
-  if (only) return only.includes(to);
+  if (only) return only.includes(to) || only.includes(target);
   const fromLayer = layerOf.get(from)!;
   const toLayer = layerOf.get(to)!;
   if (toLayer < fromLayer) return true;
@@ -172,7 +176,7 @@ export function checkImports(srcDir: string, rules: ImportRules = RULES): Import
       }
       if (!targets.includes(target)) targets.push(target);
       const to = unitOf(inSrc(target), units);
-      if (from !== null && to !== null && !mayImport(from, to, rules, layerOf)) {
+      if (from !== null && to !== null && !mayImport(from, to, inSrc(target), rules, layerOf)) {
         violations.push(`${shown(file)} -> ${shown(target)} (${from} may not import ${to})`);
       }
     }

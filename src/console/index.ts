@@ -1,5 +1,5 @@
 export { consoleRoutes } from './routes.js';
 export { escapeHtml, html, SafeHtml } from './html.js';
 export { STYLESHEET_PATH } from './stylesheet.js';
-export type { AuditTrail, ConsoleDeps, ConsoleServices } from './types.js';
+export type { ConsoleDeps, ConsoleServices } from './types.js';
 export { CSRF_FIELD, isValidCsrfToken } from './csrf.js';

@@ -18,16 +18,10 @@ export interface ConsoleServices {
   readonly clock: Clock;
 }
 
-/**
- * The audit trail: one line per change, never a value that may be secret. An alias of the one
- * `Log` kept because http/ imports it from here; it goes once http/ imports `Log` from log.ts.
- */
-export type AuditTrail = Log;
-
 export interface ConsoleDeps {
   readonly instanceName: () => string;
-  /** Where console changes are recorded (who, what, from where). */
-  readonly audit: AuditTrail;
+  /** Where console changes are recorded (who, what, from where; never a value that may be secret). */
+  readonly audit: Log;
   readonly health: HealthRegistry;
   readonly tokens: TokenHandler;
   readonly reloadKeys: () => Promise<KeyIds>;

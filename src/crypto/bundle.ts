@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:
 import { z } from 'zod';
 import { CapsuleError } from '../errors.js';
 import type { KeySet } from './key-set.js';
-import { checkKeyBytes, describeKey, type KeyDescription } from './keys.js';
+import { checkKeyBytes, describeKey, keyId, type KeyDescription } from './keys.js';
 
 /**
  * An exported key set: the keys encrypted with a passphrase (scrypt, AES-256-GCM), and their
@@ -73,6 +73,16 @@ function deriveKey(passphrase: string, salt: Buffer, params: { N: number; r: num
 
 function associatedData(header: object): Buffer {
   return Buffer.from(JSON.stringify(header));
+}
+
+/** The ids of a key set's current keys, as `keys import` and a member's admin API report them. */
+export interface KeyIdPair {
+  readonly master: string;
+  readonly hmac: string;
+}
+
+export function keyIdsOf(keys: Pick<BundleKeys, 'master' | 'hmac'>): KeyIdPair {
+  return { master: keyId(keys.master), hmac: keyId(keys.hmac) };
 }
 
 export function fingerprintsOf(keys: BundleKeys): BundleFingerprints {

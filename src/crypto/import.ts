@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { failpoint } from '../support/failpoint.js';
-import { checkRetirementTimes, type BundleKeys } from './bundle.js';
+import { checkRetirementTimes, keyIdsOf, type BundleKeys } from './bundle.js';
 import { discardRetiredKeys, ensureKeysDir, keyPaths, readKeyFile, readMarker, readRetiredKeys, readRetiredMasterKeys, writeKeyFile, writeMarker, writeRetiredKey, writeRetiredMasterKey, type KeyLocations } from './key-files.js';
 import { keyId } from './keys.js';
 import { KEYS_COUNTER } from './migrate.js';
@@ -67,7 +67,7 @@ async function importKeysLocked(locations: KeyLocations, repo: Repository | null
   const repositoryKeys = repo !== null && (inRepository || shared) ? await readRepositoryKeys(repo) : {};
   const clusterKeys = shared ? repositoryKeys : {};
   const existing = inRepository ? repositoryKeys : { master: readKeyFile(paths.master) ?? undefined, hmac: readKeyFile(paths.hmac) ?? undefined };
-  const ids = { master: keyId(keys.master), hmac: keyId(keys.hmac) };
+  const ids = keyIdsOf(keys);
   const same = existing.master?.equals(keys.master) === true && existing.hmac?.equals(keys.hmac) === true;
   const targetRetired = readRetiredKeys(locations.keysDir);
   const knownRetired = new Set(targetRetired.map((retired) => retired.kid));

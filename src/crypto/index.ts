@@ -14,8 +14,8 @@ export type { StoredSecretDescription, StoredSecretLabel } from './stored-secret
 export { findProtectedValues, rewriteProtectedValues, scanProtectedValues } from './protected-values.js';
 export type { ProtectedValueLocation, ProtectedValueScan, UnreadableLocation } from './protected-values.js';
 export { KEY_NODE, readRepositoryKeys } from './repository-keys.js';
-export { createBundle, openBundle, readBundleHeader, bundleKeysOf, BUNDLE_FORMAT } from './bundle.js';
-export type { BundleFingerprints, BundleKeys } from './bundle.js';
+export { createBundle, openBundle, readBundleHeader, bundleKeysOf, keyIdsOf, BUNDLE_FORMAT } from './bundle.js';
+export type { BundleFingerprints, BundleKeys, KeyIdPair } from './bundle.js';
 export { importKeys } from './import.js';
 export type { ImportOptions, ImportResult } from './import.js';
 export { migrateKeys, KEYS_COUNTER } from './migrate.js';

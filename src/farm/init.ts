@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from
 import { basename, dirname, join } from 'node:path';
 import { CapsuleError } from '../errors.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
-import { addAgentToHome, addTransportUser, keyIdsOf, newFarmKeys, prepareInstanceHome, TRANSPORT_USER, type NewHomeOptions } from '../instance/index.js';
+import { addAgentToHome, addTransportUser, prepareInstanceHome, TRANSPORT_USER, type NewHomeOptions } from '../instance/new-home.js';
+import { keyIdsOf, newFarmKeys } from '../instance/new-home-keys.js';
 import { DEFAULT_HEALTH_CHECK, farmPaths, LOAD_BALANCER_HOST, LOCAL_RETRY_DELAY_SECONDS, MAX_PUBLISHERS, readLocalFarm, writeLocalFarm, type HealthCheckSettings, type LocalSettings } from './local-farm.js';
 import { renderLocalHaproxyConfig } from './local-haproxy.js';
 import { FARM_FORMAT_V2, type FarmManifestV2 } from './remote/manifest.js';

@@ -1,22 +1,38 @@
 import type { FastifyInstance } from 'fastify';
+import type { TokenHandler } from '../auth/index.js';
 import type { KeyIds } from '../crypto/index.js';
 import type { FarmMember } from '../member/index.js';
+import { FARM_PATH_PREFIX } from '../member/protocol.js';
 import type { Log } from '../log.js';
+import { answerNotFound } from './errors.js';
 import { requireAdministrator } from './guards.js';
 import { adminRoutes } from './routes/admin.js';
 import { farmRoutes } from './routes/farm.js';
+import { logoutEverywhereRoute } from './routes/logout-everywhere.js';
 
 export interface AdminApiDeps {
   readonly farmMember: FarmMember;
   readonly reloadKeys: () => Promise<KeyIds>;
+  readonly tokens: TokenHandler;
   readonly audit: Log;
 }
 
+/** A refused call is named for what it was: a farm call, or another of the admin API's. */
+function refusalOf(url: string): { event: string; message: string } {
+  const path = url.split('?')[0] ?? url;
+  return path === FARM_PATH_PREFIX || path.startsWith(`${FARM_PATH_PREFIX}/`)
+    ? { event: 'farm-call-refused', message: 'farm: call refused' }
+    : { event: 'admin-call-refused', message: 'admin API: call refused' };
+}
+
 /**
- * The JSON admin API (the farm's calls under /system/farm, the key refresh): administrators
- * only, in one encapsulated scope, as the console has its own. Its guard runs before a body is
- * even read, so no route can act first and refuse after; its audit hook records every refused
- * call (who tried what, from where), a granted one is recorded by its route with what it did.
+ * The JSON admin API (the farm's calls under /system/farm, the key refresh, logout-everywhere):
+ * administrators only, in one encapsulated scope, as the console has its own. Its guard runs
+ * before a body is even read, so no route can act first and refuse after; its audit hook records
+ * every refused call (who tried what, from where). A granted farm call or logout-everywhere is
+ * recorded by its route with what it did and by whom; a granted key refresh is recorded by the
+ * instance's reloadKeys as `keys-reloaded` (the key ids, not the caller: the same reload follows
+ * a keys counter change).
  * POSTs meet the origin check every POST meets (origin-check.ts) before this scope's hooks.
  */
 export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
@@ -28,14 +44,24 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
     // Callback style, not async: most responses return at once.
     scope.addHook('onResponse', (request, reply, done) => {
       if (reply.statusCode >= 400) {
+        const { event, message } = refusalOf(request.url);
         deps.audit.warn(
-          { event: 'farm-call-refused', method: request.method, path: request.url, status: reply.statusCode, by: request.session?.userId ?? null, clientAddress: request.ip },
-          'farm: call refused',
+          { event, method: request.method, path: request.url, status: reply.statusCode, by: request.session?.userId ?? null, clientAddress: request.ip },
+          message,
         );
       }
       done();
     });
     farmRoutes(scope, deps);
     adminRoutes(scope, deps);
+    logoutEverywhereRoute(scope, deps);
+    // A path under /system/farm that no route serves is answered inside this scope, so the guard
+    // and the audit cover it too: an anonymous caller learns nothing of which paths exist (401).
+    await scope.register(
+      async (farm) => {
+        farm.setNotFoundHandler(answerNotFound);
+      },
+      { prefix: FARM_PATH_PREFIX },
+    );
   });
 }

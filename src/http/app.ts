@@ -107,7 +107,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   authRoutes(app, {
     tokens: deps.tokens,
     isValidCsrfToken: (loginToken, submitted) => isValidCsrfToken(deps.services.crypto, loginToken, submitted),
-    audit: deps.audit,
   });
   loginPageRoutes(app, deps);
   oidcRoutes(app, deps);

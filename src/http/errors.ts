@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isCapsuleError, type ErrorCode } from '../errors.js';
 import { STATUS_OF } from './error-status.js';
 
@@ -28,7 +28,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(STATUS_OF.NOT_FOUND).send({ error: { code: 'NOT_FOUND' satisfies ErrorCode, message: `nothing at ${request.method} ${request.url.split('?')[0]}` } }),
-  );
+  app.setNotFoundHandler(answerNotFound);
+}
+
+/** The answer to a path no route serves; a scope that answers its own unknown paths answers the same. */
+export function answerNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return reply.code(STATUS_OF.NOT_FOUND).send({ error: { code: 'NOT_FOUND' satisfies ErrorCode, message: `nothing at ${request.method} ${request.url.split('?')[0]}` } });
 }

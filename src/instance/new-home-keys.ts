@@ -1,41 +1,14 @@
-import { generateKey, keyId, openBundle, type BundleKeys } from '../crypto/index.js';
+import { generateKey, keyId, type BundleKeys, type KeyIdPair } from '../crypto/index.js';
 import { readKeyFile } from '../crypto/key-files.js';
-import { newKeyExchange, type ExportedKeys } from '../member/index.js';
 import { homeLayout } from './home.js';
 
-/** The ids of a set of keys, as a member's admin API reports them. */
-export interface KeyIdPair {
-  readonly master: string;
-  readonly hmac: string;
-}
+// The operator's side (farm/) may not import crypto/: it gets the one keyIdsOf through here.
+export { keyIdsOf } from '../crypto/index.js';
+export type { KeyIdPair } from '../crypto/index.js';
 
 /** A new farm's keys (`farm init`): made once, the same bytes imported into every new home. */
 export function newFarmKeys(): BundleKeys {
   return { master: generateKey(), hmac: generateKey(), retiredHmac: [] };
-}
-
-export function keyIdsOf(keys: BundleKeys): KeyIdPair {
-  return { master: keyId(keys.master), hmac: keyId(keys.hmac) };
-}
-
-/**
- * The farm's keys asked of a member (`POST /system/farm/keys/export` with `publicKey`): its
- * answer is a `keys export` bundle whose passphrase the two sides agree by X25519 and never send.
- */
-export interface KeysRequest {
-  readonly publicKey: string;
-  open(exported: ExportedKeys): BundleKeys;
-}
-
-export function newKeysRequest(): KeysRequest {
-  const exchange = newKeyExchange();
-  return {
-    publicKey: exchange.publicKey,
-    open(exported) {
-      const passphrase = exchange.passphrase(exported.publicKey, exported.salt, { client: exchange.publicKey, server: exported.publicKey });
-      return openBundle(exported.bundle, passphrase).keys;
-    },
-  };
 }
 
 /**

@@ -7,6 +7,8 @@ import type { KeyIds } from '../crypto/index.js';
  * (http/routes/farm.ts over member-service.ts); the operator's farm commands (farm/remote/) call
  * it, importing this file alone from the member's side.
  */
+/** Every path of the member's admin API starts with this. */
+export const FARM_PATH_PREFIX = '/system/farm';
 export const FARM_MEMBER_PATH = '/system/farm/member';
 export const FARM_HMAC_STAGE_PATH = '/system/farm/hmac/stage';
 export const FARM_HMAC_PROMOTE_PATH = '/system/farm/hmac/promote';

@@ -4,11 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { FARM_LOCK_NODE } from '../../src/member/index.js';
 import { startInstance, type RunningInstance } from '../../src/instance/index.js';
 import { capturedLogger } from '../helpers/logs.js';
-import { login, withToken } from '../helpers/http.js';
+import { login, sessionStatus, withToken } from '../helpers/http.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 
-// The JSON admin API (/system/farm/*, the key refresh) is one scope: one administrator guard
+// The JSON admin API (/system/farm/*, the key refresh, logout-everywhere) is one scope: one administrator guard
 // before the body is read, one hook that records every refused call in the audit trail.
 
 interface Line {
@@ -76,15 +76,37 @@ describe('the admin API scope', () => {
     assert.equal(line.by, 'editor');
   });
 
-  it('guards and records the key refresh like the farm calls', async () => {
+  it('guards and records the key refresh like the farm calls, as an admin API call (not a farm call)', async () => {
     const before = instance.services.crypto.keyIds();
     const response = await post('/system/console/crypto/refresh', editor, {});
     assert.equal(response.status, 403);
     assert.deepEqual(instance.services.crypto.keyIds(), before);
-    const line = await auditLine((entry) => entry.event === 'farm-call-refused' && entry.path === '/system/console/crypto/refresh');
+    const line = await auditLine((entry) => entry.event === 'admin-call-refused' && entry.path === '/system/console/crypto/refresh');
     assert.equal(line.status, 403);
     assert.equal(line.by, 'editor');
+    assert.equal(line.msg, 'admin API: call refused');
+    assert.equal(audit().filter((entry) => entry.event === 'farm-call-refused' && entry.path === '/system/console/crypto/refresh').length, 0);
     assert.equal((await post('/system/console/crypto/refresh', admin, {})).status, 200);
+    await auditLine((entry) => entry.event === 'keys-reloaded');
+  });
+
+  it('guards logout-everywhere in the scope: refused before acting and recorded, the target\'s tokens still valid', async () => {
+    const target = await login(instance.url, 'editor', 'editor-pw');
+    const refused = await post('/api/users/editor/logout-everywhere', editor, {});
+    assert.equal(refused.status, 403);
+    assert.equal(((await refused.json()) as { error: { message: string } }).error.message, 'administrators only');
+    const anonymous = await fetch(`${instance.url}/api/users/admin/logout-everywhere`, { method: 'POST' });
+    assert.equal(anonymous.status, 401);
+    assert.equal(await sessionStatus(instance.url, target), 200, 'the target\'s tokens still valid');
+    assert.equal(await sessionStatus(instance.url, editor), 200);
+    assert.equal(await sessionStatus(instance.url, admin), 200);
+    const line = await auditLine((entry) => entry.event === 'admin-call-refused' && entry.path === '/api/users/editor/logout-everywhere');
+    assert.equal(line.status, 403);
+    assert.equal(line.by, 'editor');
+    const anonymousLine = await auditLine((entry) => entry.event === 'admin-call-refused' && entry.path === '/api/users/admin/logout-everywhere');
+    assert.equal(anonymousLine.status, 401);
+    assert.equal(anonymousLine.by, null);
+    assert.equal(audit().filter((entry) => entry.event === 'logout-everywhere').length, 0, 'nothing was logged out');
   });
 
   it('records a call the route refuses (a body it cannot read), and an administrator granted by the route itself', async () => {
@@ -97,5 +119,20 @@ describe('the admin API scope', () => {
     assert.equal(read.status, 200);
     await auditLine((entry) => entry.event === 'farm-member-read' && entry.by === 'admin');
     assert.equal(audit().filter((entry) => entry.event === 'farm-call-refused' && entry.by === 'admin').length, 1, 'a granted call is not recorded as refused');
+  });
+
+  it('refuses and records an unknown path under /system/farm: 401 to an anonymous caller (no route enumeration), 404 to an administrator', async () => {
+    const anonymous = await fetch(`${instance.url}/system/farm/nope`);
+    assert.equal(anonymous.status, 401);
+    const anonymousLine = await auditLine((entry) => entry.event === 'farm-call-refused' && entry.path === '/system/farm/nope');
+    assert.equal(anonymousLine.status, 401);
+    assert.equal(anonymousLine.by, null);
+    const unknownMethod = await fetch(`${instance.url}/system/farm/lock`, { method: 'DELETE', ...withToken(admin) });
+    assert.equal(unknownMethod.status, 404);
+    assert.equal(((await unknownMethod.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+    const adminLine = await auditLine((entry) => entry.event === 'farm-call-refused' && entry.method === 'DELETE' && entry.path === '/system/farm/lock');
+    assert.equal(adminLine.status, 404);
+    assert.equal(adminLine.by, 'admin');
+    assert.equal(await instance.services.repo.getNode(FARM_LOCK_NODE), null, 'no lock was taken or released');
   });
 });

@@ -52,6 +52,26 @@ describe('the import check (scripts/check-imports.ts)', () => {
     assert.deepEqual(reportLines(findings), []);
   });
 
+  it('holds a unit with an ONLY list to it, where the list may name single files of another unit', () => {
+    const findings = checkImports(
+      sourceTree({
+        'errors.ts': 'export const e = 1;\n',
+        'crypto/keys.ts': 'export const k = 1;\n',
+        'member/server.ts': 'export const s = 1;\n',
+        // the shared contract may not reach a member's server code, so farm/ cannot reach it through it
+        'member/protocol.ts': "import { k } from '../crypto/keys.js';\nexport { s } from './server.js';\nexport const p = k;\n",
+        'instance/new-home.ts': 'export const home = 1;\n',
+        'instance/instance.ts': 'export const start = 1;\n',
+        'farm/init.ts': "import { home } from '../instance/new-home.js';\nimport { p } from '../member/protocol.js';\nexport const i = home + p;\n",
+        'farm/start.ts': "export { start } from '../instance/instance.js';\n",
+      }),
+    );
+    assert.deepEqual(findings.violations, [
+      'src/farm/start.ts -> src/instance/instance.ts (farm/ may not import instance/)',
+      'src/member/protocol.ts -> src/member/server.ts (member/protocol.ts may not import member/)',
+    ]);
+  });
+
   it('fails the command (exit 1) with one line per finding, and passes a clean tree', async () => {
     const run = promisify(execFile);
     const script = fileURLToPath(new URL('../../scripts/check-imports.ts', import.meta.url));

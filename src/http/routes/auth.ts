@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clearedTokenCookie, tokenCookieOf, type Session, type TokenHandler } from '../../auth/index.js';
 import { CapsuleError } from '../../errors.js';
-import type { Log } from '../../log.js';
 import { requestOrigin } from '../origin-check.js';
-import { requireAdministrator, requireSession } from '../guards.js';
+import { requireSession } from '../guards.js';
 
 export function sessionJson(session: Session) {
   return { userId: session.userId, groups: session.groups, token: { type: session.token.type, expiresAt: session.token.expiresAt.toISOString() } };
@@ -30,8 +29,6 @@ export interface AuthRouteDeps {
   readonly tokens: TokenHandler;
   /** Whether `submitted` is the console's CSRF token for this login token. */
   readonly isValidCsrfToken: (loginToken: string, submitted: unknown) => boolean;
-  /** The audit trail (logout-everywhere: who, whom, from where). */
-  readonly audit: Log;
 }
 
 export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
@@ -83,15 +80,5 @@ export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
   app.get('/api/session', async (request, reply) => {
     reply.header('cache-control', 'no-store');
     return sessionJson(requireSession(request));
-  });
-
-  app.post<{ Params: { id: string } }>('/api/users/:id/logout-everywhere', async (request) => {
-    const admin = requireAdministrator(request);
-    const result = await tokens.logoutEverywhere(request.params.id);
-    deps.audit.info(
-      { event: 'logout-everywhere', userId: request.params.id, by: admin.userId, clientAddress: request.ip },
-      'logged out everywhere',
-    );
-    return { userId: request.params.id, ...result };
   });
 }
