@@ -110,9 +110,10 @@ export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHan
     kept(token, nowMs) {
       const verification = deps.verifiedTokenCache ? verified.get(token) : undefined;
       if (!verification) return undefined;
-      // Checked offline, this path never waits for the repository: it starts a look that is due and
-      // answers from the kept user until that look has read (the full check awaits it).
-      deps.changes.lookIfDue();
+      // Checked offline, this path never waits for the repository: when a look at the users counter
+      // is due it starts it and leaves the answer to the full check, which awaits it (as the stateful
+      // kept path does), so a user changed by another process is not served from the user cache.
+      if (deps.changes.lookIfDue()) return undefined;
       const user = userCache.kept(verification.claims.sub, nowMs);
       if (!user) return undefined;
       const keys = crypto.keyIds();

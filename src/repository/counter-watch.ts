@@ -71,8 +71,13 @@ export function watchCounters(repo: Repository, options: CounterWatchOptions): C
 
   /** Calls a handler where nobody awaits it (a commit listener, `changed`): a promise it returns must not reject unhandled. */
   function tell(name: string): void {
-    const result = handlers[name]!();
-    if (result instanceof Promise) result.catch((error: unknown) => process.emitWarning(`a handler of counter ${name} failed: ${error instanceof Error ? error.message : String(error)}`));
+    const warn = (error: unknown) => process.emitWarning(`a handler of counter ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    try {
+      const result = handlers[name]!();
+      if (result instanceof Promise) result.catch(warn);
+    } catch (error) {
+      warn(error); // a handler that throws at once must not keep the others from being told
+    }
   }
 
   function changed(): void {
@@ -103,15 +108,26 @@ export function watchCounters(repo: Repository, options: CounterWatchOptions): C
   }
 
   async function readAndTell(startedAt: number, announcedAtStart: number): Promise<void> {
-    const values: number[] = [];
-    for (const name of names) values.push(await repo.readCounter(name));
-    const moved = names.filter((name, index) => {
-      const previous = seen.get(name);
-      seen.set(name, values[index]!);
-      return previous !== undefined && previous !== values[index];
-    });
+    const values = new Map<string, number>();
+    for (const name of names) values.set(name, await repo.readCounter(name));
+    const moved: string[] = [];
+    for (const [name, value] of values) {
+      if (!seen.has(name)) seen.set(name, value); // the first look only notes where a counter stands
+      else if (seen.get(name) !== value) moved.push(name);
+    }
     if (moved.length > 0) generation++;
-    for (const name of moved) await handlers[name]!();
+    // Every handler runs even when one fails, and a counter counts as seen only once its handler
+    // has succeeded: a failed reload (configuration, keys) is tried again at the next look.
+    let failure: { error: unknown } | undefined;
+    for (const name of moved) {
+      try {
+        await handlers[name]!();
+        seen.set(name, values.get(name)!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
     // Counted from before the read: never trusted longer than recheckMs.
     lookedAt = startedAt;
     lookedAnnounced = announcedAtStart;
@@ -165,7 +181,11 @@ export function watchCounters(repo: Repository, options: CounterWatchOptions): C
 
   return {
     generation: () => generation,
-    lookIfDue: () => (announced === lookedAnnounced && clock.now() - lookedAt < recheckMs ? undefined : look()),
+    lookIfDue() {
+      const age = clock.now() - lookedAt;
+      // A negative age is a wall clock stepped back: look, rather than trust the last look for the size of the step.
+      return announced === lookedAnnounced && age >= 0 && age < recheckMs ? undefined : look();
+    },
     look,
     changed,
     async stop() {

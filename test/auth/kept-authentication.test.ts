@@ -114,6 +114,8 @@ describe('encapsulated tokens answered from what is kept', () => {
     const { clock, services, handler, token } = await setup({ userCacheTtlMs: 100 * HOUR });
     assert.ok(handler.authenticateKept(token));
     clock.advance(6 * HOUR + 1000);
+    assert.equal(handler.authenticateKept(token), undefined, 'a look at the users counter is due: the full check answers');
+    assert.ok((await handler.authenticateToken(token))?.renewedToken);
     assert.ok(handler.authenticateKept(token)?.renewedToken, 'past half-life: renewed, not the answer kept before');
     await services.config.update('capsule.auth.token', { 'token.refresh': false });
     assert.equal(handler.authenticateKept(token)?.renewedToken, undefined);

@@ -54,6 +54,7 @@ describe('user changes and the token caches', () => {
     assert.ok(handler.authenticateKept(login.token), 'the staleness accepted: no look is due yet');
     assert.ok(await handler.authenticateToken(login.token));
     clock.advance(500);
+    assert.equal(handler.authenticateKept(login.token), undefined, 'a look is due: the kept path leaves the answer to the full check');
     assert.equal(await handler.authenticateToken(login.token), null, 'a look was due: it saw the users counter move');
     assert.equal(handler.authenticateKept(login.token), undefined, 'and the kept user is gone');
     await services.close();

@@ -77,6 +77,47 @@ for (const backend of repositoryBackends()) {
       await watch.stop();
     });
 
+    it('runs every moved handler when one fails, and tries the failed one again at the next look', async () => {
+      const { repo, other } = await twoProcesses();
+      const told: string[] = [];
+      let configFails = true;
+      const watch = watchCounters(repo, {
+        handlers: {
+          config: () => {
+            told.push('config');
+            if (configFails) return Promise.reject(new Error('repository unavailable'));
+          },
+          keys: () => void told.push('keys'),
+        },
+        clock: fixedClock(0),
+        recheckMs: 500,
+      });
+      await watch.look();
+      await other.bumpCounter('config');
+      await other.bumpCounter('keys');
+      await assert.rejects(watch.look(), /repository unavailable/);
+      assert.deepEqual(told, ['config', 'keys'], 'the keys were reloaded although the configuration failed');
+      configFails = false;
+      await watch.look();
+      assert.deepEqual(told, ['config', 'keys', 'config'], 'the failed handler ran again, the one that succeeded did not');
+      await watch.look();
+      assert.equal(told.length, 3);
+      await watch.stop();
+    });
+
+    it('looks when the clock was stepped back, rather than trusting the last look for the size of the step', async () => {
+      const { repo } = await twoProcesses();
+      const clock = fixedClock(3_600_000);
+      const watch = watchCounters(repo, { handlers: { a: () => undefined }, clock, recheckMs: 500 });
+      await watch.look();
+      assert.equal(watch.lookIfDue(), undefined);
+      clock.set(0); // NTP stepped the wall clock back an hour
+      const look = watch.lookIfDue();
+      assert.ok(look, 'a look is due');
+      await look;
+      await watch.stop();
+    });
+
     it("sees another process's bump within recheckMs, and PostgreSQL's announcement with a clock that stands still", async () => {
       const { repo, other } = await twoProcesses();
       const clock = fixedClock(0);
