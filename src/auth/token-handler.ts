@@ -86,6 +86,8 @@ export interface TokenHandler {
   /** Deletes the user's stateful tokens and raises its generation: every token issued before ends. */
   logoutEverywhere(userId: string): Promise<{ statefulTokensRemoved: number; generation: number }>;
   removeExpiredTokens(): Promise<number>;
+  /** Stops watching the repository's counters; await it before closing the repository. */
+  close(): Promise<void>;
 }
 
 export const MAX_TOKENS_PER_USER = 50;
@@ -189,6 +191,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     logoutEverywhere: (userId) => logoutEverywhere({ users, store }, userId),
 
     removeExpiredTokens: () => store.removeExpired(clock.now()),
+    close: () => changes.stop(),
   };
   return handler;
 }

@@ -18,7 +18,7 @@ export interface AdminApiDeps {
 }
 
 /** A refused call is named for what it was: a farm call, or another of the admin API's. */
-function refusalOf(url: string): { event: string; message: string } {
+function refusalEventOf(url: string): { event: string; message: string } {
   const path = url.split('?')[0] ?? url;
   return path === FARM_PATH_PREFIX || path.startsWith(`${FARM_PATH_PREFIX}/`)
     ? { event: 'farm-call-refused', message: 'farm: call refused' }
@@ -35,7 +35,7 @@ function refusalOf(url: string): { event: string; message: string } {
  * a keys counter change).
  * POSTs meet the origin check every POST meets (origin-check.ts) before this scope's hooks.
  */
-export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
+export async function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
   await app.register(async (scope) => {
     scope.addHook('onRequest', (request, _reply, done) => {
       requireAdministrator(request);
@@ -44,7 +44,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
     // Callback style, not async: most responses return at once.
     scope.addHook('onResponse', (request, reply, done) => {
       if (reply.statusCode >= 400) {
-        const { event, message } = refusalOf(request.url);
+        const { event, message } = refusalEventOf(request.url);
         deps.audit.warn(
           { event, method: request.method, path: request.url, status: reply.statusCode, by: request.session?.userId ?? null, clientAddress: request.ip },
           message,

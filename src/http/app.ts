@@ -5,7 +5,7 @@ import type { ContentService } from '../content/index.js';
 import type { KeyIds } from '../crypto/index.js';
 import type { HealthRegistry } from '../health/index.js';
 import { consoleRoutes, isValidCsrfToken, type ConsoleServices } from '../console/index.js';
-import { adminApi } from './admin-api.js';
+import { registerAdminApi } from './admin-api.js';
 import { installErrorHandling } from './errors.js';
 import { tokenAuthPlugin } from './token-auth-plugin.js';
 import { installOriginCheck } from './origin-check.js';
@@ -112,7 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   oidcRoutes(app, deps);
   contentRoutes(app, deps);
   receiveRoutes(app, deps);
-  await adminApi(app, deps);
+  await registerAdminApi(app, deps);
   await consoleRoutes(app, deps);
   return app;
 }

@@ -276,6 +276,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
           await replication?.stop();
           await app.close();
           await stopBackground();
+          await tokens.close();
           await services.close();
           homeLock.release();
           logger.info('instance stopped');

@@ -1,5 +1,5 @@
 import { openBundle, type BundleKeys } from '../crypto/index.js';
-import { newKeyExchange } from '../member/index.js';
+import { newKeyExchange } from '../member/key-exchange.js';
 import type { ExportedKeys } from '../member/protocol.js';
 
 /**

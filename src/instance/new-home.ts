@@ -3,7 +3,7 @@ import { TOKEN_PID } from '../auth/token-config.js';
 import { HTTP_PID } from '../config/index.js';
 import { systemClock } from '../clock.js';
 import { importKeys, type BundleKeys } from '../crypto/index.js';
-import { createMemberProvisioning, type NewAgent } from '../member/index.js';
+import { createMemberProvisioning, type NewAgent } from '../member/member-provisioning.js';
 import { REPLICATION_RECEIVERS } from '../replication/index.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
 import type { PasswordHasher } from '../users/index.js';
