@@ -1,0 +1,166 @@
+import { SAML, SamlStatusError, ValidateInResponseTo, type CacheProvider } from '@node-saml/node-saml';
+import { readResponseShape, fingerprintOf, type ResponseShape } from './response-shape.js';
+import type { SamlSettings } from './saml-config.js';
+import { SamlLoginError } from './saml-login-error.js';
+import { attribute, childElements, firstChild, NS_ASSERTION } from './saml-xml.js';
+import { checkVerifiedAssertion, type ValidatedAssertion } from './verified-assertion.js';
+
+/**
+ * The assertion consumer service's check of a posted SAMLResponse, strict: the shape checks
+ * (response-shape.ts) before anything is verified, node-saml for the signatures, audience,
+ * validity window and the response's InResponseTo, then Capsule's checks node-saml lacks
+ * (verified-assertion.ts) and the Destination. Every refusal is a SamlLoginError with its reason;
+ * nothing else is thrown for anything a sender can put in the response.
+ *
+ * node-saml reads the time from `Date` itself, so the validity window follows the system clock,
+ * not an injected Clock.
+ */
+
+export interface SamlRequestState {
+  /** The AuthnRequest ID, as kept in this browser's signed login state. */
+  readonly id: string;
+  readonly issuedAt: Date;
+}
+
+export interface SamlResponseInput {
+  /** The posted SAMLResponse field, as received. */
+  readonly samlResponse: string;
+  /** This provider's ACS URL exactly as the IdP was told it: Recipient and Destination must equal it. */
+  readonly acsUrl: string;
+  /** The request this browser started (from its signed login state), or null when it has none. */
+  readonly request: SamlRequestState | null;
+}
+
+export interface SamlResponseOptions {
+  /** The SP private key in clear (PEM), to decrypt encrypted assertions; null when none is configured. */
+  readonly decryptionKey: string | null;
+  /** How long after the request its response is accepted (the login state's lifetime). */
+  readonly requestLifetimeMs: number;
+}
+
+/** A cache holding the one request this browser started: an answer to any other is refused. */
+function oneRequestCache(request: SamlRequestState | null): CacheProvider {
+  return {
+    saveAsync: async () => null,
+    getAsync: async (key) => (request !== null && key === request.id ? request.issuedAt.toISOString() : null),
+    removeAsync: async () => null,
+  };
+}
+
+function libraryFor(settings: SamlSettings, input: SamlResponseInput, shape: ResponseShape, request: SamlRequestState | null, options: SamlResponseOptions): SAML {
+  return new SAML({
+    callbackUrl: input.acsUrl,
+    issuer: settings.spEntityId,
+    audience: settings.spEntityId,
+    idpIssuer: settings.idpEntityId,
+    idpCert: [...settings.idpCertificates],
+    // Each signature present is checked, and one must be: decided per message from its shape
+    // (node-saml's defaults refuse assertion-only signing; both false would skip the assertion's).
+    wantAuthnResponseSigned: shape.responseSigned,
+    wantAssertionsSigned: shape.assertionSigned || (shape.encrypted && !shape.responseSigned),
+    acceptedClockSkewMs: settings.clockToleranceSeconds * 1000,
+    validateInResponseTo: request === null ? ValidateInResponseTo.ifPresent : ValidateInResponseTo.always,
+    requestIdExpirationPeriodMs: options.requestLifetimeMs,
+    cacheProvider: oneRequestCache(request),
+    identifierFormat: settings.nameIdFormat,
+    disableRequestedAuthnContext: true,
+    signatureAlgorithm: 'sha256',
+    ...(options.decryptionKey ? { decryptionPvk: options.decryptionKey } : {}),
+  });
+}
+
+/** Unverified times, read only to say why node-saml refused a window. */
+function windowOf(shape: ResponseShape): { notBefore: string[]; notOnOrAfter: string[] } {
+  const notBefore: string[] = [];
+  const notOnOrAfter: string[] = [];
+  if (shape.encrypted) return { notBefore, notOnOrAfter };
+  const conditions = firstChild(shape.assertion, NS_ASSERTION, 'Conditions');
+  const subject = firstChild(shape.assertion, NS_ASSERTION, 'Subject');
+  const data = subject ? childElements(subject, NS_ASSERTION, 'SubjectConfirmation').map((each) => firstChild(each, NS_ASSERTION, 'SubjectConfirmationData')) : [];
+  for (const element of [conditions, ...data]) {
+    const before = attribute(element, 'NotBefore');
+    const after = attribute(element, 'NotOnOrAfter');
+    if (before !== null) notBefore.push(before);
+    if (after !== null) notOnOrAfter.push(after);
+  }
+  return { notBefore, notOnOrAfter };
+}
+
+function timeRefusal(settings: SamlSettings, shape: ResponseShape, error: Error): SamlLoginError {
+  const nowMs = Date.now();
+  const toleranceMs = settings.clockToleranceSeconds * 1000;
+  const now = new Date(nowMs).toISOString();
+  const { notBefore, notOnOrAfter } = windowOf(shape);
+  const ended = notOnOrAfter.find((instant) => nowMs - toleranceMs >= Date.parse(instant));
+  if (ended !== undefined) return new SamlLoginError('expired', `before ${ended} (+${settings.clockToleranceSeconds} s tolerance)`, now, { cause: error });
+  const begins = notBefore.find((instant) => nowMs + toleranceMs < Date.parse(instant));
+  if (begins !== undefined) return new SamlLoginError('not-yet-valid', `from ${begins} (−${settings.clockToleranceSeconds} s tolerance)`, now, { cause: error });
+  return new SamlLoginError('rejected', 'a valid subject confirmation', error.message, { cause: error });
+}
+
+function audiencesOf(shape: ResponseShape): string {
+  const conditions = shape.encrypted ? null : firstChild(shape.assertion, NS_ASSERTION, 'Conditions');
+  const restrictions = conditions ? childElements(conditions, NS_ASSERTION, 'AudienceRestriction') : [];
+  const audiences = restrictions.flatMap((restriction) => childElements(restriction, NS_ASSERTION, 'Audience').map((audience) => audience.textContent ?? ''));
+  return audiences.join(', ') || '(no audience)';
+}
+
+function signatureRefusal(settings: SamlSettings, shape: ResponseShape, error: Error): SamlLoginError {
+  const configured = settings.idpCertificates.map((certificate) => fingerprintOf(certificate) ?? '(unreadable)').join(', ');
+  const named = [...new Set(shape.keyInfoCertificates.map((certificate) => fingerprintOf(certificate) ?? '(unreadable)'))].join(', ');
+  return new SamlLoginError('signature-invalid', `a signature by ${configured || '(no certificate configured)'}`, named ? `a signature naming ${named}` : error.message, { cause: error });
+}
+
+/** node-saml's refusal as a SamlLoginError with its reason, from the message it throws (its only signal). */
+function translate(error: unknown, settings: SamlSettings, input: SamlResponseInput, shape: ResponseShape, request: SamlRequestState | null): SamlLoginError {
+  if (error instanceof SamlLoginError) return error;
+  if (error instanceof SamlStatusError) return new SamlLoginError('idp-status', 'Success', error.message, { cause: error });
+  if (!(error instanceof Error)) return new SamlLoginError('rejected', 'a valid response', String(error));
+  const message = error.message;
+  if (/^Invalid (document )?signature( from encrypted assertion)?$/.test(message)) return signatureRefusal(settings, shape, error);
+  if (message.startsWith('Invalid signature')) return new SamlLoginError('structure', 'one signed assertion', message, { cause: error });
+  if (message.startsWith('SAML assertion audience mismatch')) return new SamlLoginError('audience', settings.spEntityId, audiencesOf(shape), { cause: error });
+  if (message.startsWith('SAML assertion not yet valid') || message.startsWith('SAML assertion expired') || message.startsWith('No valid subject confirmation')) {
+    return timeRefusal(settings, shape, error);
+  }
+  if (/InResponseTo/.test(message)) return new SamlLoginError('in-response-to', request?.id ?? '(none: IdP-initiated)', shape.inResponseTo ?? '(none)', { cause: error });
+  if (message.startsWith('No decryption key')) return new SamlLoginError('no-decryption-key', 'the SP private key', 'none configured', { cause: error });
+  return new SamlLoginError('rejected', `a valid response for ${input.acsUrl}`, message, { cause: error });
+}
+
+function checkDestination(shape: ResponseShape, acsUrl: string): void {
+  // Required on a signed response (SAML bindings 3.5.5.2); where present on an unsigned one it must match too, though only the signed one proves anything.
+  if (shape.destination === null ? shape.responseSigned : shape.destination !== acsUrl) {
+    throw new SamlLoginError('destination', acsUrl, shape.destination);
+  }
+}
+
+/** Validates a posted SAMLResponse for one provider; the assertion's values, or a SamlLoginError. */
+export async function validateSamlResponse(settings: SamlSettings, input: SamlResponseInput, options: SamlResponseOptions): Promise<ValidatedAssertion> {
+  const shape = readResponseShape(input.samlResponse);
+  // An unsolicited response (no InResponseTo) is taken as IdP-initiated even with a login state in this browser, when allowed.
+  const request = shape.inResponseTo === null && settings.allowIdpInitiated ? null : input.request;
+  if (request === null && !settings.allowIdpInitiated) {
+    throw new SamlLoginError('unsolicited', 'a response to a sign-in started here', shape.inResponseTo === null ? 'an IdP-initiated response' : `a response to ${shape.inResponseTo}, with no sign-in started in this browser`);
+  }
+  if (settings.wantEncryptedAssertions && !shape.encrypted) throw new SamlLoginError('encryption-required', 'an EncryptedAssertion', 'a plain Assertion');
+  if (shape.encrypted && !options.decryptionKey) throw new SamlLoginError('no-decryption-key', 'the SP private key', 'none configured');
+  if (settings.idpCertificates.length === 0) throw new SamlLoginError('signature-invalid', 'a configured IdP certificate', '(no certificate configured)');
+
+  let verifiedXml: string;
+  try {
+    const { profile } = await libraryFor(settings, input, shape, request, options).validatePostResponseAsync({ SAMLResponse: shape.base64 });
+    if (!profile?.getAssertionXml) throw new SamlLoginError('no-assertion', 'an assertion', 'none');
+    verifiedXml = profile.getAssertionXml();
+  } catch (error) {
+    throw translate(error, settings, input, shape, request);
+  }
+  const assertion = checkVerifiedAssertion(verifiedXml, {
+    idpEntityId: settings.idpEntityId,
+    acsUrl: input.acsUrl,
+    requestId: request?.id ?? null,
+    nameIdFormat: settings.nameIdFormat,
+  });
+  checkDestination(shape, input.acsUrl);
+  return assertion;
+}

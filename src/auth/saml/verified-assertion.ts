@@ -1,0 +1,116 @@
+import { SamlLoginError } from './saml-login-error.js';
+import { allElements, attribute, childElements, firstChild, isElement, NS_ASSERTION, parseXml, textOf } from './saml-xml.js';
+
+/**
+ * Capsule's own checks on the assertion node-saml verified (its signed bytes, never the
+ * envelope around them), for what node-saml does not check: issuer, a bearer confirmation
+ * addressed to this ACS URL and bound to this browser's request, the NameID format. Reads the
+ * values a sign-in uses from the same bytes.
+ */
+
+export const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+
+export interface AssertionExpectations {
+  readonly idpEntityId: string;
+  readonly acsUrl: string;
+  /** The AuthnRequest ID this browser's login state holds; null for an IdP-initiated sign-in. */
+  readonly requestId: string | null;
+  /** null: any format. */
+  readonly nameIdFormat: string | null;
+}
+
+export interface ValidatedAssertion {
+  readonly nameId: string;
+  /** null when the NameID has no Format (unspecified). */
+  readonly nameIdFormat: string | null;
+  /** Attribute name → its values, in order; an attribute without values is left out. */
+  readonly attributes: Readonly<Record<string, readonly string[]>>;
+  readonly sessionIndex: string | null;
+  /** For the replay store: an assertion ID is accepted once until `notOnOrAfter`. */
+  readonly assertionId: string;
+  /** The earliest end of validity the assertion states (Conditions or the bearer confirmation), or null. */
+  readonly notOnOrAfter: Date | null;
+}
+
+function assertionIn(verifiedXml: string): Element {
+  const doc = parseXml(verifiedXml);
+  const root = doc?.documentElement ?? null;
+  const assertion = root ? allElements(root).find((element) => isElement(element, NS_ASSERTION, 'Assertion')) : undefined;
+  if (!assertion) throw new SamlLoginError('no-assertion', 'a verified assertion', 'none');
+  return assertion;
+}
+
+function checkIssuer(assertion: Element, expected: string): void {
+  const issuer = firstChild(assertion, NS_ASSERTION, 'Issuer');
+  const received = issuer ? textOf(issuer).trim() : null;
+  if (received !== expected) throw new SamlLoginError('issuer', expected, received);
+}
+
+/** The bearer confirmation for this ACS URL and request; refuses with the first thing that differs. */
+function bearerConfirmation(subject: Element, expected: AssertionExpectations): Element {
+  const confirmations = childElements(subject, NS_ASSERTION, 'SubjectConfirmation');
+  const bearers = confirmations.filter((confirmation) => attribute(confirmation, 'Method') === BEARER);
+  if (bearers.length === 0) {
+    const methods = confirmations.map((confirmation) => attribute(confirmation, 'Method') ?? '(no Method)');
+    throw new SamlLoginError('confirmation-method', BEARER, methods.join(', ') || 'no SubjectConfirmation');
+  }
+  const data = bearers.map((bearer) => firstChild(bearer, NS_ASSERTION, 'SubjectConfirmationData'));
+  const addressed = data.filter((each): each is Element => each !== null && attribute(each, 'Recipient') === expected.acsUrl);
+  if (addressed.length === 0) {
+    const recipients = data.map((each) => attribute(each, 'Recipient') ?? '(no Recipient)');
+    throw new SamlLoginError('recipient', expected.acsUrl, recipients.join(', '));
+  }
+  // With only the assertion signed, Response/@InResponseTo is the sender's to change: the binding to this browser's request must come from signed bytes.
+  const bound = addressed.find((each) => attribute(each, 'InResponseTo') === expected.requestId);
+  if (!bound) {
+    const received = addressed.map((each) => attribute(each, 'InResponseTo') ?? '(none)').join(', ');
+    throw new SamlLoginError('in-response-to', expected.requestId ?? '(none: IdP-initiated)', received);
+  }
+  return bound;
+}
+
+function attributesOf(assertion: Element): Record<string, string[]> {
+  const attributes: Record<string, string[]> = {};
+  for (const statement of childElements(assertion, NS_ASSERTION, 'AttributeStatement')) {
+    for (const element of childElements(statement, NS_ASSERTION, 'Attribute')) {
+      const name = attribute(element, 'Name');
+      const values = childElements(element, NS_ASSERTION, 'AttributeValue').map(textOf);
+      if (name === null || values.length === 0) continue;
+      attributes[name] = [...(attributes[name] ?? []), ...values];
+    }
+  }
+  return attributes;
+}
+
+function earliest(...instants: (string | null)[]): Date | null {
+  const times = instants.filter((instant): instant is string => instant !== null).map((instant) => Date.parse(instant)).filter((ms) => Number.isFinite(ms));
+  return times.length === 0 ? null : new Date(Math.min(...times));
+}
+
+export function checkVerifiedAssertion(verifiedXml: string, expected: AssertionExpectations): ValidatedAssertion {
+  const assertion = assertionIn(verifiedXml);
+  checkIssuer(assertion, expected.idpEntityId);
+  const subject = firstChild(assertion, NS_ASSERTION, 'Subject');
+  if (!subject) throw new SamlLoginError('no-assertion', 'an assertion with a Subject', 'an assertion without one');
+  const confirmationData = bearerConfirmation(subject, expected);
+
+  const nameIdElement = firstChild(subject, NS_ASSERTION, 'NameID');
+  const nameId = nameIdElement ? textOf(nameIdElement).trim() : '';
+  if (nameId === '') throw new SamlLoginError('no-assertion', 'a NameID', 'none (or an encrypted one)');
+  const nameIdFormat = attribute(nameIdElement, 'Format');
+  if (expected.nameIdFormat !== null && nameIdFormat !== expected.nameIdFormat) {
+    throw new SamlLoginError('nameid-format', expected.nameIdFormat, nameIdFormat ?? '(no Format: unspecified)');
+  }
+  const assertionId = attribute(assertion, 'ID');
+  if (!assertionId) throw new SamlLoginError('malformed', 'an assertion with an ID', 'none');
+  const conditions = firstChild(assertion, NS_ASSERTION, 'Conditions');
+  const authnStatement = firstChild(assertion, NS_ASSERTION, 'AuthnStatement');
+  return {
+    nameId,
+    nameIdFormat,
+    attributes: attributesOf(assertion),
+    sessionIndex: attribute(authnStatement, 'SessionIndex'),
+    assertionId,
+    notOnOrAfter: earliest(attribute(conditions, 'NotOnOrAfter'), attribute(confirmationData, 'NotOnOrAfter')),
+  };
+}

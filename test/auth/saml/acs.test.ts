@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import { randomUUID, X509Certificate } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
+import fc from 'fast-check';
+import { validateSamlResponse, type SamlRequestState } from '../../../src/auth/saml/acs.js';
+import { samlSettings, type SamlSettings } from '../../../src/auth/saml/saml-config.js';
+import { isSamlLoginError, type SamlLoginError, type SamlRefusal } from '../../../src/auth/saml/saml-login-error.js';
+import { base64, NAMEID_PERSISTENT, RSA_SHA1, testIdp, type IssueOptions } from '../../helpers/saml-idp.js';
+import { selfSigned } from '../../helpers/self-signed.js';
+
+const SP = { entityId: 'https://www.example.test/saml/corp', acsUrl: 'https://www.example.test/system/sling/saml/corp/acs' };
+const idp = testIdp(SP);
+const otherIdp = testIdp(SP, { keys: selfSigned({ commonName: 'someone-else' }) });
+
+function settings(values: Record<string, string | number | boolean | string[]> = {}): SamlSettings {
+  return samlSettings('corp', {
+    idpUrl: 'https://idp.example.test/sso',
+    idpEntityId: idp.entityId,
+    idpCert: [idp.keys.certificatePem],
+    serviceProviderEntityId: SP.entityId,
+    ...values,
+  });
+}
+
+function newRequest(): SamlRequestState {
+  return { id: `_q${randomUUID()}`, issuedAt: new Date() };
+}
+
+interface Attempt {
+  readonly xml: string;
+  readonly request: SamlRequestState | null;
+  readonly settings?: SamlSettings;
+}
+
+function validate(attempt: Attempt) {
+  return validateSamlResponse(attempt.settings ?? settings(), { samlResponse: base64(attempt.xml), acsUrl: SP.acsUrl, request: attempt.request }, { decryptionKey: null, requestLifetimeMs: 600_000 });
+}
+
+/** A response to a fresh request, issued with `options`, with that request. */
+async function answered(options: Omit<IssueOptions, 'requestId'> = {}, issuer = idp): Promise<Attempt> {
+  const request = newRequest();
+  return { xml: await issuer.issue({ requestId: request.id, ...options }), request };
+}
+
+/** Refused with `reason`, as a SamlLoginError (never another error). */
+async function refused(attempt: Attempt, reason: SamlRefusal): Promise<SamlLoginError> {
+  let caught: unknown;
+  try {
+    const accepted = await validate(attempt);
+    assert.fail(`accepted, as ${accepted.nameId}; expected a refusal (${reason})`);
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(isSamlLoginError(caught), `a SamlLoginError, not: ${String(caught)}`);
+  assert.equal(caught.reason, reason, caught.message);
+  assert.equal(caught.code, 'SAML_LOGIN_FAILED');
+  assert.ok(caught.userMessage.length > 0);
+  return caught;
+}
+
+const A = 'urn:oasis:names:tc:SAML:2.0:assertion';
+const P = 'urn:oasis:names:tc:SAML:2.0:protocol';
+const DS = 'http://www.w3.org/2000/09/xmldsig#';
+const parse = (xml: string) => new DOMParser().parseFromString(xml, 'text/xml');
+const serialize = (doc: Document) => new XMLSerializer().serializeToString(doc);
+const stripSignatures = (xml: string) => xml.replace(/<ds:Signature[\s\S]*?<\/ds:Signature>/g, '');
+
+/** The response's assertion, copied without its signature, naming `admin`. */
+function forgedAssertion(doc: Document, id = '_forged'): Element {
+  const copy = doc.getElementsByTagNameNS(A, 'Assertion')[0]!.cloneNode(true) as Element;
+  for (const signature of Array.from(copy.getElementsByTagNameNS(DS, 'Signature'))) signature.parentNode!.removeChild(signature);
+  copy.setAttribute('ID', id);
+  copy.getElementsByTagNameNS(A, 'NameID')[0]!.textContent = 'admin';
+  return copy;
+}
+
+/** The forged assertion put where the signed one was; the signed one, detached, for the caller to hide. */
+function forgedInPlace(doc: Document): { signed: Element; forged: Element } {
+  const signed = doc.getElementsByTagNameNS(A, 'Assertion')[0]!;
+  const forged = forgedAssertion(doc);
+  doc.documentElement!.replaceChild(forged, signed);
+  return { signed, forged };
+}
+
+function extensions(doc: Document, ...content: Node[]): Element {
+  const element = doc.createElementNS(P, 'samlp:Extensions');
+  for (const node of content) element.appendChild(node);
+  return element;
+}
+
+describe('the ACS accepts a valid response', () => {
+  it('gives the NameID, its format, the attributes, the session index, the assertion id and the end of validity', async () => {
+    const attempt = await answered({ nameId: 'alice', groups: ['idp-editors', 'administrators'] });
+    const assertion = await validate(attempt);
+    assert.equal(assertion.nameId, 'alice');
+    assert.equal(assertion.nameIdFormat, NAMEID_PERSISTENT);
+    assert.deepEqual(assertion.attributes, { uid: ['alice'], groupMembership: ['idp-editors', 'administrators'] });
+    assert.match(assertion.sessionIndex ?? '', /^_s/);
+    assert.equal(assertion.assertionId, /<saml:Assertion [^>]*ID="([^"]+)"/.exec(attempt.xml)![1]);
+    assert.ok(assertion.notOnOrAfter && assertion.notOnOrAfter.getTime() > Date.now());
+  });
+
+  it('accepts a response signed on the assertion alone, and one signed on the response alone', async () => {
+    assert.equal((await validate(await answered({ sign: { response: false, assertion: true } }))).nameId, 'alice');
+    assert.equal((await validate(await answered({ sign: { response: true, assertion: false } }))).nameId, 'alice');
+  });
+
+  it('accepts the new IdP certificate beside the old one (key rollover)', async () => {
+    const rolled = settings({ idpCert: [otherIdp.keys.certificatePem, idp.keys.certificatePem] });
+    assert.equal((await validate({ ...(await answered()), settings: rolled })).nameId, 'alice');
+  });
+
+  it('accepts a response whose window begins within the clock tolerance', async () => {
+    const attempt = await answered({ notBefore: new Date(Date.now() + 20_000) });
+    assert.equal((await validate({ ...attempt, settings: settings({ clockTolerance: 60 }) })).nameId, 'alice');
+  });
+
+  it('accepts an IdP-initiated response only where allowed', async () => {
+    const xml = await idp.issue({ requestId: null });
+    await refused({ xml, request: null }, 'unsolicited');
+    assert.equal((await validate({ xml, request: null, settings: settings({ allowIdpInitiated: true }) })).nameId, 'alice');
+  });
+
+  it('takes any NameID format when none is configured', async () => {
+    const attempt = await answered({ nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient' });
+    assert.equal((await validate({ ...attempt, settings: settings({ nameIdFormat: '' }) })).nameIdFormat, 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient');
+  });
+});
+
+describe('the ACS refuses, each with its reason and the two values that differ', () => {
+  it('another audience', async () => {
+    const error = await refused(await answered({ audience: 'https://other.example/sp' }), 'audience');
+    assert.equal(error.expected, SP.entityId);
+    assert.equal(error.received, 'https://other.example/sp');
+  });
+
+  it('another Recipient (node-saml does not check it)', async () => {
+    const error = await refused(await answered({ recipient: 'https://other.example/acs' }), 'recipient');
+    assert.equal(error.expected, SP.acsUrl);
+    assert.equal(error.received, 'https://other.example/acs');
+  });
+
+  it('another Destination (node-saml does not check it)', async () => {
+    const error = await refused(await answered({ destination: 'https://other.example/acs' }), 'destination');
+    assert.equal(error.expected, SP.acsUrl);
+    assert.equal(error.received, 'https://other.example/acs');
+  });
+
+  it('an expired response', async () => {
+    const error = await refused(await answered({ notBefore: new Date(Date.now() - 7_200_000), notOnOrAfter: new Date(Date.now() - 3_600_000) }), 'expired');
+    assert.match(error.expected ?? '', /^before \d{4}-/);
+  });
+
+  it('a response not valid yet beyond the clock tolerance', async () => {
+    const attempt = await answered({ notBefore: new Date(Date.now() + 300_000), notOnOrAfter: new Date(Date.now() + 600_000) });
+    const error = await refused({ ...attempt, settings: settings({ clockTolerance: 60 }) }, 'not-yet-valid');
+    assert.match(error.expected ?? '', /^from \d{4}-.*60 s/);
+  });
+
+  it('a response with its signatures stripped', async () => {
+    const attempt = await answered();
+    await refused({ ...attempt, xml: stripSignatures(attempt.xml) }, 'unsigned');
+  });
+
+  it('a response signed by another key, naming both certificates', async () => {
+    const error = await refused(await answered({}, otherIdp), 'signature-invalid');
+    assert.ok(error.expected?.includes(new X509Certificate(idp.keys.certificatePem).fingerprint256));
+    assert.ok(error.received?.includes(new X509Certificate(otherIdp.keys.certificatePem).fingerprint256));
+  });
+
+  it('a response signed with RSA-SHA1', async () => {
+    const error = await refused(await answered({ signatureAlgorithm: RSA_SHA1 }), 'weak-algorithm');
+    assert.equal(error.received, RSA_SHA1);
+  });
+
+  it('a response with a DOCTYPE and an entity, and the billion laughs', async () => {
+    const attempt = await answered();
+    await refused({ ...attempt, xml: `<!DOCTYPE samlp:Response [<!ENTITY e "admin">]>${attempt.xml.replace('>alice</saml:NameID>', '>&e;</saml:NameID>')}` }, 'doctype');
+    const laughs = '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>';
+    await refused({ ...attempt, xml: laughs + attempt.xml.replace('>alice<', '>&c;<') }, 'doctype');
+    await refused({ ...attempt, xml: `<?xml version="1.0"?>\n<!DOCTYPE samlp:Response SYSTEM "http://127.0.0.1:1/dtd">${attempt.xml}` }, 'doctype');
+  });
+
+  it('a holder-of-key confirmation', async () => {
+    const error = await refused(await answered({ edit: (xml) => xml.replace('cm:bearer', 'cm:holder-of-key') }), 'confirmation-method');
+    assert.equal(error.received, 'urn:oasis:names:tc:SAML:2.0:cm:holder-of-key');
+  });
+
+  it('an answer to another request (InResponseTo mismatch)', async () => {
+    const { xml } = await answered();
+    const other = newRequest();
+    const error = await refused({ xml, request: other }, 'in-response-to');
+    assert.equal(error.expected, other.id);
+  });
+
+  it('an answer to a request when this browser started none, even where IdP-initiated sign-in is allowed', async () => {
+    const { xml } = await answered();
+    await refused({ xml, request: null }, 'unsolicited');
+    await refused({ xml, request: null, settings: settings({ allowIdpInitiated: true }) }, 'in-response-to');
+  });
+
+  it('a signed assertion for one request inside a response whose InResponseTo was changed to this browser’s', async () => {
+    const first = await answered({ sign: { response: false, assertion: true } });
+    const mine = newRequest();
+    const xml = first.xml.replace(`InResponseTo="${first.request!.id}"`, `InResponseTo="${mine.id}"`);
+    assert.notEqual(xml, first.xml);
+    await refused({ xml, request: mine }, 'in-response-to');
+  });
+
+  it('a response from another issuer (node-saml does not check it on a login response)', async () => {
+    const error = await refused(await answered({ issuer: 'urn:someone-else' }), 'issuer');
+    assert.equal(error.received, 'urn:someone-else');
+  });
+
+  it('a NameID in another format than the one configured', async () => {
+    const error = await refused(await answered({ nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' }), 'nameid-format');
+    assert.equal(error.expected, NAMEID_PERSISTENT);
+  });
+
+  it('a plain assertion where encrypted assertions are required', async () => {
+    await refused({ ...(await answered()), settings: settings({ wantEncryptedAssertions: true }) }, 'encryption-required');
+  });
+
+  it('a NameID changed after signing', async () => {
+    const attempt = await answered();
+    await refused({ ...attempt, xml: attempt.xml.replace('>alice</saml:NameID>', '>admin</saml:NameID>') }, 'signature-invalid');
+  });
+
+  it('an error status from the IdP, unsigned, with no assertion', async () => {
+    const xml = `<samlp:Response xmlns:samlp="${P}" ID="_e" Version="2.0" IssueInstant="${new Date().toISOString()}"><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:AuthnFailed"/></samlp:StatusCode></samlp:Status></samlp:Response>`;
+    const error = await refused({ xml, request: newRequest() }, 'idp-status');
+    assert.match(error.received ?? '', /AuthnFailed/);
+  });
+
+  it('input that is not a response: too large, not base64, not XML, another root', async () => {
+    const request = newRequest();
+    await assert.rejects(
+      validateSamlResponse(settings(), { samlResponse: 'A'.repeat(256 * 1024 + 4), acsUrl: SP.acsUrl, request }, { decryptionKey: null, requestLifetimeMs: 600_000 }),
+      (error) => isSamlLoginError(error, 'too-large'),
+    );
+    await assert.rejects(
+      validateSamlResponse(settings(), { samlResponse: '%%%not base64%%%', acsUrl: SP.acsUrl, request }, { decryptionKey: null, requestLifetimeMs: 600_000 }),
+      (error) => isSamlLoginError(error, 'malformed'),
+    );
+    await refused({ xml: '<samlp:Response xmlns:samlp="x"><unclosed></samlp:Response>', request }, 'malformed');
+    await refused({ xml: `<samlp:LogoutResponse xmlns:samlp="${P}" ID="_l"/>`, request }, 'malformed');
+  });
+});

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import samlify from 'samlify';
+import { selfSigned, type SelfSigned } from './self-signed.js';
+
+/**
+ * samlify as an identity provider in this process, independent of node-saml (the SP library
+ * under test). `issue` signs a login response at the time of the call; `edit` changes the XML
+ * before it is signed, so a validly signed response can say anything (another audience, a
+ * holder-of-key confirmation, a comment in the NameID). Attacks on the signed XML are made
+ * afterwards by the test, from the string `issue` returns.
+ */
+
+// samlify refuses to parse without a schema validator; it parses nothing here but its own output.
+samlify.setSchemaValidator({ validate: async () => 'skipped: test identity provider only' });
+
+export const NAMEID_PERSISTENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent';
+export const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
+export const RSA_SHA1 = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
+
+export interface IssueOptions {
+  /** InResponseTo on the Response and the bearer confirmation; null for an IdP-initiated response (no InResponseTo at all). */
+  readonly requestId: string | null;
+  readonly nameId?: string;
+  readonly nameIdFormat?: string;
+  readonly groups?: readonly string[];
+  /** Which signatures samlify makes; default both. Neither is not possible (samlify then signs the response). */
+  readonly sign?: { readonly response: boolean; readonly assertion: boolean };
+  readonly signatureAlgorithm?: string;
+  readonly audience?: string;
+  readonly recipient?: string;
+  readonly destination?: string;
+  readonly issuer?: string;
+  readonly notBefore?: Date;
+  readonly notOnOrAfter?: Date;
+  /** Changes the XML before it is signed. */
+  readonly edit?: (xml: string) => string;
+}
+
+export interface TestIdp {
+  readonly entityId: string;
+  readonly keys: SelfSigned;
+  /** The Response XML, signed as asked. */
+  issue(options: IssueOptions): Promise<string>;
+}
+
+export interface TestSp {
+  readonly entityId: string;
+  readonly acsUrl: string;
+}
+
+const POST = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
+const REDIRECT = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+}
+
+function attributeStatement(nameId: string, groups: readonly string[]): string {
+  const values = (items: readonly string[]) => items.map((item) => `<saml:AttributeValue xsi:type="xs:string">${escape(item)}</saml:AttributeValue>`).join('');
+  const groupAttribute = groups.length > 0 ? `<saml:Attribute Name="groupMembership">${values(groups)}</saml:Attribute>` : '';
+  return `<saml:AttributeStatement><saml:Attribute Name="uid">${values([nameId])}</saml:Attribute>${groupAttribute}</saml:AttributeStatement>`;
+}
+
+function authnStatement(now: Date): string {
+  return `<saml:AuthnStatement AuthnInstant="${now.toISOString()}" SessionIndex="_s${randomUUID()}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`;
+}
+
+export function testIdp(sp: TestSp, options: { entityId?: string; keys?: SelfSigned } = {}): TestIdp {
+  const entityId = options.entityId ?? 'urn:capsule-test:idp';
+  const keys = options.keys ?? selfSigned({ commonName: 'capsule-test-idp' });
+  const identityProvider = (signatureAlgorithm: string) =>
+    samlify.IdentityProvider({
+      entityID: entityId,
+      privateKey: keys.privateKeyPem,
+      signingCert: keys.certificatePem,
+      requestSignatureAlgorithm: signatureAlgorithm,
+      nameIDFormat: [NAMEID_PERSISTENT],
+      singleSignOnService: [{ Binding: REDIRECT, Location: 'http://127.0.0.1:1/sso' }],
+      singleLogoutService: [{ Binding: REDIRECT, Location: 'http://127.0.0.1:1/slo' }],
+    });
+  return {
+    entityId,
+    keys,
+    async issue(issue) {
+      const sign = issue.sign ?? { response: true, assertion: true };
+      const serviceProvider = samlify.ServiceProvider({
+        entityID: sp.entityId,
+        wantAssertionsSigned: sign.assertion,
+        wantMessageSigned: sign.response,
+        assertionConsumerService: [{ Binding: POST, Location: sp.acsUrl }],
+      });
+      const now = new Date();
+      const nameId = issue.nameId ?? 'alice';
+      const values = {
+        ID: `_r${randomUUID()}`,
+        AssertionID: `_a${randomUUID()}`,
+        Destination: issue.destination ?? sp.acsUrl,
+        Audience: issue.audience ?? sp.entityId,
+        SubjectRecipient: issue.recipient ?? sp.acsUrl,
+        Issuer: issue.issuer ?? entityId,
+        IssueInstant: now.toISOString(),
+        StatusCode: 'urn:oasis:names:tc:SAML:2.0:status:Success',
+        ConditionsNotBefore: (issue.notBefore ?? new Date(now.getTime() - 30_000)).toISOString(),
+        ConditionsNotOnOrAfter: (issue.notOnOrAfter ?? new Date(now.getTime() + 300_000)).toISOString(),
+        SubjectConfirmationDataNotOnOrAfter: (issue.notOnOrAfter ?? new Date(now.getTime() + 300_000)).toISOString(),
+        NameIDFormat: issue.nameIdFormat ?? NAMEID_PERSISTENT,
+        NameID: nameId,
+        InResponseTo: issue.requestId ?? '',
+        AuthnStatement: '',
+        AttributeStatement: '',
+      };
+      const customTagReplacement = (template: string) => {
+        let xml = samlify.SamlLib.replaceTagsByValue(template, values);
+        xml = xml.replace('</saml:Conditions>', `</saml:Conditions>${authnStatement(now)}${attributeStatement(nameId, issue.groups ?? ['idp-editors'])}`);
+        if (issue.requestId === null) xml = xml.replace(/ InResponseTo=""/g, '');
+        if (issue.edit) xml = issue.edit(xml);
+        return { id: values.ID, context: xml };
+      };
+      // samlify reads only extract.request.id (for InResponseTo, which the template above already holds).
+      const requestInfo = { extract: { request: { id: issue.requestId ?? '' } } };
+      const { context } = await identityProvider(issue.signatureAlgorithm ?? RSA_SHA256).createLoginResponse(serviceProvider, requestInfo, 'post', { email: nameId }, { customTagReplacement });
+      return Buffer.from(context, 'base64').toString('utf8');
+    },
+  };
+}
+
+export function base64(xml: string): string {
+  return Buffer.from(xml, 'utf8').toString('base64');
+}
