@@ -247,3 +247,123 @@ describe('the ACS refuses, each with its reason and the two values that differ',
     await refused({ xml: `<samlp:LogoutResponse xmlns:samlp="${P}" ID="_l"/>`, request }, 'malformed');
   });
 });
+
+describe('a comment inside the NameID never cuts it short', () => {
+  it('signed with the comment by the IdP: the whole value', async () => {
+    const attempt = await answered({ nameId: 'admin@example.com.evil', edit: (xml) => xml.replace('>admin@example.com.evil</saml:NameID>', '>admin@example.com<!---->.evil</saml:NameID>') });
+    assert.match(attempt.xml, /admin@example.com<!---->.evil/);
+    assert.equal((await validate(attempt)).nameId, 'admin@example.com.evil');
+  });
+
+  it('added after signing (comments are outside exclusive canonicalization): the whole value', async () => {
+    const attempt = await answered({ nameId: 'admin@example.com.evil' });
+    const xml = attempt.xml.replace('>admin@example.com.evil</saml:NameID>', '>admin@example.com<!-- cut here -->.evil</saml:NameID>');
+    assert.notEqual(xml, attempt.xml);
+    assert.equal((await validate({ ...attempt, xml })).nameId, 'admin@example.com.evil');
+  });
+});
+
+/**
+ * XML signature wrapping: the signed bytes stay valid while what a careless reader takes as
+ * the assertion is a forged one. Each is made from a valid response by DOM edits, and each must
+ * be refused as a SamlLoginError (by shape, before the verifier is asked).
+ */
+const WRAPPINGS: readonly { name: string; sign: { response: boolean; assertion: boolean }; wrap: (doc: Document) => void; reason: SamlRefusal }[] = [
+  {
+    name: 'a second, unsigned assertion before the signed one',
+    sign: { response: true, assertion: true },
+    wrap: (doc) => doc.documentElement!.insertBefore(forgedAssertion(doc), doc.getElementsByTagNameNS(A, 'Assertion')[0]!),
+    reason: 'structure',
+  },
+  {
+    name: 'a second, unsigned assertion after the signed one',
+    sign: { response: false, assertion: true },
+    wrap: (doc) => doc.documentElement!.appendChild(forgedAssertion(doc)),
+    reason: 'structure',
+  },
+  {
+    name: 'the signed assertion moved into samlp:Extensions of an unsigned response, a forged one in its place',
+    sign: { response: false, assertion: true },
+    wrap: (doc) => {
+      const { signed, forged } = forgedInPlace(doc);
+      doc.documentElement!.insertBefore(extensions(doc, signed), forged);
+    },
+    reason: 'structure',
+  },
+  {
+    name: 'the signed response re-parented into a forged response (its Extensions) with a forged assertion',
+    sign: { response: true, assertion: false },
+    wrap: (doc) => {
+      const signed = doc.documentElement!;
+      const forged = signed.cloneNode(false) as Element;
+      forged.setAttribute('ID', '_forged-response');
+      doc.replaceChild(forged, signed);
+      forged.appendChild(extensions(doc, signed));
+      forged.appendChild(forgedAssertion(doc));
+    },
+    reason: 'structure',
+  },
+  {
+    name: 'the signed assertion re-parented inside the forged assertion (under its Subject)',
+    sign: { response: false, assertion: true },
+    wrap: (doc) => {
+      const { signed, forged } = forgedInPlace(doc);
+      forged.getElementsByTagNameNS(A, 'Subject')[0]!.appendChild(signed);
+    },
+    reason: 'structure',
+  },
+  {
+    name: "the assertion's signature moved onto the response (a signature over another element than its parent)",
+    sign: { response: false, assertion: true },
+    wrap: (doc) => {
+      const signature = doc.getElementsByTagNameNS(DS, 'Signature')[0]!;
+      signature.parentNode!.removeChild(signature);
+      const response = doc.documentElement!;
+      response.insertBefore(signature, response.getElementsByTagNameNS(P, 'Status')[0]!);
+      doc.getElementsByTagNameNS(A, 'NameID')[0]!.textContent = 'admin';
+    },
+    reason: 'structure',
+  },
+  {
+    name: "a forged element carrying the signed assertion's ID (duplicate ID)",
+    sign: { response: false, assertion: true },
+    wrap: (doc) => {
+      const signed = doc.getElementsByTagNameNS(A, 'Assertion')[0]!;
+      const decoy = doc.createElementNS(P, 'samlp:Decoy');
+      decoy.setAttribute('ID', signed.getAttribute('ID')!);
+      doc.documentElement!.insertBefore(extensions(doc, decoy), signed);
+    },
+    reason: 'structure',
+  },
+];
+
+describe('the ACS refuses XML signature wrapping', () => {
+  for (const wrapping of WRAPPINGS) {
+    it(wrapping.name, async () => {
+      const attempt = await answered({ sign: wrapping.sign });
+      const doc = parse(attempt.xml);
+      wrapping.wrap(doc);
+      const xml = serialize(doc);
+      assert.notEqual(xml, attempt.xml);
+      await refused({ ...attempt, xml }, wrapping.reason);
+    });
+  }
+});
+
+describe('the ACS never fails other than by refusing', () => {
+  it('refuses a signed response with any one character changed as a SamlLoginError, or accepts it unchanged in meaning', async () => {
+    const attempt = await answered();
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: attempt.xml.length - 1 }), fc.constantFrom('<', '>', '"', '&', 'x', ' ', '0', '/', '='), async (at, character) => {
+        const xml = attempt.xml.slice(0, at) + character + attempt.xml.slice(at + 1);
+        try {
+          const accepted = await validate({ ...attempt, xml });
+          assert.equal(accepted.nameId, 'alice', `accepted with a changed meaning at ${at}`);
+        } catch (error) {
+          assert.ok(isSamlLoginError(error), `at ${at} (${character}): ${String(error)}`);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
