@@ -34,6 +34,10 @@ export interface IssueOptions {
   readonly notOnOrAfter?: Date;
   /** Changes the XML before it is signed. */
   readonly edit?: (xml: string) => string;
+  /** The assertion's ID; a fresh one by default. */
+  readonly assertionId?: string;
+  /** Encrypts the assertion to this certificate (PEM), the assertion signed before, the response after (samlify's defaults: AES-256, RSA-OAEP). */
+  readonly encryptTo?: string;
 }
 
 export interface TestIdp {
@@ -68,8 +72,9 @@ function authnStatement(now: Date): string {
 export function testIdp(sp: TestSp, options: { entityId?: string; keys?: SelfSigned } = {}): TestIdp {
   const entityId = options.entityId ?? 'urn:capsule-test:idp';
   const keys = options.keys ?? selfSigned({ commonName: 'capsule-test-idp' });
-  const identityProvider = (signatureAlgorithm: string) =>
+  const identityProvider = (signatureAlgorithm: string, encrypt: boolean) =>
     samlify.IdentityProvider({
+      isAssertionEncrypted: encrypt,
       entityID: entityId,
       privateKey: keys.privateKeyPem,
       signingCert: keys.certificatePem,
@@ -88,12 +93,13 @@ export function testIdp(sp: TestSp, options: { entityId?: string; keys?: SelfSig
         wantAssertionsSigned: sign.assertion,
         wantMessageSigned: sign.response,
         assertionConsumerService: [{ Binding: POST, Location: sp.acsUrl }],
+        ...(issue.encryptTo ? { encryptCert: issue.encryptTo } : {}),
       });
       const now = new Date();
       const nameId = issue.nameId ?? 'alice';
       const values = {
         ID: `_r${randomUUID()}`,
-        AssertionID: `_a${randomUUID()}`,
+        AssertionID: issue.assertionId ?? `_a${randomUUID()}`,
         Destination: issue.destination ?? sp.acsUrl,
         Audience: issue.audience ?? sp.entityId,
         SubjectRecipient: issue.recipient ?? sp.acsUrl,
@@ -118,7 +124,7 @@ export function testIdp(sp: TestSp, options: { entityId?: string; keys?: SelfSig
       };
       // samlify reads only extract.request.id (for InResponseTo, which the template above already holds).
       const requestInfo = { extract: { request: { id: issue.requestId ?? '' } } };
-      const { context } = await identityProvider(issue.signatureAlgorithm ?? RSA_SHA256).createLoginResponse(serviceProvider, requestInfo, 'post', { email: nameId }, { customTagReplacement });
+      const { context } = await identityProvider(issue.signatureAlgorithm ?? RSA_SHA256, issue.encryptTo !== undefined).createLoginResponse(serviceProvider, requestInfo, 'post', { email: nameId }, { customTagReplacement, encryptThenSign: issue.encryptTo !== undefined });
       return Buffer.from(context, 'base64').toString('utf8');
     },
   };

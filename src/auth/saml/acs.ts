@@ -1,5 +1,6 @@
 import { SAML, SamlStatusError, ValidateInResponseTo, type CacheProvider } from '@node-saml/node-saml';
-import { readResponseShape, fingerprintOf, type ResponseShape } from './response-shape.js';
+import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
+import { fingerprintOf, readResponseShape, withDecryptedAssertion, type ResponseShape } from './response-shape.js';
 import type { SamlSettings } from './saml-config.js';
 import { SamlLoginError } from './saml-login-error.js';
 import { attribute, childElements, firstChild, NS_ASSERTION } from './saml-xml.js';
@@ -57,7 +58,7 @@ function libraryFor(settings: SamlSettings, input: SamlResponseInput, shape: Res
     // Each signature present is checked, and one must be: decided per message from its shape
     // (node-saml's defaults refuse assertion-only signing; both false would skip the assertion's).
     wantAuthnResponseSigned: shape.responseSigned,
-    wantAssertionsSigned: shape.assertionSigned || (shape.encrypted && !shape.responseSigned),
+    wantAssertionsSigned: shape.assertionSigned,
     acceptedClockSkewMs: settings.clockToleranceSeconds * 1000,
     validateInResponseTo: request === null ? ValidateInResponseTo.ifPresent : ValidateInResponseTo.always,
     requestIdExpirationPeriodMs: options.requestLifetimeMs,
@@ -73,7 +74,6 @@ function libraryFor(settings: SamlSettings, input: SamlResponseInput, shape: Res
 function windowOf(shape: ResponseShape): { notBefore: string[]; notOnOrAfter: string[] } {
   const notBefore: string[] = [];
   const notOnOrAfter: string[] = [];
-  if (shape.encrypted) return { notBefore, notOnOrAfter };
   const conditions = firstChild(shape.assertion, NS_ASSERTION, 'Conditions');
   const subject = firstChild(shape.assertion, NS_ASSERTION, 'Subject');
   const data = subject ? childElements(subject, NS_ASSERTION, 'SubjectConfirmation').map((each) => firstChild(each, NS_ASSERTION, 'SubjectConfirmationData')) : [];
@@ -99,7 +99,7 @@ function timeRefusal(settings: SamlSettings, shape: ResponseShape, error: Error)
 }
 
 function audiencesOf(shape: ResponseShape): string {
-  const conditions = shape.encrypted ? null : firstChild(shape.assertion, NS_ASSERTION, 'Conditions');
+  const conditions = firstChild(shape.assertion, NS_ASSERTION, 'Conditions');
   const restrictions = conditions ? childElements(conditions, NS_ASSERTION, 'AudienceRestriction') : [];
   const audiences = restrictions.flatMap((restriction) => childElements(restriction, NS_ASSERTION, 'Audience').map((audience) => audience.textContent ?? ''));
   return audiences.join(', ') || '(no audience)';
@@ -137,14 +137,17 @@ function checkDestination(shape: ResponseShape, acsUrl: string): void {
 
 /** Validates a posted SAMLResponse for one provider; the assertion's values, or a SamlLoginError. */
 export async function validateSamlResponse(settings: SamlSettings, input: SamlResponseInput, options: SamlResponseOptions): Promise<ValidatedAssertion> {
-  const shape = readResponseShape(input.samlResponse);
+  const outer = readResponseShape(input.samlResponse);
   // An unsolicited response (no InResponseTo) is taken as IdP-initiated even with a login state in this browser, when allowed.
-  const request = shape.inResponseTo === null && settings.allowIdpInitiated ? null : input.request;
+  const request = outer.inResponseTo === null && settings.allowIdpInitiated ? null : input.request;
   if (request === null && !settings.allowIdpInitiated) {
-    throw new SamlLoginError('unsolicited', 'a response to a sign-in started here', shape.inResponseTo === null ? 'an IdP-initiated response' : `a response to ${shape.inResponseTo}, with no sign-in started in this browser`);
+    throw new SamlLoginError('unsolicited', 'a response to a sign-in started here', outer.inResponseTo === null ? 'an IdP-initiated response' : `a response to ${outer.inResponseTo}, with no sign-in started in this browser`);
   }
-  if (settings.wantEncryptedAssertions && !shape.encrypted) throw new SamlLoginError('encryption-required', 'an EncryptedAssertion', 'a plain Assertion');
-  if (shape.encrypted && !options.decryptionKey) throw new SamlLoginError('no-decryption-key', 'the SP private key', 'none configured');
+  if (settings.wantEncryptedAssertions && !outer.encrypted) throw new SamlLoginError('encryption-required', 'an EncryptedAssertion', 'a plain Assertion');
+  const decryptionKey = options.decryptionKey;
+  if (outer.encrypted && !decryptionKey) throw new SamlLoginError('no-decryption-key', 'the SP private key', 'none configured');
+  // node-saml decrypts again on its own; the plaintext read here only decides which signatures it must find, and is held to the shape rules.
+  const shape = await withDecryptedAssertion(outer, (xml) => decryptXml(xml, decryptionKey!));
   if (settings.idpCertificates.length === 0) throw new SamlLoginError('signature-invalid', 'a configured IdP certificate', '(no certificate configured)');
 
   let verifiedXml: string;

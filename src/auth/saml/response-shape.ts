@@ -26,7 +26,7 @@ export interface ResponseShape {
   /** The base64 text as node-saml is to decode it (white space removed). */
   readonly base64: string;
   readonly response: Element;
-  /** The Assertion or EncryptedAssertion. */
+  /** The Assertion or EncryptedAssertion; after withDecryptedAssertion, the Assertion decrypted from it. */
   readonly assertion: Element;
   readonly encrypted: boolean;
   readonly responseSigned: boolean;
@@ -118,6 +118,10 @@ function failedStatus(response: Element): string | null {
   return [value, nested, message ? textOf(message) : null].filter((part) => part !== null).join(' ');
 }
 
+function refuseUnsigned(): never {
+  throw new SamlLoginError('unsigned', 'a signature on the Response or the Assertion', 'no signature');
+}
+
 export function readResponseShape(samlResponse: string): ResponseShape {
   const { base64, xml } = decode(samlResponse);
   refuseDeclarations(xml);
@@ -156,10 +160,8 @@ export function readResponseShape(samlResponse: string): ResponseShape {
     throw new SamlLoginError('structure', 'at most one signature on each', `${responseSignatures} on the Response, ${assertionSignatures} on the Assertion`);
   }
   const encrypted = assertion.localName === 'EncryptedAssertion';
-  // An encrypted assertion's own signature is inside the ciphertext: node-saml checks it after decrypting.
-  if (responseSignatures === 0 && assertionSignatures === 0 && !encrypted) {
-    throw new SamlLoginError('unsigned', 'a signature on the Response or the Assertion', 'no signature');
-  }
+  // An encrypted assertion's own signature is inside the ciphertext: withDecryptedAssertion looks at it.
+  if (responseSignatures === 0 && assertionSignatures === 0 && !encrypted) refuseUnsigned();
   return {
     base64,
     response,
@@ -171,6 +173,41 @@ export function readResponseShape(samlResponse: string): ResponseShape {
     inResponseTo: attribute(response, 'InResponseTo'),
     keyInfoCertificates: keyInfoCertificates(signatures),
   };
+}
+
+/**
+ * For an EncryptedAssertion: the same checks on the assertion inside (no declaration, one
+ * Assertion as the root, its signature over itself with accepted algorithms, no duplicate
+ * IDs), so that a signature inside the ciphertext is held to the rules of one outside it.
+ * `decrypt` is node-saml's own, so both read the same plaintext.
+ */
+export async function withDecryptedAssertion(shape: ResponseShape, decrypt: (encryptedXml: string) => Promise<string>): Promise<ResponseShape> {
+  if (!shape.encrypted) return shape;
+  let xml: string;
+  try {
+    xml = await decrypt(shape.assertion.toString());
+  } catch (error) {
+    throw new SamlLoginError('decryption-failed', 'an assertion encrypted to the SP key', error instanceof Error ? error.message : String(error), { cause: error });
+  }
+  refuseDeclarations(xml);
+  const doc = parseXml(xml);
+  const assertion = doc?.documentElement ?? null;
+  if (!isElement(assertion, NS_ASSERTION, 'Assertion')) {
+    throw new SamlLoginError('structure', 'one Assertion inside the EncryptedAssertion', assertion ? nameOf(assertion) : 'XML the parser refuses');
+  }
+  const elements = allElements(assertion);
+  refuseDuplicateIds([...allElements(shape.response), ...elements]);
+  if (elements.some((element) => isElement(element, NS_ASSERTION, 'Assertion') && element !== assertion)) {
+    throw new SamlLoginError('structure', 'one assertion', 'an assertion inside the encrypted assertion');
+  }
+  const signatures = elements.filter((element) => isElement(element, NS_DSIG, 'Signature'));
+  for (const signature of signatures) {
+    if (signature.parentNode !== assertion) throw new SamlLoginError('structure', 'a signature on the Assertion only', `a signature inside ${nameOf(signature.parentNode as Element)}`);
+    checkSignature(signature, assertion);
+  }
+  if (signatures.length > 1) throw new SamlLoginError('structure', 'at most one signature on the Assertion', `${signatures.length}`);
+  if (signatures.length === 0 && !shape.responseSigned) refuseUnsigned();
+  return { ...shape, assertion, assertionSigned: signatures.length === 1, keyInfoCertificates: [...shape.keyInfoCertificates, ...keyInfoCertificates(signatures)] };
 }
 
 /** SHA-256 fingerprint (AA:BB:…) of a base64 DER or PEM certificate, or null when it does not parse. */

@@ -26,6 +26,7 @@ export const SAML_REFUSALS = {
   'nameid-format': 'The identity provider sent the user name in another format than the one configured.',
   'encryption-required': 'The sign-in response is not encrypted, and this site requires it.',
   'no-decryption-key': 'The sign-in response is encrypted, and this site has no key to decrypt it.',
+  'decryption-failed': 'The sign-in response is encrypted to another key than the one of this site.',
   'idp-status': 'The identity provider could not sign you in.',
   'no-assertion': 'The identity provider sent no sign-in statement.',
   rejected: 'The sign-in response was refused.',

@@ -367,3 +367,40 @@ describe('the ACS never fails other than by refusing', () => {
     );
   });
 });
+
+describe('encrypted assertions', () => {
+  const spKeys = selfSigned({ commonName: 'capsule-test-sp' });
+  const encrypted = (options: Omit<IssueOptions, 'requestId'> = {}) => answered({ encryptTo: spKeys.certificatePem, ...options });
+  const withKey = (attempt: Attempt, key: string | null = spKeys.privateKeyPem, values: Record<string, boolean> = {}) =>
+    validateSamlResponse(settings(values), { samlResponse: base64(attempt.xml), acsUrl: SP.acsUrl, request: attempt.request }, { decryptionKey: key, requestLifetimeMs: 600_000 });
+
+  it('decrypts with the SP key, signed on the response, on the assertion inside, or both; also where encryption is required', async () => {
+    for (const sign of [{ response: true, assertion: true }, { response: false, assertion: true }, { response: true, assertion: false }]) {
+      const attempt = await encrypted({ sign });
+      assert.match(attempt.xml, /EncryptedAssertion/);
+      assert.doesNotMatch(attempt.xml, /<saml:NameID/);
+      assert.equal((await withKey(attempt, spKeys.privateKeyPem, { wantEncryptedAssertions: true })).nameId, 'alice', JSON.stringify(sign));
+    }
+  });
+
+  it('refuses without a key, with another key, and a SHA-1 signature inside the ciphertext', async () => {
+    const attempt = await encrypted();
+    await assert.rejects(withKey(attempt, null), (error) => isSamlLoginError(error, 'no-decryption-key'));
+    await assert.rejects(withKey(attempt, selfSigned().privateKeyPem), (error) => isSamlLoginError(error, 'decryption-failed'));
+    const sha1 = await encrypted({ sign: { response: false, assertion: true }, signatureAlgorithm: RSA_SHA1 });
+    await assert.rejects(withKey(sha1), (error) => isSamlLoginError(error, 'weak-algorithm'));
+  });
+
+  it('checks a signature inside the ciphertext even where the response is signed too', async () => {
+    // A signature over the same assertion ID, made by another key, put inside the assertion before the IdP encrypts it and signs the response.
+    const assertionId = `_a${randomUUID()}`;
+    const foreign = await otherIdp.issue({ requestId: '_unrelated', assertionId, sign: { response: false, assertion: true } });
+    const signature = /<ds:Signature[\s\S]*?<\/ds:Signature>/.exec(foreign)![0];
+    const attempt = await encrypted({
+      assertionId,
+      sign: { response: true, assertion: false },
+      edit: (xml) => xml.replace(/(<saml:Assertion [^>]*><saml:Issuer>[^<]*<\/saml:Issuer>)/, `$1${signature}`),
+    });
+    await assert.rejects(withKey(attempt), (error) => isSamlLoginError(error, 'signature-invalid'));
+  });
+});
