@@ -45,6 +45,14 @@ export interface TestIdp {
   readonly keys: SelfSigned;
   /** The Response XML, signed as asked. */
   issue(options: IssueOptions): Promise<string>;
+  /** Reads an AuthnRequest URL (HTTP-Redirect) as this IdP would; with `spCertificate`, its signature is required and checked. */
+  receiveRequest(url: string, spCertificate?: string): Promise<ReceivedRequest>;
+}
+
+export interface ReceivedRequest {
+  readonly id: string;
+  /** The request XML as inflated. */
+  readonly xml: string;
 }
 
 export interface TestSp {
@@ -72,8 +80,9 @@ function authnStatement(now: Date): string {
 export function testIdp(sp: TestSp, options: { entityId?: string; keys?: SelfSigned } = {}): TestIdp {
   const entityId = options.entityId ?? 'urn:capsule-test:idp';
   const keys = options.keys ?? selfSigned({ commonName: 'capsule-test-idp' });
-  const identityProvider = (signatureAlgorithm: string, encrypt: boolean) =>
+  const identityProvider = (signatureAlgorithm: string, encrypt: boolean, wantAuthnRequestsSigned = false) =>
     samlify.IdentityProvider({
+      wantAuthnRequestsSigned,
       isAssertionEncrypted: encrypt,
       entityID: entityId,
       privateKey: keys.privateKeyPem,
@@ -86,6 +95,24 @@ export function testIdp(sp: TestSp, options: { entityId?: string; keys?: SelfSig
   return {
     entityId,
     keys,
+    async receiveRequest(url, spCertificate) {
+      const serviceProvider = samlify.ServiceProvider({
+        entityID: sp.entityId,
+        assertionConsumerService: [{ Binding: POST, Location: sp.acsUrl }],
+        ...(spCertificate ? { signingCert: spCertificate, authnRequestsSigned: true } : {}),
+      });
+      const parsed = new URL(url);
+      const received = await identityProvider(RSA_SHA256, false, spCertificate !== undefined).parseLoginRequest(serviceProvider, 'redirect', {
+        query: Object.fromEntries(parsed.searchParams),
+        // What the signature covers: the query as sent, without the Signature itself (SAML bindings 3.4.4.1).
+        octetString: parsed.search
+          .slice(1)
+          .split('&')
+          .filter((pair) => !pair.startsWith('Signature='))
+          .join('&'),
+      });
+      return { id: String((received.extract as { request?: { id?: unknown } }).request?.id), xml: received.samlContent };
+    },
     async issue(issue) {
       const sign = issue.sign ?? { response: true, assertion: true };
       const serviceProvider = samlify.ServiceProvider({
