@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import samlify from 'samlify';
+import { samlSettings, type SamlSettings } from '../../src/auth/saml/saml-config.js';
 import { selfSigned, type SelfSigned } from './self-signed.js';
 
 /**
@@ -159,4 +160,18 @@ export function testIdp(sp: TestSp, options: { entityId?: string; keys?: SelfSig
 
 export function base64(xml: string): string {
   return Buffer.from(xml, 'utf8').toString('base64');
+}
+
+/** A service provider as the tests configure it. */
+export const TEST_SP: TestSp = { entityId: 'https://www.example.test/saml/corp', acsUrl: 'https://www.example.test/system/sling/saml/corp/acs' };
+
+/** Settings of provider `corp` that trust `idp`, with `values` over them (as configuration values). */
+export function settingsTrusting(idp: TestIdp, values: Record<string, string | number | boolean | string[]> = {}): SamlSettings {
+  return samlSettings('corp', {
+    idpUrl: 'https://idp.example.test/sso',
+    idpEntityId: idp.entityId,
+    idpCert: [idp.keys.certificatePem],
+    serviceProviderEntityId: TEST_SP.entityId,
+    ...values,
+  });
 }

@@ -4,23 +4,17 @@ import { describe, it } from 'node:test';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import fc from 'fast-check';
 import { validateSamlResponse, type SamlRequestState } from '../../../src/auth/saml/acs.js';
-import { samlSettings, type SamlSettings } from '../../../src/auth/saml/saml-config.js';
+import type { SamlSettings } from '../../../src/auth/saml/saml-config.js';
 import { isSamlLoginError, type SamlLoginError, type SamlRefusal } from '../../../src/auth/saml/saml-login-error.js';
-import { base64, NAMEID_PERSISTENT, RSA_SHA1, testIdp, type IssueOptions } from '../../helpers/saml-idp.js';
+import { base64, NAMEID_PERSISTENT, settingsTrusting, TEST_SP, RSA_SHA1, testIdp, type IssueOptions } from '../../helpers/saml-idp.js';
 import { selfSigned } from '../../helpers/self-signed.js';
 
-const SP = { entityId: 'https://www.example.test/saml/corp', acsUrl: 'https://www.example.test/system/sling/saml/corp/acs' };
+const SP = TEST_SP;
 const idp = testIdp(SP);
 const otherIdp = testIdp(SP, { keys: selfSigned({ commonName: 'someone-else' }) });
 
-function settings(values: Record<string, string | number | boolean | string[]> = {}): SamlSettings {
-  return samlSettings('corp', {
-    idpUrl: 'https://idp.example.test/sso',
-    idpEntityId: idp.entityId,
-    idpCert: [idp.keys.certificatePem],
-    serviceProviderEntityId: SP.entityId,
-    ...values,
-  });
+function settings(values: Record<string, string | number | boolean | string[]> = {}) {
+  return settingsTrusting(idp, values);
 }
 
 function newRequest(): SamlRequestState {
@@ -198,6 +192,14 @@ describe('the ACS refuses, each with its reason and the two values that differ',
     const { xml } = await answered();
     await refused({ xml, request: null }, 'unsolicited');
     await refused({ xml, request: null, settings: settings({ allowIdpInitiated: true }) }, 'in-response-to');
+  });
+
+  it('an assertion answering a request, passed off as IdP-initiated by removing the unsigned Response@InResponseTo', async () => {
+    const { xml } = await answered({ sign: { response: false, assertion: true } });
+    const stripped = xml.replace(/(<samlp:Response [^>]*?) InResponseTo="[^"]*"/, '$1');
+    assert.notEqual(stripped, xml);
+    const error = await refused({ xml: stripped, request: null, settings: settings({ allowIdpInitiated: true }) }, 'in-response-to');
+    assert.equal(error.expected, '(none: IdP-initiated)');
   });
 
   it('a signed assertion for one request inside a response whose InResponseTo was changed to this browser’s', async () => {

@@ -2,24 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validateSamlResponse } from '../../../src/auth/saml/acs.js';
 import { beginSamlRequest } from '../../../src/auth/saml/authn-request.js';
-import { samlSettings } from '../../../src/auth/saml/saml-config.js';
 import { isSamlLoginError } from '../../../src/auth/saml/saml-login-error.js';
 import { isCapsuleError } from '../../../src/errors.js';
-import { base64, NAMEID_PERSISTENT, testIdp } from '../../helpers/saml-idp.js';
+import { base64, NAMEID_PERSISTENT, settingsTrusting, TEST_SP, testIdp } from '../../helpers/saml-idp.js';
 import { selfSigned } from '../../helpers/self-signed.js';
 
-const SP = { entityId: 'https://www.example.test/saml/corp', acsUrl: 'https://www.example.test/system/sling/saml/corp/acs' };
+const SP = TEST_SP;
 const idp = testIdp(SP);
 const spKeys = selfSigned({ commonName: 'capsule-test-sp' });
 
 function settings(values: Record<string, string | boolean> = {}) {
-  return samlSettings('corp', {
-    idpUrl: 'https://idp.example.test/sso',
-    idpEntityId: idp.entityId,
-    idpCert: [idp.keys.certificatePem],
-    serviceProviderEntityId: SP.entityId,
-    ...values,
-  });
+  return settingsTrusting(idp, values);
 }
 
 describe('the AuthnRequest that starts an SP-initiated sign-in', () => {

@@ -1,0 +1,11 @@
+export { validateSamlResponse } from './acs.js';
+export type { SamlRequestState, SamlResponseInput, SamlResponseOptions } from './acs.js';
+export { beginSamlRequest } from './authn-request.js';
+export type { BegunSamlRequest, SamlRequestOptions } from './authn-request.js';
+export { MAX_SAML_RESPONSE_CHARS } from './response-shape.js';
+export { checkSamlProviderName, NAMEID_FORMAT_PERSISTENT, SAML_PID, samlComponent, samlPid, samlProviderNameOf, samlSettings } from './saml-config.js';
+export type { SamlSettings } from './saml-config.js';
+export { isSamlLoginError, SAML_REFUSALS, SamlLoginError } from './saml-login-error.js';
+export type { SamlRefusal } from './saml-login-error.js';
+export { describeSpPrivateKey, revealSpPrivateKey } from './sp-private-key.js';
+export type { ValidatedAssertion } from './verified-assertion.js';
