@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import samlify from 'samlify';
+import type { SamlResponseOptions } from '../../src/auth/saml/acs.js';
+import { createMemoryReplayStore } from '../../src/auth/saml/assertion-replay.js';
 import { samlSettings, type SamlSettings } from '../../src/auth/saml/saml-config.js';
+import { systemClock } from '../../src/clock.js';
 import { selfSigned, type SelfSigned } from './self-signed.js';
 
 /**
@@ -174,4 +177,9 @@ export function settingsTrusting(idp: TestIdp, values: Record<string, string | n
     serviceProviderEntityId: TEST_SP.entityId,
     ...values,
   });
+}
+
+/** ACS options with a replay store of their own (a test of replays shares one on purpose). */
+export function freshOptions(decryptionKey: string | null = null): SamlResponseOptions {
+  return { decryptionKey, requestLifetimeMs: 600_000, replay: createMemoryReplayStore({ clock: systemClock }) };
 }

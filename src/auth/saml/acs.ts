@@ -1,5 +1,6 @@
 import { SAML, SamlStatusError, ValidateInResponseTo, type CacheProvider } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
+import type { AssertionReplayStore } from './assertion-replay.js';
 import { fingerprintOf, readResponseShape, withDecryptedAssertion, type ResponseShape } from './response-shape.js';
 import type { SamlSettings } from './saml-config.js';
 import { SamlLoginError } from './saml-login-error.js';
@@ -10,7 +11,7 @@ import { checkVerifiedAssertion, type ValidatedAssertion } from './verified-asse
  * The assertion consumer service's check of a posted SAMLResponse, strict: the shape checks
  * (response-shape.ts) before anything is verified, node-saml for the signatures, audience,
  * validity window and the response's InResponseTo, then Capsule's checks node-saml lacks
- * (verified-assertion.ts) and the Destination. Every refusal is a SamlLoginError with its reason;
+ * (verified-assertion.ts), the Destination, and one use per assertion (assertion-replay.ts). Every refusal is a SamlLoginError with its reason;
  * nothing else is thrown for anything a sender can put in the response.
  *
  * node-saml reads the time from `Date` itself, so the validity window follows the system clock,
@@ -37,6 +38,8 @@ export interface SamlResponseOptions {
   readonly decryptionKey: string | null;
   /** How long after the request its response is accepted (the login state's lifetime). */
   readonly requestLifetimeMs: number;
+  /** Where accepted assertion IDs are recorded; a second use is refused. */
+  readonly replay: AssertionReplayStore;
 }
 
 /** A cache holding the one request this browser started: an answer to any other is refused. */
@@ -124,6 +127,7 @@ function translate(error: unknown, settings: SamlSettings, input: SamlResponseIn
     return timeRefusal(settings, shape, error);
   }
   if (/InResponseTo/.test(message)) return new SamlLoginError('in-response-to', request?.id ?? '(none: IdP-initiated)', shape.inResponseTo ?? '(none)', { cause: error });
+  if (message.startsWith('Error parsing')) return new SamlLoginError('malformed', 'xs:dateTime instants where SAML requires them', message, { cause: error });
   if (message.startsWith('No decryption key')) return new SamlLoginError('no-decryption-key', 'the SP private key', 'none configured', { cause: error });
   return new SamlLoginError('rejected', `a valid response for ${input.acsUrl}`, message, { cause: error });
 }
@@ -165,5 +169,10 @@ export async function validateSamlResponse(settings: SamlSettings, input: SamlRe
     nameIdFormat: settings.nameIdFormat,
   });
   checkDestination(shape, input.acsUrl);
+  // Claimed last, so that a refused response does not use up its assertion.
+  const until = new Date(assertion.notOnOrAfter.getTime() + settings.clockToleranceSeconds * 1000);
+  if (!(await options.replay.claim(`${settings.name}\n${assertion.assertionId}`, until))) {
+    throw new SamlLoginError('replayed', 'an assertion not used before', assertion.assertionId);
+  }
   return assertion;
 }

@@ -1,5 +1,7 @@
 export { validateSamlResponse } from './acs.js';
 export type { SamlRequestState, SamlResponseInput, SamlResponseOptions } from './acs.js';
+export { createMemoryReplayStore } from './assertion-replay.js';
+export type { AssertionReplayStore } from './assertion-replay.js';
 export { beginSamlRequest } from './authn-request.js';
 export type { BegunSamlRequest, SamlRequestOptions } from './authn-request.js';
 export { MAX_SAML_RESPONSE_CHARS } from './response-shape.js';

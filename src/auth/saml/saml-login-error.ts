@@ -22,6 +22,7 @@ export const SAML_REFUSALS = {
   'not-yet-valid': 'The sign-in response is not valid yet: the clocks of this site and the identity provider differ.',
   expired: 'The sign-in response has expired. Please sign in again.',
   'in-response-to': 'The sign-in response does not answer the sign-in started in this browser. Please sign in again.',
+  replayed: 'This sign-in response was already used. Please sign in again.',
   unsolicited: 'This site accepts only sign-ins started here. Please sign in from the login page.',
   'nameid-format': 'The identity provider sent the user name in another format than the one configured.',
   'encryption-required': 'The sign-in response is not encrypted, and this site requires it.',

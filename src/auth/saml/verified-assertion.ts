@@ -28,8 +28,8 @@ export interface ValidatedAssertion {
   readonly sessionIndex: string | null;
   /** For the replay store: an assertion ID is accepted once until `notOnOrAfter`. */
   readonly assertionId: string;
-  /** The earliest end of validity the assertion states (Conditions or the bearer confirmation), or null. */
-  readonly notOnOrAfter: Date | null;
+  /** The earliest end of validity the assertion states (Conditions or the bearer confirmation; the latter is required). */
+  readonly notOnOrAfter: Date;
 }
 
 function assertionIn(verifiedXml: string): Element {
@@ -82,9 +82,10 @@ function attributesOf(assertion: Element): Record<string, string[]> {
   return attributes;
 }
 
-function earliest(...instants: (string | null)[]): Date | null {
-  const times = instants.filter((instant): instant is string => instant !== null).map((instant) => Date.parse(instant)).filter((ms) => Number.isFinite(ms));
-  return times.length === 0 ? null : new Date(Math.min(...times));
+function earliest(required: string, optional: string | null): Date {
+  const times = [required, optional].filter((instant): instant is string => instant !== null).map((instant) => Date.parse(instant));
+  if (times.some((ms) => !Number.isFinite(ms))) throw new SamlLoginError('malformed', 'xs:dateTime instants', [required, optional].join(', '));
+  return new Date(Math.min(...times));
 }
 
 export function checkVerifiedAssertion(verifiedXml: string, expected: AssertionExpectations): ValidatedAssertion {
@@ -103,6 +104,9 @@ export function checkVerifiedAssertion(verifiedXml: string, expected: AssertionE
   }
   const assertionId = attribute(assertion, 'ID');
   if (!assertionId) throw new SamlLoginError('malformed', 'an assertion with an ID', 'none');
+  // SAML profiles 4.1.4.2: a bearer confirmation must say until when; the replay store keeps the ID until then.
+  const confirmationEnd = attribute(confirmationData, 'NotOnOrAfter');
+  if (confirmationEnd === null) throw new SamlLoginError('malformed', 'a NotOnOrAfter on the bearer confirmation', 'none');
   const conditions = firstChild(assertion, NS_ASSERTION, 'Conditions');
   const authnStatement = firstChild(assertion, NS_ASSERTION, 'AuthnStatement');
   return {
@@ -111,6 +115,6 @@ export function checkVerifiedAssertion(verifiedXml: string, expected: AssertionE
     attributes: attributesOf(assertion),
     sessionIndex: attribute(authnStatement, 'SessionIndex'),
     assertionId,
-    notOnOrAfter: earliest(attribute(conditions, 'NotOnOrAfter'), attribute(confirmationData, 'NotOnOrAfter')),
+    notOnOrAfter: earliest(confirmationEnd, attribute(conditions, 'NotOnOrAfter')),
   };
 }

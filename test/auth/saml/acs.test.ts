@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { validateSamlResponse, type SamlRequestState } from '../../../src/auth/saml/acs.js';
 import type { SamlSettings } from '../../../src/auth/saml/saml-config.js';
 import { isSamlLoginError, type SamlLoginError, type SamlRefusal } from '../../../src/auth/saml/saml-login-error.js';
-import { base64, NAMEID_PERSISTENT, settingsTrusting, TEST_SP, RSA_SHA1, testIdp, type IssueOptions } from '../../helpers/saml-idp.js';
+import { base64, freshOptions, NAMEID_PERSISTENT, settingsTrusting, TEST_SP, RSA_SHA1, testIdp, type IssueOptions } from '../../helpers/saml-idp.js';
 import { selfSigned } from '../../helpers/self-signed.js';
 
 const SP = TEST_SP;
@@ -28,7 +28,7 @@ interface Attempt {
 }
 
 function validate(attempt: Attempt) {
-  return validateSamlResponse(attempt.settings ?? settings(), { samlResponse: base64(attempt.xml), acsUrl: SP.acsUrl, request: attempt.request }, { decryptionKey: null, requestLifetimeMs: 600_000 });
+  return validateSamlResponse(attempt.settings ?? settings(), { samlResponse: base64(attempt.xml), acsUrl: SP.acsUrl, request: attempt.request }, freshOptions(null));
 }
 
 /** A response to a fresh request, issued with `options`, with that request. */
@@ -224,6 +224,10 @@ describe('the ACS refuses, each with its reason and the two values that differ',
     await refused({ ...(await answered()), settings: settings({ wantEncryptedAssertions: true }) }, 'encryption-required');
   });
 
+  it('a bearer confirmation that does not say until when', async () => {
+    await refused(await answered({ edit: (xml) => xml.replace(/(<saml:SubjectConfirmationData) NotOnOrAfter="[^"]*"/, '$1') }), 'malformed');
+  });
+
   it('a NameID changed after signing', async () => {
     const attempt = await answered();
     await refused({ ...attempt, xml: attempt.xml.replace('>alice</saml:NameID>', '>admin</saml:NameID>') }, 'signature-invalid');
@@ -238,11 +242,11 @@ describe('the ACS refuses, each with its reason and the two values that differ',
   it('input that is not a response: too large, not base64, not XML, another root', async () => {
     const request = newRequest();
     await assert.rejects(
-      validateSamlResponse(settings(), { samlResponse: 'A'.repeat(256 * 1024 + 4), acsUrl: SP.acsUrl, request }, { decryptionKey: null, requestLifetimeMs: 600_000 }),
+      validateSamlResponse(settings(), { samlResponse: 'A'.repeat(256 * 1024 + 4), acsUrl: SP.acsUrl, request }, freshOptions(null)),
       (error) => isSamlLoginError(error, 'too-large'),
     );
     await assert.rejects(
-      validateSamlResponse(settings(), { samlResponse: '%%%not base64%%%', acsUrl: SP.acsUrl, request }, { decryptionKey: null, requestLifetimeMs: 600_000 }),
+      validateSamlResponse(settings(), { samlResponse: '%%%not base64%%%', acsUrl: SP.acsUrl, request }, freshOptions(null)),
       (error) => isSamlLoginError(error, 'malformed'),
     );
     await refused({ xml: '<samlp:Response xmlns:samlp="x"><unclosed></samlp:Response>', request }, 'malformed');
@@ -374,7 +378,7 @@ describe('encrypted assertions', () => {
   const spKeys = selfSigned({ commonName: 'capsule-test-sp' });
   const encrypted = (options: Omit<IssueOptions, 'requestId'> = {}) => answered({ encryptTo: spKeys.certificatePem, ...options });
   const withKey = (attempt: Attempt, key: string | null = spKeys.privateKeyPem, values: Record<string, boolean> = {}) =>
-    validateSamlResponse(settings(values), { samlResponse: base64(attempt.xml), acsUrl: SP.acsUrl, request: attempt.request }, { decryptionKey: key, requestLifetimeMs: 600_000 });
+    validateSamlResponse(settings(values), { samlResponse: base64(attempt.xml), acsUrl: SP.acsUrl, request: attempt.request }, freshOptions(key));
 
   it('decrypts with the SP key, signed on the response, on the assertion inside, or both; also where encryption is required', async () => {
     for (const sign of [{ response: true, assertion: true }, { response: false, assertion: true }, { response: true, assertion: false }]) {

@@ -4,7 +4,7 @@ import { validateSamlResponse } from '../../../src/auth/saml/acs.js';
 import { beginSamlRequest } from '../../../src/auth/saml/authn-request.js';
 import { isSamlLoginError } from '../../../src/auth/saml/saml-login-error.js';
 import { isCapsuleError } from '../../../src/errors.js';
-import { base64, NAMEID_PERSISTENT, settingsTrusting, TEST_SP, testIdp } from '../../helpers/saml-idp.js';
+import { base64, freshOptions, NAMEID_PERSISTENT, settingsTrusting, TEST_SP, testIdp } from '../../helpers/saml-idp.js';
 import { selfSigned } from '../../helpers/self-signed.js';
 
 const SP = TEST_SP;
@@ -52,7 +52,7 @@ describe('the AuthnRequest that starts an SP-initiated sign-in', () => {
     const others = await beginSamlRequest(settings(), { acsUrl: SP.acsUrl, signingKey: null });
     const xml = await idp.issue({ requestId: (await idp.receiveRequest(mine.url)).id });
     const check = (request: typeof mine.request) =>
-      validateSamlResponse(settings(), { samlResponse: base64(xml), acsUrl: SP.acsUrl, request }, { decryptionKey: null, requestLifetimeMs: 600_000 });
+      validateSamlResponse(settings(), { samlResponse: base64(xml), acsUrl: SP.acsUrl, request }, freshOptions(null));
     assert.equal((await check(mine.request)).nameId, 'alice');
     await assert.rejects(check(others.request), (error) => isSamlLoginError(error, 'in-response-to'));
     const stale = { id: mine.request.id, issuedAt: new Date(Date.now() - 700_000) };
