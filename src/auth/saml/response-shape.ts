@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { SamlLoginError } from './saml-login-error.js';
-import { allElements, attribute, childElements, firstChild, isElement, NS_ASSERTION, NS_DSIG, NS_PROTOCOL, parseXml, textOf } from './saml-xml.js';
+import { allElements, attribute, childElements, firstChild, isElement, nestingDepth, NS_ASSERTION, NS_DSIG, NS_PROTOCOL, parseXml, textOf } from './saml-xml.js';
 
 /**
  * The checks made before any signature is verified: size, encoding, no DTD, one Response holding
@@ -21,6 +21,14 @@ export const ACCEPTED_SIGNATURE_ALGORITHMS: readonly string[] = [
 export const ACCEPTED_DIGEST_ALGORITHMS: readonly string[] = ['http://www.w3.org/2001/04/xmlenc#sha256', 'http://www.w3.org/2001/04/xmlenc#sha512'];
 
 const ID_ATTRIBUTES = ['ID', 'Id', 'id'];
+
+/** Element levels: real responses use about 10 (Response, Assertion, Signature, KeyInfo, X509Data, …); deeper ones only exhaust parsers' stacks. */
+export const MAX_NESTING_DEPTH = 40;
+
+function refuseDeepNesting(root: Element): void {
+  const depth = nestingDepth(root);
+  if (depth > MAX_NESTING_DEPTH) throw new SamlLoginError('structure', `at most ${MAX_NESTING_DEPTH} element levels`, `${depth} levels`);
+}
 
 export interface ResponseShape {
   /** The base64 text as node-saml is to decode it (white space removed). */
@@ -131,6 +139,7 @@ export function readResponseShape(samlResponse: string): ResponseShape {
   if (!isElement(response, NS_PROTOCOL, 'Response')) {
     throw new SamlLoginError('malformed', `{${NS_PROTOCOL}}Response`, nameOf(response));
   }
+  refuseDeepNesting(response);
   const elements = allElements(response);
   refuseDuplicateIds(elements);
 
@@ -195,6 +204,7 @@ export async function withDecryptedAssertion(shape: ResponseShape, decrypt: (enc
   if (!isElement(assertion, NS_ASSERTION, 'Assertion')) {
     throw new SamlLoginError('structure', 'one Assertion inside the EncryptedAssertion', assertion ? nameOf(assertion) : 'XML the parser refuses');
   }
+  refuseDeepNesting(assertion);
   const elements = allElements(assertion);
   refuseDuplicateIds([...allElements(shape.response), ...elements]);
   if (elements.some((element) => isElement(element, NS_ASSERTION, 'Assertion') && element !== assertion)) {

@@ -40,25 +40,42 @@ export function firstChild(parent: Element, namespace: string, localName: string
   return childElements(parent, namespace, localName)[0] ?? null;
 }
 
-/** Every element below `root` (itself included), depth first. */
+/** Every element below `root` (itself included), in document order. Iterative: a sender chooses the depth. */
 export function allElements(root: Element): Element[] {
   const found: Element[] = [];
-  const walk = (element: Element) => {
+  const pending: Element[] = [root];
+  while (pending.length > 0) {
+    const element = pending.pop()!;
     found.push(element);
-    for (let node = element.firstChild; node; node = node.nextSibling) {
-      if (node.nodeType === 1) walk(node as Element);
+    for (let node = element.lastChild; node; node = node.previousSibling) {
+      if (node.nodeType === 1) pending.push(node as Element);
     }
-  };
-  walk(root);
+  }
   return found;
+}
+
+/** How many element levels `root` holds (1 for an element without element children). */
+export function nestingDepth(root: Element): number {
+  let deepest = 0;
+  const pending: [Element, number][] = [[root, 1]];
+  while (pending.length > 0) {
+    const [element, depth] = pending.pop()!;
+    deepest = Math.max(deepest, depth);
+    for (let node = element.firstChild; node; node = node.nextSibling) {
+      if (node.nodeType === 1) pending.push([node as Element, depth + 1]);
+    }
+  }
+  return deepest;
 }
 
 /** The text of an element's text and CDATA descendants; comments are left out, never cut the value short. */
 export function textOf(element: Element): string {
   let text = '';
-  for (let node = element.firstChild; node; node = node.nextSibling) {
+  const pending: Node[] = [element];
+  while (pending.length > 0) {
+    const node = pending.pop()!;
     if (node.nodeType === 3 || node.nodeType === 4) text += node.nodeValue ?? '';
-    else if (node.nodeType === 1) text += textOf(node as Element);
+    else if (node.nodeType === 1) for (let child = node.lastChild; child; child = child.previousSibling) pending.push(child);
   }
   return text;
 }

@@ -254,6 +254,15 @@ describe('the ACS refuses, each with its reason and the two values that differ',
   });
 });
 
+describe('the ACS refuses what would exhaust a parser', () => {
+  it('a response nested deeper than any real one (tens of thousands of levels within the size limit), as a SamlLoginError', async () => {
+    const depth = 27_000;
+    const xml = `<samlp:Response xmlns:samlp="${P}" ID="_deep">${'<a>'.repeat(depth)}${'</a>'.repeat(depth)}</samlp:Response>`;
+    const error = await refused({ xml, request: newRequest() }, 'structure');
+    assert.equal(error.received, `${depth + 1} levels`);
+  });
+});
+
 describe('a comment inside the NameID never cuts it short', () => {
   it('signed with the comment by the IdP: the whole value', async () => {
     const attempt = await answered({ nameId: 'admin@example.com.evil', edit: (xml) => xml.replace('>admin@example.com.evil</saml:NameID>', '>admin@example.com<!---->.evil</saml:NameID>') });
