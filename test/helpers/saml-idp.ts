@@ -49,6 +49,8 @@ export interface TestIdp {
   readonly keys: SelfSigned;
   /** The Response XML, signed as asked. */
   issue(options: IssueOptions): Promise<string>;
+  /** This IdP's SAML metadata, as samlify writes it. */
+  metadata(): string;
   /** Reads an AuthnRequest URL (HTTP-Redirect) as this IdP would; with `spCertificate`, its signature is required and checked. */
   receiveRequest(url: string, spCertificate?: string): Promise<ReceivedRequest>;
 }
@@ -99,6 +101,9 @@ export function testIdp(sp: TestSp, options: { entityId?: string; keys?: SelfSig
   return {
     entityId,
     keys,
+    metadata() {
+      return identityProvider(RSA_SHA256, false).getMetadata();
+    },
     async receiveRequest(url, spCertificate) {
       const serviceProvider = samlify.ServiceProvider({
         entityID: sp.entityId,

@@ -4,6 +4,8 @@ export { createMemoryReplayStore } from './assertion-replay.js';
 export type { AssertionReplayStore } from './assertion-replay.js';
 export { beginSamlRequest } from './authn-request.js';
 export type { BegunSamlRequest, SamlRequestOptions } from './authn-request.js';
+export { parseIdpMetadata } from './idp-metadata.js';
+export type { IdpMetadata } from './idp-metadata.js';
 export { MAX_SAML_RESPONSE_CHARS } from './response-shape.js';
 export { checkSamlProviderName, NAMEID_FORMAT_PERSISTENT, SAML_PID, samlComponent, samlPid, samlProviderNameOf, samlSettings } from './saml-config.js';
 export type { SamlSettings } from './saml-config.js';

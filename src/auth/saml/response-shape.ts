@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { SamlLoginError } from './saml-login-error.js';
-import { allElements, attribute, childElements, firstChild, isElement, nestingDepth, NS_ASSERTION, NS_DSIG, NS_PROTOCOL, parseXml, textOf } from './saml-xml.js';
+import { allElements, attribute, childElements, declarationIn, firstChild, isElement, nestingDepth, NS_ASSERTION, NS_DSIG, NS_PROTOCOL, parseXml, textOf } from './saml-xml.js';
 
 /**
  * The checks made before any signature is verified: size, encoding, no DTD, one Response holding
@@ -61,12 +61,9 @@ function decode(samlResponse: string): { base64: string; xml: string } {
   }
 }
 
-/** `<!DOCTYPE`, `<!ENTITY` and any other declaration: only comments and CDATA may start with `<!`. */
 function refuseDeclarations(xml: string): void {
-  const declaration = /<!(?!--|\[CDATA\[)/.exec(xml);
-  if (declaration) {
-    throw new SamlLoginError('doctype', 'no document type declaration', xml.slice(declaration.index, declaration.index + 40));
-  }
+  const declaration = declarationIn(xml);
+  if (declaration !== null) throw new SamlLoginError('doctype', 'no document type declaration', declaration);
 }
 
 function nameOf(element: Element): string {

@@ -23,6 +23,12 @@ export function parseXml(xml: string): Document | null {
   }
 }
 
+/** The start of a `<!DOCTYPE`, `<!ENTITY` or any other declaration, or null: only comments and CDATA may start with `<!`. */
+export function declarationIn(xml: string): string | null {
+  const declaration = /<!(?!--|\[CDATA\[)/.exec(xml);
+  return declaration ? xml.slice(declaration.index, declaration.index + 40) : null;
+}
+
 export function isElement(node: Node | null | undefined, namespace: string, localName: string): node is Element {
   return node?.nodeType === 1 && (node as Element).namespaceURI === namespace && (node as Element).localName === localName;
 }
