@@ -11,5 +11,7 @@ export { checkSamlProviderName, NAMEID_FORMAT_PERSISTENT, SAML_PID, samlComponen
 export type { SamlSettings } from './saml-config.js';
 export { isSamlLoginError, SAML_REFUSALS, SamlLoginError } from './saml-login-error.js';
 export type { SamlRefusal } from './saml-login-error.js';
+export { generateSpKeyPair, selfSignedCertificate } from './sp-certificate.js';
+export type { SpKeyPair } from './sp-certificate.js';
 export { describeSpPrivateKey, revealSpPrivateKey } from './sp-private-key.js';
 export type { ValidatedAssertion } from './verified-assertion.js';
