@@ -11,6 +11,7 @@ import { revealOidcSecret } from './client-secret.js';
 import { discoverProvider, fetchWithTimeout } from './discovery.js';
 import { LOGIN_STATE_LIFETIME_S, openLoginState, sealLoginState } from './login-state.js';
 import { OIDC_PID, oidcPid, oidcSettings, providerNameOf, type OidcSettings } from './oidc-config.js';
+import { mapProviderGroups } from '../group-map.js';
 import type { ProvisioningClaim } from '../types.js';
 import { MAX_PROVISIONED_GROUPS, MAX_PROVISIONING_CLAIM_BYTES } from './provisioning.js';
 import type { OidcCheckResult } from './types.js';
@@ -107,20 +108,10 @@ function claimText(value: unknown): string | null {
 
 /** The Capsule groups of a sign-in: the provider groups the group map names, mapped, plus the default groups. */
 export function mappedGroups(settings: OidcSettings, claimValue: unknown, logger: Log): string[] {
-  const groups = new Set<string>();
   const given = Array.isArray(claimValue) ? claimValue.filter((item): item is string => typeof item === 'string') : typeof claimValue === 'string' ? [claimValue] : [];
-  for (const providerGroup of given) {
-    // Only mapped groups: an unmapped provider group named 'administrators' must not make anyone an administrator here.
-    const target = settings.groupMap.get(providerGroup);
-    if (target === undefined) continue;
-    try {
-      groups.add(checkId('group', target));
-    } catch {
-      logger.warn({ provider: settings.name, group: target.slice(0, 64) }, 'provider group is not a valid Capsule group id; ignored');
-    }
-  }
-  for (const group of settings.defaultGroups) groups.add(group);
-  const sorted = [...groups].sort();
+  const sorted = mapProviderGroups(settings.groupMap, settings.defaultGroups, given, (group) =>
+    logger.warn({ provider: settings.name, group: group.slice(0, 64) }, 'provider group is not a valid Capsule group id; ignored'),
+  );
   if (sorted.length > MAX_PROVISIONED_GROUPS) {
     throw new OidcLoginError(
       'Your account has more groups than this site can take. Please ask your administrator.',

@@ -9,6 +9,8 @@ export type { IdpMetadata } from './idp-metadata.js';
 export { MAX_SAML_RESPONSE_CHARS } from './response-shape.js';
 export { checkSamlProviderName, NAMEID_FORMAT_PERSISTENT, SAML_PID, samlComponent, samlPid, samlProviderNameOf, samlSettings } from './saml-config.js';
 export type { SamlSettings } from './saml-config.js';
+export { MAX_SAML_GROUPS, samlIdentity } from './saml-identity.js';
+export type { SamlIdentity } from './saml-identity.js';
 export { isSamlLoginError, SAML_REFUSALS, SamlLoginError } from './saml-login-error.js';
 export type { SamlRefusal } from './saml-login-error.js';
 export { generateSpKeyPair, selfSignedCertificate } from './sp-certificate.js';
