@@ -11,8 +11,9 @@ import { checkVerifiedAssertion, type ValidatedAssertion } from './verified-asse
  * The assertion consumer service's check of a posted SAMLResponse, strict: the shape checks
  * (response-shape.ts) before anything is verified, node-saml for the signatures, audience,
  * validity window and the response's InResponseTo, then Capsule's checks node-saml lacks
- * (verified-assertion.ts), the Destination, and one use per assertion (assertion-replay.ts). Every refusal is a SamlLoginError with its reason;
- * nothing else is thrown for anything a sender can put in the response.
+ * (verified-assertion.ts), the Destination, and one use per assertion (assertion-replay.ts).
+ * Every refusal is a SamlLoginError with its reason; nothing else is thrown for anything a
+ * sender can put in the response.
  *
  * node-saml reads the time from `Date` itself, so the validity window follows the system clock,
  * not an injected Clock.
@@ -56,7 +57,7 @@ function libraryFor(settings: SamlSettings, input: SamlResponseInput, shape: Res
     callbackUrl: input.acsUrl,
     issuer: settings.spEntityId,
     audience: settings.spEntityId,
-    idpIssuer: settings.idpEntityId,
+    idpIssuer: settings.idpEntityId, // node-saml checks it on logout messages only: verified-assertion.ts checks the login's
     idpCert: [...settings.idpCertificates],
     // Each signature present is checked, and one must be: decided per message from its shape
     // (node-saml's defaults refuse assertion-only signing; both false would skip the assertion's).
