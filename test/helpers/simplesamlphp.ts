@@ -31,7 +31,7 @@ const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
 export interface SamlTestUser {
   readonly username: string;
   readonly password: string;
-  /** Sent as assertion attributes; `uid` is also the NameID. An empty list is left out of the assertion. */
+  /** Sent as assertion attributes; `uid` is also the NameID. An empty list is sent as an Attribute with no AttributeValue. */
   readonly attributes: { readonly uid: string } & Readonly<Record<string, string | readonly string[]>>;
 }
 
@@ -291,4 +291,69 @@ function phpLiteral(value: unknown, indent: string): string {
     return `[\n${entries.join('')}${indent}]`;
   }
   throw new Error(`no PHP literal for ${typeof value}`);
+}
+
+/** Where a sign-in at the IdP ended: the auto-post form to the ACS, or a page without one. */
+export interface IdpSignIn {
+  /** The base64 SAMLResponse of the auto-post form, when the IdP sent one. */
+  readonly samlResponse?: string;
+  readonly relayState?: string;
+  /** The form's action: where a browser would POST the SAMLResponse. */
+  readonly acsUrl?: string;
+  /** The last page (the login form again after a wrong password, or SimpleSAMLphp's error page). */
+  readonly status: number;
+  readonly html: string;
+}
+
+/**
+ * Plays a browser at SimpleSAMLphp with fetch: follows the redirects of `url` (an AuthnRequest URL, or
+ * an IdP-initiated one) keeping the IdP's cookies, answers its login form once, and reads the form
+ * that would POST to the ACS. Nothing is posted to the SP.
+ */
+export async function signInAtIdp(url: string, credentials: { username: string; password: string }): Promise<IdpSignIn> {
+  const cookies = new Map<string, string>();
+  let page = await browse(url, {}, cookies);
+  const loginForm = /<form[^>]*action="([^"]*)"/.exec(page.html);
+  const authState = formField(page.html, 'AuthState') ?? new URL(page.url).searchParams.get('AuthState') ?? undefined;
+  if (loginForm && authState !== undefined && /name="password"/.test(page.html)) {
+    const body = new URLSearchParams({ username: credentials.username, password: credentials.password, AuthState: authState });
+    page = await browse(new URL(htmlText(loginForm[1]!), page.url).href, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, cookies);
+  }
+  const samlResponse = formField(page.html, 'SAMLResponse');
+  const action = /<form[^>]*action="([^"]*)"/.exec(page.html)?.[1];
+  return {
+    status: page.status,
+    html: page.html,
+    ...(samlResponse === undefined ? {} : { samlResponse, relayState: formField(page.html, 'RelayState'), acsUrl: action === undefined ? undefined : htmlText(action) }),
+  };
+}
+
+async function browse(url: string, init: { method?: string; body?: URLSearchParams; headers?: Record<string, string> }, cookies: Map<string, string>): Promise<{ url: string; status: number; html: string }> {
+  for (let hop = 0; hop < 10; hop++) {
+    const cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const response = await fetch(url, { ...init, redirect: 'manual', headers: { ...init.headers, ...(cookie ? { cookie } : {}) } });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const at = pair!.indexOf('=');
+      cookies.set(pair!.slice(0, at).trim(), pair!.slice(at + 1).trim());
+    }
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location) {
+      await response.body?.cancel();
+      url = new URL(location, url).href;
+      init = {};
+      continue;
+    }
+    return { url, status: response.status, html: await response.text() };
+  }
+  throw new Error(`more than 10 redirects from ${url}`);
+}
+
+function formField(html: string, name: string): string | undefined {
+  const value = new RegExp(`<input[^>]*name="${name}"[^>]*value="([^"]*)"`).exec(html)?.[1];
+  return value === undefined ? undefined : htmlText(value);
+}
+
+function htmlText(attribute: string): string {
+  return attribute.replace(/&(amp|lt|gt|quot|#039|#39);/g, (_, entity: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#039': "'", '#39': "'" })[entity]!);
 }
