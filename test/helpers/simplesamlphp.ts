@@ -70,6 +70,10 @@ export interface SimpleSamlPhp {
   /** The config folder (config/, metadata/, cert/, log/): removed by stop(). */
   readonly dir: string;
   metadataXml(): Promise<string>;
+  /** An IdP-initiated sign-in for the SP (no AuthnRequest: the Response has no InResponseTo). */
+  idpInitiatedUrl(relayState?: string): string;
+  /** Replaces the SP's settings; SimpleSAMLphp reads them on its next request (no restart). */
+  setServiceProvider(sp: SamlTestServiceProvider): void;
   /** What php -S wrote (its request log and any PHP error). */
   output(): string;
   /** Kills the php process by its PID, waits for its exit, and removes the config folder. */
@@ -109,7 +113,8 @@ export async function startSimpleSamlPhp(options: SimpleSamlPhpOptions): Promise
     const entityId = `${baseUrl}/saml2/idp/metadata.php`;
     writeFileSync(join(dir, 'config', 'config.php'), configPhp(dir, baseUrl));
     writeFileSync(join(dir, 'metadata', 'saml20-idp-hosted.php'), idpHostedPhp(entityId));
-    writeFileSync(join(dir, 'metadata', 'saml20-sp-remote.php'), spRemotePhp(options.sp));
+    let sp = options.sp;
+    writeFileSync(join(dir, 'metadata', 'saml20-sp-remote.php'), spRemotePhp(sp));
     const started = await startPhp(dir, host, port);
     if (started === 'port taken' && attempt < 5) continue;
     if (started === 'port taken') throw new Error(`php -S found no free port on ${host}`);
@@ -127,6 +132,11 @@ export async function startSimpleSamlPhp(options: SimpleSamlPhpOptions): Promise
         const response = await fetch(metadataUrl);
         if (response.status !== 200) throw new Error(`IdP metadata answered ${response.status}:\n${output()}`);
         return response.text();
+      },
+      idpInitiatedUrl: (relayState) => `${baseUrl}/saml2/idp/SSOService.php?${new URLSearchParams({ spentityid: sp.entityId, ...(relayState === undefined ? {} : { RelayState: relayState }) })}`,
+      setServiceProvider: (next) => {
+        writeFileSync(join(dir, 'metadata', 'saml20-sp-remote.php'), spRemotePhp(next));
+        sp = next;
       },
       output,
       stop: async () => {

@@ -111,6 +111,29 @@ describe('SimpleSAMLphp as the test IdP', { skip: simpleSamlPhpUnavailable() }, 
     assert.match(signIn.html, /id="password"/);
   });
 
+  it('signs a user in IdP-initiated: a Response to no request', async () => {
+    const signIn = await signInAtIdp(idp.idpInitiatedUrl('/content/home.html'), { username: 'alice', password: 'alice-pass' });
+    assert.ok(signIn.samlResponse, signIn.html);
+    assert.equal(signIn.relayState, '/content/home.html');
+    const response = inspectSamlResponse(signIn.samlResponse, { idpCertPem: idp.certPem });
+    assert.equal(response.inResponseTo, null);
+    assert.equal(response.assertion.subjectInResponseTo, null);
+    assert.equal(response.destination, SP.acsUrl);
+    assert.equal(response.assertion.nameId, 'alice');
+  });
+
+  it('takes new SP settings without a restart', async () => {
+    const moved = { ...SP, acsUrl: 'http://127.0.0.1:4503/system/sling/saml/test-idp/acs' };
+    idp.setServiceProvider(moved);
+    try {
+      const signIn = await signInAtIdp(idp.idpInitiatedUrl(), { username: 'alice', password: 'alice-pass' });
+      assert.equal(signIn.acsUrl, moved.acsUrl);
+      assert.equal(inspectSamlResponse(signIn.samlResponse!, { idpCertPem: idp.certPem }).destination, moved.acsUrl);
+    } finally {
+      idp.setServiceProvider(SP);
+    }
+  });
+
   it('a signature made with another key does not verify with its certificate', async () => {
     const signIn = await signInAtIdp(authnRequestUrl(idp, { id: requestId(), relayState: '/' }), { username: 'alice', password: 'alice-pass' });
     const other = tempDir();
