@@ -8,12 +8,13 @@ import { tempDir } from './temp.js';
 // A real, independent SAML 2.0 IdP for end-to-end tests: Debian's SimpleSAMLphp 1.19 under PHP's
 // built-in server on a loopback address, with a config folder written per start (nothing in /etc).
 //
-// Pitfalls (each one cost time once):
+// Pitfalls (the first two were tried: each breaks every sign-in):
 // - baseurlpath: Debian's default is `simplesamlphp/` (its Apache alias). `php -S -t www` serves www/ at
-//   the root, so it must be the full base URL, or every generated URL (metadata, form actions) is wrong.
-// - Cookies: the sample config marks the session cookie Secure and SameSite=None; over plain http the
-//   IdP would lose its session between the redirect and the login form. Both are switched off here.
-// - timezone: set to UTC explicitly, so the IdP does not depend on php.ini's date.timezone.
+//   the root, so it must be the full base URL: otherwise the metadata's SSO/SLO Locations and the login
+//   redirect point under /simplesamlphp/ and the login page is a 404.
+// - Cookies: Debian's sample config marks the session cookie Secure (and SameSite=None); over plain http
+//   SimpleSAMLphp then answers every sign-in with "Setting secure cookie on plain HTTP is not allowed".
+// - timezone: UTC, set here so a php.ini without date.timezone changes nothing (this machine's has one).
 // - secretsalt and auth.adminpassword: Debian keeps them in /var/lib/simplesamlphp/secrets.inc.php,
 //   read only by /etc/simplesamlphp/config.php; our config.php must set its own (random per start).
 // - php-xml is required (DOM) but is not a dependency of Debian's simplesamlphp package.
@@ -21,7 +22,9 @@ import { tempDir } from './temp.js';
 // - Sessions are PHP sessions (cookie PHPSESSID) saved in this folder (the default path needs root).
 // - admin.checkforupdates is off: the IdP must not reach beyond loopback.
 // - `php -S` serves one request at a time: a browser loading the login page's CSS/JS waits in line.
-// - SimpleSAMLphp re-reads metadata/*.php on every request: a test may rewrite them without a restart.
+// - SimpleSAMLphp re-reads metadata/*.php on every request (opcache is off in php-cli), so
+//   setServiceProvider() needs no restart.
+// - An attribute with an empty list is still sent: an Attribute element with no AttributeValue.
 
 export const SIMPLESAMLPHP_DIR = '/usr/share/simplesamlphp';
 

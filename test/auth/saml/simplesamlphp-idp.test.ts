@@ -127,8 +127,9 @@ describe('SimpleSAMLphp as the test IdP', { skip: simpleSamlPhpUnavailable() }, 
     idp.setServiceProvider(moved);
     try {
       const signIn = await signInAtIdp(idp.idpInitiatedUrl(), { username: 'alice', password: 'alice-pass' });
+      assert.ok(signIn.samlResponse, signIn.html);
       assert.equal(signIn.acsUrl, moved.acsUrl);
-      assert.equal(inspectSamlResponse(signIn.samlResponse!, { idpCertPem: idp.certPem }).destination, moved.acsUrl);
+      assert.equal(inspectSamlResponse(signIn.samlResponse, { idpCertPem: idp.certPem }).destination, moved.acsUrl);
     } finally {
       idp.setServiceProvider(SP);
     }
@@ -136,9 +137,10 @@ describe('SimpleSAMLphp as the test IdP', { skip: simpleSamlPhpUnavailable() }, 
 
   it('a signature made with another key does not verify with its certificate', async () => {
     const signIn = await signInAtIdp(authnRequestUrl(idp, { id: requestId(), relayState: '/' }), { username: 'alice', password: 'alice-pass' });
+    assert.ok(signIn.samlResponse, signIn.html);
     const other = tempDir();
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other', '-keyout', join(other, 'k'), '-out', join(other, 'c')], { stdio: 'ignore' });
-    const response = inspectSamlResponse(signIn.samlResponse!, { idpCertPem: readFileSync(join(other, 'c'), 'utf8') });
+    const response = inspectSamlResponse(signIn.samlResponse, { idpCertPem: readFileSync(join(other, 'c'), 'utf8') });
     assert.deepEqual(response.signatures, [
       { element: 'Response', valid: false },
       { element: 'Assertion', valid: false },
