@@ -17,3 +17,4 @@ export { generateSpKeyPair, selfSignedCertificate } from './sp-certificate.js';
 export type { SpKeyPair } from './sp-certificate.js';
 export { describeSpPrivateKey, revealSpPrivateKey } from './sp-private-key.js';
 export type { ValidatedAssertion } from './verified-assertion.js';
+export { createSamlProvisioner } from './saml-provisioning.js';
