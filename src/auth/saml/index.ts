@@ -18,3 +18,5 @@ export type { SpKeyPair } from './sp-certificate.js';
 export { describeSpPrivateKey, revealSpPrivateKey } from './sp-private-key.js';
 export type { ValidatedAssertion } from './verified-assertion.js';
 export { createSamlProvisioner } from './saml-provisioning.js';
+export { openSamlLoginState, SAML_STATE_COOKIE, SAML_STATE_LIFETIME_S, sealSamlLoginState } from './login-state.js';
+export type { SamlLoginState } from './login-state.js';
