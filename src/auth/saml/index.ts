@@ -20,3 +20,5 @@ export type { ValidatedAssertion } from './verified-assertion.js';
 export { createSamlProvisioner } from './saml-provisioning.js';
 export { openSamlLoginState, SAML_STATE_COOKIE, SAML_STATE_LIFETIME_S, sealSamlLoginState } from './login-state.js';
 export type { SamlLoginState } from './login-state.js';
+export { createSamlLogin } from './saml-login.js';
+export type { AcsUrlOf, BegunSamlLogin, CompletedSamlLogin, SamlLogin, SamlLoginDeps } from './saml-login.js';

@@ -30,6 +30,8 @@ export const SAML_REFUSALS = {
   'decryption-failed': 'The sign-in response is encrypted to another key than the one of this site.',
   'user-id': 'The identity provider sent a user name this site cannot use. Please ask your administrator.',
   'too-many-groups': 'Your account has more groups than this site can take. Please ask your administrator.',
+  'account-elsewhere': 'This account cannot sign in here with the identity provider. Please ask your administrator.',
+  disabled: 'Your account on this site is disabled. Please ask your administrator.',
   'idp-status': 'The identity provider could not sign you in.',
   'no-assertion': 'The identity provider sent no sign-in statement.',
   rejected: 'The sign-in response was refused.',

@@ -1,10 +1,13 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { OidcLogin } from '../../auth/oidc/index.js';
+import type { SamlLogin } from '../../auth/saml/index.js';
 import { html, STYLESHEET_PATH, type SafeHtml } from '../../console/index.js';
 import { safeResource } from './auth.js';
 
 export const LOGIN_PAGE_PATH = '/system/sling/login';
 export const OIDC_LOGIN_PATH = '/system/sling/oidc/login';
+/** SAML routes: `<SAML_PATH>/<name>/login`, `/acs`, `/metadata`. */
+export const SAML_PATH = '/system/sling/saml';
 
 const REASONS: Readonly<Record<string, string>> = {
   invalid_login: 'User name or password is not right.',
@@ -23,7 +26,9 @@ export interface LoginPageOptions {
   readonly instanceName: string;
   /** Where to go after the login: a same-site path. */
   readonly resource: string;
+  /** OpenID Connect providers. */
   readonly providers: ReadonlyArray<{ name: string; title: string }>;
+  readonly samlProviders?: ReadonlyArray<{ name: string; title: string }>;
   /** Shown above the forms (plain words). */
   readonly error?: string | null;
   readonly signedInAs?: string | null;
@@ -36,12 +41,14 @@ export function loginPageUrl(resource: string | null, extra: Record<string, stri
 }
 
 export function renderLoginPage(options: LoginPageOptions): SafeHtml {
-  const { resource, providers } = options;
+  const { resource } = options;
   const back = loginPageUrl(resource);
-  const providerLinks = providers.map(
-    (provider) =>
-      html`<li><a class="sso" href="${OIDC_LOGIN_PATH}/${provider.name}?${new URLSearchParams({ resource }).toString()}">Sign in with ${provider.title}</a></li>`,
-  );
+  const query = new URLSearchParams({ resource }).toString();
+  const providers = [
+    ...options.providers.map((provider) => ({ title: provider.title, href: `${OIDC_LOGIN_PATH}/${provider.name}?${query}` })),
+    ...(options.samlProviders ?? []).map((provider) => ({ title: provider.title, href: `${SAML_PATH}/${provider.name}/login?${query}` })),
+  ];
+  const providerLinks = providers.map((provider) => html`<li><a class="sso" href="${provider.href}">Sign in with ${provider.title}</a></li>`);
   const body = options.signedInAs
     ? html`<p>You are signed in as <strong>${options.signedInAs}</strong>.</p>
 <p><a href="${resource}">Continue</a></p>
@@ -84,7 +91,7 @@ export function sendLoginPage(reply: FastifyReply, status: number, page: SafeHtm
  * anything else is ignored) is where a successful login goes; a visitor already signed in goes
  * there at once.
  */
-export function loginPageRoutes(app: FastifyInstance, deps: { instanceName: () => string; oidc: OidcLogin }): void {
+export function loginPageRoutes(app: FastifyInstance, deps: { instanceName: () => string; oidc: OidcLogin; saml: SamlLogin }): void {
   app.get(LOGIN_PAGE_PATH, async (request, reply) => {
     const query = (request.query ?? {}) as Record<string, unknown>;
     const requested = safeResource(query.resource);
@@ -97,6 +104,7 @@ export function loginPageRoutes(app: FastifyInstance, deps: { instanceName: () =
         instanceName: deps.instanceName(),
         resource: requested ?? LOGIN_PAGE_PATH,
         providers: deps.oidc.providers(),
+        samlProviders: deps.saml.providers(),
         error: reason,
         signedInAs: request.session?.userId ?? null,
       }),
