@@ -127,6 +127,45 @@ describe('single sign-on with SAML 2.0, over HTTP against a started instance', (
     assert.equal(await instance.services.users.getUser('mallory'), null);
   });
 
+  it("never takes over a local user: a signed assertion naming 'admin' is refused, and admin is unchanged", async () => {
+    const before = await instance.services.users.getUser('admin');
+    const begun = await begin();
+    const refused = await post(await idp.issue({ requestId: begun.requestId, nameId: 'admin', groups: ['idp-editors'] }), begun.cookie);
+    assert.equal(refused.response.status, 401);
+    assert.equal(refused.token, null);
+    assert.match(refused.body, /This account cannot sign in here with the identity provider/);
+    assert.ok(lines.some((line) => line.includes('"reason":"account-elsewhere"')));
+    assert.deepEqual(await instance.services.users.getUser('admin'), before);
+    const passwordLogin = await fetch(`${instance.url}/j_security_check`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ j_username: 'admin', j_password: 'admin-password' }).toString(),
+    });
+    assert.ok(tokenOf(passwordLogin), 'its password still works');
+  });
+
+  it('takes an IdP-initiated response only when allowed, then sends the person to the login page, never to the RelayState', async () => {
+    const unsolicited = await post(await idp.issue({ requestId: null, nameId: 'olga' }), null);
+    assert.equal(unsolicited.response.status, 401);
+    assert.match(unsolicited.body, /accepts only sign-ins started here/);
+    assert.equal(await instance.services.users.getUser('olga'), null);
+
+    await instance.services.config.update('capsule.auth.saml~corp', { allowIdpInitiated: true });
+    try {
+      const xml = await idp.issue({ requestId: null, nameId: 'olga' });
+      const accepted = await post(xml, null);
+      assert.equal(accepted.response.status, 303);
+      assert.equal(accepted.response.headers.get('location'), '/system/sling/login');
+      assert.equal((await session(accepted.token!)).userId, 'olga');
+      const replay = await post(xml, null);
+      assert.equal(replay.response.status, 401, 'an IdP-initiated assertion is usable once');
+      assert.equal(replay.token, null);
+    } finally {
+      await instance.services.config.update('capsule.auth.saml~corp', { allowIdpInitiated: false });
+    }
+  });
+
   it('answers 404 for a provider that is not configured, and serves the metadata of one that is', async () => {
     const login = await fetch(`${instance.url}/system/sling/saml/other/login`, { redirect: 'manual' });
     assert.equal(login.status, 404);
