@@ -12,6 +12,17 @@ import { selfSigned } from '../helpers/self-signed.js';
 const NOW_MS = 1_800_000_000_000;
 const claimOf = (provider: string, subject: string) => ({ p: provider, s: subject, g: ['editors'], at: NOW_MS / 1000 });
 
+/** A SAML provider as `capsule saml add` would store it. */
+function samlProvider(extra: Record<string, number> = {}) {
+  return {
+    idpUrl: 'https://idp.example.com/sso',
+    idpEntityId: 'https://idp.example.com',
+    idpCert: [selfSigned().certificatePem],
+    serviceProviderEntityId: 'https://www.example.com/saml',
+    ...extra,
+  };
+}
+
 describe('one provisioner over the OpenID Connect and SAML handlers', () => {
   it("creates a user from a claim of either handler's provider, and from no other", async () => {
     const services = await keyedServices();
@@ -20,13 +31,7 @@ describe('one provisioner over the OpenID Connect and SAML handlers', () => {
     const deps = { config: services.config, users: services.users, clock, logger: silentLogger() };
     const provisioner = routeProvisioning([createProvisioner(deps), createSamlProvisioner(deps)], silentLogger());
     await services.config.update('capsule.auth.oidc~corp', { issuer: 'https://login.example.com', 'client.id': 'c', 'client.secret': 's' });
-    await services.config.update('capsule.auth.saml~shib', {
-      idpUrl: 'https://idp.example.com/sso',
-      idpEntityId: 'https://idp.example.com',
-      idpCert: [selfSigned().certificatePem],
-      serviceProviderEntityId: 'https://www.example.com/saml',
-      provisioningMaxAgeSeconds: 600,
-    });
+    await services.config.update('capsule.auth.saml~shib', samlProvider({ provisioningMaxAgeSeconds: 600 }));
 
     assert.equal((await provisioner.apply('erin', claimOf('corp', 'sub-erin'), 1))?.id, 'erin', 'an OpenID provider');
     const frank = await provisioner.apply('frank', claimOf('shib', 'frank'), 3);
@@ -47,12 +52,7 @@ describe('one provisioner over the OpenID Connect and SAML handlers', () => {
     const { logger, lines } = capturedLogger();
     const provisioner = routeProvisioning([createProvisioner(deps), createSamlProvisioner(deps)], logger);
     await services.config.update('capsule.auth.oidc~corp', { issuer: 'https://login.example.com', 'client.id': 'c', 'client.secret': 's' });
-    await services.config.update('capsule.auth.saml~corp', {
-      idpUrl: 'https://idp.example.com/sso',
-      idpEntityId: 'https://idp.example.com',
-      idpCert: [selfSigned().certificatePem],
-      serviceProviderEntityId: 'https://www.example.com/saml',
-    });
+    await services.config.update('capsule.auth.saml~corp', samlProvider());
     assert.equal(await provisioner.apply('ivy', claimOf('corp', 'ivy'), 1), null);
     assert.equal(await services.users.getUser('ivy'), null);
     assert.ok(lines.some((line) => line.includes('more than one login handler')));
