@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext } from 'playwright-core';
+import type { RunningInstance } from '../../../src/instance/index.js';
+import { launchChromium } from '../../helpers/browser.js';
+import { startLoggedInstance } from '../../helpers/oidc-instances.js';
+import { simpleSamlPhpUnavailable, startSimpleSamlPhp, type SimpleSamlPhp } from '../../helpers/simplesamlphp.js';
+import { tempDir } from '../../helpers/temp.js';
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+// The IdP (SimpleSAMLphp on 127.0.0.2) posts the response to the ACS (Capsule on 127.0.0.1) from
+// another site, as every real IdP does: the login state cookie must go along with that POST
+// (SameSite=None; Secure: routes/saml.ts says why), which only a real browser shows.
+describe('SAML single sign-on in Chromium, through SimpleSAMLphp on another site', { skip: simpleSamlPhpUnavailable() }, () => {
+  let instance: RunningInstance;
+  let idp: SimpleSamlPhp;
+  let browser: Browser;
+
+  /** A fresh browser profile that never reaches past this machine. */
+  async function context(): Promise<BrowserContext> {
+    const created = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    await created.route('**/*', (route) => {
+      const url = new URL(route.request().url());
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && !LOOPBACK.test(url.hostname)) return route.abort();
+      return route.continue();
+    });
+    return created;
+  }
+
+  before(async () => {
+    [{ instance }, browser] = await Promise.all([startLoggedInstance(join(tempDir(), 'home'), 'publish-1'), launchChromium()]);
+    const sp = { entityId: `${instance.url}/saml`, acsUrl: `${instance.url}/system/sling/saml/shib/acs` };
+    idp = await startSimpleSamlPhp({ users: [{ username: 'dana', password: 'dana-pass', attributes: { uid: 'dana', groups: ['idp-editors'] } }], sp });
+    await instance.services.config.update('capsule.auth.saml~shib', {
+      idpUrl: idp.ssoUrl,
+      idpEntityId: idp.entityId,
+      idpCert: [idp.certPem],
+      serviceProviderEntityId: sp.entityId,
+      title: 'University login',
+      groupMembershipAttribute: 'groups',
+      groupMap: ['idp-editors=editors'],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await idp?.stop();
+    await instance?.stop();
+  });
+
+  it('signs in from the login page button and lands on the resource', async () => {
+    const page = await (await context()).newPage();
+    await page.goto(`${instance.url}/system/sling/login?resource=/api/session`);
+    await page.getByRole('link', { name: 'Sign in with University login' }).click();
+    await page.waitForURL((url) => url.origin === idp.baseUrl);
+    // All cookies: Playwright's filter by URL leaves out Secure cookies of an http URL, which Chromium does send to loopback.
+    const state = (await page.context().cookies()).find((cookie) => cookie.name === 'capsule-saml-state');
+    assert.ok(state, 'Chromium kept the login state cookie from http://127.0.0.1');
+    assert.equal(state.sameSite, 'None');
+    assert.ok(state.secure && state.httpOnly);
+
+    await page.locator('#username').fill('dana');
+    await page.locator('#password').fill('dana-pass');
+    await page.locator('#submit_button').click();
+    await page.waitForURL(`${instance.url}/api/session`);
+    const session = JSON.parse((await page.locator('body').textContent()) ?? '{}') as { userId: string; groups: string[] };
+    assert.equal(session.userId, 'dana');
+    assert.deepEqual(session.groups, ['editors']);
+    const cookies = await page.context().cookies(instance.url);
+    assert.ok(cookies.find((cookie) => cookie.name === 'login-token')?.httpOnly);
+    assert.equal((await page.context().cookies()).find((cookie) => cookie.name === 'capsule-saml-state'), undefined, 'the login state is gone');
+  });
+});
