@@ -32,6 +32,14 @@ function stateCookie(value: string, maxAgeSeconds: number): string {
   return stringifySetCookie({ name: SAML_STATE_COOKIE, value, httpOnly: true, sameSite: 'none', secure: true, path: SAML_PATH, maxAge: maxAgeSeconds });
 }
 
+/** Whether a browser keeps a Secure cookie this request sets: on https, and on http to loopback only. */
+function keepsSecureCookie(request: FastifyRequest): boolean {
+  return isHttps(request) || /^(localhost|127\.\d+\.\d+\.\d+|\[?::1\]?)$/.test(request.hostname);
+}
+
+const PLAIN_HTTP_HINT =
+  'no login state cookie came with the response, and this site is plain http: browsers drop the Secure state cookie there; serve it over https (behind a TLS-terminating proxy, list the proxy in trusted proxies)';
+
 function field(body: unknown, name: string): string | null {
   const value = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
   return typeof value === 'string' ? value : null;
@@ -91,7 +99,8 @@ export function samlRoutes(app: FastifyInstance, deps: { tokens: TokenHandler; s
       return reply.code(303).header('location', safeResource(completed.resource) ?? LOGIN_PAGE_PATH).send();
     } catch (error) {
       if (error instanceof SamlLoginError) {
-        const fields = { provider: name, reason: error.reason, expected: error.expected, received: error.received };
+        const stateless = cookies[SAML_STATE_COOKIE] === undefined && !keepsSecureCookie(request);
+        const fields = { provider: name, reason: error.reason, expected: error.expected, received: error.received, ...(stateless ? { hint: PLAIN_HTTP_HINT } : {}) };
         request.log.warn(fields, 'SAML sign-in refused');
         deps.audit.warn({ event: 'login', outcome: 'refused', method: 'saml', clientAddress: request.ip, ...fields }, 'SAML sign-in refused');
         return sendLoginPage(reply, 401, failure(error.userMessage, null));

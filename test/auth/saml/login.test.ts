@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningInstance } from '../../../src/instance/index.js';
@@ -125,6 +126,24 @@ describe('single sign-on with SAML 2.0, over HTTP against a started instance', (
     const noCookie = await post(await idp.issue({ requestId: theirs.requestId, nameId: 'mallory' }), null);
     assert.equal(noCookie.response.status, 401, 'nor without any state (IdP-initiated sign-in is off)');
     assert.equal(await instance.services.users.getUser('mallory'), null);
+  });
+
+  it('says in the log why a response came without its state on a plain-http site that is not loopback', async () => {
+    const begun = await begin();
+    const xml = await idp.issue({ requestId: begun.requestId, nameId: 'petra' });
+    // fetch always sends the URL's own Host; node:http sends the one given, as a reverse proxy would.
+    const status = await new Promise<number>((resolve, reject) => {
+      const body = new URLSearchParams({ SAMLResponse: base64(xml) }).toString();
+      const sent = request(acsUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'www.example.test', 'content-length': Buffer.byteLength(body) } }, (answer) => {
+        answer.resume();
+        answer.on('end', () => resolve(answer.statusCode ?? 0));
+      });
+      sent.on('error', reject);
+      sent.end(body);
+    });
+    assert.equal(status, 401);
+    assert.ok(lines.some((line) => line.includes('"provider":"corp"') && line.includes('serve it over https')), 'the hint is logged');
+    assert.equal(await instance.services.users.getUser('petra'), null);
   });
 
   it("never takes over a local user: a signed assertion naming 'admin' is refused, and admin is unchanged", async () => {
