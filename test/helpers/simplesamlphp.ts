@@ -370,3 +370,16 @@ function formField(html: string, name: string): string | undefined {
 function htmlText(attribute: string): string {
   return attribute.replace(/&(amp|lt|gt|quot|#039|#39);/g, (_, entity: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#039': "'", '#39': "'" })[entity]!);
 }
+
+/** The configuration values of a Capsule provider that trusts this IdP (as `capsule saml add --idp-metadata` would store them), with `extra` over them. */
+export function capsuleSettingsFor(idp: SimpleSamlPhp, spEntityId: string, extra: Record<string, string | boolean | string[]> = {}): Record<string, string | boolean | string[]> {
+  return {
+    idpUrl: idp.ssoUrl,
+    idpEntityId: idp.entityId,
+    idpCert: [idp.certPem],
+    serviceProviderEntityId: spEntityId,
+    groupMembershipAttribute: 'groups',
+    groupMap: ['idp-editors=editors'],
+    ...extra,
+  };
+}

@@ -5,7 +5,7 @@ import type { Browser, BrowserContext } from 'playwright-core';
 import type { RunningInstance } from '../../../src/instance/index.js';
 import { launchChromium } from '../../helpers/browser.js';
 import { startLoggedInstance } from '../../helpers/oidc-instances.js';
-import { simpleSamlPhpUnavailable, startSimpleSamlPhp, type SimpleSamlPhp } from '../../helpers/simplesamlphp.js';
+import { capsuleSettingsFor, simpleSamlPhpUnavailable, startSimpleSamlPhp, type SimpleSamlPhp } from '../../helpers/simplesamlphp.js';
 import { tempDir } from '../../helpers/temp.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
@@ -33,15 +33,7 @@ describe('SAML single sign-on in Chromium, through SimpleSAMLphp on another site
     [{ instance }, browser] = await Promise.all([startLoggedInstance(join(tempDir(), 'home'), 'publish-1'), launchChromium()]);
     const sp = { entityId: `${instance.url}/saml`, acsUrl: `${instance.url}/system/sling/saml/shib/acs` };
     idp = await startSimpleSamlPhp({ users: [{ username: 'dana', password: 'dana-pass', attributes: { uid: 'dana', groups: ['idp-editors'] } }], sp });
-    await instance.services.config.update('capsule.auth.saml~shib', {
-      idpUrl: idp.ssoUrl,
-      idpEntityId: idp.entityId,
-      idpCert: [idp.certPem],
-      serviceProviderEntityId: sp.entityId,
-      title: 'University login',
-      groupMembershipAttribute: 'groups',
-      groupMap: ['idp-editors=editors'],
-    });
+    await instance.services.config.update('capsule.auth.saml~shib', capsuleSettingsFor(idp, sp.entityId, { title: 'University login' }));
   });
   after(async () => {
     await browser?.close();

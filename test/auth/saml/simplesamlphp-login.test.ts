@@ -5,7 +5,7 @@ import type { RunningInstance } from '../../../src/instance/index.js';
 import { tokenOf, withToken } from '../../helpers/http.js';
 import { startLoggedInstance } from '../../helpers/oidc-instances.js';
 import { selfSigned } from '../../helpers/self-signed.js';
-import { signInAtIdp, simpleSamlPhpUnavailable, startSimpleSamlPhp, type IdpSignIn, type SamlTestUser, type SimpleSamlPhp } from '../../helpers/simplesamlphp.js';
+import { capsuleSettingsFor, signInAtIdp, simpleSamlPhpUnavailable, startSimpleSamlPhp, type IdpSignIn, type SamlTestUser, type SimpleSamlPhp } from '../../helpers/simplesamlphp.js';
 import { tempDir } from '../../helpers/temp.js';
 
 const USERS: readonly SamlTestUser[] = [{ username: 'alice', password: 'alice-pass', attributes: { uid: 'alice', groups: ['idp-editors', 'administrators'] } }];
@@ -23,14 +23,7 @@ describe('single sign-on through SimpleSAMLphp', { skip: simpleSamlPhpUnavailabl
     ({ instance } = await startLoggedInstance(join(tempDir(), 'home'), 'a'));
     sp = { entityId: `${instance.url}/saml`, acsUrl: `${instance.url}/system/sling/saml/shib/acs` };
     idp = await startSimpleSamlPhp({ users: USERS, sp });
-    await instance.services.config.update('capsule.auth.saml~shib', {
-      idpUrl: idp.ssoUrl,
-      idpEntityId: idp.entityId,
-      idpCert: [idp.certPem],
-      serviceProviderEntityId: sp.entityId,
-      groupMembershipAttribute: 'groups',
-      groupMap: ['idp-editors=editors'],
-    });
+    await instance.services.config.update('capsule.auth.saml~shib', capsuleSettingsFor(idp, sp.entityId));
   });
   after(async () => {
     await idp?.stop();
