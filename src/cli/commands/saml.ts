@@ -55,6 +55,7 @@ export interface SamlAddOptions extends HomeOptions {
   readonly logout?: boolean;
   readonly spKeyFile?: string;
   readonly spCertFile?: string;
+  readonly update?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -154,26 +155,25 @@ async function givenSpKeyPair(options: SamlAddOptions): Promise<{ privateKeyPem:
   return { privateKeyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string, certificatePem: certificatePem! };
 }
 
-function changesOf(options: SamlAddOptions, idp: IdpMetadata): Record<string, ConfigValue | null> {
-  if (options.spEntityId === undefined || options.spEntityId.trim() === '') {
+function idpChanges(idp: IdpMetadata): Record<string, ConfigValue | null> {
+  return { idpUrl: checkIdpUrl('the IdP SSO URL', idp.ssoUrl), idpEntityId: idp.entityId, idpCert: [...idp.signingCertificates] };
+}
+
+/** The flags given; when adding, the ones not given too (off). */
+function flagChanges(options: SamlAddOptions): Record<string, ConfigValue | null> {
+  const flags = { signRequests: options.signRequests, wantEncryptedAssertions: options.wantEncryptedAssertions, allowIdpInitiated: options.allowIdpInitiated, handleLogout: options.logout };
+  return Object.fromEntries(Object.entries(flags).filter(([, on]) => on === true || !options.update).map(([key, on]) => [key, on === true]));
+}
+
+/** What the options write, idp settings apart; the SP entity id is required when adding. */
+function optionChanges(options: SamlAddOptions): Record<string, ConfigValue | null> {
+  const changes: Record<string, ConfigValue | null> = flagChanges(options);
+  if (options.spEntityId !== undefined && options.spEntityId.trim() !== '') changes.serviceProviderEntityId = options.spEntityId.trim();
+  else if (!options.update) {
     throw new CapsuleError('INVALID_ARGUMENT', "give this site's SP entity id with --sp-entity-id, e.g. https://www.example.com/saml (the ACS URL is derived from its origin)");
   }
-  const changes: Record<string, ConfigValue | null> = {
-    idpUrl: checkIdpUrl('the IdP SSO URL', idp.ssoUrl),
-    idpEntityId: idp.entityId,
-    idpCert: [...idp.signingCertificates],
-    serviceProviderEntityId: options.spEntityId.trim(),
-    signRequests: options.signRequests === true,
-    wantEncryptedAssertions: options.wantEncryptedAssertions === true,
-    allowIdpInitiated: options.allowIdpInitiated === true,
-    handleLogout: options.logout === true,
-  };
-  if (options.logout) {
-    if (idp.sloUrl === null) throw new CapsuleError('INVALID_ARGUMENT', "--logout: the IdP names no single logout URL (HTTP-Redirect); give it with --idp-slo-url URL");
-    changes.logoutUrl = checkIdpUrl('the IdP single logout URL', idp.sloUrl);
-  }
-  if (options.acsUrl !== undefined) changes.assertionConsumerServiceURL = checkHttpUrl('--acs-url', options.acsUrl);
-  if (options.title !== undefined && options.title.trim() !== '') changes.title = options.title;
+  if (options.acsUrl !== undefined) changes.assertionConsumerServiceURL = options.acsUrl === '' ? null : checkHttpUrl('--acs-url', options.acsUrl);
+  if (options.title !== undefined) changes.title = options.title.trim() === '' ? null : options.title;
   if (options.userIdAttribute !== undefined) changes.userIDAttribute = options.userIdAttribute;
   if (options.groupAttribute !== undefined) changes.groupMembershipAttribute = options.groupAttribute;
   if (options.groupMap !== undefined) {
@@ -185,23 +185,37 @@ function changesOf(options: SamlAddOptions, idp: IdpMetadata): Record<string, Co
   return changes;
 }
 
+const idpGiven = (options: SamlAddOptions) => options.idpMetadataFile !== undefined || options.idpSsoUrl !== undefined || options.idpCertFile !== undefined;
+
 export async function samlAdd(name: string, options: SamlAddOptions, io: CliIO) {
   checkSamlProviderName(name);
   // Everything read and checked before the home is opened: a refused command writes nothing.
-  const idp = await idpOf(options);
-  const changes = changesOf(options, idp);
+  const idp = options.update && !idpGiven(options) ? null : await idpOf(options);
+  const changes = { ...(idp === null ? {} : idpChanges(idp)), ...optionChanges(options) };
+  const sloUrl = idp?.sloUrl ?? options.idpSloUrl ?? null;
+  if (sloUrl !== null && (options.logout || options.idpSloUrl !== undefined)) changes.logoutUrl = checkIdpUrl('the IdP single logout URL', sloUrl);
   const given = await givenSpKeyPair(options);
+  if (given !== null) Object.assign(changes, { spPrivateKey: given.privateKeyPem, spCertificate: given.certificatePem });
+  if (options.update && Object.keys(changes).length === 0) throw new CapsuleError('INVALID_ARGUMENT', 'nothing to update: give the options to change');
   const { keyId, warnings } = await withHome(options, io, async (s) => {
     registerSaml(s);
     const pid = samlPid(name);
-    if (s.config.stored(pid) !== null) throw new CapsuleError('INVALID_ARGUMENT', `${SAML.noun} ${name} exists; remove it first`);
+    const stored = s.config.stored(pid);
+    if (stored !== null && !options.update) throw new CapsuleError('INVALID_ARGUMENT', `${SAML.noun} ${name} exists; change it with --update, or remove it first`);
+    if (stored === null && options.update) throw new CapsuleError('CONFIG_NOT_FOUND', `no ${SAML.noun} ${name} to update; add it without --update`);
     if (s.config.stored(oidcPid(name)) !== null) throw new CapsuleError('INVALID_ARGUMENT', `${name} is the name of an OpenID provider; give the SAML identity provider another name`);
-    const pair = given ?? generateSpKeyPair(s.clock, { commonName: `Capsule SAML SP ${name}` });
-    await s.config.update(pid, { ...changes, spPrivateKey: pair.privateKeyPem, spCertificate: pair.certificatePem });
-    return { keyId: describeSpPrivateKey(settingsIn(s, name), s.crypto).keyId, warnings: referenceWarnings(s, pid, io.env) };
+    if (options.logout && changes.logoutUrl === undefined && typeof stored?.['logoutUrl'] !== 'string') {
+      throw new CapsuleError('INVALID_ARGUMENT', '--logout: the IdP names no single logout URL (HTTP-Redirect); give it with --idp-slo-url URL');
+    }
+    const pair = given ?? (stored === null ? generateSpKeyPair(s.clock, { commonName: `Capsule SAML SP ${name}` }) : null);
+    await s.config.update(pid, pair === null ? changes : { ...changes, spPrivateKey: pair.privateKeyPem, spCertificate: pair.certificatePem });
+    return { keyId: pair === null ? null : describeSpPrivateKey(settingsIn(s, name), s.crypto).keyId, warnings: referenceWarnings(s, pid, io.env) };
   });
   const protectedWith = keyId === null ? '' : ` (SP private key encrypted with master key ${keyId})`;
-  io.out(`added ${SAML.noun} ${name}${protectedWith}; give the IdP the SP metadata from 'capsule saml metadata ${name}', then test it with 'capsule saml check ${name}'`);
+  const next = options.update
+    ? `test it with 'capsule saml check ${name}'${given === null ? '' : `; give the IdP the new SP metadata from 'capsule saml metadata ${name}'`}`
+    : `give the IdP the SP metadata from 'capsule saml metadata ${name}', then test it with 'capsule saml check ${name}'`;
+  io.out(`${options.update ? 'updated' : 'added'} ${SAML.noun} ${name}${protectedWith}; ${next}`);
   if (warnings.length > 0) io.err(referenceWarningLine(warnings));
 }
 
@@ -311,6 +325,7 @@ export function registerSamlCommands(program: Command, io: CliIO): void {
     .option('--logout', "logging out also logs out at the IdP (single logout)")
     .option('--sp-key-file <pem>', 'use this RSA private key (unencrypted PEM) as the SP key instead of making one')
     .option('--sp-cert-file <pem>', 'the certificate of --sp-key-file, published in the SP metadata')
+    .option('--update', "change an existing provider: only the options given are written (flags only turn on; turn one off with 'capsule config set')")
     .action((name: string, options: SamlAddOptions) => samlAdd(name, options, io));
   jsonOption(homeOption(saml.command('list').description('every SAML identity provider with its IdP certificates\' expiry; the SP key only as set/not set and its key id'))).action(
     (options: Options) => samlList(options, io),

@@ -169,6 +169,36 @@ describe('capsule saml', () => {
     assert.match(text.stdout, /^ok {7}corp: /);
   });
 
+  it('changes only the options given with --update, the SP key pair too', async () => {
+    const before = await storedValues('corp');
+    const updated = await saml(['add', 'corp', '--update', '--title', 'Corp SSO', '--group-map', 'idp-editors=editors', '--allow-idp-initiated']);
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.equal(updated.stdout.trim(), "updated SAML identity provider corp; test it with 'capsule saml check corp'");
+    const after = await storedValues('corp');
+    assert.equal(after?.['title'], 'Corp SSO');
+    assert.deepEqual(after?.['groupMap'], ['idp-editors=editors']);
+    assert.equal(after?.['allowIdpInitiated'], true);
+    for (const kept of ['spPrivateKey', 'spCertificate', 'idpCert', 'idpUrl', 'idpEntityId', 'serviceProviderEntityId', 'defaultGroups', 'signRequests']) {
+      assert.deepEqual(after?.[kept], before?.[kept], kept);
+    }
+
+    await refused(['add', 'corp', '--update'], /^capsule: nothing to update: give the options to change$/);
+    await refused(['add', 'nosuch', '--update', '--title', 'x'], /^capsule: no SAML identity provider nosuch to update; add it without --update$/);
+    await refused(['add', 'corp', '--update', '--logout'], /^capsule: --logout: the IdP names no single logout URL \(HTTP-Redirect\); give it with --idp-slo-url URL$/);
+
+    const sp = selfSigned({ commonName: 'given-corp' });
+    const rekeyed = await saml(['add', 'corp', '--update', '--sp-key-file', file('corp.key', sp.privateKeyPem), '--sp-cert-file', file('corp.pem', sp.certificatePem)]);
+    assert.equal(rekeyed.code, 0, rekeyed.stderr);
+    assert.equal(
+      rekeyed.stdout.trim(),
+      `updated SAML identity provider corp (SP private key encrypted with master key ${masterKey}); test it with 'capsule saml check corp'; give the IdP the new SP metadata from 'capsule saml metadata corp'`,
+    );
+    assert.equal(body(await spPrivateKeyOf('corp')), body(sp.privateKeyPem));
+    privateKeys.push(sp.privateKeyPem);
+    assert.equal(jsonOf<ListedProvider[]>(await saml(['list', '--json']))[0]?.spCertificate?.subject, 'CN=given-corp');
+    assert.equal((await saml(['check', 'corp'])).code, 0);
+  });
+
   it('adds a provider from an SSO URL and a certificate file, with a given SP key pair, signed requests and logout', async () => {
     const idp = selfSigned({ commonName: 'manual-idp' });
     const sp = selfSigned({ commonName: 'given-sp' });
@@ -255,7 +285,7 @@ describe('capsule saml', () => {
   it('refuses bad input with one line and exit 2, and changes nothing', async () => {
     const idpCert = file('idp-ok.pem', selfSigned({ commonName: 'idp' }).certificatePem);
     const sso = (url: string) => ['--idp-sso-url', url, '--idp-entity-id', 'https://idp.example.com', '--idp-cert-file', idpCert, '--sp-entity-id', 'https://www.example.com/saml'];
-    await refused(['add', 'corp', '--idp-metadata-file', METADATA_FILE, '--sp-entity-id', 'https://www.example.com/saml'], /^capsule: SAML identity provider corp exists; remove it first$/);
+    await refused(['add', 'corp', '--idp-metadata-file', METADATA_FILE, '--sp-entity-id', 'https://www.example.com/saml'], /^capsule: SAML identity provider corp exists; change it with --update, or remove it first$/);
     await refused(['add', 'x', ...sso('http://idp.example.com/sso')], /^capsule: the IdP SSO URL 'http:\/\/idp\.example\.com\/sso' is plain http: use https \(plain http only to a loopback address\)$/);
     await refused(['add', 'x', ...sso('ftp://idp.example.com/sso')], /is not an http or https URL/);
     const damaged = selfSigned().certificatePem.replace(/\n[A-Za-z0-9+/]{10}/, '\n!!!!!!!!!!');
@@ -310,7 +340,7 @@ describe('capsule saml', () => {
   });
 
   it('never printed an SP private key, in any output of the commands above', () => {
-    assert.ok(outputs.length > 30 && privateKeys.length === 2);
+    assert.ok(outputs.length > 30 && privateKeys.length === 3);
     for (const key of privateKeys) {
       const lines = key.split('\n').filter((line) => /^[A-Za-z0-9+/=]{16,}$/.test(line));
       assert.ok(lines.length > 20);
