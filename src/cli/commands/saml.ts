@@ -22,7 +22,7 @@ import {
   type SamlSettings,
 } from '../../auth/saml/index.js';
 import { parseGroupMap } from '../../auth/group-map.js';
-import type { ConfigValue } from '../../config/index.js';
+import type { ConfigValue, ConfigValues } from '../../config/index.js';
 import { CapsuleError } from '../../errors.js';
 import type { Services } from '../../instance/services.js';
 import { isSafeForCredentials } from '../../support/loopback.js';
@@ -136,11 +136,20 @@ async function idpOf(options: SamlAddOptions): Promise<IdpMetadata> {
 }
 
 /** The SP key pair given as files: an unencrypted RSA key and the certificate of that key. */
-async function givenSpKeyPair(options: SamlAddOptions): Promise<{ privateKeyPem: string; certificatePem: string } | null> {
+interface GivenSpKey {
+  readonly privateKeyPem: string;
+  /** null: the stored certificate stays (`--update --sp-key-file` alone re-enters the key it certifies). */
+  readonly certificatePem: string | null;
+}
+
+/** The SP key pair given as files: an unencrypted RSA key and, unless the stored one stays, the certificate of that key. */
+async function givenSpKey(options: SamlAddOptions): Promise<GivenSpKey | null> {
   if (options.spKeyFile === undefined && options.spCertFile === undefined) return null;
-  if (options.spKeyFile === undefined || options.spCertFile === undefined) throw new CapsuleError('INVALID_ARGUMENT', 'give the SP key pair as both --sp-key-file and --sp-cert-file, or neither');
+  if (options.spKeyFile === undefined || (options.spCertFile === undefined && !options.update)) {
+    throw new CapsuleError('INVALID_ARGUMENT', 'give the SP key pair as both --sp-key-file and --sp-cert-file, or neither');
+  }
   const privateKeyPem = await readText('--sp-key-file', options.spKeyFile);
-  const [certificatePem] = pemCertificates('--sp-cert-file', await readText('--sp-cert-file', options.spCertFile));
+  const certificatePem = options.spCertFile === undefined ? null : pemCertificates('--sp-cert-file', await readText('--sp-cert-file', options.spCertFile))[0]!;
   let key;
   try {
     key = createPrivateKey(privateKeyPem);
@@ -149,10 +158,19 @@ async function givenSpKeyPair(options: SamlAddOptions): Promise<{ privateKeyPem:
     throw new CapsuleError('INVALID_ARGUMENT', `--sp-key-file ${options.spKeyFile} holds no unencrypted PEM private key`);
   }
   if (key.asymmetricKeyType !== 'rsa') throw new CapsuleError('INVALID_ARGUMENT', `--sp-key-file ${options.spKeyFile} holds a ${key.asymmetricKeyType} key: SAML needs an RSA key`);
-  if (!new X509Certificate(certificatePem!).checkPrivateKey(key)) {
+  if (certificatePem !== null && !new X509Certificate(certificatePem).checkPrivateKey(key)) {
     throw new CapsuleError('INVALID_ARGUMENT', `--sp-cert-file ${options.spCertFile} is not the certificate of the key in --sp-key-file`);
   }
-  return { privateKeyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string, certificatePem: certificatePem! };
+  return { privateKeyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string, certificatePem };
+}
+
+/** A key given without its certificate must be the key of the stored one. */
+function checkKeyOfStoredCertificate(given: GivenSpKey, stored: ConfigValues | null, keyFile: string | undefined): void {
+  if (given.certificatePem !== null) return;
+  const certificate = stored?.['spCertificate'];
+  if (typeof certificate !== 'string' || !new X509Certificate(certificate).checkPrivateKey(createPrivateKey(given.privateKeyPem))) {
+    throw new CapsuleError('INVALID_ARGUMENT', `--sp-key-file ${keyFile} is not the key of the stored SP certificate; give its certificate with --sp-cert-file too`);
+  }
 }
 
 function idpChanges(idp: IdpMetadata): Record<string, ConfigValue | null> {
@@ -194,8 +212,8 @@ export async function samlAdd(name: string, options: SamlAddOptions, io: CliIO) 
   const changes = { ...(idp === null ? {} : idpChanges(idp)), ...optionChanges(options) };
   const sloUrl = idp?.sloUrl ?? options.idpSloUrl ?? null;
   if (sloUrl !== null && (options.logout || options.idpSloUrl !== undefined)) changes.logoutUrl = checkIdpUrl('the IdP single logout URL', sloUrl);
-  const given = await givenSpKeyPair(options);
-  if (given !== null) Object.assign(changes, { spPrivateKey: given.privateKeyPem, spCertificate: given.certificatePem });
+  const given = await givenSpKey(options);
+  if (given !== null) Object.assign(changes, { spPrivateKey: given.privateKeyPem, ...(given.certificatePem === null ? {} : { spCertificate: given.certificatePem }) });
   if (options.update && Object.keys(changes).length === 0) throw new CapsuleError('INVALID_ARGUMENT', 'nothing to update: give the options to change');
   const { keyId, warnings } = await withHome(options, io, async (s) => {
     registerSaml(s);
@@ -207,13 +225,14 @@ export async function samlAdd(name: string, options: SamlAddOptions, io: CliIO) 
     if (options.logout && changes.logoutUrl === undefined && typeof stored?.['logoutUrl'] !== 'string') {
       throw new CapsuleError('INVALID_ARGUMENT', '--logout: the IdP names no single logout URL (HTTP-Redirect); give it with --idp-slo-url URL');
     }
-    const pair = given ?? (stored === null ? generateSpKeyPair(s.clock, { commonName: `Capsule SAML SP ${name}` }) : null);
-    await s.config.update(pid, pair === null ? changes : { ...changes, spPrivateKey: pair.privateKeyPem, spCertificate: pair.certificatePem });
-    return { keyId: pair === null ? null : describeSpPrivateKey(settingsIn(s, name), s.crypto).keyId, warnings: referenceWarnings(s, pid, io.env) };
+    if (given !== null) checkKeyOfStoredCertificate(given, stored, options.spKeyFile);
+    const made = given === null && stored === null ? generateSpKeyPair(s.clock, { commonName: `Capsule SAML SP ${name}` }) : null;
+    await s.config.update(pid, made === null ? changes : { ...changes, spPrivateKey: made.privateKeyPem, spCertificate: made.certificatePem });
+    return { keyId: given === null && made === null ? null : describeSpPrivateKey(settingsIn(s, name), s.crypto).keyId, warnings: referenceWarnings(s, pid, io.env) };
   });
   const protectedWith = keyId === null ? '' : ` (SP private key encrypted with master key ${keyId})`;
   const next = options.update
-    ? `test it with 'capsule saml check ${name}'${given === null ? '' : `; give the IdP the new SP metadata from 'capsule saml metadata ${name}'`}`
+    ? `test it with 'capsule saml check ${name}'${given?.certificatePem == null ? '' : `; give the IdP the new SP metadata from 'capsule saml metadata ${name}'`}`
     : `give the IdP the SP metadata from 'capsule saml metadata ${name}', then test it with 'capsule saml check ${name}'`;
   io.out(`${options.update ? 'updated' : 'added'} ${SAML.noun} ${name}${protectedWith}; ${next}`);
   if (warnings.length > 0) io.err(referenceWarningLine(warnings));
@@ -324,7 +343,7 @@ export function registerSamlCommands(program: Command, io: CliIO): void {
     .option('--allow-idp-initiated', 'accept sign-ins the IdP starts (each assertion once)')
     .option('--logout', "logging out also logs out at the IdP (single logout)")
     .option('--sp-key-file <pem>', 'use this RSA private key (unencrypted PEM) as the SP key instead of making one')
-    .option('--sp-cert-file <pem>', 'the certificate of --sp-key-file, published in the SP metadata')
+    .option('--sp-cert-file <pem>', 'the certificate of --sp-key-file, published in the SP metadata (with --update: leave it out to keep the stored one)')
     .option('--update', "change an existing provider: only the options given are written (flags only turn on; turn one off with 'capsule config set')")
     .action((name: string, options: SamlAddOptions) => samlAdd(name, options, io));
   jsonOption(homeOption(saml.command('list').description('every SAML identity provider with its IdP certificates\' expiry; the SP key only as set/not set and its key id'))).action(

@@ -43,6 +43,8 @@ describe('capsule saml', () => {
   const outputs: CliResult[] = [];
   /** The SP private keys the commands stored, in PEM. */
   const privateKeys: string[] = [];
+  /** corp's SP key since the --update test gave it. */
+  let corpKey = '';
 
   before(async () => {
     home = await initialisedHome();
@@ -195,6 +197,7 @@ describe('capsule saml', () => {
     );
     assert.equal(body(await spPrivateKeyOf('corp')), body(sp.privateKeyPem));
     privateKeys.push(sp.privateKeyPem);
+    corpKey = sp.privateKeyPem;
     assert.equal(jsonOf<ListedProvider[]>(await saml(['list', '--json']))[0]?.spCertificate?.subject, 'CN=given-corp');
     assert.equal((await saml(['check', 'corp'])).code, 0);
   });
@@ -279,6 +282,41 @@ describe('capsule saml', () => {
     } finally {
       await restore.close();
     }
+    assert.equal((await saml(['check', 'corp'])).code, 0);
+  });
+
+  it("fails the check when the SP key was encrypted with another master key, and the command it names re-enters the key", async () => {
+    const otherHome = await initialisedHome();
+    const other = await openServices({ home: otherHome, clock: systemClock });
+    let foreign: string;
+    try {
+      foreign = other.crypto.protect(corpKey);
+    } finally {
+      await other.close();
+    }
+    const services = await openServices({ home, clock: systemClock });
+    try {
+      services.config.register(samlComponent);
+      await services.config.update('capsule.auth.saml~corp', { spPrivateKey: foreign });
+    } finally {
+      await services.close();
+    }
+    const failed = await saml(['check', 'corp']);
+    assert.equal(failed.code, 1);
+    assert.match(
+      failed.stdout,
+      new RegExp(`^CRITICAL corp: spPrivateKey of SAML identity provider corp was encrypted with master key [0-9a-f]+; this instance's master key is ${masterKey}; .*\\(capsule saml add corp --update --sp-key-file <key\\.pem>\\)$`, 'm'),
+    );
+    const noMetadata = await saml(['metadata', 'corp']);
+    assert.equal(noMetadata.code, 1, 'a configuration this instance cannot use, not bad input');
+    assert.match(noMetadata.stderr, /^capsule: spPrivateKey of SAML identity provider corp was encrypted with master key /);
+    assert.equal(noMetadata.stdout, '');
+
+    const wrongKey = file('wrong.key', selfSigned().privateKeyPem);
+    await refused(['add', 'corp', '--update', '--sp-key-file', wrongKey], /^capsule: --sp-key-file .*wrong\.key is not the key of the stored SP certificate; give its certificate with --sp-cert-file too$/);
+    const reentered = await saml(['add', 'corp', '--update', '--sp-key-file', file('corp-again.key', corpKey)]);
+    assert.equal(reentered.code, 0, reentered.stderr);
+    assert.equal(reentered.stdout.trim(), `updated SAML identity provider corp (SP private key encrypted with master key ${masterKey}); test it with 'capsule saml check corp'`);
     assert.equal((await saml(['check', 'corp'])).code, 0);
   });
 
