@@ -221,6 +221,7 @@ export async function samlAdd(name: string, options: SamlAddOptions, io: CliIO) 
     const stored = s.config.stored(pid);
     if (stored !== null && !options.update) throw new CapsuleError('INVALID_ARGUMENT', `${SAML.noun} ${name} exists; change it with --update, or remove it first`);
     if (stored === null && options.update) throw new CapsuleError('CONFIG_NOT_FOUND', `no ${SAML.noun} ${name} to update; add it without --update`);
+    // One name space for every login provider: the login page and provisioning claims name a provider by it alone.
     if (s.config.stored(oidcPid(name)) !== null) throw new CapsuleError('INVALID_ARGUMENT', `${name} is the name of an OpenID provider; give the SAML identity provider another name`);
     if (options.logout && changes.logoutUrl === undefined && typeof stored?.['logoutUrl'] !== 'string') {
       throw new CapsuleError('INVALID_ARGUMENT', '--logout: the IdP names no single logout URL (HTTP-Redirect); give it with --idp-slo-url URL');

@@ -362,6 +362,12 @@ describe('capsule saml', () => {
     assert.equal(oidc.code, 0, oidc.stderr);
     await refused(['add', 'taken', '--idp-metadata-file', METADATA_FILE, '--sp-entity-id', 'u'], /^capsule: taken is the name of an OpenID provider; give the SAML identity provider another name$/);
     assert.equal((await runCli(['oidc', 'remove', 'taken', '--home', home])).code, 0);
+    const before = await snapshotHome(home);
+    const oidcOverSaml = await runCli(['oidc', 'add', 'corp', '--issuer', 'https://login.example.com', '--client-id', 'c', '--client-secret-stdin', '--home', home], { stdin: 's' });
+    assert.equal(oidcOverSaml.code, 2);
+    assert.equal(oidcOverSaml.stderr.trim(), 'capsule: corp is the name of a SAML identity provider; give the OpenID provider another name');
+    assert.equal(await snapshotHome(home), before);
+    await refused(['add', 'x', '--idp-metadata-file', METADATA_FILE, '--sp-entity-id', 'u', '--title', 'X $[env:UNSET_VARIABLE]'], /title: does not accept a reference/);
 
     await refused(['check', 'nosuch'], /^capsule: no SAML identity provider nosuch; add it with 'capsule saml add'$/);
     await refused(['metadata', 'nosuch'], /^capsule: no SAML identity provider nosuch; add it with 'capsule saml add'$/);
