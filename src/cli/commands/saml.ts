@@ -236,6 +236,10 @@ export async function samlAdd(name: string, options: SamlAddOptions, io: CliIO) 
     ? `test it with 'capsule saml check ${name}'${given?.certificatePem == null ? '' : `; give the IdP the new SP metadata from 'capsule saml metadata ${name}'`}`
     : `give the IdP the SP metadata from 'capsule saml metadata ${name}', then test it with 'capsule saml check ${name}'`;
   io.out(`${options.update ? 'updated' : 'added'} ${SAML.noun} ${name}${protectedWith}; ${next}`);
+  // What is now trusted to sign logins, for the administrator to compare with the IdP's own display.
+  for (const certificate of idp?.signingCertificates.map(certificateDates) ?? []) {
+    io.out(`trusting IdP certificate ${certificate.subject}, SHA-256 ${certificate.fingerprint256}, valid until ${certificate.notAfter.slice(0, 10)}`);
+  }
   if (warnings.length > 0) io.err(referenceWarningLine(warnings));
 }
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DOMParser } from '@xmldom/xmldom';
 import type { SamlCheckResult } from '../../../src/auth/saml/index.js';
-import { revealSpPrivateKey, samlComponent, samlSettings } from '../../../src/auth/saml/index.js';
+import { parseIdpMetadata, revealSpPrivateKey, samlComponent, samlSettings } from '../../../src/auth/saml/index.js';
 import { systemClock } from '../../../src/clock.js';
 import { openServices } from '../../../src/instance/index.js';
 import { jsonOf, runCli, type CliResult } from '../../helpers/cli.js';
@@ -33,6 +34,7 @@ interface ListedProvider {
   defaultGroups: string[];
 }
 
+const parseIdpMetadataFile = () => parseIdpMetadata(readFileSync(METADATA_FILE, 'utf8'));
 const body = (pem: string) => pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s/g, '');
 
 describe('capsule saml', () => {
@@ -106,10 +108,11 @@ describe('capsule saml', () => {
       '--title', 'Corporate login', '--group-map', 'idp-editors=editors,idp-staff=staff', '--default-group', 'staff',
     ]);
     assert.equal(added.code, 0, added.stderr);
-    assert.equal(
-      added.stdout.trim(),
-      `added SAML identity provider corp (SP private key encrypted with master key ${masterKey}); give the IdP the SP metadata from 'capsule saml metadata corp', then test it with 'capsule saml check corp'`,
-    );
+    const [done, trusted, ...more] = added.stdout.trim().split('\n');
+    assert.equal(done, `added SAML identity provider corp (SP private key encrypted with master key ${masterKey}); give the IdP the SP metadata from 'capsule saml metadata corp', then test it with 'capsule saml check corp'`);
+    const idpCertificate = new X509Certificate(parseIdpMetadataFile().signingCertificates[0]!);
+    assert.equal(trusted, `trusting IdP certificate CN=simplesamlphp-test-idp, SHA-256 ${idpCertificate.fingerprint256}, valid until ${new Date(idpCertificate.validTo).toISOString().slice(0, 10)}`);
+    assert.deepEqual(more, []);
     const stored = await storedValues('corp');
     assert.match(String(stored?.['spPrivateKey']), /^\{cap1:/, 'stored protected, never in clear');
     assert.equal(stored?.['idpEntityId'], IDP_ENTITY_ID);
