@@ -1,4 +1,6 @@
 export { validateSamlResponse } from './acs.js';
+export { CERTIFICATE_WARNING_DAYS, checkSamlProvider } from './check.js';
+export type { SamlCheckResult } from './check.js';
 export type { SamlRequestState, SamlResponseInput, SamlResponseOptions } from './acs.js';
 export { createMemoryReplayStore } from './assertion-replay.js';
 export type { AssertionReplayStore } from './assertion-replay.js';
@@ -7,7 +9,7 @@ export type { BegunSamlRequest, SamlRequestOptions } from './authn-request.js';
 export { parseIdpMetadata } from './idp-metadata.js';
 export type { IdpMetadata } from './idp-metadata.js';
 export { MAX_SAML_RESPONSE_CHARS } from './response-shape.js';
-export { checkSamlProviderName, NAMEID_FORMAT_PERSISTENT, SAML_PID, samlComponent, samlPid, samlProviderNameOf, samlSettings } from './saml-config.js';
+export { certificatesIn, checkSamlProviderName, NAMEID_FORMAT_PERSISTENT, SAML_PID, samlComponent, samlPid, samlProviderNameOf, samlSettings } from './saml-config.js';
 export type { SamlSettings } from './saml-config.js';
 export { MAX_SAML_GROUPS, samlIdentity } from './saml-identity.js';
 export type { SamlIdentity } from './saml-identity.js';
@@ -15,6 +17,7 @@ export { isSamlLoginError, SAML_REFUSALS, SamlLoginError } from './saml-login-er
 export type { SamlRefusal } from './saml-login-error.js';
 export { generateSpKeyPair, selfSignedCertificate } from './sp-certificate.js';
 export type { SpKeyPair } from './sp-certificate.js';
+export { samlAcsUrl, samlRoutePath, samlSloUrl, spMetadataXml } from './sp-metadata.js';
 export { describeSpPrivateKey, revealSpPrivateKey } from './sp-private-key.js';
 export type { ValidatedAssertion } from './verified-assertion.js';
 export { createSamlProvisioner } from './saml-provisioning.js';
