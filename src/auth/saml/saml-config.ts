@@ -76,6 +76,11 @@ export const samlComponent = defineComponent({
     title: property.string({ title: 'Title', description: "Shown on the login page as 'Sign in with <title>'; empty for the name." }),
     userIDAttribute: property.string({ title: 'User id attribute', description: 'The attribute whose value becomes the Capsule user id; empty for the NameID.' }),
     groupMembershipAttribute: property.string({ title: 'Group membership attribute', description: 'The attribute that lists the groups; empty for none.', default: 'groupMembership' }),
+    addGroupMemberships: property.boolean({
+      title: 'Add group memberships',
+      description: 'Make the user a member of the mapped groups the group membership attribute lists; off: the default groups only.',
+      default: true,
+    }),
     groupMap: property.stringList({
       title: 'Group map',
       description: "IdP group = Capsule group, e.g. 'idp-editors=editors'. IdP groups not in the map are ignored.",
@@ -190,7 +195,9 @@ export function samlSettings(name: string, values: ConfigValues): SamlSettings {
     spCertificate: text(values, 'spCertificate'),
     title: text(values, 'title') ?? name,
     userIdAttribute: text(values, 'userIDAttribute'),
-    groupMembershipAttribute: values['groupMembershipAttribute'] === undefined ? 'groupMembership' : text(values, 'groupMembershipAttribute'),
+    // AEM's addGroupMemberships=false reads no group attribute at all, as an empty attribute name does.
+    groupMembershipAttribute:
+      values['addGroupMemberships'] === false ? null : values['groupMembershipAttribute'] === undefined ? 'groupMembership' : text(values, 'groupMembershipAttribute'),
     groupMap: parseGroupMap(entries(values, 'groupMap')),
     defaultGroups: entries(values, 'defaultGroups'),
     nameIdFormat: values['nameIdFormat'] === undefined ? NAMEID_FORMAT_PERSISTENT : text(values, 'nameIdFormat'),

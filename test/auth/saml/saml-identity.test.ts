@@ -41,6 +41,9 @@ describe('who signs in through SAML', () => {
     assert.deepEqual(samlIdentity(settingsTrusting(idp, { groupMap: ['g=editors'] }), assertion('bob'), logger).groups, []);
     assert.deepEqual(samlIdentity(settingsTrusting(idp, { groupMap: ['g=editors'], groupMembershipAttribute: '' }), assertion('bob', { groupMembership: ['g'] }), logger).groups, []);
     assert.deepEqual(samlIdentity(settingsTrusting(idp, { groupMap: ['g=bad group'] }), assertion('bob', { groupMembership: ['g'] }), logger).groups, []);
+    const withoutMemberships = settingsTrusting(idp, { groupMap: ['g=editors'], defaultGroups: ['staff'], addGroupMemberships: false });
+    assert.deepEqual(samlIdentity(withoutMemberships, assertion('bob', { groupMembership: ['g'] }), logger).groups, ['staff'], "AEM's addGroupMemberships=false: default groups only");
+    assert.deepEqual(samlIdentity(settingsTrusting(idp, { groupMap: ['g=editors'], defaultGroups: ['staff'] }), assertion('bob', { groupMembership: ['g'] }), logger).groups, ['editors', 'staff']);
     assert.ok(lines.some((line) => line.includes('not a valid Capsule group id')));
   });
 
