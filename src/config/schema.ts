@@ -18,6 +18,8 @@ export interface PropertyDefinition {
   readonly choices?: readonly string[];
   readonly min?: number;
   readonly max?: number;
+  /** Values span lines (PEM): a form shows a text area, since a one-line field drops the line breaks. */
+  readonly multiline?: boolean;
   /** Validates one value of this property (already converted from text, see `parseText`). */
   readonly schema: z.ZodType<ConfigValue>;
 }

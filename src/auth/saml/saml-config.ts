@@ -43,13 +43,13 @@ function certificateList(common: { title: string; description: string; required?
     isCertificateList,
     'each entry must be a PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)',
   );
-  return { ...base, schema };
+  return { ...base, schema, multiline: true };
 }
 
 function certificate(common: { title: string; description: string }): PropertyDefinition {
   const base = property.string(common);
   const schema = z.string().refine((text) => text.trim() === '' || isCertificateList([text]), 'must be a PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)');
-  return { ...base, schema };
+  return { ...base, schema, multiline: true };
 }
 
 export const samlComponent = defineComponent({
@@ -71,7 +71,10 @@ export const samlComponent = defineComponent({
       title: 'ACS URL',
       description: "The full URL the provider posts responses to, as browsers see it; empty for <site>/system/sling/saml/NAME/acs. Recipient and Destination must equal it.",
     }),
-    spPrivateKey: property.secret({ title: 'SP private key', description: 'PEM; signs requests and decrypts assertions. Encrypted with the master key when written; never shown.' }),
+    spPrivateKey: {
+      ...property.secret({ title: 'SP private key', description: 'PEM; signs requests and decrypts assertions. Encrypted with the master key when written; never shown.' }),
+      multiline: true,
+    },
     spCertificate: certificate({ title: 'SP certificate', description: 'PEM certificate of the SP private key, published in the SP metadata.' }),
     title: property.string({ title: 'Title', description: "Shown on the login page as 'Sign in with <title>'; empty for the name." }),
     userIDAttribute: property.string({ title: 'User id attribute', description: 'The attribute whose value becomes the Capsule user id; empty for the NameID.' }),
