@@ -127,7 +127,7 @@ export function samlLogoutRoutes(
       } catch (error) {
         if (!(error instanceof SamlLogoutError)) throw error;
         refused(request, error, name, 'idp');
-        return sendLoginPage(reply, 400, deps.page(error.userMessage, null));
+        return sendLoginPage(reply, error.reason === 'not-handled' ? 404 : 400, deps.page(error.userMessage, null));
       }
     }
     // A LogoutResponse answers the one logout of this browser's state: whatever it says, the state is used up.
@@ -139,7 +139,7 @@ export function samlLogoutRoutes(
     } catch (error) {
       if (!(error instanceof SamlLogoutError)) throw error;
       refused(request, error, name, 'sp');
-      return sendLoginPage(reply, 400, deps.page(error.userMessage, null));
+      return sendLoginPage(reply, error.reason === 'not-handled' ? 404 : 400, deps.page(error.userMessage, null));
     }
   });
 }
