@@ -10,7 +10,7 @@ import { SamlLogoutError } from './logout-error.js';
 import { readRedirectMessage, type RedirectMessage } from './logout-message.js';
 import { checkRedirectMessage, logoutRequestUrl, logoutResponseUrl } from './logout-request.js';
 import { openSamlLogoutState, SAML_LOGOUT_LIFETIME_S, sealSamlLogoutState } from './logout-state.js';
-import { samlPid, samlSettings, type SamlSettings } from './saml-config.js';
+import { SAML_PID, samlPid, samlProviderNameOf, samlSettings, type SamlSettings } from './saml-config.js';
 import { revealSpPrivateKey } from './sp-private-key.js';
 
 /**
@@ -133,11 +133,16 @@ export function createSingleLogout(deps: SingleLogoutDeps): SingleLogout {
 
     async begin(userId) {
       const identity = await users.externalIdentityOf(userId);
-      if (identity === null) return null;
+      // An OpenID Connect user's provider is no SAML PID (the names are one space, see external-provisioning.ts).
+      if (identity === null || samlProviderNameOf(`${SAML_PID}~${identity.provider}`) === null) return null;
       const pid = samlPid(identity.provider);
       if (config.stored(pid) === null) return null;
       const settings = samlSettings(identity.provider, config.current(pid));
-      if (!settings.handleLogout || settings.logoutUrl === null) return null;
+      if (!settings.handleLogout) return null;
+      if (settings.logoutUrl === null) {
+        deps.logger.warn({ provider: settings.name, userId }, `SAML identity provider ${settings.name} has handleLogout on but no logoutUrl: the logout ends the session here only; set logoutUrl to the IdP's single logout URL (HTTP-Redirect)`);
+        return null;
+      }
       const stateCookie = sealSamlLogoutState(
         { provider: settings.name, requestId: requestId(), nameId: identity.subject, nameIdFormat: settings.nameIdFormat ?? NAMEID_FORMAT_UNSPECIFIED, beganAt: clock.now() },
         crypto,

@@ -251,6 +251,12 @@ describe('SAML single logout, over HTTP against a started instance', () => {
         reason: 'signature-invalid',
       },
       {
+        name: 'with a second SAMLRequest appended to a genuine one',
+        make: () => `${idp.logoutRequest(sloUrl, { nameId: 'nobody' }).url}&SAMLRequest=${encodeURIComponent(new URL(idp.logoutRequest(sloUrl, { nameId: 'victor', sign: false }).url).searchParams.get('SAMLRequest')!)}`,
+        page: /could not be read/,
+        reason: 'malformed',
+      },
+      {
         name: 'with a document type declaration',
         make: () => idp.logoutRequest(sloUrl, { nameId: 'victor', edit: (xml) => `<!DOCTYPE x [<!ENTITY e "victor">]>${xml}` }).url,
         page: /document type declaration/,
