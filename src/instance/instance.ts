@@ -7,7 +7,7 @@ import { applyConfigFiles, literalReferences, readConfigFiles } from '../config/
 import { createHealthRegistry, HEALTH_PID, keysCheck, repositoryCheck, type HealthRegistry } from '../health/index.js';
 import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
 import { createOidcLogin, createProvisioner, watchOidcChecks } from '../auth/oidc/index.js';
-import { createMemoryReplayStore, createSamlLogin, createSamlProvisioner } from '../auth/saml/index.js';
+import { createMemoryReplayStore, createSamlLogin, createSamlProvisioner, createSingleLogout } from '../auth/saml/index.js';
 import { buildApp, createMetrics, createTrustedProxies, type TlsFiles } from '../http/index.js';
 import type { PasswordHasher } from '../users/index.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -164,7 +164,9 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
 
     const oidc = createOidcLogin({ ...services, logger });
     // Assertions used on this instance; a farm-wide store replaces it with issue 26.
-    const saml = createSamlLogin({ ...services, logger, replay: createMemoryReplayStore({ clock: services.clock }) });
+    const samlReplay = createMemoryReplayStore({ clock: services.clock });
+    const saml = createSamlLogin({ ...services, logger, replay: samlReplay });
+    const samlLogout = createSingleLogout({ ...services, logger, replay: samlReplay });
     // One provisioner for the token handler: a claim goes to the handler whose provider it names.
     tokens = createTokenHandler({
       ...services,
@@ -242,6 +244,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       services,
       oidc,
       saml,
+      samlLogout,
       trustedProxies: createTrustedProxies(services.config),
       shuttingDown: () => shuttingDown,
       audit,

@@ -53,6 +53,32 @@ export interface TestIdp {
   metadata(): string;
   /** Reads an AuthnRequest URL (HTTP-Redirect) as this IdP would; with `spCertificate`, its signature is required and checked. */
   receiveRequest(url: string, spCertificate?: string): Promise<ReceivedRequest>;
+  /** A LogoutRequest from this IdP to an SP's single logout URL (HTTP-Redirect), signed unless `sign` is false. */
+  logoutRequest(sloUrl: string, options: LogoutRequestOptions): { readonly id: string; readonly url: string };
+  /** A LogoutResponse from this IdP to `inResponseTo` (HTTP-Redirect to `sloUrl`), signed unless `sign` is false. */
+  logoutResponse(sloUrl: string, inResponseTo: string, options?: { sign?: boolean; status?: string; edit?: (xml: string) => string }): string;
+  /** Reads an SP's LogoutRequest URL as this IdP would; with `spCertificate`, its signature is required and checked. */
+  receiveLogoutRequest(url: string, spCertificate?: string): Promise<ReceivedLogoutRequest>;
+}
+
+export interface LogoutRequestOptions {
+  readonly nameId: string;
+  readonly nameIdFormat?: string;
+  readonly sign?: boolean;
+  readonly signatureAlgorithm?: string;
+  readonly issuer?: string;
+  readonly destination?: string;
+  readonly issueInstant?: Date;
+  readonly notOnOrAfter?: Date;
+  readonly relayState?: string;
+  /** Changes the XML before it is signed. */
+  readonly edit?: (xml: string) => string;
+}
+
+export interface ReceivedLogoutRequest {
+  readonly id: string;
+  readonly nameId: string;
+  readonly xml: string;
 }
 
 export interface ReceivedRequest {
@@ -86,9 +112,10 @@ function authnStatement(now: Date): string {
 export function testIdp(sp: TestSp, options: { entityId?: string; keys?: SelfSigned } = {}): TestIdp {
   const entityId = options.entityId ?? 'urn:capsule-test:idp';
   const keys = options.keys ?? selfSigned({ commonName: 'capsule-test-idp' });
-  const identityProvider = (signatureAlgorithm: string, encrypt: boolean, wantAuthnRequestsSigned = false) =>
+  const identityProvider = (signatureAlgorithm: string, encrypt: boolean, wantAuthnRequestsSigned = false, wantLogoutRequestSigned = false) =>
     samlify.IdentityProvider({
       wantAuthnRequestsSigned,
+      wantLogoutRequestSigned,
       isAssertionEncrypted: encrypt,
       entityID: entityId,
       privateKey: keys.privateKeyPem,
@@ -98,9 +125,78 @@ export function testIdp(sp: TestSp, options: { entityId?: string; keys?: SelfSig
       singleSignOnService: [{ Binding: REDIRECT, Location: 'http://127.0.0.1:1/sso' }],
       singleLogoutService: [{ Binding: REDIRECT, Location: 'http://127.0.0.1:1/slo' }],
     });
+  /** What the signature of a redirect message covers: the query as sent, without the Signature itself (SAML bindings 3.4.4.1). */
+  const octetStringOf = (parsed: URL) =>
+    parsed.search
+      .slice(1)
+      .split('&')
+      .filter((pair) => !pair.startsWith('Signature='))
+      .join('&');
+  const logoutPeer = (sloUrl: string, signed: { request?: boolean; response?: boolean; certificate?: string }) =>
+    samlify.ServiceProvider({
+      entityID: sp.entityId,
+      wantLogoutRequestSigned: signed.request ?? false,
+      wantLogoutResponseSigned: signed.response ?? false,
+      assertionConsumerService: [{ Binding: POST, Location: sp.acsUrl }],
+      singleLogoutService: [{ Binding: REDIRECT, Location: sloUrl }],
+      ...(signed.certificate ? { signingCert: signed.certificate } : {}),
+    });
   return {
     entityId,
     keys,
+    logoutRequest(sloUrl, logout) {
+      const values = {
+        ID: `_l${randomUUID()}`,
+        Destination: logout.destination ?? sloUrl,
+        Issuer: logout.issuer ?? entityId,
+        IssueInstant: (logout.issueInstant ?? new Date()).toISOString(),
+        NameIDFormat: logout.nameIdFormat ?? NAMEID_PERSISTENT,
+        NameID: logout.nameId,
+        SessionIndex: `_s${randomUUID()}`,
+      };
+      const customTagReplacement = (template: string) => {
+        let xml = samlify.SamlLib.replaceTagsByValue(template, values);
+        if (logout.notOnOrAfter) xml = xml.replace(' Destination=', ` NotOnOrAfter="${logout.notOnOrAfter.toISOString()}" Destination=`);
+        if (logout.edit) xml = logout.edit(xml);
+        return { id: values.ID, context: xml };
+      };
+      const created = identityProvider(logout.signatureAlgorithm ?? RSA_SHA256, false).createLogoutRequest(logoutPeer(sloUrl, { request: logout.sign ?? true }), 'redirect', { logoutNameID: logout.nameId }, {
+        relayState: logout.relayState ?? '',
+        customTagReplacement,
+      }) as { id: string; context: string };
+      return { id: values.ID, url: created.context };
+    },
+    logoutResponse(sloUrl, inResponseTo, answer = {}) {
+      const values = {
+        ID: `_lr${randomUUID()}`,
+        Destination: sloUrl,
+        Issuer: entityId,
+        EntityID: entityId,
+        IssueInstant: new Date().toISOString(),
+        StatusCode: answer.status ?? 'urn:oasis:names:tc:SAML:2.0:status:Success',
+        InResponseTo: inResponseTo,
+      };
+      const customTagReplacement = (template: string) => {
+        let xml = samlify.SamlLib.replaceTagsByValue(template, values);
+        if (answer.edit) xml = answer.edit(xml);
+        return { id: values.ID, context: xml };
+      };
+      const created = identityProvider(RSA_SHA256, false).createLogoutResponse(logoutPeer(sloUrl, { response: answer.sign ?? true }), { extract: { request: { id: inResponseTo } } }, 'redirect', {
+        relayState: '',
+        customTagReplacement,
+      }) as { context: string };
+      return created.context;
+    },
+    async receiveLogoutRequest(url, spCertificate) {
+      const parsed = new URL(url);
+      const received = await identityProvider(RSA_SHA256, false, false, spCertificate !== undefined).parseLogoutRequest(
+        logoutPeer(`${parsed.origin}/unused`, spCertificate ? { certificate: spCertificate } : {}),
+        'redirect',
+        { query: Object.fromEntries(parsed.searchParams), octetString: octetStringOf(parsed) },
+      );
+      const extract = received.extract as { request?: { id?: unknown }; nameID?: unknown };
+      return { id: String(extract.request?.id), nameId: String(extract.nameID), xml: received.samlContent };
+    },
     metadata() {
       return identityProvider(RSA_SHA256, false).getMetadata();
     },

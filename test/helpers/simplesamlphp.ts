@@ -279,7 +279,8 @@ function spRemotePhp(sp: SamlTestServiceProvider): string {
     'validate.authnrequest': sp.wantSignedRequests ?? false,
     'assertion.encryption': sp.encryptAssertions ?? false,
   };
-  if (sp.sloUrl) entry['SingleLogoutService'] = sp.sloUrl;
+  // Logout messages signed both ways (HTTP-Redirect query signature): Capsule refuses an unsigned LogoutRequest.
+  if (sp.sloUrl) Object.assign(entry, { SingleLogoutService: sp.sloUrl, 'sign.logout': true });
   if (sp.certPem) entry['certData'] = sp.certPem.replace(/-----[^-]+-----|\s/g, '');
   return phpFile({ [sp.entityId]: entry }, 'metadata');
 }

@@ -25,3 +25,8 @@ export { openSamlLoginState, SAML_STATE_COOKIE, SAML_STATE_LIFETIME_S, sealSamlL
 export type { SamlLoginState } from './login-state.js';
 export { createSamlLogin } from './saml-login.js';
 export type { AcsUrlOf, BegunSamlLogin, CompletedSamlLogin, SamlLogin, SamlLoginDeps } from './saml-login.js';
+export { SAML_LOGOUT_REFUSALS, SamlLogoutError } from './logout-error.js';
+export type { SamlLogoutRefusal } from './logout-error.js';
+export { SAML_LOGOUT_COOKIE, SAML_LOGOUT_LIFETIME_S } from './logout-state.js';
+export { createSingleLogout } from './single-logout.js';
+export type { BegunSingleLogout, ReceivedLogoutRequest, SingleLogout, SingleLogoutDeps, SloUrlOf } from './single-logout.js';

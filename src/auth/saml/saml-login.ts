@@ -14,6 +14,7 @@ import { openSamlLoginState, SAML_STATE_LIFETIME_S, sealSamlLoginState } from '.
 import { samlPid, samlProviderNameOf, samlSettings, SAML_PID, type SamlSettings } from './saml-config.js';
 import { samlIdentity } from './saml-identity.js';
 import { SamlLoginError } from './saml-login-error.js';
+import { withRedirectLogoutBinding } from './sp-metadata.js';
 import { revealSpPrivateKey } from './sp-private-key.js';
 
 export interface SamlLoginDeps {
@@ -54,7 +55,7 @@ export interface SamlLogin {
   /** Validates the posted response against the browser's login state and signs the person in. Throws SamlLoginError for every refusal. */
   complete(name: string, options: { acsUrl: AcsUrlOf; samlResponse: string; stateCookie: string | undefined }): Promise<CompletedSamlLogin>;
   /** The SP metadata an IdP administrator imports. */
-  metadata(name: string, options: { acsUrl: AcsUrlOf }): string;
+  metadata(name: string, options: { acsUrl: AcsUrlOf; sloUrl?: AcsUrlOf }): string;
 }
 
 export function createSamlLogin(deps: SamlLoginDeps): SamlLogin {
@@ -122,15 +123,17 @@ export function createSamlLogin(deps: SamlLoginDeps): SamlLogin {
       const settings = settingsOf(name);
       const spKey = spKeyOf(settings);
       const certificate = settings.spCertificate;
-      return generateServiceProviderMetadata({
+      const xml = generateServiceProviderMetadata({
         issuer: settings.spEntityId,
         callbackUrl: options.acsUrl(settings),
         identifierFormat: settings.nameIdFormat,
         wantAssertionsSigned: true,
+        ...(settings.handleLogout && options.sloUrl ? { logoutCallbackUrl: options.sloUrl(settings) } : {}),
         // Each key descriptor only where this SP uses it: encryption when it holds a key and its certificate, signing when it signs requests.
         ...(spKey && certificate ? { decryptionPvk: spKey, decryptionCert: certificate } : {}),
         ...(spKey && certificate && settings.signRequests ? { privateKey: spKey, publicCerts: certificate } : {}),
       });
+      return settings.handleLogout && options.sloUrl ? withRedirectLogoutBinding(xml) : xml;
     },
   };
   return service;

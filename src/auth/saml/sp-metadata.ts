@@ -65,8 +65,11 @@ export function spMetadataXml(settings: SamlSettings, spPrivateKey: string, site
     privateKey: settings.signRequests ? spPrivateKey : undefined,
     publicCerts: settings.signRequests ? settings.spCertificate : undefined,
   });
-  if (!settings.handleLogout) return xml;
-  // node-saml advertises single logout with the HTTP-POST binding; Capsule takes logout messages by HTTP-Redirect.
+  return settings.handleLogout ? withRedirectLogoutBinding(xml) : xml;
+}
+
+/** node-saml advertises single logout with the HTTP-POST binding; Capsule takes logout messages by HTTP-Redirect. */
+export function withRedirectLogoutBinding(xml: string): string {
   const document = parseXml(xml);
   const logout = document?.getElementsByTagNameNS(NS_METADATA, 'SingleLogoutService')[0];
   if (!document || !logout || attribute(logout, 'Location') === null) return xml;

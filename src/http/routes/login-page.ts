@@ -14,6 +14,11 @@ const REASONS: Readonly<Record<string, string>> = {
   too_many_attempts: 'Too many failed attempts. Please wait a minute and try again.',
 };
 
+/** `?j_notice=`: what happened, in good news (not an error). */
+const NOTICES: Readonly<Record<string, string>> = {
+  signed_out: 'You are signed out, here and at your identity provider.',
+};
+
 const HEADERS = {
   'cache-control': 'no-store',
   'content-security-policy': "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -31,6 +36,7 @@ export interface LoginPageOptions {
   readonly samlProviders?: ReadonlyArray<{ name: string; title: string }>;
   /** Shown above the forms (plain words). */
   readonly error?: string | null;
+  readonly notice?: string | null;
   readonly signedInAs?: string | null;
 }
 
@@ -53,7 +59,7 @@ export function renderLoginPage(options: LoginPageOptions): SafeHtml {
     ? html`<p>You are signed in as <strong>${options.signedInAs}</strong>.</p>
 <p><a href="${resource}">Continue</a></p>
 <form method="post" action="/system/sling/logout"><input type="hidden" name="resource" value="${LOGIN_PAGE_PATH}"><div class="actions"><button type="submit" class="secondary">Sign out</button></div></form>`
-    : html`${options.error && html`<p class="notice error" role="alert">${options.error}</p>`}
+    : html`${options.error && html`<p class="notice error" role="alert">${options.error}</p>`}${options.notice && html`<p class="notice ok" role="status">${options.notice}</p>`}
 ${providers.length > 0 && html`<ul class="providers" aria-label="Single sign-on">${providerLinks}</ul><p class="or">or with a password</p>`}
 <form method="post" action="/j_security_check">
   <input type="hidden" name="resource" value="${back}">
@@ -97,6 +103,7 @@ export function loginPageRoutes(app: FastifyInstance, deps: { instanceName: () =
     const requested = safeResource(query.resource);
     if (request.session && requested) return reply.code(303).header('location', requested).header('cache-control', 'no-store').send();
     const reason = typeof query.j_reason === 'string' && Object.hasOwn(REASONS, query.j_reason) ? REASONS[query.j_reason] : null;
+    const notice = typeof query.j_notice === 'string' && Object.hasOwn(NOTICES, query.j_notice) ? NOTICES[query.j_notice] : null;
     return sendLoginPage(
       reply,
       request.session ? 200 : reason ? 401 : 200,
@@ -106,6 +113,7 @@ export function loginPageRoutes(app: FastifyInstance, deps: { instanceName: () =
         providers: deps.oidc.providers(),
         samlProviders: deps.saml.providers(),
         error: reason,
+        notice,
         signedInAs: request.session?.userId ?? null,
       }),
     );

@@ -1,9 +1,18 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { TokenHandler } from '../../auth/index.js';
-import { MAX_SAML_RESPONSE_CHARS, SAML_STATE_COOKIE, SAML_STATE_LIFETIME_S, SamlLoginError, type AcsUrlOf, type SamlLogin } from '../../auth/saml/index.js';
+import {
+  MAX_SAML_RESPONSE_CHARS,
+  SAML_STATE_COOKIE,
+  SAML_STATE_LIFETIME_S,
+  SamlLoginError,
+  type AcsUrlOf,
+  type SamlLogin,
+  type SingleLogout,
+} from '../../auth/saml/index.js';
 import type { Log } from '../../log.js';
 import { safeResource } from './auth.js';
+import { samlLogoutRoutes, sloUrlOf } from './saml-logout.js';
 import { LOGIN_PAGE_PATH, renderLoginPage, sendLoginPage, SAML_PATH } from './login-page.js';
 import type { OidcLogin } from '../../auth/oidc/index.js';
 
@@ -52,7 +61,10 @@ function field(body: unknown, name: string): string | null {
  * is the SP metadata. A refused response ends on the login page in plain words, and in the log
  * and the audit trail with its reason and the two values that differ.
  */
-export function samlRoutes(app: FastifyInstance, deps: { tokens: TokenHandler; saml: SamlLogin; oidc: OidcLogin; audit: Log; instanceName: () => string }): void {
+export function samlRoutes(
+  app: FastifyInstance,
+  deps: { tokens: TokenHandler; saml: SamlLogin; samlLogout: SingleLogout; oidc: OidcLogin; audit: Log; instanceName: () => string },
+): void {
   const { saml, tokens } = deps;
 
   const acsUrlOf =
@@ -113,6 +125,8 @@ export function samlRoutes(app: FastifyInstance, deps: { tokens: TokenHandler; s
   app.get<{ Params: { name: string } }>(`${SAML_PATH}/:name/metadata`, async (request, reply) => {
     const { name } = request.params;
     if (!saml.names().includes(name)) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no SAML identity provider ${name}` } });
-    return reply.header('cache-control', 'no-store').type('application/samlmetadata+xml').send(saml.metadata(name, { acsUrl: acsUrlOf(request, name) }));
+    return reply.header('cache-control', 'no-store').type('application/samlmetadata+xml').send(saml.metadata(name, { acsUrl: acsUrlOf(request, name), sloUrl: sloUrlOf(request) }));
   });
+
+  samlLogoutRoutes(app, { ...deps, page: failure });
 }
