@@ -447,7 +447,8 @@ describe('capsule saml', () => {
       await refused(add(huge), exactly(`capsule: --idp-metadata ${huge} answered more than 1048576 bytes (1 MiB), more than one identity provider's metadata${instead}`), 1);
       await refused(add(nothingListening), exactly(`capsule: --idp-metadata ${nothingListening} cannot be reached (connect ECONNREFUSED ${new URL(nothingListening).host})${instead}`), 1);
       await refused(add(page), exactly(`capsule: --idp-metadata ${page}: IdP metadata: the document is not SAML metadata (its root is html)`));
-      await refused(add('http://idp.example.com/metadata.xml'), /^capsule: --idp-metadata 'http:\/\/idp\.example\.com\/metadata\.xml' is plain http: use https \(plain http only to a loopback address\)$/);
+      // 0.0.0.0 is not loopback by the rule, yet a request to it would stay on this machine were the rule broken.
+      await refused(add('http://0.0.0.0:9/metadata.xml'), /^capsule: --idp-metadata 'http:\/\/0\.0\.0\.0:9\/metadata\.xml' is plain http: use https \(plain http only to a loopback address\)$/);
       await refused([...add(missing), '--idp-metadata-file', METADATA_FILE], /^capsule: give one of --idp-metadata URL, --idp-metadata-file FILE, or --idp-sso-url with --idp-cert-file$/);
       await refused(['add', 'corp', '--update', '--idp-metadata', missing], exactly(`capsule: --idp-metadata ${missing} answered HTTP 404${instead}`), 1);
       assert.equal(server.requests('/missing'), 2, 'the URL was tried (no redirect, no retry)');

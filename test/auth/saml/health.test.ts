@@ -151,7 +151,10 @@ describe('the SAML provider health check in a running instance', () => {
     const text = metadata.serve('/text', { body: 'metadata moved', headers: { 'content-type': 'text/plain' } });
     const declared = metadata.serve('/aggregate', { body: Buffer.alloc(MIB + 1, 0x20) });
     const streamed = metadata.serve('/aggregate-streamed', { body: Buffer.alloc(MIB + 1, 0x20), chunked: true });
-    const moved = metadata.serve('/moved', { status: 302, body: '', headers: { location: 'http://idp.example.com/metadata.xml' } });
+    // 0.0.0.0 is not loopback by the rule, yet a request to it would stay on this machine were the rule broken.
+    const moved = metadata.serve('/moved', { status: 302, body: '', headers: { location: 'http://0.0.0.0:9/metadata.xml' } });
+    const movedHere = metadata.serve('/moved-here', { status: 301, body: '', headers: { location: '/missing' } });
+    const loop = metadata.serve('/loop', { status: 302, body: '', headers: { location: '/loop' } });
     const closed = await startMetadataServer();
     const nothingListening = `${closed.origin}/metadata`;
     await closed.close();
@@ -161,7 +164,9 @@ describe('the SAML provider health check in a running instance', () => {
       [text, 'is not usable: not well-formed XML'],
       [declared, `answered more than ${MIB} bytes (1 MiB), more than one identity provider's metadata`],
       [streamed, `answered more than ${MIB} bytes (1 MiB), more than one identity provider's metadata`],
-      [moved, 'redirects to http://idp.example.com/metadata.xml, which is not https'],
+      [moved, 'redirects to http://0.0.0.0:9/metadata.xml, which is not https'],
+      [movedHere, `answered HTTP 404 (at ${metadata.origin}/missing)`],
+      [loop, 'redirects more than 3 times'],
       [nothingListening, `cannot be reached (connect ECONNREFUSED ${new URL(nothingListening).host})`],
     ];
     try {
