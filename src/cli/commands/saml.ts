@@ -335,7 +335,7 @@ export async function samlCheckCommand(name: string | undefined, options: Option
     registerSaml(s);
     if (name !== undefined) settingsIn(s, checkSamlProviderName(name)); // an unknown name is bad input, not a failed check
     const names = name === undefined ? providerNames(s) : [name];
-    return Promise.all(names.map((each) => checkSamlProviderWithMetadata(each, () => settingsIn(s, each), { crypto: s.crypto, clock: s.clock, fetchMetadata: (url) => fetchIdpMetadata(url) })));
+    return Promise.all(names.map((each) => checkSamlProviderWithMetadata(each, () => settingsIn(s, each), { crypto: s.crypto, clock: s.clock, fetchMetadata: fetchIdpMetadata })));
   });
   reportChecks(SAML, results, options, io);
 }
@@ -354,7 +354,7 @@ export function registerSamlCommands(program: Command, io: CliIO): void {
   )
     .option('--idp-metadata <url>', "fetch the identity provider's SAML metadata from this URL (https; plain http only to loopback); it is kept, and the health check warns when the certificates it lists change")
     .option('--idp-metadata-file <file>', "the identity provider's SAML metadata (entity id, SSO and SLO URLs, signing certificates)")
-    .option('--idp-entity-id <id>', "the identity provider's entity id (with --idp-sso-url; or to pick one entity of an aggregate metadata file)")
+    .option('--idp-entity-id <id>', "the identity provider's entity id (with --idp-sso-url; or to pick one entity of aggregate metadata)")
     .option('--idp-sso-url <url>', "the identity provider's single sign-on URL, HTTP-Redirect binding (https; plain http only to loopback)")
     .option('--idp-cert-file <pem>', "the identity provider's signing certificate(s), PEM (with --idp-sso-url)")
     .option('--idp-slo-url <url>', "the identity provider's single logout URL, HTTP-Redirect binding (for --logout, when the metadata names none)")
