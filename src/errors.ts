@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   OAUTH_BAD_RESPONSE: 'an OAuth token endpoint answered with something that is not a token response',
   OIDC_UNREACHABLE: "an OpenID provider's discovery document or keys could not be fetched",
   OIDC_LOGIN_FAILED: 'a sign-in through an OpenID provider was refused or could not be verified (state, code, ID token)',
+  SAML_METADATA_UNREACHABLE: "an identity provider's SAML metadata could not be fetched from its URL (unreachable, timeout, HTTP status, too large, redirect to plain http)",
   SAML_LOGIN_FAILED: 'a SAML response was refused (signature, audience, recipient, destination, validity window, request binding, NameID format, structure)',
   REPLICATION_PACKAGE_INVALID: 'a replication package is malformed, or names something that is never replicated',
   REPLICATION_OUT_OF_ORDER: 'a replication package is not the next one of its source (the answer says which one is expected)',

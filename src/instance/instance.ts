@@ -7,7 +7,7 @@ import { applyConfigFiles, literalReferences, readConfigFiles } from '../config/
 import { createHealthRegistry, HEALTH_PID, keysCheck, repositoryCheck, type HealthRegistry } from '../health/index.js';
 import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
 import { createOidcLogin, createProvisioner, watchOidcChecks } from '../auth/oidc/index.js';
-import { createMemoryReplayStore, createSamlLogin, createSamlProvisioner, createSingleLogout } from '../auth/saml/index.js';
+import { createMemoryReplayStore, createSamlLogin, createSamlProvisioner, createSingleLogout, watchSamlChecks } from '../auth/saml/index.js';
 import { buildApp, createMetrics, createTrustedProxies, type TlsFiles } from '../http/index.js';
 import type { PasswordHasher } from '../users/index.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -207,6 +207,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     health.register(keysCheck(() => services.crypto.keyIds()));
     watchOAuthClientChecks({ health, config: services.config, clients: createOAuthClients(services) });
     watchOidcChecks({ health, config: services.config, oidc });
+    watchSamlChecks({ ...services, health, saml });
     // One delivery loop per replication agent configured here (an author); a publish has none.
     replication = startReplication({ ...services, health, logger });
     const healthInterval = () => (services.config.current(HEALTH_PID)['interval.seconds'] as number) * 1000;

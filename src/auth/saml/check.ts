@@ -3,6 +3,8 @@ import type { Clock } from '../../clock.js';
 import type { CryptoSupport } from '../../crypto/index.js';
 import { isCapsuleError } from '../../errors.js';
 import type { HealthStatus } from '../../health/index.js';
+import { metadataFindings } from './metadata-check.js';
+import type { IdpMetadataFetch } from './metadata-fetch.js';
 import type { SamlSettings } from './saml-config.js';
 import { describeSpPrivateKey, revealSpPrivateKey } from './sp-private-key.js';
 
@@ -66,6 +68,20 @@ function spFindings(settings: SamlSettings, crypto: CryptoSupport, now: number):
 
 const RANK: Record<HealthStatus, number> = { ok: 0, warn: 1, critical: 2 };
 
+function resultOf(name: string, findings: readonly Finding[]): SamlCheckResult {
+  const status = findings.reduce<HealthStatus>((worst, finding) => (RANK[finding.status] > RANK[worst] ? finding.status : worst), 'ok');
+  return { name, status, code: status === 'critical' ? 'INVALID_CONFIG' : null, message: `${name}: ${findings.map((finding) => finding.text).join(', ')}` };
+}
+
+function failed(name: string, error: unknown): SamlCheckResult {
+  return { name, status: 'critical', code: isCapsuleError(error) ? error.code : 'INVALID_CONFIG', message: `${name}: ${(error as Error).message}` };
+}
+
+const offlineFindings = (settings: SamlSettings, deps: { crypto: CryptoSupport; clock: Clock }): Finding[] => {
+  const now = deps.clock.now();
+  return [...idpFindings(settings, now), ...spFindings(settings, deps.crypto, now)];
+};
+
 /**
  * The checks that need no network: the IdP certificates' validity (a warning 30 days before one
  * expires, critical once none is valid), the SP key decrypts with the master key and matches the
@@ -73,12 +89,27 @@ const RANK: Record<HealthStatus, number> = { ok: 0, warn: 1, critical: 2 };
  */
 export function checkSamlProvider(name: string, settingsOf: () => SamlSettings, deps: { crypto: CryptoSupport; clock: Clock }): SamlCheckResult {
   try {
-    const settings = settingsOf();
-    const now = deps.clock.now();
-    const findings = [...idpFindings(settings, now), ...spFindings(settings, deps.crypto, now)];
-    const status = findings.reduce<HealthStatus>((worst, finding) => (RANK[finding.status] > RANK[worst] ? finding.status : worst), 'ok');
-    return { name, status, code: status === 'critical' ? 'INVALID_CONFIG' : null, message: `${name}: ${findings.map((finding) => finding.text).join(', ')}` };
+    return resultOf(name, offlineFindings(settingsOf(), deps));
   } catch (error) {
-    return { name, status: 'critical', code: isCapsuleError(error) ? error.code : 'INVALID_CONFIG', message: `${name}: ${(error as Error).message}` };
+    return failed(name, error);
+  }
+}
+
+/**
+ * What `capsule saml check` and the instance's health check report: the offline checks, then, when
+ * the provider has an `idpMetadataUrl`, whether its metadata answers and still lists the configured
+ * signing certificates (warnings only: see metadata-check.ts). Never throws.
+ */
+export async function checkSamlProviderWithMetadata(
+  name: string,
+  settingsOf: () => SamlSettings,
+  deps: { crypto: CryptoSupport; clock: Clock; fetchMetadata: IdpMetadataFetch },
+): Promise<SamlCheckResult> {
+  try {
+    const settings = settingsOf();
+    const offline = offlineFindings(settings, deps);
+    return resultOf(name, [...offline, ...(await metadataFindings(settings, deps.fetchMetadata))]);
+  } catch (error) {
+    return failed(name, error);
   }
 }

@@ -1,5 +1,10 @@
 export { validateSamlResponse } from './acs.js';
-export { CERTIFICATE_WARNING_DAYS, checkSamlProvider } from './check.js';
+export { CERTIFICATE_WARNING_DAYS, checkSamlProvider, checkSamlProviderWithMetadata } from './check.js';
+export { samlCheck, watchSamlChecks } from './health-checks.js';
+export type { SamlCheckDeps } from './health-checks.js';
+export { fetchIdpMetadata, METADATA_FETCH_TIMEOUT_MS } from './metadata-fetch.js';
+export type { IdpMetadataFetch } from './metadata-fetch.js';
+export { refetchMetadataCommand } from './metadata-check.js';
 export type { SamlCheckResult } from './check.js';
 export type { SamlRequestState, SamlResponseInput, SamlResponseOptions } from './acs.js';
 export { createMemoryReplayStore } from './assertion-replay.js';

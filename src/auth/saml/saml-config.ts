@@ -66,6 +66,11 @@ export const samlComponent = defineComponent({
       description: "The identity provider's signing certificates (PEM). List the old and the new one while the provider rolls its key over.",
       required: true,
     }),
+    idpMetadataUrl: property.url({
+      title: 'IdP metadata URL',
+      description:
+        "Where the identity provider publishes its SAML metadata (https; plain http only to a loopback address). The health check fetches it and warns when it cannot, or when its signing certificates differ from the IdP certificates above. Empty: no such check.",
+    }),
     serviceProviderEntityId: property.string({ title: 'SP entity id', description: "This site's entity id, the audience the assertions must name.", required: true }),
     assertionConsumerServiceURL: property.string({
       title: 'ACS URL',
@@ -124,6 +129,8 @@ export interface SamlSettings {
   readonly idpEntityId: string;
   /** Each a PEM certificate; a response signed with any of them is accepted. */
   readonly idpCertificates: readonly string[];
+  /** Where the IdP's metadata is fetched from by the check, or null. */
+  readonly idpMetadataUrl: string | null;
   readonly spEntityId: string;
   /** Configured ACS URL, or null to derive it from the site's URL. */
   readonly acsUrl: string | null;
@@ -192,6 +199,7 @@ export function samlSettings(name: string, values: ConfigValues): SamlSettings {
     idpUrl: text(values, 'idpUrl') ?? '',
     idpEntityId: text(values, 'idpEntityId') ?? '',
     idpCertificates: entries(values, 'idpCert').flatMap(certificatesIn),
+    idpMetadataUrl: text(values, 'idpMetadataUrl'),
     spEntityId: text(values, 'serviceProviderEntityId') ?? '',
     acsUrl: text(values, 'assertionConsumerServiceURL'),
     storedSpPrivateKey: typeof storedKey === 'string' && storedKey !== '' ? storedKey : null,

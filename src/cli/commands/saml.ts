@@ -4,9 +4,10 @@ import type { Command } from 'commander';
 import { oidcPid } from '../../auth/oidc/index.js';
 import {
   certificatesIn,
-  checkSamlProvider,
   checkSamlProviderName,
+  checkSamlProviderWithMetadata,
   describeSpPrivateKey,
+  fetchIdpMetadata,
   generateSpKeyPair,
   parseIdpMetadata,
   revealSpPrivateKey,
@@ -37,6 +38,7 @@ type Options = HomeOptions & JsonOption;
 const SAML: FactoryKind = { noun: 'SAML identity provider', command: 'saml' };
 
 export interface SamlAddOptions extends HomeOptions {
+  readonly idpMetadata?: string;
   readonly idpMetadataFile?: string;
   readonly idpEntityId?: string;
   readonly idpSsoUrl?: string;
@@ -105,23 +107,40 @@ function pemCertificates(option: string, text: string): string[] {
   return certificates;
 }
 
-/** The IdP's entity id, SSO URL, SLO URL and certificates: from its metadata file, or from the options. */
+function metadataFrom(option: string, source: string, text: string, entityId: string | undefined): IdpMetadata {
+  try {
+    return parseIdpMetadata(text, entityId ?? null);
+  } catch (error) {
+    throw new CapsuleError('INVALID_ARGUMENT', `${option} ${source}: ${(error as Error).message}`);
+  }
+}
+
+/** The metadata document at `url`; a failure says what happened and offers the file instead. */
+async function fetchedMetadata(url: string): Promise<string> {
+  checkIdpUrl('--idp-metadata', url);
+  try {
+    return await fetchIdpMetadata(url);
+  } catch (error) {
+    const { code, message } = error as CapsuleError;
+    throw new CapsuleError(code, `--idp-metadata ${url} ${message}; check the URL, or save the metadata and give it with --idp-metadata-file`);
+  }
+}
+
+/** The IdP's entity id, SSO URL, SLO URL and certificates: from its metadata (URL or file), or from the options. */
 async function idpOf(options: SamlAddOptions): Promise<IdpMetadata> {
-  if (options.idpMetadataFile !== undefined) {
-    if (options.idpSsoUrl !== undefined || options.idpCertFile !== undefined) {
-      throw new CapsuleError('INVALID_ARGUMENT', 'give either --idp-metadata-file, or --idp-sso-url with --idp-cert-file, not both');
-    }
-    const text = await readText('--idp-metadata-file', options.idpMetadataFile);
-    let metadata: IdpMetadata;
-    try {
-      metadata = parseIdpMetadata(text, options.idpEntityId ?? null);
-    } catch (error) {
-      throw new CapsuleError('INVALID_ARGUMENT', `--idp-metadata-file ${options.idpMetadataFile}: ${(error as Error).message}`);
-    }
+  const sources = [options.idpMetadata, options.idpMetadataFile, options.idpSsoUrl ?? options.idpCertFile].filter((given) => given !== undefined);
+  if (sources.length > 1) {
+    throw new CapsuleError('INVALID_ARGUMENT', 'give one of --idp-metadata URL, --idp-metadata-file FILE, or --idp-sso-url with --idp-cert-file');
+  }
+  if (options.idpMetadata !== undefined || options.idpMetadataFile !== undefined) {
+    const metadata =
+      options.idpMetadata !== undefined
+        ? metadataFrom('--idp-metadata', options.idpMetadata, await fetchedMetadata(options.idpMetadata), options.idpEntityId)
+        : metadataFrom('--idp-metadata-file', options.idpMetadataFile!, await readText('--idp-metadata-file', options.idpMetadataFile!), options.idpEntityId);
     return { ...metadata, sloUrl: options.idpSloUrl ?? metadata.sloUrl };
   }
   if (options.idpSsoUrl === undefined || options.idpCertFile === undefined) {
-    throw new CapsuleError('INVALID_ARGUMENT', "give the identity provider's metadata with --idp-metadata-file FILE, or --idp-sso-url URL with --idp-cert-file PEM");
+    throw new CapsuleError('INVALID_ARGUMENT', "give the identity provider's metadata with --idp-metadata URL or --idp-metadata-file FILE, or --idp-sso-url URL with --idp-cert-file PEM");
   }
   if (options.idpEntityId === undefined || options.idpEntityId.trim() === '') {
     throw new CapsuleError('INVALID_ARGUMENT', "give the identity provider's entity id with --idp-entity-id ID (its metadata names it)");
@@ -173,8 +192,9 @@ function checkKeyOfStoredCertificate(given: GivenSpKey, stored: ConfigValues | n
   }
 }
 
-function idpChanges(idp: IdpMetadata): Record<string, ConfigValue | null> {
-  return { idpUrl: checkIdpUrl('the IdP SSO URL', idp.ssoUrl), idpEntityId: idp.entityId, idpCert: [...idp.signingCertificates] };
+/** The IdP settings; the metadata URL only when they came from it (the health check compares with what it serves). */
+function idpChanges(idp: IdpMetadata, metadataUrl: string | undefined): Record<string, ConfigValue | null> {
+  return { idpUrl: checkIdpUrl('the IdP SSO URL', idp.ssoUrl), idpEntityId: idp.entityId, idpCert: [...idp.signingCertificates], idpMetadataUrl: metadataUrl ?? null };
 }
 
 /** The flags given; when adding, the ones not given too (off). */
@@ -203,13 +223,13 @@ function optionChanges(options: SamlAddOptions): Record<string, ConfigValue | nu
   return changes;
 }
 
-const idpGiven = (options: SamlAddOptions) => options.idpMetadataFile !== undefined || options.idpSsoUrl !== undefined || options.idpCertFile !== undefined;
+const idpGiven = (options: SamlAddOptions) => options.idpMetadata !== undefined || options.idpMetadataFile !== undefined || options.idpSsoUrl !== undefined || options.idpCertFile !== undefined;
 
 export async function samlAdd(name: string, options: SamlAddOptions, io: CliIO) {
   checkSamlProviderName(name);
   // Everything read and checked before the home is opened: a refused command writes nothing.
   const idp = options.update && !idpGiven(options) ? null : await idpOf(options);
-  const changes = { ...(idp === null ? {} : idpChanges(idp)), ...optionChanges(options) };
+  const changes = { ...(idp === null ? {} : idpChanges(idp, options.idpMetadata)), ...optionChanges(options) };
   const sloUrl = idp?.sloUrl ?? options.idpSloUrl ?? null;
   if (sloUrl !== null && (options.logout || options.idpSloUrl !== undefined)) changes.logoutUrl = checkIdpUrl('the IdP single logout URL', sloUrl);
   const given = await givenSpKey(options);
@@ -267,6 +287,7 @@ export async function samlList(options: Options, io: CliIO) {
         title: settings.title,
         idpEntityId: settings.idpEntityId,
         idpUrl: settings.idpUrl,
+        idpMetadataUrl: settings.idpMetadataUrl,
         idpCertificates: settings.idpCertificates.map(certificateDates),
         spEntityId: settings.spEntityId,
         acsUrl: acsUrlOrNull(settings),
@@ -314,7 +335,7 @@ export async function samlCheckCommand(name: string | undefined, options: Option
     registerSaml(s);
     if (name !== undefined) settingsIn(s, checkSamlProviderName(name)); // an unknown name is bad input, not a failed check
     const names = name === undefined ? providerNames(s) : [name];
-    return names.map((each) => checkSamlProvider(each, () => settingsIn(s, each), { crypto: s.crypto, clock: s.clock }));
+    return Promise.all(names.map((each) => checkSamlProviderWithMetadata(each, () => settingsIn(s, each), { crypto: s.crypto, clock: s.clock, fetchMetadata: fetchIdpMetadata })));
   });
   reportChecks(SAML, results, options, io);
 }
@@ -331,8 +352,9 @@ export function registerSamlCommands(program: Command, io: CliIO): void {
       .command('add <name>')
       .description("add a SAML 2.0 identity provider; Capsule makes the SP key pair (the private key is encrypted with the master key and never shown) unless one is given"),
   )
+    .option('--idp-metadata <url>', "fetch the identity provider's SAML metadata from this URL (https; plain http only to loopback); it is kept, and the health check warns when the certificates it lists change")
     .option('--idp-metadata-file <file>', "the identity provider's SAML metadata (entity id, SSO and SLO URLs, signing certificates)")
-    .option('--idp-entity-id <id>', "the identity provider's entity id (with --idp-sso-url; or to pick one entity of an aggregate metadata file)")
+    .option('--idp-entity-id <id>', "the identity provider's entity id (with --idp-sso-url; or to pick one entity of aggregate metadata)")
     .option('--idp-sso-url <url>', "the identity provider's single sign-on URL, HTTP-Redirect binding (https; plain http only to loopback)")
     .option('--idp-cert-file <pem>', "the identity provider's signing certificate(s), PEM (with --idp-sso-url)")
     .option('--idp-slo-url <url>', "the identity provider's single logout URL, HTTP-Redirect binding (for --logout, when the metadata names none)")
@@ -361,7 +383,7 @@ export function registerSamlCommands(program: Command, io: CliIO): void {
     homeOption(
       saml
         .command('check [name]')
-        .description('IdP certificates valid (warning 30 days before expiry), SP key decrypts and matches the SP certificate? exit 1 when a check fails'),
+        .description('IdP certificates valid (warning 30 days before expiry), SP key decrypts and matches the SP certificate, IdP metadata URL answers with the configured certificates? exit 1 when a check fails'),
     ),
   ).action((name: string | undefined, options: Options) => samlCheckCommand(name, options, io));
   homeOption(saml.command('remove <name>').description('remove a SAML identity provider configuration')).action((name: string, options: HomeOptions) => samlRemove(name, options, io));

@@ -9,6 +9,8 @@ import { parseIdpMetadata, revealSpPrivateKey, samlComponent, samlSettings } fro
 import { systemClock } from '../../../src/clock.js';
 import { openServices } from '../../../src/instance/index.js';
 import { jsonOf, runCli, type CliResult } from '../../helpers/cli.js';
+import { startMetadataServer } from '../../helpers/metadata-server.js';
+import { simpleSamlPhpUnavailable, startSimpleSamlPhp } from '../../helpers/simplesamlphp.js';
 import { snapshotHome } from '../../helpers/home-snapshot.js';
 import { initialisedHome } from '../../helpers/homes.js';
 import { selfSigned } from '../../helpers/self-signed.js';
@@ -81,16 +83,16 @@ describe('capsule saml', () => {
     }
   };
   /** A command that must be refused: exit 2, the given line on stderr, and the home as it was. */
-  const refused = async (args: string[], message: RegExp) => {
+  const refused = async (args: string[], message: RegExp, exitCode = 2) => {
     const before = await snapshotHome(home);
     const result = await saml(args);
-    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+    assert.equal(result.code, exitCode, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
     assert.match(result.stderr.trim(), message);
     assert.equal(result.stderr.trim().split('\n').length, 1);
     assert.equal(await snapshotHome(home), before, `${args.join(' ')} changed the home`);
   };
 
-  it('has --help for every subcommand, each with --home; fetching metadata by URL is not offered yet', async () => {
+  it('has --help for every subcommand, each with --home; IdP metadata by URL or by file', async () => {
     for (const sub of ['add', 'list', 'metadata', 'check', 'remove']) {
       const help = await runCli(['saml', sub, '--help']);
       assert.equal(help.code, 0, help.stderr);
@@ -98,7 +100,7 @@ describe('capsule saml', () => {
     }
     const add = await runCli(['saml', 'add', '--help']);
     assert.match(add.stdout, /--idp-metadata-file <file>/);
-    assert.doesNotMatch(add.stdout, /--idp-metadata(?!-file)/);
+    assert.match(add.stdout, /--idp-metadata <url>/);
     assert.match((await runCli(['saml', '--help'])).stdout, /add.*\n(.|\n)*list(.|\n)*metadata(.|\n)*check(.|\n)*remove/);
   });
 
@@ -343,7 +345,7 @@ describe('capsule saml', () => {
     await refused(['add', 'x', '--idp-metadata-file', file('broken.xml', '<EntityDescriptor'), '--sp-entity-id', 'u'], /^capsule: --idp-metadata-file .*broken\.xml: IdP metadata: /);
     await refused(['add', 'x', '--idp-metadata-file', join(files, 'missing.xml'), '--sp-entity-id', 'u'], /^capsule: --idp-metadata-file: cannot read .*missing\.xml: ENOENT/);
     await refused(['add', 'x', '--idp-metadata-file', METADATA_FILE], /^capsule: give this site's SP entity id with --sp-entity-id/);
-    await refused(['add', 'x', '--sp-entity-id', 'u'], /^capsule: give the identity provider's metadata with --idp-metadata-file FILE, or --idp-sso-url URL with --idp-cert-file PEM$/);
+    await refused(['add', 'x', '--sp-entity-id', 'u'], /^capsule: give the identity provider's metadata with --idp-metadata URL or --idp-metadata-file FILE, or --idp-sso-url URL with --idp-cert-file PEM$/);
     await refused(['add', 'x', '--idp-metadata-file', METADATA_FILE, '--sp-entity-id', 'u', '--group-map', 'editors'], /group map entry 'editors' is not 'provider-group=capsule-group'/);
     await refused(['add', 'bad name', '--idp-metadata-file', METADATA_FILE, '--sp-entity-id', 'u'], /is not a SAML identity provider name/);
     await refused(['add', 'x', ...sso('https://idp.example.com/sso'), '--logout'], /^capsule: --logout: the IdP names no single logout URL \(HTTP-Redirect\); give it with --idp-slo-url URL$/);
@@ -377,6 +379,84 @@ describe('capsule saml', () => {
     await refused(['remove', 'nosuch'], /^capsule: no SAML identity provider nosuch; nothing to remove$/);
   });
 
+  it('adds a provider from its metadata URL (SimpleSAMLphp), keeps the URL for the check, and --update with the URL fetches it again', { skip: simpleSamlPhpUnavailable() }, async () => {
+    const idp = await startSimpleSamlPhp({ users: [], sp: { entityId: 'http://127.0.0.1:4502/saml', acsUrl: 'http://127.0.0.1:4502/system/sling/saml/web/acs' } });
+    try {
+      const url = idp.metadataUrl;
+      const added = await saml(['add', 'web', '--idp-metadata', url, '--sp-entity-id', 'http://127.0.0.1:4502/saml']);
+      assert.equal(added.code, 0, added.stderr);
+      const certificate = new X509Certificate(idp.certPem);
+      assert.deepEqual(added.stdout.trim().split('\n'), [
+        `added SAML identity provider web (SP private key encrypted with master key ${masterKey}); give the IdP the SP metadata from 'capsule saml metadata web', then test it with 'capsule saml check web'`,
+        `trusting IdP certificate CN=simplesamlphp-test-idp, SHA-256 ${certificate.fingerprint256}, valid until ${new Date(certificate.validTo).toISOString().slice(0, 10)}`,
+      ]);
+      const stored = await storedValues('web');
+      assert.equal(stored?.['idpMetadataUrl'], url);
+      assert.equal(stored?.['idpEntityId'], idp.entityId);
+      assert.equal(stored?.['idpUrl'], idp.ssoUrl);
+      assert.deepEqual((stored?.['idpCert'] as string[]).map(body), [body(idp.certPem)]);
+      privateKeys.push(await spPrivateKeyOf('web'));
+      assert.equal(jsonOf<Array<ListedProvider & { idpMetadataUrl: string | null }>>(await saml(['list', '--json'])).find((entry) => entry.name === 'web')?.idpMetadataUrl, url);
+
+      const checked = await saml(['check', 'web', '--json']);
+      assert.equal(checked.code, 0, checked.stderr);
+      const [result] = jsonOf<SamlCheckResult[]>(checked);
+      assert.ok(result!.message.endsWith(`, IdP metadata at ${url} answers and lists the configured signing certificate`), result!.message);
+
+      // The IdP rolled its key: what it publishes is no longer what this home trusts.
+      const old = selfSigned({ commonName: 'old-idp' });
+      const services = await openServices({ home, clock: systemClock });
+      try {
+        services.config.register(samlComponent);
+        await services.config.update('capsule.auth.saml~web', { idpCert: [old.certificatePem] });
+      } finally {
+        await services.close();
+      }
+      const rolled = await saml(['check', 'web']);
+      assert.equal(rolled.code, 0, 'a warning: sign-ins still use the configured certificate');
+      assert.match(rolled.stdout, new RegExp(`^WARN {5}web: IdP certificate valid until .*, IdP metadata at ${url} lists other signing certificates than the configured ones \\(new: SHA-256 ${certificate.fingerprint256}, .*\\): the IdP rolled its key; trust what it publishes with 'capsule saml add web --update --idp-metadata ${url}'$`, 'm'));
+
+      const refetched = await saml(['add', 'web', '--update', '--idp-metadata', url]);
+      assert.equal(refetched.code, 0, refetched.stderr);
+      assert.deepEqual(((await storedValues('web'))?.['idpCert'] as string[]).map(body), [body(idp.certPem)]);
+      assert.doesNotMatch((await saml(['check', 'web'])).stdout, /rolled/);
+
+      // Given another way, the IdP settings no longer come from the URL: it is forgotten.
+      const byFile = await saml(['add', 'web', '--update', '--idp-metadata-file', METADATA_FILE]);
+      assert.equal(byFile.code, 0, byFile.stderr);
+      assert.equal((await storedValues('web'))?.['idpMetadataUrl'], undefined);
+    } finally {
+      await idp.stop();
+    }
+    assert.equal((await saml(['remove', 'web'])).code, 0);
+  });
+
+  it('refuses a metadata URL that fails with one line, and writes nothing (adding or updating)', async () => {
+    const server = await startMetadataServer();
+    try {
+      const missing = `${server.origin}/missing`;
+      const page = server.serve('/page', { body: '<html><body>Sign in</body></html>', headers: { 'content-type': 'text/html' } });
+      const huge = server.serve('/aggregate', { body: Buffer.alloc(1024 * 1024 + 1, 0x20), chunked: true });
+      const closed = await startMetadataServer();
+      const nothingListening = `${closed.origin}/metadata`;
+      await closed.close();
+      const add = (url: string) => ['add', 'x', '--idp-metadata', url, '--sp-entity-id', 'u'];
+      const instead = '; check the URL, or save the metadata and give it with --idp-metadata-file';
+      const exactly = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+      await refused(add(missing), exactly(`capsule: --idp-metadata ${missing} answered HTTP 404${instead}`), 1);
+      await refused(add(huge), exactly(`capsule: --idp-metadata ${huge} answered more than 1048576 bytes (1 MiB), more than one identity provider's metadata${instead}`), 1);
+      await refused(add(nothingListening), exactly(`capsule: --idp-metadata ${nothingListening} cannot be reached (connect ECONNREFUSED ${new URL(nothingListening).host})${instead}`), 1);
+      await refused(add(page), exactly(`capsule: --idp-metadata ${page}: IdP metadata: the document is not SAML metadata (its root is html)`));
+      // 0.0.0.0 is not loopback by the rule, yet a request to it would stay on this machine were the rule broken.
+      await refused(add('http://0.0.0.0:9/metadata.xml'), /^capsule: --idp-metadata 'http:\/\/0\.0\.0\.0:9\/metadata\.xml' is plain http: use https \(plain http only to a loopback address\)$/);
+      await refused([...add(missing), '--idp-metadata-file', METADATA_FILE], /^capsule: give one of --idp-metadata URL, --idp-metadata-file FILE, or --idp-sso-url with --idp-cert-file$/);
+      await refused(['add', 'corp', '--update', '--idp-metadata', missing], exactly(`capsule: --idp-metadata ${missing} answered HTTP 404${instead}`), 1);
+      assert.equal(server.requests('/missing'), 2, 'the URL was tried (no redirect, no retry)');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('removes a provider', async () => {
     const removed = await saml(['remove', 'corp']);
     assert.equal(removed.code, 0, removed.stderr);
@@ -387,7 +467,7 @@ describe('capsule saml', () => {
   });
 
   it('never printed an SP private key, in any output of the commands above', () => {
-    assert.ok(outputs.length > 30 && privateKeys.length === 3);
+    assert.ok(outputs.length > 30 && privateKeys.length === (simpleSamlPhpUnavailable() === undefined ? 4 : 3));
     for (const key of privateKeys) {
       const lines = key.split('\n').filter((line) => /^[A-Za-z0-9+/=]{16,}$/.test(line));
       assert.ok(lines.length > 20);
