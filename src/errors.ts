@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   OIDC_LOGIN_FAILED: 'a sign-in through an OpenID provider was refused or could not be verified (state, code, ID token)',
   SAML_METADATA_UNREACHABLE: "an identity provider's SAML metadata could not be fetched from its URL (unreachable, timeout, HTTP status, too large, redirect to plain http)",
   SAML_LOGIN_FAILED: 'a SAML response was refused (signature, audience, recipient, destination, validity window, request binding, NameID format, structure)',
+  SAML_LOGOUT_FAILED: 'a SAML logout message was refused (signature, issuer, destination, validity, request binding, replay)',
   REPLICATION_PACKAGE_INVALID: 'a replication package is malformed, or names something that is never replicated',
   REPLICATION_OUT_OF_ORDER: 'a replication package is not the next one of its source (the answer says which one is expected)',
   REPLICATION_FAILED: 'a replication agent could not deliver to its publish (the publish\'s answer says why)',

@@ -38,7 +38,7 @@ export class SamlLogoutError extends CapsuleError {
     received: string | null,
     options?: ErrorOptions,
   ) {
-    super('SAML_LOGIN_FAILED', `SAML logout message refused (${reason}): expected ${clip(expected) ?? '(nothing)'}, received ${clip(received) ?? '(nothing)'}`, options);
+    super('SAML_LOGOUT_FAILED', `SAML logout message refused (${reason}): expected ${clip(expected) ?? '(nothing)'}, received ${clip(received) ?? '(nothing)'}`, options);
     this.userMessage = SAML_LOGOUT_REFUSALS[reason];
     this.expected = clip(expected);
     this.received = clip(received);
