@@ -186,5 +186,5 @@ export function settingsTrusting(idp: TestIdp, values: Record<string, string | n
 
 /** ACS options with a replay store of their own (a test of replays shares one on purpose). */
 export function freshOptions(decryptionKey: string | null = null): SamlResponseOptions {
-  return { decryptionKey, requestLifetimeMs: 600_000, replay: createMemoryReplayStore({ clock: systemClock }) };
+  return { decryptionKey, requestLifetimeMs: 600_000, replay: createMemoryReplayStore({ clock: systemClock }), clock: systemClock };
 }
