@@ -4,7 +4,7 @@ import type { Clock } from '../../clock.js';
 import type { AssertionReplayStore } from './assertion-replay.js';
 import { fingerprintOf, readResponseShape, withDecryptedAssertion, type ResponseShape } from './response-shape.js';
 import type { SamlSettings } from './saml-config.js';
-import { SamlLoginError } from './saml-login-error.js';
+import { isSamlLoginError, SamlLoginError } from './saml-login-error.js';
 import { attribute, childElements, firstChild, NS_ASSERTION } from './saml-xml.js';
 import { checkVerifiedAssertion, type ValidatedAssertion } from './verified-assertion.js';
 
@@ -81,6 +81,15 @@ function libraryFor(settings: SamlSettings, input: SamlResponseInput, shape: Res
   });
 }
 
+/** The request the response says it answers, and the ones its assertion's confirmations name where they differ (the signed ones, for an assertion moved into another response). */
+function answeredRequests(shape: ResponseShape): string {
+  const onResponse = shape.inResponseTo ?? '(none)';
+  const subject = firstChild(shape.assertion, NS_ASSERTION, 'Subject');
+  const confirmations = subject ? childElements(subject, NS_ASSERTION, 'SubjectConfirmation') : [];
+  const inAssertion = confirmations.map((each) => attribute(firstChild(each, NS_ASSERTION, 'SubjectConfirmationData'), 'InResponseTo') ?? '(none)');
+  return inAssertion.every((each) => each === onResponse) ? onResponse : `${onResponse} on the Response, ${inAssertion.join(', ')} in the assertion`;
+}
+
 function audiencesOf(shape: ResponseShape): string {
   const conditions = firstChild(shape.assertion, NS_ASSERTION, 'Conditions');
   const restrictions = conditions ? childElements(conditions, NS_ASSERTION, 'AudienceRestriction') : [];
@@ -88,8 +97,19 @@ function audiencesOf(shape: ResponseShape): string {
   return audiences.join(', ') || '(no audience)';
 }
 
+/** SHA-256 fingerprints of the IdP certificates configured, for a refusal's expected value. */
+function configuredSigners(settings: SamlSettings): string {
+  return settings.idpCertificates.map((certificate) => fingerprintOf(certificate) ?? '(unreadable)').join(', ');
+}
+
+/** The shape rules know no certificate: an unsigned response is refused naming the ones a signature was expected from. */
+function namingSigners(settings: SamlSettings, error: unknown): unknown {
+  if (!isSamlLoginError(error, 'unsigned')) return error;
+  return new SamlLoginError('unsigned', `a signature by ${configuredSigners(settings) || '(no certificate configured)'} on the Response or the Assertion`, error.received, { cause: error });
+}
+
 function signatureRefusal(settings: SamlSettings, shape: ResponseShape, error: Error): SamlLoginError {
-  const configured = settings.idpCertificates.map((certificate) => fingerprintOf(certificate) ?? '(unreadable)').join(', ');
+  const configured = configuredSigners(settings);
   const named = [...new Set(shape.keyInfoCertificates.map((certificate) => fingerprintOf(certificate) ?? '(unreadable)'))].join(', ');
   return new SamlLoginError('signature-invalid', `a signature by ${configured || '(no certificate configured)'}`, named ? `a signature naming ${named}` : error.message, { cause: error });
 }
@@ -103,7 +123,7 @@ function translate(error: unknown, settings: SamlSettings, input: SamlResponseIn
   if (/^Invalid (document )?signature( from encrypted assertion)?$/.test(message)) return signatureRefusal(settings, shape, error);
   if (message.startsWith('Invalid signature')) return new SamlLoginError('structure', 'one signed assertion', message, { cause: error });
   if (message.startsWith('SAML assertion audience mismatch')) return new SamlLoginError('audience', settings.spEntityId, audiencesOf(shape), { cause: error });
-  if (/InResponseTo/.test(message)) return new SamlLoginError('in-response-to', request?.id ?? '(none: IdP-initiated)', shape.inResponseTo ?? '(none)', { cause: error });
+  if (/InResponseTo/.test(message)) return new SamlLoginError('in-response-to', request?.id ?? '(none: IdP-initiated)', answeredRequests(shape), { cause: error });
   if (message.startsWith('Error parsing')) return new SamlLoginError('malformed', 'xs:dateTime instants where SAML requires them', message, { cause: error });
   if (message.startsWith('No decryption key')) return new SamlLoginError('no-decryption-key', 'the SP private key', 'none configured', { cause: error });
   return new SamlLoginError('rejected', `a valid response for ${input.acsUrl}`, message, { cause: error });
@@ -118,7 +138,12 @@ function checkDestination(shape: ResponseShape, acsUrl: string): void {
 
 /** Validates a posted SAMLResponse for one provider; the assertion's values, or a SamlLoginError. */
 export async function validateSamlResponse(settings: SamlSettings, input: SamlResponseInput, options: SamlResponseOptions): Promise<ValidatedAssertion> {
-  const outer = readResponseShape(input.samlResponse);
+  let outer: ResponseShape;
+  try {
+    outer = readResponseShape(input.samlResponse);
+  } catch (error) {
+    throw namingSigners(settings, error);
+  }
   // An unsolicited response (no InResponseTo) is taken as IdP-initiated even with a login state in this browser, when allowed.
   const request = outer.inResponseTo === null && settings.allowIdpInitiated ? null : input.request;
   if (request === null && !settings.allowIdpInitiated) {
@@ -128,7 +153,9 @@ export async function validateSamlResponse(settings: SamlSettings, input: SamlRe
   const decryptionKey = options.decryptionKey;
   if (outer.encrypted && !decryptionKey) throw new SamlLoginError('no-decryption-key', 'the SP private key', 'none configured');
   // node-saml decrypts again on its own; the plaintext read here only decides which signatures it must find, and is held to the shape rules.
-  const shape = await withDecryptedAssertion(outer, (xml) => decryptXml(xml, decryptionKey!));
+  const shape = await withDecryptedAssertion(outer, (xml) => decryptXml(xml, decryptionKey!)).catch((error: unknown) => {
+    throw namingSigners(settings, error);
+  });
   if (settings.idpCertificates.length === 0) throw new SamlLoginError('signature-invalid', 'a configured IdP certificate', '(no certificate configured)');
   const nowMs = options.clock.now();
   if (request !== null && nowMs >= request.issuedAt.getTime() + options.requestLifetimeMs) {

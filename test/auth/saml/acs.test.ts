@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID, X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import fc from 'fast-check';
 import { validateSamlResponse, type SamlRequestState } from '../../../src/auth/saml/acs.js';
 import type { SamlSettings } from '../../../src/auth/saml/saml-config.js';
 import { isSamlLoginError, type SamlLoginError, type SamlRefusal } from '../../../src/auth/saml/saml-login-error.js';
 import { base64, freshOptions, NAMEID_PERSISTENT, settingsTrusting, TEST_SP, RSA_SHA1, testIdp, type IssueOptions } from '../../helpers/saml-idp.js';
 import { selfSigned } from '../../helpers/self-signed.js';
+import { extensions, forgedAssertion, forgedInPlace, NS_A, NS_DS, NS_P, parse, serialize, stripSignatures } from '../../helpers/saml-xml-edits.js';
 
 const SP = TEST_SP;
 const idp = testIdp(SP);
@@ -53,35 +53,9 @@ async function refused(attempt: Attempt, reason: SamlRefusal): Promise<SamlLogin
   return caught;
 }
 
-const A = 'urn:oasis:names:tc:SAML:2.0:assertion';
-const P = 'urn:oasis:names:tc:SAML:2.0:protocol';
-const DS = 'http://www.w3.org/2000/09/xmldsig#';
-const parse = (xml: string) => new DOMParser().parseFromString(xml, 'text/xml');
-const serialize = (doc: Document) => new XMLSerializer().serializeToString(doc);
-const stripSignatures = (xml: string) => xml.replace(/<ds:Signature[\s\S]*?<\/ds:Signature>/g, '');
-
-/** The response's assertion, copied without its signature, naming `admin`. */
-function forgedAssertion(doc: Document, id = '_forged'): Element {
-  const copy = doc.getElementsByTagNameNS(A, 'Assertion')[0]!.cloneNode(true) as Element;
-  for (const signature of Array.from(copy.getElementsByTagNameNS(DS, 'Signature'))) signature.parentNode!.removeChild(signature);
-  copy.setAttribute('ID', id);
-  copy.getElementsByTagNameNS(A, 'NameID')[0]!.textContent = 'admin';
-  return copy;
-}
-
-/** The forged assertion put where the signed one was; the signed one, detached, for the caller to hide. */
-function forgedInPlace(doc: Document): { signed: Element; forged: Element } {
-  const signed = doc.getElementsByTagNameNS(A, 'Assertion')[0]!;
-  const forged = forgedAssertion(doc);
-  doc.documentElement!.replaceChild(forged, signed);
-  return { signed, forged };
-}
-
-function extensions(doc: Document, ...content: Node[]): Element {
-  const element = doc.createElementNS(P, 'samlp:Extensions');
-  for (const node of content) element.appendChild(node);
-  return element;
-}
+const A = NS_A;
+const P = NS_P;
+const DS = NS_DS;
 
 describe('the ACS accepts a valid response', () => {
   it('gives the NameID, its format, the attributes, the session index, the assertion id and the end of validity', async () => {
