@@ -5,14 +5,14 @@
  *   npx tsx test/vectors/saml/generate.ts
  *
  * The responses are issued by samlify (test/helpers/saml-idp.ts, an IdP independent of node-saml)
- * with the FIXED test-only key pair in this folder (idp-key.pem, idp-cert.pem: made on the first
- * run, never used anywhere else), at a fixed instant, for a fixed request ID, SP entity id and ACS
+ * with the FIXED test-only key pair in this folder (idp-key.pem, idp-cert.pem; other-key.pem signs
+ * the case of a wrong signer: made on the first run, never used anywhere else), at a fixed instant, for a fixed request ID, SP entity id and ACS
  * URL (SETTINGS below, copied into the manifest). The attacks are then made from the signed XML
  * (test/helpers/saml-xml-edits.ts). What each case must end in (reason, the two values the log
  * names, the words on the login page) is written here by hand: regenerating must never copy the
  * verifier's current opinion into the expectations. Signing is deterministic, so running this
- * again rewrites the same files, except the two made with a key made per run (another signer, an
- * encryption recipient) and the encrypted one (random session key).
+ * again rewrites the same files, except the encrypted one (a random session key, to a recipient
+ * certificate made per run: the provider it is posted to holds no key anyway).
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -66,11 +66,12 @@ interface VectorCase {
   readonly neverRead?: string;
 }
 
-function idpKeys(): SelfSigned {
-  const keyFile = HERE('idp-key.pem');
-  const certFile = HERE(SETTINGS.idpCertificateFile);
+/** A test-only key pair kept in this folder (made on the first run), so that running again signs the same bytes. */
+function storedKeys(prefix: string, commonName: string): SelfSigned {
+  const keyFile = HERE(`${prefix}-key.pem`);
+  const certFile = HERE(`${prefix}-cert.pem`);
   if (!existsSync(keyFile)) {
-    const made = selfSigned({ commonName: 'capsule-vector-idp (test only)', notBefore: new Date('2025-01-01T00:00:00Z'), notAfter: new Date('2046-01-01T00:00:00Z') });
+    const made = selfSigned({ commonName, notBefore: new Date('2025-01-01T00:00:00Z'), notAfter: new Date('2046-01-01T00:00:00Z') });
     writeFileSync(keyFile, made.privateKeyPem);
     writeFileSync(certFile, made.certificatePem);
   }
@@ -81,10 +82,10 @@ function idpKeys(): SelfSigned {
 const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
 
 async function main(): Promise<void> {
-  const keys = idpKeys();
+  const keys = storedKeys('idp', 'capsule-vector-idp (test only)');
   const sp = { entityId: SETTINGS.spEntityId, acsUrl: SETTINGS.acsUrl };
   const idp = testIdp(sp, { entityId: SETTINGS.idpEntityId, keys });
-  const stranger = selfSigned({ commonName: 'someone-else (test only)' });
+  const stranger = storedKeys('other', 'someone-else (test only)');
   const strangerIdp = testIdp(sp, { entityId: SETTINGS.idpEntityId, keys: stranger });
 
   let serial = 0;
@@ -256,7 +257,7 @@ async function main(): Promise<void> {
     stripSignatures(await issue({ nameId: 'mallory' })),
   );
   add(
-    { name: 'other-key', file: 'other-key.xml', outcome: 'refused', reason: 'signature-invalid', forgedUser: 'mallory', attack: 'signed by another key than the configured IdP certificate (its own certificate in KeyInfo)', loop: { cause: 'certificate mismatch', loginPage: 'The signature on the sign-in response could not be verified with the identity provider certificates configured here.' }, logged: { expected: fingerprint(keys.certificatePem), received: fingerprint(stranger.certificatePem) } },
+    { name: 'other-key', file: 'other-key.xml', outcome: 'refused', reason: 'signature-invalid', forgedUser: 'mallory', attack: 'signed by another key than the configured IdP certificate (other-key.pem, its certificate other-cert.pem in KeyInfo)', loop: { cause: 'certificate mismatch', loginPage: 'The signature on the sign-in response could not be verified with the identity provider certificates configured here.' }, logged: { expected: fingerprint(keys.certificatePem), received: fingerprint(stranger.certificatePem) } },
     await issue({ nameId: 'mallory' }, strangerIdp),
   );
   const recipientKeys = selfSigned({ commonName: 'an SP key this site does not hold (test only)' });
