@@ -6,6 +6,7 @@ import { validateSamlResponse, type SamlRequestState } from '../../../src/auth/s
 import type { SamlSettings } from '../../../src/auth/saml/saml-config.js';
 import { isSamlLoginError, type SamlLoginError, type SamlRefusal } from '../../../src/auth/saml/saml-login-error.js';
 import { base64, freshOptions, NAMEID_PERSISTENT, settingsTrusting, TEST_SP, RSA_SHA1, testIdp, type IssueOptions } from '../../helpers/saml-idp.js';
+import { fixedClock } from '../../../src/clock.js';
 import { selfSigned } from '../../helpers/self-signed.js';
 import { extensions, forgedAssertion, forgedInPlace, NS_A, NS_DS, NS_P, parse, serialize, stripSignatures } from '../../helpers/saml-xml-edits.js';
 
@@ -225,6 +226,32 @@ describe('the ACS refuses, each with its reason and the two values that differ',
     );
     await refused({ xml: '<samlp:Response xmlns:samlp="x"><unclosed></samlp:Response>', request }, 'malformed');
     await refused({ xml: `<samlp:LogoutResponse xmlns:samlp="${P}" ID="_l"/>`, request }, 'malformed');
+  });
+});
+
+describe('the ACS reads the time from the Clock it is given, never from Date', () => {
+  const instant = Date.parse('2026-01-15T09:00:00.000Z');
+  const at = (nowMs: number) => ({ ...freshOptions(null), clock: fixedClock(nowMs) });
+  const submit = (xml: string, request: SamlRequestState, nowMs: number) => validateSamlResponse(settings(), { samlResponse: base64(xml), acsUrl: SP.acsUrl, request }, at(nowMs));
+
+  it('takes a response issued at the Clock’s instant, however far that is from the system clock', async () => {
+    const request = { id: `_q${randomUUID()}`, issuedAt: new Date(instant) };
+    const xml = await idp.issue({ requestId: request.id, now: new Date(instant) });
+    assert.equal((await submit(xml, request, instant)).nameId, 'alice');
+  });
+
+  it('refuses a response the system clock takes once the Clock is past its end, naming the Clock’s now', async () => {
+    const request = newRequest();
+    const xml = await idp.issue({ requestId: request.id });
+    const later = Date.now() + 3_600_000;
+    await assert.rejects(submit(xml, request, later), (caught) => isSamlLoginError(caught, 'expired') && caught.received === new Date(later).toISOString());
+  });
+
+  it('refuses an answer that comes after the request’s lifetime by the Clock, though the assertion is still valid', async () => {
+    const request = { id: `_q${randomUUID()}`, issuedAt: new Date(instant) };
+    const xml = await idp.issue({ requestId: request.id, now: new Date(instant), notOnOrAfter: new Date(instant + 3_600_000) });
+    await assert.rejects(submit(xml, request, instant + 600_000), (caught) => isSamlLoginError(caught, 'expired') && /^an answer before 2026-01-15T09:10:00.000Z/.test(caught.expected ?? ''));
+    assert.equal((await submit(xml, request, instant + 599_999)).nameId, 'alice', 'within it');
   });
 });
 
