@@ -159,7 +159,8 @@ export async function validateSamlResponse(settings: SamlSettings, input: SamlRe
   if (settings.idpCertificates.length === 0) throw new SamlLoginError('signature-invalid', 'a configured IdP certificate', '(no certificate configured)');
   const nowMs = options.clock.now();
   if (request !== null && nowMs >= request.issuedAt.getTime() + options.requestLifetimeMs) {
-    throw new SamlLoginError('expired', `an answer before ${new Date(request.issuedAt.getTime() + options.requestLifetimeMs).toISOString()} to the request of ${request.issuedAt.toISOString()}`, new Date(nowMs).toISOString());
+    const until = new Date(request.issuedAt.getTime() + options.requestLifetimeMs).toISOString();
+    throw new SamlLoginError('in-response-to', `an answer to ${request.id} before ${until}`, `an answer at ${new Date(nowMs).toISOString()}`);
   }
 
   let verifiedXml: string;

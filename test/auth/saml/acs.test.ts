@@ -241,16 +241,16 @@ describe('the ACS reads the time from the Clock it is given, never from Date', (
   });
 
   it('refuses a response the system clock takes once the Clock is past its end, naming the Clock’s now', async () => {
-    const request = newRequest();
-    const xml = await idp.issue({ requestId: request.id });
     const later = Date.now() + 3_600_000;
+    const request = { id: `_q${randomUUID()}`, issuedAt: new Date(later - 1_000) }; // a fresh request by the Clock: the assertion is what has ended
+    const xml = await idp.issue({ requestId: request.id });
     await assert.rejects(submit(xml, request, later), (caught) => isSamlLoginError(caught, 'expired') && caught.received === new Date(later).toISOString());
   });
 
   it('refuses an answer that comes after the request’s lifetime by the Clock, though the assertion is still valid', async () => {
     const request = { id: `_q${randomUUID()}`, issuedAt: new Date(instant) };
     const xml = await idp.issue({ requestId: request.id, now: new Date(instant), notOnOrAfter: new Date(instant + 3_600_000) });
-    await assert.rejects(submit(xml, request, instant + 600_000), (caught) => isSamlLoginError(caught, 'expired') && /^an answer before 2026-01-15T09:10:00.000Z/.test(caught.expected ?? ''));
+    await assert.rejects(submit(xml, request, instant + 600_000), (caught) => isSamlLoginError(caught, 'in-response-to') && caught.expected === `an answer to ${request.id} before 2026-01-15T09:10:00.000Z`);
     assert.equal((await submit(xml, request, instant + 599_999)).nameId, 'alice', 'within it');
   });
 });
