@@ -40,6 +40,10 @@ export interface IssueOptions {
   readonly edit?: (xml: string) => string;
   /** The assertion's ID; a fresh one by default. */
   readonly assertionId?: string;
+  /** The response's ID; a fresh one by default. */
+  readonly responseId?: string;
+  /** The issue instant the window is counted from; the time of the call by default (fixed for the vectors in test/vectors/saml/). */
+  readonly now?: Date;
   /** Encrypts the assertion to this certificate (PEM), the assertion signed before, the response after (samlify's defaults: AES-256, RSA-OAEP). */
   readonly encryptTo?: string;
 }
@@ -105,8 +109,8 @@ function attributeStatement(nameId: string, groups: readonly string[]): string {
   return `<saml:AttributeStatement><saml:Attribute Name="uid">${values([nameId])}</saml:Attribute>${groupAttribute}</saml:AttributeStatement>`;
 }
 
-function authnStatement(now: Date): string {
-  return `<saml:AuthnStatement AuthnInstant="${now.toISOString()}" SessionIndex="_s${randomUUID()}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`;
+function authnStatement(now: Date, sessionIndex: string): string {
+  return `<saml:AuthnStatement AuthnInstant="${now.toISOString()}" SessionIndex="${sessionIndex}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`;
 }
 
 export function testIdp(sp: TestSp, options: { entityId?: string; keys?: SelfSigned } = {}): TestIdp {
@@ -227,10 +231,11 @@ export function testIdp(sp: TestSp, options: { entityId?: string; keys?: SelfSig
         assertionConsumerService: [{ Binding: POST, Location: sp.acsUrl }],
         ...(issue.encryptTo ? { encryptCert: issue.encryptTo } : {}),
       });
-      const now = new Date();
+      const now = issue.now ?? new Date();
       const nameId = issue.nameId ?? 'alice';
+      const responseId = issue.responseId ?? `_r${randomUUID()}`;
       const values = {
-        ID: `_r${randomUUID()}`,
+        ID: responseId,
         AssertionID: issue.assertionId ?? `_a${randomUUID()}`,
         Destination: issue.destination ?? sp.acsUrl,
         Audience: issue.audience ?? sp.entityId,
@@ -249,7 +254,7 @@ export function testIdp(sp: TestSp, options: { entityId?: string; keys?: SelfSig
       };
       const customTagReplacement = (template: string) => {
         let xml = samlify.SamlLib.replaceTagsByValue(template, values);
-        xml = xml.replace('</saml:Conditions>', `</saml:Conditions>${authnStatement(now)}${attributeStatement(nameId, issue.groups ?? ['idp-editors'])}`);
+        xml = xml.replace('</saml:Conditions>', `</saml:Conditions>${authnStatement(now, `_s${responseId.slice(1)}`)}${attributeStatement(nameId, issue.groups ?? ['idp-editors'])}`);
         if (issue.requestId === null) xml = xml.replace(/ InResponseTo=""/g, '');
         if (issue.edit) xml = issue.edit(xml);
         return { id: values.ID, context: xml };
@@ -282,5 +287,5 @@ export function settingsTrusting(idp: TestIdp, values: Record<string, string | n
 
 /** ACS options with a replay store of their own (a test of replays shares one on purpose). */
 export function freshOptions(decryptionKey: string | null = null): SamlResponseOptions {
-  return { decryptionKey, requestLifetimeMs: 600_000, replay: createMemoryReplayStore({ clock: systemClock }) };
+  return { decryptionKey, requestLifetimeMs: 600_000, replay: createMemoryReplayStore({ clock: systemClock }), clock: systemClock };
 }

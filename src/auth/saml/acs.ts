@@ -1,9 +1,10 @@
 import { SAML, SamlStatusError, ValidateInResponseTo, type CacheProvider } from '@node-saml/node-saml';
 import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
+import type { Clock } from '../../clock.js';
 import type { AssertionReplayStore } from './assertion-replay.js';
 import { fingerprintOf, readResponseShape, withDecryptedAssertion, type ResponseShape } from './response-shape.js';
 import type { SamlSettings } from './saml-config.js';
-import { SamlLoginError } from './saml-login-error.js';
+import { isSamlLoginError, SamlLoginError } from './saml-login-error.js';
 import { attribute, childElements, firstChild, NS_ASSERTION } from './saml-xml.js';
 import { checkVerifiedAssertion, type ValidatedAssertion } from './verified-assertion.js';
 
@@ -15,8 +16,8 @@ import { checkVerifiedAssertion, type ValidatedAssertion } from './verified-asse
  * Every refusal is a SamlLoginError with its reason; nothing else is thrown for anything a
  * sender can put in the response.
  *
- * node-saml reads the time from `Date` itself, so the validity window follows the system clock,
- * not an injected Clock.
+ * node-saml reads the time from `Date` itself; its time checks are turned off, and the validity
+ * window and the request's age are checked here with the Clock (on the verified assertion).
  */
 
 export interface SamlRequestState {
@@ -41,13 +42,19 @@ export interface SamlResponseOptions {
   readonly requestLifetimeMs: number;
   /** Where accepted assertion IDs are recorded; a second use is refused. */
   readonly replay: AssertionReplayStore;
+  /** The validity window and the request's age are checked against it. */
+  readonly clock: Clock;
 }
 
-/** A cache holding the one request this browser started: an answer to any other is refused. */
+/**
+ * A cache holding the one request this browser started: an answer to any other is refused. Its
+ * age was checked with the Clock before (validateSamlResponse); node-saml compares the instant
+ * given here with `Date`, so it is given node-saml's own now.
+ */
 function oneRequestCache(request: SamlRequestState | null): CacheProvider {
   return {
     saveAsync: async () => null,
-    getAsync: async (key) => (request !== null && key === request.id ? request.issuedAt.toISOString() : null),
+    getAsync: async (key) => (request !== null && key === request.id ? new Date().toISOString() : null),
     removeAsync: async () => null,
   };
 }
@@ -63,7 +70,7 @@ function libraryFor(settings: SamlSettings, input: SamlResponseInput, shape: Res
     // (node-saml's defaults refuse assertion-only signing; both false would skip the assertion's).
     wantAuthnResponseSigned: shape.responseSigned,
     wantAssertionsSigned: shape.assertionSigned,
-    acceptedClockSkewMs: settings.clockToleranceSeconds * 1000,
+    acceptedClockSkewMs: -1, // off: node-saml reads Date; verified-assertion.ts checks the window with the Clock
     validateInResponseTo: request === null ? ValidateInResponseTo.ifPresent : ValidateInResponseTo.always,
     requestIdExpirationPeriodMs: options.requestLifetimeMs,
     cacheProvider: oneRequestCache(request),
@@ -74,32 +81,13 @@ function libraryFor(settings: SamlSettings, input: SamlResponseInput, shape: Res
   });
 }
 
-/** Unverified times, read only to say why node-saml refused a window. */
-function windowOf(shape: ResponseShape): { notBefore: string[]; notOnOrAfter: string[] } {
-  const notBefore: string[] = [];
-  const notOnOrAfter: string[] = [];
-  const conditions = firstChild(shape.assertion, NS_ASSERTION, 'Conditions');
+/** The request the response says it answers, and the ones its assertion's confirmations name where they differ (the signed ones, for an assertion moved into another response). */
+function answeredRequests(shape: ResponseShape): string {
+  const onResponse = shape.inResponseTo ?? '(none)';
   const subject = firstChild(shape.assertion, NS_ASSERTION, 'Subject');
-  const data = subject ? childElements(subject, NS_ASSERTION, 'SubjectConfirmation').map((each) => firstChild(each, NS_ASSERTION, 'SubjectConfirmationData')) : [];
-  for (const element of [conditions, ...data]) {
-    const before = attribute(element, 'NotBefore');
-    const after = attribute(element, 'NotOnOrAfter');
-    if (before !== null) notBefore.push(before);
-    if (after !== null) notOnOrAfter.push(after);
-  }
-  return { notBefore, notOnOrAfter };
-}
-
-function timeRefusal(settings: SamlSettings, shape: ResponseShape, error: Error): SamlLoginError {
-  const nowMs = Date.now();
-  const toleranceMs = settings.clockToleranceSeconds * 1000;
-  const now = new Date(nowMs).toISOString();
-  const { notBefore, notOnOrAfter } = windowOf(shape);
-  const ended = notOnOrAfter.find((instant) => nowMs - toleranceMs >= Date.parse(instant));
-  if (ended !== undefined) return new SamlLoginError('expired', `before ${ended} (+${settings.clockToleranceSeconds} s tolerance)`, now, { cause: error });
-  const begins = notBefore.find((instant) => nowMs + toleranceMs < Date.parse(instant));
-  if (begins !== undefined) return new SamlLoginError('not-yet-valid', `from ${begins} (−${settings.clockToleranceSeconds} s tolerance)`, now, { cause: error });
-  return new SamlLoginError('rejected', 'a valid subject confirmation', error.message, { cause: error });
+  const confirmations = subject ? childElements(subject, NS_ASSERTION, 'SubjectConfirmation') : [];
+  const inAssertion = confirmations.map((each) => attribute(firstChild(each, NS_ASSERTION, 'SubjectConfirmationData'), 'InResponseTo') ?? '(none)');
+  return inAssertion.every((each) => each === onResponse) ? onResponse : `${onResponse} on the Response, ${inAssertion.join(', ')} in the assertion`;
 }
 
 function audiencesOf(shape: ResponseShape): string {
@@ -109,8 +97,19 @@ function audiencesOf(shape: ResponseShape): string {
   return audiences.join(', ') || '(no audience)';
 }
 
+/** SHA-256 fingerprints of the IdP certificates configured, for a refusal's expected value. */
+function configuredSigners(settings: SamlSettings): string {
+  return settings.idpCertificates.map((certificate) => fingerprintOf(certificate) ?? '(unreadable)').join(', ');
+}
+
+/** The shape rules know no certificate: an unsigned response is refused naming the ones a signature was expected from. */
+function namingSigners(settings: SamlSettings, error: unknown): unknown {
+  if (!isSamlLoginError(error, 'unsigned')) return error;
+  return new SamlLoginError('unsigned', `a signature by ${configuredSigners(settings) || '(no certificate configured)'} on the Response or the Assertion`, error.received, { cause: error });
+}
+
 function signatureRefusal(settings: SamlSettings, shape: ResponseShape, error: Error): SamlLoginError {
-  const configured = settings.idpCertificates.map((certificate) => fingerprintOf(certificate) ?? '(unreadable)').join(', ');
+  const configured = configuredSigners(settings);
   const named = [...new Set(shape.keyInfoCertificates.map((certificate) => fingerprintOf(certificate) ?? '(unreadable)'))].join(', ');
   return new SamlLoginError('signature-invalid', `a signature by ${configured || '(no certificate configured)'}`, named ? `a signature naming ${named}` : error.message, { cause: error });
 }
@@ -124,10 +123,7 @@ function translate(error: unknown, settings: SamlSettings, input: SamlResponseIn
   if (/^Invalid (document )?signature( from encrypted assertion)?$/.test(message)) return signatureRefusal(settings, shape, error);
   if (message.startsWith('Invalid signature')) return new SamlLoginError('structure', 'one signed assertion', message, { cause: error });
   if (message.startsWith('SAML assertion audience mismatch')) return new SamlLoginError('audience', settings.spEntityId, audiencesOf(shape), { cause: error });
-  if (message.startsWith('SAML assertion not yet valid') || message.startsWith('SAML assertion expired') || message.startsWith('No valid subject confirmation')) {
-    return timeRefusal(settings, shape, error);
-  }
-  if (/InResponseTo/.test(message)) return new SamlLoginError('in-response-to', request?.id ?? '(none: IdP-initiated)', shape.inResponseTo ?? '(none)', { cause: error });
+  if (/InResponseTo/.test(message)) return new SamlLoginError('in-response-to', request?.id ?? '(none: IdP-initiated)', answeredRequests(shape), { cause: error });
   if (message.startsWith('Error parsing')) return new SamlLoginError('malformed', 'xs:dateTime instants where SAML requires them', message, { cause: error });
   if (message.startsWith('No decryption key')) return new SamlLoginError('no-decryption-key', 'the SP private key', 'none configured', { cause: error });
   return new SamlLoginError('rejected', `a valid response for ${input.acsUrl}`, message, { cause: error });
@@ -142,7 +138,12 @@ function checkDestination(shape: ResponseShape, acsUrl: string): void {
 
 /** Validates a posted SAMLResponse for one provider; the assertion's values, or a SamlLoginError. */
 export async function validateSamlResponse(settings: SamlSettings, input: SamlResponseInput, options: SamlResponseOptions): Promise<ValidatedAssertion> {
-  const outer = readResponseShape(input.samlResponse);
+  let outer: ResponseShape;
+  try {
+    outer = readResponseShape(input.samlResponse);
+  } catch (error) {
+    throw namingSigners(settings, error);
+  }
   // An unsolicited response (no InResponseTo) is taken as IdP-initiated even with a login state in this browser, when allowed.
   const request = outer.inResponseTo === null && settings.allowIdpInitiated ? null : input.request;
   if (request === null && !settings.allowIdpInitiated) {
@@ -152,8 +153,15 @@ export async function validateSamlResponse(settings: SamlSettings, input: SamlRe
   const decryptionKey = options.decryptionKey;
   if (outer.encrypted && !decryptionKey) throw new SamlLoginError('no-decryption-key', 'the SP private key', 'none configured');
   // node-saml decrypts again on its own; the plaintext read here only decides which signatures it must find, and is held to the shape rules.
-  const shape = await withDecryptedAssertion(outer, (xml) => decryptXml(xml, decryptionKey!));
+  const shape = await withDecryptedAssertion(outer, (xml) => decryptXml(xml, decryptionKey!)).catch((error: unknown) => {
+    throw namingSigners(settings, error);
+  });
   if (settings.idpCertificates.length === 0) throw new SamlLoginError('signature-invalid', 'a configured IdP certificate', '(no certificate configured)');
+  const nowMs = options.clock.now();
+  if (request !== null && nowMs >= request.issuedAt.getTime() + options.requestLifetimeMs) {
+    const until = new Date(request.issuedAt.getTime() + options.requestLifetimeMs).toISOString();
+    throw new SamlLoginError('in-response-to', `an answer to ${request.id} before ${until}`, `an answer at ${new Date(nowMs).toISOString()}`);
+  }
 
   let verifiedXml: string;
   try {
@@ -168,6 +176,8 @@ export async function validateSamlResponse(settings: SamlSettings, input: SamlRe
     acsUrl: input.acsUrl,
     requestId: request?.id ?? null,
     nameIdFormat: settings.nameIdFormat,
+    nowMs,
+    clockToleranceSeconds: settings.clockToleranceSeconds,
   });
   checkDestination(shape, input.acsUrl);
   // Claimed last, so that a refused response does not use up its assertion.

@@ -20,7 +20,7 @@ export const SAML_REFUSALS = {
   destination: 'The sign-in response was sent to another sign-in address of this or another site.',
   'confirmation-method': 'The sign-in response asks for a kind of proof this site does not support.',
   'not-yet-valid': 'The sign-in response is not valid yet: the clocks of this site and the identity provider differ.',
-  expired: 'The sign-in response has expired. Please sign in again.',
+  expired: 'The sign-in response has expired. Please sign in again; if this repeats, the clocks of this site and the identity provider differ.',
   'in-response-to': 'The sign-in response does not answer the sign-in started in this browser. Please sign in again.',
   replayed: 'This sign-in response was already used. Please sign in again.',
   unsolicited: 'This site accepts only sign-ins started here. Please sign in from the login page.',

@@ -111,7 +111,7 @@ export function createSamlLogin(deps: SamlLoginDeps): SamlLogin {
       const assertion = await validateSamlResponse(
         settings,
         { samlResponse: options.samlResponse, acsUrl: options.acsUrl(settings), request },
-        { decryptionKey: spKeyOf(settings), requestLifetimeMs: SAML_STATE_LIFETIME_S * 1000, replay: deps.replay },
+        { decryptionKey: spKeyOf(settings), requestLifetimeMs: SAML_STATE_LIFETIME_S * 1000, replay: deps.replay, clock },
       );
       const identity = samlIdentity(settings, assertion, logger);
       const { user, provisioning } = await signIn(settings, identity.userId, assertion.nameId, identity.groups);

@@ -4,8 +4,9 @@ import { allElements, attribute, childElements, firstChild, isElement, NS_ASSERT
 /**
  * Capsule's own checks on the assertion node-saml verified (its signed bytes, never the
  * envelope around them), for what node-saml does not check: issuer, a bearer confirmation
- * addressed to this ACS URL and bound to this browser's request, the NameID format. Reads the
- * values a sign-in uses from the same bytes.
+ * addressed to this ACS URL and bound to this browser's request, the validity window by the
+ * Clock (node-saml would read `Date`), the NameID format. Reads the values a sign-in uses from
+ * the same bytes.
  */
 
 export const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
@@ -17,6 +18,9 @@ export interface AssertionExpectations {
   readonly requestId: string | null;
   /** null: any format. */
   readonly nameIdFormat: string | null;
+  /** The Clock's now, for the validity window. */
+  readonly nowMs: number;
+  readonly clockToleranceSeconds: number;
 }
 
 export interface ValidatedAssertion {
@@ -69,6 +73,28 @@ function bearerConfirmation(subject: Element, expected: AssertionExpectations): 
   return bound;
 }
 
+function instant(value: string, name: string): number {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) throw new SamlLoginError('malformed', `an xs:dateTime ${name}`, value);
+  return ms;
+}
+
+/** NotBefore and NotOnOrAfter of the Conditions and of the bearer confirmation, each with the clock tolerance either side. */
+function checkWindow(elements: readonly (Element | null)[], expected: AssertionExpectations): void {
+  const toleranceMs = expected.clockToleranceSeconds * 1000;
+  const now = new Date(expected.nowMs).toISOString();
+  for (const element of elements) {
+    const notOnOrAfter = attribute(element, 'NotOnOrAfter');
+    if (notOnOrAfter !== null && expected.nowMs - toleranceMs >= instant(notOnOrAfter, 'NotOnOrAfter')) {
+      throw new SamlLoginError('expired', `before ${notOnOrAfter} (+${expected.clockToleranceSeconds} s tolerance)`, now);
+    }
+    const notBefore = attribute(element, 'NotBefore');
+    if (notBefore !== null && expected.nowMs + toleranceMs < instant(notBefore, 'NotBefore')) {
+      throw new SamlLoginError('not-yet-valid', `from ${notBefore} (−${expected.clockToleranceSeconds} s tolerance)`, now);
+    }
+  }
+}
+
 function attributesOf(assertion: Element): Record<string, string[]> {
   const attributes: Record<string, string[]> = {};
   for (const statement of childElements(assertion, NS_ASSERTION, 'AttributeStatement')) {
@@ -94,6 +120,8 @@ export function checkVerifiedAssertion(verifiedXml: string, expected: AssertionE
   const subject = firstChild(assertion, NS_ASSERTION, 'Subject');
   if (!subject) throw new SamlLoginError('no-assertion', 'an assertion with a Subject', 'an assertion without one');
   const confirmationData = bearerConfirmation(subject, expected);
+  const conditions = firstChild(assertion, NS_ASSERTION, 'Conditions');
+  checkWindow([conditions, confirmationData], expected);
 
   const nameIdElement = firstChild(subject, NS_ASSERTION, 'NameID');
   const nameId = nameIdElement ? textOf(nameIdElement).trim() : '';
@@ -107,7 +135,6 @@ export function checkVerifiedAssertion(verifiedXml: string, expected: AssertionE
   // SAML profiles 4.1.4.2: a bearer confirmation must say until when; the replay store keeps the ID until then.
   const confirmationEnd = attribute(confirmationData, 'NotOnOrAfter');
   if (confirmationEnd === null) throw new SamlLoginError('malformed', 'a NotOnOrAfter on the bearer confirmation', 'none');
-  const conditions = firstChild(assertion, NS_ASSERTION, 'Conditions');
   const authnStatement = firstChild(assertion, NS_ASSERTION, 'AuthnStatement');
   return {
     nameId,

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID, X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import fc from 'fast-check';
 import { validateSamlResponse, type SamlRequestState } from '../../../src/auth/saml/acs.js';
 import type { SamlSettings } from '../../../src/auth/saml/saml-config.js';
 import { isSamlLoginError, type SamlLoginError, type SamlRefusal } from '../../../src/auth/saml/saml-login-error.js';
 import { base64, freshOptions, NAMEID_PERSISTENT, settingsTrusting, TEST_SP, RSA_SHA1, testIdp, type IssueOptions } from '../../helpers/saml-idp.js';
+import { fixedClock } from '../../../src/clock.js';
 import { selfSigned } from '../../helpers/self-signed.js';
+import { extensions, forgedAssertion, forgedInPlace, NS_A, NS_DS, NS_P, parse, serialize, stripSignatures } from '../../helpers/saml-xml-edits.js';
 
 const SP = TEST_SP;
 const idp = testIdp(SP);
@@ -53,35 +54,9 @@ async function refused(attempt: Attempt, reason: SamlRefusal): Promise<SamlLogin
   return caught;
 }
 
-const A = 'urn:oasis:names:tc:SAML:2.0:assertion';
-const P = 'urn:oasis:names:tc:SAML:2.0:protocol';
-const DS = 'http://www.w3.org/2000/09/xmldsig#';
-const parse = (xml: string) => new DOMParser().parseFromString(xml, 'text/xml');
-const serialize = (doc: Document) => new XMLSerializer().serializeToString(doc);
-const stripSignatures = (xml: string) => xml.replace(/<ds:Signature[\s\S]*?<\/ds:Signature>/g, '');
-
-/** The response's assertion, copied without its signature, naming `admin`. */
-function forgedAssertion(doc: Document, id = '_forged'): Element {
-  const copy = doc.getElementsByTagNameNS(A, 'Assertion')[0]!.cloneNode(true) as Element;
-  for (const signature of Array.from(copy.getElementsByTagNameNS(DS, 'Signature'))) signature.parentNode!.removeChild(signature);
-  copy.setAttribute('ID', id);
-  copy.getElementsByTagNameNS(A, 'NameID')[0]!.textContent = 'admin';
-  return copy;
-}
-
-/** The forged assertion put where the signed one was; the signed one, detached, for the caller to hide. */
-function forgedInPlace(doc: Document): { signed: Element; forged: Element } {
-  const signed = doc.getElementsByTagNameNS(A, 'Assertion')[0]!;
-  const forged = forgedAssertion(doc);
-  doc.documentElement!.replaceChild(forged, signed);
-  return { signed, forged };
-}
-
-function extensions(doc: Document, ...content: Node[]): Element {
-  const element = doc.createElementNS(P, 'samlp:Extensions');
-  for (const node of content) element.appendChild(node);
-  return element;
-}
+const A = NS_A;
+const P = NS_P;
+const DS = NS_DS;
 
 describe('the ACS accepts a valid response', () => {
   it('gives the NameID, its format, the attributes, the session index, the assertion id and the end of validity', async () => {
@@ -251,6 +226,32 @@ describe('the ACS refuses, each with its reason and the two values that differ',
     );
     await refused({ xml: '<samlp:Response xmlns:samlp="x"><unclosed></samlp:Response>', request }, 'malformed');
     await refused({ xml: `<samlp:LogoutResponse xmlns:samlp="${P}" ID="_l"/>`, request }, 'malformed');
+  });
+});
+
+describe('the ACS reads the time from the Clock it is given, never from Date', () => {
+  const instant = Date.parse('2026-01-15T09:00:00.000Z');
+  const at = (nowMs: number) => ({ ...freshOptions(null), clock: fixedClock(nowMs) });
+  const submit = (xml: string, request: SamlRequestState, nowMs: number) => validateSamlResponse(settings(), { samlResponse: base64(xml), acsUrl: SP.acsUrl, request }, at(nowMs));
+
+  it('takes a response issued at the Clock’s instant, however far that is from the system clock', async () => {
+    const request = { id: `_q${randomUUID()}`, issuedAt: new Date(instant) };
+    const xml = await idp.issue({ requestId: request.id, now: new Date(instant) });
+    assert.equal((await submit(xml, request, instant)).nameId, 'alice');
+  });
+
+  it('refuses a response the system clock takes once the Clock is past its end, naming the Clock’s now', async () => {
+    const later = Date.now() + 3_600_000;
+    const request = { id: `_q${randomUUID()}`, issuedAt: new Date(later - 1_000) }; // a fresh request by the Clock: the assertion is what has ended
+    const xml = await idp.issue({ requestId: request.id });
+    await assert.rejects(submit(xml, request, later), (caught) => isSamlLoginError(caught, 'expired') && caught.received === new Date(later).toISOString());
+  });
+
+  it('refuses an answer that comes after the request’s lifetime by the Clock, though the assertion is still valid', async () => {
+    const request = { id: `_q${randomUUID()}`, issuedAt: new Date(instant) };
+    const xml = await idp.issue({ requestId: request.id, now: new Date(instant), notOnOrAfter: new Date(instant + 3_600_000) });
+    await assert.rejects(submit(xml, request, instant + 600_000), (caught) => isSamlLoginError(caught, 'in-response-to') && caught.expected === `an answer to ${request.id} before 2026-01-15T09:10:00.000Z`);
+    assert.equal((await submit(xml, request, instant + 599_999)).nameId, 'alice', 'within it');
   });
 });
 

@@ -35,7 +35,7 @@ describe('the memory replay store', () => {
 describe('the ACS accepts each assertion once', () => {
   const idp = testIdp(TEST_SP);
   const replay = createMemoryReplayStore({ clock: systemClock });
-  const options = { decryptionKey: null, requestLifetimeMs: 600_000, replay };
+  const options = { decryptionKey: null, requestLifetimeMs: 600_000, replay, clock: systemClock };
   const submit = (xml: string, request: SamlRequestState | null, values: Record<string, boolean> = {}) =>
     validateSamlResponse(settingsTrusting(idp, values), { samlResponse: base64(xml), acsUrl: TEST_SP.acsUrl, request }, options);
   const newRequest = (): SamlRequestState => ({ id: `_q${randomUUID()}`, issuedAt: new Date() });
