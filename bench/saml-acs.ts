@@ -153,7 +153,7 @@ export async function benchmarkSamlAcs(log: (line: string) => void, rounds = 3, 
         {
           name: 'capsule',
           run: () => {
-            const options = { decryptionKey: null, requestLifetimeMs: 600_000, replay: createMemoryReplayStore({ clock: systemClock }) };
+            const options = { decryptionKey: null, requestLifetimeMs: 600_000, replay: createMemoryReplayStore({ clock: systemClock }), clock: systemClock };
             return passRate((samlResponse) => validateSamlResponse(settings, { samlResponse, acsUrl: SP.acsUrl, request: null }, options));
           },
         },
