@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../../clock.js';
-import type { ConfigAdmin } from '../../config/index.js';
-import type { CryptoSupport } from '../../crypto/index.js';
 import { CapsuleError } from '../../errors.js';
-import type { Log } from '../../log.js';
-import type { UserManager } from '../../users/index.js';
-import type { AssertionReplayStore } from './assertion-replay.js';
 import { SamlLogoutError } from './logout-error.js';
 import { readRedirectMessage, type RedirectMessage } from './logout-message.js';
 import { checkRedirectMessage, logoutRequestUrl, logoutResponseUrl } from './logout-request.js';
 import { openSamlLogoutState, SAML_LOGOUT_LIFETIME_S, sealSamlLogoutState } from './logout-state.js';
 import { SAML_PID, samlPid, samlProviderNameOf, samlSettings, type SamlSettings } from './saml-config.js';
+import type { SamlLoginDeps } from './saml-login.js';
 import { revealSpPrivateKey } from './sp-private-key.js';
 
 /**
@@ -30,15 +25,8 @@ const MAX_REQUEST_AGE_MS = SAML_LOGOUT_LIFETIME_S * 1000;
 /** SAML bindings 3.4.3: RelayState is at most 80 bytes. */
 const MAX_RELAY_STATE = 80;
 
-export interface SingleLogoutDeps {
-  readonly config: ConfigAdmin;
-  readonly crypto: CryptoSupport;
-  readonly users: UserManager;
-  readonly clock: Clock;
-  readonly logger: Log;
-  /** Where the IDs of accepted LogoutRequests are kept (per instance until issue 26). */
-  readonly replay: AssertionReplayStore;
-}
+/** What the login needs, the logout needs too: the replay store is the login's (assertion and LogoutRequest IDs do not meet: each is kept under its own key). */
+export type SingleLogoutDeps = SamlLoginDeps;
 
 /** This SP's single logout URL for a provider, as the browser sees it (the caller knows the route and the site). */
 export type SloUrlOf = (settings: SamlSettings) => string;

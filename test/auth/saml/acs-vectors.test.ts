@@ -9,6 +9,7 @@ import { tokenOf, withToken } from '../../helpers/http.js';
 import { startLoggedInstance } from '../../helpers/oidc-instances.js';
 import { selfSigned } from '../../helpers/self-signed.js';
 import { tempDir } from '../../helpers/temp.js';
+import type { Manifest, VectorCase } from '../../vectors/saml/corpus.js';
 
 /**
  * The SAML attack corpus (test/vectors/saml/, written by its generate.ts) posted to the ACS of a
@@ -18,34 +19,7 @@ import { tempDir } from '../../helpers/temp.js';
  * the manifest's reason, creates no user and sets no login cookie; the accepted ones sign in.
  */
 
-interface VectorCase {
-  readonly name: string;
-  readonly file: string;
-  readonly attack: string;
-  readonly outcome: 'accepted' | 'refused';
-  readonly userId?: string;
-  readonly reason?: string;
-  readonly forgedUser?: string;
-  readonly logged?: { readonly expected: string; readonly received: string };
-  readonly loop?: { readonly cause: string; readonly loginPage: string };
-  readonly provider?: 'corp' | 'nokey';
-  readonly padTo?: number;
-  readonly neverRead?: string;
-}
 
-interface Manifest {
-  readonly settings: {
-    readonly instant: string;
-    readonly requestId: string;
-    readonly spEntityId: string;
-    readonly acsUrl: string;
-    readonly idpEntityId: string;
-    readonly nameIdFormat: string;
-    readonly clockToleranceSeconds: number;
-    readonly idpCertificateFile: string;
-  };
-  readonly cases: readonly VectorCase[];
-}
 
 const VECTORS = new URL('../../vectors/saml/', import.meta.url);
 const manifest = JSON.parse(readFileSync(new URL('cases.json', VECTORS), 'utf8')) as Manifest;

@@ -3,13 +3,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningInstance } from '../../../src/instance/index.js';
-import { launchChromium } from '../../helpers/browser.js';
+import { launchChromium, loopbackContext } from '../../helpers/browser.js';
 import { withToken } from '../../helpers/http.js';
 import { startLoggedInstance } from '../../helpers/oidc-instances.js';
 import { capsuleSettingsFor, simpleSamlPhpUnavailable, startSimpleSamlPhp, type SimpleSamlPhp } from '../../helpers/simplesamlphp.js';
 import { tempDir } from '../../helpers/temp.js';
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
 // Single logout through a real IdP on another site: Capsule's logout is a form POST from a page
 // whose CSP says form-action 'self', so the way to the IdP must be a new navigation (the page on
@@ -19,15 +18,7 @@ describe('SAML single logout in Chromium, with SimpleSAMLphp on another site', {
   let idp: SimpleSamlPhp;
   let browser: Browser;
 
-  async function context(): Promise<BrowserContext> {
-    const created = await browser.newContext({ viewport: { width: 1000, height: 700 } });
-    await created.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if ((url.protocol === 'http:' || url.protocol === 'https:') && !LOOPBACK.test(url.hostname)) return route.abort();
-      return route.continue();
-    });
-    return created;
-  }
+  const context = (): Promise<BrowserContext> => loopbackContext(browser);
 
   /** Signs in from the login page with the IdP's password form; the login token. */
   async function signIn(page: Page): Promise<string> {

@@ -4,13 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import type { RunningInstance } from '../../../src/instance/index.js';
-import { launchChromium } from '../../helpers/browser.js';
+import { launchChromium, LOOPBACK, loopbackContext } from '../../helpers/browser.js';
 import { startLoggedInstance } from '../../helpers/oidc-instances.js';
 import { testIdp } from '../../helpers/saml-idp.js';
 import { capsuleSettingsFor, simpleSamlPhpUnavailable, startSimpleSamlPhp, type SimpleSamlPhp } from '../../helpers/simplesamlphp.js';
 import { tempDir } from '../../helpers/temp.js';
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 /** The README's picture; refreshed with UPDATE_SCREENSHOTS=1, so a plain test run leaves the tree clean. */
 const SCREENSHOT = fileURLToPath(new URL('../../../docs/saml-login-page.png', import.meta.url));
 
@@ -73,16 +72,7 @@ describe('SAML single sign-on in Chromium, through SimpleSAMLphp on another site
   let idp: SimpleSamlPhp;
   let browser: Browser;
 
-  /** A fresh browser profile that never reaches past this machine. */
-  async function context(): Promise<BrowserContext> {
-    const created = await browser.newContext({ viewport: { width: 1000, height: 700 } });
-    await created.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if ((url.protocol === 'http:' || url.protocol === 'https:') && !LOOPBACK.test(url.hostname)) return route.abort();
-      return route.continue();
-    });
-    return created;
-  }
+  const context = (): Promise<BrowserContext> => loopbackContext(browser);
 
   before(async () => {
     [{ instance }, browser] = await Promise.all([startLoggedInstance(join(tempDir(), 'home'), 'publish-1'), launchChromium()]);

@@ -23,48 +23,13 @@ import { selfSigned, type SelfSigned } from '../../helpers/self-signed.js';
 
 const HERE = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
-/** Everything a case is issued for; the test configures the instance with the same values. */
-export const SETTINGS = {
-  /** The instance's Clock stands here; every response is issued at it. */
-  instant: '2026-01-15T09:00:00.000Z',
-  requestId: '_capsule-vector-request-0001',
-  spEntityId: 'https://www.example.test/saml/corp',
-  acsUrl: 'https://www.example.test/system/sling/saml/corp/acs',
-  idpEntityId: 'urn:capsule-test:vector-idp',
-  nameIdFormat: NAMEID_PERSISTENT,
-  clockToleranceSeconds: 60,
-  /** The certificate the provider trusts (this folder's), and its SHA-256 fingerprint. */
-  idpCertificateFile: 'idp-cert.pem',
-};
+
+import { SETTINGS, type VectorCase } from './corpus.js';
 
 const INSTANT = new Date(SETTINGS.instant);
 const MINUTE = 60_000;
 const OTHER_ACS = 'https://www.example.test/system/sling/saml/wrong/acs';
 
-/** What the test checks of one case. */
-interface VectorCase {
-  readonly name: string;
-  /** The XML file posted (base64 of its bytes) as SAMLResponse. */
-  readonly file: string;
-  readonly attack: string;
-  readonly outcome: 'accepted' | 'refused';
-  /** accepted: the user signed in. */
-  readonly userId?: string;
-  /** refused: the reason in the log and the audit trail. */
-  readonly reason?: string;
-  /** refused: who the forged part names; never created. */
-  readonly forgedUser?: string;
-  /** What the log's and the audit line's `expected` and `received` hold (each a part of it). */
-  readonly logged?: { readonly expected: string; readonly received: string };
-  /** Only for the causes of login loops: which one, and the login page's plain words. */
-  readonly loop?: { readonly cause: string; readonly loginPage: string };
-  /** The provider posted to: 'corp' (with an SP key pair) unless said. */
-  readonly provider?: 'corp' | 'nokey';
-  /** The SAMLResponse padded with line breaks to this many characters. */
-  readonly padTo?: number;
-  /** Text that must appear in no log line and not on the page (what an external entity would read). */
-  readonly neverRead?: string;
-}
 
 /** A test-only key pair kept in this folder (made on the first run), so that running again signs the same bytes. */
 function storedKeys(prefix: string, commonName: string): SelfSigned {
