@@ -2,7 +2,7 @@ export { validateSamlResponse } from './acs.js';
 export { CERTIFICATE_WARNING_DAYS, checkSamlProvider } from './check.js';
 export type { SamlCheckResult } from './check.js';
 export type { SamlRequestState, SamlResponseInput, SamlResponseOptions } from './acs.js';
-export { createMemoryReplayStore } from './assertion-replay.js';
+export { createFarmReplayStore, createMemoryReplayStore, SAML_ASSERTIONS_SPACE } from './assertion-replay.js';
 export type { AssertionReplayStore } from './assertion-replay.js';
 export { beginSamlRequest } from './authn-request.js';
 export type { BegunSamlRequest, SamlRequestOptions } from './authn-request.js';
