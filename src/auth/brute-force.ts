@@ -42,7 +42,10 @@ export interface BruteForceProtector {
   begin(userId: string): Promise<AttemptAdmission>;
   /** The account's failures now, or null when it has none. */
   status(userId: string): Promise<AccountFailures | null>;
-  /** Forgets the account's failures and any lockout, farm-wide; false when it had none. */
+  /**
+   * Forgets the account's failures and any lockout, farm-wide; false when it had none. Fails
+   * with FARM_STORE_UNAVAILABLE while the store is away (an unlock of one member alone would not hold).
+   */
   unlock(userId: string, by: string): Promise<boolean>;
 }
 
@@ -106,7 +109,8 @@ export function createBruteForceProtector(deps: BruteForceDeps): BruteForceProte
         },
         async succeeded() {
           if (!settle()) return;
-          if (record !== null) await store.delete(LOGIN_FAILURES_SPACE, userId);
+          // An update, not a delete: while the store is away (policy open) it is answered from memory.
+          if (record !== null) await store.update(LOGIN_FAILURES_SPACE, userId, () => null);
         },
         abandoned() {
           settle();

@@ -98,7 +98,19 @@ export function createFallbackFarmStore(deps: {
     },
     get: (space, key) => call((store) => store.get(space, key)),
     update: (space, key, change) => call((store) => store.update(space, key, change)),
-    delete: (space, key) => call((store) => store.delete(space, key)),
+    // Never answered from memory alone: a removal that must hold farm-wide (an unlock) fails while
+    // the store is away, whatever the policy, after clearing this instance's own copy.
+    async delete(space, key) {
+      const local = await deps.fallback.delete(space, key);
+      try {
+        const removed = await primary.delete(space, key);
+        markUp();
+        return removed || local;
+      } catch (error) {
+        if (isCapsuleError(error, 'FARM_STORE_UNAVAILABLE')) markDown(error);
+        throw error;
+      }
+    },
     // The memory fallback forgets on its own; expiry is the primary's business.
     removeExpired: () => primary.removeExpired(),
     async ping() {

@@ -19,8 +19,11 @@ export interface FarmStoreDeps {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** The store `capsule.farm.store` names now: its PostgreSQL database, or the instance's repository. */
-function primaryStore(deps: FarmStoreDeps): FarmStore {
+/**
+ * The store `capsule.farm.store` names now: its PostgreSQL database, or the instance's repository;
+ * without a fallback (a command such as `capsule users unlock` must reach the store or fail).
+ */
+export function openPrimaryFarmStore(deps: Omit<FarmStoreDeps, 'logger'>): FarmStore {
   const settings = farmStoreSettings(deps.config.current(FARM_STORE_PID));
   if (settings.url === '') return createRepositoryFarmStore(deps);
   const password =
@@ -37,7 +40,7 @@ function primaryStore(deps: FarmStoreDeps): FarmStore {
 export function openFarmStore(deps: FarmStoreDeps): FallbackFarmStore {
   const { config, logger } = deps;
   const store = createFallbackFarmStore({
-    primary: primaryStore(deps),
+    primary: openPrimaryFarmStore(deps),
     fallback: createMemoryFarmStore({ clock: deps.clock }),
     policy: () => farmStoreSettings(config.current(FARM_STORE_PID)).failurePolicy,
     clock: deps.clock,
@@ -52,7 +55,7 @@ export function openFarmStore(deps: FarmStoreDeps): FallbackFarmStore {
   });
   config.onChange(FARM_STORE_PID, () => {
     try {
-      const next = primaryStore(deps);
+      const next = openPrimaryFarmStore(deps);
       void store.replacePrimary(next).catch(() => undefined);
       logger.info({ farmStore: next.location }, 'farm store changed');
     } catch (error) {

@@ -253,6 +253,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       logger,
       health,
       tokens,
+      bruteForce,
       content: createContentService(services.repo, { clock: services.clock }),
       receiver,
       farmMember: createFarmMember({ ...services, receiver, instanceName, reloadKeys }),
