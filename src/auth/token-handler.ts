@@ -72,7 +72,7 @@ export interface TokenHandler {
   cookieFor(token: string, session: Session, https: boolean): string;
   /** `checkPassword`, then `issue`: the form login. */
   login(userId: string, password: string, clientAddress: string): Promise<LoginResult>;
-  /** Checks a password (throttled per user and per client address); issues nothing. A user name no user can have is INVALID_ARGUMENT. */
+  /** Checks a password (throttled per client address, counted per account on the farm store); issues nothing. A user name no user can have is INVALID_ARGUMENT. */
   checkPassword(userId: string, password: string, clientAddress: string): Promise<PasswordCheck>;
   /**
    * Issues a token of the configured kind for a user some handler has already authenticated
