@@ -5,13 +5,24 @@ import { fixedClock } from '../../src/clock.js';
 import { startInstance, type RunningInstance } from '../../src/instance/index.js';
 import { capturedLogger } from '../helpers/logs.js';
 import { fastHasher } from '../helpers/services.js';
+import type { PasswordHasher } from '../../src/users/index.js';
 import { tempDir } from '../helpers/temp.js';
 
 const START = Date.parse('2026-12-07T10:00:00Z');
 
+/** The hashes each verify was given, in order: which account's stored hash a login looked at. */
+const verifiedHashes: string[] = [];
+const watchingHasher: PasswordHasher = {
+  hash: (password) => fastHasher.hash(password),
+  verify: (hash, password) => {
+    verifiedHashes.push(hash);
+    return fastHasher.verify(hash, password);
+  },
+};
+
 async function started(home = join(tempDir(), 'home'), clock = fixedClock(START)) {
   const { logger, lines } = capturedLogger('info');
-  const instance = await startInstance({ home, port: 0, hasher: fastHasher, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' }, clock, logger, name: 'publish-1' });
+  const instance = await startInstance({ home, port: 0, hasher: watchingHasher, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' }, clock, logger, name: 'publish-1' });
   if (!(await instance.services.users.getUser('alice'))) await instance.services.users.createUser('alice', { password: 'alice-pw' });
   return { instance, clock, home, lines };
 }
@@ -76,7 +87,13 @@ describe('brute force detection (Keycloak model) on the form and JSON logins', (
     const { instance, clock } = await started();
     try {
       await failSlowly(instance, clock, 'alice', 10);
+      const aliceHash = (await instance.services.repo.findByProperty('userId', 'alice', 'capsule:User'))[0]?.properties.passwordHash;
+      assert.equal(typeof aliceHash, 'string');
+      assert.ok(verifiedHashes.includes(aliceHash as string), 'her failures were checked against her hash');
+      verifiedHashes.length = 0;
       for (let i = 0; i < 3; i++) assert.equal((await attempt(instance, 'alice', 'alice-pw')).status, 401);
+      assert.equal(verifiedHashes.length, 3, 'each refusal took the time of a check…');
+      assert.ok(!verifiedHashes.includes(aliceHash as string), '…against no hash of hers: the password was never checked');
       const status = await instance.bruteForce.status('alice');
       assert.equal(status?.failures, 10, 'refusals while locked are not counted, and the right password reset nothing');
     } finally {
