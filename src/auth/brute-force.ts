@@ -46,7 +46,7 @@ export interface BruteForceProtector {
    * Forgets the account's failures and any lockout, farm-wide; false when it had none. Fails
    * with FARM_STORE_UNAVAILABLE while the store is away (an unlock of one member alone would not hold).
    */
-  unlock(userId: string, by: string): Promise<boolean>;
+  unlock(userId: string, by: string, clientAddress?: string): Promise<boolean>;
 }
 
 export function createBruteForceProtector(deps: BruteForceDeps): BruteForceProtector {
@@ -117,10 +117,10 @@ export function createBruteForceProtector(deps: BruteForceDeps): BruteForceProte
         },
       };
     },
-    async unlock(userId, by) {
+    async unlock(userId, by, clientAddress) {
       const had = await store.delete(LOGIN_FAILURES_SPACE, userId);
       deps.metrics?.accountLock('unlock');
-      audit.info({ event: 'account-unlocked', userId, by, member: deps.member(), hadFailures: had }, 'account unlocked: its failed logins are forgotten farm-wide');
+      audit.info({ event: 'account-unlocked', userId, by, ...(clientAddress !== undefined && { clientAddress }), member: deps.member(), hadFailures: had }, 'account unlocked: its failed logins are forgotten farm-wide');
       return had;
     },
   };

@@ -60,6 +60,7 @@ describe('unlock: POST /api/users/:id/unlock in the admin API scope', () => {
     assert.equal(line?.userId, 'alice');
     assert.equal(line?.by, 'admin');
     assert.equal(line?.member, 'author-1');
+    assert.equal(line?.clientAddress, '127.0.0.1');
   });
 });
 

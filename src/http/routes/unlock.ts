@@ -9,7 +9,7 @@ import type { BruteForceProtector } from '../../auth/index.js';
  */
 export function unlockRoute(scope: FastifyInstance, deps: { bruteForce: BruteForceProtector }): void {
   scope.post<{ Params: { id: string } }>('/api/users/:id/unlock', async (request) => {
-    const hadFailures = await deps.bruteForce.unlock(request.params.id, request.session?.userId ?? 'unknown');
+    const hadFailures = await deps.bruteForce.unlock(request.params.id, request.session?.userId ?? 'unknown', request.ip);
     return { userId: request.params.id, unlocked: true, hadFailures };
   });
 }
