@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { FarmStore } from '../farm-store/index.js';
+import type { FarmRecord, FarmStore } from '../farm-store/index.js';
 import type { Log } from '../log.js';
 import type { BruteForceSettings } from './brute-force-config.js';
 import { accountFailuresOf, afterFailure, isLocked, recordEndMs, type AccountFailures, type FailureOutcome, type Lockout } from './brute-force-rule.js';
@@ -47,6 +47,11 @@ export interface BruteForceProtector {
    * with FARM_STORE_UNAVAILABLE while the store is away (an unlock of one member alone would not hold).
    */
   unlock(userId: string, by: string, clientAddress?: string): Promise<boolean>;
+}
+
+/** A record of an account locked now: what a full memory fallback gives up last. */
+export function isLockedRecord(space: string, record: FarmRecord, nowMs: number): boolean {
+  return space === LOGIN_FAILURES_SPACE && isLocked(accountFailuresOf(record.value), nowMs);
 }
 
 export function createBruteForceProtector(deps: BruteForceDeps): BruteForceProtector {

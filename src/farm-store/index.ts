@@ -3,6 +3,7 @@ export type { FallbackFarmStore, FarmStoreState } from './fallback-farm-store.js
 export { FARM_STORE_PID, farmStoreComponent, farmStoreSettings } from './farm-store-config.js';
 export type { FailurePolicy, FarmStoreSettings } from './farm-store-config.js';
 export { createMemoryFarmStore, DEFAULT_MEMORY_RECORDS } from './memory-farm-store.js';
+export type { RetainedRecord } from './memory-farm-store.js';
 export { openFarmStore, openPrimaryFarmStore } from './open-farm-store.js';
 export type { FarmStoreDeps } from './open-farm-store.js';
 export { createPostgresFarmStore } from './postgres-farm-store.js';

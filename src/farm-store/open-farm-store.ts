@@ -5,7 +5,7 @@ import type { Log } from '../log.js';
 import type { Repository } from '../repository/index.js';
 import { createFallbackFarmStore, type FallbackFarmStore } from './fallback-farm-store.js';
 import { FARM_STORE_PID, farmStoreSettings } from './farm-store-config.js';
-import { createMemoryFarmStore } from './memory-farm-store.js';
+import { createMemoryFarmStore, type RetainedRecord } from './memory-farm-store.js';
 import { createPostgresFarmStore } from './postgres-farm-store.js';
 import { createRepositoryFarmStore } from './repository-farm-store.js';
 import type { FarmStore } from './types.js';
@@ -17,6 +17,8 @@ export interface FarmStoreDeps {
   readonly clock: Clock;
   readonly logger: Log;
   readonly env?: NodeJS.ProcessEnv;
+  /** What the memory fallback, when full, gives up last (a lockout). */
+  readonly retainInMemory?: RetainedRecord;
 }
 
 /**
@@ -41,7 +43,7 @@ export function openFarmStore(deps: FarmStoreDeps): FallbackFarmStore {
   const { config, logger } = deps;
   const store = createFallbackFarmStore({
     primary: openPrimaryFarmStore(deps),
-    fallback: createMemoryFarmStore({ clock: deps.clock }),
+    fallback: createMemoryFarmStore({ clock: deps.clock, retain: deps.retainInMemory }),
     policy: () => farmStoreSettings(config.current(FARM_STORE_PID)).failurePolicy,
     clock: deps.clock,
     onDown: (state) =>

@@ -22,7 +22,7 @@ import { openServices, type Services } from './services.js';
 import { CONFIG_COUNTER } from '../config/index.js';
 import { CapsuleError } from '../errors.js';
 import { watchCounters, type CounterWatch } from '../repository/index.js';
-import { BRUTE_FORCE_PID, bruteForceSettings, createBruteForceProtector, createTokenHandler, expireRetiredHmacKeys, routeProvisioning, type BruteForceProtector, type TokenHandler } from '../auth/index.js';
+import { BRUTE_FORCE_PID, bruteForceSettings, createBruteForceProtector, isLockedRecord, createTokenHandler, expireRetiredHmacKeys, routeProvisioning, type BruteForceProtector, type TokenHandler } from '../auth/index.js';
 import { createContentService } from '../content/index.js';
 
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
@@ -169,7 +169,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     // Set once the server listens (the port may be chosen then); read by audit lines later.
     let name = options.name ?? `${host}:${options.port}`;
     const instanceName = () => name;
-    farmStore = openFarmStore({ ...services, logger, env });
+    farmStore = openFarmStore({ ...services, logger, env, retainInMemory: isLockedRecord });
     const bruteForce = createBruteForceProtector({
       store: farmStore,
       clock: services.clock,

@@ -53,6 +53,16 @@ describe('farm store fallback while the store is away', () => {
     }
   });
 
+  it('memory: a flood of new keys gives up retained records (lockouts) last', async () => {
+    const clock = fixedClock(0);
+    const memory = createMemoryFarmStore({ clock, maxRecords: 100, retain: (space, record) => space === 'counts' && record.value.locked === true });
+    await memory.update('counts', 'alice', () => ({ value: { locked: true }, expiresAtMs: 600_000 }));
+    for (let i = 0; i < 1000; i++) await memory.update('counts', `flood-${i}`, increment);
+    assert.deepEqual((await memory.get('counts', 'alice'))?.value, { locked: true }, 'alice is still locked');
+    assert.equal(await memory.get('counts', 'flood-0'), null, 'the oldest of the flood went');
+    assert.notEqual(await memory.get('counts', 'flood-999'), null);
+  });
+
   it('memory: holds at most its bound, dropping the least recently written record first', async () => {
     const clock = fixedClock(0);
     const memory = createMemoryFarmStore({ clock, maxRecords: 3 });
