@@ -90,6 +90,13 @@ describe('two members sharing one PostgreSQL farm store', () => {
     assert.equal((await login(a(), 'alice', 'wrong')).status, 503, 'a wrong password gets the same answer');
     assert.equal((await login(b(), 'alice', 'wrong')).status, 401, 'open: counted on the instance');
     assert.equal((await login(b(), 'alice', 'alice-pw')).status, 200, 'open: the right password works');
+    const adminToken = (await fetch(`${b().url}/j_security_check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ j_username: 'admin', j_password: 'admin-password' }) })).headers
+      .getSetCookie()
+      .join('')
+      .match(/login-token=([^;]+)/)?.[1];
+    assert.ok(adminToken, 'the administrator signs in on the open member');
+    const unlock = await fetch(`${b().url}/api/users/alice/unlock`, { method: 'POST', headers: { 'login-token': adminToken } });
+    assert.equal(unlock.status, 503, 'an unlock that would not reach the store is refused, never done in memory alone');
 
     const closedHealth = (await a().health.run('farm-store')).checks.find((check) => check.name === 'farm-store')!;
     assert.equal(closedHealth.status, 'critical');
@@ -103,7 +110,7 @@ describe('two members sharing one PostgreSQL farm store', () => {
     await cluster.start();
     clock.advance(2000); // past the second in which a failed store is not asked again
     assert.equal((await login(a(), 'alice', 'wrong')).status, 401, 'the store answers again: counted');
-    assert.equal((await b().bruteForce.status('alice'))?.failures, 2, 'on the farm store, which kept the count through the crash');
+    assert.equal((await b().bruteForce.status('alice'))?.failures, 2, 'on the farm store, which kept the count through the crash (and the refused unlock changed nothing)');
     assert.equal((await a().health.run('farm-store')).checks.find((check) => check.name === 'farm-store')!.status, 'ok');
     assert.equal((await login(a(), 'alice', 'alice-pw')).status, 200);
   });
