@@ -87,8 +87,12 @@ export function createPostgresFarmStore(options: PostgresFarmStoreOptions): Farm
       let broken = false;
       try {
         await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...SCHEMA_LOCK]);
-        await client.query(SCHEMA);
+        // Looked for first: a user that may only read and write the table (made by an owner) needs no CREATE right.
+        const { rows } = await client.query<{ found: string | null }>("SELECT to_regclass('capsule_farm_records')::text AS found");
+        if (rows[0]?.found == null) {
+          await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...SCHEMA_LOCK]);
+          await client.query(SCHEMA);
+        }
         await client.query('COMMIT');
       } catch (error) {
         broken = true;

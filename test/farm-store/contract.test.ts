@@ -162,3 +162,21 @@ describe('PostgreSQL farm store: its table', () => {
     });
   });
 });
+
+describe('PostgreSQL farm store: least privilege', () => {
+  it('a user that may only read and write the table (made by its owner) needs no right to create', async () => {
+    const pg = await cluster();
+    const url = await pg.createDatabase();
+    const owner = createPostgresFarmStore({ url, clock: systemClock });
+    closing.push(() => owner.close());
+    await owner.ping(); // the owner's first use makes the table
+    const database = new URL(url).pathname.slice(1);
+    await pg.sql(database, "CREATE ROLE farm_member LOGIN PASSWORD 'member-pw'");
+    await pg.sql(database, 'REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+    await pg.sql(database, 'GRANT SELECT, INSERT, UPDATE, DELETE ON capsule_farm_records TO farm_member');
+    const member = createPostgresFarmStore({ url: `postgres://farm_member@${pg.host}:${pg.port}/${database}`, password: 'member-pw', clock: systemClock });
+    closing.push(() => member.close());
+    await member.update('counts', 'erin', increment);
+    assert.deepEqual((await owner.get('counts', 'erin'))?.value, { count: 1 });
+  });
+});
