@@ -41,6 +41,8 @@ export const ERROR_CODES = {
   REPLICATION_OUT_OF_ORDER: 'a replication package is not the next one of its source (the answer says which one is expected)',
   REPLICATION_FAILED: 'a replication agent could not deliver to its publish (the publish\'s answer says why)',
   FARM_MEMBER_UNREACHABLE: 'a farm member named in the manifest did not answer (refused, timed out, or not a Capsule instance)',
+  FARM_STORE_UNAVAILABLE: 'the farm store (capsule.farm.store, or the repository standing in for it) cannot be reached now',
+  SIGN_IN_UNAVAILABLE: 'sign-in is refused while the farm store is away (failure.policy=closed)',
   FARM_LOCKED: 'another farm command holds the farm lock on the author member (the message names who and until when)',
   CHECK_FAILED: 'a check found a problem',
   INTERNAL: 'an unexpected failure',

@@ -15,3 +15,9 @@ export type { LoginAttempt, LoginThrottle, ThrottleLimits } from './login-thrott
 export type { Authentication, AuthLogger, IssueOptions, Provisioner, ProvisioningClaim, Session, TokenKind, TokenRequest } from './types.js';
 export { createExternalProvisioner, MAX_PROVISIONED_GROUPS, MAX_PROVISIONING_CLAIM_BYTES, provisioningClaimOf, routeProvisioning, signInExternalUser } from './external-provisioning.js';
 export type { ExternalProvider, ExternalProvisioner, SignInRefusal } from './external-provisioning.js';
+export { BRUTE_FORCE_PID, bruteForceComponent, bruteForceSettings } from './brute-force-config.js';
+export type { BruteForceSettings } from './brute-force-config.js';
+export { createBruteForceProtector, isLockedRecord, LOGIN_FAILURES_SPACE } from './brute-force.js';
+export type { AccountLockEvent, AttemptAdmission, BruteForceDeps, BruteForceProtector, CountedAttempt } from './brute-force.js';
+export { afterFailure, isLocked } from './brute-force-rule.js';
+export type { AccountFailures, FailureOutcome, Lockout } from './brute-force-rule.js';

@@ -7,6 +7,9 @@ import { watchCounters, type Repository } from '../repository/index.js';
 import { USERS_COUNTER, type User, type UserManager } from '../users/index.js';
 import { tokenCookie, tokenFromRequest } from './cookies.js';
 import { createEncapsulatedKind } from './encapsulated-kind.js';
+import { createRepositoryFarmStore } from '../farm-store/index.js';
+import { BRUTE_FORCE_PID, bruteForceSettings } from './brute-force-config.js';
+import { createBruteForceProtector, type AccountLockEvent, type BruteForceProtector } from './brute-force.js';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
 import { logoutEverywhere } from './logout-everywhere.js';
 import { checkPassword, type LoginOutcome, type PasswordCheck } from './password-login.js';
@@ -24,6 +27,7 @@ export type TokenOutcome = 'valid' | 'refused' | 'error';
 /** Counters the handler bumps (Prometheus in an instance): each call must be cheap, it sits on every request. */
 export interface AuthMetrics {
   login(outcome: LoginOutcome): void;
+  accountLock(event: AccountLockEvent): void;
   tokenVerified(kind: TokenKind, outcome: TokenOutcome): void;
 }
 
@@ -38,6 +42,10 @@ export interface TokenHandlerDeps {
   readonly audit: Log;
   readonly metrics?: AuthMetrics;
   readonly throttle?: LoginThrottle;
+  /** Failed logins per account (default: counted on this instance's repository). */
+  readonly bruteForce?: BruteForceProtector;
+  /** The instance's name, in audit lines (default 'this instance'). */
+  readonly member?: () => string;
   /** How long a loaded user is trusted on the token path (default 5 s). */
   readonly userCacheTtlMs?: number;
   /** Remember verified encapsulated tokens (expiry, key and generation are still checked every time). */
@@ -64,7 +72,7 @@ export interface TokenHandler {
   cookieFor(token: string, session: Session, https: boolean): string;
   /** `checkPassword`, then `issue`: the form login. */
   login(userId: string, password: string, clientAddress: string): Promise<LoginResult>;
-  /** Checks a password (throttled per user and per client address); issues nothing. A user name no user can have is INVALID_ARGUMENT. */
+  /** Checks a password (throttled per client address, counted per account on the farm store); issues nothing. A user name no user can have is INVALID_ARGUMENT. */
   checkPassword(userId: string, password: string, clientAddress: string): Promise<PasswordCheck>;
   /**
    * Issues a token of the configured kind for a user some handler has already authenticated
@@ -97,7 +105,18 @@ const CHANGES_RECHECK_MS = 500;
 
 export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
   const { users, config, clock, logger } = deps;
-  const passwordLoginDeps = { users, clock, throttle: deps.throttle ?? createLoginThrottle(), audit: deps.audit, metrics: deps.metrics };
+  const member = deps.member ?? (() => 'this instance');
+  const bruteForce =
+    deps.bruteForce ??
+    createBruteForceProtector({
+      store: createRepositoryFarmStore({ repo: deps.repo, clock }),
+      clock,
+      settings: () => bruteForceSettings(config.current(BRUTE_FORCE_PID)),
+      audit: deps.audit,
+      member,
+      metrics: deps.metrics,
+    });
+  const passwordLoginDeps = { users, clock, throttle: deps.throttle ?? createLoginThrottle(), bruteForce, member, audit: deps.audit, metrics: deps.metrics };
   const userCacheTtlMs = deps.userCacheTtlMs ?? 5_000;
   const userCache = createUserCache(users, userCacheTtlMs);
   const store = createStatefulTokenStore({ repo: deps.repo, maxPerUser: () => MAX_TOKENS_PER_USER });

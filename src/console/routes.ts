@@ -61,7 +61,7 @@ function createPages(deps: ConsoleDeps, services: ConsoleServices): ConsolePage[
     componentsPage(deps, services),
     healthPage(deps.health, deps.instanceName),
     cryptoPage(deps, services),
-    usersPage(services.users, deps.tokens),
+    usersPage(services.users, deps.tokens, deps.bruteForce, services.clock),
     replicationPage(services),
     repositoryBrowserPage(services.repo),
   ];

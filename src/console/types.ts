@@ -1,4 +1,4 @@
-import type { Session, TokenHandler } from '../auth/index.js';
+import type { BruteForceProtector, Session, TokenHandler } from '../auth/index.js';
 import type { Clock } from '../clock.js';
 import type { Log } from '../log.js';
 import type { ConfigAdmin } from '../config/index.js';
@@ -24,6 +24,8 @@ export interface ConsoleDeps {
   readonly audit: Log;
   readonly health: HealthRegistry;
   readonly tokens: TokenHandler;
+  /** Failed logins per account on the farm store: shown on the Users page, which unlocks. */
+  readonly bruteForce: BruteForceProtector;
   readonly reloadKeys: () => Promise<KeyIds>;
   readonly services: ConsoleServices;
 }

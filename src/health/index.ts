@@ -5,3 +5,4 @@ export { repositoryCheck } from './repository-check.js';
 export { healthComponent, HEALTH_PID } from './health-config.js';
 export { watchFactoryChecks } from './factory-checks.js';
 export type { FactoryChecks } from './factory-checks.js';
+export { FARM_STORE_CHECK, farmStoreCheck } from './farm-store-check.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { TokenHandler } from '../auth/index.js';
+import type { BruteForceProtector, TokenHandler } from '../auth/index.js';
 import type { KeyIds } from '../crypto/index.js';
 import type { FarmMember } from '../member/index.js';
 import { FARM_PATH_PREFIX } from '../member/protocol.js';
@@ -9,11 +9,14 @@ import { requireAdministrator } from './guards.js';
 import { adminRoutes } from './routes/admin.js';
 import { farmRoutes } from './routes/farm.js';
 import { logoutEverywhereRoute } from './routes/logout-everywhere.js';
+import { unlockRoute } from './routes/unlock.js';
 
 export interface AdminApiDeps {
   readonly farmMember: FarmMember;
   readonly reloadKeys: () => Promise<KeyIds>;
   readonly tokens: TokenHandler;
+  /** Failed logins per account: unlock. */
+  readonly bruteForce: BruteForceProtector;
   readonly audit: Log;
 }
 
@@ -55,6 +58,7 @@ export async function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps)
     farmRoutes(scope, deps);
     adminRoutes(scope, deps);
     logoutEverywhereRoute(scope, deps);
+    unlockRoute(scope, deps);
     // A path under /system/farm that no route serves is answered inside this scope, so the guard
     // and the audit cover it too: an anonymous caller learns nothing of which paths exist (401).
     await scope.register(

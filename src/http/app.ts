@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
-import type { TokenHandler } from '../auth/index.js';
+import type { BruteForceProtector, TokenHandler } from '../auth/index.js';
 import type { ContentService } from '../content/index.js';
 import type { KeyIds } from '../crypto/index.js';
 import type { HealthRegistry } from '../health/index.js';
@@ -36,6 +36,8 @@ export interface AppDeps {
   readonly logger: FastifyBaseLogger;
   readonly health: HealthRegistry;
   readonly tokens: TokenHandler;
+  /** Failed logins per account on the farm store (the admin API's unlock). */
+  readonly bruteForce: BruteForceProtector;
   readonly content: ContentService;
   /** Applies the replication packages posted to `/bin/receive`. */
   readonly receiver: Receiver;

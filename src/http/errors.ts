@@ -9,6 +9,9 @@ const CODE_OF_CLIENT_STATUS: Readonly<Record<number, ErrorCode>> = {
   429: 'TOO_MANY_REQUESTS',
 };
 
+/** 5xx codes whose message is written for the client (it names no internal detail): said as is. */
+const MESSAGE_FOR_CLIENTS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['SIGN_IN_UNAVAILABLE']);
+
 /**
  * Client errors get 4xx with `{ error: { code, message } }`; anything unexpected is logged
  * and answered with a bare 500, so no internal detail (or secret) reaches a client.
@@ -18,7 +21,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (isCapsuleError(error)) {
       const status = STATUS_OF[error.code];
       if (status >= 500) request.log.error({ err: error }, 'request failed');
-      return reply.code(status).send({ error: { code: error.code, message: status >= 500 ? 'internal error' : error.message } });
+      return reply.code(status).send({ error: { code: error.code, message: status >= 500 && !MESSAGE_FOR_CLIENTS.has(error.code) ? 'internal error' : error.message } });
     }
     const status = error.statusCode ?? 500;
     if (status < 500) {

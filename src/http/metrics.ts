@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { AuthMetrics, LoginOutcome, TokenKind, TokenOutcome } from '../auth/index.js';
+import type { AccountLockEvent, AuthMetrics, LoginOutcome, TokenKind, TokenOutcome } from '../auth/index.js';
 import { revealSecret, type ConfigAdmin } from '../config/index.js';
 import type { CryptoSupport } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
@@ -12,7 +12,8 @@ import { METRICS_PID } from './metrics-config.js';
 
 export const METRICS_PATH = '/system/metrics';
 
-const LOGIN_OUTCOMES: readonly LoginOutcome[] = ['success', 'failure', 'throttled'];
+const LOGIN_OUTCOMES: readonly LoginOutcome[] = ['success', 'failure', 'throttled', 'locked', 'unavailable'];
+const ACCOUNT_LOCK_EVENTS: readonly AccountLockEvent[] = ['temporary', 'permanent', 'unlock'];
 const TOKEN_KINDS: readonly TokenKind[] = ['stateful', 'encapsulated'];
 const TOKEN_OUTCOMES: readonly TokenOutcome[] = ['valid', 'refused', 'error'];
 const STATUS_VALUE: Record<HealthStatus, number> = { ok: 0, warn: 1, critical: 2 };
@@ -51,6 +52,17 @@ export function createMetrics(deps: { health: HealthRegistry; replication: Repli
     collect() {
       this.reset();
       for (const outcome of LOGIN_OUTCOMES) this.labels(outcome).inc(loginCounts[outcome]);
+    },
+  });
+  const accountLockCounts = Object.fromEntries(ACCOUNT_LOCK_EVENTS.map((event) => [event, 0])) as Record<AccountLockEvent, number>;
+  new Counter({
+    name: 'capsule_account_locks_total',
+    help: 'Accounts locked (temporary, permanent) after failed logins, and unlocked, as seen by this instance.',
+    labelNames: ['event'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const event of ACCOUNT_LOCK_EVENTS) this.labels(event).inc(accountLockCounts[event]);
     },
   });
   new Counter({
@@ -111,6 +123,9 @@ export function createMetrics(deps: { health: HealthRegistry; replication: Repli
     auth: {
       login: (outcome) => {
         loginCounts[outcome]++;
+      },
+      accountLock: (event) => {
+        accountLockCounts[event]++;
       },
       tokenVerified: (kind, outcome) => {
         verificationCounts[kind][outcome]++;

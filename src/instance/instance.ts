@@ -4,10 +4,11 @@ import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { applyConfigFiles, literalReferences, readConfigFiles } from '../config/index.js';
-import { createHealthRegistry, HEALTH_PID, keysCheck, repositoryCheck, type HealthRegistry } from '../health/index.js';
+import { createHealthRegistry, farmStoreCheck, HEALTH_PID, keysCheck, repositoryCheck, type HealthRegistry } from '../health/index.js';
+import { openFarmStore, type FallbackFarmStore } from '../farm-store/index.js';
 import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
 import { createOidcLogin, createProvisioner, watchOidcChecks } from '../auth/oidc/index.js';
-import { createMemoryReplayStore, createSamlLogin, createSamlProvisioner, createSingleLogout, watchSamlChecks } from '../auth/saml/index.js';
+import { createFarmReplayStore, createSamlLogin, createSamlProvisioner, createSingleLogout, watchSamlChecks } from '../auth/saml/index.js';
 import { buildApp, createMetrics, createTrustedProxies, type TlsFiles } from '../http/index.js';
 import type { PasswordHasher } from '../users/index.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -21,7 +22,7 @@ import { openServices, type Services } from './services.js';
 import { CONFIG_COUNTER } from '../config/index.js';
 import { CapsuleError } from '../errors.js';
 import { watchCounters, type CounterWatch } from '../repository/index.js';
-import { createTokenHandler, expireRetiredHmacKeys, routeProvisioning, type TokenHandler } from '../auth/index.js';
+import { BRUTE_FORCE_PID, bruteForceSettings, createBruteForceProtector, isLockedRecord, createTokenHandler, expireRetiredHmacKeys, routeProvisioning, type BruteForceProtector, type TokenHandler } from '../auth/index.js';
 import { createContentService } from '../content/index.js';
 
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
@@ -61,6 +62,8 @@ export interface RunningInstance {
   readonly health: HealthRegistry;
   readonly app: FastifyInstance;
   readonly tokens: TokenHandler;
+  /** Failed logins per account on the farm store; `unlock` clears an account's farm-wide. */
+  readonly bruteForce: BruteForceProtector;
   /** Reloads the keys from storage (SIGHUP) and logs the new key ids. */
   reloadKeys(): Promise<KeyIds>;
   stop(): Promise<void>;
@@ -104,6 +107,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   let replication: ReplicationService | undefined;
   let cleanupTimer: NodeJS.Timeout | undefined;
   let tokens: TokenHandler;
+  let farmStore: FallbackFarmStore | undefined;
   // Work started and not awaited (maintenance, a health run): waited for before the repository closes.
   const background = new Set<Promise<unknown>>();
   function inBackground(work: Promise<unknown>): void {
@@ -162,9 +166,21 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       for (const message of literalReferences(pid, services.config.componentOf(pid), values)) logger.warn({ configuration: pid }, message);
     }
 
+    // Set once the server listens (the port may be chosen then); read by audit lines later.
+    let name = options.name ?? `${host}:${options.port}`;
+    const instanceName = () => name;
+    farmStore = openFarmStore({ ...services, logger, env, retainInMemory: isLockedRecord });
+    const bruteForce = createBruteForceProtector({
+      store: farmStore,
+      clock: services.clock,
+      settings: () => bruteForceSettings(services.config.current(BRUTE_FORCE_PID)),
+      audit,
+      member: instanceName,
+      metrics: metrics.auth,
+    });
     const oidc = createOidcLogin({ ...services, logger });
-    // Assertions used on this instance; a farm-wide store replaces it with issue 26.
-    const samlReplay = createMemoryReplayStore({ clock: services.clock });
+    // Assertions and IdP logout requests used anywhere in the farm (the farm store; without one, this instance's repository).
+    const samlReplay = createFarmReplayStore(farmStore);
     const saml = createSamlLogin({ ...services, logger, replay: samlReplay });
     const samlLogout = createSingleLogout({ ...services, logger, replay: samlReplay });
     // One provisioner for the token handler: a claim goes to the handler whose provider it names.
@@ -173,6 +189,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       logger,
       audit,
       metrics: metrics.auth,
+      bruteForce,
+      member: instanceName,
       provisioner: routeProvisioning([createProvisioner({ ...services, logger }), createSamlProvisioner({ ...services, logger })], logger),
     });
     // Instances sharing a repository take turns: the job runs where its lock is free.
@@ -181,6 +199,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
         .runExclusive('expired-token-cleanup', async () => {
           const count = await tokens.removeExpiredTokens();
           if (count > 0) logger.info({ count }, 'removed expired tokens');
+          const records = await farmStore!.removeExpired().catch(() => 0); // the health check says when the store is away
+          if (records > 0) logger.info({ count: records }, 'removed expired farm store records');
         })
         .catch((error: unknown) => logger.error({ err: error }, 'expired token cleanup failed'));
     // Retired keys live in this home's files, so every instance expires its own (not one per cluster).
@@ -205,6 +225,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
 
     health.register(repositoryCheck(services.repo));
     health.register(keysCheck(() => services.crypto.keyIds()));
+    health.register(farmStoreCheck(farmStore));
     watchOAuthClientChecks({ health, config: services.config, clients: createOAuthClients(services) });
     watchOidcChecks({ health, config: services.config, oidc });
     watchSamlChecks({ ...services, health, saml });
@@ -229,8 +250,6 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       },
     });
 
-    let name = options.name ?? `${host}:${options.port}`;
-    const instanceName = () => name;
     let shuttingDown = false;
     const receiver = createReceiver(services);
     const app = await buildApp({
@@ -238,6 +257,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       logger,
       health,
       tokens,
+      bruteForce,
       content: createContentService(services.repo, { clock: services.clock }),
       receiver,
       farmMember: createFarmMember({ ...services, receiver, instanceName, reloadKeys }),
@@ -281,6 +301,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       health,
       app,
       tokens,
+      bruteForce,
       reloadKeys,
       stop: () =>
         (stopped ??= (async () => {
@@ -292,6 +313,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
           await app.close();
           await stopBackground();
           await tokens.close();
+          await farmStore?.close();
           await services.close();
           homeLock.release();
           logger.info('instance stopped');
@@ -303,6 +325,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     health.stop();
     await replication?.stop();
     await stopBackground();
+    await farmStore?.close();
     await services.close();
     homeLock.release();
     throw error;

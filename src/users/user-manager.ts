@@ -46,6 +46,8 @@ export interface UserManager {
   setDisabled(id: string, disabled: boolean): Promise<User>;
   /** The user when the password is right and the user enabled; null otherwise, in about the same time. */
   authenticate(id: string, password: string): Promise<User | null>;
+  /** Takes the time a wrong password takes, looking at no account: for a login refused before its check. */
+  wrongPasswordTime(password: string): Promise<void>;
   /** Raises the token generation, so encapsulated tokens issued before stop working. */
   incrementGeneration(id: string): Promise<User>;
   createGroup(id: string): Promise<Group>;
@@ -154,7 +156,7 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
     }
   }
 
-  return {
+  const manager: UserManager = {
     async createUser(id, { password, groups = [], createGroups = false }) {
       checkId('user', id);
       for (const groupId of groups) checkId('group', groupId);
@@ -215,6 +217,11 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
         return toUser(tx, await tx.setProperties(node.path, { disabled }));
       }),
 
+    async wrongPasswordTime(password) {
+      dummyHash ??= hasher.hash('capsule-timing-equaliser');
+      await hasher.verify(await dummyHash, String(password).slice(0, MAX_PASSWORD_LENGTH));
+    },
+
     async authenticate(id, password) {
       let node: RepositoryNode | null = null;
       try {
@@ -229,8 +236,7 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
       // A password no one can have is not hashed whole (a megabyte per guess), but the answer takes
       // the time of a wrong one, so its length tells nothing about the account.
       if (typeof stored !== 'string' || String(password).length > MAX_PASSWORD_LENGTH) {
-        dummyHash ??= hasher.hash('capsule-timing-equaliser');
-        await hasher.verify(await dummyHash, String(password).slice(0, MAX_PASSWORD_LENGTH));
+        await manager.wrongPasswordTime(password);
         return null;
       }
       const ok = await hasher.verify(stored, String(password));
@@ -322,6 +328,7 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
       return user;
     },
   };
+  return manager;
 
   async function provisionIn(tx: RepositoryWriter, id: string, identity: ExternalIdentity, wanted: string[], sync: boolean, generation: number): Promise<User> {
     let node = await findUserNode(tx, id);

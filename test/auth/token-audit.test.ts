@@ -20,7 +20,7 @@ async function setup(encapsulated: boolean) {
   const keep = (object: object) => void lines.push(object as Record<string, unknown>);
   const audit: Log = { info: keep, warn: keep, error: keep };
   const counts: Array<[TokenKind, TokenOutcome]> = [];
-  const metrics = { login: () => undefined, tokenVerified: (kind: TokenKind, outcome: TokenOutcome) => void counts.push([kind, outcome]) };
+  const metrics = { login: () => undefined, accountLock: () => undefined, tokenVerified: (kind: TokenKind, outcome: TokenOutcome) => void counts.push([kind, outcome]) };
   const handler = createTokenHandler({ ...services, logger: silentLogger(), audit, metrics, userCacheTtlMs: 0 });
   const login = await handler.login('alice', 'pw', '127.0.0.1');
   assert.ok(login.ok);

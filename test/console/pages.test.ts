@@ -130,6 +130,21 @@ describe('the console pages in Chromium', () => {
     assert.equal(await sessionStatus(instance.url, token), 401, "bob's token has ended");
   });
 
+  it("users: shows an account's lockout, and Unlock clears it farm-wide", async () => {
+    await instance.services.users.createUser('carol', { password: 'carol-password' });
+    for (let i = 0; i < 10; i++) await instance.tokens.checkPassword('carol', `guess-${i}`, `10.8.0.${i}`);
+    assert.equal((await instance.tokens.checkPassword('carol', 'carol-password', '10.8.1.1')).ok, false);
+    await open('users');
+    const row = page.locator('tr[data-user="carol"]');
+    assert.match((await row.locator('.badge.critical').textContent()) ?? '', /^locked until \d{4}-/);
+    assert.equal(await page.locator('tr[data-user="admin"]').getByRole('button', { name: 'Unlock' }).count(), 0, 'no Unlock where nothing failed');
+    await row.getByRole('button', { name: 'Unlock' }).click();
+    await page.waitForURL(/done=unlocked/);
+    assert.match((await page.locator('.notice.ok').textContent()) ?? '', /Unlocked carol/);
+    assert.equal(await instance.bruteForce.status('carol'), null);
+    assert.equal((await instance.tokens.checkPassword('carol', 'carol-password', '10.8.1.2')).ok, true);
+  });
+
   it('users: shows what is wrong, escaped, and keeps an administrator from locking themselves out', async () => {
     await open('users');
     await page.getByLabel('User id').fill('<script>window.__injected = 1</script>');

@@ -48,6 +48,8 @@ describe('GET /system/metrics', () => {
   it('counts logins by outcome, token verifications by kind and outcome, request latency and health check states', async () => {
     const before = await (await scrape({ 'login-token': adminToken })).text();
     const token = await login(instance.url, 'alice', 'alice-pw');
+    // Five failures lock bob (the quick-login check off: the count alone decides), the sixth meets the lock.
+    await instance.services.config.update('capsule.auth.bruteforce', { maxFailures: 5, quickLoginCheckMilliSeconds: 0 });
     for (let i = 0; i < 6; i++) {
       await fetch(`${instance.url}/j_security_check`, { method: 'POST', body: new URLSearchParams({ j_username: 'bob', j_password: 'wrong' }) });
     }
@@ -58,7 +60,9 @@ describe('GET /system/metrics', () => {
     const delta = (series: string) => (valueOf(text, series) ?? 0) - (valueOf(before, series) ?? 0);
     assert.equal(delta('capsule_logins_total{outcome="success"}'), 1);
     assert.equal(delta('capsule_logins_total{outcome="failure"}'), 5);
-    assert.equal(delta('capsule_logins_total{outcome="throttled"}'), 1);
+    assert.equal(delta('capsule_logins_total{outcome="locked"}'), 1);
+    assert.equal(delta('capsule_account_locks_total{event="temporary"}'), 1);
+    assert.equal(valueOf(text, 'capsule_account_locks_total{event="permanent"}'), 0, 'every series exists from the start');
     // The last scrape sends the scrape token, no login token: three verifications, the sessions'.
     assert.equal(delta('capsule_token_verifications_total{kind="stateful",outcome="valid"}'), 3);
     assert.equal(delta('capsule_token_verifications_total{kind="stateful",outcome="refused"}'), 1);

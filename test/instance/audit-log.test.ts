@@ -49,13 +49,15 @@ it('the audit log of a running instance', { timeout: 60_000 }, async (t) => {
 
   await t.test('records logins (success, failure, throttled) with user and client address', async () => {
     secrets.push(await login(server.url, 'alice', ALICE_PASSWORD));
-    for (let i = 0; i < 6; i++) await postFormFrom('127.0.0.7', `${server.url}/j_security_check`, { j_username: 'bob', j_password: WRONG_PASSWORD });
+    // Thirty failures from one address (30 a minute, whatever the names) and the thirty-first is throttled.
+    for (let i = 0; i < 31; i++) await postFormFrom('127.0.0.7', `${server.url}/j_security_check`, { j_username: `bob${i}`, j_password: WRONG_PASSWORD });
     await waitFor('the throttled login', () => audit().some((line) => line.outcome === 'throttled'));
     const logins = audit().filter((line) => line.event === 'login');
     assert.deepEqual(
       logins.map((line) => [line.outcome, line.userId, line.clientAddress]),
-      [['success', 'alice', '127.0.0.1'], ...Array(5).fill(['failure', 'bob', '127.0.0.7']), ['throttled', 'bob', '127.0.0.7']],
+      [['success', 'alice', '127.0.0.1'], ...Array.from({ length: 30 }, (_, i) => ['failure', `bob${i}`, '127.0.0.7']), ['throttled', 'bob30', '127.0.0.7']],
     );
+    assert.ok(logins.every((line) => typeof line.member === 'string' && line.member !== ''), 'every line names the member');
   });
 
   await t.test('records a refused token and why, logout-everywhere with who did it, and a console change', async () => {

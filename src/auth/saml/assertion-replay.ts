@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.js';
+import type { FarmStore } from '../../farm-store/index.js';
 
 /**
  * Each assertion is accepted once: node-saml keeps no record of the assertions it accepted, and
@@ -6,9 +7,8 @@ import type { Clock } from '../../clock.js';
  * again until it expires. The ACS claims the assertion's ID (with the provider's name) after
  * every other check passed, until the assertion's end of validity plus the clock tolerance.
  *
- * The memory store below is per process: behind a load balancer, one response could be used once
- * on each instance until it expires. A store shared by the farm (issue 26) implements the same
- * interface.
+ * An instance uses the farm store's (`createFarmReplayStore`): behind a load balancer, a response
+ * used on one member is refused on all. The memory store is per process (for tests and tools).
  */
 export interface AssertionReplayStore {
   /** Records `key` as used until `until`; false when it is already recorded (a replay). */
@@ -31,6 +31,22 @@ export function createMemoryReplayStore(deps: { clock: Clock }): AssertionReplay
       if (recorded !== undefined && recorded > nowMs) return false;
       used.set(key, until.getTime());
       return true;
+    },
+  };
+}
+
+/** The farm store's space of assertions already used, one record per provider and assertion ID. */
+export const SAML_ASSERTIONS_SPACE = 'saml-assertions';
+
+/**
+ * Assertions claimed on the farm store: a response used on one member is refused on every member
+ * sharing the store (and, without one, across restarts of this instance: its repository).
+ */
+export function createFarmReplayStore(store: FarmStore): AssertionReplayStore {
+  return {
+    async claim(key, until) {
+      const { before } = await store.update(SAML_ASSERTIONS_SPACE, key, (current) => current ?? { value: {}, expiresAtMs: until.getTime() });
+      return before === null;
     },
   };
 }

@@ -7,7 +7,7 @@ export type { IdpMetadataFetch } from './metadata-fetch.js';
 export { refetchMetadataCommand } from './metadata-check.js';
 export type { SamlCheckResult } from './check.js';
 export type { SamlRequestState, SamlResponseInput, SamlResponseOptions } from './acs.js';
-export { createMemoryReplayStore } from './assertion-replay.js';
+export { createFarmReplayStore, createMemoryReplayStore, SAML_ASSERTIONS_SPACE } from './assertion-replay.js';
 export type { AssertionReplayStore } from './assertion-replay.js';
 export { beginSamlRequest } from './authn-request.js';
 export type { BegunSamlRequest, SamlRequestOptions } from './authn-request.js';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { createStatefulTokenStore, logoutEverywhere, MAX_TOKENS_PER_USER } from '../../auth/index.js';
+import { BRUTE_FORCE_PID, bruteForceSettings, createBruteForceProtector, createStatefulTokenStore, logoutEverywhere, MAX_TOKENS_PER_USER } from '../../auth/index.js';
+import { openPrimaryFarmStore } from '../../farm-store/index.js';
 import type { User } from '../../users/index.js';
 import { readPassword } from '../passphrase.js';
 import { printJson, printTable, type CliIO } from '../io.js';
@@ -58,6 +59,24 @@ export async function usersLogoutEverywhere(id: string, options: Options, io: Cl
   );
 }
 
+/** The CLI's own audit file records the command and its operator; the protector has nothing to add. */
+const UNRECORDED = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export async function usersUnlock(id: string, options: Options, io: CliIO) {
+  const hadFailures = await withHome(options, io, async (s) => {
+    // The farm store itself, never a fallback: an unlock that did not reach it would not hold.
+    const store = openPrimaryFarmStore({ ...s, env: io.env });
+    try {
+      const settings = () => bruteForceSettings(s.config.current(BRUTE_FORCE_PID));
+      const protector = createBruteForceProtector({ store, clock: s.clock, settings, audit: UNRECORDED, member: () => 'capsule users unlock' });
+      return await protector.unlock(id, 'capsule users unlock');
+    } finally {
+      await store.close();
+    }
+  });
+  report(io, options, hadFailures ? `unlocked ${id}: its failed logins are forgotten on every member sharing the farm store` : `${id} had no failed logins to forget`, { id, unlocked: true, hadFailures });
+}
+
 export function registerUserCommands(program: Command, io: CliIO): void {
   const users = program.command('users').description('add, list, remove, disable and enable users');
   const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -81,6 +100,9 @@ export function registerUserCommands(program: Command, io: CliIO): void {
   jsonOption(
     homeOption(users.command('logout-everywhere <id>').description("end every token of a user: stateful ones deleted, encapsulated ones void")),
   ).action((id: string, options) => usersLogoutEverywhere(id, options, io));
+  jsonOption(
+    homeOption(users.command('unlock <id>').description("forget a user's failed logins and lockout, on every member sharing the farm store")),
+  ).action((id: string, options) => usersUnlock(id, options, io));
   jsonOption(homeOption(users.command('enable <id>').description('enable a disabled user'))).action((id: string, options) =>
     usersSetDisabled(id, false, options, io),
   );

@@ -1,4 +1,5 @@
-import type { TokenHandler } from '../../auth/index.js';
+import { isLocked, type AccountFailures, type BruteForceProtector, type TokenHandler } from '../../auth/index.js';
+import type { Clock } from '../../clock.js';
 import { ADMINISTRATORS, type Group, type User, type UserManager } from '../../users/index.js';
 import { CapsuleError } from '../../errors.js';
 import { html, type SafeHtml } from '../html.js';
@@ -24,6 +25,7 @@ const DONE: Readonly<Record<string, (subject: string) => string>> = {
   added: (id) => `Added ${id} to the group.`,
   removed: (id) => `Removed ${id} from the group.`,
   'removed-user': (id) => `Deleted user ${id}.`,
+  unlocked: (id) => `Unlocked ${id}: its failed logins are forgotten on every member sharing the farm store.`,
   'logged-out': (id) => `Logged ${id} out everywhere: every token issued before has ended, on every instance.`,
 };
 
@@ -31,7 +33,18 @@ function hiddenFields(context: PageContext, action: string, userId?: string): Sa
   return html`${csrfField(context)}<input type="hidden" name="action" value="${action}">${userId !== undefined && html`<input type="hidden" name="user" value="${userId}">`}`;
 }
 
-function userRow(context: PageContext, user: User, groups: readonly Group[]): SafeHtml {
+/** The account's failed logins now: undefined when the farm store could not say. */
+type LockView = AccountFailures | null | undefined;
+
+function lockBadge(failures: LockView, nowMs: number): SafeHtml | false {
+  if (failures === undefined) return html`<div class="pid">lockout unknown: the farm store is away</div>`;
+  if (failures === null) return false;
+  if (failures.permanent) return html`<div><span class="badge critical">locked until unlocked</span></div>`;
+  if (isLocked(failures, nowMs)) return html`<div><span class="badge critical">locked until ${new Date(failures.lockedUntilMs).toISOString()}</span></div>`;
+  return html`<div class="pid">${String(failures.failures)} failed logins</div>`;
+}
+
+function userRow(context: PageContext, user: User, groups: readonly Group[], failures: LockView, nowMs: number): SafeHtml {
   const others = groups.filter((group) => !user.groups.includes(group.id));
   const memberships = user.groups.map(
     (groupId) => html`<form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'remove-member', user.id)}
@@ -40,7 +53,7 @@ function userRow(context: PageContext, user: User, groups: readonly Group[]): Sa
   );
   return html`<tr id="${elementId('user', user.id)}" data-user="${user.id}">
     <td><strong>${user.id}</strong><div class="pid">${user.path}</div></td>
-    <td>${user.disabled ? html`<span class="badge critical">disabled</span>` : html`<span class="badge ok">enabled</span>`}<div class="pid">token generation ${user.generation}</div></td>
+    <td>${user.disabled ? html`<span class="badge critical">disabled</span>` : html`<span class="badge ok">enabled</span>`}<div class="pid">token generation ${user.generation}</div>${lockBadge(failures, nowMs)}</td>
     <td>${memberships.length > 0 ? memberships : html`<span class="pid">none</span>`}
       ${others.length > 0 &&
       html`<form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'add-member', user.id)}
@@ -49,6 +62,9 @@ function userRow(context: PageContext, user: User, groups: readonly Group[]): Sa
     <td>
       <form method="post" action="${PATH}" class="inline">${hiddenFields(context, user.disabled ? 'enable' : 'disable', user.id)}
         <button type="submit" class="${user.disabled ? 'secondary' : 'danger'}">${user.disabled ? 'Enable' : 'Disable'}</button></form>
+      ${failures &&
+      html`<form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'unlock', user.id)}
+        <button type="submit" class="secondary">Unlock</button></form>`}
       <form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'logout-everywhere', user.id)}
         <button type="submit" class="secondary">Log out everywhere</button></form>
       <form method="post" action="${PATH}" class="inline" novalidate>${hiddenFields(context, 'password', user.id)}
@@ -59,10 +75,20 @@ function userRow(context: PageContext, user: User, groups: readonly Group[]): Sa
     </td></tr>`;
 }
 
-async function renderPage(context: PageContext, users: UserManager, messages: { ok?: string | null; error?: string | null }, status = 200): Promise<PageResult> {
+interface UsersPageDeps {
+  readonly users: UserManager;
+  readonly tokens: TokenHandler;
+  readonly bruteForce: BruteForceProtector;
+  readonly clock: Clock;
+}
+
+async function renderPage(context: PageContext, { users, bruteForce, clock }: UsersPageDeps, messages: { ok?: string | null; error?: string | null }, status = 200): Promise<PageResult> {
   const [list, groups] = await Promise.all([users.listUsers(), users.listGroups()]);
   list.sort((a, b) => (a.id < b.id ? -1 : 1));
   groups.sort((a, b) => (a.id < b.id ? -1 : 1));
+  // A store that is away leaves the page usable: each row then says it cannot tell.
+  const failures = await Promise.all(list.map((user) => bruteForce.status(user.id).catch(() => undefined)));
+  const nowMs = clock.now();
   return show(
     consolePage(
       context,
@@ -71,7 +97,7 @@ async function renderPage(context: PageContext, users: UserManager, messages: { 
       ${notice('ok', messages.ok)}${notice('error', messages.error)}
       <section class="card"><h2>Users</h2>
         <table><thead><tr><th>User</th><th>State</th><th>Groups</th><th>Actions</th></tr></thead>
-        <tbody>${list.map((user) => userRow(context, user, groups))}</tbody></table>
+        <tbody>${list.map((user, index) => userRow(context, user, groups, failures[index], nowMs))}</tbody></table>
       </section>
       <div class="grid">
       <section class="card"><h2>Create a user</h2>
@@ -101,7 +127,7 @@ async function renderPage(context: PageContext, users: UserManager, messages: { 
 }
 
 /** Runs one action; returns the key of its DONE message and its subject. */
-async function perform(context: PageContext, users: UserManager, tokens: TokenHandler, form: FormBody): Promise<{ done: string; subject: string }> {
+async function perform(context: PageContext, { users, tokens, bruteForce }: UsersPageDeps, form: FormBody): Promise<{ done: string; subject: string }> {
   const userId = form.user ?? '';
   const groupId = form.group ?? '';
   const self = userId === context.session.userId;
@@ -131,6 +157,9 @@ async function perform(context: PageContext, users: UserManager, tokens: TokenHa
       if (self && groupId === ADMINISTRATORS) throw new CapsuleError('INVALID_ARGUMENT', `you cannot leave ${ADMINISTRATORS} yourself: you would be locked out of the console`);
       await users.removeMember(groupId, userId);
       return { done: 'removed', subject: userId };
+    case 'unlock':
+      await bruteForce.unlock(userId, context.session.userId);
+      return { done: 'unlocked', subject: userId };
     case 'logout-everywhere':
       await tokens.logoutEverywhere(userId);
       return { done: 'logged-out', subject: userId };
@@ -143,14 +172,15 @@ async function perform(context: PageContext, users: UserManager, tokens: TokenHa
   }
 }
 
-export function usersPage(users: UserManager, tokens: TokenHandler): ConsolePage {
+export function usersPage(users: UserManager, tokens: TokenHandler, bruteForce: BruteForceProtector, clock: Clock): ConsolePage {
+  const deps: UsersPageDeps = { users, tokens, bruteForce, clock };
   return {
     path: PATH,
     title: TITLE,
     render(context, query) {
       const { done, subject } = query;
       const message = done && subject && Object.hasOwn(DONE, done) && ID_PATTERN.test(subject) ? DONE[done]!(subject) : null;
-      return renderPage(context, users, { ok: message });
+      return renderPage(context, deps, { ok: message });
     },
     async submit(context, form) {
       if (form.action === 'remove' && !isConfirmed(form)) {
@@ -167,9 +197,9 @@ export function usersPage(users: UserManager, tokens: TokenHandler): ConsolePage
       }
       let result: { done: string; subject: string };
       try {
-        result = await perform(context, users, tokens, form);
+        result = await perform(context, deps, form);
       } catch (error) {
-        return renderPage(context, users, { error: actionableMessage(error) }, 400);
+        return renderPage(context, deps, { error: actionableMessage(error) }, 400);
       }
       return redirectTo(`${PATH}?done=${encodeURIComponent(result.done)}&subject=${encodeURIComponent(result.subject)}`);
     },

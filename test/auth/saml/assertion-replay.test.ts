@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { validateSamlResponse, type SamlRequestState } from '../../../src/auth/saml/acs.js';
-import { createMemoryReplayStore } from '../../../src/auth/saml/assertion-replay.js';
+import { createFarmReplayStore, createMemoryReplayStore } from '../../../src/auth/saml/assertion-replay.js';
+import { createPostgresFarmStore, createRepositoryFarmStore } from '../../../src/farm-store/index.js';
+import { openSqliteRepository } from '../../../src/repository/index.js';
+import { sharedPostgres } from '../../helpers/postgres.js';
+import { tempDir } from '../../helpers/temp.js';
+import { join } from 'node:path';
+import { after } from 'node:test';
 import { isSamlLoginError } from '../../../src/auth/saml/saml-login-error.js';
 import { fixedClock, systemClock } from '../../../src/clock.js';
 import { base64, settingsTrusting, TEST_SP, testIdp } from '../../helpers/saml-idp.js';
@@ -29,6 +35,40 @@ describe('the memory replay store', () => {
     clock.set(100);
     for (let i = 0; i < 3000; i++) assert.equal(await store.claim(`more${i}`, new Date(1_000_000)), true);
     for (let i = 0; i < 3000; i++) assert.equal(await store.claim(`long${i}`, new Date(1_000_000)), false, `long${i} still recorded`);
+  });
+});
+
+describe('the farm replay store', () => {
+  const cluster = sharedPostgres();
+  const closing: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const close of closing) await close();
+  });
+
+  it('members sharing a PostgreSQL farm store: one response claimed at the same instant on two is accepted by one alone', async () => {
+    const url = await (await cluster()).createDatabase();
+    const stores = [createPostgresFarmStore({ url, clock: systemClock }), createPostgresFarmStore({ url, clock: systemClock })];
+    closing.push(...stores.map((store) => () => store.close()));
+    const [a, b] = stores.map(createFarmReplayStore);
+    const until = new Date(Date.now() + 60_000);
+    for (let i = 0; i < 20; i++) {
+      const claims = await Promise.all([a!.claim(`corp\n_race${i}`, until), b!.claim(`corp\n_race${i}`, until)]);
+      assert.deepEqual(claims.sort(), [false, true], `assertion ${i} accepted once`);
+    }
+  });
+
+  it("an instance without one: its repository keeps the claims across a restart, until the assertion's end", async () => {
+    const file = join(tempDir(), 'repository.sqlite');
+    const clock = fixedClock(1_000_000);
+    const first = openSqliteRepository({ file, create: true, clock });
+    assert.equal(await createFarmReplayStore(createRepositoryFarmStore({ repo: first, clock })).claim('corp\n_a1', new Date(1_060_000)), true);
+    await first.close();
+    const second = openSqliteRepository({ file, clock });
+    closing.push(() => second.close());
+    const replay = createFarmReplayStore(createRepositoryFarmStore({ repo: second, clock }));
+    assert.equal(await replay.claim('corp\n_a1', new Date(1_060_000)), false, 'a replay after the restart is refused');
+    clock.set(1_060_000);
+    assert.equal(await replay.claim('corp\n_a1', new Date(1_120_000)), true, 'free again once expired');
   });
 });
 

@@ -4,7 +4,7 @@ import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findHaproxy } from '../../../src/farm/index.js';
-import { jsonOf } from '../../helpers/cli.js';
+import { jsonOf, runCli } from '../../helpers/cli.js';
 import { login, withToken } from '../../helpers/http.js';
 import { adminToken, freePortOn, memberView, runIn, startRemoteFarm, waitUntil, type RemoteFarm } from '../../helpers/remote-farm.js';
 
@@ -58,6 +58,8 @@ describe('farm commands over HTTP, given only the members’ URLs', () => {
   it('bad input gets one clear line: a wrong password, no password, a manifest failing its schema', async () => {
     oneLine(await farm.cli(['farm', 'status', '--manifest', 'farm.json'], { CAPSULE_ADMIN_PASSWORD: 'wrong' }), 2, /refused the login of admin.*CAPSULE_ADMIN_PASSWORD/);
     oneLine(await farm.cli(['farm', 'rotate-hmac', '--manifest', 'farm.json'], { CAPSULE_ADMIN_PASSWORD: 'wrong' }), 2, /refused the login/);
+    // Two wrong passwords within a second lock admin on the author (Keycloak's quick-login check): the operator unlocks it.
+    for (const member of farm.members) assert.equal((await runCli(['users', 'unlock', 'admin', '--home', member.home])).code, 0);
     oneLine(await farm.cli(['farm', 'status', '--manifest', 'farm.json'], { CAPSULE_ADMIN_PASSWORD: '' }), 2, /no admin password/);
     const bad = join(farm.workDir, '..', 'bad.json');
     writeFileSync(bad, JSON.stringify({ format: 'capsule-farm/2', members: [{ name: 'a', role: 'leader', url: 'http://127.0.0.2:1' }] }));

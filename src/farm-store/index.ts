@@ -1,0 +1,13 @@
+export { createFallbackFarmStore, RETRY_AFTER_FAILURE_MS } from './fallback-farm-store.js';
+export type { FallbackFarmStore, FarmStoreState } from './fallback-farm-store.js';
+export { FARM_STORE_PID, farmStoreComponent, farmStoreSettings } from './farm-store-config.js';
+export type { FailurePolicy, FarmStoreSettings } from './farm-store-config.js';
+export { createMemoryFarmStore, DEFAULT_MEMORY_RECORDS } from './memory-farm-store.js';
+export type { RetainedRecord } from './memory-farm-store.js';
+export { openFarmStore, openPrimaryFarmStore } from './open-farm-store.js';
+export type { FarmStoreDeps } from './open-farm-store.js';
+export { createPostgresFarmStore } from './postgres-farm-store.js';
+export type { PostgresFarmStoreOptions } from './postgres-farm-store.js';
+export { createRepositoryFarmStore, FARM_RECORD_TYPE, FARM_RECORDS_ROOT } from './repository-farm-store.js';
+export { liveRecord } from './types.js';
+export type { FarmRecord, FarmRecordChange, FarmRecordUpdate, FarmStore, FarmStoreBackend } from './types.js';
