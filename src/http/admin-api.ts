@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import type { TokenHandler } from '../auth/index.js';
+import { createAdminKeyStore, type TokenHandler } from '../auth/index.js';
+import type { Clock } from '../clock.js';
+import type { Repository } from '../repository/index.js';
 import type { KeyIds } from '../crypto/index.js';
 import type { FarmMember } from '../member/index.js';
 import { FARM_PATH_PREFIX } from '../member/protocol.js';
 import type { Log } from '../log.js';
+import { adminKeyOf, authenticateAdminKey } from './admin-key-auth.js';
 import { answerNotFound } from './errors.js';
 import { requireAdministrator } from './guards.js';
 import { adminRoutes } from './routes/admin.js';
@@ -15,6 +18,8 @@ export interface AdminApiDeps {
   readonly reloadKeys: () => Promise<KeyIds>;
   readonly tokens: TokenHandler;
   readonly audit: Log;
+  /** Where the admin API keys are (admin-key-auth.ts). */
+  readonly services: { readonly repo: Repository; readonly clock: Clock };
 }
 
 /** A refused call is named for what it was: a farm call, or another of the admin API's. */
@@ -27,7 +32,7 @@ function refusalEventOf(url: string): { event: string; message: string } {
 
 /**
  * The JSON admin API (the farm's calls under /system/farm, the key refresh, logout-everywhere):
- * administrators only, in one encapsulated scope, as the console has its own. Its guard runs
+ * administrators only (a session, or an operator's API key: admin-key-auth.ts), in one encapsulated scope, as the console has its own. Its guard runs
  * before a body is even read, so no route can act first and refuse after; its audit hook records
  * every refused call (who tried what, from where). A granted farm call or logout-everywhere is
  * recorded by its route with what it did and by whom; a granted key refresh is recorded by the
@@ -36,10 +41,18 @@ function refusalEventOf(url: string): { event: string; message: string } {
  * POSTs meet the origin check every POST meets (origin-check.ts) before this scope's hooks.
  */
 export async function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
+  const adminKeys = createAdminKeyStore(deps.services);
   await app.register(async (scope) => {
     scope.addHook('onRequest', (request, _reply, done) => {
-      requireAdministrator(request);
-      done();
+      const key = adminKeyOf(request);
+      if (key === null) {
+        requireAdministrator(request);
+        return done();
+      }
+      authenticateAdminKey(request, key, { adminKeys, audit: deps.audit }).then(() => {
+        requireAdministrator(request);
+        done();
+      }, done);
     });
     // Callback style, not async: most responses return at once.
     scope.addHook('onResponse', (request, reply, done) => {
