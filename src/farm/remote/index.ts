@@ -1,4 +1,4 @@
-export { adminCredentials, memberClient, DEFAULT_REQUEST_TIMEOUT_MS } from './admin-client.js';
+export { adminApiKey, adminCredentials, memberClient, DEFAULT_REQUEST_TIMEOUT_MS } from './admin-client.js';
 export type { AdminCredentials, MemberClient } from './admin-client.js';
 export { FARM_FORMAT_V2, lockMember, parseManifestV2, readManifestV2 } from './manifest.js';
 export type { FarmManifestV2, FarmMemberEntry } from './manifest.js';
