@@ -1,26 +1,21 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { ADMIN_KEY_HASH_SHAPE, ADMIN_KEY_ID_SHAPE, ADMIN_KEY_NAME_SHAPE, ADMIN_KEY_PREFIX, ADMIN_KEY_SHAPE, hashOfAdminKey, newAdminKey } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import type { Repository, RepositoryNode } from '../repository/index.js';
 
 /**
- * Per-operator API keys for the admin API: `cap_ak_<id>_<secret>`, id 16 hex digits (the node's
- * name, so a key is looked up by id), secret 32 random bytes (256 bits) in base64url. Only
- * SHA-256 of the whole key is stored. A slow hash (argon2id, as for passwords) buys nothing here:
+ * Per-operator API keys for the admin API (format: crypto/admin-key-format.ts), a node each named by
+ * the key's id, so a key is looked up by id. Only SHA-256 of the whole key is stored. A slow hash (argon2id, as for passwords) buys nothing here:
  * it slows the guessing of a low-entropy secret, and 256 random bits cannot be guessed however fast
  * the hash; it would only cost every admin API call tens of milliseconds of CPU.
  *
  * The keys live in the repository, under /etc/admin-keys: instances that share a repository (an
  * author cluster) share them; members with repositories of their own (a publish farm) are each given
- * the same key by `capsule farm admin-keys add` (the key's hash is sent, never the key).
+ * the same key by `capsule farm admin-keys create` (its hash is sent, never the key).
  */
 export const ADMIN_KEYS_ROOT = '/etc/admin-keys';
 export const ADMIN_KEY_TYPE = 'capsule:AdminKey';
-export const ADMIN_KEY_PREFIX = 'cap_ak_';
-const KEY_SHAPE = /^cap_ak_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
-const ID_SHAPE = /^[0-9a-f]{16}$/;
-const NAME_SHAPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const HASH_SHAPE = /^[0-9a-f]{64}$/;
 /** `lastUsedAt` is written at most this often per key and process: no write per request. */
 export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 
@@ -57,21 +52,6 @@ export function looksLikeAdminKey(value: string): boolean {
   return value.startsWith(ADMIN_KEY_PREFIX);
 }
 
-/** A well-formed key or a malformed-key error; the error never repeats the value. */
-export function parseAdminKey(value: string): string {
-  const key = value.trim();
-  if (!KEY_SHAPE.test(key)) throw new CapsuleError('INVALID_ARGUMENT', `not an admin API key (one looks like ${ADMIN_KEY_PREFIX}<16 hex digits>_<43 characters>)`);
-  return key;
-}
-
-export function hashOfAdminKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
-
-export function idOfAdminKey(key: string): string {
-  return parseAdminKey(key).slice(ADMIN_KEY_PREFIX.length, ADMIN_KEY_PREFIX.length + 16);
-}
-
 function infoOf(node: RepositoryNode): AdminKeyInfo {
   const { name, createdAt, lastUsedAt, expiresAt } = node.properties;
   return {
@@ -84,7 +64,7 @@ function infoOf(node: RepositoryNode): AdminKeyInfo {
 }
 
 function checkName(name: string): void {
-  if (!NAME_SHAPE.test(name)) throw new CapsuleError('INVALID_ARGUMENT', `admin key name '${name}': letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`);
+  if (!ADMIN_KEY_NAME_SHAPE.test(name)) throw new CapsuleError('INVALID_ARGUMENT', `admin key name '${name}': letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`);
 }
 
 export function createAdminKeyStore(deps: { repo: Repository; clock: Clock }): AdminKeyStore {
@@ -97,7 +77,7 @@ export function createAdminKeyStore(deps: { repo: Repository; clock: Clock }): A
 
   async function install(record: AdminKeyRecord): Promise<AdminKeyInfo> {
     checkName(record.name);
-    if (!ID_SHAPE.test(record.id) || !HASH_SHAPE.test(record.keyHash)) throw new CapsuleError('INVALID_ARGUMENT', 'admin key: malformed id or hash');
+    if (!ADMIN_KEY_ID_SHAPE.test(record.id) || !ADMIN_KEY_HASH_SHAPE.test(record.keyHash)) throw new CapsuleError('INVALID_ARGUMENT', 'admin key: malformed id or hash');
     const node = await repo.transaction(async (tx) => {
       const others = (await tx.getChildren(ADMIN_KEYS_ROOT)).filter((node) => node.type === ADMIN_KEY_TYPE);
       const same = others.find((node) => node.path === `${ADMIN_KEYS_ROOT}/${record.id}`);
@@ -118,9 +98,9 @@ export function createAdminKeyStore(deps: { repo: Repository; clock: Clock }): A
       checkName(name);
       const days = options.expiresInDays;
       if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw new CapsuleError('INVALID_ARGUMENT', '--expires-in: a whole number of days, at least 1');
-      const key = `${ADMIN_KEY_PREFIX}${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}`;
+      const key = newAdminKey();
       const record: AdminKeyRecord = {
-        id: idOfAdminKey(key),
+        id: key.slice(ADMIN_KEY_PREFIX.length, ADMIN_KEY_PREFIX.length + 16),
         name,
         keyHash: hashOfAdminKey(key),
         expiresAt: days === undefined ? null : new Date(clock.now() + days * 86_400_000),
@@ -147,7 +127,7 @@ export function createAdminKeyStore(deps: { repo: Repository; clock: Clock }): A
     },
 
     async check(value) {
-      const match = KEY_SHAPE.exec(value);
+      const match = ADMIN_KEY_SHAPE.exec(value);
       if (!match) return { ok: false, id: null, reason: 'malformed key' };
       const id = match[1]!;
       const node = await repo.getNode(`${ADMIN_KEYS_ROOT}/${id}`);

@@ -15,5 +15,5 @@ export type { LoginAttempt, LoginThrottle, ThrottleLimits } from './login-thrott
 export type { Authentication, AuthLogger, IssueOptions, Provisioner, ProvisioningClaim, Session, TokenKind, TokenRequest } from './types.js';
 export { createExternalProvisioner, MAX_PROVISIONED_GROUPS, MAX_PROVISIONING_CLAIM_BYTES, provisioningClaimOf, routeProvisioning, signInExternalUser } from './external-provisioning.js';
 export type { ExternalProvider, ExternalProvisioner, SignInRefusal } from './external-provisioning.js';
-export { ADMIN_KEY_PREFIX, ADMIN_KEYS_ROOT, createAdminKeyStore, hashOfAdminKey, idOfAdminKey, looksLikeAdminKey, parseAdminKey } from './admin-keys.js';
+export { ADMIN_KEYS_ROOT, createAdminKeyStore, looksLikeAdminKey } from './admin-keys.js';
 export type { AdminKeyCheck, AdminKeyInfo, AdminKeyRecord, AdminKeyStore } from './admin-keys.js';

@@ -10,6 +10,7 @@ import { adminKeyOf, authenticateAdminKey } from './admin-key-auth.js';
 import { answerNotFound } from './errors.js';
 import { requireAdministrator } from './guards.js';
 import { adminRoutes } from './routes/admin.js';
+import { adminKeyRoutes } from './routes/admin-keys.js';
 import { farmRoutes } from './routes/farm.js';
 import { logoutEverywhereRoute } from './routes/logout-everywhere.js';
 
@@ -68,6 +69,7 @@ export async function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps)
     farmRoutes(scope, deps);
     adminRoutes(scope, deps);
     logoutEverywhereRoute(scope, deps);
+    adminKeyRoutes(scope, { adminKeys, audit: deps.audit });
     // A path under /system/farm that no route serves is answered inside this scope, so the guard
     // and the audit cover it too: an anonymous caller learns nothing of which paths exist (401).
     await scope.register(

@@ -67,7 +67,7 @@ export function adminCredentials(options: {
   if (options.passwordFile !== undefined) return { user, password: privateFileText('--admin-password-file', options.passwordFile), allowPlainHttp };
   const password = options.env.CAPSULE_ADMIN_PASSWORD;
   if (!password) {
-    throw new CapsuleError('INVALID_ARGUMENT', 'no admin credentials: give --api-key-file FILE (mode 0600) or set CAPSULE_ADMIN_API_KEY; or set CAPSULE_ADMIN_PASSWORD or give --admin-password-file FILE (mode 0600)');
+    throw new CapsuleError('INVALID_ARGUMENT', 'no admin password: set CAPSULE_ADMIN_PASSWORD or give --admin-password-file FILE (mode 0600); or sign in with an API key: --api-key-file FILE (mode 0600) or CAPSULE_ADMIN_API_KEY');
   }
   return { user, password, allowPlainHttp };
 }

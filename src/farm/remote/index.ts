@@ -10,3 +10,5 @@ export { DEFAULT_HAPROXY_OPTIONS, renderRemoteHaproxyConfig } from './haproxy-co
 export type { RemoteHaproxyOptions } from './haproxy-config.js';
 export { changeFarmUser } from './users.js';
 export type { FarmUserOperation, FarmUserOptions, FarmUserResult } from './users.js';
+export { createFarmAdminKey, listFarmAdminKeys, revokeFarmAdminKey } from './admin-keys.js';
+export type { FarmAdminKeyCreated } from './admin-keys.js';
