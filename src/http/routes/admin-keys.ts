@@ -31,7 +31,7 @@ export function adminKeyRoutes(scope: FastifyInstance, deps: { adminKeys: AdminK
   scope.post(FARM_ADMIN_KEYS_PATH, async (request) => {
     const body = parse(installAdminKeyBody, request.body);
     const info = await deps.adminKeys.install({ ...body, expiresAt: body.expiresAt === null ? null : new Date(body.expiresAt) });
-    deps.audit.info({ event: 'admin-key-created', keyId: info.id, name: info.name, expiresAt: info.expiresAt?.toISOString() ?? null, by: request.session?.userId, clientAddress: request.ip }, 'admin API key created');
+    deps.audit.info({ event: 'admin-key-created', keyId: info.id, keyName: info.name, expiresAt: info.expiresAt?.toISOString() ?? null, by: request.session?.userId, clientAddress: request.ip }, 'admin API key created');
     return viewOf(info);
   });
 
@@ -39,7 +39,7 @@ export function adminKeyRoutes(scope: FastifyInstance, deps: { adminKeys: AdminK
     const { nameOrId } = parse(revokeAdminKeyBody, request.body);
     const info = await deps.adminKeys.revoke(nameOrId);
     if (!info) return { revoked: null };
-    deps.audit.info({ event: 'admin-key-revoked', keyId: info.id, name: info.name, by: request.session?.userId, clientAddress: request.ip }, 'admin API key revoked');
+    deps.audit.info({ event: 'admin-key-revoked', keyId: info.id, keyName: info.name, by: request.session?.userId, clientAddress: request.ip }, 'admin API key revoked');
     return { revoked: viewOf(info) };
   });
 }
