@@ -21,3 +21,5 @@ export { createBruteForceProtector, isLockedRecord, LOGIN_FAILURES_SPACE } from 
 export type { AccountLockEvent, AttemptAdmission, BruteForceDeps, BruteForceProtector, CountedAttempt } from './brute-force.js';
 export { afterFailure, isLocked } from './brute-force-rule.js';
 export type { AccountFailures, FailureOutcome, Lockout } from './brute-force-rule.js';
+export { ADMIN_KEYS_ROOT, createAdminKeyStore, looksLikeAdminKey } from './admin-keys.js';
+export type { AdminKeyCheck, AdminKeyInfo, AdminKeyRecord, AdminKeyStore } from './admin-keys.js';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAdminCommands } from './commands/admin.js';
 import { registerBackupCommands } from './commands/backup.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerContentCommands } from './commands/content.js';
@@ -38,6 +39,7 @@ export function buildProgram(io: CliIO): Command {
   registerOAuthCommands(program, io);
   registerOidcCommands(program, io);
   registerSamlCommands(program, io);
+  registerAdminCommands(program, io);
   registerFarmCommands(program, io);
   registerRepositoryCommands(program, io);
   registerReplicationCommands(program, io);

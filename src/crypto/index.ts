@@ -32,3 +32,4 @@ export { refuseRotationOnSharedRepository } from './shared-repository.js';
 export type { HmacPromotion, StagedHmacKey } from './hmac-staging.js';
 export { diagnoseKeys } from './doctor.js';
 export type { DoctorReport, Finding, MasterKeyUsage, ProtectedValueReport } from './doctor.js';
+export { ADMIN_KEY_HASH_SHAPE, ADMIN_KEY_ID_SHAPE, ADMIN_KEY_NAME_SHAPE, ADMIN_KEY_PREFIX, ADMIN_KEY_SHAPE, hashOfAdminKey, idOfAdminKey, newAdminKey } from './admin-key-format.js';

@@ -53,7 +53,7 @@ async function fetchKeys(author: MemberClient, info: MemberInfo) {
 export async function addFarmInstance(dir: string, options: { env: NodeJS.ProcessEnv; adminPasswordFile?: string; hasher?: NewHomeOptions['hasher'] }): Promise<AddedInstance> {
   const paths = farmPaths(dir);
   const farm = readLocalFarm(paths);
-  const credentials = farmCredentials(paths, { passwordFile: options.adminPasswordFile, env: options.env });
+  const credentials = farmCredentials(paths, { passwordFile: options.adminPasswordFile, passwordOnly: true, env: options.env });
   const { name, host, port } = nextMember(farm);
   const added = { name, url: `http://${host}:${port}`, home: join(paths.root, name) };
   const author = memberClient(lockMember(farm.manifest), credentials);
@@ -75,7 +75,7 @@ export async function addFarmInstance(dir: string, options: { env: NodeJS.Proces
       if (hasAgent) {
         throw new CapsuleError('INVALID_ARGUMENT', `${author.member.name} already has an agent ${name}, and there is no ${added.home}; remove the agent (${removeAgent}), then add the publish`);
       }
-      answer = await makeInstance(paths, info, added, author, { adminPassword: credentials.password, hasher: options.hasher });
+      answer = await makeInstance(paths, info, added, author, { adminPassword: credentials.password ?? '', hasher: options.hasher });
     }
   } finally {
     await author.post(FARM_UNLOCK_PATH, { holder }).catch(() => undefined);

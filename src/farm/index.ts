@@ -13,6 +13,9 @@ export type { RunFarmOptions } from './supervisor.js';
 export {
   adminCredentials,
   changeFarmUser,
+  createFarmAdminKey,
+  listFarmAdminKeys,
+  revokeFarmAdminKey,
   DEFAULT_HAPROXY_OPTIONS,
   DEFAULT_LOCK_LEASE_MS,
   FARM_FORMAT_V2,
@@ -24,6 +27,7 @@ export {
 } from './remote/index.js';
 export type {
   AdminCredentials,
+  FarmAdminKeyCreated,
   FarmManifestV2,
   FarmMemberEntry,
   FarmUserOperation,

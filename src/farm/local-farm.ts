@@ -73,7 +73,7 @@ export function readFarmManifest(paths: FarmPaths): FarmManifestV2 {
 }
 
 /** The farm's admin login: `D/admin-password` (0600), unless a password file is named. */
-export function farmCredentials(paths: FarmPaths, options: { user?: string; passwordFile?: string; env: NodeJS.ProcessEnv }): AdminCredentials {
+export function farmCredentials(paths: FarmPaths, options: { user?: string; passwordFile?: string; apiKeyFile?: string; passwordOnly?: boolean; env: NodeJS.ProcessEnv }): AdminCredentials {
   return adminCredentials({ ...options, passwordFile: options.passwordFile ?? paths.adminPassword });
 }
 

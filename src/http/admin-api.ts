@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import type { BruteForceProtector, TokenHandler } from '../auth/index.js';
+import { createAdminKeyStore, type BruteForceProtector, type TokenHandler } from '../auth/index.js';
+import type { Clock } from '../clock.js';
+import type { Repository } from '../repository/index.js';
 import type { KeyIds } from '../crypto/index.js';
 import type { FarmMember } from '../member/index.js';
 import { FARM_PATH_PREFIX } from '../member/protocol.js';
 import type { Log } from '../log.js';
+import { adminKeyOf, authenticateAdminKey } from './admin-key-auth.js';
 import { answerNotFound } from './errors.js';
 import { requireAdministrator } from './guards.js';
 import { adminRoutes } from './routes/admin.js';
+import { adminKeyRoutes } from './routes/admin-keys.js';
 import { farmRoutes } from './routes/farm.js';
 import { logoutEverywhereRoute } from './routes/logout-everywhere.js';
 import { unlockRoute } from './routes/unlock.js';
@@ -18,6 +22,8 @@ export interface AdminApiDeps {
   /** Failed logins per account: unlock. */
   readonly bruteForce: BruteForceProtector;
   readonly audit: Log;
+  /** Where the admin API keys are (admin-key-auth.ts). */
+  readonly services: { readonly repo: Repository; readonly clock: Clock };
 }
 
 /** A refused call is named for what it was: a farm call, or another of the admin API's. */
@@ -30,7 +36,7 @@ function refusalEventOf(url: string): { event: string; message: string } {
 
 /**
  * The JSON admin API (the farm's calls under /system/farm, the key refresh, logout-everywhere):
- * administrators only, in one encapsulated scope, as the console has its own. Its guard runs
+ * administrators only (a session, or an operator's API key: admin-key-auth.ts), in one encapsulated scope, as the console has its own. Its guard runs
  * before a body is even read, so no route can act first and refuse after; its audit hook records
  * every refused call (who tried what, from where). A granted farm call or logout-everywhere is
  * recorded by its route with what it did and by whom; a granted key refresh is recorded by the
@@ -39,10 +45,18 @@ function refusalEventOf(url: string): { event: string; message: string } {
  * POSTs meet the origin check every POST meets (origin-check.ts) before this scope's hooks.
  */
 export async function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
+  const adminKeys = createAdminKeyStore(deps.services);
   await app.register(async (scope) => {
     scope.addHook('onRequest', (request, _reply, done) => {
-      requireAdministrator(request);
-      done();
+      const key = adminKeyOf(request);
+      if (key === null) {
+        requireAdministrator(request);
+        return done();
+      }
+      authenticateAdminKey(request, key, { adminKeys, audit: deps.audit }).then(() => {
+        requireAdministrator(request);
+        done();
+      }, done);
     });
     // Callback style, not async: most responses return at once.
     scope.addHook('onResponse', (request, reply, done) => {
@@ -59,6 +73,7 @@ export async function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps)
     adminRoutes(scope, deps);
     logoutEverywhereRoute(scope, deps);
     unlockRoute(scope, deps);
+    adminKeyRoutes(scope, { adminKeys, audit: deps.audit });
     // A path under /system/farm that no route serves is answered inside this scope, so the guard
     // and the audit cover it too: an anonymous caller learns nothing of which paths exist (401).
     await scope.register(

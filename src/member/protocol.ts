@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import type { KeyIds } from '../crypto/index.js';
+import { ADMIN_KEY_HASH_SHAPE, ADMIN_KEY_ID_SHAPE, ADMIN_KEY_NAME_SHAPE, type KeyIds } from '../crypto/index.js';
+
+export { ADMIN_KEY_SHAPE, hashOfAdminKey, newAdminKey } from '../crypto/index.js';
 
 /**
  * The wire contract of a member's admin API (`/system/farm/*`, administrators only): its paths,
@@ -19,6 +21,9 @@ export const FARM_USERS_PASSWD_PATH = '/system/farm/users/passwd';
 export const FARM_USERS_REMOVE_PATH = '/system/farm/users/remove';
 export const FARM_KEYS_EXPORT_PATH = '/system/farm/keys/export';
 export const FARM_AGENTS_PATH = '/system/farm/agents';
+/** The operators' admin API keys: GET lists them, POST installs one (its hash), POST …/revoke removes one. */
+export const FARM_ADMIN_KEYS_PATH = '/system/farm/admin-keys';
+export const FARM_ADMIN_KEYS_REVOKE_PATH = '/system/farm/admin-keys/revoke';
 
 /** The longest lease the farm lock grants: a holder that died blocks the farm this long at most. */
 export const MAX_LEASE_MS = 10 * 60_000;
@@ -50,6 +55,24 @@ const password = z.string().min(1).max(1024);
 export const addUserBody = z.object({ id: userId, password, groups: z.array(z.string().min(1).max(200)).max(64).default([]) }).strict();
 export const passwdBody = z.object({ id: userId, password }).strict();
 export const removeUserBody = z.object({ id: userId }).strict();
+/** An admin API key as a member stores it: its hash, never the key. */
+export const installAdminKeyBody = z
+  .object({
+    id: z.string().regex(ADMIN_KEY_ID_SHAPE),
+    name: z.string().regex(ADMIN_KEY_NAME_SHAPE, "letters, digits, '.', '_' and '-', at most 64"),
+    keyHash: z.string().regex(ADMIN_KEY_HASH_SHAPE),
+    expiresAt: z.string().datetime().nullable(),
+  })
+  .strict();
+export const revokeAdminKeyBody = z.object({ nameOrId: z.string().min(1).max(64) }).strict();
+/** What a member tells of a key (never the key, nor its hash). */
+export interface AdminKeyView {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: string;
+  readonly lastUsedAt: string | null;
+  readonly expiresAt: string | null;
+}
 export const exportBody = z.object({ publicKey: publicKeySchema }).strict();
 export const agentBody = z
   .object({

@@ -3,21 +3,15 @@ import { writeFileSync } from 'node:fs';
 import { systemClock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import {
-  adminCredentials,
   addFarmInstance,
   changeFarmUser,
-  farmCredentials,
-  farmPaths,
   initFarm,
-  readFarmManifest,
   readManifestV2,
   remoteFarmStatus,
   remoteRotateHmac,
   renderRemoteHaproxyConfig,
   runFarm,
   DEFAULT_HAPROXY_OPTIONS,
-  type AdminCredentials,
-  type FarmManifestV2,
   type FarmUserOperation,
   type RemoteFarmStatus,
 } from '../../farm/index.js';
@@ -26,49 +20,11 @@ import { CheckFailed } from '../check-failed.js';
 import { printJson, printTable, type CliIO } from '../io.js';
 import { terminalText } from '../terminal-text.js';
 import { jsonOption, type JsonOption } from '../with-home.js';
+import { registerFarmAdminKeyCommands } from './farm-admin-keys.js';
+import { farmOptions, whichFarm, type FarmOption } from './farm-options.js';
 
 interface DirOption extends JsonOption {
   readonly dir: string;
-}
-
-/**
- * A farm given by `--manifest` (members by URL; the password from CAPSULE_ADMIN_PASSWORD or
- * --admin-password-file) or `--dir` (a folder made by `farm init`: its farm.json and its
- * admin-password). Either way the commands reach the members over HTTP only.
- */
-interface FarmOption extends JsonOption {
-  readonly dir?: string;
-  readonly manifest?: string;
-  readonly adminUser?: string;
-  readonly adminPasswordFile?: string;
-  readonly allowPlainHttp?: boolean;
-}
-
-interface ChosenFarm {
-  readonly manifest: FarmManifestV2;
-  /** How to name the farm in a message's next command (`--manifest F` or `--dir D`). */
-  readonly file: string;
-  readonly credentials: AdminCredentials;
-}
-
-function whichFarm(options: FarmOption, io: CliIO): ChosenFarm {
-  if (options.dir !== undefined && options.manifest !== undefined) throw new CapsuleError('INVALID_ARGUMENT', 'give --manifest FILE (members by URL) or --dir DIR (a local farm), not both');
-  if (options.manifest !== undefined) {
-    return {
-      manifest: readManifestV2(options.manifest),
-      file: options.manifest,
-      credentials: adminCredentials({ user: options.adminUser, passwordFile: options.adminPasswordFile, allowPlainHttp: options.allowPlainHttp, env: io.env }),
-    };
-  }
-  if (options.dir !== undefined) {
-    const paths = farmPaths(options.dir);
-    return {
-      manifest: readFarmManifest(paths),
-      file: paths.manifest,
-      credentials: farmCredentials(paths, { user: options.adminUser, passwordFile: options.adminPasswordFile, env: io.env }),
-    };
-  }
-  throw new CapsuleError('INVALID_ARGUMENT', "give --manifest FILE (a capsule-farm/2 manifest of member URLs), or --dir DIR for a farm made by 'capsule farm init'");
 }
 
 function report(io: CliIO, options: JsonOption, text: string, json: object): void {
@@ -219,16 +175,6 @@ export async function farmHaproxyConfig(options: { manifest: string; bind?: stri
   }
 }
 
-/** `--manifest` (members by URL) or `--dir` (a local farm's farm.json and admin-password), and how to log in to them. */
-function farmOptions(command: Command): Command {
-  return command
-    .option('--manifest <file>', 'a capsule-farm/2 manifest: the members by URL (the commands use their admin API, never a home)')
-    .option('--dir <dir>', "a farm made by 'capsule farm init': its farm.json, and its admin-password unless --admin-password-file")
-    .option('--admin-user <id>', 'the administrator the commands log in as on every member (default admin)')
-    .option('--admin-password-file <file>', "that administrator's password, in a file of mode 0600 (default: CAPSULE_ADMIN_PASSWORD, or DIR/admin-password with --dir)")
-    .option('--allow-plain-http', 'send the admin password over plain http to members on other machines (default: https, or plain http to loopback only)');
-}
-
 function dirOption(command: Command): Command {
   return command.requiredOption('--dir <dir>', 'the farm folder (holds farm.json, admin-password, haproxy.cfg and the member homes)');
 }
@@ -275,6 +221,7 @@ export function registerFarmCommands(program: Command, io: CliIO): void {
     .option('--check-rise <n>', 'passed checks before it is put back (default 2)')
     .action((options) => farmHaproxyConfig(options, io));
 
+  registerFarmAdminKeyCommands(farm, io);
   const users = farm.command('users').description("the farm's users: changed on the author, replicated to every publish");
   userOptions(users.command('add <id>').description('add a user on the author; replication adds it to every publish; the password is read from standard input'))
     .option('--password-stdin', 'read the password from standard input')

@@ -7,34 +7,68 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 export interface AdminCredentials {
   readonly user: string;
-  readonly password: string;
-  /** Send the password over plain http to members that are not on this machine (`--allow-plain-http`). */
+  /** The administrator's password: used only when no API key is given. */
+  readonly password?: string;
+  /** An operator's admin API key (`capsule admin keys create`): no login, so no failed login of anyone's locks it out. */
+  readonly apiKey?: string;
+  /** Send the password or key over plain http to members that are not on this machine (`--allow-plain-http`). */
   readonly allowPlainHttp?: boolean;
 }
 
+/** A file's text without its final newline; it must be private to its owner, like a key file. */
+function privateFileText(option: string, file: string): string {
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch {
+    throw new CapsuleError('INVALID_ARGUMENT', `${option} ${file}: no such file`);
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new CapsuleError('INVALID_ARGUMENT', `${option} ${file} is readable by others (mode ${(mode & 0o777).toString(8)}); run 'chmod 600 ${file}'`);
+  }
+  const text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  if (!text) throw new CapsuleError('INVALID_ARGUMENT', `${option} ${file} is empty`);
+  return text;
+}
+
 /**
- * The admin password: from `--admin-password-file` (which must be private to its owner, like a
- * key file) or else `CAPSULE_ADMIN_PASSWORD`.
+ * The operator's admin API key, from `--api-key-file` (mode 0600) or else `CAPSULE_ADMIN_API_KEY`;
+ * never a plain argument, which `ps` would show. Undefined when neither is given. The value is never
+ * repeated in a message.
  */
-export function adminCredentials(options: { user?: string; passwordFile?: string; allowPlainHttp?: boolean; env: NodeJS.ProcessEnv }): AdminCredentials {
+export function adminApiKey(options: { apiKeyFile?: string; env: NodeJS.ProcessEnv }): string | undefined {
+  const key = options.apiKeyFile !== undefined ? privateFileText('--api-key-file', options.apiKeyFile).trim() : options.env.CAPSULE_ADMIN_API_KEY?.trim() || undefined;
+  if (key !== undefined && !/^cap_ak_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/.test(key)) {
+    const where = options.apiKeyFile !== undefined ? `--api-key-file ${options.apiKeyFile}` : 'CAPSULE_ADMIN_API_KEY';
+    throw new CapsuleError('INVALID_ARGUMENT', `${where} holds no admin API key (one looks like cap_ak_<16 hex digits>_<43 characters>, as 'capsule admin keys create' prints it)`);
+  }
+  return key;
+}
+
+/**
+ * How the farm commands sign in to every member: the operator's API key when one is given
+ * (`--api-key-file` or `CAPSULE_ADMIN_API_KEY`), else the admin password: from
+ * `--admin-password-file` (which must be private to its owner, like a key file) or else
+ * `CAPSULE_ADMIN_PASSWORD`.
+ */
+export function adminCredentials(options: {
+  user?: string;
+  passwordFile?: string;
+  apiKeyFile?: string;
+  /** The password even when a key is given: for a command that also needs it for itself (`farm add-instance` makes a home with it). */
+  passwordOnly?: boolean;
+  allowPlainHttp?: boolean;
+  env: NodeJS.ProcessEnv;
+}): AdminCredentials {
   const user = options.user ?? 'admin';
   const allowPlainHttp = options.allowPlainHttp === true;
-  if (options.passwordFile !== undefined) {
-    let mode: number;
-    try {
-      mode = statSync(options.passwordFile).mode;
-    } catch {
-      throw new CapsuleError('INVALID_ARGUMENT', `--admin-password-file ${options.passwordFile}: no such file`);
-    }
-    if ((mode & 0o077) !== 0) {
-      throw new CapsuleError('INVALID_ARGUMENT', `--admin-password-file ${options.passwordFile} is readable by others (mode ${(mode & 0o777).toString(8)}); run 'chmod 600 ${options.passwordFile}'`);
-    }
-    const password = readFileSync(options.passwordFile, 'utf8').replace(/\r?\n$/, '');
-    if (!password) throw new CapsuleError('INVALID_ARGUMENT', `--admin-password-file ${options.passwordFile} is empty`);
-    return { user, password, allowPlainHttp };
-  }
+  const apiKey = options.passwordOnly ? undefined : adminApiKey(options);
+  if (apiKey !== undefined) return { user, apiKey, allowPlainHttp };
+  if (options.passwordFile !== undefined) return { user, password: privateFileText('--admin-password-file', options.passwordFile), allowPlainHttp };
   const password = options.env.CAPSULE_ADMIN_PASSWORD;
-  if (!password) throw new CapsuleError('INVALID_ARGUMENT', 'no admin password: set CAPSULE_ADMIN_PASSWORD or give --admin-password-file FILE (mode 0600)');
+  if (!password) {
+    throw new CapsuleError('INVALID_ARGUMENT', 'no admin password: set CAPSULE_ADMIN_PASSWORD or give --admin-password-file FILE (mode 0600); or sign in with an API key: --api-key-file FILE (mode 0600) or CAPSULE_ADMIN_API_KEY');
+  }
   return { user, password, allowPlainHttp };
 }
 
@@ -64,18 +98,22 @@ export function memberClient(member: FarmMemberEntry, credentials: AdminCredenti
     }
   };
 
-  const logIn = async (): Promise<string> => {
-    // The same rule as the replication transport's: the password in clear only on this machine.
+  const refusePlainHttp = (what: string) => {
+    // The same rule as the replication transport's: the password or key in clear only on this machine.
     if (!credentials.allowPlainHttp && !isSafeForCredentials(new URL(member.url))) {
       throw new CapsuleError(
         'INVALID_ARGUMENT',
-        `${member.name} (${member.url}) is plain http: the admin password is sent only over https (plain http only to a loopback address); serve the member with 'capsule start --tls-cert … --tls-key …' and write https in the manifest, or pass --allow-plain-http on a network you trust; nothing was sent`,
+        `${member.name} (${member.url}) is plain http: the ${what} is sent only over https (plain http only to a loopback address); serve the member with 'capsule start --tls-cert … --tls-key …' and write https in the manifest, or pass --allow-plain-http on a network you trust; nothing was sent`,
       );
     }
+  };
+
+  const logIn = async (): Promise<string> => {
+    refusePlainHttp('admin password');
     const response = await send('/j_security_check', {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ j_username: credentials.user, j_password: credentials.password }),
+      body: new URLSearchParams({ j_username: credentials.user, j_password: credentials.password ?? '' }),
     });
     await response.arrayBuffer();
     if (!response.headers.get('x-capsule-instance')) {
@@ -91,7 +129,29 @@ export function memberClient(member: FarmMemberEntry, credentials: AdminCredenti
     return decodeURIComponent(value);
   };
 
+  const sendWithKey = async (apiKey: string, method: string, path: string, body?: object): Promise<Response> => {
+    refusePlainHttp('admin API key');
+    const response = await send(path, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body && { 'content-type': 'application/json' }) },
+      body: body && JSON.stringify(body),
+    });
+    if (response.status === 401) {
+      await response.arrayBuffer();
+      throw new CapsuleError(
+        'UNAUTHENTICATED',
+        `${member.name} (${member.url}) refused the admin API key (HTTP 401: revoked, expired or not made there); 'capsule admin keys list' on that member shows its keys; nothing was changed there`,
+      );
+    }
+    return response;
+  };
+
   const call = async <T>(method: string, path: string, body?: object): Promise<T> => {
+    const response = credentials.apiKey !== undefined ? await sendWithKey(credentials.apiKey, method, path, body) : await callWithPassword(method, path, body);
+    return answerOf<T>(response, method, path);
+  };
+
+  const callWithPassword = async (method: string, path: string, body?: object): Promise<Response> => {
     const loggedInBefore = token !== undefined;
     token ??= await logIn();
     const sendAs = (loginToken: string) =>
@@ -104,6 +164,10 @@ export function memberClient(member: FarmMemberEntry, credentials: AdminCredenti
       token = await logIn();
       response = await sendAs(token);
     }
+    return response;
+  };
+
+  const answerOf = async <T>(response: Response, method: string, path: string): Promise<T> => {
     const text = await response.text();
     let json: unknown;
     try {

@@ -1,4 +1,4 @@
-export { adminCredentials, memberClient, DEFAULT_REQUEST_TIMEOUT_MS } from './admin-client.js';
+export { adminApiKey, adminCredentials, memberClient, DEFAULT_REQUEST_TIMEOUT_MS } from './admin-client.js';
 export type { AdminCredentials, MemberClient } from './admin-client.js';
 export { FARM_FORMAT_V2, lockMember, parseManifestV2, readManifestV2 } from './manifest.js';
 export type { FarmManifestV2, FarmMemberEntry } from './manifest.js';
@@ -10,3 +10,5 @@ export { DEFAULT_HAPROXY_OPTIONS, renderRemoteHaproxyConfig } from './haproxy-co
 export type { RemoteHaproxyOptions } from './haproxy-config.js';
 export { changeFarmUser } from './users.js';
 export type { FarmUserOperation, FarmUserOptions, FarmUserResult } from './users.js';
+export { createFarmAdminKey, listFarmAdminKeys, revokeFarmAdminKey } from './admin-keys.js';
+export type { FarmAdminKeyCreated } from './admin-keys.js';

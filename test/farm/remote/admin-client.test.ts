@@ -45,4 +45,18 @@ describe('the farm admin client and plain http', () => {
     }
     assert.deepEqual(asked, cases.map(({ url }) => `${url}/j_security_check`));
   });
+
+  it('sends an API key, like the password, only over https or to loopback, and never logs in with it', async () => {
+    const key = `cap_ak_${'a'.repeat(16)}_${'b'.repeat(43)}`;
+    const withKey = adminCredentials({ env: { CAPSULE_ADMIN_API_KEY: key, CAPSULE_ADMIN_PASSWORD: 'the-admin-password' } });
+    assert.equal(withKey.apiKey, key, 'the key is used, not the password');
+    assert.equal(withKey.password, undefined);
+    await assert.rejects(memberClient({ name: 'publish-1', role: 'publish', url: 'http://10.0.1.1:4503' }, withKey).get('/system/farm/member'), (error: Error) => {
+      assert.match(error.message, /is plain http: the admin API key is sent only over https/);
+      assert.ok(!error.message.includes(key));
+      return true;
+    });
+    await assert.rejects(memberClient({ name: 'm', role: 'publish', url: 'http://127.0.0.3:4503' }, withKey).get('/system/farm/member'), /connection refused/);
+    assert.deepEqual(asked, ['http://127.0.0.3:4503/system/farm/member'], 'no login: the key goes with the call itself');
+  });
 });
