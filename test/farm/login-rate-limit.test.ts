@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,6 +8,8 @@ import { findHaproxy } from '../../src/farm/index.js';
 import { runCli } from '../helpers/cli.js';
 import { postFormFrom } from '../helpers/http.js';
 import { farmUp, initLocalFarm, type FarmProcess, type LocalFarm } from '../helpers/local-farm.js';
+import { freePort } from '../helpers/ports.js';
+import { waitUntil } from '../helpers/remote-farm.js';
 import { tempDir } from '../helpers/temp.js';
 
 // HAProxy's own limit on login POSTs per client address (`--login-limit`): across every publish,
@@ -121,5 +124,51 @@ describe('capsule farm haproxy-config: the login limit', () => {
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /--login-limit 'many': give a whole number/);
     assert.equal(existsSync(dir), false);
+  });
+});
+
+/** One line of HAProxy's stats socket (`show table NAME`), answered in full. */
+function statsCommand(socket: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const client = connect(socket, () => client.end(`${command}\n`));
+    client.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    client.on('end', () => resolve(answer));
+    client.on('error', reject);
+  });
+}
+
+describe('two HAProxy nodes named by --haproxy-peer', { timeout: 60_000 }, () => {
+  const nodes: ChildProcess[] = [];
+  after(() => {
+    for (const node of nodes) node.kill('SIGKILL');
+  });
+
+  it('share the login counts: the POSTs one node counted make the other answer 429', async () => {
+    const [lb1, lb2, peer1, peer2] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    // No publish answers: HAProxy counts a login POST before it picks a server (503 here).
+    const result = await runCli(['farm', 'haproxy-config', '--manifest', manifestFile(), '--login-limit', String(LIMIT), '--haproxy-peer', `lb-1=127.0.0.1:${peer1}`, '--haproxy-peer', `lb-2=127.0.0.1:${peer2}`]);
+    assert.equal(result.code, 0, result.stderr);
+    const dir = tempDir();
+    const start = (name: string, port: number) => {
+      const socket = join(dir, `${name}.sock`);
+      const text = result.stdout.replace('bind 127.0.0.1:8080', `bind 127.0.0.1:${port}`);
+      // The test reads the second node's table through its stats socket.
+      const file = join(dir, `${name}.cfg`);
+      writeFileSync(file, `${text}\nglobal\n    stats socket ${socket} mode 600 level admin\n`);
+      nodes.push(spawn(findHaproxy(process.env), ['-W', '-db', '-L', name, '-f', file], { stdio: 'ignore' }));
+      return { url: `http://127.0.0.1:${port}`, socket };
+    };
+    const first = start('lb-1', lb1);
+    const second = start('lb-2', lb2);
+    const counted = async () => /http_req_rate\(60000\)=(\d+)/.exec(await statsCommand(second.socket, 'show table login_attempts'));
+    await waitUntil('both nodes to listen', async () => (await fetch(`${first.url}/`)).status > 0 && (await fetch(`${second.url}/`)).status > 0);
+
+    for (let i = 0; i < LIMIT; i++) assert.notEqual((await guess('127.0.0.70', first.url, i)).status, 429, `guess ${i} through lb-1`);
+    // The peers push their updates on their own: no event to wait for but the table itself.
+    await waitUntil('lb-2 to hold the count lb-1 sent', async () => Number((await counted())?.[1]) >= LIMIT, 20_000);
+    const refused = await guess('127.0.0.70', second.url, LIMIT);
+    assert.equal(refused.status, 429, 'lb-2 refuses the guess after the ones lb-1 let through');
+    assert.notEqual((await guess('127.0.0.71', second.url, 0)).status, 429, 'another address still goes through lb-2');
   });
 });
