@@ -39,8 +39,9 @@ export interface ThrottleLimits {
 export const DEFAULT_THROTTLE: ThrottleLimits = { windowMs: 60_000, limits: { 'user:': 5, 'addr:': 30 } };
 
 /**
- * Keys held at most, by each part: the users, and the addresses (./address-limit.ts). A key is 'user:' and a name of at most 128 characters (longer ones are
- * refused before they get here) or 'addr:' and an address: a full throttle holds about 12 MB (measured).
+ * Keys held at most, by each part: the users, and the addresses (./address-limit.ts). A key is
+ * 'user:' and a name of at most 128 characters (longer ones are refused before they get here) or
+ * 'addr:' and an address: a full throttle held about 12 MB (measured with both in one table).
  */
 export const DEFAULT_MAX_THROTTLE_KEYS = 50_000;
 
