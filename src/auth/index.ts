@@ -12,6 +12,8 @@ export { createStatefulTokenStore, TOKEN_TYPE, TOKENS_FOLDER } from './stateful-
 export { createLoginThrottle, DEFAULT_MAX_THROTTLE_KEYS, DEFAULT_THROTTLE } from './login-throttle.js';
 export { MAX_LOGIN_NAME_LENGTH } from './login-name.js';
 export type { LoginAttempt, LoginThrottle, ThrottleLimits } from './login-throttle.js';
+export { addressKey, createAddressLimiter, DEFAULT_ADDRESS_LIMITS } from './address-limit.js';
+export type { AddressAttempt, AddressLimiter, AddressLimits } from './address-limit.js';
 export type { Authentication, AuthLogger, IssueOptions, Provisioner, ProvisioningClaim, Session, TokenKind, TokenRequest } from './types.js';
 export { createExternalProvisioner, MAX_PROVISIONED_GROUPS, MAX_PROVISIONING_CLAIM_BYTES, provisioningClaimOf, routeProvisioning, signInExternalUser } from './external-provisioning.js';
 export type { ExternalProvider, ExternalProvisioner, SignInRefusal } from './external-provisioning.js';

@@ -1,3 +1,5 @@
+import { createAddressLimiter, type AddressAttempt } from './address-limit.js';
+
 /**
  * Failed logins per user and per client address, in fixed windows. Over the limit, a login is
  * refused before the password is even hashed (which also caps the CPU an attacker can burn).
@@ -37,8 +39,9 @@ export interface ThrottleLimits {
 export const DEFAULT_THROTTLE: ThrottleLimits = { windowMs: 60_000, limits: { 'user:': 5, 'addr:': 30 } };
 
 /**
- * Keys held at most. A key is 'user:' and a name of at most 128 characters (longer ones are
- * refused before they get here) or 'addr:' and an address: a full throttle holds about 12 MB (measured).
+ * Keys held at most, by each part: the users, and the addresses (./address-limit.ts). A key is
+ * 'user:' and a name of at most 128 characters (longer ones are refused before they get here) or
+ * 'addr:' and an address: a full throttle held about 12 MB (measured with both in one table).
  */
 export const DEFAULT_MAX_THROTTLE_KEYS = 50_000;
 
@@ -59,6 +62,15 @@ export function createLoginThrottle(limits: ThrottleLimits = DEFAULT_THROTTLE, m
   const locked = new Map<string, Window>();
   const limitOf = (key: string) => limits.limits[key.slice(0, key.indexOf(':') + 1)] ?? Infinity;
   const isOver = (window: Window, nowMs: number) => nowMs - window.start >= limits.windowMs;
+  // 'addr:' keys are counted by the address limiter (an IPv6 /64 as one key, its own bounded
+  // table). It reads the time from a Clock; here that is the time the caller passed in.
+  let callNowMs = 0;
+  const addresses = createAddressLimiter({
+    clock: { now: () => callNowMs },
+    limits: { windowMs: limits.windowMs, limit: limits.limits['addr:'] ?? Infinity, maxAddresses: maxKeys },
+  });
+  const isAddress = (key: string) => key.startsWith('addr:');
+  const addressOf = (key: string) => key.slice('addr:'.length);
 
   // `counting` is ordered by start, so its expired windows are at its front; `locked` by the
   // time each reached its limit, so a few expired ones may wait behind a live one until later.
@@ -108,15 +120,26 @@ export function createLoginThrottle(limits: ThrottleLimits = DEFAULT_THROTTLE, m
   }
 
   return {
-    begin(keys, nowMs) {
+    begin(allKeys, nowMs) {
+      callNowMs = nowMs;
+      const keys = allKeys.filter((key) => !isAddress(key));
+      const taken: AddressAttempt[] = [];
       let wait = 0;
+      for (const key of allKeys.filter(isAddress)) {
+        const attempt = addresses.begin(addressOf(key));
+        if ('retryAfterSeconds' in attempt) wait = Math.max(wait, attempt.retryAfterSeconds);
+        else taken.push(attempt);
+      }
       for (const key of keys) {
         const window = liveWindow(key, nowMs);
         if (window && window.failures + window.pending >= limitOf(key)) {
           wait = Math.max(wait, Math.ceil((window.start + limits.windowMs - nowMs) / 1000), 1);
         }
       }
-      if (wait > 0) return { retryAfterSeconds: wait };
+      if (wait > 0) {
+        for (const attempt of taken) attempt.released();
+        return { retryAfterSeconds: wait };
+      }
       const held = keys.map((key) => {
         const window = currentWindow(key, nowMs);
         window.pending++;
@@ -131,18 +154,25 @@ export function createLoginThrottle(limits: ThrottleLimits = DEFAULT_THROTTLE, m
       };
       return {
         failed(failedAtMs) {
-          if (release()) for (const key of keys) recordFailure(key, failedAtMs);
+          if (!release()) return;
+          callNowMs = failedAtMs;
+          for (const attempt of taken) attempt.failed();
+          for (const key of keys) recordFailure(key, failedAtMs);
         },
         succeeded(resetKeys) {
-          if (release()) for (const key of resetKeys) endWindow(key);
+          if (!release()) return;
+          for (const attempt of taken) attempt.released();
+          for (const key of resetKeys) endWindow(key);
         },
         abandoned() {
-          release();
+          if (release()) for (const attempt of taken) attempt.released();
         },
       };
     },
-    retryAfter(keys, nowMs) {
-      let wait = 0;
+    retryAfter(allKeys, nowMs) {
+      callNowMs = nowMs;
+      const keys = allKeys.filter((key) => !isAddress(key));
+      let wait = Math.max(0, ...allKeys.filter(isAddress).map((key) => addresses.retryAfter(addressOf(key))));
       for (const key of keys) {
         const window = locked.get(key);
         if (window && !isOver(window, nowMs)) {
@@ -152,9 +182,13 @@ export function createLoginThrottle(limits: ThrottleLimits = DEFAULT_THROTTLE, m
       return wait;
     },
     failed(keys, nowMs) {
-      for (const key of keys) recordFailure(key, nowMs);
+      callNowMs = nowMs;
+      for (const key of keys) {
+        if (isAddress(key)) addresses.failed(addressOf(key));
+        else recordFailure(key, nowMs);
+      }
     },
     succeeded: endWindow,
-    size: () => counting.size + locked.size,
+    size: () => counting.size + locked.size + addresses.size(),
   };
 }

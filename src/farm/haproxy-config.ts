@@ -1,3 +1,5 @@
+import { loginLimitLines, type LoginRateLimit } from './haproxy-login-limit.js';
+
 export interface LoadBalancerShape {
   /** The first comment lines: who wrote the file and how to run it. */
   readonly header: readonly string[];
@@ -5,16 +7,18 @@ export interface LoadBalancerShape {
   readonly check: { readonly intervalMs: number; readonly fall: number; readonly rise: number };
   /** `server NAME HOST:PORT check …` lines, indented. */
   readonly servers: readonly string[];
+  readonly loginLimit: LoginRateLimit;
 }
 
 /**
  * The one HAProxy configuration of a farm (the local farm's and a manifest's). Round robin
- * without stickiness (no `cookie`, no `stick-table`, no `balance source`): encapsulated tokens
+ * without stickiness (no `cookie`, no `stick on`, no `balance source`): encapsulated tokens
  * make every member able to serve every request. A request that cannot reach its member
  * (refused, reset, no answer) is retried on another (`retries`, `option redispatch 1`,
  * `retry-on`), so losing a member costs no request.
  */
 export function renderLoadBalancer(shape: LoadBalancerShape): string {
+  const loginLimit = loginLimitLines(shape.loginLimit);
   return [
     ...shape.header,
     'global',
@@ -31,6 +35,7 @@ export function renderLoadBalancer(shape: LoadBalancerShape): string {
     '    option redispatch 1',
     '    retry-on conn-failure empty-response response-timeout',
     '',
+    ...loginLimit.sections,
     'frontend capsule',
     `    bind ${shape.bind}`,
     '    # The members trust this load balancer (capsule.http proxies.trusted) for the client address',
@@ -39,6 +44,7 @@ export function renderLoadBalancer(shape: LoadBalancerShape): string {
     '    http-request del-header x-forwarded-proto',
     '    http-request del-header x-forwarded-host',
     '    http-request del-header x-request-id',
+    ...loginLimit.rules,
     '    option forwardfor',
     '    default_backend publish',
     '',

@@ -2,6 +2,8 @@ export { addFarmInstance } from './add-instance.js';
 export type { AddedInstance } from './add-instance.js';
 export { renderLoadBalancer } from './haproxy-config.js';
 export type { LoadBalancerShape } from './haproxy-config.js';
+export { DEFAULT_LOGINS_PER_MINUTE, loginRateLimit, parseHaproxyPeer } from './haproxy-login-limit.js';
+export type { HaproxyPeer, LoginRateLimit } from './haproxy-login-limit.js';
 export { findHaproxy } from './haproxy-binary.js';
 export { AUTHOR_NAME, DEFAULT_LOAD_BALANCER_PORT, DEFAULT_MEMBER_PORT, initFarm } from './init.js';
 export type { InitFarmOptions, InitFarmResult } from './init.js';

@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../support/atomic-file.js';
 import { addAgentToHome, addTransportUser, prepareInstanceHome, TRANSPORT_USER, type NewHomeOptions } from '../instance/new-home.js';
 import { keyIdsOf, newFarmKeys } from '../instance/new-home-keys.js';
 import { DEFAULT_HEALTH_CHECK, farmPaths, LOAD_BALANCER_HOST, LOCAL_RETRY_DELAY_SECONDS, MAX_PUBLISHERS, readLocalFarm, writeLocalFarm, type HealthCheckSettings, type LocalSettings } from './local-farm.js';
+import { DEFAULT_LOGINS_PER_MINUTE, loginRateLimit } from './haproxy-login-limit.js';
 import { renderLocalHaproxyConfig } from './local-haproxy.js';
 import { FARM_FORMAT_V2, type FarmManifestV2 } from './remote/manifest.js';
 
@@ -27,6 +28,8 @@ export interface InitFarmOptions {
   /** The port every member listens on, each on its own loopback address. */
   readonly memberPort?: number;
   readonly healthCheck?: Partial<HealthCheckSettings>;
+  /** Login POSTs per client address a minute at HAProxy (default 30; 0: none). */
+  readonly loginsPerMinute?: number;
   readonly hasher?: NewHomeOptions['hasher'];
 }
 
@@ -47,7 +50,7 @@ function checkPort(port: number, option: string): number {
   return port;
 }
 
-function checkOptions(options: InitFarmOptions): { port: number; memberPort: number; healthCheck: HealthCheckSettings } {
+function checkOptions(options: InitFarmOptions): { port: number; memberPort: number; healthCheck: HealthCheckSettings; loginsPerMinute: number } {
   const { publishers } = options;
   if (!Number.isInteger(publishers) || publishers < 1 || publishers > MAX_PUBLISHERS) {
     throw new CapsuleError('INVALID_ARGUMENT', `--publishers '${publishers}': give a whole number from 1 to ${MAX_PUBLISHERS}`);
@@ -61,7 +64,8 @@ function checkOptions(options: InitFarmOptions): { port: number; memberPort: num
       throw new CapsuleError('INVALID_ARGUMENT', `--check-${name} ${healthCheck[name]}: give a whole number from 1 to 100`);
     }
   }
-  return { port: checkPort(options.port ?? DEFAULT_LOAD_BALANCER_PORT, '--port'), memberPort: checkPort(options.memberPort ?? DEFAULT_MEMBER_PORT, '--member-port'), healthCheck };
+  const { perMinute: loginsPerMinute } = loginRateLimit(options.loginsPerMinute ?? DEFAULT_LOGINS_PER_MINUTE, []);
+  return { port: checkPort(options.port ?? DEFAULT_LOAD_BALANCER_PORT, '--port'), memberPort: checkPort(options.memberPort ?? DEFAULT_MEMBER_PORT, '--member-port'), healthCheck, loginsPerMinute };
 }
 
 function checkTarget(root: string): void {
@@ -82,7 +86,7 @@ const secret = () => randomBytes(18).toString('base64url');
  * leaves no half-made farm. (It makes the homes; from then on every farm command works over HTTP.)
  */
 export async function initFarm(options: InitFarmOptions): Promise<InitFarmResult> {
-  const { port, memberPort, healthCheck } = checkOptions(options);
+  const { port, memberPort, healthCheck, loginsPerMinute } = checkOptions(options);
   const paths = farmPaths(options.dir);
   checkTarget(paths.root);
   mkdirSync(dirname(paths.root), { recursive: true });
@@ -93,7 +97,7 @@ export async function initFarm(options: InitFarmOptions): Promise<InitFarmResult
     format: FARM_FORMAT_V2,
     members: names.map((name, index) => ({ name, role: index === 0 ? 'author' : 'publish', url: `http://${memberAddress(index)}:${memberPort}` })),
   };
-  const local: LocalSettings = { homes: Object.fromEntries(names.map((name) => [name, name])), loadBalancer: { host: LOAD_BALANCER_HOST, port }, healthCheck };
+  const local: LocalSettings = { homes: Object.fromEntries(names.map((name) => [name, name])), loadBalancer: { host: LOAD_BALANCER_HOST, port }, healthCheck, loginsPerMinute };
   const keys = newFarmKeys();
   const ids = keyIdsOf(keys);
   const adminPassword = secret();

@@ -21,6 +21,8 @@ const localSchema = z.object({
   homes: z.record(z.string(), z.string().min(1)),
   loadBalancer: z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }),
   healthCheck: z.object({ intervalMs: z.number().int().min(100), fall: z.number().int().min(1), rise: z.number().int().min(1) }),
+  /** Login POSTs per client address a minute at HAProxy (0: none); absent in a farm.json older than the limit: the default. */
+  loginsPerMinute: z.number().int().min(0).optional(),
 });
 
 export type LocalSettings = z.infer<typeof localSchema>;

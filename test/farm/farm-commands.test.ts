@@ -86,7 +86,7 @@ describe('capsule farm init', () => {
       config.match(/server \S+ \S+ check/g),
       [1, 2, 3].map((index) => `server publish-${index} 127.0.0.${index + 2}:${memberPort} check`),
     );
-    assert.doesNotMatch(config, /^\s*(cookie|stick|balance source|hash-type)/m, 'no sticky sessions');
+    assert.doesNotMatch(config, /^\s*(cookie|stick (on|match|store)|balance source|hash-type)/m, 'no sticky sessions');
     execFileSync(findHaproxy(process.env), ['-c', '-q', '-f', join(dir, 'haproxy.cfg')]); // throws when HAProxy refuses it
   });
 

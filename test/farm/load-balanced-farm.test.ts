@@ -52,7 +52,8 @@ const views = async (members: readonly Member[]) => Promise.all(members.map(asyn
 
 describe('the local farm: an author and publishes on their own loopback addresses, HAProxy in front', { timeout: 120_000 }, () => {
   before(async () => {
-    farm = await initLocalFarm(2, { spare: 1, args: ['--check-interval', '300', '--check-fall', '1', '--check-rise', '1'] });
+    // Logins from one address here test the members; HAProxy's own login limit is in login-rate-limit.test.ts.
+    farm = await initLocalFarm(2, { spare: 1, args: ['--check-interval', '300', '--check-fall', '1', '--check-rise', '1', '--login-limit', '100000'] });
     up = await farmUp(farm.dir);
   });
 

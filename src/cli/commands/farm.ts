@@ -8,6 +8,9 @@ import {
   initFarm,
   readManifestV2,
   remoteFarmStatus,
+  DEFAULT_LOGINS_PER_MINUTE,
+  loginRateLimit,
+  parseHaproxyPeer,
   remoteRotateHmac,
   renderRemoteHaproxyConfig,
   runFarm,
@@ -39,7 +42,7 @@ function wholeNumber(text: string | undefined, option: string): number | undefin
 }
 
 export async function farmInit(
-  options: DirOption & { publishers: string; port?: string; memberPort?: string; checkInterval?: string; checkFall?: string; checkRise?: string },
+  options: DirOption & { publishers: string; port?: string; memberPort?: string; checkInterval?: string; checkFall?: string; checkRise?: string; loginLimit?: string },
   io: CliIO,
 ) {
   const publishers = wholeNumber(options.publishers, '--publishers')!;
@@ -53,6 +56,7 @@ export async function farmInit(
       ...(options.checkFall !== undefined && { fall: wholeNumber(options.checkFall, '--check-fall') }),
       ...(options.checkRise !== undefined && { rise: wholeNumber(options.checkRise, '--check-rise') }),
     },
+    loginsPerMinute: wholeNumber(options.loginLimit, '--login-limit'),
   });
   report(io, options, result.message, result);
 }
@@ -157,7 +161,11 @@ export async function farmRotateHmac(options: FarmOption & { discardOld?: boolea
   report(io, options, terminalText(result.message), result);
 }
 
-export async function farmHaproxyConfig(options: { manifest: string; bind?: string; out?: string; checkInterval?: string; checkFall?: string; checkRise?: string }, io: CliIO) {
+export async function farmHaproxyConfig(
+  options: { manifest: string; bind?: string; out?: string; checkInterval?: string; checkFall?: string; checkRise?: string; loginLimit?: string; haproxyPeer?: string[] },
+  io: CliIO,
+) {
+  const loginLimit = loginRateLimit(wholeNumber(options.loginLimit, '--login-limit') ?? DEFAULT_LOGINS_PER_MINUTE, (options.haproxyPeer ?? []).map(parseHaproxyPeer));
   const manifest = readManifestV2(options.manifest);
   if (!manifest.members.some((member) => member.role === 'publish')) {
     throw new CapsuleError('INVALID_ARGUMENT', `${options.manifest} has no member with the role publish: there is nothing to balance`);
@@ -167,6 +175,7 @@ export async function farmHaproxyConfig(options: { manifest: string; bind?: stri
     intervalMs: wholeNumber(options.checkInterval, '--check-interval') ?? DEFAULT_HAPROXY_OPTIONS.intervalMs,
     fall: wholeNumber(options.checkFall, '--check-fall') ?? DEFAULT_HAPROXY_OPTIONS.fall,
     rise: wholeNumber(options.checkRise, '--check-rise') ?? DEFAULT_HAPROXY_OPTIONS.rise,
+    loginLimit,
   });
   if (options.out === undefined) io.out(config.trimEnd());
   else {
@@ -194,6 +203,7 @@ export function registerFarmCommands(program: Command, io: CliIO): void {
     .option('--check-interval <ms>', "HAProxy's health check interval in milliseconds (default 2000)")
     .option('--check-fall <n>', 'failed checks before HAProxy takes a publish out (default 2)')
     .option('--check-rise <n>', 'passed checks before HAProxy puts it back (default 2)')
+    .option('--login-limit <n>', 'login POSTs per client address a minute HAProxy lets through, then 429 (default 30; 0: no limit)')
     .action((options) => farmInit(options, io));
   dirOption(farm.command('up').description('run every member of a local farm and HAProxy in the foreground; Ctrl-C or SIGTERM stops them all')).action((options) =>
     farmUp(options, io),
@@ -219,6 +229,8 @@ export function registerFarmCommands(program: Command, io: CliIO): void {
     .option('--check-interval <ms>', 'health check interval in milliseconds (default 2000)')
     .option('--check-fall <n>', 'failed checks before a member is taken out (default 2)')
     .option('--check-rise <n>', 'passed checks before it is put back (default 2)')
+    .option('--login-limit <n>', 'login POSTs per client address (IPv6: per /64) a minute, then 429 (default 30; 0: no limit)')
+    .option('--haproxy-peer <name=host:port>', 'an HAProxy node sharing the login counts (repeatable; name every node, this one included)', collect)
     .action((options) => farmHaproxyConfig(options, io));
 
   registerFarmAdminKeyCommands(farm, io);

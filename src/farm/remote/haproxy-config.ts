@@ -1,4 +1,5 @@
 import { renderLoadBalancer } from '../haproxy-config.js';
+import { DEFAULT_LOGINS_PER_MINUTE, type LoginRateLimit } from '../haproxy-login-limit.js';
 import type { FarmManifestV2 } from './manifest.js';
 
 export interface RemoteHaproxyOptions {
@@ -6,11 +7,18 @@ export interface RemoteHaproxyOptions {
   readonly intervalMs: number;
   readonly fall: number;
   readonly rise: number;
+  readonly loginLimit: LoginRateLimit;
   /** The first comment lines, when the file is written by another command than haproxy-config. */
   readonly header?: readonly string[];
 }
 
-export const DEFAULT_HAPROXY_OPTIONS: RemoteHaproxyOptions = { bind: '127.0.0.1:8080', intervalMs: 2000, fall: 2, rise: 2 };
+export const DEFAULT_HAPROXY_OPTIONS: RemoteHaproxyOptions = {
+  bind: '127.0.0.1:8080',
+  intervalMs: 2000,
+  fall: 2,
+  rise: 2,
+  loginLimit: { perMinute: DEFAULT_LOGINS_PER_MINUTE, peers: [] },
+};
 
 /**
  * The load balancer for the publish members of a manifest: round robin without stickiness
@@ -27,9 +35,13 @@ export function renderRemoteHaproxyConfig(manifest: FarmManifestV2, options: Rem
       return `    server ${member.name} ${url.hostname}:${port} check${tls}`;
     });
   return renderLoadBalancer({
-    header: options.header ?? ["# Written by 'capsule farm haproxy-config' from the farm manifest (the publish members).", '# Run with: haproxy -W -db -f haproxy.cfg'],
+    header: options.header ?? [
+      "# Written by 'capsule farm haproxy-config' from the farm manifest (the publish members).",
+      options.loginLimit.peers.length > 1 ? '# Run each node with: haproxy -W -db -L NAME -f haproxy.cfg   (NAME: its peer name below)' : '# Run with: haproxy -W -db -f haproxy.cfg',
+    ],
     bind: options.bind,
     check: options,
     servers,
+    loginLimit: options.loginLimit,
   });
 }
