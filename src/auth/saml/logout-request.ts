@@ -1,3 +1,4 @@
+import { createVerify } from 'node:crypto';
 import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
 import { CapsuleError } from '../../errors.js';
 import type { RedirectMessage } from './logout-message.js';
@@ -67,7 +68,36 @@ export async function logoutResponseUrl(settings: SamlSettings, answer: { reques
  */
 export async function checkRedirectMessage(settings: SamlSettings, message: RedirectMessage, options: LogoutSamlOptions): Promise<{ nameId: string; nameIdFormat: string | null } | null> {
   const saml = logoutSaml(settings, options);
+  // node-saml checks the signature only when the Signature parameter is truthy: a message we count
+  // as signed is verified here too, so an empty one can never pass as signed.
+  if (message.signed && !querySignatureVerifies(settings, message)) throw new Error('Invalid query signature');
   const { profile } = await saml.validateRedirectAsync(message.container as Record<string, string>, message.signedQuery);
   if (profile === null) return null;
   return { nameId: profile.nameID, nameIdFormat: profile.nameIDFormat ?? null };
+}
+
+const HASH_OF_SIGNATURE_ALGORITHM: Readonly<Record<string, string>> = {
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256': 'RSA-SHA256',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384': 'RSA-SHA384',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512': 'RSA-SHA512',
+};
+
+/** The query signature (bindings 3.4.4.1) verified by one of the configured IdP certificates; false when it is empty or absent. */
+function querySignatureVerifies(settings: SamlSettings, message: RedirectMessage): boolean {
+  const signature = message.container.Signature?.trim() ?? '';
+  const hash = HASH_OF_SIGNATURE_ALGORITHM[message.container.SigAlg ?? ''];
+  if (signature === '' || hash === undefined) return false;
+  const signedText = message.signedQuery
+    .split('&')
+    .filter((pair) => !pair.startsWith('Signature='))
+    .join('&');
+  const signatureBytes = Buffer.from(signature, 'base64');
+  if (signatureBytes.length === 0) return false;
+  return settings.idpCertificates.some((certificate) => {
+    try {
+      return createVerify(hash).update(signedText).verify(certificate, signatureBytes);
+    } catch {
+      return false;
+    }
+  });
 }

@@ -257,6 +257,26 @@ describe('SAML single logout, over HTTP against a started instance', () => {
         reason: 'malformed',
       },
       {
+        name: 'made without the IdP key, with SigAlg and an empty Signature',
+        make: () => {
+          const unsigned = new URL(idp.logoutRequest(sloUrl, { nameId: 'victor', sign: false }).url);
+          const sigAlg = encodeURIComponent('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+          return `${unsigned.origin}${unsigned.pathname}?SAMLRequest=${encodeURIComponent(unsigned.searchParams.get('SAMLRequest')!)}&SigAlg=${sigAlg}&Signature=`;
+        },
+        page: /could not be read/,
+        reason: 'malformed',
+      },
+      {
+        name: 'made without the IdP key, with SigAlg and a Signature of spaces',
+        make: () => {
+          const unsigned = new URL(idp.logoutRequest(sloUrl, { nameId: 'victor', sign: false }).url);
+          const sigAlg = encodeURIComponent('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+          return `${unsigned.origin}${unsigned.pathname}?SAMLRequest=${encodeURIComponent(unsigned.searchParams.get('SAMLRequest')!)}&SigAlg=${sigAlg}&Signature=%20+`;
+        },
+        page: /could not be read/,
+        reason: 'malformed',
+      },
+      {
         name: 'with a document type declaration',
         make: () => idp.logoutRequest(sloUrl, { nameId: 'victor', edit: (xml) => `<!DOCTYPE x [<!ENTITY e "victor">]>${xml}` }).url,
         page: /document type declaration/,
