@@ -17,6 +17,8 @@ export interface SamlLogoutState {
   readonly nameIdFormat: string;
   /** When the logout began, ms since the epoch. */
   readonly beganAt: number;
+  /** Whether the browser was already sent to the IdP with the LogoutRequest: it is sent once, then the state only takes the response. */
+  readonly sent: boolean;
 }
 
 export const SAML_LOGOUT_COOKIE = 'capsule-saml-logout';
@@ -31,10 +33,11 @@ interface Sealed {
   readonly n: string;
   readonly f: string;
   readonly at: number;
+  readonly s?: boolean;
 }
 
 export function sealSamlLogoutState(state: SamlLogoutState, crypto: CryptoSupport): string {
-  const sealed: Sealed = { p: state.provider, id: state.requestId, n: state.nameId, f: state.nameIdFormat, at: state.beganAt };
+  const sealed: Sealed = { p: state.provider, id: state.requestId, n: state.nameId, f: state.nameIdFormat, at: state.beganAt, ...(state.sent ? { s: true } : {}) };
   return sealState(sealed, PURPOSE, crypto);
 }
 
@@ -43,5 +46,5 @@ export function openSamlLogoutState(cookie: string | undefined, crypto: CryptoSu
   const sealed = openState(cookie, PURPOSE, crypto) as Partial<Sealed> | null;
   if (!sealed || typeof sealed.p !== 'string' || typeof sealed.id !== 'string' || typeof sealed.n !== 'string' || typeof sealed.f !== 'string' || typeof sealed.at !== 'number') return null;
   if (!Number.isFinite(sealed.at) || sealed.at + SAML_LOGOUT_LIFETIME_S * 1000 <= nowMs) return null;
-  return { provider: sealed.p, requestId: sealed.id, nameId: sealed.n, nameIdFormat: sealed.f, beganAt: sealed.at };
+  return { provider: sealed.p, requestId: sealed.id, nameId: sealed.n, nameIdFormat: sealed.f, beganAt: sealed.at, sent: sealed.s === true };
 }

@@ -12,7 +12,7 @@ import {
 } from '../../auth/saml/index.js';
 import type { Log } from '../../log.js';
 import { safeResource } from './auth.js';
-import { samlLogoutRoutes, sloUrlOf } from './saml-logout.js';
+import { logoutCookie, samlLogoutRoutes, sloUrlOf } from './saml-logout.js';
 import { LOGIN_PAGE_PATH, renderLoginPage, sendLoginPage, SAML_PATH } from './login-page.js';
 import type { OidcLogin } from '../../auth/oidc/index.js';
 
@@ -108,6 +108,8 @@ export function samlRoutes(
       const issued = await tokens.issue(completed.user, { provisioning: completed.provisioning });
       deps.audit.info({ event: 'login', outcome: 'success', userId: completed.user.id, provider: name, method: 'saml', clientAddress: request.ip }, 'login');
       reply.header('set-cookie', tokens.cookieFor(issued.token, issued.session, isHttps(request)));
+      // A logout state left from before this sign-in must not start the IdP's logout of the new session.
+      reply.header('set-cookie', logoutCookie('', 0, isHttps(request)));
       return reply.code(303).header('location', safeResource(completed.resource) ?? LOGIN_PAGE_PATH).send();
     } catch (error) {
       if (error instanceof SamlLoginError) {
