@@ -21,7 +21,8 @@ export interface SamlLogoutState {
   readonly sent: boolean;
 }
 
-export const SAML_LOGOUT_COOKIE = 'capsule-saml-logout';
+/** `__Host-` as the login state cookie (login-state.ts): no sibling subdomain can plant one. */
+export const SAML_LOGOUT_COOKIE = '__Host-capsule-saml-logout';
 /** Time to pass through the IdP's logout (it may log out other sites first). */
 export const SAML_LOGOUT_LIFETIME_S = 600;
 /** The key derivation's purpose: a login state never passes for a logout state. */

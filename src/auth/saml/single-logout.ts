@@ -33,7 +33,7 @@ export type SloUrlOf = (settings: SamlSettings) => string;
 
 export interface BegunSingleLogout {
   readonly provider: string;
-  /** The sealed logout state, for the `capsule-saml-logout` cookie. */
+  /** The sealed logout state, for the `__Host-capsule-saml-logout` cookie. */
   readonly stateCookie: string;
 }
 

@@ -9,8 +9,8 @@ import { base64, RSA_SHA1, testIdp, type TestIdp } from '../../helpers/saml-idp.
 import { selfSigned, type SelfSigned } from '../../helpers/self-signed.js';
 import { tempDir } from '../../helpers/temp.js';
 
-const STATE_COOKIE = 'capsule-saml-state';
-const LOGOUT_COOKIE = 'capsule-saml-logout';
+const STATE_COOKIE = '__Host-capsule-saml-state';
+const LOGOUT_COOKIE = '__Host-capsule-saml-logout';
 const IDP_SSO = 'http://127.0.0.2:9/sso'; // never fetched: the test plays the browser and reads the redirects
 const IDP_SLO = 'http://127.0.0.2:9/slo';
 const IDP_ORIGIN = 'http://127.0.0.2:9';
@@ -114,7 +114,10 @@ describe('SAML single logout, over HTTP against a started instance', () => {
       const token = await signIn('alice');
       const { cookie, url, setCookie } = await logoutToIdp(token);
       assert.equal(await sessionStatus(token), 401, 'the Capsule token ended at once');
-      assert.match(setCookie, /; Path=\/system\/sling\/saml/);
+      assert.ok(setCookie.startsWith('__Host-capsule-saml-logout='));
+      assert.match(setCookie, /; Path=\/;/);
+      assert.match(setCookie, /; Secure/);
+      assert.doesNotMatch(setCookie, /; Domain=/i);
       assert.match(setCookie, /; HttpOnly/);
       assert.match(setCookie, /; SameSite=Lax/);
       assert.ok(url.startsWith(`${IDP_SLO}?SAMLRequest=`), url);
