@@ -157,6 +157,9 @@ export function createSingleLogout(deps: SingleLogoutDeps): SingleLogout {
       if (state === null || state.provider !== name || message.inResponseTo !== state.requestId) {
         throw new SamlLogoutError('in-response-to', state === null ? 'a logout started in this browser (no logout state came with the response)' : state.requestId, message.inResponseTo);
       }
+      // Unsigned, anyone could answer for the IdP (a stripped signature, or a response made up
+      // with the request ID the browser showed); IdPs sign their logout messages (SimpleSAMLphp: sign.logout).
+      if (!message.signed) throw new SamlLogoutError('unsigned', 'a Signature and SigAlg in the query', 'no signature');
       const sloUrl = options.sloUrl(settings);
       checkAddress(settings, message, sloUrl);
       try {

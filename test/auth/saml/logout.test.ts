@@ -153,6 +153,13 @@ describe('SAML single logout, over HTTP against a started instance', () => {
       const forged = await deliver(impostor.logoutResponse(sloUrl, mineId), mine.cookie);
       assert.equal(forged.response.status, 400);
       assert.match(forged.body, /could not be verified with the identity provider certificates/);
+      const unsigned = await deliver(idp.logoutResponse(sloUrl, mineId, { sign: false }), mine.cookie);
+      assert.equal(unsigned.response.status, 400, 'an unsigned LogoutResponse');
+      assert.match(unsigned.body, /not signed by the identity provider/);
+      const signedUrl = new URL(idp.logoutResponse(sloUrl, mineId));
+      const stripped = `${signedUrl.origin}${signedUrl.pathname}?SAMLResponse=${encodeURIComponent(signedUrl.searchParams.get('SAMLResponse')!)}`;
+      assert.equal((await deliver(stripped, mine.cookie)).response.status, 400, 'a signed LogoutResponse with SigAlg and Signature taken off');
+      assert.ok(lines.some((line) => line.includes('"initiatedBy":"sp"') && line.includes('"reason":"unsigned"')), 'audited as unsigned');
       const elsewhere = await deliver(idp.logoutResponse(`${instance.url}/system/sling/saml/other/slo`, mineId), mine.cookie);
       assert.equal(elsewhere.response.status, 400);
       assert.match(elsewhere.body, /sent to another logout address/);
