@@ -3,6 +3,7 @@ import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
 import { CapsuleError } from '../../errors.js';
 import type { RedirectMessage } from './logout-message.js';
 import type { SamlSettings } from './saml-config.js';
+import { isSafeUrlForCredentials } from '../../support/loopback.js';
 
 /**
  * node-saml for the logout messages: it builds the LogoutRequest and LogoutResponse and signs
@@ -23,6 +24,8 @@ export interface LogoutSamlOptions {
 
 function logoutSaml(settings: SamlSettings, options: LogoutSamlOptions): SAML {
   if (settings.logoutUrl === null) throw new CapsuleError('INVALID_CONFIG', `SAML identity provider ${settings.name} handles logout (handleLogout) but has no logoutUrl`);
+  // Checked when written (saml-config.ts); a value stored before that check must not become a link on the page on the way.
+  if (!isSafeUrlForCredentials(settings.logoutUrl)) throw new CapsuleError('INVALID_CONFIG', `SAML identity provider ${settings.name}: logoutUrl must be an https URL (plain http only to a loopback address)`);
   if (settings.signRequests && !options.spKey) {
     throw new CapsuleError('INVALID_CONFIG', `SAML identity provider ${settings.name} is to sign requests (signRequests) but has no spPrivateKey`);
   }

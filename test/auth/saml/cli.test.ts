@@ -457,6 +457,17 @@ describe('capsule saml', () => {
     }
   });
 
+  it("refuses through 'capsule config set' an IdP or logout URL the saml commands would refuse, with one line, and changes nothing", async () => {
+    for (const [key, value] of [['logoutUrl', 'javascript:alert(document.domain)//'], ['idpUrl', 'http://idp.example.com/sso'], ['idpMetadataUrl', 'http://idp.example.com/metadata']] as const) {
+      const before = await snapshotHome(home);
+      const result = await runCli(['config', 'set', 'capsule.auth.saml~corp', `${key}=${value}`, '--home', home]);
+      assert.notEqual(result.code, 0, `${key}=${value} was taken`);
+      assert.match(result.stderr.trim(), new RegExp(`${key}: must be an https URL \\(plain http only to a loopback address`));
+      assert.equal(result.stderr.trim().split('\n').length, 1);
+      assert.equal(await snapshotHome(home), before, `${key}=${value} changed the home`);
+    }
+  });
+
   it('removes a provider', async () => {
     const removed = await saml(['remove', 'corp']);
     assert.equal(removed.code, 0, removed.stderr);
