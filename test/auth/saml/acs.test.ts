@@ -215,6 +215,15 @@ describe('the ACS refuses, each with its reason and the two values that differ',
     assert.match(error.received ?? '', /^\d{4}-/);
   });
 
+  it('a second answer to the same request, with another assertion, on the same instance', async () => {
+    const request = newRequest();
+    const options = freshOptions(null);
+    const submit = async (nameId: string) =>
+      validateSamlResponse(settings(), { samlResponse: base64(await idp.issue({ requestId: request.id, nameId })), acsUrl: SP.acsUrl, request }, options);
+    assert.equal((await submit('alice')).nameId, 'alice');
+    await assert.rejects(submit('bob'), (caught) => isSamlLoginError(caught, 'replayed') && caught.received === `another answer to ${request.id}`);
+  });
+
   it('a NameID changed after signing', async () => {
     const attempt = await answered();
     await refused({ ...attempt, xml: attempt.xml.replace('>alice</saml:NameID>', '>admin</saml:NameID>') }, 'signature-invalid');
