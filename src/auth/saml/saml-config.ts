@@ -107,7 +107,8 @@ export const samlComponent = defineComponent({
     wantEncryptedAssertions: property.boolean({ title: 'Want encrypted assertions', description: 'Refuse assertions that are not encrypted to the SP key.', default: false }),
     allowIdpInitiated: property.boolean({
       title: 'Allow IdP-initiated login',
-      description: 'Accept responses that answer no request of this site (each assertion once). Off: only sign-ins started here.',
+      description:
+        "Accept responses that answer no request of this site (each assertion once). This allows login CSRF: any web site can post an IdP-initiated response for the attacker's own account, and the visitor's browser is then signed in here as the attacker. Off: only sign-ins started here.",
       default: false,
     }),
     handleLogout: property.boolean({ title: 'Handle logout', description: 'Logging out also logs out at the identity provider (single logout).', default: false }),

@@ -98,6 +98,7 @@ describe('capsule saml', () => {
       assert.equal(help.code, 0, help.stderr);
       assert.match(help.stdout, /--home <dir>/, sub);
     }
+    assert.match((await runCli(['saml', 'add', '--help'])).stdout.replace(/\s+/g, ' '), /--allow-idp-initiated .*this allows login CSRF/);
     const add = await runCli(['saml', 'add', '--help']);
     assert.match(add.stdout, /--idp-metadata-file <file>/);
     assert.match(add.stdout, /--idp-metadata <url>/);

@@ -103,6 +103,10 @@ describe('the SAML configuration component capsule.auth.saml~NAME', () => {
     assert.equal(samlSettings('corp', config.current(samlPid('corp'))).logoutUrl, null, 'empty: none');
   });
 
+  it('says in the allowIdpInitiated description that it allows login CSRF', () => {
+    assert.match(samlComponent.properties['allowIdpInitiated']!.description, /allows login CSRF: any web site can post an IdP-initiated response for the attacker's own account/);
+  });
+
   it('refuses an SP certificate that is not PEM', async () => {
     const config = await admin();
     await assert.rejects(config.update(samlPid('corp'), { ...required, spCertificate: 'MIIB…' }), (error) => isCapsuleError(error, 'INVALID_CONFIG'));
