@@ -4,7 +4,8 @@ import type { Clock } from '../../clock.js';
  * Each assertion is accepted once: node-saml keeps no record of the assertions it accepted, and
  * an IdP-initiated response is bound to no request, so without this a captured response signs in
  * again until it expires. The ACS claims the assertion's ID (with the provider's name) after
- * every other check passed, until the assertion's end of validity plus the clock tolerance.
+ * every other check passed, until the assertion's end of validity plus the clock tolerance, and
+ * the ID of the request it answers, until the request's lifetime ends.
  *
  * The memory store below is per process: behind a load balancer, one response could be used once
  * on each instance until it expires. A store shared by the farm (issue 26) implements the same
