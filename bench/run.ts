@@ -10,6 +10,7 @@ import { benchmarkVerification } from './verification.js';
 import { benchmarkPostgres } from './postgres.js';
 import { benchmarkTokenCount } from './token-count.js';
 import { benchmarkLogins } from './logins.js';
+import { benchmarkSamlAcs } from './saml-acs.js';
 import { benchmarkFarm } from './farm.js';
 import { benchmarkPackageApply, type ApplyRun } from './package-apply.js';
 import { ALL_CPUS, LOAD_CPU, pin, PINNED, SERVER_CPU } from './pinning.js';
@@ -100,6 +101,23 @@ if (section('logins')) {
   const logins = await benchmarkLogins(log);
   console.log(`  one argon2id verification: ${logins.verifyMs.toFixed(1)} ms; full form logins (password, throttle, token): ${logins.loginsPerSecond.toFixed(0)}/s on one core`);
   console.log("  OWASP (Password Storage Cheat Sheet): argon2id with m=19 MiB, t=2, p=1 as the minimum; these are exactly those parameters");
+}
+
+if (section('saml')) {
+  console.log('\n4b. SAML sign-ins per second on one core (IdP-initiated responses from samlify, RSA-SHA256, response and assertion signed)\n');
+  const saml = await benchmarkSamlAcs(log);
+  console.log(`  ${saml.responseBytes.toLocaleString('en')}-byte SAMLResponse (base64); the test IdP signed ${saml.generatedPerSecond.toFixed(0)}/s beforehand (not measured below)`);
+  const width = 58;
+  for (const [index, round] of saml.http.entries()) {
+    console.log(`  ${`full ACS sign-in over HTTP, round ${index + 1} (303 + token)`.padEnd(width)} ${round.signInsPerSecond.toFixed(0).padStart(5)}/s  ${round.signInsPerServerCpuSecond.toFixed(0).padStart(5)} per server CPU-s  server ${percent(round.serverBusy).padStart(4)} busy  p99 ${String(round.p99Ms).padStart(3)} ms  (${round.signIns} signed in, failed ${round.failed})`);
+  }
+  console.log(`  ${"Capsule's check alone (validateSamlResponse), in process".padEnd(width)} ${saml.capsuleCheck.toFixed(0).padStart(5)}/s`);
+  console.log(`  ${"node-saml's validatePostResponseAsync alone (reference)".padEnd(width)} ${saml.nodeSaml.toFixed(0).padStart(5)}/s`);
+  const perCore = Math.max(...saml.http.map((round) => round.signInsPerServerCpuSecond));
+  const failed = saml.http.reduce((sum, round) => sum + round.failed, 0);
+  console.log(`\n  Capsule's check / node-saml alone: ${(saml.capsuleCheck / saml.nodeSaml).toFixed(2)} (the strict pre-checks, the replay store and a node-saml instance per response cost the rest)`);
+  console.log(`  HTTP sign-in per server CPU-second / Capsule's check alone: ${(perCore / saml.capsuleCheck).toFixed(2)} (provisioning, the token, HTTP)`);
+  console.log(`  failed sign-ins: ${failed}, ${met(failed === 0)}`);
 }
 
 if (section('postgres')) {

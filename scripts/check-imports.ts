@@ -42,7 +42,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['crypto/', 'users/'], // keys and protected values; users and groups: both on the node store
   ['config/', 'content/'], // configuration admin (protects secrets with crypto); the content tree
   ['health/', 'auth/', 'replication/'], // the health registry; the token handler; outbox, agents, receiver
-  ['auth/oidc/', 'oauth/'], // external login handlers plug into auth's provisioning seam; OAuth clients register health checks
+  ['auth/oidc/', 'auth/saml/', 'oauth/'], // external login handlers plug into auth's provisioning seam; OAuth clients register health checks
   ['member/protocol.ts'], // the farm's wire types and bodies, shared by both sides
   ['member/', 'console/'], // what an instance serves its farm's operators; the web console's pages
   ['http/'], // the Fastify app and its routes

@@ -13,3 +13,5 @@ export { createLoginThrottle, DEFAULT_MAX_THROTTLE_KEYS, DEFAULT_THROTTLE } from
 export { MAX_LOGIN_NAME_LENGTH } from './login-name.js';
 export type { LoginAttempt, LoginThrottle, ThrottleLimits } from './login-throttle.js';
 export type { Authentication, AuthLogger, IssueOptions, Provisioner, ProvisioningClaim, Session, TokenKind, TokenRequest } from './types.js';
+export { createExternalProvisioner, MAX_PROVISIONED_GROUPS, MAX_PROVISIONING_CLAIM_BYTES, provisioningClaimOf, routeProvisioning, signInExternalUser } from './external-provisioning.js';
+export type { ExternalProvider, ExternalProvisioner, SignInRefusal } from './external-provisioning.js';

@@ -45,12 +45,19 @@ export async function saveFactoryConfig(
   name: string,
   options: HomeOptions & { readonly update?: boolean; readonly secretGiven: boolean },
   io: CliIO,
-  write: { pid: string; changes: Record<string, ConfigValue | null>; secretKeyId: (services: Services) => string | null },
+  write: {
+    pid: string;
+    changes: Record<string, ConfigValue | null>;
+    secretKeyId: (services: Services) => string | null;
+    /** Refuses (throws) before anything is written, e.g. a name another kind of configuration holds. */
+    check?: (services: Services) => void;
+  },
 ): Promise<void> {
   const { keyId, warnings } = await withHome(options, io, async (s) => {
     const exists = s.config.stored(write.pid) !== null;
     if (exists && !options.update) throw new CapsuleError('INVALID_ARGUMENT', `${kind.noun} ${name} exists; change it with --update`);
     if (!exists && options.update) throw new CapsuleError('CONFIG_NOT_FOUND', `no ${kind.noun} ${name} to update; add it without --update`);
+    write.check?.(s);
     await s.config.update(write.pid, write.changes);
     return { keyId: write.secretKeyId(s), warnings: referenceWarnings(s, write.pid, io.env) };
   });

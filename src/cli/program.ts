@@ -10,6 +10,7 @@ import { registerOAuthCommands } from './commands/oauth.js';
 import { registerOidcCommands } from './commands/oidc.js';
 import { registerReplicationCommands } from './commands/replication.js';
 import { registerRepositoryCommands } from './commands/repository.js';
+import { registerSamlCommands } from './commands/saml.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerUserCommands } from './commands/users.js';
 import { installCliAudit } from './audit.js';
@@ -36,6 +37,7 @@ export function buildProgram(io: CliIO): Command {
   registerContentCommands(program, io);
   registerOAuthCommands(program, io);
   registerOidcCommands(program, io);
+  registerSamlCommands(program, io);
   registerFarmCommands(program, io);
   registerRepositoryCommands(program, io);
   registerReplicationCommands(program, io);

@@ -35,10 +35,11 @@ tr:last-child td { border-bottom: 0; }
 .field .help { grid-column: 2; color: var(--muted); font-size: .85em; }
 .field .key { display: block; font-weight: 400; font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .8em; color: var(--muted); }
 .field .error { grid-column: 2; color: var(--bad); font-weight: 600; font-size: .9em; }
-.field.invalid input, .field.invalid select { border-color: var(--bad); background: var(--bad-bg); }
+.field.invalid input, .field.invalid select, .field.invalid textarea { border-color: var(--bad); background: var(--bad-bg); }
 .field label.checkbox { display: flex; align-items: center; gap: .5rem; font-weight: 400; }
 .field > span:first-child { font-weight: 600; }
 input[type=text], input[type=number], input[type=password], select, textarea { font: inherit; padding: .35rem .5rem; border: 1px solid #b9c1cd; border-radius: 5px; width: 100%; max-width: 28rem; background: #fff; }
+textarea.mono { max-width: 40rem; font-size: .8rem; }
 input[type=checkbox] { width: 1.05rem; height: 1.05rem; }
 button { font: inherit; padding: .35rem .9rem; border-radius: 5px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 button.secondary { background: #fff; color: var(--accent); }

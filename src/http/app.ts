@@ -14,8 +14,11 @@ import { metricsRoutes, type Metrics } from './metrics.js';
 import { authRoutes } from './routes/auth.js';
 import { loginPageRoutes } from './routes/login-page.js';
 import { oidcRoutes } from './routes/oidc.js';
+import { samlRoutes } from './routes/saml.js';
+import { samlLogoutAfterLogout } from './routes/saml-logout.js';
 import { receiveRoutes } from './routes/receive.js';
 import type { OidcLogin } from '../auth/oidc/index.js';
+import type { SamlLogin, SingleLogout } from '../auth/saml/index.js';
 import type { FarmMember } from '../member/index.js';
 import type { Receiver } from '../replication/index.js';
 import { contentRoutes } from './routes/content.js';
@@ -43,6 +46,8 @@ export interface AppDeps {
   readonly services: ConsoleServices;
   /** OpenID Connect sign-in (its providers may be none: the login page then offers the password form alone). */
   readonly oidc: OidcLogin;
+  readonly saml: SamlLogin;
+  readonly samlLogout: SingleLogout;
   /** Whose X-Forwarded-For/-Proto to believe (configured; none by default). */
   readonly trustedProxies: TrustedProxies;
   /** True once the instance has begun to stop (`GET /system/health/ready` then answers 503). */
@@ -107,9 +112,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   authRoutes(app, {
     tokens: deps.tokens,
     isValidCsrfToken: (loginToken, submitted) => isValidCsrfToken(deps.services.crypto, loginToken, submitted),
+    afterLogout: samlLogoutAfterLogout(deps),
   });
   loginPageRoutes(app, deps);
   oidcRoutes(app, deps);
+  samlRoutes(app, deps);
   contentRoutes(app, deps);
   receiveRoutes(app, deps);
   await registerAdminApi(app, deps);

@@ -2,6 +2,16 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route takes POSTs from other sites by design (a SAML ACS: the IdP's page posts the
+     * response) and protects itself: it acts only on a message bound to this browser's signed state.
+     */
+    readonly crossSitePost?: boolean;
+  }
+}
+
 /** What a refused request is told (the console's forms show it too). */
 export const CROSS_ORIGIN_REFUSED = 'A request from another site was refused; nothing was changed.';
 
@@ -34,7 +44,7 @@ export function requestOrigin(request: FastifyRequest): 'same' | 'cross' | 'unkn
 export function installOriginCheck(app: FastifyInstance): void {
   // Callback style, not async: every request runs this, and an async hook costs a promise.
   app.addHook('onRequest', (request, reply, done) => {
-    if (SAFE_METHODS.has(request.method) || requestOrigin(request) !== 'cross') return done();
+    if (SAFE_METHODS.has(request.method) || request.routeOptions.config.crossSitePost === true || requestOrigin(request) !== 'cross') return done();
     void reply.code(403).send({ error: { code: 'FORBIDDEN', message: CROSS_ORIGIN_REFUSED } });
   });
 }

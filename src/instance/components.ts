@@ -1,4 +1,5 @@
 import { oidcComponent } from '../auth/oidc/oidc-config.js';
+import { samlComponent } from '../auth/saml/saml-config.js';
 import { tokenComponent } from '../auth/token-config.js';
 import type { ComponentDefinition } from '../config/index.js';
 import { healthComponent } from '../health/index.js';
@@ -8,4 +9,4 @@ import { oauthClientComponent } from '../oauth/oauth-config.js';
 import { replicationAgentComponent } from '../replication/index.js';
 
 /** Every configurable component of an instance, registered with its configuration admin. */
-export const COMPONENTS: readonly ComponentDefinition[] = [tokenComponent, httpComponent, healthComponent, metricsComponent, oauthClientComponent, oidcComponent, replicationAgentComponent];
+export const COMPONENTS: readonly ComponentDefinition[] = [tokenComponent, httpComponent, healthComponent, metricsComponent, oauthClientComponent, oidcComponent, samlComponent, replicationAgentComponent];

@@ -7,6 +7,7 @@ import { applyConfigFiles, literalReferences, readConfigFiles } from '../config/
 import { createHealthRegistry, HEALTH_PID, keysCheck, repositoryCheck, type HealthRegistry } from '../health/index.js';
 import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
 import { createOidcLogin, createProvisioner, watchOidcChecks } from '../auth/oidc/index.js';
+import { createMemoryReplayStore, createSamlLogin, createSamlProvisioner, createSingleLogout, watchSamlChecks } from '../auth/saml/index.js';
 import { buildApp, createMetrics, createTrustedProxies, type TlsFiles } from '../http/index.js';
 import type { PasswordHasher } from '../users/index.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -20,7 +21,7 @@ import { openServices, type Services } from './services.js';
 import { CONFIG_COUNTER } from '../config/index.js';
 import { CapsuleError } from '../errors.js';
 import { watchCounters, type CounterWatch } from '../repository/index.js';
-import { createTokenHandler, expireRetiredHmacKeys, type TokenHandler } from '../auth/index.js';
+import { createTokenHandler, expireRetiredHmacKeys, routeProvisioning, type TokenHandler } from '../auth/index.js';
 import { createContentService } from '../content/index.js';
 
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
@@ -162,7 +163,18 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     }
 
     const oidc = createOidcLogin({ ...services, logger });
-    tokens = createTokenHandler({ ...services, logger, audit, metrics: metrics.auth, provisioner: createProvisioner({ ...services, logger }) });
+    // Assertions used on this instance; a farm-wide store replaces it with issue 26.
+    const samlReplay = createMemoryReplayStore({ clock: services.clock });
+    const saml = createSamlLogin({ ...services, logger, replay: samlReplay });
+    const samlLogout = createSingleLogout({ ...services, logger, replay: samlReplay });
+    // One provisioner for the token handler: a claim goes to the handler whose provider it names.
+    tokens = createTokenHandler({
+      ...services,
+      logger,
+      audit,
+      metrics: metrics.auth,
+      provisioner: routeProvisioning([createProvisioner({ ...services, logger }), createSamlProvisioner({ ...services, logger })], logger),
+    });
     // Instances sharing a repository take turns: the job runs where its lock is free.
     const removeExpired = () =>
       services.repo
@@ -195,6 +207,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     health.register(keysCheck(() => services.crypto.keyIds()));
     watchOAuthClientChecks({ health, config: services.config, clients: createOAuthClients(services) });
     watchOidcChecks({ health, config: services.config, oidc });
+    watchSamlChecks({ ...services, health, saml });
     // One delivery loop per replication agent configured here (an author); a publish has none.
     replication = startReplication({ ...services, health, logger });
     const healthInterval = () => (services.config.current(HEALTH_PID)['interval.seconds'] as number) * 1000;
@@ -231,6 +244,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       reloadKeys,
       services,
       oidc,
+      saml,
+      samlLogout,
       trustedProxies: createTrustedProxies(services.config),
       shuttingDown: () => shuttingDown,
       audit,

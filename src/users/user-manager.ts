@@ -65,6 +65,8 @@ export interface UserManager {
   provisionExternalUser(id: string, identity: ExternalIdentity, options: { sync: boolean; generation?: number }): Promise<User>;
   /** When a user of this id was last deleted here (see tombstones.ts), or null. */
   deletedAt(id: string): Promise<Date | null>;
+  /** The provider and subject a user was provisioned for (provisionExternalUser), or null for a local or missing user. */
+  externalIdentityOf(id: string): Promise<{ readonly provider: string; readonly subject: string } | null>;
 }
 
 export interface ExternalIdentity {
@@ -297,6 +299,12 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
     },
 
     deletedAt: (id) => userDeletedAt(repo, checkId('user', id)),
+
+    async externalIdentityOf(id) {
+      const node = await findUserNode(repo, checkId('user', id));
+      const { externalProvider: provider, externalSubject: subject } = node?.properties ?? {};
+      return typeof provider === 'string' && typeof subject === 'string' ? { provider, subject } : null;
+    },
 
     async provisionExternalUser(id, identity, { sync, generation = 0 }) {
       checkId('user', id);

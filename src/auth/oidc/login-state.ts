@@ -1,11 +1,10 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { CryptoSupport } from '../../crypto/index.js';
+import { openState, sealState } from '../signed-state.js';
 
 /**
  * What the browser carries between the redirect to the provider and the callback: the PKCE
- * verifier, `state`, `nonce`, where to go afterwards. It is signed with a key derived from the
- * farm's HMAC key, so the callback may land on any instance with the same keys (no sticky
- * sessions), and a login token can never pass for a login state or the other way round.
+ * verifier, `state`, `nonce`, where to go afterwards, sealed as auth/signed-state.ts says (the
+ * callback may land on any instance with the same keys).
  */
 export interface LoginState {
   /** Provider name. */
@@ -25,40 +24,16 @@ export interface LoginState {
 export const LOGIN_STATE_COOKIE = 'capsule-oidc-state';
 /** Long enough to type a password and answer a second factor; short enough that a stolen cookie is stale. */
 export const LOGIN_STATE_LIFETIME_S = 600;
-const INFO = 'capsule oidc login state v1';
-
-function derivedKey(hmacKey: Buffer): Buffer {
-  return Buffer.from(hkdfSync('sha256', hmacKey, Buffer.alloc(0), INFO, 32));
-}
-
-function mac(key: Buffer, input: string): Buffer {
-  return createHmac('sha256', derivedKey(key)).update(input).digest();
-}
+/** The key derivation's purpose (auth/signed-state.ts); changing it ends every sign-in under way. */
+const PURPOSE = 'capsule oidc login state v1';
 
 export function sealLoginState(state: LoginState, crypto: CryptoSupport): string {
-  const signing = crypto.signingKey();
-  const input = `${signing.kid}.${Buffer.from(JSON.stringify(state)).toString('base64url')}`;
-  return `${input}.${mac(signing.key, input).toString('base64url')}`;
+  return sealState(state, PURPOSE, crypto);
 }
 
 /** The state, or null when the cookie is missing, forged, signed by an unknown key, malformed or expired. */
 export function openLoginState(cookie: string | undefined, crypto: CryptoSupport, nowMs: number): LoginState | null {
-  if (!cookie || cookie.length > 4096) return null;
-  const parts = cookie.split('.');
-  if (parts.length !== 3) return null;
-  const [kid, payload, signature] = parts as [string, string, string];
-  const key = crypto.verificationKey(kid);
-  if (!key) return null;
-  const expected = mac(key, `${kid}.${payload}`);
-  const given = Buffer.from(signature, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-  } catch {
-    return null;
-  }
-  const state = value as Partial<LoginState> | null;
+  const state = openState(cookie, PURPOSE, crypto) as Partial<LoginState> | null;
   if (
     !state ||
     typeof state.p !== 'string' ||

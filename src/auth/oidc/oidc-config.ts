@@ -1,5 +1,8 @@
 import { defineComponent, property, type ConfigValues } from '../../config/index.js';
 import { CapsuleError } from '../../errors.js';
+import { parseGroupMap } from '../group-map.js';
+
+export { parseGroupMap };
 
 export const OIDC_PID = 'capsule.auth.oidc';
 
@@ -78,19 +81,6 @@ export function oidcPid(name: string): string {
 export function providerNameOf(pid: string): string | null {
   const prefix = `${OIDC_PID}~`;
   return pid.startsWith(prefix) && NAME_PATTERN.test(pid.slice(prefix.length)) ? pid.slice(prefix.length) : null;
-}
-
-/** `a=b` entries as a map; one clear error for an entry without '='. */
-export function parseGroupMap(entries: readonly string[]): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const entry of entries) {
-    const at = entry.indexOf('=');
-    if (at <= 0 || at === entry.length - 1) {
-      throw new CapsuleError('INVALID_ARGUMENT', `group map entry '${entry}' is not 'provider-group=capsule-group'`);
-    }
-    map.set(entry.slice(0, at).trim(), entry.slice(at + 1).trim());
-  }
-  return map;
 }
 
 function text(values: ConfigValues, key: string): string | null {

@@ -2,7 +2,7 @@ import * as client from 'openid-client';
 import type { Clock } from '../../clock.js';
 import type { ConfigAdmin } from '../../config/index.js';
 import type { CryptoSupport } from '../../crypto/index.js';
-import { CapsuleError, isCapsuleError } from '../../errors.js';
+import { CapsuleError } from '../../errors.js';
 import type { Log } from '../../log.js';
 import { checkId, type User, type UserManager } from '../../users/index.js';
 import { secretRedactor } from '../../support/client-credentials.js';
@@ -11,8 +11,9 @@ import { revealOidcSecret } from './client-secret.js';
 import { discoverProvider, fetchWithTimeout } from './discovery.js';
 import { LOGIN_STATE_LIFETIME_S, openLoginState, sealLoginState } from './login-state.js';
 import { OIDC_PID, oidcPid, oidcSettings, providerNameOf, type OidcSettings } from './oidc-config.js';
+import { mapProviderGroups } from '../group-map.js';
 import type { ProvisioningClaim } from '../types.js';
-import { MAX_PROVISIONED_GROUPS, MAX_PROVISIONING_CLAIM_BYTES } from './provisioning.js';
+import { MAX_PROVISIONED_GROUPS, MAX_PROVISIONING_CLAIM_BYTES, provisioningClaimOf, signInExternalUser } from '../external-provisioning.js';
 import type { OidcCheckResult } from './types.js';
 
 export interface OidcLoginDeps {
@@ -107,20 +108,10 @@ function claimText(value: unknown): string | null {
 
 /** The Capsule groups of a sign-in: the provider groups the group map names, mapped, plus the default groups. */
 export function mappedGroups(settings: OidcSettings, claimValue: unknown, logger: Log): string[] {
-  const groups = new Set<string>();
   const given = Array.isArray(claimValue) ? claimValue.filter((item): item is string => typeof item === 'string') : typeof claimValue === 'string' ? [claimValue] : [];
-  for (const providerGroup of given) {
-    // Only mapped groups: an unmapped provider group named 'administrators' must not make anyone an administrator here.
-    const target = settings.groupMap.get(providerGroup);
-    if (target === undefined) continue;
-    try {
-      groups.add(checkId('group', target));
-    } catch {
-      logger.warn({ provider: settings.name, group: target.slice(0, 64) }, 'provider group is not a valid Capsule group id; ignored');
-    }
-  }
-  for (const group of settings.defaultGroups) groups.add(group);
-  const sorted = [...groups].sort();
+  const sorted = mapProviderGroups(settings.groupMap, settings.defaultGroups, given, (group) =>
+    logger.warn({ provider: settings.name, group: group.slice(0, 64) }, 'provider group is not a valid Capsule group id; ignored'),
+  );
   if (sorted.length > MAX_PROVISIONED_GROUPS) {
     throw new OidcLoginError(
       'Your account has more groups than this site can take. Please ask your administrator.',
@@ -189,26 +180,23 @@ export function createOidcLogin(deps: OidcLoginDeps): OidcLogin {
       throw new OidcLoginError('Your user name at the identity provider cannot be used on this site. Please ask your administrator.', `${settings.name}: ${(error as Error).message}`);
     }
     const groups = settings.groupsClaim ? mappedGroups(settings, claims[settings.groupsClaim], logger) : mappedGroups(settings, undefined, logger);
-    const provisioning: ProvisioningClaim = { p: settings.name, s: claims.sub, g: groups, at: Math.floor(clock.now() / 1000) };
-    if (Buffer.byteLength(JSON.stringify(provisioning)) > MAX_PROVISIONING_CLAIM_BYTES) {
+    const provisioning = provisioningClaimOf(settings.name, claims.sub, groups, clock);
+    if (provisioning === null) {
       throw new OidcLoginError(
         'Your account has more groups than this site can take. Please ask your administrator.',
         `${settings.name}: the provisioning claim of ${userId} would be longer than ${MAX_PROVISIONING_CLAIM_BYTES} bytes (subject and ${groups.length} groups); narrow the groups with a group map`,
       );
     }
-    const identity = { provider: settings.name, subject: claims.sub, groups };
-    let user: User;
-    try {
-      user = await users.provisionExternalUser(userId, identity, { sync: true });
-    } catch (error) {
-      if (isCapsuleError(error, 'USER_EXISTS')) {
-        throw new OidcLoginError('This account cannot sign in here with the identity provider. Please ask your administrator.', `${settings.name}: ${error.message}`, { cause: error });
-      }
-      throw error;
+    const signedIn = await signInExternalUser(users, userId, { provider: settings.name, subject: claims.sub, groups });
+    if ('refused' in signedIn) {
+      throw new OidcLoginError(
+        signedIn.refused.kind === 'disabled'
+          ? 'Your account on this site is disabled. Please ask your administrator.'
+          : 'This account cannot sign in here with the identity provider. Please ask your administrator.',
+        signedIn.refused.detail,
+      );
     }
-    if (user.disabled) {
-      throw new OidcLoginError('Your account on this site is disabled. Please ask your administrator.', `${settings.name}: ${userId} signed in at the provider, but is disabled here`);
-    }
+    const { user } = signedIn;
     return { user, provisioning };
   }
 

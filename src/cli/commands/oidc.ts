@@ -8,6 +8,7 @@ import {
   parseGroupMap,
   type OidcCheckResult,
 } from '../../auth/oidc/index.js';
+import { samlPid } from '../../auth/saml/index.js';
 import type { ConfigValue } from '../../config/index.js';
 import { CapsuleError } from '../../errors.js';
 import { silentLogger } from '../../instance/logger.js';
@@ -82,6 +83,10 @@ export async function oidcAdd(name: string, options: OidcAddOptions, io: CliIO) 
     pid: oidcPid(name),
     changes,
     secretKeyId: (s) => describeOidcSecret(createOidcLogin({ ...s, logger: silentLogger() }).settings(name), s.crypto).keyId,
+    check: (s) => {
+      // One name space for every login provider: the login page and provisioning claims name a provider by it alone.
+      if (s.config.stored(samlPid(name)) !== null) throw new CapsuleError('INVALID_ARGUMENT', `${name} is the name of a SAML identity provider; give the OpenID provider another name`);
+    },
   });
 }
 

@@ -19,6 +19,14 @@ export function textOf(value: ConfigValue | undefined): string {
   return String(value);
 }
 
+/** How a value reads in its form field: a multi-line list puts each entry (a PEM block) on lines of its own. */
+function fieldTextOf(definition: PropertyDefinition, value: ConfigValue | undefined): string {
+  return definition.multiline && Array.isArray(value) ? value.map((item) => item.trim()).join(',\n') : textOf(value);
+}
+
+/** Browsers send a text area's line breaks as CRLF. */
+const submittedText = (definition: PropertyDefinition, text: string) => (definition.multiline ? text.replace(/\r\n?/g, '\n') : text);
+
 /** What a form shows: stored values (merged with defaults), or what was just submitted. */
 export interface FormState {
   /** The values as the fields show them (booleans as 'true' or ''). */
@@ -34,7 +42,7 @@ export function stateOfValues(component: ComponentDefinition, current: ConfigVal
   for (const [key, definition] of Object.entries(component.properties)) {
     if (definition.kind === 'secret') secretsSet[key] = typeof stored?.[key] === 'string';
     else if (definition.kind === 'boolean') text[key] = current[key] === true ? 'true' : '';
-    else text[key] = textOf(current[key]);
+    else text[key] = fieldTextOf(definition, current[key]);
   }
   return { text, secretsSet, errors: {} };
 }
@@ -44,7 +52,7 @@ function hint(definition: PropertyDefinition): string {
   if (definition.min !== undefined && definition.max !== undefined) parts.push(`${definition.min} to ${definition.max}`);
   else if (definition.min !== undefined) parts.push(`at least ${definition.min}`);
   if (definition.kind === 'string[]') parts.push('comma-separated');
-  if (definition.default !== undefined && definition.kind !== 'boolean') parts.push(`default ${textOf(definition.default)}`);
+  if (definition.default !== undefined && definition.kind !== 'boolean' && textOf(definition.default) !== '') parts.push(`default ${textOf(definition.default)}`);
   if (definition.required) parts.push('required');
   return parts.length > 0 ? ` (${parts.join('; ')})` : '';
 }
@@ -53,6 +61,13 @@ function control(id: string, key: string, definition: PropertyDefinition, state:
   const name = fieldName(key);
   const value = state.text[key] ?? '';
   const described = errorId ? html` aria-invalid="true" aria-describedby="${errorId}"` : html``;
+  if (definition.multiline) {
+    // The newline after the tag is dropped by the HTML parser, so a value's own first line break survives.
+    if (definition.kind !== 'secret') return html`<textarea id="${id}" name="${name}" rows="6" class="mono" spellcheck="false"${described}>\n${value}</textarea>`;
+    const isSet = state.secretsSet[key] === true;
+    return html`<textarea id="${id}" name="${name}" rows="3" class="mono" spellcheck="false" autocomplete="off" placeholder="${isSet ? 'set (leave empty to keep)' : 'not set'}"${described}></textarea>
+        <span class="badge ${isSet ? 'ok' : 'muted'}">${isSet ? 'set' : 'not set'}</span>`;
+  }
   switch (definition.kind) {
     case 'boolean':
       return html`<input type="checkbox" id="${id}" name="${name}" value="true"${value === 'true' ? html` checked` : ''}${described}>`;
@@ -105,7 +120,7 @@ export function parseForm(component: ComponentDefinition, form: FormBody, curren
   const text: Record<string, string> = {};
   const secretsSet: Record<string, boolean> = {};
   for (const [key, definition] of Object.entries(component.properties)) {
-    const submitted = form[fieldName(key)] ?? '';
+    const submitted = submittedText(definition, form[fieldName(key)] ?? '');
     if (definition.kind === 'boolean') {
       const checked = submitted === 'true';
       text[key] = checked ? 'true' : '';
@@ -120,7 +135,7 @@ export function parseForm(component: ComponentDefinition, form: FormBody, curren
       }
     } else {
       text[key] = submitted;
-      if (current !== null && submitted === textOf(current[key])) continue;
+      if (current !== null && submitted === fieldTextOf(definition, current[key])) continue;
     }
     if (definition.kind !== 'secret' && submitted.trim() === '') {
       if (definition.required && definition.default === undefined) errors[key] = 'required: enter a value';

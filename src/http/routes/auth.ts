@@ -29,6 +29,8 @@ export interface AuthRouteDeps {
   readonly tokens: TokenHandler;
   /** Whether `submitted` is the console's CSRF token for this login token. */
   readonly isValidCsrfToken: (loginToken: string, submitted: unknown) => boolean;
+  /** After a browser's logout: where to go instead of the resource (single logout at an identity provider), with a cookie to set, or null. */
+  readonly afterLogout?: (userId: string, request: FastifyRequest) => Promise<{ location: string; setCookie: string } | null>;
 }
 
 export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
@@ -71,8 +73,11 @@ export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
     }
     const resource = safeResource(field(request.body, 'resource') || (request.query as Record<string, unknown>).resource);
     const token = tokens.tokenOf(request);
+    const userId = token ? (request.session?.userId ?? null) : null;
     if (token) await tokens.logout(token);
     reply.header('set-cookie', clearedTokenCookie(tokens.settings(), isHttps(request)));
+    const next = resource && userId && deps.afterLogout ? await deps.afterLogout(userId, request) : null;
+    if (next) return reply.code(303).header('set-cookie', next.setCookie).header('location', next.location).send();
     if (resource) return reply.code(303).header('location', resource).send();
     return { loggedOut: true };
   });

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { TokenHandler } from '../../auth/index.js';
 import { LOGIN_STATE_COOKIE, LOGIN_STATE_LIFETIME_S, OidcLoginError, type OidcLogin, type OidcSettings } from '../../auth/oidc/index.js';
+import type { SamlLogin } from '../../auth/saml/index.js';
 import { isCapsuleError } from '../../errors.js';
 import { safeResource } from './auth.js';
 import { LOGIN_PAGE_PATH, OIDC_LOGIN_PATH, renderLoginPage, sendLoginPage } from './login-page.js';
@@ -25,11 +26,11 @@ function stateCookie(request: FastifyRequest, value: string, maxAgeSeconds: numb
  * nonce in a short-lived signed cookie); `GET /system/sling/oidc/callback` completes it and sets
  * the login cookie. Failures are shown on the login page in plain words and logged in full.
  */
-export function oidcRoutes(app: FastifyInstance, deps: { tokens: TokenHandler; oidc: OidcLogin; instanceName: () => string }): void {
+export function oidcRoutes(app: FastifyInstance, deps: { tokens: TokenHandler; oidc: OidcLogin; saml: SamlLogin; instanceName: () => string }): void {
   const { oidc, tokens } = deps;
 
   function failure(message: string, resource: string | null) {
-    return renderLoginPage({ instanceName: deps.instanceName(), resource: resource ?? LOGIN_PAGE_PATH, providers: oidc.providers(), error: message });
+    return renderLoginPage({ instanceName: deps.instanceName(), resource: resource ?? LOGIN_PAGE_PATH, providers: oidc.providers(), samlProviders: deps.saml.providers(), error: message });
   }
 
   app.get<{ Params: { name: string } }>(`${OIDC_LOGIN_PATH}/:name`, async (request, reply) => {

@@ -4,14 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import type { RunningInstance } from '../../../src/instance/index.js';
-import { launchChromium } from '../../helpers/browser.js';
+import { launchChromium, LOOPBACK, loopbackContext } from '../../helpers/browser.js';
 import { callbackOf, configureProvider, startLoggedInstance } from '../../helpers/oidc-instances.js';
 import { startLoginProvider, type LoginProvider } from '../../helpers/oidc-login-provider.js';
 import { tempDir } from '../../helpers/temp.js';
 
 /** The README's picture; refreshed with UPDATE_SCREENSHOTS=1, so a plain test run leaves the tree clean. */
 const SCREENSHOT = fileURLToPath(new URL('../../../docs/login-page.png', import.meta.url));
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
 describe('the login page and single sign-on in Chromium', () => {
   let instance: RunningInstance;
@@ -19,19 +18,7 @@ describe('the login page and single sign-on in Chromium', () => {
   let browser: Browser;
   const aborted: string[] = [];
 
-  /** A fresh browser profile that never reaches past this machine (the provider's pages import a web font). */
-  async function context(): Promise<BrowserContext> {
-    const created = await browser.newContext({ viewport: { width: 1000, height: 700 } });
-    await created.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if ((url.protocol === 'http:' || url.protocol === 'https:') && !LOOPBACK.test(url.hostname)) {
-        aborted.push(url.origin);
-        return route.abort();
-      }
-      return route.continue();
-    });
-    return created;
-  }
+  const context = (): Promise<BrowserContext> => loopbackContext(browser, { aborted });
 
   before(async () => {
     [{ instance }, browser] = await Promise.all([startLoggedInstance(join(tempDir(), 'home'), 'publish-1'), launchChromium()]);
