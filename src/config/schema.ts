@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isSafeUrlForCredentials } from '../support/loopback.js';
 
 /**
  * A component's configuration properties, declared once with name, type, default, title and
@@ -59,12 +60,25 @@ export const property = {
   },
   url: (common: Common<string>) =>
     define('string', common, z.string().url().refine((url) => /^https?:/.test(url), 'must be an http or https URL')),
+  /**
+   * A URL a browser or this instance is sent to on a user's behalf (a sign-in or logout at an
+   * identity provider, its metadata): https, plain http only to this machine, as the CLI checks
+   * it. Empty (when not required): none.
+   */
+  safeUrl: (common: Common<string>) =>
+    define(
+      'string',
+      common,
+      z.string().refine((text) => (text === '' && !common.required) || isSafeUrlForCredentials(text), SAFE_URL_HINT),
+    ),
   choice: <const C extends readonly [string, ...string[]]>(choices: C, common: Common<C[number]>) =>
     define('choice', common, z.enum(choices), { choices }),
   /** Protected with the master key when written; never shown in clear. */
   secret: (common: Common<never>) => define('secret', common, z.string().min(1)),
   stringList: (common: Common<readonly string[]>) => define('string[]', common, z.array(z.string())),
 };
+
+const SAFE_URL_HINT = 'must be an https URL (plain http only to a loopback address: 127.x.x.x, localhost, [::1])';
 
 export function defineComponent(component: ComponentDefinition): ComponentDefinition {
   return component;

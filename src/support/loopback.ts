@@ -5,3 +5,12 @@ const LOOPBACK_HOSTS = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 export function isSafeForCredentials(url: URL): boolean {
   return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.test(url.hostname));
 }
+
+/** The same for a URL as written (a configuration value): false when it is no URL at all. */
+export function isSafeUrlForCredentials(text: string): boolean {
+  try {
+    return isSafeForCredentials(new URL(text));
+  } catch {
+    return false;
+  }
+}

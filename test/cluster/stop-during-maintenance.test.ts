@@ -52,16 +52,15 @@ describe('stopping an instance while its maintenance runs (postgres)', () => {
     try {
       await login(instance.url, 'admin', 'admin-password');
       await waitFor('the change channel is up', () => listening(pg, database));
-      clock.advance(EXPIRATION_MS + 1); // the token is expired: the next cleanup removes it
-      // The cleanup's read of the tokens waits for this lock: the cleanup is under way.
+      // Reads go on under this lock and writes wait: only a cleanup that found the token expired
+      // (it read the clock after the advance below) reaches its removal and waits. A lock that held
+      // reads too could catch a cleanup that read the clock before the advance and removes nothing.
+      const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       await holder.query('BEGIN');
-      await holder.query('LOCK TABLE capsule_nodes IN ACCESS EXCLUSIVE MODE');
-      await waitFor('the cleanup waits for the lock', async () => {
-        const rows = await pg.sql(
-          'postgres',
-          "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND query LIKE '%WHERE type = $1 AND id > $2%'",
-          [database],
-        );
+      await holder.query('LOCK TABLE capsule_nodes IN EXCLUSIVE MODE');
+      clock.advance(EXPIRATION_MS + 1); // the token is expired: the next cleanup removes it
+      await waitFor('the cleanup waits for the lock to remove the token', async () => {
+        const rows = await pg.sql('postgres', "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND pid <> $2", [database, holderPid]);
         return rows.length > 0;
       });
       stopping = instance.stop();

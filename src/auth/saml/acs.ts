@@ -180,8 +180,14 @@ export async function validateSamlResponse(settings: SamlSettings, input: SamlRe
     clockToleranceSeconds: settings.clockToleranceSeconds,
   });
   checkDestination(shape, input.acsUrl);
-  // Claimed last, so that a refused response does not use up its assertion.
-  const until = new Date(assertion.notOnOrAfter.getTime() + settings.clockToleranceSeconds * 1000);
+  // Claimed last, so that a refused response does not use up its assertion or its request.
+  const toleranceMs = settings.clockToleranceSeconds * 1000;
+  // One sign-in per request too: a captured state cookie with a second response (another
+  // assertion to the same request) signs in no more than once here. (Per instance: see assertion-replay.ts.)
+  if (request !== null && !(await options.replay.claim(`${settings.name}\nrequest\n${request.id}`, new Date(request.issuedAt.getTime() + options.requestLifetimeMs + toleranceMs)))) {
+    throw new SamlLoginError('replayed', 'an answer to a sign-in not answered before', `another answer to ${request.id}`);
+  }
+  const until = new Date(assertion.notOnOrAfter.getTime() + toleranceMs);
   if (!(await options.replay.claim(`${settings.name}\n${assertion.assertionId}`, until))) {
     throw new SamlLoginError('replayed', 'an assertion not used before', assertion.assertionId);
   }

@@ -5,7 +5,8 @@ import type { FarmStore } from '../../farm-store/index.js';
  * Each assertion is accepted once: node-saml keeps no record of the assertions it accepted, and
  * an IdP-initiated response is bound to no request, so without this a captured response signs in
  * again until it expires. The ACS claims the assertion's ID (with the provider's name) after
- * every other check passed, until the assertion's end of validity plus the clock tolerance.
+ * every other check passed, until the assertion's end of validity plus the clock tolerance, and
+ * the ID of the request it answers, until the request's lifetime ends.
  *
  * An instance uses the farm store's (`createFarmReplayStore`): behind a load balancer, a response
  * used on one member is refused on all. The memory store is per process (for tests and tools).

@@ -17,7 +17,12 @@ export interface SamlLoginState {
   readonly resource: string | null;
 }
 
-export const SAML_STATE_COOKIE = 'capsule-saml-state';
+/**
+ * `__Host-`: the browser takes it only Secure, with Path=/ and no Domain, so a sibling subdomain
+ * (which can set a cookie for the parent domain) cannot plant one of this name, and none with a
+ * more specific Path can come first.
+ */
+export const SAML_STATE_COOKIE = '__Host-capsule-saml-state';
 /** As OpenID's: long enough to type a password and answer a second factor; also the longest a request waits for its response. */
 export const SAML_STATE_LIFETIME_S = 600;
 /** The key derivation's purpose (auth/signed-state.ts); changing it ends every sign-in under way. */

@@ -8,7 +8,7 @@ export const SAML_LOGOUT_REFUSALS = {
   'not-handled': 'This site does not take logout messages from this identity provider.',
   malformed: 'The logout message could not be read.',
   doctype: 'The logout message contains a document type declaration, which is never accepted.',
-  unsigned: 'The logout request is not signed by the identity provider.',
+  unsigned: 'The logout message is not signed by the identity provider.',
   'weak-algorithm': 'The logout message is signed with an algorithm that is not accepted.',
   'signature-invalid': 'The signature on the logout message could not be verified with the identity provider certificates configured here.',
   issuer: 'The logout message comes from an identity provider other than the one configured.',

@@ -68,6 +68,8 @@ export function readRedirectMessage(rawQuery: string): RedirectMessage {
     if (value.length > MAX_PARAMETER_CHARS) throw new SamlLogoutError('malformed', `${name} of at most ${MAX_PARAMETER_CHARS} characters`, `${value.length} characters`);
     container[name] = decode(value);
   }
+  // node-saml verifies only a truthy Signature: an empty one would pass as signed and skip the check.
+  if (container.Signature !== undefined && container.Signature.trim() === '') throw new SamlLogoutError('malformed', 'a Signature with a value', 'an empty Signature');
   const signed = container.Signature !== undefined;
   if (signed && (container.SigAlg === undefined || !SIGNATURE_ALGORITHMS.has(container.SigAlg))) {
     throw new SamlLogoutError('weak-algorithm', [...SIGNATURE_ALGORITHMS].join(' or '), container.SigAlg ?? 'no SigAlg');

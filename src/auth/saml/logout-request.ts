@@ -1,7 +1,9 @@
+import { createVerify } from 'node:crypto';
 import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
 import { CapsuleError } from '../../errors.js';
 import type { RedirectMessage } from './logout-message.js';
 import type { SamlSettings } from './saml-config.js';
+import { isSafeUrlForCredentials } from '../../support/loopback.js';
 
 /**
  * node-saml for the logout messages: it builds the LogoutRequest and LogoutResponse and signs
@@ -22,6 +24,8 @@ export interface LogoutSamlOptions {
 
 function logoutSaml(settings: SamlSettings, options: LogoutSamlOptions): SAML {
   if (settings.logoutUrl === null) throw new CapsuleError('INVALID_CONFIG', `SAML identity provider ${settings.name} handles logout (handleLogout) but has no logoutUrl`);
+  // Checked when written (saml-config.ts); a value stored before that check must not become a link on the page on the way.
+  if (!isSafeUrlForCredentials(settings.logoutUrl)) throw new CapsuleError('INVALID_CONFIG', `SAML identity provider ${settings.name}: logoutUrl must be an https URL (plain http only to a loopback address)`);
   if (settings.signRequests && !options.spKey) {
     throw new CapsuleError('INVALID_CONFIG', `SAML identity provider ${settings.name} is to sign requests (signRequests) but has no spPrivateKey`);
   }
@@ -67,7 +71,36 @@ export async function logoutResponseUrl(settings: SamlSettings, answer: { reques
  */
 export async function checkRedirectMessage(settings: SamlSettings, message: RedirectMessage, options: LogoutSamlOptions): Promise<{ nameId: string; nameIdFormat: string | null } | null> {
   const saml = logoutSaml(settings, options);
+  // node-saml checks the signature only when the Signature parameter is truthy: a message we count
+  // as signed is verified here too, so an empty one can never pass as signed.
+  if (message.signed && !querySignatureVerifies(settings, message)) throw new Error('Invalid query signature');
   const { profile } = await saml.validateRedirectAsync(message.container as Record<string, string>, message.signedQuery);
   if (profile === null) return null;
   return { nameId: profile.nameID, nameIdFormat: profile.nameIDFormat ?? null };
+}
+
+const HASH_OF_SIGNATURE_ALGORITHM: Readonly<Record<string, string>> = {
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256': 'RSA-SHA256',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384': 'RSA-SHA384',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512': 'RSA-SHA512',
+};
+
+/** The query signature (bindings 3.4.4.1) verified by one of the configured IdP certificates; false when it is empty or absent. */
+function querySignatureVerifies(settings: SamlSettings, message: RedirectMessage): boolean {
+  const signature = message.container.Signature?.trim() ?? '';
+  const hash = HASH_OF_SIGNATURE_ALGORITHM[message.container.SigAlg ?? ''];
+  if (signature === '' || hash === undefined) return false;
+  const signedText = message.signedQuery
+    .split('&')
+    .filter((pair) => !pair.startsWith('Signature='))
+    .join('&');
+  const signatureBytes = Buffer.from(signature, 'base64');
+  if (signatureBytes.length === 0) return false;
+  return settings.idpCertificates.some((certificate) => {
+    try {
+      return createVerify(hash).update(signedText).verify(certificate, signatureBytes);
+    } catch {
+      return false;
+    }
+  });
 }

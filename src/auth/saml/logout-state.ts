@@ -17,9 +17,12 @@ export interface SamlLogoutState {
   readonly nameIdFormat: string;
   /** When the logout began, ms since the epoch. */
   readonly beganAt: number;
+  /** Whether the browser was already sent to the IdP with the LogoutRequest: it is sent once, then the state only takes the response. */
+  readonly sent: boolean;
 }
 
-export const SAML_LOGOUT_COOKIE = 'capsule-saml-logout';
+/** `__Host-` as the login state cookie (login-state.ts): no sibling subdomain can plant one. */
+export const SAML_LOGOUT_COOKIE = '__Host-capsule-saml-logout';
 /** Time to pass through the IdP's logout (it may log out other sites first). */
 export const SAML_LOGOUT_LIFETIME_S = 600;
 /** The key derivation's purpose: a login state never passes for a logout state. */
@@ -31,10 +34,11 @@ interface Sealed {
   readonly n: string;
   readonly f: string;
   readonly at: number;
+  readonly s?: boolean;
 }
 
 export function sealSamlLogoutState(state: SamlLogoutState, crypto: CryptoSupport): string {
-  const sealed: Sealed = { p: state.provider, id: state.requestId, n: state.nameId, f: state.nameIdFormat, at: state.beganAt };
+  const sealed: Sealed = { p: state.provider, id: state.requestId, n: state.nameId, f: state.nameIdFormat, at: state.beganAt, ...(state.sent ? { s: true } : {}) };
   return sealState(sealed, PURPOSE, crypto);
 }
 
@@ -43,5 +47,5 @@ export function openSamlLogoutState(cookie: string | undefined, crypto: CryptoSu
   const sealed = openState(cookie, PURPOSE, crypto) as Partial<Sealed> | null;
   if (!sealed || typeof sealed.p !== 'string' || typeof sealed.id !== 'string' || typeof sealed.n !== 'string' || typeof sealed.f !== 'string' || typeof sealed.at !== 'number') return null;
   if (!Number.isFinite(sealed.at) || sealed.at + SAML_LOGOUT_LIFETIME_S * 1000 <= nowMs) return null;
-  return { provider: sealed.p, requestId: sealed.id, nameId: sealed.n, nameIdFormat: sealed.f, beganAt: sealed.at };
+  return { provider: sealed.p, requestId: sealed.id, nameId: sealed.n, nameIdFormat: sealed.f, beganAt: sealed.at, sent: sealed.s === true };
 }

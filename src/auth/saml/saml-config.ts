@@ -59,14 +59,14 @@ export const samlComponent = defineComponent({
     'Single sign-on through a SAML 2.0 identity provider (HTTP-Redirect request, HTTP-POST response): the response or the assertion must be signed with a listed certificate, users are created on first login. The service provider key is encrypted with the master key.',
   factory: true,
   properties: {
-    idpUrl: property.url({ title: 'IdP URL', description: "The identity provider's single sign-on URL (HTTP-Redirect binding).", required: true }),
+    idpUrl: property.safeUrl({ title: 'IdP URL', description: "The identity provider's single sign-on URL (HTTP-Redirect binding; https, plain http only to a loopback address).", required: true }),
     idpEntityId: property.string({ title: 'IdP entity id', description: "The identity provider's entity id; responses issued by another are refused.", required: true }),
     idpCert: certificateList({
       title: 'IdP certificates',
       description: "The identity provider's signing certificates (PEM). List the old and the new one while the provider rolls its key over.",
       required: true,
     }),
-    idpMetadataUrl: property.url({
+    idpMetadataUrl: property.safeUrl({
       title: 'IdP metadata URL',
       description:
         "Where the identity provider publishes its SAML metadata (https; plain http only to a loopback address). The health check fetches it and warns when it cannot, or when its signing certificates differ from the IdP certificates above. Empty: no such check.",
@@ -107,11 +107,12 @@ export const samlComponent = defineComponent({
     wantEncryptedAssertions: property.boolean({ title: 'Want encrypted assertions', description: 'Refuse assertions that are not encrypted to the SP key.', default: false }),
     allowIdpInitiated: property.boolean({
       title: 'Allow IdP-initiated login',
-      description: 'Accept responses that answer no request of this site (each assertion once). Off: only sign-ins started here.',
+      description:
+        "Accept responses that answer no request of this site (each assertion once). This allows login CSRF: any web site can post an IdP-initiated response for the attacker's own account, and the visitor's browser is then signed in here as the attacker. Off: only sign-ins started here.",
       default: false,
     }),
     handleLogout: property.boolean({ title: 'Handle logout', description: 'Logging out also logs out at the identity provider (single logout).', default: false }),
-    logoutUrl: property.string({ title: 'Logout URL', description: "The identity provider's single logout URL (HTTP-Redirect binding)." }),
+    logoutUrl: property.safeUrl({ title: 'Logout URL', description: "The identity provider's single logout URL (HTTP-Redirect binding; https, plain http only to a loopback address)." }),
     provisioningMaxAgeSeconds: property.integer({
       title: 'Provisioning window (s)',
       description:

@@ -34,6 +34,7 @@ export const SAML_REFUSALS = {
   disabled: 'Your account on this site is disabled. Please ask your administrator.',
   'idp-status': 'The identity provider could not sign you in.',
   'no-assertion': 'The identity provider sent no sign-in statement.',
+  'no-authn-statement': 'The identity provider did not say that you signed in (the response has no authentication statement).',
   rejected: 'The sign-in response was refused.',
 } as const;
 

@@ -33,7 +33,7 @@ export type AcsUrlOf = (settings: SamlSettings) => string;
 export interface BegunSamlLogin {
   /** The IdP's SSO URL with the AuthnRequest (HTTP-Redirect). */
   readonly url: string;
-  /** The sealed login state, for the `capsule-saml-state` cookie. */
+  /** The sealed login state, for the `__Host-capsule-saml-state` cookie. */
   readonly stateCookie: string;
 }
 

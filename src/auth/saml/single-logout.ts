@@ -33,7 +33,7 @@ export type SloUrlOf = (settings: SamlSettings) => string;
 
 export interface BegunSingleLogout {
   readonly provider: string;
-  /** The sealed logout state, for the `capsule-saml-logout` cookie. */
+  /** The sealed logout state, for the `__Host-capsule-saml-logout` cookie. */
   readonly stateCookie: string;
 }
 
@@ -48,8 +48,12 @@ export interface ReceivedLogoutRequest {
 export interface SingleLogout {
   /** After Capsule's logout of `userId`: the logout state when a provider that handles logout provisioned the user, else null. */
   begin(userId: string): Promise<BegunSingleLogout | null>;
-  /** The IdP's URL with the LogoutRequest of the browser's logout state; null when the browser has none for this provider. */
-  requestUrl(name: string, options: { stateCookie: string | undefined; sloUrl: SloUrlOf }): Promise<string | null>;
+  /**
+   * The IdP's URL with the LogoutRequest of the browser's logout state, and the state that
+   * replaces it (it takes the IdP's response, never starts another request: a page that sends
+   * the browser here again starts nothing); null when the browser has no unsent state for this provider.
+   */
+  requestUrl(name: string, options: { stateCookie: string | undefined; sloUrl: SloUrlOf }): Promise<{ url: string; stateCookie: string } | null>;
   /** Checks the IdP's LogoutResponse. Throws SamlLogoutError. */
   complete(name: string, options: { rawQuery: string; stateCookie: string | undefined; sloUrl: SloUrlOf }): Promise<void>;
   /** Checks the IdP's LogoutRequest; ends nothing itself. Throws SamlLogoutError. */
@@ -132,7 +136,7 @@ export function createSingleLogout(deps: SingleLogoutDeps): SingleLogout {
         return null;
       }
       const stateCookie = sealSamlLogoutState(
-        { provider: settings.name, requestId: requestId(), nameId: identity.subject, nameIdFormat: settings.nameIdFormat ?? NAMEID_FORMAT_UNSPECIFIED, beganAt: clock.now() },
+        { provider: settings.name, requestId: requestId(), nameId: identity.subject, nameIdFormat: settings.nameIdFormat ?? NAMEID_FORMAT_UNSPECIFIED, beganAt: clock.now(), sent: false },
         crypto,
       );
       return { provider: settings.name, stateCookie };
@@ -141,8 +145,9 @@ export function createSingleLogout(deps: SingleLogoutDeps): SingleLogout {
     async requestUrl(name, options) {
       const settings = handling(name);
       const state = openSamlLogoutState(options.stateCookie, crypto, clock.now());
-      if (state === null || state.provider !== name) return null;
-      return logoutRequestUrl(settings, state, { sloUrl: options.sloUrl(settings), spKey: spKeyOf(settings) });
+      if (state === null || state.provider !== name || state.sent) return null;
+      const url = await logoutRequestUrl(settings, state, { sloUrl: options.sloUrl(settings), spKey: spKeyOf(settings) });
+      return { url, stateCookie: sealSamlLogoutState({ ...state, sent: true }, crypto) };
     },
 
     async complete(name, options) {
@@ -152,6 +157,9 @@ export function createSingleLogout(deps: SingleLogoutDeps): SingleLogout {
       if (state === null || state.provider !== name || message.inResponseTo !== state.requestId) {
         throw new SamlLogoutError('in-response-to', state === null ? 'a logout started in this browser (no logout state came with the response)' : state.requestId, message.inResponseTo);
       }
+      // Unsigned, anyone could answer for the IdP (a stripped signature, or a response made up
+      // with the request ID the browser showed); IdPs sign their logout messages (SimpleSAMLphp: sign.logout).
+      if (!message.signed) throw new SamlLogoutError('unsigned', 'a Signature and SigAlg in the query', 'no signature');
       const sloUrl = options.sloUrl(settings);
       checkAddress(settings, message, sloUrl);
       try {

@@ -95,6 +95,24 @@ function checkWindow(elements: readonly (Element | null)[], expected: AssertionE
   }
 }
 
+/**
+ * SAML profiles 4.1.4.2: a bearer assertion for Web SSO carries at least one AuthnStatement (the
+ * statement that the user signed in); none means the assertion says nothing of a sign-in. The
+ * IdP's session end (`SessionNotOnOrAfter`) past by the Clock means the IdP no longer vouches for it.
+ */
+function checkAuthnStatements(assertion: Element, expected: AssertionExpectations): Element {
+  const statements = childElements(assertion, NS_ASSERTION, 'AuthnStatement');
+  if (statements.length === 0) throw new SamlLoginError('no-authn-statement', 'an AuthnStatement in the assertion', 'none');
+  const toleranceMs = expected.clockToleranceSeconds * 1000;
+  for (const statement of statements) {
+    const sessionEnd = attribute(statement, 'SessionNotOnOrAfter');
+    if (sessionEnd !== null && expected.nowMs - toleranceMs >= instant(sessionEnd, 'SessionNotOnOrAfter')) {
+      throw new SamlLoginError('expired', `an IdP session before its SessionNotOnOrAfter ${sessionEnd} (+${expected.clockToleranceSeconds} s tolerance)`, new Date(expected.nowMs).toISOString());
+    }
+  }
+  return statements[0]!;
+}
+
 function attributesOf(assertion: Element): Record<string, string[]> {
   const attributes: Record<string, string[]> = {};
   for (const statement of childElements(assertion, NS_ASSERTION, 'AttributeStatement')) {
@@ -135,7 +153,7 @@ export function checkVerifiedAssertion(verifiedXml: string, expected: AssertionE
   // SAML profiles 4.1.4.2: a bearer confirmation must say until when; the replay store keeps the ID until then.
   const confirmationEnd = attribute(confirmationData, 'NotOnOrAfter');
   if (confirmationEnd === null) throw new SamlLoginError('malformed', 'a NotOnOrAfter on the bearer confirmation', 'none');
-  const authnStatement = firstChild(assertion, NS_ASSERTION, 'AuthnStatement');
+  const authnStatement = checkAuthnStatements(assertion, expected);
   return {
     nameId,
     nameIdFormat,

@@ -367,7 +367,7 @@ export function registerSamlCommands(program: Command, io: CliIO): void {
     .option('--default-group <group>', 'a group every user of this provider joins (repeatable)', collect)
     .option('--sign-requests', 'sign authentication requests with the SP key')
     .option('--want-encrypted-assertions', 'refuse assertions not encrypted to the SP key')
-    .option('--allow-idp-initiated', 'accept sign-ins the IdP starts (each assertion once)')
+    .option('--allow-idp-initiated', "accept sign-ins the IdP starts (each assertion once); this allows login CSRF: any site can post an IdP-initiated response of the attacker's own account and sign the visitor in as the attacker")
     .option('--logout', "logging out also logs out at the IdP (single logout)")
     .option('--sp-key-file <pem>', 'use this RSA private key (unencrypted PEM) as the SP key instead of making one')
     .option('--sp-cert-file <pem>', 'the certificate of --sp-key-file, published in the SP metadata (with --update: leave it out to keep the stored one)')

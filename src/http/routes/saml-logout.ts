@@ -6,14 +6,14 @@ import { html, STYLESHEET_PATH, type SafeHtml } from '../../console/index.js';
 import type { Log } from '../../log.js';
 import { loginPageUrl, SAML_PATH, sendLoginPage } from './login-page.js';
 
-const isHttps = (request: FastifyRequest) => request.protocol === 'https';
-
 /**
  * The logout state cookie is SameSite=Lax: the IdP sends the browser back with a top-level GET
- * redirect, which carries Lax cookies (unlike the login's cross-site POST).
+ * redirect, which carries Lax cookies (unlike the login's cross-site POST). Named `__Host-` as
+ * the login state cookie (routes/saml.ts), so Secure and Path=/ always: as for the login, plain
+ * http works on loopback only (browsers count it as secure there).
  */
-function logoutCookie(value: string, maxAgeSeconds: number, https: boolean): string {
-  return stringifySetCookie({ name: SAML_LOGOUT_COOKIE, value, httpOnly: true, sameSite: 'lax', secure: https, path: SAML_PATH, maxAge: maxAgeSeconds });
+export function logoutCookie(value: string, maxAgeSeconds: number): string {
+  return stringifySetCookie({ name: SAML_LOGOUT_COOKIE, value, httpOnly: true, sameSite: 'lax', secure: true, path: '/', maxAge: maxAgeSeconds });
 }
 
 /** This SP's single logout URL: on the configured ACS URL's site, else on the site the request came to. */
@@ -73,7 +73,7 @@ export function samlLogoutAfterLogout(deps: { samlLogout: SingleLogout; audit: L
     const begun = await deps.samlLogout.begin(userId);
     if (begun === null) return null;
     deps.audit.info({ event: 'logout', method: 'saml', initiatedBy: 'sp', outcome: 'sent-to-idp', userId, provider: begun.provider, clientAddress: request.ip }, 'logout: on to the identity provider');
-    return { location: samlLogoutStartPath(begun.provider), setCookie: logoutCookie(begun.stateCookie, SAML_LOGOUT_LIFETIME_S, isHttps(request)) };
+    return { location: samlLogoutStartPath(begun.provider), setCookie: logoutCookie(begun.stateCookie, SAML_LOGOUT_LIFETIME_S) };
   };
 }
 
@@ -99,10 +99,16 @@ export function samlLogoutRoutes(
     const { name } = request.params;
     reply.header('cache-control', 'no-store');
     if (!deps.saml.names().includes(name)) return sendLoginPage(reply, 404, deps.page('There is no such sign-in option.', null));
+    // Capsule's logout sends the browser here with a same-origin 303; another site linking here
+    // would start the IdP's logout on its own (the Lax cookie goes along on a top-level GET).
+    if (request.headers['sec-fetch-site'] === 'cross-site') {
+      return sendLoginPage(reply, 403, deps.page('Signing out at the identity provider starts from the sign-out of this site only.', null));
+    }
     try {
-      const url = await samlLogout.requestUrl(name, { stateCookie: parseCookie(request.headers.cookie ?? '')[SAML_LOGOUT_COOKIE], sloUrl: sloUrlOf(request) });
-      if (url === null) return sendLoginPage(reply, 400, deps.page('You are signed out here. No sign-out at the identity provider is under way in this browser.', null));
-      return sendLoginPage(reply, 200, onTheWayPage(deps.instanceName(), deps.saml.settings(name).title, url));
+      const started = await samlLogout.requestUrl(name, { stateCookie: parseCookie(request.headers.cookie ?? '')[SAML_LOGOUT_COOKIE], sloUrl: sloUrlOf(request) });
+      if (started === null) return sendLoginPage(reply, 400, deps.page('You are signed out here. No sign-out at the identity provider is under way in this browser.', null));
+      reply.header('set-cookie', logoutCookie(started.stateCookie, SAML_LOGOUT_LIFETIME_S));
+      return sendLoginPage(reply, 200, onTheWayPage(deps.instanceName(), deps.saml.settings(name).title, started.url));
     } catch (error) {
       if (error instanceof SamlLogoutError) return sendLoginPage(reply, 404, deps.page(error.userMessage, null));
       request.log.error({ err: error, provider: name }, 'SAML logout request could not be made');
@@ -131,7 +137,7 @@ export function samlLogoutRoutes(
       }
     }
     // A LogoutResponse answers the one logout of this browser's state: whatever it says, the state is used up.
-    reply.header('set-cookie', logoutCookie('', 0, isHttps(request)));
+    reply.header('set-cookie', logoutCookie('', 0));
     try {
       await samlLogout.complete(name, { rawQuery, stateCookie: parseCookie(request.headers.cookie ?? '')[SAML_LOGOUT_COOKIE], sloUrl: sloUrlOf(request) });
       audit.info({ event: 'logout', method: 'saml', initiatedBy: 'sp', outcome: 'success', provider: name, clientAddress: request.ip }, 'logout completed at the identity provider');

@@ -12,7 +12,7 @@ import {
 } from '../../auth/saml/index.js';
 import type { Log } from '../../log.js';
 import { safeResource } from './auth.js';
-import { samlLogoutRoutes, sloUrlOf } from './saml-logout.js';
+import { logoutCookie, samlLogoutRoutes, sloUrlOf } from './saml-logout.js';
 import { LOGIN_PAGE_PATH, renderLoginPage, sendLoginPage, SAML_PATH } from './login-page.js';
 import type { OidcLogin } from '../../auth/oidc/index.js';
 
@@ -34,11 +34,13 @@ const ACS_BODY_LIMIT_BYTES = 3 * MAX_SAML_RESPONSE_CHARS + 16 * 1024;
  * browser drops the cookie, and the ACS refuses the response as answering no sign-in started in
  * this browser: such a site needs https (or a TLS-terminating proxy). The alternative, a page that
  * re-posts the response to the ACS from this site so a Lax cookie goes along, needs an inline
- * script under the login pages' CSP; it is left for that case. Path-scoped to the SAML routes,
- * HttpOnly, short-lived: what it holds lets nobody sign in without the IdP's signed answer.
+ * script under the login pages' CSP; it is left for that case. HttpOnly, short-lived: what it
+ * holds lets nobody sign in without the IdP's signed answer. Named `__Host-`, so Path=/ (the
+ * prefix requires it, and no Domain): a cookie scoped to the SAML routes could be shadowed by
+ * one a sibling subdomain plants with a more specific Path, which the browser sends first.
  */
 function stateCookie(value: string, maxAgeSeconds: number): string {
-  return stringifySetCookie({ name: SAML_STATE_COOKIE, value, httpOnly: true, sameSite: 'none', secure: true, path: SAML_PATH, maxAge: maxAgeSeconds });
+  return stringifySetCookie({ name: SAML_STATE_COOKIE, value, httpOnly: true, sameSite: 'none', secure: true, path: '/', maxAge: maxAgeSeconds });
 }
 
 /** Whether a browser keeps a Secure cookie this request sets: on https, and on http to loopback only. */
@@ -108,6 +110,8 @@ export function samlRoutes(
       const issued = await tokens.issue(completed.user, { provisioning: completed.provisioning });
       deps.audit.info({ event: 'login', outcome: 'success', userId: completed.user.id, provider: name, method: 'saml', clientAddress: request.ip }, 'login');
       reply.header('set-cookie', tokens.cookieFor(issued.token, issued.session, isHttps(request)));
+      // A logout state left from before this sign-in must not start the IdP's logout of the new session.
+      reply.header('set-cookie', logoutCookie('', 0));
       return reply.code(303).header('location', safeResource(completed.resource) ?? LOGIN_PAGE_PATH).send();
     } catch (error) {
       if (error instanceof SamlLoginError) {

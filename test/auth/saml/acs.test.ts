@@ -203,6 +203,27 @@ describe('the ACS refuses, each with its reason and the two values that differ',
     await refused(await answered({ edit: (xml) => xml.replace(/(<saml:SubjectConfirmationData) NotOnOrAfter="[^"]*"/, '$1') }), 'malformed');
   });
 
+  it('an assertion without an AuthnStatement, signed so by the IdP (Web SSO profile 4.1.4.2 requires one)', async () => {
+    const error = await refused(await answered({ edit: (xml) => xml.replace(/<saml:AuthnStatement[\s\S]*?<\/saml:AuthnStatement>/, '') }), 'no-authn-statement');
+    assert.equal(error.received, 'none');
+  });
+
+  it('an assertion whose IdP session ended (AuthnStatement SessionNotOnOrAfter), naming both instants', async () => {
+    const ended = new Date(Date.now() - 3_600_000).toISOString();
+    const error = await refused(await answered({ edit: (xml) => xml.replace('<saml:AuthnStatement ', `<saml:AuthnStatement SessionNotOnOrAfter="${ended}" `) }), 'expired');
+    assert.match(error.expected ?? '', new RegExp(`SessionNotOnOrAfter ${ended}`));
+    assert.match(error.received ?? '', /^\d{4}-/);
+  });
+
+  it('a second answer to the same request, with another assertion, on the same instance', async () => {
+    const request = newRequest();
+    const options = freshOptions(null);
+    const submit = async (nameId: string) =>
+      validateSamlResponse(settings(), { samlResponse: base64(await idp.issue({ requestId: request.id, nameId })), acsUrl: SP.acsUrl, request }, options);
+    assert.equal((await submit('alice')).nameId, 'alice');
+    await assert.rejects(submit('bob'), (caught) => isSamlLoginError(caught, 'replayed') && caught.received === `another answer to ${request.id}`);
+  });
+
   it('a NameID changed after signing', async () => {
     const attempt = await answered();
     await refused({ ...attempt, xml: attempt.xml.replace('>alice</saml:NameID>', '>admin</saml:NameID>') }, 'signature-invalid');
@@ -245,6 +266,15 @@ describe('the ACS reads the time from the Clock it is given, never from Date', (
     const request = { id: `_q${randomUUID()}`, issuedAt: new Date(later - 1_000) }; // a fresh request by the Clock: the assertion is what has ended
     const xml = await idp.issue({ requestId: request.id });
     await assert.rejects(submit(xml, request, later), (caught) => isSamlLoginError(caught, 'expired') && caught.received === new Date(later).toISOString());
+  });
+
+  it('refuses an assertion whose SessionNotOnOrAfter the Clock has passed, beyond the tolerance only', async () => {
+    const request = { id: `_q${randomUUID()}`, issuedAt: new Date(instant) };
+    const sessionEnd = new Date(instant + 120_000).toISOString();
+    const xml = await idp.issue({ requestId: request.id, now: new Date(instant), edit: (x) => x.replace('<saml:AuthnStatement ', `<saml:AuthnStatement SessionNotOnOrAfter="${sessionEnd}" `) });
+    // clockTolerance defaults to 60 s: the session end counts from 09:03:00 by the Clock.
+    await assert.rejects(submit(xml, { ...request, issuedAt: new Date(instant + 180_000) }, instant + 180_000), (caught) => isSamlLoginError(caught, 'expired') && caught.received === new Date(instant + 180_000).toISOString());
+    assert.equal((await submit(xml, { ...request, issuedAt: new Date(instant + 179_999) }, instant + 179_999)).nameId, 'alice', 'within the tolerance');
   });
 
   it('refuses an answer that comes after the request’s lifetime by the Clock, though the assertion is still valid', async () => {

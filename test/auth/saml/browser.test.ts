@@ -60,7 +60,7 @@ describe('the login page with a SAML and an OpenID Connect provider, in Chromium
     await page.waitForURL((url) => url.href.startsWith(IDP_URL));
     const authnRequest = new URL(atIdp[0]!).searchParams.get('SAMLRequest');
     assert.ok(authnRequest, 'an AuthnRequest on the HTTP-Redirect binding');
-    assert.ok((await page.context().cookies()).some((cookie) => cookie.name === 'capsule-saml-state'), 'the login state is kept for the answer');
+    assert.ok((await page.context().cookies()).some((cookie) => cookie.name === '__Host-capsule-saml-state'), 'the login state is kept for the answer');
   });
 });
 
@@ -92,7 +92,7 @@ describe('SAML single sign-on in Chromium, through SimpleSAMLphp on another site
     await page.getByRole('link', { name: 'Sign in with University login' }).click();
     await page.waitForURL((url) => url.origin === idp.baseUrl);
     // All cookies: Playwright's filter by URL leaves out Secure cookies of an http URL, which Chromium does send to loopback.
-    const state = (await page.context().cookies()).find((cookie) => cookie.name === 'capsule-saml-state');
+    const state = (await page.context().cookies()).find((cookie) => cookie.name === '__Host-capsule-saml-state');
     assert.ok(state, 'Chromium kept the login state cookie from http://127.0.0.1');
     assert.equal(state.sameSite, 'None');
     assert.ok(state.secure && state.httpOnly);
@@ -106,6 +106,6 @@ describe('SAML single sign-on in Chromium, through SimpleSAMLphp on another site
     assert.deepEqual(session.groups, ['editors']);
     const cookies = await page.context().cookies(instance.url);
     assert.ok(cookies.find((cookie) => cookie.name === 'login-token')?.httpOnly);
-    assert.equal((await page.context().cookies()).find((cookie) => cookie.name === 'capsule-saml-state'), undefined, 'the login state is gone');
+    assert.equal((await page.context().cookies()).find((cookie) => cookie.name === '__Host-capsule-saml-state'), undefined, 'the login state is gone');
   });
 });

@@ -98,6 +98,7 @@ describe('capsule saml', () => {
       assert.equal(help.code, 0, help.stderr);
       assert.match(help.stdout, /--home <dir>/, sub);
     }
+    assert.match((await runCli(['saml', 'add', '--help'])).stdout.replace(/\s+/g, ' '), /--allow-idp-initiated .*this allows login CSRF/);
     const add = await runCli(['saml', 'add', '--help']);
     assert.match(add.stdout, /--idp-metadata-file <file>/);
     assert.match(add.stdout, /--idp-metadata <url>/);
@@ -454,6 +455,17 @@ describe('capsule saml', () => {
       assert.equal(server.requests('/missing'), 2, 'the URL was tried (no redirect, no retry)');
     } finally {
       await server.close();
+    }
+  });
+
+  it("refuses through 'capsule config set' an IdP or logout URL the saml commands would refuse, with one line, and changes nothing", async () => {
+    for (const [key, value] of [['logoutUrl', 'javascript:alert(document.domain)//'], ['idpUrl', 'http://idp.example.com/sso'], ['idpMetadataUrl', 'http://idp.example.com/metadata']] as const) {
+      const before = await snapshotHome(home);
+      const result = await runCli(['config', 'set', 'capsule.auth.saml~corp', `${key}=${value}`, '--home', home]);
+      assert.notEqual(result.code, 0, `${key}=${value} was taken`);
+      assert.match(result.stderr.trim(), new RegExp(`${key}: must be an https URL \\(plain http only to a loopback address`));
+      assert.equal(result.stderr.trim().split('\n').length, 1);
+      assert.equal(await snapshotHome(home), before, `${key}=${value} changed the home`);
     }
   });
 

@@ -50,7 +50,7 @@ describe('SAML single sign-on on a farm with encapsulated tokens', () => {
 
   async function signInAtA(nameId: string): Promise<string> {
     const start = await fetch(`${instances.a.url}/system/sling/saml/corp/login`, { redirect: 'manual' });
-    const cookie = start.headers.getSetCookie().find((line) => line.startsWith('capsule-saml-state='))!.split(';')[0]!;
+    const cookie = start.headers.getSetCookie().find((line) => line.startsWith('__Host-capsule-saml-state='))!.split(';')[0]!;
     const request = await idp.receiveRequest(start.headers.get('location')!);
     const response = await fetch(acsUrl, {
       method: 'POST',

@@ -8,7 +8,7 @@ import { startLoggedInstance } from '../../helpers/oidc-instances.js';
 import { base64, testIdp, type TestIdp } from '../../helpers/saml-idp.js';
 import { tempDir } from '../../helpers/temp.js';
 
-const STATE_COOKIE = 'capsule-saml-state';
+const STATE_COOKIE = '__Host-capsule-saml-state';
 const IDP_URL = 'http://127.0.0.2:9/sso'; // never fetched: the test reads the AuthnRequest from the redirect
 /** What a browser sends with the IdP's auto-posted form: another site. */
 const IDP_ORIGIN = 'http://127.0.0.2:9';
@@ -75,7 +75,9 @@ describe('single sign-on with SAML 2.0, over HTTP against a started instance', (
 
   it('signs a person in: redirect with an AuthnRequest, the signed answer accepted at the ACS, the user created with mapped groups only, the session works', async () => {
     const begun = await begin('/api/session');
-    assert.match(begun.setCookie, /; Path=\/system\/sling\/saml/);
+    assert.ok(begun.setCookie.startsWith('__Host-capsule-saml-state='), 'a __Host- cookie: no sibling subdomain can plant one');
+    assert.match(begun.setCookie, /; Path=\/;/);
+    assert.doesNotMatch(begun.setCookie, /; Domain=/i);
     assert.match(begun.setCookie, /; HttpOnly/);
     assert.match(begun.setCookie, /; Secure/);
     assert.match(begun.setCookie, /; SameSite=None/);
@@ -126,6 +128,16 @@ describe('single sign-on with SAML 2.0, over HTTP against a started instance', (
     const noCookie = await post(await idp.issue({ requestId: theirs.requestId, nameId: 'mallory' }), null);
     assert.equal(noCookie.response.status, 401, 'nor without any state (IdP-initiated sign-in is off)');
     assert.equal(await instance.services.users.getUser('mallory'), null);
+  });
+
+  it("takes the login state only from the __Host- cookie: one planted under another name (as a sibling subdomain can, with a more specific Path) signs nobody in", async () => {
+    // The attacker's own sign-in: its state and the IdP's answer for the attacker's account.
+    const attackers = await begin();
+    const planted = `capsule-saml-state=${attackers.cookie.slice(attackers.cookie.indexOf('=') + 1)}`;
+    const refused = await post(await idp.issue({ requestId: attackers.requestId, nameId: 'planted-mallory' }), planted);
+    assert.equal(refused.response.status, 401);
+    assert.equal(refused.token, null);
+    assert.equal(await instance.services.users.getUser('planted-mallory'), null);
   });
 
   it('says in the log why a response came without its state on a plain-http site that is not loopback', async () => {

@@ -9,8 +9,8 @@ import { base64, RSA_SHA1, testIdp, type TestIdp } from '../../helpers/saml-idp.
 import { selfSigned, type SelfSigned } from '../../helpers/self-signed.js';
 import { tempDir } from '../../helpers/temp.js';
 
-const STATE_COOKIE = 'capsule-saml-state';
-const LOGOUT_COOKIE = 'capsule-saml-logout';
+const STATE_COOKIE = '__Host-capsule-saml-state';
+const LOGOUT_COOKIE = '__Host-capsule-saml-logout';
 const IDP_SSO = 'http://127.0.0.2:9/sso'; // never fetched: the test plays the browser and reads the redirects
 const IDP_SLO = 'http://127.0.0.2:9/slo';
 const IDP_ORIGIN = 'http://127.0.0.2:9';
@@ -92,14 +92,17 @@ describe('SAML single logout, over HTTP against a started instance', () => {
     assert.equal(answer.headers.get('location'), '/system/sling/saml/corp/slo/start');
     const setCookie = answer.headers.getSetCookie().find((line) => line.startsWith(`${LOGOUT_COOKIE}=`))!;
     const cookie = setCookie.split(';')[0]!;
-    const page = await fetch(`${instance.url}/system/sling/saml/corp/slo/start`, { headers: { cookie } });
+    const page = await fetch(`${instance.url}/system/sling/saml/corp/slo/start`, { headers: { cookie, 'sec-fetch-site': 'same-origin' } });
     assert.equal(page.status, 200);
+    // The browser keeps the state /slo/start puts in place of the one it used.
+    const sent = page.headers.getSetCookie().find((line) => line.startsWith(`${LOGOUT_COOKIE}=`));
+    assert.ok(sent, 'the logout state is replaced when the browser is sent to the IdP');
     const html = await page.text();
     const refresh = /<meta http-equiv="refresh" content="0;url=([^"]+)">/.exec(html);
     assert.ok(refresh, html);
     const url = refresh[1]!.replace(/&amp;/g, '&');
     assert.ok(html.includes(`href="${refresh[1]}"`), 'and a link to the same place');
-    return { cookie, url, setCookie };
+    return { cookie: sent.split(';')[0]!, url, setCookie };
   }
 
   function messageOf(url: string, parameter: 'SAMLRequest' | 'SAMLResponse'): string {
@@ -111,7 +114,10 @@ describe('SAML single logout, over HTTP against a started instance', () => {
       const token = await signIn('alice');
       const { cookie, url, setCookie } = await logoutToIdp(token);
       assert.equal(await sessionStatus(token), 401, 'the Capsule token ended at once');
-      assert.match(setCookie, /; Path=\/system\/sling\/saml/);
+      assert.ok(setCookie.startsWith('__Host-capsule-saml-logout='));
+      assert.match(setCookie, /; Path=\/;/);
+      assert.match(setCookie, /; Secure/);
+      assert.doesNotMatch(setCookie, /; Domain=/i);
       assert.match(setCookie, /; HttpOnly/);
       assert.match(setCookie, /; SameSite=Lax/);
       assert.ok(url.startsWith(`${IDP_SLO}?SAMLRequest=`), url);
@@ -147,6 +153,13 @@ describe('SAML single logout, over HTTP against a started instance', () => {
       const forged = await deliver(impostor.logoutResponse(sloUrl, mineId), mine.cookie);
       assert.equal(forged.response.status, 400);
       assert.match(forged.body, /could not be verified with the identity provider certificates/);
+      const unsigned = await deliver(idp.logoutResponse(sloUrl, mineId, { sign: false }), mine.cookie);
+      assert.equal(unsigned.response.status, 400, 'an unsigned LogoutResponse');
+      assert.match(unsigned.body, /not signed by the identity provider/);
+      const signedUrl = new URL(idp.logoutResponse(sloUrl, mineId));
+      const stripped = `${signedUrl.origin}${signedUrl.pathname}?SAMLResponse=${encodeURIComponent(signedUrl.searchParams.get('SAMLResponse')!)}`;
+      assert.equal((await deliver(stripped, mine.cookie)).response.status, 400, 'a signed LogoutResponse with SigAlg and Signature taken off');
+      assert.ok(lines.some((line) => line.includes('"initiatedBy":"sp"') && line.includes('"reason":"unsigned"')), 'audited as unsigned');
       const elsewhere = await deliver(idp.logoutResponse(`${instance.url}/system/sling/saml/other/slo`, mineId), mine.cookie);
       assert.equal(elsewhere.response.status, 400);
       assert.match(elsewhere.body, /sent to another logout address/);
@@ -171,6 +184,50 @@ describe('SAML single logout, over HTTP against a started instance', () => {
       } finally {
         await instance.services.config.update('capsule.auth.saml~other', { ...instance.services.config.current('capsule.auth.saml~other'), handleLogout: true });
       }
+    });
+
+    it('refuses to start the logout at the IdP from another site, and the state still starts it from this one', async () => {
+      const answer = await logout(await signIn('alice'));
+      const cookie = answer.headers.getSetCookie().find((line) => line.startsWith(`${LOGOUT_COOKIE}=`))!.split(';')[0]!;
+      const crossSite = await fetch(`${instance.url}/system/sling/saml/corp/slo/start`, { headers: { cookie, 'sec-fetch-site': 'cross-site' } });
+      assert.equal(crossSite.status, 403);
+      const body = await crossSite.text();
+      assert.doesNotMatch(body, /SAMLRequest/, 'no LogoutRequest on the page');
+      assert.equal(crossSite.headers.getSetCookie().find((line) => line.startsWith(`${LOGOUT_COOKIE}=`)), undefined, 'the state is left as it was');
+      const ownSite = await fetch(`${instance.url}/system/sling/saml/corp/slo/start`, { headers: { cookie, 'sec-fetch-site': 'same-origin' } });
+      assert.equal(ownSite.status, 200);
+      assert.match(await ownSite.text(), /SAMLRequest=/);
+    });
+
+    it('sends the browser to the IdP once per logout: the state /slo/start leaves starts nothing more, but takes the response', async () => {
+      const answer = await logout(await signIn('alice'));
+      const first = answer.headers.getSetCookie().find((line) => line.startsWith(`${LOGOUT_COOKIE}=`))!.split(';')[0]!;
+      const page = await fetch(`${instance.url}/system/sling/saml/corp/slo/start`, { headers: { cookie: first } });
+      assert.equal(page.status, 200);
+      const url = /content="0;url=([^"]+)"/.exec(await page.text())![1]!.replace(/&amp;/g, '&');
+      const sent = page.headers.getSetCookie().find((line) => line.startsWith(`${LOGOUT_COOKIE}=`))!.split(';')[0]!;
+      assert.notEqual(sent, first);
+      const again = await fetch(`${instance.url}/system/sling/saml/corp/slo/start`, { headers: { cookie: sent } });
+      assert.equal(again.status, 400, 'no second LogoutRequest');
+      assert.match(await again.text(), /No sign-out at the identity provider is under way in this browser/);
+      const received = await idp.receiveLogoutRequest(url);
+      const back = await deliver(idp.logoutResponse(sloUrl, received.id), sent);
+      assert.equal(back.response.status, 303);
+      assert.equal(back.response.headers.get('location'), '/system/sling/login?j_notice=signed_out');
+    });
+
+    it('forgets a logout state at the next sign-in in that browser', async () => {
+      const started = await fetch(`${instance.url}/system/sling/saml/corp/login`, { redirect: 'manual' });
+      const cookie = started.headers.getSetCookie().find((line) => line.startsWith(`${STATE_COOKIE}=`))!.split(';')[0]!;
+      const request = await idp.receiveRequest(started.headers.get('location')!);
+      const response = await fetch(`${instance.url}/system/sling/saml/corp/acs`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: IDP_ORIGIN, 'sec-fetch-site': 'cross-site', cookie },
+        body: new URLSearchParams({ SAMLResponse: base64(await idp.issue({ requestId: request.id, nameId: 'alice' })) }).toString(),
+      });
+      assert.equal(response.status, 303);
+      assert.match(response.headers.getSetCookie().find((line) => line.startsWith(`${LOGOUT_COOKIE}=`)) ?? '', /Max-Age=0/);
     });
 
     it('starts nothing at the IdP without a logout state in the browser', async () => {
@@ -253,6 +310,26 @@ describe('SAML single logout, over HTTP against a started instance', () => {
       {
         name: 'with a second SAMLRequest appended to a genuine one',
         make: () => `${idp.logoutRequest(sloUrl, { nameId: 'nobody' }).url}&SAMLRequest=${encodeURIComponent(new URL(idp.logoutRequest(sloUrl, { nameId: 'victor', sign: false }).url).searchParams.get('SAMLRequest')!)}`,
+        page: /could not be read/,
+        reason: 'malformed',
+      },
+      {
+        name: 'made without the IdP key, with SigAlg and an empty Signature',
+        make: () => {
+          const unsigned = new URL(idp.logoutRequest(sloUrl, { nameId: 'victor', sign: false }).url);
+          const sigAlg = encodeURIComponent('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+          return `${unsigned.origin}${unsigned.pathname}?SAMLRequest=${encodeURIComponent(unsigned.searchParams.get('SAMLRequest')!)}&SigAlg=${sigAlg}&Signature=`;
+        },
+        page: /could not be read/,
+        reason: 'malformed',
+      },
+      {
+        name: 'made without the IdP key, with SigAlg and a Signature of spaces',
+        make: () => {
+          const unsigned = new URL(idp.logoutRequest(sloUrl, { nameId: 'victor', sign: false }).url);
+          const sigAlg = encodeURIComponent('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+          return `${unsigned.origin}${unsigned.pathname}?SAMLRequest=${encodeURIComponent(unsigned.searchParams.get('SAMLRequest')!)}&SigAlg=${sigAlg}&Signature=%20+`;
+        },
         page: /could not be read/,
         reason: 'malformed',
       },

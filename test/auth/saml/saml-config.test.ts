@@ -79,6 +79,34 @@ describe('the SAML configuration component capsule.auth.saml~NAME', () => {
     assert.equal(config.stored(samlPid('corp')), null);
   });
 
+  it('refuses an IdP URL, logout URL or metadata URL that is not https (plain http only to loopback), when written, and stores nothing', async () => {
+    const config = await admin();
+    const refusals: Array<Record<string, string>> = [
+      { idpUrl: 'http://idp.example.com/sso' },
+      { idpUrl: 'javascript:alert(1)//' },
+      { idpUrl: 'ftp://idp.example.com/sso' },
+      { logoutUrl: 'javascript:alert(document.domain)//' },
+      { logoutUrl: 'http://idp.example.com/slo' },
+      { logoutUrl: 'not a url' },
+      { idpMetadataUrl: 'http://idp.example.com/metadata' },
+    ];
+    for (const bad of refusals) {
+      await assert.rejects(
+        config.update(samlPid('corp'), { ...required, ...bad }),
+        (error) => isCapsuleError(error, 'INVALID_CONFIG') && /must be an https URL \(plain http only to a loopback address/.test(error.message) && error.message.includes(Object.keys(bad)[0]!),
+        JSON.stringify(bad),
+      );
+    }
+    assert.equal(config.stored(samlPid('corp')), null);
+    await config.update(samlPid('corp'), { ...required, idpUrl: 'http://127.0.0.2:8080/sso', logoutUrl: 'http://localhost/slo', idpMetadataUrl: 'https://idp.example.com/metadata' });
+    await config.update(samlPid('corp'), { ...required, logoutUrl: '', idpMetadataUrl: '' });
+    assert.equal(samlSettings('corp', config.current(samlPid('corp'))).logoutUrl, null, 'empty: none');
+  });
+
+  it('says in the allowIdpInitiated description that it allows login CSRF', () => {
+    assert.match(samlComponent.properties['allowIdpInitiated']!.description, /allows login CSRF: any web site can post an IdP-initiated response for the attacker's own account/);
+  });
+
   it('refuses an SP certificate that is not PEM', async () => {
     const config = await admin();
     await assert.rejects(config.update(samlPid('corp'), { ...required, spCertificate: 'MIIB…' }), (error) => isCapsuleError(error, 'INVALID_CONFIG'));

@@ -9,7 +9,7 @@ import { capsuleSettingsFor, signInAtIdp, simpleSamlPhpUnavailable, startSimpleS
 import { tempDir } from '../../helpers/temp.js';
 
 const USERS: readonly SamlTestUser[] = [{ username: 'alice', password: 'alice-pass', attributes: { uid: 'alice', groups: ['idp-editors', 'administrators'] } }];
-const STATE_COOKIE = 'capsule-saml-state';
+const STATE_COOKIE = '__Host-capsule-saml-state';
 
 // A real, independent IdP (Debian's SimpleSAMLphp on 127.0.0.2) signing a person in to a started
 // instance (on 127.0.0.1: another site, as in production). The browser is played with fetch:

@@ -247,6 +247,10 @@ async function main(): Promise<void> {
     { name: 'oversize', file: 'oversize.xml', padTo: 256 * 1024 + 1, outcome: 'refused', reason: 'too-large', forgedUser: 'mallory', logged: { expected: 'at most 262144 characters', received: '262145 characters' }, attack: 'a valid response padded with line breaks beyond the 256 KiB SAMLResponse limit (within the POST body limit)' },
     await issue({ nameId: 'mallory' }),
   );
+  add(
+    { name: 'no-authn-statement', file: 'no-authn-statement.xml', outcome: 'refused', reason: 'no-authn-statement', forgedUser: 'mallory', logged: { expected: 'an AuthnStatement in the assertion', received: 'none' }, attack: 'a signed bearer assertion without an AuthnStatement (the Web SSO profile 4.1.4.2 requires one): it says nothing of a sign-in' },
+    await issue({ nameId: 'mallory', edit: (xml) => xml.replace(/<saml:AuthnStatement[\s\S]*?<\/saml:AuthnStatement>/, '') }),
+  );
 
   for (const [file, xml] of files) writeFileSync(HERE(file), xml);
   const manifest = { generatedBy: 'test/vectors/saml/generate.ts', settings: SETTINGS, cases };
