@@ -22,8 +22,10 @@ import { tempDir } from './temp.js';
 // - Sessions are PHP sessions (cookie PHPSESSID) saved in this folder (the default path needs root).
 // - admin.checkforupdates is off: the IdP must not reach beyond loopback.
 // - `php -S` serves one request at a time: a browser loading the login page's CSS/JS waits in line.
-// - SimpleSAMLphp re-reads metadata/*.php on every request (opcache is off in php-cli), so
-//   setServiceProvider() needs no restart.
+// - SimpleSAMLphp re-reads metadata/*.php on every request, so setServiceProvider() needs no
+//   restart, but only with opcache off: `php -S` is the "cli-server" SAPI, which
+//   opcache.enable_cli=0 does not cover, and Debian's opcache (revalidate_freq=2) then served
+//   the previous metadata for up to 2 s after a rewrite (seen under load). Started with -d opcache.enable=0.
 // - An attribute with an empty list is still sent: an Attribute element with no AttributeValue.
 
 export const SIMPLESAMLPHP_DIR = '/usr/share/simplesamlphp';
@@ -153,7 +155,7 @@ export async function startSimpleSamlPhp(options: SimpleSamlPhpOptions): Promise
 type Started = { child: ChildProcess; output: () => string } | 'port taken';
 
 async function startPhp(dir: string, host: string, port: number): Promise<Started> {
-  const child = spawn('php', ['-S', `${host}:${port}`, '-t', join(SIMPLESAMLPHP_DIR, 'www')], {
+  const child = spawn('php', ['-d', 'opcache.enable=0', '-S', `${host}:${port}`, '-t', join(SIMPLESAMLPHP_DIR, 'www')], {
     cwd: dir,
     env: { ...process.env, SIMPLESAMLPHP_CONFIG_DIR: join(dir, 'config') },
     stdio: ['ignore', 'pipe', 'pipe'],
