@@ -12,6 +12,7 @@ import { benchmarkTokenCount } from './token-count.js';
 import { benchmarkLogins } from './logins.js';
 import { benchmarkSamlAcs } from './saml-acs.js';
 import { benchmarkFarm } from './farm.js';
+import { benchmarkBruteForce, KEYCLOAK_SIZING_URL } from './brute-force.js';
 import { benchmarkPackageApply, type ApplyRun } from './package-apply.js';
 import { ALL_CPUS, LOAD_CPU, pin, PINNED, SERVER_CPU } from './pinning.js';
 
@@ -167,5 +168,34 @@ if (section('apply')) {
   const heldWall = Math.max(...[...oneGroup, ...spread, wideUser].map((run) => run.maxLoopWallMs));
   console.log(`\n  goal: the group's size costs nothing (items per CPU-second in one group ≈ in groups of their own at the same repository size, ≥ 0.8 at every stretch): ${worst.toFixed(2)}, ${met(worst >= 0.8)}`);
   console.log(`  goal: the event loop never held for more than ~100 ms of work: ${heldCpu.toFixed(0)} ms CPU, ${met(heldCpu <= 100)} (longest wall-time stretch ${heldWall.toFixed(0)} ms at load average ${loadavg()[0]!.toFixed(1)})`);
+}
+if (section('bruteforce')) {
+  console.log('\n10. Login protection (issue 26): the account\'s failures on the farm store\n');
+  const { logins, guessing, settings, wallSeconds } = await benchmarkBruteForce(log);
+  const names = [
+    ['off', 'brute force off (enabled=false: no store read or written; the per-address throttle in memory runs)'],
+    ['repository', 'failures on the instance\'s repository (SQLite)'],
+    ['postgres', 'failures on the PostgreSQL farm store (other core, fsync on)'],
+  ] as const;
+  console.log('  password logins on this one core (argon2id m=19456 KiB t=2 p=1, 4 in flight, interleaved rounds); per core = 1 / (this process\'s CPU per login), the goal\'s figure; per second = best round\'s wall rate:');
+  const rateLine = (rate: { perSecond: number; cpuUs: number }, base: { perSecond: number; cpuUs: number }) =>
+    `${(1e6 / rate.cpuUs).toFixed(1).padStart(5)}/s per core (${(rate.cpuUs / 1000).toFixed(2)} ms CPU, ${percent(base.cpuUs / rate.cpuUs).padStart(4)})  ${rate.perSecond.toFixed(1).padStart(5)}/s wall (${percent(rate.perSecond / base.perSecond).padStart(4)})`;
+  for (const [name, label] of names) {
+    console.log(`    ${label.padEnd(100)}`);
+    console.log(`      right password: ${rateLine(logins.success[name], logins.success.off)}   wrong password: ${rateLine(logins.failure[name], logins.failure.off)}`);
+  }
+  const storeLine = (rate: { perSecond: number; cpuUs: number }) => `${(1e6 / rate.perSecond).toFixed(0)} µs wall, ${rate.cpuUs.toFixed(0)} µs CPU here`;
+  console.log(`  the store alone (4 in flight): PostgreSQL read ${storeLine(logins.read.postgres)}, counted failure ${storeLine(logins.counted.postgres)}; repository read ${storeLine(logins.read.repository)}, counted failure ${storeLine(logins.counted.repository)}`);
+  const costRight = 1 - logins.success.off.cpuUs / logins.success.postgres.cpuUs;
+  const costWrong = 1 - logins.failure.off.cpuUs / logins.failure.postgres.cpuUs;
+  console.log(`\n  goal: the PostgreSQL store's round trip costs under 5% of a login (CPU per login against enabled=false, median of rounds): right password ${percent(costRight)}, ${met(costRight < 0.05)}; wrong password (read + counted write) ${percent(costWrong)}, ${met(costWrong < 0.05)}`);
+  console.log(`  the store's CPU alone / a login's: read ${percent(logins.read.postgres.cpuUs / logins.success.off.cpuUs)} of a right one, counted failure ${percent(logins.counted.postgres.cpuUs / logins.failure.off.cpuUs)} of a wrong one`);
+  console.log(`  peer's reference: Keycloak's sizing guide allocates 1 vCPU per 15 password-based logins per second (${KEYCLOAK_SIZING_URL}); Capsule with the PostgreSQL farm store: ${(1e6 / logins.success.postgres.cpuUs).toFixed(1)} per core (${(1e6 / logins.success.postgres.cpuUs / 15).toFixed(1)}× that figure; other hashes, other machines: a reference, not a race)`);
+  console.log(`\n  guessing through HAProxy against 3 publishes, one account, one guess a second, an hour of clock time (maxFailures ${settings.maxFailures}, wait +${settings.waitIncrementSeconds} s per ${settings.maxFailures} failures up to ${settings.maxWaitSeconds} s):`);
+  for (const run of guessing) {
+    console.log(`    ${run.name.padEnd(52)} checked before every publish refused: ${String(run.beforeFirstLockout).padStart(3)} (${Object.entries(run.byPublish).sort().map(([name, count]) => `${name} ${count}`).join(', ')})   checked per hour: ${String(run.perHour).padStart(4)} (by the rule alone: ${run.computedPerHour})   requests sent ${run.sent}`);
+  }
+  const [before, after] = guessing as [typeof guessing[0], typeof guessing[0]];
+  console.log(`  guesses checked per account per hour: before ${before.perHour}, after ${after.perHour} (${(before.perHour / after.perHour).toFixed(1)}× fewer); section took ${wallSeconds.toFixed(0)} s`);
 }
 console.log(`\nload average at the end: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
