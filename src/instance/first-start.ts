@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { CapsuleError, isCapsuleError } from '../errors.js';
 import { writeFileAtomic } from '../support/atomic-file.js';
 import { REPLICATION_RECEIVERS } from '../replication/index.js';
 import { ADMINISTRATORS } from '../users/index.js';
@@ -23,8 +24,13 @@ export async function createInitialAdmin(services: Services, env: NodeJS.Process
   if (!(await services.users.getGroup(ADMINISTRATORS))) await services.users.createGroup(ADMINISTRATORS);
   // The transport users of replication agents go here on a publish (see POST /bin/receive).
   if (!(await services.users.getGroup(REPLICATION_RECEIVERS))) await services.users.createGroup(REPLICATION_RECEIVERS);
-  if (await services.users.getUser('admin')) await services.users.setPassword('admin', password);
-  else await services.users.createUser('admin', { password, groups: [ADMINISTRATORS] });
+  try {
+    if (await services.users.getUser('admin')) await services.users.setPassword('admin', password);
+    else await services.users.createUser('admin', { password, groups: [ADMINISTRATORS] });
+  } catch (error) {
+    if (fromEnv && isCapsuleError(error, 'PASSWORD_POLICY')) throw new CapsuleError('PASSWORD_POLICY', `CAPSULE_ADMIN_PASSWORD: ${error.message}`);
+    throw error;
+  }
   let passwordFile: string | undefined;
   if (!fromEnv) {
     passwordFile = services.home.initialAdminPasswordFile;
