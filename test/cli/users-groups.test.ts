@@ -74,11 +74,11 @@ describe('capsule users and groups', () => {
   it('refuses bad input with one line, exit 2, and writes nothing', async () => {
     const before = (await runCli(['users', 'list', '--json', '--home', home])).stdout;
     const cases: Array<[string[], string | undefined, RegExp]> = [
-      [['users', 'add', 'alice', '--password-stdin'], 'x', /already exists/],
-      [['users', 'add', 'bad/id', '--password-stdin'], 'x', /may use only letters/],
+      [['users', 'add', 'alice', '--password-stdin'], 'x-correct-horse', /already exists/],
+      [['users', 'add', 'bad/id', '--password-stdin'], 'x-correct-horse', /may use only letters/],
       [['users', 'add', 'dora'], undefined, /--password-stdin/],
       [['users', 'add', 'dora', '--password-stdin'], '', /no password/],
-      [['users', 'add', 'dora', '--password-stdin', '--group', 'nope'], 'x', /no group 'nope'/],
+      [['users', 'add', 'dora', '--password-stdin', '--group', 'nope'], 'x-correct-horse', /no group 'nope'/],
       [['users', 'add'], undefined, /missing required argument/],
       [['users', 'add', 'dora', '--colour', 'red'], undefined, /unknown option/],
       [['users', 'remove', 'ghost'], undefined, /no user 'ghost'/],

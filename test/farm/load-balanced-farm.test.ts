@@ -90,10 +90,10 @@ describe('the local farm: an author and publishes on their own loopback addresse
     assert.deepEqual([...(await loginsThroughLb(['publish-1', 'publish-2']))].sort(), ['publish-1', 'publish-2']);
 
     // The password changes everywhere the same way.
-    const passwd = await farm.operator(['farm', 'users', 'passwd', ALICE.id, '--password-stdin', '--wait', '20'], 'alice-new');
+    const passwd = await farm.operator(['farm', 'users', 'passwd', ALICE.id, '--password-stdin', '--wait', '20'], 'alice-new-correct-horse');
     assert.equal(passwd.code, 0, passwd.stderr);
     for (const publish of publishes()) {
-      assert.equal((await loginStatus(publish.url, ALICE.id, 'alice-new')).status, 200, `${publish.name} has the new password`);
+      assert.equal((await loginStatus(publish.url, ALICE.id, 'alice-new-correct-horse')).status, 200, `${publish.name} has the new password`);
       assert.equal((await loginStatus(publish.url, ALICE.id, ALICE.password)).status, 401, `${publish.name} refuses the old one`);
     }
     assert.equal((await farm.operator(['farm', 'users', 'passwd', ALICE.id, '--password-stdin', '--wait', '20'], ALICE.password)).code, 0);
