@@ -36,12 +36,6 @@ function normalise(password: string): string {
   return password.trim().toLowerCase();
 }
 
-function lengthOf(password: string): number {
-  let count = 0;
-  for (const _ of password) count += 1;
-  return count;
-}
-
 /**
  * Throws PASSWORD_POLICY with the rule that failed (never the password) when `password` may not be
  * set; returns it otherwise. Only setting a password is checked: an older, shorter one still logs in.
@@ -52,10 +46,11 @@ export async function checkNewPassword(password: string, policy: PasswordPolicy)
   }
   const maxLength = Math.min(policy.maxLength, MAX_PASSWORD_LENGTH);
   // The UTF-16 length bounds what a login hashes (see authenticate), whatever the code point count.
-  if (password.length > MAX_PASSWORD_LENGTH || lengthOf(password) > maxLength) {
+  const length = password.length > MAX_PASSWORD_LENGTH ? Infinity : [...password].length;
+  if (length > maxLength) {
     throw new CapsuleError('PASSWORD_POLICY', `the password is longer than ${maxLength} characters`);
   }
-  if (lengthOf(password) < policy.minLength) {
+  if (length < policy.minLength) {
     throw new CapsuleError('PASSWORD_POLICY', `the password is shorter than ${policy.minLength} characters`);
   }
   if ((await loadCommonPasswords()).has(normalise(password))) {
