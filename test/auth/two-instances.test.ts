@@ -25,7 +25,7 @@ describe('encapsulated tokens across instances', () => {
     const imported = await runCli(['keys', 'import', '--in', bundle, '--home', secondHome], { env: PASS });
     assert.equal(imported.code, 0, imported.stderr);
     const { logger, lines } = capturedLogger();
-    const second = await startInstance({ home: secondHome, port: 0, hasher: fastHasher, logger, env: { CAPSULE_ADMIN_PASSWORD: 'x' }, name: 'b' });
+    const second = await startInstance({ home: secondHome, port: 0, hasher: fastHasher, logger, env: { CAPSULE_ADMIN_PASSWORD: 'x-correct-horse' }, name: 'b' });
     t.after(() => second.stop());
     const token = await login(first.url, 'alice', 'alice-pw-correct-horse');
     assert.equal(await sessionStatus(first.url, token), 200);
