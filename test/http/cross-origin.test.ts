@@ -47,7 +47,7 @@ describe('state-changing requests from another site', () => {
   });
 
   it('refuses a login form posted from another site (login CSRF)', async () => {
-    const response = await post('/j_security_check', null, { origin: 'http://evil.example' }, 'j_username=alice&j_password=alice-pw');
+    const response = await post('/j_security_check', null, { origin: 'http://evil.example' }, 'j_username=alice&j_password=alice-pw-correct-horse');
     assert.equal(response.status, 403);
     assert.equal(response.headers.getSetCookie().length, 0, 'no cookie was set');
   });

@@ -60,7 +60,7 @@ describe('trusted proxies (capsule.http proxies.trusted)', () => {
     const response = await fetch(`${instance.url}/j_security_check`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' },
-      body: 'j_username=alice&j_password=alice-pw',
+      body: 'j_username=alice&j_password=alice-pw-correct-horse',
     });
     assert.equal(response.status, 200, 'a client the proxy names is not the one that was throttled');
     assert.match(response.headers.getSetCookie()[0]!, /; Secure/, 'the proxy ended TLS: the cookie is Secure');
