@@ -94,8 +94,8 @@ describe('replication from an author to two publishes', () => {
   it('a publish that was down receives everything, in order, when it is back', async () => {
     const [, down] = publishes as [InstanceProcess, InstanceProcess];
     await down.stop('SIGTERM');
-    await cli(['users', 'add', 'bob', '--password-stdin', '--home', author.home], 'bob-pw-1\n');
-    await cli(['users', 'passwd', 'bob', '--password-stdin', '--home', author.home], 'bob-pw-2\n');
+    await cli(['users', 'add', 'bob', '--password-stdin', '--home', author.home], 'bob-pw-1-correct-horse\n');
+    await cli(['users', 'passwd', 'bob', '--password-stdin', '--home', author.home], 'bob-pw-2-correct-horse\n');
     await cli(['users', 'add', 'carol', '--password-stdin', '--home', author.home], 'carol-pw-correct-horse\n');
     await cli(['users', 'disable', 'carol', '--home', author.home]);
     await cli(['groups', 'add-member', 'editors', 'bob', '--home', author.home]);
@@ -110,8 +110,8 @@ describe('replication from an author to two publishes', () => {
     assert.equal(await userOn(1, 'alice'), null, 'the removal arrived');
     assert.equal((await userOn(1, 'carol'))?.disabled, true, 'disabled after being added: in order');
     assert.deepEqual((await userOn(1, 'bob'))?.groups, ['editors']);
-    assert.equal(await loginStatus(down.url, 'bob', 'bob-pw-2'), 200, 'the later password won');
-    assert.equal(await loginStatus(down.url, 'bob', 'bob-pw-1'), 401);
+    assert.equal(await loginStatus(down.url, 'bob', 'bob-pw-2-correct-horse'), 200, 'the later password won');
+    assert.equal(await loginStatus(down.url, 'bob', 'bob-pw-1-correct-horse'), 401);
   });
 
   it('SIGKILL of the author during delivery loses nothing and applies nothing twice', async (t) => {
