@@ -56,5 +56,32 @@ export async function checkNewPassword(password: string, policy: PasswordPolicy)
   if ((await loadCommonPasswords()).has(normalise(password))) {
     throw new CapsuleError('PASSWORD_POLICY', 'the password is one of the most common passwords; choose another');
   }
+  if (isRepetitiveOrSequential(normalise(password))) {
+    throw new CapsuleError('PASSWORD_POLICY', 'the password is a run of repeated or consecutive characters; choose another');
+  }
   return password;
+}
+
+/**
+ * NIST SP 800-63B names repetitive and sequential characters beside breached passwords. The list
+ * above leaves them out (zxcvbn finds them with its own pattern matchers, so its generator drops
+ * them: '111111111111' and 'abcdefghijkl' are not on it), so they are refused here: a unit of up
+ * to four characters repeated ('123123123123'), or every character one step from the last, up or
+ * down, digits wrapping ('abcdefghijkl', '789012345678').
+ */
+function isRepetitiveOrSequential(password: string): boolean {
+  const chars = [...password];
+  for (let unit = 1; unit <= 4 && unit * 2 <= chars.length; unit++) {
+    if (chars.every((char, i) => char === chars[i % unit])) return true;
+  }
+  const steps = new Set(chars.slice(1).map((char, i) => stepBetween(chars[i]!, char)));
+  return steps.size === 1 && (steps.has(1) || steps.has(-1));
+}
+
+function stepBetween(from: string, to: string): number {
+  const a = from.codePointAt(0)!;
+  const b = to.codePointAt(0)!;
+  if (!(/\d/.test(from) && /\d/.test(to))) return b - a;
+  const up = (b - a + 10) % 10; // digits wrap: 9→0 is a step up, 0→9 a step down
+  return up === 9 ? -1 : up;
 }

@@ -6,6 +6,8 @@ import { fastHasher, tempRepository } from '../helpers/services.js';
 
 /** Twelve characters, on no list of common passwords. */
 const UNCOMMON_12 = 'tulip-orbit7';
+/** `length` characters of a passphrase, neither common nor repetitive. */
+const phrase = (length: number) => 'tulip-orbit-kettle-'.repeat(Math.ceil(length / 19)).slice(0, length);
 
 function refusedFor(rule: RegExp, secret: string) {
   return (error: unknown) => isCapsuleError(error, 'PASSWORD_POLICY') && rule.test(error.message) && !error.message.includes(secret);
@@ -22,8 +24,18 @@ describe('password policy: what UserManager accepts as a new password', () => {
 
   it('counts characters, not UTF-16 units: twelve emoji are twelve characters, eleven are too few', async () => {
     const users = createUserManager({ repo: tempRepository(), hasher: fastHasher });
-    await assert.rejects(users.createUser('eve', { password: '🔑'.repeat(11) }), refusedFor(/shorter than 12/, '🔑'));
-    await users.createUser('eve', { password: '🔑'.repeat(12) });
+    const emoji = '🔑🐢🌵🎲🧭🪁🔑🐢🌵🎲🧭🪁';
+    await assert.rejects(users.createUser('eve', { password: [...emoji].slice(0, 11).join('') }), refusedFor(/shorter than 12/, '🔑'));
+    await users.createUser('eve', { password: emoji });
+  });
+
+  it('refuses a run of repeated or consecutive characters, which the common list leaves to pattern matchers', async () => {
+    const users = createUserManager({ repo: tempRepository(), hasher: fastHasher });
+    for (const run of ['111111111111', 'aaaaaaaaaaaa', '123123123123', 'abababababab', 'abcdefghijkl', 'ZYXWVUTSRQPO', '789012345678']) {
+      await assert.rejects(users.createUser('gus', { password: run }), refusedFor(/^the password is a run of repeated or consecutive characters; choose another$/, run), run);
+    }
+    assert.equal(await users.getUser('gus'), null);
+    await users.createUser('gus', { password: 'abcdeabcdeab' });
   });
 
   it('refuses one of the most common passwords whatever its case and surrounding spaces, and keeps the old password on passwd', async () => {
@@ -41,10 +53,10 @@ describe('password policy: what UserManager accepts as a new password', () => {
 
   it('refuses a password longer than maxLength, and never one longer than 1024 characters', async () => {
     const users = createUserManager({ repo: tempRepository(), hasher: fastHasher, passwordPolicy: () => ({ minLength: 12, maxLength: 64 }) });
-    await assert.rejects(users.createUser('carol', { password: 'c'.repeat(65) }), refusedFor(/^the password is longer than 64 characters$/, 'c'.repeat(65)));
-    await users.createUser('carol', { password: 'c'.repeat(64) });
+    await assert.rejects(users.createUser('carol', { password: phrase(65) }), refusedFor(/^the password is longer than 64 characters$/, phrase(65)));
+    await users.createUser('carol', { password: phrase(64) });
     const lax = createUserManager({ repo: tempRepository(), hasher: fastHasher, passwordPolicy: () => ({ minLength: 12, maxLength: 5000 }) });
-    await assert.rejects(lax.createUser('carol', { password: 'c'.repeat(1025) }), refusedFor(/longer than 1024 characters/, 'c'.repeat(1025)));
+    await assert.rejects(lax.createUser('carol', { password: phrase(1025) }), refusedFor(/longer than 1024 characters/, phrase(1025)));
   });
 
   it('reads the policy each time a password is set', async () => {
