@@ -82,7 +82,7 @@ export async function startCapsule(
 ): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawnNodeOn(SERVER_CPU, [...(launch.nodeArgs ?? []), launch.bin ?? BIN, 'start', '--home', home, '--port', String(port), ...args], {
-    env: { ...env, CAPSULE_ADMIN_PASSWORD: 'bench-admin', CAPSULE_LOG_LEVEL: 'warn' },
+    env: { ...env, CAPSULE_ADMIN_PASSWORD: 'bench-admin-password', CAPSULE_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -65,7 +65,7 @@ export async function benchmarkPostgres(log: (line: string) => void, durationSec
       const store = createStatefulTokenStore({ repo: services.repo, maxPerUser: () => 50 });
       const tokens: string[] = [];
       for (let u = 0; u < STATEFUL_TOKENS / 50; u++) {
-        const user = await services.users.createUser(`user${u}`, { password: 'x' });
+        const user = await services.users.createUser(`user${u}`, { password: 'bench-password' });
         for (let t = 0; t < 50; t++) tokens.push((await store.create(user, Date.now(), 43_200_000)).token);
       }
       // Without the cache of validated tokens: this is the round trip a token not in the cache costs.

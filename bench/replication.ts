@@ -36,7 +36,7 @@ export interface LagRun {
   readonly maxMs: number;
 }
 
-const ADMIN = 'bench-admin';
+const ADMIN = 'bench-admin-password';
 
 async function started(home: string, host: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
@@ -76,12 +76,12 @@ export async function benchmarkReplication(log: (line: string) => void, changes 
     const services = authorServices;
     log(`${changes} users on the author`);
     const users = Array.from({ length: changes }, (_, i) => `user-${i}`);
-    for (const id of users.slice(0, 1)) cli(join(dir, 'author'), ['users', 'add', id, '--password-stdin'], 'pw\n');
+    for (const id of users.slice(0, 1)) cli(join(dir, 'author'), ['users', 'add', id, '--password-stdin'], 'bench-user-password\n');
     // The rest by the library (hashing a thousand passwords is not what is measured).
     const { createUserManager, createArgon2Hasher } = await import('../src/users/index.js');
     const { createOutbox } = await import('../src/replication/index.js');
     const writer = createUserManager({ repo: services.repo, hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }), outbox: createOutbox(services.repo) });
-    for (const id of users.slice(1)) await writer.createUser(id, { password: 'pw' });
+    for (const id of users.slice(1)) await writer.createUser(id, { password: 'bench-user-password' });
     const delivered = async (seq: number) => {
       for (const agent of agents) if (((await readAgentState(services.repo, agent))?.cursor ?? 0) < seq) return false;
       return true;

@@ -13,7 +13,7 @@ const home = join(dir, 'home');
 const bin = process.argv[2] ? join(resolve(process.argv[2]), 'bin', 'capsule') : new URL('../bin/capsule', import.meta.url).pathname;
 const port = await freePort();
 const child = spawnNodeOn(SERVER_CPU, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), bin, 'start', '--home', home, '--port', String(port)], {
-  env: { ...process.env, CAPSULE_ADMIN_PASSWORD: 'bench-admin', CAPSULE_LOG_LEVEL: 'warn' },
+  env: { ...process.env, CAPSULE_ADMIN_PASSWORD: 'bench-admin-password', CAPSULE_LOG_LEVEL: 'warn' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const url = `http://127.0.0.1:${port}`;

@@ -49,7 +49,7 @@ async function httpRun(url: string, tokens: readonly string[], durationSeconds: 
 
 async function createUsers(services: Services): Promise<User[]> {
   const users = [];
-  for (let u = 0; u < USERS; u++) users.push(await services.users.createUser(`user${u}`, { password: 'x' }));
+  for (let u = 0; u < USERS; u++) users.push(await services.users.createUser(`user${u}`, { password: 'bench-password' }));
   return users;
 }
 

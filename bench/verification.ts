@@ -47,7 +47,7 @@ export async function benchmarkVerification(log: (line: string) => void): Promis
     const store = createStatefulTokenStore({ repo: services.repo, maxPerUser: () => 50 });
     const statefulTokens: string[] = [];
     for (let u = 0; u < STATEFUL_TOKENS / 50; u++) {
-      const user = await services.users.createUser(`user${u}`, { password: 'x' });
+      const user = await services.users.createUser(`user${u}`, { password: 'bench-password' });
       for (let t = 0; t < 50; t++) statefulTokens.push((await store.create(user, Date.now(), 43_200_000)).token);
     }
     log(`${(await services.repo.info()).nodeCount} nodes in the repository`);

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   HOME_IN_USE: 'another running instance holds the lock of this home (the message names its PID)',
   INVALID_ID: 'a user or group id is empty, too long, or has characters that do not belong in a path',
   USER_EXISTS: 'a user or group with that id already exists',
+  PASSWORD_POLICY: 'a new password is refused by the password policy (capsule.auth.password): too short, too long, or one of the most common passwords',
   USER_NOT_FOUND: 'no user with that id',
   GROUP_NOT_FOUND: 'no group with that id',
   INVALID_CONFIG: 'a configuration value does not fit its schema',

@@ -19,6 +19,7 @@ export { createExternalProvisioner, MAX_PROVISIONED_GROUPS, MAX_PROVISIONING_CLA
 export type { ExternalProvider, ExternalProvisioner, SignInRefusal } from './external-provisioning.js';
 export { BRUTE_FORCE_PID, bruteForceComponent, bruteForceSettings } from './brute-force-config.js';
 export type { BruteForceSettings } from './brute-force-config.js';
+export { PASSWORD_POLICY_PID, passwordPolicyComponent, passwordPolicySettings } from './password-policy-config.js';
 export { createBruteForceProtector, isLockedRecord, LOGIN_FAILURES_SPACE } from './brute-force.js';
 export type { AccountLockEvent, AttemptAdmission, BruteForceDeps, BruteForceProtector, CountedAttempt } from './brute-force.js';
 export { afterFailure, isLocked } from './brute-force-rule.js';

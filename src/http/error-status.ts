@@ -15,6 +15,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   HOME_IN_USE: 409,
   INVALID_ID: 400,
   USER_EXISTS: 409,
+  PASSWORD_POLICY: 400,
   USER_NOT_FOUND: 404,
   GROUP_NOT_FOUND: 404,
   INVALID_CONFIG: 400,

@@ -13,7 +13,7 @@ import { buildApp, createMetrics, createTrustedProxies, type TlsFiles } from '..
 import type { PasswordHasher } from '../users/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
-import { createInitialAdmin } from './first-start.js';
+import { checkAdminPasswordForNewHome, createInitialAdmin } from './first-start.js';
 import { createReceiver, startReplication, type ReplicationService } from '../replication/index.js';
 import { createFarmMember } from '../member/index.js';
 import { assertHomeReadable, lockHome, type HomeLock } from './home-lock.js';
@@ -78,6 +78,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   const env = options.env ?? process.env;
   // A home that exists is locked before anything in it is opened; a new one once it is made.
   assertHomeReadable(resolve(options.home));
+  if (!existsSync(options.home) && !options.repositoryUrl?.trim()) await checkAdminPasswordForNewHome(env);
   const earlyLock: HomeLock | undefined = existsSync(options.home) ? lockHome(resolve(options.home)) : undefined;
   const services = await openServices({
     home: options.home,

@@ -14,6 +14,7 @@ import {
 import { createArgon2Hasher, createUserManager, moveLegacyMembers, type PasswordHasher, type UserManager } from '../users/index.js';
 import { createOutbox } from '../replication/index.js';
 import { COMPONENTS } from './components.js';
+import { PASSWORD_POLICY_PID, passwordPolicySettings } from '../auth/password-policy-config.js';
 import { homeHasRepository, homeLayout, readRepositoryLocation, writeRepositoryLocation, type HomeLayout } from './home.js';
 
 /** The services of one instance home, shared by the server and every CLI command. */
@@ -105,10 +106,15 @@ export async function openServices(options: OpenServicesOptions): Promise<Servic
       const warn = options.onWarning ?? ((message: string) => process.stderr.write(`capsule: warning: ${message}\n`));
       for (const message of (await moveLegacyMembers(repo)).skipped) warn(message);
     }
-    const users = createUserManager({ repo, hasher: options.hasher ?? createArgon2Hasher(), outbox: createOutbox(repo) });
     const config = createConfigAdmin({ repo, protector: crypto });
     for (const component of COMPONENTS) config.register(component);
     await config.load();
+    const users = createUserManager({
+      repo,
+      hasher: options.hasher ?? createArgon2Hasher(),
+      outbox: createOutbox(repo),
+      passwordPolicy: () => passwordPolicySettings(config.current(PASSWORD_POLICY_PID)),
+    });
     return { home, created, keysJoined, clock, repo, users, config, crypto, keyWarnings, close: () => repo.close() };
   } catch (error) {
     await repo.close();

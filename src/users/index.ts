@@ -3,6 +3,8 @@ export { copyUsers } from './copy-users.js';
 export type { CopiedUsers } from './copy-users.js';
 export type { CreateUserOptions, ExternalIdentity, UserChangeListener, UserChangeOutbox, UserManager, UserManagerDeps } from './user-manager.js';
 export { createArgon2Hasher } from './passwords.js';
+export { checkNewPassword, DEFAULT_PASSWORD_POLICY, MAX_PASSWORD_LENGTH } from './password-policy.js';
+export type { PasswordPolicy } from './password-policy.js';
 export type { Argon2Options, PasswordHasher } from './passwords.js';
 export { checkId, MAX_ID_LENGTH } from './ids.js';
 export { applyReplicatedGroup, applyReplicatedUser, readReplicatedUser } from './replicated-state.js';

@@ -5,6 +5,7 @@ import { addMembership, groupIdsOf, membersByGroup, removeMembership, removeMemb
 import { authorizablePath, checkId } from './ids.js';
 import { userDeletedAt, writeUserTombstone } from './tombstones.js';
 import type { PasswordHasher } from './passwords.js';
+import { checkNewPassword, DEFAULT_PASSWORD_POLICY, MAX_PASSWORD_LENGTH, type PasswordPolicy } from './password-policy.js';
 import {
   GROUP_TYPE,
   GROUPS_ROOT,
@@ -20,6 +21,8 @@ export interface UserManagerDeps {
   readonly hasher: PasswordHasher;
   /** Records each change for replication inside the change's own transaction (see src/replication). */
   readonly outbox?: UserChangeOutbox;
+  /** The policy a new password must meet, read each time one is set (so a configuration change applies at once). */
+  readonly passwordPolicy?: () => PasswordPolicy;
 }
 
 /** Where changes to users and groups are written in the same transaction as the change (an outbox). */
@@ -77,18 +80,6 @@ export interface ExternalIdentity {
   readonly groups: readonly string[];
 }
 
-/** No password is longer (checkPassword refuses it when set), so a longer one at login is wrong without hashing it. */
-const MAX_PASSWORD_LENGTH = 1024;
-
-function checkPassword(password: string): string {
-  if (typeof password !== 'string' || password.length === 0) {
-    throw new CapsuleError('INVALID_ARGUMENT', 'the password is empty');
-  }
-  if (password.length > MAX_PASSWORD_LENGTH) {
-    throw new CapsuleError('INVALID_ARGUMENT', `the password is longer than ${MAX_PASSWORD_LENGTH} characters`);
-  }
-  return password;
-}
 
 type ChangeSubject = { readonly user: string } | { readonly group: string };
 
@@ -98,7 +89,7 @@ type ChangeSubject = { readonly user: string } | { readonly group: string };
  * a conflict with another process: so `work` only reads and writes through `tx`, and hashing,
  * listeners and anything else with an effect stay outside it.
  */
-export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): UserManager {
+export function createUserManager({ repo, hasher, outbox, passwordPolicy = () => DEFAULT_PASSWORD_POLICY }: UserManagerDeps): UserManager {
   const listeners = new Set<UserChangeListener>();
   let dummyHash: Promise<string> | undefined;
 
@@ -160,7 +151,7 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
     async createUser(id, { password, groups = [], createGroups = false }) {
       checkId('user', id);
       for (const groupId of groups) checkId('group', groupId);
-      const passwordHash = await hasher.hash(checkPassword(password));
+      const passwordHash = await hasher.hash(await checkNewPassword(password, passwordPolicy()));
       return mutate({ user: id }, async (tx) => {
         await ensureIdFree(tx, id);
         const groupNodes = [];
@@ -204,7 +195,7 @@ export function createUserManager({ repo, hasher, outbox }: UserManagerDeps): Us
     },
 
     async setPassword(id, password) {
-      const passwordHash = await hasher.hash(checkPassword(password));
+      const passwordHash = await hasher.hash(await checkNewPassword(password, passwordPolicy()));
       await mutate({ user: id }, async (tx) => {
         const node = await requireUserNode(tx, id);
         await tx.setProperties(node.path, { passwordHash });

@@ -23,7 +23,7 @@ const watchingHasher: PasswordHasher = {
 async function started(home = join(tempDir(), 'home'), clock = fixedClock(START)) {
   const { logger, lines } = capturedLogger('info');
   const instance = await startInstance({ home, port: 0, hasher: watchingHasher, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' }, clock, logger, name: 'publish-1' });
-  if (!(await instance.services.users.getUser('alice'))) await instance.services.users.createUser('alice', { password: 'alice-pw' });
+  if (!(await instance.services.users.getUser('alice'))) await instance.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
   return { instance, clock, home, lines };
 }
 
@@ -53,21 +53,21 @@ describe('brute force detection (Keycloak model) on the form and JSON logins', (
       await failSlowly(instance, clock, 'alice', 5, 'form');
       await failSlowly(instance, clock, 'alice', 4, 'json');
       clock.advance(2000);
-      assert.equal((await attempt(instance, 'alice', 'alice-pw')).status, 200, 'nine failures do not lock; a success forgets them');
+      assert.equal((await attempt(instance, 'alice', 'alice-pw-correct-horse')).status, 200, 'nine failures do not lock; a success forgets them');
       await failSlowly(instance, clock, 'alice', 10);
 
       const wrong = await attempt(instance, 'nobody', 'guess');
-      const locked = await attempt(instance, 'alice', 'alice-pw');
+      const locked = await attempt(instance, 'alice', 'alice-pw-correct-horse');
       assert.deepEqual(locked, wrong, 'a locked account gets the answer of a wrong password: status and body');
       assert.equal(locked.status, 401);
-      assert.equal((await attempt(instance, 'alice', 'alice-pw', 'form')).status, 401, 'the form login is locked too');
+      assert.equal((await attempt(instance, 'alice', 'alice-pw-correct-horse', 'form')).status, 401, 'the form login is locked too');
 
       clock.advance(59_000);
-      assert.equal((await attempt(instance, 'alice', 'alice-pw')).status, 401, 'still within the 60 s wait');
+      assert.equal((await attempt(instance, 'alice', 'alice-pw-correct-horse')).status, 401, 'still within the 60 s wait');
       clock.advance(2000);
-      assert.equal((await attempt(instance, 'alice', 'alice-pw')).status, 200, 'the wait passed');
+      assert.equal((await attempt(instance, 'alice', 'alice-pw-correct-horse')).status, 200, 'the wait passed');
       await failSlowly(instance, clock, 'alice', 9);
-      assert.equal((await attempt(instance, 'alice', 'alice-pw')).status, 200, 'the success reset the count: nine new failures do not lock');
+      assert.equal((await attempt(instance, 'alice', 'alice-pw-correct-horse')).status, 200, 'the success reset the count: nine new failures do not lock');
 
       const [lockout] = auditLines(lines, 'account-locked');
       assert.equal(lockout?.lockout, 'temporary');
@@ -91,7 +91,7 @@ describe('brute force detection (Keycloak model) on the form and JSON logins', (
       assert.equal(typeof aliceHash, 'string');
       assert.ok(verifiedHashes.includes(aliceHash as string), 'her failures were checked against her hash');
       verifiedHashes.length = 0;
-      for (let i = 0; i < 3; i++) assert.equal((await attempt(instance, 'alice', 'alice-pw')).status, 401);
+      for (let i = 0; i < 3; i++) assert.equal((await attempt(instance, 'alice', 'alice-pw-correct-horse')).status, 401);
       assert.equal(verifiedHashes.length, 3, 'each refusal took the time of a check…');
       assert.ok(!verifiedHashes.includes(aliceHash as string), '…against no hash of hers: the password was never checked');
       const status = await instance.bruteForce.status('alice');
@@ -119,9 +119,9 @@ describe('brute force detection (Keycloak model) on the form and JSON logins', (
       clock.advance(500);
       assert.equal((await attempt(instance, 'alice', 'wrong-2')).status, 401);
       clock.advance(59_000);
-      assert.equal((await attempt(instance, 'alice', 'alice-pw')).status, 401, 'locked for 60 s after two failures 500 ms apart');
+      assert.equal((await attempt(instance, 'alice', 'alice-pw-correct-horse')).status, 401, 'locked for 60 s after two failures 500 ms apart');
       clock.advance(1000);
-      assert.equal((await attempt(instance, 'alice', 'alice-pw')).status, 200);
+      assert.equal((await attempt(instance, 'alice', 'alice-pw-correct-horse')).status, 200);
     } finally {
       await instance.stop();
     }
@@ -135,11 +135,11 @@ describe('brute force detection (Keycloak model) on the form and JSON logins', (
       clock.advance(61_000);
       await failSlowly(instance, clock, 'alice', 1); // the second lockout: more than maxTemporaryLockouts
       clock.advance(86_400_000);
-      assert.equal((await attempt(instance, 'alice', 'alice-pw')).status, 401, 'a day later, still locked');
+      assert.equal((await attempt(instance, 'alice', 'alice-pw-correct-horse')).status, 401, 'a day later, still locked');
       assert.equal((await instance.bruteForce.status('alice'))?.permanent, true);
       assert.deepEqual(auditLines(lines, 'account-locked').map((line) => line.lockout), ['temporary', 'permanent']);
       assert.equal(await instance.bruteForce.unlock('alice', 'admin'), true);
-      assert.equal((await attempt(instance, 'alice', 'alice-pw')).status, 200);
+      assert.equal((await attempt(instance, 'alice', 'alice-pw-correct-horse')).status, 200);
       const [unlock] = auditLines(lines, 'account-unlocked');
       assert.equal(unlock?.userId, 'alice');
       assert.equal(unlock?.by, 'admin');
@@ -156,7 +156,7 @@ describe('brute force detection (Keycloak model) on the form and JSON logins', (
     const second = await started(first.home, first.clock);
     try {
       await failSlowly(second.instance, second.clock, 'alice', 1);
-      assert.equal((await attempt(second.instance, 'alice', 'alice-pw')).status, 401, 'the tenth failure, after the restart, locks');
+      assert.equal((await attempt(second.instance, 'alice', 'alice-pw-correct-horse')).status, 401, 'the tenth failure, after the restart, locks');
     } finally {
       await second.instance.stop();
     }
@@ -171,7 +171,7 @@ describe('brute force detection (Keycloak model) on the form and JSON logins', (
         const checked = await instance.tokens.checkPassword(`flood-${i}`, 'guess', `10.1.${i >> 8}.${i & 255}`);
         assert.equal(checked.ok, false);
       }
-      assert.equal((await attempt(instance, 'alice', 'alice-pw')).status, 401, 'alice is still locked');
+      assert.equal((await attempt(instance, 'alice', 'alice-pw-correct-horse')).status, 401, 'alice is still locked');
       assert.equal((await instance.bruteForce.status('flood-2999'))?.failures, 1, 'and every name of the flood was counted');
     } finally {
       await instance.stop();

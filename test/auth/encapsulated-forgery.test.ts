@@ -31,10 +31,10 @@ describe('encapsulated tokens under attack', () => {
     instance = await startTestInstance(home);
     url = instance.url;
     await instance.services.config.update('capsule.auth.token', { 'token.encapsulated': true });
-    await instance.services.users.createUser('alice', { password: 'alice-pw' });
+    await instance.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
     hmac = readFileSync(join(home, 'keys', 'hmac'));
     kid = keyId(hmac);
-    genuine = await login(url, 'alice', 'alice-pw');
+    genuine = await login(url, 'alice', 'alice-pw-correct-horse');
   });
   after(() => instance.stop());
 

@@ -18,9 +18,9 @@ async function setup(options: { userCacheTtlMs?: number } = {}) {
   const clock = fixedClock(Date.parse('2026-12-03T12:00:00Z'));
   const services = await openServices({ home, clock, hasher: fastHasher });
   await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': true });
-  await services.users.createUser('alice', { password: 'pw', groups: [] });
+  await services.users.createUser('alice', { password: 'pw-correct-horse', groups: [] });
   const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), ...options });
-  const login = await handler.login('alice', 'pw', '127.0.0.1');
+  const login = await handler.login('alice', 'pw-correct-horse', '127.0.0.1');
   assert.ok(login.ok && login.token.includes('.'), 'an encapsulated token');
   assert.equal(handler.authenticateKept(login.token), undefined, 'nothing is kept before the first full check');
   assert.ok(await handler.authenticateToken(login.token));

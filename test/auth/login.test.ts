@@ -21,13 +21,13 @@ describe('login, session and logout', () => {
   before(async () => {
     instance = await startTestInstance(join(tempDir(), 'home'));
     url = instance.url;
-    await instance.services.users.createUser('alice', { password: 'alice-pw' });
-    await instance.services.users.createUser('bob', { password: 'bob-pw' });
+    await instance.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
+    await instance.services.users.createUser('bob', { password: 'bob-pw-correct-horse' });
   });
   after(() => instance.stop());
 
   it('sets an HttpOnly, SameSite=Lax cookie on Path=/ lasting the token lifetime', async () => {
-    const response = await fetch(`${url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw' }));
+    const response = await fetch(`${url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw-correct-horse' }));
     assert.equal(response.status, 200);
     const cookie = response.headers.getSetCookie()[0]!;
     assert.match(cookie, /^login-token=[0-9a-f-]{36}_[A-Za-z0-9_-]{43};/);
@@ -46,7 +46,7 @@ describe('login, session and logout', () => {
     const response = await fetch(`${url}/j_security_check`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ j_username: 'alice', j_password: 'alice-pw' }),
+      body: JSON.stringify({ j_username: 'alice', j_password: 'alice-pw-correct-horse' }),
     });
     const token = tokenOf(response)!;
     const viaCookie = await fetch(`${url}/api/session`, withToken(token));
@@ -73,11 +73,11 @@ describe('login, session and logout', () => {
   });
 
   it('redirects to a same-site resource only', async () => {
-    const ok = await fetch(`${url}/j_security_check`, { ...form({ j_username: 'alice', j_password: 'alice-pw', resource: '/content/site.json' }), redirect: 'manual' });
+    const ok = await fetch(`${url}/j_security_check`, { ...form({ j_username: 'alice', j_password: 'alice-pw-correct-horse', resource: '/content/site.json' }), redirect: 'manual' });
     assert.equal(ok.status, 303);
     assert.equal(ok.headers.get('location'), '/content/site.json');
     for (const resource of ['//evil.example/', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)']) {
-      const response = await fetch(`${url}/j_security_check`, { ...form({ j_username: 'alice', j_password: 'alice-pw', resource }), redirect: 'manual' });
+      const response = await fetch(`${url}/j_security_check`, { ...form({ j_username: 'alice', j_password: 'alice-pw-correct-horse', resource }), redirect: 'manual' });
       assert.equal(response.status, 200, resource);
     }
   });
@@ -88,7 +88,7 @@ describe('login, session and logout', () => {
 
   it('logs in and answers with the session when the resource cannot be a Location', async () => {
     for (const resource of unsendable) {
-      for (const init of [form({ j_username: 'alice', j_password: 'alice-pw', resource }), json({ j_username: 'alice', j_password: 'alice-pw', resource })]) {
+      for (const init of [form({ j_username: 'alice', j_password: 'alice-pw-correct-horse', resource }), json({ j_username: 'alice', j_password: 'alice-pw-correct-horse', resource })]) {
         const response = await fetch(`${url}/j_security_check`, { ...init, redirect: 'manual' });
         assert.equal(response.status, 200, JSON.stringify(resource));
         assert.equal(((await response.json()) as { userId: string }).userId, 'alice');
@@ -101,7 +101,7 @@ describe('login, session and logout', () => {
 
   it('logs out and answers plainly when the resource cannot be a Location', async () => {
     for (const resource of unsendable) {
-      const token = await login(url, 'alice', 'alice-pw');
+      const token = await login(url, 'alice', 'alice-pw-correct-horse');
       const response = await fetch(`${url}/system/sling/logout?resource=${encodeURIComponent(resource)}`, { method: 'POST', headers: { 'login-token': token }, redirect: 'manual' });
       assert.equal(response.status, 200, JSON.stringify(resource));
       assert.deepEqual(await response.json(), { loggedOut: true });
@@ -110,7 +110,7 @@ describe('login, session and logout', () => {
   });
 
   it('logout deletes the stateful token and clears the cookie', async () => {
-    const token = await login(url, 'alice', 'alice-pw');
+    const token = await login(url, 'alice', 'alice-pw-correct-horse');
     assert.equal(await sessionStatus(url, token), 200);
     // A browser says where the form came from; see test/http/cross-origin.test.ts for the refusals.
     const response = await fetch(`${url}/system/sling/logout`, { method: 'POST', headers: { cookie: `login-token=${token}`, origin: url } });
@@ -120,15 +120,15 @@ describe('login, session and logout', () => {
   });
 
   it('locks an account after failed logins, answering its right password as a wrong one; other users are not affected', async () => {
-    await instance.services.users.createUser('carol', { password: 'carol-pw' });
+    await instance.services.users.createUser('carol', { password: 'carol-pw-correct-horse' });
     for (let i = 0; i < 10; i++) {
       assert.equal((await fetch(`${url}/j_security_check`, form({ j_username: 'carol', j_password: `guess-${i}` }))).status, 401);
     }
-    const locked = await fetch(`${url}/j_security_check`, form({ j_username: 'carol', j_password: 'carol-pw' }));
+    const locked = await fetch(`${url}/j_security_check`, form({ j_username: 'carol', j_password: 'carol-pw-correct-horse' }));
     assert.equal(locked.status, 401);
     assert.equal(locked.headers.get('retry-after'), null, 'nothing says the account is locked');
     assert.equal(((await locked.json()) as { error: { code: string } }).error.code, 'UNAUTHENTICATED');
-    assert.equal((await fetch(`${url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw' }))).status, 200, 'other users are not affected');
+    assert.equal((await fetch(`${url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw-correct-horse' }))).status, 200, 'other users are not affected');
   });
 });
 
@@ -162,21 +162,21 @@ describe('the login cookie by the instance clock', () => {
       env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' },
       clock: { now: () => Date.now() + offset },
     });
-    await instance.services.users.createUser('alice', { password: 'alice-pw' });
+    await instance.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
   });
   after(() => instance.stop());
   const maxAgeOf = (response: Response) => Number(/Max-Age=(\d+)/.exec(response.headers.getSetCookie()[0] ?? '')?.[1]);
 
   it('lasts the token lifetime when the instance clock is not the system clock', async () => {
     // A cookie lifetime taken from Date.now() would be 36 h instead of 12 h.
-    const response = await fetch(`${instance.url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw' }));
+    const response = await fetch(`${instance.url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw-correct-horse' }));
     assert.equal(response.status, 200);
     const maxAge = maxAgeOf(response);
     assert.ok(maxAge > 43_190 && maxAge <= 43_200, `Max-Age ${maxAge}`);
   });
 
   it('is sent again, lasting the new expiry, when a stateful token is refreshed past half-life', async () => {
-    const token = tokenOf(await fetch(`${instance.url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw' })));
+    const token = tokenOf(await fetch(`${instance.url}/j_security_check`, form({ j_username: 'alice', j_password: 'alice-pw-correct-horse' })));
     const session = () => fetch(`${instance.url}/api/session`, { headers: { cookie: `login-token=${token}` } });
     offset += 5 * HOUR;
     const early = await session();

@@ -11,10 +11,10 @@ describe('log out everywhere', () => {
     const instance = await startTestInstance(join(tempDir(), 'home'));
     const { url } = instance;
     try {
-      await instance.services.users.createUser('alice', { password: 'alice-pw' });
-      const stateful = await login(url, 'alice', 'alice-pw');
+      await instance.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
+      const stateful = await login(url, 'alice', 'alice-pw-correct-horse');
       await instance.services.config.update('capsule.auth.token', { 'token.encapsulated': true });
-      const encapsulated = await login(url, 'alice', 'alice-pw');
+      const encapsulated = await login(url, 'alice', 'alice-pw-correct-horse');
       assert.equal(await sessionStatus(url, stateful), 200);
       assert.equal(await sessionStatus(url, encapsulated), 200);
 
@@ -26,7 +26,7 @@ describe('log out everywhere', () => {
       assert.equal(await sessionStatus(url, encapsulated), 401, 'the running instance saw the new generation');
       assert.equal(await sessionStatus(url, stateful), 401);
 
-      const fresh = await login(url, 'alice', 'alice-pw');
+      const fresh = await login(url, 'alice', 'alice-pw-correct-horse');
       assert.equal(await sessionStatus(url, fresh), 200, 'a new login works');
       const admin = await login(url, 'admin', 'admin-password');
       const forbidden = await fetch(`${url}/api/users/alice/logout-everywhere`, { method: 'POST', ...withToken(fresh) });

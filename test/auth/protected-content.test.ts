@@ -24,10 +24,10 @@ describe('protected content', () => {
     const put = await runCli(['content', 'put', '/content/site/public-note', '--json', '{"text":"hello","count":3,"tags":["a","b"]}', '--home', home]);
     assert.equal(put.code, 0, put.stderr);
     await instance.services.users.createGroup('editors');
-    await instance.services.users.createUser('ed', { password: 'ed-pw', groups: ['editors'] });
-    await instance.services.users.createUser('rita', { password: 'rita-pw' });
-    editor = await login(instance.url, 'ed', 'ed-pw');
-    reader = await login(instance.url, 'rita', 'rita-pw');
+    await instance.services.users.createUser('ed', { password: 'ed-pw-correct-horse', groups: ['editors'] });
+    await instance.services.users.createUser('rita', { password: 'rita-pw-correct-horse' });
+    editor = await login(instance.url, 'ed', 'ed-pw-correct-horse');
+    reader = await login(instance.url, 'rita', 'rita-pw-correct-horse');
     admin = await login(instance.url, 'admin', 'admin-password');
   });
   after(() => instance.stop());

@@ -24,14 +24,14 @@ async function setup(home?: string) {
   const clock = fixedClock(Date.parse('2026-12-03T12:00:00Z')); // moves only when a test says so
   const services = await openServices({ home, clock, hasher: fastHasher });
   await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': false });
-  if (!(await services.users.getUser('alice'))) await services.users.createUser('alice', { password: 'pw' });
+  if (!(await services.users.getUser('alice'))) await services.users.createUser('alice', { password: 'pw-correct-horse' });
   const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger() });
   return { home, clock, services, handler };
 }
 
 /** A token that has been validated once, so it is in the cache. */
 async function cachedToken(handler: TokenHandler): Promise<string> {
-  const login = await handler.login('alice', 'pw', '127.0.0.1');
+  const login = await handler.login('alice', 'pw-correct-horse', '127.0.0.1');
   assert.ok(login.ok);
   assert.ok(await handler.authenticateToken(login.token), 'valid after login');
   assert.ok(await handler.authenticateToken(login.token), 'valid from the cache');
@@ -70,7 +70,7 @@ describe('validated stateful tokens: changes by this process end them at once', 
     const { services, handler } = await setup();
     const token = await cachedToken(handler);
     await services.users.removeUser('alice');
-    await services.users.createUser('alice', { password: 'pw' });
+    await services.users.createUser('alice', { password: 'pw-correct-horse' });
     assert.equal(await accepted(handler, token), false, 'its token node went with the removed user');
     await services.close();
   });
@@ -170,8 +170,8 @@ describe('validated stateful tokens: two authors on one PostgreSQL repository', 
   });
 
   it('a logout on one author is refused on the other once the notification arrives', async () => {
-    await a.services.users.createUser('dora', { password: 'dora-pw' });
-    const token = await login(b.url, 'dora', 'dora-pw');
+    await a.services.users.createUser('dora', { password: 'dora-pw-correct-horse' });
+    const token = await login(b.url, 'dora', 'dora-pw-correct-horse');
     assert.equal(await sessionStatus(b.url, token), 200);
     assert.equal(await sessionStatus(b.url, token), 200); // now in b's cache
     await a.tokens.logout(token);

@@ -15,14 +15,14 @@ async function setup(encapsulated: boolean) {
   const clock = fixedClock(Date.parse('2026-11-23T00:00:00Z'));
   const services = await openServices({ home, clock, hasher: fastHasher });
   await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': encapsulated });
-  await services.users.createUser('alice', { password: 'pw' });
+  await services.users.createUser('alice', { password: 'pw-correct-horse' });
   const lines: Array<Record<string, unknown>> = [];
   const keep = (object: object) => void lines.push(object as Record<string, unknown>);
   const audit: Log = { info: keep, warn: keep, error: keep };
   const counts: Array<[TokenKind, TokenOutcome]> = [];
   const metrics = { login: () => undefined, accountLock: () => undefined, tokenVerified: (kind: TokenKind, outcome: TokenOutcome) => void counts.push([kind, outcome]) };
   const handler = createTokenHandler({ ...services, logger: silentLogger(), audit, metrics, userCacheTtlMs: 0 });
-  const login = await handler.login('alice', 'pw', '127.0.0.1');
+  const login = await handler.login('alice', 'pw-correct-horse', '127.0.0.1');
   assert.ok(login.ok);
   lines.length = 0; // the login's own line
   const refusals = () => lines.filter((line) => line.event === 'token-refused').map((line) => line.reason);
@@ -61,7 +61,7 @@ describe('token refusals in the audit trail', () => {
     const confused = Buffer.from(JSON.stringify({ alg: 'RS256', kid: JSON.parse(Buffer.from(header, 'base64url').toString()).kid })).toString('base64url');
     assert.equal(await handler.authenticateToken(`${confused}.${payload}.${signature}`), null);
     assert.equal(await handler.authenticateToken(`${header}.${payload}.`), null, 'the signature cut');
-    const bob = await services.users.createUser('bob', { password: 'pw' });
+    const bob = await services.users.createUser('bob', { password: 'pw-correct-horse' });
     const bobToken = (await handler.issue(bob)).token;
     await services.users.removeUser('bob');
     assert.equal(await handler.authenticateToken(bobToken), null);

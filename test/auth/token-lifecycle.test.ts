@@ -14,7 +14,7 @@ async function setup(encapsulated = false) {
   const clock = fixedClock(Date.parse('2026-11-23T00:00:00Z'));
   const services = await openServices({ home, clock, hasher: fastHasher });
   await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': encapsulated });
-  await services.users.createUser('alice', { password: 'pw' });
+  await services.users.createUser('alice', { password: 'pw-correct-horse' });
   const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 0 });
   return { services, clock, handler, home };
 }
@@ -26,7 +26,7 @@ async function tokenNodes(services: Awaited<ReturnType<typeof openServices>>) {
 describe('stateful token lifecycle', () => {
   it('stores only a hash of the secret', async () => {
     const { services, handler } = await setup();
-    const login = await handler.login('alice', 'pw', '127.0.0.1');
+    const login = await handler.login('alice', 'pw-correct-horse', '127.0.0.1');
     assert.ok(login.ok);
     // Everything after the first '_': base64url secrets may hold '_' themselves (split('_')[1] gave a stub, even '').
     const secret = login.token.slice(login.token.indexOf('_') + 1);
@@ -41,7 +41,7 @@ describe('stateful token lifecycle', () => {
 
   it('refreshes with one write only past half-life, and expires', async () => {
     const { services, clock, handler } = await setup();
-    const login = await handler.login('alice', 'pw', '127.0.0.1');
+    const login = await handler.login('alice', 'pw-correct-horse', '127.0.0.1');
     assert.ok(login.ok);
     const written = async () => (await tokenNodes(services))[0]!.modified.getTime();
     const firstWrite = await written();
@@ -69,7 +69,7 @@ describe('stateful token lifecycle', () => {
   it('does not refresh when token.refresh is false', async () => {
     const { services, clock, handler } = await setup();
     await services.config.update('capsule.auth.token', { 'token.refresh': false });
-    const login = await handler.login('alice', 'pw', '127.0.0.1');
+    const login = await handler.login('alice', 'pw-correct-horse', '127.0.0.1');
     assert.ok(login.ok);
     clock.advance(11 * HOUR);
     assert.equal((await handler.authenticateToken(login.token))?.session.token.expiresAt.getTime(), login.session.token.expiresAt.getTime());
@@ -81,9 +81,9 @@ describe('stateful token lifecycle', () => {
   it('cleans up expired tokens in batches and keeps live ones', async () => {
     const { services, clock, handler } = await setup();
     await services.config.update('capsule.auth.token', { 'token.expiration': HOUR });
-    for (let i = 0; i < 7; i++) assert.ok((await handler.login('alice', 'pw', '127.0.0.1')).ok);
+    for (let i = 0; i < 7; i++) assert.ok((await handler.login('alice', 'pw-correct-horse', '127.0.0.1')).ok);
     clock.advance(2 * HOUR);
-    const live = await handler.login('alice', 'pw', '127.0.0.1');
+    const live = await handler.login('alice', 'pw-correct-horse', '127.0.0.1');
     assert.ok(live.ok);
     assert.equal(await handler.removeExpiredTokens(), 7);
     assert.equal((await tokenNodes(services)).length, 1);
@@ -93,11 +93,11 @@ describe('stateful token lifecycle', () => {
 
   it(`keeps at most ${MAX_TOKENS_PER_USER} tokens per user, removing the oldest first`, async () => {
     const { services, clock, handler } = await setup();
-    const first = await handler.login('alice', 'pw', '127.0.0.1');
+    const first = await handler.login('alice', 'pw-correct-horse', '127.0.0.1');
     assert.ok(first.ok);
     for (let i = 0; i < MAX_TOKENS_PER_USER; i++) {
       clock.advance(1000);
-      assert.ok((await handler.login('alice', 'pw', '127.0.0.1')).ok);
+      assert.ok((await handler.login('alice', 'pw-correct-horse', '127.0.0.1')).ok);
     }
     assert.equal((await tokenNodes(services)).length, MAX_TOKENS_PER_USER);
     assert.equal(await handler.authenticateToken(first.token), null, 'the oldest went first');
@@ -108,7 +108,7 @@ describe('stateful token lifecycle', () => {
 describe('encapsulated token lifecycle', () => {
   it('issues a fresh token past half-life, and refuses an expired one', async () => {
     const { services, clock, handler } = await setup(true);
-    const login = await handler.login('alice', 'pw', '127.0.0.1');
+    const login = await handler.login('alice', 'pw-correct-horse', '127.0.0.1');
     assert.ok(login.ok);
     clock.advance(5 * HOUR);
     assert.equal((await handler.authenticateToken(login.token))?.renewedToken, undefined);
@@ -124,14 +124,14 @@ describe('encapsulated token lifecycle', () => {
 
   it('checks expiry and generation on every request even when the token is cached', async () => {
     const { services, clock, handler } = await setup(true);
-    const login = await handler.login('alice', 'pw', '127.0.0.1');
+    const login = await handler.login('alice', 'pw-correct-horse', '127.0.0.1');
     assert.ok(login.ok);
     assert.ok(await handler.authenticateToken(login.token));
     assert.ok(await handler.authenticateToken(login.token));
     await services.users.incrementGeneration('alice');
     assert.equal(await handler.authenticateToken(login.token), null, 'stale generation');
-    await services.users.createUser('bob', { password: 'pw' });
-    const bob = await handler.login('bob', 'pw', '127.0.0.1');
+    await services.users.createUser('bob', { password: 'pw-correct-horse' });
+    const bob = await handler.login('bob', 'pw-correct-horse', '127.0.0.1');
     assert.ok(bob.ok);
     assert.ok(await handler.authenticateToken(bob.token));
     clock.advance(12 * HOUR + 1000);

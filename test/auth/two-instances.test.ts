@@ -16,7 +16,7 @@ describe('encapsulated tokens across instances', () => {
     const first = await startTestInstance(join(tempDir(), 'a'), { name: 'a' });
     t.after(() => first.stop()); // also when an assertion fails before the second instance runs
     await first.services.config.update('capsule.auth.token', { 'token.encapsulated': true });
-    await first.services.users.createUser('alice', { password: 'alice-pw' });
+    await first.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
     const bundle = join(tempDir(), 'keys.bundle');
     const exported = await runCli(['keys', 'export', '--out', bundle, '--home', first.services.home.root], { env: PASS });
     assert.equal(exported.code, 0, exported.stderr);
@@ -25,15 +25,15 @@ describe('encapsulated tokens across instances', () => {
     const imported = await runCli(['keys', 'import', '--in', bundle, '--home', secondHome], { env: PASS });
     assert.equal(imported.code, 0, imported.stderr);
     const { logger, lines } = capturedLogger();
-    const second = await startInstance({ home: secondHome, port: 0, hasher: fastHasher, logger, env: { CAPSULE_ADMIN_PASSWORD: 'x' }, name: 'b' });
+    const second = await startInstance({ home: secondHome, port: 0, hasher: fastHasher, logger, env: { CAPSULE_ADMIN_PASSWORD: 'x-correct-horse' }, name: 'b' });
     t.after(() => second.stop());
-    const token = await login(first.url, 'alice', 'alice-pw');
+    const token = await login(first.url, 'alice', 'alice-pw-correct-horse');
     assert.equal(await sessionStatus(first.url, token), 200);
     assert.equal(await sessionStatus(second.url, token), 401, 'alice does not exist on b yet');
     assert.ok(lines.some((line) => line.includes('valid token for alice, but alice does not exist on this instance')));
     assert.ok(!lines.some((line) => line.includes(token)), 'the token itself is never logged');
 
-    await second.services.users.createUser('alice', { password: 'another-pw' });
+    await second.services.users.createUser('alice', { password: 'another-pw-correct-horse' });
     const response = await fetch(`${second.url}/api/session`, withToken(token));
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('x-capsule-instance'), 'b');

@@ -22,7 +22,7 @@ describe('capsule users and groups', () => {
 
   it('adds a user with its password from standard input, in groups, and lists it', async () => {
     assert.equal((await runCli(['groups', 'add', 'editors', '--home', home])).code, 0);
-    const added = await runCli(['users', 'add', 'alice', '--password-stdin', '--group', 'editors', '--home', home], { stdin: 'pw-alice\n' });
+    const added = await runCli(['users', 'add', 'alice', '--password-stdin', '--group', 'editors', '--home', home], { stdin: 'pw-alice-correct-horse\n' });
     assert.equal(added.code, 0, added.stderr);
     assert.match(added.stdout, /added user alice \(editors\)/);
     const list = await runCli(['users', 'list', '--json', '--home', home]);
@@ -33,22 +33,22 @@ describe('capsule users and groups', () => {
 
   it('changes the password, disables and enables, with the trailing newline of stdin not part of it', async () => {
     const services = async () => openServices({ home, clock: systemClock });
-    await runCli(['users', 'add', 'bob', '--password-stdin', '--home', home], { stdin: 'first\n' });
-    assert.equal((await runCli(['users', 'passwd', 'bob', '--password-stdin', '--home', home], { stdin: 'second\r\n' })).code, 0);
+    await runCli(['users', 'add', 'bob', '--password-stdin', '--home', home], { stdin: 'first-password\n' });
+    assert.equal((await runCli(['users', 'passwd', 'bob', '--password-stdin', '--home', home], { stdin: 'second-password\r\n' })).code, 0);
     let s = await services();
-    assert.equal(await s.users.authenticate('bob', 'first'), null);
-    assert.equal((await s.users.authenticate('bob', 'second'))?.id, 'bob');
+    assert.equal(await s.users.authenticate('bob', 'first-password'), null);
+    assert.equal((await s.users.authenticate('bob', 'second-password'))?.id, 'bob');
     await s.close();
     assert.equal((await runCli(['users', 'disable', 'bob', '--home', home])).code, 0);
     s = await services();
-    assert.equal(await s.users.authenticate('bob', 'second'), null);
+    assert.equal(await s.users.authenticate('bob', 'second-password'), null);
     await s.close();
     const enabled = await runCli(['users', 'enable', 'bob', '--json', '--home', home]);
     assert.equal(jsonOf<{ disabled: boolean }>(enabled).disabled, false);
   });
 
   it('manages group members and removes users', async () => {
-    await runCli(['users', 'add', 'carol', '--password-stdin', '--home', home], { stdin: 'pw' });
+    await runCli(['users', 'add', 'carol', '--password-stdin', '--home', home], { stdin: 'pw-correct-horse' });
     await runCli(['groups', 'add', 'authors', '--home', home]);
     assert.equal((await runCli(['groups', 'add-member', 'authors', 'carol', '--home', home])).code, 0);
     let groups = jsonOf<Array<{ id: string; members: string[] }>>(await runCli(['groups', 'list', '--json', '--home', home]));
@@ -74,11 +74,11 @@ describe('capsule users and groups', () => {
   it('refuses bad input with one line, exit 2, and writes nothing', async () => {
     const before = (await runCli(['users', 'list', '--json', '--home', home])).stdout;
     const cases: Array<[string[], string | undefined, RegExp]> = [
-      [['users', 'add', 'alice', '--password-stdin'], 'x', /already exists/],
-      [['users', 'add', 'bad/id', '--password-stdin'], 'x', /may use only letters/],
+      [['users', 'add', 'alice', '--password-stdin'], 'x-correct-horse', /already exists/],
+      [['users', 'add', 'bad/id', '--password-stdin'], 'x-correct-horse', /may use only letters/],
       [['users', 'add', 'dora'], undefined, /--password-stdin/],
       [['users', 'add', 'dora', '--password-stdin'], '', /no password/],
-      [['users', 'add', 'dora', '--password-stdin', '--group', 'nope'], 'x', /no group 'nope'/],
+      [['users', 'add', 'dora', '--password-stdin', '--group', 'nope'], 'x-correct-horse', /no group 'nope'/],
       [['users', 'add'], undefined, /missing required argument/],
       [['users', 'add', 'dora', '--colour', 'red'], undefined, /unknown option/],
       [['users', 'remove', 'ghost'], undefined, /no user 'ghost'/],

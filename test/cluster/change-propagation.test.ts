@@ -59,8 +59,8 @@ describe('two instances on one PostgreSQL repository', () => {
   });
 
   it('sees users, groups and a disabled account changed through the other', async () => {
-    await a.services.users.createUser('bob', { password: 'bob-pw' });
-    const token = await login(b.url, 'bob', 'bob-pw');
+    await a.services.users.createUser('bob', { password: 'bob-pw-correct-horse' });
+    const token = await login(b.url, 'bob', 'bob-pw-correct-horse');
     assert.deepEqual(await sessionOf(b.url, token), { status: 200, groups: [] }); // now cached on b
     await a.services.users.createGroup('editors');
     await a.services.users.addMember('editors', 'bob');
@@ -73,8 +73,8 @@ describe('two instances on one PostgreSQL repository', () => {
     await a.services.config.update('capsule.auth.token', { 'token.encapsulated': true, 'token.expiration': 7_200_000 });
     await eventually('a configuration change', () => b.services.config.current('capsule.auth.token')['token.expiration'] === 7_200_000);
 
-    await a.services.users.createUser('carol', { password: 'carol-pw' });
-    const token = await login(b.url, 'carol', 'carol-pw');
+    await a.services.users.createUser('carol', { password: 'carol-pw-correct-horse' });
+    const token = await login(b.url, 'carol', 'carol-pw-correct-horse');
     assert.match(token, /^ey/, 'an encapsulated token');
     assert.equal((await sessionOf(b.url, token)).status, 200);
     await a.tokens.logoutEverywhere('carol');

@@ -27,9 +27,9 @@ process.stdin.destroy();
 let created = 0, refused = 0;
 for (let i = 0; i < Number(count); i++) {
   // the same ids from both processes: each is created once, the other is told it exists
-  try { await users.createUser('shared-' + i, { password: 'pw' }); created++; }
+  try { await users.createUser('shared-' + i, { password: 'pw-correct-horse' }); created++; }
   catch (e) { if (e.code === 'USER_EXISTS') refused++; else throw e; }
-  const mine = await users.createUser(me + '-' + i, { password: 'pw' });
+  const mine = await users.createUser(me + '-' + i, { password: 'pw-correct-horse' });
   await users.addMember('editors', mine.id);            // read members, write members + 1
   await config.update('test.pid', { [me + '-' + i]: i });   // read the PID, merge one key
   await tokens.create({ id: 'alice', path: '/home/users/a/alice' }, Date.now(), 60_000);
@@ -51,7 +51,7 @@ describe('users, configuration and tokens written by two processes at once (post
     const repo = await openPostgresRepository({ url, create: true, clock: systemClock });
     const users = createUserManager({ repo, hasher: fastHasher });
     await users.createGroup('editors');
-    await users.createUser('alice', { password: 'pw' });
+    await users.createUser('alice', { password: 'pw-correct-horse' });
     const count = 25;
     const results = await twoWriters(url, count);
     const [a, b] = [results[0]!, results[1]!];

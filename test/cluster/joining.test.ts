@@ -31,13 +31,13 @@ describe('homes on a PostgreSQL repository', () => {
     assert.match(remembered, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/capsule_\d+_\d+\n$/);
     assert.ok(!existsSync(join(home, 'repository', 'repository.sqlite')), 'no SQLite file beside it');
 
-    const added = await runCli(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: 'alice-pw\n', env: pg.env });
+    const added = await runCli(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: 'alice-pw-correct-horse\n', env: pg.env });
     assert.equal(added.code, 0, added.stderr);
     const listed = await runCli(['users', 'list', '--json', '--home', home], { env: pg.env });
     assert.ok(JSON.stringify(jsonOf(listed)).includes('alice'));
     const login = await fetch(`${server.url}/j_security_check`, {
       method: 'POST',
-      body: new URLSearchParams({ j_username: 'alice', j_password: 'alice-pw' }),
+      body: new URLSearchParams({ j_username: 'alice', j_password: 'alice-pw-correct-horse' }),
       redirect: 'manual',
     });
     assert.ok(login.headers.get('set-cookie')?.includes('login-token='), 'the running instance sees the user the CLI added');

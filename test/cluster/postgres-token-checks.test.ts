@@ -69,8 +69,8 @@ describe('a valid token while PostgreSQL cannot serve (postgres)', () => {
     const { instance, database, lines } = await instanceOnPostgres(pg);
     t.after(() => instance.stop());
     await instance.services.config.update('capsule.auth.token', { 'token.encapsulated': true });
-    await instance.services.users.createUser('alice', { password: 'alice-pw' });
-    const token = await login(instance.url, 'alice', 'alice-pw');
+    await instance.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
+    const token = await login(instance.url, 'alice', 'alice-pw-correct-horse');
 
     const holder = new pg_.Client({ connectionString: pg.urlWithPassword(database) });
     await holder.connect();

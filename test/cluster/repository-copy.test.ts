@@ -31,9 +31,9 @@ async function sessionUser(url: string, cookie: string): Promise<string | null> 
 async function sqliteHome(): Promise<{ home: string; cookie: string }> {
   const home = join(tempDir(), 'old');
   const server = await startServerProcess({ home, env: ADMIN });
-  assert.equal((await runCli(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: 'alice-pw\n' })).code, 0);
+  assert.equal((await runCli(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: 'alice-pw-correct-horse\n' })).code, 0);
   assert.equal((await runCli(['config', 'set', 'capsule.auth.token', 'token.expiration=3600000', '--home', home])).code, 0);
-  const cookie = await login(server.url, 'alice', 'alice-pw');
+  const cookie = await login(server.url, 'alice', 'alice-pw-correct-horse');
   await server.stop();
   return { home, cookie };
 }
@@ -59,7 +59,7 @@ describe('moving a home between SQLite and PostgreSQL', () => {
     assert.deepEqual(info, { ...info, backend: 'postgres', nodeCount: result.nodes });
     const server = await startServerProcess({ home, env: { ...ADMIN, ...pg.env } });
     assert.equal(await sessionUser(server.url, cookie), 'alice', 'a stateful token issued before the move still works (ids kept)');
-    await login(server.url, 'alice', 'alice-pw');
+    await login(server.url, 'alice', 'alice-pw-correct-horse');
     const config = await runCli(['config', 'get', 'capsule.auth.token', '--json', '--home', home], { env: pg.env });
     assert.match(config.stdout, /3600000/);
     await server.stop();

@@ -13,7 +13,7 @@ describe('a running instance and configuration written by another process', () =
     const home = join(tempDir(), 'home');
     mkdirSync(join(home, 'config'), { recursive: true });
     writeFileSync(join(home, 'config', `${TOKEN_PID}.json`), JSON.stringify({ 'token.expiration': 3_600_000 }));
-    const instance = await startInstance({ home, port: 0, hasher: fastHasher, env: { CAPSULE_ADMIN_PASSWORD: 'x' } });
+    const instance = await startInstance({ home, port: 0, hasher: fastHasher, env: { CAPSULE_ADMIN_PASSWORD: 'x-correct-horse' } });
     try {
       assert.equal(instance.services.config.current(TOKEN_PID)['token.expiration'], 3_600_000, 'config file applied at start');
       assert.equal(instance.services.config.current(TOKEN_PID)['token.encapsulated'], false);

@@ -148,7 +148,7 @@ describe('the console pages in Chromium', () => {
   it('users: shows what is wrong, escaped, and keeps an administrator from locking themselves out', async () => {
     await open('users');
     await page.getByLabel('User id').fill('<script>window.__injected = 1</script>');
-    await page.locator('#new-user-password').fill('pw');
+    await page.locator('#new-user-password').fill('pw-correct-horse');
     await page.getByRole('button', { name: 'Create user' }).click();
     await page.waitForLoadState();
     assert.match((await page.locator('.notice.error').textContent()) ?? '', /may use only letters/);

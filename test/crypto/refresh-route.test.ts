@@ -11,9 +11,9 @@ describe('POST /system/console/crypto/refresh', () => {
   it('reloads the keys for administrators only', async () => {
     const instance = await startTestInstance(join(tempDir(), 'home'));
     try {
-      await instance.services.users.createUser('alice', { password: 'alice-pw' });
+      await instance.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
       const admin = await login(instance.url, 'admin', 'admin-password');
-      const alice = await login(instance.url, 'alice', 'alice-pw');
+      const alice = await login(instance.url, 'alice', 'alice-pw-correct-horse');
       const refresh = (init: RequestInit = {}) => fetch(`${instance.url}/system/console/crypto/refresh`, { method: 'POST', ...init });
       assert.equal((await refresh()).status, 401);
       assert.equal((await refresh(withToken(alice))).status, 403);

@@ -171,10 +171,10 @@ describe('PostgreSQL farm store: least privilege', () => {
     closing.push(() => owner.close());
     await owner.ping(); // the owner's first use makes the table
     const database = new URL(url).pathname.slice(1);
-    await pg.sql(database, "CREATE ROLE farm_member LOGIN PASSWORD 'member-pw'");
+    await pg.sql(database, "CREATE ROLE farm_member LOGIN PASSWORD 'member-pw-correct-horse'");
     await pg.sql(database, 'REVOKE CREATE ON SCHEMA public FROM PUBLIC');
     await pg.sql(database, 'GRANT SELECT, INSERT, UPDATE, DELETE ON capsule_farm_records TO farm_member');
-    const member = createPostgresFarmStore({ url: `postgres://farm_member@${pg.host}:${pg.port}/${database}`, password: 'member-pw', clock: systemClock });
+    const member = createPostgresFarmStore({ url: `postgres://farm_member@${pg.host}:${pg.port}/${database}`, password: 'member-pw-correct-horse', clock: systemClock });
     closing.push(() => member.close());
     await member.update('counts', 'erin', increment);
     assert.deepEqual((await owner.get('counts', 'erin'))?.value, { count: 1 });

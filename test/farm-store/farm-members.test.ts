@@ -32,7 +32,7 @@ describe('two members sharing one PostgreSQL farm store', () => {
       });
       members.push(instance);
       await instance.services.config.update('capsule.farm.store', { url: storeUrl, password: '$[env:SECRET_FARM_STORE]' });
-      for (const user of ['alice', 'dave']) await instance.services.users.createUser(user, { password: `${user}-pw` });
+      for (const user of ['alice', 'dave']) await instance.services.users.createUser(user, { password: `${user}-pw-correct-horse` });
     }
   });
   after(async () => {
@@ -56,12 +56,12 @@ describe('two members sharing one PostgreSQL farm store', () => {
         assert.equal((await login(member(), 'alice', `guess-${i}`)).status, 401);
       }
     }
-    assert.equal((await login(b(), 'alice', 'alice-pw')).status, 401, 'locked on the member that saw 4 failures');
-    assert.equal((await login(a(), 'alice', 'alice-pw')).status, 401);
+    assert.equal((await login(b(), 'alice', 'alice-pw-correct-horse')).status, 401, 'locked on the member that saw 4 failures');
+    assert.equal((await login(a(), 'alice', 'alice-pw-correct-horse')).status, 401);
     const rows = await cluster.sql<{ n: string }>('farm', "SELECT count(*) AS n FROM capsule_farm_records WHERE space = 'login-failures' AND key = 'alice'");
     assert.equal(rows[0]?.n, '1', 'the count is in the farm store, once');
     assert.equal(await a().bruteForce.unlock('alice', 'admin'), true);
-    assert.equal((await login(b(), 'alice', 'alice-pw')).status, 200, 'an unlock on one member clears it for all');
+    assert.equal((await login(b(), 'alice', 'alice-pw-correct-horse')).status, 200, 'an unlock on one member clears it for all');
   });
 
   it('failures on both members at the same instant all count', async () => {
@@ -83,13 +83,13 @@ describe('two members sharing one PostgreSQL farm store', () => {
     assert.equal(before, 1);
 
     await cluster.kill();
-    const refused = await login(a(), 'alice', 'alice-pw');
+    const refused = await login(a(), 'alice', 'alice-pw-correct-horse');
     assert.equal(refused.status, 503, 'closed: never a 500, never a password checked');
     assert.equal(refused.body.error?.code, 'SIGN_IN_UNAVAILABLE');
     assert.match(refused.body.error?.message ?? '', /sign-in is unavailable/);
     assert.equal((await login(a(), 'alice', 'wrong')).status, 503, 'a wrong password gets the same answer');
     assert.equal((await login(b(), 'alice', 'wrong')).status, 401, 'open: counted on the instance');
-    assert.equal((await login(b(), 'alice', 'alice-pw')).status, 200, 'open: the right password works');
+    assert.equal((await login(b(), 'alice', 'alice-pw-correct-horse')).status, 200, 'open: the right password works');
     const adminToken = (await fetch(`${b().url}/j_security_check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ j_username: 'admin', j_password: 'admin-password' }) })).headers
       .getSetCookie()
       .join('')
@@ -112,6 +112,6 @@ describe('two members sharing one PostgreSQL farm store', () => {
     assert.equal((await login(a(), 'alice', 'wrong')).status, 401, 'the store answers again: counted');
     assert.equal((await b().bruteForce.status('alice'))?.failures, 2, 'on the farm store, which kept the count through the crash (and the refused unlock changed nothing)');
     assert.equal((await a().health.run('farm-store')).checks.find((check) => check.name === 'farm-store')!.status, 'ok');
-    assert.equal((await login(a(), 'alice', 'alice-pw')).status, 200);
+    assert.equal((await login(a(), 'alice', 'alice-pw-correct-horse')).status, 200);
   });
 });

@@ -112,7 +112,7 @@ describe('capsule farm init', () => {
     assert.equal(status.code, 1, status.stderr);
     for (const name of ['author', 'publish-1', 'publish-2', 'publish-3']) assert.match(status.stdout, new RegExp(`^RED: ${name} \\(http://127\\.0\\.0\\.\\d:${memberPort}\\) does not answer`, 'm'));
     const down = /author \(http:\/\/127\.0\.0\.2:\d+\) does not answer \(connection refused\); start it/;
-    assertOneLine(await runCli(['farm', 'users', 'add', 'bob', '--password-stdin', '--dir', dir], { stdin: 'bob-pw' }), 1, down);
+    assertOneLine(await runCli(['farm', 'users', 'add', 'bob', '--password-stdin', '--dir', dir], { stdin: 'bob-pw-correct-horse' }), 1, down);
     assertOneLine(await runCli(['farm', 'users', 'remove', 'bob', '--dir', dir]), 1, down);
     assertOneLine(await runCli(['farm', 'rotate-hmac', '--dir', dir]), 1, down);
     assertOneLine(await runCli(['farm', 'add-instance', '--dir', dir]), 1, down);

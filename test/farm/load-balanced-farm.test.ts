@@ -15,7 +15,7 @@ import { adminToken, memberView, runIn, waitUntil, type Member } from '../helper
 // front of the publishes. Every other farm command runs from a folder holding nothing but
 // farm.json and admin-password, so it can reach the members over HTTP only.
 
-const ALICE = { id: 'alice', password: 'alice-pw' };
+const ALICE = { id: 'alice', password: 'alice-pw-correct-horse' };
 
 let farm: LocalFarm;
 let up: FarmProcess;
@@ -91,10 +91,10 @@ describe('the local farm: an author and publishes on their own loopback addresse
     assert.deepEqual([...(await loginsThroughLb(['publish-1', 'publish-2']))].sort(), ['publish-1', 'publish-2']);
 
     // The password changes everywhere the same way.
-    const passwd = await farm.operator(['farm', 'users', 'passwd', ALICE.id, '--password-stdin', '--wait', '20'], 'alice-new');
+    const passwd = await farm.operator(['farm', 'users', 'passwd', ALICE.id, '--password-stdin', '--wait', '20'], 'alice-new-correct-horse');
     assert.equal(passwd.code, 0, passwd.stderr);
     for (const publish of publishes()) {
-      assert.equal((await loginStatus(publish.url, ALICE.id, 'alice-new')).status, 200, `${publish.name} has the new password`);
+      assert.equal((await loginStatus(publish.url, ALICE.id, 'alice-new-correct-horse')).status, 200, `${publish.name} has the new password`);
       assert.equal((await loginStatus(publish.url, ALICE.id, ALICE.password)).status, 401, `${publish.name} refuses the old one`);
     }
     assert.equal((await farm.operator(['farm', 'users', 'passwd', ALICE.id, '--password-stdin', '--wait', '20'], ALICE.password)).code, 0);
@@ -235,9 +235,9 @@ describe('the local farm: an author and publishes on their own loopback addresse
     assert.match(red.stdout, /^RED: publish-2 \(http:\/\/127\.0\.0\.4:\d+\) does not answer \(connection refused\)/m);
     assert.match(red.stderr, /farm red: 1 problem/);
     // A change made meanwhile waits in the author's outbox for it; --wait says which publish lacks it.
-    const waited = await farm.operator(['farm', 'users', 'add', 'carol', '--password-stdin', '--wait', '2'], 'carol-pw');
+    const waited = await farm.operator(['farm', 'users', 'add', 'carol', '--password-stdin', '--wait', '2'], 'carol-pw-correct-horse');
     oneLine(waited, 1, /carol changed on author, but not yet replicated to publish-2 \(1 queued, last error: .*\) after 2 s; it is delivered once they answer/);
-    assert.equal((await loginStatus(publishes()[0]!.url, 'carol', 'carol-pw')).status, 200, 'the others have it');
+    assert.equal((await loginStatus(publishes()[0]!.url, 'carol', 'carol-pw-correct-horse')).status, 200, 'the others have it');
   });
 
   it('SIGTERM to farm up stops every process it started', async () => {

@@ -11,7 +11,7 @@ import { farmUp, initLocalFarm, type FarmProcess, type LocalFarm } from '../help
 // `GET /system/health/ready`, so nobody is kept from logging in by a third party being down.
 
 const PUBLISHERS = 2;
-const ALICE = { id: 'alice', password: 'alice-pw' };
+const ALICE = { id: 'alice', password: 'alice-pw-correct-horse' };
 const CHECK_INTERVAL_MS = 300;
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {

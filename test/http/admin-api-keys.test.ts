@@ -38,8 +38,8 @@ describe('admin API keys over HTTP', () => {
     });
     keys = createAdminKeyStore({ repo: instance.services.repo, clock: instance.services.clock });
     ({ key, info: { id: keyId } } = await keys.create('ops'));
-    await instance.services.users.createUser('editor', { password: 'editor-pw' });
-    editor = await login(instance.url, 'editor', 'editor-pw');
+    await instance.services.users.createUser('editor', { password: 'editor-pw-correct-horse' });
+    editor = await login(instance.url, 'editor', 'editor-pw-correct-horse');
     await instance.services.repo.transaction(async (tx) => {
       await tx.addNode('/content/secret', { type: 'capsule:Content', properties: { title: 'Secret', allowedGroups: ['administrators'] } });
     });

@@ -46,10 +46,10 @@ describe('the administrator APIs refuse a logged-in user who is not an administr
   before(async () => {
     home = join(tempDir(), 'home');
     instance = await startTestInstance(home);
-    await instance.services.users.createUser('editor', { password: 'editor-pw' });
-    await instance.services.users.createUser('other', { password: 'other-pw' });
+    await instance.services.users.createUser('editor', { password: 'editor-pw-correct-horse' });
+    await instance.services.users.createUser('other', { password: 'other-pw-correct-horse' });
     adminToken = await login(instance.url, 'admin', 'admin-password');
-    editorToken = await login(instance.url, 'editor', 'editor-pw');
+    editorToken = await login(instance.url, 'editor', 'editor-pw-correct-horse');
     // A lock an operator holds, that the editor then tries to release.
     assert.equal((await call(`${instance.url}/system/farm/lock`, 'POST', adminToken, { holder: 'operator', leaseMs: 600_000 })).status, 200);
   });
@@ -79,8 +79,8 @@ describe('the administrator APIs refuse a logged-in user who is not an administr
       ['POST', '/system/farm/hmac/promote', { expectedKid: currentKid, keepPrevious: false }],
       ['POST', '/system/farm/lock', { holder: 'editor', leaseMs: 600_000 }],
       ['POST', '/system/farm/unlock', { holder: 'operator' }],
-      ['POST', '/system/farm/users', { id: 'mallory', password: 'mallory-pw', groups: ['editors'] }],
-      ['POST', '/system/farm/users/passwd', { id: 'editor', password: 'changed-pw' }],
+      ['POST', '/system/farm/users', { id: 'mallory', password: 'mallory-pw-correct-horse', groups: ['editors'] }],
+      ['POST', '/system/farm/users/passwd', { id: 'editor', password: 'changed-pw-correct-horse' }],
       ['POST', '/system/farm/users/remove', { id: 'other' }],
       ['POST', '/system/farm/keys/export', { publicKey: newKeyExchange().publicKey }],
       ['POST', '/system/farm/agents', { name: 'publish-9', url: 'http://127.0.0.9:4503', transportUser: 'replicator', transportPassword: 'transport-pw' }],
@@ -95,8 +95,8 @@ describe('the administrator APIs refuse a logged-in user who is not an administr
       assert.equal(answer.json.error?.message, 'administrators only');
     }
     assert.deepEqual(await state(), before, 'nothing changed');
-    await login(instance.url, 'editor', 'editor-pw');
-    await login(instance.url, 'other', 'other-pw');
+    await login(instance.url, 'editor', 'editor-pw-correct-horse');
+    await login(instance.url, 'other', 'other-pw-correct-horse');
   });
 });
 

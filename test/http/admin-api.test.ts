@@ -33,9 +33,9 @@ describe('the admin API scope', () => {
       env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' },
       logger: captured.logger,
     });
-    await instance.services.users.createUser('editor', { password: 'editor-pw' });
+    await instance.services.users.createUser('editor', { password: 'editor-pw-correct-horse' });
     admin = await login(instance.url, 'admin', 'admin-password');
-    editor = await login(instance.url, 'editor', 'editor-pw');
+    editor = await login(instance.url, 'editor', 'editor-pw-correct-horse');
   });
   after(() => instance.stop());
 
@@ -91,7 +91,7 @@ describe('the admin API scope', () => {
   });
 
   it('guards logout-everywhere in the scope: refused before acting and recorded, the target\'s tokens still valid', async () => {
-    const target = await login(instance.url, 'editor', 'editor-pw');
+    const target = await login(instance.url, 'editor', 'editor-pw-correct-horse');
     const refused = await post('/api/users/editor/logout-everywhere', editor, {});
     assert.equal(refused.status, 403);
     assert.equal(((await refused.json()) as { error: { message: string } }).error.message, 'administrators only');

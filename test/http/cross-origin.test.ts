@@ -21,7 +21,7 @@ describe('state-changing requests from another site', () => {
   before(async () => {
     instance = await startTestInstance(join(tempDir(), 'home'));
     url = instance.url;
-    await instance.services.users.createUser('alice', { password: 'alice-pw' });
+    await instance.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
     admin = await login(url, 'admin', 'admin-password');
   });
   after(() => instance.stop());
@@ -47,13 +47,13 @@ describe('state-changing requests from another site', () => {
   });
 
   it('refuses a login form posted from another site (login CSRF)', async () => {
-    const response = await post('/j_security_check', null, { origin: 'http://evil.example' }, 'j_username=alice&j_password=alice-pw');
+    const response = await post('/j_security_check', null, { origin: 'http://evil.example' }, 'j_username=alice&j_password=alice-pw-correct-horse');
     assert.equal(response.status, 403);
     assert.equal(response.headers.getSetCookie().length, 0, 'no cookie was set');
   });
 
   it('logout by cookie needs this site: a foreign origin, or no word at all without the CSRF token, is refused', async () => {
-    const token = await login(url, 'alice', 'alice-pw');
+    const token = await login(url, 'alice', 'alice-pw-correct-horse');
     for (const { name, headers } of FOREIGN) assert.equal((await post('/system/sling/logout', token, headers)).status, 403, name);
     const silent = await post('/system/sling/logout', token);
     assert.equal(silent.status, 403, 'a cookie and no origin information: needs the CSRF token');
@@ -74,7 +74,7 @@ describe('state-changing requests from another site', () => {
     assert.equal(response.status, 303);
     assert.equal(await sessionStatus(url, token), 401);
 
-    const scripted = await login(url, 'alice', 'alice-pw');
+    const scripted = await login(url, 'alice', 'alice-pw-correct-horse');
     const byHeader = await fetch(`${url}/system/sling/logout`, { method: 'POST', headers: { 'login-token': scripted } });
     assert.equal(byHeader.status, 200, 'no cookie, nothing a browser adds by itself');
     assert.equal(await sessionStatus(url, scripted), 401);

@@ -21,7 +21,7 @@ describe('GET /system/metrics', () => {
   let adminToken: string;
   before(async () => {
     instance = await startTestInstance(join(tempDir(), 'home'));
-    await instance.services.users.createUser('alice', { password: 'alice-pw' });
+    await instance.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
     adminToken = await login(instance.url, 'admin', 'admin-password');
   });
   after(() => instance.stop());
@@ -30,7 +30,7 @@ describe('GET /system/metrics', () => {
 
   it('is for administrators and the configured scrape token only', async () => {
     assert.equal((await scrape({})).status, 401);
-    const alice = await login(instance.url, 'alice', 'alice-pw');
+    const alice = await login(instance.url, 'alice', 'alice-pw-correct-horse');
     assert.equal((await scrape({ 'login-token': alice })).status, 403, 'a user who is not an administrator');
     assert.equal((await scrape({ authorization: `Bearer ${SCRAPE_TOKEN}` })).status, 403, 'no scrape token is configured yet');
 
@@ -47,7 +47,7 @@ describe('GET /system/metrics', () => {
 
   it('counts logins by outcome, token verifications by kind and outcome, request latency and health check states', async () => {
     const before = await (await scrape({ 'login-token': adminToken })).text();
-    const token = await login(instance.url, 'alice', 'alice-pw');
+    const token = await login(instance.url, 'alice', 'alice-pw-correct-horse');
     // Five failures lock bob (the quick-login check off: the count alone decides), the sixth meets the lock.
     await instance.services.config.update('capsule.auth.bruteforce', { maxFailures: 5, quickLoginCheckMilliSeconds: 0 });
     for (let i = 0; i < 6; i++) {
@@ -77,7 +77,7 @@ describe('GET /system/metrics', () => {
   it('shows the queue depth and lag of each replication agent', async () => {
     // An agent whose publish does not answer (nothing listens on port 9): changes wait in its queue.
     await instance.services.config.update(agentPid('publish-1'), { url: 'http://127.0.0.1:9', 'transport.user': 'replicator', 'transport.password': 'transport-pw' });
-    await instance.services.users.createUser('carol', { password: 'carol-pw' });
+    await instance.services.users.createUser('carol', { password: 'carol-pw-correct-horse' });
     let depth = 0;
     for (let attempt = 0; attempt < 100 && depth === 0; attempt++) {
       const text = await (await scrape({ authorization: `Bearer ${SCRAPE_TOKEN}` })).text();

@@ -75,8 +75,8 @@ describe('request ids', () => {
     const direct = await failedLogin('127.0.0.1', instance.url, 'forged-by-client');
     assert.match(direct.requestId ?? '', UUID);
 
-    await instance.services.users.createUser('dora', { password: 'dora-pw' });
-    const login = await fetch(`${instance.url}/j_security_check`, { method: 'POST', body: new URLSearchParams({ j_username: 'dora', j_password: 'dora-pw' }) });
+    await instance.services.users.createUser('dora', { password: 'dora-pw-correct-horse' });
+    const login = await fetch(`${instance.url}/j_security_check`, { method: 'POST', body: new URLSearchParams({ j_username: 'dora', j_password: 'dora-pw-correct-horse' }) });
     const token = /login-token=([^;]+)/.exec(login.headers.getSetCookie().join('\n'))?.[1];
     assert.ok(token);
     await instance.services.users.setDisabled('dora', true);

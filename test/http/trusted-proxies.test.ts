@@ -56,11 +56,11 @@ describe('trusted proxies (capsule.http proxies.trusted)', () => {
 
   it('honours X-Forwarded-For and X-Forwarded-Proto from a trusted proxy, live', async () => {
     await instance.services.config.update(HTTP_PID, { 'proxies.trusted': ['127.0.0.0/8'] });
-    await instance.services.users.createUser('alice', { password: 'alice-pw' });
+    await instance.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
     const response = await fetch(`${instance.url}/j_security_check`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' },
-      body: 'j_username=alice&j_password=alice-pw',
+      body: 'j_username=alice&j_password=alice-pw-correct-horse',
     });
     assert.equal(response.status, 200, 'a client the proxy names is not the one that was throttled');
     assert.match(response.headers.getSetCookie()[0]!, /; Secure/, 'the proxy ended TLS: the cookie is Secure');
@@ -68,12 +68,12 @@ describe('trusted proxies (capsule.http proxies.trusted)', () => {
 
   it('ignores X-Forwarded-For and X-Forwarded-Proto from a peer that is not in the list', async () => {
     await instance.services.config.update(HTTP_PID, { 'proxies.trusted': ['127.0.0.2'] });
-    await instance.services.users.createUser('bob', { password: 'bob-pw' });
+    await instance.services.users.createUser('bob', { password: 'bob-pw-correct-horse' });
     const forged = { 'x-forwarded-for': '203.0.113.77', 'x-forwarded-proto': 'https' };
-    const untrusted = await loginFrom('127.0.0.3', instance.url, { j_username: 'bob', j_password: 'bob-pw' }, forged);
+    const untrusted = await loginFrom('127.0.0.3', instance.url, { j_username: 'bob', j_password: 'bob-pw-correct-horse' }, forged);
     assert.equal(untrusted.status, 200);
     assert.doesNotMatch(untrusted.setCookie[0]!, /; Secure/, 'plain HTTP as the peer really is: no Secure flag');
-    const trusted = await loginFrom('127.0.0.2', instance.url, { j_username: 'bob', j_password: 'bob-pw' }, forged);
+    const trusted = await loginFrom('127.0.0.2', instance.url, { j_username: 'bob', j_password: 'bob-pw-correct-horse' }, forged);
     assert.match(trusted.setCookie[0]!, /; Secure/, 'the listed proxy is believed');
 
     // Every failed login of the untrusted peer counts against its own address, whatever it claims.

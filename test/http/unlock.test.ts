@@ -17,7 +17,7 @@ interface Line {
 
 async function lockOut(instance: RunningInstance, user: string): Promise<void> {
   for (let i = 0; i < 10; i++) await instance.tokens.checkPassword(user, `guess-${i}`, `10.9.0.${i}`);
-  assert.equal((await instance.tokens.checkPassword(user, `${user}-pw`, '10.9.1.1')).ok, false, `${user} is locked`);
+  assert.equal((await instance.tokens.checkPassword(user, `${user}-pw-correct-horse`, '10.9.1.1')).ok, false, `${user} is locked`);
 }
 
 describe('unlock: POST /api/users/:id/unlock in the admin API scope', () => {
@@ -31,9 +31,9 @@ describe('unlock: POST /api/users/:id/unlock in the admin API scope', () => {
     const captured = capturedLogger('info');
     lines = captured.lines;
     instance = await startInstance({ home: join(tempDir(), 'home'), port: 0, hasher: fastHasher, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' }, logger: captured.logger, name: 'author-1' });
-    for (const user of ['editor', 'alice']) await instance.services.users.createUser(user, { password: `${user}-pw` });
+    for (const user of ['editor', 'alice']) await instance.services.users.createUser(user, { password: `${user}-pw-correct-horse` });
     admin = await login(instance.url, 'admin', 'admin-password');
-    editor = await login(instance.url, 'editor', 'editor-pw');
+    editor = await login(instance.url, 'editor', 'editor-pw-correct-horse');
   });
   after(() => instance.stop());
 
@@ -47,7 +47,7 @@ describe('unlock: POST /api/users/:id/unlock in the admin API scope', () => {
     assert.equal(refused.status, 403);
     assert.equal((await unlock('alice', null)).status, 401);
     assert.deepEqual(await instance.bruteForce.status('alice'), before, 'nothing changed');
-    assert.equal((await instance.tokens.checkPassword('alice', 'alice-pw', '10.9.1.2')).ok, false, 'still locked');
+    assert.equal((await instance.tokens.checkPassword('alice', 'alice-pw-correct-horse', '10.9.1.2')).ok, false, 'still locked');
     assert.equal(audit().filter((line) => line.event === 'account-unlocked').length, 0);
   });
 
@@ -55,7 +55,7 @@ describe('unlock: POST /api/users/:id/unlock in the admin API scope', () => {
     const response = await unlock('alice', admin);
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { userId: 'alice', unlocked: true, hadFailures: true });
-    assert.equal((await instance.tokens.checkPassword('alice', 'alice-pw', '10.9.1.3')).ok, true);
+    assert.equal((await instance.tokens.checkPassword('alice', 'alice-pw-correct-horse', '10.9.1.3')).ok, true);
     const line = audit().find((entry) => entry.event === 'account-unlocked');
     assert.equal(line?.userId, 'alice');
     assert.equal(line?.by, 'admin');
@@ -69,7 +69,7 @@ describe('capsule users unlock ID', () => {
     const home = join(tempDir(), 'home');
     const options = { home, port: 0, hasher: fastHasher, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' } };
     const first = await startInstance(options);
-    await first.services.users.createUser('alice', { password: 'alice-pw' });
+    await first.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
     await lockOut(first, 'alice');
     await first.stop();
 
@@ -81,7 +81,7 @@ describe('capsule users unlock ID', () => {
 
     const second = await startInstance(options);
     try {
-      assert.equal((await second.tokens.checkPassword('alice', 'alice-pw', '10.9.1.4')).ok, true);
+      assert.equal((await second.tokens.checkPassword('alice', 'alice-pw-correct-horse', '10.9.1.4')).ok, true);
     } finally {
       await second.stop();
     }

@@ -106,7 +106,7 @@ it('the audit log of a running instance', { timeout: 60_000 }, async (t) => {
     const set = await runCli(['config', 'set', 'capsule.health', 'interval.seconds=120', '--home', home]);
     assert.equal(set.code, 0, set.stderr);
     assert.equal((await runCli(['users', 'list', '--home', home])).code, 0); // read-only: not recorded
-    const failed = await runCli(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: 'again' });
+    const failed = await runCli(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: 'again-correct-horse' });
     assert.notEqual(failed.code, 0);
     const file = join(home, 'audit.log');
     assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -131,7 +131,7 @@ it('the audit log of a running instance', { timeout: 60_000 }, async (t) => {
     assert.deepEqual(linesOf(readFileSync(file, 'utf8')).at(-1)?.command, 'keys export');
     assert.deepEqual(linesOf(readFileSync(join(target, 'audit.log'), 'utf8')).map((line) => [line.command, line.options, line.outcome]), [['keys import', ['in'], 'done']]);
     const typo = join(tempDir(), 'no-such-home');
-    await runCli(['users', 'add', 'x', '--password-stdin', '--home', typo], { stdin: 'pw' });
+    await runCli(['users', 'add', 'x', '--password-stdin', '--home', typo], { stdin: 'pw-correct-horse' });
     assert.equal(existsSync(typo), false, 'a mistyped home gets nothing');
     // The time and pid of a line are numbers that may hold '120' by chance; every other field may not.
     const fields = linesOf(readFileSync(file, 'utf8')).map(({ time: _time, pid: _pid, ...rest }) => rest);

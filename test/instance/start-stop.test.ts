@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { checkNewPassword, DEFAULT_PASSWORD_POLICY } from '../../src/users/index.js';
 import { runCli, jsonOf } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { startServerProcess } from '../helpers/server-process.js';
@@ -29,6 +30,7 @@ describe('capsule start', () => {
     assert.equal(statSync(passwordFile).mode & 0o777, 0o600);
     const password = readFileSync(passwordFile, 'utf8').trim();
     assert.ok(password.length >= 20);
+    assert.equal(await checkNewPassword(password, DEFAULT_PASSWORD_POLICY), password, 'the generated password meets the password policy');
     assert.ok(!server.output().includes(password), 'the password is never logged');
     assert.match(server.output(), /initial-admin-password/);
 
@@ -51,6 +53,17 @@ describe('capsule start', () => {
     assert.equal(existsSync(join(home, 'initial-admin-password')), false);
     assert.ok(!server.output().includes('chosen-by-operator'));
     assert.equal(await server.stop(), 0);
+  });
+
+  it('refuses a CAPSULE_ADMIN_PASSWORD the password policy refuses, with exit 2, naming the variable and not the password, creating no home', async () => {
+    const home = join(tempDir(), 'home');
+    for (const [password, rule] of [['short-pw', /^capsule: CAPSULE_ADMIN_PASSWORD: the password is shorter than 12 characters\n$/], ['Administrator', /^capsule: CAPSULE_ADMIN_PASSWORD: the password is one of the most common passwords/]] as const) {
+      const result = await runCli(['start', '--home', home, '--port', String(await freePort())], { env: { CAPSULE_ADMIN_PASSWORD: password } });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, rule);
+      assert.ok(!(result.stdout + result.stderr).includes(password));
+      assert.equal(existsSync(home), false);
+    }
   });
 
   it('takes the port from CAPSULE_PORT', async () => {

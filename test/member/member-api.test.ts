@@ -145,20 +145,20 @@ describe('the farm admin API of a member', () => {
     const [author] = farm.members;
     const before = (await memberView(author!, token)).replication.outboxHead;
     for (const group of ['administrators', 'replication-receivers']) {
-      const refused = await post(`${author!.url}/system/farm/users`, { id: 'erin', password: 'pw-erin-1', groups: ['staff', group] }, { 'login-token': token });
+      const refused = await post(`${author!.url}/system/farm/users`, { id: 'erin', password: 'pw-erin-1-correct-horse', groups: ['staff', group] }, { 'login-token': token });
       assert.equal(refused.status, 400, refused.text);
       assert.match(refused.json.error.message, new RegExp(`^${group} is kept per instance and never replicated`));
     }
-    const badId = await post(`${author!.url}/system/farm/users`, { id: 'bad id!', password: 'pw', groups: ['newgroup'] }, { 'login-token': token });
+    const badId = await post(`${author!.url}/system/farm/users`, { id: 'bad id!', password: 'pw-correct-horse', groups: ['newgroup'] }, { 'login-token': token });
     assert.equal(badId.status, 400, badId.text);
-    const taken = await post(`${author!.url}/system/farm/users`, { id: 'admin2', password: 'pw', groups: ['admin2'] }, { 'login-token': token });
+    const taken = await post(`${author!.url}/system/farm/users`, { id: 'admin2', password: 'pw-correct-horse', groups: ['admin2'] }, { 'login-token': token });
     assert.equal(taken.status, 409, 'a group of the user id of the user being made');
     assert.equal((await memberView(author!, token)).replication.outboxHead, before, 'nothing was written, no group was made');
     // The author's administrator 'admin' is refused by name; any other member of administrators by its group.
-    const added = await post(`${author!.url}/system/farm/users`, { id: 'ops', password: 'pw-ops-1' }, { 'login-token': token });
+    const added = await post(`${author!.url}/system/farm/users`, { id: 'ops', password: 'pw-ops-1-correct-horse' }, { 'login-token': token });
     assert.equal(added.status, 200, added.text);
     assert.equal((await runCli(['groups', 'add-member', 'administrators', 'ops', '--home', author!.home])).code, 0);
-    const passwd = await post(`${author!.url}/system/farm/users/passwd`, { id: 'ops', password: 'pw-ops-2' }, { 'login-token': token });
+    const passwd = await post(`${author!.url}/system/farm/users/passwd`, { id: 'ops', password: 'pw-ops-2-correct-horse' }, { 'login-token': token });
     assert.equal(passwd.status, 400, passwd.text);
     assert.match(passwd.json.error.message, /^ops is kept per instance and never replicated.*\(it is in administrators\)/);
   });
@@ -177,7 +177,7 @@ describe('the farm admin API of a member', () => {
     assert.equal((await runCli(addAgent, { stdin: 'transport-pw-8' })).code, 0);
     try {
       await waitUntil('the running author sees the new agent', async () => (await memberView(author!, token)).replication.agents.some((each) => each.name === 'publish-8'));
-      const added = await runIn(farm.workDir, ['farm', 'users', 'add', 'fay', '--password-stdin', '--manifest', farm.manifestFile, '--wait', '10', '--json'], { CAPSULE_ADMIN_PASSWORD: farm.adminPassword }, 'pw-fay-1');
+      const added = await runIn(farm.workDir, ['farm', 'users', 'add', 'fay', '--password-stdin', '--manifest', farm.manifestFile, '--wait', '10', '--json'], { CAPSULE_ADMIN_PASSWORD: farm.adminPassword }, 'pw-fay-1-correct-horse');
       assert.equal(added.code, 0, added.stderr);
       const result = JSON.parse(added.stdout) as { agents: string[]; disabledAgents: string[]; delivered: string[]; message: string };
       assert.deepEqual(result.agents, ['publish-1']);

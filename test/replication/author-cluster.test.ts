@@ -42,7 +42,7 @@ describe('two authors on one PostgreSQL repository share one outbox', () => {
     // A change that fails leaves no item behind on PostgreSQL either.
     const outbox = createOutbox(one.services.repo);
     const before = await outbox.head();
-    await assert.rejects(one.services.users.createUser('nobody', { password: 'pw', groups: ['missing'] }), { code: 'GROUP_NOT_FOUND' });
+    await assert.rejects(one.services.users.createUser('nobody', { password: 'pw-correct-horse', groups: ['missing'] }), { code: 'GROUP_NOT_FOUND' });
     assert.equal(await outbox.head(), before);
 
     await one.services.config.update('capsule.replication.agent~publish-1', { url: publish.url, 'transport.user': 'replicator', 'transport.password': 'transport-pw', 'retry.delay.seconds': 1 });
@@ -52,7 +52,7 @@ describe('two authors on one PostgreSQL repository share one outbox', () => {
     await Promise.all(
       [one, two].map(async (author, index) => {
         for (let i = 0; i < count; i++) {
-          await author.services.users.createUser(`u${index}-${i}`, { password: 'pw', groups: ['editors'] });
+          await author.services.users.createUser(`u${index}-${i}`, { password: 'pw-correct-horse', groups: ['editors'] });
           if (i % 3 === 0) await author.services.users.incrementGeneration(`u${index}-${i}`);
         }
       }),

@@ -67,11 +67,11 @@ describe('replication from an author to two publishes', () => {
 
   it('a user added on the author logs in on both publishes, with its groups; admin stays each instance\'s own', async () => {
     await cli(['groups', 'add', 'editors', '--home', author.home]);
-    await cli(['users', 'add', 'alice', '--password-stdin', '--group', 'editors', '--home', author.home], 'alice-pw\n');
+    await cli(['users', 'add', 'alice', '--password-stdin', '--group', 'editors', '--home', author.home], 'alice-pw-correct-horse\n');
     for (const [index, publish] of publishes.entries()) {
       await eventually(`alice on publish-${index + 1}`, () => userOn(index, 'alice'));
-      assert.equal(await loginStatus(publish.url, 'alice', 'alice-pw'), 200);
-      const token = await login(publish.url, 'alice', 'alice-pw');
+      assert.equal(await loginStatus(publish.url, 'alice', 'alice-pw-correct-horse'), 200);
+      const token = await login(publish.url, 'alice', 'alice-pw-correct-horse');
       const session = (await (await fetch(`${publish.url}/api/session`, { headers: { 'login-token': token } })).json()) as { groups: string[] };
       assert.deepEqual(session.groups, ['editors']);
       assert.equal(await loginStatus(publish.url, 'admin', ADMIN_PASSWORD), 200, "the publish's own admin is untouched");
@@ -81,22 +81,22 @@ describe('replication from an author to two publishes', () => {
 
   it('logout-everywhere on the author ends the user\'s encapsulated tokens on every publish', async () => {
     await eventually('alice on both publishes', async () => (await userOn(0, 'alice')) && (await userOn(1, 'alice')));
-    const token = await login(author.url, 'alice', 'alice-pw');
+    const token = await login(author.url, 'alice', 'alice-pw-correct-horse');
     for (const publish of publishes) assert.equal(await sessionStatus(publish.url, token), 200, 'an author token works offline on a publish');
     await cli(['users', 'logout-everywhere', 'alice', '--home', author.home]);
     for (const [index, publish] of publishes.entries()) {
       await eventually(`alice's token refused on publish-${index + 1}`, async () => (await sessionStatus(publish.url, token)) === 401);
     }
-    const fresh = await login(author.url, 'alice', 'alice-pw');
+    const fresh = await login(author.url, 'alice', 'alice-pw-correct-horse');
     for (const publish of publishes) assert.equal(await sessionStatus(publish.url, fresh), 200, 'a token of the new generation works');
   });
 
   it('a publish that was down receives everything, in order, when it is back', async () => {
     const [, down] = publishes as [InstanceProcess, InstanceProcess];
     await down.stop('SIGTERM');
-    await cli(['users', 'add', 'bob', '--password-stdin', '--home', author.home], 'bob-pw-1\n');
-    await cli(['users', 'passwd', 'bob', '--password-stdin', '--home', author.home], 'bob-pw-2\n');
-    await cli(['users', 'add', 'carol', '--password-stdin', '--home', author.home], 'carol-pw\n');
+    await cli(['users', 'add', 'bob', '--password-stdin', '--home', author.home], 'bob-pw-1-correct-horse\n');
+    await cli(['users', 'passwd', 'bob', '--password-stdin', '--home', author.home], 'bob-pw-2-correct-horse\n');
+    await cli(['users', 'add', 'carol', '--password-stdin', '--home', author.home], 'carol-pw-correct-horse\n');
     await cli(['users', 'disable', 'carol', '--home', author.home]);
     await cli(['groups', 'add-member', 'editors', 'bob', '--home', author.home]);
     await cli(['users', 'remove', 'alice', '--home', author.home]);
@@ -110,15 +110,15 @@ describe('replication from an author to two publishes', () => {
     assert.equal(await userOn(1, 'alice'), null, 'the removal arrived');
     assert.equal((await userOn(1, 'carol'))?.disabled, true, 'disabled after being added: in order');
     assert.deepEqual((await userOn(1, 'bob'))?.groups, ['editors']);
-    assert.equal(await loginStatus(down.url, 'bob', 'bob-pw-2'), 200, 'the later password won');
-    assert.equal(await loginStatus(down.url, 'bob', 'bob-pw-1'), 401);
+    assert.equal(await loginStatus(down.url, 'bob', 'bob-pw-2-correct-horse'), 200, 'the later password won');
+    assert.equal(await loginStatus(down.url, 'bob', 'bob-pw-1-correct-horse'), 401);
   });
 
   it('SIGKILL of the author during delivery loses nothing and applies nothing twice', async (t) => {
     const count = 300;
     const ids = Array.from({ length: count }, (_, index) => `load-${String(index).padStart(3, '0')}`);
     // Written straight into the author's repository (as a CLI would): every change goes through the outbox.
-    for (const id of ids) await authorServices.users.createUser(id, { password: 'load-pw' });
+    for (const id of ids) await authorServices.users.createUser(id, { password: 'load-pw-correct-horse' });
     for (const id of ids.slice(0, 50)) await authorServices.users.incrementGeneration(id);
     await eventually('delivery to have begun', async () => (await userOn(0, 'load-000')) !== null, 60_000);
     await author.stop('SIGKILL');
@@ -154,7 +154,7 @@ describe('replication from an author to two publishes', () => {
       const id = `crash-${point.split(':')[1]}`;
       await author.stop('SIGTERM');
       await author.start({ CAPSULE_FAILPOINT: point });
-      await cli(['users', 'add', id, '--password-stdin', '--home', author.home], 'crash-pw\n');
+      await cli(['users', 'add', id, '--password-stdin', '--home', author.home], 'crash-pw-correct-horse\n');
       await author.exited(); // the agent that got there first killed the author at the point
       const inFlight = (await status()).filter((agent) => agent.head?.startsWith('package'));
       assert.ok(inFlight.length > 0, 'the package is written down in the repository, not lost with the process');
@@ -163,7 +163,7 @@ describe('replication from an author to two publishes', () => {
       else assert.ok(appliedBefore.includes(true), 'killed after a publish applied it');
 
       // A change made while the author is down: a package rebuilt with it under the same number would be taken for the one applied.
-      await cli(['users', 'add', `${id}-later`, '--password-stdin', '--home', author.home], 'crash-pw\n');
+      await cli(['users', 'add', `${id}-later`, '--password-stdin', '--home', author.home], 'crash-pw-correct-horse\n');
       await author.start();
       for (const index of [0, 1]) {
         await eventually(`${id} on publish-${index + 1}`, () => userOn(index, id));
@@ -177,7 +177,7 @@ describe('replication from an author to two publishes', () => {
         const [source] = await createReceiver({ repo: publishServices[index]!.repo, clock: { now: () => 0 } }).sources();
         assert.equal(source!.lastSequence, agent.lastDeliveredSequence, `publish-${index + 1} applied exactly the packages the author recorded`);
       }
-      assert.equal(await loginStatus(publishes[0]!.url, id, 'crash-pw'), 200);
+      assert.equal(await loginStatus(publishes[0]!.url, id, 'crash-pw-correct-horse'), 200);
     });
   }
 

@@ -9,10 +9,10 @@ describe('capsule replication (command line)', () => {
   it('says in one line what is wrong, exits 2, and changes nothing', async () => {
     const home = await initialisedHome();
     const cases: Array<[string[], string | undefined, RegExp]> = [
-      [['replication', 'add-agent', 'p1', '--transport-user', 'r', '--transport-password-stdin'], 'pw\n', /--url/],
+      [['replication', 'add-agent', 'p1', '--transport-user', 'r', '--transport-password-stdin'], 'pw-correct-horse\n', /--url/],
       [['replication', 'add-agent', 'p1', '--url', 'http://127.0.0.2:4503', '--transport-user', 'r'], undefined, /--transport-password-stdin/],
-      [['replication', 'add-agent', 'p1', '--url', 'ftp://x', '--transport-user', 'r', '--transport-password-stdin'], 'pw\n', /url/i],
-      [['replication', 'add-agent', 'bad name', '--url', 'http://127.0.0.2:4503', '--transport-user', 'r', '--transport-password-stdin'], 'pw\n', /not an agent name/],
+      [['replication', 'add-agent', 'p1', '--url', 'ftp://x', '--transport-user', 'r', '--transport-password-stdin'], 'pw-correct-horse\n', /url/i],
+      [['replication', 'add-agent', 'bad name', '--url', 'http://127.0.0.2:4503', '--transport-user', 'r', '--transport-password-stdin'], 'pw-correct-horse\n', /not an agent name/],
       [['replication', 'retry', 'nobody'], undefined, /no replication agent 'nobody'/],
       [['replication', 'resync', 'nobody'], undefined, /no replication agent 'nobody'/],
       [['content', 'activate', '/content/missing'], undefined, /no content at \/content\/missing/],
@@ -30,10 +30,10 @@ describe('capsule replication (command line)', () => {
 
   it('add-agent keeps the password encrypted; status, resync and remove act on it', async () => {
     const home = await initialisedHome();
-    const added = await runCli(['replication', 'add-agent', 'p1', '--url', 'http://127.0.0.2:4503/', '--transport-user', 'r', '--transport-password-stdin', '--home', home], { stdin: 'secret-pw\n' });
+    const added = await runCli(['replication', 'add-agent', 'p1', '--url', 'http://127.0.0.2:4503/', '--transport-user', 'r', '--transport-password-stdin', '--home', home], { stdin: 'secret-pw-correct-horse\n' });
     assert.equal(added.code, 0, added.stderr);
     const config = await runCli(['config', 'get', 'capsule.replication.agent~p1', '--json', '--home', home]);
-    assert.ok(!config.stdout.includes('secret-pw'));
+    assert.ok(!config.stdout.includes('secret-pw-correct-horse'));
     const twice = await runCli(['replication', 'add-agent', 'p1', '--url', 'http://127.0.0.2:4503', '--transport-user', 'r', '--transport-password-stdin', '--home', home], { stdin: 'x\n' });
     assert.equal(twice.code, 2);
     const status = JSON.parse((await runCli(['replication', 'status', '--json', '--home', home])).stdout) as Array<{ name: string; url: string; snapshotPending: boolean; head: string }>;
@@ -51,9 +51,9 @@ describe('outbox pruning', () => {
     const services = await tempServices(await initialisedHome());
     const { repo, config, users } = services;
     const outbox = createOutbox(repo);
-    for (const id of ['a', 'b', 'c', 'd']) await users.createUser(id, { password: 'pw' });
+    for (const id of ['a', 'b', 'c', 'd']) await users.createUser(id, { password: 'pw-correct-horse' });
     const head = await outbox.head();
-    await config.update('capsule.replication.agent~p1', { url: 'http://127.0.0.2:1', 'transport.user': 'r', 'transport.password': 'pw' });
+    await config.update('capsule.replication.agent~p1', { url: 'http://127.0.0.2:1', 'transport.user': 'r', 'transport.password': 'pw-correct-horse' });
     assert.equal(await pruneOutbox(repo, config, outbox), 0, 'an agent without a position holds everything');
     await repo.addNode('/var/replication/agents/p1', { type: 'capsule:ReplicationAgent', properties: { source: 'p1.x', nextSequence: 3, cursor: head - 2, snapshotPending: false } });
     assert.ok(await readAgentState(repo, 'p1'));

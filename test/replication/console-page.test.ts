@@ -24,14 +24,14 @@ describe('the Replication console page in Chromium', () => {
     await publish.services.users.createUser('replicator', { password: 'transport-pw', groups: ['replication-receivers'] });
     const { config, repo, users, clock } = author.services;
     await users.createGroup('editors');
-    await users.createUser('alice', { password: 'alice-pw', groups: ['editors'] });
+    await users.createUser('alice', { password: 'alice-pw-correct-horse', groups: ['editors'] });
     await config.update('capsule.replication.agent~publish-1', { url: publish.url, 'transport.user': 'replicator', 'transport.password': 'transport-pw', 'retry.delay.seconds': 1 });
     await config.update('capsule.replication.agent~publish-2', { url: `http://127.0.0.9:${await freePort()}`, 'transport.user': 'replicator', 'transport.password': 'transport-pw', 'retry.delay.seconds': 60 });
     await eventually('publish-1 delivered and publish-2 blocked', async () => {
       const all = await replicationStatus({ repo, config, clock });
       return all.find((a) => a.name === 'publish-1' && a.lastDeliveredSequence > 0 && a.queued === 0) && all.find((a) => a.name === 'publish-2' && a.blockedSince);
     });
-    await users.createUser('bob', { password: 'bob-pw' }); // waits in publish-2's queue
+    await users.createUser('bob', { password: 'bob-pw-correct-horse' }); // waits in publish-2's queue
 
     const browser: Browser = await launchChromium();
     t.after(() => browser.close());

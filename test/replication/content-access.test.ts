@@ -16,8 +16,8 @@ describe('protected content on a publish', () => {
     await publish.services.users.createUser('replicator', { password: 'transport-pw', groups: ['replication-receivers'] });
     await author.services.users.createGroup('members');
     await author.services.users.createGroup('staff');
-    await author.services.users.createUser('mia', { password: 'mia-pw', groups: ['members'] });
-    await author.services.users.createUser('sam', { password: 'sam-pw', groups: ['staff'] });
+    await author.services.users.createUser('mia', { password: 'mia-pw-correct-horse', groups: ['members'] });
+    await author.services.users.createUser('sam', { password: 'sam-pw-correct-horse', groups: ['staff'] });
     await author.services.config.update('capsule.replication.agent~publish-1', { url: publish.url, 'transport.user': 'replicator', 'transport.password': 'transport-pw', 'retry.delay.seconds': 1 });
     const home = author.services.home.root;
     const page = '/content/site/private/page.json';
@@ -26,7 +26,7 @@ describe('protected content on a publish', () => {
     const tokens = new Map<string, { mia: string; sam: string }>();
     /** The page's status on the author or the publish, for anonymous, mia (members) and sam (staff). */
     const statuses = async (url: string) => {
-      if (!tokens.has(url)) tokens.set(url, { mia: await login(url, 'mia', 'mia-pw'), sam: await login(url, 'sam', 'sam-pw') });
+      if (!tokens.has(url)) tokens.set(url, { mia: await login(url, 'mia', 'mia-pw-correct-horse'), sam: await login(url, 'sam', 'sam-pw-correct-horse') });
       const { mia, sam } = tokens.get(url)!;
       return { anonymous: await status(url), mia: await status(url, mia), sam: await status(url, sam) };
     };

@@ -23,7 +23,7 @@ describe('content activation', () => {
     const agent = (publish: typeof author) => ({ url: publish.url, 'transport.user': 'replicator', 'transport.password': 'transport-pw', 'retry.delay.seconds': 1 });
     await author.services.config.update('capsule.replication.agent~publish-1', agent(first));
     await author.services.users.createGroup('members');
-    await author.services.users.createUser('mia', { password: 'mia-pw', groups: ['members'] });
+    await author.services.users.createUser('mia', { password: 'mia-pw-correct-horse', groups: ['members'] });
     const { repo } = author.services;
     const home = author.services.home.root;
     await author.stop(); // the CLI writes the author's home as an operator would; the running author is started again below
@@ -42,7 +42,7 @@ describe('content activation', () => {
     assert.equal((await read(first.url, '/content/site.json')).body?.title, 'Home');
     assert.equal((await read(first.url, '/content/draft.json')).status, 404, 'what is not activated stays on the author');
     assert.equal((await read(first.url, '/content/site/private.json')).status, 401, 'allowedGroups travels with the node');
-    const token = await login(first.url, 'mia', 'mia-pw');
+    const token = await login(first.url, 'mia', 'mia-pw-correct-horse');
     assert.equal((await read(first.url, '/content/site/private.json', token)).body?.title, 'Members', 'a replicated member reads it on the publish');
 
     // A change is published only when activated again: the edit queues nothing for the agent to send.
@@ -75,7 +75,7 @@ describe('content activation', () => {
       return source !== undefined && source.lastSequence > sent;
     });
     assert.equal((await read(second.url, '/content/site.json')).body?.title, 'Home, edited');
-    assert.equal((await read(second.url, '/content/site/private.json', await login(second.url, 'mia', 'mia-pw'))).status, 200);
+    assert.equal((await read(second.url, '/content/site/private.json', await login(second.url, 'mia', 'mia-pw-correct-horse'))).status, 200);
     assert.equal((await read(second.url, '/content/site/news.json')).status, 404, 'a resync does not bring back what was deactivated');
     const bad = await cli(['content', 'activate', '/etc/key', '--home', home]).then(() => 'exit 0', (error: Error) => error.message);
     assert.match(bad, /exited 2: .*content lives under \/content/);

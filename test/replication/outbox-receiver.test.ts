@@ -14,13 +14,13 @@ describe('the outbox', () => {
     const outbox = createOutbox(services.repo);
     const start = await outbox.head();
     await services.users.createGroup('administrators');
-    await services.users.createUser('admin', { password: 'admin-pw', groups: ['administrators'] });
+    await services.users.createUser('admin', { password: 'admin-pw-correct-horse', groups: ['administrators'] });
     await services.users.createGroup('editors');
-    await services.users.createUser('alice', { password: 'alice-pw', groups: ['editors'] });
+    await services.users.createUser('alice', { password: 'alice-pw-correct-horse', groups: ['editors'] });
     await services.users.incrementGeneration('alice');
-    await services.users.createUser('admin2', { password: 'x', groups: ['administrators'] });
+    await services.users.createUser('admin2', { password: 'x-correct-horse', groups: ['administrators'] });
     await services.users.setPassword('admin', 'new-admin-pw'); // admin stays local
-    await assert.rejects(services.users.createUser('bob', { password: 'bob-pw', groups: ['no-such-group'] }), { code: 'GROUP_NOT_FOUND' });
+    await assert.rejects(services.users.createUser('bob', { password: 'bob-pw-correct-horse', groups: ['no-such-group'] }), { code: 'GROUP_NOT_FOUND' });
     await services.users.removeMember('editors', 'alice');
     await services.users.removeUser('admin2');
 
@@ -57,7 +57,7 @@ describe('the outbox', () => {
     const outbox = createOutbox(services.repo);
     const before = await outbox.head();
     const plain = createUserManager({ repo: services.repo, hasher: fastHasher });
-    await plain.createUser('carol', { password: 'pw' });
+    await plain.createUser('carol', { password: 'pw-correct-horse' });
     assert.equal(await outbox.head(), before);
   });
 });
@@ -73,14 +73,14 @@ describe('the receiver', () => {
     const { author, publish, outbox, receiver } = await authorAndPublish();
     const start = await outbox.head();
     await author.users.createGroup('editors');
-    await author.users.createUser('alice', { password: 'alice-pw', groups: ['editors'] });
+    await author.users.createUser('alice', { password: 'alice-pw-correct-horse', groups: ['editors'] });
     const items = (await outbox.read(start, 100)).map((entry) => entry.item);
     const pkg = (sequence: number, list = items): ReplicationPackage => parsePackage({ format: 1, source: 'author-a', sequence, items: list });
 
     assert.deepEqual(await receiver.receive(pkg(2)), { outcome: 'gap', sequence: 2, expected: 1 });
     assert.equal(await publish.users.getUser('alice'), null, 'nothing of a refused package is applied');
     assert.equal((await receiver.receive(pkg(1))).outcome, 'applied');
-    assert.ok(await publish.users.authenticate('alice', 'alice-pw'), 'alice logs in on the publish with her own password');
+    assert.ok(await publish.users.authenticate('alice', 'alice-pw-correct-horse'), 'alice logs in on the publish with her own password');
     assert.deepEqual((await publish.users.getUser('alice'))?.groups, ['editors']);
 
     await publish.users.setDisabled('alice', true); // a local change the duplicate must not undo
@@ -90,7 +90,7 @@ describe('the receiver', () => {
 
   it('never applies half a package: an item that fails rolls back the items before it and the sequence', async () => {
     const { publish, receiver } = await authorAndPublish();
-    await publish.users.createUser('clash', { password: 'pw' });
+    await publish.users.createUser('clash', { password: 'pw-correct-horse' });
     const pkg = parsePackage({
       format: 1,
       source: 'author-b',
@@ -109,8 +109,8 @@ describe('the receiver', () => {
     const { publish, receiver } = await authorAndPublish();
     await publish.users.createGroup('administrators').catch(() => undefined);
     await publish.users.createGroup('replication-receivers').catch(() => undefined);
-    await publish.users.createUser('ops', { password: 'ops-pw', groups: ['administrators'] });
-    await publish.users.createUser('replicator', { password: 'rep-pw', groups: ['replication-receivers'] });
+    await publish.users.createUser('ops', { password: 'ops-pw-correct-horse', groups: ['administrators'] });
+    await publish.users.createUser('replicator', { password: 'rep-pw-correct-horse', groups: ['replication-receivers'] });
     const before = { ops: await publish.users.getUser('ops'), replicator: await publish.users.getUser('replicator') };
     let sequence = 0;
     for (const state of [{ passwordHash: '$argon2id$v=19$m=1,t=1,p=1$AAAA$AAAA', disabled: false, generation: 0, groups: [] }, { disabled: true, generation: 9, groups: [] }, null]) {
@@ -121,7 +121,7 @@ describe('the receiver', () => {
     }
     assert.deepEqual(await publish.users.getUser('ops'), before.ops, 'the local administrator is untouched');
     assert.deepEqual(await publish.users.getUser('replicator'), before.replicator);
-    assert.ok(await publish.users.authenticate('ops', 'ops-pw'), 'its password still works');
+    assert.ok(await publish.users.authenticate('ops', 'ops-pw-correct-horse'), 'its password still works');
   });
 
   it('refuses packages that name what is never replicated, or are malformed', () => {
@@ -145,7 +145,7 @@ describe('POST /bin/receive', () => {
   it('answers 401 to anonymous, 403 to a non-receiver, 4xx with a reason to bad packages, and changes nothing', async (t) => {
     const publish = await startTestInstance(join(tempDir(), 'publish'));
     t.after(() => publish.stop());
-    await publish.services.users.createUser('mallory', { password: 'mallory-pw' });
+    await publish.services.users.createUser('mallory', { password: 'mallory-pw-correct-horse' });
     await publish.services.users.createUser('replicator', { password: 'replicator-pw', groups: ['replication-receivers'] });
     const good = { format: 1, source: 'author-c', sequence: 1, items: [{ type: 'user', id: 'zed', state: { disabled: false, generation: 0, groups: [] } }] };
     const post = (body: unknown, token?: string, contentType = 'application/json') =>
@@ -156,7 +156,7 @@ describe('POST /bin/receive', () => {
       });
 
     assert.equal((await post(good)).status, 401);
-    const mallory = await login(publish.url, 'mallory', 'mallory-pw');
+    const mallory = await login(publish.url, 'mallory', 'mallory-pw-correct-horse');
     const forbidden = await post(good, mallory);
     assert.equal(forbidden.status, 403);
     assert.match(((await forbidden.json()) as { error: { message: string } }).error.message, /replication-receivers/);

@@ -14,7 +14,7 @@ const HOSTILE =
 
 it('replication status shows control characters of a last error escaped, and JSON keeps the text exact', async () => {
   const home = await initialisedHome();
-  const added = await runCli(['replication', 'add-agent', 'p1', '--url', 'http://127.0.0.2:4503', '--transport-user', 'r', '--transport-password-stdin', '--home', home], { stdin: 'pw\n' });
+  const added = await runCli(['replication', 'add-agent', 'p1', '--url', 'http://127.0.0.2:4503', '--transport-user', 'r', '--transport-password-stdin', '--home', home], { stdin: 'pw-correct-horse\n' });
   assert.equal(added.code, 0, added.stderr);
   const services = await openServices({ home, hasher: fastHasher, clock: systemClock });
   try {

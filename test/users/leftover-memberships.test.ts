@@ -27,7 +27,7 @@ describe('memberships left behind by a removed user', () => {
     const repo = tempRepository();
     await leftoverAdministrator(repo, 'bob');
     const users = createUserManager({ repo, hasher: fastHasher });
-    assert.deepEqual((await users.createUser('bob', { password: 'new-bob-pw', groups: ['editors'] })).groups, ['editors']);
+    assert.deepEqual((await users.createUser('bob', { password: 'new-bob-pw-correct-horse', groups: ['editors'] })).groups, ['editors']);
     assert.deepEqual((await users.getGroup('administrators'))?.members, []);
   });
 
@@ -56,7 +56,7 @@ describe('memberships left behind by a removed user', () => {
 
   it('do not make a user copied into the repository a member', async () => {
     const source = tempRepository();
-    await createUserManager({ repo: source, hasher: fastHasher }).createUser('bob', { password: 'bob-pw' });
+    await createUserManager({ repo: source, hasher: fastHasher }).createUser('bob', { password: 'bob-pw-correct-horse' });
     const target = tempRepository();
     await leftoverAdministrator(target, 'bob');
     await copyUsers(source, target);
@@ -68,7 +68,7 @@ describe('memberships left behind by a removed user', () => {
   it('are not made from a legacy members list that names no user: the member is skipped, with a warning', async () => {
     const home = join(tempDir(), 'home');
     const first = await openServices({ home, create: true, hasher: fastHasher, clock: systemClock });
-    await first.users.createUser('alice', { password: 'alice-pw' });
+    await first.users.createUser('alice', { password: 'alice-pw-correct-horse' });
     await first.repo.addNode('/home/groups/a/admins', { type: GROUP_TYPE, properties: { groupId: 'admins', members: ['alice', 'ghost'] } });
     await first.close();
 
@@ -77,7 +77,7 @@ describe('memberships left behind by a removed user', () => {
     assert.deepEqual((await second.users.getGroup('admins'))?.members, ['alice']);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /'admins'.*'ghost'/);
-    assert.deepEqual((await second.users.createUser('ghost', { password: 'ghost-pw' })).groups, []);
+    assert.deepEqual((await second.users.createUser('ghost', { password: 'ghost-pw-correct-horse' })).groups, []);
     await second.close();
   });
 });

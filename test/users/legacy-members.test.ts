@@ -14,8 +14,8 @@ describe('groups that list their members (repositories from before memberships w
   it('are moved when the home opens: the same members and groups are read, once, and a later change sticks', async () => {
     const home = join(tempDir(), 'home');
     const first = await openServices({ home, create: true, hasher: fastHasher, clock: systemClock });
-    await first.users.createUser('alice', { password: 'alice-pw' });
-    await first.users.createUser('bob', { password: 'bob-pw' });
+    await first.users.createUser('alice', { password: 'alice-pw-correct-horse' });
+    await first.users.createUser('bob', { password: 'bob-pw-correct-horse' });
     await first.repo.addNode('/home/groups/e/editors', legacyGroup('editors', ['alice', 'bob']));
     await first.close();
 
@@ -35,10 +35,10 @@ describe('groups that list their members (repositories from before memberships w
   it('are copied with their members by copyUsers, replacing the target group’s members', async () => {
     const source = tempRepository();
     const target = tempRepository();
-    await createUserManager({ repo: source, hasher: fastHasher }).createUser('alice', { password: 'alice-pw' });
+    await createUserManager({ repo: source, hasher: fastHasher }).createUser('alice', { password: 'alice-pw-correct-horse' });
     await source.addNode('/home/groups/s/staff', legacyGroup('staff', ['alice']));
     const to = createUserManager({ repo: target, hasher: fastHasher });
-    await to.createUser('carol', { password: 'carol-pw', groups: ['staff'], createGroups: true });
+    await to.createUser('carol', { password: 'carol-pw-correct-horse', groups: ['staff'], createGroups: true });
 
     assert.deepEqual(await copyUsers(source, target), { users: 1, groups: 1 });
     assert.deepEqual((await to.getGroup('staff'))?.members, ['alice']);

@@ -22,12 +22,12 @@ describe('password hashing', () => {
 describe('users', () => {
   it('creates a user under /home/users whose password authenticates', async () => {
     const users = manager();
-    const alice = await users.createUser('alice', { password: 's3cret!' });
+    const alice = await users.createUser('alice', { password: 's3cret!-correct-horse' });
     assert.equal(alice.path, '/home/users/a/alice');
     assert.deepEqual(alice.groups, []);
-    assert.equal((await users.authenticate('alice', 's3cret!'))?.id, 'alice');
+    assert.equal((await users.authenticate('alice', 's3cret!-correct-horse'))?.id, 'alice');
     assert.equal(await users.authenticate('alice', 'wrong'), null);
-    assert.equal(await users.authenticate('nobody', 's3cret!'), null);
+    assert.equal(await users.authenticate('nobody', 's3cret!-correct-horse'), null);
     assert.equal(await users.authenticate('../etc', 'x'), null, 'an invalid id is just an unknown user');
   });
 
@@ -41,18 +41,18 @@ describe('users', () => {
 
   it('refuses duplicate ids, also across users and groups', async () => {
     const users = manager();
-    await users.createUser('alice', { password: 'x' });
-    await assert.rejects(users.createUser('alice', { password: 'y' }), (e) => isCapsuleError(e, 'USER_EXISTS'));
+    await users.createUser('alice', { password: 'x-correct-horse' });
+    await assert.rejects(users.createUser('alice', { password: 'y-correct-horse' }), (e) => isCapsuleError(e, 'USER_EXISTS'));
     await assert.rejects(users.createGroup('alice'), (e) => isCapsuleError(e, 'USER_EXISTS'));
-    assert.equal((await users.authenticate('alice', 'x'))?.id, 'alice', 'the first password still works');
+    assert.equal((await users.authenticate('alice', 'x-correct-horse'))?.id, 'alice', 'the first password still works');
   });
 
   it('refuses empty, too long and path-breaking ids with a message saying why', async () => {
     const users = manager();
-    await assert.rejects(users.createUser('', { password: 'x' }), (e) => isCapsuleError(e, 'INVALID_ID') && /empty/.test(e.message));
-    await assert.rejects(users.createUser('a'.repeat(129), { password: 'x' }), (e) => isCapsuleError(e, 'INVALID_ID') && /longer/.test(e.message));
+    await assert.rejects(users.createUser('', { password: 'x-correct-horse' }), (e) => isCapsuleError(e, 'INVALID_ID') && /empty/.test(e.message));
+    await assert.rejects(users.createUser('a'.repeat(129), { password: 'x-correct-horse' }), (e) => isCapsuleError(e, 'INVALID_ID') && /longer/.test(e.message));
     for (const bad of ['a/b', '../x', 'a b', '.hidden', 'tab\t']) {
-      await assert.rejects(users.createUser(bad, { password: 'x' }), (e) => isCapsuleError(e, 'INVALID_ID'), bad);
+      await assert.rejects(users.createUser(bad, { password: 'x-correct-horse' }), (e) => isCapsuleError(e, 'INVALID_ID'), bad);
     }
     await assert.rejects(users.createUser('ok', { password: '' }), (e) => isCapsuleError(e, 'INVALID_ARGUMENT'));
     assert.deepEqual(await users.listUsers(), []);
@@ -62,7 +62,7 @@ describe('users', () => {
     const lengths: number[] = [];
     const recording = { ...fastHasher, verify: (hash: string, password: string) => (lengths.push(password.length), fastHasher.verify(hash, password)) };
     const users = createUserManager({ repo: tempRepository(), hasher: recording });
-    const password = 'p'.repeat(1024);
+    const password = 'correct-horse-'.repeat(74).slice(0, 1024);
     await users.createUser('alice', { password });
     assert.equal((await users.authenticate('alice', password))?.id, 'alice', 'the longest password a user can have works');
     assert.equal(await users.authenticate('alice', password + 'x'.repeat(900_000)), null);
@@ -72,27 +72,27 @@ describe('users', () => {
 
   it('disables and enables: a disabled user cannot authenticate', async () => {
     const users = manager();
-    await users.createUser('carol', { password: 'pw' });
+    await users.createUser('carol', { password: 'pw-correct-horse' });
     assert.equal((await users.setDisabled('carol', true)).disabled, true);
-    assert.equal(await users.authenticate('carol', 'pw'), null);
+    assert.equal(await users.authenticate('carol', 'pw-correct-horse'), null);
     await users.setDisabled('carol', false);
-    assert.equal((await users.authenticate('carol', 'pw'))?.id, 'carol');
+    assert.equal((await users.authenticate('carol', 'pw-correct-horse'))?.id, 'carol');
   });
 
   it('changes passwords and raises the token generation', async () => {
     const users = manager();
-    await users.createUser('dave', { password: 'old' });
-    await users.setPassword('dave', 'new');
-    assert.equal(await users.authenticate('dave', 'old'), null);
-    assert.equal((await users.authenticate('dave', 'new'))?.generation, 0);
+    await users.createUser('dave', { password: 'old-correct-horse' });
+    await users.setPassword('dave', 'new-correct-horse');
+    assert.equal(await users.authenticate('dave', 'old-correct-horse'), null);
+    assert.equal((await users.authenticate('dave', 'new-correct-horse'))?.generation, 0);
     assert.equal((await users.incrementGeneration('dave')).generation, 1);
-    await assert.rejects(users.setPassword('nobody', 'x'), (e) => isCapsuleError(e, 'USER_NOT_FOUND'));
+    await assert.rejects(users.setPassword('nobody', 'x-correct-horse'), (e) => isCapsuleError(e, 'USER_NOT_FOUND'));
   });
 
   it('removes a user and its group memberships', async () => {
     const users = manager();
     await users.createGroup('editors');
-    await users.createUser('erin', { password: 'pw', groups: ['editors'] });
+    await users.createUser('erin', { password: 'pw-correct-horse', groups: ['editors'] });
     assert.deepEqual((await users.getUser('erin'))?.groups, ['editors']);
     await users.removeUser('erin');
     assert.equal(await users.getUser('erin'), null);
@@ -106,7 +106,7 @@ describe('groups', () => {
     const users = manager();
     await users.createGroup('editors');
     await users.createGroup('authors');
-    await users.createUser('frank', { password: 'pw' });
+    await users.createUser('frank', { password: 'pw-correct-horse' });
     await users.addMember('editors', 'frank');
     await users.addMember('authors', 'frank');
     await users.addMember('authors', 'frank'); // twice is once
@@ -119,14 +119,14 @@ describe('groups', () => {
 
   it('creates a user with groups that do not exist yet only when asked, in one transaction, and rejects (never throws) bad group ids', async () => {
     const users = manager();
-    await assert.rejects(users.createUser('gina', { password: 'pw', groups: ['staff'] }), (e) => isCapsuleError(e, 'GROUP_NOT_FOUND'));
-    const gina = await users.createUser('gina', { password: 'pw', groups: ['staff', 'staff', 'night-shift'], createGroups: true });
+    await assert.rejects(users.createUser('gina', { password: 'pw-correct-horse', groups: ['staff'] }), (e) => isCapsuleError(e, 'GROUP_NOT_FOUND'));
+    const gina = await users.createUser('gina', { password: 'pw-correct-horse', groups: ['staff', 'staff', 'night-shift'], createGroups: true });
     assert.deepEqual(gina.groups, ['night-shift', 'staff']);
     assert.deepEqual((await users.listGroups()).map((g) => [g.id, g.members]), [['night-shift', ['gina']], ['staff', ['gina']]]);
     // Refused as a whole: the new group of a user that cannot be made is not left behind.
-    await assert.rejects(users.createUser('gina', { password: 'pw', groups: ['late-shift'], createGroups: true }), (e) => isCapsuleError(e, 'USER_EXISTS'));
-    await assert.rejects(users.createUser('hal', { password: 'pw', groups: ['hal'], createGroups: true }), (e) => isCapsuleError(e, 'USER_EXISTS'));
-    await assert.rejects(users.createUser('ivy', { password: 'pw', groups: ['bad group'], createGroups: true }), (e) => isCapsuleError(e, 'INVALID_ID'));
+    await assert.rejects(users.createUser('gina', { password: 'pw-correct-horse', groups: ['late-shift'], createGroups: true }), (e) => isCapsuleError(e, 'USER_EXISTS'));
+    await assert.rejects(users.createUser('hal', { password: 'pw-correct-horse', groups: ['hal'], createGroups: true }), (e) => isCapsuleError(e, 'USER_EXISTS'));
+    await assert.rejects(users.createUser('ivy', { password: 'pw-correct-horse', groups: ['bad group'], createGroups: true }), (e) => isCapsuleError(e, 'INVALID_ID'));
     assert.deepEqual((await users.listGroups()).map((g) => g.id), ['night-shift', 'staff']);
     assert.equal(await users.getUser('hal'), null);
     const pending = users.createGroup('bad group'); // a promise, even for a bad id
@@ -138,7 +138,7 @@ describe('groups', () => {
     await users.createGroup('editors');
     await assert.rejects(users.addMember('editors', 'ghost'), (e) => isCapsuleError(e, 'USER_NOT_FOUND'));
     await assert.rejects(users.addMember('ghosts', 'x'), (e) => isCapsuleError(e, 'GROUP_NOT_FOUND'));
-    await assert.rejects(users.createUser('gina', { password: 'pw', groups: ['nope'] }), (e) => isCapsuleError(e, 'GROUP_NOT_FOUND'));
+    await assert.rejects(users.createUser('gina', { password: 'pw-correct-horse', groups: ['nope'] }), (e) => isCapsuleError(e, 'GROUP_NOT_FOUND'));
     assert.equal(await users.getUser('gina'), null, 'the user was not half-created');
   });
 
@@ -146,7 +146,7 @@ describe('groups', () => {
     const users = manager();
     const seen: Array<string | null> = [];
     users.onChange((id) => seen.push(id));
-    await users.createUser('hank', { password: 'pw' });
+    await users.createUser('hank', { password: 'pw-correct-horse' });
     await users.setDisabled('hank', true);
     await users.createGroup('g');
     assert.deepEqual(seen, ['hank', 'hank', null]);

@@ -14,7 +14,7 @@ describe('users of an external identity provider', () => {
   it('are created without a password, with their groups created where missing, and re-synced', async () => {
     const users = createUserManager({ repo: tempRepository(), hasher: fastHasher });
     await users.createGroup('staff');
-    await users.createUser('bob', { password: 'pw', groups: ['staff'] });
+    await users.createUser('bob', { password: 'pw-correct-horse', groups: ['staff'] });
     const alice = await users.provisionExternalUser('alice', corp('sub-1', ['editors', 'staff']), { sync: true });
     assert.deepEqual(alice.groups, ['editors', 'staff']);
     assert.equal(await users.authenticate('alice', ''), null);
@@ -32,7 +32,7 @@ describe('users of an external identity provider', () => {
 
   it('never take over a local user or another identity', async () => {
     const users = createUserManager({ repo: tempRepository(), hasher: fastHasher });
-    await users.createUser('admin', { password: 'pw' });
+    await users.createUser('admin', { password: 'pw-correct-horse' });
     await users.provisionExternalUser('carol', corp('sub-carol', []), { sync: true });
     for (const [id, subject] of [['admin', 'sub-admin'], ['carol', 'someone-else']] as const) {
       await assert.rejects(users.provisionExternalUser(id, corp(subject, []), { sync: true }), (error) => isCapsuleError(error, 'USER_EXISTS'));

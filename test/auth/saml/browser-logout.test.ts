@@ -26,7 +26,7 @@ describe('SAML single logout in Chromium, with SimpleSAMLphp on another site', {
     await page.getByRole('link', { name: 'Sign in with University login' }).click();
     await page.waitForURL((url) => url.origin === idp.baseUrl);
     await page.locator('#username').fill('dana');
-    await page.locator('#password').fill('dana-pass');
+    await page.locator('#password').fill('dana-pass-correct-horse');
     await page.locator('#submit_button').click();
     await page.getByText('You are signed in as').waitFor();
     const token = (await page.context().cookies(instance.url)).find((cookie) => cookie.name === 'login-token')?.value;
@@ -44,7 +44,7 @@ describe('SAML single logout in Chromium, with SimpleSAMLphp on another site', {
   before(async () => {
     [{ instance }, browser] = await Promise.all([startLoggedInstance(join(tempDir(), 'home'), 'publish-1'), launchChromium()]);
     const sp = { entityId: `${instance.url}/saml`, acsUrl: `${instance.url}/system/sling/saml/shib/acs`, sloUrl: `${instance.url}/system/sling/saml/shib/slo` };
-    idp = await startSimpleSamlPhp({ users: [{ username: 'dana', password: 'dana-pass', attributes: { uid: 'dana', groups: ['idp-editors'] } }], sp });
+    idp = await startSimpleSamlPhp({ users: [{ username: 'dana', password: 'dana-pass-correct-horse', attributes: { uid: 'dana', groups: ['idp-editors'] } }], sp });
     await instance.services.config.update('capsule.auth.saml~shib', capsuleSettingsFor(idp, sp.entityId, { title: 'University login', handleLogout: true, logoutUrl: idp.sloUrl }));
   });
   after(async () => {

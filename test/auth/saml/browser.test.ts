@@ -77,7 +77,7 @@ describe('SAML single sign-on in Chromium, through SimpleSAMLphp on another site
   before(async () => {
     [{ instance }, browser] = await Promise.all([startLoggedInstance(join(tempDir(), 'home'), 'publish-1'), launchChromium()]);
     const sp = { entityId: `${instance.url}/saml`, acsUrl: `${instance.url}/system/sling/saml/shib/acs` };
-    idp = await startSimpleSamlPhp({ users: [{ username: 'dana', password: 'dana-pass', attributes: { uid: 'dana', groups: ['idp-editors'] } }], sp });
+    idp = await startSimpleSamlPhp({ users: [{ username: 'dana', password: 'dana-pass-correct-horse', attributes: { uid: 'dana', groups: ['idp-editors'] } }], sp });
     await instance.services.config.update('capsule.auth.saml~shib', capsuleSettingsFor(idp, sp.entityId, { title: 'University login' }));
   });
   after(async () => {
@@ -98,7 +98,7 @@ describe('SAML single sign-on in Chromium, through SimpleSAMLphp on another site
     assert.ok(state.secure && state.httpOnly);
 
     await page.locator('#username').fill('dana');
-    await page.locator('#password').fill('dana-pass');
+    await page.locator('#password').fill('dana-pass-correct-horse');
     await page.locator('#submit_button').click();
     await page.waitForURL(`${instance.url}/api/session`);
     const session = JSON.parse((await page.locator('body').textContent()) ?? '{}') as { userId: string; groups: string[] };

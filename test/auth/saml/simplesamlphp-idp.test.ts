@@ -19,8 +19,8 @@ const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 // Capsule's side stays on 127.0.0.1 (nothing listens there in this test: nothing is posted to the ACS).
 const SP = { entityId: 'http://127.0.0.1:4502/system/sling/saml/test-idp/metadata', acsUrl: 'http://127.0.0.1:4502/system/sling/saml/test-idp/acs' };
 const USERS: readonly SamlTestUser[] = [
-  { username: 'alice', password: 'alice-pass', attributes: { uid: 'alice', mail: 'alice@example.invalid', groups: ['idp-editors', 'administrators'] } },
-  { username: 'bob', password: 'bob-pass', attributes: { uid: 'bob', groups: [] } },
+  { username: 'alice', password: 'alice-pass-correct-horse', attributes: { uid: 'alice', mail: 'alice@example.invalid', groups: ['idp-editors', 'administrators'] } },
+  { username: 'bob', password: 'bob-pass-correct-horse', attributes: { uid: 'bob', groups: [] } },
 ];
 
 /** An HTTP-Redirect AuthnRequest URL (SAML bindings §3.4.4), signed over the query when `keyPem` is given. */
@@ -69,7 +69,7 @@ describe('SimpleSAMLphp as the test IdP', { skip: simpleSamlPhpUnavailable() }, 
 
   it('signs a user in from an SP-initiated request and sends a signed Response to the configured ACS', async () => {
     const id = requestId();
-    const signIn = await signInAtIdp(authnRequestUrl(idp, { id, relayState: '/content/home.html?a=1&b=2' }), { username: 'alice', password: 'alice-pass' });
+    const signIn = await signInAtIdp(authnRequestUrl(idp, { id, relayState: '/content/home.html?a=1&b=2' }), { username: 'alice', password: 'alice-pass-correct-horse' });
     assert.ok(signIn.samlResponse, signIn.html);
     assert.equal(signIn.acsUrl, SP.acsUrl);
     assert.equal(signIn.relayState, '/content/home.html?a=1&b=2');
@@ -96,7 +96,7 @@ describe('SimpleSAMLphp as the test IdP', { skip: simpleSamlPhpUnavailable() }, 
   });
 
   it('sends an empty group list as an attribute with no values', async () => {
-    const signIn = await signInAtIdp(authnRequestUrl(idp, { id: requestId(), relayState: '/' }), { username: 'bob', password: 'bob-pass' });
+    const signIn = await signInAtIdp(authnRequestUrl(idp, { id: requestId(), relayState: '/' }), { username: 'bob', password: 'bob-pass-correct-horse' });
     assert.ok(signIn.samlResponse, signIn.html);
     const response = inspectSamlResponse(signIn.samlResponse, { idpCertPem: idp.certPem });
     assert.equal(response.assertion.nameId, 'bob');
@@ -104,7 +104,7 @@ describe('SimpleSAMLphp as the test IdP', { skip: simpleSamlPhpUnavailable() }, 
   });
 
   it('answers a wrong password with its login form again and no SAMLResponse', async () => {
-    const signIn = await signInAtIdp(authnRequestUrl(idp, { id: requestId(), relayState: '/' }), { username: 'alice', password: 'wrong-pass' });
+    const signIn = await signInAtIdp(authnRequestUrl(idp, { id: requestId(), relayState: '/' }), { username: 'alice', password: 'wrong-pass-correct-horse' });
     assert.equal(signIn.samlResponse, undefined);
     assert.equal(signIn.status, 200);
     assert.match(signIn.html, /id="username"/);
@@ -112,7 +112,7 @@ describe('SimpleSAMLphp as the test IdP', { skip: simpleSamlPhpUnavailable() }, 
   });
 
   it('signs a user in IdP-initiated: a Response to no request', async () => {
-    const signIn = await signInAtIdp(idp.idpInitiatedUrl('/content/home.html'), { username: 'alice', password: 'alice-pass' });
+    const signIn = await signInAtIdp(idp.idpInitiatedUrl('/content/home.html'), { username: 'alice', password: 'alice-pass-correct-horse' });
     assert.ok(signIn.samlResponse, signIn.html);
     assert.equal(signIn.relayState, '/content/home.html');
     const response = inspectSamlResponse(signIn.samlResponse, { idpCertPem: idp.certPem });
@@ -126,7 +126,7 @@ describe('SimpleSAMLphp as the test IdP', { skip: simpleSamlPhpUnavailable() }, 
     const moved = { ...SP, acsUrl: 'http://127.0.0.1:4503/system/sling/saml/test-idp/acs' };
     idp.setServiceProvider(moved);
     try {
-      const signIn = await signInAtIdp(idp.idpInitiatedUrl(), { username: 'alice', password: 'alice-pass' });
+      const signIn = await signInAtIdp(idp.idpInitiatedUrl(), { username: 'alice', password: 'alice-pass-correct-horse' });
       assert.ok(signIn.samlResponse, signIn.html);
       assert.equal(signIn.acsUrl, moved.acsUrl);
       assert.equal(inspectSamlResponse(signIn.samlResponse, { idpCertPem: idp.certPem }).destination, moved.acsUrl);
@@ -136,7 +136,7 @@ describe('SimpleSAMLphp as the test IdP', { skip: simpleSamlPhpUnavailable() }, 
   });
 
   it('a signature made with another key does not verify with its certificate', async () => {
-    const signIn = await signInAtIdp(authnRequestUrl(idp, { id: requestId(), relayState: '/' }), { username: 'alice', password: 'alice-pass' });
+    const signIn = await signInAtIdp(authnRequestUrl(idp, { id: requestId(), relayState: '/' }), { username: 'alice', password: 'alice-pass-correct-horse' });
     assert.ok(signIn.samlResponse, signIn.html);
     const other = tempDir();
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other', '-keyout', join(other, 'k'), '-out', join(other, 'c')], { stdio: 'ignore' });
@@ -160,14 +160,14 @@ describe('SimpleSAMLphp for an SP that signs its requests and wants encrypted as
   after(() => idp?.stop());
 
   it('refuses an unsigned AuthnRequest', async () => {
-    const signIn = await signInAtIdp(authnRequestUrl(idp, { id: requestId(), relayState: '/' }), { username: 'alice', password: 'alice-pass' });
+    const signIn = await signInAtIdp(authnRequestUrl(idp, { id: requestId(), relayState: '/' }), { username: 'alice', password: 'alice-pass-correct-horse' });
     assert.equal(signIn.samlResponse, undefined);
     assert.match(signIn.html, /no signature found on message/);
   });
 
   it('accepts a signed AuthnRequest and encrypts the signed assertion for the SP key', async () => {
     const id = requestId();
-    const signIn = await signInAtIdp(authnRequestUrl(idp, { id, relayState: '/', keyPem: spKeyPem }), { username: 'alice', password: 'alice-pass' });
+    const signIn = await signInAtIdp(authnRequestUrl(idp, { id, relayState: '/', keyPem: spKeyPem }), { username: 'alice', password: 'alice-pass-correct-horse' });
     assert.ok(signIn.samlResponse, signIn.html);
     const response = inspectSamlResponse(signIn.samlResponse, { idpCertPem: idp.certPem, spKeyPem });
     assert.equal(response.encrypted, true);

@@ -8,7 +8,7 @@ import { selfSigned } from '../../helpers/self-signed.js';
 import { capsuleSettingsFor, signInAtIdp, simpleSamlPhpUnavailable, startSimpleSamlPhp, type IdpSignIn, type SamlTestUser, type SimpleSamlPhp } from '../../helpers/simplesamlphp.js';
 import { tempDir } from '../../helpers/temp.js';
 
-const USERS: readonly SamlTestUser[] = [{ username: 'alice', password: 'alice-pass', attributes: { uid: 'alice', groups: ['idp-editors', 'administrators'] } }];
+const USERS: readonly SamlTestUser[] = [{ username: 'alice', password: 'alice-pass-correct-horse', attributes: { uid: 'alice', groups: ['idp-editors', 'administrators'] } }];
 const STATE_COOKIE = '__Host-capsule-saml-state';
 
 // A real, independent IdP (Debian's SimpleSAMLphp on 127.0.0.2) signing a person in to a started
@@ -35,7 +35,7 @@ describe('single sign-on through SimpleSAMLphp', { skip: simpleSamlPhpUnavailabl
     const start = await fetch(`${instance.url}/system/sling/saml/shib/login?resource=${encodeURIComponent(resource)}`, { redirect: 'manual' });
     assert.equal(start.status, 302);
     const cookie = start.headers.getSetCookie().find((line) => line.startsWith(`${STATE_COOKIE}=`))!.split(';')[0]!;
-    const atIdp = await signInAtIdp(start.headers.get('location')!, { username: 'alice', password: 'alice-pass' });
+    const atIdp = await signInAtIdp(start.headers.get('location')!, { username: 'alice', password: 'alice-pass-correct-horse' });
     assert.ok(atIdp.samlResponse, atIdp.html);
     assert.equal(atIdp.acsUrl, sp.acsUrl);
     const response = await fetch(atIdp.acsUrl!, {
