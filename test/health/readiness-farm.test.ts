@@ -34,7 +34,7 @@ describe('a dead OAuth token endpoint in a farm behind HAProxy', { timeout: 90_0
   let up: FarmProcess;
 
   before(async () => {
-    farm = await initLocalFarm(PUBLISHERS, { args: ['--check-interval', String(CHECK_INTERVAL_MS), '--check-fall', '1', '--check-rise', '1'] });
+    farm = await initLocalFarm(PUBLISHERS, { args: ['--check-interval', String(CHECK_INTERVAL_MS), '--check-fall', '1', '--check-rise', '1', '--login-limit', '0'] }); // logs in for as long as the check takes: no login limit at HAProxy
     const dead = `http://127.0.0.1:${await freePort()}/token`; // free a moment ago: connections are refused
     for (let i = 1; i <= PUBLISHERS; i++) {
       const add = await runCli(
