@@ -122,7 +122,7 @@ async function benchmarkLoginRates(log: (line: string) => void, cluster: Postgre
   const stores: Record<Exclude<StoreName, 'off'>, FarmStore> = { postgres, repository: createRepositoryFarmStore({ repo: services.repo, clock: systemClock }) };
   try {
     const users = 16;
-    for (let u = 0; u < users; u++) await services.users.createUser(`user${u}`, { password: `password-${u}` });
+    for (let u = 0; u < users; u++) await services.users.createUser(`user${u}`, { password: `bench-password-${u}-of-sixteen` });
     await postgres.ping();
     const defaults = bruteForceSettings(services.config.current(BRUTE_FORCE_PID));
     // Out of reach, and no quick-login lock (failures of one account come milliseconds apart here): every failure is checked and counted.
@@ -149,7 +149,7 @@ async function benchmarkLoginRates(log: (line: string) => void, cluster: Postgre
     const logins = (name: StoreName) => () =>
       measureInFlight(async (i) => {
         const u = i % users;
-        if (!(await handlers[name].login(`user${u}`, `password-${u}`, nextAddress())).ok) throw new Error('login failed');
+        if (!(await handlers[name].login(`user${u}`, `bench-password-${u}-of-sixteen`, nextAddress())).ok) throw new Error('login failed');
       }, 1500, 4);
     const failures = (name: StoreName) => () =>
       measureInFlight(async (i) => {
