@@ -42,6 +42,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['crypto/', 'users/'], // keys and protected values; users and groups: both on the node store
   ['config/', 'content/'], // configuration admin (protects secrets with crypto); the content tree
   ['farm-store/'], // state the farm's members share (failed logins, used assertions): PostgreSQL or the repository
+  ['sessions/'], // one record per sign-in, and the revoked ids every member holds: on the farm store's database or the repository
   ['health/', 'auth/', 'replication/'], // the health registry; the token handler; outbox, agents, receiver
   ['auth/oidc/', 'auth/saml/', 'oauth/'], // external login handlers plug into auth's provisioning seam; OAuth clients register health checks
   ['member/protocol.ts'], // the farm's wire types and bodies, shared by both sides

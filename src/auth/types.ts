@@ -1,3 +1,4 @@
+import type { SignInDetails } from '../sessions/types.js';
 import type { Log } from '../log.js';
 import type { User } from '../users/index.js';
 
@@ -6,6 +7,8 @@ export type TokenKind = 'stateful' | 'encapsulated';
 /** Who a request belongs to, and the token that says so. */
 export interface Session {
   readonly userId: string;
+  /** The session record's id (sessions/), carried by the token as `sid`; absent for a token issued before sessions existed. */
+  readonly sessionId?: string;
   readonly groups: readonly string[];
   readonly token: {
     readonly type: TokenKind;
@@ -50,6 +53,8 @@ export interface Provisioner {
 }
 
 export interface IssueOptions {
+  /** How the user signed in: recorded as a session (sessions/), whose id the token carries. */
+  readonly signIn?: SignInDetails;
   /** Carried by an encapsulated token, so any instance with the same keys can create the user (see README, single sign-on). */
   readonly provisioning?: ProvisioningClaim;
 }
