@@ -2,8 +2,8 @@
 // this machine. Record the output in BENCHMARKS.md. `npm run bench -- --only http,farm` runs some.
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { formatRate } from './measure.js';
-import { benchmarkHttp, medianRoundRatio, type HttpRun } from './http.js';
+import { formatRate, median } from './measure.js';
+import { benchmarkHttp, medianRoundRatio, MEMBERS_PAGE, PUBLIC_PAGE, type HttpRun } from './http.js';
 import { benchmarkReplication } from './replication.js';
 import { opensslHmacRate } from './openssl.js';
 import { benchmarkVerification } from './verification.js';
@@ -14,6 +14,7 @@ import { benchmarkSamlAcs } from './saml-acs.js';
 import { benchmarkFarm } from './farm.js';
 import { benchmarkBruteForce, KEYCLOAK_SIZING_URL } from './brute-force.js';
 import { benchmarkPackageApply, type ApplyRun } from './package-apply.js';
+import { benchmarkSessions } from './sessions.js';
 import { ALL_CPUS, LOAD_CPU, pin, PINNED, SERVER_CPU } from './pinning.js';
 
 const log = (line: string) => console.error(`  … ${line}`);
@@ -197,5 +198,53 @@ if (section('bruteforce')) {
   }
   const [before, after] = guessing as [typeof guessing[0], typeof guessing[0]];
   console.log(`  guesses checked per account per hour: before ${before.perHour}, after ${after.perHour} (${(before.perHour / after.perHour).toFixed(1)}× fewer); section took ${wallSeconds.toFixed(0)} s`);
+}
+if (section('sessions')) {
+  // `--quick`: fewer rounds, revocations and samples (a check that the section runs, not figures to record).
+  const quick = process.argv.includes('--quick');
+  console.log(`\n11. Sessions (issue 27): every request checks its session against the revoked ids held in memory; revocations pushed by the PostgreSQL farm store${quick ? ' (--quick)' : ''}\n`);
+  const { http, propagation, size, wallSeconds } = await benchmarkSessions(log, { quick });
+  const [anonymousHeld, encapsulatedHeld, encapsulatedNone, anonymousNone] = http.best as [HttpRun, HttpRun, HttpRun, HttpRun];
+  console.log(`  (a) two homes on the server core, each with its own farm store database: one holding 100,000 revoked sessions (written in ${http.insertSeconds.toFixed(1)} s, read at start), one none`);
+  console.log(`      revoked ids held, as each health check says: ${http.held.revoked ?? 'not said'} and ${http.held.none ?? 'not said'}; memory (RSS) idle: ${http.rssMiB.revoked.toFixed(0)} MiB and ${http.rssMiB.none.toFixed(0)} MiB`);
+  console.log(`  anonymous: GET ${PUBLIC_PAGE}.json; encapsulated: GET ${MEMBERS_PAGE}.json with the reader's token (its session live, checked against the ids held); each one's best of ${http.rounds.length} rounds:`);
+  console.log(httpLine(anonymousHeld, anonymousHeld, 'anon'));
+  console.log(httpLine(encapsulatedHeld, anonymousHeld, 'anon'));
+  console.log(httpLine(anonymousNone, anonymousNone, 'anon'));
+  console.log(httpLine(encapsulatedNone, anonymousNone, 'anon'));
+  const roundRatios = (a: number, b: number) => http.rounds.map((round) => (round[a]!.requestsPerSecond / round[b]!.requestsPerSecond).toFixed(2)).join(' ');
+  console.log('  ratios round by round (the goal takes their median):');
+  console.log(`    encapsulated / anonymous, 100,000 held: ${roundRatios(1, 0)}`);
+  console.log(`    encapsulated / anonymous, none held:    ${roundRatios(2, 3)}`);
+  console.log(`    encapsulated, 100,000 held / none held: ${roundRatios(1, 2)}`);
+  const heldRatio = medianRoundRatio(http.rounds, 1, 0);
+  // Server CPU per request: what the server can serve once it is the bottleneck, whether or not this busy host's load generator kept it busy.
+  const cpuRatio = (a: number, b: number) => median(http.rounds.map((round) => round[b]!.serverCpuUsPerRequest / round[a]!.serverCpuUsPerRequest));
+  const httpErrors = http.rounds.flat().reduce((sum, run) => sum + run.errors + run.non2xx, 0);
+  console.log(`\n  goal: encapsulated with 100,000 revoked ids held ≥ 0.95 of anonymous (median of rounds): ${heldRatio.toFixed(3)}, ${met(heldRatio >= 0.95)}`);
+  console.log(`  reference: the same with none held ${medianRoundRatio(http.rounds, 2, 3).toFixed(3)} of anonymous; 100,000 held / none held ${medianRoundRatio(http.rounds, 1, 2).toFixed(3)} (two processes on one core, measured in turn)`);
+  console.log(`  by server CPU per request (anonymous's / encapsulated's, median of rounds): 100,000 held ${cpuRatio(1, 0).toFixed(3)}, none held ${cpuRatio(2, 3).toFixed(3)}; 100,000 held against none held ${cpuRatio(1, 2).toFixed(3)}`);
+  console.log(`  zero non-2xx (and no errors): ${httpErrors}, ${met(httpErrors === 0)}`);
+
+  const p = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((q / 100) * sorted.length) - 1))] ?? NaN;
+  const ms = (value: number) => `${value.toFixed(1)} ms`;
+  const before = propagation.fromAnswerMs.filter((value) => value < 0).length;
+  console.log(`\n  (b) revocation propagation: ${propagation.publishes} publishes (capsule start each, on the server core with PostgreSQL), ${propagation.revocations.toLocaleString('en')} revocations, each publish's first refusal of the token`);
+  console.log(`      ${propagation.revocations.toLocaleString('en')} sign-ins beforehand in ${propagation.signInSeconds.toFixed(0)} s (argon2id); sessions recorded in the farm store: ${propagation.recorded}`);
+  console.log(`      from the revoke call's start: p50 ${ms(p(propagation.fromStartMs, 50))}  p99 ${ms(p(propagation.fromStartMs, 99))}  max ${ms(p(propagation.fromStartMs, 100))}  (${propagation.fromStartMs.length} refusals seen)`);
+  console.log(`      from its answer:              p50 ${ms(p(propagation.fromAnswerMs, 50))}  p99 ${ms(p(propagation.fromAnswerMs, 99))}  max ${ms(p(propagation.fromAnswerMs, 100))}  (${percent(before / Math.max(1, propagation.fromAnswerMs.length))} refused before the caller had the answer)`);
+  console.log(`      the revoke call itself: ${ms(propagation.callMs)} (median); resolution: a poll every ${propagation.pauseMs} ms after the previous answer, a poll's round trip ${ms(propagation.pollMs)} (median)`);
+  const p99 = p(propagation.fromStartMs, 99);
+  console.log(`\n  goal: every publish refuses a revoked session's token within 1 s, p99 from the call's start: ${ms(p99)}, ${met(p99 <= 1000 && propagation.missed === 0)} (not seen within the 20 s guard: ${propagation.missed})`);
+
+  console.log(`\n  (c) the PostgreSQL session store, in this process (the load generator core; PostgreSQL on the server core), ${size.perUser} live sessions per user, median of ${size.samples.toLocaleString('en')} each:`);
+  for (const run of [size.small, size.large]) {
+    console.log(`      ${run.stored.toLocaleString('en').padStart(9)} stored: list one user's ${ms(run.listMs).padStart(8)}   create with limit ${size.limit} ${ms(run.createMs).padStart(8)}   table and indexes ${run.tableMiB.toFixed(0)} MiB`);
+  }
+  console.log(`      (1,000,000 rows written with one INSERT … SELECT generate_series in ${size.insertSeconds.toFixed(1)} s)`);
+  const listApart = size.large.listMs / size.small.listMs - 1;
+  const createApart = size.large.createMs / size.small.createMs - 1;
+  console.log(`\n  goal: within 10% of the 1,000-session figures: listing ${listApart >= 0 ? '+' : ''}${percent(listApart)}, ${met(Math.abs(listApart) <= 0.1)}; create ${createApart >= 0 ? '+' : ''}${percent(createApart)}, ${met(Math.abs(createApart) <= 0.1)}`);
+  console.log(`  section took ${wallSeconds.toFixed(0)} s`);
 }
 console.log(`\nload average at the end: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
