@@ -40,6 +40,8 @@ export interface PropagationResults {
   readonly publishes: number;
   /** From the revoke call's start to each publish's first refusal (ms), sorted. */
   readonly fromStartMs: readonly number[];
+  /** The same, for the two publishes the call was not sent to (the push's path alone), sorted. */
+  readonly othersFromStartMs: readonly number[];
   /** From the revoke call's answer (negative: refused before the caller had the answer), sorted. */
   readonly fromAnswerMs: readonly number[];
   /** The revoke call itself (ms), median. */
@@ -238,6 +240,7 @@ async function benchmarkPropagation(log: (line: string) => void, cluster: Postgr
     const agents = publishes.map(() => new Agent({ keepAlive: true, maxSockets: 1 }));
     const revokeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
     const fromStart: number[] = [];
+    const othersFromStart: number[] = [];
     const fromAnswer: number[] = [];
     const calls: number[] = [];
     const polls: number[] = [];
@@ -271,12 +274,13 @@ async function benchmarkPropagation(log: (line: string) => void, cluster: Postgr
       );
       const answer = await answered;
       calls.push(Number(answer - start) / 1e6);
-      for (const at of refusedAt) {
+      for (const [p, at] of refusedAt.entries()) {
         if (at === null) {
           missed++;
           continue;
         }
         fromStart.push(Number(at - start) / 1e6);
+        if (p !== i % 3) othersFromStart.push(Number(at - start) / 1e6);
         fromAnswer.push(Number(at - answer) / 1e6);
       }
     }
@@ -286,6 +290,7 @@ async function benchmarkPropagation(log: (line: string) => void, cluster: Postgr
       revocations,
       publishes: publishes.length,
       fromStartMs: sorted(fromStart),
+      othersFromStartMs: sorted(othersFromStart),
       fromAnswerMs: sorted(fromAnswer),
       callMs: median(calls),
       pollMs: median(polls),
