@@ -24,6 +24,7 @@ import { CapsuleError } from '../errors.js';
 import { watchCounters, type CounterWatch } from '../repository/index.js';
 import { BRUTE_FORCE_PID, bruteForceSettings, createBruteForceProtector, isLockedRecord, createTokenHandler, expireRetiredHmacKeys, routeProvisioning, type BruteForceProtector, type TokenHandler } from '../auth/index.js';
 import { createContentService } from '../content/index.js';
+import type { SessionRegistry } from '../sessions/registry-types.js';
 
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
 
@@ -52,6 +53,8 @@ export interface InstanceOptions {
   readonly maintenanceIntervalMs?: number;
   /** Serve HTTPS with this certificate and key (`--tls-cert`, `--tls-key`; see `readTlsFiles`). */
   readonly tls?: TlsFiles;
+  /** TODO(issue 27, integration): tests' session registry; by default the one built from the farm store, and the token handler's too. */
+  readonly sessions?: SessionRegistry;
 }
 
 export interface RunningInstance {
@@ -272,6 +275,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       audit,
       metrics,
       tls: options.tls,
+      sessions: options.sessions!, // TODO(issue 27, integration): options.sessions ?? the registry built from the farm store (sessions/)
     });
     // Digits and dots (or colons) that are no address are a typo: refused without a name lookup.
     if (isIP(host) === 0 && (/^[0-9.]+$/.test(host) || host.includes(':'))) {
