@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { startInstance, type RunningInstance } from '../../src/instance/index.js';
 import type { SignInDetails } from '../../src/sessions/types.js';
 import { fastHasher } from './services.js';
@@ -21,7 +22,7 @@ export interface SessionsInstance {
  * users alice and bob (not administrators) besides admin. Passwords: `<id>-pw-correct-horse`,
  * admin's 'admin-password'. The caller stops it.
  */
-export async function startSessionsInstance(options: { name?: string; sessions?: SessionRegistryDouble } = {}): Promise<SessionsInstance> {
+export async function startSessionsInstance(options: { name?: string; sessions?: SessionRegistryDouble; logger?: Logger } = {}): Promise<SessionsInstance> {
   const sessions = options.sessions ?? sessionRegistryDouble({ instance: options.name ?? 'test-instance' });
   const instance = await startInstance({
     home: join(tempDir(), 'home'),
@@ -29,6 +30,7 @@ export async function startSessionsInstance(options: { name?: string; sessions?:
     hasher: fastHasher,
     env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' },
     name: options.name,
+    logger: options.logger,
     sessions,
   });
   for (const user of ['alice', 'bob']) await instance.services.users.createUser(user, { password: `${user}-pw-correct-horse` });
