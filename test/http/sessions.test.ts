@@ -64,6 +64,8 @@ describe("a user's own sessions: GET /api/sessions, DELETE /api/sessions/:id, PO
     const unknown = await fetch(`${url}/api/sessions/AAAAAAAAAAAAAAAAAAAAAA`, as(alice, { method: 'DELETE' }));
     assert.equal(unknown.status, 404);
     assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'NOT_FOUND', 'the same answer: ids cannot be probed');
+    const malformed = await fetch(`${url}/api/sessions/not-a-session-id`, as(alice, { method: 'DELETE' }));
+    assert.equal(malformed.status, 404, 'an id no session can have: the same answer');
     assert.equal(state(bobs), 'active');
     assert.equal(farm.sessions.isRevoked(bobs), false);
   });

@@ -45,8 +45,8 @@ export async function farmSessionsList(options: Options, io: CliIO) {
 export async function farmSessionsRevoke(sessionId: string, options: Options, io: CliIO) {
   const farm = whichFarm(options, io);
   const result = await revokeFarmSession(farm.manifest, farm.credentials, options.user, sessionId);
-  if (options.json) return printJson(io, result);
   reportProblems(io, result.members);
+  if (options.json) return printJson(io, result);
   io.out(`ended session ${sessionId} of ${options.user} on ${result.endedOn.join(', ')}: its tokens are refused on every member sharing that store, within a second`);
 }
 

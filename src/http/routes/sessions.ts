@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clearedTokenCookie, type TokenHandler } from '../../auth/index.js';
 import { CapsuleError } from '../../errors.js';
+import { SESSION_ID_SHAPE } from '../../member/protocol.js';
 import type { SessionRegistry } from '../../sessions/registry-types.js';
 import { requireSession } from '../guards.js';
 
@@ -35,7 +36,8 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
 
   app.delete<{ Params: { id: string } }>('/api/sessions/:id', async (request, reply) => {
     const session = requireSession(request);
-    const revoked = await sessions.revoke(session.userId, request.params.id, session.userId);
+    // An id no session can have is answered as an unknown one, without asking the store.
+    const revoked = SESSION_ID_SHAPE.test(request.params.id) ? await sessions.revoke(session.userId, request.params.id, session.userId) : null;
     if (!revoked) throw new CapsuleError('NOT_FOUND', 'you have no active session with that id');
     const signedOut = clearCookieIfCurrent(request, reply, tokens, revoked.id);
     return { revoked: { ...revoked, current: signedOut }, signedOut };

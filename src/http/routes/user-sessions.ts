@@ -7,6 +7,7 @@ import {
   FARM_SESSIONS_REVOKE_ALL_PATH,
   FARM_SESSIONS_REVOKE_PATH,
   revokeSessionBody,
+  SESSION_ID_SHAPE,
   sessionsOfUserBody,
   type MemberSessionList,
   type MemberSessionRevoked,
@@ -61,7 +62,7 @@ export function userSessionRoutes(scope: FastifyInstance, deps: UserSessionRoute
   scope.delete<{ Params: { id: string } }>('/api/users/:id/sessions', async (request) => revokeAll(request, request.params.id));
   scope.delete<{ Params: { id: string; sid: string } }>('/api/users/:id/sessions/:sid', async (request, reply) => {
     const userId = await existingUser(request.params.id);
-    const revoked = await sessions.revoke(userId, request.params.sid, by(request));
+    const revoked = SESSION_ID_SHAPE.test(request.params.sid) ? await sessions.revoke(userId, request.params.sid, by(request)) : null;
     if (!revoked) throw new CapsuleError('NOT_FOUND', `${userId} has no active session with that id`);
     // An administrator who ends the session they are using is signed out, as anyone would be.
     const signedOut = userId === request.session?.userId && clearCookieIfCurrent(request, reply, tokens, revoked.id);
