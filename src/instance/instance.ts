@@ -14,7 +14,9 @@ import type { PasswordHasher } from '../users/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
 import { checkAdminPasswordForNewHome, createInitialAdmin } from './first-start.js';
-import { createReceiver, startReplication, type ReplicationService } from '../replication/index.js';
+import { createReceiver, REPLICATION_RECEIVERS, startReplication, type ReplicationService } from '../replication/index.js';
+import type { SessionRegistry } from '../sessions/index.js';
+import { unrecordedSessions } from './unrecorded-sessions.js';
 import { createFarmMember } from '../member/index.js';
 import { assertHomeReadable, lockHome, type HomeLock } from './home-lock.js';
 import { auditLogger, silentLogger } from './logger.js';
@@ -52,6 +54,8 @@ export interface InstanceOptions {
   readonly maintenanceIntervalMs?: number;
   /** Serve HTTPS with this certificate and key (`--tls-cert`, `--tls-key`; see `readTlsFiles`). */
   readonly tls?: TlsFiles;
+  /** Tests' session registry (its owner closes it); default the instance's own. */
+  readonly sessions?: SessionRegistry;
 }
 
 export interface RunningInstance {
@@ -192,6 +196,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       metrics: metrics.auth,
       bruteForce,
       member: instanceName,
+      sessions: options.sessions ?? unrecordedSessions(),
+      transportGroup: REPLICATION_RECEIVERS,
       provisioner: routeProvisioning([createProvisioner({ ...services, logger }), createSamlProvisioner({ ...services, logger })], logger),
     });
     // Instances sharing a repository take turns: the job runs where its lock is free.

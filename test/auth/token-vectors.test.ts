@@ -18,6 +18,7 @@ import { createCryptoSupport, generateKey, keyId } from '../../src/crypto/index.
 import { openServices, silentLogger, type Services } from '../../src/instance/index.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
+import { memorySessionRegistry } from '../helpers/memory-session-registry.js';
 
 /**
  * Known-answer vectors for the encapsulated token codec, run against the verifier itself (no
@@ -145,7 +146,7 @@ describe('encapsulated token vectors checked against the user record (token hand
     });
     await crypto.refresh();
     handlerAt = (nowMs) =>
-      createTokenHandler({ repo: services.repo, users: services.users, crypto, config: services.config, clock: fixedClock(nowMs), verifiedTokenCache: false, logger: silentLogger(), audit: silentLogger() });
+      createTokenHandler({ sessions: memorySessionRegistry(), repo: services.repo, users: services.users, crypto, config: services.config, clock: fixedClock(nowMs), verifiedTokenCache: false, logger: silentLogger(), audit: silentLogger() });
   });
   after(() => services.close());
 
