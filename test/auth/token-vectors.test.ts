@@ -83,8 +83,8 @@ describe('encapsulated token vectors (test/vectors/encapsulated-tokens.json)', (
     it('are the exact strings Capsule\'s issuer writes for those claims and key', () => {
       const issued = vectors.valid.filter((v) => v.issuedByCapsule);
       for (const vector of issued) {
-        const { sub, iat, exp, jti, gen } = vector.claims;
-        assert.equal(issueEncapsulatedToken({ sub, iat, exp, jti, gen }, { kid: vector.kid, key: keyBytes.get(vector.kid)! }), vector.token, vector.name);
+        const { sub, iat, exp, jti, gen, sid } = vector.claims;
+        assert.equal(issueEncapsulatedToken({ sub, iat, exp, jti, gen, ...(sid !== undefined && { sid }) }, { kid: vector.kid, key: keyBytes.get(vector.kid)! }), vector.token, vector.name);
       }
     });
 
