@@ -14,7 +14,9 @@ import type { PasswordHasher } from '../users/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
 import { checkAdminPasswordForNewHome, createInitialAdmin } from './first-start.js';
-import { createReceiver, startReplication, type ReplicationService } from '../replication/index.js';
+import { createReceiver, REPLICATION_RECEIVERS, startReplication, type ReplicationService } from '../replication/index.js';
+import type { SessionRegistry } from '../sessions/index.js';
+import { unrecordedSessions } from './unrecorded-sessions.js';
 import { createFarmMember } from '../member/index.js';
 import { assertHomeReadable, lockHome, type HomeLock } from './home-lock.js';
 import { auditLogger, silentLogger } from './logger.js';
@@ -24,7 +26,6 @@ import { CapsuleError } from '../errors.js';
 import { watchCounters, type CounterWatch } from '../repository/index.js';
 import { BRUTE_FORCE_PID, bruteForceSettings, createBruteForceProtector, isLockedRecord, createTokenHandler, expireRetiredHmacKeys, routeProvisioning, type BruteForceProtector, type TokenHandler } from '../auth/index.js';
 import { createContentService } from '../content/index.js';
-import type { SessionRegistry } from '../sessions/registry-types.js';
 
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
 
@@ -53,7 +54,7 @@ export interface InstanceOptions {
   readonly maintenanceIntervalMs?: number;
   /** Serve HTTPS with this certificate and key (`--tls-cert`, `--tls-key`; see `readTlsFiles`). */
   readonly tls?: TlsFiles;
-  /** TODO(issue 27, integration): tests' session registry; by default the one built from the farm store, and the token handler's too. */
+  /** Tests' session registry (its owner closes it); default the instance's own. */
   readonly sessions?: SessionRegistry;
 }
 
@@ -188,6 +189,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     const saml = createSamlLogin({ ...services, logger, replay: samlReplay });
     const samlLogout = createSingleLogout({ ...services, logger, replay: samlReplay });
     // One provisioner for the token handler: a claim goes to the handler whose provider it names.
+    // One registry for the token handler (it starts and refuses sessions) and the app (it lists and ends them).
+    const sessions = options.sessions ?? unrecordedSessions();
     tokens = createTokenHandler({
       ...services,
       logger,
@@ -195,6 +198,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       metrics: metrics.auth,
       bruteForce,
       member: instanceName,
+      sessions,
+      transportGroup: REPLICATION_RECEIVERS,
       provisioner: routeProvisioning([createProvisioner({ ...services, logger }), createSamlProvisioner({ ...services, logger })], logger),
     });
     // Instances sharing a repository take turns: the job runs where its lock is free.
@@ -275,7 +280,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       audit,
       metrics,
       tls: options.tls,
-      sessions: options.sessions!, // TODO(issue 27, integration): options.sessions ?? the registry built from the farm store (sessions/)
+      sessions,
     });
     // Digits and dots (or colons) that are no address are a typo: refused without a name lookup.
     if (isIP(host) === 0 && (/^[0-9.]+$/.test(host) || host.includes(':'))) {
