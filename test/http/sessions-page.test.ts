@@ -96,8 +96,8 @@ describe('"Your sessions" at /system/sessions', () => {
   });
 });
 
-/** Needs the integrated tree: the token handler records this browser's sign-in and sets `request.session.sessionId`. */
-describe('"Your sessions": this device (integrated token handler)', () => {
+/** The token handler records this browser's sign-in in the instance's registry and sets `request.session.sessionId`. */
+describe('"Your sessions": this device', () => {
   let farm: SessionsInstance;
   before(async () => {
     farm = await startSessionsInstance();

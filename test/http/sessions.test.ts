@@ -110,11 +110,11 @@ describe("a user's own sessions: GET /api/sessions, DELETE /api/sessions/:id, PO
 });
 
 /**
- * These need the integrated tree: the token handler records the sign-in in the registry it is
- * given (the instance's `sessions` option) and sets `request.session.sessionId` from the token's
- * `sid`, and refuses a token whose session was revoked.
+ * The token handler records the sign-in in the registry it is given (the instance's `sessions`
+ * option), sets `request.session.sessionId` from the token's `sid`, and refuses a token whose
+ * session was revoked.
  */
-describe('the current session (integrated token handler)', () => {
+describe('the current session', () => {
   let farm: SessionsInstance;
   let url: string;
 
