@@ -1,0 +1,23 @@
+import type { RevokedSession, SessionRecord } from './types.js';
+
+/** What a store keeps of a user agent: enough to recognise a device, never an unbounded header. */
+export const MAX_USER_AGENT = 512;
+
+export function boundedUserAgent(userAgent: string): string {
+  return userAgent.length > MAX_USER_AGENT ? userAgent.slice(0, MAX_USER_AGENT) : userAgent;
+}
+
+/** Not ended, and its tokens have not all expired. */
+export function isLive(record: SessionRecord, nowMs: number): boolean {
+  return record.endedAtMs === null && record.expiresAtMs > nowMs;
+}
+
+/** Newest first; equal times by id, so that every member sorts them alike (the limit ends the same ones). */
+export function newestFirst(a: SessionRecord, b: SessionRecord): number {
+  return b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/** A push's payload: `<sid>:<expiresAtMs>[,…]`. */
+export function encodeRevoked(sessions: readonly RevokedSession[]): string {
+  return sessions.map((session) => `${session.id}:${session.expiresAtMs}`).join(',');
+}
