@@ -18,7 +18,14 @@ export interface PostgresSessionStoreOptions {
   readonly applicationName?: string;
   /** The LISTEN connection's back-off after a loss: `initialMs` doubling up to `maxMs` (default 100 ms to 5 s). */
   readonly reconnect?: { readonly initialMs: number; readonly maxMs: number };
+  /** Waits out a back-off delay before the LISTEN connection is tried again (default a timer; a test holds it). */
+  readonly waitToReconnect?: (delayMs: number) => Promise<void>;
 }
+
+const timerWait = (delayMs: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, delayMs).unref();
+  });
 
 export const REVOCATION_CHANNEL = 'capsule_sessions_ended';
 // A NOTIFY payload holds at most 8000 bytes; an entry is about 37.
@@ -131,6 +138,7 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
   const backoff = options.reconnect ?? { initialMs: 100, maxMs: 5000 };
+  const waitToReconnect = options.waitToReconnect ?? timerWait;
 
   const reasonOf = (error: unknown) => tlsRefusalOf(error) ?? (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
   function unavailable(error: unknown): CapsuleError {
@@ -220,7 +228,6 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
   function subscribe(listener: RevocationListener): () => void {
     let stopped = false;
     let client: pg.Client | undefined;
-    let retry: NodeJS.Timeout | undefined;
     let delayMs = backoff.initialMs;
     let down = false;
 
@@ -231,9 +238,9 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
     };
     const scheduleConnect = () => {
       if (stopped) return;
-      retry = setTimeout(() => void connect(), delayMs);
-      retry.unref();
+      const waited = waitToReconnect(delayMs);
       delayMs = Math.min(delayMs * 2, backoff.maxMs);
+      void waited.then(connect, connect);
     };
     async function connect(): Promise<void> {
       if (stopped) return;
@@ -271,7 +278,6 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
 
     const stop = () => {
       stopped = true;
-      clearTimeout(retry);
       const current = client;
       client = undefined;
       void current?.end().catch(() => undefined);
