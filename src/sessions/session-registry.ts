@@ -37,6 +37,8 @@ export interface SessionRegistryDeps {
   readonly maxSeenEntries?: number;
   /** Told whenever the revocation feed goes up or down (health, logs, tests). */
   readonly onFeedChange?: (connected: boolean) => void;
+  /** Told of every push of ended sessions from the store, once held (a propagation benchmark's end, tests). */
+  readonly onRevokedHeard?: (sessions: readonly RevokedSession[]) => void;
 }
 
 /** The registry, and what the composition root and tests may wait for. */
@@ -94,7 +96,11 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
     deps.onFeedChange?.(false);
   }
 
-  const unsubscribe = store.subscribe({ revoked: (sessions) => revoked.add(sessions), resync, lost });
+  const heard = (sessions: readonly RevokedSession[]) => {
+    revoked.add(sessions);
+    deps.onRevokedHeard?.(sessions);
+  };
+  const unsubscribe = store.subscribe({ revoked: heard, resync, lost });
   const sweeper = setInterval(() => revoked.sweep(), deps.sweepIntervalMs ?? 60_000);
   sweeper.unref();
 

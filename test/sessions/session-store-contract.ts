@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fixedClock, systemClock, type Clock } from '../../src/clock.js';
+import { awaitAlive } from '../helpers/await-alive.js';
 import { newSessionId, type RevocationListener, type RevokedSession, type SessionRecord, type SessionStore } from '../../src/sessions/index.js';
 
 /** Two store objects on one fresh database: what two members sharing it hold. */
@@ -54,19 +55,6 @@ export function recordingListener(): RevocationListener & { next(match: (event: 
       return awaitAlive(new Promise((resolve) => waiting.push({ match, resolve })));
     },
   };
-}
-
-/**
- * Keeps the process up while `promise` is pending: the stores' timers (polling, back-off) are
- * unref'd, as an instance's server keeps the loop alive, and a test that waits for them has none.
- */
-export async function awaitAlive<T>(promise: Promise<T>): Promise<T> {
-  const alive = setInterval(() => undefined, 60_000);
-  try {
-    return await promise;
-  } finally {
-    clearInterval(alive);
-  }
 }
 
 export type FeedEvent = { kind: 'revoked'; sessions: readonly RevokedSession[] } | { kind: 'resync' } | { kind: 'lost'; reason: string };
