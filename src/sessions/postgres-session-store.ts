@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { CapsuleError } from '../errors.js';
 import { describeLocation, parsePostgresUrl, passwordFor, tlsOptionsOf, tlsRefusalOf } from '../repository/index.js';
 import { isSessionId } from './session-id.js';
-import { boundedUserAgent, encodeRevoked, newestFirst } from './session-record.js';
+import { boundedUserAgent, decodeRevoked, encodeRevoked, newestFirst } from './session-record.js';
 import type { RevocationListener, RevokedSession, SessionEndReason, SessionRecord, SessionStore } from './types.js';
 
 export interface PostgresSessionStoreOptions {
@@ -96,17 +96,6 @@ function recordOf(row: SessionRow): SessionRecord {
 }
 
 const revokedOf = (row: { id: string; expires_at: string }): RevokedSession => ({ id: row.id, expiresAtMs: Number(row.expires_at) });
-
-/** Reads a push; anything malformed is dropped (the channel is open to every user of the database). */
-export function parseRevokedPayload(payload: string): RevokedSession[] {
-  const sessions: RevokedSession[] = [];
-  for (const entry of payload.split(',')) {
-    const [id, expires] = entry.split(':');
-    const expiresAtMs = Number(expires);
-    if (isSessionId(id) && Number.isSafeInteger(expiresAtMs)) sessions.push({ id, expiresAtMs });
-  }
-  return sessions;
-}
 
 /**
  * Sessions in the farm store's PostgreSQL database: table `capsule_sessions`, created on first use.
@@ -207,7 +196,7 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
 
   async function notify(client: pg.PoolClient, ended: readonly RevokedSession[]): Promise<void> {
     for (let i = 0; i < ended.length; i += NOTIFY_BATCH) {
-      await client.query('SELECT pg_notify($1, $2)', [REVOCATION_CHANNEL, encodeRevoked(ended.slice(i, i + NOTIFY_BATCH))]);
+      await client.query('SELECT pg_notify($1, $2)', [REVOCATION_CHANNEL, encodeRevoked(ended.slice(i, i + NOTIFY_BATCH)).join(',')]);
     }
   }
 
@@ -259,7 +248,7 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
       current.on('end', () => drop(`the LISTEN connection to PostgreSQL (${where}) ended`));
       current.on('notification', (message) => {
         if (message.channel !== REVOCATION_CHANNEL || stopped) return;
-        const sessions = parseRevokedPayload(message.payload ?? '');
+        const sessions = decodeRevoked((message.payload ?? '').split(','));
         if (sessions.length > 0) listener.revoked(sessions);
       });
       try {

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { CapsuleError, isCapsuleError } from '../errors.js';
 import { watchCounters, type Properties, type Repository, type RepositoryNode, type RepositoryReader, type RepositoryWriter } from '../repository/index.js';
 import { isSessionId } from './session-id.js';
-import { boundedUserAgent, isLive, newestFirst } from './session-record.js';
+import { boundedUserAgent, decodeRevoked, encodeRevoked, isLive, newestFirst } from './session-record.js';
 import type { RevocationListener, RevokedSession, SessionEndReason, SessionRecord, SessionStore } from './types.js';
 
 export const SESSIONS_ROOT = '/var/sessions';
@@ -11,7 +11,15 @@ export const SESSIONS_ROOT = '/var/sessions';
 export const SESSION_IDS_ROOT = '/var/session-ids';
 /** One marker per ended session: `listRevoked` reads these, not every session. */
 export const ENDED_SESSIONS_ROOT = '/var/sessions-ended';
+/**
+ * One node per end, named by the value the end's transaction raised the `sessions` counter to: a
+ * subscriber that saw the counter at N reads N+1… and learns only what is new.
+ */
+export const SESSION_ENDS_ROOT = '/var/session-ends';
 export const SESSION_TYPE = 'capsule:Session';
+const SESSION_END_TYPE = 'capsule:SessionEnd';
+/** A subscriber this many ends behind re-reads every marker instead. */
+const MAX_ENDS_READ = 1000;
 const SESSION_ID_TYPE = 'capsule:SessionId';
 const ENDED_SESSION_TYPE = 'capsule:EndedSession';
 /** Bumped in the transaction of every end: what other processes on the repository watch. */
@@ -115,7 +123,12 @@ export function createRepositorySessionStore(deps: RepositorySessionStoreDeps): 
       await tx.addNode(`${ENDED_SESSIONS_ROOT}/${record.id}`, { type: ENDED_SESSION_TYPE, properties: { expiresAt: record.expiresAtMs } });
       ended.push({ id: record.id, expiresAtMs: record.expiresAtMs });
     }
-    if (ended.length > 0) await tx.bumpCounter(SESSIONS_COUNTER);
+    if (ended.length === 0) return ended;
+    const sequence = await tx.bumpCounter(SESSIONS_COUNTER);
+    await tx.addNode(`${SESSION_ENDS_ROOT}/${sequence}`, {
+      type: SESSION_END_TYPE,
+      properties: { ended: encodeRevoked(ended), expiresAt: Math.max(...ended.map((session) => session.expiresAtMs)) },
+    });
     return ended;
   }
 
@@ -203,11 +216,28 @@ export function createRepositorySessionStore(deps: RepositorySessionStoreDeps): 
     listRevoked,
     subscribe(listener: RevocationListener) {
       let reported = false;
+      // The counter's value up to which this subscriber was told; null: not read yet (a full re-read).
+      let toldUpTo: number | null = null;
+      async function catchUp(): Promise<void> {
+        const now = await guarded(() => repo.readCounter(SESSIONS_COUNTER));
+        if (toldUpTo !== null && now <= toldUpTo) return;
+        const from = toldUpTo;
+        let sessions: RevokedSession[] | null = from === null || now - from > MAX_ENDS_READ ? null : [];
+        for (let sequence = (from ?? now) + 1; sessions !== null && sequence <= now; sequence++) {
+          const node = await guarded(() => repo.getNode(`${SESSION_ENDS_ROOT}/${sequence}`));
+          const ended = node?.properties.ended;
+          // Removed as expired, or never written (a counter set by a copy): read the markers instead.
+          if (!Array.isArray(ended)) sessions = null;
+          else sessions.push(...decodeRevoked(ended as readonly string[]));
+        }
+        sessions ??= await listRevoked(clock.now());
+        toldUpTo = Math.max(toldUpTo ?? now, now);
+        if (sessions.length > 0) listener.revoked(sessions);
+      }
+      let catching: Promise<void> = Promise.resolve();
+      const queueCatchUp = () => (catching = catching.then(catchUp, catchUp));
       const watch = watchCounters(repo, {
-        handlers: {
-          // An end somewhere: the ended ones are among the markers (a re-read; adding a held id again is harmless).
-          [SESSIONS_COUNTER]: async () => listener.revoked(await listRevoked(clock.now())),
-        },
+        handlers: { [SESSIONS_COUNTER]: queueCatchUp },
         clock,
         recheckMs: deps.recheckMs ?? 1000,
         ownCommits: true,
@@ -222,8 +252,17 @@ export function createRepositorySessionStore(deps: RepositorySessionStoreDeps): 
           },
         },
       });
-      // The repository is this instance's own: the feed is up from the start.
-      queueMicrotask(() => listener.resync());
+      // The repository is this instance's own: the feed is up from the start (from where the counter stands).
+      void guarded(() => repo.readCounter(SESSIONS_COUNTER)).then(
+        (value) => {
+          toldUpTo ??= value;
+          listener.resync();
+        },
+        (error: unknown) => {
+          reported = true;
+          listener.lost(error instanceof Error ? error.message : String(error));
+        },
+      );
       return () => void watch.stop();
     },
     async countLive(nowMs) {
@@ -249,6 +288,15 @@ export function createRepositorySessionStore(deps: RepositorySessionStoreDeps): 
               if (await tx.removeNode(sessionPath(userFolder(record.userId), record.id))) count++;
             }
             return count;
+          }),
+        );
+      }
+      const ends = await guarded(() => repo.getChildren(SESSION_ENDS_ROOT));
+      const spent = ends.filter((node) => typeof node.properties.expiresAt !== 'number' || node.properties.expiresAt <= nowMs);
+      if (spent.length > 0) {
+        await guarded(() =>
+          repo.transaction(async (tx) => {
+            for (const node of spent) await tx.removeNode(node.path);
           }),
         );
       }

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { systemClock } from '../../src/clock.js';
-import { openSqliteRepository, type Repository } from '../../src/repository/index.js';
+import { openPostgresRepository, openSqliteRepository, type Repository } from '../../src/repository/index.js';
 import { createRepositorySessionStore, ENDED_SESSIONS_ROOT, SESSIONS_ROOT } from '../../src/sessions/index.js';
+import { sharedPostgres } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/temp.js';
 import { recordingListener, revokedEvent, sessionRecord, sessionStoreContract } from './session-store-contract.js';
 
@@ -19,6 +20,19 @@ sessionStoreContract({
     opened.push(repo);
     // One home is one process: two members of it are two stores on the one repository.
     return [createRepositorySessionStore({ repo, clock }), createRepositorySessionStore({ repo, clock })];
+  },
+});
+
+const cluster = sharedPostgres();
+sessionStoreContract({
+  name: 'the repository on PostgreSQL (an author cluster)',
+  async open(clock) {
+    const url = await (await cluster()).createDatabase();
+    const first = await openPostgresRepository({ url, create: true, clock });
+    const second = await openPostgresRepository({ url, clock });
+    opened.push(first, second);
+    // Two processes on one repository: the second hears the first's ends through PostgreSQL's announcements.
+    return [createRepositorySessionStore({ repo: first, clock }), createRepositorySessionStore({ repo: second, clock, recheckMs: 3_600_000 })];
   },
 });
 

@@ -197,7 +197,8 @@ export function sessionStoreContract(backend: SessionBackendUnderTest): void {
         const first = sessionRecord('ivan', clock.now());
         await a.create(first, 1);
         await a.create(sessionRecord('ivan', clock.now() + 1), 1);
-        await listener.next(revokedEvent(first.id));
+        const limited = await listener.next(revokedEvent(first.id));
+        assert.ok(limited.kind === 'revoked' && limited.sessions.every((session) => session.id !== record.id), 'a push tells what is new, not everything held');
       } finally {
         stop();
       }
