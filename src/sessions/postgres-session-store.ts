@@ -291,7 +291,8 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
         );
         if (maxPerUser <= 0) return { ended: [] };
         const { rows } = await client.query<SessionRow>(`SELECT ${COLUMNS} FROM capsule_sessions WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2`, [stored.userId, stored.createdAtMs]);
-        const beyond = rows.map(recordOf).sort(newestFirst).slice(maxPerUser);
+        // The new session is never the one ended, whatever another member's clock wrote.
+        const beyond = rows.map(recordOf).filter((session) => session.id !== stored.id).sort(newestFirst).slice(maxPerUser - 1);
         return { ended: await endIn(client, beyond.map((session) => session.id), 'limit', 'system', stored.createdAtMs) };
       });
     },

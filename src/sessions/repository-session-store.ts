@@ -166,9 +166,10 @@ export function createRepositorySessionStore(deps: RepositorySessionStoreDeps): 
           if (maxPerUser <= 0) return { ended: [] };
           const live = (await tx.getChildren(`${SESSIONS_ROOT}/${folder}`))
             .map(recordOf)
-            .filter((session): session is SessionRecord => session !== null && isLive(session, record.createdAtMs))
+            .filter((session): session is SessionRecord => session !== null && session.id !== record.id && isLive(session, record.createdAtMs))
             .sort(newestFirst);
-          return { ended: await endIn(tx, live.slice(maxPerUser), 'limit', 'system', record.createdAtMs) };
+          // The new session is never the one ended, whatever another member's clock wrote.
+          return { ended: await endIn(tx, live.slice(maxPerUser - 1), 'limit', 'system', record.createdAtMs) };
         }),
       );
     },

@@ -151,9 +151,15 @@ export function sessionStoreContract(backend: SessionBackendUnderTest): void {
       assert.equal(oldest?.endReason, 'limit');
       assert.equal(oldest?.endedBy, 'system');
       assert.deepEqual((await store.listRevoked(clock.now())).map((session) => session.id), [sessions[0]!.id]);
+      clock.advance(1000);
+      // A session created by a member whose clock is behind is kept all the same: the oldest others go.
+      const late = sessionRecord('erin', clock.now() - 60_000);
+      const { ended: beforeLate } = await store.create(late, 3);
+      assert.deepEqual(beforeLate.map((session) => session.id), [sessions[1]!.id]);
+      assert.equal((await store.get(late.id))?.endedAtMs, null);
       // Another user's sessions count apart.
       assert.deepEqual(await store.create(sessionRecord('frank', clock.now()), 1), { ended: [] });
-      assert.equal(await store.countLive(clock.now()), 4);
+      assert.equal(await store.countLive(clock.now()), 4, 'three of erin\'s, one of frank\'s');
     });
 
     it('two members signing one user in at the same instant never leave more than the limit', async () => {

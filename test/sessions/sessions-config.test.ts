@@ -34,7 +34,8 @@ describe('sessions settings (capsule.auth.sessions)', () => {
 
   it('refuses a negative limit and an interval of 0, changing nothing', async () => {
     const { config } = await configured();
-    for (const values of [{ 'session.max.per.user': -1 }, { 'lastseen.interval': 0 }]) {
+    const refused: Record<string, number>[] = [{ 'session.max.per.user': -1 }, { 'lastseen.interval': 0 }];
+    for (const values of refused) {
       await assert.rejects(config.update(SESSIONS_PID, values), (error) => isCapsuleError(error, 'INVALID_CONFIG'));
     }
     assert.equal(config.stored(SESSIONS_PID), null);
