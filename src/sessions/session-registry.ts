@@ -25,7 +25,7 @@ export interface SessionRegistryDeps {
   readonly failurePolicy: () => FailurePolicy;
   /** This instance's member name (recorded as the session's `instance`). */
   readonly member: () => string;
-  /** The audit trail: session-created, session-ended (never a token). */
+  /** The audit trail: session-created, session-ended, sessions-expired (never a token). */
   readonly audit: Log;
   readonly logger: Log;
   /** Marks a user's sessions ended in lists once the user is deleted, disabled or of another generation. */
@@ -214,7 +214,9 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
     countLive: () => store.countLive(clock.now()),
     async removeExpired() {
       revoked.sweep();
-      return store.removeExpired(clock.now());
+      const removed = await store.removeExpired(clock.now());
+      if (removed > 0) audit.info({ event: 'sessions-expired', count: removed }, 'expired sessions removed');
+      return removed;
     },
     async close() {
       closed = true;

@@ -258,6 +258,9 @@ describe('session registry', () => {
     assert.equal(a.registry.feedState().held, 0);
     assert.equal(await a.registry.removeExpired(), 1);
     assert.deepEqual(await a.registry.list('alice'), []);
+    assert.deepEqual(events(a.audit(), 'sessions-expired').map(({ count }) => count), [1]);
+    assert.equal(await a.registry.removeExpired(), 0);
+    assert.equal(events(a.audit(), 'sessions-expired').length, 1, 'nothing removed, nothing said');
   });
 
   it('the store unreachable at sign-in: closed refuses with SIGN_IN_UNAVAILABLE; open goes on with an unrecorded session, logged', async () => {
