@@ -7,11 +7,12 @@ import { capturedLogger } from '../helpers/logs.js';
 import { sharedPostgres } from '../helpers/postgres.js';
 import { awaitAlive } from '../helpers/await-alive.js';
 
-const cluster = sharedPostgres();
 const closing: SessionRegistry[] = [];
 after(async () => {
   for (const registry of closing) await registry.close().catch(() => undefined);
 });
+// Stopped after the registries above are closed (hooks run in the order they were added).
+const cluster = sharedPostgres();
 
 /** The feed's changes as a test awaits them: `next(state)` resolves at the next change to that state. */
 function feedChanges(): { onFeedChange: (connected: boolean) => void; next(connected: boolean): Promise<void> } {

@@ -5,11 +5,12 @@ import { createPostgresSessionStore, REVOCATION_CHANNEL, type PostgresSessionSto
 import { sharedPostgres } from '../helpers/postgres.js';
 import { recordingListener, revokedEvent, sessionRecord, sessionStoreContract } from './session-store-contract.js';
 
-const cluster = sharedPostgres();
 const closing: SessionStore[] = [];
 after(async () => {
   for (const store of closing.reverse()) await store.close().catch(() => undefined);
 });
+// Stopped after the stores above are closed (hooks run in the order they were added).
+const cluster = sharedPostgres();
 
 function open(options: PostgresSessionStoreOptions): SessionStore {
   const store = createPostgresSessionStore(options);

@@ -18,6 +18,7 @@ import {
 } from '../../src/sessions/index.js';
 import { createUserManager, type UserManager } from '../../src/users/index.js';
 import { capturedLogger } from '../helpers/logs.js';
+import { sharedPostgres } from '../helpers/postgres.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 import { awaitAlive } from '../helpers/await-alive.js';
@@ -32,6 +33,8 @@ const closing: (() => Promise<void>)[] = [];
 after(async () => {
   for (const close of closing.reverse()) await close().catch(() => undefined);
 });
+// Stopped after the registries above are closed (hooks run in the order they were added).
+const cluster = sharedPostgres();
 
 interface Member {
   readonly registry: LiveSessionRegistry;
@@ -198,6 +201,24 @@ describe('session registry', () => {
     await c.registry.synced();
     assert.equal(c.registry.isRevoked(sid), true);
     assert.equal(c.registry.feedState().connected, true);
+  });
+
+  it('on PostgreSQL: a revocation and the limit\'s ends made on one member are refused on another, which lists the same sessions', async () => {
+    const url = await (await cluster()).createDatabase();
+    const a = member(createPostgresSessionStore({ url, clock: systemClock }), systemClock);
+    const b = member(createPostgresSessionStore({ url, clock: systemClock }), systemClock);
+    await Promise.all([a.registry.synced(), b.registry.synced()]);
+    a.settings.maxPerUser = 2;
+    const first = await a.registry.start({ id: 'alice', generation: 0 }, laptop, Date.now() + HOUR);
+    const second = await b.registry.start({ id: 'alice', generation: 0 }, phone, Date.now() + HOUR);
+    assert.deepEqual((await b.registry.list('alice')).map((view) => view.id).sort(), [first, second].sort(), 'one list for the farm');
+    await b.registry.revoke('alice', first, 'alice');
+    await a.hears(first);
+    assert.equal(a.registry.isRevoked(first), true);
+    const third = await a.registry.start({ id: 'alice', generation: 0 }, laptop, Date.now() + HOUR);
+    await a.registry.start({ id: 'alice', generation: 0 }, laptop, Date.now() + HOUR); // beyond 2: the oldest live (second) ends
+    await b.hears(second);
+    assert.deepEqual([first, second, third].map((id) => b.registry.isRevoked(id)), [true, true, false]);
   });
 
   it('lists a session as ended once its user\'s generation moved (password change) or the user is disabled', async () => {
