@@ -35,6 +35,8 @@ export interface SessionRegistryDeps {
   readonly sweepIntervalMs?: number;
   /** How many sessions' last write of `lastSeenAt` are remembered (default 100,000; the oldest go first). */
   readonly maxSeenEntries?: number;
+  /** How soon a failed re-read of the revoked sessions is tried again, doubling (default 1 s up to 30 s). */
+  readonly resyncRetry?: { readonly initialMs: number; readonly maxMs: number };
   /** Told whenever the revocation feed goes up or down (health, logs, tests). */
   readonly onFeedChange?: (connected: boolean) => void;
   /** Told of every push of ended sessions from the store, once held (a propagation benchmark's end, tests). */
@@ -64,10 +66,16 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
   const firstSync = new Promise<void>((resolve) => (markSynced = resolve));
   let resyncs = 0;
 
+  const retry = deps.resyncRetry ?? { initialMs: 1000, maxMs: 30_000 };
+  let retryMs = retry.initialMs;
+  let retryTimer: NodeJS.Timeout | undefined;
+
   function resync(): void {
     const attempt = ++resyncs;
+    clearTimeout(retryTimer);
     store.listRevoked(clock.now()).then(
       (sessions) => {
+        retryMs = retry.initialMs;
         revoked.add(sessions);
         // A later resync began meanwhile: it marks the feed once it has read.
         if (attempt === resyncs && !closed) {
@@ -83,6 +91,11 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
       (error: unknown) => {
         lost(`the revoked sessions cannot be read: ${error instanceof Error ? error.message : String(error)}`);
         markSynced();
+        // The push may well be up (only this read failed): without reading again, ends made before would never be held.
+        if (attempt !== resyncs || closed) return;
+        retryTimer = setTimeout(() => attempt === resyncs && !closed && resync(), retryMs);
+        retryTimer.unref();
+        retryMs = Math.min(retryMs * 2, retry.maxMs);
       },
     );
   }
@@ -221,6 +234,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
     async close() {
       closed = true;
       clearInterval(sweeper);
+      clearTimeout(retryTimer);
       unsubscribe();
       await store.close();
     },

@@ -221,12 +221,41 @@ describe('session registry', () => {
     assert.deepEqual([first, second, third].map((id) => b.registry.isRevoked(id)), [true, true, false]);
   });
 
+  // The timeout only turns a hang (no read again: never up) into a failure.
+  it('on PostgreSQL: the revoked sessions unreadable while the push is up: lost, read again until it works, then up', { timeout: 60_000 }, async () => {
+    const pg = await cluster();
+    const url = await pg.createDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const owner = member(createPostgresSessionStore({ url, clock: systemClock }), systemClock);
+    await owner.registry.synced(); // the table exists
+    const sid = await owner.registry.start({ id: 'alice', generation: 0 }, laptop, Date.now() + HOUR);
+    await owner.registry.revoke('alice', sid, 'alice');
+    await pg.sql(database, "CREATE ROLE session_reader LOGIN PASSWORD 'reader-pw-correct-horse'");
+    const feed: boolean[] = [];
+    let up!: () => void;
+    const isUp = new Promise<void>((resolve) => (up = resolve));
+    const reader = member(
+      createPostgresSessionStore({ url: `postgres://session_reader@${pg.host}:${pg.port}/${database}`, password: 'reader-pw-correct-horse', clock: systemClock }),
+      systemClock,
+      { resyncRetry: { initialMs: 20, maxMs: 100 }, onFeedChange: (connected) => (feed.push(connected), connected && up()) },
+    );
+    await reader.registry.synced();
+    assert.equal(reader.registry.feedState().connected, false);
+    assert.match(reader.registry.feedState().reason ?? '', /cannot be read/);
+    assert.equal(reader.registry.isRevoked(sid), false, 'not read yet');
+    await pg.sql(database, 'GRANT SELECT ON capsule_sessions TO session_reader');
+    await awaitAlive(isUp);
+    assert.deepEqual(feed, [false, true]);
+    assert.equal(reader.registry.isRevoked(sid), true, 'read once it could be');
+  });
+
   it('lists a session as ended once its user\'s generation moved (password change) or the user is disabled', async () => {
     const clock = fixedClock(1_700_000_000_000);
     const { repo, users } = await home(clock);
     const a = member(createRepositorySessionStore({ repo, clock }), clock, { users });
     await a.registry.start({ id: 'alice', generation: 0 }, laptop, clock.now() + HOUR);
     await users.incrementGeneration('alice');
+    clock.advance(1000);
     const fresh = await a.registry.start({ id: 'alice', generation: 1 }, phone, clock.now() + HOUR);
     assert.deepEqual((await a.registry.list('alice')).map((view) => [view.id === fresh, view.state, view.endReason]), [
       [true, 'active', null],
