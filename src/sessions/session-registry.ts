@@ -210,15 +210,15 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
     async list(userId, currentId) {
       return view(await store.listByUser(userId, clock.now()), userId, currentId);
     },
-    async revoke(userId, sessionId, by) {
+    async revoke(userId, sessionId, by, reason = 'revoked') {
       if (!isSessionId(sessionId)) return null;
       const record = await store.get(sessionId);
       // Another user's session answers as one that does not exist: nothing ended, nothing told.
       if (record === null || record.userId !== userId) return null;
       const nowMs = clock.now();
-      const sessions = await store.end([sessionId], 'revoked', by, nowMs);
-      ended(userId, sessions, 'revoked', by);
-      const after = sessions.length > 0 ? { ...record, endedAtMs: nowMs, endReason: 'revoked' as const, endedBy: by } : ((await store.get(sessionId)) ?? record);
+      const sessions = await store.end([sessionId], reason, by, nowMs);
+      ended(userId, sessions, reason, by);
+      const after = sessions.length > 0 ? { ...record, endedAtMs: nowMs, endReason: reason, endedBy: by } : ((await store.get(sessionId)) ?? record);
       return (await view([after], userId, null))[0]!;
     },
     revokeOthers: (userId, keepId, by, reason = 'revoked') => endLive(userId, keepId, by, reason),

@@ -165,6 +165,10 @@ describe('session registry', () => {
     // Again: the same view, nothing ended twice.
     assert.equal((await a.registry.revoke('alice', alices, 'admin'))?.state, 'ended');
     assert.equal(events(a.audit(), 'session-ended').length, 1);
+    // The token handler's logout names its reason.
+    const other = await a.registry.start({ id: 'alice', generation: 0 }, phone, clock.now() + 12 * HOUR);
+    assert.equal((await a.registry.revoke('alice', other, 'alice', 'logged-out'))?.endReason, 'logged-out');
+    assert.deepEqual(events(a.audit(), 'session-ended').map(({ reason }) => reason), ['revoked', 'logged-out']);
     for (const line of a.audit()) assert.doesNotMatch(JSON.stringify(line), /token/i);
   });
 
