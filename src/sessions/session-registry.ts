@@ -213,13 +213,14 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
     async revoke(userId, sessionId, by, reason = 'revoked') {
       if (!isSessionId(sessionId)) return null;
       const record = await store.get(sessionId);
-      // Another user's session answers as one that does not exist: nothing ended, nothing told.
-      if (record === null || record.userId !== userId) return null;
+      // Another user's session answers as one that does not exist, and so does one already ended
+      // (the caller's 404 "no active session with that id"): nothing ended, nothing told.
+      if (record === null || record.userId !== userId || record.endedAtMs !== null) return null;
       const nowMs = clock.now();
       const sessions = await store.end([sessionId], reason, by, nowMs);
+      if (sessions.length === 0) return null; // ended meanwhile by someone else
       ended(userId, sessions, reason, by);
-      const after = sessions.length > 0 ? { ...record, endedAtMs: nowMs, endReason: reason, endedBy: by } : ((await store.get(sessionId)) ?? record);
-      return (await view([after], userId, null))[0]!;
+      return (await view([{ ...record, endedAtMs: nowMs, endReason: reason, endedBy: by }], userId, null))[0]!;
     },
     revokeOthers: (userId, keepId, by, reason = 'revoked') => endLive(userId, keepId, by, reason),
     revokeAll: (userId, by, reason = 'revoked') => endLive(userId, null, by, reason),
