@@ -35,6 +35,11 @@ export interface SessionRegistryDeps {
   readonly sweepIntervalMs?: number;
   /** How many sessions' last write of `lastSeenAt` are remembered (default 100,000; the oldest go first). */
   readonly maxSeenEntries?: number;
+  /**
+   * Subscribe to the store's ends (default true). A command that lists or ends sessions and exits
+   * (`capsule sessions …` on a home) passes false: it refuses no tokens, so it needs no push.
+   */
+  readonly listen?: boolean;
   /** How soon a failed re-read of the revoked sessions is tried again, doubling (default 1 s up to 30 s). */
   readonly resyncRetry?: { readonly initialMs: number; readonly maxMs: number };
   /** Told whenever the revocation feed goes up or down (health, logs, tests). */
@@ -113,7 +118,8 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
     revoked.add(sessions);
     deps.onRevokedHeard?.(sessions);
   };
-  const unsubscribe = store.subscribe({ revoked: heard, resync, lost });
+  const unsubscribe = deps.listen === false ? () => undefined : store.subscribe({ revoked: heard, resync, lost });
+  if (deps.listen === false) markSynced();
   const sweeper = setInterval(() => revoked.sweep(), deps.sweepIntervalMs ?? 60_000);
   sweeper.unref();
 

@@ -253,6 +253,19 @@ describe('session registry', () => {
     assert.equal(reader.registry.isRevoked(sid), true, 'read once it could be');
   });
 
+  it('a registry that does not listen (a CLI command) still ends sessions that a listening member then refuses', async () => {
+    const { repo } = await home(systemClock);
+    const instance = member(createRepositorySessionStore({ repo, clock: systemClock }), systemClock);
+    const command = member(createRepositorySessionStore({ repo, clock: systemClock }), systemClock, { listen: false });
+    await Promise.all([instance.registry.synced(), command.registry.synced()]);
+    assert.equal(command.registry.feedState().connected, false);
+    const sid = await instance.registry.start({ id: 'alice', generation: 0 }, laptop, Date.now() + HOUR);
+    assert.equal(await command.registry.revokeAll('alice', 'admin'), 1);
+    await instance.hears(sid);
+    assert.equal(instance.registry.isRevoked(sid), true);
+    assert.deepEqual(command.heard, [], 'the command heard nothing: it does not listen');
+  });
+
   it('lists a session as ended once its user\'s generation moved (password change) or the user is disabled', async () => {
     const clock = fixedClock(1_700_000_000_000);
     const { repo, users } = await home(clock);
