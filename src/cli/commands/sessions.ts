@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CapsuleError } from '../../errors.js';
+import { createSessionRegistry, openSessionStore, SESSIONS_PID, sessionsSettings } from '../../sessions/index.js';
 import type { Services } from '../../instance/services.js';
 import type { SessionRegistry, SessionView } from '../../sessions/registry-types.js';
 import type { UserManager } from '../../users/index.js';
@@ -10,16 +11,28 @@ interface UserOption extends HomeOptions, JsonOption {
   readonly user: string;
 }
 
+/** The CLI's own audit file records the command and its operator; the registry has nothing to add. */
+const UNRECORDED = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
 /**
  * The registry of a home's sessions, as the instance builds it: on the farm store's PostgreSQL
  * when `capsule.farm.store` names one (every member's sessions), else on the home's repository.
- *
- * TODO(issue 27, integration): NOT WIRED on this branch. Replace the body with the factory of
- * src/sessions/ (the one instance/ uses), built from `services` and `env`; until then every
- * `capsule sessions` command fails here, before anything is read or changed.
+ * It does not listen for other members' ends (a command reads and ends, then exits); an end it
+ * makes is announced to the running members by the store.
  */
-export async function openSessionRegistry(_services: Services, _env: NodeJS.ProcessEnv): Promise<SessionRegistry> {
-  throw new CapsuleError('INTERNAL', 'capsule sessions: the session registry is not wired into the CLI yet');
+export async function openSessionRegistry(services: Services, env: NodeJS.ProcessEnv): Promise<SessionRegistry> {
+  return createSessionRegistry({
+    store: openSessionStore({ ...services, env }),
+    clock: services.clock,
+    settings: () => sessionsSettings(services.config.current(SESSIONS_PID)),
+    // A command must reach the store or fail: nothing here signs in, but say so if something did.
+    failurePolicy: () => 'closed',
+    member: () => 'capsule sessions',
+    audit: UNRECORDED,
+    logger: UNRECORDED,
+    users: services.users,
+    listen: false,
+  });
 }
 
 /** What a command that reads or ends sessions needs: the registry and the users (to refuse an unknown user). */
