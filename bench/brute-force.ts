@@ -17,6 +17,7 @@ import { startHaproxy, type Haproxy } from '../test/helpers/haproxy.js';
 import { startPostgres, POSTGRES_PASSWORD, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
 import { median } from './measure.js';
 import { pin, SERVER_CPU } from './pinning.js';
+import { memorySessionRegistry } from '../test/helpers/memory-session-registry.js';
 
 export interface Rate {
   /** Per second, the best of the interleaved rounds (wall time: swings with the host's other load). */
@@ -128,7 +129,7 @@ async function benchmarkLoginRates(log: (line: string) => void, cluster: Postgre
     // Out of reach, and no quick-login lock (failures of one account come milliseconds apart here): every failure is checked and counted.
     const counting: BruteForceSettings = { ...defaults, maxFailures: 1_000_000, quickLoginCheckMilliSeconds: 0 };
     const handler = (store: FarmStore, settings: BruteForceSettings) =>
-      createTokenHandler({
+      createTokenHandler({ sessions: memorySessionRegistry(),
         ...services,
         logger: silentLogger(),
         audit: silentLogger(),

@@ -8,6 +8,7 @@ import { openServices, silentLogger } from '../src/instance/index.js';
 import { createArgon2Hasher } from '../src/users/index.js';
 import { measureAsync } from './measure.js';
 import { systemClock } from '../src/clock.js';
+import { memorySessionRegistry } from '../test/helpers/memory-session-registry.js';
 
 export interface LoginResults {
   /** Full form logins (password check, throttle, token issued) per second, 4 in flight. */
@@ -26,7 +27,7 @@ export async function benchmarkLogins(log: (line: string) => void): Promise<Logi
     for (let u = 0; u < users; u++) await services.users.createUser(`user${u}`, { password: `bench-password-${u}` });
     const stored = await services.users.getUser('user0');
     if (!stored) throw new Error('no user');
-    const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger() });
+    const handler = createTokenHandler({ sessions: memorySessionRegistry(), ...services, logger: silentLogger(), audit: silentLogger() });
     const encoded = await hasher.hash('bench-password-0');
     let verifyMs = Infinity;
     for (let round = 0; round < 3; round++) verifyMs = Math.min(verifyMs, 1000 / (await measureAsync(() => hasher.verify(encoded, 'bench-password-0'), 1500, 1)));

@@ -8,6 +8,7 @@ import { startPostgres, type PostgresCluster } from '../test/helpers/postgres-cl
 import { interleaved, login, MEMBERS_PAGE, PUBLIC_PAGE, run, seedContent, startCapsule, stopChild, type HttpRun } from './http.js';
 import { measureAsync } from './measure.js';
 import { systemClock } from '../src/clock.js';
+import { memorySessionRegistry } from '../test/helpers/memory-session-registry.js';
 
 // The author-cluster rows: stateful tokens on a PostgreSQL repository (a throwaway local
 // cluster on loopback, fsync off), and how many statements each check costs the database.
@@ -69,7 +70,7 @@ export async function benchmarkPostgres(log: (line: string) => void, durationSec
         for (let t = 0; t < 50; t++) tokens.push((await store.create(user, Date.now(), 43_200_000)).token);
       }
       // Without the cache of validated tokens: this is the round trip a token not in the cache costs.
-      const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 3_600_000, validatedTokenCache: false });
+      const handler = createTokenHandler({ sessions: memorySessionRegistry(), ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 3_600_000, validatedTokenCache: false });
       const order = tokens.map((_, i) => (i * 7919) % tokens.length);
       const check = async (i: number) => {
         if (!(await handler.authenticateToken(tokens[order[i % order.length]!]!))) throw new Error('authentication failed');

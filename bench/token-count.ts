@@ -11,6 +11,7 @@ import { compare, measureAsync } from './measure.js';
 import { startCapsule, stopChild } from './http.js';
 import autocannon from 'autocannon';
 import { systemClock } from '../src/clock.js';
+import { memorySessionRegistry } from '../test/helpers/memory-session-registry.js';
 
 const USERS = 1000;
 const SAMPLE = 100_000;
@@ -115,7 +116,7 @@ export async function benchmarkTokenCount(log: (line: string) => void, large = 1
     log(`${nodeCount.toLocaleString('en')} nodes, ${(sizeBytes / 2 ** 20).toFixed(0)} MiB, written in ${bulkSeconds.toFixed(1)} s`);
     // Without the cache of validated tokens: this figure is the repository read that a token not
     // in the cache costs (the first request of a session, or any after a logout emptied the cache).
-    const handler = (services: Services) => createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 3_600_000, validatedTokenCache: false });
+    const handler = (services: Services) => createTokenHandler({ sessions: memorySessionRegistry(), ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 3_600_000, validatedTokenCache: false });
     const smallHandler = handler(small);
     const largeHandler = handler(big);
     // Each check takes the next token, across calls: a measurement of 500 ms touches only a part

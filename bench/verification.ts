@@ -9,6 +9,7 @@ import { openServices, silentLogger } from '../src/instance/index.js';
 import { createArgon2Hasher } from '../src/users/index.js';
 import { compare, measureAsync, measureSync } from './measure.js';
 import { systemClock } from '../src/clock.js';
+import { memorySessionRegistry } from '../test/helpers/memory-session-registry.js';
 
 export interface VerificationResults {
   readonly tokenLength: number;
@@ -37,8 +38,8 @@ export async function benchmarkVerification(log: (line: string) => void): Promis
     const macs = tokens.map((token) => Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url'));
     const verifier = createEncapsulatedVerifier((kid) => (kid === signing.kid ? keyObject : undefined));
     const now = Date.now();
-    const coldHandler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), verifiedTokenCache: false, userCacheTtlMs: 3_600_000 });
-    const warmHandler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 3_600_000 });
+    const coldHandler = createTokenHandler({ sessions: memorySessionRegistry(), ...services, logger: silentLogger(), audit: silentLogger(), verifiedTokenCache: false, userCacheTtlMs: 3_600_000 });
+    const warmHandler = createTokenHandler({ sessions: memorySessionRegistry(), ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 3_600_000 });
     const password = randomBytes(32).toString('hex');
     log('sealing iron-session data');
     const seals = await Promise.all(Array.from({ length: 1000 }, (_, i) => sealData({ userId: 'alice', n: i }, { password, ttl: 43_200 })));
@@ -52,8 +53,8 @@ export async function benchmarkVerification(log: (line: string) => void): Promis
     }
     log(`${(await services.repo.info()).nodeCount} nodes in the repository`);
     // One handler reading the repository on every check (the cost of a token not in the cache), one with the cache.
-    const statefulHandler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 3_600_000, validatedTokenCache: false });
-    const cachedStatefulHandler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 3_600_000 });
+    const statefulHandler = createTokenHandler({ sessions: memorySessionRegistry(), ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 3_600_000, validatedTokenCache: false });
+    const cachedStatefulHandler = createTokenHandler({ sessions: memorySessionRegistry(), ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 3_600_000 });
     const order = statefulTokens.map((_, i) => (i * 7919) % statefulTokens.length); // spread over the table
 
     log('measuring in interleaved rounds');

@@ -40,7 +40,7 @@ const hs256 = (key: Buffer, input: string) => createHmac('sha256', key).update(i
 
 /** Header exactly as Capsule writes it: alg, typ, kid in this order. */
 const header = (kid: string, extra: Json = {}): Json => ({ alg: 'HS256', typ: 'JWT', kid, ...extra });
-/** Claims exactly as Capsule writes them: sub, iat, exp, jti, gen in this order. */
+/** Claims exactly as Capsule writes them: sub, iat, exp, jti, gen (then sid, when the token has a session) in this order. */
 const claims = (extra: Json = {}): Json => ({ sub: 'alice', iat: IAT, exp: EXP, jti: 'vector-jti-0001', gen: 0, ...extra });
 
 /** A compact JWS over already encoded parts, signed with `key` (HS256). */
@@ -105,6 +105,10 @@ addValid('nbf in the past', header(currentKid), claims({ nbf: IAT, jti: 'vector-
 addValid('nbf now', header(currentKid), claims({ nbf: NOW, jti: 'vector-jti-0012' }));
 addValid('nbf in the future within the 60 s skew allowance', header(currentKid), claims({ nbf: NOW + SKEW, jti: 'vector-jti-0013' }));
 addValid('empty jti (only its type is checked)', header(currentKid), claims({ jti: '' }));
+/** A session id as sessions/ makes it: 16 bytes, base64url (22 characters); these bytes give both '-' and '_'. */
+const SID = Buffer.from('fb ef ff 00 11 22 33 44 55 66 77 88 99 aa bb fe'.replace(/ /g, ''), 'hex').toString('base64url');
+if (!/^[A-Za-z0-9_-]{22}$/.test(SID) || !SID.includes('-') || !SID.includes('_')) throw new Error(`the vectors' session id ${SID} is not 22 base64url characters with - and _`);
+addValid('as Capsule issues it, with a session id', header(currentKid), claims({ jti: 'vector-jti-0014', sid: SID }), { issuedByCapsule: true });
 
 // ---- Invalid: framing.
 const good = sign(header(currentKid), claims({ jti: 'vector-jti-0100' }));
@@ -209,6 +213,14 @@ addInvalid('gen is not an integer', sign(header(currentKid), claims({ gen: 1.5 }
 addInvalid('gen is a string', sign(header(currentKid), claims({ gen: '0' })), claimsReason);
 addInvalid('nbf is a string', sign(header(currentKid), claims({ nbf: String(NOW) })), claimsReason);
 addInvalid('nbf is not an integer', sign(header(currentKid), claims({ nbf: NOW + 0.5 })), claimsReason);
+addInvalid('sid of 21 characters', sign(header(currentKid), claims({ sid: SID.slice(1) })), claimsReason);
+addInvalid('sid of 23 characters', sign(header(currentKid), claims({ sid: `${SID}A` })), claimsReason);
+addInvalid('sid in standard base64 (+ and /)', sign(header(currentKid), claims({ sid: SID.replace(/-/g, '+').replace(/_/g, '/') })), claimsReason);
+addInvalid('sid with base64 padding', sign(header(currentKid), claims({ sid: `${SID.slice(2)}==` })), claimsReason);
+addInvalid('empty sid', sign(header(currentKid), claims({ sid: '' })), claimsReason);
+addInvalid('sid is a number', sign(header(currentKid), claims({ sid: 12345 })), claimsReason);
+addInvalid('sid is null', sign(header(currentKid), claims({ sid: null })), claimsReason);
+addInvalid('sid is a list of ids', sign(header(currentKid), claims({ sid: [SID] })), claimsReason);
 addInvalid('claim outside the allowlist (role)', sign(header(currentKid), claims({ role: 'admin' })), claimsReason);
 addInvalid('claim outside the allowlist (aud)', sign(header(currentKid), claims({ aud: 'capsule' })), claimsReason);
 addInvalid('claim outside the allowlist (groups)', sign(header(currentKid), claims({ groups: ['administrators'] })), claimsReason);

@@ -2,17 +2,19 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { CryptoSupport } from '../crypto/index.js';
 import type { Log } from '../log.js';
 import type { CounterWatch } from '../repository/index.js';
+import type { SessionRegistry } from '../sessions/index.js';
 import type { User } from '../users/index.js';
 import { createEncapsulatedVerifier, isNotAToken, issueEncapsulatedToken, type EncapsulatedClaims } from './encapsulated-tokens.js';
 import { createKeptAnswers } from './kept-answers.js';
 import { refreshesAt } from './refresh-rule.js';
 import { refusalOf } from './refusal.js';
+import { refusedForEndedSession } from './session-ended.js';
 import type { TokenSettings } from './token-config.js';
-import { sessionOf, type TokenKindHandler } from './token-kind.js';
+import { sessionOf, type KindIssueOptions, type TokenKindHandler } from './token-kind.js';
 import { TokenMap } from './token-map.js';
 import type { TokenUsers } from './token-users.js';
 import type { UserCache } from './user-cache.js';
-import type { Authentication, AuthLogger, ProvisioningClaim } from './types.js';
+import type { Authentication, AuthLogger } from './types.js';
 
 const VERIFIED_CACHE_SIZE = 10_000;
 
@@ -23,6 +25,8 @@ export interface EncapsulatedKindDeps {
   /** The token handler's watch of the users counter, asked on the kept path (which does not wait for it). */
   readonly changes: Pick<CounterWatch, 'lookIfDue'>;
   readonly tokenUsers: TokenUsers;
+  /** Whether a token's session was ended; told of renewals. */
+  readonly sessions: SessionRegistry;
   /** Remember verified tokens (expiry, key and generation are still checked every time). */
   readonly verifiedTokenCache: boolean;
   readonly logger: AuthLogger;
@@ -36,7 +40,7 @@ interface Verified {
 
 /** Encapsulated tokens: HMAC-signed, checked offline by any instance with the same keys (encapsulated-tokens.ts). */
 export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHandler {
-  const { crypto, settings, userCache, tokenUsers, logger, audit } = deps;
+  const { crypto, settings, userCache, tokenUsers, sessions, logger, audit } = deps;
   const keptAnswers = createKeptAnswers(settings);
 
   // A key id is a hash of the key, so a kid always names the same bytes: KeyObjects can be kept
@@ -56,12 +60,12 @@ export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHan
   });
   const verified = new TokenMap<Verified>();
 
-  function issue(user: User, nowMs: number, provisioning?: ProvisioningClaim): { token: string; expiresAt: number } {
+  function issue(user: User, nowMs: number, { provisioning, sessionId }: KindIssueOptions): { token: string; expiresAt: number } {
     const lifetimeMs = settings().expirationMs;
     const signing = crypto.signingKey();
     const iat = Math.floor(nowMs / 1000);
     const exp = Math.floor((nowMs + lifetimeMs) / 1000);
-    const claims = { sub: user.id, iat, exp, gen: user.generation, ...(provisioning ? { prv: provisioning } : {}) };
+    const claims = { sub: user.id, iat, exp, gen: user.generation, ...(sessionId !== undefined ? { sid: sessionId } : {}), ...(provisioning ? { prv: provisioning } : {}) };
     return { token: issueEncapsulatedToken(claims, { kid: signing.kid, key: keyObject(signing.kid, signing.key) }), expiresAt: exp * 1000 };
   }
 
@@ -73,14 +77,16 @@ export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHan
     const pastHalfLife = nowMs > refreshesAtOf(claims);
     const signedByRetiredKey = kid !== crypto.signingKey().kid && crypto.keyIds().retiredHmac.includes(kid);
     if (pastHalfLife || signedByRetiredKey) {
-      const renewed = issue(user, nowMs, claims.prv); // the sign-in time in it stays as it was
-      return { session: sessionOf(user, 'encapsulated', renewed.expiresAt), renewedToken: renewed.token };
+      // The same session, and the sign-in time in the provisioning claim stays as it was.
+      const renewed = issue(user, nowMs, { provisioning: claims.prv, sessionId: claims.sid });
+      if (claims.sid !== undefined) sessions.extended?.(claims.sid, renewed.expiresAt);
+      return { session: sessionOf(user, 'encapsulated', renewed.expiresAt, claims.sid), renewedToken: renewed.token };
     }
-    return { session: sessionOf(user, 'encapsulated', claims.exp * 1000) };
+    return { session: sessionOf(user, 'encapsulated', claims.exp * 1000, claims.sid) };
   }
 
   return {
-    issue: async (user, nowMs, options) => issue(user, nowMs, options.provisioning),
+    issue: async (user, nowMs, options) => issue(user, nowMs, options),
 
     async check(token, nowMs) {
       let result = deps.verifiedTokenCache ? verified.get(token) : undefined;
@@ -103,6 +109,7 @@ export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHan
         verified.delete(token);
         return null;
       }
+      if (refusedForEndedSession(deps, 'encapsulated', result.claims.sub, result.claims.sid)) return null;
       const user = await tokenUsers.usable(result.claims, 'encapsulated', nowMs);
       return user && authentication(user, result, nowMs);
     },
@@ -110,6 +117,9 @@ export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHan
     kept(token, nowMs) {
       const verification = deps.verifiedTokenCache ? verified.get(token) : undefined;
       if (!verification) return undefined;
+      // Before any kept answer: a session ended since is refused on the very next request.
+      const { sid } = verification.claims;
+      if (sid !== undefined && sessions.isRevoked(sid)) return undefined;
       // Checked offline, this path never waits for the repository: when a look at the users counter
       // is due it starts it and leaves the answer to the full check, which awaits it (as the stateful
       // kept path does), so a user changed by another process is not served from the user cache.
@@ -126,7 +136,10 @@ export function createEncapsulatedKind(deps: EncapsulatedKindDeps): TokenKindHan
       return keptAnswers.keep(verification, user, keys, Math.min(claims.exp * 1000, refreshesAtOf(claims)), answer);
     },
 
-    // Nothing to delete: the token simply stops being sent.
-    end: async () => undefined,
+    // Nothing to delete: the token simply stops being sent. Its session, if it names one, ends.
+    async end(token, nowMs) {
+      const verification = verifier.verify(token, nowMs);
+      return verification.ok && verification.claims.sid !== undefined ? { userId: verification.claims.sub, sessionId: verification.claims.sid } : null;
+    },
   };
 }

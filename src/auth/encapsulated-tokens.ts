@@ -17,6 +17,8 @@ export interface EncapsulatedClaims {
   readonly gen: number;
   /** Not before (seconds since the epoch); Capsule does not issue it, other signers may. */
   readonly nbf?: number;
+  /** The session the token belongs to (sessions/); absent on tokens issued before sessions existed. */
+  readonly sid?: string;
   /** After an OpenID Connect sign-in: what an instance without the user needs to create it. */
   readonly prv?: ProvisioningClaim;
 }
@@ -25,7 +27,7 @@ export interface EncapsulatedClaims {
  * Every claim a token may carry. A token with any other claim is refused: only a signer holding
  * the farm's key could add one, and a claim this verifier does not understand must not be ignored.
  */
-export const ALLOWED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'iat', 'exp', 'jti', 'gen', 'nbf', 'prv']);
+export const ALLOWED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'iat', 'exp', 'jti', 'gen', 'nbf', 'sid', 'prv']);
 
 export type EncapsulatedVerification =
   | { readonly ok: true; readonly claims: EncapsulatedClaims; readonly kid: string }
@@ -81,6 +83,7 @@ export function issueEncapsulatedToken(claims: Omit<EncapsulatedClaims, 'jti'> &
     exp: claims.exp,
     jti: claims.jti ?? randomBytes(12).toString('base64url'),
     gen: claims.gen,
+    ...(claims.sid !== undefined ? { sid: claims.sid } : {}),
     ...(claims.prv ? { prv: { p: claims.prv.p, s: claims.prv.s, g: claims.prv.g, at: claims.prv.at } } : {}),
   });
   const input = `${header}.${payload}`;
@@ -88,6 +91,8 @@ export function issueEncapsulatedToken(claims: Omit<EncapsulatedClaims, 'jti'> &
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+/** A session id as sessions/ makes it: 16 random bytes, base64url. */
+export const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
 
 function decodeJson(part: string): unknown {
   try {
@@ -142,6 +147,7 @@ function validClaims(value: unknown): value is EncapsulatedClaims {
     Number.isSafeInteger(claims.gen) &&
     (claims.gen as number) >= 0 &&
     (claims.nbf === undefined || Number.isSafeInteger(claims.nbf)) &&
+    (claims.sid === undefined || (typeof claims.sid === 'string' && SESSION_ID.test(claims.sid))) &&
     (claims.prv === undefined || validProvisioning(claims.prv))
   );
 }

@@ -1,7 +1,9 @@
 import type { Log } from '../log.js';
+import type { SessionRegistry } from '../sessions/index.js';
 import { createKeptAnswers } from './kept-answers.js';
 import { refreshesAt } from './refresh-rule.js';
 import { refusalOf } from './refusal.js';
+import { refusedForEndedSession } from './session-ended.js';
 import { MALFORMED_STATEFUL_TOKEN, type StatefulToken, type StatefulTokenStore } from './stateful-tokens.js';
 import type { TokenSettings } from './token-config.js';
 import { sessionOf, type TokenKindHandler } from './token-kind.js';
@@ -17,13 +19,15 @@ export interface StatefulKindDeps {
   readonly settings: () => TokenSettings;
   readonly userCache: UserCache;
   readonly tokenUsers: TokenUsers;
+  /** Whether a token's session was ended; told of refreshes. */
+  readonly sessions: SessionRegistry;
   readonly logger: AuthLogger;
   readonly audit: Log;
 }
 
 /** Stateful tokens: kept in this instance's repository (stateful-tokens.ts), checked against it. */
 export function createStatefulKind(deps: StatefulKindDeps): TokenKindHandler {
-  const { store, validatedTokens, settings, userCache, tokenUsers, logger, audit } = deps;
+  const { store, validatedTokens, settings, userCache, tokenUsers, sessions, logger, audit } = deps;
   const keptAnswers = createKeptAnswers(settings);
 
   /** A stateful token lives as long as configured now. */
@@ -48,11 +52,11 @@ export function createStatefulKind(deps: StatefulKindDeps): TokenKindHandler {
 
   return {
     // A stateful token lives in this instance's repository only: nothing to provision elsewhere.
-    issue: (user, nowMs) => store.create(user, nowMs, settings().expirationMs),
+    issue: (user, nowMs, options) => store.create(user, nowMs, settings().expirationMs, options.sessionId),
 
     async check(token, nowMs) {
       const valid = await validToken(token, nowMs);
-      if (!valid) return null;
+      if (!valid || refusedForEndedSession(deps, 'stateful', valid.userId, valid.sid)) return null;
       const user = await tokenUsers.usable({ sub: valid.userId }, 'stateful', nowMs);
       if (!user) return null;
       if (nowMs > refreshesAtOf(valid)) {
@@ -68,27 +72,33 @@ export function createStatefulKind(deps: StatefulKindDeps): TokenKindHandler {
         );
         if (extended) {
           validatedTokens?.extended(token, expiresAt);
-          return { session: sessionOf(user, 'stateful', expiresAt), renewedToken: token };
+          if (valid.sid !== undefined) sessions.extended?.(valid.sid, expiresAt);
+          return { session: sessionOf(user, 'stateful', expiresAt, valid.sid), renewedToken: token };
         }
       }
-      return { session: sessionOf(user, 'stateful', valid.expiresAt) };
+      return { session: sessionOf(user, 'stateful', valid.expiresAt, valid.sid) };
     },
 
     kept(token, nowMs) {
       const valid = validatedTokens?.kept(token, nowMs);
       const user = valid && userCache.kept(valid.userId, nowMs);
       if (!valid || !user) return undefined;
+      // Before any kept answer: a session ended since is refused on the very next request.
+      if (valid.sid !== undefined && sessions.isRevoked(valid.sid)) return undefined;
       // A kept answer was given to this very user object, which passed the check then (a changed user is another object).
       const again = keptAnswers.get(valid, user, null, nowMs);
       if (again) return again;
       if (refusalOf(user, { sub: valid.userId }) !== null) return undefined;
       const refreshDueAt = refreshesAtOf(valid);
       if (nowMs > refreshDueAt) return undefined; // a write: check
-      return keptAnswers.keep(valid, user, null, Math.min(valid.expiresAt, refreshDueAt), { session: sessionOf(user, 'stateful', valid.expiresAt) });
+      return keptAnswers.keep(valid, user, null, Math.min(valid.expiresAt, refreshDueAt), { session: sessionOf(user, 'stateful', valid.expiresAt, valid.sid) });
     },
 
-    async end(token) {
+    async end(token, nowMs) {
+      // Only a good token (its secret checked) ends its session; any token of the node is removed, as before.
+      const validation = await store.validate(token, nowMs);
       await store.remove(token);
+      return validation.ok && validation.token.sid !== undefined ? { userId: validation.token.userId, sessionId: validation.token.sid } : null;
     },
   };
 }

@@ -11,7 +11,7 @@ const NODE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
 /** The refusal of a value shaped like no stateful token (not audited, as `isNotAToken` in encapsulated-tokens.ts). */
 export const MALFORMED_STATEFUL_TOKEN = 'malformed stateful token';
-const VALIDATED_PROPERTIES = ['tokenUser', 'tokenHash', 'expiresAt'] as const;
+const VALIDATED_PROPERTIES = ['tokenUser', 'tokenHash', 'expiresAt', 'sid'] as const;
 /**
  * Bumped in the transaction of every removal of a token by this store (logout, logout everywhere,
  * the oldest beyond the limit, cleanup), so that a cache of validated tokens (validated-tokens.ts)
@@ -24,6 +24,8 @@ export interface StatefulToken {
   readonly nodeId: string;
   readonly userId: string;
   readonly expiresAt: number;
+  /** The session (sessions/) the token was issued for; absent on tokens from before sessions existed. */
+  readonly sid?: string;
 }
 
 export type StatefulValidation =
@@ -44,7 +46,7 @@ export function looksStateful(token: string): boolean {
 }
 
 export interface StatefulTokenStore {
-  create(user: { id: string; path: string }, nowMs: number, lifetimeMs: number): Promise<{ token: string; expiresAt: number }>;
+  create(user: { id: string; path: string }, nowMs: number, lifetimeMs: number, sid?: string): Promise<{ token: string; expiresAt: number }>;
   validate(token: string, nowMs: number): Promise<StatefulValidation>;
   /** Pushes the expiry back (one write); call only past half-life. */
   extend(nodeId: string, expiresAt: number): Promise<void>;
@@ -75,7 +77,7 @@ export function createStatefulTokenStore(deps: { repo: Repository; maxPerUser: (
   }
 
   return {
-    async create(user, nowMs, lifetimeMs) {
+    async create(user, nowMs, lifetimeMs, sid) {
       const secret = randomBytes(32).toString('base64url');
       const expiresAt = nowMs + lifetimeMs;
       const folder = `${user.path}/${TOKENS_FOLDER}`;
@@ -87,6 +89,7 @@ export function createStatefulTokenStore(deps: { repo: Repository; maxPerUser: (
             tokenHash: hashOf(secret, user.id).toString('hex'),
             createdAt: new Date(nowMs),
             expiresAt: new Date(expiresAt),
+            ...(sid !== undefined ? { sid } : {}),
           },
         });
         // The token just made is never a candidate: others may carry the same createdAt (many
@@ -109,13 +112,14 @@ export function createStatefulTokenStore(deps: { repo: Repository; maxPerUser: (
       const nodeId = token.slice(0, 36);
       const record = await repo.getPropertiesById(nodeId, VALIDATED_PROPERTIES);
       if (record?.type !== TOKEN_TYPE) return { ok: false, reason: 'no such token' };
-      const { tokenUser, tokenHash, expiresAt } = record.properties;
+      const { tokenUser, tokenHash, expiresAt, sid } = record.properties;
       if (typeof tokenUser !== 'string' || typeof tokenHash !== 'string' || !(expiresAt instanceof Date)) return { ok: false, reason: 'damaged token node' };
       const stored = Buffer.from(tokenHash, 'hex');
       const given = hashOf(secret, tokenUser);
       if (stored.length !== given.length || !timingSafeEqual(stored, given)) return { ok: false, reason: 'wrong secret' };
       if (expiresAt.getTime() <= nowMs) return { ok: false, reason: 'expired' };
-      return { ok: true, token: { nodeId, userId: tokenUser, expiresAt: expiresAt.getTime() } };
+      const valid = { nodeId, userId: tokenUser, expiresAt: expiresAt.getTime() };
+      return { ok: true, token: typeof sid === 'string' ? { ...valid, sid } : valid };
     },
 
     async extend(nodeId, expiresAt) {

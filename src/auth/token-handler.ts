@@ -4,6 +4,7 @@ import type { CryptoSupport } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import type { Log } from '../log.js';
 import { watchCounters, type Repository } from '../repository/index.js';
+import type { SessionRegistry, SignInMethod } from '../sessions/index.js';
 import { USERS_COUNTER, type User, type UserManager } from '../users/index.js';
 import { tokenCookie, tokenFromRequest } from './cookies.js';
 import { createEncapsulatedKind } from './encapsulated-kind.js';
@@ -40,6 +41,10 @@ export interface TokenHandlerDeps {
   readonly logger: AuthLogger;
   /** The audit trail: one line per login and per refused well-formed token (user, address, reason; never a password or token). */
   readonly audit: Log;
+  /** Sessions: a sign-in starts one, its tokens carry its id, and a token of an ended one is refused. */
+  readonly sessions: SessionRegistry;
+  /** Members of this group signing in with a password are the replication transport (sessions record method 'transport'). */
+  readonly transportGroup?: string;
   readonly metrics?: AuthMetrics;
   readonly throttle?: LoginThrottle;
   /** Failed logins per account (default: counted on this instance's repository). */
@@ -70,13 +75,14 @@ export interface TokenHandler {
   settings(): TokenSettings;
   /** `Set-Cookie` carrying a token of this session, kept by the browser until the token expires (by this handler's clock). */
   cookieFor(token: string, session: Session, https: boolean): string;
-  /** `checkPassword`, then `issue`: the form login. */
-  login(userId: string, password: string, clientAddress: string): Promise<LoginResult>;
+  /** `checkPassword`, then `issue` with a session of method 'password' (or 'transport'): the form login. */
+  login(userId: string, password: string, clientAddress: string, userAgent?: string): Promise<LoginResult>;
   /** Checks a password (throttled per client address, counted per account on the farm store); issues nothing. A user name no user can have is INVALID_ARGUMENT. */
   checkPassword(userId: string, password: string, clientAddress: string): Promise<PasswordCheck>;
   /**
    * Issues a token of the configured kind for a user some handler has already authenticated
-   * (password, OpenID Connect, a transport user). The one way a token comes into being.
+   * (password, OpenID Connect, a transport user). The one way a token comes into being. With
+   * `signIn`, a session is started first and the token carries its id.
    */
   issue(user: User, options?: IssueOptions): Promise<IssuedToken>;
   /** The session of a request (cookie or `login-token` header), or null. Never throws for a bad token. */
@@ -89,10 +95,10 @@ export interface TokenHandler {
    */
   authenticateKept(token: string): Authentication | undefined;
   tokenOf(request: TokenRequest): string | null;
-  /** Ends one token (a stateful token is deleted; an encapsulated one simply stops being sent). */
+  /** Ends one token (a stateful token is deleted; an encapsulated one simply stops being sent) and the session it names. */
   logout(token: string): Promise<void>;
-  /** Deletes the user's stateful tokens and raises its generation: every token issued before ends. */
-  logoutEverywhere(userId: string): Promise<{ statefulTokensRemoved: number; generation: number }>;
+  /** Deletes the user's stateful tokens and raises its generation: every token issued before ends; so do its sessions. `by`: who asked (default the user). */
+  logoutEverywhere(userId: string, by?: string): Promise<{ statefulTokensRemoved: number; generation: number }>;
   removeExpiredTokens(): Promise<number>;
   /** Stops watching the repository's counters; await it before closing the repository. */
   close(): Promise<void>;
@@ -104,7 +110,7 @@ export const MAX_TOKENS_PER_USER = 50;
 const CHANGES_RECHECK_MS = 500;
 
 export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
-  const { users, config, clock, logger } = deps;
+  const { users, config, clock, logger, sessions } = deps;
   const member = deps.member ?? (() => 'this instance');
   const bruteForce =
     deps.bruteForce ??
@@ -145,8 +151,8 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
 
   const tokenUsers = createTokenUsers({ userCache, changes, userCacheTtlMs, provisioner: deps.provisioner, logger, audit: deps.audit });
   const kinds: Readonly<Record<TokenKind, TokenKindHandler>> = {
-    stateful: createStatefulKind({ store, validatedTokens, settings, userCache, tokenUsers, logger, audit: deps.audit }),
-    encapsulated: createEncapsulatedKind({ crypto: deps.crypto, settings, userCache, changes, tokenUsers, verifiedTokenCache: deps.verifiedTokenCache !== false, logger, audit: deps.audit }),
+    stateful: createStatefulKind({ store, validatedTokens, settings, userCache, tokenUsers, sessions, logger, audit: deps.audit }),
+    encapsulated: createEncapsulatedKind({ crypto: deps.crypto, settings, userCache, changes, tokenUsers, sessions, verifiedTokenCache: deps.verifiedTokenCache !== false, logger, audit: deps.audit }),
   };
   const kindOf = (token: string): TokenKind => (looksStateful(token) ? 'stateful' : 'encapsulated');
 
@@ -154,10 +160,12 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
     settings,
     cookieFor: (token, session, https) => tokenCookie(settings(), token, session.token.expiresAt.getTime() - clock.now(), https),
 
-    async login(userId, password, clientAddress) {
+    async login(userId, password, clientAddress, userAgent = '') {
       const checked = await handler.checkPassword(userId, password, clientAddress);
       if (!checked.ok) return checked;
-      return { ok: true, ...(await handler.issue(checked.user)) };
+      const { user } = checked;
+      const method: SignInMethod = deps.transportGroup !== undefined && user.groups.includes(deps.transportGroup) ? 'transport' : 'password';
+      return { ok: true, ...(await handler.issue(user, { signIn: { method, clientAddress, userAgent } })) };
     },
 
     checkPassword: (userId, password, clientAddress) => checkPassword(passwordLoginDeps, userId, password, clientAddress),
@@ -166,8 +174,10 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       if (user.disabled) throw new CapsuleError('FORBIDDEN', `${user.id} is disabled`);
       const nowMs = clock.now();
       const kind: TokenKind = settings().encapsulated ? 'encapsulated' : 'stateful';
-      const issued = await kinds[kind].issue(user, nowMs, options);
-      return { token: issued.token, session: sessionOf(user, kind, issued.expiresAt) };
+      // Fails (SIGN_IN_UNAVAILABLE) when the session cannot be recorded and the farm store's policy is closed: no token then.
+      const sessionId = options.signIn ? await sessions.start(user, options.signIn, nowMs + settings().expirationMs) : undefined;
+      const issued = await kinds[kind].issue(user, nowMs, { provisioning: options.provisioning, sessionId });
+      return { token: issued.token, session: sessionOf(user, kind, issued.expiresAt, sessionId) };
     },
 
     authenticate(request) {
@@ -181,7 +191,10 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       // here, so it is enough to tell the kinds apart (a JWS has dots, a stateful token '_' at 36).
       const kind: TokenKind = token.charCodeAt(36) === 95 /* _ */ && !token.includes('.') ? 'stateful' : 'encapsulated';
       const kept = kinds[kind].kept(token, nowMs);
-      if (kept) deps.metrics?.tokenVerified(kind, 'valid');
+      if (kept) {
+        deps.metrics?.tokenVerified(kind, 'valid');
+        if (kept.session.sessionId !== undefined) sessions.seen(kept.session.sessionId, nowMs);
+      }
       return kept;
     },
 
@@ -191,6 +204,7 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
       try {
         const authentication = await kinds[kind].check(token, nowMs);
         deps.metrics?.tokenVerified(kind, authentication ? 'valid' : 'refused');
+        if (authentication?.session.sessionId !== undefined) sessions.seen(authentication.session.sessionId, nowMs);
         return authentication;
       } catch (error) {
         // Only a verdict on the token (bad signature, expired, unknown, user gone) makes a request
@@ -205,9 +219,17 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
 
     tokenOf: (request) => tokenFromRequest(request, settings().cookieName),
 
-    logout: (token) => kinds[kindOf(token)].end(token),
+    async logout(token) {
+      const ended = await kinds[kindOf(token)].end(token, clock.now());
+      if (ended) await sessions.revoke(ended.userId, ended.sessionId, ended.userId, 'logged-out');
+    },
 
-    logoutEverywhere: (userId) => logoutEverywhere({ users, store }, userId),
+    async logoutEverywhere(userId, by = userId) {
+      const result = await logoutEverywhere({ users, store }, userId);
+      // The raised generation already refuses every token of every session; this lists them as ended.
+      await sessions.revokeAll(userId, by, 'logged-out').catch((error: unknown) => logger.warn({ err: error, userId }, 'logged out everywhere, but its sessions are not marked ended (they are refused by generation)'));
+      return result;
+    },
 
     removeExpiredTokens: () => store.removeExpired(clock.now()),
     close: () => changes.stop(),

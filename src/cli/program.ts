@@ -12,6 +12,7 @@ import { registerOidcCommands } from './commands/oidc.js';
 import { registerReplicationCommands } from './commands/replication.js';
 import { registerRepositoryCommands } from './commands/repository.js';
 import { registerSamlCommands } from './commands/saml.js';
+import { registerSessionCommands } from './commands/sessions.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerUserCommands } from './commands/users.js';
 import { installCliAudit } from './audit.js';
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIO): Command {
     .showSuggestionAfterError(true);
   registerStartCommand(program, io);
   registerUserCommands(program, io);
+  registerSessionCommands(program, io);
   registerGroupCommands(program, io);
   registerConfigCommands(program, io);
   registerKeyCommands(program, io);

@@ -40,7 +40,7 @@ function fieldsOf(value: unknown): FormBody {
  */
 function changeOf(form: FormBody): Record<string, string> {
   const change: Record<string, string> = {};
-  for (const key of ['action', 'pid', 'name', 'user', 'group'] as const) {
+  for (const key of ['action', 'pid', 'name', 'user', 'group', 'session'] as const) {
     const value = form[key];
     if (value !== undefined && value !== '') change[key] = value.slice(0, 200);
   }
@@ -61,7 +61,7 @@ function createPages(deps: ConsoleDeps, services: ConsoleServices): ConsolePage[
     componentsPage(deps, services),
     healthPage(deps.health, deps.instanceName),
     cryptoPage(deps, services),
-    usersPage(services.users, deps.tokens, deps.bruteForce, services.clock),
+    usersPage(services.users, deps.tokens, deps.bruteForce, services.clock, deps.sessions),
     replicationPage(services),
     repositoryBrowserPage(services.repo),
   ];

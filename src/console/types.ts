@@ -6,6 +6,7 @@ import type { CryptoSupport, KeyIds, KeyLocations } from '../crypto/index.js';
 import type { HealthRegistry } from '../health/index.js';
 import type { Repository } from '../repository/index.js';
 import type { UserManager } from '../users/index.js';
+import type { SessionRegistry } from '../sessions/registry-types.js';
 
 /** The instance services the console reads and changes (an instance's `Services` fits). */
 export interface ConsoleServices {
@@ -28,6 +29,8 @@ export interface ConsoleDeps {
   readonly bruteForce: BruteForceProtector;
   readonly reloadKeys: () => Promise<KeyIds>;
   readonly services: ConsoleServices;
+  /** Every user's sessions: shown and ended on the Users page. */
+  readonly sessions: SessionRegistry;
 }
 
 /** What every page handler gets: the administrator's session and the CSRF token for its forms. */

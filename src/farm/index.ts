@@ -26,6 +26,9 @@ export {
   remoteFarmStatus,
   remoteRotateHmac,
   renderRemoteHaproxyConfig,
+  listFarmSessions,
+  revokeAllFarmSessions,
+  revokeFarmSession,
 } from './remote/index.js';
 export type {
   AdminCredentials,
@@ -40,4 +43,9 @@ export type {
   RemoteHmacRotation,
   RemoteMemberStatus,
   RemoteRotateOptions,
+  FarmSessionList,
+  FarmSessionRevoked,
+  FarmSessionsEnded,
+  FarmSessionView,
+  MemberSessionsOutcome,
 } from './remote/index.js';

@@ -6,3 +6,4 @@ export { healthComponent, HEALTH_PID } from './health-config.js';
 export { watchFactoryChecks } from './factory-checks.js';
 export type { FactoryChecks } from './factory-checks.js';
 export { FARM_STORE_CHECK, farmStoreCheck } from './farm-store-check.js';
+export { SESSIONS_CHECK, sessionsCheck } from './sessions-check.js';

@@ -6,6 +6,8 @@ import type { KeyIds } from '../crypto/index.js';
 import type { FarmMember } from '../member/index.js';
 import { FARM_PATH_PREFIX } from '../member/protocol.js';
 import type { Log } from '../log.js';
+import type { SessionRegistry } from '../sessions/registry-types.js';
+import type { UserManager } from '../users/index.js';
 import { adminKeyOf, authenticateAdminKey } from './admin-key-auth.js';
 import { answerNotFound } from './errors.js';
 import { requireAdministrator } from './guards.js';
@@ -14,6 +16,7 @@ import { adminKeyRoutes } from './routes/admin-keys.js';
 import { farmRoutes } from './routes/farm.js';
 import { logoutEverywhereRoute } from './routes/logout-everywhere.js';
 import { unlockRoute } from './routes/unlock.js';
+import { userSessionRoutes } from './routes/user-sessions.js';
 
 export interface AdminApiDeps {
   readonly farmMember: FarmMember;
@@ -22,8 +25,10 @@ export interface AdminApiDeps {
   /** Failed logins per account: unlock. */
   readonly bruteForce: BruteForceProtector;
   readonly audit: Log;
-  /** Where the admin API keys are (admin-key-auth.ts). */
-  readonly services: { readonly repo: Repository; readonly clock: Clock };
+  /** Anyone's sessions: list and end them. */
+  readonly sessions: SessionRegistry;
+  /** Where the admin API keys are (admin-key-auth.ts); the users whose sessions are asked for. */
+  readonly services: { readonly repo: Repository; readonly clock: Clock; readonly users: UserManager };
 }
 
 /** A refused call is named for what it was: a farm call, or another of the admin API's. */
@@ -73,6 +78,7 @@ export async function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps)
     adminRoutes(scope, deps);
     logoutEverywhereRoute(scope, deps);
     unlockRoute(scope, deps);
+    userSessionRoutes(scope, deps);
     adminKeyRoutes(scope, { adminKeys, audit: deps.audit });
     // A path under /system/farm that no route serves is answered inside this scope, so the guard
     // and the audit cover it too: an anonymous caller learns nothing of which paths exist (401).

@@ -25,6 +25,9 @@ import { contentRoutes } from './routes/content.js';
 import { healthRoutes } from './routes/health.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 import type { Log } from '../log.js';
+import type { SessionRegistry } from '../sessions/registry-types.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { sessionsPageRoutes } from './routes/sessions-page.js';
 
 /**
  * What the HTTP app serves, every service built by the composition root (`instance/`). Only TLS
@@ -46,6 +49,8 @@ export interface AppDeps {
   readonly reloadKeys: () => Promise<KeyIds>;
   /** The services the web console shows and changes. */
   readonly services: ConsoleServices;
+  /** Every sign-in's session: what `/api/sessions`, "Your sessions", the console and the admin API show and end. */
+  readonly sessions: SessionRegistry;
   /** OpenID Connect sign-in (its providers may be none: the login page then offers the password form alone). */
   readonly oidc: OidcLogin;
   readonly saml: SamlLogin;
@@ -117,6 +122,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     afterLogout: samlLogoutAfterLogout(deps),
   });
   loginPageRoutes(app, deps);
+  sessionRoutes(app, deps);
+  sessionsPageRoutes(app, deps);
   oidcRoutes(app, deps);
   samlRoutes(app, deps);
   contentRoutes(app, deps);

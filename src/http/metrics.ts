@@ -6,6 +6,7 @@ import { revealSecret, type ConfigAdmin } from '../config/index.js';
 import type { CryptoSupport } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import type { HealthRegistry, HealthStatus } from '../health/index.js';
+import type { SessionEndReason, SessionMetrics } from '../sessions/index.js';
 import { ADMINISTRATORS } from '../users/index.js';
 import { createLatencyHistogram } from './latency-histogram.js';
 import { METRICS_PID } from './metrics-config.js';
@@ -22,6 +23,8 @@ export interface Metrics {
   readonly registry: Registry;
   /** What the token handler bumps: every series exists from the start, each call one increment. */
   readonly auth: AuthMetrics;
+  /** Sessions ended, by reason (the session registry bumps it). */
+  readonly sessions: SessionMetrics;
   /** Times every request (by route pattern, method and status class) once the app uses it. */
   instrument(app: FastifyInstance): void;
 }
@@ -33,7 +36,11 @@ export interface Metrics {
 /** What the metrics read of replication agents (the replication service's status fits). */
 export type ReplicationQueues = () => Promise<ReadonlyArray<{ readonly name: string; readonly queued: number; readonly lagSeconds: number }>>;
 
-export function createMetrics(deps: { health: HealthRegistry; replication: ReplicationQueues }): Metrics {
+/** Live sessions on the session store; counted at most once a minute (on the repository it reads every session). */
+export type LiveSessions = () => Promise<number>;
+const LIVE_SESSIONS_MAX_AGE_MS = 60_000;
+
+export function createMetrics(deps: { health: HealthRegistry; replication: ReplicationQueues; liveSessions?: LiveSessions }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'capsule_' });
 
@@ -118,8 +125,42 @@ export function createMetrics(deps: { health: HealthRegistry; replication: Repli
     },
   });
 
+  const sessionEnds = new Map<SessionEndReason, number>();
+  new Counter({
+    name: 'capsule_sessions_ended_total',
+    help: 'Sessions ended through this instance, by reason (revoked, limit, logged-out, password-changed, user-disabled, user-deleted).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, count] of sessionEnds) this.labels(reason).inc(count);
+    },
+  });
+  const { liveSessions } = deps;
+  if (liveSessions) {
+    let counted: { value: number; atMs: number } | null = null;
+    new Gauge({
+      name: 'capsule_sessions_active',
+      help: 'Live sessions (not ended, unexpired) on the session store: the farm\'s with a farm store, else this instance\'s. Counted at most once a minute.',
+      registers: [registry],
+      async collect() {
+        if (counted === null || Date.now() - counted.atMs >= LIVE_SESSIONS_MAX_AGE_MS) {
+          // A store that does not answer leaves the last count (the health check says it is away).
+          const value = await liveSessions().catch(() => counted?.value ?? 0);
+          counted = { value, atMs: Date.now() };
+        }
+        this.set(counted.value);
+      },
+    });
+  }
+
   return {
     registry,
+    sessions: {
+      sessionsEnded: (reason, count) => {
+        sessionEnds.set(reason, (sessionEnds.get(reason) ?? 0) + count);
+      },
+    },
     auth: {
       login: (outcome) => {
         loginCounts[outcome]++;

@@ -10,6 +10,7 @@ import { httpComponent } from '../http/index.js';
 import { metricsComponent } from '../http/metrics-config.js';
 import { oauthClientComponent } from '../oauth/oauth-config.js';
 import { replicationAgentComponent } from '../replication/index.js';
+import { sessionsComponent } from '../sessions/index.js';
 
 /** Every configurable component of an instance, registered with its configuration admin. */
-export const COMPONENTS: readonly ComponentDefinition[] = [tokenComponent, bruteForceComponent, passwordPolicyComponent, farmStoreComponent, httpComponent, healthComponent, metricsComponent, oauthClientComponent, oidcComponent, samlComponent, replicationAgentComponent];
+export const COMPONENTS: readonly ComponentDefinition[] = [tokenComponent, bruteForceComponent, sessionsComponent, passwordPolicyComponent, farmStoreComponent, httpComponent, healthComponent, metricsComponent, oauthClientComponent, oidcComponent, samlComponent, replicationAgentComponent];

@@ -4,8 +4,8 @@ import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { applyConfigFiles, literalReferences, readConfigFiles } from '../config/index.js';
-import { createHealthRegistry, farmStoreCheck, HEALTH_PID, keysCheck, repositoryCheck, type HealthRegistry } from '../health/index.js';
-import { openFarmStore, type FallbackFarmStore } from '../farm-store/index.js';
+import { createHealthRegistry, farmStoreCheck, HEALTH_PID, keysCheck, repositoryCheck, sessionsCheck, type HealthRegistry } from '../health/index.js';
+import { FARM_STORE_PID, farmStoreSettings, openFarmStore, type FallbackFarmStore } from '../farm-store/index.js';
 import { createOAuthClients, watchOAuthClientChecks } from '../oauth/index.js';
 import { createOidcLogin, createProvisioner, watchOidcChecks } from '../auth/oidc/index.js';
 import { createFarmReplayStore, createSamlLogin, createSamlProvisioner, createSingleLogout, watchSamlChecks } from '../auth/saml/index.js';
@@ -14,7 +14,8 @@ import type { PasswordHasher } from '../users/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
 import { checkAdminPasswordForNewHome, createInitialAdmin } from './first-start.js';
-import { createReceiver, startReplication, type ReplicationService } from '../replication/index.js';
+import { createReceiver, REPLICATION_RECEIVERS, startReplication, type ReplicationService } from '../replication/index.js';
+import { createSessionRegistry, openSessionStore, SESSIONS_PID, sessionsSettings, type SessionRegistry } from '../sessions/index.js';
 import { createFarmMember } from '../member/index.js';
 import { assertHomeReadable, lockHome, type HomeLock } from './home-lock.js';
 import { auditLogger, silentLogger } from './logger.js';
@@ -52,6 +53,8 @@ export interface InstanceOptions {
   readonly maintenanceIntervalMs?: number;
   /** Serve HTTPS with this certificate and key (`--tls-cert`, `--tls-key`; see `readTlsFiles`). */
   readonly tls?: TlsFiles;
+  /** Tests' session registry (its owner closes it); default the instance's own. */
+  readonly sessions?: SessionRegistry;
 }
 
 export interface RunningInstance {
@@ -143,7 +146,12 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     return work;
   }
   // Replication starts later; the metrics read its queues when scraped, none before it runs.
-  const metrics = createMetrics({ health, replication: async () => (replication ? replication.status() : []) });
+  let sessions: SessionRegistry | undefined;
+  const metrics = createMetrics({
+    health,
+    replication: async () => (replication ? replication.status() : []),
+    liveSessions: async () => (sessions ? sessions.countLive() : 0),
+  });
   try {
     if (services.created) logger.info({ home: services.home.root }, 'created a new instance home');
     const repositoryInfo = await services.repo.info();
@@ -185,6 +193,21 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     const saml = createSamlLogin({ ...services, logger, replay: samlReplay });
     const samlLogout = createSingleLogout({ ...services, logger, replay: samlReplay });
     // One provisioner for the token handler: a claim goes to the handler whose provider it names.
+    // One registry for the token handler (it starts and refuses sessions) and the app (it lists and ends them).
+    const openedSessions =
+      options.sessions ??
+      createSessionRegistry({
+        store: openSessionStore({ ...services, env }),
+        clock: services.clock,
+        settings: () => sessionsSettings(services.config.current(SESSIONS_PID)),
+        failurePolicy: () => farmStoreSettings(services.config.current(FARM_STORE_PID)).failurePolicy,
+        member: instanceName,
+        audit,
+        logger,
+        users: services.users,
+        metrics: metrics.sessions,
+      });
+    sessions = openedSessions;
     tokens = createTokenHandler({
       ...services,
       logger,
@@ -192,6 +215,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       metrics: metrics.auth,
       bruteForce,
       member: instanceName,
+      sessions: openedSessions,
+      transportGroup: REPLICATION_RECEIVERS,
       provisioner: routeProvisioning([createProvisioner({ ...services, logger }), createSamlProvisioner({ ...services, logger })], logger),
     });
     // Instances sharing a repository take turns: the job runs where its lock is free.
@@ -202,6 +227,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
           if (count > 0) logger.info({ count }, 'removed expired tokens');
           const records = await farmStore!.removeExpired().catch(() => 0); // the health check says when the store is away
           if (records > 0) logger.info({ count: records }, 'removed expired farm store records');
+          await openedSessions.removeExpired().catch(() => 0); // audited by the registry; the health check says when the store is away
         })
         .catch((error: unknown) => logger.error({ err: error }, 'expired token cleanup failed'));
     // Retired keys live in this home's files, so every instance expires its own (not one per cluster).
@@ -227,6 +253,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     health.register(repositoryCheck(services.repo));
     health.register(keysCheck(() => services.crypto.keyIds()));
     health.register(farmStoreCheck(farmStore));
+    health.register(sessionsCheck(openedSessions, { clock: services.clock }));
     watchOAuthClientChecks({ health, config: services.config, clients: createOAuthClients(services) });
     watchOidcChecks({ health, config: services.config, oidc });
     watchSamlChecks({ ...services, health, saml });
@@ -272,6 +299,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       audit,
       metrics,
       tls: options.tls,
+      sessions: openedSessions,
     });
     // Digits and dots (or colons) that are no address are a typo: refused without a name lookup.
     if (isIP(host) === 0 && (/^[0-9.]+$/.test(host) || host.includes(':'))) {
@@ -314,6 +342,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
           await app.close();
           await stopBackground();
           await tokens.close();
+          if (!options.sessions) await sessions?.close();
           await farmStore?.close();
           await services.close();
           homeLock.release();
@@ -326,6 +355,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     health.stop();
     await replication?.stop();
     await stopBackground();
+    if (!options.sessions) await sessions?.close().catch(() => undefined);
     await farmStore?.close();
     await services.close();
     homeLock.release();

@@ -24,6 +24,12 @@ export const FARM_AGENTS_PATH = '/system/farm/agents';
 /** The operators' admin API keys: GET lists them, POST installs one (its hash), POST …/revoke removes one. */
 export const FARM_ADMIN_KEYS_PATH = '/system/farm/admin-keys';
 export const FARM_ADMIN_KEYS_REVOKE_PATH = '/system/farm/admin-keys/revoke';
+/** A user's sessions as this member lists them: POST with `{ user }` (a body, so no id lands in an access log's URL). */
+export const FARM_SESSIONS_LIST_PATH = '/system/farm/sessions/list';
+/** Ends one session of a user (`{ user, session }`); `revoked: null` when this member knows no live one. */
+export const FARM_SESSIONS_REVOKE_PATH = '/system/farm/sessions/revoke';
+/** Ends every live session of a user (`{ user }`). */
+export const FARM_SESSIONS_REVOKE_ALL_PATH = '/system/farm/sessions/revoke-all';
 
 /** The longest lease the farm lock grants: a holder that died blocks the farm this long at most. */
 export const MAX_LEASE_MS = 10 * 60_000;
@@ -55,6 +61,10 @@ const password = z.string().min(1).max(1024);
 export const addUserBody = z.object({ id: userId, password, groups: z.array(z.string().min(1).max(200)).max(64).default([]) }).strict();
 export const passwdBody = z.object({ id: userId, password }).strict();
 export const removeUserBody = z.object({ id: userId }).strict();
+/** A session id as tokens carry it (`sid`): 22 base64url characters. */
+export const SESSION_ID_SHAPE = /^[A-Za-z0-9_-]{22}$/;
+export const sessionsOfUserBody = z.object({ user: userId }).strict();
+export const revokeSessionBody = z.object({ user: userId, session: z.string().regex(SESSION_ID_SHAPE, 'a session id: 22 characters A-Z a-z 0-9 _ -') }).strict();
 /** An admin API key as a member stores it: its hash, never the key. */
 export const installAdminKeyBody = z
   .object({
@@ -154,4 +164,43 @@ export interface ExportedKeys {
   readonly bundle: string;
   readonly publicKey: string;
   readonly salt: string;
+}
+
+/** A session as a member shows it (the fields of sessions/ SessionView, which this file may not import). */
+export interface MemberSessionView {
+  readonly id: string;
+  readonly userId: string;
+  readonly createdAt: string;
+  readonly lastSeenAt: string;
+  readonly expiresAt: string;
+  readonly method: 'password' | 'oidc' | 'saml' | 'transport';
+  readonly provider: string | null;
+  readonly clientAddress: string;
+  readonly browser: string;
+  readonly os: string;
+  readonly userAgent: string;
+  readonly instance: string;
+  readonly state: 'active' | 'ended';
+  readonly endReason: string | null;
+  readonly endedAt: string | null;
+  readonly endedBy: string | null;
+  readonly current: boolean;
+}
+
+/** What `POST /system/farm/sessions/list` answers. */
+export interface MemberSessionList {
+  readonly userId: string;
+  readonly sessions: readonly MemberSessionView[];
+}
+
+/** What `POST /system/farm/sessions/revoke` answers. */
+export interface MemberSessionRevoked {
+  readonly userId: string;
+  readonly revoked: MemberSessionView | null;
+}
+
+/** What `POST /system/farm/sessions/revoke-all` answers. */
+export interface MemberSessionsEnded {
+  readonly userId: string;
+  readonly ended: number;
 }

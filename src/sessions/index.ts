@@ -1,2 +1,18 @@
 export type { RevokedSession, RevocationListener, SessionEndReason, SessionRecord, SessionStore, SignInDetails, SignInMethod } from './types.js';
 export type { RevocationFeedState, SessionRegistry, SessionView } from './registry-types.js';
+export { SESSIONS_PID, sessionsComponent, sessionsSettings } from './sessions-config.js';
+export type { SessionsSettings } from './sessions-config.js';
+export { isSessionId, newSessionId } from './session-id.js';
+export { MAX_USER_AGENT } from './session-record.js';
+export { parseUserAgent } from './user-agent.js';
+export type { ParsedUserAgent } from './user-agent.js';
+export { createRevocationSet } from './revocation-set.js';
+export type { RevocationSet, RevocationSetState } from './revocation-set.js';
+export { createPostgresSessionStore, REVOCATION_CHANNEL } from './postgres-session-store.js';
+export type { PostgresSessionStoreOptions } from './postgres-session-store.js';
+export { createRepositorySessionStore, ENDED_SESSIONS_ROOT, SESSION_IDS_ROOT, SESSION_TYPE, SESSIONS_COUNTER, SESSIONS_ROOT } from './repository-session-store.js';
+export type { RepositorySessionStoreDeps } from './repository-session-store.js';
+export { openSessionStore } from './open-session-store.js';
+export type { SessionStoreDeps } from './open-session-store.js';
+export { createSessionRegistry } from './session-registry.js';
+export type { LiveSessionRegistry, SessionMetrics, SessionRegistryDeps } from './session-registry.js';

@@ -62,9 +62,10 @@ export interface SessionRegistry {
   list(userId: string, currentId?: string | null): Promise<SessionView[]>;
   /**
    * Ends one session of `userId` (the owner check: a session of another user is null, as one that
-   * does not exist, so a caller can answer 404 for both). `by` is who asked (for the audit).
+   * does not exist, so a caller can answer 404 for both). `by` is who asked (for the audit);
+   * `reason` defaults to 'revoked' ('logged-out' when the token handler's logout ends it).
    */
-  revoke(userId: string, sessionId: string, by: string): Promise<SessionView | null>;
+  revoke(userId: string, sessionId: string, by: string, reason?: SessionEndReason): Promise<SessionView | null>;
   /** Ends every live session of the user except `keepId`; the number ended. */
   revokeOthers(userId: string, keepId: string | null, by: string, reason?: SessionEndReason): Promise<number>;
   /** Ends every live session of the user. */

@@ -73,6 +73,11 @@ export interface SessionStore {
   /** Sets `lastSeenAtMs` (one write; callers decide when it is due). */
   touch(id: string, lastSeenAtMs: number): Promise<void>;
   /**
+   * Pushes a live session's end back to `expiresAtMs` (never earlier): a refreshed token outlives
+   * the one before, and a revoked id must stay held until the last token naming it has expired.
+   */
+  extend(id: string, expiresAtMs: number): Promise<void>;
+  /**
    * Ends sessions that are live (not ended, unexpired), telling every member (push). Returns the
    * ones it ended; an id already ended or unknown is left out.
    */

@@ -6,6 +6,7 @@ import { openServices, silentLogger } from '../../src/instance/index.js';
 import { runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { fastHasher } from '../helpers/services.js';
+import { memorySessionRegistry } from '../helpers/memory-session-registry.js';
 
 // The Fastify plugin first asks `authenticateKept`, which answers without a promise from a token
 // verified before and its kept user. These tests fail if that answer accepts an encapsulated token
@@ -19,7 +20,7 @@ async function setup(options: { userCacheTtlMs?: number } = {}) {
   const services = await openServices({ home, clock, hasher: fastHasher });
   await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': true });
   await services.users.createUser('alice', { password: 'pw-correct-horse', groups: [] });
-  const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), ...options });
+  const handler = createTokenHandler({ sessions: memorySessionRegistry(), ...services, logger: silentLogger(), audit: silentLogger(), ...options });
   const login = await handler.login('alice', 'pw-correct-horse', '127.0.0.1');
   assert.ok(login.ok && login.token.includes('.'), 'an encapsulated token');
   assert.equal(handler.authenticateKept(login.token), undefined, 'nothing is kept before the first full check');

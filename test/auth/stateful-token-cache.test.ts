@@ -10,6 +10,7 @@ import { login, sessionStatus } from '../helpers/http.js';
 import { sharedPostgres } from '../helpers/postgres.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
+import { memorySessionRegistry } from '../helpers/memory-session-registry.js';
 
 // The token handler keeps stateful tokens it validated (validated-tokens.ts). These tests fail if
 // it accepts a token that this process has ended, or one that another process ended longer ago
@@ -25,7 +26,7 @@ async function setup(home?: string) {
   const services = await openServices({ home, clock, hasher: fastHasher });
   await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': false });
   if (!(await services.users.getUser('alice'))) await services.users.createUser('alice', { password: 'pw-correct-horse' });
-  const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger() });
+  const handler = createTokenHandler({ sessions: memorySessionRegistry(), ...services, logger: silentLogger(), audit: silentLogger() });
   return { home, clock, services, handler };
 }
 
@@ -116,7 +117,7 @@ describe('validated stateful tokens: changes by another process are seen within 
     const here = await setup();
     // A second connection to the same file: it shares no listeners with the first, as another process would not.
     const other = await openServices({ home: here.home, clock: here.clock, hasher: fastHasher });
-    return { here, other, otherHandler: createTokenHandler({ ...other, logger: silentLogger(), audit: silentLogger() }) };
+    return { here, other, otherHandler: createTokenHandler({ sessions: memorySessionRegistry(), ...other, logger: silentLogger(), audit: silentLogger() }) };
   }
 
   it('a logout by another connection is refused once the interval has passed', async () => {

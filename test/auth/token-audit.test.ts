@@ -6,6 +6,7 @@ import { fixedClock } from '../../src/clock.js';
 import { openServices, silentLogger } from '../../src/instance/index.js';
 import { fastHasher } from '../helpers/services.js';
 import { initialisedHome } from '../helpers/homes.js';
+import { memorySessionRegistry } from '../helpers/memory-session-registry.js';
 
 const HOUR = 3600_000;
 
@@ -21,7 +22,7 @@ async function setup(encapsulated: boolean) {
   const audit: Log = { info: keep, warn: keep, error: keep };
   const counts: Array<[TokenKind, TokenOutcome]> = [];
   const metrics = { login: () => undefined, accountLock: () => undefined, tokenVerified: (kind: TokenKind, outcome: TokenOutcome) => void counts.push([kind, outcome]) };
-  const handler = createTokenHandler({ ...services, logger: silentLogger(), audit, metrics, userCacheTtlMs: 0 });
+  const handler = createTokenHandler({ sessions: memorySessionRegistry(), ...services, logger: silentLogger(), audit, metrics, userCacheTtlMs: 0 });
   const login = await handler.login('alice', 'pw-correct-horse', '127.0.0.1');
   assert.ok(login.ok);
   lines.length = 0; // the login's own line
@@ -53,7 +54,8 @@ describe('token refusals in the audit trail', () => {
     clock.advance(13 * HOUR);
     assert.equal(await handler.authenticateToken(token), null);
     clock.advance(-13 * HOUR);
-    await handler.logoutEverywhere('alice');
+    // The generation alone (logout everywhere would also end the token's session, refused first).
+    await services.users.incrementGeneration('alice');
     assert.equal(await handler.authenticateToken(token), null);
     // Attacks on the header and the signature are tokens that failed, not junk.
     const algNone = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');

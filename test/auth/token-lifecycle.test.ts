@@ -6,6 +6,7 @@ import { fixedClock } from '../../src/clock.js';
 import { openServices, silentLogger } from '../../src/instance/index.js';
 import { fastHasher } from '../helpers/services.js';
 import { initialisedHome } from '../helpers/homes.js';
+import { memorySessionRegistry } from '../helpers/memory-session-registry.js';
 
 const HOUR = 3600_000;
 
@@ -15,7 +16,7 @@ async function setup(encapsulated = false) {
   const services = await openServices({ home, clock, hasher: fastHasher });
   await services.config.update('capsule.auth.token', { 'token.expiration': 12 * HOUR, 'token.encapsulated': encapsulated });
   await services.users.createUser('alice', { password: 'pw-correct-horse' });
-  const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 0 });
+  const handler = createTokenHandler({ sessions: memorySessionRegistry(), ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 0 });
   return { services, clock, handler, home };
 }
 

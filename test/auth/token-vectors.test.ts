@@ -18,6 +18,7 @@ import { createCryptoSupport, generateKey, keyId } from '../../src/crypto/index.
 import { openServices, silentLogger, type Services } from '../../src/instance/index.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
+import { memorySessionRegistry } from '../helpers/memory-session-registry.js';
 
 /**
  * Known-answer vectors for the encapsulated token codec, run against the verifier itself (no
@@ -82,8 +83,8 @@ describe('encapsulated token vectors (test/vectors/encapsulated-tokens.json)', (
     it('are the exact strings Capsule\'s issuer writes for those claims and key', () => {
       const issued = vectors.valid.filter((v) => v.issuedByCapsule);
       for (const vector of issued) {
-        const { sub, iat, exp, jti, gen } = vector.claims;
-        assert.equal(issueEncapsulatedToken({ sub, iat, exp, jti, gen }, { kid: vector.kid, key: keyBytes.get(vector.kid)! }), vector.token, vector.name);
+        const { sub, iat, exp, jti, gen, sid } = vector.claims;
+        assert.equal(issueEncapsulatedToken({ sub, iat, exp, jti, gen, ...(sid !== undefined && { sid }) }, { kid: vector.kid, key: keyBytes.get(vector.kid)! }), vector.token, vector.name);
       }
     });
 
@@ -145,7 +146,7 @@ describe('encapsulated token vectors checked against the user record (token hand
     });
     await crypto.refresh();
     handlerAt = (nowMs) =>
-      createTokenHandler({ repo: services.repo, users: services.users, crypto, config: services.config, clock: fixedClock(nowMs), verifiedTokenCache: false, logger: silentLogger(), audit: silentLogger() });
+      createTokenHandler({ sessions: memorySessionRegistry(), repo: services.repo, users: services.users, crypto, config: services.config, clock: fixedClock(nowMs), verifiedTokenCache: false, logger: silentLogger(), audit: silentLogger() });
   });
   after(() => services.close());
 

@@ -6,6 +6,7 @@ import { openServices, silentLogger } from '../../src/instance/index.js';
 import { createReceiver, parsePackage } from '../../src/replication/index.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { fastHasher } from '../helpers/services.js';
+import { memorySessionRegistry } from '../helpers/memory-session-registry.js';
 
 // Changes of users reach the token handler's caches one way: its own watch of the users counter
 // (token-handler.ts). These tests fail if a transaction of this process that changes a user
@@ -18,7 +19,7 @@ async function setup() {
   const clock = fixedClock(Date.parse('2026-12-03T12:00:00Z'));
   const services = await openServices({ home, clock, hasher: fastHasher });
   await services.config.update('capsule.auth.token', { 'token.encapsulated': true });
-  const handler = createTokenHandler({ ...services, logger: silentLogger(), audit: silentLogger() });
+  const handler = createTokenHandler({ sessions: memorySessionRegistry(), ...services, logger: silentLogger(), audit: silentLogger() });
   return { home, clock, services, handler };
 }
 

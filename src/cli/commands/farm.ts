@@ -24,6 +24,7 @@ import { printJson, printTable, type CliIO } from '../io.js';
 import { terminalText } from '../terminal-text.js';
 import { jsonOption, type JsonOption } from '../with-home.js';
 import { registerFarmAdminKeyCommands } from './farm-admin-keys.js';
+import { registerFarmSessionCommands } from './farm-sessions.js';
 import { farmOptions, whichFarm, type FarmOption } from './farm-options.js';
 
 interface DirOption extends JsonOption {
@@ -234,6 +235,7 @@ export function registerFarmCommands(program: Command, io: CliIO): void {
     .action((options) => farmHaproxyConfig(options, io));
 
   registerFarmAdminKeyCommands(farm, io);
+  registerFarmSessionCommands(farm, io);
   const users = farm.command('users').description("the farm's users: changed on the author, replicated to every publish");
   userOptions(users.command('add <id>').description('add a user on the author; replication adds it to every publish; the password is read from standard input'))
     .option('--password-stdin', 'read the password from standard input')

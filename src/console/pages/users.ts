@@ -8,6 +8,8 @@ import { actionableMessage, redirectTo, show, type ConsolePage, type PageResult 
 import type { FormBody, PageContext } from '../types.js';
 import { confirmationPage, isConfirmed } from '../confirm.js';
 import { elementId } from './config-form.js';
+import type { SessionRegistry } from '../../sessions/registry-types.js';
+import { sessionTable } from '../session-table.js';
 
 const PATH = `${CONSOLE_ROOT}/users`;
 const TITLE = 'Users';
@@ -27,6 +29,8 @@ const DONE: Readonly<Record<string, (subject: string) => string>> = {
   'removed-user': (id) => `Deleted user ${id}.`,
   unlocked: (id) => `Unlocked ${id}: its failed logins are forgotten on every member sharing the farm store.`,
   'logged-out': (id) => `Logged ${id} out everywhere: every token issued before has ended, on every instance.`,
+  'session-revoked': (id) => `Ended a session of ${id}: its device is signed out within a second, on every instance.`,
+  'sessions-revoked': (id) => `Ended every session of ${id}.`,
 };
 
 function hiddenFields(context: PageContext, action: string, userId?: string): SafeHtml {
@@ -65,6 +69,7 @@ function userRow(context: PageContext, user: User, groups: readonly Group[], fai
       ${failures &&
       html`<form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'unlock', user.id)}
         <button type="submit" class="secondary">Unlock</button></form>`}
+      <a href="${PATH}?${new URLSearchParams({ sessions: user.id }).toString()}#sessions">Sessions</a>
       <form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'logout-everywhere', user.id)}
         <button type="submit" class="secondary">Log out everywhere</button></form>
       <form method="post" action="${PATH}" class="inline" novalidate>${hiddenFields(context, 'password', user.id)}
@@ -80,21 +85,43 @@ interface UsersPageDeps {
   readonly tokens: TokenHandler;
   readonly bruteForce: BruteForceProtector;
   readonly clock: Clock;
+  readonly sessions: SessionRegistry;
 }
 
-async function renderPage(context: PageContext, { users, bruteForce, clock }: UsersPageDeps, messages: { ok?: string | null; error?: string | null }, status = 200): Promise<PageResult> {
+/** One user's sessions, each live one with a Revoke button (administrators only: the console's pages are). */
+async function sessionsSection(context: PageContext, sessions: SessionRegistry, userId: string): Promise<SafeHtml> {
+  const views = await sessions.list(userId, context.session.sessionId ?? null);
+  const revoke = (sessionId: string) =>
+    html`<form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'revoke-session', userId)}<input type="hidden" name="session" value="${sessionId}">
+      <button type="submit" class="danger" aria-label="Revoke session ${sessionId} of ${userId}">Revoke</button></form>`;
+  return html`<section class="card" id="sessions"><h2>Sessions of ${userId}</h2>
+    ${sessionTable(views, (view) => view.state === 'active' && revoke(view.id))}
+    ${views.some((view) => view.state === 'active') &&
+    html`<form method="post" action="${PATH}" class="actions">${hiddenFields(context, 'revoke-sessions', userId)}<button type="submit" class="secondary">End every session of ${userId}</button></form>`}
+  </section>`;
+}
+
+async function renderPage(
+  context: PageContext,
+  { users, bruteForce, clock, sessions }: UsersPageDeps,
+  messages: { ok?: string | null; error?: string | null },
+  status = 200,
+  sessionsOf: string | null = null,
+): Promise<PageResult> {
   const [list, groups] = await Promise.all([users.listUsers(), users.listGroups()]);
   list.sort((a, b) => (a.id < b.id ? -1 : 1));
   groups.sort((a, b) => (a.id < b.id ? -1 : 1));
   // A store that is away leaves the page usable: each row then says it cannot tell.
   const failures = await Promise.all(list.map((user) => bruteForce.status(user.id).catch(() => undefined)));
   const nowMs = clock.now();
+  const shownSessions = sessionsOf !== null && list.some((user) => user.id === sessionsOf) ? await sessionsSection(context, sessions, sessionsOf) : null;
   return show(
     consolePage(
       context,
       TITLE,
       html`<p class="lead">Users log in with their password; members of <code>${ADMINISTRATORS}</code> may use this console.</p>
       ${notice('ok', messages.ok)}${notice('error', messages.error)}
+      ${shownSessions}
       <section class="card"><h2>Users</h2>
         <table><thead><tr><th>User</th><th>State</th><th>Groups</th><th>Actions</th></tr></thead>
         <tbody>${list.map((user, index) => userRow(context, user, groups, failures[index], nowMs))}</tbody></table>
@@ -127,7 +154,7 @@ async function renderPage(context: PageContext, { users, bruteForce, clock }: Us
 }
 
 /** Runs one action; returns the key of its DONE message and its subject. */
-async function perform(context: PageContext, { users, tokens, bruteForce }: UsersPageDeps, form: FormBody): Promise<{ done: string; subject: string }> {
+async function perform(context: PageContext, { users, tokens, bruteForce, sessions }: UsersPageDeps, form: FormBody): Promise<{ done: string; subject: string }> {
   const userId = form.user ?? '';
   const groupId = form.group ?? '';
   const self = userId === context.session.userId;
@@ -163,6 +190,16 @@ async function perform(context: PageContext, { users, tokens, bruteForce }: User
     case 'logout-everywhere':
       await tokens.logoutEverywhere(userId);
       return { done: 'logged-out', subject: userId };
+    case 'revoke-session': {
+      if (!(await users.getUser(userId))) throw new CapsuleError('USER_NOT_FOUND', `no user ${userId}`);
+      const revoked = await sessions.revoke(userId, form.session ?? '', context.session.userId);
+      if (!revoked) throw new CapsuleError('NOT_FOUND', `${userId} has no active session with that id; nothing was changed`);
+      return { done: 'session-revoked', subject: userId };
+    }
+    case 'revoke-sessions':
+      if (!(await users.getUser(userId))) throw new CapsuleError('USER_NOT_FOUND', `no user ${userId}`);
+      await sessions.revokeAll(userId, context.session.userId);
+      return { done: 'sessions-revoked', subject: userId };
     case 'remove':
       if (self) throw new CapsuleError('INVALID_ARGUMENT', 'you cannot delete yourself: you would be locked out of the console');
       await users.removeUser(userId); // its node, stateful tokens under it included; encapsulated ones name no user any more
@@ -172,15 +209,15 @@ async function perform(context: PageContext, { users, tokens, bruteForce }: User
   }
 }
 
-export function usersPage(users: UserManager, tokens: TokenHandler, bruteForce: BruteForceProtector, clock: Clock): ConsolePage {
-  const deps: UsersPageDeps = { users, tokens, bruteForce, clock };
+export function usersPage(users: UserManager, tokens: TokenHandler, bruteForce: BruteForceProtector, clock: Clock, sessions: SessionRegistry): ConsolePage {
+  const deps: UsersPageDeps = { users, tokens, bruteForce, clock, sessions };
   return {
     path: PATH,
     title: TITLE,
     render(context, query) {
       const { done, subject } = query;
       const message = done && subject && Object.hasOwn(DONE, done) && ID_PATTERN.test(subject) ? DONE[done]!(subject) : null;
-      return renderPage(context, deps, { ok: message });
+      return renderPage(context, deps, { ok: message }, 200, query.sessions ?? null);
     },
     async submit(context, form) {
       if (form.action === 'remove' && !isConfirmed(form)) {
@@ -199,9 +236,10 @@ export function usersPage(users: UserManager, tokens: TokenHandler, bruteForce: 
       try {
         result = await perform(context, deps, form);
       } catch (error) {
-        return renderPage(context, deps, { error: actionableMessage(error) }, 400);
+        return renderPage(context, deps, { error: actionableMessage(error) }, 400, form.action?.startsWith('revoke-session') ? (form.user ?? null) : null);
       }
-      return redirectTo(`${PATH}?done=${encodeURIComponent(result.done)}&subject=${encodeURIComponent(result.subject)}`);
+      const showSessions = form.action === 'revoke-session' || form.action === 'revoke-sessions' ? `&sessions=${encodeURIComponent(result.subject)}#sessions` : '';
+      return redirectTo(`${PATH}?done=${encodeURIComponent(result.done)}&subject=${encodeURIComponent(result.subject)}${showSessions}`);
     },
   };
 }

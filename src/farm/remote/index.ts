@@ -12,3 +12,5 @@ export { changeFarmUser } from './users.js';
 export type { FarmUserOperation, FarmUserOptions, FarmUserResult } from './users.js';
 export { createFarmAdminKey, listFarmAdminKeys, revokeFarmAdminKey } from './admin-keys.js';
 export type { FarmAdminKeyCreated } from './admin-keys.js';
+export { listFarmSessions, revokeAllFarmSessions, revokeFarmSession } from './sessions.js';
+export type { FarmSessionList, FarmSessionRevoked, FarmSessionsEnded, FarmSessionView, MemberSessionsOutcome } from './sessions.js';

@@ -42,7 +42,7 @@ export function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
     if (!userId || !password) throw new CapsuleError('INVALID_ARGUMENT', 'j_username and j_password are required');
     // Read before logging in: whatever it holds, the answer after the login is a safe one.
     const resource = safeResource(field(request.body, 'resource'));
-    const result = await tokens.login(userId, password, request.ip);
+    const result = await tokens.login(userId, password, request.ip, request.headers['user-agent'] ?? '');
     if (!result.ok) {
       // A browser's login form (the console's) goes back to its page, which says why, as Sling does.
       if (resource && (request.headers.accept ?? '').includes('text/html')) {

@@ -5,6 +5,8 @@ import { html, STYLESHEET_PATH, type SafeHtml } from '../../console/index.js';
 import { safeResource } from './auth.js';
 
 export const LOGIN_PAGE_PATH = '/system/sling/login';
+/** "Your sessions" (routes/sessions-page.ts), linked from the signed-in state. */
+const SESSIONS_PAGE_PATH = '/system/sessions';
 export const OIDC_LOGIN_PATH = '/system/sling/oidc/login';
 /** SAML routes: `<SAML_PATH>/<name>/login`, `/acs`, `/metadata`. */
 export const SAML_PATH = '/system/sling/saml';
@@ -17,6 +19,7 @@ const REASONS: Readonly<Record<string, string>> = {
 /** `?j_notice=`: what happened, in good news (not an error). */
 const NOTICES: Readonly<Record<string, string>> = {
   signed_out: 'You are signed out, here and at your identity provider.',
+  session_ended: 'You ended the session of this browser; sign in again to continue here.',
 };
 
 const HEADERS = {
@@ -57,7 +60,7 @@ export function renderLoginPage(options: LoginPageOptions): SafeHtml {
   const providerLinks = providers.map((provider) => html`<li><a class="sso" href="${provider.href}">Sign in with ${provider.title}</a></li>`);
   const body = options.signedInAs
     ? html`<p>You are signed in as <strong>${options.signedInAs}</strong>.</p>
-<p><a href="${resource}">Continue</a></p>
+<p><a href="${resource}">Continue</a> · <a href="${SESSIONS_PAGE_PATH}">Your sessions</a> (every device you are signed in on)</p>
 <form method="post" action="/system/sling/logout"><input type="hidden" name="resource" value="${LOGIN_PAGE_PATH}"><div class="actions"><button type="submit" class="secondary">Sign out</button></div></form>`
     : html`${options.error && html`<p class="notice error" role="alert">${options.error}</p>`}${options.notice && html`<p class="notice ok" role="status">${options.notice}</p>`}
 ${providers.length > 0 && html`<ul class="providers" aria-label="Single sign-on">${providerLinks}</ul><p class="or">or with a password</p>`}

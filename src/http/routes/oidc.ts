@@ -61,7 +61,8 @@ export function oidcRoutes(app: FastifyInstance, deps: { tokens: TokenHandler; o
     const search = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
     try {
       const completed = await oidc.complete((settings) => new URL(`${baseUrl(request, settings)}${OIDC_CALLBACK_PATH}${search}`), cookies[LOGIN_STATE_COOKIE]);
-      const issued = await tokens.issue(completed.user, { provisioning: completed.provisioning });
+      const signIn = { method: 'oidc', provider: completed.provisioning.p, clientAddress: request.ip, userAgent: request.headers['user-agent'] ?? '' } as const;
+      const issued = await tokens.issue(completed.user, { provisioning: completed.provisioning, signIn });
       reply.header('set-cookie', tokens.cookieFor(issued.token, issued.session, isHttps(request)));
       return reply.code(303).header('location', safeResource(completed.resource) ?? LOGIN_PAGE_PATH).send();
     } catch (error) {

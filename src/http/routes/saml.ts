@@ -107,7 +107,8 @@ export function samlRoutes(
     const cookies = parseCookie(request.headers.cookie ?? '');
     try {
       const completed = await saml.complete(name, { acsUrl: acsUrlOf(request, name), samlResponse, stateCookie: cookies[SAML_STATE_COOKIE] });
-      const issued = await tokens.issue(completed.user, { provisioning: completed.provisioning });
+      const signIn = { method: 'saml', provider: name, clientAddress: request.ip, userAgent: request.headers['user-agent'] ?? '' } as const;
+      const issued = await tokens.issue(completed.user, { provisioning: completed.provisioning, signIn });
       deps.audit.info({ event: 'login', outcome: 'success', userId: completed.user.id, provider: name, method: 'saml', clientAddress: request.ip }, 'login');
       reply.header('set-cookie', tokens.cookieFor(issued.token, issued.session, isHttps(request)));
       // A logout state left from before this sign-in must not start the IdP's logout of the new session.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningInstance } from '../../../src/instance/index.js';
 import { tokenOf, withToken } from '../../helpers/http.js';
+import { memorySessionRegistry, type MemorySessionRegistry } from '../../helpers/memory-session-registry.js';
 import { callbackOf, configureProvider, startLoggedInstance } from '../../helpers/oidc-instances.js';
 import { CookieJar, signInAtProvider, startLoginProvider, type IdTokenTamper, type LoginProvider } from '../../helpers/oidc-login-provider.js';
 import { tempDir } from '../../helpers/temp.js';
@@ -16,8 +17,10 @@ describe('single sign-on with OpenID Connect, over HTTP against a real provider'
   let instance: RunningInstance;
   let lines: string[];
   let provider: LoginProvider;
+  let sessions: MemorySessionRegistry;
   before(async () => {
-    ({ instance, lines } = await startLoggedInstance(join(tempDir(), 'home'), 'a'));
+    sessions = memorySessionRegistry();
+    ({ instance, lines } = await startLoggedInstance(join(tempDir(), 'home'), 'a', { sessions }));
     provider = await startLoginProvider({ redirectUris: [callbackOf(instance.url)] });
     await configureProvider(instance, provider);
   });
@@ -54,6 +57,9 @@ describe('single sign-on with OpenID Connect, over HTTP against a real provider'
     const stateCleared = response.headers.getSetCookie().find((cookie) => cookie.startsWith('capsule-oidc-state='));
     assert.match(stateCleared ?? '', /Max-Age=0/);
     assert.deepEqual(await session(token), { ...(await session(token)), userId: 'alice', groups: ['editors', 'staff'] });
+    const [started, ...more] = await sessions.list('alice');
+    assert.deepEqual([started?.method, started?.provider, started?.clientAddress, more.length], ['oidc', 'corp', '127.0.0.1', 0], 'the sign-in started a session');
+    assert.equal((await instance.tokens.authenticateToken(token))?.session.sessionId, started?.id, 'which the token carries');
 
     // No password: a password login for alice is refused, whatever is typed.
     const passwordLogin = await fetch(`${instance.url}/j_security_check`, {

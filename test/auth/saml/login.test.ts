@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningInstance } from '../../../src/instance/index.js';
 import { tokenOf, withToken } from '../../helpers/http.js';
+import { memorySessionRegistry, type MemorySessionRegistry } from '../../helpers/memory-session-registry.js';
 import { startLoggedInstance } from '../../helpers/oidc-instances.js';
 import { base64, testIdp, type TestIdp } from '../../helpers/saml-idp.js';
 import { tempDir } from '../../helpers/temp.js';
@@ -24,8 +25,10 @@ describe('single sign-on with SAML 2.0, over HTTP against a started instance', (
   let lines: string[];
   let idp: TestIdp;
   let acsUrl: string;
+  let sessions: MemorySessionRegistry;
   before(async () => {
-    ({ instance, lines } = await startLoggedInstance(join(tempDir(), 'home'), 'a'));
+    sessions = memorySessionRegistry();
+    ({ instance, lines } = await startLoggedInstance(join(tempDir(), 'home'), 'a', { sessions }));
     acsUrl = `${instance.url}/system/sling/saml/corp/acs`;
     idp = testIdp({ entityId: `${instance.url}/saml`, acsUrl });
     await instance.services.config.update('capsule.auth.saml~corp', {
@@ -91,6 +94,9 @@ describe('single sign-on with SAML 2.0, over HTTP against a started instance', (
     const alice = await session(token);
     assert.equal(alice.userId, 'alice');
     assert.deepEqual(alice.groups, ['editors', 'staff'], "an IdP group called 'administrators' grants nothing");
+    const [started, ...more] = await sessions.list('alice');
+    assert.deepEqual([started?.method, started?.provider, started?.clientAddress, more.length], ['saml', 'corp', '127.0.0.1', 0], 'the sign-in started a session');
+    assert.equal((await instance.tokens.authenticateToken(token))?.session.sessionId, started?.id, 'which the token carries');
 
     const passwordLogin = await fetch(`${instance.url}/j_security_check`, {
       method: 'POST',

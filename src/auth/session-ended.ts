@@ -1,0 +1,21 @@
+import type { Log } from '../log.js';
+import type { SessionRegistry } from '../sessions/index.js';
+import type { AuthLogger, TokenKind } from './types.js';
+
+export const SESSION_ENDED = 'its session was ended';
+
+/**
+ * Whether a good token's session was ended (revoked, logged out, beyond the limit): then it is
+ * refused, logged and audited like any other refusal. One Map lookup: it runs on every full check.
+ */
+export function refusedForEndedSession(
+  deps: { readonly sessions: SessionRegistry; readonly logger: AuthLogger; readonly audit: Log },
+  tokenType: TokenKind,
+  userId: string,
+  sessionId: string | undefined,
+): boolean {
+  if (sessionId === undefined || !deps.sessions.isRevoked(sessionId)) return false;
+  deps.logger.debug({ userId, tokenType, reason: SESSION_ENDED }, `${tokenType} token refused`);
+  deps.audit.info({ event: 'token-refused', userId, session: sessionId, tokenType, reason: SESSION_ENDED }, 'token refused');
+  return true;
+}

@@ -1,0 +1,249 @@
+import type { Clock } from '../clock.js';
+import { CapsuleError, isCapsuleError } from '../errors.js';
+import type { FailurePolicy } from '../farm-store/index.js';
+import type { Log } from '../log.js';
+import type { UserManager } from '../users/index.js';
+import type { SessionRegistry, SessionView } from './registry-types.js';
+import { createRevocationSet } from './revocation-set.js';
+import { isSessionId, newSessionId } from './session-id.js';
+import { boundedUserAgent, isLive } from './session-record.js';
+import { sessionView } from './session-view.js';
+import type { SessionsSettings } from './sessions-config.js';
+import type { RevokedSession, SessionEndReason, SessionRecord, SessionStore } from './types.js';
+
+export interface SessionMetrics {
+  /** Sessions ended, by reason (a counter). */
+  sessionsEnded(reason: SessionEndReason, count: number): void;
+}
+
+export interface SessionRegistryDeps {
+  readonly store: SessionStore;
+  readonly clock: Clock;
+  /** `capsule.auth.sessions`, read at each use (changes apply live). */
+  readonly settings: () => SessionsSettings;
+  /** The farm store's `failure.policy`: what a sign-in does while the store is away. */
+  readonly failurePolicy: () => FailurePolicy;
+  /** This instance's member name (recorded as the session's `instance`). */
+  readonly member: () => string;
+  /** The audit trail: session-created, session-ended, sessions-expired (never a token). */
+  readonly audit: Log;
+  readonly logger: Log;
+  /** Marks a user's sessions ended in lists once the user is deleted, disabled or of another generation. */
+  readonly users?: Pick<UserManager, 'getUser'>;
+  readonly metrics?: SessionMetrics;
+  /** How often expired ids leave the set (default 60 s; the set also drops one lazily when asked). */
+  readonly sweepIntervalMs?: number;
+  /** How many sessions' last write of `lastSeenAt` are remembered (default 100,000; the oldest go first). */
+  readonly maxSeenEntries?: number;
+  /**
+   * Subscribe to the store's ends (default true). A command that lists or ends sessions and exits
+   * (`capsule sessions …` on a home) passes false: it refuses no tokens, so it needs no push.
+   */
+  readonly listen?: boolean;
+  /** How soon a failed re-read of the revoked sessions is tried again, doubling (default 1 s up to 30 s). */
+  readonly resyncRetry?: { readonly initialMs: number; readonly maxMs: number };
+  /** Told whenever the revocation feed goes up or down (health, logs, tests). */
+  readonly onFeedChange?: (connected: boolean) => void;
+  /** Told of every push of ended sessions from the store, once held (a propagation benchmark's end, tests). */
+  readonly onRevokedHeard?: (sessions: readonly RevokedSession[]) => void;
+}
+
+/** The registry, and what the composition root and tests may wait for. */
+export interface LiveSessionRegistry extends SessionRegistry {
+  /** Resolves once the revoked ids were first read (or that read failed, the feed then marked lost). */
+  synced(): Promise<void>;
+}
+
+/**
+ * An instance's sessions: records on the store, and the revoked ids held in memory (filled at start
+ * and at every resync, added to by the store's pushes and at once by this member's own ends). The
+ * registry owns the store: `close` closes it.
+ */
+export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionRegistry {
+  const { store, clock, audit, logger } = deps;
+  const revoked = createRevocationSet({ clock });
+  const lastWritten = new Map<string, number>();
+  const maxSeenEntries = deps.maxSeenEntries ?? 100_000;
+  let touchFailing = false;
+  let closed = false;
+
+  let markSynced: () => void = () => undefined;
+  const firstSync = new Promise<void>((resolve) => (markSynced = resolve));
+  let resyncs = 0;
+
+  const retry = deps.resyncRetry ?? { initialMs: 1000, maxMs: 30_000 };
+  let retryMs = retry.initialMs;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  function resync(): void {
+    const attempt = ++resyncs;
+    clearTimeout(retryTimer);
+    store.listRevoked(clock.now()).then(
+      (sessions) => {
+        retryMs = retry.initialMs;
+        revoked.add(sessions);
+        // A later resync began meanwhile: it marks the feed once it has read.
+        if (attempt === resyncs && !closed) {
+          const wasConnected = revoked.state().connected;
+          revoked.connected();
+          if (!wasConnected) {
+            logger.info({ sessionStore: store.location, held: revoked.state().held }, 'the revocation feed is up: revocations made on other members are heard');
+            deps.onFeedChange?.(true);
+          }
+        }
+        markSynced();
+      },
+      (error: unknown) => {
+        lost(`the revoked sessions cannot be read: ${error instanceof Error ? error.message : String(error)}`);
+        markSynced();
+        // The push may well be up (only this read failed): without reading again, ends made before would never be held.
+        if (attempt !== resyncs || closed) return;
+        retryTimer = setTimeout(() => attempt === resyncs && !closed && resync(), retryMs);
+        retryTimer.unref();
+        retryMs = Math.min(retryMs * 2, retry.maxMs);
+      },
+    );
+  }
+
+  function lost(reason: string): void {
+    if (closed) return;
+    const wasDown = !revoked.state().connected && revoked.state().lostSinceMs !== null;
+    revoked.lost(reason);
+    if (wasDown) return;
+    logger.error({ sessionStore: store.location, held: revoked.state().held }, `the revocation feed is lost (${reason}); revocations made on other members are not heard until it is back, the ${revoked.state().held} known are still refused`);
+    deps.onFeedChange?.(false);
+  }
+
+  const heard = (sessions: readonly RevokedSession[]) => {
+    revoked.add(sessions);
+    deps.onRevokedHeard?.(sessions);
+  };
+  const unsubscribe = deps.listen === false ? () => undefined : store.subscribe({ revoked: heard, resync, lost });
+  if (deps.listen === false) markSynced();
+  const sweeper = setInterval(() => revoked.sweep(), deps.sweepIntervalMs ?? 60_000);
+  sweeper.unref();
+
+  function remember(sessionId: string, atMs: number): void {
+    lastWritten.delete(sessionId); // to the end of the insertion order
+    lastWritten.set(sessionId, atMs);
+    if (lastWritten.size > maxSeenEntries) lastWritten.delete(lastWritten.keys().next().value!);
+  }
+
+  function ended(userId: string, sessions: readonly RevokedSession[], reason: SessionEndReason, by: string): void {
+    if (sessions.length === 0) return;
+    revoked.add(sessions); // refused here at once, not when the push comes back
+    for (const session of sessions) {
+      audit.info({ event: 'session-ended', user: userId, session: session.id, reason, by }, 'session ended');
+      lastWritten.delete(session.id);
+    }
+    deps.metrics?.sessionsEnded(reason, sessions.length);
+  }
+
+  async function view(records: readonly SessionRecord[], userId: string, currentId: string | null | undefined): Promise<SessionView[]> {
+    const user = deps.users ? await deps.users.getUser(userId) : undefined;
+    const nowMs = clock.now();
+    return records.map((record) => sessionView(record, { user, currentId, revoked: revoked.has(record.id), nowMs }));
+  }
+
+  async function endLive(userId: string, keepId: string | null, by: string, reason: SessionEndReason): Promise<number> {
+    const nowMs = clock.now();
+    const ids = (await store.listByUser(userId, nowMs)).filter((record) => record.id !== keepId && isLive(record, nowMs)).map((record) => record.id);
+    const sessions = await store.end(ids, reason, by, nowMs);
+    ended(userId, sessions, reason, by);
+    return sessions.length;
+  }
+
+  return {
+    synced: () => firstSync,
+    async start(user, details, expiresAtMs) {
+      const id = newSessionId();
+      const nowMs = clock.now();
+      const record: SessionRecord = {
+        id,
+        userId: user.id,
+        createdAtMs: nowMs,
+        lastSeenAtMs: nowMs,
+        expiresAtMs,
+        method: details.method,
+        provider: details.provider ?? null,
+        clientAddress: details.clientAddress,
+        userAgent: boundedUserAgent(details.userAgent),
+        instance: deps.member(),
+        generation: user.generation,
+        endedAtMs: null,
+        endReason: null,
+        endedBy: null,
+      };
+      let limited: readonly RevokedSession[];
+      try {
+        ({ ended: limited } = await store.create(record, deps.settings().maxPerUser));
+      } catch (error) {
+        if (!isCapsuleError(error, 'FARM_STORE_UNAVAILABLE')) throw error;
+        if (deps.failurePolicy() === 'closed') {
+          throw new CapsuleError('SIGN_IN_UNAVAILABLE', `sign-in is refused while the session store cannot be reached (failure.policy=closed): ${error.message}`, { cause: error });
+        }
+        logger.warn({ user: user.id, session: id, sessionStore: store.location }, `the session store cannot be reached (${error.message}); the sign-in goes on with a session that is not recorded (failure.policy=open)`);
+        return id;
+      }
+      remember(id, nowMs);
+      audit.info({ event: 'session-created', user: user.id, session: id, method: details.method, provider: details.provider ?? null, address: details.clientAddress }, 'session created');
+      ended(user.id, limited, 'limit', 'system');
+      return id;
+    },
+    isRevoked: (sessionId) => revoked.has(sessionId),
+    seen(sessionId, nowMs) {
+      if (!isSessionId(sessionId)) return;
+      const last = lastWritten.get(sessionId);
+      if (last !== undefined && nowMs - last < deps.settings().lastSeenIntervalMs && nowMs >= last) return;
+      remember(sessionId, nowMs); // before the write: requests meanwhile write nothing more
+      store.touch(sessionId, nowMs).then(
+        () => {
+          if (touchFailing) logger.info({ sessionStore: store.location }, 'sessions\' last seen times are written again');
+          touchFailing = false;
+        },
+        (error: unknown) => {
+          if (!touchFailing) logger.warn({ sessionStore: store.location }, `a session's last seen time cannot be written (${error instanceof Error ? error.message : String(error)}); said once until it works again`);
+          touchFailing = true;
+        },
+      );
+    },
+    extended(sessionId, expiresAtMs) {
+      if (!isSessionId(sessionId)) return;
+      store.extend(sessionId, expiresAtMs).catch((error: unknown) =>
+        logger.warn({ sessionStore: store.location, session: sessionId }, `a session's end cannot be pushed back (${error instanceof Error ? error.message : String(error)})`),
+      );
+    },
+    async list(userId, currentId) {
+      return view(await store.listByUser(userId, clock.now()), userId, currentId);
+    },
+    async revoke(userId, sessionId, by, reason = 'revoked') {
+      if (!isSessionId(sessionId)) return null;
+      const record = await store.get(sessionId);
+      // Another user's session answers as one that does not exist, and so does one already ended
+      // (the caller's 404 "no active session with that id"): nothing ended, nothing told.
+      if (record === null || record.userId !== userId || record.endedAtMs !== null) return null;
+      const nowMs = clock.now();
+      const sessions = await store.end([sessionId], reason, by, nowMs);
+      if (sessions.length === 0) return null; // ended meanwhile by someone else
+      ended(userId, sessions, reason, by);
+      return (await view([{ ...record, endedAtMs: nowMs, endReason: reason, endedBy: by }], userId, null))[0]!;
+    },
+    revokeOthers: (userId, keepId, by, reason = 'revoked') => endLive(userId, keepId, by, reason),
+    revokeAll: (userId, by, reason = 'revoked') => endLive(userId, null, by, reason),
+    feedState: () => ({ ...revoked.state(), backend: store.backend, location: store.location }),
+    countLive: () => store.countLive(clock.now()),
+    async removeExpired() {
+      revoked.sweep();
+      const removed = await store.removeExpired(clock.now());
+      if (removed > 0) audit.info({ event: 'sessions-expired', count: removed }, 'expired sessions removed');
+      return removed;
+    },
+    async close() {
+      closed = true;
+      clearInterval(sweeper);
+      clearTimeout(retryTimer);
+      unsubscribe();
+      await store.close();
+    },
+  };
+}
