@@ -30,19 +30,21 @@ function stateOf(view: SessionView): SafeHtml {
 
 /**
  * Sessions as a table: device (browser, OS), address, signed in, last seen, how, state, and an
- * action cell the caller fills (a revoke form with its CSRF token, or nothing).
+ * action cell the caller fills (a revoke form with its CSRF token, or nothing). On a phone each
+ * row becomes a block and each cell says what it is (`data-label`, see the stylesheet), since
+ * seven columns do not fit in 390 px.
  */
 export function sessionTable(views: readonly SessionView[], actionFor: (view: SessionView) => SafeHtml | false): SafeHtml {
   if (views.length === 0) return html`<p class="pid">No sessions recorded.</p>`;
   const rows = views.map(
     (view) => html`<tr data-session="${view.id}"${view.current ? html` class="current"` : ''}>
       <td><strong>${view.browser}</strong> on ${view.os}${view.current && html` <span class="badge ok">this device</span>`}<div class="pid" title="${view.userAgent}">${view.instance}</div></td>
-      <td><code>${view.clientAddress}</code></td>
-      <td>${readableTime(view.createdAt)}</td>
-      <td>${readableTime(view.lastSeenAt)}</td>
-      <td>${METHODS[view.method] ?? view.method}${view.provider && html` <span class="pid">(${view.provider})</span>`}</td>
-      <td>${stateOf(view)}</td>
-      <td>${actionFor(view)}</td>
+      <td data-label="Address"><code>${view.clientAddress}</code></td>
+      <td data-label="Signed in" class="time">${readableTime(view.createdAt)}</td>
+      <td data-label="Last seen" class="time">${readableTime(view.lastSeenAt)}</td>
+      <td data-label="How">${METHODS[view.method] ?? view.method}${view.provider && html` <span class="pid">(${view.provider})</span>`}</td>
+      <td data-label="State">${stateOf(view)}</td>
+      <td class="action">${actionFor(view)}</td>
     </tr>`,
   );
   return html`<table class="sessions"><thead><tr><th>Device</th><th>Address</th><th>Signed in</th><th>Last seen</th><th>How</th><th>State</th><th></th></tr></thead>

@@ -76,5 +76,18 @@ summary { cursor: pointer; color: var(--accent); font-weight: 600; }
 .login a.sso { display: block; text-align: center; padding: .55rem .9rem; border: 1px solid var(--accent); border-radius: 5px; text-decoration: none; font-weight: 600; }
 .login a.sso:hover, .login a.sso:focus { background: var(--accent); color: #fff; }
 .login .or { text-align: center; color: var(--muted); margin: 1rem 0 .25rem; font-size: .9em; }
+table.sessions code { word-break: normal; overflow-wrap: break-word; }
+table.sessions td.time { white-space: nowrap; }
+table.sessions td.action { text-align: right; }
+@media (max-width: 40rem) {
+  table.sessions thead { display: none; }
+  table.sessions, table.sessions tbody, table.sessions tr, table.sessions td { display: block; }
+  table.sessions tr { padding: .6rem 0; border-bottom: 1px solid var(--line); }
+  table.sessions tr:last-child { border-bottom: 0; }
+  table.sessions td { border: 0; padding: .1rem 0; text-align: left; }
+  table.sessions td[data-label]::before { content: attr(data-label) " "; display: inline-block; min-width: 5.5rem; color: var(--muted); font-size: .85em; }
+  table.sessions td:empty { display: none; }
+  table.sessions td.action { padding-top: .4rem; }
+}
 .output { background: #f6f8fa; border: 1px solid var(--line); border-radius: 5px; padding: .5rem .75rem; }
 `;

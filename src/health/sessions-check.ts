@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { SessionRegistry } from '../sessions/index.js';
 import type { HealthCheck } from './registry.js';
 
@@ -10,9 +10,9 @@ export const SESSIONS_CHECK = 'sessions';
  * WARN while it hears nothing, CRITICAL once the lost revocations may matter, after `criticalAfterMs`
  * (default 5 minutes: a revocation made elsewhere meanwhile is not refused here).
  */
-export function sessionsCheck(registry: Pick<SessionRegistry, 'feedState'>, options: { readonly clock?: Clock; readonly criticalAfterMs?: number } = {}): HealthCheck {
+export function sessionsCheck(registry: Pick<SessionRegistry, 'feedState'>, options: { readonly clock: Clock; readonly criticalAfterMs?: number }): HealthCheck {
   const criticalAfterMs = options.criticalAfterMs ?? 5 * 60_000;
-  const clock = options.clock ?? systemClock;
+  const { clock } = options;
   return {
     name: SESSIONS_CHECK,
     title: 'Session revocations',

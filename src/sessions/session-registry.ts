@@ -63,6 +63,12 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
   const { store, clock, audit, logger } = deps;
   const revoked = createRevocationSet({ clock });
   const lastWritten = new Map<string, number>();
+  // The end last written per session. A renewed token is answered until its client sends it, which
+  // may be many requests (a script that ignores Set-Cookie): each would write. So an extension
+  // writes the token's end plus one last-seen interval, and the tokens renewed before that end
+  // write nothing; the record's end is never before the end of a token naming it, so a revoked
+  // id stays in every member's set for as long as any of its tokens works.
+  const extendedTo = new Map<string, number>();
   const maxSeenEntries = deps.maxSeenEntries ?? 100_000;
   let touchFailing = false;
   let closed = false;
@@ -209,7 +215,13 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
     },
     extended(sessionId, expiresAtMs) {
       if (!isSessionId(sessionId)) return;
-      store.extend(sessionId, expiresAtMs).catch((error: unknown) =>
+      const written = extendedTo.get(sessionId);
+      if (written !== undefined && expiresAtMs <= written) return;
+      const to = expiresAtMs + deps.settings().lastSeenIntervalMs;
+      extendedTo.delete(sessionId);
+      extendedTo.set(sessionId, to);
+      if (extendedTo.size > maxSeenEntries) extendedTo.delete(extendedTo.keys().next().value!);
+      store.extend(sessionId, to).catch((error: unknown) =>
         logger.warn({ sessionStore: store.location, session: sessionId }, `a session's end cannot be pushed back (${error instanceof Error ? error.message : String(error)})`),
       );
     },

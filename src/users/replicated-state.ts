@@ -82,7 +82,7 @@ export async function applyReplicatedUser(tx: RepositoryWriter, id: string, stat
       await yieldPoint?.();
     }
     if (node) await tx.removeNode(node.path);
-    await writeUserTombstone(tx, id); // so no earlier token's provisioning claim brings it back here
+    await writeUserTombstone(tx, id, node ? ((node.properties.generation as number | undefined) ?? 0) : undefined); // so no earlier token's provisioning claim brings it back here
     return;
   }
   const properties: Record<string, PropertyValue | null> = {

@@ -3,7 +3,7 @@ import type { Repository, RepositoryNode, RepositoryWriter } from '../repository
 import { findGroupNode, findUserNode, toGroup } from './authorizable-nodes.js';
 import { addMembership, groupIdsOf, membersByGroup, removeMembership, removeMembershipsOf } from './memberships.js';
 import { authorizablePath, checkId } from './ids.js';
-import { userDeletedAt, writeUserTombstone } from './tombstones.js';
+import { firstGeneration, userDeletedAt, writeUserTombstone } from './tombstones.js';
 import type { PasswordHasher } from './passwords.js';
 import { checkNewPassword, DEFAULT_PASSWORD_POLICY, MAX_PASSWORD_LENGTH, type PasswordPolicy } from './password-policy.js';
 import {
@@ -168,7 +168,7 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
         await removeMembershipsOf(tx, id);
         const node = await tx.addNode(authorizablePath(USERS_ROOT, id), {
           type: USER_TYPE,
-          properties: { userId: id, passwordHash, disabled: false, generation: 0 },
+          properties: { userId: id, passwordHash, disabled: false, generation: await firstGeneration(tx, id) },
         });
         for (const group of groupNodes) await addMembership(tx, group, id);
         return toUser(tx, node);
@@ -190,7 +190,7 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
         const node = await requireUserNode(tx, id);
         await removeMembershipsOf(tx, id);
         await tx.removeNode(node.path);
-        await writeUserTombstone(tx, id);
+        await writeUserTombstone(tx, id, (node.properties.generation as number | undefined) ?? 0);
       });
     },
 
@@ -205,7 +205,9 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
     setDisabled: (id, disabled) =>
       mutate({ user: id }, async (tx) => {
         const node = await requireUserNode(tx, id);
-        return toUser(tx, await tx.setProperties(node.path, { disabled }));
+        // Disabling ends every token and session for good: enabled again, the user signs in anew.
+        const generation = ((node.properties.generation as number | undefined) ?? 0) + (disabled && node.properties.disabled !== true ? 1 : 0);
+        return toUser(tx, await tx.setProperties(node.path, { disabled, generation }));
       }),
 
     async wrongPasswordTime(password) {
@@ -333,7 +335,8 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
       await removeMembershipsOf(tx, id);
       node = await tx.addNode(authorizablePath(USERS_ROOT, id), {
         type: USER_TYPE,
-        properties: { userId: id, disabled: false, generation, externalProvider: identity.provider, externalSubject: identity.subject, externalGroups: [] },
+        // Past a deleted user's of the same id (tombstones.ts), as createUser.
+        properties: { userId: id, disabled: false, generation: Math.max(generation, await firstGeneration(tx, id)), externalProvider: identity.provider, externalSubject: identity.subject, externalGroups: [] },
       });
     }
     for (const groupId of wanted) {

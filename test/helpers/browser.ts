@@ -9,8 +9,11 @@ export const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
  * A fresh browser profile that never reaches past this machine: any http(s) request to another
  * host is aborted, and its origin is pushed to `aborted` when given (a test may assert none was).
  */
-export async function loopbackContext(browser: Browser, options: { viewport?: { width: number; height: number }; aborted?: string[] } = {}): Promise<BrowserContext> {
-  const created = await browser.newContext({ viewport: options.viewport ?? { width: 1000, height: 700 } });
+export async function loopbackContext(
+  browser: Browser,
+  options: { viewport?: { width: number; height: number }; aborted?: string[]; userAgent?: string; extraHTTPHeaders?: Record<string, string> } = {},
+): Promise<BrowserContext> {
+  const created = await browser.newContext({ viewport: options.viewport ?? { width: 1000, height: 700 }, userAgent: options.userAgent, extraHTTPHeaders: options.extraHTTPHeaders });
   await created.route('**/*', (route) => {
     const url = new URL(route.request().url());
     if ((url.protocol === 'http:' || url.protocol === 'https:') && !LOOPBACK.test(url.hostname)) {

@@ -321,6 +321,9 @@ describe('session registry', () => {
     clock.advance(HOUR);
     assert.equal(a.registry.isRevoked(sid), true, 'held until the extended end');
     clock.advance(HOUR);
+    // An extension writes the token's end plus one last-seen interval (renewals meanwhile write nothing).
+    assert.equal(a.registry.isRevoked(sid), true, 'held for one interval past the token\'s end');
+    clock.advance(300_000);
     assert.equal(a.registry.isRevoked(sid), false);
     assert.equal(a.registry.feedState().held, 0);
     assert.equal(await a.registry.removeExpired(), 1);
@@ -328,6 +331,22 @@ describe('session registry', () => {
     assert.deepEqual(events(a.audit(), 'sessions-expired').map(({ count }) => count), [1]);
     assert.equal(await a.registry.removeExpired(), 0);
     assert.equal(events(a.audit(), 'sessions-expired').length, 1, 'nothing removed, nothing said');
+  });
+
+  it('a token renewed on every request (its client ignores the new cookie) pushes the session\'s end back once per interval, and never before the token\'s end', async () => {
+    const clock = fixedClock(1_700_000_000_000);
+    const { repo } = await home(clock);
+    const store = createRepositorySessionStore({ repo, clock });
+    const extensions: number[] = [];
+    const counting = { ...store, extend: (id: string, to: number) => (extensions.push(to), store.extend(id, to)) };
+    const a = member(counting, clock);
+    const sid = await a.registry.start({ id: 'alice', generation: 0 }, laptop, clock.now() + HOUR);
+    for (let second = 0; second < 100; second++) a.registry.extended?.(sid, clock.now() + HOUR + second * 1000);
+    assert.deepEqual(extensions, [clock.now() + HOUR + 300_000]);
+    a.registry.extended?.(sid, clock.now() + HOUR + 300_001);
+    assert.equal(extensions.length, 2);
+    await repo.readCounter('sessions');
+    assert.ok((await store.get(sid))!.expiresAtMs >= clock.now() + HOUR + 300_001);
   });
 
   it('the store unreachable at sign-in: closed refuses with SIGN_IN_UNAVAILABLE; open goes on with an unrecorded session, logged', async () => {

@@ -79,6 +79,26 @@ describe('users', () => {
     assert.equal((await users.authenticate('carol', 'pw-correct-horse'))?.id, 'carol');
   });
 
+  it('disabling raises the token generation once: enabled again, no token or session of before works', async () => {
+    const users = manager();
+    await users.createUser('cora', { password: 'pw-correct-horse' });
+    assert.equal((await users.setDisabled('cora', true)).generation, 1);
+    assert.equal((await users.setDisabled('cora', true)).generation, 1, 'already disabled: nothing more');
+    assert.equal((await users.setDisabled('cora', false)).generation, 1);
+  });
+
+  it('a user deleted and created again starts past the deleted one\'s generation (its tokens and sessions are not the new one\'s)', async () => {
+    const users = manager();
+    await users.createUser('sam', { password: 'pw-correct-horse' });
+    await users.incrementGeneration('sam');
+    await users.incrementGeneration('sam');
+    await users.removeUser('sam');
+    assert.equal((await users.createUser('sam', { password: 'pw-other-horse-1' })).generation, 3);
+    await users.removeUser('sam');
+    const again = await users.provisionExternalUser('sam', { provider: 'corp', subject: 's-1', groups: [] }, { sync: true });
+    assert.equal(again.generation, 4);
+  });
+
   it('changes passwords and raises the token generation', async () => {
     const users = manager();
     await users.createUser('dave', { password: 'old-correct-horse' });

@@ -36,7 +36,7 @@ function documentOf(instanceName: string, userId: string, content: SafeHtml): Sa
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
 </head>
 <body>
-<header class="top"><span class="brand">Capsule</span><span class="instance">${instanceName}</span><span class="who">Signed in as <strong>${userId}</strong></span></header>
+<header class="top"><span class="brand">Capsule</span><span class="instance">${instanceName}</span><span class="who"><span>Signed in as <strong>${userId}</strong></span></span></header>
 <main>
 <h1>Your sessions</h1>
 ${content}
