@@ -265,7 +265,13 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     watchOidcChecks({ health, config: services.config, oidc });
     watchSamlChecks({ ...services, health, saml });
     // One delivery loop per replication agent configured here (an author); a publish has none.
-    replication = startReplication({ ...services, health, logger });
+    replication = startReplication({
+      ...services,
+      health,
+      logger,
+      // A snapshot (a new publish, a resync) carries the sessions ended before it.
+      revokedSessions: sessionStore && (() => sessionStore.listRevoked(services.clock.now())),
+    });
     const healthInterval = () => (services.config.current(HEALTH_PID)['interval.seconds'] as number) * 1000;
     health.start(healthInterval());
     services.config.onChange(HEALTH_PID, () => health.start(healthInterval()));

@@ -22,12 +22,13 @@ describe('session ends replicate from an author to a publish without a farm stor
   let publish: InstanceProcess;
   let authorServices: Services;
 
-  /** Resolves once the agent has delivered every outbox item written so far (the author's own record). */
+  /** Resolves once every agent has delivered every outbox item written so far (the author's own record). */
   async function delivered(): Promise<void> {
+    await authorServices.config.refresh(); // agents added by the CLI since
     const head = await authorServices.repo.readCounter(OUTBOX_COUNTER);
-    await eventually(`the publish to have outbox item ${head}`, async () => {
-      const [agent] = await replicationStatus({ ...authorServices, clock: systemClock });
-      return agent !== undefined && !agent.snapshotPending && agent.deliveredThrough >= head;
+    await eventually(`the publishes to have outbox item ${head}`, async () => {
+      const agents = await replicationStatus({ ...authorServices, clock: systemClock });
+      return agents.length > 0 && agents.every((agent) => !agent.snapshotPending && agent.deliveredThrough >= head);
     });
   }
   const sessionIdOf = async (token: string) => {
@@ -35,29 +36,36 @@ describe('session ends replicate from an author to a publish without a farm stor
     return sessions.find((session) => session.current)!.id;
   };
 
+  let root: string;
   before(async () => {
-    const root = tempDir();
+    root = tempDir();
     author = await instanceProcess(join(root, 'author'), '127.0.0.1', 'author');
     await cli(['config', 'set', 'capsule.auth.token', 'token.encapsulated=true', '--home', author.home]);
-    const bundle = join(root, 'keys.bundle');
-    await cli(['keys', 'export', '--out', bundle, '--home', author.home]);
-    const home = join(root, 'publish');
-    await cli(['keys', 'import', '--in', bundle, '--home', home]);
-    publish = await instanceProcess(home, '127.0.0.2', 'publish');
-    await cli(['config', 'set', 'capsule.auth.token', 'token.encapsulated=true', '--home', publish.home]);
-    await cli(['users', 'add', 'replicator', '--password-stdin', '--group', 'replication-receivers', '--home', home], 'transport-pw\n');
-    await cli(
-      ['replication', 'add-agent', 'publish', '--url', publish.url, '--transport-user', 'replicator', '--transport-password-stdin', '--retry-delay', '1', '--home', author.home],
-      'transport-pw\n',
-    );
+    await cli(['keys', 'export', '--out', join(root, 'keys.bundle'), '--home', author.home]);
+    publish = await addPublish('publish', '127.0.0.2');
     await cli(['users', 'add', 'alice', '--password-stdin', '--home', author.home], `${ALICE_PASSWORD}\n`);
     authorServices = await openServices({ home: author.home, hasher: fastHasher, clock: systemClock });
     await delivered();
   });
+  const later: InstanceProcess[] = [];
   after(async () => {
     await authorServices?.close();
-    for (const instance of [author, publish]) await instance?.stop('SIGKILL');
+    for (const instance of [author, publish, ...later]) await instance?.stop('SIGKILL');
   });
+
+  /** A publish with the author's keys, encapsulated tokens and a transport user, and the author's agent for it. */
+  async function addPublish(name: string, host: string): Promise<InstanceProcess> {
+    const home = join(root, name);
+    await cli(['keys', 'import', '--in', join(root, 'keys.bundle'), '--home', home]);
+    const started = await instanceProcess(home, host, name);
+    await cli(['config', 'set', 'capsule.auth.token', 'token.encapsulated=true', '--home', home]);
+    await cli(['users', 'add', 'replicator', '--password-stdin', '--group', 'replication-receivers', '--home', home], 'transport-pw\n');
+    await cli(
+      ['replication', 'add-agent', name, '--url', started.url, '--transport-user', 'replicator', '--transport-password-stdin', '--retry-delay', '1', '--home', author.home],
+      'transport-pw\n',
+    );
+    return started;
+  }
 
   it('a session revoked on the author is refused on the publish once delivered, and after the publish restarts; another session of the user is not', async () => {
     const revoked = await login(author.url, 'alice', ALICE_PASSWORD);
@@ -89,5 +97,20 @@ describe('session ends replicate from an author to a publish without a farm stor
     await eventually('every session of alice refused on the publish', async () => (await sessionStatus(publish.url, token)) === 401);
     const fresh = await login(author.url, 'alice', ALICE_PASSWORD);
     assert.equal(await sessionStatus(publish.url, fresh), 200, 'a session begun after works');
+  });
+
+  it('a publish added after an end is sent it with its first snapshot', async () => {
+    const ended = await login(author.url, 'alice', ALICE_PASSWORD);
+    const kept = await login(author.url, 'alice', ALICE_PASSWORD);
+    const admin = await login(author.url, 'admin', ADMIN_PASSWORD);
+    const response = await fetch(`${author.url}/api/users/alice/sessions/${await sessionIdOf(ended)}`, { method: 'DELETE', headers: { 'login-token': admin } });
+    assert.equal(response.status, 200, await response.text());
+    await delivered();
+
+    const added = await addPublish('publish-late', '127.0.0.3');
+    later.push(added);
+    await delivered();
+    assert.equal(await sessionStatus(added.url, kept), 200, 'alice arrived, and her other session works');
+    await eventually('the ended session refused on the new publish', async () => (await sessionStatus(added.url, ended)) === 401);
   });
 });
