@@ -14,7 +14,7 @@ import type { PasswordHasher } from '../users/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
 import { checkAdminPasswordForNewHome, createInitialAdmin } from './first-start.js';
-import { createReceiver, REPLICATION_RECEIVERS, startReplication, type ReplicationService } from '../replication/index.js';
+import { createReceiver, REPLICATION_RECEIVERS, sessionEndsToOutbox, startReplication, type ReplicationService } from '../replication/index.js';
 import { createSessionRegistry, openSessionStore, SESSIONS_PID, sessionsSettings, type SessionRegistry } from '../sessions/index.js';
 import { createFarmMember } from '../member/index.js';
 import { assertHomeReadable, lockHome, type HomeLock } from './home-lock.js';
@@ -194,10 +194,12 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     const samlLogout = createSingleLogout({ ...services, logger, replay: samlReplay });
     // One provisioner for the token handler: a claim goes to the handler whose provider it names.
     // One registry for the token handler (it starts and refuses sessions) and the app (it lists and ends them).
+    const sessionStore = options.sessions ? undefined : openSessionStore({ ...services, env });
+    const sessionEnds = sessionEndsToOutbox(services);
     const openedSessions =
       options.sessions ??
       createSessionRegistry({
-        store: openSessionStore({ ...services, env }),
+        store: sessionStore!,
         clock: services.clock,
         settings: () => sessionsSettings(services.config.current(SESSIONS_PID)),
         failurePolicy: () => farmStoreSettings(services.config.current(FARM_STORE_PID)).failurePolicy,
@@ -206,6 +208,11 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
         logger,
         users: services.users,
         metrics: metrics.sessions,
+        // An author passes its ends on to its publishes (written only where agents are configured).
+        onEnded: async (ended) => {
+          await sessionEnds(ended);
+          replication?.wake();
+        },
       });
     sessions = openedSessions;
     tokens = createTokenHandler({
@@ -258,7 +265,13 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     watchOidcChecks({ health, config: services.config, oidc });
     watchSamlChecks({ ...services, health, saml });
     // One delivery loop per replication agent configured here (an author); a publish has none.
-    replication = startReplication({ ...services, health, logger });
+    replication = startReplication({
+      ...services,
+      health,
+      logger,
+      // A snapshot (a new publish, a resync) carries the sessions ended before it.
+      revokedSessions: sessionStore && (() => sessionStore.listRevoked(services.clock.now())),
+    });
     const healthInterval = () => (services.config.current(HEALTH_PID)['interval.seconds'] as number) * 1000;
     health.start(healthInterval());
     services.config.onChange(HEALTH_PID, () => health.start(healthInterval()));
@@ -279,7 +292,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     });
 
     let shuttingDown = false;
-    const receiver = createReceiver(services);
+    // A publish records its author's session ends in its own session store (tests' registry: none).
+    const receiver = createReceiver({ ...services, sessions: sessionStore });
     const app = await buildApp({
       instanceName,
       logger,

@@ -3,6 +3,7 @@ import type { Log } from '../log.js';
 import { failpoint } from '../support/failpoint.js';
 import type { PropertyValue, Repository } from '../repository/index.js';
 import { inflightValue, ensureAgentState, updateAgentState, type AgentState, type InFlight } from './agent-state.js';
+import type { RevokedSession } from '../sessions/index.js';
 import type { Outbox } from './outbox.js';
 import { describeItem, PACKAGE_ITEMS, PACKAGE_TARGET_BYTES, type ReplicationItem } from './package.js';
 import { upgradeStoredPackage } from './upgrade.js';
@@ -19,6 +20,8 @@ export interface AgentRoundDeps {
   readonly log: Log;
   /** Parts of a snapshot not sent yet, kept between rounds (a restart builds the snapshot again). */
   readonly snapshotParts: Map<string, { at: number; parts: ReplicationItem[][] }>;
+  /** The sessions ended and not expired (the author's session store): a snapshot carries them too. */
+  readonly revokedSessions?: () => Promise<readonly RevokedSession[]>;
 }
 
 /** Splits items into packages of at most PACKAGE_ITEMS items and about PACKAGE_TARGET_BYTES. */
@@ -49,7 +52,9 @@ async function nextInflight(name: string, state: AgentState, deps: AgentRoundDep
     if (!snapshot || state.snapshotAt !== snapshot.at) {
       // The position first, then the state: a change committed in between is in both, and applying it twice is harmless.
       const at = await outbox.head();
-      snapshot = { at, parts: packItems(await outbox.snapshot()) };
+      const ended = (await deps.revokedSessions?.()) ?? [];
+      const items = [...(await outbox.snapshot()), ...ended.map(({ id, expiresAtMs }): ReplicationItem => ({ type: 'session-ended', id, expiresAtMs }))];
+      snapshot = { at, parts: packItems(items) };
       deps.snapshotParts.set(name, snapshot);
       await updateAgentState(repo, name, () => ({ snapshotAt: at }));
       deps.log.info({ agent: name, at, packages: snapshot.parts.length }, 'replication snapshot built');

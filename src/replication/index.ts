@@ -1,6 +1,7 @@
 export { createOutbox, OUTBOX_COUNTER, OUTBOX_ROOT } from './outbox.js';
 export type { Outbox, OutboxEntry } from './outbox.js';
 export { createReceiver, RECEIVED_ROOT } from './receiver.js';
+export { sessionEndsToOutbox } from './session-ends.js';
 export type { Receiver, ReceiveResult } from './receiver.js';
 export {
   describeItem,

@@ -3,6 +3,7 @@ import { CapsuleError } from '../errors.js';
 import type { PropertyValue, Repository, RepositoryNode, RepositoryReader, RepositoryWriter } from '../repository/index.js';
 import { accessRuleOf, checkContentPath, contentAncestors, type AccessRuleOutbox } from '../content/index.js';
 import { findGroupNode, findUserNode, GROUP_TYPE, GROUPS_ROOT, readReplicatedUser, USER_TYPE, USERS_ROOT, type UserChangeOutbox } from '../users/index.js';
+import type { RevokedSession } from '../sessions/index.js';
 import { readStoredItem } from './upgrade.js';
 import { LOCAL_GROUPS, LOCAL_USERS, MAX_PACKAGE_BYTES, itemSchema, type ContentItem, type ContentNodeState, type ReplicationItem } from './package.js';
 
@@ -28,6 +29,13 @@ export interface Outbox extends UserChangeOutbox, AccessRuleOutbox {
   /** `capsule content activate|deactivate`: one transaction that records the item. */
   activate(path: string, deep: boolean): Promise<number>;
   deactivate(path: string): Promise<number>;
+  /**
+   * Records sessions ended on this author, in a transaction of its own: the end committed on the
+   * session store before (which may be another database, the farm store's), so the two cannot
+   * commit together. Delivery is at least once (a package may be sent again, a publish applies the
+   * end before the package's transaction), which is fine: ending a session twice is harmless.
+   */
+  sessionsEnded(sessions: readonly RevokedSession[]): Promise<void>;
   /** The last sequence number written (0 for none). */
   head(reader?: RepositoryReader): Promise<number>;
   /**
@@ -160,6 +168,13 @@ export function createOutbox(repo: Repository): Outbox {
       await outbox.contentChanged(tx, path, { deep: true, deactivate: true });
       return outbox.head(tx);
     }),
+
+    async sessionsEnded(sessions) {
+      if (sessions.length === 0) return;
+      await repo.transaction(async (tx) => {
+        for (const { id, expiresAtMs } of sessions) await append(tx, { type: 'session-ended', id, expiresAtMs });
+      });
+    },
 
     head: (reader = repo) => reader.readCounter(OUTBOX_COUNTER),
 

@@ -125,6 +125,21 @@ export function contentItemProblem(item: z.infer<typeof contentItem>): string | 
   return null;
 }
 
+/** The latest time a JavaScript Date can hold: no end of a session lies beyond it. */
+const MAX_TIME_MS = 8_640_000_000_000_000;
+
+/**
+ * A session ended on the author: a publish holds its id as ended until `expiresAtMs`, so a token
+ * naming it (the same token works on both) is refused there too. Only the id travels, never whose.
+ */
+const sessionEndedItem = z
+  .object({
+    type: z.literal('session-ended'),
+    id: z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'a session id (22 base64url characters)'),
+    expiresAtMs: z.number().int().min(0).max(MAX_TIME_MS),
+  })
+  .strict();
+
 /**
  * Every item's shape, without the checks that make an activation safe to apply: what an author
  * reads back from its own outbox and in-flight packages, which may have been written by an older
@@ -137,6 +152,7 @@ export const storedItemSchema = z.discriminatedUnion('type', [
   contentItem,
   /** A content node's access rule as it became on the author, whether or not the node was activated. */
   z.object({ type: z.literal('access'), path: contentPath, allowedGroups: accessRule }).strict(),
+  sessionEndedItem,
 ]);
 
 export const itemSchema = storedItemSchema.superRefine((item, context) => {
@@ -161,6 +177,7 @@ export const storedPackageSchema = packageSchema.extend({ items: z.array(storedI
 export type ReplicationItem = z.infer<typeof itemSchema>;
 export type ContentItem = Extract<ReplicationItem, { type: 'content' }>;
 export type ContentNodeState = NonNullable<ContentItem['nodes']>[number];
+export type SessionEndedItem = Extract<ReplicationItem, { type: 'session-ended' }>;
 export type ReplicationPackage = z.infer<typeof packageSchema>;
 
 /** Validates a received body; the message names the first thing wrong (where and why). */
@@ -185,5 +202,7 @@ export function describeItem(item: ReplicationItem): string {
       return item.nodes ? `activation of ${item.path}${item.deep ? ' (deep)' : ''}` : `deactivation of ${item.path}`;
     case 'access':
       return `access rule of ${item.path}`;
+    case 'session-ended':
+      return `end of session ${item.id}`;
   }
 }

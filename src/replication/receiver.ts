@@ -4,7 +4,8 @@ import { failpoint } from '../support/failpoint.js';
 import type { PropertyValue, Repository, RepositoryWriter } from '../repository/index.js';
 import { applyReplicatedGroup, applyReplicatedUser, USERS_COUNTER } from '../users/index.js';
 import { accessRuleOf, ALLOWED_GROUPS, sameAccessRule, type AccessRule } from '../content/index.js';
-import { contentItemProblem, contentPathProblem, LOCAL_GROUPS, type ContentItem, type ContentNodeState, type ReplicationItem, type ReplicationPackage } from './package.js';
+import type { SessionStore } from '../sessions/index.js';
+import { contentItemProblem, contentPathProblem, LOCAL_GROUPS, type ContentItem, type ContentNodeState, type ReplicationItem, type ReplicationPackage, type SessionEndedItem } from './package.js';
 import { createYieldPoint } from './yield-point.js';
 
 export const RECEIVED_ROOT = '/var/replication/received';
@@ -97,10 +98,19 @@ async function applyItem(tx: RepositoryWriter, item: ReplicationItem, yieldPoint
     case 'access':
       // A node this publish lacks has nothing below it here: an activation brings the rule with it.
       return applyAccessRule(tx, item.path, item.allowedGroups, false);
+    case 'session-ended':
+      return; // recorded on the session store before the transaction (createReceiver)
   }
 }
 
-export function createReceiver({ repo, clock }: { repo: Repository; clock: { now(): number } }): Receiver {
+export interface ReceiverDeps {
+  readonly repo: Repository;
+  readonly clock: { now(): number };
+  /** This instance's session store: where the author's session ends are recorded. Without one, they are passed over. */
+  readonly sessions?: Pick<SessionStore, 'remember'>;
+}
+
+export function createReceiver({ repo, clock, sessions }: ReceiverDeps): Receiver {
   return {
     // The sequence check and every item are in one transaction: a package is applied whole or
     // not at all, and a retried `work` (PostgreSQL) starts again from the same check. The work
@@ -108,8 +118,14 @@ export function createReceiver({ repo, clock }: { repo: Repository; clock: { now
     // on SQLite the transaction holds the connection, so other reads and writes wait for the
     // commit and never see half a package; a crash midway leaves nothing of it, and the agent
     // sends it again.
-    receive: (pkg) =>
-      repo.transaction(async (tx): Promise<ReceiveResult> => {
+    receive: async (pkg) => {
+      // The session store may be another database (the farm store's), and on SQLite the package's
+      // transaction holds the connection: the ends are recorded first, on their own. A package
+      // that then fails, or comes again, records them again: ending a session twice is harmless,
+      // and an end the author made is never lost to a crash between the two.
+      const ended = pkg.items.filter((item): item is SessionEndedItem => item.type === 'session-ended');
+      if (sessions && ended.length > 0) await sessions.remember(ended.map(({ id, expiresAtMs }) => ({ id, expiresAtMs })), clock.now());
+      return repo.transaction(async (tx): Promise<ReceiveResult> => {
         const yieldPoint = createYieldPoint(UNITS_PER_TURN);
         const path = sourcePath(pkg.source);
         const state = await tx.getNode(path);
@@ -126,7 +142,8 @@ export function createReceiver({ repo, clock }: { repo: Repository; clock: { now
         else await tx.addNode(path, { type: 'capsule:ReplicationSource', properties });
         if (pkg.items.some((item) => item.type === 'user' || item.type === 'group')) await tx.bumpCounter(USERS_COUNTER);
         return { outcome: 'applied', sequence: pkg.sequence, items: pkg.items.length };
-      }),
+      });
+    },
 
     async sources() {
       return (await repo.getChildren(RECEIVED_ROOT)).map((node) => ({

@@ -4,6 +4,7 @@ import { revealSecret, type ConfigAdmin } from '../config/index.js';
 import type { CryptoSupport } from '../crypto/index.js';
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
+import type { RevokedSession } from '../sessions/index.js';
 import { AGENT_PID, agentNameOf, agentPid, agentSettings, configuredAgents, type AgentSettings } from './agent-config.js';
 import { agentStatePath, CONTROL_COUNTER, readAgentState, updateAgentState } from './agent-state.js';
 import { deliverRound, type RoundResult } from './agent.js';
@@ -34,6 +35,8 @@ export interface ReplicationServiceDeps {
   readonly pollMs?: number;
   /** How often delivered items are removed from the outbox (default 60 s). */
   readonly pruneIntervalMs?: number;
+  /** The sessions ended and not expired, for snapshots (the instance's session store; none: snapshots carry none). */
+  readonly revokedSessions?: () => Promise<readonly RevokedSession[]>;
 }
 
 export interface ReplicationService {
@@ -147,7 +150,7 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
           try {
             // Authors sharing a repository take turns: one delivers an agent's queue at a time.
             const ran = await repo.runExclusive(`replication-agent:${name}`, async () => {
-              result = await deliverRound(name, { repo, outbox, clock, transport: transportFor(settings), log: logger, snapshotParts });
+              result = await deliverRound(name, { repo, outbox, clock, transport: transportFor(settings), log: logger, snapshotParts, revokedSessions: deps.revokedSessions });
             });
             if (!ran) result = 'waiting';
           } catch (error) {

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { CapsuleError } from '../errors.js';
 import { describeLocation, parsePostgresUrl, passwordFor, tlsOptionsOf, tlsRefusalOf } from '../repository/index.js';
 import { isSessionId } from './session-id.js';
-import { boundedUserAgent, decodeRevoked, encodeRevoked, newestFirst } from './session-record.js';
+import { boundedUserAgent, decodeRevoked, encodeRevoked, newestFirst, REMEMBERED_BY, rememberable } from './session-record.js';
 import type { RevocationListener, RevokedSession, SessionEndReason, SessionRecord, SessionStore } from './types.js';
 
 export interface PostgresSessionStoreOptions {
@@ -315,6 +315,30 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
       const valid = [...new Set(ids.filter(isSessionId))];
       if (valid.length === 0) return Promise.resolve([]);
       return inTransaction((client) => endIn(client, valid, reason, endedBy, nowMs));
+    },
+    remember(sessions, nowMs) {
+      const told = rememberable(sessions, nowMs);
+      if (told.length === 0) return Promise.resolve([]);
+      return inTransaction(async (client) => {
+        // An id unknown here becomes a row that only marks it ended (no user, nothing to list); a
+        // live row is ended; a row ended already keeps its end and is only held longer, if need be.
+        const { rows } = await client.query<{ id: string; expires_at: string }>(
+          `INSERT INTO capsule_sessions (${COLUMNS})
+             SELECT told.id, '', $3, $3, told.expires_at, $3, 'revoked', $4, 0, 'password', NULL, '', '', ''
+             FROM unnest($1::text[], $2::bigint[]) AS told(id, expires_at)
+           ON CONFLICT (id) DO UPDATE SET
+             ended_at = COALESCE(capsule_sessions.ended_at, EXCLUDED.ended_at),
+             end_reason = COALESCE(capsule_sessions.end_reason, EXCLUDED.end_reason),
+             ended_by = COALESCE(capsule_sessions.ended_by, EXCLUDED.ended_by),
+             expires_at = GREATEST(capsule_sessions.expires_at, EXCLUDED.expires_at)
+           WHERE capsule_sessions.ended_at IS NULL OR capsule_sessions.expires_at < EXCLUDED.expires_at
+           RETURNING id, expires_at`,
+          [told.map((session) => session.id), told.map((session) => session.expiresAtMs), nowMs, REMEMBERED_BY],
+        );
+        const recorded = rows.map(revokedOf);
+        await notify(client, recorded);
+        return recorded;
+      });
     },
     async listRevoked(nowMs) {
       const rows = await query<{ id: string; expires_at: string }>('SELECT id, expires_at FROM capsule_sessions WHERE ended_at IS NOT NULL AND expires_at > $1', [nowMs]);

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { CapsuleError, isCapsuleError } from '../errors.js';
 import { watchCounters, type Properties, type Repository, type RepositoryNode, type RepositoryReader, type RepositoryWriter } from '../repository/index.js';
 import { isSessionId } from './session-id.js';
-import { boundedUserAgent, decodeRevoked, encodeRevoked, isLive, newestFirst } from './session-record.js';
+import { boundedUserAgent, decodeRevoked, encodeRevoked, isLive, newestFirst, REMEMBERED_BY, rememberable } from './session-record.js';
 import type { RevocationListener, RevokedSession, SessionEndReason, SessionRecord, SessionStore } from './types.js';
 
 export const SESSIONS_ROOT = '/var/sessions';
@@ -123,13 +123,18 @@ export function createRepositorySessionStore(deps: RepositorySessionStoreDeps): 
       await tx.addNode(`${ENDED_SESSIONS_ROOT}/${record.id}`, { type: ENDED_SESSION_TYPE, properties: { expiresAt: record.expiresAtMs } });
       ended.push({ id: record.id, expiresAtMs: record.expiresAtMs });
     }
-    if (ended.length === 0) return ended;
+    await announce(tx, ended);
+    return ended;
+  }
+
+  /** Bumps the counter and logs the ends under its new value: what subscribers read. */
+  async function announce(tx: RepositoryWriter, ended: readonly RevokedSession[]): Promise<void> {
+    if (ended.length === 0) return;
     const sequence = await tx.bumpCounter(SESSIONS_COUNTER);
     await tx.addNode(`${SESSION_ENDS_ROOT}/${sequence}`, {
       type: SESSION_END_TYPE,
       properties: { ended: encodeRevoked(ended), expiresAt: Math.max(...ended.map((session) => session.expiresAtMs)) },
     });
-    return ended;
   }
 
   async function listRevoked(nowMs: number): Promise<RevokedSession[]> {
@@ -214,6 +219,32 @@ export function createRepositorySessionStore(deps: RepositorySessionStoreDeps): 
         }),
       );
     },
+    remember(sessions, nowMs) {
+      const told = rememberable(sessions, nowMs);
+      if (told.length === 0) return Promise.resolve([]);
+      return guarded(() =>
+        repo.transaction(async (tx) => {
+          const recorded: RevokedSession[] = [];
+          for (const session of told) {
+            const markerPath = `${ENDED_SESSIONS_ROOT}/${session.id}`;
+            const marker = await tx.getNode(markerPath);
+            const held = marker?.properties.expiresAt;
+            if (typeof held === 'number' && held >= session.expiresAtMs) continue;
+            const record = await read(tx, session.id);
+            if (record !== null && isLive(record, nowMs)) {
+              await tx.setProperties(sessionPath(userFolder(record.userId), record.id), { endedAt: nowMs, endReason: 'revoked', endedBy: REMEMBERED_BY });
+            }
+            // Most often no record: the session was made on the author, and only its id is held here.
+            const expiresAtMs = Math.max(session.expiresAtMs, record?.expiresAtMs ?? 0);
+            if (marker) await tx.setProperties(markerPath, { expiresAt: expiresAtMs });
+            else await tx.addNode(markerPath, { type: ENDED_SESSION_TYPE, properties: { expiresAt: expiresAtMs } });
+            recorded.push({ id: session.id, expiresAtMs });
+          }
+          await announce(tx, recorded);
+          return recorded;
+        }),
+      );
+    },
     listRevoked,
     subscribe(listener: RevocationListener) {
       let reported = false;
@@ -292,7 +323,8 @@ export function createRepositorySessionStore(deps: RepositorySessionStoreDeps): 
           }),
         );
       }
-      const ends = await guarded(() => repo.getChildren(SESSION_ENDS_ROOT));
+      // Ends logged, and markers `remember` left without a record (the session was another store's).
+      const ends = [...(await guarded(() => repo.getChildren(SESSION_ENDS_ROOT))), ...(await guarded(() => repo.getChildren(ENDED_SESSIONS_ROOT)))];
       const spent = ends.filter((node) => typeof node.properties.expiresAt !== 'number' || node.properties.expiresAt <= nowMs);
       if (spent.length > 0) {
         await guarded(() =>

@@ -33,3 +33,16 @@ export function decodeRevoked(entries: readonly string[]): RevokedSession[] {
   }
   return sessions;
 }
+
+/** Who a store records as ending a live session it was told of by `remember` (an author's end, replicated). */
+export const REMEMBERED_BY = 'replication';
+
+/** What `remember` records: well-formed ids not yet expired, each once with its latest end. */
+export function rememberable(sessions: readonly RevokedSession[], nowMs: number): RevokedSession[] {
+  const latest = new Map<string, number>();
+  for (const { id, expiresAtMs } of sessions) {
+    if (!isSessionId(id) || !Number.isSafeInteger(expiresAtMs) || expiresAtMs <= nowMs) continue;
+    latest.set(id, Math.max(latest.get(id) ?? expiresAtMs, expiresAtMs));
+  }
+  return [...latest].map(([id, expiresAtMs]) => ({ id, expiresAtMs }));
+}

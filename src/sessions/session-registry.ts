@@ -44,6 +44,12 @@ export interface SessionRegistryDeps {
   readonly resyncRetry?: { readonly initialMs: number; readonly maxMs: number };
   /** Told whenever the revocation feed goes up or down (health, logs, tests). */
   readonly onFeedChange?: (connected: boolean) => void;
+  /**
+   * Told of the sessions this registry ended (revoke, revoke-all, revoke-others, logout, the
+   * limit), once the end committed and before the call returns: an author passes them to its
+   * publishes (replication). A failure is logged; the end stands.
+   */
+  readonly onEnded?: (ended: readonly RevokedSession[]) => Promise<void> | void;
   /** Told of every push of ended sessions from the store, once held (a propagation benchmark's end, tests). */
   readonly onRevokedHeard?: (sessions: readonly RevokedSession[]) => void;
 }
@@ -135,7 +141,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
     if (lastWritten.size > maxSeenEntries) lastWritten.delete(lastWritten.keys().next().value!);
   }
 
-  function ended(userId: string, sessions: readonly RevokedSession[], reason: SessionEndReason, by: string): void {
+  async function ended(userId: string, sessions: readonly RevokedSession[], reason: SessionEndReason, by: string): Promise<void> {
     if (sessions.length === 0) return;
     revoked.add(sessions); // refused here at once, not when the push comes back
     for (const session of sessions) {
@@ -143,6 +149,11 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
       lastWritten.delete(session.id);
     }
     deps.metrics?.sessionsEnded(reason, sessions.length);
+    try {
+      await deps.onEnded?.(sessions);
+    } catch (error) {
+      logger.error({ user: userId, count: sessions.length }, `sessions ended, but not passed on to publishes: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   async function view(records: readonly SessionRecord[], userId: string, currentId: string | null | undefined): Promise<SessionView[]> {
@@ -155,7 +166,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
     const nowMs = clock.now();
     const ids = (await store.listByUser(userId, nowMs)).filter((record) => record.id !== keepId && isLive(record, nowMs)).map((record) => record.id);
     const sessions = await store.end(ids, reason, by, nowMs);
-    ended(userId, sessions, reason, by);
+    await ended(userId, sessions, reason, by);
     return sessions.length;
   }
 
@@ -193,7 +204,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
       }
       remember(id, nowMs);
       audit.info({ event: 'session-created', user: user.id, session: id, method: details.method, provider: details.provider ?? null, address: details.clientAddress }, 'session created');
-      ended(user.id, limited, 'limit', 'system');
+      await ended(user.id, limited, 'limit', 'system');
       return id;
     },
     isRevoked: (sessionId) => revoked.has(sessionId),
@@ -237,7 +248,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
       const nowMs = clock.now();
       const sessions = await store.end([sessionId], reason, by, nowMs);
       if (sessions.length === 0) return null; // ended meanwhile by someone else
-      ended(userId, sessions, reason, by);
+      await ended(userId, sessions, reason, by);
       return (await view([{ ...record, endedAtMs: nowMs, endReason: reason, endedBy: by }], userId, null))[0]!;
     },
     revokeOthers: (userId, keepId, by, reason = 'revoked') => endLive(userId, keepId, by, reason),

@@ -82,6 +82,13 @@ export interface SessionStore {
    * ones it ended; an id already ended or unknown is left out.
    */
   end(ids: readonly string[], reason: SessionEndReason, endedBy: string, nowMs: number): Promise<RevokedSession[]>;
+  /**
+   * Records ends made elsewhere (a publish told by its author's replication): each id is held as
+   * ended until its `expiresAtMs`, whether or not this store has a record of it (a live record is
+   * ended, reason 'revoked' by 'replication'), and pushed like an end. Idempotent: an id already
+   * held at least that long is left out. Returns the ones it recorded now.
+   */
+  remember(sessions: readonly RevokedSession[], nowMs: number): Promise<RevokedSession[]>;
   /** Every ended, unexpired session: what a member reads at start and after losing the push. */
   listRevoked(nowMs: number): Promise<RevokedSession[]>;
   /**

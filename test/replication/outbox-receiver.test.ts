@@ -27,7 +27,7 @@ describe('the outbox', () => {
     const entries = await outbox.read(start, 100);
     assert.deepEqual(entries.map((entry) => entry.seq), entries.map((_, index) => start + index + 1), 'sequence numbers without gaps');
     const summary = entries.map(({ item }) =>
-      item.type === 'user' ? `user ${item.id} ${item.state ? `gen=${item.state.generation} groups=${item.state.groups.join('+')}` : 'removed'}` : item.type === 'group' ? `group ${item.id} ${item.exists}` : item.path,
+      item.type === 'user' ? `user ${item.id} ${item.state ? `gen=${item.state.generation} groups=${item.state.groups.join('+')}` : 'removed'}` : item.type === 'group' ? `group ${item.id} ${item.exists}` : 'path' in item ? item.path : item.type,
     );
     assert.deepEqual(summary, [
       'group editors true',

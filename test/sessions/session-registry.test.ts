@@ -367,3 +367,36 @@ describe('session registry', () => {
     for (const line of a.log()) assert.doesNotMatch(JSON.stringify(line), /not-this-one/);
   });
 });
+
+describe('session registry: onEnded (an author passes its ends on to its publishes)', () => {
+  it('is told of every end it makes (revoke, revoke-others, revoke-all, the limit) before the call returns; a failure is logged and the end stands', async () => {
+    const clock = fixedClock(1_700_000_000_000);
+    const { repo } = await home(clock);
+    const told: string[][] = [];
+    let failing = false;
+    const a = member(createRepositorySessionStore({ repo, clock }), clock, {
+      onEnded: async (ended) => {
+        if (failing) throw new Error('the outbox cannot be written');
+        told.push(ended.map((session) => session.id).sort());
+      },
+    });
+    const start = () => a.registry.start({ id: 'alice', generation: 0 }, laptop, clock.now() + HOUR);
+    const [one, two, three, four] = [await start(), await start(), await start(), await start()];
+
+    assert.ok(await a.registry.revoke('alice', one, 'admin'));
+    assert.deepEqual(told, [[one]]);
+    assert.equal(await a.registry.revoke('alice', one, 'admin'), null);
+    assert.deepEqual(told, [[one]], 'nothing ended, nothing told');
+    assert.equal(await a.registry.revokeOthers('alice', four, 'alice'), 2);
+    assert.deepEqual(told[1], [two, three].sort());
+    a.settings.maxPerUser = 1;
+    const five = await start();
+    assert.deepEqual(told[2], [four]);
+
+    failing = true;
+    assert.equal(await a.registry.revokeAll('alice', 'admin'), 1, 'the end stands');
+    assert.ok(a.registry.isRevoked(five));
+    assert.match(String(a.log().find((line) => line.level === 50)?.msg), /not passed on to publishes: the outbox cannot be written/);
+    assert.equal(told.length, 3);
+  });
+});

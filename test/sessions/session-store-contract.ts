@@ -187,6 +187,54 @@ export function sessionStoreContract(backend: SessionBackendUnderTest): void {
       assert.equal(await a.countLive(nowMs), max);
     });
 
+    it('remember holds an id it has no record of as ended until it expires, once, and ends a live record of it', async () => {
+      const clock = fixedClock(1_700_000_000_000);
+      const [store] = await backend.open(clock);
+      const unknown = { id: newSessionId(), expiresAtMs: clock.now() + 10_000 };
+      const live = sessionRecord('judy', clock.now());
+      await store.create(live, 0);
+      const expired = { id: newSessionId(), expiresAtMs: clock.now() };
+
+      const recorded = await store.remember([unknown, { id: live.id, expiresAtMs: live.expiresAtMs }, expired, { id: 'not an id', expiresAtMs: clock.now() + 10_000 }], clock.now());
+      assert.deepEqual(new Set(recorded), new Set([unknown, { id: live.id, expiresAtMs: live.expiresAtMs }]), 'neither an expired id nor a malformed one');
+      assert.deepEqual(new Set(await store.listRevoked(clock.now())), new Set([unknown, { id: live.id, expiresAtMs: live.expiresAtMs }]));
+      const ended = await store.get(live.id);
+      assert.equal(ended?.endReason, 'revoked');
+      assert.equal(ended?.endedBy, 'replication');
+      assert.equal(await store.countLive(clock.now()), 0);
+      assert.deepEqual((await store.listByUser('judy', clock.now())).map((session) => session.id), [live.id], 'nothing more in the user\'s list');
+
+      assert.deepEqual(await store.remember([unknown, { id: live.id, expiresAtMs: live.expiresAtMs }], clock.now()), [], 'told again: nothing new');
+      assert.deepEqual(await store.end([live.id], 'revoked', 'admin', clock.now()), [], 'an id remembered is not live');
+      const later = { id: unknown.id, expiresAtMs: clock.now() + 20_000 };
+      assert.deepEqual(await store.remember([later], clock.now()), [later], 'a later end is held longer');
+
+      clock.advance(20_000);
+      assert.deepEqual(await store.listRevoked(clock.now()), [{ id: live.id, expiresAtMs: live.expiresAtMs }]);
+      await store.removeExpired(clock.now());
+      clock.advance(12 * HOUR);
+      await store.removeExpired(clock.now());
+      assert.deepEqual(await store.listRevoked(clock.now()), []);
+      assert.deepEqual(await store.remember([], clock.now()), []);
+    });
+
+    it('a member subscribed to the store hears of an id remembered through another member', async () => {
+      const clock = systemClock;
+      const [a, b] = await backend.open(clock);
+      const listener = recordingListener();
+      const stop = b.subscribe(listener);
+      try {
+        await listener.next((event) => event.kind === 'resync');
+        const told = { id: newSessionId(), expiresAtMs: clock.now() + HOUR };
+        await a.remember([told], clock.now());
+        const heard = await listener.next(revokedEvent(told.id));
+        assert.deepEqual(heard.kind === 'revoked' && heard.sessions.find((session) => session.id === told.id), told);
+        assert.deepEqual(await b.listRevoked(clock.now()), [told], 'and reads it after a restart');
+      } finally {
+        stop();
+      }
+    });
+
     it('a member subscribed to the store hears of an end made through another member', async () => {
       const clock = systemClock;
       const [a, b] = await backend.open(clock);

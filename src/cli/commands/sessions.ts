@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CapsuleError } from '../../errors.js';
 import { createSessionRegistry, openSessionStore, SESSIONS_PID, sessionsSettings } from '../../sessions/index.js';
+import { sessionEndsToOutbox } from '../../replication/index.js';
 import type { Services } from '../../instance/services.js';
 import type { SessionRegistry, SessionView } from '../../sessions/registry-types.js';
 import type { UserManager } from '../../users/index.js';
@@ -32,6 +33,8 @@ export async function openSessionRegistry(services: Services, env: NodeJS.Proces
     logger: UNRECORDED,
     users: services.users,
     listen: false,
+    // On an author, the running instance's agents deliver these to its publishes.
+    onEnded: sessionEndsToOutbox(services),
   });
 }
 
