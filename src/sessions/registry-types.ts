@@ -66,6 +66,13 @@ export interface SessionRegistry {
    * `reason` defaults to 'revoked' ('logged-out' when the token handler's logout ends it).
    */
   revoke(userId: string, sessionId: string, by: string, reason?: SessionEndReason): Promise<SessionView | null>;
+  /**
+   * Refuses a session this member may never have recorded until `untilMs` (the end of any token
+   * naming it), farm-wide on its store: what `capsule farm sessions revoke` asks of every member,
+   * since without a shared store the member that issued a session is the only one that lists it,
+   * while its tokens work on all. False when it was already held as ended.
+   */
+  holdRevoked(userId: string, sessionId: string, untilMs: number, by: string): Promise<boolean>;
   /** Ends every live session of the user except `keepId`; the number ended. */
   revokeOthers(userId: string, keepId: string | null, by: string, reason?: SessionEndReason): Promise<number>;
   /** Ends every live session of the user. */

@@ -251,6 +251,13 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
       await ended(userId, sessions, reason, by);
       return (await view([{ ...record, endedAtMs: nowMs, endReason: reason, endedBy: by }], userId, null))[0]!;
     },
+    async holdRevoked(userId, sessionId, untilMs, by) {
+      if (!isSessionId(sessionId)) return false;
+      const nowMs = clock.now();
+      const held = await store.remember([{ id: sessionId, expiresAtMs: untilMs }], nowMs);
+      await ended(userId, held, 'revoked', by);
+      return held.length > 0;
+    },
     revokeOthers: (userId, keepId, by, reason = 'revoked') => endLive(userId, keepId, by, reason),
     revokeAll: (userId, by, reason = 'revoked') => endLive(userId, null, by, reason),
     feedState: () => ({ ...revoked.state(), backend: store.backend, location: store.location }),

@@ -60,6 +60,11 @@ export function memorySessionRegistry(clock: { now(): number } = { now: () => Da
       return id;
     },
     isRevoked: (sessionId) => revoked.has(sessionId),
+    async holdRevoked(_userId, sessionId) {
+      if (revoked.has(sessionId)) return false;
+      revoked.add(sessionId);
+      return true;
+    },
     seen(sessionId, nowMs) {
       seen++;
       const held = sessions.get(sessionId);

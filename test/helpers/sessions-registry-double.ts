@@ -24,6 +24,7 @@ function describeAgent(userAgent: string): { browser: string; os: string } {
 export function sessionRegistryDouble(options: { instance?: string; now?: () => number } = {}): SessionRegistryDouble {
   const now = options.now ?? (() => Date.now());
   const records = new Map<string, SessionRecord>();
+  const held = new Set<string>();
 
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   function viewOf(record: SessionRecord, currentId: string | null | undefined): SessionView {
@@ -76,7 +77,12 @@ export function sessionRegistryDouble(options: { instance?: string; now?: () => 
       });
       return id;
     },
-    isRevoked: (sessionId) => records.get(sessionId)?.endedAtMs != null,
+    isRevoked: (sessionId) => held.has(sessionId) || records.get(sessionId)?.endedAtMs != null,
+    async holdRevoked(_userId, sessionId) {
+      if (held.has(sessionId) || records.get(sessionId)?.endedAtMs != null) return false;
+      held.add(sessionId);
+      return true;
+    },
     seen(sessionId, nowMs) {
       const record = records.get(sessionId);
       if (record) records.set(sessionId, { ...record, lastSeenAtMs: nowMs });

@@ -1,3 +1,4 @@
+import type { Clock } from '../../clock.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { TokenHandler } from '../../auth/index.js';
@@ -20,7 +21,7 @@ import { clearCookieIfCurrent, currentSessionOf } from './sessions.js';
 export interface UserSessionRouteDeps {
   readonly sessions: SessionRegistry;
   readonly tokens: TokenHandler;
-  readonly services: { readonly users: UserManager };
+  readonly services: { readonly users: UserManager; readonly clock: Clock };
 }
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
@@ -73,7 +74,11 @@ export function userSessionRoutes(scope: FastifyInstance, deps: UserSessionRoute
   scope.post(FARM_SESSIONS_REVOKE_PATH, async (request): Promise<MemberSessionRevoked> => {
     const body = parse(revokeSessionBody, request.body);
     const userId = await existingUser(body.user);
-    return { userId, revoked: await sessions.revoke(userId, body.session, by(request)) };
+    const revoked = await sessions.revoke(userId, body.session, by(request));
+    // A member without the record (no shared store: another member issued it) still refuses the
+    // session's tokens from now on, for as long as any of them can live.
+    if (revoked === null) await sessions.holdRevoked(userId, body.session, deps.services.clock.now() + tokens.settings().expirationMs, by(request));
+    return { userId, revoked };
   });
   scope.post(FARM_SESSIONS_REVOKE_ALL_PATH, async (request) => revokeAll(request, parse(sessionsOfUserBody, request.body).user));
 }
