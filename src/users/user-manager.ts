@@ -63,7 +63,7 @@ export interface UserManager {
   onChange(listener: UserChangeListener): () => void;
   /**
    * The user of an external identity (OpenID Connect), in one transaction: created without a
-   * password when missing (with `generation`, default 0), groups created where missing; with
+   * password when missing (with `generation`: a token claim's; without, past any deleted user's of that id), groups created where missing; with
    * `sync`, the groups it got from the provider re-synced. An id held by a local user or by
    * another identity is refused (USER_EXISTS); a disabled user is returned unchanged.
    */
@@ -305,7 +305,7 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
       return typeof provider === 'string' && typeof subject === 'string' ? { provider, subject } : null;
     },
 
-    async provisionExternalUser(id, identity, { sync, generation = 0 }) {
+    async provisionExternalUser(id, identity, { sync, generation }) {
       checkId('user', id);
       const wanted = [...new Set(identity.groups.map((group) => checkId('group', group)))].sort();
       const work = (tx: RepositoryWriter) => provisionIn(tx, id, identity, wanted, sync, generation);
@@ -323,7 +323,7 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
   };
   return manager;
 
-  async function provisionIn(tx: RepositoryWriter, id: string, identity: ExternalIdentity, wanted: string[], sync: boolean, generation: number): Promise<User> {
+  async function provisionIn(tx: RepositoryWriter, id: string, identity: ExternalIdentity, wanted: string[], sync: boolean, generation: number | undefined): Promise<User> {
     let node = await findUserNode(tx, id);
     if (node) {
       if (node.properties.externalProvider !== identity.provider || node.properties.externalSubject !== identity.subject) {
@@ -335,8 +335,10 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
       await removeMembershipsOf(tx, id);
       node = await tx.addNode(authorizablePath(USERS_ROOT, id), {
         type: USER_TYPE,
-        // Past a deleted user's of the same id (tombstones.ts), as createUser.
-        properties: { userId: id, disabled: false, generation: Math.max(generation, await firstGeneration(tx, id)), externalProvider: identity.provider, externalSubject: identity.subject, externalGroups: [] },
+        // A token's claim gives the generation its instance issued it in (the tombstone's time has
+        // already refused a claim from before a deletion here); a sign-in here starts past a deleted
+        // user's of the same id (tombstones.ts), as createUser.
+        properties: { userId: id, disabled: false, generation: generation ?? (await firstGeneration(tx, id)), externalProvider: identity.provider, externalSubject: identity.subject, externalGroups: [] },
       });
     }
     for (const groupId of wanted) {
