@@ -21,6 +21,7 @@ describe('attack: the sessions store on PostgreSQL, away and back', { skip: !pos
   let instance: RunningInstance;
   let other: LiveSessionRegistry;
   let url: string;
+  const home = join(tempDir(), 'home');
   const logs = capturedLogger('debug');
   const env = { CAPSULE_ADMIN_PASSWORD: 'admin-password', SECRET_FARM_STORE: POSTGRES_PASSWORD };
 
@@ -48,7 +49,6 @@ describe('attack: the sessions store on PostgreSQL, away and back', { skip: !pos
   before(async () => {
     pg = await startPostgres();
     const database = new URL(await pg.createDatabase()).pathname.slice(1);
-    const home = join(tempDir(), 'home');
     instance = await startInstance({ home, port: 0, hasher: fastHasher, env });
     await instance.services.config.update('capsule.farm.store', { url: pg.url(database), password: '$[env:SECRET_FARM_STORE]', 'failure.policy': 'open' });
     await instance.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
@@ -146,6 +146,25 @@ describe('attack: the sessions store on PostgreSQL, away and back', { skip: !pos
       const during = await signIn('alice');
       assert.equal(during.status, 503, during.body);
       assert.equal(during.token, null);
+    } finally {
+      await pg.start();
+    }
+  });
+
+  it('restarted while the store is away, a member still refuses the sessions ended before', async () => {
+    await instance.services.config.update('capsule.farm.store', { 'failure.policy': 'open' });
+    const thief = (await signIn('alice')).token!;
+    const owner = (await signIn('alice')).token!;
+    const sid = await currentOf(thief);
+    assert.equal((await fetch(`${url}/api/sessions/${sid}`, as(owner, { method: 'DELETE', headers: { origin: url } }))).status, 200);
+    assert.equal(await status(thief), 401);
+    await instance.stop();
+    await pg.stop();
+    try {
+      instance = await startInstance({ home, port: 0, hasher: fastHasher, env, logger: logs.logger });
+      url = instance.url;
+      assert.equal(await status(owner), 200, 'the instance serves while the store is away');
+      assert.equal(await status(thief), 401, 'the session ended before the restart is accepted again: the revoked ids were only in memory and in the store that is away');
     } finally {
       await pg.start();
     }
