@@ -109,6 +109,26 @@ describe('attacks on sessions over HTTP', () => {
     assert.equal(await status(alice2), 200, 'nothing was ended');
   });
 
+  it("the console's revoke refuses no CSRF token, another user's CSRF token and a cross-site Origin: nothing ended", async () => {
+    const admin = await signIn('admin');
+    const victim = await signIn('bob');
+    const sid = await currentOf(victim);
+    const alice = await signIn('alice');
+    await signIn('alice');
+    const alicesCsrf = await csrfOf(alice);
+    const consolePost = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
+      fetch(`${url}/system/console/users`, { method: 'POST', redirect: 'manual', headers: { cookie: `login-token=${admin}`, 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields) });
+    for (const [fields, headers] of [
+      [{ action: 'revoke-session', user: 'bob', session: sid }, {}],
+      [{ csrf: alicesCsrf, action: 'revoke-session', user: 'bob', session: sid }, {}],
+      [{ action: 'revoke-sessions', user: 'bob' }, { origin: 'https://evil.example' }],
+    ] as const) {
+      const response = await consolePost(fields, headers);
+      assert.ok(response.status === 403 || response.status === 400, `console ${JSON.stringify(fields)}: ${response.status}`);
+    }
+    assert.equal(await status(victim), 200, 'nothing was ended');
+  });
+
   it('a User-Agent with markup is escaped on the page, in the console and the JSON; no token in any answer', async () => {
     const victim = await signIn('carol', XSS_AGENT);
     const admin = await signIn('admin');
