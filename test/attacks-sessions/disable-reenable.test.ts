@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startInstance, type RunningInstance } from '../../src/instance/index.js';
+import { login } from '../helpers/http.js';
+import { fastHasher } from '../helpers/services.js';
+import { tempDir } from '../helpers/temp.js';
+
+/**
+ * Attack: disabling a user lists every session of theirs as ended ('user-disabled', session-view.ts),
+ * but nothing ends them (no store end, no revoked id): re-enabled, the very same sessions are listed
+ * active again and their tokens work again. An administrator who disabled a compromised account,
+ * saw its sessions "ended", and enabled it again after resetting... nothing, has let the thief back in.
+ */
+describe("attack: a disabled user's sessions, listed ended, come back when the user is enabled", () => {
+  let instance: RunningInstance;
+  before(async () => {
+    instance = await startInstance({ home: join(tempDir(), 'home'), port: 0, hasher: fastHasher, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' } });
+    await instance.services.users.createUser('erin', { password: 'erin-pw-correct-horse' });
+  });
+  after(() => instance.stop());
+
+  it('a session listed ended stays ended', async () => {
+    const url = instance.url;
+    const thief = await login(url, 'erin', 'erin-pw-correct-horse');
+    const admin = await login(url, 'admin', 'admin-password');
+    await instance.services.users.setDisabled('erin', true);
+    const listed = ((await (await fetch(`${url}/api/users/erin/sessions`, { headers: { cookie: `login-token=${admin}` } })).json()) as { sessions: { state: string; endReason: string }[] }).sessions;
+    assert.deepEqual(listed.map((session) => [session.state, session.endReason]), [['ended', 'user-disabled']]);
+    await instance.services.users.setDisabled('erin', false);
+    const after = ((await (await fetch(`${url}/api/users/erin/sessions`, { headers: { cookie: `login-token=${admin}` } })).json()) as { sessions: { state: string }[] }).sessions;
+    assert.deepEqual(after.map((session) => session.state), ['ended'], 'the session listed ended is active again');
+    assert.equal((await fetch(`${url}/api/session`, { headers: { cookie: `login-token=${thief}` } })).status, 401);
+  });
+});
