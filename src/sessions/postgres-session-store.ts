@@ -200,12 +200,12 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
     }
   }
 
-  async function endIn(client: pg.PoolClient, ids: readonly string[], reason: SessionEndReason, endedBy: string, nowMs: number): Promise<RevokedSession[]> {
+  async function endIn(client: pg.PoolClient, ids: readonly string[], reason: SessionEndReason, endedBy: string, nowMs: number, holdUntilMs = 0): Promise<RevokedSession[]> {
     if (ids.length === 0) return [];
     // A row ended at once by another member is locked by its UPDATE; this one then sees it ended and leaves it out.
     const { rows } = await client.query<{ id: string; expires_at: string }>(
-      'UPDATE capsule_sessions SET ended_at = $2, end_reason = $3, ended_by = $4 WHERE id = ANY($1) AND ended_at IS NULL AND expires_at > $2 RETURNING id, expires_at',
-      [ids, nowMs, reason, endedBy],
+      'UPDATE capsule_sessions SET ended_at = $2, end_reason = $3, ended_by = $4, expires_at = GREATEST(expires_at, $5) WHERE id = ANY($1) AND ended_at IS NULL AND expires_at > $2 RETURNING id, expires_at',
+      [ids, nowMs, reason, endedBy, holdUntilMs],
     );
     const ended = rows.map(revokedOf);
     await notify(client, ended);
@@ -311,10 +311,10 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
     async extend(id, expiresAtMs) {
       await query('UPDATE capsule_sessions SET expires_at = GREATEST(expires_at, $2) WHERE id = $1 AND ended_at IS NULL', [id, expiresAtMs]);
     },
-    end(ids, reason, endedBy, nowMs) {
+    end(ids, reason, endedBy, nowMs, holdUntilMs) {
       const valid = [...new Set(ids.filter(isSessionId))];
       if (valid.length === 0) return Promise.resolve([]);
-      return inTransaction((client) => endIn(client, valid, reason, endedBy, nowMs));
+      return inTransaction((client) => endIn(client, valid, reason, endedBy, nowMs, holdUntilMs));
     },
     async listRevoked(nowMs) {
       const rows = await query<{ id: string; expires_at: string }>('SELECT id, expires_at FROM capsule_sessions WHERE ended_at IS NOT NULL AND expires_at > $1', [nowMs]);

@@ -33,6 +33,8 @@ export interface RevocationFeedState {
   /** When it was lost (ms), or null. */
   readonly lostSinceMs: number | null;
   readonly reason: string | null;
+  /** The revoked sessions were never read since this start and failure.policy is closed: every token naming a session is refused. */
+  readonly refusingAll?: boolean;
   readonly backend: 'postgres' | 'repository';
   readonly location: string;
 }
@@ -54,6 +56,11 @@ export interface SessionRegistry {
    * request and never waits on the store.
    */
   isRevoked(sessionId: string): boolean;
+  /**
+   * Refuses the session's tokens on this member at once, without the store (a logout while the
+   * store is away): held as long as a token renewed just before can live.
+   */
+  endLocally?(sessionId: string): void;
   /** A request of this session was served: writes `lastSeenAt` when the last write is older than the interval (never awaited by the request). */
   seen(sessionId: string, nowMs: number): void;
   /** A refreshed token pushes the session's end back. */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { TOKEN_PID, tokenSettings } from '../../auth/index.js';
 import { CapsuleError } from '../../errors.js';
 import { createSessionRegistry, openSessionStore, SESSIONS_PID, sessionsSettings } from '../../sessions/index.js';
 import type { Services } from '../../instance/services.js';
@@ -27,6 +28,7 @@ export async function openSessionRegistry(services: Services, env: NodeJS.Proces
     settings: () => sessionsSettings(services.config.current(SESSIONS_PID)),
     // A command must reach the store or fail: nothing here signs in, but say so if something did.
     failurePolicy: () => 'closed',
+    tokenLifetimeMs: () => tokenSettings(services.config.current(TOKEN_PID)).expirationMs,
     member: () => 'capsule sessions',
     audit: UNRECORDED,
     logger: UNRECORDED,
