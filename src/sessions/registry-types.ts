@@ -65,7 +65,7 @@ export interface SessionRegistry {
   seen(sessionId: string, nowMs: number): void;
   /** A refreshed token pushes the session's end back. */
   extended?(sessionId: string, expiresAtMs: number): void;
-  /** The user's sessions, newest first, `currentId` marked. */
+  /** The user's sessions, the active first, each newest first, at most 100 (LISTED_SESSIONS); `currentId` marked. */
   list(userId: string, currentId?: string | null): Promise<SessionView[]>;
   /**
    * Ends one session of `userId` (the owner check: a session of another user is null, as one that

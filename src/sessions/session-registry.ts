@@ -62,6 +62,9 @@ export interface SessionRegistryDeps {
  */
 export const HOLD_MARGIN_MS = 2 * 60_000;
 
+/** The most sessions a list shows (the active first): a user signing in in a loop does not make a page of thousands. */
+export const LISTED_SESSIONS = 100;
+
 /** The registry, and what the composition root and tests may wait for. */
 export interface LiveSessionRegistry extends SessionRegistry {
   /** Resolves once the revoked ids were first read (or that read failed, the feed then marked lost). */
@@ -261,7 +264,9 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
       );
     },
     async list(userId, currentId) {
-      return view(await store.listByUser(userId, clock.now()), userId, currentId);
+      const views = await view(await store.listByUser(userId, clock.now()), userId, currentId);
+      // Stable: newest first within each state, as the store gave them.
+      return [...views.filter((session) => session.state === 'active'), ...views.filter((session) => session.state !== 'active')].slice(0, LISTED_SESSIONS);
     },
     async revoke(userId, sessionId, by, reason = 'revoked') {
       if (!isSessionId(sessionId)) return null;

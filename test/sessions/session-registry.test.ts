@@ -372,6 +372,23 @@ describe('session registry', () => {
     assert.equal(b.registry.isRevoked(forged), false, 'an expiry far in the future is held no longer than a token can live');
   });
 
+  it('a list shows at most 100 sessions, the active first, each newest first', async () => {
+    const clock = fixedClock(1_700_000_000_000);
+    const { repo } = await home(clock);
+    const a = member(createRepositorySessionStore({ repo, clock }), clock);
+    const started: string[] = [];
+    for (let i = 0; i < 103; i++) {
+      started.push(await a.registry.start({ id: 'alice', generation: 0 }, laptop, clock.now() + HOUR));
+      clock.advance(1);
+    }
+    const newest = started.at(-1)!;
+    await a.registry.revoke('alice', newest, 'alice');
+    const listed = await a.registry.list('alice');
+    assert.equal(listed.length, 100);
+    assert.ok(listed.slice(0, 100).every((session) => session.state === 'active'), 'the ended one (the newest) comes after the active ones, here cut');
+    assert.deepEqual(listed.map((session) => session.id), started.slice(0, -1).reverse().slice(0, 100));
+  });
+
   it('a revoked id leaves the set once its session has expired; removeExpired deletes the records', async () => {
     const clock = fixedClock(1_700_000_000_000);
     const { repo } = await home(clock);

@@ -6,6 +6,7 @@ import type { Services } from '../../instance/services.js';
 import type { SessionRegistry, SessionView } from '../../sessions/registry-types.js';
 import type { UserManager } from '../../users/index.js';
 import { printJson, printTable, type CliIO } from '../io.js';
+import { terminalText } from '../terminal-text.js';
 import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
 
 interface UserOption extends HomeOptions, JsonOption {
@@ -90,7 +91,8 @@ export async function revokeSessionWith(deps: SessionCommandDeps, sessionId: str
   const revoked = await deps.sessions.revoke(userId, sessionId, BY);
   if (!revoked) throw new CapsuleError('NOT_FOUND', `${userId} has no active session ${sessionId} ('capsule sessions list --user ${userId}' shows them); nothing was changed`);
   if (options.json) printJson(io, { userId, revoked });
-  else io.out(`ended session ${revoked.id} of ${userId} (${sessionDevice(revoked)}, ${revoked.clientAddress}): its tokens are refused on every instance that shares the session store`);
+  // The device is parsed from a User-Agent anyone could send: no control character reaches the terminal.
+  else io.out(terminalText(`ended session ${revoked.id} of ${userId} (${sessionDevice(revoked)}, ${revoked.clientAddress}): its tokens are refused on every instance that shares the session store`));
 }
 
 export async function revokeAllSessionsWith(deps: SessionCommandDeps, options: UserOption, io: CliIO): Promise<void> {
