@@ -8,12 +8,11 @@ import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 
 /**
- * Attack: the operator ends a stolen session with `capsule sessions revoke SID --user ID --home H`
- * while the instance of that home runs (SQLite, no farm store). The command writes the end to the
- * repository and exits; the CLI says "its tokens are refused on every instance that shares the
- * session store". Does the running instance refuse the token? Run `npm run build` first.
+ * The operator ends a stolen session with `capsule sessions revoke SID --user ID --home H` while
+ * the instance of that home runs (SQLite, no farm store): the command writes the end to the
+ * repository and exits, and the running instance refuses the token. Run `npm run build` first.
  */
-describe('attack: capsule sessions revoke on the home of a running instance', () => {
+describe('capsule sessions revoke on the home of a running instance', () => {
   it('the running instance refuses the revoked token', async (t) => {
     const home = join(tempDir(), 'home');
     const instance = await startInstance({ home, port: 0, hasher: fastHasher, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' } });

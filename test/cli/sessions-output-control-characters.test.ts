@@ -8,10 +8,10 @@ import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 
 /**
- * Attack: a user signs in with a User-Agent holding terminal escape sequences (clear the screen,
- * set the window title, colour). bowser's catch-all parser takes the text before the first '/'
- * as the browser's name, so the sequences reach `browser`, and an operator's terminal prints
- * what the CLI writes. Run `npm run build` first (bin/capsule loads dist/).
+ * A user signs in with a User-Agent holding terminal escape sequences (clear the screen, set the
+ * window title, colour). bowser's catch-all parser takes the text before the first '/' as the
+ * browser's name, so the sequences reach `browser`: every line of `capsule sessions` that shows a
+ * device or an address writes them as visible escapes (terminal-text.ts). Run `npm run build` first.
  */
 // Node's HTTP parser refuses C0 controls in a header, but takes bytes 0x80-0xff (obs-text, read as
 // latin1): the C1 controls CSI (0x9b), OSC (0x9d) and ST (0x9c) go through.
@@ -28,7 +28,7 @@ function rawRequest(url: URL, text: string): Promise<string> {
   });
 }
 
-describe('attack: terminal escape sequences through the User-Agent into the CLI', () => {
+describe('terminal escape sequences through the User-Agent into the CLI', () => {
   it('capsule sessions list and revoke show no raw control character', async () => {
     const home = join(tempDir(), 'home');
     const instance = await startInstance({ home, port: 0, hasher: fastHasher, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' } });

@@ -7,14 +7,11 @@ import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 
 /**
- * Attack: a user is deleted (an employee leaves) and later another person gets the same id. The
- * design says a deleted user's sessions are ended (registry.revokeAll); no removal path does it
- * (console 'remove', CLI users delete, the farm API all call users.removeUser only). The records
- * stay under the same user folder, with generation 0, which the new user also has: the new
- * person sees the old one's devices, addresses and user agents as *active* sessions, and the
- * old person's encapsulated tokens (gen 0, sid not revoked) work for the new account.
+ * A user is deleted (an employee leaves) and later another person gets the same id: the new user
+ * starts past the deleted one's generation, so the old person's sessions are not listed active for
+ * the new account and their tokens are refused.
  */
-describe("attack: a deleted user's sessions come back with a new user of the same id", () => {
+describe("a deleted user's sessions come back with a new user of the same id", () => {
   let instance: RunningInstance;
   let url: string;
   async function signIn(user: string, password: string, userAgent: string): Promise<string> {

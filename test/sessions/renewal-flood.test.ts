@@ -8,11 +8,10 @@ import { capturedLogger } from '../helpers/logs.js';
 import { tempDir } from '../helpers/temp.js';
 
 /**
- * Attack (DoS): past half its life an encapsulated token is renewed on EVERY request until the
- * client stores the new one (encapsulated-kind.ts: a renewed answer is never kept), and each
- * renewal calls `extended`, a store write not throttled like `seen`, whose failure is logged on
- * every call (not once, as `seen`'s). A client that sends the old token (an API client, or many
- * parallel requests) makes one store write per request; with the store away, one warning per request.
+ * Past half its life an encapsulated token is renewed on every request until the client stores
+ * the new one, and each renewal calls `extended`. A client that keeps sending the old token (an API
+ * client, parallel requests) must not make a store write per request, nor, with the store away, a
+ * warning per request.
  */
 const HOUR = 3_600_000;
 const closing: (() => Promise<void>)[] = [];
@@ -20,7 +19,7 @@ after(async () => {
   for (const close of closing.reverse()) await close().catch(() => undefined);
 });
 
-describe('attack: renewals flood the session store and the log', () => {
+describe('renewals flood the session store and the log', () => {
   it('a thousand renewals of one session while the store is away log at most one warning and write a bounded number of times', async () => {
     const clock = fixedClock(1_700_000_000_000);
     const repo = openSqliteRepository({ file: join(tempDir(), 'repository.sqlite'), create: true, clock });

@@ -10,7 +10,7 @@ import { tempDir } from '../helpers/temp.js';
  * Tokens signed with the instance's own key (what only the instance, or someone holding its key,
  * can make), with the sid claim absent, malformed, or naming a session never recorded.
  */
-describe('attack: the sid claim of a signed token', () => {
+describe('the sid claim of a signed token', () => {
   let instance: RunningInstance;
   let url: string;
   const signed = (claims: Record<string, unknown>) => {

@@ -7,12 +7,11 @@ import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 
 /**
- * Attack: disabling a user lists every session of theirs as ended ('user-disabled', session-view.ts),
- * but nothing ends them (no store end, no revoked id): re-enabled, the very same sessions are listed
- * active again and their tokens work again. An administrator who disabled a compromised account,
- * saw its sessions "ended", and enabled it again after resetting... nothing, has let the thief back in.
+ * Disabling a user raises its token generation: every session of theirs is listed ended
+ * ('user-disabled') and stays ended once the user is enabled again, and the tokens of before
+ * (stateful ones carry the generation they were issued in) stay refused.
  */
-describe("attack: a disabled user's sessions, listed ended, come back when the user is enabled", () => {
+describe("a disabled user's sessions, listed ended, come back when the user is enabled", () => {
   let instance: RunningInstance;
   before(async () => {
     instance = await startInstance({ home: join(tempDir(), 'home'), port: 0, hasher: fastHasher, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' } });

@@ -8,12 +8,10 @@ import { capturedLogger } from '../helpers/logs.js';
 import { tempDir } from '../helpers/temp.js';
 
 /**
- * Attack: a token renewed (its `exp` pushed back, the same `sid`) must stay refused once its
- * session is revoked, for as long as the renewed token lives. The registry tells the store of a
- * renewal fire-and-forget (`extended`), and the store ignores an extension of an ended session;
- * the revoked-set entry is the record's expires_at at the time of the end. So when the extension
- * is not written before the end (the race: a request renews while another revokes; or the write
- * failed), the entry is swept at the OLD expiry and the renewed token is accepted again.
+ * A token renewed (its `exp` pushed back, the same `sid`) stays refused once its session is
+ * revoked, for as long as the renewed token lives, even when the renewal's write (`extended`,
+ * fire-and-forget) reaches the store after the end or never: an end holds its id for the token
+ * lifetime past the end (plus a margin), not only until the record's end.
  */
 const HOUR = 3_600_000;
 const closing: (() => Promise<void>)[] = [];
@@ -38,7 +36,7 @@ function setUp(wrap: (store: SessionStore) => SessionStore) {
   return { clock, registry };
 }
 
-describe('attack: a renewed token outlives the revoked-set entry of its session', () => {
+describe('a renewed token outlives the revoked-set entry of its session', () => {
   it('race: the renewal is told to the store after the revoke ended the session', async () => {
     let releaseExtend: () => void = () => undefined;
     const extendHeld = new Promise<void>((resolve) => (releaseExtend = resolve));

@@ -15,7 +15,7 @@ import { tempDir } from '../helpers/temp.js';
  */
 const XSS_AGENT = 'Mozilla/5.0 "><script>alert(1)</script><img src=x onerror=alert(2)> Evil/1.0 (X11; <b>bold</b>)';
 
-describe('attacks on sessions over HTTP', () => {
+describe('sessions over HTTP, attacked', () => {
   let instance: RunningInstance;
   let url: string;
   const home = join(tempDir(), 'home');

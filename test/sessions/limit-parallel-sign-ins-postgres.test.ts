@@ -6,9 +6,9 @@ import { capturedLogger } from '../helpers/logs.js';
 import { postgresInstalled, sharedPostgres } from '../helpers/postgres.js';
 
 /**
- * Attack: session.max.per.user=3 and 30 sign-ins of one user at once, spread over two members
- * sharing the PostgreSQL store (a start barrier: all begin together). At most 3 stay active, every
- * member refuses the others, and no sign-in ended its own session.
+ * session.max.per.user=3 and 30 sign-ins of one user at once, spread over two members sharing the
+ * PostgreSQL store (a start barrier: all begin together). At most 3 stay active, every member
+ * refuses the others, and no sign-in ended its own session.
  */
 const registries: LiveSessionRegistry[] = [];
 after(async () => {
@@ -16,7 +16,7 @@ after(async () => {
 });
 const cluster = sharedPostgres();
 
-describe('attack: the per-user limit under parallel sign-ins on two members', { skip: !postgresInstalled }, () => {
+describe('the per-user limit under parallel sign-ins on two members', { skip: !postgresInstalled }, () => {
   it('at most the limit stay active, and the others are refused on both members', async () => {
     const url = await (await cluster()).createDatabase();
     const member = (name: string) => {
