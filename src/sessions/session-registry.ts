@@ -231,7 +231,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
       ended(user.id, limited, 'limit', 'system');
       return id;
     },
-    isRevoked: (sessionId) => revoked.has(sessionId) || (!everRead && refusingAll()),
+    isRevoked: (sessionId) => revoked.has(sessionId) || refusingAll(),
     endLocally(sessionId) {
       if (isSessionId(sessionId)) revoked.add([{ id: sessionId, expiresAtMs: holdUntil(clock.now()) }]);
     },
