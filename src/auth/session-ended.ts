@@ -3,6 +3,8 @@ import type { SessionRegistry } from '../sessions/index.js';
 import type { AuthLogger, TokenKind } from './types.js';
 
 export const SESSION_ENDED = 'its session was ended';
+/** Started while the session store was away, with failure.policy closed: which sessions ended is not known yet. */
+export const SESSIONS_NEVER_READ = 'the ended sessions could not be read since this instance started (session store away, failure.policy=closed)';
 
 /**
  * Whether a good token's session was ended (revoked, logged out, beyond the limit): then it is
@@ -15,7 +17,8 @@ export function refusedForEndedSession(
   sessionId: string | undefined,
 ): boolean {
   if (sessionId === undefined || !deps.sessions.isRevoked(sessionId)) return false;
-  deps.logger.debug({ userId, tokenType, reason: SESSION_ENDED }, `${tokenType} token refused`);
-  deps.audit.info({ event: 'token-refused', userId, session: sessionId, tokenType, reason: SESSION_ENDED }, 'token refused');
+  const reason = deps.sessions.feedState().refusingAll === true ? SESSIONS_NEVER_READ : SESSION_ENDED;
+  deps.logger.debug({ userId, tokenType, reason }, `${tokenType} token refused`);
+  deps.audit.info({ event: 'token-refused', userId, session: sessionId, tokenType, reason }, 'token refused');
   return true;
 }

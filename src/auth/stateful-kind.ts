@@ -57,7 +57,7 @@ export function createStatefulKind(deps: StatefulKindDeps): TokenKindHandler {
     async check(token, nowMs) {
       const valid = await validToken(token, nowMs);
       if (!valid || refusedForEndedSession(deps, 'stateful', valid.userId, valid.sid)) return null;
-      const user = await tokenUsers.usable({ sub: valid.userId }, 'stateful', nowMs);
+      const user = await tokenUsers.usable({ sub: valid.userId, gen: valid.gen }, 'stateful', nowMs);
       if (!user) return null;
       if (nowMs > refreshesAtOf(valid)) {
         const expiresAt = nowMs + settings().expirationMs;
@@ -88,7 +88,7 @@ export function createStatefulKind(deps: StatefulKindDeps): TokenKindHandler {
       // A kept answer was given to this very user object, which passed the check then (a changed user is another object).
       const again = keptAnswers.get(valid, user, null, nowMs);
       if (again) return again;
-      if (refusalOf(user, { sub: valid.userId }) !== null) return undefined;
+      if (refusalOf(user, { sub: valid.userId, gen: valid.gen }) !== null) return undefined;
       const refreshDueAt = refreshesAtOf(valid);
       if (nowMs > refreshDueAt) return undefined; // a write: check
       return keptAnswers.keep(valid, user, null, Math.min(valid.expiresAt, refreshDueAt), { session: sessionOf(user, 'stateful', valid.expiresAt, valid.sid) });

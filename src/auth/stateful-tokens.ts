@@ -11,7 +11,7 @@ const NODE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
 /** The refusal of a value shaped like no stateful token (not audited, as `isNotAToken` in encapsulated-tokens.ts). */
 export const MALFORMED_STATEFUL_TOKEN = 'malformed stateful token';
-const VALIDATED_PROPERTIES = ['tokenUser', 'tokenHash', 'expiresAt', 'sid'] as const;
+const VALIDATED_PROPERTIES = ['tokenUser', 'tokenHash', 'expiresAt', 'sid', 'gen'] as const;
 /**
  * Bumped in the transaction of every removal of a token by this store (logout, logout everywhere,
  * the oldest beyond the limit, cleanup), so that a cache of validated tokens (validated-tokens.ts)
@@ -26,6 +26,8 @@ export interface StatefulToken {
   readonly expiresAt: number;
   /** The session (sessions/) the token was issued for; absent on tokens from before sessions existed. */
   readonly sid?: string;
+  /** The user's token generation at issue (a password change or a disable raises it: the token ends); absent on older tokens. */
+  readonly gen?: number;
 }
 
 export type StatefulValidation =
@@ -46,7 +48,7 @@ export function looksStateful(token: string): boolean {
 }
 
 export interface StatefulTokenStore {
-  create(user: { id: string; path: string }, nowMs: number, lifetimeMs: number, sid?: string): Promise<{ token: string; expiresAt: number }>;
+  create(user: { id: string; path: string; generation?: number }, nowMs: number, lifetimeMs: number, sid?: string): Promise<{ token: string; expiresAt: number }>;
   validate(token: string, nowMs: number): Promise<StatefulValidation>;
   /** Pushes the expiry back (one write); call only past half-life. */
   extend(nodeId: string, expiresAt: number): Promise<void>;
@@ -90,6 +92,7 @@ export function createStatefulTokenStore(deps: { repo: Repository; maxPerUser: (
             createdAt: new Date(nowMs),
             expiresAt: new Date(expiresAt),
             ...(sid !== undefined ? { sid } : {}),
+            ...(user.generation !== undefined ? { gen: user.generation } : {}),
           },
         });
         // The token just made is never a candidate: others may carry the same createdAt (many
@@ -112,13 +115,13 @@ export function createStatefulTokenStore(deps: { repo: Repository; maxPerUser: (
       const nodeId = token.slice(0, 36);
       const record = await repo.getPropertiesById(nodeId, VALIDATED_PROPERTIES);
       if (record?.type !== TOKEN_TYPE) return { ok: false, reason: 'no such token' };
-      const { tokenUser, tokenHash, expiresAt, sid } = record.properties;
+      const { tokenUser, tokenHash, expiresAt, sid, gen } = record.properties;
       if (typeof tokenUser !== 'string' || typeof tokenHash !== 'string' || !(expiresAt instanceof Date)) return { ok: false, reason: 'damaged token node' };
       const stored = Buffer.from(tokenHash, 'hex');
       const given = hashOf(secret, tokenUser);
       if (stored.length !== given.length || !timingSafeEqual(stored, given)) return { ok: false, reason: 'wrong secret' };
       if (expiresAt.getTime() <= nowMs) return { ok: false, reason: 'expired' };
-      const valid = { nodeId, userId: tokenUser, expiresAt: expiresAt.getTime() };
+      const valid = { nodeId, userId: tokenUser, expiresAt: expiresAt.getTime(), ...(typeof gen === 'number' ? { gen } : {}) };
       return { ok: true, token: typeof sid === 'string' ? { ...valid, sid } : valid };
     },
 

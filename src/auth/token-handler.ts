@@ -221,7 +221,15 @@ export function createTokenHandler(deps: TokenHandlerDeps): TokenHandler {
 
     async logout(token) {
       const ended = await kinds[kindOf(token)].end(token, clock.now());
-      if (ended) await sessions.revoke(ended.userId, ended.sessionId, ended.userId, 'logged-out');
+      if (!ended) return;
+      // Refused here at once, whatever the store says: a logout never fails because the store is away.
+      sessions.endLocally?.(ended.sessionId);
+      await sessions.revoke(ended.userId, ended.sessionId, ended.userId, 'logged-out').catch((error: unknown) =>
+        logger.warn(
+          { userId: ended.userId, session: ended.sessionId, err: error },
+          'logged out on this member, but its session could not be ended on the session store: other members accept its token until it expires',
+        ),
+      );
     },
 
     async logoutEverywhere(userId, by = userId) {

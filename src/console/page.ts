@@ -4,7 +4,7 @@ import type { FormBody, PageContext } from './types.js';
 
 export type PageResult =
   | { readonly kind: 'content'; readonly status: number; readonly content: SafeHtml }
-  | { readonly kind: 'redirect'; readonly location: string };
+  | { readonly kind: 'redirect'; readonly location: string; readonly setCookie?: string };
 
 /** One console page: rendered on GET, and (when it has forms) changed on POST to the same path. */
 export interface ConsolePage {
@@ -17,7 +17,7 @@ export interface ConsolePage {
 export const show = (content: SafeHtml, status = 200): PageResult => ({ kind: 'content', status, content });
 
 /** After a successful change: the browser fetches the page again, so a reload never repeats the change. */
-export const redirectTo = (location: string): PageResult => ({ kind: 'redirect', location });
+export const redirectTo = (location: string, setCookie?: string): PageResult => (setCookie === undefined ? { kind: 'redirect', location } : { kind: 'redirect', location, setCookie });
 
 /**
  * The message of an error the administrator can act on (bad input, unknown user, a key

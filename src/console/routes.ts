@@ -111,11 +111,18 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
         csrfToken: loginToken ? csrfTokenFor(services.crypto, loginToken) : '',
         path: pathOf(request),
         instanceName: deps.instanceName(),
+        async signInAgain(user) {
+          const issued = await deps.tokens.issue(user, { signIn: { method: 'password', clientAddress: request.ip, userAgent: String(request.headers['user-agent'] ?? '') } });
+          return deps.tokens.cookieFor(issued.token, issued.session, request.protocol === 'https');
+        },
       };
     }
 
     function respond(reply: FastifyReply, result: PageResult): FastifyReply {
-      if (result.kind === 'redirect') return reply.code(303).header('location', result.location).send();
+      if (result.kind === 'redirect') {
+        if (result.setCookie !== undefined) reply.header('set-cookie', result.setCookie);
+        return reply.code(303).header('location', result.location).send();
+      }
       return sendHtml(reply, result.status, result.content);
     }
 

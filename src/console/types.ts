@@ -5,7 +5,7 @@ import type { ConfigAdmin } from '../config/index.js';
 import type { CryptoSupport, KeyIds, KeyLocations } from '../crypto/index.js';
 import type { HealthRegistry } from '../health/index.js';
 import type { Repository } from '../repository/index.js';
-import type { UserManager } from '../users/index.js';
+import type { User, UserManager } from '../users/index.js';
 import type { SessionRegistry } from '../sessions/registry-types.js';
 
 /** The instance services the console reads and changes (an instance's `Services` fits). */
@@ -40,6 +40,12 @@ export interface PageContext {
   /** The path of the page, without query. */
   readonly path: string;
   readonly instanceName: string;
+  /**
+   * Signs the requesting browser in again as `user` (a new token and session, with this request's
+   * address and device): after its own password change ended every session, the browser that made
+   * it stays signed in. Returns the Set-Cookie value.
+   */
+  readonly signInAgain: (user: User) => Promise<string>;
 }
 
 export type FormBody = Readonly<Record<string, string>>;

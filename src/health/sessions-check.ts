@@ -21,6 +21,9 @@ export function sessionsCheck(registry: Pick<SessionRegistry, 'feedState'>, opti
       const state = registry.feedState();
       const where = state.backend === 'postgres' ? `PostgreSQL at ${state.location}` : state.location;
       const details = { backend: state.backend, location: state.location, connected: state.connected, held: state.held, lostSince: state.lostSinceMs === null ? null : new Date(state.lostSinceMs).toISOString() };
+      if (state.refusingAll === true) {
+        return { status: 'critical', message: `the ended sessions were never read from ${where} since this start (${state.reason ?? 'connecting'}): every token naming a session is refused (failure.policy=closed)`, details };
+      }
       if (state.connected) return { status: 'ok', message: `revocations are heard from ${where}; ${state.held} revoked sessions refused`, details };
       if (state.lostSinceMs === null) return { status: 'warn', message: `the revocation feed from ${where} is not up yet (${state.reason ?? 'connecting'}); ${state.held} revoked sessions refused`, details };
       const since = new Date(state.lostSinceMs).toISOString();

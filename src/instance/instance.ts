@@ -23,7 +23,7 @@ import { openServices, type Services } from './services.js';
 import { CONFIG_COUNTER } from '../config/index.js';
 import { CapsuleError } from '../errors.js';
 import { watchCounters, type CounterWatch } from '../repository/index.js';
-import { BRUTE_FORCE_PID, bruteForceSettings, createBruteForceProtector, isLockedRecord, createTokenHandler, expireRetiredHmacKeys, routeProvisioning, type BruteForceProtector, type TokenHandler } from '../auth/index.js';
+import { BRUTE_FORCE_PID, bruteForceSettings, createBruteForceProtector, isLockedRecord, createTokenHandler, expireRetiredHmacKeys, routeProvisioning, TOKEN_PID, tokenSettings, type BruteForceProtector, type TokenHandler } from '../auth/index.js';
 import { createContentService } from '../content/index.js';
 
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
@@ -203,6 +203,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
         clock: services.clock,
         settings: () => sessionsSettings(services.config.current(SESSIONS_PID)),
         failurePolicy: () => farmStoreSettings(services.config.current(FARM_STORE_PID)).failurePolicy,
+        tokenLifetimeMs: () => tokenSettings(services.config.current(TOKEN_PID)).expirationMs,
         member: instanceName,
         audit,
         logger,

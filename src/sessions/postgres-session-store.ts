@@ -28,6 +28,16 @@ const timerWait = (delayMs: number) =>
   });
 
 export const REVOCATION_CHANNEL = 'capsule_sessions_ended';
+/**
+ * SQLSTATE classes of a store that is away or busy: connection exceptions (08), a failed sign-in
+ * to it (28), insufficient resources (53), shutdowns and restarts (57), system errors (58), and
+ * a transaction to run again (40). Anything else the server answered is an error to fix.
+ */
+const STORE_AWAY = /^(08|28|40|53|57|58)/;
+
+/** The SQLSTATE of an error the server answered with; null for a network failure (ECONNREFUSED, a timeout). */
+const sqlStateOf = (error: unknown): string | null => (error instanceof pg.DatabaseError && typeof error.code === 'string' ? error.code : null);
+
 // A NOTIFY payload holds at most 8000 bytes; an entry is about 37.
 const NOTIFY_BATCH = 150;
 
@@ -132,6 +142,12 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
   const reasonOf = (error: unknown) => tlsRefusalOf(error) ?? (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
   function unavailable(error: unknown): CapsuleError {
     if (error instanceof CapsuleError) return error;
+    const sqlState = sqlStateOf(error);
+    if (sqlState !== null && !STORE_AWAY.test(sqlState)) {
+      // The server answered and refused (a missing grant, a missing table): an error to fix, not a store that is away.
+      // PostgreSQL's message names the object, never a password.
+      return new CapsuleError('INTERNAL', `the session store on PostgreSQL (${where}) refused the statement (SQLSTATE ${sqlState}): ${reasonOf(error)}`, { cause: error });
+    }
     return new CapsuleError('FARM_STORE_UNAVAILABLE', `the session store on PostgreSQL (${where}) cannot be reached: ${reasonOf(error)}`, { cause: error });
   }
 
@@ -200,12 +216,12 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
     }
   }
 
-  async function endIn(client: pg.PoolClient, ids: readonly string[], reason: SessionEndReason, endedBy: string, nowMs: number): Promise<RevokedSession[]> {
+  async function endIn(client: pg.PoolClient, ids: readonly string[], reason: SessionEndReason, endedBy: string, nowMs: number, holdUntilMs = 0): Promise<RevokedSession[]> {
     if (ids.length === 0) return [];
     // A row ended at once by another member is locked by its UPDATE; this one then sees it ended and leaves it out.
     const { rows } = await client.query<{ id: string; expires_at: string }>(
-      'UPDATE capsule_sessions SET ended_at = $2, end_reason = $3, ended_by = $4 WHERE id = ANY($1) AND ended_at IS NULL AND expires_at > $2 RETURNING id, expires_at',
-      [ids, nowMs, reason, endedBy],
+      'UPDATE capsule_sessions SET ended_at = $2, end_reason = $3, ended_by = $4, expires_at = GREATEST(expires_at, $5) WHERE id = ANY($1) AND ended_at IS NULL AND expires_at > $2 RETURNING id, expires_at',
+      [ids, nowMs, reason, endedBy, holdUntilMs],
     );
     const ended = rows.map(revokedOf);
     await notify(client, ended);
@@ -311,10 +327,10 @@ export function createPostgresSessionStore(options: PostgresSessionStoreOptions)
     async extend(id, expiresAtMs) {
       await query('UPDATE capsule_sessions SET expires_at = GREATEST(expires_at, $2) WHERE id = $1 AND ended_at IS NULL', [id, expiresAtMs]);
     },
-    end(ids, reason, endedBy, nowMs) {
+    end(ids, reason, endedBy, nowMs, holdUntilMs) {
       const valid = [...new Set(ids.filter(isSessionId))];
       if (valid.length === 0) return Promise.resolve([]);
-      return inTransaction((client) => endIn(client, valid, reason, endedBy, nowMs));
+      return inTransaction((client) => endIn(client, valid, reason, endedBy, nowMs, holdUntilMs));
     },
     remember(sessions, nowMs) {
       const told = rememberable(sessions, nowMs);

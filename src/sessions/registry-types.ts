@@ -33,6 +33,8 @@ export interface RevocationFeedState {
   /** When it was lost (ms), or null. */
   readonly lostSinceMs: number | null;
   readonly reason: string | null;
+  /** The revoked sessions were never read since this start and failure.policy is closed: every token naming a session is refused. */
+  readonly refusingAll?: boolean;
   readonly backend: 'postgres' | 'repository';
   readonly location: string;
 }
@@ -54,11 +56,16 @@ export interface SessionRegistry {
    * request and never waits on the store.
    */
   isRevoked(sessionId: string): boolean;
+  /**
+   * Refuses the session's tokens on this member at once, without the store (a logout while the
+   * store is away): held as long as a token renewed just before can live.
+   */
+  endLocally?(sessionId: string): void;
   /** A request of this session was served: writes `lastSeenAt` when the last write is older than the interval (never awaited by the request). */
   seen(sessionId: string, nowMs: number): void;
   /** A refreshed token pushes the session's end back. */
   extended?(sessionId: string, expiresAtMs: number): void;
-  /** The user's sessions, newest first, `currentId` marked. */
+  /** The user's sessions, the active first, each newest first, at most 100 (LISTED_SESSIONS); `currentId` marked. */
   list(userId: string, currentId?: string | null): Promise<SessionView[]>;
   /**
    * Ends one session of `userId` (the owner check: a session of another user is null, as one that

@@ -115,13 +115,14 @@ export function createRepositorySessionStore(deps: RepositorySessionStoreDeps): 
     return node === null ? null : recordOf(node);
   }
 
-  async function endIn(tx: RepositoryWriter, records: readonly SessionRecord[], reason: SessionEndReason, endedBy: string, nowMs: number): Promise<RevokedSession[]> {
+  async function endIn(tx: RepositoryWriter, records: readonly SessionRecord[], reason: SessionEndReason, endedBy: string, nowMs: number, holdUntilMs = 0): Promise<RevokedSession[]> {
     const ended: RevokedSession[] = [];
     for (const record of records) {
       if (!isLive(record, nowMs)) continue;
-      await tx.setProperties(sessionPath(userFolder(record.userId), record.id), { endedAt: nowMs, endReason: reason, endedBy });
-      await tx.addNode(`${ENDED_SESSIONS_ROOT}/${record.id}`, { type: ENDED_SESSION_TYPE, properties: { expiresAt: record.expiresAtMs } });
-      ended.push({ id: record.id, expiresAtMs: record.expiresAtMs });
+      const expiresAtMs = Math.max(record.expiresAtMs, holdUntilMs);
+      await tx.setProperties(sessionPath(userFolder(record.userId), record.id), { endedAt: nowMs, endReason: reason, endedBy, expiresAt: expiresAtMs });
+      await tx.addNode(`${ENDED_SESSIONS_ROOT}/${record.id}`, { type: ENDED_SESSION_TYPE, properties: { expiresAt: expiresAtMs } });
+      ended.push({ id: record.id, expiresAtMs });
     }
     await announce(tx, ended);
     return ended;
@@ -205,7 +206,7 @@ export function createRepositorySessionStore(deps: RepositorySessionStoreDeps): 
         }),
       );
     },
-    end(ids, reason, endedBy, nowMs) {
+    end(ids, reason, endedBy, nowMs, holdUntilMs) {
       const valid = [...new Set(ids.filter(isSessionId))];
       if (valid.length === 0) return Promise.resolve([]);
       return guarded(() =>
@@ -215,7 +216,7 @@ export function createRepositorySessionStore(deps: RepositorySessionStoreDeps): 
             const record = await read(tx, id);
             if (record !== null) records.push(record);
           }
-          return endIn(tx, records, reason, endedBy, nowMs);
+          return endIn(tx, records, reason, endedBy, nowMs, holdUntilMs);
         }),
       );
     },

@@ -21,10 +21,18 @@ export interface SessionRegistryDeps {
   readonly clock: Clock;
   /** `capsule.auth.sessions`, read at each use (changes apply live). */
   readonly settings: () => SessionsSettings;
-  /** The farm store's `failure.policy`: what a sign-in does while the store is away. */
+  /**
+   * The farm store's `failure.policy`: what a sign-in does while the store is away, and what a
+   * member does before it could first read the revoked sessions (closed: refuses every session).
+   */
   readonly failurePolicy: () => FailurePolicy;
   /** This instance's member name (recorded as the session's `instance`). */
   readonly member: () => string;
+  /**
+   * The longest a token lives (`capsule.auth.token` token.expiration, read at each use): an ended
+   * id is held at least that long after the end. Default: that setting's default, 12 hours.
+   */
+  readonly tokenLifetimeMs?: () => number;
   /** The audit trail: session-created, session-ended, sessions-expired (never a token). */
   readonly audit: Log;
   readonly logger: Log;
@@ -54,6 +62,15 @@ export interface SessionRegistryDeps {
   readonly onRevokedHeard?: (sessions: readonly RevokedSession[]) => void;
 }
 
+/**
+ * Added to the token lifetime for how long an ended id is held: members' clocks differ, and a push
+ * or a renewal's write may arrive late.
+ */
+export const HOLD_MARGIN_MS = 2 * 60_000;
+
+/** The most sessions a list shows (the active first): a user signing in in a loop does not make a page of thousands. */
+export const LISTED_SESSIONS = 100;
+
 /** The registry, and what the composition root and tests may wait for. */
 export interface LiveSessionRegistry extends SessionRegistry {
   /** Resolves once the revoked ids were first read (or that read failed, the feed then marked lost). */
@@ -78,6 +95,18 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
   const maxSeenEntries = deps.maxSeenEntries ?? 100_000;
   let touchFailing = false;
   let closed = false;
+  // Until the revoked sessions were read once, a member cannot know which sessions were ended
+  // (restarted while the store is away): failure.policy closed refuses every session then.
+  let everRead = deps.listen === false;
+  const refusingAll = () => !everRead && deps.failurePolicy() === 'closed';
+  /** Until when an id ended now stays held: the longest a token renewed just before can live. */
+  const tokenLifetimeMs = deps.tokenLifetimeMs ?? (() => 43_200_000);
+  const holdUntil = (nowMs: number) => nowMs + tokenLifetimeMs() + HOLD_MARGIN_MS;
+  /** What the store says (a push, a re-read) is capped: anyone who can NOTIFY on its database could otherwise fill the set for ever. */
+  const capped = (sessions: readonly RevokedSession[]) => {
+    const limit = holdUntil(clock.now());
+    return sessions.map((session) => (session.expiresAtMs > limit ? { id: session.id, expiresAtMs: limit } : session));
+  };
 
   let markSynced: () => void = () => undefined;
   const firstSync = new Promise<void>((resolve) => (markSynced = resolve));
@@ -93,7 +122,8 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
     store.listRevoked(clock.now()).then(
       (sessions) => {
         retryMs = retry.initialMs;
-        revoked.add(sessions);
+        revoked.add(capped(sessions));
+        everRead = true;
         // A later resync began meanwhile: it marks the feed once it has read.
         if (attempt === resyncs && !closed) {
           const wasConnected = revoked.state().connected;
@@ -117,9 +147,14 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
     );
   }
 
-  function lost(reason: string): void {
+  function lost(why: string): void {
     if (closed) return;
     const wasDown = !revoked.state().connected && revoked.state().lostSinceMs !== null;
+    const reason = everRead
+      ? why
+      : refusingAll()
+        ? `${why}; the sessions ended before this start were never read, so every token naming a session is refused until they are (failure.policy=closed)`
+        : `${why}; the sessions ended before this start were never read, so their tokens are accepted until they are (failure.policy=open)`;
     revoked.lost(reason);
     if (wasDown) return;
     logger.error({ sessionStore: store.location, held: revoked.state().held }, `the revocation feed is lost (${reason}); revocations made on other members are not heard until it is back, the ${revoked.state().held} known are still refused`);
@@ -127,7 +162,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
   }
 
   const heard = (sessions: readonly RevokedSession[]) => {
-    revoked.add(sessions);
+    revoked.add(capped(sessions));
     deps.onRevokedHeard?.(sessions);
   };
   const unsubscribe = deps.listen === false ? () => undefined : store.subscribe({ revoked: heard, resync, lost });
@@ -165,7 +200,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
   async function endLive(userId: string, keepId: string | null, by: string, reason: SessionEndReason): Promise<number> {
     const nowMs = clock.now();
     const ids = (await store.listByUser(userId, nowMs)).filter((record) => record.id !== keepId && isLive(record, nowMs)).map((record) => record.id);
-    const sessions = await store.end(ids, reason, by, nowMs);
+    const sessions = await store.end(ids, reason, by, nowMs, holdUntil(nowMs));
     await ended(userId, sessions, reason, by);
     return sessions.length;
   }
@@ -207,7 +242,10 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
       await ended(user.id, limited, 'limit', 'system');
       return id;
     },
-    isRevoked: (sessionId) => revoked.has(sessionId),
+    isRevoked: (sessionId) => revoked.has(sessionId) || refusingAll(),
+    endLocally(sessionId) {
+      if (isSessionId(sessionId)) revoked.add([{ id: sessionId, expiresAtMs: holdUntil(clock.now()) }]);
+    },
     seen(sessionId, nowMs) {
       if (!isSessionId(sessionId)) return;
       const last = lastWritten.get(sessionId);
@@ -237,7 +275,9 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
       );
     },
     async list(userId, currentId) {
-      return view(await store.listByUser(userId, clock.now()), userId, currentId);
+      const views = await view(await store.listByUser(userId, clock.now()), userId, currentId);
+      // Stable: newest first within each state, as the store gave them.
+      return [...views.filter((session) => session.state === 'active'), ...views.filter((session) => session.state !== 'active')].slice(0, LISTED_SESSIONS);
     },
     async revoke(userId, sessionId, by, reason = 'revoked') {
       if (!isSessionId(sessionId)) return null;
@@ -246,7 +286,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
       // (the caller's 404 "no active session with that id"): nothing ended, nothing told.
       if (record === null || record.userId !== userId || record.endedAtMs !== null) return null;
       const nowMs = clock.now();
-      const sessions = await store.end([sessionId], reason, by, nowMs);
+      const sessions = await store.end([sessionId], reason, by, nowMs, holdUntil(nowMs));
       if (sessions.length === 0) return null; // ended meanwhile by someone else
       await ended(userId, sessions, reason, by);
       return (await view([{ ...record, endedAtMs: nowMs, endReason: reason, endedBy: by }], userId, null))[0]!;
@@ -260,7 +300,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
     },
     revokeOthers: (userId, keepId, by, reason = 'revoked') => endLive(userId, keepId, by, reason),
     revokeAll: (userId, by, reason = 'revoked') => endLive(userId, null, by, reason),
-    feedState: () => ({ ...revoked.state(), backend: store.backend, location: store.location }),
+    feedState: () => ({ ...revoked.state(), refusingAll: refusingAll(), backend: store.backend, location: store.location }),
     countLive: () => store.countLive(clock.now()),
     async removeExpired() {
       revoked.sweep();

@@ -10,8 +10,8 @@ export const sessionsComponent = defineComponent({
   properties: {
     'session.max.per.user': property.integer({
       title: 'Sessions per user',
-      description: 'A sign-in beyond this many live sessions ends the user\'s oldest (0: unlimited).',
-      default: 0,
+      description: 'A sign-in beyond this many live sessions ends the user\'s oldest, so a user\'s list stays short (0: unlimited).',
+      default: 100,
       min: 0,
       max: 1_000_000,
     }),

@@ -79,9 +79,11 @@ export interface SessionStore {
   extend(id: string, expiresAtMs: number): Promise<void>;
   /**
    * Ends sessions that are live (not ended, unexpired), telling every member (push). Returns the
-   * ones it ended; an id already ended or unknown is left out.
+   * ones it ended; an id already ended or unknown is left out. With `holdUntilMs`, an ended
+   * record is kept (and its id held by every member) until at least then: a token renewed by a
+   * request racing the end, whose extension the store never wrote, lives past the record's end.
    */
-  end(ids: readonly string[], reason: SessionEndReason, endedBy: string, nowMs: number): Promise<RevokedSession[]>;
+  end(ids: readonly string[], reason: SessionEndReason, endedBy: string, nowMs: number, holdUntilMs?: number): Promise<RevokedSession[]>;
   /**
    * Records ends made elsewhere (a publish told by its author's replication): each id is held as
    * ended until its `expiresAtMs`, whether or not this store has a record of it (a live record is

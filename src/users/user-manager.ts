@@ -198,7 +198,9 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
       const passwordHash = await hasher.hash(await checkNewPassword(password, passwordPolicy()));
       await mutate({ user: id }, async (tx) => {
         const node = await requireUserNode(tx, id);
-        await tx.setProperties(node.path, { passwordHash });
+        // A new password ends every token and session of before (a thief's too); see the console's own-password change.
+        const generation = ((node.properties.generation as number | undefined) ?? 0) + 1;
+        await tx.setProperties(node.path, { passwordHash, generation });
       });
     },
 

@@ -40,13 +40,19 @@ describe('encapsulated tokens answered from what is kept', () => {
   });
 
   it('does not answer for a disabled user, after logout everywhere, or for an altered token', async () => {
-    const { services, handler, token } = await setup();
+    const { services, handler, token: before } = await setup();
     await services.users.setDisabled('alice', true);
-    assert.equal(handler.authenticateKept(token), undefined, 'disabled');
-    assert.equal(await handler.authenticateToken(token), null);
-    assert.equal(handler.authenticateKept(token), undefined, 'the disabled user is kept now, and still refused');
+    assert.equal(handler.authenticateKept(before), undefined, 'disabled');
+    assert.equal(await handler.authenticateToken(before), null);
+    assert.equal(handler.authenticateKept(before), undefined, 'the disabled user is kept now, and still refused');
     await services.users.setDisabled('alice', false);
-    assert.ok(await handler.authenticateToken(token), 'enabled again');
+    // Disabling raised the generation: a token of before stays refused once enabled again.
+    assert.equal(await handler.authenticateToken(before), null, 'enabled again: the token of before stays refused');
+    assert.equal(handler.authenticateKept(before), undefined);
+    const login = await handler.login('alice', 'pw-correct-horse', '127.0.0.1');
+    assert.ok(login.ok);
+    const token = login.token;
+    assert.ok(await handler.authenticateToken(token), 'enabled again, a new sign-in works');
     assert.ok(handler.authenticateKept(token));
 
     const last = token.at(-1) === 'A' ? 'B' : 'A';

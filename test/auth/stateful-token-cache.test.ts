@@ -76,13 +76,22 @@ describe('validated stateful tokens: changes by this process end them at once', 
     await services.close();
   });
 
-  it('a disabled user is refused at once, and accepted again once enabled', async () => {
+  it('a disabled user is refused at once; enabled again, its tokens of before stay refused (they carry the generation disabling raised), a new one works', async () => {
     const { services, handler } = await setup();
     const token = await cachedToken(handler);
     await services.users.setDisabled('alice', true);
     assert.equal(await accepted(handler, token), false);
     await services.users.setDisabled('alice', false);
-    assert.equal(await accepted(handler, token), true);
+    assert.equal(await accepted(handler, token), false);
+    assert.equal(await accepted(handler, await cachedToken(handler)), true);
+    await services.close();
+  });
+
+  it('a password change ends the stateful tokens of before, cached or not', async () => {
+    const { services, handler } = await setup();
+    const token = await cachedToken(handler);
+    await services.users.setPassword('alice', 'another-correct-horse');
+    assert.equal(await accepted(handler, token), false);
     await services.close();
   });
 

@@ -77,4 +77,14 @@ describe('health: sessions (the revocation feed)', () => {
     assert.equal((await check.run()).status, 'ok');
     assert.equal(registry.isRevoked(sid), true);
   });
+
+  it('CRITICAL at once while every session is refused because the ended ones were never read (failure.policy=closed)', async () => {
+    const clock = fixedClock(1_700_000_000_000);
+    const registry = {
+      feedState: () => ({ connected: false, held: 0, lostSinceMs: clock.now(), reason: 'connection refused; the sessions ended before this start were never read', refusingAll: true, backend: 'postgres' as const, location: 'host db, port 5432, database farm' }),
+    };
+    const result = await sessionsCheck(registry, { clock }).run();
+    assert.equal(result.status, 'critical');
+    assert.match(result.message, /every token naming a session is refused \(failure\.policy=closed\)/);
+  });
 });

@@ -94,6 +94,18 @@ describe("a user's own sessions: GET /api/sessions, DELETE /api/sessions/:id, PO
     assert.equal(again.status, 404, 'an ended session is not ended twice');
   });
 
+  it("tells who ended a session as 'you' or 'an administrator', never the administrator's id or key name", async () => {
+    const own = await farm.signedInElsewhere('alice');
+    const byAdmin = await farm.signedInElsewhere('alice');
+    const deleted = (await (await fetch(`${url}/api/sessions/${own}`, as(alice, { method: 'DELETE' }))).json()) as { revoked: { endedBy: string } };
+    assert.equal(deleted.revoked.endedBy, 'you');
+    assert.ok(await farm.sessions.revoke('alice', byAdmin, 'admin-key:ops-laptop'));
+    const { sessions } = (await (await fetch(`${url}/api/sessions`, as(alice))).json()) as { sessions: { id: string; endedBy: string | null }[] };
+    assert.equal(sessions.find((session) => session.id === own)?.endedBy, 'you');
+    assert.equal(sessions.find((session) => session.id === byAdmin)?.endedBy, 'an administrator');
+    assert.doesNotMatch(JSON.stringify(sessions), /admin-key|ops-laptop/);
+  });
+
   it("revoke-others ends the user's other live sessions and leaves other users' alone", async () => {
     const laptop = await farm.signedInElsewhere('alice');
     const phone = await farm.signedInElsewhere('alice', { userAgent: SAFARI_ON_IPHONE });

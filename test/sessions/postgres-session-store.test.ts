@@ -143,6 +143,28 @@ describe('PostgreSQL session store: unreachable', () => {
   });
 });
 
+describe('PostgreSQL session store: an error of the database is not a store that is away', () => {
+  it('a missing grant fails with INTERNAL naming the SQLSTATE, never FARM_STORE_UNAVAILABLE nor the password', async () => {
+    const pg = await cluster();
+    const url = await pg.createDatabase();
+    const database = new URL(url).pathname.slice(1);
+    await open({ url, clock: systemClock }).countLive(Date.now()); // the table exists
+    await pg.sql(database, "CREATE ROLE capsule_no_grant LOGIN PASSWORD 'no-grant-secret'");
+    const limited = new URL(url);
+    limited.username = 'capsule_no_grant';
+    limited.password = 'no-grant-secret';
+    const store = open({ url: limited.toString(), clock: systemClock, connectTimeoutMs: 2000 });
+    for (const attempt of [() => store.listRevoked(Date.now()), () => store.create(sessionRecord('erin', Date.now()), 0)]) {
+      await assert.rejects(attempt(), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'INTERNAL', error.message);
+        assert.match(error.message, /SQLSTATE 42501/);
+        assert.doesNotMatch(error.message, /no-grant-secret/);
+        return true;
+      });
+    }
+  });
+});
+
 /** The n-th resync since the subscription began (the first is the feed coming up). */
 function nthResync(n: number) {
   let seen = 0;

@@ -66,6 +66,7 @@ function member(store: SessionStore, clock: Clock, extra: Partial<SessionRegistr
       settings: () => settings,
       failurePolicy: () => self.policy,
       member: () => 'publish-1',
+      tokenLifetimeMs: () => HOUR,
       audit: audit.logger,
       logger: log.logger,
       onRevokedHeard: (sessions) => {
@@ -308,6 +309,84 @@ describe('session registry', () => {
     assert.deepEqual(touches.map(([id]) => id), [sid, sid]);
     await store.touch(sid, 0); // after the queued writes
     assert.equal((await store.get(sid))?.lastSeenAtMs, clock.now() + 300_002);
+  });
+
+  it('before the revoked sessions were first read (restarted while the store is away): policy closed refuses every session, says why; open accepts and warns once', async () => {
+    const clock = fixedClock(1_700_000_000_000);
+    const { repo } = await home(clock);
+    const before = member(createRepositorySessionStore({ repo, clock }), clock);
+    const ended = await before.registry.start({ id: 'alice', generation: 0 }, laptop, clock.now() + HOUR);
+    const live = await before.registry.start({ id: 'alice', generation: 0 }, phone, clock.now() + HOUR);
+    await before.registry.revoke('alice', ended, 'alice');
+
+    for (const policy of ['closed', 'open'] as const) {
+      let away = true;
+      let up: () => void = () => undefined;
+      const feedUp = new Promise<void>((resolve) => (up = resolve));
+      const store = createRepositorySessionStore({ repo, clock });
+      const restarted = member({ ...store, listRevoked: (nowMs) => (away ? Promise.reject(new Error('connection refused')) : store.listRevoked(nowMs)) }, clock, {
+        failurePolicy: () => policy,
+        resyncRetry: { initialMs: 5, maxMs: 5 },
+        onFeedChange: (connected) => connected && up(),
+      });
+      await restarted.registry.synced(); // the first read failed
+      const state = restarted.registry.feedState();
+      if (policy === 'closed') {
+        assert.equal(restarted.registry.isRevoked(live), true, 'closed: a session that may have ended is refused');
+        assert.equal(state.refusingAll, true);
+        assert.match(state.reason ?? '', /never read.*every token naming a session is refused/);
+      } else {
+        assert.equal(restarted.registry.isRevoked(live), false, 'open: accepted');
+        assert.equal(restarted.registry.isRevoked(ended), false, 'open: an end made before the start is not known yet (the documented risk)');
+        assert.equal(state.refusingAll, false);
+        assert.equal(restarted.log().filter((line) => /never read.*accepted/.test(String(line.msg))).length, 1, 'one line tells it');
+      }
+      away = false;
+      await feedUp;
+      assert.equal(restarted.registry.isRevoked(live), false, `${policy}: read at last, a live session works`);
+      assert.equal(restarted.registry.isRevoked(ended), true, `${policy}: read at last, the ended one is refused`);
+      assert.equal(restarted.registry.feedState().refusingAll, false);
+    }
+  });
+
+  it('an end holds its id for the token lifetime past the end (a renewal the store never wrote), and a pushed expiry is capped to it', async () => {
+    const clock = fixedClock(1_700_000_000_000);
+    const { repo } = await home(clock);
+    const a = member(createRepositorySessionStore({ repo, clock }), clock);
+    const b = member(createRepositorySessionStore({ repo, clock }), clock);
+    await Promise.all([a.registry.synced(), b.registry.synced()]);
+    const sid = await a.registry.start({ id: 'alice', generation: 0 }, laptop, clock.now() + HOUR / 2);
+    await a.registry.revoke('alice', sid, 'alice');
+    await b.hears(sid);
+    clock.advance(HOUR); // past the record's end, within the lifetime of a token renewed just before the end
+    assert.equal(a.registry.isRevoked(sid), true);
+    assert.equal(b.registry.isRevoked(sid), true, 'held on the member that heard the push, too');
+    clock.advance(HOUR);
+    assert.equal(a.registry.isRevoked(sid), false, 'gone once no token can name it');
+
+    const forged = await a.registry.start({ id: 'bob', generation: 0 }, laptop, clock.now() + HOUR);
+    const [ended] = await createRepositorySessionStore({ repo, clock }).end([forged], 'revoked', 'bob', clock.now(), clock.now() + 1000 * HOUR);
+    assert.equal(ended?.id, forged);
+    await b.hears(forged);
+    clock.advance(2 * HOUR);
+    assert.equal(b.registry.isRevoked(forged), false, 'an expiry far in the future is held no longer than a token can live');
+  });
+
+  it('a list shows at most 100 sessions, the active first, each newest first', async () => {
+    const clock = fixedClock(1_700_000_000_000);
+    const { repo } = await home(clock);
+    const a = member(createRepositorySessionStore({ repo, clock }), clock);
+    const started: string[] = [];
+    for (let i = 0; i < 103; i++) {
+      started.push(await a.registry.start({ id: 'alice', generation: 0 }, laptop, clock.now() + HOUR));
+      clock.advance(1);
+    }
+    const newest = started.at(-1)!;
+    await a.registry.revoke('alice', newest, 'alice');
+    const listed = await a.registry.list('alice');
+    assert.equal(listed.length, 100);
+    assert.ok(listed.slice(0, 100).every((session) => session.state === 'active'), 'the ended one (the newest) comes after the active ones, here cut');
+    assert.deepEqual(listed.map((session) => session.id), started.slice(0, -1).reverse().slice(0, 100));
   });
 
   it('a revoked id leaves the set once its session has expired; removeExpired deletes the records', async () => {

@@ -135,6 +135,20 @@ export function sessionStoreContract(backend: SessionBackendUnderTest): void {
       assert.equal(ended?.expiresAtMs, record.expiresAtMs + HOUR, 'the revoked id is held until the extended end');
     });
 
+    it('an end with holdUntilMs keeps the ended record and its id held until then, never shortens it', async () => {
+      const clock = fixedClock(1_700_000_000_000);
+      const [store] = await backend.open(clock);
+      const soon = sessionRecord('erin', clock.now(), { expiresAtMs: clock.now() + HOUR });
+      const late = sessionRecord('erin', clock.now(), { expiresAtMs: clock.now() + 20 * HOUR });
+      for (const record of [soon, late]) await store.create(record, 0);
+      const holdUntilMs = clock.now() + 13 * HOUR;
+      const ended = await store.end([soon.id, late.id], 'revoked', 'erin', clock.now(), holdUntilMs);
+      assert.deepEqual(new Set(ended), new Set([{ id: soon.id, expiresAtMs: holdUntilMs }, { id: late.id, expiresAtMs: late.expiresAtMs }]));
+      clock.advance(2 * HOUR); // past the record's own end, before the hold's
+      assert.deepEqual(new Set(await store.listRevoked(clock.now())), new Set([{ id: soon.id, expiresAtMs: holdUntilMs }, { id: late.id, expiresAtMs: late.expiresAtMs }]));
+      assert.equal((await store.get(soon.id))?.expiresAtMs, holdUntilMs);
+    });
+
     it('the limit ends the oldest live sessions beyond it, and says which', async () => {
       const clock = fixedClock(1_700_000_000_000);
       const [store] = await backend.open(clock);

@@ -23,11 +23,11 @@ async function configured() {
 }
 
 describe('sessions settings (capsule.auth.sessions)', () => {
-  it('is one of the instance\'s components; unlimited sessions and a 5-minute last-seen interval by default', async () => {
+  it('is one of the instance\'s components; at most 100 sessions per user and a 5-minute last-seen interval by default', async () => {
     assert.ok(COMPONENTS.includes(sessionsComponent));
     const { config } = await configured();
-    assert.deepEqual(sessionsSettings(config.current(SESSIONS_PID)), { maxPerUser: 0, lastSeenIntervalMs: 300_000 });
-    assert.deepEqual(sessionsSettings({}), { maxPerUser: 0, lastSeenIntervalMs: 300_000 }, 'defaults without the component registered');
+    assert.deepEqual(sessionsSettings(config.current(SESSIONS_PID)), { maxPerUser: 100, lastSeenIntervalMs: 300_000 });
+    assert.deepEqual(sessionsSettings({}), { maxPerUser: 100, lastSeenIntervalMs: 300_000 }, 'defaults without the component registered');
     await config.update(SESSIONS_PID, { 'session.max.per.user': 5, 'lastseen.interval': 60 });
     assert.deepEqual(sessionsSettings(config.current(SESSIONS_PID)), { maxPerUser: 5, lastSeenIntervalMs: 60_000 });
   });

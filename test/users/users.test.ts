@@ -104,8 +104,8 @@ describe('users', () => {
     await users.createUser('dave', { password: 'old-correct-horse' });
     await users.setPassword('dave', 'new-correct-horse');
     assert.equal(await users.authenticate('dave', 'old-correct-horse'), null);
-    assert.equal((await users.authenticate('dave', 'new-correct-horse'))?.generation, 0);
-    assert.equal((await users.incrementGeneration('dave')).generation, 1);
+    assert.equal((await users.authenticate('dave', 'new-correct-horse'))?.generation, 1, 'a new password ends every token and session of before');
+    assert.equal((await users.incrementGeneration('dave')).generation, 2);
     await assert.rejects(users.setPassword('nobody', 'x-correct-horse'), (e) => isCapsuleError(e, 'USER_NOT_FOUND'));
   });
 

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { TOKEN_PID, tokenSettings } from '../../auth/index.js';
 import { CapsuleError } from '../../errors.js';
 import { createSessionRegistry, openSessionStore, SESSIONS_PID, sessionsSettings } from '../../sessions/index.js';
 import { sessionEndsToOutbox } from '../../replication/index.js';
@@ -6,6 +7,7 @@ import type { Services } from '../../instance/services.js';
 import type { SessionRegistry, SessionView } from '../../sessions/registry-types.js';
 import type { UserManager } from '../../users/index.js';
 import { printJson, printTable, type CliIO } from '../io.js';
+import { terminalText } from '../terminal-text.js';
 import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
 
 interface UserOption extends HomeOptions, JsonOption {
@@ -28,6 +30,7 @@ export async function openSessionRegistry(services: Services, env: NodeJS.Proces
     settings: () => sessionsSettings(services.config.current(SESSIONS_PID)),
     // A command must reach the store or fail: nothing here signs in, but say so if something did.
     failurePolicy: () => 'closed',
+    tokenLifetimeMs: () => tokenSettings(services.config.current(TOKEN_PID)).expirationMs,
     member: () => 'capsule sessions',
     audit: UNRECORDED,
     logger: UNRECORDED,
@@ -91,7 +94,8 @@ export async function revokeSessionWith(deps: SessionCommandDeps, sessionId: str
   const revoked = await deps.sessions.revoke(userId, sessionId, BY);
   if (!revoked) throw new CapsuleError('NOT_FOUND', `${userId} has no active session ${sessionId} ('capsule sessions list --user ${userId}' shows them); nothing was changed`);
   if (options.json) printJson(io, { userId, revoked });
-  else io.out(`ended session ${revoked.id} of ${userId} (${sessionDevice(revoked)}, ${revoked.clientAddress}): its tokens are refused on every instance that shares the session store`);
+  // The device is parsed from a User-Agent anyone could send: no control character reaches the terminal.
+  else io.out(terminalText(`ended session ${revoked.id} of ${userId} (${sessionDevice(revoked)}, ${revoked.clientAddress}): its tokens are refused on every instance that shares the session store`));
 }
 
 export async function revokeAllSessionsWith(deps: SessionCommandDeps, options: UserOption, io: CliIO): Promise<void> {

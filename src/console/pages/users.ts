@@ -154,7 +154,7 @@ async function renderPage(
 }
 
 /** Runs one action; returns the key of its DONE message and its subject. */
-async function perform(context: PageContext, { users, tokens, bruteForce, sessions }: UsersPageDeps, form: FormBody): Promise<{ done: string; subject: string }> {
+async function perform(context: PageContext, { users, tokens, bruteForce, sessions }: UsersPageDeps, form: FormBody): Promise<{ done: string; subject: string; setCookie?: string }> {
   const userId = form.user ?? '';
   const groupId = form.group ?? '';
   const self = userId === context.session.userId;
@@ -174,9 +174,12 @@ async function perform(context: PageContext, { users, tokens, bruteForce, sessio
     case 'enable':
       await users.setDisabled(userId, false);
       return { done: 'enabled', subject: userId };
-    case 'password':
+    case 'password': {
+      // A new password ends every session of the user; one's own change keeps this browser signed in (a new session).
       await users.setPassword(userId, form.password ?? '');
-      return { done: 'password', subject: userId };
+      const again = self ? await users.getUser(userId) : null;
+      return again ? { done: 'password', subject: userId, setCookie: await context.signInAgain(again) } : { done: 'password', subject: userId };
+    }
     case 'add-member':
       await users.addMember(groupId, userId);
       return { done: 'added', subject: userId };
@@ -232,14 +235,14 @@ export function usersPage(users: UserManager, tokens: TokenHandler, bruteForce: 
           cancel: PATH,
         });
       }
-      let result: { done: string; subject: string };
+      let result: { done: string; subject: string; setCookie?: string };
       try {
         result = await perform(context, deps, form);
       } catch (error) {
         return renderPage(context, deps, { error: actionableMessage(error) }, 400, form.action?.startsWith('revoke-session') ? (form.user ?? null) : null);
       }
       const showSessions = form.action === 'revoke-session' || form.action === 'revoke-sessions' ? `&sessions=${encodeURIComponent(result.subject)}#sessions` : '';
-      return redirectTo(`${PATH}?done=${encodeURIComponent(result.done)}&subject=${encodeURIComponent(result.subject)}${showSessions}`);
+      return redirectTo(`${PATH}?done=${encodeURIComponent(result.done)}&subject=${encodeURIComponent(result.subject)}${showSessions}`, result.setCookie);
     },
   };
 }

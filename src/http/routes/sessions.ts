@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clearedTokenCookie, type TokenHandler } from '../../auth/index.js';
 import { CapsuleError } from '../../errors.js';
 import { SESSION_ID_SHAPE } from '../../member/protocol.js';
-import type { SessionRegistry } from '../../sessions/registry-types.js';
+import type { SessionRegistry, SessionView } from '../../sessions/registry-types.js';
 import { requireSession } from '../guards.js';
 
 export interface SessionRouteDeps {
@@ -21,6 +21,15 @@ export function clearCookieIfCurrent(request: FastifyRequest, reply: FastifyRepl
 }
 
 /**
+ * Who ended a session, as its user is told: an administrator's id or API key name is not theirs to know.
+ * `system` (the limit, a user change) stays.
+ */
+export function asSeenByItsUser(view: SessionView): SessionView {
+  if (view.endedBy === null || view.endedBy === 'system') return view;
+  return { ...view, endedBy: view.endedBy === view.userId ? 'you' : 'an administrator' };
+}
+
+/**
  * A signed-in user's own sessions (every device they signed in on): list, end one, end all others.
  * Another user's session is answered as one that does not exist (404), so ids cannot be probed.
  * DELETE and POST meet the origin check (origin-check.ts) before any of this runs.
@@ -31,7 +40,7 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
   app.get('/api/sessions', async (request, reply) => {
     const session = requireSession(request);
     reply.header('cache-control', 'no-store');
-    return { sessions: await sessions.list(session.userId, currentSessionOf(request)) };
+    return { sessions: (await sessions.list(session.userId, currentSessionOf(request))).map(asSeenByItsUser) };
   });
 
   app.delete<{ Params: { id: string } }>('/api/sessions/:id', async (request, reply) => {
@@ -40,7 +49,7 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     const revoked = SESSION_ID_SHAPE.test(request.params.id) ? await sessions.revoke(session.userId, request.params.id, session.userId) : null;
     if (!revoked) throw new CapsuleError('NOT_FOUND', 'you have no active session with that id');
     const signedOut = clearCookieIfCurrent(request, reply, tokens, revoked.id);
-    return { revoked: { ...revoked, current: signedOut }, signedOut };
+    return { revoked: { ...asSeenByItsUser(revoked), current: signedOut }, signedOut };
   });
 
   app.post('/api/sessions/revoke-others', async (request) => {
