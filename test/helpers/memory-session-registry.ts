@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { newSessionId } from '../../src/sessions/index.js';
 import type { SessionEndReason, SessionRegistry, SessionView, SignInDetails } from '../../src/sessions/index.js';
 
 interface Held {
@@ -54,7 +54,7 @@ export function memorySessionRegistry(clock: { now(): number } = { now: () => Da
 
   return {
     async start(user, details, expiresAtMs) {
-      const id = randomBytes(16).toString('base64url');
+      const id = newSessionId();
       const nowMs = clock.now();
       sessions.set(id, { id, userId: user.id, details, createdAtMs: nowMs, lastSeenAtMs: nowMs, expiresAtMs, ended: null });
       return id;

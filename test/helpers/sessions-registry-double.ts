@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { newSessionId } from '../../src/sessions/index.js';
 import Bowser from 'bowser';
 import type { SessionEndReason, SessionRecord, SignInDetails } from '../../src/sessions/types.js';
 import type { RevocationFeedState, SessionRegistry, SessionView } from '../../src/sessions/registry-types.js';
@@ -57,7 +57,7 @@ export function sessionRegistryDouble(options: { instance?: string; now?: () => 
 
   return {
     async start(user, details: SignInDetails, expiresAtMs) {
-      const id = randomBytes(16).toString('base64url');
+      const id = newSessionId();
       const at = now();
       records.set(id, {
         id,
