@@ -15,7 +15,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { KEYS_COUNTER, type KeyIds, type KeyStorageMode } from '../crypto/index.js';
 import { checkAdminPasswordForNewHome, createInitialAdmin } from './first-start.js';
 import { createReceiver, REPLICATION_RECEIVERS, sessionEndsToOutbox, startReplication, type ReplicationService } from '../replication/index.js';
-import { createSessionRegistry, openSessionStore, SESSIONS_PID, sessionsSettings, type SessionRegistry } from '../sessions/index.js';
+import { createSessionRegistry, openSessionStore, SESSIONS_PID, sessionsSettings, type SessionRegistry, type SessionsSettings } from '../sessions/index.js';
 import { createFarmMember } from '../member/index.js';
 import { assertHomeReadable, lockHome, type HomeLock } from './home-lock.js';
 import { auditLogger, silentLogger } from './logger.js';
@@ -194,6 +194,10 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     const samlLogout = createSingleLogout({ ...services, logger, replay: samlReplay });
     // One provisioner for the token handler: a claim goes to the handler whose provider it names.
     // One registry for the token handler (it starts and refuses sessions) and the app (it lists and ends them).
+    // Read on every authenticated request (last seen): kept until the configuration changes.
+    let cachedSessionSettings: SessionsSettings | undefined;
+    services.config.onChange(SESSIONS_PID, () => (cachedSessionSettings = undefined));
+    const sessionSettings = () => (cachedSessionSettings ??= sessionsSettings(services.config.current(SESSIONS_PID)));
     const sessionStore = options.sessions ? undefined : openSessionStore({ ...services, env });
     const sessionEnds = sessionEndsToOutbox(services);
     const openedSessions =
@@ -201,7 +205,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       createSessionRegistry({
         store: sessionStore!,
         clock: services.clock,
-        settings: () => sessionsSettings(services.config.current(SESSIONS_PID)),
+        settings: sessionSettings,
         failurePolicy: () => farmStoreSettings(services.config.current(FARM_STORE_PID)).failurePolicy,
         tokenLifetimeMs: () => tokenSettings(services.config.current(TOKEN_PID)).expirationMs,
         member: instanceName,

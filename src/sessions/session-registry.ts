@@ -246,10 +246,11 @@ export function createSessionRegistry(deps: SessionRegistryDeps): LiveSessionReg
     endLocally(sessionId) {
       if (isSessionId(sessionId)) revoked.add([{ id: sessionId, expiresAtMs: holdUntil(clock.now()) }]);
     },
+    // On every authenticated request: a Map lookup and a cached setting, nothing more.
     seen(sessionId, nowMs) {
-      if (!isSessionId(sessionId)) return;
       const last = lastWritten.get(sessionId);
       if (last !== undefined && nowMs - last < deps.settings().lastSeenIntervalMs && nowMs >= last) return;
+      if (!isSessionId(sessionId)) return;
       remember(sessionId, nowMs); // before the write: requests meanwhile write nothing more
       store.touch(sessionId, nowMs).then(
         () => {

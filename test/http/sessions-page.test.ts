@@ -81,6 +81,23 @@ describe('"Your sessions" at /system/sessions', () => {
     assert.match(await (await fetch(`${url}${PAGE}?done=revoked`, { headers: { cookie: `login-token=${alice}` } })).text(), /The session is ended/);
   });
 
+  it('answers bad forms with 4xx, never 500, and ends nothing: an unknown action, a malformed or missing session id', async () => {
+    const laptop = await farm.signedInElsewhere('alice');
+    const csrf = await csrfOf(alice);
+    const bad: Record<string, string>[] = [
+      { action: 'delete-everything', session: laptop, csrf },
+      { action: 'revoke', session: '../../etc/passwd', csrf },
+      { action: 'revoke', session: 'x'.repeat(5000), csrf },
+      { action: 'revoke', csrf },
+      { csrf },
+    ];
+    for (const fields of bad) {
+      const answer = await post(alice, fields);
+      assert.ok(answer.status >= 400 && answer.status < 500, `${JSON.stringify(fields).slice(0, 80)}: ${answer.status}`);
+    }
+    assert.equal(active(laptop), true);
+  });
+
   it('"Sign out other sessions" ends the others', async () => {
     const laptop = await farm.signedInElsewhere('alice');
     const phone = await farm.signedInElsewhere('alice', { userAgent: SAFARI_ON_IPHONE });
