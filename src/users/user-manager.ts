@@ -12,8 +12,14 @@ import {
   USER_TYPE,
   USERS_COUNTER,
   USERS_ROOT,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
   type Group,
+  type GroupPage,
+  type GroupQuery,
   type User,
+  type UserPage,
+  type UserQuery,
 } from './types.js';
 
 export interface UserManagerDeps {
@@ -43,7 +49,12 @@ export type UserChangeListener = (userId: string | null) => void;
 export interface UserManager {
   createUser(id: string, options: CreateUserOptions): Promise<User>;
   getUser(id: string): Promise<User | null>;
+  /** Every user: reads them all. Prefer `findUsers`, which reads one page. */
   listUsers(): Promise<User[]>;
+  /** One page of users in id order, filtered (UserQuery); `limit` is clamped to 1..MAX_PAGE_SIZE. */
+  findUsers(query?: UserQuery): Promise<UserPage>;
+  /** How many users there are, without reading them. */
+  countUsers(): Promise<number>;
   removeUser(id: string): Promise<void>;
   setPassword(id: string, password: string): Promise<void>;
   setDisabled(id: string, disabled: boolean): Promise<User>;
@@ -56,6 +67,8 @@ export interface UserManager {
   createGroup(id: string): Promise<Group>;
   getGroup(id: string): Promise<Group | null>;
   listGroups(): Promise<Group[]>;
+  /** One page of groups in id order, with member counts. */
+  findGroups(query?: GroupQuery): Promise<GroupPage>;
   removeGroup(id: string): Promise<void>;
   addMember(groupId: string, userId: string): Promise<Group>;
   removeMember(groupId: string, userId: string): Promise<Group>;
@@ -183,6 +196,34 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
     async listUsers() {
       const nodes = (await repo.getSubtree(USERS_ROOT)).filter((node) => node.type === USER_TYPE);
       return Promise.all(nodes.map((node) => toUser(repo, node)));
+    },
+
+    // CONTRACT STUB (issue 28): reads every user; the users-at-scale branch replaces it with indexed reads.
+    async findUsers(query = {}) {
+      const limit = pageLimit(query.limit);
+      const all = (await manager.listUsers()).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const matching = [];
+      for (const user of all) {
+        if (query.prefix !== undefined && !user.id.startsWith(query.prefix)) continue;
+        if (query.after !== undefined && user.id <= query.after) continue;
+        if (query.group !== undefined && !user.groups.includes(query.group)) continue;
+        if (query.provider !== undefined && (await manager.externalIdentityOf(user.id))?.provider !== query.provider) continue;
+        matching.push(user);
+        if (matching.length > limit) break;
+      }
+      const users = matching.slice(0, limit);
+      return { users, next: matching.length > limit ? users[users.length - 1]!.id : null };
+    },
+
+    countUsers: () => repo.countByType(USER_TYPE),
+
+    async findGroups(query = {}) {
+      const limit = pageLimit(query.limit);
+      const all = (await manager.listGroups())
+        .filter((group) => (query.prefix === undefined || group.id.startsWith(query.prefix)) && (query.after === undefined || group.id > query.after))
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const groups = all.slice(0, limit).map(({ id, path, members }) => ({ id, path, memberCount: members.length }));
+      return { groups, next: all.length > limit ? groups[groups.length - 1]!.id : null };
     },
 
     async removeUser(id) {
@@ -361,4 +402,9 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
     await record(tx, { user: id });
     return toUser(tx, node);
   }
+}
+
+function pageLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_PAGE_SIZE;
+  return Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(limit)));
 }
