@@ -36,7 +36,18 @@ export interface AddNodeOptions {
  * `member`: a group membership's user (users/memberships.ts); `members`: the member lists of
  * groups written before memberships were nodes, until the users module moves them.
  */
-export const INDEXED_PROPERTIES: readonly string[] = ['userId', 'groupId', 'members', 'member'];
+export const INDEXED_PROPERTIES: readonly string[] = ['userId', 'groupId', 'members', 'member', 'providerUser'];
+
+/** What `findByPropertyRange` and `getChildrenRange` return: one page of a range, in ascending order. */
+export interface RangeQuery {
+  /** Only values (names) that begin with this: a plain string, never a pattern. */
+  readonly prefix?: string;
+  /** Only values (names) greater than this: where the previous page ended. */
+  readonly after?: string;
+  readonly limit: number;
+  /** Only nodes of this type (counted against `limit` after the filter). */
+  readonly type?: string;
+}
 
 /**
  * Subtrees whose every change bumps a counter (`treeCounter(root)`) in the same transaction, so
@@ -70,6 +81,17 @@ export interface RepositoryReader {
   getSubtree(path: string): Promise<RepositoryNode[]>;
   /** Nodes of `type` whose indexed property `name` has (or, for string[], contains) `value`. */
   findByProperty(name: string, value: string, type?: string): Promise<RepositoryNode[]>;
+  /**
+   * Up to `limit` nodes whose indexed property `name` has a value in the range, in ascending order
+   * of that value (byte order of its UTF-8, which is JavaScript's string order for every string
+   * without characters past U+FFFF), a node with two values once per value. One range scan of the
+   * index: the cost is that of the page, whatever the number of nodes.
+   */
+  findByPropertyRange(name: string, query: RangeQuery): Promise<RepositoryNode[]>;
+  /** Up to `limit` children of `path` whose names are in the range, in the same order as `findByPropertyRange`. */
+  getChildrenRange(path: string, query: RangeQuery): Promise<RepositoryNode[]>;
+  /** How many children `path` has (of `type`, when given), without reading them. */
+  countChildren(path: string, type?: string): Promise<number>;
   /** Up to `limit` nodes of `type`, in id order after `afterId` (for batch jobs). */
   findByType(type: string, limit: number, afterId?: string): Promise<RepositoryNode[]>;
   countByType(type: string): Promise<number>;

@@ -5,13 +5,32 @@ import { describe, it } from 'node:test';
 import pg_ from 'pg';
 import { SqliteDatabase as Database } from '../../src/repository/sqlite/driver.js';
 import { isCapsuleError } from '../../src/errors.js';
-import { openPostgresRepository, openSqliteRepository } from '../../src/repository/index.js';
+import { openPostgresRepository, openSqliteRepository, type Repository } from '../../src/repository/index.js';
 import { SCHEMA_VERSION } from '../../src/repository/sqlite/migrations.js';
 import { LOCK_NAMESPACE, POSTGRES_SCHEMA_VERSION } from '../../src/repository/postgres/schema.js';
 import { POSTGRES_PASSWORD, sharedPostgres } from '../helpers/postgres.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
 import { systemClock } from '../../src/clock.js';
+
+/** Users as a Capsule of schema version 2 wrote them: an external user's provider, no `providerUser`. */
+async function writeVersion2Users(repo: Repository): Promise<void> {
+  await repo.transaction(async (tx) => {
+    for (const [id, provider] of [['zoe', 'corp'], ['Bob', 'corp'], ['amy', 'corp-2'], ['carl', undefined]] as const) {
+      const external: Record<string, string | string[]> = provider ? { externalProvider: provider, externalSubject: `sub-${id}`, externalGroups: [] } : {};
+      await tx.addNode(`/home/users/${id[0]!.toLowerCase()}/${id}`, { type: 'capsule:User', properties: { userId: id, disabled: false, generation: 1, ...external } });
+    }
+  });
+}
+
+async function assertProviderUsersIndexed(repo: Repository): Promise<void> {
+  const ids = async (prefix: string) => (await repo.findByPropertyRange('providerUser', { prefix, limit: 10 })).map((node) => node.properties.userId);
+  assert.deepEqual(await ids('corp:'), ['Bob', 'zoe']);
+  assert.deepEqual(await ids('corp-2:'), ['amy']);
+  assert.equal((await repo.getNode('/home/users/z/zoe'))?.properties.providerUser, 'corp:zoe');
+  assert.equal((await repo.getNode('/home/users/c/carl'))?.properties.providerUser, undefined, 'a local user has none');
+  assert.equal((await repo.getNode('/home/users/z/zoe'))?.properties.externalSubject, 'sub-zoe', 'the other properties kept');
+}
 
 describe('repository schema', () => {
   it('creates a WAL database with mode 0600 and reopens it with its data', async () => {
@@ -29,9 +48,9 @@ describe('repository schema', () => {
     raw.close();
   });
 
-  it('raises a repository of version 1 (groups listing their members) to 2, which a Capsule of version 1 refuses', async () => {
-    assert.equal(SCHEMA_VERSION, 2);
-    assert.equal(POSTGRES_SCHEMA_VERSION, 2);
+  it('raises a repository of version 1 (groups listing their members) to the current version, which a Capsule of version 1 refuses', async () => {
+    assert.equal(SCHEMA_VERSION, 3);
+    assert.equal(POSTGRES_SCHEMA_VERSION, 3);
     const file = join(tempDir(), 'repository.sqlite');
     const repo = openSqliteRepository({ file, create: true, clock: systemClock });
     await repo.addNode('/kept', { properties: { v: 'yes' } });
@@ -41,7 +60,21 @@ describe('repository schema', () => {
     raw.close();
     const again = openSqliteRepository({ file, clock: systemClock });
     assert.equal((await again.getNode('/kept'))?.properties.v, 'yes');
-    assert.equal((await again.info()).schemaVersion, 2);
+    assert.equal((await again.info()).schemaVersion, SCHEMA_VERSION);
+    await again.close();
+  });
+
+  it('raises a repository of version 2 to 3: the users of an identity provider found by the provider, in id order', async () => {
+    const file = join(tempDir(), 'repository.sqlite');
+    const repo = openSqliteRepository({ file, create: true, clock: systemClock });
+    await writeVersion2Users(repo);
+    await repo.close();
+    const raw = new Database(file);
+    raw.pragma('user_version = 2');
+    raw.close();
+    const again = openSqliteRepository({ file, clock: systemClock });
+    await assertProviderUsersIndexed(again);
+    assert.equal((await again.info()).schemaVersion, 3);
     await again.close();
   });
 
@@ -115,6 +148,19 @@ describe('repository schema (postgres)', () => {
     assert.equal(again.created, false);
     assert.equal((await again.getNode('/kept'))?.properties.v, 'yes');
     assert.equal((await again.info()).schemaVersion, POSTGRES_SCHEMA_VERSION);
+    await again.close();
+  });
+
+  it('raises a repository of version 2 to 3: the users of an identity provider found by the provider, in id order', async () => {
+    const pg = await cluster();
+    const url = await pg.createDatabase();
+    const repo = await openPostgresRepository({ url, create: true, clock: systemClock });
+    await writeVersion2Users(repo);
+    await repo.close();
+    await pg.sql(new URL(url).pathname.slice(1), "UPDATE capsule_meta SET value = '2' WHERE key = 'schema_version'");
+    const again = await openPostgresRepository({ url, clock: systemClock });
+    await assertProviderUsersIndexed(again);
+    assert.equal((await again.info()).schemaVersion, 3);
     await again.close();
   });
 

@@ -11,6 +11,7 @@ import {
   MAX_TRANSACTION_ATTEMPTS,
   type AddNodeOptions,
   type Properties,
+  type RangeQuery,
   type Repository,
   type RepositoryInfo,
   type RepositoryNode,
@@ -20,6 +21,7 @@ import {
   treesChangedAt,
 } from '../types.js';
 import { describeLocation, parsePostgresUrl, passwordFor, type PostgresLocation } from './location.js';
+import { rangeBounds } from '../range.js';
 import { COUNTER_CHANNEL, LOCK_NAMESPACE, POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './schema.js';
 
 export interface PostgresRepositoryOptions {
@@ -240,6 +242,25 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
       }
     }
     const nodes = (name: string | undefined, text: string, values: unknown[]) => rows<NodeRow>(name, text, values).then((list) => list.map(toNode));
+    // One prepared statement per shape of range (bounds and type given or not).
+    function rangeNodes(kind: 'property' | 'children', key: string, query: RangeQuery): Promise<RepositoryNode[]> {
+      const { lower, lowerExclusive, upper } = rangeBounds(query);
+      const column = kind === 'property' ? 'i.value' : 'name';
+      const values: unknown[] = [key, lower];
+      let where = `${column} ${lowerExclusive ? '>' : '>='} $2`;
+      if (upper !== null) where += ` AND ${column} < $${values.push(upper)}`;
+      if (query.type !== undefined) where += ` AND ${kind === 'property' ? 'n.' : ''}type = $${values.push(query.type)}`;
+      const limit = `$${values.push(query.limit)}`;
+      const name = `capsule_range_${kind}_${lowerExclusive ? 'after' : 'from'}${upper !== null ? '_upper' : ''}${query.type !== undefined ? '_type' : ''}`;
+      return nodes(
+        name,
+        kind === 'property'
+          ? // The primary key (name, value, node_id), COLLATE "C", serves the range and its order.
+            `SELECT n.id, n.path, n.name, n.type, n.props, n.created, n.modified FROM capsule_property_index i JOIN capsule_nodes n ON n.id = i.node_id WHERE i.name = $1 AND ${where} ORDER BY i.value, i.node_id LIMIT ${limit}`
+          : `SELECT ${NODE_COLUMNS} FROM capsule_nodes WHERE parent = $1 AND ${where} ORDER BY name LIMIT ${limit}`,
+        values,
+      );
+    }
     const rowAt = async (path: string) => (await rows<NodeRow>('capsule_by_path', `SELECT ${NODE_COLUMNS} FROM capsule_nodes WHERE path = $1`, [path]))[0];
 
     async function reindex(nodeId: string, name: string, value: Properties[string] | undefined): Promise<void> {
@@ -300,6 +321,15 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
               `SELECT n.id, n.path, n.name, n.type, n.props, n.created, n.modified FROM capsule_property_index i JOIN capsule_nodes n ON n.id = i.node_id WHERE i.name = $1 AND i.value = $2 AND n.type = $3 ORDER BY n.path`,
               [name, value, type],
             ),
+      findByPropertyRange: (name, query) => rangeNodes('property', name, query),
+      getChildrenRange: (path, query) => rangeNodes('children', checkPath(path), query),
+      countChildren: async (path, type) =>
+        Number(
+          (type === undefined
+            ? await rows<{ count: string }>('capsule_count_children', 'SELECT count(*) AS count FROM capsule_nodes WHERE parent = $1', [checkPath(path)])
+            : await rows<{ count: string }>('capsule_count_children_type', 'SELECT count(*) AS count FROM capsule_nodes WHERE parent = $1 AND type = $2', [checkPath(path), type])
+          )[0]?.count ?? 0,
+        ),
       findByType: async (type, limit, afterId = '') =>
         nodes('capsule_by_type', `SELECT ${NODE_COLUMNS} FROM capsule_nodes WHERE type = $1 AND id > $2 ORDER BY id LIMIT $3`, [type, afterId, limit]),
       countByType: async (type) =>

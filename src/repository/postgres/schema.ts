@@ -31,6 +31,16 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `,
   // 2: group memberships are nodes of their own; see src/repository/sqlite/migrations.ts.
   `SELECT 1`,
+  // 3: external users' indexed \`providerUser\`; see src/repository/sqlite/migrations.ts.
+  `
+  UPDATE capsule_nodes
+     SET props = (props::jsonb || jsonb_build_object('providerUser', jsonb_build_object('t', 'string', 'v', (props::jsonb -> 'externalProvider' ->> 'v') || ':' || (props::jsonb -> 'userId' ->> 'v'))))::text
+   WHERE type = 'capsule:User' AND props::jsonb -> 'externalProvider' ->> 't' = 'string' AND props::jsonb -> 'userId' ->> 't' = 'string';
+  INSERT INTO capsule_property_index (name, value, node_id)
+  SELECT 'providerUser', props::jsonb -> 'providerUser' ->> 'v', id FROM capsule_nodes
+   WHERE type = 'capsule:User' AND props::jsonb -> 'providerUser' ->> 't' = 'string'
+  ON CONFLICT DO NOTHING;
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;

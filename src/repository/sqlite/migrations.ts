@@ -35,6 +35,18 @@ export const MIGRATIONS: readonly string[] = [
   // Capsule from before refuses the repository instead of reading no members and leaving
   // memberships behind when it removes a user.
   `SELECT 1;`,
+  // 3: a user provisioned by an identity provider carries `providerUser` ('<provider>:<user id>',
+  // indexed), so its provider's users are listed in id order by a range of the index
+  // (src/users/user-manager.ts findUsers). The users written before get it here; a Capsule from
+  // before would write such users without it, so it refuses the repository.
+  `
+  UPDATE nodes
+     SET props = json_set(props, '$.providerUser', json_object('t', 'string', 'v', json_extract(props, '$.externalProvider.v') || ':' || json_extract(props, '$.userId.v')))
+   WHERE type = 'capsule:User' AND json_extract(props, '$.externalProvider.t') = 'string' AND json_extract(props, '$.userId.t') = 'string';
+  INSERT OR IGNORE INTO property_index (name, value, node_id)
+  SELECT 'providerUser', json_extract(props, '$.providerUser.v'), id FROM nodes
+   WHERE type = 'capsule:User' AND json_extract(props, '$.providerUser.t') = 'string';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

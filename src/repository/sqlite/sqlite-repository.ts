@@ -10,6 +10,7 @@ import {
   type AddNodeOptions,
   type Properties,
   type PropertyValue,
+  type RangeQuery,
   type Repository,
   type RepositoryInfo,
   type RepositoryNode,
@@ -20,6 +21,7 @@ import {
 } from '../types.js';
 import { CAPSULE_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { createMutex } from './mutex.js';
+import { rangeBounds } from '../range.js';
 import { tellCommitListeners } from '../commit-listeners.js';
 
 export interface SqliteRepositoryOptions {
@@ -79,6 +81,8 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
     byType: db.prepare<[string, string, number], NodeRow>(
       'SELECT * FROM nodes WHERE type = ? AND id > ? ORDER BY id LIMIT ?',
     ),
+    countChildren: db.prepare<[string], { count: number }>('SELECT count(*) AS count FROM nodes WHERE parent = ?'),
+    countChildrenOfType: db.prepare<[string, string], { count: number }>('SELECT count(*) AS count FROM nodes WHERE parent = ? AND type = ?'),
     countByType: db.prepare<[string], { count: number }>('SELECT count(*) AS count FROM nodes WHERE type = ?'),
     byText: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE instr(props, ?) > 0 ORDER BY path'),
     insert: db.prepare(
@@ -101,6 +105,30 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
       'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
     ),
   };
+
+  // One statement per shape of range (bounds and type given or not), prepared when first used.
+  const rangeStatements = new Map<string, ReturnType<typeof db.prepare<unknown[], NodeRow>>>();
+  function rangeRows(kind: 'property' | 'children', key: string, query: RangeQuery): NodeRow[] {
+    const { lower, lowerExclusive, upper } = rangeBounds(query);
+    const column = kind === 'property' ? 'i.value' : 'name';
+    const shape = `${kind}:${lowerExclusive}:${upper !== null}:${query.type !== undefined}`;
+    let statement = rangeStatements.get(shape);
+    if (!statement) {
+      const bounds = `${column} ${lowerExclusive ? '>' : '>='} ?${upper !== null ? ` AND ${column} < ?` : ''}`;
+      statement = db.prepare<unknown[], NodeRow>(
+        kind === 'property'
+          ? // The primary key (name, value, node_id) serves the range and its order: no sort, no full read.
+            `SELECT n.* FROM property_index i JOIN nodes n ON n.id = i.node_id WHERE i.name = ? AND ${bounds}${query.type !== undefined ? ' AND +n.type = ?' : ''} ORDER BY i.value, i.node_id LIMIT ?`
+          : `SELECT * FROM nodes WHERE parent = ? AND ${bounds}${query.type !== undefined ? ' AND +type = ?' : ''} ORDER BY name LIMIT ?`,
+      );
+      rangeStatements.set(shape, statement);
+    }
+    const params: unknown[] = [key, lower];
+    if (upper !== null) params.push(upper);
+    if (query.type !== undefined) params.push(query.type);
+    params.push(query.limit);
+    return statement.all(...params);
+  }
 
   function toNode(row: NodeRow): RepositoryNode {
     const stored = JSON.parse(row.props) as Record<string, StoredProperty>;
@@ -177,6 +205,10 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
         ? statements.byProperty.all(name, value)
         : statements.byPropertyAndType.all(name, value, type)
       ).map(toNode),
+    findByPropertyRange: async (name, query) => rangeRows('property', name, query).map(toNode),
+    getChildrenRange: async (path, query) => rangeRows('children', checkPath(path), query).map(toNode),
+    countChildren: async (path, type) =>
+      (type === undefined ? statements.countChildren.get(checkPath(path)) : statements.countChildrenOfType.get(checkPath(path), type))?.count ?? 0,
     findByType: async (type, limit, afterId = '') => statements.byType.all(type, afterId, limit).map(toNode),
     countByType: async (type) => statements.countByType.get(type)?.count ?? 0,
     // A fragment that JSON would escape differently is searched as JSON writes it.
@@ -285,6 +317,9 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
     getChildren: read(writer.getChildren),
     getSubtree: read(writer.getSubtree),
     findByProperty: read(writer.findByProperty),
+    findByPropertyRange: read(writer.findByPropertyRange),
+    getChildrenRange: read(writer.getChildrenRange),
+    countChildren: read(writer.countChildren),
     findByType: read(writer.findByType),
     countByType: read(writer.countByType),
     findByText: read(writer.findByText),
