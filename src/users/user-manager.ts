@@ -1,7 +1,8 @@
 import { CapsuleError, isCapsuleError } from '../errors.js';
 import type { Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
 import { findGroupNode, findUserNode, toGroup } from './authorizable-nodes.js';
-import { addMembership, groupIdsOf, membersByGroup, removeMembership, removeMembershipsOf } from './memberships.js';
+import { addMembership, groupIdsOf, MEMBERSHIP_TYPE, membersByGroup, removeMembership, removeMembershipsOf } from './memberships.js';
+import { PROVIDER_USER, providerUserKey } from './provider-users.js';
 import { authorizablePath, checkId } from './ids.js';
 import { firstGeneration, userDeletedAt, writeUserTombstone } from './tombstones.js';
 import type { PasswordHasher } from './passwords.js';
@@ -160,6 +161,29 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
     }
   }
 
+  async function userCandidates({ prefix, group, provider }: UserQuery): Promise<UserCandidates> {
+    if (group !== undefined) {
+      const groupPath = (await requireGroupNode(repo, group)).path;
+      // A membership is named by its user's id (memberships.ts); it may outlive its user.
+      return async (after, count) =>
+        Promise.all(
+          (await repo.getChildrenRange(groupPath, { prefix, after, limit: count, type: MEMBERSHIP_TYPE })).map(async (membership) => ({
+            id: membership.name,
+            node: await findUserNode(repo, membership.name),
+          })),
+        );
+    }
+    if (provider !== undefined) {
+      const key = (id: string) => providerUserKey(provider, id);
+      return async (after, count) =>
+        (await repo.findByPropertyRange(PROVIDER_USER, { prefix: key(prefix ?? ''), after: after === undefined ? undefined : key(after), limit: count, type: USER_TYPE })).map(
+          (node) => ({ id: node.properties.userId as string, node }),
+        );
+    }
+    return async (after, count) =>
+      (await repo.findByPropertyRange('userId', { prefix, after, limit: count, type: USER_TYPE })).map((node) => ({ id: node.properties.userId as string, node }));
+  }
+
   const manager: UserManager = {
     async createUser(id, { password, groups = [], createGroups = false }) {
       checkId('user', id);
@@ -198,32 +222,42 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
       return Promise.all(nodes.map((node) => toUser(repo, node)));
     },
 
-    // CONTRACT STUB (issue 28): reads every user; the users-at-scale branch replaces it with indexed reads.
+    // Each filter is a range of an index read a page at a time (see userCandidates): the cost
+    // is that of the page, not of the users there are. Group and provider together read the
+    // group's members until a page of the provider's is full.
     async findUsers(query = {}) {
       const limit = pageLimit(query.limit);
-      const all = (await manager.listUsers()).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      const matching = [];
-      for (const user of all) {
-        if (query.prefix !== undefined && !user.id.startsWith(query.prefix)) continue;
-        if (query.after !== undefined && user.id <= query.after) continue;
-        if (query.group !== undefined && !user.groups.includes(query.group)) continue;
-        if (query.provider !== undefined && (await manager.externalIdentityOf(user.id))?.provider !== query.provider) continue;
-        matching.push(user);
-        if (matching.length > limit) break;
+      const candidates = await userCandidates(query);
+      const found: User[] = [];
+      let after = query.after;
+      while (found.length <= limit) {
+        const wanted = limit + 1 - found.length;
+        const batch = await candidates(after, wanted);
+        for (const { node } of batch) {
+          if (!node) continue;
+          if (query.group !== undefined && query.provider !== undefined && node.properties.externalProvider !== query.provider) continue;
+          found.push(await toUser(repo, node));
+        }
+        if (batch.length < wanted) break;
+        after = batch[batch.length - 1]!.id;
       }
-      const users = matching.slice(0, limit);
-      return { users, next: matching.length > limit ? users[users.length - 1]!.id : null };
+      const users = found.slice(0, limit);
+      return { users, next: found.length > limit ? users[users.length - 1]!.id : null };
     },
 
     countUsers: () => repo.countByType(USER_TYPE),
 
     async findGroups(query = {}) {
       const limit = pageLimit(query.limit);
-      const all = (await manager.listGroups())
-        .filter((group) => (query.prefix === undefined || group.id.startsWith(query.prefix)) && (query.after === undefined || group.id > query.after))
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      const groups = all.slice(0, limit).map(({ id, path, members }) => ({ id, path, memberCount: members.length }));
-      return { groups, next: all.length > limit ? groups[groups.length - 1]!.id : null };
+      const nodes = await repo.findByPropertyRange('groupId', { prefix: query.prefix, after: query.after, limit: limit + 1, type: GROUP_TYPE });
+      const groups = await Promise.all(
+        nodes.slice(0, limit).map(async (node) => ({
+          id: node.properties.groupId as string,
+          path: node.path,
+          memberCount: await repo.countChildren(node.path, MEMBERSHIP_TYPE),
+        })),
+      );
+      return { groups, next: nodes.length > limit ? groups[groups.length - 1]!.id : null };
     },
 
     async removeUser(id) {
@@ -381,7 +415,7 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
         // A token's claim gives the generation its instance issued it in (the tombstone's time has
         // already refused a claim from before a deletion here); a sign-in here starts past a deleted
         // user's of the same id (tombstones.ts), as createUser.
-        properties: { userId: id, disabled: false, generation: generation ?? (await firstGeneration(tx, id)), externalProvider: identity.provider, externalSubject: identity.subject, externalGroups: [] },
+        properties: { userId: id, disabled: false, generation: generation ?? (await firstGeneration(tx, id)), externalProvider: identity.provider, externalSubject: identity.subject, externalGroups: [], [PROVIDER_USER]: providerUserKey(identity.provider, id) },
       });
     }
     for (const groupId of wanted) {
@@ -403,6 +437,15 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
     return toUser(tx, node);
   }
 }
+
+/** One candidate of a user page: its id (where the next batch starts) and its node, if the user exists. */
+interface UserCandidate {
+  readonly id: string;
+  readonly node: RepositoryNode | null;
+}
+
+/** The next `count` candidates after an id, in id order, from the index that serves the query's main filter. */
+type UserCandidates = (after: string | undefined, count: number) => Promise<UserCandidate[]>;
 
 function pageLimit(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_PAGE_SIZE;
