@@ -81,7 +81,7 @@ export function createFarmMember(deps: FarmMemberDeps): FarmMember {
           stagedHmac: ids.stagedHmac ? keyOf(ids.stagedHmac) : null,
           retiredHmac: ids.retiredHmac.map(keyOf),
         },
-        users: (await deps.users.listUsers()).length,
+        users: await deps.users.countUsers(),
         replication: {
           outboxHead: await deps.repo.readCounter(OUTBOX_COUNTER),
           agents: agents.map((agent) => ({

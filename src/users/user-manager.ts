@@ -56,6 +56,8 @@ export interface UserManager {
   findUsers(query?: UserQuery): Promise<UserPage>;
   /** How many users there are, without reading them. */
   countUsers(): Promise<number>;
+  /** How many groups there are, without reading them. */
+  countGroups(): Promise<number>;
   removeUser(id: string): Promise<void>;
   setPassword(id: string, password: string): Promise<void>;
   setDisabled(id: string, disabled: boolean): Promise<User>;
@@ -246,6 +248,7 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
     },
 
     countUsers: () => repo.countByType(USER_TYPE),
+    countGroups: () => repo.countByType(GROUP_TYPE),
 
     async findGroups(query = {}) {
       const limit = pageLimit(query.limit);

@@ -39,7 +39,7 @@ describe('capsule start', () => {
 
     const users = await runCli(['users', 'list', '--json', '--home', home]);
     assert.equal(users.code, 0, users.stderr);
-    assert.deepEqual(jsonOf(users), [{ id: 'admin', groups: ['administrators'], disabled: false, generation: 0 }]);
+    assert.deepEqual(jsonOf(users), { users: [{ id: 'admin', groups: ['administrators'], disabled: false, generation: 0 }], next: null });
 
     // A second start keeps the admin and its password.
     const again = await startServerProcess({ home });

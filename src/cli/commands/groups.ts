@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import type { Group } from '../../users/index.js';
-import { printJson, printTable, type CliIO } from '../io.js';
+import type { Group, GroupSummary } from '../../users/index.js';
+import { printJson, type CliIO } from '../io.js';
+import { pageOptions, printPages, shellWord, type PageOptions } from '../paged-list.js';
 import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
 
 type Options = HomeOptions & JsonOption;
@@ -19,10 +20,22 @@ export async function groupsAdd(id: string, options: Options, io: CliIO) {
   report(io, options, `added group ${group.id}`, group);
 }
 
-export async function groupsList(options: Options, io: CliIO) {
-  const groups = await withHome(options, io, (s) => s.users.listGroups());
-  if (options.json) return printJson(io, groups.map(groupJson));
-  printTable(io, ['GROUP', 'MEMBERS'], groups.map((group) => [group.id, group.members.join(',') || '-']));
+export async function groupsList(options: Options & PageOptions & { readonly prefix?: string }, io: CliIO) {
+  const { prefix } = options;
+  const filters = [...(prefix !== undefined ? ['--prefix', prefix] : []), ...(options.limit !== undefined ? ['--limit', options.limit] : [])];
+  await withHome(options, io, (s) =>
+    printPages<GroupSummary>(io, options, {
+      key: 'groups',
+      header: ['GROUP', 'MEMBERS'],
+      row: (group) => [group.id, String(group.memberCount)],
+      json: (group) => ({ id: group.id, memberCount: group.memberCount }),
+      nextCommand: (next) => `capsule groups list ${[...filters, '--after', next].map(shellWord).join(' ')}`,
+      page: async (after, limit) => {
+        const page = await s.users.findGroups({ prefix, after, limit });
+        return { items: page.groups, next: page.next };
+      },
+    }),
+  );
 }
 
 export async function groupsAddMember(groupId: string, userId: string, options: Options, io: CliIO) {
@@ -40,9 +53,9 @@ export function registerGroupCommands(program: Command, io: CliIO): void {
   jsonOption(homeOption(groups.command('add <group>').description('add a group'))).action((group: string, options) =>
     groupsAdd(group, options, io),
   );
-  jsonOption(homeOption(groups.command('list').description('list groups with their members'))).action((options) =>
-    groupsList(options, io),
-  );
+  pageOptions(jsonOption(homeOption(groups.command('list').description("list groups in id order with their member counts, a page at a time ('capsule users list --group G' lists the members)"))))
+    .option('--prefix <text>', 'only ids that begin with this (case-sensitive)')
+    .action((options) => groupsList(options, io));
   jsonOption(homeOption(groups.command('add-member <group> <user>').description('add a user to a group'))).action(
     (group: string, user: string, options) => groupsAddMember(group, user, options, io),
   );

@@ -3,7 +3,8 @@ import { BRUTE_FORCE_PID, bruteForceSettings, createBruteForceProtector, createS
 import { openPrimaryFarmStore } from '../../farm-store/index.js';
 import type { User } from '../../users/index.js';
 import { readPassword } from '../passphrase.js';
-import { printJson, printTable, type CliIO } from '../io.js';
+import { printJson, type CliIO } from '../io.js';
+import { pageOptions, printPages, shellWord, type PageOptions } from '../paged-list.js';
 import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
 
 type Options = HomeOptions & JsonOption;
@@ -23,13 +24,27 @@ export async function usersAdd(id: string, options: Options & { passwordStdin?: 
   report(io, options, `added user ${user.id}${user.groups.length ? ` (${user.groups.join(', ')})` : ''}`, userJson(user));
 }
 
-export async function usersList(options: Options, io: CliIO) {
-  const users = await withHome(options, io, (s) => s.users.listUsers());
-  if (options.json) return printJson(io, users.map(userJson));
-  printTable(
-    io,
-    ['ID', 'GROUPS', 'STATE'],
-    users.map((user) => [user.id, user.groups.join(',') || '-', user.disabled ? 'disabled' : 'enabled']),
+export interface UsersListOptions extends Options, PageOptions {
+  readonly prefix?: string;
+  readonly group?: string;
+  readonly provider?: string;
+}
+
+export async function usersList(options: UsersListOptions, io: CliIO) {
+  const { prefix, group, provider } = options;
+  const filters = [...(prefix !== undefined ? ['--prefix', prefix] : []), ...(group !== undefined ? ['--group', group] : []), ...(provider !== undefined ? ['--provider', provider] : []), ...(options.limit !== undefined ? ['--limit', options.limit] : [])];
+  await withHome(options, io, (s) =>
+    printPages<User>(io, options, {
+      key: 'users',
+      header: ['ID', 'GROUPS', 'STATE'],
+      row: (user) => [user.id, user.groups.join(',') || '-', user.disabled ? 'disabled' : 'enabled'],
+      json: userJson,
+      nextCommand: (next) => `capsule users list ${[...filters, '--after', next].map(shellWord).join(' ')}`,
+      page: async (after, limit) => {
+        const page = await s.users.findUsers({ prefix, group, provider, after, limit });
+        return { items: page.users, next: page.next };
+      },
+    }),
   );
 }
 
@@ -85,9 +100,11 @@ export function registerUserCommands(program: Command, io: CliIO): void {
     .option('--password-stdin', 'read the password from standard input')
     .option('--group <group>', 'add the user to this group (repeatable)', collect)
     .action((id: string, options) => usersAdd(id, options, io));
-  jsonOption(homeOption(users.command('list').description('list users with their groups and state'))).action((options) =>
-    usersList(options, io),
-  );
+  pageOptions(jsonOption(homeOption(users.command('list').description('list users in id order with their groups and state, a page at a time'))))
+    .option('--prefix <text>', 'only ids that begin with this (case-sensitive)')
+    .option('--group <group>', 'only direct members of this group')
+    .option('--provider <name>', 'only users provisioned by this OpenID Connect or SAML provider')
+    .action((options) => usersList(options, io));
   jsonOption(homeOption(users.command('remove <id>').description('remove a user and its tokens'))).action((id: string, options) =>
     usersRemove(id, options, io),
   );

@@ -99,8 +99,7 @@ export function componentsPage(deps: ConsoleDeps, services: ConsoleServices): Co
     title: TITLE,
     async render(context) {
       const summary = deps.health.summary();
-      const users = await services.users.listUsers();
-      const groups = await services.users.listGroups();
+      const [userCount, groupCount] = await Promise.all([services.users.countUsers(), services.users.countGroups()]);
       const factories = services.config
         .components()
         .filter((component) => component.factory)
@@ -111,8 +110,8 @@ export function componentsPage(deps: ConsoleDeps, services: ConsoleServices): Co
         ['Stored configurations', services.config.list().length],
       ], html`<p><a href="${CONSOLE_ROOT}/configMgr">Configure</a></p>`);
       const userCard = card('Users and groups', 'active', [
-        ['Users', `${users.length} (${users.filter((user) => user.disabled).length} disabled)`],
-        ['Groups', groups.length],
+        ['Users', userCount],
+        ['Groups', groupCount],
       ], html`<p><a href="${CONSOLE_ROOT}/users">Manage</a></p>`);
       return show(
         consolePage(
