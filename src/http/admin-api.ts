@@ -16,6 +16,7 @@ import { adminKeyRoutes } from './routes/admin-keys.js';
 import { farmRoutes } from './routes/farm.js';
 import { logoutEverywhereRoute } from './routes/logout-everywhere.js';
 import { unlockRoute } from './routes/unlock.js';
+import { userListRoutes } from './routes/user-lists.js';
 import { userSessionRoutes } from './routes/user-sessions.js';
 
 export interface AdminApiDeps {
@@ -79,6 +80,7 @@ export async function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps)
     logoutEverywhereRoute(scope, deps);
     unlockRoute(scope, deps);
     userSessionRoutes(scope, deps);
+    userListRoutes(scope, deps);
     adminKeyRoutes(scope, { adminKeys, audit: deps.audit });
     // A path under /system/farm that no route serves is answered inside this scope, so the guard
     // and the audit cover it too: an anonymous caller learns nothing of which paths exist (401).
