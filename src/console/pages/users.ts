@@ -1,6 +1,6 @@
 import { isLocked, type AccountFailures, type BruteForceProtector, type TokenHandler } from '../../auth/index.js';
 import type { Clock } from '../../clock.js';
-import { ADMINISTRATORS, type Group, type User, type UserManager } from '../../users/index.js';
+import { ADMINISTRATORS, type GroupSummary, type User, type UserManager } from '../../users/index.js';
 import { CapsuleError } from '../../errors.js';
 import { html, type SafeHtml } from '../html.js';
 import { consolePage, CONSOLE_ROOT, csrfField, notice } from '../layout.js';
@@ -48,7 +48,8 @@ function lockBadge(failures: LockView, nowMs: number): SafeHtml | false {
   return html`<div class="pid">${String(failures.failures)} failed logins</div>`;
 }
 
-function userRow(context: PageContext, user: User, groups: readonly Group[], failures: LockView, nowMs: number): SafeHtml {
+function userRow(context: PageContext, user: User, groups: readonly GroupSummary[], failures: LockView, nowMs: number): SafeHtml {
+  const self = user.id === context.session.userId;
   const others = groups.filter((group) => !user.groups.includes(group.id));
   const memberships = user.groups.map(
     (groupId) => html`<form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'remove-member', user.id)}
@@ -75,8 +76,9 @@ function userRow(context: PageContext, user: User, groups: readonly Group[], fai
       <form method="post" action="${PATH}" class="inline" novalidate>${hiddenFields(context, 'password', user.id)}
         <input type="password" name="password" autocomplete="new-password" aria-label="New password for ${user.id}" placeholder="new password">
         <button type="submit" class="secondary">Reset password</button></form>
-      <form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'remove', user.id)}
-        <button type="submit" class="danger" aria-label="Delete ${user.id}">Delete</button></form>
+      ${!self &&
+      html`<form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'remove', user.id)}
+        <button type="submit" class="danger" aria-label="Delete ${user.id}">Delete</button></form>`}
     </td></tr>`;
 }
 
@@ -101,30 +103,89 @@ async function sessionsSection(context: PageContext, sessions: SessionRegistry, 
   </section>`;
 }
 
+/** What the Users page lists: the search form's filters and where the page starts (query parameters). */
+interface UserSearch {
+  readonly prefix?: string;
+  readonly group?: string;
+  readonly provider?: string;
+  readonly after?: string;
+  /** Where the page of groups starts. */
+  readonly groupsAfter?: string;
+}
+
+const SEARCH_FIELDS = ['prefix', 'group', 'provider', 'after', 'groupsAfter'] as const;
+
+function searchOf(query: FormBody): UserSearch {
+  const search: Record<string, string> = {};
+  for (const field of SEARCH_FIELDS) {
+    const value = query[field]?.trim();
+    if (value) search[field] = value;
+  }
+  return search;
+}
+
+function listLink(search: UserSearch, changes: Partial<Record<keyof UserSearch, string | undefined>>): string {
+  const params = new URLSearchParams();
+  for (const field of SEARCH_FIELDS) {
+    const value = field in changes ? changes[field] : search[field];
+    if (value !== undefined) params.set(field, value);
+  }
+  const text = params.toString();
+  return text ? `${PATH}?${text}` : PATH;
+}
+
+function searchForm(search: UserSearch): SafeHtml {
+  const field = (name: 'prefix' | 'group' | 'provider', label: string, help: string) =>
+    html`<div class="field"><label for="search-${name}">${label}</label><div><input type="text" id="search-${name}" name="${name}" value="${search[name] ?? ''}" autocomplete="off"></div><span class="help">${help}</span></div>`;
+  return html`<form method="get" action="${PATH}" class="search" role="search">
+    ${field('prefix', 'Id begins with', 'Case-sensitive.')}
+    ${field('group', 'Member of group', 'Direct members of this group.')}
+    ${field('provider', 'Provider', 'Users signed in through this OpenID Connect or SAML provider.')}
+    <div class="actions"><button type="submit" class="secondary">Search</button> <a href="${PATH}">Clear</a></div></form>`;
+}
+
 async function renderPage(
   context: PageContext,
   { users, bruteForce, clock, sessions }: UsersPageDeps,
   messages: { ok?: string | null; error?: string | null },
   status = 200,
   sessionsOf: string | null = null,
+  search: UserSearch = {},
 ): Promise<PageResult> {
-  const [list, groups] = await Promise.all([users.listUsers(), users.listGroups()]);
-  list.sort((a, b) => (a.id < b.id ? -1 : 1));
-  groups.sort((a, b) => (a.id < b.id ? -1 : 1));
+  // One page of users and one of groups, each read from an index: never every user (issue 28).
+  const { prefix, group, provider, after } = search;
+  let searchError: string | null = null;
+  const [found, groupPage, userCount, groupCount] = await Promise.all([
+    users.findUsers({ prefix, group, provider, after }).catch((error: unknown) => {
+      searchError = actionableMessage(error);
+      return { users: [], next: null };
+    }),
+    users.findGroups({ after: search.groupsAfter }),
+    users.countUsers(),
+    users.countGroups(),
+  ]);
+  const list = found.users;
+  const groups = groupPage.groups;
   // A store that is away leaves the page usable: each row then says it cannot tell.
   const failures = await Promise.all(list.map((user) => bruteForce.status(user.id).catch(() => undefined)));
   const nowMs = clock.now();
-  const shownSessions = sessionsOf !== null && list.some((user) => user.id === sessionsOf) ? await sessionsSection(context, sessions, sessionsOf) : null;
+  const shownSessions = sessionsOf !== null && ID_PATTERN.test(sessionsOf) && (await users.getUser(sessionsOf)) ? await sessionsSection(context, sessions, sessionsOf) : null;
+  const filtered = prefix !== undefined || group !== undefined || provider !== undefined;
+  const paging = html`<p class="actions">${after !== undefined && html`<a href="${listLink(search, { after: undefined })}">First</a> `}${found.next !== null && html`<a href="${listLink(search, { after: found.next })}" rel="next">Next</a>`}</p>`;
   return show(
     consolePage(
       context,
       TITLE,
       html`<p class="lead">Users log in with their password; members of <code>${ADMINISTRATORS}</code> may use this console.</p>
-      ${notice('ok', messages.ok)}${notice('error', messages.error)}
+      ${notice('ok', messages.ok)}${notice('error', messages.error)}${notice('error', searchError)}
       ${shownSessions}
       <section class="card"><h2>Users</h2>
+        <p class="pid" id="user-count">${String(userCount)} users, ${String(groupCount)} groups. ${filtered ? 'Showing the users that match, in id order' : 'Showing users in id order'}, ${String(list.length)} on this page.</p>
+        ${searchForm(search)}
         <table><thead><tr><th>User</th><th>State</th><th>Groups</th><th>Actions</th></tr></thead>
         <tbody>${list.map((user, index) => userRow(context, user, groups, failures[index], nowMs))}</tbody></table>
+        ${list.length === 0 && !searchError && html`<p class="pid">No user matches.</p>`}
+        ${paging}
       </section>
       <div class="grid">
       <section class="card"><h2>Create a user</h2>
@@ -141,8 +202,9 @@ async function renderPage(
       </section>
       <section class="card"><h2>Groups</h2>
         <table><thead><tr><th>Group</th><th>Members</th></tr></thead><tbody>
-        ${groups.map((group) => html`<tr><td><code>${group.id}</code></td><td>${group.members.length > 0 ? group.members.join(', ') : html`<span class="pid">none</span>`}</td></tr>`)}
+        ${groups.map((group) => html`<tr data-group="${group.id}"><td><code>${group.id}</code></td><td><a href="${listLink({}, { group: group.id })}" aria-label="Members of ${group.id}">${String(group.memberCount)}</a></td></tr>`)}
         </tbody></table>
+        <p class="actions">${search.groupsAfter !== undefined && html`<a href="${listLink(search, { groupsAfter: undefined })}">First groups</a> `}${groupPage.next !== null && html`<a href="${listLink(search, { groupsAfter: groupPage.next })}">Next groups</a>`}</p>
         <form method="post" action="${PATH}" class="actions" novalidate>${hiddenFields(context, 'create-group')}
           <input type="text" name="group" aria-label="New group id" placeholder="new group id" autocomplete="off">
           <button type="submit" class="secondary">Create group</button></form>
@@ -220,10 +282,10 @@ export function usersPage(users: UserManager, tokens: TokenHandler, bruteForce: 
     render(context, query) {
       const { done, subject } = query;
       const message = done && subject && Object.hasOwn(DONE, done) && ID_PATTERN.test(subject) ? DONE[done]!(subject) : null;
-      return renderPage(context, deps, { ok: message }, 200, query.sessions ?? null);
+      return renderPage(context, deps, { ok: message }, 200, query.sessions ?? null, searchOf(query));
     },
     async submit(context, form) {
-      if (form.action === 'remove' && !isConfirmed(form)) {
+      if (form.action === 'remove' && !isConfirmed(form) && form.user !== context.session.userId) {
         const userId = form.user ?? '';
         return confirmationPage(context, {
           title: TITLE,
