@@ -66,7 +66,7 @@ describe('the console Users page: a page at a time, searched by id prefix, group
     assert.ok(!escaped.includes('<script>x'), 'the search is shown escaped');
     const manyPages = (await get('/system/console/users?provider=corp')).page;
     assert.equal(hrefOf(manyPages, 'Next'), '/system/console/users?provider=corp&after=u49');
-    assert.match(page, /aria-label="Members of staff">20</, 'a group shows its member count, linked to its members');
+    assert.match(page, /<tr data-group="staff"><td><code>staff<\/code><\/td><td><a href="\/system\/console\/users\?group=staff">20 members<\/a>/, 'a group shows its member count, linked to its members');
   });
 
   it('offers no Delete on your own row, and refuses deleting yourself before asking, changing nothing', async () => {

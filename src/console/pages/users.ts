@@ -202,7 +202,7 @@ async function renderPage(
       </section>
       <section class="card"><h2>Groups</h2>
         <table><thead><tr><th>Group</th><th>Members</th></tr></thead><tbody>
-        ${groups.map((group) => html`<tr data-group="${group.id}"><td><code>${group.id}</code></td><td><a href="${listLink({}, { group: group.id })}" aria-label="Members of ${group.id}">${String(group.memberCount)}</a></td></tr>`)}
+        ${groups.map((group) => html`<tr data-group="${group.id}"><td><code>${group.id}</code></td><td><a href="${listLink({}, { group: group.id })}">${String(group.memberCount)} ${group.memberCount === 1 ? 'member' : 'members'}</a></td></tr>`)}
         </tbody></table>
         <p class="actions">${search.groupsAfter !== undefined && html`<a href="${listLink(search, { groupsAfter: undefined })}">First groups</a> `}${groupPage.next !== null && html`<a href="${listLink(search, { groupsAfter: groupPage.next })}">Next groups</a>`}</p>
         <form method="post" action="${PATH}" class="actions" novalidate>${hiddenFields(context, 'create-group')}
