@@ -42,8 +42,8 @@ export function parseLimit(value: string | undefined): number | undefined {
  * One page (a line at the end names the command for the next), or with `--all` every page, each
  * printed as it is read and then dropped: the memory is a page's, whatever the number of items.
  */
-export async function printPages<T>(io: CliIO, options: PageOptions, list: PagedList<T>): Promise<void> {
-  const limit = parseLimit(options.limit);
+export async function printPages<T>(io: CliIO, options: Omit<PageOptions, 'limit'> & { readonly limit: number | undefined }, list: PagedList<T>): Promise<void> {
+  const { limit } = options;
   let page = await list.page(options.after, limit);
   if (!options.all) {
     if (options.json) {

@@ -80,6 +80,12 @@ describe('capsule users list and groups list, a page at a time', () => {
     }
   });
 
+  it('checks --limit before it opens the home', async () => {
+    const result = await runCli(['users', 'list', '--limit', '5000', '--home', join(tempDir(), 'nowhere')]);
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, 'capsule: --limit 5000: a whole number from 1 to 1000\n');
+  });
+
   it('says how to page in --help', async () => {
     const help = await runCli(['users', 'list', '--help']);
     for (const option of ['--prefix', '--group', '--provider', '--after', '--limit', '--all', '--json']) assert.ok(help.stdout.includes(option), option);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Group, GroupSummary } from '../../users/index.js';
 import { printJson, type CliIO } from '../io.js';
-import { pageOptions, printPages, shellWord, type PageOptions } from '../paged-list.js';
+import { pageOptions, parseLimit, printPages, shellWord, type PageOptions } from '../paged-list.js';
 import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
 
 type Options = HomeOptions & JsonOption;
@@ -23,8 +23,9 @@ export async function groupsAdd(id: string, options: Options, io: CliIO) {
 export async function groupsList(options: Options & PageOptions & { readonly prefix?: string }, io: CliIO) {
   const { prefix } = options;
   const filters = [...(prefix !== undefined ? ['--prefix', prefix] : []), ...(options.limit !== undefined ? ['--limit', options.limit] : [])];
+  const limit = parseLimit(options.limit); // before the home is opened: a typo costs nothing
   await withHome(options, io, (s) =>
-    printPages<GroupSummary>(io, options, {
+    printPages<GroupSummary>(io, { ...options, limit }, {
       key: 'groups',
       header: ['GROUP', 'MEMBERS'],
       row: (group) => [group.id, String(group.memberCount)],

@@ -4,7 +4,7 @@ import { openPrimaryFarmStore } from '../../farm-store/index.js';
 import type { User } from '../../users/index.js';
 import { readPassword } from '../passphrase.js';
 import { printJson, type CliIO } from '../io.js';
-import { pageOptions, printPages, shellWord, type PageOptions } from '../paged-list.js';
+import { pageOptions, parseLimit, printPages, shellWord, type PageOptions } from '../paged-list.js';
 import { homeOption, jsonOption, withHome, type HomeOptions, type JsonOption } from '../with-home.js';
 
 type Options = HomeOptions & JsonOption;
@@ -33,8 +33,9 @@ export interface UsersListOptions extends Options, PageOptions {
 export async function usersList(options: UsersListOptions, io: CliIO) {
   const { prefix, group, provider } = options;
   const filters = [...(prefix !== undefined ? ['--prefix', prefix] : []), ...(group !== undefined ? ['--group', group] : []), ...(provider !== undefined ? ['--provider', provider] : []), ...(options.limit !== undefined ? ['--limit', options.limit] : [])];
+  const limit = parseLimit(options.limit); // before the home is opened: a typo costs nothing
   await withHome(options, io, (s) =>
-    printPages<User>(io, options, {
+    printPages<User>(io, { ...options, limit }, {
       key: 'users',
       header: ['ID', 'GROUPS', 'STATE'],
       row: (user) => [user.id, user.groups.join(',') || '-', user.disabled ? 'disabled' : 'enabled'],
