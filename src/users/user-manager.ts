@@ -3,6 +3,7 @@ import type { Repository, RepositoryNode, RepositoryWriter } from '../repository
 import { findGroupNode, findUserNode, toGroup } from './authorizable-nodes.js';
 import { addMembership, groupIdsOf, MEMBERSHIP_TYPE, membersByGroup, removeMembership, removeMembershipsOf } from './memberships.js';
 import { PROVIDER_USER, providerUserKey } from './provider-users.js';
+import { createCountCache } from './counts.js';
 import { authorizablePath, checkId } from './ids.js';
 import { firstGeneration, userDeletedAt, writeUserTombstone } from './tombstones.js';
 import type { PasswordHasher } from './passwords.js';
@@ -107,6 +108,7 @@ type ChangeSubject = { readonly user: string } | { readonly group: string };
  */
 export function createUserManager({ repo, hasher, outbox, passwordPolicy = () => DEFAULT_PASSWORD_POLICY }: UserManagerDeps): UserManager {
   const listeners = new Set<UserChangeListener>();
+  const counted = createCountCache(repo);
   let dummyHash: Promise<string> | undefined;
 
   /**
@@ -247,8 +249,8 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
       return { users, next: found.length > limit ? users[users.length - 1]!.id : null };
     },
 
-    countUsers: () => repo.countByType(USER_TYPE),
-    countGroups: () => repo.countByType(GROUP_TYPE),
+    countUsers: () => counted(USER_TYPE, () => repo.countByType(USER_TYPE)),
+    countGroups: () => counted(GROUP_TYPE, () => repo.countByType(GROUP_TYPE)),
 
     async findGroups(query = {}) {
       const limit = pageLimit(query.limit);
@@ -257,7 +259,7 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
         nodes.slice(0, limit).map(async (node) => ({
           id: node.properties.groupId as string,
           path: node.path,
-          memberCount: await repo.countChildren(node.path, MEMBERSHIP_TYPE),
+          memberCount: await counted(node.path, () => repo.countChildren(node.path, MEMBERSHIP_TYPE)),
         })),
       );
       return { groups, next: nodes.length > limit ? groups[groups.length - 1]!.id : null };

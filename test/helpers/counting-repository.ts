@@ -8,11 +8,14 @@ export interface CountingRepository {
   readonly repo: Repository;
   /** Nodes returned by reads since the last `reset`. */
   nodesRead(): number;
+  /** Calls of the method `name` since the last `reset`. */
+  calls(name: string): number;
   reset(): void;
 }
 
 export function countingRepository(real: Repository): CountingRepository {
   let count = 0;
+  const calls = new Map<string, number>();
   const counted = <T>(value: T): T => {
     if (Array.isArray(value)) count += value.filter(isNode).length;
     else if (isNode(value)) count += 1;
@@ -28,12 +31,21 @@ export function countingRepository(real: Repository): CountingRepository {
             (member as Repository['transaction']).call(object, (tx) => work(wrap(tx)), options as undefined);
         }
         return (...args: unknown[]) => {
+          calls.set(String(name), (calls.get(String(name)) ?? 0) + 1);
           const result = (member as (...a: unknown[]) => unknown).apply(object, args);
           return result instanceof Promise ? result.then(counted) : result;
         };
       },
     });
-  return { repo: wrap(real), nodesRead: () => count, reset: () => void (count = 0) };
+  return {
+    repo: wrap(real),
+    nodesRead: () => count,
+    calls: (name) => calls.get(name) ?? 0,
+    reset: () => {
+      count = 0;
+      calls.clear();
+    },
+  };
 }
 
 function isNode(value: unknown): value is RepositoryNode {

@@ -5,6 +5,7 @@ import { createUserManager, type UserManager } from '../../src/users/index.js';
 import { applyReplicatedUser } from '../../src/users/replicated-state.js';
 import { membershipPath, MEMBERSHIP_TYPE } from '../../src/users/memberships.js';
 import type { Repository } from '../../src/repository/index.js';
+import { countingRepository } from '../helpers/counting-repository.js';
 import { fastHasher, tempRepository } from '../helpers/services.js';
 
 const PASSWORD = 'pages-correct-horse-1';
@@ -89,6 +90,27 @@ describe('pages of users', () => {
     assert.deepEqual((await users.findUsers({ provider: 'corp' })).users.map((user) => user.id), ['eve']);
     await repo.transaction((tx) => applyReplicatedUser(tx, 'eve', { disabled: false, generation: 2, groups: [] }, { localGroups: [] }));
     assert.deepEqual((await users.findUsers({ provider: 'corp' })).users, []);
+  });
+});
+
+describe('counts of users, groups and members', () => {
+  it('counts once while nothing changes, and again after any change, made here or by another process', async () => {
+    const counting = countingRepository(tempRepository());
+    const users = createUserManager({ repo: counting.repo, hasher: fastHasher });
+    // Another process on the same repository: its own manager, not told of this one's changes.
+    const other = createUserManager({ repo: counting.repo, hasher: fastHasher });
+    await users.createUser('ann', { password: PASSWORD, groups: ['staff'], createGroups: true });
+    const counts = async () => [await users.countUsers(), await users.countGroups(), (await users.findGroups()).groups.map((group) => group.memberCount)];
+    assert.deepEqual(await counts(), [1, 1, [1]]);
+    counting.reset();
+    assert.deepEqual(await counts(), [1, 1, [1]]);
+    assert.equal(counting.calls('countByType') + counting.calls('countChildren'), 0, 'kept while the users counter stays');
+    await other.createUser('ben', { password: PASSWORD, groups: ['staff'] });
+    assert.deepEqual(await counts(), [2, 1, [2]]);
+    await other.createGroup('ops');
+    assert.deepEqual(await counts(), [2, 2, [0, 2]]);
+    await other.removeUser('ann');
+    assert.deepEqual(await counts(), [1, 2, [0, 1]]);
   });
 });
 
