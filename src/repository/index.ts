@@ -18,6 +18,7 @@ export type {
   Properties,
   PropertyType,
   PropertyValue,
+  RangeQuery,
   Repository,
   RepositoryInfo,
   RepositoryNode,
