@@ -51,6 +51,11 @@ describe('the console Users page: a page at a time, searched by id prefix, group
     assert.equal(hrefOf(second, 'First'), '/system/console/users');
   });
 
+  it('the Components page shows the counts of users and groups', async () => {
+    const { page } = await get('/system/console/components');
+    assert.match(page, /<dt>Users<\/dt><dd>62<\/dd><dt>Groups<\/dt><dd>3<\/dd>/);
+  });
+
   it('searches by id prefix, group and provider, and keeps the search in the Next link', async () => {
     assert.deepEqual(rowsOf((await get('/system/console/users?prefix=u1')).page), CORP.filter((id) => id.startsWith('u1')));
     assert.deepEqual(rowsOf((await get('/system/console/users?provider=corp&prefix=u5&after=u55')).page), ['u56', 'u57', 'u58', 'u59']);
