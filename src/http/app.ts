@@ -6,6 +6,7 @@ import type { KeyIds } from '../crypto/index.js';
 import type { HealthRegistry } from '../health/index.js';
 import { consoleRoutes, isValidCsrfToken, type ConsoleServices } from '../console/index.js';
 import { registerAdminApi } from './admin-api.js';
+import { installAccessLog } from './access-log.js';
 import { installErrorHandling } from './errors.js';
 import { tokenAuthPlugin } from './token-auth-plugin.js';
 import { installOriginCheck } from './origin-check.js';
@@ -65,6 +66,8 @@ export interface AppDeps {
   readonly metrics: Metrics;
   /** Serve HTTPS with this certificate and key (PEM); plain HTTP without. */
   readonly tls?: TlsFiles;
+  /** One log line per request (`--access-log`); off, no hook is registered for it. */
+  readonly accessLog: boolean;
 }
 
 /** A certificate (chain) and its private key, PEM, as read from `--tls-cert` and `--tls-key`. */
@@ -105,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installRequestContext(app);
   deps.metrics.instrument(app);
+  if (deps.accessLog) installAccessLog(app, deps.logger);
   // Callback style, not async: every request runs this, and an async hook costs a promise.
   app.addHook('onRequest', (_request, reply, done) => {
     reply.header('x-capsule-instance', deps.instanceName());

@@ -53,6 +53,8 @@ export interface InstanceOptions {
   readonly maintenanceIntervalMs?: number;
   /** Serve HTTPS with this certificate and key (`--tls-cert`, `--tls-key`; see `readTlsFiles`). */
   readonly tls?: TlsFiles;
+  /** One log line per request, message "request" (`--access-log`; default off). */
+  readonly accessLog?: boolean;
   /** Tests' session registry (its owner closes it); default the instance's own. */
   readonly sessions?: SessionRegistry;
 }
@@ -319,6 +321,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       metrics,
       tls: options.tls,
       sessions: openedSessions,
+      accessLog: options.accessLog === true,
     });
     // Digits and dots (or colons) that are no address are a typo: refused without a name lookup.
     if (isIP(host) === 0 && (/^[0-9.]+$/.test(host) || host.includes(':'))) {
