@@ -20,6 +20,7 @@ import { createFarmMember } from '../member/index.js';
 import { assertHomeReadable, lockHome, type HomeLock } from './home-lock.js';
 import { auditLogger, silentLogger } from './logger.js';
 import { openServices, type Services } from './services.js';
+import { plainHttpWarnings } from './plain-http-warnings.js';
 import { CONFIG_COUNTER } from '../config/index.js';
 import { CapsuleError } from '../errors.js';
 import { watchCounters, type CounterWatch } from '../repository/index.js';
@@ -176,6 +177,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     for (const { pid, values } of services.config.list()) {
       for (const message of literalReferences(pid, services.config.componentOf(pid), values)) logger.warn({ configuration: pid }, message);
     }
+    for (const { pid, message } of plainHttpWarnings(services.config)) logger.warn({ configuration: pid }, message);
 
     // Set once the server listens (the port may be chosen then); read by audit lines later.
     let name = options.name ?? `${host}:${options.port}`;
