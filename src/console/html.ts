@@ -32,3 +32,11 @@ export function html(strings: TemplateStringsArray, ...values: readonly HtmlValu
   });
   return new SafeHtml(text);
 }
+
+/**
+ * An id, path or URL that may wrap after its separators (`/`, `.`, `~`, `_`) where a narrow window
+ * needs it, rather than between two letters: escaped, with a `<wbr>` after each separator.
+ */
+export function breakable(text: string): SafeHtml {
+  return new SafeHtml(escapeHtml(text).replace(/[/.~_]/g, '$&<wbr>'));
+}

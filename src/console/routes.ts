@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isCapsuleError } from '../errors.js';
+import { REPOSITORY_CHECK, REPOSITORY_UNAVAILABLE_MESSAGE } from '../health/index.js';
 import { ADMINISTRATORS } from '../users/index.js';
 import { CSRF_FIELD, csrfTokenFor, effectiveLoginToken, isValidCsrfToken } from './csrf.js';
 import type { SafeHtml } from './html.js';
@@ -89,6 +91,10 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
       const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
       if (status < 500) return sendHtml(reply, status, messagePage('Bad request', 'The request could not be read.', deps.instanceName()));
       request.log.error({ err: error }, 'console request failed');
+      if (isCapsuleError(error, 'REPOSITORY_UNAVAILABLE')) {
+        deps.health.fail(REPOSITORY_CHECK, REPOSITORY_UNAVAILABLE_MESSAGE);
+        return sendHtml(reply, 503, messagePage('Repository unavailable', `${REPOSITORY_UNAVAILABLE_MESSAGE}.`, deps.instanceName()));
+      }
       return sendHtml(reply, 500, messagePage('Something went wrong', 'The console could not do that; the instance log has the details.', deps.instanceName()));
     });
 

@@ -35,6 +35,12 @@ export interface HealthSummary {
 export interface HealthRegistry {
   register(check: HealthCheck): void;
   unregister(name: string): void;
+  /**
+   * Records what a request just met (e.g. the repository refused it) as the check's result now:
+   * critical until a run of the check that starts after this passes. A run already under way
+   * when it is reported cannot undo it.
+   */
+  fail(name: string, message: string): void;
   /** Runs one check (or all) now and keeps the results. */
   run(name?: string): Promise<HealthSummary>;
   /** The latest results, without running anything: what requests read. `readiness` keeps the readiness checks only. */
@@ -56,8 +62,12 @@ export function createHealthRegistry(deps: { clock: Clock }): HealthRegistry {
   const checks = new Map<string, HealthCheck>();
   const results = new Map<string, HealthResult>();
   let timer: NodeJS.Timeout | undefined;
+  // Runs are numbered as they start; a failure reported after a run began outranks what it finds.
+  let runs = 0;
+  const failedAfterRun = new Map<string, number>();
 
   async function runOne(check: HealthCheck): Promise<void> {
+    const run = ++runs;
     const started = clock.now();
     let outcome: { status: HealthStatus; message: string; details?: HealthDetails };
     try {
@@ -71,6 +81,7 @@ export function createHealthRegistry(deps: { clock: Clock }): HealthRegistry {
       outcome = { status: 'critical', message: `the check failed: ${(error as Error).message}` };
     }
     if (!checks.has(check.name)) return; // unregistered while running
+    if ((failedAfterRun.get(check.name) ?? 0) >= run) return;
     results.set(check.name, {
       name: check.name,
       title: check.title,
@@ -89,6 +100,21 @@ export function createHealthRegistry(deps: { clock: Clock }): HealthRegistry {
     unregister(name) {
       checks.delete(name);
       results.delete(name);
+      failedAfterRun.delete(name);
+    },
+    fail(name, message) {
+      const check = checks.get(name);
+      if (!check) return;
+      failedAfterRun.set(name, runs);
+      results.set(name, {
+        name,
+        title: check.title,
+        readiness: check.readiness === true,
+        status: 'critical',
+        message,
+        checkedAt: new Date(clock.now()).toISOString(),
+        durationMs: 0,
+      });
     },
     async run(name) {
       const selected = name === undefined ? [...checks.values()] : [checks.get(name)].filter((c) => c !== undefined);

@@ -3,10 +3,11 @@ import formbody from '@fastify/formbody';
 import type { BruteForceProtector, TokenHandler } from '../auth/index.js';
 import type { ContentService } from '../content/index.js';
 import type { KeyIds } from '../crypto/index.js';
-import type { HealthRegistry } from '../health/index.js';
+import { REPOSITORY_CHECK, REPOSITORY_UNAVAILABLE_MESSAGE, type HealthRegistry } from '../health/index.js';
 import { consoleRoutes, isValidCsrfToken, type ConsoleServices } from '../console/index.js';
 import { registerAdminApi } from './admin-api.js';
-import { installErrorHandling } from './errors.js';
+import { installAccessLog } from './access-log.js';
+import { installErrorHandling, type RepositoryUnavailableListener } from './errors.js';
 import { tokenAuthPlugin } from './token-auth-plugin.js';
 import { installOriginCheck } from './origin-check.js';
 import { installRequestContext, REQUEST_ID_HEADER, requestIdOptions } from './request-id.js';
@@ -65,6 +66,8 @@ export interface AppDeps {
   readonly metrics: Metrics;
   /** Serve HTTPS with this certificate and key (PEM); plain HTTP without. */
   readonly tls?: TlsFiles;
+  /** One log line per request (`--access-log`); off, no hook is registered for it. */
+  readonly accessLog: boolean;
 }
 
 /** A certificate (chain) and its private key, PEM, as read from `--tls-cert` and `--tls-key`. */
@@ -75,6 +78,11 @@ export interface TlsFiles {
 
 /** Bodies above this are refused before parsing: no login form or token needs more. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** A request the repository failed takes the instance out of readiness now, not at the next check. */
+function markRepositoryUnavailable(health: HealthRegistry): RepositoryUnavailableListener {
+  return () => health.fail(REPOSITORY_CHECK, REPOSITORY_UNAVAILABLE_MESSAGE);
+}
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // With `https` Fastify types the instance with an https server; every route here works on either.
@@ -105,12 +113,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installRequestContext(app);
   deps.metrics.instrument(app);
+  if (deps.accessLog) installAccessLog(app, deps.logger);
   // Callback style, not async: every request runs this, and an async hook costs a promise.
   app.addHook('onRequest', (_request, reply, done) => {
     reply.header('x-capsule-instance', deps.instanceName());
     done();
   });
-  installErrorHandling(app);
+  installErrorHandling(app, markRepositoryUnavailable(deps.health));
   installOriginCheck(app);
   await app.register(formbody);
   await app.register(tokenAuthPlugin(deps.tokens));

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isCapsuleError, type ErrorCode } from '../errors.js';
+import { REPOSITORY_UNAVAILABLE_MESSAGE } from '../health/index.js';
 import { STATUS_OF } from './error-status.js';
 
 const CODE_OF_CLIENT_STATUS: Readonly<Record<number, ErrorCode>> = {
@@ -13,15 +14,25 @@ const CODE_OF_CLIENT_STATUS: Readonly<Record<number, ErrorCode>> = {
 const MESSAGE_FOR_CLIENTS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['SIGN_IN_UNAVAILABLE']);
 
 /**
+ * What a client reads for a 5xx whose own message names internals (a PostgreSQL host and
+ * database): the cause, without them. Any other 5xx says "internal error".
+ */
+const CLIENT_MESSAGE_OF: Readonly<Partial<Record<ErrorCode, string>>> = { REPOSITORY_UNAVAILABLE: REPOSITORY_UNAVAILABLE_MESSAGE };
+
+/** Told when a request fails because the repository cannot serve it (readiness follows at once). */
+export type RepositoryUnavailableListener = (error: Error) => void;
+
+/**
  * Client errors get 4xx with `{ error: { code, message } }`; anything unexpected is logged
  * and answered with a bare 500, so no internal detail (or secret) reaches a client.
  */
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(app: FastifyInstance, onRepositoryUnavailable: RepositoryUnavailableListener): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isCapsuleError(error)) {
       const status = STATUS_OF[error.code];
       if (status >= 500) request.log.error({ err: error }, 'request failed');
-      return reply.code(status).send({ error: { code: error.code, message: status >= 500 && !MESSAGE_FOR_CLIENTS.has(error.code) ? 'internal error' : error.message } });
+      if (error.code === 'REPOSITORY_UNAVAILABLE') onRepositoryUnavailable(error);
+      return reply.code(status).send({ error: { code: error.code, message: status < 500 || MESSAGE_FOR_CLIENTS.has(error.code) ? error.message : (CLIENT_MESSAGE_OF[error.code] ?? 'internal error') } });
     }
     const status = error.statusCode ?? 500;
     if (status < 500) {

@@ -20,6 +20,7 @@ import { createFarmMember } from '../member/index.js';
 import { assertHomeReadable, lockHome, type HomeLock } from './home-lock.js';
 import { auditLogger, silentLogger } from './logger.js';
 import { openServices, type Services } from './services.js';
+import { plainHttpWarnings } from './plain-http-warnings.js';
 import { CONFIG_COUNTER } from '../config/index.js';
 import { CapsuleError } from '../errors.js';
 import { watchCounters, type CounterWatch } from '../repository/index.js';
@@ -53,6 +54,8 @@ export interface InstanceOptions {
   readonly maintenanceIntervalMs?: number;
   /** Serve HTTPS with this certificate and key (`--tls-cert`, `--tls-key`; see `readTlsFiles`). */
   readonly tls?: TlsFiles;
+  /** One log line per request, message "request" (`--access-log`; default off). */
+  readonly accessLog?: boolean;
   /** Tests' session registry (its owner closes it); default the instance's own. */
   readonly sessions?: SessionRegistry;
 }
@@ -174,6 +177,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     for (const { pid, values } of services.config.list()) {
       for (const message of literalReferences(pid, services.config.componentOf(pid), values)) logger.warn({ configuration: pid }, message);
     }
+    for (const { pid, message } of plainHttpWarnings(services.config)) logger.warn({ configuration: pid }, message);
 
     // Set once the server listens (the port may be chosen then); read by audit lines later.
     let name = options.name ?? `${host}:${options.port}`;
@@ -319,6 +323,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       metrics,
       tls: options.tls,
       sessions: openedSessions,
+      accessLog: options.accessLog === true,
     });
     // Digits and dots (or colons) that are no address are a typo: refused without a name lookup.
     if (isIP(host) === 0 && (/^[0-9.]+$/.test(host) || host.includes(':'))) {

@@ -18,6 +18,7 @@ export interface StartOptions {
   readonly repository?: string;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  readonly accessLog?: boolean;
 }
 
 export const DEFAULT_PORT = 4502;
@@ -68,6 +69,7 @@ export async function start(options: StartOptions, io: CliIO): Promise<void> {
     env: io.env,
     keyStorage,
     repositoryUrl: options.repository ?? io.env.CAPSULE_REPOSITORY_URL,
+    accessLog: options.accessLog === true,
   });
   const reload = () => void instance.reloadKeys().catch(() => undefined); // logged by the instance
   process.on('SIGHUP', reload);
@@ -92,6 +94,7 @@ export function registerStartCommand(program: Command, io: CliIO): void {
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain) (default: $CAPSULE_TLS_CERT); needs --tls-key')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert (default: $CAPSULE_TLS_KEY)')
     .option('--name <name>', 'instance name in X-Capsule-Instance (default: host:port)')
+    .option('--access-log', 'log one line per request (message "request": method, path without the query, status, ms, request id, client address)')
     .option('--key-storage <where>', "where a new home keeps its keys: 'file' (default) or 'repository' (legacy, or shared by an author cluster)")
     .option(
       '--repository <url>',

@@ -1,6 +1,7 @@
 import type { ComponentDefinition, ConfigAdmin } from '../../config/index.js';
 import { worstOf, type HealthResult, type HealthSummary } from '../../health/index.js';
-import { html, type SafeHtml } from '../html.js';
+import { AGENT_PID, agentCheckName } from '../../replication/index.js';
+import { breakable, html, type SafeHtml } from '../html.js';
 import { consolePage, CONSOLE_ROOT } from '../layout.js';
 import { actionableMessage, show, type ConsolePage } from '../page.js';
 import type { ConsoleDeps, ConsoleServices } from '../types.js';
@@ -27,7 +28,7 @@ async function repositoryCard(services: ConsoleServices): Promise<SafeHtml> {
     const info = await services.repo.info();
     return card('Repository', 'active', [
       ['Backend', info.backend],
-      ['Location', html`<code>${info.location}</code>`],
+      ['Location', html`<code>${breakable(info.location)}</code>`],
       ['Size', kib(info.sizeBytes)],
       ['Nodes', info.nodeCount],
       ['Schema version', info.schemaVersion],
@@ -70,25 +71,31 @@ function healthCard(summary: HealthSummary): SafeHtml {
   ], html`<p><a href="${CONSOLE_ROOT}/healthcheck">Every check</a></p>`);
 }
 
-/** Factory configurations (OAuth clients and the like), each with the health check of the same name. */
+/** The health check of a factory configuration: named by its PID, but a replication agent's by the agent. */
+function checkNameOf(pid: string): string {
+  return pid.startsWith(`${AGENT_PID}~`) ? agentCheckName(pid.slice(AGENT_PID.length + 1)) : pid;
+}
+
+/** Factory configurations (OAuth clients, agents and the like), each with its health check. */
 function factoryCard(config: ConfigAdmin, component: ComponentDefinition, summary: HealthSummary): SafeHtml | null {
   const pids = config.list().map(({ pid }) => pid).filter((pid) => pid.startsWith(`${component.pid}~`));
   if (pids.length === 0) return null;
   const rows = pids.map((pid) => {
     const values = config.current(pid);
-    const check = summary.checks.find((result) => result.name === pid);
+    const check = summary.checks.find((result) => result.name === checkNameOf(pid));
     const shown = Object.entries(component.properties)
       .filter(([key, definition]) => values[key] !== undefined && definition.kind !== 'secret')
-      .map(([key]) => html`${key} = ${textOf(values[key])}<br>`);
+      .map(([key]) => html`${breakable(key)} = ${breakable(textOf(values[key]))}<br>`);
     const secrets = Object.entries(component.properties)
       .filter(([, definition]) => definition.kind === 'secret')
-      .map(([key]) => html`${key}: ${values[key] === undefined ? 'not set' : 'set'}<br>`);
-    return html`<tr><td class="mono">${pid.slice(component.pid.length + 1)}</td><td class="mono">${shown}${secrets}</td>
+      .map(([key]) => html`${breakable(key)}: ${values[key] === undefined ? 'not set' : 'set'}<br>`);
+    return html`<tr><td class="mono">${breakable(pid.slice(component.pid.length + 1))}</td><td class="mono">${shown}${secrets}</td>
       <td>${check ? html`${statusBadge(check.status)} ${check.message}` : html`<span class="badge muted">no check</span>`}</td></tr>`;
   });
-  const status = worstOf(summary.checks.filter((check) => pids.includes(check.name)).map((check) => check.status));
+  const names = new Set(pids.map(checkNameOf));
+  const status = worstOf(summary.checks.filter((check) => names.has(check.name)).map((check) => check.status));
   return html`<section class="card"><h2>${component.title} ${statusBadge(status)}</h2>
-    <div class="pid">${component.pid}</div>
+    <div class="pid">${breakable(component.pid)}</div>
     <table><thead><tr><th>Name</th><th>Settings</th><th>Health</th></tr></thead><tbody>${rows}</tbody></table>
     <p><a href="${CONSOLE_ROOT}/configMgr?pid=${encodeURIComponent(component.pid)}">Configure</a></p></section>`;
 }

@@ -1,6 +1,6 @@
 import { checkPid, type ComponentDefinition, type ConfigAdmin, type ConfigValue } from '../../config/index.js';
 import { isCapsuleError } from '../../errors.js';
-import { html, type SafeHtml } from '../html.js';
+import { breakable, html, type SafeHtml } from '../html.js';
 import { consolePage, CONSOLE_ROOT, csrfField, notice } from '../layout.js';
 import { actionableMessage, redirectTo, show, type ConsolePage, type PageResult } from '../page.js';
 import { confirmationPage, isConfirmed } from '../confirm.js';
@@ -77,7 +77,7 @@ function newFactoryForm(context: PageContext, component: ComponentDefinition, dr
 }
 
 function componentCard(context: PageContext, config: ConfigAdmin, component: ComponentDefinition, draft: Draft | undefined): SafeHtml {
-  const heading = html`<h2>${component.title}</h2><div class="pid">${component.pid}${component.factory ? ' (factory: one configuration per name)' : ''}</div>
+  const heading = html`<h2>${component.title}</h2><div class="pid">${breakable(component.pid)}${component.factory ? ' (factory: one configuration per name)' : ''}</div>
     <p class="description">${component.description}</p>`;
   if (!component.factory) {
     return html`<section class="card" id="${elementId('component', component.pid)}">${heading}${configurationForm(context, config, component, component.pid, draft)}</section>`;
@@ -85,7 +85,7 @@ function componentCard(context: PageContext, config: ConfigAdmin, component: Com
   const pids = factoryConfigurations(config, component);
   return html`<section class="card" id="${elementId('component', component.pid)}">${heading}
     ${pids.length === 0 && html`<p class="description">No configurations yet.</p>`}
-    ${pids.map((pid) => html`<h3 class="mono">${pid}</h3>${configurationForm(context, config, component, pid, draft)}`)}
+    ${pids.map((pid) => html`<h3 class="mono">${breakable(pid)}</h3>${configurationForm(context, config, component, pid, draft)}`)}
     ${newFactoryForm(context, component, draft)}
   </section>`;
 }
@@ -98,8 +98,8 @@ function unregisteredCard(context: PageContext, config: ConfigAdmin): SafeHtml {
     <p class="description">Stored under PIDs that no component of this instance registers.</p>
     <table><thead><tr><th>PID</th><th>Values</th><th></th></tr></thead><tbody>
     ${others.map(
-      ({ pid, values }) => html`<tr><td class="mono">${pid}</td>
-        <td class="mono">${Object.entries(values).map(([key, value]) => html`${key} = ${textOf(value as ConfigValue)}<br>`)}</td>
+      ({ pid, values }) => html`<tr><td class="mono">${breakable(pid)}</td>
+        <td class="mono">${Object.entries(values).map(([key, value]) => html`${breakable(key)} = ${breakable(textOf(value as ConfigValue))}<br>`)}</td>
         <td><form method="post" action="${PATH}" class="inline">${csrfField(context)}<input type="hidden" name="pid" value="${pid}">
           <button type="submit" name="action" value="delete" class="danger">Delete</button></form></td></tr>`,
     )}

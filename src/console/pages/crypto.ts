@@ -1,5 +1,5 @@
 import { describeKey, diagnoseKeys, loadKeySet, type DoctorReport, type KeyDescription } from '../../crypto/index.js';
-import { html, type SafeHtml } from '../html.js';
+import { breakable, html, type SafeHtml } from '../html.js';
 import { consolePage, CONSOLE_ROOT, csrfField, notice } from '../layout.js';
 import { actionableMessage, redirectTo, show, type ConsolePage, type PageResult } from '../page.js';
 import type { ConsoleDeps, ConsoleServices, PageContext } from '../types.js';
@@ -40,11 +40,16 @@ async function keyTable(services: ConsoleServices, refreshForm: SafeHtml): Promi
   return html`<section class="card"><h2>Keys</h2>
     <dl class="facts"><dt>Storage</dt><dd>${storage}</dd><dt>Retired HMAC keys</dt><dd>${retired === 0 ? 'none' : retired}</dd></dl>
     <table><thead><tr><th>Key</th><th>Id</th><th>SHA-256 fingerprint</th><th></th></tr></thead><tbody>
-    ${rows.map((row) => html`<tr><td>${row.role}</td><td><code>${row.key.id}</code></td><td><code>${row.key.sha256}</code></td><td class="pid">${row.note}</td></tr>`)}
+    ${rows.map((row) => html`<tr><td>${row.role}</td><td data-label="Id"><code>${row.key.id}</code></td><td data-label="SHA-256"><code>${fingerprint(row.key.sha256)}</code></td><td class="pid">${row.note}</td></tr>`)}
     </tbody></table>
     <p class="description">Compare fingerprints across the farm (<code>capsule keys fingerprint</code> on each instance): every instance needs the same keys.</p>
     ${refreshForm}
   </section>`;
+}
+
+/** A SHA-256 fingerprint in four groups of 16 hex digits, which may wrap between groups (the first is the key id). */
+function fingerprint(hex: string): SafeHtml {
+  return html`${(hex.match(/.{1,16}/g) ?? []).map((group, index) => html`${index > 0 ? html`<wbr>` : ''}${group}`)}`;
 }
 
 function doctorTable(report: DoctorReport): SafeHtml {
@@ -52,13 +57,13 @@ function doctorTable(report: DoctorReport): SafeHtml {
   return html`<section class="card"><h2>Doctor ${report.ok ? html`<span class="badge ok">ok</span>` : html`<span class="badge error">problems</span>`}</h2>
     <p class="description">What <code>capsule keys doctor</code> finds: key files, their modes, the storage marker, and whether every protected value decrypts.</p>
     <table><thead><tr><th>Level</th><th>Subject</th><th>Finding</th></tr></thead><tbody>
-    ${report.findings.map((finding) => html`<tr><td>${levelBadge(finding.level)}</td><td><code>${finding.subject}</code></td><td>${finding.message}</td></tr>`)}
+    ${report.findings.map((finding) => html`<tr><td>${levelBadge(finding.level)}</td><td><code>${breakable(finding.subject)}</code></td><td>${finding.message}</td></tr>`)}
     </tbody></table>
     ${report.values.length > 0 &&
     html`<h3>Protected values</h3><table><thead><tr><th>Where</th><th>Property</th><th>Key id</th><th>Decrypts</th></tr></thead><tbody>
       ${report.values.map(
-        (value) => html`<tr><td><code>${value.path}</code></td><td><code>${value.property}</code></td><td><code>${value.kid}</code></td>
-          <td>${value.decrypts ? html`<span class="badge ok">yes</span>` : html`<span class="badge error">no</span> ${value.error}`}</td></tr>`,
+        (value) => html`<tr><td><code>${breakable(value.path)}</code></td><td data-label="Property"><code>${breakable(value.property)}</code></td><td data-label="Key id"><code>${value.kid}</code></td>
+          <td data-label="Decrypts">${value.decrypts ? html`<span class="badge ok">yes</span>` : html`<span class="badge error">no</span> ${value.error}`}</td></tr>`,
       )}</tbody></table>`}
   </section>`;
 }

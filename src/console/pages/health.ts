@@ -1,5 +1,5 @@
 import type { HealthRegistry, HealthStatus } from '../../health/index.js';
-import { html, type SafeHtml } from '../html.js';
+import { breakable, html, type SafeHtml } from '../html.js';
 import { consolePage, CONSOLE_ROOT, csrfField, notice } from '../layout.js';
 import { redirectTo, show, type ConsolePage } from '../page.js';
 
@@ -19,9 +19,9 @@ export function healthPage(health: HealthRegistry, instanceName: () => string): 
       const summary = health.summary();
       const rows = summary.checks.map(
         (check) => html`<tr data-check="${check.name}"><td>${statusBadge(check.status)}</td>
-          <td><strong>${check.title}</strong><div class="pid">${check.name}</div></td>
+          <td><strong>${check.title}</strong><div class="pid">${breakable(check.name)}</div></td>
           <td>${check.message}</td>
-          <td>${check.checkedAt ? html`<time datetime="${check.checkedAt}">${check.checkedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</time><div class="pid">${check.durationMs} ms</div>` : 'never'}</td></tr>`,
+          <td data-label="Checked">${check.checkedAt ? html`<time datetime="${check.checkedAt}">${check.checkedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</time><div class="pid">${check.durationMs} ms</div>` : 'never'}</td></tr>`,
       );
       return show(
         consolePage(

@@ -3,7 +3,7 @@ import type { ConfigAdmin } from '../../config/index.js';
 import { CapsuleError } from '../../errors.js';
 import { replicationStatus, requestResync, requestRetry, type AgentStatus } from '../../replication/index.js';
 import type { Repository } from '../../repository/index.js';
-import { html, type SafeHtml } from '../html.js';
+import { breakable, html, type SafeHtml } from '../html.js';
 import { consolePage, CONSOLE_ROOT, csrfField, notice } from '../layout.js';
 import { actionableMessage, redirectTo, show, type ConsolePage, type PageResult } from '../page.js';
 import type { PageContext } from '../types.js';
@@ -29,12 +29,12 @@ function agentRow(context: PageContext, status: AgentStatus): SafeHtml {
   const button = (action: 'retry' | 'resync', label: string, kind: string) =>
     html`<form method="post" action="${PATH}" class="inline">${csrfField(context)}<input type="hidden" name="action" value="${action}"><input type="hidden" name="name" value="${status.name}"><button type="submit" class="${kind}">${label}</button></form>`;
   return html`<tr data-agent="${status.name}">
-    <td><strong>${status.name}</strong><div class="pid">${status.url}</div></td>
-    <td>${state(status)}</td>
-    <td>${status.queued}<div class="pid">lag ${status.lagSeconds} s</div></td>
-    <td>${status.head ?? html`<span class="pid">nothing waits</span>`}</td>
-    <td>${status.lastError ?? html`<span class="pid">none</span>`}</td>
-    <td>${status.lastDeliveredAt ? status.lastDeliveredAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : 'never'}<div class="pid">package ${status.lastDeliveredSequence}</div></td>
+    <td><strong>${status.name}</strong><div class="pid">${breakable(status.url)}</div></td>
+    <td data-label="State">${state(status)}</td>
+    <td data-label="Queued">${status.queued}<div class="pid">lag ${status.lagSeconds} s</div></td>
+    <td data-label="Head item">${status.head ?? html`<span class="pid">nothing waits</span>`}</td>
+    <td data-label="Last error">${status.lastError ?? html`<span class="pid">none</span>`}</td>
+    <td data-label="Last delivered">${status.lastDeliveredAt ? status.lastDeliveredAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : 'never'}<div class="pid">package ${status.lastDeliveredSequence}</div></td>
     <td>${button('retry', 'Retry', 'secondary')} ${button('resync', 'Resync', 'secondary')}</td></tr>`;
 }
 

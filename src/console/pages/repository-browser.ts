@@ -1,5 +1,5 @@
 import { checkPath, nameOf, parentOf, type Repository, type RepositoryNode } from '../../repository/index.js';
-import { html, type SafeHtml } from '../html.js';
+import { breakable, html, type SafeHtml } from '../html.js';
 import { consolePage, notice, REPOSITORY_BROWSER_PATH } from '../layout.js';
 import { actionableMessage, show, type ConsolePage } from '../page.js';
 import { viewOfProperty } from '../repository-view.js';
@@ -79,7 +79,7 @@ export function repositoryBrowserPage(repo: Repository): ConsolePage {
             ${await tree(repo, path)}
             <section class="card">
               <h2 class="mono">${breadcrumbs(path)}</h2>
-              <dl class="facts"><dt>Type</dt><dd><code>${node.type}</code></dd><dt>Id</dt><dd><code>${node.id}</code></dd>
+              <dl class="facts"><dt>Type</dt><dd><code>${breakable(node.type)}</code></dd><dt>Id</dt><dd><code>${node.id}</code></dd>
                 <dt>Modified</dt><dd>${node.modified.toISOString()}</dd></dl>
               <h3>Properties</h3>
               ${propertiesTable(node)}

@@ -32,12 +32,17 @@ export function healthRoutes(app: FastifyInstance, deps: HealthRouteDeps): void 
     return { instance: deps.instanceName(), status: 'ok' };
   });
 
+  // Probes that arrive together share one run of the checks they need.
+  let rechecking: Promise<unknown> | null = null;
   app.get('/system/health/ready', async (request, reply) => {
     let summary = deps.health.summary({ readiness: true });
-    // Right after a start a readiness check may not have run yet: run it rather than guess.
-    const unchecked = summary.checks.filter((check) => check.checkedAt === '');
-    if (unchecked.length > 0) {
-      await Promise.all(unchecked.map((check) => deps.health.run(check.name)));
+    // Right after a start a readiness check may not have run yet: run it rather than guess. A
+    // critical one (a request just found the repository away) is run again too, so the instance is
+    // ready again as soon as it passes, not at the next scheduled run.
+    const stale = summary.checks.filter((check) => check.checkedAt === '' || check.status === 'critical');
+    if (stale.length > 0) {
+      rechecking ??= Promise.all(stale.map((check) => deps.health.run(check.name))).finally(() => (rechecking = null));
+      await rechecking;
       summary = deps.health.summary({ readiness: true });
     }
     if (deps.shuttingDown()) {
