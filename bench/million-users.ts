@@ -27,6 +27,9 @@ export type HttpListFigure =
   | { readonly measured: true; readonly firstMs: number; readonly medianMs: number; readonly found: number; readonly rssBeforeMiB: number; readonly rssAfterMiB: number }
   | { readonly measured: false; readonly reason: string };
 
+/** Resident memory, MiB: all of it, the process's own, mapped files (the repository). */
+export type Memory = { readonly rssMiB: number; readonly anonMiB: number; readonly fileMiB: number };
+
 export interface HomeFigures {
   readonly users: number;
   readonly makeSeconds: number;
@@ -35,9 +38,11 @@ export interface HomeFigures {
   readonly startSeconds: number;
   /** Password logins over HTTP, one at a time, each one's wall time, sorted (ms). */
   readonly loginMs: readonly number[];
-  readonly idleRssMiB: number;
+  /** GET /system/health (every check, the repository's node count among them), median of 10, wall ms on loopback. */
+  readonly healthMs: number;
+  readonly idle: Memory;
   /** After the logins, the seeding and the warm-up runs. */
-  readonly warmRssMiB: number;
+  readonly warm: Memory;
   /** Highest RSS sampled under load, and the process's own high-water mark (VmHWM) at the end. */
   readonly loadRssMiB: number;
   readonly peakMiB: number;
@@ -170,7 +175,15 @@ export async function benchmarkMillionUsers(
     const smallServer = await started(homes.small);
     const largeServer = await started(homes.large);
     log(`servers up: ${smallServer.url} (${SMALL} users, ${smallServer.startSeconds.toFixed(1)} s), ${largeServer.url} (${large.toLocaleString('en')} users, ${largeServer.startSeconds.toFixed(1)} s)`);
-    const idle = { small: rssOf(smallServer.child.pid!).rssMiB, large: rssOf(largeServer.child.pid!).rssMiB };
+    const idle = { small: rssOf(smallServer.child.pid!), large: rssOf(largeServer.child.pid!) };
+
+    const healthMs = async (url: string) => {
+      const times: number[] = [];
+      for (let i = 0; i < 10; i++) times.push((await timedFetch(`${url}/system/health`, '')).ms);
+      return median(times);
+    };
+    const health = { small: await healthMs(smallServer.url), large: await healthMs(largeServer.url) };
+    log(`health check: ${health.small.toFixed(1)} ms and ${health.large.toFixed(1)} ms`);
 
     // One at a time, the two homes in turn (so that a burst of the host's load hits both), each
     // login a different user spread over the whole id range; the default stateful tokens.
@@ -192,7 +205,7 @@ export async function benchmarkMillionUsers(
       await run('warm-up', `${server.url}${MEMBERS_PAGE}.json`, 1, connections, tokens.stateful);
       await run('warm-up', `${server.url}${MEMBERS_PAGE}.json`, 1, connections, tokens.encapsulated);
     }
-    const warm = { small: rssOf(smallServer.child.pid!).rssMiB, large: rssOf(largeServer.child.pid!).rssMiB };
+    const warm = { small: rssOf(smallServer.child.pid!), large: rssOf(largeServer.child.pid!) };
     const load = { small: 0, large: 0 };
     const sample = () => {
       load.small = Math.max(load.small, rssOf(smallServer.child.pid!).rssMiB);
@@ -216,8 +229,9 @@ export async function benchmarkMillionUsers(
       ...made,
       startSeconds: server.startSeconds,
       loginMs: [...loginMs[key]].sort((a, b) => a - b),
-      idleRssMiB: idle[key],
-      warmRssMiB: warm[key],
+      healthMs: health[key],
+      idle: idle[key],
+      warm: warm[key],
       loadRssMiB: load[key],
       peakMiB: rssOf(server.child.pid!).peakMiB,
       find,
