@@ -1,5 +1,6 @@
 // Section 12's printout: every figure of bench/million-users.ts and bench/logins-per-core.ts with its goal.
 import { medianRoundRatio, type HttpRun } from './http.js';
+import { median } from './measure.js';
 import type { LoginsPerCoreResults } from './logins-per-core.js';
 import type { HomeFigures, Memory, MillionUsersResults } from './million-users.js';
 
@@ -46,6 +47,9 @@ export function printMillionUsers(results: MillionUsersResults, logins: LoginsPe
     ['stateful', 2],
   ] as const;
   for (const [kind, index] of kinds) console.log(`    ${kind.padEnd(13)} ${roundRatios(index + 3, index)}`);
+  // Server CPU per request does not depend on whether this busy host's load generator kept the server busy.
+  const cpuRatio = (index: number) => median(rounds.map((round) => round[index]!.serverCpuUsPerRequest / round[index + 3]!.serverCpuUsPerRequest));
+  console.log(`  by server CPU per request (${count(small.users)} users' / ${count(large.users)} users', median of rounds): ${kinds.map(([kind, index]) => `${kind} ${cpuRatio(index).toFixed(2)}`).join(', ')}`);
   const errors = rounds.flat().reduce((sum, run) => sum + run.errors + run.non2xx, 0);
 
   console.log('\n  (c) memory (RSS) of each capsule start (own: RssAnon; file: RssFile, the repository file SQLite maps, pages the kernel may drop):');
