@@ -24,7 +24,7 @@ function findLine(name: string, small: HomeFigures, large: HomeFigures): string 
 
 export function printMillionUsers(results: MillionUsersResults, logins: LoginsPerCoreResults, keycloakUrl: string): void {
   const { small, large, best, rounds } = results;
-  console.log(`  homes made by writing user nodes straight through the repository (SQLite), 100,000 per transaction, one argon2id hash shared by all (hashed once in ${results.hashSeconds.toFixed(2)} s); 1% of users in group bench-editors, 1% provisioned by provider bench-oidc:`);
+  console.log(`  homes made by writing user nodes straight through the repository (${results.backend}), 100,000 per transaction, one argon2id hash shared by all (hashed once in ${results.hashSeconds.toFixed(2)} s); 1% of users in group bench-editors, 1% provisioned by provider bench-oidc:`);
   for (const home of [small, large]) {
     console.log(`    ${count(home.users).padStart(9)} users: made in ${home.makeSeconds.toFixed(1).padStart(6)} s (${count(Math.round(home.users / home.makeSeconds)).padStart(7)} users/s), repository ${home.sizeMiB.toFixed(0).padStart(4)} MiB; capsule start answered its health check ${home.startSeconds.toFixed(1)} s after its spawn; GET /system/health takes ${ms(home.healthMs)} (median of 10)`);
   }

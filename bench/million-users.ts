@@ -58,6 +58,7 @@ export interface MillionUsersResults {
   readonly best: readonly HttpRun[];
   readonly rounds: readonly HttpRun[][];
   readonly hashSeconds: number;
+  readonly backend: 'SQLite' | 'PostgreSQL';
 }
 
 function findUsersInChild(home: string, log: (line: string) => void): Promise<HomeFigures['find']> {
@@ -123,8 +124,8 @@ async function httpFirstPage(url: string, pid: number): Promise<HttpListFigure> 
   return { measured: true, firstMs: first.ms, medianMs: median(repeats), found: Array.isArray(users) ? users.length : -1, rssBeforeMiB, rssAfterMiB: rssOf(pid).rssMiB };
 }
 
-async function makeHome(home: string, users: number, passwordHash: string): Promise<{ makeSeconds: number; sizeMiB: number }> {
-  const services = await openServices({ home, create: true, keys: 'prepare', clock: systemClock, onWarning: () => undefined });
+async function makeHome(home: string, users: number, passwordHash: string, repositoryUrl?: string): Promise<{ makeSeconds: number; sizeMiB: number }> {
+  const services = await openServices({ home, create: true, keys: 'prepare', clock: systemClock, onWarning: () => undefined, ...(repositoryUrl ? { repositoryUrl } : {}) });
   try {
     const started = process.hrtime.bigint();
     await writeBenchUsers(services.repo, users, passwordHash);
@@ -143,10 +144,21 @@ async function passwordLogin(url: string, userId: string): Promise<number> {
   return ms;
 }
 
-/** `logins`: password logins per home, one at a time, spread over the whole id range. */
+/**
+ * `logins`: password logins per home, one at a time, spread over the whole id range.
+ * `repositoryUrl`: each home's repository on PostgreSQL (an empty database's URL; its password in
+ * this process's environment, which the servers, commands and the list's child inherit); default SQLite.
+ */
 export async function benchmarkMillionUsers(
   log: (line: string) => void,
-  { large = 1_000_000, rounds = 6, logins = 300, durationSeconds = 3, connections = 32 } = {},
+  {
+    large = 1_000_000,
+    rounds = 6,
+    logins = 300,
+    durationSeconds = 3,
+    connections = 32,
+    repositoryUrl,
+  }: { large?: number; rounds?: number; logins?: number; durationSeconds?: number; connections?: number; repositoryUrl?: (home: 'small' | 'large') => Promise<string> } = {},
 ): Promise<MillionUsersResults> {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-bench-million-'));
   const homes = { small: join(dir, 'small'), large: join(dir, 'large') };
@@ -156,9 +168,9 @@ export async function benchmarkMillionUsers(
     const passwordHash = await createArgon2Hasher().hash(BENCH_PASSWORD);
     const hashSeconds = Number(process.hrtime.bigint() - hashStarted) / 1e9;
     log(`making a home with ${SMALL.toLocaleString('en')} users`);
-    const smallMade = await makeHome(homes.small, SMALL, passwordHash);
+    const smallMade = await makeHome(homes.small, SMALL, passwordHash, await repositoryUrl?.('small'));
     log(`making a home with ${large.toLocaleString('en')} users (${Math.ceil(large / 100_000)} transactions of up to 100,000)`);
-    const largeMade = await makeHome(homes.large, large, passwordHash);
+    const largeMade = await makeHome(homes.large, large, passwordHash, await repositoryUrl?.('large'));
     log(`  made in ${largeMade.makeSeconds.toFixed(1)} s, repository ${largeMade.sizeMiB.toFixed(0)} MiB`);
 
     log('users list in process (a child on the load generator core), 1,000 users');
@@ -243,6 +255,7 @@ export async function benchmarkMillionUsers(
       best: measured.best,
       rounds: measured.rounds,
       hashSeconds,
+      backend: repositoryUrl ? 'PostgreSQL' : 'SQLite',
     };
   } finally {
     for (const server of servers) await stopChild(server);
