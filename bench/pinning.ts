@@ -31,11 +31,15 @@ export function spawnNodeOn(cpu: number, args: readonly string[], options: Spawn
   return PINNED ? spawn('taskset', ['-c', String(cpu), process.execPath, ...args], options) : spawn(process.execPath, [...args], options);
 }
 
-/** Resident memory of a process in MiB (VmRSS), and its peak so far (VmHWM). */
-export function rssOf(pid: number): { rssMiB: number; peakMiB: number } {
+/**
+ * Resident memory of a process in MiB (VmRSS), and its peak so far (VmHWM); of the resident
+ * memory, how much is the process's own (RssAnon) and how much mapped files (RssFile: SQLite maps
+ * its repository file, so pages it read count here, and the kernel can drop them).
+ */
+export function rssOf(pid: number): { rssMiB: number; peakMiB: number; anonMiB: number; fileMiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-  return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+  return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024, anonMiB: kib('RssAnon') / 1024, fileMiB: kib('RssFile') / 1024 };
 }
 
 /** CPU time a process has used so far (user + system), in seconds. */

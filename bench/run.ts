@@ -16,6 +16,10 @@ import { benchmarkBruteForce, KEYCLOAK_SIZING_URL } from './brute-force.js';
 import { benchmarkPackageApply, type ApplyRun } from './package-apply.js';
 import { benchmarkSessions } from './sessions.js';
 import { ALL_CPUS, LOAD_CPU, pin, PINNED, SERVER_CPU } from './pinning.js';
+import { printMillionUsers } from './million-users-report.js';
+import { benchmarkMillionUsers } from './million-users.js';
+import { benchmarkLoginsPerCore } from './logins-per-core.js';
+import { startPostgres } from '../test/helpers/postgres-cluster.js';
 
 const log = (line: string) => console.error(`  … ${line}`);
 const percent = (value: number) => `${(value * 100).toFixed(0)}%`;
@@ -247,5 +251,32 @@ if (section('sessions')) {
   const createApart = size.large.createMs / size.small.createMs - 1;
   console.log(`\n  goal: within 10% of the 1,000-session figures: listing ${listApart >= 0 ? '+' : ''}${percent(listApart)}, ${met(Math.abs(listApart) <= 0.1)}; create ${createApart >= 0 ? '+' : ''}${percent(createApart)}, ${met(Math.abs(createApart) <= 0.1)}`);
   console.log(`  section took ${wallSeconds.toFixed(0)} s`);
+}
+if (section('million-users')) {
+  // `--users N`: the large home's size (default 1,000,000; 100,000 to try the section out).
+  const usersArgument = process.argv.indexOf('--users');
+  const large = usersArgument > 0 ? Number(process.argv[usersArgument + 1]) : 1_000_000;
+  if (!Number.isSafeInteger(large) || large < 1000) throw new Error(`--users wants a whole number of at least 1000, not ${process.argv[usersArgument + 1]}`);
+  console.log(`\n12. A million users (issue 28): a home with 1,000 users against one with ${large.toLocaleString('en')}${process.argv.includes('--postgres') ? ', both on PostgreSQL' : ''}, both servers on the server core, measured in turn\n`);
+  const started = process.hrtime.bigint();
+  // `--quick`: 2 rounds and 40 logins (a check that the section runs, not figures to record).
+  // `--postgres`: both homes on a throwaway PostgreSQL cluster (on the load generator core) instead of SQLite.
+  const cluster = process.argv.includes('--postgres') ? await startPostgres() : undefined;
+  if (cluster) Object.assign(process.env, cluster.env); // the servers, commands and the list's child find the password there
+  const results = await (async () => {
+    try {
+      return await benchmarkMillionUsers(log, {
+        large,
+        ...(process.argv.includes('--quick') ? { rounds: 2, logins: 40 } : {}),
+        ...(cluster ? { repositoryUrl: (home: string) => cluster.createDatabase(`million_${home}`) } : {}),
+      });
+    } finally {
+      await cluster?.stop();
+    }
+  })();
+  const loadDuring = loadavg()[0]!;
+  const logins = await benchmarkLoginsPerCore(log);
+  printMillionUsers(results, logins, KEYCLOAK_SIZING_URL);
+  console.log(`  section took ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(0)} s; load average (1 min) after the HTTP runs ${loadDuring.toFixed(2)}, at its end ${loadavg()[0]!.toFixed(2)}`);
 }
 console.log(`\nload average at the end: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
