@@ -113,7 +113,7 @@ export async function benchmarkTokenCount(log: (line: string) => void, large = 1
     small = await openServices({ home: join(dir, 'small'), keys: 'prepare', hasher, clock: systemClock });
     big = await openServices({ home: join(dir, 'large'), keys: 'prepare', hasher, clock: systemClock });
     const { sizeBytes, nodeCount } = await big.repo.info();
-    log(`${nodeCount.toLocaleString('en')} nodes, ${(sizeBytes / 2 ** 20).toFixed(0)} MiB, written in ${bulkSeconds.toFixed(1)} s`);
+    log(`${(nodeCount ?? 0).toLocaleString('en')} nodes, ${(sizeBytes / 2 ** 20).toFixed(0)} MiB, written in ${bulkSeconds.toFixed(1)} s`);
     // Without the cache of validated tokens: this figure is the repository read that a token not
     // in the cache costs (the first request of a session, or any after a logout emptied the cache).
     const handler = (services: Services) => createTokenHandler({ sessions: memorySessionRegistry(), ...services, logger: silentLogger(), audit: silentLogger(), userCacheTtlMs: 3_600_000, validatedTokenCache: false });

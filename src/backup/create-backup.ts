@@ -180,7 +180,7 @@ async function countsOf(repo: Repository, configDir: string): Promise<BackupCoun
     repo.countByType(CONFIG_TYPE),
     findProtectedValues(repo, configDir),
   ]);
-  return { nodes: info.nodeCount, users, groups, content, configurations, protectedValues: protectedValues.length };
+  return { nodes: info.nodeCount ?? 0, users, groups, content, configurations, protectedValues: protectedValues.length };
 }
 
 /**

@@ -157,7 +157,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   });
   try {
     if (services.created) logger.info({ home: services.home.root }, 'created a new instance home');
-    const repositoryInfo = await services.repo.info();
+    const repositoryInfo = await services.repo.info({ countNodes: false });
     logger.info({ backend: repositoryInfo.backend, location: repositoryInfo.location }, services.created ? 'created the repository' : 'repository opened');
     for (const warning of repositoryInfo.warnings ?? []) logger.warn({ backend: repositoryInfo.backend }, warning);
     if (services.keysJoined) logger.info(services.crypto.keyIds(), "joined the shared repository: using the keys it keeps in /etc/key");

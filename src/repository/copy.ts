@@ -11,7 +11,7 @@ export interface CopyResult {
 /** A repository that holds nothing yet: its root (no properties) and no counters. */
 export async function isEmptyRepository(repo: Repository): Promise<boolean> {
   const root = await repo.getNode('/');
-  return (await repo.info()).nodeCount <= 1 && Object.keys(root?.properties ?? {}).length === 0 && Object.keys(await repo.readCounters()).length === 0;
+  return ((await repo.info()).nodeCount ?? 0) <= 1 && Object.keys(root?.properties ?? {}).length === 0 && Object.keys(await repo.readCounters()).length === 0;
 }
 
 function sameNode(a: RepositoryNode, b: RepositoryNode | undefined): boolean {

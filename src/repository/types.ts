@@ -139,7 +139,8 @@ export interface RepositoryInfo {
   readonly location: string;
   readonly sizeBytes: number;
   readonly schemaVersion: number;
-  readonly nodeCount: number;
+  /** Null when `info` was asked not to count. */
+  readonly nodeCount: number | null;
   /** What the operator should know, e.g. PostgreSQL running with synchronous_commit off (logged at start). */
   readonly warnings?: readonly string[];
 }
@@ -208,6 +209,11 @@ export interface Repository extends RepositoryWriter {
    * So a job must be safe to run twice at once (idempotent, e.g. deleting what has expired).
    */
   runExclusive(job: string, work: () => Promise<void>): Promise<boolean>;
-  info(): Promise<RepositoryInfo>;
+  /**
+   * Where and what the repository is. `countNodes: false` skips counting the nodes (`nodeCount`
+   * null): a count reads a whole index, and on SQLite it pulls the mapped file into memory, so
+   * what runs often (the health check, start) does not count.
+   */
+  info(options?: { readonly countNodes?: boolean }): Promise<RepositoryInfo>;
   close(): Promise<void>;
 }

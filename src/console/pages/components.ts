@@ -30,7 +30,7 @@ async function repositoryCard(services: ConsoleServices): Promise<SafeHtml> {
       ['Backend', info.backend],
       ['Location', html`<code>${breakable(info.location)}</code>`],
       ['Size', kib(info.sizeBytes)],
-      ['Nodes', info.nodeCount],
+      ['Nodes', info.nodeCount ?? 0],
       ['Schema version', info.schemaVersion],
     ]);
   } catch (error) {

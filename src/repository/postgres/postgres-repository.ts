@@ -532,13 +532,13 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         release(client, broken);
       }
     },
-    async info(): Promise<RepositoryInfo> {
+    async info(options?: { readonly countNodes?: boolean }): Promise<RepositoryInfo> {
       const client = await connect();
       let broken = false;
       try {
-        const { rows } = await client.query<{ size: string; nodes: string; synchronous_commit: string }>(
+        const { rows } = await client.query<{ size: string; nodes: string | null; synchronous_commit: string }>(
           `SELECT current_setting('synchronous_commit') AS synchronous_commit,
-                  (SELECT count(*) FROM capsule_nodes) AS nodes,
+                  ${options?.countNodes === false ? 'NULL' : '(SELECT count(*) FROM capsule_nodes)'} AS nodes,
                   (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
                      WHERE c.relkind = 'r' AND c.relname LIKE 'capsule\\_%' AND c.relnamespace = current_schema()::regnamespace) AS size`,
         );
@@ -547,7 +547,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
           location: location.display,
           sizeBytes: Number(rows[0]?.size ?? 0),
           schemaVersion: POSTGRES_SCHEMA_VERSION,
-          nodeCount: Number(rows[0]?.nodes ?? 0),
+          nodeCount: rows[0]?.nodes === null || rows[0]?.nodes === undefined ? (options?.countNodes === false ? null : 0) : Number(rows[0].nodes),
           warnings: durabilityWarnings(rows[0]?.synchronous_commit),
         };
       } catch (error) {

@@ -350,14 +350,14 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
         runningJobs.delete(job);
       }
     },
-    info: read(async (): Promise<RepositoryInfo> => {
+    info: read(async (options?: { readonly countNodes?: boolean }): Promise<RepositoryInfo> => {
       const size = (suffix: string) => (existsSync(file + suffix) ? statSync(file + suffix).size : 0);
       return {
         backend: 'sqlite',
         location: file,
         sizeBytes: size('') + size('-wal'),
         schemaVersion: SCHEMA_VERSION,
-        nodeCount: statements.nodeCount.get()?.count ?? 0,
+        nodeCount: options?.countNodes === false ? null : (statements.nodeCount.get()?.count ?? 0),
       };
     }),
     close: async () => {
