@@ -14,6 +14,7 @@ import { registerRepositoryCommands } from './commands/repository.js';
 import { registerSamlCommands } from './commands/saml.js';
 import { registerSessionCommands } from './commands/sessions.js';
 import { registerStartCommand } from './commands/start.js';
+import { registerStopCommand } from './commands/stop.js';
 import { registerUserCommands } from './commands/users.js';
 import { installCliAudit } from './audit.js';
 import { installHomeAccessCheck } from './home-access.js';
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIO): Command {
     .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text), outputError: () => undefined })
     .showSuggestionAfterError(true);
   registerStartCommand(program, io);
+  registerStopCommand(program, io);
   registerUserCommands(program, io);
   registerSessionCommands(program, io);
   registerGroupCommands(program, io);

@@ -18,6 +18,7 @@ import { createReceiver, REPLICATION_RECEIVERS, sessionEndsToOutbox, startReplic
 import { createSessionRegistry, openSessionStore, SESSIONS_PID, sessionsSettings, type SessionRegistry, type SessionsSettings } from '../sessions/index.js';
 import { createFarmMember } from '../member/index.js';
 import { assertHomeReadable, lockHome, type HomeLock } from './home-lock.js';
+import { holdLockFileOpen } from './running-instance.js';
 import { auditLogger, silentLogger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { CONFIG_COUNTER } from '../config/index.js';
@@ -104,6 +105,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     await services.close();
     throw error;
   }
+  const lockFileHeld = holdLockFileOpen(services.home.root);
   if (homeLock.tookOverFrom !== null) {
     logger.warn({ pid: homeLock.tookOverFrom }, `took over the lock of this home from PID ${homeLock.tookOverFrom}, which is no longer running (it did not stop cleanly)`);
   }
@@ -364,6 +366,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
           if (!options.sessions) await sessions?.close();
           await farmStore?.close();
           await services.close();
+          lockFileHeld.close();
           homeLock.release();
           logger.info('instance stopped');
         })()),
@@ -377,6 +380,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     if (!options.sessions) await sessions?.close().catch(() => undefined);
     await farmStore?.close();
     await services.close();
+    lockFileHeld.close();
     homeLock.release();
     throw error;
   }
