@@ -21,7 +21,16 @@ export function assertHomeReadable(home: string): void {
   for (const path of [home, join(home, 'repository'), join(home, 'keys'), join(home, 'config')]) {
     let owner: number;
     try {
-      owner = statSync(path).uid;
+      const stats = statSync(path);
+      if (!stats.isDirectory()) {
+        throw new CapsuleError(
+          'HOME_UNREADABLE',
+          path === home
+            ? `the home ${home} is a file, not a folder; give --home (or CAPSULE_HOME) a folder: an instance home, or one that does not exist yet for a new home`
+            : `${path} in the home ${home} is a file, not a folder; this is not an instance home, or it is damaged`,
+        );
+      }
+      owner = stats.uid;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') continue;
