@@ -167,6 +167,10 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       logger.info({ file: admin.passwordFile }, "created user 'admin'; its password is in this file (mode 0600)");
     } else if (admin) {
       logger.info("created user 'admin' with the password from CAPSULE_ADMIN_PASSWORD");
+    } else if (env.CAPSULE_ADMIN_PASSWORD) {
+      logger.warn(
+        "CAPSULE_ADMIN_PASSWORD is ignored: it sets the administrator's password on a home's first start only, and this home has its administrator already; to change a password, run capsule users passwd admin --password-stdin (or use the console's Users page), then unset CAPSULE_ADMIN_PASSWORD",
+      );
     }
     const applied = await applyConfigFiles(services.config, services.home.configDir);
     if (applied.length > 0) logger.info({ pids: applied }, 'applied configuration files');
