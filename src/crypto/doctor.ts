@@ -1,8 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isCapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
-import { DAMAGED_RETIRED_MASTER_ADVICE, keyPaths, readKeyFile, readMarker, readRetiredKeys, scanRetiredMasterKeys, type KeyLocations, type RetiredKey } from './key-files.js';
+import { DAMAGED_RETIRED_MASTER_ADVICE, existingKeyFiles, keyFileModeProblem, keyPaths, readKeyFile, readMarker, readRetiredKeys, scanRetiredMasterKeys, type KeyLocations, type RetiredKey } from './key-files.js';
 import { loadKeySet, type KeySet } from './key-set.js';
 import { checkKeyBytes, keyId } from './keys.js';
 import { decrypt } from './protected-value.js';
@@ -73,10 +72,7 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     const mode = modeOf(locations.keysDir);
     if (mode & 0o077) add('warn', locations.keysDir, `mode ${mode.toString(8)}; should be 700 (chmod 700)`);
   }
-  const keyFiles = [paths.master, paths.hmac, paths.stagedMaster, paths.stagedHmac];
-  for (const dir of [paths.retiredDir, paths.retiredMasterDir]) {
-    if (existsSync(dir)) keyFiles.push(...readdirSync(dir).map((name) => join(dir, name)));
-  }
+  const keyFiles = existingKeyFiles(locations.keysDir);
   const retiredMasterScan = scanRetiredMasterKeys(locations.keysDir);
   const damagedRetired = new Set(retiredMasterScan.damaged.map((damaged) => damaged.file));
   for (const damaged of retiredMasterScan.damaged) add('error', damaged.file, `${damaged.reason}; ${DAMAGED_RETIRED_MASTER_ADVICE}`);
@@ -84,9 +80,9 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     if (!existsSync(file) || damagedRetired.has(file)) continue;
     try {
       const key = checkKeyBytes(readFileSync(file), file);
-      const mode = modeOf(file);
-      if (mode & 0o077) add('error', file, `mode ${mode.toString(8)}: others can read the key; chmod 600`);
-      else add('ok', file, `32 bytes, id ${keyId(key)}, mode ${mode.toString(8)}`);
+      const modeProblem = keyFileModeProblem(file);
+      if (modeProblem) add('error', file, modeProblem);
+      else add('ok', file, `32 bytes, id ${keyId(key)}, mode ${modeOf(file).toString(8)}`);
     } catch (error) {
       add('error', file, messageOf(error));
     }

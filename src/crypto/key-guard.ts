@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
-import { ensureKeysDir, keyPaths, readKeyFile, readMarker, writeKeyFile, writeMarker, type KeyLocations, type KeyStorageMode } from './key-files.js';
+import { ensureKeysDir, existingKeyFiles, keyFileModeProblem, keyPaths, readKeyFile, readMarker, writeKeyFile, writeMarker, type KeyLocations, type KeyStorageMode } from './key-files.js';
 import { generateKey, keyId } from './keys.js';
 import { findProtectedValues } from './protected-values.js';
 import { hasRepositoryKeys, KEY_NODE, readRepositoryKeys, writeRepositoryKeys, type RepositoryKeys } from './repository-keys.js';
@@ -38,6 +38,14 @@ function sameBytes(a: Buffer | null | undefined, b: Buffer | undefined): boolean
 async function dependants(repo: Repository, locations: KeyLocations): Promise<string> {
   const count = (await findProtectedValues(repo, locations.configDir)).length;
   return count === 0 ? '' : ` (${count} protected value${count === 1 ? '' : 's'} depend on it)`;
+}
+
+/** A warning per key file others can read: the instance starts (refusing would stop a farm for a mode), but says so. */
+function keyFileModeWarnings(keysDir: string): string[] {
+  return existingKeyFiles(keysDir).flatMap((file) => {
+    const problem = keyFileModeProblem(file);
+    return problem ? [`${file} has ${problem}`] : [];
+  });
 }
 
 /**
@@ -80,7 +88,7 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
     }
     if (master && hmac) {
       writeMarker(locations.keysDir, 'file'); // key files placed by hand or by an older import
-      return { generated: false, joined: false, warnings };
+      return { generated: false, joined: false, warnings: [...warnings, ...keyFileModeWarnings(locations.keysDir)] };
     }
     if (options.sharedRepository && !options.brandNewRepository && !keysDirHasFiles) {
       throw new CapsuleError(
@@ -136,7 +144,7 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
         );
       }
     }
-    return { generated: false, joined: false, warnings };
+    return { generated: false, joined: false, warnings: [...warnings, ...keyFileModeWarnings(locations.keysDir)] };
   }
 
   if (!repositoryKeys.master || !repositoryKeys.hmac) {
