@@ -68,7 +68,8 @@ export function exitCodeOf(error: unknown): number {
 /** One line: what is wrong and, where the error says it, what to do. */
 export function messageOf(error: unknown): string {
   if (error instanceof CommanderError) {
-    return `capsule: ${error.message.replace(/^error: /, '')}; see --help`;
+    // Commander puts its suggestion on a line of its own ("\n(Did you mean saml?)"): one line here.
+    return `capsule: ${error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}; see --help`;
   }
   if (isCapsuleError(error)) return `capsule: ${error.message}`;
   return `capsule: unexpected error: ${error instanceof Error ? error.message : String(error)}`;
