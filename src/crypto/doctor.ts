@@ -6,6 +6,7 @@ import { loadKeySet, type KeySet } from './key-set.js';
 import { checkKeyBytes, keyId } from './keys.js';
 import { decrypt } from './protected-value.js';
 import { describeUnreadable, scanProtectedValues, type ProtectedValueLocation } from './protected-values.js';
+import { unmarkedRepositoryKeys } from './key-guard.js';
 import { hasRepositoryKeys, KEY_NODE, readRepositoryKeys } from './repository-keys.js';
 import { isSharedRepository } from './shared-repository.js';
 
@@ -15,6 +16,8 @@ export interface Finding {
   readonly level: FindingLevel;
   readonly subject: string;
   readonly message: string;
+  /** One protected value's finding (a home may have thousands: a report may count them instead). */
+  readonly protectedValue?: true;
 }
 
 export interface ProtectedValueReport {
@@ -60,13 +63,19 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
   const paths = keyPaths(locations.keysDir);
 
   let marker: ReturnType<typeof readMarker> = null;
+  let markerReadable = true;
   try {
     marker = readMarker(locations.keysDir);
-    if (marker) add('ok', paths.marker, `keys are kept in the ${marker === 'file' ? 'file system' : 'repository'}`);
-    else add('error', paths.marker, 'missing: the home has no key storage marker');
   } catch (error) {
+    markerReadable = false;
     add('error', paths.marker, messageOf(error));
   }
+  // An older installation's home (keys in /etc/key, no keys/storage): the verdict start gives it.
+  const unmarkedKeys = markerReadable && marker === null && !isSharedRepository(repo) ? await readRepositoryKeys(repo).catch(() => null) : null;
+  const legacy = unmarkedKeys !== null && hasRepositoryKeys(unmarkedKeys);
+  if (legacy) add('error', paths.marker, `missing, and 'capsule start' refuses this home: ${unmarkedRepositoryKeys(unmarkedKeys)}`);
+  else if (marker) add('ok', paths.marker, `keys are kept in the ${marker === 'file' ? 'file system' : 'repository'}`);
+  else if (markerReadable) add('error', paths.marker, 'missing: the home has no key storage marker');
 
   if (existsSync(locations.keysDir)) {
     const mode = modeOf(locations.keysDir);
@@ -97,7 +106,7 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     const repositoryKeys = await readRepositoryKeys(repo);
     const fileKeys = { master: readKeyFile(paths.master), hmac: readKeyFile(paths.hmac) };
     const stagedMaster = readKeyFile(paths.stagedMaster);
-    if (marker === 'repository' && repositoryKeys.master) mastersFound.push(repositoryKeys.master);
+    if ((marker === 'repository' || legacy) && repositoryKeys.master) mastersFound.push(repositoryKeys.master);
     else if (marker !== 'repository' && fileKeys.master) mastersFound.push(fileKeys.master, ...(stagedMaster ? [stagedMaster] : []));
     const sameKeys = fileKeys.master !== null && fileKeys.hmac !== null && repositoryKeys.master?.equals(fileKeys.master) === true && repositoryKeys.hmac?.equals(fileKeys.hmac) === true;
     if (hasRepositoryKeys(repositoryKeys) && marker !== 'repository') {
@@ -116,7 +125,7 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
           KEY_NODE,
           "holds a copy of the keys in keys/ (the same keys; the home uses the files): a 'capsule keys migrate' was interrupted; run 'capsule keys migrate' again to finish moving them to the file system, or 'capsule keys migrate --to repository' if you were moving them there",
         );
-      } else {
+      } else if (!legacy) {
         add('error', KEY_NODE, "holds keys that keys/storage does not point to; run 'capsule keys migrate'");
       }
     }
@@ -138,7 +147,7 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     keys = await loadKeySet(locations.keysDir, repo);
     add('ok', 'keys', `master ${keyId(keys.master)}, hmac ${keyId(keys.hmac)}, ${readRetiredKeys(locations.keysDir).length} retired hmac keys, ${keys.retiredMaster?.length ?? 0} retired master keys`);
   } catch (error) {
-    add('error', 'keys', messageOf(error));
+    if (!legacy) add('error', 'keys', messageOf(error)); // said above, with what to run
   }
 
   const retiredMasters: readonly RetiredKey[] = keys?.retiredMaster ?? retiredMasterScan.keys;
@@ -169,7 +178,7 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     }
   });
   for (const value of values.filter((v) => !v.decrypts)) {
-    add('error', `${value.source} ${value.path} ${value.property}`, `key ${value.kid}: ${value.error ?? 'does not decrypt'}`);
+    findings.push({ level: 'error', subject: `${value.source} ${value.path} ${value.property}`, message: `key ${value.kid}: ${value.error ?? 'does not decrypt'}`, protectedValue: true });
   }
   if (values.length > 0 && values.every((v) => v.decrypts)) add('ok', 'protected values', `all ${values.length} decrypt`);
   const masterKeys = masterKeyUsage(masters, retiredMasters, found);

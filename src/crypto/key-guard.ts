@@ -40,6 +40,14 @@ async function dependants(repo: Repository, locations: KeyLocations): Promise<st
   return count === 0 ? '' : ` (${count} protected value${count === 1 ? '' : 's'} depend on it)`;
 }
 
+/**
+ * A home of an older installation: keys in /etc/key, no keys/storage. Start refuses it with this,
+ * and keys doctor gives the same verdict.
+ */
+export function unmarkedRepositoryKeys(repositoryKeys: RepositoryKeys): string {
+  return `${KEY_NODE} holds keys (${idsOf(repositoryKeys)}) but keys/storage does not point to them; starting now would make new keys and orphan every secret encrypted with them; run 'capsule keys migrate' to move them to the file system (or 'capsule keys migrate --to repository' to keep them there)`;
+}
+
 /** A warning per key file others can read: the instance starts (refusing would stop a farm for a mode), but says so. */
 function keyFileModeWarnings(keysDir: string): string[] {
   return existingKeyFiles(keysDir).flatMap((file) => {
@@ -80,12 +88,7 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
       writeMarker(locations.keysDir, 'repository');
       return { generated: false, joined: true, warnings };
     }
-    if (hasRepositoryKeys(repositoryKeys)) {
-      throw new CapsuleError(
-        'KEY_MISSING',
-        `${KEY_NODE} holds keys (${idsOf(repositoryKeys)}) but keys/storage does not point to them; starting now would make new keys and orphan every secret encrypted with them; run 'capsule keys migrate' to move them to the file system (or 'capsule keys migrate --to repository' to keep them there)`,
-      );
-    }
+    if (hasRepositoryKeys(repositoryKeys)) throw new CapsuleError('KEY_MISSING', unmarkedRepositoryKeys(repositoryKeys));
     if (master && hmac) {
       writeMarker(locations.keysDir, 'file'); // key files placed by hand or by an older import
       return { generated: false, joined: false, warnings: [...warnings, ...keyFileModeWarnings(locations.keysDir)] };
