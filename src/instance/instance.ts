@@ -84,6 +84,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   assertHomeReadable(resolve(options.home));
   if (!existsSync(options.home) && !options.repositoryUrl?.trim()) await checkAdminPasswordForNewHome(env);
   const earlyLock: HomeLock | undefined = existsSync(options.home) ? lockHome(resolve(options.home)) : undefined;
+  const earlyLockFileHeld = earlyLock ? holdLockFileOpen(resolve(options.home)) : undefined; // capsule stop finds a starting instance too
   const services = await openServices({
     home: options.home,
     create: true,
@@ -95,6 +96,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     env,
     onWarning: (message) => logger.warn(message),
   }).catch((error: unknown) => {
+    earlyLockFileHeld?.close();
     earlyLock?.release();
     throw error;
   });
@@ -105,7 +107,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     await services.close();
     throw error;
   }
-  const lockFileHeld = holdLockFileOpen(services.home.root);
+  const lockFileHeld = earlyLockFileHeld ?? holdLockFileOpen(services.home.root);
   if (homeLock.tookOverFrom !== null) {
     logger.warn({ pid: homeLock.tookOverFrom }, `took over the lock of this home from PID ${homeLock.tookOverFrom}, which is no longer running (it did not stop cleanly)`);
   }
