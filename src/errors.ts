@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   REPOSITORY_UNAVAILABLE: 'the repository (PostgreSQL) cannot be reached now, or stayed too busy to commit; try again',
   HOME_UNREADABLE: 'the instance home does not exist or cannot be read',
   HOME_IN_USE: 'another running instance holds the lock of this home (the message names its PID)',
+  INSTANCE_NOT_RUNNING: 'no instance is running on this home (capsule stop)',
   INVALID_ID: 'a user or group id is empty, too long, or has characters that do not belong in a path',
   USER_EXISTS: 'a user or group with that id already exists',
   PASSWORD_POLICY: 'a new password is refused by the password policy (capsule.auth.password): too short, too long, or one of the most common passwords',

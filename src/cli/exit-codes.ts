@@ -22,6 +22,7 @@ const EXIT_CODE_OF: Readonly<Record<ErrorCode, typeof EXIT_CHECK_FAILED | typeof
   REPOSITORY_UNAVAILABLE: EXIT_CHECK_FAILED,
   HOME_UNREADABLE: EXIT_USAGE,
   HOME_IN_USE: EXIT_CHECK_FAILED,
+  INSTANCE_NOT_RUNNING: EXIT_CHECK_FAILED,
   INVALID_ID: EXIT_USAGE,
   USER_EXISTS: EXIT_USAGE,
   PASSWORD_POLICY: EXIT_USAGE,
@@ -67,7 +68,8 @@ export function exitCodeOf(error: unknown): number {
 /** One line: what is wrong and, where the error says it, what to do. */
 export function messageOf(error: unknown): string {
   if (error instanceof CommanderError) {
-    return `capsule: ${error.message.replace(/^error: /, '')}; see --help`;
+    // Commander puts its suggestion on a line of its own ("\n(Did you mean saml?)"): one line here.
+    return `capsule: ${error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}; see --help`;
   }
   if (isCapsuleError(error)) return `capsule: ${error.message}`;
   return `capsule: unexpected error: ${error instanceof Error ? error.message : String(error)}`;

@@ -14,6 +14,7 @@ import { registerRepositoryCommands } from './commands/repository.js';
 import { registerSamlCommands } from './commands/saml.js';
 import { registerSessionCommands } from './commands/sessions.js';
 import { registerStartCommand } from './commands/start.js';
+import { registerStopCommand } from './commands/stop.js';
 import { registerUserCommands } from './commands/users.js';
 import { installCliAudit } from './audit.js';
 import { installHomeAccessCheck } from './home-access.js';
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIO): Command {
     .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text), outputError: () => undefined })
     .showSuggestionAfterError(true);
   registerStartCommand(program, io);
+  registerStopCommand(program, io);
   registerUserCommands(program, io);
   registerSessionCommands(program, io);
   registerGroupCommands(program, io);
@@ -49,13 +51,33 @@ export function buildProgram(io: CliIO): Command {
   return program;
 }
 
+const HELP_FLAGS = new Set(['--help', '-h']);
+
+/**
+ * True when the words before the first option name a command that does not exist (`capsule
+ * sam1 --help`, `capsule saml ad --help`). Commander shows the nearest group's help for those
+ * and exits 0, as if the command were real.
+ */
+function namesUnknownCommand(program: Command, argv: readonly string[]): boolean {
+  let command = program;
+  for (const word of argv) {
+    if (word.startsWith('-') || command.commands.length === 0) return false;
+    const next = command.commands.find((sub) => sub.name() === word || sub.aliases().includes(word));
+    if (!next) return word !== 'help';
+    command = next;
+  }
+  return false;
+}
+
 /** Parses and runs one command line; errors are thrown for `main` to turn into an exit code. */
 export async function run(argv: readonly string[], io: CliIO): Promise<void> {
   const program = buildProgram(io);
   installHomeAccessCheck(program, io);
   const audit = installCliAudit(program, io); // the one place where CLI changes are recorded
+  // Without its help flag, commander refuses the unknown command with a suggestion, before any action.
+  const words = argv.some((word) => HELP_FLAGS.has(word)) && namesUnknownCommand(program, argv) ? argv.filter((word) => !HELP_FLAGS.has(word)) : argv;
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync([...words], { from: 'user' });
   } catch (error) {
     audit.done(error);
     throw error;

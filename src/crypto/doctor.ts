@@ -1,12 +1,12 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isCapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
-import { DAMAGED_RETIRED_MASTER_ADVICE, keyPaths, readKeyFile, readMarker, readRetiredKeys, scanRetiredMasterKeys, type KeyLocations, type RetiredKey } from './key-files.js';
+import { DAMAGED_RETIRED_MASTER_ADVICE, existingKeyFiles, keyFileModeProblem, keyPaths, readKeyFile, readMarker, readRetiredKeys, scanRetiredMasterKeys, type KeyLocations, type RetiredKey } from './key-files.js';
 import { loadKeySet, type KeySet } from './key-set.js';
 import { checkKeyBytes, keyId } from './keys.js';
 import { decrypt } from './protected-value.js';
 import { describeUnreadable, scanProtectedValues, type ProtectedValueLocation } from './protected-values.js';
+import { unmarkedRepositoryKeys } from './key-guard.js';
 import { hasRepositoryKeys, KEY_NODE, readRepositoryKeys } from './repository-keys.js';
 import { isSharedRepository } from './shared-repository.js';
 
@@ -16,6 +16,8 @@ export interface Finding {
   readonly level: FindingLevel;
   readonly subject: string;
   readonly message: string;
+  /** One protected value's finding (a home may have thousands: a report may count them instead). */
+  readonly protectedValue?: true;
 }
 
 export interface ProtectedValueReport {
@@ -61,22 +63,25 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
   const paths = keyPaths(locations.keysDir);
 
   let marker: ReturnType<typeof readMarker> = null;
+  let markerReadable = true;
   try {
     marker = readMarker(locations.keysDir);
-    if (marker) add('ok', paths.marker, `keys are kept in the ${marker === 'file' ? 'file system' : 'repository'}`);
-    else add('error', paths.marker, 'missing: the home has no key storage marker');
   } catch (error) {
+    markerReadable = false;
     add('error', paths.marker, messageOf(error));
   }
+  // An older installation's home (keys in /etc/key, no keys/storage): the verdict start gives it.
+  const unmarkedKeys = markerReadable && marker === null && !isSharedRepository(repo) ? await readRepositoryKeys(repo).catch(() => null) : null;
+  const legacy = unmarkedKeys !== null && hasRepositoryKeys(unmarkedKeys);
+  if (legacy) add('error', paths.marker, `missing, and 'capsule start' refuses this home: ${unmarkedRepositoryKeys(unmarkedKeys)}`);
+  else if (marker) add('ok', paths.marker, `keys are kept in the ${marker === 'file' ? 'file system' : 'repository'}`);
+  else if (markerReadable) add('error', paths.marker, 'missing: the home has no key storage marker');
 
   if (existsSync(locations.keysDir)) {
     const mode = modeOf(locations.keysDir);
     if (mode & 0o077) add('warn', locations.keysDir, `mode ${mode.toString(8)}; should be 700 (chmod 700)`);
   }
-  const keyFiles = [paths.master, paths.hmac, paths.stagedMaster, paths.stagedHmac];
-  for (const dir of [paths.retiredDir, paths.retiredMasterDir]) {
-    if (existsSync(dir)) keyFiles.push(...readdirSync(dir).map((name) => join(dir, name)));
-  }
+  const keyFiles = existingKeyFiles(locations.keysDir);
   const retiredMasterScan = scanRetiredMasterKeys(locations.keysDir);
   const damagedRetired = new Set(retiredMasterScan.damaged.map((damaged) => damaged.file));
   for (const damaged of retiredMasterScan.damaged) add('error', damaged.file, `${damaged.reason}; ${DAMAGED_RETIRED_MASTER_ADVICE}`);
@@ -84,9 +89,9 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     if (!existsSync(file) || damagedRetired.has(file)) continue;
     try {
       const key = checkKeyBytes(readFileSync(file), file);
-      const mode = modeOf(file);
-      if (mode & 0o077) add('error', file, `mode ${mode.toString(8)}: others can read the key; chmod 600`);
-      else add('ok', file, `32 bytes, id ${keyId(key)}, mode ${mode.toString(8)}`);
+      const modeProblem = keyFileModeProblem(file);
+      if (modeProblem) add('error', file, modeProblem);
+      else add('ok', file, `32 bytes, id ${keyId(key)}, mode ${modeOf(file).toString(8)}`);
     } catch (error) {
       add('error', file, messageOf(error));
     }
@@ -101,7 +106,7 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     const repositoryKeys = await readRepositoryKeys(repo);
     const fileKeys = { master: readKeyFile(paths.master), hmac: readKeyFile(paths.hmac) };
     const stagedMaster = readKeyFile(paths.stagedMaster);
-    if (marker === 'repository' && repositoryKeys.master) mastersFound.push(repositoryKeys.master);
+    if ((marker === 'repository' || legacy) && repositoryKeys.master) mastersFound.push(repositoryKeys.master);
     else if (marker !== 'repository' && fileKeys.master) mastersFound.push(fileKeys.master, ...(stagedMaster ? [stagedMaster] : []));
     const sameKeys = fileKeys.master !== null && fileKeys.hmac !== null && repositoryKeys.master?.equals(fileKeys.master) === true && repositoryKeys.hmac?.equals(fileKeys.hmac) === true;
     if (hasRepositoryKeys(repositoryKeys) && marker !== 'repository') {
@@ -120,7 +125,7 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
           KEY_NODE,
           "holds a copy of the keys in keys/ (the same keys; the home uses the files): a 'capsule keys migrate' was interrupted; run 'capsule keys migrate' again to finish moving them to the file system, or 'capsule keys migrate --to repository' if you were moving them there",
         );
-      } else {
+      } else if (!legacy) {
         add('error', KEY_NODE, "holds keys that keys/storage does not point to; run 'capsule keys migrate'");
       }
     }
@@ -142,7 +147,7 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     keys = await loadKeySet(locations.keysDir, repo);
     add('ok', 'keys', `master ${keyId(keys.master)}, hmac ${keyId(keys.hmac)}, ${readRetiredKeys(locations.keysDir).length} retired hmac keys, ${keys.retiredMaster?.length ?? 0} retired master keys`);
   } catch (error) {
-    add('error', 'keys', messageOf(error));
+    if (!legacy) add('error', 'keys', messageOf(error)); // said above, with what to run
   }
 
   const retiredMasters: readonly RetiredKey[] = keys?.retiredMaster ?? retiredMasterScan.keys;
@@ -173,7 +178,7 @@ export async function diagnoseKeys(locations: KeyLocations, repo: Repository): P
     }
   });
   for (const value of values.filter((v) => !v.decrypts)) {
-    add('error', `${value.source} ${value.path} ${value.property}`, `key ${value.kid}: ${value.error ?? 'does not decrypt'}`);
+    findings.push({ level: 'error', subject: `${value.source} ${value.path} ${value.property}`, message: `key ${value.kid}: ${value.error ?? 'does not decrypt'}`, protectedValue: true });
   }
   if (values.length > 0 && values.every((v) => v.decrypts)) add('ok', 'protected values', `all ${values.length} decrypt`);
   const masterKeys = masterKeyUsage(masters, retiredMasters, found);

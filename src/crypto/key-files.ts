@@ -26,6 +26,22 @@ export function keyPaths(keysDir: string) {
   };
 }
 
+/** Every key file of a home that exists: current, staged, retired HMAC and retired master keys. */
+export function existingKeyFiles(keysDir: string): string[] {
+  const paths = keyPaths(keysDir);
+  const files = [paths.master, paths.hmac, paths.stagedMaster, paths.stagedHmac].filter((file) => existsSync(file));
+  for (const dir of [paths.retiredDir, paths.retiredMasterDir]) {
+    if (existsSync(dir)) files.push(...readdirSync(dir).map((name) => join(dir, name)));
+  }
+  return files;
+}
+
+/** What is wrong with a key file's mode (others may read it), with the fix; null when nothing is. */
+export function keyFileModeProblem(file: string): string | null {
+  const mode = statSync(file).mode & 0o777;
+  return mode & 0o077 ? `mode ${mode.toString(8)}: others can read the key; chmod 600 ${file}` : null;
+}
+
 export function ensureKeysDir(keysDir: string): void {
   mkdirSync(keysDir, { recursive: true, mode: 0o700 });
   chmodSync(keysDir, 0o700);

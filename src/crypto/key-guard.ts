@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CapsuleError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
-import { ensureKeysDir, keyPaths, readKeyFile, readMarker, writeKeyFile, writeMarker, type KeyLocations, type KeyStorageMode } from './key-files.js';
+import { ensureKeysDir, existingKeyFiles, keyFileModeProblem, keyPaths, readKeyFile, readMarker, writeKeyFile, writeMarker, type KeyLocations, type KeyStorageMode } from './key-files.js';
 import { generateKey, keyId } from './keys.js';
 import { findProtectedValues } from './protected-values.js';
 import { hasRepositoryKeys, KEY_NODE, readRepositoryKeys, writeRepositoryKeys, type RepositoryKeys } from './repository-keys.js';
@@ -41,6 +41,22 @@ async function dependants(repo: Repository, locations: KeyLocations): Promise<st
 }
 
 /**
+ * A home of an older installation: keys in /etc/key, no keys/storage. Start refuses it with this,
+ * and keys doctor gives the same verdict.
+ */
+export function unmarkedRepositoryKeys(repositoryKeys: RepositoryKeys): string {
+  return `${KEY_NODE} holds keys (${idsOf(repositoryKeys)}) but keys/storage does not point to them; starting now would make new keys and orphan every secret encrypted with them; run 'capsule keys migrate' to move them to the file system (or 'capsule keys migrate --to repository' to keep them there)`;
+}
+
+/** A warning per key file others can read: the instance starts (refusing would stop a farm for a mode), but says so. */
+function keyFileModeWarnings(keysDir: string): string[] {
+  return existingKeyFiles(keysDir).flatMap((file) => {
+    const problem = keyFileModeProblem(file);
+    return problem ? [`${file} has ${problem}`] : [];
+  });
+}
+
+/**
  * The guard at start: new keys are made only for a brand-new home. A missing key, or keys in
  * `/etc/key` that `keys/storage` does not point to, stop the start before anything is written,
  * with the command that fixes it — never a silent new key that orphans encrypted secrets.
@@ -72,15 +88,10 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
       writeMarker(locations.keysDir, 'repository');
       return { generated: false, joined: true, warnings };
     }
-    if (hasRepositoryKeys(repositoryKeys)) {
-      throw new CapsuleError(
-        'KEY_MISSING',
-        `${KEY_NODE} holds keys (${idsOf(repositoryKeys)}) but keys/storage does not point to them; starting now would make new keys and orphan every secret encrypted with them; run 'capsule keys migrate' to move them to the file system (or 'capsule keys migrate --to repository' to keep them there)`,
-      );
-    }
+    if (hasRepositoryKeys(repositoryKeys)) throw new CapsuleError('KEY_MISSING', unmarkedRepositoryKeys(repositoryKeys));
     if (master && hmac) {
       writeMarker(locations.keysDir, 'file'); // key files placed by hand or by an older import
-      return { generated: false, joined: false, warnings };
+      return { generated: false, joined: false, warnings: [...warnings, ...keyFileModeWarnings(locations.keysDir)] };
     }
     if (options.sharedRepository && !options.brandNewRepository && !keysDirHasFiles) {
       throw new CapsuleError(
@@ -136,7 +147,7 @@ export async function prepareKeys(locations: KeyLocations, repo: Repository, opt
         );
       }
     }
-    return { generated: false, joined: false, warnings };
+    return { generated: false, joined: false, warnings: [...warnings, ...keyFileModeWarnings(locations.keysDir)] };
   }
 
   if (!repositoryKeys.master || !repositoryKeys.hmac) {

@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { CapsuleError } from '../errors.js';
 import { acquirePidLock, type PidLock } from '../support/pid-lock.js';
@@ -19,15 +19,25 @@ export function assertHomeReadable(home: string): void {
       `the home ${home} is not readable by this user (uid ${process.getuid?.() ?? '?'}); run capsule as the user that owns it${owner === null ? '' : ` (uid ${owner})`}, or fix its permissions`,
     );
   for (const path of [home, join(home, 'repository'), join(home, 'keys'), join(home, 'config')]) {
-    let owner: number;
+    let stats: Stats;
     try {
-      owner = statSync(path).uid;
+      stats = statSync(path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') continue;
       if (code === 'EACCES') throw refuse(null); // a folder above it cannot be entered
       throw error;
     }
+    if (!stats.isDirectory()) {
+      // Not a permission problem, though access() below would fail on it as if it were one.
+      throw new CapsuleError(
+        'HOME_UNREADABLE',
+        path === home
+          ? `the home ${home} is a file, not a folder; give --home (or CAPSULE_HOME) a folder: an instance home, or one that does not exist yet for a new home`
+          : `${path} in the home ${home} is a file, not a folder; this is not an instance home, or it is damaged`,
+      );
+    }
+    const owner = stats.uid;
     try {
       accessSync(path, constants.R_OK | constants.X_OK);
     } catch {

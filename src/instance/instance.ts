@@ -18,6 +18,7 @@ import { createReceiver, REPLICATION_RECEIVERS, sessionEndsToOutbox, startReplic
 import { createSessionRegistry, openSessionStore, SESSIONS_PID, sessionsSettings, type SessionRegistry, type SessionsSettings } from '../sessions/index.js';
 import { createFarmMember } from '../member/index.js';
 import { assertHomeReadable, lockHome, type HomeLock } from './home-lock.js';
+import { holdLockFileOpen } from './running-instance.js';
 import { auditLogger, silentLogger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { plainHttpWarnings } from './plain-http-warnings.js';
@@ -86,6 +87,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   assertHomeReadable(resolve(options.home));
   if (!existsSync(options.home) && !options.repositoryUrl?.trim()) await checkAdminPasswordForNewHome(env);
   const earlyLock: HomeLock | undefined = existsSync(options.home) ? lockHome(resolve(options.home)) : undefined;
+  const earlyLockFileHeld = earlyLock ? holdLockFileOpen(resolve(options.home)) : undefined; // capsule stop finds a starting instance too
   const services = await openServices({
     home: options.home,
     create: true,
@@ -97,6 +99,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     env,
     onWarning: (message) => logger.warn(message),
   }).catch((error: unknown) => {
+    earlyLockFileHeld?.close();
     earlyLock?.release();
     throw error;
   });
@@ -107,6 +110,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     await services.close();
     throw error;
   }
+  const lockFileHeld = earlyLockFileHeld ?? holdLockFileOpen(services.home.root);
   if (homeLock.tookOverFrom !== null) {
     logger.warn({ pid: homeLock.tookOverFrom }, `took over the lock of this home from PID ${homeLock.tookOverFrom}, which is no longer running (it did not stop cleanly)`);
   }
@@ -168,6 +172,10 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       logger.info({ file: admin.passwordFile }, "created user 'admin'; its password is in this file (mode 0600)");
     } else if (admin) {
       logger.info("created user 'admin' with the password from CAPSULE_ADMIN_PASSWORD");
+    } else if (env.CAPSULE_ADMIN_PASSWORD) {
+      logger.warn(
+        "CAPSULE_ADMIN_PASSWORD is ignored: it sets the administrator's password on a home's first start only, and this home has its administrator already; to change a password, run capsule users passwd admin --password-stdin (or use the console's Users page), then unset CAPSULE_ADMIN_PASSWORD",
+      );
     }
     const applied = await applyConfigFiles(services.config, services.home.configDir);
     if (applied.length > 0) logger.info({ pids: applied }, 'applied configuration files');
@@ -369,6 +377,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
           if (!options.sessions) await sessions?.close();
           await farmStore?.close();
           await services.close();
+          lockFileHeld.close();
           homeLock.release();
           logger.info('instance stopped');
         })()),
@@ -382,6 +391,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     if (!options.sessions) await sessions?.close().catch(() => undefined);
     await farmStore?.close();
     await services.close();
+    lockFileHeld.close();
     homeLock.release();
     throw error;
   }

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { CapsuleError } from '../errors.js';
 import { requestIdMixin } from '../http/request-id.js';
 
 export type { Logger };
@@ -24,8 +25,21 @@ export interface LoggerOptions {
   readonly destination?: NodeJS.WritableStream;
 }
 
+/** pino's levels, most to least verbose. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+function checkedLevel(level: string, source: string): string {
+  if ((LOG_LEVELS as readonly string[]).includes(level)) return level;
+  throw new CapsuleError('INVALID_ARGUMENT', `${source} '${level}' is not a log level; use one of ${LOG_LEVELS.join(', ')} (default info)`);
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const level = options.level ?? process.env.CAPSULE_LOG_LEVEL ?? 'info';
+  const level =
+    options.level !== undefined
+      ? checkedLevel(options.level, 'the log level')
+      : process.env.CAPSULE_LOG_LEVEL
+        ? checkedLevel(process.env.CAPSULE_LOG_LEVEL, 'CAPSULE_LOG_LEVEL')
+        : 'info';
   const pretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
   // Every line written while a request is served carries its id (`reqId`), whichever logger wrote it.
   const base = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, mixin: requestIdMixin };

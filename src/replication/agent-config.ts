@@ -11,7 +11,7 @@ export const replicationAgentComponent = defineComponent({
     'Sends users, groups, token generations and activated content from this author to one publish (POST /bin/receive), in order, as the transport user. The transport password is encrypted with the master key.',
   factory: true,
   properties: {
-    url: property.url({ title: 'Publish URL', description: "The publish instance's base URL, e.g. https://publish-1:4503.", required: true }),
+    url: property.safeUrl({ title: 'Publish URL', description: "The publish instance's base URL, e.g. https://publish-1:4503 (https: the transport user's password is sent to it; plain http only to a loopback address).", required: true }),
     'transport.user': property.string({
       title: 'Transport user',
       description: 'A member of replication-receivers on the publish.',

@@ -79,7 +79,7 @@ describe('the CLI as an operator meets it', () => {
     assert.match(start.stderr, /keys\/hmac is missing \(the login tokens it signed depend on it; protected values do not\)/);
     assert.doesNotMatch(start.stderr, /protected values? depends? on it/);
 
-    const doctor = await runCli(['keys', 'doctor', '--home', home]);
+    const doctor = await runCli(['keys', 'doctor', '--home', home, '--verbose']);
     assert.equal(doctor.code, 1);
     const errors = doctor.stdout.split('\n').filter((line) => line.startsWith('ERROR'));
     assert.deepEqual(errors.length, 1, doctor.stdout);

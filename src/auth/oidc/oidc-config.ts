@@ -19,7 +19,7 @@ export const oidcComponent = defineComponent({
     'Single sign-on through an OpenID provider: the authorization code flow with PKCE, users created on first login. The client secret is encrypted with the master key; a health check proves discovery, the provider keys and the secret.',
   factory: true,
   properties: {
-    issuer: property.url({ title: 'Issuer', description: "The provider's issuer URL; its discovery document is at <issuer>/.well-known/openid-configuration.", required: true }),
+    issuer: property.safeUrl({ title: 'Issuer', description: "The provider's issuer URL (https; plain http only to a loopback address); its discovery document is at <issuer>/.well-known/openid-configuration.", required: true }),
     'client.id': property.string({ title: 'Client id', description: 'The client id the provider issued.', required: true }),
     'client.secret': property.secret({ title: 'Client secret', description: 'Encrypted with the master key when written; never shown.', required: true }),
     title: property.string({ title: 'Title', description: "Shown on the login page as 'Sign in with <title>'; empty for the name." }),

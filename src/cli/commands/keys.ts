@@ -19,6 +19,8 @@ import {
   removeRetiredMaster,
   rotateHmacKey,
   rotateMasterKey,
+  type DoctorReport,
+  type Finding,
   type KeyStorageMode,
 } from '../../crypto/index.js';
 import { systemClock } from '../../clock.js';
@@ -174,15 +176,30 @@ export async function keysRemoveRetiredMaster(kid: string, options: Options & { 
   report(io, options, result.message, result);
 }
 
-export async function keysDoctor(options: Options, io: CliIO) {
+/** Up to this many values that do not decrypt get a line each without --verbose; more are counted. */
+const FAILED_VALUES_LISTED = 10;
+
+function doctorLines(result: DoctorReport, verbose: boolean): string[] {
+  const mark = { ok: 'ok   ', warn: 'WARN ', error: 'ERROR' };
+  const line = (finding: Finding) => `${mark[finding.level]} ${finding.subject}: ${finding.message}`;
+  const failed = result.findings.filter((finding) => finding.protectedValue);
+  const lines = result.findings.filter((finding) => !finding.protectedValue).map(line);
+  if (verbose || failed.length <= FAILED_VALUES_LISTED) lines.push(...failed.map(line));
+  else {
+    const byMessage = new Map<string, number>();
+    for (const finding of failed) byMessage.set(finding.message, (byMessage.get(finding.message) ?? 0) + 1);
+    for (const [message, count] of byMessage) lines.push(`ERROR protected values: ${count} do not decrypt (${message}); --verbose lists each`);
+  }
+  const decrypting = result.values.filter((value) => value.decrypts);
+  if (verbose) lines.push(...decrypting.map((value) => `ok    ${value.source} ${value.path} ${value.property}: key ${value.kid}, decrypts`));
+  if (failed.length > 0) lines.push(`      protected values: ${decrypting.length} decrypt, ${failed.length} do not, of ${result.values.length}`);
+  return lines;
+}
+
+export async function keysDoctor(options: Options & { verbose?: boolean }, io: CliIO) {
   const result = await withHome(options, io, (s) => diagnoseKeys(s.home, s.repo));
   if (options.json) printJson(io, result);
-  else {
-    const mark = { ok: 'ok   ', warn: 'WARN ', error: 'ERROR' };
-    io.out(result.findings.map((finding) => `${mark[finding.level]} ${finding.subject}: ${finding.message}`).join('\n'));
-    // A value that does not decrypt is already a finding (an ERROR line, counted once).
-    for (const value of result.values.filter((v) => v.decrypts)) io.out(`ok    ${value.source} ${value.path} ${value.property}: key ${value.kid}, decrypts`);
-  }
+  else io.out(doctorLines(result, options.verbose === true).join('\n'));
   const errors = result.findings.filter((finding) => finding.level === 'error').length;
   if (errors > 0) throw new CheckFailed(`keys doctor found ${errors} problem${errors === 1 ? '' : 's'}`);
 }
@@ -228,7 +245,7 @@ export function registerKeyCommands(program: Command, io: CliIO): void {
     .option('--yes', 'confirm: backups taken before the key was retired will no longer decrypt with this home\'s keys')
     .option('--ignore-references', 'confirm: no secret property that holds a reference ($[env:…], $[secret:…]) gives the instance a value protected with this key')
     .action((kid: string, options) => keysRemoveRetiredMaster(kid, options, io));
-  jsonOption(homeOption(keys.command('doctor').description('check marker, key files, modes and every protected value; exit 1 on a problem'))).action(
-    (options) => keysDoctor(options, io),
-  );
+  jsonOption(homeOption(keys.command('doctor').description('check marker, key files, modes and every protected value (counted; --verbose lists each); exit 1 on a problem')))
+    .option('--verbose', 'a line for every protected value')
+    .action((options) => keysDoctor(options, io));
 }
