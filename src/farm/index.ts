@@ -5,6 +5,7 @@ export type { LoadBalancerShape } from './haproxy-config.js';
 export { DEFAULT_LOGINS_PER_MINUTE, loginRateLimit, parseHaproxyPeer } from './haproxy-login-limit.js';
 export type { HaproxyPeer, LoginRateLimit } from './haproxy-login-limit.js';
 export { findHaproxy } from './haproxy-binary.js';
+export { writeCheckedHaproxyConfig } from './checked-haproxy-file.js';
 export { AUTHOR_NAME, DEFAULT_LOAD_BALANCER_PORT, DEFAULT_MEMBER_PORT, initFarm } from './init.js';
 export type { InitFarmOptions, InitFarmResult } from './init.js';
 export { DEFAULT_HEALTH_CHECK, farmCredentials, farmPaths, MAX_PUBLISHERS, readFarmManifest, readLocalFarm } from './local-farm.js';
@@ -19,6 +20,7 @@ export {
   listFarmAdminKeys,
   revokeFarmAdminKey,
   DEFAULT_HAPROXY_OPTIONS,
+  parseBind,
   DEFAULT_LOCK_LEASE_MS,
   FARM_FORMAT_V2,
   parseManifestV2,

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import { systemClock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import {
@@ -15,6 +14,8 @@ import {
   renderRemoteHaproxyConfig,
   runFarm,
   DEFAULT_HAPROXY_OPTIONS,
+  parseBind,
+  writeCheckedHaproxyConfig,
   type FarmUserOperation,
   type RemoteFarmStatus,
 } from '../../farm/index.js';
@@ -166,13 +167,14 @@ export async function farmHaproxyConfig(
   options: { manifest: string; bind?: string; out?: string; checkInterval?: string; checkFall?: string; checkRise?: string; loginLimit?: string; haproxyPeer?: string[] },
   io: CliIO,
 ) {
+  const bind = options.bind === undefined ? DEFAULT_HAPROXY_OPTIONS.bind : parseBind(options.bind);
   const loginLimit = loginRateLimit(wholeNumber(options.loginLimit, '--login-limit') ?? DEFAULT_LOGINS_PER_MINUTE, (options.haproxyPeer ?? []).map(parseHaproxyPeer));
   const manifest = readManifestV2(options.manifest);
   if (!manifest.members.some((member) => member.role === 'publish')) {
     throw new CapsuleError('INVALID_ARGUMENT', `${options.manifest} has no member with the role publish: there is nothing to balance`);
   }
   const config = renderRemoteHaproxyConfig(manifest, {
-    bind: options.bind ?? DEFAULT_HAPROXY_OPTIONS.bind,
+    bind,
     intervalMs: wholeNumber(options.checkInterval, '--check-interval') ?? DEFAULT_HAPROXY_OPTIONS.intervalMs,
     fall: wholeNumber(options.checkFall, '--check-fall') ?? DEFAULT_HAPROXY_OPTIONS.fall,
     rise: wholeNumber(options.checkRise, '--check-rise') ?? DEFAULT_HAPROXY_OPTIONS.rise,
@@ -180,8 +182,8 @@ export async function farmHaproxyConfig(
   });
   if (options.out === undefined) io.out(config.trimEnd());
   else {
-    writeFileSync(options.out, config, { mode: 0o644 });
-    io.err(`wrote ${options.out}`);
+    const { checked } = await writeCheckedHaproxyConfig(options.out, config, io.env);
+    io.err(checked ? `wrote ${options.out} (haproxy -c: valid)` : `wrote ${options.out} (not checked: haproxy is not installed here; run 'haproxy -c -f ${options.out}' where it runs)`);
   }
 }
 

@@ -6,7 +6,7 @@ export { remoteFarmStatus } from './status.js';
 export type { RemoteFarmStatus, RemoteMemberStatus } from './status.js';
 export { DEFAULT_LOCK_LEASE_MS, remoteRotateHmac } from './rotate-hmac.js';
 export type { RemoteHmacRotation, RemoteRotateOptions } from './rotate-hmac.js';
-export { DEFAULT_HAPROXY_OPTIONS, renderRemoteHaproxyConfig } from './haproxy-config.js';
+export { DEFAULT_HAPROXY_OPTIONS, parseBind, renderRemoteHaproxyConfig } from './haproxy-config.js';
 export type { RemoteHaproxyOptions } from './haproxy-config.js';
 export { changeFarmUser } from './users.js';
 export type { FarmUserOperation, FarmUserOptions, FarmUserResult } from './users.js';
