@@ -16,6 +16,7 @@ export type { RunFarmOptions } from './supervisor.js';
 export {
   adminCredentials,
   changeFarmUser,
+  listFarmUsers,
   createFarmAdminKey,
   listFarmAdminKeys,
   revokeFarmAdminKey,
@@ -37,7 +38,9 @@ export type {
   FarmAdminKeyCreated,
   FarmManifestV2,
   FarmMemberEntry,
+  FarmUserList,
   FarmUserOperation,
+  FarmUserQuery,
   FarmUserOptions,
   FarmUserResult,
   RemoteFarmStatus,

@@ -3,7 +3,6 @@ import { systemClock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import {
   addFarmInstance,
-  changeFarmUser,
   initFarm,
   readManifestV2,
   remoteFarmStatus,
@@ -16,16 +15,16 @@ import {
   DEFAULT_HAPROXY_OPTIONS,
   parseBind,
   writeCheckedHaproxyConfig,
-  type FarmUserOperation,
   type RemoteFarmStatus,
 } from '../../farm/index.js';
-import { parsePort, readPasswordFromStdin } from '../arguments.js';
+import { parsePort } from '../arguments.js';
 import { CheckFailed } from '../check-failed.js';
 import { printJson, printTable, type CliIO } from '../io.js';
 import { terminalText } from '../terminal-text.js';
 import { jsonOption, type JsonOption } from '../with-home.js';
 import { registerFarmAdminKeyCommands } from './farm-admin-keys.js';
 import { registerFarmSessionCommands } from './farm-sessions.js';
+import { registerFarmUserCommands } from './farm-users.js';
 import { farmOptions, whichFarm, type FarmOption } from './farm-options.js';
 
 interface DirOption extends JsonOption {
@@ -117,32 +116,6 @@ export async function farmStatusCommand(options: FarmOption, io: CliIO) {
   }
 }
 
-type UserOptions = FarmOption & { passwordStdin?: boolean; group?: string[]; wait?: string };
-
-async function farmUserChange(id: string, options: UserOptions, io: CliIO, operation: FarmUserOperation) {
-  const farm = whichFarm(options, io);
-  const waitSeconds = wholeNumber(options.wait, '--wait');
-  const result = await changeFarmUser(farm.manifest, farm.file, farm.credentials, id, operation, {
-    waitMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
-    clock: systemClock,
-  });
-  report(io, options, result.message, result);
-}
-
-export async function farmUsersAdd(id: string, options: UserOptions, io: CliIO) {
-  const password = await readPasswordFromStdin(io, options.passwordStdin);
-  await farmUserChange(id, options, io, { kind: 'add', password, groups: options.group ?? [] });
-}
-
-export async function farmUsersPasswd(id: string, options: UserOptions, io: CliIO) {
-  const password = await readPasswordFromStdin(io, options.passwordStdin);
-  await farmUserChange(id, options, io, { kind: 'passwd', password });
-}
-
-export async function farmUsersRemove(id: string, options: UserOptions, io: CliIO) {
-  await farmUserChange(id, options, io, { kind: 'remove' });
-}
-
 export async function farmAddInstance(options: DirOption & { adminPasswordFile?: string }, io: CliIO) {
   const result = await addFarmInstance(options.dir, { env: io.env, adminPasswordFile: options.adminPasswordFile });
   report(io, options, result.message, result);
@@ -191,10 +164,6 @@ function dirOption(command: Command): Command {
   return command.requiredOption('--dir <dir>', 'the farm folder (holds farm.json, admin-password, haproxy.cfg and the member homes)');
 }
 
-function userOptions(command: Command): Command {
-  return jsonOption(farmOptions(command)).option('--wait <seconds>', 'wait up to this long until every publish has the change (exit 1 if one has not)');
-}
-
 export function registerFarmCommands(program: Command, io: CliIO): void {
   const farm = program.command('farm').description('a farm of members (an author and publishes) addressed by URL; status, key rotation, users and load balancing over their admin API');
   const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -238,15 +207,5 @@ export function registerFarmCommands(program: Command, io: CliIO): void {
 
   registerFarmAdminKeyCommands(farm, io);
   registerFarmSessionCommands(farm, io);
-  const users = farm.command('users').description("the farm's users: changed on the author, replicated to every publish");
-  userOptions(users.command('add <id>').description('add a user on the author; replication adds it to every publish; the password is read from standard input'))
-    .option('--password-stdin', 'read the password from standard input')
-    .option('--group <group>', 'add the user to this group, made where missing (repeatable)', collect)
-    .action((id: string, options) => farmUsersAdd(id, options, io));
-  userOptions(users.command('passwd <id>').description("set a user's password on the author; replication sets it on every publish"))
-    .option('--password-stdin', 'read the password from standard input')
-    .action((id: string, options) => farmUsersPasswd(id, options, io));
-  userOptions(users.command('remove <id>').description('remove a user on the author; replication removes it from every publish')).action((id: string, options) =>
-    farmUsersRemove(id, options, io),
-  );
+  registerFarmUserCommands(farm, io);
 }
