@@ -17,8 +17,10 @@ const POLL_MS = 100;
 export interface RunFarmOptions {
   /** Aborting it (Ctrl-C, SIGTERM) stops every process of the farm. */
   readonly signal: AbortSignal;
-  /** Every line of output: the farm's own, and each process's prefixed with its name. */
+  /** Every line of output: the farm's own, and each process's as `formatLine` makes it. */
   readonly onLine: (line: string) => void;
+  /** A process's line as shown (default: `[name] line`, the line as the process wrote it). */
+  readonly formatLine?: (name: string, line: string) => string;
   readonly env: NodeJS.ProcessEnv;
   /** How long an instance may take to answer its health check. */
   readonly startTimeoutMs?: number;
@@ -87,6 +89,7 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
     }
   }
 
+  const formatLine = options.formatLine ?? ((name: string, line: string) => `[${name}] ${line}`);
   const children = new Map<string, Child>();
   let stopping = false;
   let balancing = false;
@@ -106,7 +109,7 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...options.env, CAPSULE_HOME: '', CAPSULE_PORT: '' } });
     const prefix = `[${name}] `;
     for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => options.onLine(prefix + line));
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => options.onLine(formatLine(name, line)));
     }
     const exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {

@@ -20,6 +20,7 @@ import {
 import { parsePort } from '../arguments.js';
 import { CheckFailed } from '../check-failed.js';
 import { printJson, printTable, type CliIO } from '../io.js';
+import { prettyLogLine } from '../pretty-log-line.js';
 import { terminalText } from '../terminal-text.js';
 import { jsonOption, type JsonOption } from '../with-home.js';
 import { registerFarmAdminKeyCommands } from './farm-admin-keys.js';
@@ -62,13 +63,22 @@ export async function farmInit(
   report(io, options, result.message, result);
 }
 
-export async function farmUp(options: DirOption, io: CliIO) {
+export async function farmUp(options: DirOption & { pretty?: boolean }, io: CliIO) {
+  if (options.json && options.pretty) throw new CapsuleError('INVALID_ARGUMENT', 'give --json or --pretty, not both');
+  // Readable lines for a person at a terminal; the members' JSON lines as they are for a pipe or a file.
+  const pretty = options.pretty ?? (!options.json && io.stdoutIsTTY === true);
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    await runFarm(options.dir, { signal: controller.signal, onLine: (line) => io.out(line), env: io.env, clock: systemClock });
+    await runFarm(options.dir, {
+      signal: controller.signal,
+      onLine: (line) => io.out(line),
+      ...(pretty && { formatLine: prettyLogLine }),
+      env: io.env,
+      clock: systemClock,
+    });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
@@ -177,9 +187,10 @@ export function registerFarmCommands(program: Command, io: CliIO): void {
     .option('--check-rise <n>', 'passed checks before HAProxy puts it back (default 2)')
     .option('--login-limit <n>', 'login POSTs per client address a minute HAProxy lets through, then 429 (default 30; 0: no limit)')
     .action((options) => farmInit(options, io));
-  dirOption(farm.command('up').description('run every member of a local farm and HAProxy in the foreground; Ctrl-C or SIGTERM stops them all')).action((options) =>
-    farmUp(options, io),
-  );
+  dirOption(farm.command('up').description('run every member of a local farm and HAProxy in the foreground; Ctrl-C or SIGTERM stops them all'))
+    .option('--json', "the members' log lines as JSON, as they write them (the default when standard output is not a terminal)")
+    .option('--pretty', 'readable log lines: time, level, member, message (the default on a terminal)')
+    .action((options) => farmUp(options, io));
   jsonOption(farmOptions(farm.command('status').description('per member: readiness, key ids, users, replication; exit 1 when key ids differ or a member does not answer'))).action(
     (options) => farmStatusCommand(options, io),
   );
