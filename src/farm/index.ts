@@ -11,8 +11,10 @@ export type { InitFarmOptions, InitFarmResult } from './init.js';
 export { DEFAULT_HEALTH_CHECK, farmCredentials, farmPaths, MAX_PUBLISHERS, readFarmManifest, readLocalFarm } from './local-farm.js';
 export type { FarmPaths, HealthCheckSettings, LocalFarm, LocalMember, LocalSettings } from './local-farm.js';
 export { renderLocalHaproxyConfig } from './local-haproxy.js';
-export { runFarm } from './supervisor.js';
-export type { RunFarmOptions } from './supervisor.js';
+export { restartFarmMember } from './restart-member.js';
+export type { RestartedMember } from './restart-member.js';
+export { DEFAULT_RESTART, runFarm } from './supervisor.js';
+export type { RestartPolicy, RunFarmOptions } from './supervisor.js';
 export {
   adminCredentials,
   changeFarmUser,

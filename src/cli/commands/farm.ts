@@ -11,6 +11,7 @@ import {
   parseHaproxyPeer,
   remoteRotateHmac,
   renderRemoteHaproxyConfig,
+  restartFarmMember,
   runFarm,
   DEFAULT_HAPROXY_OPTIONS,
   parseBind,
@@ -63,7 +64,7 @@ export async function farmInit(
   report(io, options, result.message, result);
 }
 
-export async function farmUp(options: DirOption & { pretty?: boolean }, io: CliIO) {
+export async function farmUp(options: DirOption & { pretty?: boolean; restart?: boolean }, io: CliIO) {
   if (options.json && options.pretty) throw new CapsuleError('INVALID_ARGUMENT', 'give --json or --pretty, not both');
   // Readable lines for a person at a terminal; the members' JSON lines as they are for a pipe or a file.
   const pretty = options.pretty ?? (!options.json && io.stdoutIsTTY === true);
@@ -76,6 +77,7 @@ export async function farmUp(options: DirOption & { pretty?: boolean }, io: CliI
       signal: controller.signal,
       onLine: (line) => io.out(line),
       ...(pretty && { formatLine: prettyLogLine }),
+      ...(options.restart === false && { restart: false as const }),
       env: io.env,
       clock: systemClock,
     });
@@ -83,6 +85,12 @@ export async function farmUp(options: DirOption & { pretty?: boolean }, io: CliI
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+export async function farmRestart(name: string, options: DirOption & { wait?: string }, io: CliIO) {
+  const waitSeconds = wholeNumber(options.wait, '--wait') ?? 60;
+  const result = await restartFarmMember(options.dir, name, { waitMs: waitSeconds * 1000, clock: systemClock });
+  report(io, options, result.message, result);
 }
 
 function printRemoteStatus(io: CliIO, status: RemoteFarmStatus): void {
@@ -190,7 +198,11 @@ export function registerFarmCommands(program: Command, io: CliIO): void {
   dirOption(farm.command('up').description('run every member of a local farm and HAProxy in the foreground; Ctrl-C or SIGTERM stops them all'))
     .option('--json', "the members' log lines as JSON, as they write them (the default when standard output is not a terminal)")
     .option('--pretty', 'readable log lines: time, level, member, message (the default on a terminal)')
+    .option('--no-restart', 'leave a member that stops unasked down (default: started again after 1 s, doubling to 30 s; left down after 5 stops in a row)')
     .action((options) => farmUp(options, io));
+  jsonOption(dirOption(farm.command('restart <name>').description("restart one member of a local farm that 'farm up' runs, and wait until it is ready again; the others are untouched")))
+    .option('--wait <seconds>', 'how long to wait for it to be ready (default 60)')
+    .action((name: string, options) => farmRestart(name, options, io));
   jsonOption(farmOptions(farm.command('status').description('per member: readiness, key ids, users, replication; exit 1 when key ids differ or a member does not answer'))).action(
     (options) => farmStatusCommand(options, io),
   );
