@@ -31,6 +31,13 @@ describe('restarting members of a running local farm', { timeout: 180_000 }, () 
     assert.doesNotMatch(up.output(), /^\[(author|publish-1)\] \{/m, 'no raw JSON line of a member');
   });
 
+  it("the publish logs the author's replication login with the author's address (127.0.0.2), not the load balancer's", async () => {
+    const replicatorLogin = /^\S+ INFO  \[publish-1\] login .*event=login outcome=success userId=replicator clientAddress=(\S+)/m;
+    await waitUntil('the author to log in to publish-1', async () => replicatorLogin.test(up.output()));
+    assert.equal(replicatorLogin.exec(up.output())?.[1], '127.0.0.2');
+    assert.match(up.output(), /\[publish-1\] session created .*user=replicator .*method=transport .*address=127\.0\.0\.2$/m);
+  });
+
   it('starts a publish killed with SIGKILL again, after a back-off, and says so', async () => {
     const killed = up.pids().get('publish-1')!;
     process.kill(killed, 'SIGKILL');
