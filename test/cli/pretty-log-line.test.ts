@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { farmOutputIsPretty } from '../../src/cli/commands/farm.js';
 import { prettyLogLine } from '../../src/cli/pretty-log-line.js';
 import { startServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp.js';
@@ -33,5 +34,13 @@ describe('pretty log lines of farm members', () => {
     assert.equal(prettyLogLine('author', '{not json'), '[author] {not json');
     const line = JSON.stringify({ level: 40, time: Date.UTC(2026, 0, 2, 3, 4, 5, 6), pid: 1, hostname: 'h', userId: 'eve\u001b[2J', reason: 'two words', count: 3, err: { message: 'boom', stack: 'at x' }, msg: 'login failed' });
     assert.equal(prettyLogLine('publish-2', line), '03:04:05.006 WARN  [publish-2] login failed userId=eve\\x1b[2J reason="two words" count=3 err="boom"');
+  });
+
+  it('farm up writes readable lines on a terminal and JSON lines to a pipe, unless --pretty or --json says otherwise', () => {
+    assert.equal(farmOutputIsPretty({}, true), true);
+    assert.equal(farmOutputIsPretty({}, false), false);
+    assert.equal(farmOutputIsPretty({ json: true }, true), false);
+    assert.equal(farmOutputIsPretty({ pretty: true }, false), true);
+    assert.throws(() => farmOutputIsPretty({ json: true, pretty: true }, true), /give --json or --pretty, not both/);
   });
 });

@@ -248,5 +248,6 @@ describe('the local farm: an author and publishes on their own loopback addresse
     assert.deepEqual([...pids].filter(([, pid]) => isAlive(pid)), []);
     assert.deepEqual(readdirSync(join(farm.dir, 'run')), [], 'pid files are removed');
     assert.match(up.output(), /\[publish-2\] was killed \(SIGKILL\); the load balancer sends its requests to the other publishes/);
+    assert.match(up.output(), /^\[author\] \{"level":30,/m, 'piped, not a terminal: the members\' JSON lines as they wrote them');
   });
 });

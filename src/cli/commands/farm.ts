@@ -64,10 +64,14 @@ export async function farmInit(
   report(io, options, result.message, result);
 }
 
-export async function farmUp(options: DirOption & { pretty?: boolean; restart?: boolean }, io: CliIO) {
+/** Readable lines for a person at a terminal; the members' JSON lines as they are for a pipe or a file. */
+export function farmOutputIsPretty(options: { json?: boolean; pretty?: boolean }, stdoutIsTTY: boolean): boolean {
   if (options.json && options.pretty) throw new CapsuleError('INVALID_ARGUMENT', 'give --json or --pretty, not both');
-  // Readable lines for a person at a terminal; the members' JSON lines as they are for a pipe or a file.
-  const pretty = options.pretty ?? (!options.json && io.stdoutIsTTY === true);
+  return options.pretty ?? (!options.json && stdoutIsTTY);
+}
+
+export async function farmUp(options: DirOption & { pretty?: boolean; restart?: boolean }, io: CliIO) {
+  const pretty = farmOutputIsPretty(options, io.stdoutIsTTY === true);
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
