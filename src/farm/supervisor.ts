@@ -50,6 +50,8 @@ interface Child {
 }
 
 class Stopped extends Error {}
+/** A member's process ended while it started: its exit is reported (and counted) where it is seen. */
+class ExitedWhileStarting extends CapsuleError {}
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `was killed (${signal})` : `exited with code ${code}`;
@@ -175,7 +177,7 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
     const deadline = clock.now() + (options.startTimeoutMs ?? 30_000);
     for (;;) {
       if (child.process.exitCode !== null || child.process.signalCode !== null) {
-        throw new CapsuleError('CHECK_FAILED', `${instance.name} did not start (${describeExit(child.process.exitCode, child.process.signalCode)}); its output above says why`);
+        throw new ExitedWhileStarting('CHECK_FAILED', `${instance.name} did not start (${describeExit(child.process.exitCode, child.process.signalCode)}); its output above says why`);
       }
       if (await answers(instance.url)) return;
       if (clock.now() > deadline) throw new CapsuleError('CHECK_FAILED', `${instance.name} did not answer on ${instance.url} within ${(options.startTimeoutMs ?? 30_000) / 1000} s; its output above says why`);
@@ -218,14 +220,16 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
   }
 
   async function restartMember(member: LocalMember): Promise<void> {
-    if (children.has(member.name) || starting.has(member.name)) return;
+    // A process of it already (spawning registers it at once): this start is not needed. Not `starting`:
+    // a start whose process died may not have noticed yet, and must not hold up the next one.
+    if (children.has(member.name)) return;
     starting.add(member.name);
     try {
       await untilStopped(startInstance(member));
       options.onLine(`farm: ${member.name} runs again on ${member.url} (pid ${children.get(member.name)?.process.pid})`);
     } catch (error) {
       // An exit while starting is reported (and counted) by the exit handler; say only what it cannot.
-      if (!(error instanceof Stopped) && children.has(member.name)) options.onLine(`farm: ${(error as Error).message}`);
+      if (!(error instanceof Stopped) && !(error instanceof ExitedWhileStarting)) options.onLine(`farm: ${(error as Error).message}`);
     } finally {
       starting.delete(member.name);
     }
@@ -286,6 +290,7 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
   }
 
   writePidFile(paths, FARM_PROCESS, process.pid);
+  takeRestartRequests(paths); // left by a 'farm restart' of a farm that stopped meanwhile: not for this run
   let watcher: NodeJS.Timeout | undefined;
   try {
     await untilStopped(Promise.all(instances.map(startInstance)));
@@ -315,6 +320,7 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
   } finally {
     clearInterval(watcher);
     await stopAll();
+    takeRestartRequests(paths);
     removePidFile(paths, FARM_PROCESS);
     options.onLine('farm: every process has stopped');
   }
