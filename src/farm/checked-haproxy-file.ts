@@ -15,7 +15,8 @@ export async function writeCheckedHaproxyConfig(file: string, config: string, en
   let haproxy: string | null;
   try {
     haproxy = findHaproxy(env);
-  } catch {
+  } catch (error) {
+    if (env.CAPSULE_HAPROXY) throw error; // named, but not a program: say so rather than skip the check
     haproxy = null; // not installed on this machine: the file is written unchecked, and the caller says so
   }
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);

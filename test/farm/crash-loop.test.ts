@@ -16,6 +16,10 @@ describe('a member that keeps stopping', { timeout: 180_000 }, () => {
   it('is started again with a growing back-off, then left down and reported; farm restart starts it once fixed', async () => {
     const farm = await initLocalFarm(1);
     const paths = farmPaths(farm.dir);
+    await assert.rejects(
+      restartFarmMember(farm.dir, 'publish-1', { waitMs: 1000, clock: systemClock }),
+      new RegExp(`^CapsuleError: the farm in ${paths.root} is not running; start it with 'capsule farm up --dir ${paths.root}' \\(it starts every member\\)$`),
+    );
     const lines: string[] = [];
     const controller = new AbortController();
     const running = runFarm(farm.dir, {

@@ -55,6 +55,8 @@ describe('farm users list, disable, enable, logout-everywhere', () => {
     assert.equal(second.author, 'author');
     assert.deepEqual((await listed(['--group', 'readers'])).users.map((user) => user.id), ['bob']);
     assert.deepEqual((await listed(['--prefix', 'zz'])).users, []);
+    const none = await farm.cli(['farm', 'users', 'list', '--manifest', 'farm.json', '--prefix', 'zz']);
+    assert.equal(none.stdout.trim(), 'no users match on author');
     const refused = await farm.cli(['farm', 'users', 'list', '--manifest', 'farm.json', '--limit', '0']);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /--limit 0: give 1 to 1000/);
