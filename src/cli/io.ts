@@ -8,6 +8,8 @@ export interface CliIO {
   readStdin(): Promise<string>;
   readonly env: NodeJS.ProcessEnv;
   readonly stdinIsTTY: boolean;
+  /** Whether standard output is a terminal (a person reads it): `farm up` writes readable lines then, else JSON lines. */
+  readonly stdoutIsTTY?: boolean;
 }
 
 export function processIO(): CliIO {
@@ -21,6 +23,7 @@ export function processIO(): CliIO {
     },
     env: process.env,
     stdinIsTTY: process.stdin.isTTY === true,
+    stdoutIsTTY: process.stdout.isTTY === true,
   };
 }
 

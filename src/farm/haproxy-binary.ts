@@ -31,12 +31,17 @@ export function findHaproxy(env: NodeJS.ProcessEnv, systemDirs: readonly string[
   );
 }
 
-/** Runs `haproxy -c`, so a broken configuration is reported before any instance starts. */
-export async function checkHaproxyConfig(haproxy: string, configFile: string): Promise<void> {
+/**
+ * Runs `haproxy -c`, so a broken configuration is reported before any instance starts.
+ * `shownAs`: the name to give the file in the message (a temp file checked before it replaces it).
+ */
+export async function checkHaproxyConfig(haproxy: string, configFile: string, shownAs = configFile): Promise<void> {
   try {
-    await promisify(execFile)(haproxy, ['-c', '-q', '-f', configFile], { timeout: 10_000 });
+    // Not -q: it silences the alerts too, and the first alert is what the operator must read.
+    await promisify(execFile)(haproxy, ['-c', '-f', configFile], { timeout: 10_000 });
   } catch (error) {
-    const output = `${(error as { stderr?: string }).stderr ?? ''}`.trim().split('\n').find((line) => /ALERT|error/i.test(line)) ?? (error as Error).message;
-    throw new CapsuleError('CHECK_FAILED', `haproxy refuses ${configFile}: ${output.trim()}`);
+    const alert = `${(error as { stderr?: string }).stderr ?? ''}`.trim().split('\n').find((line) => /ALERT|error/i.test(line));
+    const complaint = alert === undefined ? (error as Error).message : alert.replace(/^\[ALERT\]\s*\(\d+\)\s*:\s*(config\s*:\s*)?/, '');
+    throw new CapsuleError('CHECK_FAILED', `haproxy refuses ${shownAs}: ${complaint.split(configFile).join(shownAs).trim()}`);
   }
 }

@@ -10,6 +10,9 @@ export interface LoadBalancerShape {
   readonly loginLimit: LoginRateLimit;
 }
 
+/** HAProxy's `option httplog` format, with the unique id (`%ID`) at the end. */
+const HTTP_LOG_FORMAT = '%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r id=%ID';
+
 /**
  * The one HAProxy configuration of a farm (the local farm's and a manifest's). Round robin
  * without stickiness (no `cookie`, no `stick on`, no `balance source`): encapsulated tokens
@@ -23,9 +26,14 @@ export function renderLoadBalancer(shape: LoadBalancerShape): string {
     ...shape.header,
     'global',
     '    maxconn 4096',
+    '    # One line per request on standard output (under systemd: log /dev/log local0).',
+    '    log stdout format raw local0',
     '',
     'defaults',
     '    mode http',
+    '    log global',
+    '    # The httplog format, and last the request id the members log too (reqId).',
+    `    log-format "${HTTP_LOG_FORMAT}"`,
     '    timeout connect 2s',
     '    timeout client 30s',
     '    timeout server 30s',
@@ -44,6 +52,9 @@ export function renderLoadBalancer(shape: LoadBalancerShape): string {
     '    http-request del-header x-forwarded-proto',
     '    http-request del-header x-forwarded-host',
     '    http-request del-header x-request-id',
+    '    # A new id for every request, sent to the member as X-Request-Id: one id in both logs.',
+    '    unique-id-format %[uuid()]',
+    '    unique-id-header X-Request-Id',
     ...loginLimit.rules,
     '    option forwardfor',
     '    default_backend publish',

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../support/atomic-file.js';
 import type { FarmPaths } from './local-farm.js';
@@ -37,4 +37,28 @@ export function livePid(paths: FarmPaths, name: string): number | null {
   }
   const pid = Number(text.trim());
   return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : null;
+}
+
+/** `D/run/<name>.restart`: `farm restart NAME` asks the running `farm up` to restart a member. */
+function restartFile(paths: FarmPaths, name: string): string {
+  return join(paths.runDir, `${name}.restart`);
+}
+
+export function requestRestart(paths: FarmPaths, name: string): void {
+  mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(restartFile(paths, name), `${name}\n`, 0o644);
+}
+
+/** The members a restart was asked for, each request removed as it is taken. */
+export function takeRestartRequests(paths: FarmPaths): string[] {
+  let files: string[];
+  try {
+    files = readdirSync(paths.runDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const names = files.filter((file) => file.endsWith('.restart')).map((file) => file.slice(0, -'.restart'.length));
+  for (const name of names) rmSync(restartFile(paths, name), { force: true });
+  return names;
 }

@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import { CapsuleError } from '../errors.js';
 import { checkHaproxyConfig, findHaproxy } from './haproxy-binary.js';
 import { farmPaths, readLocalFarm, type FarmPaths, type LocalMember } from './local-farm.js';
-import { livePid, removePidFile, writePidFile } from './pid-files.js';
+import { livePid, removePidFile, takeRestartRequests, writePidFile } from './pid-files.js';
 
 const CAPSULE_BIN = fileURLToPath(new URL('../../bin/capsule', import.meta.url));
 export const FARM_PROCESS = 'farm';
@@ -17,15 +17,31 @@ const POLL_MS = 100;
 export interface RunFarmOptions {
   /** Aborting it (Ctrl-C, SIGTERM) stops every process of the farm. */
   readonly signal: AbortSignal;
-  /** Every line of output: the farm's own, and each process's prefixed with its name. */
+  /** Every line of output: the farm's own, and each process's as `formatLine` makes it. */
   readonly onLine: (line: string) => void;
+  /** A process's line as shown (default: `[name] line`, the line as the process wrote it). */
+  readonly formatLine?: (name: string, line: string) => string;
   readonly env: NodeJS.ProcessEnv;
   /** How long an instance may take to answer its health check. */
   readonly startTimeoutMs?: number;
   /** How often farm.json is read for instances added while the farm runs. */
   readonly manifestPollMs?: number;
   readonly clock: Clock;
+  /** How a member that crashed is started again; `false`: reported and left down. */
+  readonly restart?: RestartPolicy | false;
 }
+
+/** Back-off for members that exit without being asked: each crash in a row waits twice as long. */
+export interface RestartPolicy {
+  readonly firstDelayMs: number;
+  readonly maxDelayMs: number;
+  /** A member that ran this long since its last start is well again: its count starts over. */
+  readonly healthyAfterMs: number;
+  /** After this many crashes in a row it is left down and reported (`farm restart NAME` tries again). */
+  readonly maxCrashes: number;
+}
+
+export const DEFAULT_RESTART: RestartPolicy = { firstDelayMs: 1000, maxDelayMs: 30_000, healthyAfterMs: 60_000, maxCrashes: 5 };
 
 interface Child {
   readonly name: string;
@@ -34,6 +50,8 @@ interface Child {
 }
 
 class Stopped extends Error {}
+/** A member's process ended while it started: its exit is reported (and counted) where it is seen. */
+class ExitedWhileStarting extends CapsuleError {}
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `was killed (${signal})` : `exited with code ${code}`;
@@ -87,7 +105,14 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
     }
   }
 
+  const formatLine = options.formatLine ?? ((name: string, line: string) => `[${name}] ${line}`);
+  const restartPolicy = options.restart === undefined ? DEFAULT_RESTART : options.restart;
   const children = new Map<string, Child>();
+  /** Members stopped by `farm restart`: their exit is no crash. */
+  const restartAsked = new Set<string>();
+  const crashes = new Map<string, { inARow: number; startedAt: number }>();
+  const startedAt = new Map<string, number>();
+  const restartTimers = new Set<NodeJS.Timeout>();
   let stopping = false;
   let balancing = false;
   let haproxyFailed: (error: Error) => void = () => undefined;
@@ -106,13 +131,17 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...options.env, CAPSULE_HOME: '', CAPSULE_PORT: '' } });
     const prefix = `[${name}] `;
     for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => options.onLine(prefix + line));
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => options.onLine(formatLine(name, line)));
     }
     const exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         removePidFile(paths, name);
         children.delete(name);
-        if (!stopping) {
+        const member = instances.find((each) => each.name === name);
+        if (!stopping && member && restartAsked.delete(name)) {
+          options.onLine(`farm: ${name} stopped (${describeExit(code, signal)}) for 'farm restart'; starting it again`);
+          void restartMember(member);
+        } else if (!stopping) {
           const consequence =
             name === HAPROXY_PROCESS
               ? '; stopping the farm'
@@ -123,6 +152,7 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
                   : '; the load balancer sends its requests to the other publishes';
           options.onLine(`${prefix}${describeExit(code, signal)}${consequence}`);
           if (name === HAPROXY_PROCESS) haproxyFailed(new CapsuleError('CHECK_FAILED', `haproxy ${describeExit(code, signal)}; the farm was stopped`));
+          else if (member && balancing && restartPolicy !== false) scheduleRestart(member, restartPolicy);
         }
         resolve();
       });
@@ -134,6 +164,7 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
       });
     });
     if (child.pid !== undefined) writePidFile(paths, name, child.pid);
+    startedAt.set(name, clock.now());
     const entry = { name, process: child, exited };
     children.set(name, entry);
     return entry;
@@ -146,7 +177,7 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
     const deadline = clock.now() + (options.startTimeoutMs ?? 30_000);
     for (;;) {
       if (child.process.exitCode !== null || child.process.signalCode !== null) {
-        throw new CapsuleError('CHECK_FAILED', `${instance.name} did not start (${describeExit(child.process.exitCode, child.process.signalCode)}); its output above says why`);
+        throw new ExitedWhileStarting('CHECK_FAILED', `${instance.name} did not start (${describeExit(child.process.exitCode, child.process.signalCode)}); its output above says why`);
       }
       if (await answers(instance.url)) return;
       if (clock.now() > deadline) throw new CapsuleError('CHECK_FAILED', `${instance.name} did not answer on ${instance.url} within ${(options.startTimeoutMs ?? 30_000) / 1000} s; its output above says why`);
@@ -163,6 +194,64 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
       }
       if (clock.now() > deadline) throw new CapsuleError('CHECK_FAILED', `haproxy did not listen on ${loadBalancer.host}:${loadBalancer.port} within 10 s`);
       await pause(POLL_MS);
+    }
+  }
+
+  /** After a crash: started again after a back-off that doubles with each crash in a row; left down after too many. */
+  function scheduleRestart(member: LocalMember, policy: RestartPolicy): void {
+    const now = clock.now();
+    const ran = now - (startedAt.get(member.name) ?? now);
+    const previous = crashes.get(member.name);
+    const inARow = previous && ran < policy.healthyAfterMs ? previous.inARow + 1 : 1;
+    crashes.set(member.name, { inARow, startedAt: now });
+    if (inARow > policy.maxCrashes) {
+      options.onLine(
+        `farm: ${member.name} stopped ${inARow} times in a row, each within ${policy.healthyAfterMs / 1000} s of its start; left down (its output above says why); 'capsule farm restart ${member.name} --dir ${paths.root}' starts it again`,
+      );
+      return;
+    }
+    const delay = Math.min(policy.firstDelayMs * 2 ** (inARow - 1), policy.maxDelayMs);
+    options.onLine(`farm: restarting ${member.name} in ${delay / 1000} s (${inARow} of at most ${policy.maxCrashes} restarts in a row)`);
+    const timer = setTimeout(() => {
+      restartTimers.delete(timer);
+      if (!stopping) void restartMember(member);
+    }, delay);
+    restartTimers.add(timer);
+  }
+
+  async function restartMember(member: LocalMember): Promise<void> {
+    // A process of it already (spawning registers it at once): this start is not needed. Not `starting`:
+    // a start whose process died may not have noticed yet, and must not hold up the next one.
+    if (children.has(member.name)) return;
+    starting.add(member.name);
+    try {
+      await untilStopped(startInstance(member));
+      options.onLine(`farm: ${member.name} runs again on ${member.url} (pid ${children.get(member.name)?.process.pid})`);
+    } catch (error) {
+      // An exit while starting is reported (and counted) by the exit handler; say only what it cannot.
+      if (!(error instanceof Stopped) && !(error instanceof ExitedWhileStarting)) options.onLine(`farm: ${(error as Error).message}`);
+    } finally {
+      starting.delete(member.name);
+    }
+  }
+
+  /** `farm restart NAME`: a running member is stopped (its exit then starts it again); one left down is started. */
+  function takeRestarts(): void {
+    for (const name of takeRestartRequests(paths)) {
+      const member = instances.find((each) => each.name === name);
+      if (!member) {
+        options.onLine(`farm: a restart of ${name} was asked, but the farm has no such member`);
+        continue;
+      }
+      crashes.delete(name);
+      const running = children.get(name);
+      if (running) {
+        restartAsked.add(name);
+        running.process.kill('SIGTERM');
+      } else if (!starting.has(name)) {
+        options.onLine(`farm: starting ${name} for 'farm restart'`);
+        void restartMember(member);
+      }
     }
   }
 
@@ -189,6 +278,7 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
 
   async function stopAll(): Promise<void> {
     stopping = true;
+    for (const timer of restartTimers) clearTimeout(timer);
     const order = [children.get(HAPROXY_PROCESS), ...[...children.values()].filter((child) => child.name !== HAPROXY_PROCESS)];
     for (const child of order) child?.process.kill('SIGTERM');
     const all = Promise.all([...children.values()].map((child) => child.exited));
@@ -200,6 +290,7 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
   }
 
   writePidFile(paths, FARM_PROCESS, process.pid);
+  takeRestartRequests(paths); // left by a 'farm restart' of a farm that stopped meanwhile: not for this run
   let watcher: NodeJS.Timeout | undefined;
   try {
     await untilStopped(Promise.all(instances.map(startInstance)));
@@ -214,6 +305,11 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
     watcher = setInterval(() => {
       if (polling) return;
       polling = true;
+      try {
+        takeRestarts();
+      } catch (error) {
+        options.onLine(`farm: cannot read the restart requests in ${paths.runDir}: ${(error as Error).message}`);
+      }
       startAddedInstances()
         .catch((error: Error) => options.onLine(`farm: cannot read ${paths.manifest}: ${error.message}`))
         .finally(() => (polling = false));
@@ -224,6 +320,7 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
   } finally {
     clearInterval(watcher);
     await stopAll();
+    takeRestartRequests(paths);
     removePidFile(paths, FARM_PROCESS);
     options.onLine('farm: every process has stopped');
   }

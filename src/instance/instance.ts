@@ -288,6 +288,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       logger,
       // A snapshot (a new publish, a resync) carries the sessions ended before it.
       revokedSessions: sessionStore && (() => sessionStore.listRevoked(services.clock.now())),
+      listenAddress: host,
     });
     const healthInterval = () => (services.config.current(HEALTH_PID)['interval.seconds'] as number) * 1000;
     health.start(healthInterval());

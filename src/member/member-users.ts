@@ -2,13 +2,21 @@ import { CapsuleError } from '../errors.js';
 import { configuredAgents, LOCAL_GROUPS, LOCAL_USERS, OUTBOX_COUNTER } from '../replication/index.js';
 import type { ConfigAdmin } from '../config/index.js';
 import type { Repository } from '../repository/index.js';
-import { checkId, type UserManager } from '../users/index.js';
-import type { MemberUserChange } from './protocol.js';
+import { checkId, type UserManager, type UserQuery } from '../users/index.js';
+import type { MemberLogoutEverywhere, MemberUserChange, MemberUserPage } from './protocol.js';
+
+/** Ends every token of a user on this member (the token handler's logoutEverywhere), which member/ may not build. */
+export type EndTokens = (id: string) => Promise<{ statefulTokensRemoved: number; generation: number }>;
 
 export interface MemberUsers {
   add(id: string, password: string, groups: readonly string[]): Promise<MemberUserChange>;
   setPassword(id: string, password: string): Promise<MemberUserChange>;
   remove(id: string): Promise<MemberUserChange>;
+  /** One page of the author's users (every user, those kept per instance too). */
+  list(query: UserQuery): Promise<MemberUserPage>;
+  /** Disabling raises the generation too: every token ends, on every publish the change reaches. */
+  setDisabled(id: string, disabled: boolean): Promise<MemberUserChange>;
+  logoutEverywhere(id: string, endTokens: EndTokens): Promise<MemberLogoutEverywhere>;
 }
 
 /**
@@ -65,6 +73,22 @@ export function createMemberUsers(deps: { users: UserManager; repo: Repository; 
       await requireUser(id);
       await users.removeUser(id);
       return changed(id);
+    },
+    async list(query) {
+      const page = await users.findUsers(query);
+      return { users: page.users.map(({ id, disabled, generation, groups }) => ({ id, disabled, generation, groups })), next: page.next };
+    },
+    async setDisabled(id, disabled) {
+      await refuseLocal(id);
+      await requireUser(id);
+      await users.setDisabled(id, disabled);
+      return changed(id);
+    },
+    async logoutEverywhere(id, endTokens) {
+      await refuseLocal(id);
+      await requireUser(id);
+      const ended = await endTokens(id);
+      return { ...(await changed(id)), ...ended };
     },
   };
 }

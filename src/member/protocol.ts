@@ -19,6 +19,11 @@ export const FARM_UNLOCK_PATH = '/system/farm/unlock';
 export const FARM_USERS_PATH = '/system/farm/users';
 export const FARM_USERS_PASSWD_PATH = '/system/farm/users/passwd';
 export const FARM_USERS_REMOVE_PATH = '/system/farm/users/remove';
+/** POST, not GET: the query is a body like every other call's, never in an access log's URL. */
+export const FARM_USERS_LIST_PATH = '/system/farm/users/list';
+export const FARM_USERS_DISABLE_PATH = '/system/farm/users/disable';
+export const FARM_USERS_ENABLE_PATH = '/system/farm/users/enable';
+export const FARM_USERS_LOGOUT_EVERYWHERE_PATH = '/system/farm/users/logout-everywhere';
 export const FARM_KEYS_EXPORT_PATH = '/system/farm/keys/export';
 export const FARM_AGENTS_PATH = '/system/farm/agents';
 /** The operators' admin API keys: GET lists them, POST installs one (its hash), POST …/revoke removes one. */
@@ -61,6 +66,12 @@ const password = z.string().min(1).max(1024);
 export const addUserBody = z.object({ id: userId, password, groups: z.array(z.string().min(1).max(200)).max(64).default([]) }).strict();
 export const passwdBody = z.object({ id: userId, password }).strict();
 export const removeUserBody = z.object({ id: userId }).strict();
+/** One user named: disable, enable, logout-everywhere. */
+export const userBody = z.object({ id: userId }).strict();
+/** A page of users (users/types.ts UserQuery; 1000 is its MAX_PAGE_SIZE, which this file may not import). */
+export const listUsersBody = z
+  .object({ prefix: userId.optional(), group: userId.optional(), provider: z.string().min(1).max(200).optional(), after: userId.optional(), limit: z.number().int().min(1).max(1000).optional() })
+  .strict();
 /** A session id as tokens carry it (`sid`): 22 base64url characters. */
 export const SESSION_ID_SHAPE = /^[A-Za-z0-9_-]{22}$/;
 export const sessionsOfUserBody = z.object({ user: userId }).strict();
@@ -157,6 +168,27 @@ export interface MemberUserChange {
   readonly agents: readonly string[];
   /** Disabled agents: they keep the change queued and send it once enabled again. */
   readonly disabledAgents: readonly string[];
+}
+
+/** A user in `POST /system/farm/users/list`'s answer. */
+export interface MemberUserView {
+  readonly id: string;
+  readonly disabled: boolean;
+  readonly generation: number;
+  readonly groups: readonly string[];
+}
+
+/** What `POST /system/farm/users/list` answers: one page, in id order; `next` is the `after` of the next page, null on the last. */
+export interface MemberUserPage {
+  readonly users: readonly MemberUserView[];
+  readonly next: string | null;
+}
+
+/** What `POST /system/farm/users/logout-everywhere` answers: the change, and the user's new token generation. */
+export interface MemberLogoutEverywhere extends MemberUserChange {
+  readonly generation: number;
+  /** The stateful tokens removed on the author (a publish's own end by the generation). */
+  readonly statefulTokensRemoved: number;
 }
 
 /** What `POST /system/farm/keys/export` answers: what the caller needs, with its own private key, to derive the passphrase; the passphrase is not in it. */

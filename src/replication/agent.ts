@@ -186,7 +186,13 @@ export async function deliverRound(name: string, deps: AgentRoundDeps): Promise<
     retryRequested: null,
   }));
   if (before && before.blockedSince?.getTime() === now.getTime()) {
-    deps.log.warn({ agent: name, head: headOf(inflight), answer: answer.message }, 'replication queue blocked');
+    // A publish that has never answered and refuses connections is most likely still starting (a
+    // farm starts its members together): not a blocked queue yet. Status and health still show it.
+    if (before.lastDeliveredAt === null && answer.status === null && answer.message.includes('ECONNREFUSED')) {
+      deps.log.info({ agent: name, head: headOf(inflight), answer: answer.message }, `waiting for ${name} to start: it refuses connections and has never answered; replication sends once it does`);
+    } else {
+      deps.log.warn({ agent: name, head: headOf(inflight), answer: answer.message }, 'replication queue blocked');
+    }
   }
   return 'blocked';
 }

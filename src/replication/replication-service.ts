@@ -37,6 +37,19 @@ export interface ReplicationServiceDeps {
   readonly pruneIntervalMs?: number;
   /** The sessions ended and not expired, for snapshots (the instance's session store; none: snapshots carry none). */
   readonly revokedSessions?: () => Promise<readonly RevokedSession[]>;
+  /** The address this instance listens on: its connections to a publish on loopback leave from it (see sourceFor). */
+  readonly listenAddress?: string;
+}
+
+const LOOPBACK_IPV4 = /^127\.\d+\.\d+\.\d+$/;
+
+/**
+ * On one machine every loopback connection leaves from 127.0.0.1, the local farm's load balancer
+ * address, which the publishes trust as a proxy and would log as the author's. An author on its
+ * own loopback address (127.0.0.2) connects from it; between machines the system's choice is right.
+ */
+function sourceFor(listenAddress: string | undefined, url: string): string | undefined {
+  return listenAddress !== undefined && LOOPBACK_IPV4.test(listenAddress) && LOOPBACK_IPV4.test(new URL(url).hostname) ? listenAddress : undefined;
 }
 
 export interface ReplicationService {
@@ -118,6 +131,7 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
         user: settings.transportUser,
         password: () => revealSecret(settings.storedPassword, deps.crypto, { what: `transport.password of replication agent ${settings.name}`, reenter: `capsule replication remove ${settings.name}, then add it again with --transport-password-stdin` }),
         signal: stopping.signal,
+        localAddress: sourceFor(deps.listenAddress, settings.url),
       });
       entry = { key, transport };
       transports.set(settings.name, entry);

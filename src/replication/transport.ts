@@ -1,3 +1,4 @@
+import { fetchFrom } from '../support/fetch-from.js';
 import { isSafeForCredentials } from '../support/loopback.js';
 import type { ReplicationPackage } from './package.js';
 
@@ -31,7 +32,15 @@ async function bodyOf(response: Response): Promise<unknown> {
  * login endpoint once, then sends its token in the `login-token` header, logging in again
  * when the publish no longer accepts it. The password is read when needed and never logged.
  */
-export function createHttpTransport(options: { url: string; user: string; password: () => string; signal?: AbortSignal }): Transport {
+export function createHttpTransport(options: {
+  url: string;
+  user: string;
+  password: () => string;
+  signal?: AbortSignal;
+  /** The address the connections leave from (support/fetch-from.ts); the system's choice without it. */
+  localAddress?: string;
+}): Transport {
+  const send = options.localAddress === undefined ? fetch : fetchFrom(options.localAddress);
   const signal = () => (options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(TIMEOUT_MS)]) : AbortSignal.timeout(TIMEOUT_MS));
   let token: string | null = null;
 
@@ -39,7 +48,7 @@ export function createHttpTransport(options: { url: string; user: string; passwo
     if (!isSafeForCredentials(new URL(options.url))) {
       return { ok: false, status: null, message: `${options.url} is plain http: the transport password is sent only over https (plain http only to a loopback address); use an https URL` };
     }
-    const response = await fetch(`${options.url}/j_security_check`, {
+    const response = await send(`${options.url}/j_security_check`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: new URLSearchParams({ j_username: options.user, j_password: options.password() }),
@@ -58,7 +67,7 @@ export function createHttpTransport(options: { url: string; user: string; passwo
   }
 
   async function post(pkg: ReplicationPackage): Promise<Response> {
-    return fetch(`${options.url}/bin/receive`, {
+    return send(`${options.url}/bin/receive`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'login-token': token ?? '' },
       body: JSON.stringify(pkg),

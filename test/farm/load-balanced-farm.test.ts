@@ -54,7 +54,8 @@ describe('the local farm: an author and publishes on their own loopback addresse
   before(async () => {
     // Logins from one address here test the members; HAProxy's own login limit is in login-rate-limit.test.ts.
     farm = await initLocalFarm(2, { spare: 1, args: ['--check-interval', '300', '--check-fall', '1', '--check-rise', '1', '--login-limit', '100000'] });
-    up = await farmUp(farm.dir);
+    // Left down when killed: the tests below look at the farm with a publish down ('farm restart' and restarts: member-restart.test.ts).
+    up = await farmUp(farm.dir, ['--no-restart']);
   });
 
   after(() => {
@@ -247,5 +248,6 @@ describe('the local farm: an author and publishes on their own loopback addresse
     assert.deepEqual([...pids].filter(([, pid]) => isAlive(pid)), []);
     assert.deepEqual(readdirSync(join(farm.dir, 'run')), [], 'pid files are removed');
     assert.match(up.output(), /\[publish-2\] was killed \(SIGKILL\); the load balancer sends its requests to the other publishes/);
+    assert.match(up.output(), /^\[author\] \{"level":30,/m, 'piped, not a terminal: the members\' JSON lines as they wrote them');
   });
 });

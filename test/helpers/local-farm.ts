@@ -68,8 +68,8 @@ function isAlive(pid: number): boolean {
 }
 
 /** `capsule farm up` in its own process, once it says the farm is up; its processes are killed when the test process exits. */
-export async function farmUp(dir: string): Promise<FarmProcess> {
-  const child = spawn(process.execPath, [CAPSULE_BIN, 'farm', 'up', '--dir', dir], { env: { ...process.env, CAPSULE_HOME: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function farmUp(dir: string, args: readonly string[] = []): Promise<FarmProcess> {
+  const child = spawn(process.execPath, [CAPSULE_BIN, 'farm', 'up', '--dir', dir, ...args], { env: { ...process.env, CAPSULE_HOME: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import { systemClock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
 import {
   addFarmInstance,
-  changeFarmUser,
   initFarm,
   readManifestV2,
   remoteFarmStatus,
@@ -13,18 +11,22 @@ import {
   parseHaproxyPeer,
   remoteRotateHmac,
   renderRemoteHaproxyConfig,
+  restartFarmMember,
   runFarm,
   DEFAULT_HAPROXY_OPTIONS,
-  type FarmUserOperation,
+  parseBind,
+  writeCheckedHaproxyConfig,
   type RemoteFarmStatus,
 } from '../../farm/index.js';
-import { parsePort, readPasswordFromStdin } from '../arguments.js';
+import { parsePort } from '../arguments.js';
 import { CheckFailed } from '../check-failed.js';
 import { printJson, printTable, type CliIO } from '../io.js';
+import { prettyLogLine } from '../pretty-log-line.js';
 import { terminalText } from '../terminal-text.js';
 import { jsonOption, type JsonOption } from '../with-home.js';
 import { registerFarmAdminKeyCommands } from './farm-admin-keys.js';
 import { registerFarmSessionCommands } from './farm-sessions.js';
+import { registerFarmUserCommands } from './farm-users.js';
 import { farmOptions, whichFarm, type FarmOption } from './farm-options.js';
 
 interface DirOption extends JsonOption {
@@ -62,17 +64,37 @@ export async function farmInit(
   report(io, options, result.message, result);
 }
 
-export async function farmUp(options: DirOption, io: CliIO) {
+/** Readable lines for a person at a terminal; the members' JSON lines as they are for a pipe or a file. */
+export function farmOutputIsPretty(options: { json?: boolean; pretty?: boolean }, stdoutIsTTY: boolean): boolean {
+  if (options.json && options.pretty) throw new CapsuleError('INVALID_ARGUMENT', 'give --json or --pretty, not both');
+  return options.pretty ?? (!options.json && stdoutIsTTY);
+}
+
+export async function farmUp(options: DirOption & { pretty?: boolean; restart?: boolean }, io: CliIO) {
+  const pretty = farmOutputIsPretty(options, io.stdoutIsTTY === true);
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    await runFarm(options.dir, { signal: controller.signal, onLine: (line) => io.out(line), env: io.env, clock: systemClock });
+    await runFarm(options.dir, {
+      signal: controller.signal,
+      onLine: (line) => io.out(line),
+      ...(pretty && { formatLine: prettyLogLine }),
+      ...(options.restart === false && { restart: false as const }),
+      env: io.env,
+      clock: systemClock,
+    });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+export async function farmRestart(name: string, options: DirOption & { wait?: string }, io: CliIO) {
+  const waitSeconds = wholeNumber(options.wait, '--wait') ?? 60;
+  const result = await restartFarmMember(options.dir, name, { waitMs: waitSeconds * 1000, clock: systemClock });
+  report(io, options, result.message, result);
 }
 
 function printRemoteStatus(io: CliIO, status: RemoteFarmStatus): void {
@@ -116,32 +138,6 @@ export async function farmStatusCommand(options: FarmOption, io: CliIO) {
   }
 }
 
-type UserOptions = FarmOption & { passwordStdin?: boolean; group?: string[]; wait?: string };
-
-async function farmUserChange(id: string, options: UserOptions, io: CliIO, operation: FarmUserOperation) {
-  const farm = whichFarm(options, io);
-  const waitSeconds = wholeNumber(options.wait, '--wait');
-  const result = await changeFarmUser(farm.manifest, farm.file, farm.credentials, id, operation, {
-    waitMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
-    clock: systemClock,
-  });
-  report(io, options, result.message, result);
-}
-
-export async function farmUsersAdd(id: string, options: UserOptions, io: CliIO) {
-  const password = await readPasswordFromStdin(io, options.passwordStdin);
-  await farmUserChange(id, options, io, { kind: 'add', password, groups: options.group ?? [] });
-}
-
-export async function farmUsersPasswd(id: string, options: UserOptions, io: CliIO) {
-  const password = await readPasswordFromStdin(io, options.passwordStdin);
-  await farmUserChange(id, options, io, { kind: 'passwd', password });
-}
-
-export async function farmUsersRemove(id: string, options: UserOptions, io: CliIO) {
-  await farmUserChange(id, options, io, { kind: 'remove' });
-}
-
 export async function farmAddInstance(options: DirOption & { adminPasswordFile?: string }, io: CliIO) {
   const result = await addFarmInstance(options.dir, { env: io.env, adminPasswordFile: options.adminPasswordFile });
   report(io, options, result.message, result);
@@ -166,13 +162,14 @@ export async function farmHaproxyConfig(
   options: { manifest: string; bind?: string; out?: string; checkInterval?: string; checkFall?: string; checkRise?: string; loginLimit?: string; haproxyPeer?: string[] },
   io: CliIO,
 ) {
+  const bind = options.bind === undefined ? DEFAULT_HAPROXY_OPTIONS.bind : parseBind(options.bind);
   const loginLimit = loginRateLimit(wholeNumber(options.loginLimit, '--login-limit') ?? DEFAULT_LOGINS_PER_MINUTE, (options.haproxyPeer ?? []).map(parseHaproxyPeer));
   const manifest = readManifestV2(options.manifest);
   if (!manifest.members.some((member) => member.role === 'publish')) {
     throw new CapsuleError('INVALID_ARGUMENT', `${options.manifest} has no member with the role publish: there is nothing to balance`);
   }
   const config = renderRemoteHaproxyConfig(manifest, {
-    bind: options.bind ?? DEFAULT_HAPROXY_OPTIONS.bind,
+    bind,
     intervalMs: wholeNumber(options.checkInterval, '--check-interval') ?? DEFAULT_HAPROXY_OPTIONS.intervalMs,
     fall: wholeNumber(options.checkFall, '--check-fall') ?? DEFAULT_HAPROXY_OPTIONS.fall,
     rise: wholeNumber(options.checkRise, '--check-rise') ?? DEFAULT_HAPROXY_OPTIONS.rise,
@@ -180,17 +177,13 @@ export async function farmHaproxyConfig(
   });
   if (options.out === undefined) io.out(config.trimEnd());
   else {
-    writeFileSync(options.out, config, { mode: 0o644 });
-    io.err(`wrote ${options.out}`);
+    const { checked } = await writeCheckedHaproxyConfig(options.out, config, io.env);
+    io.err(checked ? `wrote ${options.out} (haproxy -c: valid)` : `wrote ${options.out} (not checked: haproxy is not installed here; run 'haproxy -c -f ${options.out}' where it runs)`);
   }
 }
 
 function dirOption(command: Command): Command {
   return command.requiredOption('--dir <dir>', 'the farm folder (holds farm.json, admin-password, haproxy.cfg and the member homes)');
-}
-
-function userOptions(command: Command): Command {
-  return jsonOption(farmOptions(command)).option('--wait <seconds>', 'wait up to this long until every publish has the change (exit 1 if one has not)');
 }
 
 export function registerFarmCommands(program: Command, io: CliIO): void {
@@ -206,9 +199,14 @@ export function registerFarmCommands(program: Command, io: CliIO): void {
     .option('--check-rise <n>', 'passed checks before HAProxy puts it back (default 2)')
     .option('--login-limit <n>', 'login POSTs per client address a minute HAProxy lets through, then 429 (default 30; 0: no limit)')
     .action((options) => farmInit(options, io));
-  dirOption(farm.command('up').description('run every member of a local farm and HAProxy in the foreground; Ctrl-C or SIGTERM stops them all')).action((options) =>
-    farmUp(options, io),
-  );
+  dirOption(farm.command('up').description('run every member of a local farm and HAProxy in the foreground; Ctrl-C or SIGTERM stops them all'))
+    .option('--json', "the members' log lines as JSON, as they write them (the default when standard output is not a terminal)")
+    .option('--pretty', 'readable log lines: time, level, member, message (the default on a terminal)')
+    .option('--no-restart', 'leave a member that stops unasked down (default: started again after 1 s, doubling to 30 s; left down after 5 stops in a row)')
+    .action((options) => farmUp(options, io));
+  jsonOption(dirOption(farm.command('restart <name>').description("restart one member of a local farm that 'farm up' runs, and wait until it is ready again; the others are untouched")))
+    .option('--wait <seconds>', 'how long to wait for it to be ready (default 60)')
+    .action((name: string, options) => farmRestart(name, options, io));
   jsonOption(farmOptions(farm.command('status').description('per member: readiness, key ids, users, replication; exit 1 when key ids differ or a member does not answer'))).action(
     (options) => farmStatusCommand(options, io),
   );
@@ -236,15 +234,5 @@ export function registerFarmCommands(program: Command, io: CliIO): void {
 
   registerFarmAdminKeyCommands(farm, io);
   registerFarmSessionCommands(farm, io);
-  const users = farm.command('users').description("the farm's users: changed on the author, replicated to every publish");
-  userOptions(users.command('add <id>').description('add a user on the author; replication adds it to every publish; the password is read from standard input'))
-    .option('--password-stdin', 'read the password from standard input')
-    .option('--group <group>', 'add the user to this group, made where missing (repeatable)', collect)
-    .action((id: string, options) => farmUsersAdd(id, options, io));
-  userOptions(users.command('passwd <id>').description("set a user's password on the author; replication sets it on every publish"))
-    .option('--password-stdin', 'read the password from standard input')
-    .action((id: string, options) => farmUsersPasswd(id, options, io));
-  userOptions(users.command('remove <id>').description('remove a user on the author; replication removes it from every publish')).action((id: string, options) =>
-    farmUsersRemove(id, options, io),
-  );
+  registerFarmUserCommands(farm, io);
 }

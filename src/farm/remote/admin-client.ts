@@ -87,6 +87,16 @@ function unreachable(member: FarmMemberEntry, error: unknown, method: string): C
   return new CapsuleError('FARM_MEMBER_UNREACHABLE', `${member.name} (${member.url}) does not answer (${why}); start it or fix its URL in the manifest; ${outcome}`);
 }
 
+/** A 429 to the admin's login: the password may be right; the member (or a load balancer before it) counts attempts. */
+function limitingSignIns(member: FarmMemberEntry, retryAfter: string | null): CapsuleError {
+  const seconds = retryAfter !== null && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter.trim()) : null;
+  const when = seconds === null ? 'retry later' : `retry in ${seconds} s`;
+  return new CapsuleError(
+    'TOO_MANY_REQUESTS',
+    `${member.name} (${member.url}) is limiting sign-in attempts (HTTP 429); ${when}, or sign in with an admin API key, which no failed login can lock out ('capsule farm admin-keys create NAME', then --api-key-file FILE); nothing was changed there`,
+  );
+}
+
 export function memberClient(member: FarmMemberEntry, credentials: AdminCredentials, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): MemberClient {
   let token: string | undefined;
 
@@ -119,6 +129,7 @@ export function memberClient(member: FarmMemberEntry, credentials: AdminCredenti
     if (!response.headers.get('x-capsule-instance')) {
       throw new CapsuleError('FARM_MEMBER_UNREACHABLE', `${member.name} (${member.url}) answers, but not as a Capsule instance; fix its URL in the manifest`);
     }
+    if (response.status === 429) throw limitingSignIns(member, response.headers.get('retry-after'));
     const value = response.headers.getSetCookie().map((cookie) => /^[^=]+=([^;]*)/.exec(cookie)?.[1]).find((cookie) => cookie);
     if (!response.ok || !value) {
       throw new CapsuleError(

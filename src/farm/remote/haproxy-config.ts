@@ -1,3 +1,4 @@
+import { CapsuleError } from '../../errors.js';
 import { renderLoadBalancer } from '../haproxy-config.js';
 import { DEFAULT_LOGINS_PER_MINUTE, type LoginRateLimit } from '../haproxy-login-limit.js';
 import type { FarmManifestV2 } from './manifest.js';
@@ -19,6 +20,20 @@ export const DEFAULT_HAPROXY_OPTIONS: RemoteHaproxyOptions = {
   rise: 2,
   loginLimit: { perMinute: DEFAULT_LOGINS_PER_MINUTE, peers: [] },
 };
+
+/**
+ * `--bind`: HAProxy's bind address needs its port (`bind 0.0.0.0` alone is refused when HAProxy
+ * starts, long after the file was written). The address may be empty (every address), `*`, a name,
+ * IPv4, or IPv6 in brackets.
+ */
+export function parseBind(text: string): string {
+  const match = /^(.*):(\d{1,5})$/.exec(text.trim());
+  const port = match ? Number(match[2]) : 0;
+  if (!match || port < 1 || port > 65535 || /\s|,/.test(match[1]!)) {
+    throw new CapsuleError('INVALID_ARGUMENT', `--bind '${text}': --bind needs ADDRESS:PORT (e.g. 0.0.0.0:8080, or [::]:8080 for IPv6); nothing was written`);
+  }
+  return text.trim();
+}
 
 /**
  * The load balancer for the publish members of a manifest: round robin without stickiness

@@ -23,6 +23,15 @@ const manifestSchema = z
       if (names.has(member.name)) context.addIssue({ code: 'custom', path: ['members'], message: `the name '${member.name}' is used twice` });
       names.add(member.name);
     }
+    const byAddress = new Map<string, string>();
+    for (const member of manifest.members) {
+      // The same instance twice would be counted, rotated and balanced twice: refuse it, naming both.
+      if (!URL.canParse(member.url)) continue; // reported by the url check
+      const address = new URL(member.url).origin;
+      const first = byAddress.get(address);
+      if (first !== undefined) context.addIssue({ code: 'custom', path: ['members'], message: `${first} and ${member.name} have the same URL ${address}; give each member its own` });
+      else byAddress.set(address, member.name);
+    }
     if (manifest.members.filter((member) => member.role === 'author').length > 1) {
       context.addIssue({ code: 'custom', path: ['members'], message: 'more than one member has the role author (the farm lock is held on the author)' });
     }

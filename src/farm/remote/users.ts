@@ -1,15 +1,36 @@
 import type { Clock } from '../../clock.js';
 import { CapsuleError } from '../../errors.js';
-import { FARM_MEMBER_PATH, FARM_USERS_PASSWD_PATH, FARM_USERS_PATH, FARM_USERS_REMOVE_PATH, type MemberInfo, type MemberUserChange } from '../../member/protocol.js';
+import {
+  FARM_MEMBER_PATH,
+  FARM_USERS_DISABLE_PATH,
+  FARM_USERS_ENABLE_PATH,
+  FARM_USERS_LIST_PATH,
+  FARM_USERS_LOGOUT_EVERYWHERE_PATH,
+  FARM_USERS_PASSWD_PATH,
+  FARM_USERS_PATH,
+  FARM_USERS_REMOVE_PATH,
+  type MemberInfo,
+  type MemberLogoutEverywhere,
+  type MemberUserChange,
+  type MemberUserPage,
+} from '../../member/protocol.js';
 import { memberClient, type AdminCredentials, type MemberClient } from './admin-client.js';
 import type { FarmManifestV2 } from './manifest.js';
 
 const POLL_MS = 200;
 
-export type FarmUserOperation = { kind: 'add'; password: string; groups: readonly string[] } | { kind: 'passwd'; password: string } | { kind: 'remove' };
+export type FarmUserOperation =
+  | { kind: 'add'; password: string; groups: readonly string[] }
+  | { kind: 'passwd'; password: string }
+  | { kind: 'remove' }
+  | { kind: 'disable' }
+  | { kind: 'enable' }
+  | { kind: 'logout-everywhere' };
 
 export interface FarmUserResult extends MemberUserChange {
   readonly author: string;
+  /** logout-everywhere: the user's new token generation (every token issued before it ends). */
+  readonly generation?: number;
   /** With a wait: the enabled agents that delivered the change within it (all of them, or the command failed). */
   readonly delivered: readonly string[] | null;
   readonly message: string;
@@ -24,7 +45,21 @@ export interface FarmUserOptions {
 /** What a member answers; members from before `disabledAgents` leave it out. */
 type MemberUserChangeAnswer = Omit<MemberUserChange, 'disabledAgents'> & { readonly disabledAgents?: readonly string[] };
 
-const DONE = { add: 'added user', passwd: 'changed the password of', remove: 'removed user' } as const;
+const DONE = {
+  add: 'added user',
+  passwd: 'changed the password of',
+  remove: 'removed user',
+  disable: 'disabled user',
+  enable: 'enabled user',
+  'logout-everywhere': 'ended every token of user',
+} as const;
+
+const PATH_OF = {
+  remove: FARM_USERS_REMOVE_PATH,
+  disable: FARM_USERS_DISABLE_PATH,
+  enable: FARM_USERS_ENABLE_PATH,
+  'logout-everywhere': FARM_USERS_LOGOUT_EVERYWHERE_PATH,
+} as const;
 
 /** The member users are changed on: the author, whose agents replicate to the publishes. */
 function authorOf(manifest: FarmManifestV2, manifestFile: string) {
@@ -71,14 +106,15 @@ export async function changeFarmUser(
       ? await client.post<MemberUserChangeAnswer>(FARM_USERS_PATH, { id, password: operation.password, groups: operation.groups })
       : operation.kind === 'passwd'
         ? await client.post<MemberUserChangeAnswer>(FARM_USERS_PASSWD_PATH, { id, password: operation.password })
-        : await client.post<MemberUserChangeAnswer>(FARM_USERS_REMOVE_PATH, { id });
+        : await client.post<MemberUserChangeAnswer & { generation?: number }>(PATH_OF[operation.kind], { id });
   // A member from before disabled agents were told apart reports every agent as `agents`.
   const disabledAgents = answer.disabledAgents ?? [];
   const change: MemberUserChange = { ...answer, disabledAgents };
   // The wait is for `agents`, the enabled ones: a disabled agent sends nothing until it is
   // enabled, so waiting for it could only time out.
   const delivered = options.waitMs === undefined ? null : await waitForDelivery(client, change, options.waitMs, options.clock);
-  const done = `${DONE[operation.kind]} ${id} on ${client.member.name}`;
+  const generation = (answer as Partial<MemberLogoutEverywhere>).generation;
+  const done = `${DONE[operation.kind]} ${id} on ${client.member.name}${generation === undefined ? '' : ` (token generation now ${generation})`}`;
   const agents = change.agents.join(', ');
   const sent =
     change.agents.length === 0
@@ -92,5 +128,24 @@ export async function changeFarmUser(
     disabledAgents.length === 0
       ? ''
       : `; ${disabledAgents.join(', ')} ${disabledAgents.length === 1 ? 'is' : 'are'} disabled and keep${disabledAgents.length === 1 ? 's' : ''} it queued until enabled (on ${client.member.name}: 'capsule config set capsule.replication.agent~${disabledAgents[0]} enabled=true --home HOME')`;
-  return { ...change, author: client.member.name, delivered, message: `${done}; ${sent}${held}` };
+  return { ...change, author: client.member.name, delivered, ...(generation !== undefined && { generation }), message: `${done}; ${sent}${held}` };
+}
+
+export interface FarmUserQuery {
+  readonly prefix?: string;
+  readonly group?: string;
+  readonly provider?: string;
+  readonly after?: string;
+  readonly limit?: number;
+}
+
+export interface FarmUserList extends MemberUserPage {
+  readonly author: string;
+}
+
+/** One page of the farm's users, as the author has them (the publishes have what replication brought). */
+export async function listFarmUsers(manifest: FarmManifestV2, manifestFile: string, credentials: AdminCredentials, query: FarmUserQuery): Promise<FarmUserList> {
+  const client = memberClient(authorOf(manifest, manifestFile), credentials);
+  const page = await client.post<MemberUserPage>(FARM_USERS_LIST_PATH, query);
+  return { author: client.member.name, ...page };
 }

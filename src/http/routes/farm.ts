@@ -15,14 +15,21 @@ import {
   FARM_UNLOCK_PATH,
   FARM_USERS_PASSWD_PATH,
   FARM_USERS_PATH,
+  FARM_USERS_DISABLE_PATH,
+  FARM_USERS_ENABLE_PATH,
+  FARM_USERS_LIST_PATH,
+  FARM_USERS_LOGOUT_EVERYWHERE_PATH,
   FARM_USERS_REMOVE_PATH,
+  listUsersBody,
   lockBody,
   passwdBody,
   promoteBody,
   removeUserBody,
   stageBody,
   unlockBody,
+  userBody,
 } from '../../member/protocol.js';
+import type { TokenHandler } from '../../auth/index.js';
 import type { Log } from '../../log.js';
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
@@ -37,7 +44,7 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
  * API's scope (http/admin-api.ts: administrators only, refused calls audited there); each
  * route records in the audit log what it did, with the caller.
  */
-export function farmRoutes(scope: FastifyInstance, deps: { farmMember: FarmMember; audit: Log }): void {
+export function farmRoutes(scope: FastifyInstance, deps: { farmMember: FarmMember; audit: Log; tokens: TokenHandler }): void {
   const member = deps.farmMember;
   const audited = (request: FastifyRequest, event: string, fields: object = {}) => {
     deps.audit.info({ event, by: request.session?.userId, clientAddress: request.ip, ...fields }, `farm: ${event}`);
@@ -97,6 +104,31 @@ export function farmRoutes(scope: FastifyInstance, deps: { farmMember: FarmMembe
     const body = parse(removeUserBody, request.body);
     const change = await member.users.remove(body.id);
     audited(request, 'farm-user-removed', { user: body.id, outboxSequence: change.outboxSequence });
+    return change;
+  });
+
+  scope.post(FARM_USERS_LIST_PATH, async (request, reply) => {
+    const query = parse(listUsersBody, request.body);
+    const page = await member.users.list(query);
+    audited(request, 'farm-users-listed', { query, count: page.users.length });
+    reply.header('cache-control', 'no-store');
+    return page;
+  });
+
+  for (const [path, disabled] of [[FARM_USERS_DISABLE_PATH, true], [FARM_USERS_ENABLE_PATH, false]] as const) {
+    scope.post(path, async (request) => {
+      const body = parse(userBody, request.body);
+      const change = await member.users.setDisabled(body.id, disabled);
+      audited(request, disabled ? 'farm-user-disabled' : 'farm-user-enabled', { user: body.id, outboxSequence: change.outboxSequence });
+      return change;
+    });
+  }
+
+  scope.post(FARM_USERS_LOGOUT_EVERYWHERE_PATH, async (request) => {
+    const body = parse(userBody, request.body);
+    const by = request.session?.userId;
+    const change = await member.users.logoutEverywhere(body.id, (id) => deps.tokens.logoutEverywhere(id, by));
+    audited(request, 'farm-user-logged-out-everywhere', { user: body.id, generation: change.generation, outboxSequence: change.outboxSequence });
     return change;
   });
 

@@ -1,0 +1,52 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+export interface FetchFromInit {
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string | URLSearchParams;
+  readonly signal?: AbortSignal;
+  /** Only 'manual': redirects are never followed. */
+  readonly redirect?: 'manual';
+}
+
+/**
+ * `fetch`, but its connection leaves from `localAddress`. Why: on one machine the kernel sends
+ * every loopback connection from 127.0.0.1, whoever makes it; a local farm's author (127.0.0.2)
+ * would reach its publishes with the load balancer's address, which they trust as a proxy and
+ * log. Global fetch cannot choose its source address without undici's Agent, which is no
+ * dependency of ours. Never follows redirects (as `redirect: 'manual'`).
+ */
+export function fetchFrom(localAddress: string): (url: string, init: FetchFromInit) => Promise<Response> {
+  return (url, init) =>
+    new Promise((resolve, reject) => {
+      const target = new URL(url);
+      const body = init.body === undefined ? undefined : Buffer.from(String(init.body), 'utf8');
+      const request = (target.protocol === 'https:' ? httpsRequest : httpRequest)(
+        target,
+        {
+          method: init.method,
+          localAddress,
+          signal: init.signal,
+          headers: { ...init.headers, ...(body && { 'content-length': String(body.length) }) },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
+          response.on('end', () => {
+            const headers = new Headers();
+            for (const [name, value] of Object.entries(response.headers)) {
+              for (const each of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, each);
+            }
+            const status = response.statusCode ?? 502;
+            const nullBody = status === 204 || status === 304 || (status >= 100 && status < 200);
+            resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, headers }));
+          });
+        },
+      );
+      // As fetch rejects: a TypeError whose cause holds the system error (ECONNREFUSED…).
+      request.on('error', (error) => reject(init.signal?.aborted ? error : new TypeError('fetch failed', { cause: error })));
+      request.end(body);
+    });
+}
