@@ -61,13 +61,13 @@ export interface MillionUsersResults {
   readonly backend: 'SQLite' | 'PostgreSQL';
 }
 
-function findUsersInChild(home: string, log: (line: string) => void): Promise<HomeFigures['find']> {
+function findUsersInChild(home: string, users: number, log: (line: string) => void): Promise<HomeFigures['find']> {
   return new Promise((resolve) => {
     const lines: FindUsersLine[] = [];
     let errorText = '';
     let timedOut = false;
     // Its heap bounded: a list that reads every user must fail here, not take the machine's memory.
-    const child: ChildProcess = spawn(process.execPath, ['--max-old-space-size=3072', '--import', 'tsx', FIND_USERS_ONCE, home], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(process.execPath, ['--max-old-space-size=3072', '--import', 'tsx', FIND_USERS_ONCE, home, String(users)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let buffered = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
@@ -174,9 +174,9 @@ export async function benchmarkMillionUsers(
     log(`  made in ${largeMade.makeSeconds.toFixed(1)} s, repository ${largeMade.sizeMiB.toFixed(0)} MiB`);
 
     log('users list in process (a child on the load generator core), 1,000 users');
-    const smallFind = await findUsersInChild(homes.small, log);
+    const smallFind = await findUsersInChild(homes.small, SMALL, log);
     log(`users list in process, ${large.toLocaleString('en')} users`);
-    const largeFind = await findUsersInChild(homes.large, log);
+    const largeFind = await findUsersInChild(homes.large, large, log);
 
     const started = async (home: string) => {
       const at = process.hrtime.bigint();
