@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isSafeUrlForCredentials } from '../support/loopback.js';
+import { carriesCredentials, isSafeUrlForCredentials } from '../support/loopback.js';
 
 /**
  * A component's configuration properties, declared once with name, type, default, title and
@@ -59,7 +59,7 @@ export const property = {
     return define('string', common, schema);
   },
   url: (common: Common<string>) =>
-    define('string', common, z.string().url().refine((url) => /^https?:/.test(url), 'must be an http or https URL')),
+    define('string', common, z.string().url().refine((url) => /^https?:/.test(url), 'must be an http or https URL').refine((url) => !carriesCredentials(url), NO_CREDENTIALS_HINT)),
   /**
    * A URL a browser or this instance is sent to on a user's behalf (a sign-in or logout at an
    * identity provider, its metadata): https, plain http only to this machine, as the CLI checks
@@ -69,7 +69,10 @@ export const property = {
     define(
       'string',
       common,
-      z.string().refine((text) => (text === '' && !common.required) || isSafeUrlForCredentials(text), SAFE_URL_HINT),
+      z
+        .string()
+        .refine((text) => (text === '' && !common.required) || isSafeUrlForCredentials(text), SAFE_URL_HINT)
+        .refine((text) => !carriesCredentials(text), NO_CREDENTIALS_HINT),
     ),
   choice: <const C extends readonly [string, ...string[]]>(choices: C, common: Common<C[number]>) =>
     define('choice', common, z.enum(choices), { choices }),
@@ -78,6 +81,8 @@ export const property = {
   stringList: (common: Common<readonly string[]>) => define('string[]', common, z.array(z.string())),
 };
 
+/** A password in a URL would be shown wherever the URL is: in logs, status and the console. */
+const NO_CREDENTIALS_HINT = 'must not carry a user name or password (user:secret@): give credentials in their own settings';
 const SAFE_URL_HINT = 'must be an https URL (plain http only to a loopback address: 127.x.x.x, localhost, [::1])';
 
 export function defineComponent(component: ComponentDefinition): ComponentDefinition {

@@ -46,7 +46,7 @@ export function createHttpTransport(options: {
 
   async function login(): Promise<DeliveryAnswer | null> {
     if (!isSafeForCredentials(new URL(options.url))) {
-      return { ok: false, status: null, message: `${options.url} is plain http: the transport password is sent only over https (plain http only to a loopback address); use an https URL` };
+      return { ok: false, status: null, message: `${new URL(options.url).origin} is plain http: the transport password is sent only over https (plain http only to a loopback address); use an https URL` };
     }
     const response = await send(`${options.url}/j_security_check`, {
       method: 'POST',

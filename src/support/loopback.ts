@@ -14,3 +14,13 @@ export function isSafeUrlForCredentials(text: string): boolean {
     return false;
   }
 }
+
+/** A URL as written that carries a user name or password (`https://user:secret@host`). */
+export function carriesCredentials(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
+}
