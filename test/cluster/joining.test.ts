@@ -43,7 +43,7 @@ describe('homes on a PostgreSQL repository', () => {
     assert.ok(login.headers.get('set-cookie')?.includes('login-token='), 'the running instance sees the user the CLI added');
 
     // Without a password anywhere, a command says where it could not connect, in one line.
-    const refused = await runCliInProcess(['users', 'list', '--home', home], { env: noPassword() });
+    const refused = await runCli(['users', 'list', '--home', home], { env: noPassword() }); // HOME: ~/.pgpass is read from the process's environment
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr.trim(), new RegExp(`^capsule: .*host 127\\.0\\.0\\.1, port ${pg.port}, database capsule_\\d+_\\d+.*password`));
     assert.equal(refused.stderr.trim().split('\n').length, 1);
