@@ -16,7 +16,13 @@ export interface JsonOption {
 /** Opens the home's services for one command and always closes them. */
 export async function withHome<T>(options: HomeOptions, io: CliIO, work: (services: Services) => Promise<T>): Promise<T> {
   // CAPSULE_REPOSITORY_URL only lends its password, and only when it names the home's repository.
-  const services = await openServices({ home: resolveHome(options.home, io.env), clock: systemClock, repositoryUrl: io.env.CAPSULE_REPOSITORY_URL, env: io.env });
+  const services = await openServices({
+    home: resolveHome(options.home, io.env),
+    clock: systemClock,
+    repositoryUrl: io.env.CAPSULE_REPOSITORY_URL,
+    env: io.env,
+    onWarning: (message) => io.err(`capsule: warning: ${message}`),
+  });
   try {
     return await work(services);
   } finally {

@@ -106,7 +106,7 @@ export async function openServices(options: OpenServicesOptions): Promise<Servic
       const warn = options.onWarning ?? ((message: string) => process.stderr.write(`capsule: warning: ${message}\n`));
       for (const message of (await moveLegacyMembers(repo)).skipped) warn(message);
     }
-    const config = createConfigAdmin({ repo, protector: crypto });
+    const config = createConfigAdmin({ repo, protector: crypto, env: options.env ?? process.env });
     for (const component of COMPONENTS) config.register(component);
     await config.load();
     const users = createUserManager({

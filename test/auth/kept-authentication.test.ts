@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { createTokenHandler } from '../../src/auth/index.js';
 import { fixedClock } from '../../src/clock.js';
 import { openServices, silentLogger } from '../../src/instance/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { fastHasher } from '../helpers/services.js';
 import { memorySessionRegistry } from '../helpers/memory-session-registry.js';
@@ -88,7 +88,7 @@ describe('encapsulated tokens answered from what is kept', () => {
     assert.equal(handler.authenticateKept(token)?.renewedToken, undefined, 'the same answer again');
 
     // The signing key rotated: the token's key is retired, so each answer now carries a renewed token.
-    assert.equal((await runCli(['keys', 'rotate', '--hmac', '--home', home])).code, 0);
+    assert.equal((await runCliInProcess(['keys', 'rotate', '--hmac', '--home', home])).code, 0);
     await services.crypto.refresh();
     const renewed = handler.authenticateKept(token);
     assert.ok(renewed?.renewedToken, 'signed by a retired key: renewed');
@@ -99,7 +99,7 @@ describe('encapsulated tokens answered from what is kept', () => {
     assert.ok(handler.authenticateKept(token)?.renewedToken, 'a retired key is renewed whatever the refresh setting');
 
     // The retired key dropped: the token is no longer answered for, and the full check refuses it.
-    assert.equal((await runCli(['keys', 'rotate', '--hmac', '--discard-old', '--home', home])).code, 0);
+    assert.equal((await runCliInProcess(['keys', 'rotate', '--hmac', '--discard-old', '--home', home])).code, 0);
     await services.crypto.refresh();
     assert.equal(handler.authenticateKept(token), undefined, 'its key is gone');
     assert.equal(await handler.authenticateToken(token), null);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { startServerProcess } from '../helpers/server-process.js';
 import { login, sessionStatus } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
@@ -33,11 +33,11 @@ describe('switching token.encapsulated on a running instance', () => {
     try {
       const stateful = await login(server.url, 'admin', 'admin-password');
       assert.equal(await tokenType(server.url, stateful), 'stateful');
-      assert.equal((await runCli(['config', 'set', 'capsule.auth.token', 'token.encapsulated=true', '--home', home])).code, 0);
+      assert.equal((await runCliInProcess(['config', 'set', 'capsule.auth.token', 'token.encapsulated=true', '--home', home])).code, 0);
       const encapsulated = await loginUntil(server.url, 'encapsulated');
       assert.equal(encapsulated.split('.').length, 3, 'a JWS compact token');
       assert.equal(await sessionStatus(server.url, stateful), 200, 'the stateful token issued before still works');
-      assert.equal((await runCli(['config', 'set', 'capsule.auth.token', 'token.encapsulated=false', '--home', home])).code, 0);
+      assert.equal((await runCliInProcess(['config', 'set', 'capsule.auth.token', 'token.encapsulated=false', '--home', home])).code, 0);
       await loginUntil(server.url, 'stateful');
       assert.equal(await sessionStatus(server.url, encapsulated), 200, 'the encapsulated token issued before still works');
       assert.equal(await tokenType(server.url, encapsulated), 'encapsulated');

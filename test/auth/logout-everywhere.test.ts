@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { startTestInstance } from '../helpers/homes.js';
 import { login, sessionStatus, withToken } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
@@ -18,7 +18,7 @@ describe('log out everywhere', () => {
       assert.equal(await sessionStatus(url, stateful), 200);
       assert.equal(await sessionStatus(url, encapsulated), 200);
 
-      const result = await runCli(['users', 'logout-everywhere', 'alice', '--json', '--home', instance.services.home.root]);
+      const result = await runCliInProcess(['users', 'logout-everywhere', 'alice', '--json', '--home', instance.services.home.root]);
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual(JSON.parse(result.stdout), { id: 'alice', statefulTokensRemoved: 1, generation: 1 });
       const deadline = Date.now() + 5000;

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningInstance } from '../../src/instance/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { startTestInstance } from '../helpers/homes.js';
 import { login, withToken } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
@@ -19,9 +19,9 @@ describe('protected content', () => {
     home = instance.services.home.root;
     const file = join(tempDir(), 'site.json');
     writeFileSync(file, JSON.stringify({ title: 'Site', news: { title: 'News', item: { title: 'First' } }, members: { allowedGroups: ['editors'], title: 'Members', deeper: { title: 'Deeper' } } }));
-    const imported = await runCli(['content', 'import', file, '--at', '/content/site', '--home', home]);
+    const imported = await runCliInProcess(['content', 'import', file, '--at', '/content/site', '--home', home]);
     assert.equal(imported.code, 0, imported.stderr);
-    const put = await runCli(['content', 'put', '/content/site/public-note', '--json', '{"text":"hello","count":3,"tags":["a","b"]}', '--home', home]);
+    const put = await runCliInProcess(['content', 'put', '/content/site/public-note', '--json', '{"text":"hello","count":3,"tags":["a","b"]}', '--home', home]);
     assert.equal(put.code, 0, put.stderr);
     await instance.services.users.createGroup('editors');
     await instance.services.users.createUser('ed', { password: 'ed-pw-correct-horse', groups: ['editors'] });
@@ -59,19 +59,19 @@ describe('protected content', () => {
   });
 
   it('refuses content outside /content and bad JSON from the CLI', async () => {
-    const outside = await runCli(['content', 'put', '/etc/key', '--json', '{"master":"x"}', '--home', home]);
+    const outside = await runCliInProcess(['content', 'put', '/etc/key', '--json', '{"master":"x"}', '--home', home]);
     assert.equal(outside.code, 2);
     assert.match(outside.stderr, /under \/content/);
-    const bad = await runCli(['content', 'put', '/content/x', '--json', '{nope', '--home', home]);
+    const bad = await runCliInProcess(['content', 'put', '/content/x', '--json', '{nope', '--home', home]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /not valid JSON/);
-    const fraction = await runCli(['content', 'put', '/content/x', '--json', '{"n":1.5}', '--home', home]);
+    const fraction = await runCliInProcess(['content', 'put', '/content/x', '--json', '{"n":1.5}', '--home', home]);
     assert.equal(fraction.code, 2);
   });
 
   it('refuses an allowedGroups that is not a group id or a list of them, writing nothing', async () => {
     for (const value of ['true', 'false', '7', '{"editors":"x"}', '[1]', '["editors",2]']) {
-      const result = await runCli(['content', 'put', '/content/site/bad', '--json', `{"title":"t","allowedGroups":${value}}`, '--home', home]);
+      const result = await runCliInProcess(['content', 'put', '/content/site/bad', '--json', `{"title":"t","allowedGroups":${value}}`, '--home', home]);
       assert.equal(result.code, 2, `${value}: ${result.stderr}`);
       assert.match(result.stderr, /allowedGroups must be a group id or a list of group ids/, value);
       assert.equal((await get('/content/site/bad.json', admin)).status, 404, `${value}: nothing was written`);

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createTokenHandler, type TokenHandler } from '../../src/auth/index.js';
 import { fixedClock } from '../../src/clock.js';
 import { openServices, silentLogger, startInstance, type RunningInstance, type Services } from '../../src/instance/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { login, sessionStatus } from '../helpers/http.js';
 import { sharedPostgres } from '../helpers/postgres.js';
@@ -144,7 +144,7 @@ describe('validated stateful tokens: changes by another process are seen within 
   it('logout everywhere by the CLI is refused once the interval has passed', async () => {
     const here = await setup();
     const token = await cachedToken(here.handler);
-    const cli = await runCli(['users', 'logout-everywhere', 'alice', '--home', here.home]);
+    const cli = await runCliInProcess(['users', 'logout-everywhere', 'alice', '--home', here.home]);
     assert.equal(cli.code, 0, cli.stderr);
     here.clock.advance(RECHECK_MS);
     assert.equal(await accepted(here.handler, token), false);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startInstance } from '../../src/instance/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { startTestInstance } from '../helpers/homes.js';
 import { login, sessionStatus, tokenOf, withToken } from '../helpers/http.js';
 import { fastHasher } from '../helpers/services.js';
@@ -18,11 +18,11 @@ describe('encapsulated tokens across instances', () => {
     await first.services.config.update('capsule.auth.token', { 'token.encapsulated': true });
     await first.services.users.createUser('alice', { password: 'alice-pw-correct-horse' });
     const bundle = join(tempDir(), 'keys.bundle');
-    const exported = await runCli(['keys', 'export', '--out', bundle, '--home', first.services.home.root], { env: PASS });
+    const exported = await runCliInProcess(['keys', 'export', '--out', bundle, '--home', first.services.home.root], { env: PASS });
     assert.equal(exported.code, 0, exported.stderr);
 
     const secondHome = join(tempDir(), 'b');
-    const imported = await runCli(['keys', 'import', '--in', bundle, '--home', secondHome], { env: PASS });
+    const imported = await runCliInProcess(['keys', 'import', '--in', bundle, '--home', secondHome], { env: PASS });
     assert.equal(imported.code, 0, imported.stderr);
     const { logger, lines } = capturedLogger();
     const second = await startInstance({ home: secondHome, port: 0, hasher: fastHasher, logger, env: { CAPSULE_ADMIN_PASSWORD: 'x-correct-horse' }, name: 'b' });
@@ -48,10 +48,10 @@ describe('encapsulated tokens across instances', () => {
     const bundle = join(tempDir(), 'keys.bundle');
     const first = await startTestInstance(join(tempDir(), 'a'));
     t.after(() => first.stop());
-    const exported = await runCli(['keys', 'export', '--out', bundle, '--home', first.services.home.root], { env: PASS });
+    const exported = await runCliInProcess(['keys', 'export', '--out', bundle, '--home', first.services.home.root], { env: PASS });
     assert.equal(exported.code, 0, exported.stderr);
     const secondHome = join(tempDir(), 'b');
-    const imported = await runCli(['keys', 'import', '--in', bundle, '--home', secondHome], { env: PASS });
+    const imported = await runCliInProcess(['keys', 'import', '--in', bundle, '--home', secondHome], { env: PASS });
     assert.equal(imported.code, 0, imported.stderr);
     const second = await startTestInstance(secondHome);
     t.after(() => second.stop());
@@ -80,7 +80,7 @@ describe('HMAC rotation and encapsulated tokens', () => {
       await instance.services.config.update('capsule.auth.token', { 'token.encapsulated': true });
       const before = await login(instance.url, 'admin', 'admin-password');
       const oldKid = instance.services.crypto.keyIds().hmac;
-      assert.equal((await runCli(['keys', 'rotate', '--hmac', '--home', instance.services.home.root])).code, 0);
+      assert.equal((await runCliInProcess(['keys', 'rotate', '--hmac', '--home', instance.services.home.root])).code, 0);
       const deadline = Date.now() + 30_000; // generous: the instance polls every 100 ms, a loaded machine may lag
       while (instance.services.crypto.keyIds().hmac === oldKid && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       assert.notEqual(instance.services.crypto.keyIds().hmac, oldKid, 'the instance picked up the rotation');
@@ -93,7 +93,7 @@ describe('HMAC rotation and encapsulated tokens', () => {
       assert.equal(header.kid, instance.services.crypto.keyIds().hmac);
       assert.equal(await sessionStatus(instance.url, renewed), 200);
 
-      assert.equal((await runCli(['keys', 'rotate', '--hmac', '--discard-old', '--home', instance.services.home.root])).code, 0);
+      assert.equal((await runCliInProcess(['keys', 'rotate', '--hmac', '--discard-old', '--home', instance.services.home.root])).code, 0);
       const until = Date.now() + 30_000;
       while ((await sessionStatus(instance.url, renewed)) === 200 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       assert.equal(await sessionStatus(instance.url, renewed), 401, 'after --discard-old every older token is void');

@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { TOKEN_TYPE } from '../../src/auth/index.js';
 import { openServices } from '../../src/instance/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCli, runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { login, sessionStatus } from '../helpers/http.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
@@ -32,7 +32,7 @@ function snapshotOf(dir: string): Record<string, string> {
 }
 
 async function cli(args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const result = await runCli(args, { ...options, env: { ...PASS, ...options.env } });
+  const result = await runCliInProcess(args, { ...options, env: { ...PASS, ...options.env } });
   assert.equal(result.code, 0, `capsule ${args.join(' ')}: ${result.stderr}`);
   return result;
 }
@@ -113,7 +113,7 @@ describe('capsule backup and restore', () => {
     await started;
     const out = join(tempDir(), 'running.backup');
     const loginsBefore = logins;
-    const backup = await runCli(['backup', '--home', home, '--out', out, '--json'], { env: PASS });
+    const backup = await runCliInProcess(['backup', '--home', home, '--out', out, '--json'], { env: PASS });
     const loginsDuring = logins - loginsBefore;
     writing = false;
     await writer;
@@ -147,7 +147,7 @@ describe('capsule backup and restore', () => {
     assert.equal(site.status, 200);
     assert.equal(((await site.json()) as { title: string }).title, 'Site');
     assert.equal(await oauthSecretOf(target), OAUTH_SECRET);
-    const doctor = await runCli(['keys', 'doctor', '--home', target]);
+    const doctor = await runCliInProcess(['keys', 'doctor', '--home', target]);
     assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
     assert.equal(await restored.stop(), 0);
   });
@@ -156,21 +156,21 @@ describe('capsule backup and restore', () => {
     const { backup: out } = await sharedHome();
     const other = (await sharedHome()).home;
     const before = snapshotOf(other);
-    const refused = await runCli(['restore', '--in', out, '--home', other], { env: PASS });
+    const refused = await runCliInProcess(['restore', '--in', out, '--home', other], { env: PASS });
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /is not empty \(\d+ entries, e\.g\. [^)]+\); restore into a new or empty folder; nothing was changed/);
     assert.deepEqual(snapshotOf(other), before);
 
     const parent = tempDir();
     const target = join(parent, 'restored');
-    const wrong = await runCli(['restore', '--in', out, '--home', target], { env: { CAPSULE_KEYS_PASSPHRASE: 'not the passphrase' } });
+    const wrong = await runCliInProcess(['restore', '--in', out, '--home', target], { env: { CAPSULE_KEYS_PASSPHRASE: 'not the passphrase' } });
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /the passphrase is wrong or the bundle is damaged; nothing was written/);
     assert.deepEqual(readdirSync(parent), [], 'no home, no hidden folder');
-    const noHome = await runCli(['restore', '--in', out], { env: { ...PASS, CAPSULE_HOME: target } });
+    const noHome = await runCliInProcess(['restore', '--in', out], { env: { ...PASS, CAPSULE_HOME: target } });
     assert.equal(noHome.code, 2);
     assert.match(noHome.stderr, /name the home to create with --home DIR/);
-    const none = await runCli(['restore', '--in', out, '--home', target], { env: { CAPSULE_KEYS_PASSPHRASE: '' } });
+    const none = await runCliInProcess(['restore', '--in', out, '--home', target], { env: { CAPSULE_KEYS_PASSPHRASE: '' } });
     assert.match(none.stderr, /CAPSULE_KEYS_PASSPHRASE/);
     assert.deepEqual(readdirSync(parent), []);
 
@@ -202,7 +202,7 @@ describe('capsule backup and restore', () => {
       writeFileSync(file, content);
       const target = join(folder, 'target');
       for (const dryRun of [[], ['--dry-run']]) {
-        const result = await runCli(['restore', '--in', file, '--home', target, ...dryRun], { env: PASS });
+        const result = await runCliInProcess(['restore', '--in', file, '--home', target, ...dryRun], { env: PASS });
         assert.equal(result.code, 2, `${name}: ${result.stderr}`);
         assert.match(result.stderr, messages[name]!, name);
         assert.match(result.stderr, /nothing was written/);
@@ -226,7 +226,7 @@ describe('capsule backup and restore', () => {
     assert.equal(json.dryRun, true);
     assert.match(json.keys.master, /^[0-9a-f]{16}$/);
     assert.deepEqual(readdirSync(parent), []);
-    const wrong = await runCli(['restore', '--in', out, '--home', target, '--dry-run'], { env: { CAPSULE_KEYS_PASSPHRASE: 'not the passphrase' } });
+    const wrong = await runCliInProcess(['restore', '--in', out, '--home', target, '--dry-run'], { env: { CAPSULE_KEYS_PASSPHRASE: 'not the passphrase' } });
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /the passphrase is wrong/);
     assert.deepEqual(readdirSync(parent), []);
@@ -261,7 +261,7 @@ describe('capsule backup and restore', () => {
     const { home } = await sharedHome();
     const out = join(tempDir(), 'existing.backup');
     writeFileSync(out, 'keep me');
-    const exists = await runCli(['backup', '--home', home, '--out', out], { env: PASS });
+    const exists = await runCliInProcess(['backup', '--home', home, '--out', out], { env: PASS });
     assert.equal(exists.code, 2);
     assert.match(exists.stderr, /exists; choose another name \(a backup never overwrites a file\)/);
     assert.equal(readFileSync(out, 'utf8'), 'keep me');
@@ -272,7 +272,7 @@ describe('capsule backup and restore', () => {
     writeFileSync(join(postgresHome, 'keys', 'storage'), 'repository');
     writeFileSync(join(postgresHome, 'repository', 'location'), 'postgres://capsule@127.0.0.1:5432/capsule\n');
     const pgOut = join(tempDir(), 'pg.backup');
-    const refused = await runCli(['backup', '--home', postgresHome, '--out', pgOut], { env: PASS });
+    const refused = await runCliInProcess(['backup', '--home', postgresHome, '--out', pgOut], { env: PASS });
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /repository is on PostgreSQL \(postgres:\/\/capsule@127\.0\.0\.1:5432\/capsule\); back the database up with pg_dump .* and the keys with 'capsule keys export'/);
     assert.ok(!existsSync(pgOut));
@@ -304,7 +304,7 @@ describe('capsule backup and restore', () => {
     writeFileSync(join(home, 'config', 'org.example.foreign.json'), JSON.stringify({ password: foreign }));
     const out = await backupOf(home);
     const target = join(tempDir(), 'restored');
-    const restore = await runCli(['restore', '--in', out, '--home', target], { env: PASS });
+    const restore = await runCliInProcess(['restore', '--in', out, '--home', target], { env: PASS });
     assert.equal(restore.code, 1, restore.stderr);
     assert.match(restore.stdout, /keys doctor: 1 problem, \d+ warnings?; 0 of 1 protected values decrypt/);
     assert.match(restore.stdout, /ERROR config-file .*org\.example\.foreign\.json password: key [0-9a-f]{16}/);
@@ -320,7 +320,7 @@ describe('capsule backup and restore', () => {
     const killed = await runCli(['keys', 'rotate', '--master', '--home', home], { env: { CAPSULE_FAILPOINT: 'rotate-master:staged' } });
     assert.equal(killed.code, null, 'the rotation was killed after staging its key');
     const out = join(tempDir(), 'rotating.backup');
-    const refused = await runCli(['backup', '--home', home, '--out', out], { env: PASS });
+    const refused = await runCliInProcess(['backup', '--home', home, '--out', out], { env: PASS });
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /a master key rotation is in progress \(keys\/staged\/master\); finish it with 'capsule keys rotate --master', then back up; nothing was written/);
     assert.ok(!existsSync(out));

@@ -6,7 +6,7 @@ import { createBackup, restoreBackup } from '../../src/backup/index.js';
 import { systemClock } from '../../src/clock.js';
 import { homeLayout } from '../../src/instance/home.js';
 import { openServices } from '../../src/instance/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -97,7 +97,7 @@ describe('restore into an existing empty folder', () => {
     assert.equal(statSync(join(home, left[0]!)).mode & 0o777, 0o700);
     assert.ok(existsSync(join(home, left[0]!, 'home', 'keys', 'master')), 'the key files it held are what makes removing it matter');
 
-    const again = await runCli(['restore', '--in', file, '--home', home], { env });
+    const again = await runCliInProcess(['restore', '--in', file, '--home', home], { env });
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(readdirSync(home).filter((name) => name.startsWith('.')), [], "the crashed restore's folder is gone");
     assert.equal(await secretOf(home), 'secret');

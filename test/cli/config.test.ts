@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { openServices } from '../../src/instance/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { systemClock } from '../../src/clock.js';
 
@@ -21,7 +21,7 @@ describe('capsule config', () => {
   });
 
   it('lists registered components with their defaults', async () => {
-    const views = jsonOf<View[]>(await runCli(['config', 'list', '--json', '--home', home]));
+    const views = jsonOf<View[]>(await runCliInProcess(['config', 'list', '--json', '--home', home]));
     const token = views.find((v) => v.pid === 'capsule.auth.token');
     assert.equal(token?.title, 'Token Authentication Handler');
     assert.equal(token?.stored, false);
@@ -30,32 +30,32 @@ describe('capsule config', () => {
   });
 
   it('sets typed values, gets them back, and deletes them', async () => {
-    const set = await runCli(['config', 'set', 'capsule.auth.token', 'token.encapsulated=true', 'token.expiration=600000', '--home', home]);
+    const set = await runCliInProcess(['config', 'set', 'capsule.auth.token', 'token.encapsulated=true', 'token.expiration=600000', '--home', home]);
     assert.equal(set.code, 0, set.stderr);
-    const view = jsonOf<View>(await runCli(['config', 'get', 'capsule.auth.token', '--json', '--home', home]));
+    const view = jsonOf<View>(await runCliInProcess(['config', 'get', 'capsule.auth.token', '--json', '--home', home]));
     assert.equal(view.stored, true);
     assert.equal(view.values['token.encapsulated'], true);
     assert.equal(view.values['token.expiration'], 600_000);
-    const text = await runCli(['config', 'get', 'capsule.auth.token', '--home', home]);
+    const text = await runCliInProcess(['config', 'get', 'capsule.auth.token', '--home', home]);
     assert.match(text.stdout, /token\.encapsulated = true/);
-    assert.equal((await runCli(['config', 'delete', 'capsule.auth.token', '--home', home])).code, 0);
-    const after = jsonOf<View>(await runCli(['config', 'get', 'capsule.auth.token', '--json', '--home', home]));
+    assert.equal((await runCliInProcess(['config', 'delete', 'capsule.auth.token', '--home', home])).code, 0);
+    const after = jsonOf<View>(await runCliInProcess(['config', 'get', 'capsule.auth.token', '--json', '--home', home]));
     assert.equal(after.values['token.encapsulated'], false);
   });
 
   it('refuses a PID no component has (naming the nearest one) unless --force, which stores it as given', async () => {
-    const typo = await runCli(['config', 'set', 'capsule.auth.tokn', 'token.encapsulated=true', '--home', home]);
+    const typo = await runCliInProcess(['config', 'set', 'capsule.auth.tokn', 'token.encapsulated=true', '--home', home]);
     assert.equal(typo.code, 2);
     assert.equal(typo.stderr, "capsule: no component has the PID capsule.auth.tokn (did you mean capsule.auth.token?); 'capsule config list' shows them, or add --force to store it anyway\n");
-    assert.equal((await runCli(['config', 'get', 'capsule.auth.tokn', '--home', home])).code, 2, 'nothing was stored');
-    assert.equal((await runCli(['config', 'set', 'org.example.thing', 'colour=blue', '--home', home])).code, 2);
-    assert.equal((await runCli(['config', 'set', 'org.example.thing', 'colour=blue', '--force', '--home', home])).code, 0);
-    const view = jsonOf<View>(await runCli(['config', 'get', 'org.example.thing', '--json', '--home', home]));
+    assert.equal((await runCliInProcess(['config', 'get', 'capsule.auth.tokn', '--home', home])).code, 2, 'nothing was stored');
+    assert.equal((await runCliInProcess(['config', 'set', 'org.example.thing', 'colour=blue', '--home', home])).code, 2);
+    assert.equal((await runCliInProcess(['config', 'set', 'org.example.thing', 'colour=blue', '--force', '--home', home])).code, 0);
+    const view = jsonOf<View>(await runCliInProcess(['config', 'get', 'org.example.thing', '--json', '--home', home]));
     assert.deepEqual(view.values, { colour: 'blue' });
   });
 
   it('refuses values that fail the schema with exit 2 and changes nothing', async () => {
-    const before = (await runCli(['config', 'get', 'capsule.auth.token', '--json', '--home', home])).stdout;
+    const before = (await runCliInProcess(['config', 'get', 'capsule.auth.token', '--json', '--home', home])).stdout;
     const cases: Array<[string[], RegExp]> = [
       [['config', 'set', 'capsule.auth.token', 'token.expiration=soon'], /token\.expiration/],
       [['config', 'set', 'capsule.auth.token', 'token.encapsulated=true', 'token.expiration=5'], /token\.expiration/],
@@ -67,11 +67,11 @@ describe('capsule config', () => {
       [['config', 'delete', 'org.example.absent'], /nothing to delete/],
     ];
     for (const [args, message] of cases) {
-      const result = await runCli([...args, '--home', home]);
+      const result = await runCliInProcess([...args, '--home', home]);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, message);
     }
-    assert.equal((await runCli(['config', 'get', 'capsule.auth.token', '--json', '--home', home])).stdout, before);
+    assert.equal((await runCliInProcess(['config', 'get', 'capsule.auth.token', '--json', '--home', home])).stdout, before);
   });
 });
 
@@ -98,7 +98,7 @@ describe('capsule --help', () => {
       ['config', 'set'],
       ['config', 'delete'],
     ];
-    const results = await Promise.all(commands.map((command) => runCli([...command, '--help'])));
+    const results = await Promise.all(commands.map((command) => runCliInProcess([...command, '--help'])));
     results.forEach((result, index) => {
       const name = commands[index]!.join(' ');
       assert.equal(result.code, 0, name);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { snapshotHome } from '../helpers/home-snapshot.js';
 import { initialisedHome } from '../helpers/homes.js';
 
@@ -22,14 +22,14 @@ describe('a configuration command that fails changes nothing', () => {
       [['config', 'set', 'capsule.metrics', 'scrape.token=scrape-me']],
     ];
     for (const [args, stdin] of setUp) {
-      const result = await runCli([...args, '--home', home], { stdin });
+      const result = await runCliInProcess([...args, '--home', home], { stdin });
       assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
     }
   });
 
   async function assertFailsAndChangesNothing(args: string[], message: RegExp, stdin?: string): Promise<void> {
     const before = await snapshotHome(home);
-    const result = await runCli([...args, '--home', home], { stdin, env: { UNSET_VARIABLE: undefined } });
+    const result = await runCliInProcess([...args, '--home', home], { stdin, env: { UNSET_VARIABLE: undefined } });
     assert.notEqual(result.code, 0, `${args.join(' ')} should fail: ${result.stdout}`);
     assert.match(result.stderr, message, args.join(' '));
     assert.equal(await snapshotHome(home), before, `${args.join(' ')} changed the home`);

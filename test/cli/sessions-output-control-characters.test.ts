@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startInstance } from '../../src/instance/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../helpers/cli.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -41,13 +41,13 @@ describe('terminal escape sequences through the User-Agent into the CLI', () => 
     } finally {
       await instance.stop();
     }
-    const listed = await runCli(['sessions', 'list', '--user', 'alice', '--home', home]);
+    const listed = await runCliInProcess(['sessions', 'list', '--user', 'alice', '--home', home]);
     assert.equal(listed.code, 0, listed.stderr);
     assert.doesNotMatch(listed.stdout, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, 'the table shows no raw control character');
-    const json = await runCli(['sessions', 'list', '--user', 'alice', '--home', home, '--json']);
+    const json = await runCliInProcess(['sessions', 'list', '--user', 'alice', '--home', home, '--json']);
     const [session] = jsonOf<{ sessions: { id: string; browser: string }[] }>(json).sessions;
     assert.match(session!.browser, /Evil/, 'the escape sequences did reach the parsed browser name');
-    const revoked = await runCli(['sessions', 'revoke', session!.id, '--user', 'alice', '--home', home]);
+    const revoked = await runCliInProcess(['sessions', 'revoke', session!.id, '--user', 'alice', '--home', home]);
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.doesNotMatch(revoked.stdout, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, `revoke's message printed raw control characters: ${JSON.stringify(revoked.stdout)}`);
   });

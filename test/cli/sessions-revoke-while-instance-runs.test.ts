@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startInstance } from '../../src/instance/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { login, sessionStatus } from '../helpers/http.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
@@ -21,7 +21,7 @@ describe('capsule sessions revoke on the home of a running instance', () => {
     const stolen = await login(instance.url, 'alice', 'alice-pw-correct-horse');
     for (let i = 0; i < 3; i++) assert.equal(await sessionStatus(instance.url, stolen), 200);
     const sid = ((await (await fetch(`${instance.url}/api/sessions`, { headers: { cookie: `login-token=${stolen}` } })).json()) as { sessions: { id: string }[] }).sessions[0]!.id;
-    const revoked = await runCli(['sessions', 'revoke', sid, '--user', 'alice', '--home', home]);
+    const revoked = await runCliInProcess(['sessions', 'revoke', sid, '--user', 'alice', '--home', home]);
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.match(revoked.stdout, /refused on every instance/);
     // No event reaches the test from another process: a bounded poll (the push takes under a second, README).

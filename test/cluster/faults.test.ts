@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { login, withToken } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
-import { POSTGRES_PASSWORD, sharedPostgres } from '../helpers/postgres.js';
+import { POSTGRES_PASSWORD, postgresOfItsOwn } from '../helpers/postgres.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -33,7 +33,7 @@ async function twoInstances(url: string, pgEnv: NodeJS.ProcessEnv): Promise<[Ser
 }
 
 describe('an author cluster when things fail', () => {
-  const cluster = sharedPostgres();
+  const cluster = postgresOfItsOwn();
 
   it('answers 503 while PostgreSQL is away, does not crash, and recovers by itself', async () => {
     const pg = await cluster();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCli, runCliInProcess } from '../helpers/cli.js';
 import { POSTGRES_PASSWORD, sharedPostgres } from '../helpers/postgres.js';
 import { freePort } from '../helpers/ports.js';
 import { startServerProcess } from '../helpers/server-process.js';
@@ -31,9 +31,9 @@ describe('homes on a PostgreSQL repository', () => {
     assert.match(remembered, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/capsule_\d+_\d+\n$/);
     assert.ok(!existsSync(join(home, 'repository', 'repository.sqlite')), 'no SQLite file beside it');
 
-    const added = await runCli(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: 'alice-pw-correct-horse\n', env: pg.env });
+    const added = await runCliInProcess(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: 'alice-pw-correct-horse\n', env: pg.env });
     assert.equal(added.code, 0, added.stderr);
-    const listed = await runCli(['users', 'list', '--json', '--home', home], { env: pg.env });
+    const listed = await runCliInProcess(['users', 'list', '--json', '--home', home], { env: pg.env });
     assert.ok(JSON.stringify(jsonOf(listed)).includes('alice'));
     const login = await fetch(`${server.url}/j_security_check`, {
       method: 'POST',
@@ -43,18 +43,18 @@ describe('homes on a PostgreSQL repository', () => {
     assert.ok(login.headers.get('set-cookie')?.includes('login-token='), 'the running instance sees the user the CLI added');
 
     // Without a password anywhere, a command says where it could not connect, in one line.
-    const refused = await runCli(['users', 'list', '--home', home], { env: noPassword() });
+    const refused = await runCli(['users', 'list', '--home', home], { env: noPassword() }); // HOME: ~/.pgpass is read from the process's environment
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr.trim(), new RegExp(`^capsule: .*host 127\\.0\\.0\\.1, port ${pg.port}, database capsule_\\d+_\\d+.*password`));
     assert.equal(refused.stderr.trim().split('\n').length, 1);
 
-    const info = await runCli(['repository', 'info', '--json', '--home', home], { env: pg.env });
+    const info = await runCliInProcess(['repository', 'info', '--json', '--home', home], { env: pg.env });
     assert.equal(info.code, 0, info.stderr);
     const parsed = jsonOf<{ backend: string; location: string; nodeCount: number; schemaVersion: number; warnings: string[] }>(info);
     assert.equal(parsed.backend, 'postgres');
     // The test clusters run with synchronous_commit=off: info says what that risks.
     assert.ok(parsed.warnings.some((warning) => /synchronous_commit = off: a server crash may lose writes/.test(warning)), info.stdout);
-    const text = await runCli(['repository', 'info', '--home', home], { env: pg.env });
+    const text = await runCliInProcess(['repository', 'info', '--home', home], { env: pg.env });
     assert.match(text.stdout, /^warning +PostgreSQL runs with synchronous_commit = off/m);
     assert.equal(parsed.location, remembered.trim());
     assert.ok(parsed.nodeCount > 5);
@@ -74,7 +74,7 @@ describe('homes on a PostgreSQL repository', () => {
     assert.match(b.output(), /joined the shared repository/);
     assert.doesNotMatch(a.output(), /joined/);
     const [fa, fb] = await Promise.all(
-      [first, second].map(async (home) => jsonOf<Fingerprint>(await runCli(['keys', 'fingerprint', '--json', '--home', home], { env: pg.env }))),
+      [first, second].map(async (home) => jsonOf<Fingerprint>(await runCliInProcess(['keys', 'fingerprint', '--json', '--home', home], { env: pg.env }))),
     );
     assert.equal(fb!.storage, 'repository');
     assert.deepEqual([fb!.master.id, fb!.hmac.id], [fa!.master.id, fa!.hmac.id]);
@@ -97,13 +97,13 @@ describe('homes on a PostgreSQL repository', () => {
     assert.ok(!keyFiles.includes('master') && !keyFiles.includes('hmac'), 'it made no keys of its own');
 
     const bundle = join(tempDir(), 'keys.bundle');
-    const exported = await runCli(['keys', 'export', '--out', bundle, '--home', first], { env: { ...pg.env, ...PASS } });
+    const exported = await runCliInProcess(['keys', 'export', '--out', bundle, '--home', first], { env: { ...pg.env, ...PASS } });
     assert.equal(exported.code, 0, exported.stderr);
-    const imported = await runCli(['keys', 'import', '--in', bundle, '--home', second], { env: { ...pg.env, ...PASS } });
+    const imported = await runCliInProcess(['keys', 'import', '--in', bundle, '--home', second], { env: { ...pg.env, ...PASS } });
     assert.equal(imported.code, 0, imported.stderr);
     const b = await startServerProcess({ home: second, args: ['--repository', url], env: { ...ADMIN, ...pg.env } });
     const [fa, fb] = await Promise.all(
-      [first, second].map(async (home) => jsonOf<Fingerprint>(await runCli(['keys', 'fingerprint', '--json', '--home', home], { env: pg.env }))),
+      [first, second].map(async (home) => jsonOf<Fingerprint>(await runCliInProcess(['keys', 'fingerprint', '--json', '--home', home], { env: pg.env }))),
     );
     assert.deepEqual([fb!.master.id, fb!.hmac.id], [fa!.master.id, fa!.hmac.id]);
     await b.stop();

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { jsonOf } from '../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { sharedPostgres } from '../helpers/postgres.js';
-import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { PASSPHRASE, restartAndCheck, startTwoAuthors, type TwoAuthors } from '../helpers/two-authors.js';
 
@@ -27,8 +26,8 @@ async function etcKeyExists(cluster: TwoAuthors, pg: Awaited<ReturnType<ReturnTy
 async function otherKeysBundle(): Promise<{ bundle: string; master: string; hmac: string }> {
   const other = await initialisedHome();
   const bundle = join(tempDir(), 'other.bundle');
-  assert.equal((await runCli(['keys', 'export', '--out', bundle, '--home', other], { env: { CAPSULE_KEYS_PASSPHRASE: PASSPHRASE } })).code, 0);
-  const ids = jsonOf<Fingerprint>(await runCli(['keys', 'fingerprint', '--json', '--home', other]));
+  assert.equal((await runCliInProcess(['keys', 'export', '--out', bundle, '--home', other], { env: { CAPSULE_KEYS_PASSPHRASE: PASSPHRASE } })).code, 0);
+  const ids = jsonOf<Fingerprint>(await runCliInProcess(['keys', 'fingerprint', '--json', '--home', other]));
   return { bundle, master: ids.master.id, hmac: ids.hmac.id };
 }
 

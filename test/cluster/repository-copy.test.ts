@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCli, runCliInProcess } from '../helpers/cli.js';
 import { POSTGRES_PASSWORD, sharedPostgres } from '../helpers/postgres.js';
 import { startServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp.js';
@@ -31,8 +31,8 @@ async function sessionUser(url: string, cookie: string): Promise<string | null> 
 async function sqliteHome(): Promise<{ home: string; cookie: string }> {
   const home = join(tempDir(), 'old');
   const server = await startServerProcess({ home, env: ADMIN });
-  assert.equal((await runCli(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: 'alice-pw-correct-horse\n' })).code, 0);
-  assert.equal((await runCli(['config', 'set', 'capsule.auth.token', 'token.expiration=3600000', '--home', home])).code, 0);
+  assert.equal((await runCliInProcess(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: 'alice-pw-correct-horse\n' })).code, 0);
+  assert.equal((await runCliInProcess(['config', 'set', 'capsule.auth.token', 'token.expiration=3600000', '--home', home])).code, 0);
   const cookie = await login(server.url, 'alice', 'alice-pw-correct-horse');
   await server.stop();
   return { home, cookie };
@@ -47,7 +47,7 @@ describe('moving a home between SQLite and PostgreSQL', () => {
     const file = join(home, 'repository', 'repository.sqlite');
     const before = sha(file);
     const url = await pg.createDatabase();
-    const copied = await runCli(['repository', 'copy', '--home', home, '--to', url, '--json']);
+    const copied = await runCliInProcess(['repository', 'copy', '--home', home, '--to', url, '--json']);
     assert.equal(copied.code, 0, copied.stderr);
     const result = jsonOf<{ nodes: number; to: string; switched: boolean }>(copied);
     assert.ok(result.nodes > 5 && result.switched);
@@ -55,12 +55,12 @@ describe('moving a home between SQLite and PostgreSQL', () => {
     assert.equal(sha(file), before, 'the SQLite file was only read');
     assert.equal(readFileSync(join(home, 'repository', 'location'), 'utf8').trim(), result.to);
 
-    const info = jsonOf<{ backend: string; nodeCount: number }>(await runCli(['repository', 'info', '--json', '--home', home], { env: pg.env }));
+    const info = jsonOf<{ backend: string; nodeCount: number }>(await runCliInProcess(['repository', 'info', '--json', '--home', home], { env: pg.env }));
     assert.deepEqual(info, { ...info, backend: 'postgres', nodeCount: result.nodes });
     const server = await startServerProcess({ home, env: { ...ADMIN, ...pg.env } });
     assert.equal(await sessionUser(server.url, cookie), 'alice', 'a stateful token issued before the move still works (ids kept)');
     await login(server.url, 'alice', 'alice-pw-correct-horse');
-    const config = await runCli(['config', 'get', 'capsule.auth.token', '--json', '--home', home], { env: pg.env });
+    const config = await runCliInProcess(['config', 'get', 'capsule.auth.token', '--json', '--home', home], { env: pg.env });
     assert.match(config.stdout, /3600000/);
     await server.stop();
   });
@@ -71,7 +71,7 @@ describe('moving a home between SQLite and PostgreSQL', () => {
     const server = await startServerProcess({ home, env: ADMIN });
     try {
       const url = await pg.createDatabase();
-      const refused = await runCli(['repository', 'copy', '--home', home, '--to', url]);
+      const refused = await runCliInProcess(['repository', 'copy', '--home', home, '--to', url]);
       assert.equal(refused.code, 1, refused.stderr);
       assert.match(refused.stderr, new RegExp(`is in use by a running instance \\(PID ${server.child.pid}\\)`));
       assert.equal(existsSync(join(home, 'repository', 'location')), false, 'the home still uses its SQLite file');
@@ -87,12 +87,12 @@ describe('moving a home between SQLite and PostgreSQL', () => {
     const crashed = await runCli(['repository', 'copy', '--home', home, '--to', url], { env: { CAPSULE_FAILPOINT: 'repository-copy:half-copied' } });
     assert.equal(crashed.code, null, 'killed half-way');
     assert.ok(!existsSync(join(home, 'repository', 'location')), 'the home was not switched');
-    const again = await runCli(['repository', 'copy', '--home', home, '--to', url]);
+    const again = await runCliInProcess(['repository', 'copy', '--home', home, '--to', url]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /copied \d+ nodes/);
 
     const { home: other } = await sqliteHome();
-    const refused = await runCli(['repository', 'copy', '--home', other, '--to', url]);
+    const refused = await runCliInProcess(['repository', 'copy', '--home', other, '--to', url]);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /is not empty/);
     assert.ok(!existsSync(join(other, 'repository', 'location')), 'the home was not switched');
@@ -102,11 +102,11 @@ describe('moving a home between SQLite and PostgreSQL', () => {
     const pg = await cluster();
     const { home, cookie } = await sqliteHome();
     const url = await pg.createDatabase();
-    assert.equal((await runCli(['repository', 'copy', '--home', home, '--to', url])).code, 0);
+    assert.equal((await runCliInProcess(['repository', 'copy', '--home', home, '--to', url])).code, 0);
     const back = join(tempDir(), 'back.sqlite');
-    const copied = await runCli(['repository', 'copy', '--home', home, '--to', back], { env: pg.env });
+    const copied = await runCliInProcess(['repository', 'copy', '--home', home, '--to', back], { env: pg.env });
     assert.equal(copied.code, 0, copied.stderr);
-    const info = jsonOf<{ backend: string; location: string }>(await runCli(['repository', 'info', '--json', '--home', home]));
+    const info = jsonOf<{ backend: string; location: string }>(await runCliInProcess(['repository', 'info', '--json', '--home', home]));
     assert.deepEqual([info.backend, info.location], ['sqlite', back]);
     const server = await startServerProcess({ home, env: ADMIN });
     assert.equal(await sessionUser(server.url, cookie), 'alice');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TOKEN_PID } from '../../src/auth/token-config.js';
 import { startInstance } from '../../src/instance/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -23,7 +23,7 @@ describe('a running instance and configuration written by another process', () =
           if (values?.['token.encapsulated'] === true) resolve(Date.now() - started);
         });
       });
-      const result = await runCli(['config', 'set', TOKEN_PID, 'token.encapsulated=true', '--home', home]);
+      const result = await runCliInProcess(['config', 'set', TOKEN_PID, 'token.encapsulated=true', '--home', home]);
       assert.equal(result.code, 0, result.stderr);
       // The bound only ends a broken run: a loaded machine may be slow, and the instance polls every 500 ms.
       const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the change was not noticed within 30 s')), 30_000).unref());

@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { keysCheck } from '../../src/health/keys-check.js';
 import { openServices } from '../../src/instance/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { hashHomeFiles } from '../helpers/home-snapshot.js';
 import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
 import { systemClock } from '../../src/clock.js';
 
 async function rotateMaster(home: string): Promise<string> {
-  const result = await runCli(['keys', 'rotate', '--master', '--json', '--home', home]);
+  const result = await runCliInProcess(['keys', 'rotate', '--master', '--json', '--home', home]);
   assert.equal(result.code, 0, result.stderr);
   return jsonOf<{ previous: string }>(result).previous;
 }
@@ -35,13 +35,13 @@ describe('retired master key files that cannot be used', () => {
     renameSync(join(dir, 'swap'), join(dir, second));
     const before = hashHomeFiles(home, { except: ['audit.log'] });
 
-    const removal = await runCli(['keys', 'remove-retired-master', second, '--yes', '--home', home]);
+    const removal = await runCliInProcess(['keys', 'remove-retired-master', second, '--yes', '--home', home]);
     assert.notEqual(removal.code, 0);
     assert.ok(removal.stderr.includes(`${join(dir, second)} holds master ${first}, not ${second}`), removal.stderr);
     assert.match(removal.stderr, /nothing was removed/);
     assert.deepEqual(hashHomeFiles(home, { except: ['audit.log'] }), before);
 
-    const doctor = await runCli(['keys', 'doctor', '--json', '--home', home]);
+    const doctor = await runCliInProcess(['keys', 'doctor', '--json', '--home', home]);
     assert.notEqual(doctor.code, 0);
     const errors = jsonOf<Doctor>(doctor).findings.filter((finding) => finding.level === 'error');
     assert.ok(errors.some((finding) => finding.subject === join(dir, first) && finding.message.includes(`holds master ${second}, not ${first}`)), JSON.stringify(errors));
@@ -54,7 +54,7 @@ describe('retired master key files that cannot be used', () => {
     const file = join(home, 'keys', 'retired-master', retired);
     writeFileSync(file, Buffer.alloc(33, 1), { mode: 0o600 });
 
-    const fingerprint = await runCli(['keys', 'fingerprint', '--home', home]);
+    const fingerprint = await runCliInProcess(['keys', 'fingerprint', '--home', home]);
     assert.equal(fingerprint.code, 0, fingerprint.stderr);
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES, 'values under the current master still decrypt');
 
@@ -67,21 +67,21 @@ describe('retired master key files that cannot be used', () => {
       await services.close();
     }
 
-    const doctor = await runCli(['keys', 'doctor', '--json', '--home', home]);
+    const doctor = await runCliInProcess(['keys', 'doctor', '--json', '--home', home]);
     assert.notEqual(doctor.code, 0);
     const finding = jsonOf<Doctor>(doctor).findings.find((f) => f.subject === file);
     assert.equal(finding?.level, 'error');
     assert.match(finding!.message, /33 bytes.*move it away, or restore it from a key bundle/);
     assert.doesNotMatch(finding!.message, /restore it with 'capsule keys import'$/);
 
-    const unconfirmed = await runCli(['keys', 'remove-retired-master', retired, '--home', home]);
+    const unconfirmed = await runCliInProcess(['keys', 'remove-retired-master', retired, '--home', home]);
     assert.notEqual(unconfirmed.code, 0);
     assert.match(unconfirmed.stderr, /holds no usable key; nothing was removed; run again with --yes/);
     assert.ok(existsSync(file));
-    const removed = await runCli(['keys', 'remove-retired-master', retired, '--yes', '--home', home]);
+    const removed = await runCliInProcess(['keys', 'remove-retired-master', retired, '--yes', '--home', home]);
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(existsSync(file), false);
-    assert.equal((await runCli(['keys', 'doctor', '--home', home])).code, 0);
+    assert.equal((await runCliInProcess(['keys', 'doctor', '--home', home])).code, 0);
   });
 });
 

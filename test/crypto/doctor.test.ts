@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { keyId } from '../../src/crypto/index.js';
 import { openServices } from '../../src/instance/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { writeProtectedValues } from '../helpers/protected-home.js';
 import { readFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ describe('capsule keys doctor', () => {
   it('reports a healthy home and exits 0', async () => {
     const home = await initialisedHome();
     await writeProtectedValues(home);
-    const result = await runCli(['keys', 'doctor', '--home', home]);
+    const result = await runCliInProcess(['keys', 'doctor', '--home', home]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /ok +protected values: all 3 decrypt/);
     assert.ok(!/ERROR/.test(result.stdout));
@@ -32,13 +32,13 @@ describe('capsule keys doctor', () => {
     await services.close();
     const ownKid = keyId(readFileSync(join(home, 'keys', 'master')));
 
-    const result = await runCli(['keys', 'doctor', '--home', home]);
+    const result = await runCliInProcess(['keys', 'doctor', '--home', home]);
     assert.equal(result.code, 1);
     assert.match(result.stdout, new RegExp(`ERROR repository /conf/system/org\\.example\\.ims~copied client\\.secret: key ${foreignKid}: the value was encrypted with master key ${foreignKid}; this instance's master key is ${ownKid}`));
     assert.match(result.stderr, /^capsule: keys doctor found 1 problem\n$/);
     assert.ok(!result.stdout.includes('not-for-this-home'));
 
-    const json = JSON.parse((await runCli(['keys', 'doctor', '--json', '--home', home])).stdout) as { ok: boolean; values: Array<{ decrypts: boolean; kid: string }> };
+    const json = JSON.parse((await runCliInProcess(['keys', 'doctor', '--json', '--home', home])).stdout) as { ok: boolean; values: Array<{ decrypts: boolean; kid: string }> };
     assert.equal(json.ok, false);
     assert.deepEqual(json.values.map((v) => [v.kid, v.decrypts]), [[foreignKid, false]]);
   });
@@ -46,7 +46,7 @@ describe('capsule keys doctor', () => {
   it('flags a key file that others can read', async () => {
     const home = await initialisedHome();
     chmodSync(join(home, 'keys', 'hmac'), 0o644);
-    const result = await runCli(['keys', 'doctor', '--home', home]);
+    const result = await runCliInProcess(['keys', 'doctor', '--home', home]);
     assert.equal(result.code, 1);
     assert.match(result.stdout, /ERROR .*keys\/hmac: mode 644: others can read the key; chmod 600/);
   });
@@ -62,12 +62,12 @@ describe('capsule keys doctor', () => {
       await writeProtectedValues(home);
       const killed = await runCli(['keys', 'migrate', ...args, '--home', home], { env: { CAPSULE_FAILPOINT: failpoint } });
       assert.equal(killed.code, null, `killed at ${failpoint}`);
-      const doctor = await runCli(['keys', 'doctor', '--home', home]);
+      const doctor = await runCliInProcess(['keys', 'doctor', '--home', home]);
       assert.equal(doctor.code, 0, `${failpoint}: the home works, so no error: ${doctor.stdout}`);
       assert.match(doctor.stdout, says, failpoint);
       assert.doesNotMatch(doctor.stdout, /ERROR/);
-      assert.equal((await runCli(['keys', 'migrate', ...args, '--home', home])).code, 0);
-      const after = await runCli(['keys', 'doctor', '--home', home]);
+      assert.equal((await runCliInProcess(['keys', 'migrate', ...args, '--home', home])).code, 0);
+      const after = await runCliInProcess(['keys', 'doctor', '--home', home]);
       assert.equal(after.code, 0, after.stdout);
       assert.doesNotMatch(after.stdout, /interrupted|WARN/, `${failpoint}: finished`);
     }

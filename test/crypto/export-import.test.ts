@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fingerprint, keyId } from '../../src/crypto/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome, startTestInstance } from '../helpers/homes.js';
 import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
 import { tempDir } from '../helpers/temp.js';
@@ -16,7 +16,7 @@ function keysOf(home: string) {
 
 async function exportFrom(home: string): Promise<string> {
   const out = join(tempDir(), 'keys.bundle');
-  const result = await runCli(['keys', 'export', '--out', out, '--home', home], { env: PASS });
+  const result = await runCliInProcess(['keys', 'export', '--out', out, '--home', home], { env: PASS });
   assert.equal(result.code, 0, result.stderr);
   return out;
 }
@@ -32,7 +32,7 @@ describe('capsule keys export and import', () => {
     const bundle = JSON.parse(text) as { fingerprints: { master: { sha256: string }; hmac: { id: string } } };
     assert.equal(bundle.fingerprints.master.sha256, fingerprint(keys.master));
     assert.equal(bundle.fingerprints.hmac.id, keyId(keys.hmac));
-    const fingerprints = jsonOf<{ master: { sha256: string } }>(await runCli(['keys', 'fingerprint', '--json', '--home', home]));
+    const fingerprints = jsonOf<{ master: { sha256: string } }>(await runCliInProcess(['keys', 'fingerprint', '--json', '--home', home]));
     assert.equal(fingerprints.master.sha256, bundle.fingerprints.master.sha256);
   });
 
@@ -41,16 +41,16 @@ describe('capsule keys export and import', () => {
     await writeProtectedValues(source);
     const out = await exportFrom(source);
     const target = join(tempDir(), 'target'); // never started: import comes first, as in a farm
-    const result = await runCli(['keys', 'import', '--in', out, '--home', target], { env: PASS });
+    const result = await runCliInProcess(['keys', 'import', '--in', out, '--home', target], { env: PASS });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(keysOf(target), keysOf(source));
     const instance = await startTestInstance(target);
     assert.equal(instance.services.crypto.keyIds().master, keyId(keysOf(source).master));
     await instance.stop();
-    const again = await runCli(['keys', 'import', '--in', out, '--home', target], { env: PASS });
+    const again = await runCliInProcess(['keys', 'import', '--in', out, '--home', target], { env: PASS });
     assert.match(again.stdout, /already has these keys \(master [0-9a-f]{16}, hmac [0-9a-f]{16}\); nothing to do/);
-    const value = (await runCli(['keys', 'protect', '--home', source], { stdin: 'shared secret' })).stdout.trim();
-    const plain = await runCli(['keys', 'unprotect', '--home', target], { stdin: value });
+    const value = (await runCliInProcess(['keys', 'protect', '--home', source], { stdin: 'shared secret' })).stdout.trim();
+    const plain = await runCliInProcess(['keys', 'unprotect', '--home', target], { stdin: value });
     assert.equal(plain.code, 0, plain.stderr);
     assert.equal(plain.stdout, 'shared secret\n');
   });
@@ -59,20 +59,20 @@ describe('capsule keys export and import', () => {
     const out = await exportFrom(await initialisedHome());
     const target = await initialisedHome();
     const before = keysOf(target);
-    const wrong = await runCli(['keys', 'import', '--in', out, '--home', target], { env: { CAPSULE_KEYS_PASSPHRASE: 'not the passphrase' } });
+    const wrong = await runCliInProcess(['keys', 'import', '--in', out, '--home', target], { env: { CAPSULE_KEYS_PASSPHRASE: 'not the passphrase' } });
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /passphrase is wrong or the bundle is damaged; nothing was written/);
     const bundle = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown> & { fingerprints: { master: { id: string } } };
     bundle.fingerprints.master.id = '0000000000000000';
     const edited = join(tempDir(), 'edited.bundle');
     writeFileSync(edited, JSON.stringify(bundle));
-    const tampered = await runCli(['keys', 'import', '--in', edited, '--home', target], { env: PASS });
+    const tampered = await runCliInProcess(['keys', 'import', '--in', edited, '--home', target], { env: PASS });
     assert.equal(tampered.code, 2);
     assert.match(tampered.stderr, /damaged/);
     const garbage = join(tempDir(), 'garbage.bundle');
     writeFileSync(garbage, 'not json');
-    assert.match((await runCli(['keys', 'import', '--in', garbage, '--home', target], { env: PASS })).stderr, /not JSON/);
-    const noPassphrase = await runCli(['keys', 'import', '--in', out, '--home', target]);
+    assert.match((await runCliInProcess(['keys', 'import', '--in', garbage, '--home', target], { env: PASS })).stderr, /not JSON/);
+    const noPassphrase = await runCliInProcess(['keys', 'import', '--in', out, '--home', target]);
     assert.match(noPassphrase.stderr, /CAPSULE_KEYS_PASSPHRASE/);
     assert.deepEqual(keysOf(target), before);
   });
@@ -82,13 +82,13 @@ describe('capsule keys export and import', () => {
     const target = await initialisedHome();
     await writeProtectedValues(target);
     const before = keysOf(target);
-    const refused = await runCli(['keys', 'import', '--in', out, '--home', target], { env: PASS });
+    const refused = await runCliInProcess(['keys', 'import', '--in', out, '--home', target], { env: PASS });
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /this home has other keys .* and 3 protected values use them; nothing was changed; pass --force/);
     assert.deepEqual(keysOf(target), before);
     assert.deepEqual(await readProtectedValues(target), EXPECTED_VALUES);
 
-    const forced = jsonOf<{ backupDir: string }>(await runCli(['keys', 'import', '--in', out, '--force', '--json', '--home', target], { env: PASS }));
+    const forced = jsonOf<{ backupDir: string }>(await runCliInProcess(['keys', 'import', '--in', out, '--force', '--json', '--home', target], { env: PASS }));
     assert.ok(forced.backupDir.startsWith(join(target, 'keys', 'backup-')));
     assert.deepEqual(readdirSync(forced.backupDir).sort(), ['hmac', 'master']);
     assert.ok(readFileSync(join(forced.backupDir, 'master')).equals(before.master));
@@ -101,15 +101,15 @@ describe('capsule keys export and import', () => {
       const out = await exportFrom(await initialisedHome());
       const target = await initialisedHome({ keyStorage });
       await writeProtectedValues(target);
-      const idsBefore = jsonOf<{ master: { id: string } }>(await runCli(['keys', 'fingerprint', '--json', '--home', target]));
-      const refused = await runCli(['keys', 'import', '--in', out, '--home', target], { env: PASS });
+      const idsBefore = jsonOf<{ master: { id: string } }>(await runCliInProcess(['keys', 'fingerprint', '--json', '--home', target]));
+      const refused = await runCliInProcess(['keys', 'import', '--in', out, '--home', target], { env: PASS });
       assert.equal(refused.code, 2, `an import of other keys is refused without --force: ${refused.stdout}`);
       assert.match(refused.stderr, /this home has other keys .* and 3 protected values use them; nothing was changed; pass --force/);
-      assert.equal(jsonOf<{ master: { id: string } }>(await runCli(['keys', 'fingerprint', '--json', '--home', target])).master.id, idsBefore.master.id);
+      assert.equal(jsonOf<{ master: { id: string } }>(await runCliInProcess(['keys', 'fingerprint', '--json', '--home', target])).master.id, idsBefore.master.id);
 
-      const forced = await runCli(['keys', 'import', '--in', out, '--force', '--home', target], { env: PASS });
+      const forced = await runCliInProcess(['keys', 'import', '--in', out, '--force', '--home', target], { env: PASS });
       assert.equal(forced.code, 0, forced.stderr);
-      const idsAfter = jsonOf<{ master: { id: string } }>(await runCli(['keys', 'fingerprint', '--json', '--home', target]));
+      const idsAfter = jsonOf<{ master: { id: string } }>(await runCliInProcess(['keys', 'fingerprint', '--json', '--home', target]));
       assert.notEqual(idsAfter.master.id, idsBefore.master.id, 'the bundle\'s master is current');
       assert.deepEqual(await readProtectedValues(target), EXPECTED_VALUES, 'the replaced master, kept as a retired key, still decrypts every value');
     });
@@ -119,10 +119,10 @@ describe('capsule keys export and import', () => {
     const home = await initialisedHome();
     const out = join(tempDir(), 'exists');
     writeFileSync(out, 'keep me');
-    const result = await runCli(['keys', 'export', '--out', out, '--home', home], { env: PASS });
+    const result = await runCliInProcess(['keys', 'export', '--out', out, '--home', home], { env: PASS });
     assert.equal(result.code, 2);
     assert.equal(readFileSync(out, 'utf8'), 'keep me');
-    const short = await runCli(['keys', 'export', '--out', join(tempDir(), 'x'), '--home', home], { env: { CAPSULE_KEYS_PASSPHRASE: 'short' } });
+    const short = await runCliInProcess(['keys', 'export', '--out', join(tempDir(), 'x'), '--home', home], { env: { CAPSULE_KEYS_PASSPHRASE: 'short' } });
     assert.match(short.stderr, /shorter than 12/);
     assert.equal(existsSync(join(home, 'keys', 'backup')), false);
   });

@@ -7,7 +7,7 @@ import { createBundle, diagnoseKeys, importKeys, keyId, loadKeySet, planHmacRota
 import { decrypt, encrypt } from '../../src/crypto/protected-value.js';
 import { writeRepositoryKeys } from '../../src/crypto/repository-keys.js';
 import { openServices } from '../../src/instance/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { hashHomeFiles } from '../helpers/home-snapshot.js';
 import { repositoryBackends } from '../helpers/postgres.js';
@@ -56,7 +56,7 @@ describe('key commands at their edges', () => {
     for (const retiredAt of [1e300, Date.now() + 3 * 86_400_000, -1]) {
       const bundle = join(tempDir(), 'keys.bundle');
       writeFileSync(bundle, createBundle({ ...keys, retiredHmac: [], retiredMaster: [{ key: randomBytes(32), retiredAt }] }, PASS.CAPSULE_KEYS_PASSPHRASE, Date.now()));
-      const result = await runCli(['keys', 'import', '--in', bundle, '--home', home], { env: PASS });
+      const result = await runCliInProcess(['keys', 'import', '--in', bundle, '--home', home], { env: PASS });
       assert.notEqual(result.code, 0, String(retiredAt));
       assert.match(result.stderr, /bundle/);
       assert.deepEqual(hashHomeFiles(home, { except: ['audit.log'] }), before, `retiredAt ${retiredAt}: nothing was written`);
@@ -66,7 +66,7 @@ describe('key commands at their edges', () => {
   it('promoting with the old keys dropped, when nothing is staged, refuses and keeps the retired keys', async () => {
     const home = await initialisedHome();
     const first = keyId(readFileSync(join(home, 'keys', 'hmac')));
-    assert.equal((await runCli(['keys', 'rotate', '--hmac', '--home', home])).code, 0);
+    assert.equal((await runCliInProcess(['keys', 'rotate', '--hmac', '--home', home])).code, 0);
     const services = await openServices({ home, clock: systemClock });
     try {
       await assert.rejects(promoteStagedHmacKey(services.home, services.repo, { keepPrevious: false, now: Date.now() }), /no staged HMAC key to promote; nothing was changed/);

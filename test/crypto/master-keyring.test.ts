@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createBundle, keyId } from '../../src/crypto/index.js';
 import { openServices } from '../../src/instance/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome, startTestInstance } from '../helpers/homes.js';
 import { EXPECTED_VALUES, FILE_SECRET, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
 import { hashHomeFiles } from '../helpers/home-snapshot.js';
@@ -14,7 +14,7 @@ const PASS = { CAPSULE_KEYS_PASSPHRASE: 'correct horse battery staple' };
 const masterOf = (home: string) => readFileSync(join(home, 'keys', 'master'));
 
 async function rotateMaster(home: string): Promise<{ previous: string; current: string; retired: string | null; advice: string }> {
-  const result = await runCli(['keys', 'rotate', '--master', '--json', '--home', home]);
+  const result = await runCliInProcess(['keys', 'rotate', '--master', '--json', '--home', home]);
   assert.equal(result.code, 0, result.stderr);
   return jsonOf(result);
 }
@@ -50,7 +50,7 @@ describe('master keys form a keyring', () => {
     assert.ok(readFileSync(mailFile(home), 'utf8').includes(`{cap1:${old}:`));
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES);
     const value = JSON.parse(readFileSync(mailFile(home), 'utf8')) as { password: string };
-    const unprotect = await runCli(['keys', 'unprotect', '--home', home], { stdin: value.password });
+    const unprotect = await runCliInProcess(['keys', 'unprotect', '--home', home], { stdin: value.password });
     assert.equal(unprotect.code, 0, unprotect.stderr);
     assert.equal(unprotect.stdout.trim(), FILE_SECRET);
 
@@ -85,7 +85,7 @@ describe('master keys form a keyring', () => {
     const oldMail = readFileSync(mailFile(home), 'utf8');
     const rotation = await rotateMaster(home);
     writeFileSync(join(home, 'config', 'org.example.old.json'), oldMail); // a config file restored from before
-    const doctor = jsonOf<Doctor>(await runCli(['keys', 'doctor', '--json', '--home', home]));
+    const doctor = jsonOf<Doctor>(await runCliInProcess(['keys', 'doctor', '--json', '--home', home]));
     const current = doctor.masterKeys.find((key) => key.role === 'current')!;
     const retired = doctor.masterKeys.find((key) => key.role === 'retired')!;
     assert.equal(current.kid, rotation.current);
@@ -94,7 +94,7 @@ describe('master keys form a keyring', () => {
     assert.deepEqual(retired.where, { 'config file org.example.old.json': 1 });
     const summary = doctor.findings.find((finding) => finding.subject === 'master keys')!;
     assert.match(summary.message, /2 held \(current [0-9a-f]{16}, 1 retired\); 4 protected values: 3 under the current key, 1 under retired keys, 0 under keys this home does not hold/);
-    const text = await runCli(['keys', 'doctor', '--home', home]);
+    const text = await runCliInProcess(['keys', 'doctor', '--home', home]);
     assert.equal(text.code, 0, text.stdout);
     assert.match(text.stdout, new RegExp(`master ${rotation.previous} \\(retired [^)]+\\): 1 value uses it \\(1 in config file org\\.example\\.old\\.json\\)`));
   });
@@ -105,13 +105,13 @@ describe('master keys form a keyring', () => {
     const before = (JSON.parse(readFileSync(mailFile(source), 'utf8')) as { password: string }).password;
     const { previous } = await rotateMaster(source);
     const bundle = join(tempDir(), 'keys.bundle');
-    const exported = await runCli(['keys', 'export', '--out', bundle, '--home', source], { env: PASS });
+    const exported = await runCliInProcess(['keys', 'export', '--out', bundle, '--home', source], { env: PASS });
     assert.equal(exported.code, 0, exported.stderr);
     assert.match(exported.stdout, /1 retired master key/);
     assert.deepEqual((JSON.parse(readFileSync(bundle, 'utf8')) as { fingerprints: { retiredMaster: Array<{ id: string }> } }).fingerprints.retiredMaster.map((key) => key.id), [previous]);
 
     const target = join(tempDir(), 'target');
-    const imported = await runCli(['keys', 'import', '--in', bundle, '--home', target], { env: PASS });
+    const imported = await runCliInProcess(['keys', 'import', '--in', bundle, '--home', target], { env: PASS });
     assert.equal(imported.code, 0, imported.stderr);
     assert.equal(statSync(join(target, 'keys', 'retired-master', previous)).mode & 0o777, 0o600);
     const instance = await startTestInstance(target);
@@ -128,7 +128,7 @@ describe('master keys form a keyring', () => {
     writeFileSync(old, createBundle(keys, PASS.CAPSULE_KEYS_PASSPHRASE, Date.now()));
     assert.ok(!readFileSync(old, 'utf8').includes('retiredMaster'));
     const fresh = join(tempDir(), 'fresh');
-    const result = await runCli(['keys', 'import', '--in', old, '--home', fresh], { env: PASS });
+    const result = await runCliInProcess(['keys', 'import', '--in', old, '--home', fresh], { env: PASS });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(keyId(masterOf(fresh)), keyId(keys.master));
     assert.equal(existsSync(join(fresh, 'keys', 'retired-master')), false);
@@ -144,24 +144,24 @@ describe('master keys form a keyring', () => {
     writeFileSync(restored, oldMail);
     const before = hashHomeFiles(home, { except: ['audit.log'] });
 
-    const inUse = await runCli(['keys', 'remove-retired-master', previous, '--yes', '--home', home]);
+    const inUse = await runCliInProcess(['keys', 'remove-retired-master', previous, '--yes', '--home', home]);
     assert.notEqual(inUse.code, 0);
     assert.ok(inUse.stderr.includes(`1 protected value still uses retired master ${previous} (1 in config file ${restored})`), inUse.stderr);
     assert.match(inUse.stderr, /nothing was removed/);
-    const currentKey = await runCli(['keys', 'remove-retired-master', current, '--yes', '--home', home]);
+    const currentKey = await runCliInProcess(['keys', 'remove-retired-master', current, '--yes', '--home', home]);
     assert.match(currentKey.stderr, /is this home's current master key, not a retired one; nothing was removed/);
-    const unknown = await runCli(['keys', 'remove-retired-master', '0123456789abcdef', '--yes', '--home', home]);
+    const unknown = await runCliInProcess(['keys', 'remove-retired-master', '0123456789abcdef', '--yes', '--home', home]);
     assert.match(unknown.stderr, new RegExp(`no retired master key 0123456789abcdef .*retired master keys here: ${previous}`));
     assert.deepEqual(hashHomeFiles(home, { except: ['audit.log'] }), before, 'refusals change nothing');
 
     rmSync(restored);
-    const unconfirmed = await runCli(['keys', 'remove-retired-master', previous, '--home', home]);
+    const unconfirmed = await runCliInProcess(['keys', 'remove-retired-master', previous, '--home', home]);
     assert.notEqual(unconfirmed.code, 0);
     assert.match(unconfirmed.stderr, /is final: a backup of the repository or of a config file taken before .* will no longer decrypt with this home's keys/);
     assert.match(unconfirmed.stderr, /run again with --yes/);
     assert.ok(existsSync(retiredFile));
 
-    const removed = await runCli(['keys', 'remove-retired-master', previous, '--yes', '--home', home]);
+    const removed = await runCliInProcess(['keys', 'remove-retired-master', previous, '--yes', '--home', home]);
     assert.equal(removed.code, 0, removed.stderr);
     assert.match(removed.stdout, new RegExp(`removed retired master ${previous}`));
     assert.equal(existsSync(retiredFile), false);

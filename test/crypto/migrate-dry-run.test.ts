@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { openSqliteRepository } from '../../src/repository/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
 import { tempDir } from '../helpers/temp.js';
@@ -44,7 +44,7 @@ async function snapshot(home: string): Promise<unknown> {
 
 async function bundleOf(home: string): Promise<string> {
   const bundle = join(tempDir(), 'keys.bundle');
-  assert.equal((await runCli(['keys', 'export', '--out', bundle, '--home', home], { env: PASS })).code, 0);
+  assert.equal((await runCliInProcess(['keys', 'export', '--out', bundle, '--home', home], { env: PASS })).code, 0);
   return bundle;
 }
 
@@ -53,34 +53,34 @@ describe('--dry-run on keys migrate and keys import', () => {
     const home = await initialisedHome({ keyStorage: 'repository' });
     await writeProtectedValues(home);
     const before = await snapshot(home);
-    const dry = await runCli(['keys', 'migrate', '--dry-run', '--home', home]);
+    const dry = await runCliInProcess(['keys', 'migrate', '--dry-run', '--home', home]);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(
       dry.stdout,
       /^dry run, nothing was changed; 'capsule keys migrate' would:\n {2}- write .*keys\/master and .*keys\/hmac \(mode 0600\) with the keys of \/etc\/key \(master \w{16}, hmac \w{16}\) and read them back\n {2}- switch .*keys\/storage from 'repository' to 'file'\n {2}- remove the keys from \/etc\/key\n$/,
     );
-    const json = jsonOf<{ dryRun: boolean; changed: boolean; storage: string; steps: string[] }>(await runCli(['keys', 'migrate', '--dry-run', '--json', '--home', home]));
+    const json = jsonOf<{ dryRun: boolean; changed: boolean; storage: string; steps: string[] }>(await runCliInProcess(['keys', 'migrate', '--dry-run', '--json', '--home', home]));
     assert.deepEqual([json.dryRun, json.changed, json.storage, json.steps.length], [true, false, 'file', 3]);
     assert.deepEqual(await snapshot(home), before, 'nothing changed');
 
-    const real = jsonOf<{ dryRun: boolean; changed: boolean; steps: string[] }>(await runCli(['keys', 'migrate', '--json', '--home', home]));
+    const real = jsonOf<{ dryRun: boolean; changed: boolean; steps: string[] }>(await runCliInProcess(['keys', 'migrate', '--json', '--home', home]));
     assert.deepEqual([real.dryRun, real.changed, real.steps], [false, true, json.steps]);
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES);
 
-    const back = await runCli(['keys', 'migrate', '--to', 'repository', '--dry-run', '--home', home]);
+    const back = await runCliInProcess(['keys', 'migrate', '--to', 'repository', '--dry-run', '--home', home]);
     assert.equal(back.code, 0, back.stderr);
     assert.match(back.stdout, /- write the keys of keys\/ .* to \/etc\/key and read them back\n {2}- switch .*from 'file' to 'repository'\n {2}- remove .*keys\/master and .*keys\/hmac\n$/);
-    const done = await runCli(['keys', 'migrate', '--dry-run', '--home', home]);
+    const done = await runCliInProcess(['keys', 'migrate', '--dry-run', '--home', home]);
     assert.match(done.stdout, /already on the file system; nothing to do/);
   });
 
   it('a refused migrate and a refused --cluster change nothing, with --dry-run or without', async () => {
     const home = await initialisedHome({ keyStorage: 'repository' });
     const before = await snapshot(home);
-    const cluster = await runCli(['keys', 'migrate', '--cluster', '--home', home]);
+    const cluster = await runCliInProcess(['keys', 'migrate', '--cluster', '--home', home]);
     assert.equal(cluster.code, 2);
     assert.match(cluster.stderr, /--cluster is for a repository shared by several authors \(PostgreSQL\); this home's repository is its own: leave out --cluster/);
-    assert.equal((await runCli(['keys', 'migrate', '--to', 'cloud', '--dry-run', '--home', home])).code, 2);
+    assert.equal((await runCliInProcess(['keys', 'migrate', '--to', 'cloud', '--dry-run', '--home', home])).code, 2);
     assert.deepEqual(await snapshot(home), before);
   });
 
@@ -89,10 +89,10 @@ describe('--dry-run on keys migrate and keys import', () => {
     await writeProtectedValues(home);
     const bundle = await bundleOf(await initialisedHome());
     const before = await snapshot(home);
-    const refused = await runCli(['keys', 'import', '--dry-run', '--in', bundle, '--home', home], { env: PASS });
+    const refused = await runCliInProcess(['keys', 'import', '--dry-run', '--in', bundle, '--home', home], { env: PASS });
     assert.equal(refused.code, 2, 'the dry run refuses what the real run refuses');
     assert.match(refused.stderr, /this home has other keys .* and 3 protected values use them; nothing was changed; pass --force/);
-    const dry = await runCli(['keys', 'import', '--force', '--dry-run', '--in', bundle, '--home', home], { env: PASS });
+    const dry = await runCliInProcess(['keys', 'import', '--force', '--dry-run', '--in', bundle, '--home', home], { env: PASS });
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(
       dry.stdout,
@@ -102,12 +102,12 @@ describe('--dry-run on keys migrate and keys import', () => {
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES);
 
     const fresh = join(tempDir(), 'fresh');
-    const intoNew = await runCli(['keys', 'import', '--dry-run', '--in', bundle, '--home', fresh], { env: PASS });
+    const intoNew = await runCliInProcess(['keys', 'import', '--dry-run', '--in', bundle, '--home', fresh], { env: PASS });
     assert.equal(intoNew.code, 0, intoNew.stderr);
     assert.match(intoNew.stdout, /- write .*keys\/hmac .*\n {2}- write .*keys\/storage: 'file'\n$/);
     assert.equal(existsSync(fresh), false, 'not even the folder was made');
 
-    const same = await runCli(['keys', 'import', '--dry-run', '--in', await bundleOf(home), '--home', home], { env: PASS });
+    const same = await runCliInProcess(['keys', 'import', '--dry-run', '--in', await bundleOf(home), '--home', home], { env: PASS });
     assert.match(same.stdout, /dry run: this home already has these keys .*nothing would change/);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openServices } from '../../src/instance/index.js';
 import { KEY_NODE, keyId } from '../../src/crypto/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome, startTestInstance } from '../helpers/homes.js';
 import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
 import { systemClock } from '../../src/clock.js';
@@ -24,7 +24,7 @@ describe('capsule keys migrate (the fifteen manual steps of the first seed, in o
     const master = legacy.master as Buffer;
     const hmac = legacy.hmac as Buffer;
 
-    const result = await runCli(['keys', 'migrate', '--json', '--home', home]);
+    const result = await runCliInProcess(['keys', 'migrate', '--json', '--home', home]);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(
       { changed: true, storage: 'file', master: keyId(master), hmac: keyId(hmac) },
@@ -40,7 +40,7 @@ describe('capsule keys migrate (the fifteen manual steps of the first seed, in o
     await instance.stop();
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES);
 
-    const again = await runCli(['keys', 'migrate', '--home', home]);
+    const again = await runCliInProcess(['keys', 'migrate', '--home', home]);
     assert.equal(again.code, 0);
     assert.match(again.stdout, /already on the file system; nothing to do/);
   });
@@ -50,7 +50,7 @@ describe('capsule keys migrate (the fifteen manual steps of the first seed, in o
     const stray = Buffer.alloc(32, 7);
     writeFileSync(join(home, 'keys', 'master'), stray, { mode: 0o600 });
     const before = (await repositoryKeys(home))!.properties.master as Buffer;
-    const result = await runCli(['keys', 'migrate', '--home', home]);
+    const result = await runCliInProcess(['keys', 'migrate', '--home', home]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, new RegExp(`keys/master \\(id ${keyId(stray)}\\) and /etc/key/master \\(id ${keyId(before)}\\) hold different keys; nothing was changed`));
     assert.ok(readFileSync(join(home, 'keys', 'master')).equals(stray));
@@ -62,12 +62,12 @@ describe('capsule keys migrate (the fifteen manual steps of the first seed, in o
     const home = await initialisedHome();
     await writeProtectedValues(home);
     const master = readFileSync(join(home, 'keys', 'master'));
-    const result = await runCli(['keys', 'migrate', '--to', 'repository', '--home', home]);
+    const result = await runCliInProcess(['keys', 'migrate', '--to', 'repository', '--home', home]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(existsSync(join(home, 'keys', 'master')), false);
     assert.ok(((await repositoryKeys(home))!.properties.master as Buffer).equals(master));
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES);
-    assert.match((await runCli(['keys', 'migrate', '--to', 'repository', '--home', home])).stdout, /nothing to do/);
-    assert.equal((await runCli(['keys', 'migrate', '--to', 'cloud', '--home', home])).code, 2);
+    assert.match((await runCliInProcess(['keys', 'migrate', '--to', 'repository', '--home', home])).stdout, /nothing to do/);
+    assert.equal((await runCliInProcess(['keys', 'migrate', '--to', 'cloud', '--home', home])).code, 2);
   });
 });

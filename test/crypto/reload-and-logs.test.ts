@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { generateKey, keyId } from '../../src/crypto/index.js';
 import { writeFileAtomic } from '../../src/support/atomic-file.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { startServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -21,8 +21,8 @@ describe('a running instance and its keys', () => {
     const home = join(tempDir(), 'home');
     const server = await startServerProcess({ home, env: { CAPSULE_ADMIN_PASSWORD: 'admin-password-value', CAPSULE_LOG_LEVEL: 'debug' } });
     const secret = 'plain-client-secret-value';
-    const protectedValue = (await runCli(['keys', 'protect', '--home', home], { stdin: secret })).stdout.trim();
-    assert.equal((await runCli(['config', 'set', 'org.example.ims~svc', `client.secret=${protectedValue}`, '--force', '--home', home])).code, 0);
+    const protectedValue = (await runCliInProcess(['keys', 'protect', '--home', home], { stdin: secret })).stdout.trim();
+    assert.equal((await runCliInProcess(['config', 'set', 'org.example.ims~svc', `client.secret=${protectedValue}`, '--force', '--home', home])).code, 0);
 
     // A new hmac key put in place by hand: only SIGHUP tells the instance.
     const replaced = generateKey();
@@ -32,7 +32,7 @@ describe('a running instance and its keys', () => {
     assert.match(server.output(), /keys reloaded/);
 
     // A key command on the same home: the instance notices on its own.
-    const rotated = await runCli(['keys', 'rotate', '--hmac', '--json', '--home', home]);
+    const rotated = await runCliInProcess(['keys', 'rotate', '--hmac', '--json', '--home', home]);
     const current = (JSON.parse(rotated.stdout) as { current: string }).current;
     await waitFor(() => server.output().includes(current), 5000, 'the automatic reload');
 

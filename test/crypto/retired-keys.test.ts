@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { keyId } from '../../src/crypto/index.js';
 import { startInstance } from '../../src/instance/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome, startTestInstance } from '../helpers/homes.js';
 import { sessionStatus } from '../helpers/http.js';
 import { fastHasher } from '../helpers/services.js';
@@ -34,10 +34,10 @@ describe('retired HMAC keys', () => {
   it('rotate --hmac --discard-old drops keys retired by earlier rotations: a token minted with the first key is refused', async () => {
     const home = await initialisedHome();
     const first = readFileSync(join(home, 'keys', 'hmac'));
-    assert.equal((await runCli(['keys', 'rotate', '--hmac', '--home', home])).code, 0);
+    assert.equal((await runCliInProcess(['keys', 'rotate', '--hmac', '--home', home])).code, 0);
     const second = readFileSync(join(home, 'keys', 'hmac'));
     assert.deepEqual(readdirSync(join(home, 'keys', 'retired')), [keyId(first)]);
-    const result = await runCli(['keys', 'rotate', '--hmac', '--discard-old', '--home', home]);
+    const result = await runCliInProcess(['keys', 'rotate', '--hmac', '--discard-old', '--home', home]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, new RegExp(`${keyId(second)}, ${keyId(first)} were dropped`));
     assert.deepEqual(readdirSync(join(home, 'keys', 'retired')), []);
@@ -93,11 +93,11 @@ describe('retired HMAC keys', () => {
   it('keys import --force backs up the target\'s retired keys and stops trusting them', async () => {
     const source = await initialisedHome();
     const bundle = join(tempDir(), 'keys.bundle');
-    assert.equal((await runCli(['keys', 'export', '--out', bundle, '--home', source], { env: PASS })).code, 0);
+    assert.equal((await runCliInProcess(['keys', 'export', '--out', bundle, '--home', source], { env: PASS })).code, 0);
     const target = await initialisedHome();
     const targetFirst = readFileSync(join(target, 'keys', 'hmac'));
-    assert.equal((await runCli(['keys', 'rotate', '--hmac', '--home', target])).code, 0);
-    const result = await runCli(['keys', 'import', '--force', '--json', '--in', bundle, '--home', target], { env: PASS });
+    assert.equal((await runCliInProcess(['keys', 'rotate', '--hmac', '--home', target])).code, 0);
+    const result = await runCliInProcess(['keys', 'import', '--force', '--json', '--in', bundle, '--home', target], { env: PASS });
     assert.equal(result.code, 0, result.stderr);
     const { backupDir } = JSON.parse(result.stdout) as { backupDir: string };
     assert.deepEqual(readdirSync(join(target, 'keys', 'retired')), []);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { keyId } from '../../src/crypto/index.js';
 import { openServices } from '../../src/instance/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { hashHomeFiles } from '../helpers/home-snapshot.js';
 import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
@@ -23,20 +23,20 @@ describe('keys rotate checks everything before it changes anything', () => {
     const before = hashHomeFiles(home, { except: ['audit.log'] });
     const kid = masterKidOf(home);
 
-    const result = await runCli(['keys', 'rotate', '--master', '--home', home]);
+    const result = await runCliInProcess(['keys', 'rotate', '--master', '--home', home]);
     assert.notEqual(result.code, 0, `the rotation must refuse: ${result.stdout}`);
     assert.match(result.stderr, /stopped before changing anything/);
     assert.ok(result.stderr.includes(file), `names the file: ${result.stderr}`);
     assert.deepEqual(hashHomeFiles(home, { except: ['audit.log'] }), before, 'no key file, value or config file changed');
     assert.match(readFileSync(join(home, 'audit.log'), 'utf8'), /"outcome":"failed"/, 'the attempt is recorded');
     assert.equal(masterKidOf(home), kid);
-    const doctor = await runCli(['keys', 'doctor', '--home', home]);
+    const doctor = await runCliInProcess(['keys', 'doctor', '--home', home]);
     assert.equal(doctor.code, 1);
     assert.ok(doctor.stdout.includes(`ERROR config-file ${file}: config file ${file}: not valid JSON`), doctor.stdout);
 
     writeFileSync(file, good);
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES, 'the secret of the fixed file decrypts');
-    const rotated = await runCli(['keys', 'rotate', '--master', '--home', home]);
+    const rotated = await runCliInProcess(['keys', 'rotate', '--master', '--home', home]);
     assert.equal(rotated.code, 0, rotated.stderr);
     assert.match(rotated.stdout, /\nexport the keys now \('capsule keys export --out FILE'\)/, 'the operator is told to export a new bundle');
     assert.ok(!readFileSync(file, 'utf8').includes(kid), 'the fixed file was re-encrypted');
@@ -53,7 +53,7 @@ describe('keys rotate checks everything before it changes anything', () => {
     await services.close();
     const before = hashHomeFiles(home, { except: ['audit.log'] });
 
-    const result = await runCli(['keys', 'rotate', '--master', '--home', home]);
+    const result = await runCliInProcess(['keys', 'rotate', '--master', '--home', home]);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /stopped before changing anything: repository node \/conf\/system\/org\.example\.ims~target property client\.secret .* does not decrypt/);
     assert.deepEqual(hashHomeFiles(home, { except: ['audit.log'] }), before);
@@ -67,7 +67,7 @@ describe('keys rotate checks everything before it changes anything', () => {
     const before = hashHomeFiles(home);
 
     const plan = jsonOf<{ dryRun: boolean; previous: string; staged: string | null; reencrypt: Record<string, number>; places: string[]; files: string[] }>(
-      await runCli(['keys', 'rotate', '--master', '--dry-run', '--json', '--home', home]),
+      await runCliInProcess(['keys', 'rotate', '--master', '--dry-run', '--json', '--home', home]),
     );
     assert.equal(plan.dryRun, true);
     assert.equal(plan.previous, kid);
@@ -77,7 +77,7 @@ describe('keys rotate checks everything before it changes anything', () => {
     for (const file of [join('keys', 'master'), join('keys', 'retired-master', kid), join('config', 'org.example.mail.json')]) {
       assert.ok(plan.files.includes(join(home, file)), `${file} is among the files: ${plan.files.join(', ')}`);
     }
-    const text = await runCli(['keys', 'rotate', '--master', '--dry-run', '--home', home]);
+    const text = await runCliInProcess(['keys', 'rotate', '--master', '--dry-run', '--home', home]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^dry run: nothing was changed/);
     assert.match(text.stdout, new RegExp(`would re-encrypt 3 protected values \\(3 under current master ${kid}\\)`));
@@ -91,18 +91,18 @@ describe('keys rotate checks everything before it changes anything', () => {
   it('--hmac --dry-run (with and without --discard-old) names the keys and files, and changes nothing', async () => {
     const home = await initialisedHome();
     await writeProtectedValues(home);
-    assert.equal((await runCli(['keys', 'rotate', '--hmac', '--home', home])).code, 0);
+    assert.equal((await runCliInProcess(['keys', 'rotate', '--hmac', '--home', home])).code, 0);
     const current = keyId(readFileSync(join(home, 'keys', 'hmac')));
     const before = hashHomeFiles(home);
 
     const plan = jsonOf<{ current: string; staged: string | null; discarded: string[]; files: string[] }>(
-      await runCli(['keys', 'rotate', '--hmac', '--dry-run', '--json', '--home', home]),
+      await runCliInProcess(['keys', 'rotate', '--hmac', '--dry-run', '--json', '--home', home]),
     );
     assert.equal(plan.current, current);
     assert.equal(plan.staged, null);
     assert.deepEqual(plan.discarded, []);
     assert.ok(plan.files.includes(join(home, 'keys', 'retired', current)));
-    const discard = await runCli(['keys', 'rotate', '--hmac', '--discard-old', '--dry-run', '--home', home]);
+    const discard = await runCliInProcess(['keys', 'rotate', '--hmac', '--discard-old', '--dry-run', '--home', home]);
     assert.equal(discard.code, 0, discard.stderr);
     assert.match(discard.stdout, new RegExp(`would drop ${current}, [0-9a-f]{16} at once`));
 
@@ -115,7 +115,7 @@ describe('keys rotate checks everything before it changes anything', () => {
     const home = await initialisedHome();
     await writeProtectedValues(home);
     writeFileSync(join(home, 'config', 'broken.json'), '{"a": 1,}');
-    const result = await runCli(['keys', 'rotate', '--master', '--dry-run', '--home', home]);
+    const result = await runCliInProcess(['keys', 'rotate', '--master', '--dry-run', '--home', home]);
     assert.notEqual(result.code, 0);
     assert.ok(result.stderr.includes(join(home, 'config', 'broken.json')), result.stderr);
   });
@@ -132,7 +132,7 @@ describe('keys rotate --master and config files it could not rewrite in place', 
     const targetBefore = readFileSync(target, 'utf8');
     const before = hashHomeFiles(home, { except: ['audit.log'] });
     for (const extra of [[], ['--dry-run']]) {
-      const result = await runCli(['keys', 'rotate', '--master', ...extra, '--home', home]);
+      const result = await runCliInProcess(['keys', 'rotate', '--master', ...extra, '--home', home]);
       assert.notEqual(result.code, 0, extra.join(' '));
       assert.ok(result.stderr.includes(`config file ${file} holds protected values but is a symbolic link (to ${target})`), result.stderr);
       assert.match(result.stderr, /make .* a plain file/);
@@ -143,14 +143,14 @@ describe('keys rotate --master and config files it could not rewrite in place', 
 
     rmSync(file);
     writeFileSync(file, targetBefore, { mode: 0o444 });
-    const readOnly = await runCli(['keys', 'rotate', '--master', '--home', home]);
+    const readOnly = await runCliInProcess(['keys', 'rotate', '--master', '--home', home]);
     assert.notEqual(readOnly.code, 0);
     assert.ok(readOnly.stderr.includes(`config file ${file} holds protected values but is not writable (mode 444`), readOnly.stderr);
     assert.equal(existsSync(join(home, 'keys', 'staged', 'master')), false, 'nothing was staged');
     assert.equal(readFileSync(file, 'utf8'), targetBefore);
 
     chmodSync(file, 0o600);
-    const fixed = await runCli(['keys', 'rotate', '--master', '--home', home]);
+    const fixed = await runCliInProcess(['keys', 'rotate', '--master', '--home', home]);
     assert.equal(fixed.code, 0, fixed.stderr);
     assert.deepEqual(await readProtectedValues(home), EXPECTED_VALUES);
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { keyId } from '../../src/crypto/index.js';
 import { openServices } from '../../src/instance/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { EXPECTED_VALUES, readProtectedValues, writeProtectedValues } from '../helpers/protected-home.js';
 import { systemClock } from '../../src/clock.js';
@@ -14,7 +14,7 @@ describe('capsule keys rotate', () => {
   it('--hmac: a new key signs, the old one is retired and still verifies', async () => {
     const home = await initialisedHome();
     const old = readFileSync(join(home, 'keys', 'hmac'));
-    const result = jsonOf<{ previous: string; current: string; previousKept: boolean }>(await runCli(['keys', 'rotate', '--hmac', '--json', '--home', home]));
+    const result = jsonOf<{ previous: string; current: string; previousKept: boolean }>(await runCliInProcess(['keys', 'rotate', '--hmac', '--json', '--home', home]));
     assert.equal(result.previous, keyId(old));
     assert.equal(result.previousKept, true);
     const now = readFileSync(join(home, 'keys', 'hmac'));
@@ -29,7 +29,7 @@ describe('capsule keys rotate', () => {
   it('--hmac --discard-old: the compromise playbook drops the old key', async () => {
     const home = await initialisedHome();
     const old = readFileSync(join(home, 'keys', 'hmac'));
-    const result = await runCli(['keys', 'rotate', '--hmac', '--discard-old', '--home', home]);
+    const result = await runCliInProcess(['keys', 'rotate', '--hmac', '--discard-old', '--home', home]);
     assert.match(result.stdout, /was dropped: every token signed before is void/);
     const services = await openServices({ home, clock: systemClock });
     assert.equal(services.crypto.verify('t', createHmac('sha256', old).update('t').digest()), false);
@@ -40,7 +40,7 @@ describe('capsule keys rotate', () => {
     const home = await initialisedHome();
     await writeProtectedValues(home);
     const old = keyId(readFileSync(join(home, 'keys', 'master')));
-    const result = jsonOf<{ previous: string; current: string; reencrypted: number }>(await runCli(['keys', 'rotate', '--master', '--json', '--home', home]));
+    const result = jsonOf<{ previous: string; current: string; reencrypted: number }>(await runCliInProcess(['keys', 'rotate', '--master', '--json', '--home', home]));
     assert.equal(result.previous, old);
     assert.equal(result.reencrypted, 3);
     assert.equal(keyId(readFileSync(join(home, 'keys', 'master'))), result.current);
@@ -50,10 +50,10 @@ describe('capsule keys rotate', () => {
 
   it('refuses bad combinations and repository storage', async () => {
     const home = await initialisedHome();
-    assert.match((await runCli(['keys', 'rotate', '--home', home])).stderr, /choose one of --hmac or --master/);
-    assert.match((await runCli(['keys', 'rotate', '--master', '--discard-old', '--home', home])).stderr, /--discard-old goes with --hmac/);
+    assert.match((await runCliInProcess(['keys', 'rotate', '--home', home])).stderr, /choose one of --hmac or --master/);
+    assert.match((await runCliInProcess(['keys', 'rotate', '--master', '--discard-old', '--home', home])).stderr, /--discard-old goes with --hmac/);
     const legacy = await initialisedHome({ keyStorage: 'repository' });
-    const refused = await runCli(['keys', 'rotate', '--hmac', '--home', legacy]);
+    const refused = await runCliInProcess(['keys', 'rotate', '--hmac', '--home', legacy]);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /run 'capsule keys migrate' first/);
   });

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findHaproxy } from '../../src/farm/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { postFormFrom } from '../helpers/http.js';
 import { farmUp, initLocalFarm, type FarmProcess, type LocalFarm } from '../helpers/local-farm.js';
 import { freePort } from '../helpers/ports.js';
@@ -76,7 +76,7 @@ function haproxyCheck(text: string, localPeer: string): string {
 describe('capsule farm haproxy-config: the login limit', () => {
   it('shares the counts between the HAProxy nodes named by --haproxy-peer, in a configuration HAProxy accepts on each node', async () => {
     const peers = ['lb-1=127.0.0.1:10001', 'lb-2=[::1]:10002'];
-    const result = await runCli(['farm', 'haproxy-config', '--manifest', manifestFile(), '--login-limit', '12', ...peers.flatMap((peer) => ['--haproxy-peer', peer])]);
+    const result = await runCliInProcess(['farm', 'haproxy-config', '--manifest', manifestFile(), '--login-limit', '12', ...peers.flatMap((peer) => ['--haproxy-peer', peer])]);
     assert.equal(result.code, 0, result.stderr);
     const text = result.stdout;
     assert.match(text, /^peers capsule\n {4}peer lb-1 127\.0\.0\.1:10001\n {4}peer lb-2 \[::1\]:10002\n/m);
@@ -88,12 +88,12 @@ describe('capsule farm haproxy-config: the login limit', () => {
 
   it('writes the default limit of 30 without peers, and no rule with --login-limit 0', async () => {
     const manifest = manifestFile();
-    const defaults = await runCli(['farm', 'haproxy-config', '--manifest', manifest]);
+    const defaults = await runCliInProcess(['farm', 'haproxy-config', '--manifest', manifest]);
     assert.equal(defaults.code, 0, defaults.stderr);
     assert.match(defaults.stdout, /sc0_http_req_rate\(login_attempts\) gt 30 }/);
     assert.doesNotMatch(defaults.stdout, /peers/);
     assert.doesNotMatch(haproxyCheck(defaults.stdout, 'any'), /WARNING|ALERT/);
-    const off = await runCli(['farm', 'haproxy-config', '--manifest', manifest, '--login-limit', '0']);
+    const off = await runCliInProcess(['farm', 'haproxy-config', '--manifest', manifest, '--login-limit', '0']);
     assert.equal(off.code, 0, off.stderr);
     assert.doesNotMatch(off.stdout, /stick-table|track-sc0|429/);
   });
@@ -110,7 +110,7 @@ describe('capsule farm haproxy-config: the login limit', () => {
       [['--haproxy-peer', 'lb-1=10.0.0.1:70000', '--haproxy-peer', 'lb-2=10.0.0.2:10000'], /give NAME=HOST:PORT/],
     ];
     for (const [args, message] of cases) {
-      const result = await runCli(['farm', 'haproxy-config', '--manifest', manifest, '--out', out, ...args]);
+      const result = await runCliInProcess(['farm', 'haproxy-config', '--manifest', manifest, '--out', out, ...args]);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
       assert.match(result.stderr, message);
@@ -120,7 +120,7 @@ describe('capsule farm haproxy-config: the login limit', () => {
 
   it('farm init refuses a bad --login-limit and makes no farm', async () => {
     const dir = join(tempDir(), 'farm');
-    const result = await runCli(['farm', 'init', '--dir', dir, '--publishers', '1', '--login-limit', 'many']);
+    const result = await runCliInProcess(['farm', 'init', '--dir', dir, '--publishers', '1', '--login-limit', 'many']);
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /--login-limit 'many': give a whole number/);
     assert.equal(existsSync(dir), false);
@@ -147,7 +147,7 @@ describe('two HAProxy nodes named by --haproxy-peer', { timeout: 60_000 }, () =>
   it('share the login counts: the POSTs one node counted make the other answer 429', async () => {
     const [lb1, lb2, peer1, peer2] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     // No publish answers: HAProxy counts a login POST before it picks a server (503 here).
-    const result = await runCli(['farm', 'haproxy-config', '--manifest', manifestFile(), '--login-limit', String(LIMIT), '--haproxy-peer', `lb-1=127.0.0.1:${peer1}`, '--haproxy-peer', `lb-2=127.0.0.1:${peer2}`]);
+    const result = await runCliInProcess(['farm', 'haproxy-config', '--manifest', manifestFile(), '--login-limit', String(LIMIT), '--haproxy-peer', `lb-1=127.0.0.1:${peer1}`, '--haproxy-peer', `lb-2=127.0.0.1:${peer2}`]);
     assert.equal(result.code, 0, result.stderr);
     const dir = tempDir();
     const start = (name: string, port: number) => {

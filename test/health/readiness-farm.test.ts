@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { login } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 import { farmUp, initLocalFarm, type FarmProcess, type LocalFarm } from '../helpers/local-farm.js';
@@ -37,7 +37,7 @@ describe('a dead OAuth token endpoint in a farm behind HAProxy', { timeout: 90_0
     farm = await initLocalFarm(PUBLISHERS, { args: ['--check-interval', String(CHECK_INTERVAL_MS), '--check-fall', '1', '--check-rise', '1', '--login-limit', '0'] }); // logs in for as long as the check takes: no login limit at HAProxy
     const dead = `http://127.0.0.1:${await freePort()}/token`; // free a moment ago: connections are refused
     for (let i = 1; i <= PUBLISHERS; i++) {
-      const add = await runCli(
+      const add = await runCliInProcess(
         ['oauth', 'add', 'partner', '--token-endpoint', dead, '--client-id', 'svc', '--client-secret-stdin', '--home', join(farm.dir, `publish-${i}`)],
         { stdin: 'partner-secret' },
       );

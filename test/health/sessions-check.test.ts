@@ -4,7 +4,7 @@ import { fixedClock, systemClock } from '../../src/clock.js';
 import { sessionsCheck } from '../../src/health/index.js';
 import { createPostgresSessionStore, createSessionRegistry, type SessionRegistry } from '../../src/sessions/index.js';
 import { capturedLogger } from '../helpers/logs.js';
-import { sharedPostgres } from '../helpers/postgres.js';
+import { postgresOfItsOwn } from '../helpers/postgres.js';
 import { awaitAlive } from '../helpers/await-alive.js';
 
 const closing: SessionRegistry[] = [];
@@ -12,7 +12,7 @@ after(async () => {
   for (const registry of closing) await registry.close().catch(() => undefined);
 });
 // Stopped after the registries above are closed (hooks run in the order they were added).
-const cluster = sharedPostgres();
+const cluster = postgresOfItsOwn();
 
 /** The feed's changes as a test awaits them: `next(state)` resolves at the next change to that state. */
 function feedChanges(): { onFeedChange: (connected: boolean) => void; next(connected: boolean): Promise<void> } {

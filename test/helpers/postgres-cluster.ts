@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,7 +89,8 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
 
 /**
  * A throwaway PostgreSQL 15 cluster: initdb in a folder owned by `postgres`, a server on a free
- * loopback port started with pg_ctl as `postgres`, and stopped by its PID. One per test file.
+ * loopback port started with pg_ctl as `postgres`, and stopped by its PID. One per test run
+ * (scripts/run-tests.ts), or per test file that runs alone or needs one of its own.
  */
 export async function startPostgres(options: { settings?: readonly string[] } = {}): Promise<PostgresCluster> {
   const { uid, gid } = postgresUid();
@@ -151,8 +153,14 @@ export async function startPostgres(options: { settings?: readonly string[] } = 
 
   await start();
   process.once('exit', () => rmSync(root, { recursive: true, force: true }));
-  let databases = 0;
+  return { ...clientOf(host, port, () => pid), stop, kill, start };
+}
 
+/** What a test file may do on a running cluster: connect, make databases, run SQL. */
+function clientOf(host: string, port: number, pid: () => number | null): Omit<PostgresCluster, 'stop' | 'kill' | 'start'> {
+  let databases = 0;
+  // Files of one run share a cluster, and a PID may come back within a run: the random digits keep names apart.
+  const prefix = `capsule_${process.pid}_${randomInt(100_000, 1_000_000)}`;
   const url = (database: string) => `postgres://postgres@${host}:${port}/${database}`;
   const urlWithPassword = (database: string) => `postgres://postgres:${POSTGRES_PASSWORD}@${host}:${port}/${database}`;
   async function sql<R extends pg.QueryResultRow>(database: string, text: string, values: unknown[] = []): Promise<R[]> {
@@ -167,19 +175,34 @@ export async function startPostgres(options: { settings?: readonly string[] } = 
   return {
     host,
     port,
-    pid: () => pid,
+    pid,
     url,
     urlWithPassword,
     env: { PGPASSWORD: POSTGRES_PASSWORD },
-    async createDatabase(name = `capsule_${process.pid}_${++databases}`) {
+    async createDatabase(name = `${prefix}${++databases}`) {
       await sql('postgres', `CREATE DATABASE "${name}"`);
       return urlWithPassword(name);
     },
     sql,
-    stop,
-    kill,
-    start,
   };
+}
+
+/** Where scripts/run-tests.ts tells the test files about the one cluster of the run: JSON `{ host, port, pid }`. */
+export const RUN_POSTGRES_VARIABLE = 'CAPSULE_TEST_POSTGRES';
+
+/**
+ * The cluster the whole test run shares, when scripts/run-tests.ts started one: a file makes its
+ * own databases in it. It is not the file's to stop, kill or restart: a file that does gets a
+ * cluster of its own (startPostgres).
+ */
+export function runPostgres(env: NodeJS.ProcessEnv = process.env): PostgresCluster | undefined {
+  const given = env[RUN_POSTGRES_VARIABLE];
+  if (given === undefined || given === '') return undefined;
+  const { host, port, pid } = JSON.parse(given) as { host: string; port: number; pid: number };
+  const refuse = async () => {
+    throw new Error(`the test run's PostgreSQL cluster is shared by every test file: a file that stops, kills or restarts PostgreSQL starts its own (startPostgres, or postgresOfItsOwn)`);
+  };
+  return { ...clientOf(host, port, () => pid), stop: refuse, kill: refuse, start: refuse };
 }
 
 /** Debian's PostgreSQL 15 is installed (CI installs it; see .ci/run). */

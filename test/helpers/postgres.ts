@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { openPostgresRepository, openSqliteRepository, type Repository } from '../../src/repository/index.js';
-import { startPostgres, type PostgresCluster } from './postgres-cluster.js';
+import { runPostgres, startPostgres, type PostgresCluster } from './postgres-cluster.js';
 import { tempDir } from './temp.js';
 import { systemClock } from '../../src/clock.js';
 
@@ -19,15 +19,14 @@ export interface RepositoryBackendUnderTest {
 }
 
 /**
- * The backends every repository contract test runs against. One PostgreSQL cluster is shared by
- * the whole test file: started on first use, stopped by PID when the file's tests end.
+ * The backends every repository contract test runs against; on PostgreSQL, a fresh database of
+ * the cluster sharedPostgres gives.
  */
 export function repositoryBackends(): RepositoryBackendUnderTest[] {
-  let cluster: Promise<PostgresCluster> | undefined;
+  const cluster = sharedPostgres();
   const opened: Repository[] = [];
   after(async () => {
     for (const repo of opened) await repo.close().catch(() => undefined);
-    await (await cluster)?.stop();
   });
   const track = (repo: Repository) => {
     opened.push(repo);
@@ -43,10 +42,7 @@ export function repositoryBackends(): RepositoryBackendUnderTest[] {
   };
   const postgres: RepositoryBackendUnderTest = {
     name: 'postgres',
-    async location() {
-      cluster ??= startPostgres();
-      return (await cluster).createDatabase();
-    },
+    location: async () => (await cluster()).createDatabase(),
     async open(location) {
       return track(await openPostgresRepository({ url: location ?? (await postgres.location()), create: true, clock: systemClock }));
     },
@@ -55,8 +51,18 @@ export function repositoryBackends(): RepositoryBackendUnderTest[] {
   return [sqlite, postgres];
 }
 
-/** The cluster a test file shares, started on first call and stopped after the file. */
+/**
+ * The cluster of the test run (scripts/run-tests.ts, which `npm test` runs) when there is one,
+ * else one of the file's own: for files that make their own databases and leave the server alone.
+ */
 export function sharedPostgres(): () => Promise<PostgresCluster> {
+  const shared = runPostgres();
+  if (shared !== undefined) return async () => shared;
+  return postgresOfItsOwn();
+}
+
+/** A cluster of the file's own, started on first call and stopped after the file: for files that stop, kill or restart PostgreSQL. */
+export function postgresOfItsOwn(): () => Promise<PostgresCluster> {
   let cluster: Promise<PostgresCluster> | undefined;
   after(async () => (await cluster)?.stop());
   return () => (cluster ??= startPostgres());

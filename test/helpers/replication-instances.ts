@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { CAPSULE_BIN, runCli } from './cli.js';
+import { CAPSULE_BIN, runCliInProcess } from './cli.js';
 import { freePort } from './ports.js';
 
 export const ADMIN_PASSWORD = 'admin-password';
@@ -62,7 +62,7 @@ export async function instanceProcess(home: string, host: string, name: string):
 }
 
 export async function cli(args: readonly string[], stdin?: string): Promise<string> {
-  const result = await runCli(args, { stdin, env: { CAPSULE_KEYS_PASSPHRASE: 'correct horse battery staple' } });
+  const result = await runCliInProcess(args, { stdin, env: { CAPSULE_KEYS_PASSPHRASE: 'correct horse battery staple' } });
   if (result.code !== 0) throw new Error(`capsule ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
   return result.stdout;
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after } from 'node:test';
-import { runCli, type CliResult } from './cli.js';
+import { runCliInProcess, type CliResult } from './cli.js';
 import { healthAsAdmin, login, sessionStatus } from './http.js';
 import type { PostgresCluster } from './postgres.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
@@ -42,7 +42,7 @@ export async function startTwoAuthors(pg: PostgresCluster, options: { keyStorage
   const root = tempDir();
   const homes = [join(root, 'author-1'), join(root, 'author-2')] as const;
   const env = { ...pg.env, CAPSULE_ADMIN_PASSWORD: ADMIN_PASSWORD, CAPSULE_KEYS_PASSPHRASE: PASSPHRASE };
-  const cli = (args: readonly string[], stdin?: string) => runCli(args, { env, stdin });
+  const cli = (args: readonly string[], stdin?: string) => runCliInProcess(args, { env, stdin });
   let servers: ServerProcess[] = [];
   const startOne = (home: string, extra: string[] = []) => startServerProcess({ home, args: ['--repository', url, ...extra], env, waitMs: 30_000 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startInstance, type RunningInstance } from '../../src/instance/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../helpers/cli.js';
 import { login } from '../helpers/http.js';
 import { capturedLogger } from '../helpers/logs.js';
 import { fastHasher } from '../helpers/services.js';
@@ -73,10 +73,10 @@ describe('capsule users unlock ID', () => {
     await lockOut(first, 'alice');
     await first.stop();
 
-    const result = await runCli(['users', 'unlock', 'alice', '--home', home, '--json']);
+    const result = await runCliInProcess(['users', 'unlock', 'alice', '--home', home, '--json']);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(jsonOf(result), { id: 'alice', unlocked: true, hadFailures: true });
-    const again = await runCli(['users', 'unlock', 'alice', '--home', home]);
+    const again = await runCliInProcess(['users', 'unlock', 'alice', '--home', home]);
     assert.match(again.stdout, /alice had no failed logins to forget/);
 
     const second = await startInstance(options);

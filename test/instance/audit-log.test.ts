@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { login, postFormFrom } from '../helpers/http.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp.js';
@@ -44,7 +44,7 @@ it('the audit log of a running instance', { timeout: 60_000 }, async (t) => {
 
   home = join(tempDir(), 'home');
   server = await startServerProcess({ home, env: { CAPSULE_ADMIN_PASSWORD: ADMIN_PASSWORD, CAPSULE_LOG_LEVEL: 'info' } });
-  const add = await runCli(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: ALICE_PASSWORD });
+  const add = await runCliInProcess(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: ALICE_PASSWORD });
   assert.equal(add.code, 0, add.stderr);
 
   await t.test('records logins (success, failure, throttled) with user and client address', async () => {
@@ -103,10 +103,10 @@ it('the audit log of a running instance', { timeout: 60_000 }, async (t) => {
   });
 
   it("records the CLI's changes in <home>/audit.log (mode 0600), with the operator and without values", async () => {
-    const set = await runCli(['config', 'set', 'capsule.health', 'interval.seconds=120', '--home', home]);
+    const set = await runCliInProcess(['config', 'set', 'capsule.health', 'interval.seconds=120', '--home', home]);
     assert.equal(set.code, 0, set.stderr);
-    assert.equal((await runCli(['users', 'list', '--home', home])).code, 0); // read-only: not recorded
-    const failed = await runCli(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: 'again-correct-horse' });
+    assert.equal((await runCliInProcess(['users', 'list', '--home', home])).code, 0); // read-only: not recorded
+    const failed = await runCliInProcess(['users', 'add', 'alice', '--password-stdin', '--home', home], { stdin: 'again-correct-horse' });
     assert.notEqual(failed.code, 0);
     const file = join(home, 'audit.log');
     assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -125,13 +125,13 @@ it('the audit log of a running instance', { timeout: 60_000 }, async (t) => {
     // Keys leaving and arriving: recorded in both homes, the new one included.
     const bundle = join(tempDir(), 'keys.bundle');
     const passphrase = { CAPSULE_KEYS_PASSPHRASE: 'a long enough passphrase' };
-    assert.equal((await runCli(['keys', 'export', '--out', bundle, '--home', home], { env: passphrase })).code, 0);
+    assert.equal((await runCliInProcess(['keys', 'export', '--out', bundle, '--home', home], { env: passphrase })).code, 0);
     const target = join(tempDir(), 'target');
-    assert.equal((await runCli(['keys', 'import', '--in', bundle, '--home', target], { env: passphrase })).code, 0);
+    assert.equal((await runCliInProcess(['keys', 'import', '--in', bundle, '--home', target], { env: passphrase })).code, 0);
     assert.deepEqual(linesOf(readFileSync(file, 'utf8')).at(-1)?.command, 'keys export');
     assert.deepEqual(linesOf(readFileSync(join(target, 'audit.log'), 'utf8')).map((line) => [line.command, line.options, line.outcome]), [['keys import', ['in'], 'done']]);
     const typo = join(tempDir(), 'no-such-home');
-    await runCli(['users', 'add', 'x', '--password-stdin', '--home', typo], { stdin: 'pw-correct-horse' });
+    await runCliInProcess(['users', 'add', 'x', '--password-stdin', '--home', typo], { stdin: 'pw-correct-horse' });
     assert.equal(existsSync(typo), false, 'a mistyped home gets nothing');
     // The time and pid of a line are numbers that may hold '120' by chance; every other field may not.
     const fields = linesOf(readFileSync(file, 'utf8')).map(({ time: _time, pid: _pid, ...rest }) => rest);

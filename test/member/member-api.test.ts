@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import { keyId, openBundle } from '../../src/crypto/index.js';
 import { newKeyExchange, openSealedKey, sealKey } from '../../src/member/index.js';
 import type { SealedKey } from '../../src/member/protocol.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { login } from '../helpers/http.js';
 import { adminToken, memberView, runIn, startRemoteFarm, waitUntil, type RemoteFarm } from '../helpers/remote-farm.js';
 
@@ -157,7 +157,7 @@ describe('the farm admin API of a member', () => {
     // The author's administrator 'admin' is refused by name; any other member of administrators by its group.
     const added = await post(`${author!.url}/system/farm/users`, { id: 'ops', password: 'pw-ops-1-correct-horse' }, { 'login-token': token });
     assert.equal(added.status, 200, added.text);
-    assert.equal((await runCli(['groups', 'add-member', 'administrators', 'ops', '--home', author!.home])).code, 0);
+    assert.equal((await runCliInProcess(['groups', 'add-member', 'administrators', 'ops', '--home', author!.home])).code, 0);
     const passwd = await post(`${author!.url}/system/farm/users/passwd`, { id: 'ops', password: 'pw-ops-2-correct-horse' }, { 'login-token': token });
     assert.equal(passwd.status, 400, passwd.text);
     assert.match(passwd.json.error.message, /^ops is kept per instance and never replicated.*\(it is in administrators\)/);
@@ -174,7 +174,7 @@ describe('the farm admin API of a member', () => {
   it('farm users --wait waits for the enabled agents only, and says which disabled ones keep the change queued', async () => {
     const [author] = farm.members;
     const addAgent = ['replication', 'add-agent', 'publish-8', '--url', 'http://127.0.0.8:4503', '--transport-user', 'replicator', '--transport-password-stdin', '--disabled', '--home', author!.home];
-    assert.equal((await runCli(addAgent, { stdin: 'transport-pw-8' })).code, 0);
+    assert.equal((await runCliInProcess(addAgent, { stdin: 'transport-pw-8' })).code, 0);
     try {
       await waitUntil('the running author sees the new agent', async () => (await memberView(author!, token)).replication.agents.some((each) => each.name === 'publish-8'));
       const added = await runIn(farm.workDir, ['farm', 'users', 'add', 'fay', '--password-stdin', '--manifest', farm.manifestFile, '--wait', '10', '--json'], { CAPSULE_ADMIN_PASSWORD: farm.adminPassword }, 'pw-fay-1-correct-horse');
@@ -185,7 +185,7 @@ describe('the farm admin API of a member', () => {
       assert.deepEqual(result.delivered, ['publish-1']);
       assert.match(result.message, /replicated to publish-1 .*; publish-8 is disabled and keeps it queued until enabled \(on author: 'capsule config set capsule\.replication\.agent~publish-8 enabled=true --home HOME'\)$/);
     } finally {
-      assert.equal((await runCli(['replication', 'remove', 'publish-8', '--home', author!.home])).code, 0);
+      assert.equal((await runCliInProcess(['replication', 'remove', 'publish-8', '--home', author!.home])).code, 0);
     }
   });
 });

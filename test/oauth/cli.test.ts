@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { OAuthCheckResult } from '../../src/oauth/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { startOAuthProvider, type TestProvider } from '../helpers/oauth-provider.js';
 import { freePort } from '../helpers/ports.js';
@@ -24,11 +24,11 @@ describe('capsule oauth', () => {
   before(async () => {
     provider = await startOAuthProvider([{ clientId: 'svc', clientSecret: SECRET, scope: 'read' }]);
     home = await initialisedHome();
-    masterKey = jsonOf<{ master: { id: string } }>(await runCli(['keys', 'fingerprint', '--json', '--home', home])).master.id;
+    masterKey = jsonOf<{ master: { id: string } }>(await runCliInProcess(['keys', 'fingerprint', '--json', '--home', home])).master.id;
   });
   after(() => provider.close());
 
-  const oauth = (args: string[], stdin?: string) => runCli(['oauth', ...args, '--home', home], { stdin });
+  const oauth = (args: string[], stdin?: string) => runCliInProcess(['oauth', ...args, '--home', home], { stdin });
   const add = (name: string, extra: string[] = [], secret = `${SECRET}\n`) =>
     oauth(['add', name, '--token-endpoint', provider.tokenEndpoint, '--client-id', 'svc', '--client-secret-stdin', ...extra], secret);
 
@@ -47,7 +47,7 @@ describe('capsule oauth', () => {
     assert.match(text.stdout, new RegExp(`svc\\s+${provider.tokenEndpoint}\\s+svc\\s+read\\s+client_secret_basic\\s+set, master key ${masterKey}`));
     for (const result of [added, listed, text]) assert.ok(!(result.stdout + result.stderr).includes(SECRET));
 
-    const config = await runCli(['config', 'get', 'capsule.oauth.client~svc', '--json', '--home', home]);
+    const config = await runCliInProcess(['config', 'get', 'capsule.oauth.client~svc', '--json', '--home', home]);
     assert.ok(!config.stdout.includes(SECRET), 'config get shows the protected value only');
   });
 
@@ -142,7 +142,7 @@ describe('capsule oauth', () => {
       assert.ok(!result.stderr.includes(SECRET));
     });
     assert.equal((await oauth(['list', '--json'])).stdout, before);
-    const noHome = await runCli(['oauth', 'list', '--home', '/nonexistent/capsule-home']);
+    const noHome = await runCliInProcess(['oauth', 'list', '--home', '/nonexistent/capsule-home']);
     assert.equal(noHome.code, 2);
     assert.match(noHome.stderr, /no Capsule home at \/nonexistent\/capsule-home/);
   });
@@ -161,7 +161,7 @@ describe('capsule oauth', () => {
 
   it('explains every command with --help', async () => {
     const commands = [['oauth'], ['oauth', 'add'], ['oauth', 'list'], ['oauth', 'check'], ['oauth', 'token'], ['oauth', 'remove']];
-    const results = await Promise.all(commands.map((command) => runCli([...command, '--help'])));
+    const results = await Promise.all(commands.map((command) => runCliInProcess([...command, '--help'])));
     results.forEach((result, index) => {
       const name = commands[index]!.join(' ');
       assert.equal(result.code, 0, name);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningInstance } from '../../src/instance/index.js';
 import { oauthClientPid } from '../../src/oauth/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { startTestInstance } from '../helpers/homes.js';
 import { login } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
@@ -87,7 +87,7 @@ describe('an OAuth client secret that a provider echoes back', () => {
       const page = await (await fetch(`${instance.url}/system/console/healthcheck`, { headers: { cookie: `login-token=${admin}` } })).text();
       assertNoSecret(decodeHtml(page), 'the console health page');
 
-      const cli = await runCli(['oauth', 'check', CLIENT, '--home', instance.services.home.root]);
+      const cli = await runCliInProcess(['oauth', 'check', CLIENT, '--home', instance.services.home.root]);
       assert.equal(cli.code, 1, cli.stderr);
       assertNoSecret(cli.stdout + cli.stderr, 'oauth check');
     });

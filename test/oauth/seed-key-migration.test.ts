@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { HealthResult } from '../../src/health/index.js';
 import type { RunningInstance } from '../../src/instance/index.js';
 import { oauthClientPid, type OAuthCheckResult } from '../../src/oauth/index.js';
-import { jsonOf, runCli } from '../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome, startTestInstance } from '../helpers/homes.js';
 import { startOAuthProvider, type TestProvider } from '../helpers/oauth-provider.js';
 import { healthAsAdmin } from '../helpers/http.js';
@@ -34,7 +34,7 @@ async function healthOf(instance: RunningInstance): Promise<{ status: number; ch
 }
 
 const masterKeyOf = async (home: string) =>
-  jsonOf<{ storage: string; master: { id: string } }>(await runCli(['keys', 'fingerprint', '--json', '--home', home]));
+  jsonOf<{ storage: string; master: { id: string } }>(await runCliInProcess(['keys', 'fingerprint', '--json', '--home', home]));
 
 describe('the first seed end to end: IMS client secret across a key migration', () => {
   let provider: TestProvider;
@@ -50,7 +50,7 @@ describe('the first seed end to end: IMS client secret across a key migration', 
     assert.equal(legacy.storage, 'repository');
 
     // An integration added with the CLI while the instance runs; the instance checks it at once.
-    const added = await runCli(
+    const added = await runCliInProcess(
       ['oauth', 'add', 'ims', '--token-endpoint', provider.tokenEndpoint, '--client-id', 'ims-client', '--client-secret-stdin', '--home', home],
       { stdin: `${SECRET}\n` },
     );
@@ -59,7 +59,7 @@ describe('the first seed end to end: IMS client secret across a key migration', 
     assert.equal((await settledCheck(instance, () => true)).status, 'ok');
     await instance.stop();
 
-    const migrated = await runCli(['keys', 'migrate', '--home', home]);
+    const migrated = await runCliInProcess(['keys', 'migrate', '--home', home]);
     assert.equal(migrated.code, 0, migrated.stderr);
     assert.equal(readFileSync(join(home, 'keys', 'storage'), 'utf8'), 'file');
     assert.ok(existsSync(join(home, 'keys', 'master')));
@@ -77,17 +77,17 @@ describe('the first seed end to end: IMS client secret across a key migration', 
     } finally {
       await instance.stop();
     }
-    assert.equal((await runCli(['oauth', 'check', 'ims', '--home', home])).code, 0);
+    assert.equal((await runCliInProcess(['oauth', 'check', 'ims', '--home', home])).code, 0);
 
     // The seed's failure: this home now runs with another instance's master key.
     const otherHome = await initialisedHome();
     const foreign = await masterKeyOf(otherHome);
     const bundle = join(tempDir(), 'other.keys');
-    assert.equal((await runCli(['keys', 'export', '--out', bundle, '--home', otherHome], { env: PASS })).code, 0);
-    const imported = await runCli(['keys', 'import', '--in', bundle, '--force', '--home', home], { env: PASS });
+    assert.equal((await runCliInProcess(['keys', 'export', '--out', bundle, '--home', otherHome], { env: PASS })).code, 0);
+    const imported = await runCliInProcess(['keys', 'import', '--in', bundle, '--force', '--home', home], { env: PASS });
     assert.equal(imported.code, 0, imported.stderr);
     // import --force keeps the replaced master as a retired key, so the secret still decrypts ...
-    assert.equal((await runCli(['oauth', 'check', 'ims', '--home', home])).code, 0, 'the replaced master still decrypts the secret');
+    assert.equal((await runCliInProcess(['oauth', 'check', 'ims', '--home', home])).code, 0, 'the replaced master still decrypts the secret');
     // ... and the seed's failure needs that key gone, as when key files are replaced by hand.
     const retiredLegacy = join(home, 'keys', 'retired-master', legacy.master.id);
     assert.ok(existsSync(retiredLegacy), 'the replaced master was kept as a retired key');
@@ -106,13 +106,13 @@ describe('the first seed end to end: IMS client secret across a key migration', 
       assert.equal(served.check?.message, expected);
       assert.equal(provider.tokenRequests, requests, 'no grant was tried with a secret that does not decrypt');
 
-      const cli = await runCli(['oauth', 'check', '--json', '--home', home]);
+      const cli = await runCliInProcess(['oauth', 'check', '--json', '--home', home]);
       assert.equal(cli.code, 1);
       const [result] = jsonOf<OAuthCheckResult[]>(cli);
       assert.deepEqual([result?.code, result?.secretKeyId, result?.masterKeyId, result?.message], ['KEY_MISMATCH', legacy.master.id, foreign.master.id, expected]);
 
       // The fix the message names: enter the secret again; the running instance re-checks on the change.
-      const reentered = await runCli(['oauth', 'add', 'ims', '--update', '--client-secret-stdin', '--home', home], { stdin: SECRET });
+      const reentered = await runCliInProcess(['oauth', 'add', 'ims', '--update', '--client-secret-stdin', '--home', home], { stdin: SECRET });
       assert.equal(reentered.code, 0, reentered.stderr);
       const fixed = await settledCheck(instance, (result) => result.status !== 'critical');
       assert.equal(fixed.status, 'ok', fixed.message);

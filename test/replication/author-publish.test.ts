@@ -4,7 +4,6 @@ import { after, before, describe, it } from 'node:test';
 import { openServices, type Services } from '../../src/instance/index.js';
 import { createReceiver } from '../../src/replication/index.js';
 import { login, sessionStatus } from '../helpers/http.js';
-import { freePort } from '../helpers/ports.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 import { ADMIN_PASSWORD, cli, eventually, instanceProcess, loginStatus, type InstanceProcess } from '../helpers/replication-instances.js';
@@ -180,24 +179,4 @@ describe('replication from an author to two publishes', () => {
       assert.equal(await loginStatus(publishes[0]!.url, id, 'crash-pw-correct-horse'), 200);
     });
   }
-
-  it("an unreachable publish makes the agent's health check critical, naming the head item and the answer", async () => {
-    await cli(
-      ['replication', 'add-agent', 'nowhere', '--url', `http://127.0.0.4:${await freePort()}`, '--transport-user', 'replicator', '--transport-password-stdin', '--retry-delay', '1', '--blocked-alert', '1', '--home', author.home],
-      'x\n',
-    );
-    const check = await eventually('a critical replication check', async () => {
-      const token = await login(author.url, 'admin', ADMIN_PASSWORD);
-      await fetch(`${author.url}/system/console/healthcheck`, { method: 'GET', headers: { 'login-token': token } });
-      const body = (await (await fetch(`${author.url}/system/health`, { headers: { 'login-token': token } })).json()) as {
-        checks: Array<{ name: string; status: string; message: string }>;
-      };
-      const found = body.checks.find((each) => each.name === 'replication.agent.nowhere');
-      return found?.status === 'critical' && found;
-    }, 90_000);
-    assert.match(check.message, /package 1: /);
-    assert.match(check.message, /unreachable/);
-    await cli(['replication', 'remove', 'nowhere', '--home', author.home]);
-    assert.ok(!(await status()).some((agent) => agent.name === 'nowhere'));
-  });
 });

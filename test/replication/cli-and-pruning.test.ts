@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createOutbox, pruneOutbox, readAgentState } from '../../src/replication/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/homes.js';
 import { tempServices } from '../helpers/services.js';
 
@@ -18,31 +18,31 @@ describe('capsule replication (command line)', () => {
       [['content', 'activate', '/content/missing'], undefined, /no content at \/content\/missing/],
     ];
     for (const [args, stdin, message] of cases) {
-      const result = await runCli([...args, '--home', home], { stdin });
+      const result = await runCliInProcess([...args, '--home', home], { stdin });
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, message);
       assert.equal(result.stderr.trim().split('\n').length, 1, 'one line');
     }
-    const status = await runCli(['replication', 'status', '--json', '--home', home]);
+    const status = await runCliInProcess(['replication', 'status', '--json', '--home', home]);
     assert.equal(status.code, 0);
     assert.deepEqual(JSON.parse(status.stdout), []);
   });
 
   it('add-agent keeps the password encrypted; status, resync and remove act on it', async () => {
     const home = await initialisedHome();
-    const added = await runCli(['replication', 'add-agent', 'p1', '--url', 'http://127.0.0.2:4503/', '--transport-user', 'r', '--transport-password-stdin', '--home', home], { stdin: 'secret-pw-correct-horse\n' });
+    const added = await runCliInProcess(['replication', 'add-agent', 'p1', '--url', 'http://127.0.0.2:4503/', '--transport-user', 'r', '--transport-password-stdin', '--home', home], { stdin: 'secret-pw-correct-horse\n' });
     assert.equal(added.code, 0, added.stderr);
-    const config = await runCli(['config', 'get', 'capsule.replication.agent~p1', '--json', '--home', home]);
+    const config = await runCliInProcess(['config', 'get', 'capsule.replication.agent~p1', '--json', '--home', home]);
     assert.ok(!config.stdout.includes('secret-pw-correct-horse'));
-    const twice = await runCli(['replication', 'add-agent', 'p1', '--url', 'http://127.0.0.2:4503', '--transport-user', 'r', '--transport-password-stdin', '--home', home], { stdin: 'x\n' });
+    const twice = await runCliInProcess(['replication', 'add-agent', 'p1', '--url', 'http://127.0.0.2:4503', '--transport-user', 'r', '--transport-password-stdin', '--home', home], { stdin: 'x\n' });
     assert.equal(twice.code, 2);
-    const status = JSON.parse((await runCli(['replication', 'status', '--json', '--home', home])).stdout) as Array<{ name: string; url: string; snapshotPending: boolean; head: string }>;
+    const status = JSON.parse((await runCliInProcess(['replication', 'status', '--json', '--home', home])).stdout) as Array<{ name: string; url: string; snapshotPending: boolean; head: string }>;
     assert.deepEqual(status.map(({ name, url, snapshotPending, head }) => ({ name, url, snapshotPending, head })), [
       { name: 'p1', url: 'http://127.0.0.2:4503', snapshotPending: true, head: 'full snapshot' },
     ]);
-    assert.equal((await runCli(['replication', 'resync', 'p1', '--home', home])).code, 0);
-    assert.equal((await runCli(['replication', 'remove', 'p1', '--home', home])).code, 0);
-    assert.deepEqual(JSON.parse((await runCli(['replication', 'status', '--json', '--home', home])).stdout), []);
+    assert.equal((await runCliInProcess(['replication', 'resync', 'p1', '--home', home])).code, 0);
+    assert.equal((await runCliInProcess(['replication', 'remove', 'p1', '--home', home])).code, 0);
+    assert.deepEqual(JSON.parse((await runCliInProcess(['replication', 'status', '--json', '--home', home])).stdout), []);
   });
 });
 

@@ -134,7 +134,8 @@ describe('repository schema (postgres)', () => {
       assert.ok(Date.now() < deadline, 'both openings wait for the schema lock within 30 s');
       if (look > 0) await new Promise((resolve) => setImmediate(resolve));
       const { rows } = await holder.query<{ waiting: string }>(
-        "SELECT count(*) AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1 AND objid = 0 AND objsubid = 2",
+        // This database's only: the run's other files open repositories in the same cluster.
+        "SELECT count(*) AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1 AND objid = 0 AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         [LOCK_NAMESPACE],
       );
       waiting = Number(rows[0]?.waiting);

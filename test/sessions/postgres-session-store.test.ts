@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { systemClock } from '../../src/clock.js';
 import { createPostgresSessionStore, REVOCATION_CHANNEL, type PostgresSessionStoreOptions, type SessionStore } from '../../src/sessions/index.js';
-import { sharedPostgres } from '../helpers/postgres.js';
+import { postgresOfItsOwn } from '../helpers/postgres.js';
 import { recordingListener, revokedEvent, sessionRecord, sessionStoreContract } from './session-store-contract.js';
 
 const closing: SessionStore[] = [];
@@ -10,7 +10,7 @@ after(async () => {
   for (const store of closing.reverse()) await store.close().catch(() => undefined);
 });
 // Stopped after the stores above are closed (hooks run in the order they were added).
-const cluster = sharedPostgres();
+const cluster = postgresOfItsOwn();
 
 function open(options: PostgresSessionStoreOptions): SessionStore {
   const store = createPostgresSessionStore(options);

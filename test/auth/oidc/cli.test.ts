@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { OidcCheckResult } from '../../../src/auth/oidc/index.js';
 import { openServices } from '../../../src/instance/index.js';
-import { jsonOf, runCli } from '../../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../../helpers/cli.js';
 import { initialisedHome } from '../../helpers/homes.js';
 import { startLoginProvider, type LoginProvider } from '../../helpers/oidc-login-provider.js';
 import { freePort } from '../../helpers/ports.js';
@@ -25,11 +25,11 @@ describe('capsule oidc', () => {
   before(async () => {
     provider = await startLoginProvider({ redirectUris: ['http://127.0.0.1:4502/system/sling/oidc/callback'] });
     home = await initialisedHome();
-    masterKey = jsonOf<{ master: { id: string } }>(await runCli(['keys', 'fingerprint', '--json', '--home', home])).master.id;
+    masterKey = jsonOf<{ master: { id: string } }>(await runCliInProcess(['keys', 'fingerprint', '--json', '--home', home])).master.id;
   });
   after(() => provider.close());
 
-  const oidc = (args: string[], stdin?: string) => runCli(['oidc', ...args, '--home', home], { stdin });
+  const oidc = (args: string[], stdin?: string) => runCliInProcess(['oidc', ...args, '--home', home], { stdin });
 
   it('adds a provider with its secret from standard input, encrypted with the master key, and never shows the secret', async () => {
     const added = await oidc(

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { fixedClock } from '../../../src/clock.js';
 import type { RunningInstance } from '../../../src/instance/index.js';
 import { copyUsers } from '../../../src/users/index.js';
-import { runCli } from '../../helpers/cli.js';
+import { runCliInProcess } from '../../helpers/cli.js';
 import { sessionStatus, tokenOf, withToken } from '../../helpers/http.js';
 import { callbackOf, configureProvider, startLoggedInstance } from '../../helpers/oidc-instances.js';
 import { CookieJar, signInAtProvider, startLoginProvider, type LoginProvider } from '../../helpers/oidc-login-provider.js';
@@ -36,9 +36,9 @@ describe('single sign-on on a farm: instances with the same keys and no sticky s
     const root = tempDir();
     instances.a = await startLoggedInstance(join(root, 'a'), 'a');
     const bundle = join(root, 'keys.bundle');
-    assert.equal((await runCli(['keys', 'export', '--out', bundle, '--home', a().services.home.root], { env: PASS })).code, 0);
+    assert.equal((await runCliInProcess(['keys', 'export', '--out', bundle, '--home', a().services.home.root], { env: PASS })).code, 0);
     for (const name of ['b', 'late', 'other'] as const) {
-      assert.equal((await runCli(['keys', 'import', '--in', bundle, '--home', join(root, name)], { env: PASS })).code, 0);
+      assert.equal((await runCliInProcess(['keys', 'import', '--in', bundle, '--home', join(root, name)], { env: PASS })).code, 0);
     }
     instances.b = await startLoggedInstance(join(root, 'b'), 'b');
     // 'late' runs 20 minutes ahead: past the provisioning window of every token issued now.

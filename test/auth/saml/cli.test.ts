@@ -8,7 +8,7 @@ import type { SamlCheckResult } from '../../../src/auth/saml/index.js';
 import { parseIdpMetadata, revealSpPrivateKey, samlComponent, samlSettings } from '../../../src/auth/saml/index.js';
 import { systemClock } from '../../../src/clock.js';
 import { openServices } from '../../../src/instance/index.js';
-import { jsonOf, runCli, type CliResult } from '../../helpers/cli.js';
+import { type CliResult, jsonOf, runCliInProcess } from '../../helpers/cli.js';
 import { startMetadataServer } from '../../helpers/metadata-server.js';
 import { simpleSamlPhpUnavailable, startSimpleSamlPhp } from '../../helpers/simplesamlphp.js';
 import { snapshotHome } from '../../helpers/home-snapshot.js';
@@ -53,7 +53,7 @@ describe('capsule saml', () => {
   before(async () => {
     home = await initialisedHome();
     files = tempDir();
-    masterKey = jsonOf<{ master: { id: string } }>(await runCli(['keys', 'fingerprint', '--json', '--home', home])).master.id;
+    masterKey = jsonOf<{ master: { id: string } }>(await runCliInProcess(['keys', 'fingerprint', '--json', '--home', home])).master.id;
   });
 
   const file = (name: string, text: string) => {
@@ -62,7 +62,7 @@ describe('capsule saml', () => {
     return path;
   };
   const saml = async (args: string[]) => {
-    const result = await runCli(['saml', ...args, '--home', home]);
+    const result = await runCliInProcess(['saml', ...args, '--home', home]);
     outputs.push(result);
     return result;
   };
@@ -94,15 +94,15 @@ describe('capsule saml', () => {
 
   it('has --help for every subcommand, each with --home; IdP metadata by URL or by file', async () => {
     for (const sub of ['add', 'list', 'metadata', 'check', 'remove']) {
-      const help = await runCli(['saml', sub, '--help']);
+      const help = await runCliInProcess(['saml', sub, '--help']);
       assert.equal(help.code, 0, help.stderr);
       assert.match(help.stdout, /--home <dir>/, sub);
     }
-    assert.match((await runCli(['saml', 'add', '--help'])).stdout.replace(/\s+/g, ' '), /--allow-idp-initiated .*this allows login CSRF/);
-    const add = await runCli(['saml', 'add', '--help']);
+    assert.match((await runCliInProcess(['saml', 'add', '--help'])).stdout.replace(/\s+/g, ' '), /--allow-idp-initiated .*this allows login CSRF/);
+    const add = await runCliInProcess(['saml', 'add', '--help']);
     assert.match(add.stdout, /--idp-metadata-file <file>/);
     assert.match(add.stdout, /--idp-metadata <url>/);
-    assert.match((await runCli(['saml', '--help'])).stdout, /add.*\n(.|\n)*list(.|\n)*metadata(.|\n)*check(.|\n)*remove/);
+    assert.match((await runCliInProcess(['saml', '--help'])).stdout, /add.*\n(.|\n)*list(.|\n)*metadata(.|\n)*check(.|\n)*remove/);
   });
 
   it('adds a provider from its metadata file, making the SP key pair, stored protected and never shown', async () => {
@@ -364,12 +364,12 @@ describe('capsule saml', () => {
       /^capsule: --sp-key-file .*garbage\.key holds no unencrypted PEM private key$/,
     );
 
-    const oidc = await runCli(['oidc', 'add', 'taken', '--issuer', 'https://login.example.com', '--client-id', 'c', '--client-secret-stdin', '--home', home], { stdin: 's' });
+    const oidc = await runCliInProcess(['oidc', 'add', 'taken', '--issuer', 'https://login.example.com', '--client-id', 'c', '--client-secret-stdin', '--home', home], { stdin: 's' });
     assert.equal(oidc.code, 0, oidc.stderr);
     await refused(['add', 'taken', '--idp-metadata-file', METADATA_FILE, '--sp-entity-id', 'u'], /^capsule: taken is the name of an OpenID provider; give the SAML identity provider another name$/);
-    assert.equal((await runCli(['oidc', 'remove', 'taken', '--home', home])).code, 0);
+    assert.equal((await runCliInProcess(['oidc', 'remove', 'taken', '--home', home])).code, 0);
     const before = await snapshotHome(home);
-    const oidcOverSaml = await runCli(['oidc', 'add', 'corp', '--issuer', 'https://login.example.com', '--client-id', 'c', '--client-secret-stdin', '--home', home], { stdin: 's' });
+    const oidcOverSaml = await runCliInProcess(['oidc', 'add', 'corp', '--issuer', 'https://login.example.com', '--client-id', 'c', '--client-secret-stdin', '--home', home], { stdin: 's' });
     assert.equal(oidcOverSaml.code, 2);
     assert.equal(oidcOverSaml.stderr.trim(), 'capsule: corp is the name of a SAML identity provider; give the OpenID provider another name');
     assert.equal(await snapshotHome(home), before);
@@ -461,7 +461,7 @@ describe('capsule saml', () => {
   it("refuses through 'capsule config set' an IdP or logout URL the saml commands would refuse, with one line, and changes nothing", async () => {
     for (const [key, value] of [['logoutUrl', 'javascript:alert(document.domain)//'], ['idpUrl', 'http://idp.example.com/sso'], ['idpMetadataUrl', 'http://idp.example.com/metadata']] as const) {
       const before = await snapshotHome(home);
-      const result = await runCli(['config', 'set', 'capsule.auth.saml~corp', `${key}=${value}`, '--home', home]);
+      const result = await runCliInProcess(['config', 'set', 'capsule.auth.saml~corp', `${key}=${value}`, '--home', home]);
       assert.notEqual(result.code, 0, `${key}=${value} was taken`);
       assert.match(result.stderr.trim(), new RegExp(`${key}: must be an https URL \\(plain http only to a loopback address`));
       assert.equal(result.stderr.trim().split('\n').length, 1);

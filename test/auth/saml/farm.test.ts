@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningInstance } from '../../../src/instance/index.js';
-import { runCli } from '../../helpers/cli.js';
+import { runCliInProcess } from '../../helpers/cli.js';
 import { tokenOf, withToken } from '../../helpers/http.js';
 import { startLoggedInstance } from '../../helpers/oidc-instances.js';
 import { base64, testIdp, type TestIdp } from '../../helpers/saml-idp.js';
@@ -26,9 +26,9 @@ describe('SAML single sign-on on a farm with encapsulated tokens', () => {
     const root = tempDir();
     instances.a = (await startLoggedInstance(join(root, 'a'), 'a')).instance;
     const bundle = join(root, 'keys.bundle');
-    assert.equal((await runCli(['keys', 'export', '--out', bundle, '--home', instances.a.services.home.root], { env: PASS })).code, 0);
+    assert.equal((await runCliInProcess(['keys', 'export', '--out', bundle, '--home', instances.a.services.home.root], { env: PASS })).code, 0);
     for (const name of ['b', 'other'] as const) {
-      assert.equal((await runCli(['keys', 'import', '--in', bundle, '--home', join(root, name)], { env: PASS })).code, 0);
+      assert.equal((await runCliInProcess(['keys', 'import', '--in', bundle, '--home', join(root, name)], { env: PASS })).code, 0);
       instances[name] = (await startLoggedInstance(join(root, name), name)).instance;
     }
     acsUrl = `${instances.a.url}/system/sling/saml/corp/acs`;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isCapsuleError } from '../../../src/errors.js';
 import { FARM_FORMAT_V2, listFarmSessions, parseManifestV2, revokeAllFarmSessions, revokeFarmSession, type FarmManifestV2 } from '../../../src/farm/index.js';
-import { jsonOf, runCli } from '../../helpers/cli.js';
+import { jsonOf, runCliInProcess } from '../../helpers/cli.js';
 import { freePortOn } from '../../helpers/remote-farm.js';
 import { SAFARI_ON_IPHONE, startSessionsInstance, type SessionsInstance } from '../../helpers/sessions-instance.js';
 import { sessionRegistryDouble } from '../../helpers/sessions-registry-double.js';
@@ -78,11 +78,11 @@ describe('capsule farm sessions: members without a shared store (each lists the 
     const file = join(tempDir(), 'farm.json');
     writeFileSync(file, JSON.stringify(manifest));
     const session = await author.signedInElsewhere('bob');
-    const result = await runCli(['farm', 'sessions', 'list', '--user', 'bob', '--manifest', file, '--json'], { env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' } });
+    const result = await runCliInProcess(['farm', 'sessions', 'list', '--user', 'bob', '--manifest', file, '--json'], { env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' } });
     assert.equal(result.code, 0, result.stderr);
     assert.ok(jsonOf<{ sessions: Array<{ id: string }> }>(result).sessions.some((listed) => listed.id === session));
     for (const command of ['list', 'revoke', 'revoke-all']) {
-      const help = await runCli(['farm', 'sessions', command, '--help']);
+      const help = await runCliInProcess(['farm', 'sessions', command, '--help']);
       assert.equal(help.code, 0, help.stderr);
       assert.match(help.stdout, /--user <id>/);
       assert.match(help.stdout, /--manifest <file>/);
@@ -138,7 +138,7 @@ describe('capsule farm sessions: members sharing one store, and a member that do
 
     const file = join(tempDir(), 'farm.json');
     writeFileSync(file, JSON.stringify(withDeadMember));
-    const cli = await runCli(['farm', 'sessions', 'list', '--user', 'alice', '--manifest', file], { env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' } });
+    const cli = await runCliInProcess(['farm', 'sessions', 'list', '--user', 'alice', '--manifest', file], { env: { CAPSULE_ADMIN_PASSWORD: 'admin-password' } });
     assert.equal(cli.code, 1);
     assert.match(cli.stdout, /^ID\s+DEVICE/);
     assert.match(cli.stderr, /publish-2/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isCapsuleError } from '../../../src/errors.js';
 import { openPostgresRepository } from '../../../src/repository/index.js';
-import { sharedPostgres } from '../../helpers/postgres.js';
+import { postgresOfItsOwn } from '../../helpers/postgres.js';
 import { systemClock } from '../../../src/clock.js';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -12,7 +12,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 describe('a PostgreSQL server that stops answering (postgres)', () => {
-  const cluster = sharedPostgres();
+  const cluster = postgresOfItsOwn();
 
   // Nothing bounded a statement: a backend (or the network to it) that stopped answering held the
   // transaction, and the request waiting for it, forever (this test then ran into its own timeout).
