@@ -91,6 +91,7 @@ async function delivered(name: string, inflight: InFlight, answer: DeliveryAnswe
     lastError: null,
     retryRequested: null,
   }));
+  if (inflight.snapshotNext !== undefined) failpoint('replication:snapshot-part-recorded'); // a snapshot part sent and recorded, more to come
 }
 
 /**
