@@ -30,6 +30,13 @@ export interface BackfillRun {
   readonly publishUsers: number;
   readonly authorPeakRssMiB: number;
   readonly publishPeakRssMiB: number;
+  /**
+   * The largest anonymous resident memory seen (RssAnon, sampled every 100 ms): the process's own
+   * heap and buffers, without the repository file's pages that SQLite maps (mmap) and that the
+   * kernel counts in the RSS as they are read (they grow with the repository, not the snapshot).
+   */
+  readonly authorPeakAnonMiB: number;
+  readonly publishPeakAnonMiB: number;
   /** Requests to the publish during the backfill: readiness and a signed-in session check, in turn. */
   readonly requests: number;
   readonly notOk: number;
@@ -60,9 +67,9 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** The process's peak resident set (VmHWM), in MiB. */
-function peakRssMiB(pid: number): number {
-  const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** A line of /proc/PID/status in MiB: VmHWM (peak resident set), RssAnon (anonymous resident memory now). */
+function statusMiB(pid: number, field: 'VmHWM' | 'RssAnon'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
@@ -124,8 +131,12 @@ export async function benchmarkBackfill(log: (line: string) => void, users: numb
     children.push(author.child);
     const watcher = await openServices({ home: authorHome, clock: systemClock });
     let packages = 0;
+    let authorPeakAnonMiB = 0;
+    let publishPeakAnonMiB = 0;
     try {
       for (let polls = 0; ; polls++) {
+        authorPeakAnonMiB = Math.max(authorPeakAnonMiB, statusMiB(author.child.pid!, 'RssAnon'));
+        publishPeakAnonMiB = Math.max(publishPeakAnonMiB, statusMiB(publish.child.pid!, 'RssAnon'));
         const state = await readAgentState(watcher.repo, 'publish');
         if (state && !state.snapshotPending && state.lastDeliveredSequence > 0) {
           packages = state.lastDeliveredSequence;
@@ -139,8 +150,8 @@ export async function benchmarkBackfill(log: (line: string) => void, users: numb
       await Promise.all(probes);
     }
     const backfillSeconds = (performance.now() - start) / 1000;
-    const authorPeakRssMiB = peakRssMiB(author.child.pid!);
-    const publishPeakRssMiB = peakRssMiB(publish.child.pid!);
+    const authorPeakRssMiB = statusMiB(author.child.pid!, 'VmHWM');
+    const publishPeakRssMiB = statusMiB(publish.child.pid!, 'VmHWM');
 
     const onPublish = await openServices({ home: publishHome, clock: systemClock });
     let sampleMatched = 0;
@@ -170,6 +181,8 @@ export async function benchmarkBackfill(log: (line: string) => void, users: numb
       publishUsers,
       authorPeakRssMiB,
       publishPeakRssMiB,
+      authorPeakAnonMiB,
+      publishPeakAnonMiB,
       requests: latencies.length,
       notOk,
       p50Ms: percentile(sorted, 50),

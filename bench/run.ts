@@ -261,7 +261,7 @@ if (section('backfill')) {
     const run = await benchmarkBackfill(log, users);
     runs.push(run);
     console.log(`  ${users.toLocaleString('en').padStart(9)} users: backfilled in ${run.backfillSeconds.toFixed(1)} s (${run.usersPerSecond.toFixed(0)} users/s, ${run.packages} packages; load average ${load} at its start), publish has ${run.publishUsers.toLocaleString('en')}, sample ${run.sampleMatched}/${run.sampleSize} identical`);
-    console.log(`  ${''.padStart(16)} peak RSS author ${run.authorPeakRssMiB.toFixed(0)} MiB, publish ${run.publishPeakRssMiB.toFixed(0)} MiB; publish during it: ${run.requests.toLocaleString('en')} requests (readiness, session check), p50 ${run.p50Ms.toFixed(1)} ms p99 ${run.p99Ms.toFixed(1)} ms max ${run.maxMs.toFixed(0)} ms, not 200: ${run.notOk}  (seeding took ${run.seedSeconds.toFixed(0)} s)`);
+    console.log(`  ${''.padStart(16)} peak RSS author ${run.authorPeakRssMiB.toFixed(0)} MiB (anonymous ${run.authorPeakAnonMiB.toFixed(0)}), publish ${run.publishPeakRssMiB.toFixed(0)} MiB (anonymous ${run.publishPeakAnonMiB.toFixed(0)}); publish during it: ${run.requests.toLocaleString('en')} requests (readiness, session check), p50 ${run.p50Ms.toFixed(1)} ms p99 ${run.p99Ms.toFixed(1)} ms max ${run.maxMs.toFixed(0)} ms, not 200: ${run.notOk}  (seeding took ${run.seedSeconds.toFixed(0)} s)`);
   }
   console.log('');
   for (const run of runs) {
@@ -273,8 +273,8 @@ if (section('backfill')) {
   console.log(`  goal: the publish stays live while it applies (every readiness and session check answered 200): ${met(readyAlways)}`);
   if (runs.length > 1) {
     const [small, large] = [runs[0]!, runs.at(-1)!];
-    const ratio = large.authorPeakRssMiB / small.authorPeakRssMiB;
-    console.log(`  goal: author memory flat (peak RSS at ${large.users.toLocaleString('en')} / at ${small.users.toLocaleString('en')} ≤ 1.25): ${ratio.toFixed(2)}, ${met(ratio <= 1.25)}`);
+    const ratio = large.authorPeakAnonMiB / small.authorPeakAnonMiB;
+    console.log(`  goal: author memory flat (peak anonymous RSS at ${large.users.toLocaleString('en')} / at ${small.users.toLocaleString('en')} ≤ 1.25): ${ratio.toFixed(2)}, ${met(ratio <= 1.25)}; whole RSS (with the repository's mapped pages) ${(large.authorPeakRssMiB / small.authorPeakRssMiB).toFixed(2)}`);
   }
 }
 console.log(`\nload average at the end: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
