@@ -37,6 +37,9 @@ export interface BackfillRun {
    */
   readonly authorPeakAnonMiB: number;
   readonly publishPeakAnonMiB: number;
+  /** CPU time (user + system) each process spent from the author's start to the end: what the load of the machine does not change. */
+  readonly authorCpuSeconds: number;
+  readonly publishCpuSeconds: number;
   /** Requests to the publish during the backfill: readiness and a signed-in session check, in turn. */
   readonly requests: number;
   readonly notOk: number;
@@ -71,6 +74,12 @@ async function stop(child: ChildProcess): Promise<void> {
 function statusMiB(pid: number, field: 'VmHWM' | 'RssAnon'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** User + system CPU time of a process so far, in seconds (/proc/PID/stat fields 14 and 15, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -127,6 +136,7 @@ export async function benchmarkBackfill(log: (line: string) => void, users: numb
 
     log('author started: backfilling');
     const start = performance.now();
+    const publishCpuBefore = cpuSeconds(publish.child.pid!);
     const author = await started(authorHome, '127.0.0.1');
     children.push(author.child);
     const watcher = await openServices({ home: authorHome, clock: systemClock });
@@ -150,6 +160,8 @@ export async function benchmarkBackfill(log: (line: string) => void, users: numb
       await Promise.all(probes);
     }
     const backfillSeconds = (performance.now() - start) / 1000;
+    const authorCpuSeconds = cpuSeconds(author.child.pid!);
+    const publishCpuSeconds = cpuSeconds(publish.child.pid!) - publishCpuBefore;
     const authorPeakRssMiB = statusMiB(author.child.pid!, 'VmHWM');
     const publishPeakRssMiB = statusMiB(publish.child.pid!, 'VmHWM');
 
@@ -183,6 +195,8 @@ export async function benchmarkBackfill(log: (line: string) => void, users: numb
       publishPeakRssMiB,
       authorPeakAnonMiB,
       publishPeakAnonMiB,
+      authorCpuSeconds,
+      publishCpuSeconds,
       requests: latencies.length,
       notOk,
       p50Ms: percentile(sorted, 50),

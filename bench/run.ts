@@ -262,6 +262,7 @@ if (section('backfill')) {
     runs.push(run);
     console.log(`  ${users.toLocaleString('en').padStart(9)} users: backfilled in ${run.backfillSeconds.toFixed(1)} s (${run.usersPerSecond.toFixed(0)} users/s, ${run.packages} packages; load average ${load} at its start), publish has ${run.publishUsers.toLocaleString('en')}, sample ${run.sampleMatched}/${run.sampleSize} identical`);
     console.log(`  ${''.padStart(16)} peak RSS author ${run.authorPeakRssMiB.toFixed(0)} MiB (anonymous ${run.authorPeakAnonMiB.toFixed(0)}), publish ${run.publishPeakRssMiB.toFixed(0)} MiB (anonymous ${run.publishPeakAnonMiB.toFixed(0)}); publish during it: ${run.requests.toLocaleString('en')} requests (readiness, session check), p50 ${run.p50Ms.toFixed(1)} ms p99 ${run.p99Ms.toFixed(1)} ms max ${run.maxMs.toFixed(0)} ms, not 200: ${run.notOk}  (seeding took ${run.seedSeconds.toFixed(0)} s)`);
+    console.log(`  ${''.padStart(16)} CPU time: author ${run.authorCpuSeconds.toFixed(1)} s (its start included), publish ${run.publishCpuSeconds.toFixed(1)} s (the probes' requests included): what the machine's load does not change`);
   }
   console.log('');
   for (const run of runs) {
