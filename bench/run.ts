@@ -15,6 +15,7 @@ import { benchmarkFarm } from './farm.js';
 import { benchmarkBruteForce, KEYCLOAK_SIZING_URL } from './brute-force.js';
 import { benchmarkPackageApply, type ApplyRun } from './package-apply.js';
 import { benchmarkSessions } from './sessions.js';
+import { benchmarkBackfill, type BackfillRun } from './backfill.js';
 import { ALL_CPUS, LOAD_CPU, pin, PINNED, SERVER_CPU } from './pinning.js';
 import { printMillionUsers } from './million-users-report.js';
 import { benchmarkMillionUsers } from './million-users.js';
@@ -278,5 +279,34 @@ if (section('million-users')) {
   const logins = await benchmarkLoginsPerCore(log);
   printMillionUsers(results, logins, KEYCLOAK_SIZING_URL);
   console.log(`  section took ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(0)} s; load average (1 min) after the HTTP runs ${loadDuring.toFixed(2)}, at its end ${loadavg()[0]!.toFixed(2)}`);
+}
+if (section('backfill')) {
+  // `--backfill-users 100000` runs one size; the memory goal compares the first size with the last.
+  const sizesArgument = process.argv.indexOf('--backfill-users');
+  const sizes = sizesArgument > 0 ? (process.argv[sizesArgument + 1] ?? '').split(',').map(Number) : [100_000, 1_000_000];
+  console.log(`\n13. Backfill of a new publish by replication: an author with ${sizes.map((n) => n.toLocaleString('en')).join(' and ')} users, a fresh publish (capsule start each, loopback, not pinned)\n`);
+  pin(process.pid, ALL_CPUS);
+  const runs: BackfillRun[] = [];
+  for (const users of sizes) {
+    const load = loadavg()[0]!.toFixed(2);
+    const run = await benchmarkBackfill(log, users);
+    runs.push(run);
+    console.log(`  ${users.toLocaleString('en').padStart(9)} users: backfilled in ${run.backfillSeconds.toFixed(1)} s (${run.usersPerSecond.toFixed(0)} users/s, ${run.packages} packages; load average ${load} at its start), publish has ${run.publishUsers.toLocaleString('en')}, sample ${run.sampleMatched}/${run.sampleSize} identical`);
+    console.log(`  ${''.padStart(16)} peak RSS author ${run.authorPeakRssMiB.toFixed(0)} MiB (anonymous ${run.authorPeakAnonMiB.toFixed(0)}), publish ${run.publishPeakRssMiB.toFixed(0)} MiB (anonymous ${run.publishPeakAnonMiB.toFixed(0)}); publish during it: ${run.requests.toLocaleString('en')} requests (readiness, session check), p50 ${run.p50Ms.toFixed(1)} ms p99 ${run.p99Ms.toFixed(1)} ms max ${run.maxMs.toFixed(0)} ms, not 200: ${run.notOk}  (seeding took ${run.seedSeconds.toFixed(0)} s)`);
+    console.log(`  ${''.padStart(16)} CPU time: author ${run.authorCpuSeconds.toFixed(1)} s (its start included), publish ${run.publishCpuSeconds.toFixed(1)} s (the probes' requests included): what the machine's load does not change`);
+  }
+  console.log('');
+  for (const run of runs) {
+    const goal = run.users <= 100_000 ? { seconds: 60, label: '60 s' } : run.users <= 1_000_000 ? { seconds: 600, label: '10 min' } : null;
+    const complete = run.publishUsers === run.users && run.sampleMatched === run.sampleSize;
+    if (goal) console.log(`  goal: ${run.users.toLocaleString('en')} users in under ${goal.label}: ${run.backfillSeconds.toFixed(1)} s, ${met(run.backfillSeconds < goal.seconds && complete)}${complete ? '' : ' (the publish is incomplete or differs)'}`);
+  }
+  const readyAlways = runs.every((run) => run.notOk === 0);
+  console.log(`  goal: the publish stays live while it applies (every readiness and session check answered 200): ${met(readyAlways)}`);
+  if (runs.length > 1) {
+    const [small, large] = [runs[0]!, runs.at(-1)!];
+    const ratio = large.authorPeakAnonMiB / small.authorPeakAnonMiB;
+    console.log(`  goal: author memory flat (peak anonymous RSS at ${large.users.toLocaleString('en')} / at ${small.users.toLocaleString('en')} ≤ 1.25): ${ratio.toFixed(2)}, ${met(ratio <= 1.25)}; whole RSS (with the repository's mapped pages) ${(large.authorPeakRssMiB / small.authorPeakRssMiB).toFixed(2)}`);
+  }
 }
 console.log(`\nload average at the end: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);

@@ -1,5 +1,6 @@
 import { defineComponent, property, type ConfigAdmin, type ConfigValues } from '../config/index.js';
 import { CapsuleError } from '../errors.js';
+import { PACKAGE_ITEMS } from './package.js';
 
 export const AGENT_PID = 'capsule.replication.agent';
 const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -32,6 +33,13 @@ export const replicationAgentComponent = defineComponent({
       default: 300,
       min: 1,
     }),
+    'package.items': property.integer({
+      title: 'Items per package',
+      description: 'At most this many items (and about 1 MB) go in one package; each package is applied in one transaction on the publish.',
+      default: PACKAGE_ITEMS,
+      min: 1,
+      max: PACKAGE_ITEMS,
+    }),
   },
 });
 
@@ -45,6 +53,7 @@ export interface AgentSettings {
   readonly enabled: boolean;
   readonly retryDelayMs: number;
   readonly blockedAlertMs: number;
+  readonly packageItems: number;
 }
 
 export function checkAgentName(name: string): string {
@@ -73,6 +82,7 @@ export function agentSettings(name: string, values: ConfigValues): AgentSettings
     enabled: values.enabled !== false,
     retryDelayMs: number('retry.delay.seconds', 10) * 1000,
     blockedAlertMs: number('blocked.alert.seconds', 300) * 1000,
+    packageItems: number('package.items', PACKAGE_ITEMS),
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PropertyValue, Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
 import { storedPackageSchema, type ReplicationPackage } from './package.js';
+import { decodeCursor, type SnapshotCursor } from './snapshot.js';
 
 export const AGENTS_ROOT = '/var/replication/agents';
 /** Bumped by `replication retry|resync|remove` so that a running author acts at once. */
@@ -14,6 +15,8 @@ export interface InFlight {
   /** Set on the last part of a snapshot: the outbox position the snapshot stands for. */
   readonly snapshotAt?: number;
   readonly snapshotFinal?: boolean;
+  /** On the other parts of a snapshot: where the next part starts (snapshot.ts `encodeCursor`). */
+  readonly snapshotNext?: string;
 }
 
 /** Where an agent stands; kept in the repository beside the outbox it reads. */
@@ -26,6 +29,11 @@ export interface AgentState {
   readonly snapshotPending: boolean;
   /** The outbox position of the snapshot being sent (so pruning keeps what follows it). */
   readonly snapshotAt: number | null;
+  /** Where the next part of that snapshot starts (null: at the beginning). */
+  readonly snapshotCursor: SnapshotCursor | null;
+  /** The items counted when that snapshot started, and those delivered since (progress). */
+  readonly snapshotTotal: number | null;
+  readonly snapshotSent: number;
   readonly resyncRequested: boolean;
   readonly retryRequested: boolean;
   /** Possibly in an older version's format: upgrade.ts brings it to the current one before it is sent. */
@@ -52,10 +60,10 @@ function parseInflight(value: PropertyValue | undefined): { inflight: InFlight |
   } catch {
     return { inflight: null, inflightProblem: 'the package in flight is not JSON' };
   }
-  const { pkg, cursorAfter, snapshotAt, snapshotFinal } = (raw ?? {}) as Record<string, unknown>;
+  const { pkg, cursorAfter, snapshotAt, snapshotFinal, snapshotNext } = (raw ?? {}) as Record<string, unknown>;
   const parsed = storedPackageSchema.safeParse(pkg);
-  const optional = (field: unknown, type: 'number' | 'boolean') => field === undefined || typeof field === type;
-  if (!parsed.success || !optional(cursorAfter, 'number') || !optional(snapshotAt, 'number') || !optional(snapshotFinal, 'boolean')) {
+  const optional = (field: unknown, type: 'number' | 'boolean' | 'string') => field === undefined || typeof field === type;
+  if (!parsed.success || !optional(cursorAfter, 'number') || !optional(snapshotAt, 'number') || !optional(snapshotFinal, 'boolean') || !optional(snapshotNext, 'string')) {
     const issue = parsed.success ? null : parsed.error.issues[0]!;
     return { inflight: null, inflightProblem: `the package in flight cannot be read${issue ? ` (${issue.path.join('.')}: ${issue.message})` : ''}` };
   }
@@ -64,6 +72,7 @@ function parseInflight(value: PropertyValue | undefined): { inflight: InFlight |
     ...(cursorAfter !== undefined ? { cursorAfter: cursorAfter as number } : {}),
     ...(snapshotAt !== undefined ? { snapshotAt: snapshotAt as number } : {}),
     ...(snapshotFinal !== undefined ? { snapshotFinal: snapshotFinal as boolean } : {}),
+    ...(snapshotNext !== undefined ? { snapshotNext: snapshotNext as string } : {}),
   };
   return { inflight, inflightProblem: null };
 }
@@ -79,6 +88,9 @@ export function toAgentState(node: RepositoryNode): AgentState {
     cursor: num('cursor', 0),
     snapshotPending: p.snapshotPending === true,
     snapshotAt: typeof p.snapshotAt === 'number' ? p.snapshotAt : null,
+    snapshotCursor: decodeCursor(p.snapshotCursor),
+    snapshotTotal: typeof p.snapshotTotal === 'number' ? p.snapshotTotal : null,
+    snapshotSent: num('snapshotSent', 0),
     resyncRequested: p.resyncRequested === true,
     retryRequested: p.retryRequested === true,
     ...parseInflight(p.inflight),

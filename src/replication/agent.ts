@@ -5,7 +5,8 @@ import type { PropertyValue, Repository } from '../repository/index.js';
 import { inflightValue, ensureAgentState, updateAgentState, type AgentState, type InFlight } from './agent-state.js';
 import type { RevokedSession } from '../sessions/index.js';
 import type { Outbox } from './outbox.js';
-import { describeItem, PACKAGE_ITEMS, PACKAGE_TARGET_BYTES, type ReplicationItem } from './package.js';
+import { describeItem, PACKAGE_ITEMS, PACKAGE_TARGET_BYTES } from './package.js';
+import { createSnapshotReader, encodeCursor, SNAPSHOT_START } from './snapshot.js';
 import { upgradeStoredPackage } from './upgrade.js';
 import type { DeliveryAnswer, Transport } from './transport.js';
 
@@ -18,56 +19,39 @@ export interface AgentRoundDeps {
   readonly clock: Clock;
   readonly transport: Transport;
   readonly log: Log;
-  /** Parts of a snapshot not sent yet, kept between rounds (a restart builds the snapshot again). */
-  readonly snapshotParts: Map<string, { at: number; parts: ReplicationItem[][] }>;
   /** The sessions ended and not expired (the author's session store): a snapshot carries them too. */
   readonly revokedSessions?: () => Promise<readonly RevokedSession[]>;
-}
-
-/** Splits items into packages of at most PACKAGE_ITEMS items and about PACKAGE_TARGET_BYTES. */
-export function packItems(items: readonly ReplicationItem[]): ReplicationItem[][] {
-  const parts: ReplicationItem[][] = [];
-  let part: ReplicationItem[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    const size = JSON.stringify(item).length;
-    if (part.length > 0 && (part.length >= PACKAGE_ITEMS || bytes + size > PACKAGE_TARGET_BYTES)) {
-      parts.push(part);
-      part = [];
-      bytes = 0;
-    }
-    part.push(item);
-    bytes += size;
-  }
-  parts.push(part); // a snapshot of nothing is still one (empty) package: it opens the stream
-  return parts;
+  /** Items per package (the agent's `package.items`; default PACKAGE_ITEMS); about PACKAGE_TARGET_BYTES at most. */
+  readonly packageItems?: number;
 }
 
 /** The package to send next, written down before it is sent; null when there is nothing to send. */
 async function nextInflight(name: string, state: AgentState, deps: AgentRoundDeps): Promise<InFlight | null> {
   const { outbox, repo } = deps;
   const base = { format: 1 as const, source: state.source, sequence: state.nextSequence };
+  const packageItems = Math.max(1, Math.min(deps.packageItems ?? PACKAGE_ITEMS, PACKAGE_ITEMS));
   if (state.snapshotPending) {
-    let snapshot = deps.snapshotParts.get(name);
-    if (!snapshot || state.snapshotAt !== snapshot.at) {
+    const snapshot = createSnapshotReader(repo, deps.revokedSessions);
+    let at = state.snapshotAt;
+    let from = state.snapshotCursor ?? SNAPSHOT_START;
+    if (at === null) {
       // The position first, then the state: a change committed in between is in both, and applying it twice is harmless.
-      const at = await outbox.head();
-      const ended = (await deps.revokedSessions?.()) ?? [];
-      const items = [...(await outbox.snapshot()), ...ended.map(({ id, expiresAtMs }): ReplicationItem => ({ type: 'session-ended', id, expiresAtMs }))];
-      snapshot = { at, parts: packItems(items) };
-      deps.snapshotParts.set(name, snapshot);
-      await updateAgentState(repo, name, () => ({ snapshotAt: at }));
-      deps.log.info({ agent: name, at, packages: snapshot.parts.length }, 'replication snapshot built');
+      const position = await outbox.head();
+      const total = await snapshot.count();
+      await updateAgentState(repo, name, () => ({ snapshotAt: position, snapshotCursor: encodeCursor(SNAPSHOT_START), snapshotTotal: total, snapshotSent: 0 }));
+      deps.log.info({ agent: name, at: position, items: total }, 'replication snapshot started');
+      at = position;
+      from = SNAPSHOT_START;
     }
-    const items = snapshot.parts[0]!;
-    return { pkg: { ...base, items }, snapshotAt: snapshot.at, snapshotFinal: snapshot.parts.length === 1 };
+    const part = await snapshot.part(from, { items: packageItems, bytes: PACKAGE_TARGET_BYTES });
+    return { pkg: { ...base, items: part.items }, snapshotAt: at, ...(part.next ? { snapshotNext: encodeCursor(part.next) } : { snapshotFinal: true }) };
   }
   // The head first: a change committed after it is read either shows in the read or waits for
   // the next round; read the other way round, it would look like pruned items and force a snapshot.
   const head = await outbox.head();
   const entries = [];
   let bytes = 0;
-  for (const entry of await outbox.read(state.cursor, PACKAGE_ITEMS)) {
+  for (const entry of await outbox.read(state.cursor, packageItems)) {
     const size = JSON.stringify(entry.item).length;
     if (entries.length > 0 && bytes + size > PACKAGE_TARGET_BYTES) break;
     entries.push(entry);
@@ -84,13 +68,22 @@ async function nextInflight(name: string, state: AgentState, deps: AgentRoundDep
   return { pkg: { ...base, items: entries.map((entry) => entry.item) }, cursorAfter: entries[entries.length - 1]!.seq };
 }
 
+/** Where a delivered part of a snapshot brings the agent: the next part, or (the last part) the queue after the snapshot's position. */
+function snapshotProgress(state: AgentState, inflight: InFlight): Record<string, PropertyValue | null> {
+  // A part of a snapshot that a resync (or a 409) replaced meanwhile moves nothing.
+  if (inflight.snapshotAt === undefined || !state.snapshotPending || state.snapshotAt !== inflight.snapshotAt) return {};
+  if (inflight.snapshotFinal) return { cursor: inflight.snapshotAt, snapshotPending: false, snapshotAt: null, snapshotCursor: null, snapshotTotal: null, snapshotSent: null };
+  // A part an older version wrote down says not where the next starts: the snapshot starts again from the beginning.
+  return { snapshotCursor: inflight.snapshotNext ?? null, snapshotSent: state.snapshotSent + inflight.pkg.items.length };
+}
+
 async function delivered(name: string, inflight: InFlight, answer: DeliveryAnswer & { ok: true }, deps: AgentRoundDeps): Promise<void> {
   const now = new Date(deps.clock.now());
   await updateAgentState(deps.repo, name, (state) => ({
     inflight: null,
     nextSequence: inflight.pkg.sequence + 1,
     ...(inflight.cursorAfter !== undefined ? { cursor: inflight.cursorAfter } : {}),
-    ...(inflight.snapshotFinal ? { cursor: inflight.snapshotAt!, snapshotPending: false, snapshotAt: null } : {}),
+    ...snapshotProgress(state, inflight),
     lastDeliveredAt: now,
     lastDeliveredSequence: inflight.pkg.sequence,
     deliveredItems: state.deliveredItems + (answer.outcome === 'applied' ? inflight.pkg.items.length : 0),
@@ -98,11 +91,7 @@ async function delivered(name: string, inflight: InFlight, answer: DeliveryAnswe
     lastError: null,
     retryRequested: null,
   }));
-  if (inflight.snapshotAt !== undefined) {
-    const snapshot = deps.snapshotParts.get(name);
-    if (snapshot?.at === inflight.snapshotAt) snapshot.parts.shift();
-    if (inflight.snapshotFinal) deps.snapshotParts.delete(name);
-  }
+  if (inflight.snapshotNext !== undefined) failpoint('replication:snapshot-part-recorded'); // a snapshot part sent and recorded, more to come
 }
 
 /**
@@ -131,7 +120,6 @@ async function sendableState(name: string, state: AgentState, deps: AgentRoundDe
   }
   if (problem === null) return state;
   deps.log.warn({ agent: name, sequence: state.nextSequence, problem }, 'the package in flight cannot be sent; sending a full snapshot instead');
-  deps.snapshotParts.delete(name);
   const dropped = await updateAgentState(deps.repo, name, (now): Record<string, PropertyValue | null> =>
     now.nextSequence === state.nextSequence ? { inflight: null, nextSequence: state.nextSequence + 1, snapshotPending: true, snapshotAt: null } : {},
   );
@@ -147,8 +135,7 @@ export async function deliverRound(name: string, deps: AgentRoundDeps): Promise<
   let state = await ensureAgentState(deps.repo, name);
   if (state.resyncRequested) {
     state = (await updateAgentState(deps.repo, name, () => ({ resyncRequested: null, snapshotPending: true, snapshotAt: null })))!;
-    deps.snapshotParts.delete(name);
-  }
+    }
   const sendable = await sendableState(name, state, deps);
   if (!sendable) return 'idle';
   state = sendable;
@@ -175,8 +162,7 @@ export async function deliverRound(name: string, deps: AgentRoundDeps): Promise<
   if (answer.status === 409 && answer.expected !== undefined && answer.expected < inflight.pkg.sequence) {
     // The publish lost what it had applied (a restored or replaced home): start its stream again from what it expects.
     deps.log.warn({ agent: name, sent: inflight.pkg.sequence, expected: answer.expected }, 'the publish expects an earlier package; sending a full snapshot');
-    deps.snapshotParts.delete(name);
-    await updateAgentState(deps.repo, name, () => ({ inflight: null, nextSequence: answer.expected!, snapshotPending: true, snapshotAt: null }));
+      await updateAgentState(deps.repo, name, () => ({ inflight: null, nextSequence: answer.expected!, snapshotPending: true, snapshotAt: null }));
     return 'delivered';
   }
   const now = new Date(deps.clock.now());

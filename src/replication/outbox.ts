@@ -45,8 +45,6 @@ export interface Outbox extends UserChangeOutbox, AccessRuleOutbox {
   read(afterSeq: number, limit: number): Promise<OutboxEntry[]>;
   /** Removes items up to and including `throughSeq` (every agent has them). */
   prune(throughSeq: number): Promise<number>;
-  /** The whole state as items (users, groups, activated content), for a new agent's snapshot. */
-  snapshot(): Promise<ReplicationItem[]>;
 }
 
 /** One item must fit in a package the receiver accepts, with room for the package around it. */
@@ -71,6 +69,21 @@ function contentNode(node: RepositoryNode): ContentNodeState {
   return { path: node.path, type: node.type, properties };
 }
 
+/** An activation item: the node (with `deep` its subtree) as it is now, with the access rules above it. */
+export async function contentItem(reader: RepositoryReader, path: string, deep: boolean): Promise<ContentItem & { nodes: ContentNodeState[] }> {
+  const node = await reader.getNode(path);
+  if (!node) throw new CapsuleError('NODE_NOT_FOUND', `no content at ${path}; write it first ('capsule content put ${path} --json …')`);
+  // Parents before children, whatever order a backend's collation gives.
+  const nodes = deep ? (await reader.getSubtree(path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) : [node];
+  // The node's effective access depends on every rule above it: they travel with it.
+  const ancestors = [];
+  for (const at of contentAncestors(path)) {
+    const ancestor = await reader.getNode(at);
+    ancestors.push({ path: at, allowedGroups: ancestor ? accessRuleOf(ancestor) : null });
+  }
+  return { type: 'content', path, deep, nodes: nodes.map(contentNode), ancestors };
+}
+
 export function createOutbox(repo: Repository): Outbox {
   async function append(tx: RepositoryWriter, item: ReplicationItem): Promise<number> {
     // What is queued must be what a receiver accepts: refuse it here, while the change can still be undone.
@@ -90,20 +103,6 @@ export function createOutbox(repo: Repository): Outbox {
     const seq = await tx.bumpCounter(OUTBOX_COUNTER);
     await tx.addNode(outboxPath(seq), { type: OUTBOX_ITEM_TYPE, properties: { seq, item: text } });
     return seq;
-  }
-
-  async function contentItem(reader: RepositoryReader, path: string, deep: boolean): Promise<ContentItem & { nodes: ContentNodeState[] }> {
-    const node = await reader.getNode(path);
-    if (!node) throw new CapsuleError('NODE_NOT_FOUND', `no content at ${path}; write it first ('capsule content put ${path} --json …')`);
-    // Parents before children, whatever order a backend's collation gives.
-    const nodes = deep ? (await reader.getSubtree(path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) : [node];
-    // The node's effective access depends on every rule above it: they travel with it.
-    const ancestors = [];
-    for (const at of contentAncestors(path)) {
-      const ancestor = await reader.getNode(at);
-      ancestors.push({ path: at, allowedGroups: ancestor ? accessRuleOf(ancestor) : null });
-    }
-    return { type: 'content', path, deep, nodes: nodes.map(contentNode), ancestors };
   }
 
   const outbox: Outbox = {
@@ -201,36 +200,6 @@ export function createOutbox(repo: Repository): Outbox {
         }
       }
       return removed;
-    },
-
-    async snapshot() {
-      const items: ReplicationItem[] = [];
-      const groups = (await repo.getSubtree(GROUPS_ROOT)).filter((node) => node.type === GROUP_TYPE);
-      for (const group of groups) {
-        const groupId = group.properties.groupId as string;
-        if (!LOCAL_GROUPS.includes(groupId)) items.push({ type: 'group', id: groupId, exists: true });
-      }
-      const users = (await repo.getSubtree(USERS_ROOT)).filter((node) => node.type === USER_TYPE);
-      for (const user of users) {
-        const userId = user.properties.userId as string;
-        if (!LOCAL_USERS.includes(userId)) items.push({ type: 'user', id: userId, state: await readReplicatedUser(repo, user, { localGroups: LOCAL_GROUPS }) });
-      }
-      // Activated content: what the activation log says is active now.
-      const active = new Map<string, ReplicationItem>();
-      const activations = (await repo.getChildren(ACTIVATIONS_ROOT)).sort((a, b) => ((a.properties.path as string) < (b.properties.path as string) ? -1 : 1));
-      for (const node of activations) {
-        const path = node.properties.path as string;
-        const deep = node.properties.deep === true;
-        const excluded = (node.properties.excluded as readonly string[] | undefined) ?? [];
-        if (!(await repo.getNode(path))) continue;
-        const item = await contentItem(repo, path, deep);
-        if (excluded.length > 0) {
-          item.nodes = item.nodes.filter((each) => !excluded.some((gone) => each.path === gone || each.path.startsWith(`${gone}/`)));
-        }
-        active.set(path, item);
-      }
-      items.push(...active.values());
-      return items;
     },
   };
   return outbox;

@@ -11,7 +11,6 @@ import { deliverRound, type RoundResult } from './agent.js';
 import { createOutbox, OUTBOX_COUNTER, type Outbox } from './outbox.js';
 import { replicationStatus, type AgentStatus } from './status.js';
 import { createHttpTransport, type Transport } from './transport.js';
-import type { ReplicationItem } from './package.js';
 
 /** The part of a health registry replication uses. */
 export interface HealthChecks {
@@ -116,7 +115,6 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
   const outbox = createOutbox(repo);
   const loops = new Map<string, AgentLoop>();
   const transports = new Map<string, { key: string; transport: Transport }>();
-  const snapshotParts = new Map<string, { at: number; parts: ReplicationItem[][] }>();
   let stopped = false;
   // Ends every send in progress when the service stops: a send would otherwise keep the process
   // alive for up to its timeout and then write its outcome into a closed repository.
@@ -164,7 +162,7 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
           try {
             // Authors sharing a repository take turns: one delivers an agent's queue at a time.
             const ran = await repo.runExclusive(`replication-agent:${name}`, async () => {
-              result = await deliverRound(name, { repo, outbox, clock, transport: transportFor(settings), log: logger, snapshotParts, revokedSessions: deps.revokedSessions });
+              result = await deliverRound(name, { repo, outbox, clock, transport: transportFor(settings), log: logger, revokedSessions: deps.revokedSessions, packageItems: settings.packageItems });
             });
             if (!ran) result = 'waiting';
           } catch (error) {
@@ -206,7 +204,6 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
         loop.stopped = true;
         loop.wake?.();
         loops.delete(name);
-        snapshotParts.delete(name);
         deps.health?.unregister(agentCheckName(name));
       }
     }

@@ -26,6 +26,8 @@ export interface AgentStatus {
   /** Outbox items not yet delivered (while a snapshot is pending: those after it). */
   readonly queued: number;
   readonly snapshotPending: boolean;
+  /** While a snapshot is sent: its items delivered, of those counted when it started (null: none under way). */
+  readonly snapshot: { readonly sent: number; readonly total: number } | null;
   /** The first thing waiting to be sent (the package in flight, else the next outbox item). */
   readonly head: string | null;
   readonly lastError: string | null;
@@ -60,6 +62,7 @@ export async function replicationStatus(deps: { repo: Repository; config: Config
       enabled: agent.enabled,
       queued: Math.max(0, outboxHead - position),
       snapshotPending: !state || state.snapshotPending,
+      snapshot: state?.snapshotPending && state.snapshotTotal !== null ? { sent: state.snapshotSent, total: Math.max(state.snapshotTotal, state.snapshotSent) } : null,
       head,
       lastError: state?.lastError ?? null,
       blockedSince: state?.blockedSince?.toISOString() ?? null,

@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createContentService, type ContentService, type Reader } from '../../src/content/index.js';
 import { createOutbox, createReceiver, parsePackage, type Outbox, type ReplicationItem } from '../../src/replication/index.js';
-import { packItems } from '../../src/replication/agent.js';
 import { openSqliteRepository, type Repository } from '../../src/repository/index.js';
+import { snapshotPackages } from '../helpers/snapshot-packages.js';
 import { tempDir } from '../helpers/temp.js';
 import { systemClock } from '../../src/clock.js';
 
@@ -16,6 +16,9 @@ import { systemClock } from '../../src/clock.js';
  * through the real outbox, package parsing and receiver on real SQLite repositories, for a
  * publish fed the stream from the start and one that starts from a snapshot part way.
  */
+
+/** Small parts, so that a snapshot of a few nodes spans several packages. */
+const SMALL_PACKAGES = { items: 3, bytes: 1024 * 1024 };
 
 const RULES = [null, [], ['g1'], ['g2'], ['g1', 'g2']] as const;
 const READERS: ReadonlyArray<Reader | null> = [
@@ -143,7 +146,7 @@ describe('access rules on publishes', () => {
             case 'resync': {
               // `replication resync`: a snapshot onto what the publish already has, then the queue from there.
               const at = await outbox.head();
-              for (const part of packItems(await outbox.snapshot())) await resynced.receive(part);
+              for await (const part of snapshotPackages(authorRepo, SMALL_PACKAGES)) await resynced.receive(part);
               resynced.cursor = at;
               break;
             }
@@ -151,7 +154,7 @@ describe('access rules on publishes', () => {
               // What an agent does for a new publish or a resync: the position, then everything active.
               if (snapshotted.cursor === null) {
                 const at = await outbox.head();
-                for (const part of packItems(await outbox.snapshot())) await snapshotted.receive(part);
+                for await (const part of snapshotPackages(authorRepo, SMALL_PACKAGES)) await snapshotted.receive(part);
                 snapshotted.cursor = at;
               }
               break;
@@ -160,7 +163,7 @@ describe('access rules on publishes', () => {
         }
         if (snapshotted.cursor === null) {
           snapshotted.cursor = await outbox.head();
-          for (const part of packItems(await outbox.snapshot())) await snapshotted.receive(part);
+          for await (const part of snapshotPackages(authorRepo, SMALL_PACKAGES)) await snapshotted.receive(part);
         }
         await deliver(outbox, streamed, Number.MAX_SAFE_INTEGER);
         await deliver(outbox, snapshotted, Number.MAX_SAFE_INTEGER);

@@ -26,12 +26,11 @@ async function authorAndPublish(t: TestContext) {
   await author.config.update(`capsule.replication.agent~${AGENT}`, { url: publish.url, 'transport.user': 'replicator', 'transport.password': 'transport-pw' });
   const transport = createHttpTransport({ url: publish.url, user: 'replicator', password: () => 'transport-pw' });
   const outbox = createOutbox(author.repo);
-  const snapshotParts = new Map();
   /** Rounds of the upgraded author until the agent has nothing left to send (bounded). */
   const rounds = async (): Promise<RoundResult[]> => {
     const results: RoundResult[] = [];
     for (let round = 0; round < 10; round++) {
-      results.push(await deliverRound(AGENT, { repo: author.repo, outbox, clock: author.clock, transport, log: capturedLogger().logger, snapshotParts }));
+      results.push(await deliverRound(AGENT, { repo: author.repo, outbox, clock: author.clock, transport, log: capturedLogger().logger }));
       const state = await readAgentState(author.repo, AGENT);
       if (results.at(-1) === 'idle' && state && !state.snapshotPending && !state.inflight) return results;
     }

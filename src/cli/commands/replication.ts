@@ -13,12 +13,13 @@ interface AddAgentOptions extends Options {
   readonly transportPasswordStdin?: boolean;
   readonly retryDelay?: string;
   readonly blockedAlert?: string;
+  readonly packageItems?: string;
   readonly disabled?: boolean;
 }
 
-function whole(text: string | undefined, option: string): number | undefined {
+function whole(text: string | undefined, option: string, unit = 'seconds'): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new CapsuleError('INVALID_ARGUMENT', `${option} takes a whole number of seconds, not '${text}'`);
+  if (!/^\d+$/.test(text)) throw new CapsuleError('INVALID_ARGUMENT', `${option} takes a whole number of ${unit}, not '${text}'`);
   return Number(text);
 }
 
@@ -32,6 +33,7 @@ export async function replicationAddAgent(name: string, options: AddAgentOptions
   const password = await readSecretFromStdin(io, 'transport password');
   const retry = whole(options.retryDelay, '--retry-delay');
   const alert = whole(options.blockedAlert, '--blocked-alert');
+  const packageItems = whole(options.packageItems, '--package-items', 'items');
   await withHome(options, io, async (s) => {
     const pid = agentPid(name);
     if (s.config.stored(pid)) throw new CapsuleError('INVALID_ARGUMENT', `agent '${name}' exists; change it with 'capsule config set ${pid} …' or remove it first`);
@@ -42,6 +44,7 @@ export async function replicationAddAgent(name: string, options: AddAgentOptions
       enabled: !options.disabled,
       ...(retry !== undefined ? { 'retry.delay.seconds': retry } : {}),
       ...(alert !== undefined ? { 'blocked.alert.seconds': alert } : {}),
+      ...(packageItems !== undefined ? { 'package.items': packageItems } : {}),
     });
   });
   if (options.json) printJson(io, { name, pid: agentPid(name), url: options.url, transportUser: options.transportUser });
@@ -49,7 +52,15 @@ export async function replicationAddAgent(name: string, options: AddAgentOptions
 }
 
 function statusRow(status: AgentStatus): string[] {
-  const state = !status.enabled ? 'disabled' : status.blockedSince ? `BLOCKED ${status.blockedSeconds}s` : status.snapshotPending ? 'snapshot' : 'ok';
+  // A snapshot under way shows how far it came: items delivered of those counted when it started.
+  const progress = status.snapshot ? `snapshot ${status.snapshot.sent}/${status.snapshot.total}` : 'snapshot';
+  const state = !status.enabled
+    ? 'disabled'
+    : status.blockedSince
+      ? `BLOCKED ${status.blockedSeconds}s${status.snapshot ? ` (${progress})` : ''}`
+      : status.snapshotPending
+        ? progress
+        : 'ok';
   return [
     status.name,
     state,
@@ -91,6 +102,7 @@ export function registerReplicationCommands(program: Command, io: CliIO): void {
     .option('--transport-password-stdin', "read the transport user's password from standard input")
     .option('--retry-delay <seconds>', 'wait this long before sending a refused head item again (default 10)')
     .option('--blocked-alert <seconds>', 'the health check is critical after the queue is blocked this long (default 300)')
+    .option('--package-items <n>', 'at most this many items in one package (1-500, default 500); the publish applies each package in one transaction')
     .option('--disabled', 'add it disabled (it keeps its queue and sends nothing)')
     .action((name: string, options: AddAgentOptions) => replicationAddAgent(name, options, io));
   jsonOption(homeOption(replication.command('status').description('per agent: queued, last delivered, blocked since, head item, last error, lag'))).action(

@@ -18,11 +18,18 @@ const DONE: Readonly<Record<string, (agent: string) => string>> = {
   resync: (agent) => `${agent} gets everything again: a full snapshot, then the queue.`,
 };
 
-function state(status: AgentStatus): SafeHtml {
+function badge(status: AgentStatus): SafeHtml {
   if (!status.enabled) return html`<span class="badge warn">disabled</span>`;
   if (status.blockedSince) return html`<span class="badge critical">blocked ${status.blockedSeconds} s</span>`;
   if (status.snapshotPending) return html`<span class="badge warn">snapshot</span>`;
   return html`<span class="badge ok">ok</span>`;
+}
+
+/** The badge, and under it how far a snapshot under way has come (blocked or not). */
+function state(status: AgentStatus): SafeHtml {
+  if (!status.snapshot) return badge(status);
+  const { sent, total } = status.snapshot;
+  return html`${badge(status)}<div class="pid" data-snapshot-progress>snapshot: ${sent.toLocaleString('en')} of ${total.toLocaleString('en')} items sent</div><progress max="${total}" value="${sent}">${sent} of ${total}</progress>`;
 }
 
 function agentRow(context: PageContext, status: AgentStatus): SafeHtml {
