@@ -35,7 +35,6 @@ describe('an agent whose publish is still starting', () => {
         clock: author.clock,
         transport: createHttpTransport({ url, user: 'replicator', password: () => 'transport-pw' }),
         log: log.logger,
-        snapshotParts: new Map(),
       } satisfies AgentRoundDeps);
 
     // Nothing listens there yet: connection refused, and the publish has never answered.
@@ -45,7 +44,7 @@ describe('an agent whose publish is still starting', () => {
     assert.deepEqual(
       lines().map(({ level, msg }) => ({ level, msg })),
       [
-        { level: 30, msg: 'replication snapshot built' },
+        { level: 30, msg: 'replication snapshot started' },
         { level: 30, msg: 'waiting for publish-1 to start: it refuses connections and has never answered; replication sends once it does' },
       ],
       'one info line, no warning',
