@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Properties, Repository } from '../src/repository/index.js';
 import { authorizablePath } from '../src/users/ids.js';
 import { MEMBERSHIP_TYPE, membershipPath } from '../src/users/memberships.js';
+import { PROVIDER_USER, providerUserKey } from '../src/users/provider-users.js';
 import { GROUP_TYPE, GROUPS_ROOT, USER_TYPE, USERS_COUNTER, USERS_ROOT } from '../src/users/types.js';
 
 export const BENCH_PASSWORD = 'million-users-bench-password';
@@ -39,7 +40,7 @@ export async function writeBenchUsers(repo: Repository, count: number, passwordH
     await repo.transaction(async (tx) => {
       for (let i = first; i <= last; i++) {
         const userId = benchUserId(i);
-        const external: Properties = i % 100 === 42 ? { externalProvider: BENCH_PROVIDER, externalSubject: `subject-${i}`, externalGroups: [] } : {};
+        const external: Properties = i % 100 === 42 ? { externalProvider: BENCH_PROVIDER, externalSubject: `subject-${i}`, externalGroups: [], [PROVIDER_USER]: providerUserKey(BENCH_PROVIDER, userId) } : {};
         await tx.putNode({
           id: nodeId(),
           path: authorizablePath(USERS_ROOT, userId),
