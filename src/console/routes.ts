@@ -92,7 +92,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
       if (status < 500) return sendHtml(reply, status, messagePage('Bad request', 'The request could not be read.', deps.instanceName()));
       request.log.error({ err: error }, 'console request failed');
       if (isCapsuleError(error, 'REPOSITORY_UNAVAILABLE')) {
-        deps.health.fail(REPOSITORY_CHECK, REPOSITORY_UNAVAILABLE_MESSAGE);
+        deps.health.suspect(REPOSITORY_CHECK);
         return sendHtml(reply, 503, messagePage('Repository unavailable', `${REPOSITORY_UNAVAILABLE_MESSAGE}.`, deps.instanceName()));
       }
       return sendHtml(reply, 500, messagePage('Something went wrong', 'The console could not do that; the instance log has the details.', deps.instanceName()));

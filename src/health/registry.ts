@@ -41,6 +41,14 @@ export interface HealthRegistry {
    * when it is reported cannot undo it.
    */
   fail(name: string, message: string): void;
+  /**
+   * A request met something the check should look at (e.g. the repository refused it): runs the
+   * check now, once however many requests report it meanwhile. Unlike `fail`, only the check's own
+   * probe decides: a busy repository (conflicts, a pool wait) answers the probe and stays ready.
+   */
+  suspect(name: string): void;
+  /** Resolves when the runs `suspect` started have ended. */
+  settled(): Promise<void>;
   /** Runs one check (or all) now and keeps the results. */
   run(name?: string): Promise<HealthSummary>;
   /** The latest results, without running anything: what requests read. `readiness` keeps the readiness checks only. */
@@ -65,6 +73,7 @@ export function createHealthRegistry(deps: { clock: Clock }): HealthRegistry {
   // Runs are numbered as they start; a failure reported after a run began outranks what it finds.
   let runs = 0;
   const failedAfterRun = new Map<string, number>();
+  const suspected = new Map<string, Promise<void>>();
 
   async function runOne(check: HealthCheck): Promise<void> {
     const run = ++runs;
@@ -115,6 +124,15 @@ export function createHealthRegistry(deps: { clock: Clock }): HealthRegistry {
         checkedAt: new Date(clock.now()).toISOString(),
         durationMs: 0,
       });
+    },
+    suspect(name) {
+      const check = checks.get(name);
+      if (!check || suspected.has(name)) return;
+      const work = runOne(check).finally(() => suspected.delete(name));
+      suspected.set(name, work);
+    },
+    async settled() {
+      await Promise.all([...suspected.values()]);
     },
     async run(name) {
       const selected = name === undefined ? [...checks.values()] : [checks.get(name)].filter((c) => c !== undefined);

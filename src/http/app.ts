@@ -3,7 +3,7 @@ import formbody from '@fastify/formbody';
 import type { BruteForceProtector, TokenHandler } from '../auth/index.js';
 import type { ContentService } from '../content/index.js';
 import type { KeyIds } from '../crypto/index.js';
-import { REPOSITORY_CHECK, REPOSITORY_UNAVAILABLE_MESSAGE, type HealthRegistry } from '../health/index.js';
+import { REPOSITORY_CHECK, type HealthRegistry } from '../health/index.js';
 import { consoleRoutes, isValidCsrfToken, type ConsoleServices } from '../console/index.js';
 import { registerAdminApi } from './admin-api.js';
 import { installAccessLog } from './access-log.js';
@@ -81,7 +81,7 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** A request the repository failed takes the instance out of readiness now, not at the next check. */
 function markRepositoryUnavailable(health: HealthRegistry): RepositoryUnavailableListener {
-  return () => health.fail(REPOSITORY_CHECK, REPOSITORY_UNAVAILABLE_MESSAGE);
+  return () => health.suspect(REPOSITORY_CHECK);
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {

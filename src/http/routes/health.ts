@@ -35,6 +35,8 @@ export function healthRoutes(app: FastifyInstance, deps: HealthRouteDeps): void 
   // Probes that arrive together share one run of the checks they need.
   let rechecking: Promise<unknown> | null = null;
   app.get('/system/health/ready', async (request, reply) => {
+    // A check a failed request asked for (health.suspect) answers for this probe.
+    await deps.health.settled();
     let summary = deps.health.summary({ readiness: true });
     // Right after a start a readiness check may not have run yet: run it rather than guess. A
     // critical one (a request just found the repository away) is run again too, so the instance is
