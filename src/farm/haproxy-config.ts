@@ -10,8 +10,12 @@ export interface LoadBalancerShape {
   readonly loginLimit: LoginRateLimit;
 }
 
-/** HAProxy's `option httplog` format, with the unique id (`%ID`) at the end. */
-const HTTP_LOG_FORMAT = '%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r id=%ID';
+/**
+ * HAProxy's `option httplog` format, with the unique id (`%ID`) at the end, and the request's
+ * method, path and version instead of its whole line: a query string may carry a sign-in's code,
+ * a SAMLRequest or a token, which must not reach a log (as the instances' access log drops it).
+ */
+const HTTP_LOG_FORMAT = '%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %HM %HP %HV id=%ID';
 
 /**
  * The one HAProxy configuration of a farm (the local farm's and a manifest's). Round robin
