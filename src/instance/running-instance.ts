@@ -1,8 +1,8 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { CapsuleError } from '../errors.js';
 import { holderOf } from '../support/pid-lock.js';
-import { holdsOpen, startTimeOf } from '../support/process-identity.js';
+import { holdsOpen, startTimeOf, userOf } from '../support/process-identity.js';
 import { HOME_LOCK_FILE } from './home-lock.js';
 
 /**
@@ -21,13 +21,30 @@ export function holdLockFileOpen(home: string): { close(): void } {
   };
 }
 
-/** The PID of the instance running on this home, checked; null when none is. */
-export function runningInstanceOf(home: string): number | null {
+/** The instance running on this home, checked (its PID, and when it started); null when none is. */
+export function runningInstanceOf(home: string): { readonly pid: number; readonly started: string } | null {
   const lockFile = join(home, HOME_LOCK_FILE);
+  let file: Stats;
+  try {
+    file = lstatSync(lockFile);
+  } catch {
+    return null;
+  }
+  // A lock file that is a link could name another program's pidfile, which that program holds
+  // open too: never follow one. And an instance runs as the user that wrote its lock file.
+  if (!file.isFile()) {
+    throw new CapsuleError('CHECK_FAILED', `the lock file ${lockFile} is not a regular file (a link?); Capsule never writes one like that, so nothing was signalled: look at it, and remove it if no instance runs`);
+  }
   const pid = holderOf(lockFile);
   if (pid === null || pid === process.pid) return null;
+  // Read before the check, compared again before the signal: a PID that exited and was given to
+  // another process meanwhile has another start time.
+  const started = startTimeOf(pid);
+  if (started === null) return null;
+  const owner = userOf(pid);
+  if (owner !== null && owner !== file.uid) return null;
   const held = holdsOpen(pid, lockFile);
-  if (typeof held === 'boolean') return held ? pid : null;
+  if (typeof held === 'boolean') return held ? { pid, started } : null;
   throw new CapsuleError(
     'CHECK_FAILED',
     held.unknown === 'other-user'
@@ -49,14 +66,19 @@ export interface StopOptions {
  * event tells another process's exit, so this looks at /proc, a bounded number of times.
  */
 export async function stopRunningInstance(home: string, options: StopOptions): Promise<{ readonly pid: number }> {
-  const pid = runningInstanceOf(home);
-  if (pid === null) {
-    throw new CapsuleError('INSTANCE_NOT_RUNNING', `no instance is running for the home ${home}; nothing to stop`);
+  const notRunning = () => new CapsuleError('INSTANCE_NOT_RUNNING', `no instance is running for the home ${home}; nothing to stop`);
+  const running = runningInstanceOf(home);
+  if (running === null) throw notRunning();
+  const { pid, started } = running;
+  if (startTimeOf(pid) !== started) throw notRunning();
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') throw notRunning(); // it exited just now
+    throw error;
   }
-  const started = startTimeOf(pid);
-  process.kill(pid, 'SIGTERM');
   const deadline = options.now() + options.timeoutMs;
-  while (started !== null && startTimeOf(pid) === started) {
+  while (startTimeOf(pid) === started) {
     if (options.now() >= deadline) {
       throw new CapsuleError(
         'CHECK_FAILED',

@@ -56,3 +56,15 @@ function statOrNull(path: string): { dev: number; ino: number } | null {
     return null;
   }
 }
+
+/** The real user id a live process runs as (/proc/PID/status `Uid:`), or null when none has that PID. */
+export function userOf(pid: number): number | null {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+  return uid === undefined ? null : Number(uid);
+}

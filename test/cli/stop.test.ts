@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -56,6 +56,25 @@ describe('capsule stop', () => {
       assert.doesNotThrow(() => process.kill(stranger.pid!, 0), 'the stranger still runs');
     } finally {
       stranger.kill('SIGKILL');
+    }
+  });
+
+  it("never follows a lock file that is a link to another program's pidfile, which that program holds open", async () => {
+    const home = join(tempDir(), 'home');
+    mkdirSync(home);
+    const pidfile = join(tempDir(), 'daemon.pid');
+    // A daemon that writes its PID into its pidfile and keeps the file open, as many do.
+    const daemon = spawn(process.execPath, ['-e', `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(pidfile)},'w');fs.writeSync(fd,process.pid+'\\n');console.log('ready');setInterval(()=>{},1<<30)`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise((resolve) => daemon.stdout!.once('data', resolve));
+      symlinkSync(pidfile, join(home, 'instance.lock'));
+      const result = await runCli(['stop', '--home', home]);
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, /is not a regular file \(a link\?\)/);
+      assert.equal(daemon.signalCode, null, 'the daemon got no signal');
+      assert.doesNotThrow(() => process.kill(daemon.pid!, 0), 'the daemon still runs');
+    } finally {
+      daemon.kill('SIGKILL');
     }
   });
 
