@@ -17,6 +17,9 @@ export interface FetchFromInit {
  * log. Global fetch cannot choose its source address without undici's Agent, which is no
  * dependency of ours. Never follows redirects (as `redirect: 'manual'`).
  */
+/** A publish's answers are a few hundred bytes (a login, an applied package); more is refused. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
 export function fetchFrom(localAddress: string): (url: string, init: FetchFromInit) => Promise<Response> {
   return (url, init) =>
     new Promise((resolve, reject) => {
@@ -32,16 +35,30 @@ export function fetchFrom(localAddress: string): (url: string, init: FetchFromIn
         },
         (response) => {
           const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          let size = 0;
+          response.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_ANSWER_BYTES) {
+              request.destroy(new Error(`the answer is larger than ${MAX_ANSWER_BYTES} bytes`));
+              return;
+            }
+            chunks.push(chunk);
+          });
           response.on('error', reject);
           response.on('end', () => {
-            const headers = new Headers();
-            for (const [name, value] of Object.entries(response.headers)) {
-              for (const each of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, each);
+            // Anything a peer sends must end in a rejection, never a throw in this listener (which
+            // would end the process): Response refuses a status outside 200–599, for one.
+            try {
+              const headers = new Headers();
+              for (const [name, value] of Object.entries(response.headers)) {
+                for (const each of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, each);
+              }
+              const status = response.statusCode ?? 502;
+              const nullBody = status === 204 || status === 304 || (status >= 100 && status < 200);
+              resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, headers }));
+            } catch (error) {
+              reject(new TypeError('fetch failed', { cause: error }));
             }
-            const status = response.statusCode ?? 502;
-            const nullBody = status === 204 || status === 304 || (status >= 100 && status < 200);
-            resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, headers }));
           });
         },
       );
