@@ -22,7 +22,7 @@ export async function groupsAdd(id: string, options: Options, io: CliIO) {
 
 export async function groupsList(options: Options & PageOptions & { readonly prefix?: string }, io: CliIO) {
   const { prefix } = options;
-  const filters = [...(prefix !== undefined ? ['--prefix', prefix] : []), ...(options.limit !== undefined ? ['--limit', options.limit] : [])];
+  const filters = [...(prefix !== undefined ? ['--prefix', prefix] : []), ...(options.limit !== undefined ? ['--limit', options.limit] : []), ...(options.home !== undefined ? ['--home', options.home] : [])];
   const limit = parseLimit(options.limit); // before the home is opened: a typo costs nothing
   await withHome(options, io, (s) =>
     printPages<GroupSummary>(io, { ...options, limit }, {

@@ -32,7 +32,7 @@ export interface UsersListOptions extends Options, PageOptions {
 
 export async function usersList(options: UsersListOptions, io: CliIO) {
   const { prefix, group, provider } = options;
-  const filters = [...(prefix !== undefined ? ['--prefix', prefix] : []), ...(group !== undefined ? ['--group', group] : []), ...(provider !== undefined ? ['--provider', provider] : []), ...(options.limit !== undefined ? ['--limit', options.limit] : [])];
+  const filters = [...(prefix !== undefined ? ['--prefix', prefix] : []), ...(group !== undefined ? ['--group', group] : []), ...(provider !== undefined ? ['--provider', provider] : []), ...(options.limit !== undefined ? ['--limit', options.limit] : []), ...(options.home !== undefined ? ['--home', options.home] : [])];
   const limit = parseLimit(options.limit); // before the home is opened: a typo costs nothing
   await withHome(options, io, (s) =>
     printPages<User>(io, { ...options, limit }, {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CapsuleError } from '../../errors.js';
+import { carriesCredentials } from '../../support/loopback.js';
 
 /** A farm as a set of members addressed by URL: all the farm commands need to reach it from anywhere. */
 export const FARM_FORMAT_V2 = 'capsule-farm/2';
@@ -11,7 +12,9 @@ const memberSchema = z.object({
   url: z
     .string()
     .url()
-    .refine((url) => /^https?:\/\/[^/]+\/?$/.test(url), 'an http(s) URL with no path, e.g. http://10.0.1.1:4503'),
+    .refine((url) => /^https?:\/\/[^/]+\/?$/.test(url), 'an http(s) URL with no path, e.g. http://10.0.1.1:4503')
+    // Farm commands print members' URLs in their messages: a password in one would be shown.
+    .refine((url) => !carriesCredentials(url), 'a URL without user:password@ (give credentials with --password-stdin or --api-key-file)'),
 });
 
 // Other top-level fields are allowed and ignored: `farm init` keeps its `local` part (homes, load balancer) there.

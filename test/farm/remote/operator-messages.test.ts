@@ -35,6 +35,15 @@ describe('farm messages an operator meets on the first day', () => {
     assert.match(result.stderr, /publish-1 and publish-2 have the same URL http:\/\/127\.0\.0\.3:4502; give each member its own/);
   });
 
+  it('refuses a manifest member URL carrying user:password@, without printing the password', async () => {
+    const file = manifest([{ name: 'author', role: 'author', url: 'http://admin:hunter2-secret@127.0.0.2:4502' }]);
+    const result = await runCli(['farm', 'haproxy-config', '--manifest', file]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /without user:password@/);
+    assert.ok(!result.stderr.includes('hunter2-secret'), 'the password is not printed');
+  });
+
   it('refuses --bind without a port, writing nothing', async () => {
     const out = join(tempDir(), 'haproxy.cfg');
     for (const bind of ['0.0.0.0', '127.0.0.1:', '[::]', '127.0.0.1:70000']) {
