@@ -24,12 +24,19 @@ it('warns once at start for each plain-http URL to another machine, never for lo
   const home = await initialisedHome();
   const services = await openServices({ home, clock: systemClock, hasher: fastHasher });
   try {
-    await services.config.update(agentPid('far'), { url: 'http://publish.example:4503/path', 'transport.user': 'replicator', 'transport.password': 'transport-pw' });
     await services.config.update(agentPid('near'), { url: 'http://127.0.0.1:9', 'transport.user': 'replicator', 'transport.password': 'transport-pw' });
-    await services.config.update(oidcPid('corp'), { issuer: 'http://idp.example/realms/staff', 'client.id': 'capsule', 'client.secret': 'oidc-secret' });
     await services.config.update(oidcPid('secure'), { issuer: 'https://login.example', 'client.id': 'capsule', 'client.secret': 'oidc-secret' });
-    // Stored before the schema refused plain http on SAML URLs: written as it was then.
+    // Stored before the schema refused plain http to other machines (SAML's URLs, then agents'
+    // and issuers'): written as they were then, secrets protected as the configuration does.
     await services.repo.transaction(async (tx) => {
+      await tx.addNode(`/conf/system/${agentPid('far')}`, {
+        type: 'capsule:Configuration',
+        properties: { url: 'http://publish.example:4503/path', 'transport.user': 'replicator', 'transport.password': services.crypto.protect('transport-pw') },
+      });
+      await tx.addNode(`/conf/system/${oidcPid('corp')}`, {
+        type: 'capsule:Configuration',
+        properties: { issuer: 'http://idp.example/realms/staff', 'client.id': 'capsule', 'client.secret': services.crypto.protect('oidc-secret') },
+      });
       await tx.addNode(`/conf/system/${samlPid('old')}`, {
         type: 'capsule:Configuration',
         properties: { idpUrl: 'http://sso.example/sso', idpEntityId: 'https://sso.example', serviceProviderEntityId: 'https://sp.example', idpMetadataUrl: 'https://sso.example/metadata' },
