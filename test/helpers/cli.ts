@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CAPSULE_BIN = fileURLToPath(new URL('../../bin/capsule', import.meta.url));
@@ -51,6 +53,10 @@ export async function runCliInProcess(args: readonly string[], options: CliOptio
     .map(([name]) => name);
   if (foreign.length > 0) throw new Error(`runCliInProcess: ${foreign.join(', ')} may be read from process.env, not the command's environment; use runCli`);
   if ((args[0] === 'start' || (args[0] === 'farm' && args[1] === 'up')) && !args.includes('--help')) throw new Error(`runCliInProcess: '${args.join(' ')}' keeps running; use runCli`);
+  // An instance this process runs on that home holds SQLite's write lock across awaits, and a
+  // command here would wait for it synchronously (the busy timeout blocks the event loop), so the
+  // instance could never finish: 'database is locked' after 10 s. Such a command runs in its own process.
+  if (homeServedHere(args, options.env)) return runCli(args, options);
   // Loaded on first use: files that only spawn the CLI do not load all of it.
   const { runCommandLine } = await import('../../src/cli/command-line.js');
   let stdout = '';
@@ -72,5 +78,17 @@ export function jsonOf<T = unknown>(result: CliResult): T {
     return JSON.parse(result.stdout) as T;
   } catch {
     throw new Error(`not JSON (exit ${result.code}): ${result.stdout}\n${result.stderr}`);
+  }
+}
+
+/** True when the command's home is locked by an instance running in this very process. */
+function homeServedHere(args: readonly string[], env: NodeJS.ProcessEnv | undefined): boolean {
+  const at = args.indexOf('--home');
+  const home = at >= 0 ? args[at + 1] : (args.find((arg) => arg.startsWith('--home='))?.slice('--home='.length) ?? env?.CAPSULE_HOME);
+  if (!home) return false;
+  try {
+    return Number(readFileSync(join(home, 'instance.lock'), 'utf8').trim()) === process.pid;
+  } catch {
+    return false;
   }
 }

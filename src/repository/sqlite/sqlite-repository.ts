@@ -290,7 +290,15 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
 
   /** One transaction on the connection the caller holds (the mutex). */
   async function inTransaction<T>(work: (tx: RepositoryWriter) => Promise<T>): Promise<T> {
-    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      // Another process held the write lock for the whole busy timeout: a busy repository, not a bug.
+      if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
+        throw new CapsuleError('REPOSITORY_UNAVAILABLE', `the repository ${file} stayed locked by another process for ${Math.round(busyTimeoutMs / 1000)} s; try again`, { cause: error });
+      }
+      throw error;
+    }
     changedTrees.clear();
     bumped.clear();
     try {
