@@ -35,7 +35,10 @@ describe('restarting members of a running local farm', { timeout: 180_000 }, () 
     const replicatorLogin = /^\S+ INFO  \[publish-1\] login .*event=login outcome=success userId=replicator clientAddress=(\S+)/m;
     await waitUntil('the author to log in to publish-1', async () => replicatorLogin.test(up.output()));
     assert.equal(replicatorLogin.exec(up.output())?.[1], '127.0.0.2');
-    assert.match(up.output(), /\[publish-1\] session created .*user=replicator .*method=transport .*address=127\.0\.0\.2$/m);
+    // The session's line is written after the login's, by another step of the same sign-in: wait for it too.
+    const sessionCreated = /\[publish-1\] session created .*user=replicator .*method=transport .*address=(\S+)$/m;
+    await waitUntil('publish-1 to log the session', async () => sessionCreated.test(up.output()));
+    assert.equal(sessionCreated.exec(up.output())?.[1], '127.0.0.2');
   });
 
   it('starts a publish killed with SIGKILL again, after a back-off, and says so', async () => {
