@@ -10,6 +10,7 @@ import type { SessionRegistry } from '../sessions/registry-types.js';
 import type { UserManager } from '../users/index.js';
 import { adminKeyOf, authenticateAdminKey } from './admin-key-auth.js';
 import { answerNotFound } from './errors.js';
+import { CROSS_ORIGIN_REFUSED, requestOrigin } from './origin-check.js';
 import { requireAdministrator } from './guards.js';
 import { adminRoutes } from './routes/admin.js';
 import { adminKeyRoutes } from './routes/admin-keys.js';
@@ -48,12 +49,19 @@ function refusalEventOf(url: string): { event: string; message: string } {
  * recorded by its route with what it did and by whom; a granted key refresh is recorded by the
  * instance's reloadKeys as `keys-reloaded` (the key ids, not the caller: the same reload follows
  * a keys counter change).
- * POSTs meet the origin check every POST meets (origin-check.ts) before this scope's hooks.
+ * POSTs meet the origin check every POST meets (origin-check.ts) before this scope's hooks; a
+ * read another site started (Origin or Sec-Fetch-Site) is refused here.
  */
 export async function registerAdminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
   const adminKeys = createAdminKeyStore(deps.services);
   await app.register(async (scope) => {
-    scope.addHook('onRequest', (request, _reply, done) => {
+    scope.addHook('onRequest', (request, reply, done) => {
+      // No other site has a reason to call the admin API, reading included (a users list, sessions):
+      // the app's origin check refuses cross-site writes; this scope refuses cross-site reads too.
+      if (requestOrigin(request) === 'cross') {
+        void reply.code(403).send({ error: { code: 'FORBIDDEN', message: CROSS_ORIGIN_REFUSED } });
+        return;
+      }
       const key = adminKeyOf(request);
       if (key === null) {
         requireAdministrator(request);

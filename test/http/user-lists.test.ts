@@ -91,6 +91,19 @@ describe('GET /api/users and /api/groups: pages in the admin API scope', () => {
     }
   });
 
+  it("refuses a read another site started, even with the administrator's token, naming no user", async () => {
+    for (const path of ['/api/users', '/api/groups']) {
+      for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }] as Array<Record<string, string>>) {
+        const refused = await get(path, null, { headers: { cookie: `login-token=${admin}`, ...headers } });
+        const body = await refused.text();
+        assert.equal(refused.status, 403, `${path} ${JSON.stringify(headers)}`);
+        assert.equal((JSON.parse(body) as ErrorBody).error.code, 'FORBIDDEN');
+        assert.ok(!body.includes('amy') && !body.includes('editors'), 'nothing of the list in the refusal');
+      }
+      assert.equal((await get(path, null, { headers: { cookie: `login-token=${admin}`, 'sec-fetch-site': 'same-origin' } })).status, 200, `${path} same-origin`);
+    }
+  });
+
   it("answers an operator's API key", async () => {
     const { key } = await createAdminKeyStore({ repo: instance.services.repo, clock: instance.services.clock }).create('lists');
     const response = await get('/api/users?limit=1', null, { headers: { authorization: `Bearer ${key}` } });
