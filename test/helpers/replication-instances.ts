@@ -10,7 +10,11 @@ export interface InstanceProcess {
   readonly url: string;
   output(): string;
   stop(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it (again); `env` is added to the process environment of this start only. */
+  /**
+   * Starts it (again); `env` is added to the process environment of this start only. With a
+   * CAPSULE_FAILPOINT in `env` the process may kill itself before it ever answers (the point can
+   * come before the listener is up): that start resolves too, and `exited()` tells the rest.
+   */
   start(env?: NodeJS.ProcessEnv): Promise<void>;
   /** Resolves when the process has exited (by itself or by a signal). */
   exited(): Promise<void>;
@@ -24,7 +28,7 @@ export async function instanceProcess(home: string, host: string, name: string):
   let exited: Promise<void> = Promise.resolve();
   // Not node:test's `after`: called inside a `before` hook it would fire as soon as that hook ends.
   process.once('exit', () => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   const instance: InstanceProcess = {
     home,
@@ -42,7 +46,10 @@ export async function instanceProcess(home: string, host: string, name: string):
       exited = new Promise((resolve) => started.on('exit', () => resolve()));
       const deadline = Date.now() + 30_000;
       for (;;) {
-        if (started.exitCode !== null) throw new Error(`${name} exited with ${started.exitCode}:\n${output}`);
+        if (started.exitCode !== null || started.signalCode !== null) {
+          if (env.CAPSULE_FAILPOINT && started.signalCode === 'SIGKILL') return;
+          throw new Error(`${name} exited with ${started.exitCode ?? started.signalCode}:\n${output}`);
+        }
         try {
           if ((await fetch(`${url}/system/health/live`)).status < 500) return;
         } catch {
@@ -53,7 +60,7 @@ export async function instanceProcess(home: string, host: string, name: string):
       }
     },
     async stop(signal = 'SIGTERM') {
-      if (child && child.exitCode === null) child.kill(signal);
+      if (child && child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
     },
   };

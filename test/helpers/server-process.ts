@@ -33,7 +33,7 @@ export async function startServerProcess(
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.waitMs ?? 15_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`capsule start exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`capsule start exited with ${child.exitCode ?? child.signalCode}:\n${output}`);
     try {
       const response = await fetch(`${url}/system/health`);
       if (response.status < 500) break;
