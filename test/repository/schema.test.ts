@@ -13,13 +13,18 @@ import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
 import { systemClock } from '../../src/clock.js';
 
-/** Users as a Capsule of schema version 2 wrote them: an external user's provider, no `providerUser`. */
+/**
+ * Users as a Capsule of schema version 2 wrote them: an external user's provider, no
+ * `providerUser`. One user's subject and one content node hold a NUL, which PostgreSQL's json and
+ * jsonb refuse to read: the migration must neither stop at it nor lose it.
+ */
 async function writeVersion2Users(repo: Repository): Promise<void> {
   await repo.transaction(async (tx) => {
-    for (const [id, provider] of [['zoe', 'corp'], ['Bob', 'corp'], ['amy', 'corp-2'], ['carl', undefined]] as const) {
-      const external: Record<string, string | string[]> = provider ? { externalProvider: provider, externalSubject: `sub-${id}`, externalGroups: [] } : {};
+    for (const [id, provider] of [['zoe', 'corp'], ['Bob', 'corp'], ['amy', 'corp-2'], ['carl', undefined], ['nul', 'corp-3']] as const) {
+      const external: Record<string, string | string[]> = provider ? { externalProvider: provider, externalSubject: id === 'nul' ? 'sub\u0000nul' : `sub-${id}`, externalGroups: [] } : {};
       await tx.addNode(`/home/users/${id[0]!.toLowerCase()}/${id}`, { type: 'capsule:User', properties: { userId: id, disabled: false, generation: 1, ...external } });
     }
+    await tx.addNode('/content/nul', { properties: { text: 'a\u0000b' } });
   });
 }
 
@@ -30,6 +35,9 @@ async function assertProviderUsersIndexed(repo: Repository): Promise<void> {
   assert.equal((await repo.getNode('/home/users/z/zoe'))?.properties.providerUser, 'corp:zoe');
   assert.equal((await repo.getNode('/home/users/c/carl'))?.properties.providerUser, undefined, 'a local user has none');
   assert.equal((await repo.getNode('/home/users/z/zoe'))?.properties.externalSubject, 'sub-zoe', 'the other properties kept');
+  assert.deepEqual(await ids('corp-3:'), ['nul'], 'a user whose subject holds a NUL is indexed too');
+  assert.equal((await repo.getNode('/home/users/n/nul'))?.properties.externalSubject, 'sub\u0000nul');
+  assert.equal((await repo.getNode('/content/nul'))?.properties.text, 'a\u0000b');
 }
 
 describe('repository schema', () => {

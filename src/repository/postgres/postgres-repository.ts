@@ -614,7 +614,11 @@ async function prepareSchema(
         `the repository in database ${location.database} has schema version ${version}, newer than this Capsule supports (${POSTGRES_SCHEMA_VERSION}); upgrade Capsule`,
       );
     }
-    for (let next = version; next < POSTGRES_SCHEMA_VERSION; next++) await client.query(POSTGRES_MIGRATIONS[next] ?? '');
+    for (let next = version; next < POSTGRES_SCHEMA_VERSION; next++) {
+      const migration = POSTGRES_MIGRATIONS[next]!;
+      if (typeof migration === 'string') await client.query(migration);
+      else await migration(client);
+    }
     if (version === 0) {
       await client.query(
         "INSERT INTO capsule_nodes (id, path, parent, name, type, props, created, modified) VALUES ($1, '/', NULL, '', 'capsule:Root', '{}', $2, $2)",

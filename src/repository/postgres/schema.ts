@@ -1,9 +1,54 @@
+import type pg from 'pg';
+
 /**
  * The PostgreSQL schema, applied in order. `capsule_meta` holds the version applied and marks the
  * database as a Capsule repository. Text that is sorted or compared by range uses COLLATE "C", so
  * paths and ids sort as they do in SQLite, byte by byte, whatever the database's locale.
  */
-export const POSTGRES_MIGRATIONS: readonly string[] = [
+/** A step of the schema: SQL, or work that needs JavaScript (run inside the schema's transaction). */
+export type PostgresMigration = string | ((client: Pick<pg.PoolClient, 'query'>) => Promise<void>);
+
+/** Users read and written per statement by a migration that goes through them all. */
+const MIGRATION_BATCH = 1000;
+
+/**
+ * Migration 3, in JavaScript and in batches, not one UPDATE with `props::jsonb`: PostgreSQL's
+ * json and jsonb refuse a stored `\u0000` escape (a NUL a user's subject or any property may hold,
+ * which SQLite's JSON keeps), and one such row would abort the migration, after which no version
+ * could start on the database. Batches also keep each statement far inside the query timeout at
+ * a million users. The key is '<provider>:<user id>', as src/users/provider-users.ts writes it.
+ */
+async function indexProviderUsers(client: Pick<pg.PoolClient, 'query'>): Promise<void> {
+  for (let after = ''; ; ) {
+    const { rows } = await client.query<{ id: string; props: string }>(
+      "SELECT id, props FROM capsule_nodes WHERE type = 'capsule:User' AND id > $1 ORDER BY id LIMIT $2",
+      [after, MIGRATION_BATCH],
+    );
+    if (rows.length === 0) return;
+    const ids: string[] = [];
+    const keys: string[] = [];
+    const props: string[] = [];
+    for (const row of rows) {
+      const stored = JSON.parse(row.props) as Record<string, { t: string; v: unknown } | undefined>;
+      const { externalProvider: provider, userId } = stored;
+      if (provider?.t !== 'string' || userId?.t !== 'string') continue;
+      const key = `${String(provider.v)}:${String(userId.v)}`;
+      ids.push(row.id);
+      keys.push(key);
+      props.push(JSON.stringify({ ...stored, providerUser: { t: 'string', v: key } }));
+    }
+    if (ids.length > 0) {
+      await client.query('UPDATE capsule_nodes AS n SET props = u.props FROM unnest($1::text[], $2::text[]) AS u(id, props) WHERE n.id = u.id', [ids, props]);
+      await client.query(
+        "INSERT INTO capsule_property_index (name, value, node_id) SELECT 'providerUser', u.value, u.id FROM unnest($1::text[], $2::text[]) AS u(id, value) ON CONFLICT DO NOTHING",
+        [ids, keys],
+      );
+    }
+    after = rows.at(-1)!.id;
+  }
+}
+
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   `
   CREATE TABLE capsule_nodes (
     id text COLLATE "C" PRIMARY KEY,
@@ -32,15 +77,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // 2: group memberships are nodes of their own; see src/repository/sqlite/migrations.ts.
   `SELECT 1`,
   // 3: external users' indexed \`providerUser\`; see src/repository/sqlite/migrations.ts.
-  `
-  UPDATE capsule_nodes
-     SET props = (props::jsonb || jsonb_build_object('providerUser', jsonb_build_object('t', 'string', 'v', (props::jsonb -> 'externalProvider' ->> 'v') || ':' || (props::jsonb -> 'userId' ->> 'v'))))::text
-   WHERE type = 'capsule:User' AND props::jsonb -> 'externalProvider' ->> 't' = 'string' AND props::jsonb -> 'userId' ->> 't' = 'string';
-  INSERT INTO capsule_property_index (name, value, node_id)
-  SELECT 'providerUser', props::jsonb -> 'providerUser' ->> 'v', id FROM capsule_nodes
-   WHERE type = 'capsule:User' AND props::jsonb -> 'providerUser' ->> 't' = 'string'
-  ON CONFLICT DO NOTHING;
-  `,
+  indexProviderUsers,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;
