@@ -35,8 +35,9 @@ export interface AddNodeOptions {
  * Property names whose values are indexed for `findByProperty` (each element of a string[]).
  * `member`: a group membership's user (users/memberships.ts); `members`: the member lists of
  * groups written before memberships were nodes, until the users module moves them.
+ * `providerUser`, `providerSubject`: external users (users/provider-users.ts).
  */
-export const INDEXED_PROPERTIES: readonly string[] = ['userId', 'groupId', 'members', 'member', 'providerUser'];
+export const INDEXED_PROPERTIES: readonly string[] = ['userId', 'groupId', 'members', 'member', 'providerUser', 'providerSubject'];
 
 /** What `findByPropertyRange` and `getChildrenRange` return: one page of a range, in ascending order. */
 export interface RangeQuery {

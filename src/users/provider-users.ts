@@ -9,3 +9,18 @@ export const PROVIDER_USER = 'providerUser';
 export function providerUserKey(provider: string, userId: string): string {
   return `${provider}:${userId}`;
 }
+
+/**
+ * `providerSubject` ('<provider>:<subject as upper-case hex of its UTF-8>'), an indexed property
+ * of the same users: the user a provider's subject (a SAML NameID) names is found by one exact
+ * lookup, whatever the number of users (single-logout.ts). The provider name has no ':', so the
+ * first ':' ends it. The subject is hex because it may hold a NUL, which PostgreSQL text refuses
+ * and SQLite's replace() cannot escape; hex is what SQLite's hex() writes in migration 3. A
+ * lookup still compares the user's provider and subject themselves (a lone UTF-16 surrogate, which
+ * no SAML NameID holds, encodes as U+FFFD and could share a key).
+ */
+export const PROVIDER_SUBJECT = 'providerSubject';
+
+export function providerSubjectKey(provider: string, subject: string): string {
+  return `${provider}:${Buffer.from(subject, 'utf8').toString('hex').toUpperCase()}`;
+}

@@ -4,7 +4,7 @@ import { findGroupNode, findUserNode } from './authorizable-nodes.js';
 import { addMembership, groupIdsOf, membershipsOf, removeMembershipsOf } from './memberships.js';
 import { authorizablePath } from './ids.js';
 import { writeUserTombstone } from './tombstones.js';
-import { PROVIDER_USER, providerUserKey } from './provider-users.js';
+import { PROVIDER_SUBJECT, PROVIDER_USER, providerSubjectKey, providerUserKey } from './provider-users.js';
 import { GROUP_TYPE, GROUPS_ROOT, USER_TYPE, USERS_ROOT } from './types.js';
 
 /**
@@ -94,6 +94,7 @@ export async function applyReplicatedUser(tx: RepositoryWriter, id: string, stat
     externalSubject: state.external?.subject ?? null,
     externalGroups: state.external ? [...state.external.groups] : null,
     [PROVIDER_USER]: state.external ? providerUserKey(state.external.provider, id) : null,
+    [PROVIDER_SUBJECT]: state.external ? providerSubjectKey(state.external.provider, state.external.subject) : null,
   };
   if (!node) {
     if (await findGroupNode(tx, id)) throw new CapsuleError('USER_EXISTS', `user '${id}' cannot be created on this publish: a group of that id exists here`);

@@ -2,7 +2,7 @@ import { CapsuleError, isCapsuleError } from '../errors.js';
 import type { Repository, RepositoryNode, RepositoryWriter } from '../repository/index.js';
 import { findGroupNode, findUserNode, toGroup } from './authorizable-nodes.js';
 import { addMembership, groupIdsOf, MEMBERSHIP_TYPE, membersByGroup, removeMembership, removeMembershipsOf } from './memberships.js';
-import { PROVIDER_USER, providerUserKey } from './provider-users.js';
+import { PROVIDER_SUBJECT, PROVIDER_USER, providerSubjectKey, providerUserKey } from './provider-users.js';
 import { createCountCache } from './counts.js';
 import { authorizablePath, checkId } from './ids.js';
 import { firstGeneration, userDeletedAt, writeUserTombstone } from './tombstones.js';
@@ -89,6 +89,11 @@ export interface UserManager {
   deletedAt(id: string): Promise<Date | null>;
   /** The provider and subject a user was provisioned for (provisionExternalUser), or null for a local or missing user. */
   externalIdentityOf(id: string): Promise<{ readonly provider: string; readonly subject: string } | null>;
+  /**
+   * The id of the user `provider` provisioned for `subject`, or null: one lookup of an index,
+   * whatever the number of users. Should replication have left two, the lowest id.
+   */
+  findExternalUser(provider: string, subject: string): Promise<string | null>;
 }
 
 export interface ExternalIdentity {
@@ -387,6 +392,15 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
       return typeof provider === 'string' && typeof subject === 'string' ? { provider, subject } : null;
     },
 
+    async findExternalUser(provider, subject) {
+      const ids = (await repo.findByProperty(PROVIDER_SUBJECT, providerSubjectKey(provider, subject), USER_TYPE))
+        .filter((node) => node.properties.externalProvider === provider && node.properties.externalSubject === subject)
+        .map((node) => node.properties.userId)
+        .filter((id): id is string => typeof id === 'string')
+        .sort();
+      return ids[0] ?? null;
+    },
+
     async provisionExternalUser(id, identity, { sync, generation }) {
       checkId('user', id);
       const wanted = [...new Set(identity.groups.map((group) => checkId('group', group)))].sort();
@@ -420,7 +434,16 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
         // A token's claim gives the generation its instance issued it in (the tombstone's time has
         // already refused a claim from before a deletion here); a sign-in here starts past a deleted
         // user's of the same id (tombstones.ts), as createUser.
-        properties: { userId: id, disabled: false, generation: generation ?? (await firstGeneration(tx, id)), externalProvider: identity.provider, externalSubject: identity.subject, externalGroups: [], [PROVIDER_USER]: providerUserKey(identity.provider, id) },
+        properties: {
+          userId: id,
+          disabled: false,
+          generation: generation ?? (await firstGeneration(tx, id)),
+          externalProvider: identity.provider,
+          externalSubject: identity.subject,
+          externalGroups: [],
+          [PROVIDER_USER]: providerUserKey(identity.provider, id),
+          [PROVIDER_SUBJECT]: providerSubjectKey(identity.provider, identity.subject),
+        },
       });
     }
     for (const groupId of wanted) {

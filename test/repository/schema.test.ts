@@ -12,16 +12,18 @@ import { POSTGRES_PASSWORD, sharedPostgres } from '../helpers/postgres.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
 import { systemClock } from '../../src/clock.js';
+import { createUserManager } from '../../src/users/index.js';
+import { fastHasher } from '../helpers/services.js';
 
 /**
  * Users as a Capsule of schema version 2 wrote them: an external user's provider, no
- * `providerUser`. One user's subject and one content node hold a NUL, which PostgreSQL's json and
+ * `providerUser` nor `providerSubject`. One subject holds a ':'. One user's subject and one content node hold a NUL, which PostgreSQL's json and
  * jsonb refuse to read: the migration must neither stop at it nor lose it.
  */
 async function writeVersion2Users(repo: Repository): Promise<void> {
   await repo.transaction(async (tx) => {
     for (const [id, provider] of [['zoe', 'corp'], ['Bob', 'corp'], ['amy', 'corp-2'], ['carl', undefined], ['nul', 'corp-3']] as const) {
-      const external: Record<string, string | string[]> = provider ? { externalProvider: provider, externalSubject: id === 'nul' ? 'sub\u0000nul' : `sub-${id}`, externalGroups: [] } : {};
+      const external: Record<string, string | string[]> = provider ? { externalProvider: provider, externalSubject: id === 'nul' ? 'sub\u0000nul' : id === 'Bob' ? 'corp-2:sub-amy' : `sub-${id}`, externalGroups: [] } : {};
       await tx.addNode(`/home/users/${id[0]!.toLowerCase()}/${id}`, { type: 'capsule:User', properties: { userId: id, disabled: false, generation: 1, ...external } });
     }
     await tx.addNode('/content/nul', { properties: { text: 'a\u0000b' } });
@@ -38,6 +40,17 @@ async function assertProviderUsersIndexed(repo: Repository): Promise<void> {
   assert.deepEqual(await ids('corp-3:'), ['nul'], 'a user whose subject holds a NUL is indexed too');
   assert.equal((await repo.getNode('/home/users/n/nul'))?.properties.externalSubject, 'sub\u0000nul');
   assert.equal((await repo.getNode('/content/nul'))?.properties.text, 'a\u0000b');
+  // providerSubject: the user of a provider's subject, by one lookup; the key as the users module writes it.
+  assert.equal((await repo.getNode('/home/users/z/zoe'))?.properties.providerSubject, `corp:${Buffer.from('sub-zoe').toString('hex').toUpperCase()}`);
+  assert.equal((await repo.getNode('/home/users/c/carl'))?.properties.providerSubject, undefined, 'a local user has none');
+  const users = createUserManager({ repo, hasher: fastHasher });
+  assert.equal(await users.findExternalUser('corp', 'sub-zoe'), 'zoe');
+  assert.equal(await users.findExternalUser('corp-2', 'sub-amy'), 'amy');
+  assert.equal(await users.findExternalUser('corp', 'corp-2:sub-amy'), 'Bob', 'a subject holding a provider name and a colon');
+  assert.equal(await users.findExternalUser('corp', 'sub-amy'), null, "another provider's subject");
+  assert.equal(await users.findExternalUser('corp-3', 'sub\u0000nul'), 'nul', 'a subject holding a NUL');
+  assert.equal(await users.findExternalUser('corp-3', 'sub'), null, 'nor a part of it');
+  assert.equal(await users.findExternalUser('corp', 'carl'), null);
 }
 
 describe('repository schema', () => {
@@ -72,7 +85,7 @@ describe('repository schema', () => {
     await again.close();
   });
 
-  it('raises a repository of version 2 to 3: the users of an identity provider found by the provider, in id order', async () => {
+  it('raises a repository of version 2 to 3: the users of an identity provider found by the provider, in id order, and by their subject', async () => {
     const file = join(tempDir(), 'repository.sqlite');
     const repo = openSqliteRepository({ file, create: true, clock: systemClock });
     await writeVersion2Users(repo);
@@ -160,7 +173,7 @@ describe('repository schema (postgres)', () => {
     await again.close();
   });
 
-  it('raises a repository of version 2 to 3: the users of an identity provider found by the provider, in id order', async () => {
+  it('raises a repository of version 2 to 3: the users of an identity provider found by the provider, in id order, and by their subject', async () => {
     const pg = await cluster();
     const url = await pg.createDatabase();
     const repo = await openPostgresRepository({ url, create: true, clock: systemClock });

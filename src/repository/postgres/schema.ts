@@ -16,7 +16,9 @@ const MIGRATION_BATCH = 1000;
  * json and jsonb refuse a stored `\u0000` escape (a NUL a user's subject or any property may hold,
  * which SQLite's JSON keeps), and one such row would abort the migration, after which no version
  * could start on the database. Batches also keep each statement far inside the query timeout at
- * a million users. The key is '<provider>:<user id>', as src/users/provider-users.ts writes it.
+ * a million users. The keys are `providerUser` '<provider>:<user id>' and `providerSubject`
+ * '<provider>:<subject in upper-case hex of its UTF-8>', as src/users/provider-users.ts writes
+ * them (its module is above the repository's layer, so they are spelled out here).
  */
 async function indexProviderUsers(client: Pick<pg.PoolClient, 'query'>): Promise<void> {
   for (let after = ''; ; ) {
@@ -25,23 +27,27 @@ async function indexProviderUsers(client: Pick<pg.PoolClient, 'query'>): Promise
       [after, MIGRATION_BATCH],
     );
     if (rows.length === 0) return;
-    const ids: string[] = [];
-    const keys: string[] = [];
-    const props: string[] = [];
+    const updated: { id: string; props: string }[] = [];
+    const indexed: { id: string; name: string; value: string }[] = [];
     for (const row of rows) {
       const stored = JSON.parse(row.props) as Record<string, { t: string; v: unknown } | undefined>;
-      const { externalProvider: provider, userId } = stored;
-      if (provider?.t !== 'string' || userId?.t !== 'string') continue;
-      const key = `${String(provider.v)}:${String(userId.v)}`;
-      ids.push(row.id);
-      keys.push(key);
-      props.push(JSON.stringify({ ...stored, providerUser: { t: 'string', v: key } }));
+      const { externalProvider: provider, externalSubject: subject, userId } = stored;
+      if (provider?.t !== 'string') continue;
+      const added: Record<string, { t: 'string'; v: string }> = {};
+      if (userId?.t === 'string') added.providerUser = { t: 'string', v: `${String(provider.v)}:${String(userId.v)}` };
+      if (subject?.t === 'string') added.providerSubject = { t: 'string', v: `${String(provider.v)}:${Buffer.from(String(subject.v), 'utf8').toString('hex').toUpperCase()}` };
+      if (Object.keys(added).length === 0) continue;
+      updated.push({ id: row.id, props: JSON.stringify({ ...stored, ...added }) });
+      for (const [name, { v }] of Object.entries(added)) indexed.push({ id: row.id, name, value: v });
     }
-    if (ids.length > 0) {
-      await client.query('UPDATE capsule_nodes AS n SET props = u.props FROM unnest($1::text[], $2::text[]) AS u(id, props) WHERE n.id = u.id', [ids, props]);
+    if (updated.length > 0) {
+      await client.query('UPDATE capsule_nodes AS n SET props = u.props FROM unnest($1::text[], $2::text[]) AS u(id, props) WHERE n.id = u.id', [
+        updated.map((row) => row.id),
+        updated.map((row) => row.props),
+      ]);
       await client.query(
-        "INSERT INTO capsule_property_index (name, value, node_id) SELECT 'providerUser', u.value, u.id FROM unnest($1::text[], $2::text[]) AS u(id, value) ON CONFLICT DO NOTHING",
-        [ids, keys],
+        'INSERT INTO capsule_property_index (name, value, node_id) SELECT u.name, u.value, u.id FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, name, value) ON CONFLICT DO NOTHING',
+        [indexed.map((entry) => entry.id), indexed.map((entry) => entry.name), indexed.map((entry) => entry.value)],
       );
     }
     after = rows.at(-1)!.id;
@@ -76,7 +82,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   `,
   // 2: group memberships are nodes of their own; see src/repository/sqlite/migrations.ts.
   `SELECT 1`,
-  // 3: external users' indexed \`providerUser\`; see src/repository/sqlite/migrations.ts.
+  // 3: external users' indexed \`providerUser\` and \`providerSubject\`; see src/repository/sqlite/migrations.ts.
   indexProviderUsers,
 ];
 

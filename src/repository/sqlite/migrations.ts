@@ -37,15 +37,24 @@ export const MIGRATIONS: readonly string[] = [
   `SELECT 1;`,
   // 3: a user provisioned by an identity provider carries `providerUser` ('<provider>:<user id>',
   // indexed), so its provider's users are listed in id order by a range of the index
-  // (src/users/user-manager.ts findUsers). The users written before get it here; a Capsule from
-  // before would write such users without it, so it refuses the repository.
+  // (src/users/user-manager.ts findUsers), and `providerSubject` ('<provider>:<subject in hex>',
+  // indexed), so a SAML logout finds the user of a NameID by one lookup (findExternalUser). The
+  // users written before get them here; a Capsule from before would write such users without
+  // them, so it refuses the repository. hex() reads the subject's UTF-8 bytes, a NUL included
+  // (replace() cannot match a NUL): the same key as src/users/provider-users.ts writes.
   `
   UPDATE nodes
      SET props = json_set(props, '$.providerUser', json_object('t', 'string', 'v', json_extract(props, '$.externalProvider.v') || ':' || json_extract(props, '$.userId.v')))
    WHERE type = 'capsule:User' AND json_extract(props, '$.externalProvider.t') = 'string' AND json_extract(props, '$.userId.t') = 'string';
+  UPDATE nodes
+     SET props = json_set(props, '$.providerSubject', json_object('t', 'string', 'v', json_extract(props, '$.externalProvider.v') || ':' || hex(json_extract(props, '$.externalSubject.v'))))
+   WHERE type = 'capsule:User' AND json_extract(props, '$.externalProvider.t') = 'string' AND json_extract(props, '$.externalSubject.t') = 'string';
   INSERT OR IGNORE INTO property_index (name, value, node_id)
   SELECT 'providerUser', json_extract(props, '$.providerUser.v'), id FROM nodes
    WHERE type = 'capsule:User' AND json_extract(props, '$.providerUser.t') = 'string';
+  INSERT OR IGNORE INTO property_index (name, value, node_id)
+  SELECT 'providerSubject', json_extract(props, '$.providerSubject.v'), id FROM nodes
+   WHERE type = 'capsule:User' AND json_extract(props, '$.providerSubject.t') = 'string';
   `,
 ];
 
