@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { CapsuleError } from '../../errors.js';
 import { SamlLogoutError } from './logout-error.js';
 import { readRedirectMessage, type RedirectMessage } from './logout-message.js';
 import { checkRedirectMessage, logoutRequestUrl, logoutResponseUrl } from './logout-request.js';
@@ -104,20 +103,14 @@ export function createSingleLogout(deps: SingleLogoutDeps): SingleLogout {
     if ((message.signed || message.destination !== null) && message.destination !== sloUrl) throw new SamlLogoutError('destination', sloUrl, message.destination);
   }
 
-  /** The user this provider provisioned with this NameID, or null (a local user, another provider's or subject's, or none). */
+  /**
+   * The user this provider provisioned with this NameID, or null (a local user, another provider's
+   * or subject's, or none): one index lookup, whether the user id is the NameID or came from an
+   * attribute, so a logout costs the same among a million users as among ten.
+   */
   async function userOf(settings: SamlSettings, nameId: string, nameIdFormat: string | null): Promise<string | null> {
     if (settings.nameIdFormat !== null && nameIdFormat !== null && nameIdFormat !== settings.nameIdFormat) return null;
-    const isTheirs = async (userId: string) => {
-      const identity = await users.externalIdentityOf(userId).catch((error: unknown) => {
-        if (error instanceof CapsuleError && error.code === 'INVALID_ID') return null;
-        throw error;
-      });
-      return identity !== null && identity.provider === settings.name && identity.subject === nameId;
-    };
-    if (settings.userIdAttribute === null) return (await isTheirs(nameId)) ? nameId : null;
-    // The user id came from an attribute: no index maps the NameID back, so look at each user (logouts are rare).
-    for (const user of await users.listUsers()) if (await isTheirs(user.id)) return user.id;
-    return null;
+    return users.findExternalUser(settings.name, nameId);
   }
 
   return {
