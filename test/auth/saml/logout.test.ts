@@ -21,6 +21,8 @@ describe('SAML single logout, over HTTP against a started instance', () => {
   let lines: string[];
   let idp: TestIdp;
   let otherIdp: TestIdp;
+  /** Two providers that take the user id from the `uid` attribute, not the NameID. */
+  let attributeIdps: Record<'attr' | 'attr-2', TestIdp>;
   let spKeys: SelfSigned;
   let sloUrl: string;
 
@@ -41,17 +43,24 @@ describe('SAML single logout, over HTTP against a started instance', () => {
       spCertificate: spKeys.certificatePem,
     });
     await instance.services.config.update('capsule.auth.saml~other', { ...common, idpEntityId: otherIdp.entityId, idpCert: [otherIdp.keys.certificatePem] });
+    attributeIdps = {
+      attr: testIdp({ entityId: `${instance.url}/saml`, acsUrl: `${instance.url}/system/sling/saml/attr/acs` }, { entityId: 'urn:capsule-test:attr-idp' }),
+      'attr-2': testIdp({ entityId: `${instance.url}/saml`, acsUrl: `${instance.url}/system/sling/saml/attr-2/acs` }, { entityId: 'urn:capsule-test:attr-2-idp' }),
+    };
+    for (const [name, attributeIdp] of Object.entries(attributeIdps)) {
+      await instance.services.config.update(`capsule.auth.saml~${name}`, { ...common, idpEntityId: attributeIdp.entityId, idpCert: [attributeIdp.keys.certificatePem], userIDAttribute: 'uid' });
+    }
     await instance.services.users.createUser('carol', { password: 'carol-password' });
   });
   after(() => instance.stop());
 
-  /** A person signs in through `provider` (SP-initiated, as login.test.ts plays it); the login token. */
-  async function signIn(nameId: string, provider: 'corp' | 'other' = 'corp'): Promise<string> {
+  /** A person signs in through `provider` (SP-initiated, as login.test.ts plays it); the login token. With `uid`, the `uid` attribute says it, not the NameID. */
+  async function signIn(nameId: string, provider: 'corp' | 'other' | 'attr' | 'attr-2' = 'corp', uid = nameId): Promise<string> {
     const started = await fetch(`${instance.url}/system/sling/saml/${provider}/login?resource=%2Fapi%2Fsession`, { redirect: 'manual' });
     const cookie = started.headers.getSetCookie().find((line) => line.startsWith(`${STATE_COOKIE}=`))!.split(';')[0]!;
-    const issuer = provider === 'corp' ? idp : otherIdp;
+    const issuer = provider === 'corp' ? idp : provider === 'other' ? otherIdp : attributeIdps[provider];
     const request = await issuer.receiveRequest(started.headers.get('location')!);
-    const xml = await issuer.issue({ requestId: request.id, nameId });
+    const xml = await issuer.issue({ requestId: request.id, nameId, edit: (xml) => xml.replace(/(<saml:Attribute Name="uid"><saml:AttributeValue[^>]*>)[^<]*/, `$1${uid}`) });
     const response = await fetch(`${instance.url}/system/sling/saml/${provider}/acs`, {
       method: 'POST',
       redirect: 'manual',
@@ -282,6 +291,26 @@ describe('SAML single logout, over HTTP against a started instance', () => {
       assert.equal(await sessionStatus(carol), 200);
       assert.equal(await sessionStatus(olga), 200);
       assert.ok(lines.some((line) => line.includes('"initiatedBy":"idp"') && line.includes('"outcome":"unknown-user"') && line.includes('"nameId":"carol"')));
+    });
+
+    it("with the user id from an attribute: ends the user that provider provisioned with that NameID, not another provider's user of the same NameID", async () => {
+      const nameId = 'shared:subject';
+      const ulla = await signIn(nameId, 'attr', 'ulla');
+      const uwe = await signIn(nameId, 'attr-2', 'uwe');
+      assert.deepEqual(await instance.services.users.externalIdentityOf('ulla'), { provider: 'attr', subject: nameId });
+      assert.deepEqual(await instance.services.users.externalIdentityOf('uwe'), { provider: 'attr-2', subject: nameId });
+      const logoutAt = async (provider: 'attr' | 'attr-2') => {
+        const url = new URL(attributeIdps[provider].logoutRequest(`${instance.url}/system/sling/saml/${provider}/slo`, { nameId }).url);
+        const response = await fetch(`${instance.url}/system/sling/saml/${provider}/slo${url.search}`, { redirect: 'manual' });
+        assert.equal(response.status, 302);
+        return messageOf(response.headers.get('location')!, 'SAMLResponse');
+      };
+      assert.match(await logoutAt('attr'), new RegExp(`StatusCode Value="${SUCCESS}"`));
+      assert.equal(await sessionStatus(ulla), 401);
+      assert.equal(await sessionStatus(uwe), 200, "the other provider's user of the same NameID stays signed in");
+      assert.ok(lines.some((line) => line.includes('"initiatedBy":"idp"') && line.includes('"outcome":"success"') && line.includes('"userId":"ulla"')), 'audited');
+      assert.match(await logoutAt('attr-2'), new RegExp(`StatusCode Value="${SUCCESS}"`));
+      assert.equal(await sessionStatus(uwe), 401);
     });
 
     const refusals: Array<{ name: string; make: () => string; page: RegExp; reason: string }> = [
