@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createUserManager } from '../../src/users/index.js';
+import { copyRepository } from '../../src/repository/copy.js';
+import { copyUsers, createUserManager } from '../../src/users/index.js';
 import { applyReplicatedUser } from '../../src/users/replicated-state.js';
 import { repositoryBackends } from '../helpers/postgres.js';
-import { fastHasher } from '../helpers/services.js';
+import { fastHasher, tempRepository } from '../helpers/services.js';
 
 // On each backend: a subject is any string an identity provider sends (PostgreSQL text holds no NUL).
 for (const backend of repositoryBackends()) {
@@ -48,6 +49,18 @@ for (const backend of repositoryBackends()) {
       assert.equal(await users.findExternalUser('corp', 's-eve-2'), 'eve');
       await apply(null);
       assert.equal(await users.findExternalUser('corp', 's-eve-2'), null, 'removed');
+    });
+
+    it('finds them in a copy of the repository (capsule repository copy) and after copyUsers: the index is written on the target', async () => {
+      const source = tempRepository();
+      const from = createUserManager({ repo: source, hasher: fastHasher });
+      await from.provisionExternalUser('ulla', { provider: 'corp', subject: 'a\u0000b', groups: [] }, { sync: true });
+      const copy = await backend.open();
+      await copyRepository(source, copy);
+      assert.equal(await createUserManager({ repo: copy, hasher: fastHasher }).findExternalUser('corp', 'a\u0000b'), 'ulla');
+      const target = await backend.open();
+      await copyUsers(source, target);
+      assert.equal(await createUserManager({ repo: target, hasher: fastHasher }).findExternalUser('corp', 'a\u0000b'), 'ulla');
     });
   });
 }
