@@ -91,7 +91,8 @@ export interface UserManager {
   externalIdentityOf(id: string): Promise<{ readonly provider: string; readonly subject: string } | null>;
   /**
    * The id of the user `provider` provisioned for `subject`, or null: one lookup of an index,
-   * whatever the number of users. Should replication have left two, the lowest id.
+   * whatever the number of users. Should there be two (the id came from an attribute that
+   * changed, so a later sign-in made another user of the same subject), the lowest id.
    */
   findExternalUser(provider: string, subject: string): Promise<string | null>;
 }
