@@ -21,6 +21,8 @@ for (const backend of repositoryBackends()) {
       assert.equal(await users.findExternalUser('corp', 'local'), null, 'a local user is no subject');
       assert.equal(await users.findExternalUser('corp', 'sam'), null, 'nor the start of one');
       assert.equal(await users.findExternalUser('corp', 'SAME'), null, 'nor another case');
+      await users.provisionExternalUser('adam', { provider: 'corp', subject: 'same', groups: [] }, { sync: true });
+      assert.equal(await users.findExternalUser('corp', 'same'), 'adam', 'of two users of one subject (the id attribute changed), the lowest id');
     });
 
     it('finds a subject holding a colon, a percent sign, a NUL or any other character', async () => {
