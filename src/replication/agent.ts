@@ -6,7 +6,8 @@ import { inflightValue, ensureAgentState, updateAgentState, type AgentState, typ
 import type { RevokedSession } from '../sessions/index.js';
 import type { Outbox } from './outbox.js';
 import { describeItem, PACKAGE_ITEMS, PACKAGE_TARGET_BYTES } from './package.js';
-import { createSnapshotReader, encodeCursor, SNAPSHOT_START } from './snapshot.js';
+import { partKey, type PartPrefetch } from './part-prefetch.js';
+import { createSnapshotReader, decodeCursor, encodeCursor, SNAPSHOT_START } from './snapshot.js';
 import { upgradeStoredPackage } from './upgrade.js';
 import type { DeliveryAnswer, Transport } from './transport.js';
 
@@ -23,13 +24,19 @@ export interface AgentRoundDeps {
   readonly revokedSessions?: () => Promise<readonly RevokedSession[]>;
   /** Items per package (the agent's `package.items`; default PACKAGE_ITEMS); about PACKAGE_TARGET_BYTES at most. */
   readonly packageItems?: number;
+  /** Where the next part of a snapshot is read ahead while the current one is sent (kept per agent across rounds). */
+  readonly prefetch?: PartPrefetch;
+}
+
+function itemsPerPackage(deps: AgentRoundDeps): number {
+  return Math.max(1, Math.min(deps.packageItems ?? PACKAGE_ITEMS, PACKAGE_ITEMS));
 }
 
 /** The package to send next, written down before it is sent; null when there is nothing to send. */
 async function nextInflight(name: string, state: AgentState, deps: AgentRoundDeps): Promise<InFlight | null> {
   const { outbox, repo } = deps;
   const base = { format: 1 as const, source: state.source, sequence: state.nextSequence };
-  const packageItems = Math.max(1, Math.min(deps.packageItems ?? PACKAGE_ITEMS, PACKAGE_ITEMS));
+  const packageItems = itemsPerPackage(deps);
   if (state.snapshotPending) {
     const snapshot = createSnapshotReader(repo, deps.revokedSessions);
     let at = state.snapshotAt;
@@ -43,7 +50,8 @@ async function nextInflight(name: string, state: AgentState, deps: AgentRoundDep
       at = position;
       from = SNAPSHOT_START;
     }
-    const part = await snapshot.part(from, { items: packageItems, bytes: PACKAGE_TARGET_BYTES });
+    const readAhead = deps.prefetch?.take(partKey(at, encodeCursor(from), packageItems));
+    const part = (readAhead ? await readAhead : null) ?? (await snapshot.part(from, { items: packageItems, bytes: PACKAGE_TARGET_BYTES }));
     return { pkg: { ...base, items: part.items }, snapshotAt: at, ...(part.next ? { snapshotNext: encodeCursor(part.next) } : { snapshotFinal: true }) };
   }
   // The head first: a change committed after it is read either shows in the read or waits for
@@ -153,7 +161,9 @@ export async function deliverRound(name: string, deps: AgentRoundDeps): Promise<
     if (!written?.inflight || inflightValue(written.inflight) !== inflightValue(chosen)) return 'idle';
     failpoint('replication:written-down');
   }
-  const answer = await deps.transport.send(inflight.pkg);
+  const sending = deps.transport.send(inflight.pkg);
+  readNextPartAhead(inflight, deps);
+  const answer = await sending;
   if (answer.ok) {
     failpoint('replication:applied'); // the publish has it, the author has not recorded that
     await delivered(name, inflight, answer, deps);
@@ -181,6 +191,16 @@ export async function deliverRound(name: string, deps: AgentRoundDeps): Promise<
     }
   }
   return 'blocked';
+}
+
+/** While a part of a snapshot that has more after it is on its way, the next one is read (part-prefetch.ts). */
+function readNextPartAhead(inflight: InFlight, deps: AgentRoundDeps): void {
+  if (!deps.prefetch || inflight.snapshotAt === undefined || inflight.snapshotNext === undefined) return;
+  const from = decodeCursor(inflight.snapshotNext);
+  if (!from) return;
+  const packageItems = itemsPerPackage(deps);
+  const snapshot = createSnapshotReader(deps.repo, deps.revokedSessions);
+  deps.prefetch.start(partKey(inflight.snapshotAt, encodeCursor(from), packageItems), () => snapshot.part(from, { items: packageItems, bytes: PACKAGE_TARGET_BYTES }));
 }
 
 /** The first item of a package, described (for status, health and logs). */

@@ -8,6 +8,7 @@ import type { RevokedSession } from '../sessions/index.js';
 import { AGENT_PID, agentNameOf, agentPid, agentSettings, configuredAgents, type AgentSettings } from './agent-config.js';
 import { agentStatePath, CONTROL_COUNTER, readAgentState, updateAgentState } from './agent-state.js';
 import { deliverRound, type RoundResult } from './agent.js';
+import { createPartPrefetch } from './part-prefetch.js';
 import { createOutbox, OUTBOX_COUNTER, type Outbox } from './outbox.js';
 import { replicationStatus, type AgentStatus } from './status.js';
 import { createHttpTransport, type Transport } from './transport.js';
@@ -151,6 +152,7 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
 
   function startLoop(name: string): void {
     const loop: AgentLoop = { stopped: false, blocked: false, wake: null, done: Promise.resolve() };
+    const prefetch = createPartPrefetch();
     loops.set(name, loop);
     loop.done = (async () => {
       while (!loop.stopped) {
@@ -162,7 +164,7 @@ export function startReplication(deps: ReplicationServiceDeps): ReplicationServi
           try {
             // Authors sharing a repository take turns: one delivers an agent's queue at a time.
             const ran = await repo.runExclusive(`replication-agent:${name}`, async () => {
-              result = await deliverRound(name, { repo, outbox, clock, transport: transportFor(settings), log: logger, revokedSessions: deps.revokedSessions, packageItems: settings.packageItems });
+              result = await deliverRound(name, { repo, outbox, clock, transport: transportFor(settings), log: logger, revokedSessions: deps.revokedSessions, packageItems: settings.packageItems, prefetch });
             });
             if (!ran) result = 'waiting';
           } catch (error) {

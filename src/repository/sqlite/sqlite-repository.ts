@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { SqliteDatabase as Database, type SqliteConnection } from './driver.js';
 import { CapsuleError } from '../../errors.js';
 import type { Clock } from '../../clock.js';
+import { newNodeId } from '../node-id.js';
 import { checkPath, nameOf, parentOf } from '../paths.js';
 import { decodeProperty, decodeSomeProperties, encodeProperty, type StoredProperty } from '../properties.js';
 import {
@@ -165,7 +165,7 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
   function insertNode(path: string, type: string, properties: Properties): RepositoryNode {
     const now = clock.now();
     const row: NodeRow & { parent: string | null } = {
-      id: randomUUID(),
+      id: newNodeId(),
       path,
       parent: parentOf(path),
       name: nameOf(path),
@@ -436,7 +436,7 @@ function migrate(db: SqliteConnection, from: number, clock: Clock): void {
       const now = clock.now();
       db.prepare(
         "INSERT INTO nodes (id, path, parent, name, type, props, created, modified) VALUES (?, '/', NULL, '', 'capsule:Root', '{}', ?, ?)",
-      ).run(randomUUID(), now, now);
+      ).run(newNodeId(), now, now);
     }
     db.pragma(`application_id = ${CAPSULE_APPLICATION_ID}`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
