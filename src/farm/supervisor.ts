@@ -31,7 +31,7 @@ export interface RunFarmOptions {
   readonly restart?: RestartPolicy | false;
 }
 
-/** Back-off for members that exit without being asked: each crash in a row waits twice as long. */
+/** Back-off for members that crash (exit non-zero or by a signal): each crash in a row waits twice as long. */
 export interface RestartPolicy {
   readonly firstDelayMs: number;
   readonly maxDelayMs: number;
@@ -55,6 +55,15 @@ class ExitedWhileStarting extends CapsuleError {}
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `was killed (${signal})` : `exited with code ${code}`;
+}
+
+/**
+ * A member ends with code 0 only when it was asked to stop (SIGTERM or SIGINT: `capsule stop
+ * --home`, kill -TERM, Ctrl-C in its own terminal): the operator meant it, so it stays down. A
+ * crash ends with another code or by a signal it did not handle (SIGKILL, the OOM killer).
+ */
+function stoppedOnPurpose(code: number | null, signal: NodeJS.Signals | null): boolean {
+  return code === 0 && signal === null;
 }
 
 function portIsFree(host: string, port: number): Promise<boolean> {
@@ -152,7 +161,10 @@ export async function runFarm(dir: string, options: RunFarmOptions): Promise<voi
                   : '; the load balancer sends its requests to the other publishes';
           options.onLine(`${prefix}${describeExit(code, signal)}${consequence}`);
           if (name === HAPROXY_PROCESS) haproxyFailed(new CapsuleError('CHECK_FAILED', `haproxy ${describeExit(code, signal)}; the farm was stopped`));
-          else if (member && balancing && restartPolicy !== false) scheduleRestart(member, restartPolicy);
+          else if (member && balancing && stoppedOnPurpose(code, signal)) {
+            crashes.delete(name);
+            options.onLine(`farm: ${name} was stopped (exit 0): not restarted; 'capsule farm restart ${name} --dir ${paths.root}' starts it again`);
+          } else if (member && balancing && restartPolicy !== false) scheduleRestart(member, restartPolicy);
         }
         resolve();
       });

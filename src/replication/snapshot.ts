@@ -6,7 +6,8 @@ import { LOCAL_GROUPS, LOCAL_USERS, type ReplicationItem } from './package.js';
 
 /**
  * A snapshot read from the repository one package at a time, in a fixed order: groups and users
- * by node id, activated content by path, then the ended sessions by id. The author holds one
+ * by node id, activated content by the name of its activation record (a hash of the path, so
+ * the records are read as a range, a package at a time), then the ended sessions by id. The author holds one
  * package, never the snapshot; where it stands (a cursor) is kept in the agent's state, so a
  * restarted author goes on from the last package the publish has.
  *
@@ -15,10 +16,18 @@ import { LOCAL_GROUPS, LOCAL_USERS, type ReplicationItem } from './package.js';
  * state of what it changed, so the publish ends with the author's state (a node made meanwhile
  * behind the cursor comes with its outbox item; one removed before the cursor reached it, too).
  */
-const PHASES = ['groups', 'users', 'content', 'sessions'] as const;
+const PHASES = ['groups', 'users', 'activations', 'sessions'] as const;
 export type SnapshotPhase = (typeof PHASES)[number];
 
-/** Where a snapshot stands: the phase, and the last id (content: path) sent in it ('' for none). */
+/**
+ * The content phase's name before its cursor was the activation record's name: its cursor is a
+ * path, which says nothing of where the records' range stands, so the phase starts again (the
+ * content already sent is sent again, which is harmless). A version that knows only 'content'
+ * reads 'activations' as no cursor and starts the snapshot again (never skips content).
+ */
+const PATH_ORDERED_CONTENT = 'content';
+
+/** Where a snapshot stands: the phase, and the last id (activations: record name) sent in it ('' for none). */
 export interface SnapshotCursor {
   readonly phase: SnapshotPhase;
   readonly after: string;
@@ -54,6 +63,7 @@ export function decodeCursor(text: unknown): SnapshotCursor | null {
   if (typeof text !== 'string') return null;
   try {
     const { phase, after } = JSON.parse(text) as Record<string, unknown>;
+    if (phase === PATH_ORDERED_CONTENT && typeof after === 'string') return { phase: 'activations', after: '' };
     return PHASES.includes(phase as SnapshotPhase) && typeof after === 'string' ? { phase: phase as SnapshotPhase, after } : null;
   } catch {
     return null;
@@ -68,8 +78,8 @@ interface Entry {
 
 export function createSnapshotReader(reader: RepositoryReader, revokedSessions?: () => Promise<readonly RevokedSession[]>): SnapshotReader {
   async function activations(after: string, limit: number) {
-    const nodes = (await reader.getChildren(ACTIVATIONS_ROOT)).map((node) => ({ node, path: node.properties.path as string }));
-    return nodes.filter((each) => each.path > after).sort((a, b) => (a.path < b.path ? -1 : 1)).slice(0, limit);
+    const nodes = await reader.getChildrenRange(ACTIVATIONS_ROOT, { after: after === '' ? undefined : after, limit });
+    return nodes.map((node) => ({ node, path: node.properties.path as string }));
   }
 
   async function sessionsAfter(after: string, limit: number) {
@@ -93,18 +103,18 @@ export function createSnapshotReader(reader: RepositoryReader, revokedSessions?:
         }
         return entries;
       }
-      case 'content': {
+      case 'activations': {
         const entries: Entry[] = [];
         for (const { node, path } of await activations(after, limit)) {
           // Content removed without a deactivation (an activation log older than it): nothing to send.
           if (!(await reader.getNode(path))) {
-            entries.push({ after: path, item: null });
+            entries.push({ after: node.name, item: null });
             continue;
           }
           const item = await contentItem(reader, path, node.properties.deep === true);
           const excluded = (node.properties.excluded as readonly string[] | undefined) ?? [];
           if (excluded.length > 0) item.nodes = item.nodes.filter((each) => !excluded.some((gone) => each.path === gone || each.path.startsWith(`${gone}/`)));
-          entries.push({ after: path, item });
+          entries.push({ after: node.name, item });
         }
         return entries;
       }
@@ -122,7 +132,7 @@ export function createSnapshotReader(reader: RepositoryReader, revokedSessions?:
       };
       const groups = (await reader.countByType(GROUP_TYPE)) - (await present(LOCAL_GROUPS, findGroupNode));
       const users = (await reader.countByType(USER_TYPE)) - (await present(LOCAL_USERS, findUserNode));
-      const content = (await reader.getChildren(ACTIVATIONS_ROOT)).length;
+      const content = await reader.countChildren(ACTIVATIONS_ROOT);
       const sessions = ((await revokedSessions?.()) ?? []).length;
       return Math.max(0, groups) + Math.max(0, users) + content + sessions;
     },

@@ -234,15 +234,22 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
 
     // Each filter is a range of an index read a page at a time (see userCandidates): the cost
     // is that of the page, not of the users there are. Group and provider together read the
-    // group's members until a page of the provider's is full.
+    // group's members until a page of the provider's is full, but at most `examinedPerPage` of
+    // them: a big group with few users of that provider would otherwise be read whole in one
+    // call. A page cut short that way ends at the last member examined (`next`), so it may be
+    // short, even empty, and still have a next one.
     async findUsers(query = {}) {
       const limit = pageLimit(query.limit);
+      const budget = examinedPerPage(limit);
       const candidates = await userCandidates(query);
       const found: User[] = [];
       let after = query.after;
+      let examined = 0;
       while (found.length <= limit) {
-        const wanted = limit + 1 - found.length;
+        if (examined >= budget && after !== undefined) return { users: found, next: after };
+        const wanted = Math.min(limit + 1 - found.length, budget - examined);
         const batch = await candidates(after, wanted);
+        examined += batch.length;
         for (const { node } of batch) {
           if (!node) continue;
           if (query.group !== undefined && query.provider !== undefined && node.properties.externalProvider !== query.provider) continue;
@@ -475,6 +482,11 @@ interface UserCandidate {
 
 /** The next `count` candidates after an id, in id order, from the index that serves the query's main filter. */
 type UserCandidates = (after: string | undefined, count: number) => Promise<UserCandidate[]>;
+
+/** How many candidates one call of findUsers may examine for a page of `limit` users. */
+export function examinedPerPage(limit: number): number {
+  return Math.max(10 * limit, 1000);
+}
 
 function pageLimit(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_PAGE_SIZE;

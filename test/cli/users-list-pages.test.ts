@@ -5,6 +5,9 @@ import { openServices } from '../../src/instance/index.js';
 import { jsonOf, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { systemClock } from '../../src/clock.js';
+import { authorizablePath } from '../../src/users/ids.js';
+import { membershipPath, MEMBERSHIP_TYPE } from '../../src/users/memberships.js';
+import { GROUPS_ROOT, USER_TYPE, USERS_ROOT } from '../../src/users/types.js';
 
 type UsersJson = { users: Array<{ id: string; groups: string[] }>; next: string | null };
 
@@ -92,5 +95,30 @@ describe('capsule users list and groups list, a page at a time', () => {
     const help = await runCli(['users', 'list', '--help']);
     for (const option of ['--prefix', '--group', '--provider', '--after', '--limit', '--all', '--json']) assert.ok(help.stdout.includes(option), option);
     assert.ok((await runCli(['groups', 'list', '--help'])).stdout.includes('--after'));
+  });
+});
+
+describe('capsule users list --group --provider on a big group with few users of the provider', () => {
+  it('prints a page with no user that still says more follow, and --all goes on to the match', async () => {
+    const home = join(tempDir(), 'home');
+    const services = await openServices({ home, create: true, clock: systemClock });
+    await services.users.createGroup('crowd');
+    const crowd = (await services.repo.getNode(authorizablePath(GROUPS_ROOT, 'crowd')))!;
+    // 1,000 local members whose ids sort before corp's zara (written at once: no password hashed).
+    await services.repo.transaction(async (tx) => {
+      for (let index = 0; index < 1000; index++) {
+        const id = `local${String(index).padStart(4, '0')}`;
+        await tx.addNode(authorizablePath(USERS_ROOT, id), { type: USER_TYPE, properties: { userId: id, disabled: false, generation: 1 } });
+        await tx.addNode(membershipPath(crowd.path, id), { type: MEMBERSHIP_TYPE, properties: { member: id, group: 'crowd' } });
+      }
+    });
+    await services.users.provisionExternalUser('zara', { provider: 'corp', subject: 's-zara', groups: ['crowd'] }, { sync: true });
+    await services.close();
+
+    const first = await runCli(['users', 'list', '--group', 'crowd', '--provider', 'corp', '--home', home]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout, `ID  GROUPS  STATE\nmore follow: capsule users list --group crowd --provider corp --home ${home} --after local0999\n`);
+    const all = jsonOf<UsersJson>(await runCli(['users', 'list', '--group', 'crowd', '--provider', 'corp', '--all', '--json', '--home', home]));
+    assert.deepEqual([all.users.map((user) => user.id), all.next], [['zara'], null]);
   });
 });

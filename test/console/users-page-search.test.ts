@@ -5,6 +5,9 @@ import type { RunningInstance } from '../../src/instance/index.js';
 import { startTestInstance } from '../helpers/homes.js';
 import { login } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
+import { authorizablePath } from '../../src/users/ids.js';
+import { membershipPath, MEMBERSHIP_TYPE } from '../../src/users/memberships.js';
+import { GROUPS_ROOT, USER_TYPE, USERS_ROOT } from '../../src/users/types.js';
 
 /** The ids of the user rows a Users page shows, in order. */
 const rowsOf = (page: string) => [...page.matchAll(/<tr id="[^"]*" data-user="([^"]+)"/g)].map((match) => match[1]!);
@@ -94,5 +97,55 @@ describe('the console Users page: a page at a time, searched by id prefix, group
       assert.equal(status, 403, path);
       assert.doesNotMatch(page, /u03|u06/);
     }
+  });
+
+  it('adds a user to any group by its id, one beyond the first page of groups too; an unknown group is refused, nothing changed; without the CSRF token, refused', async () => {
+    const { users } = instance.services;
+    for (let index = 0; index < 55; index++) await users.createGroup(`team${String(index).padStart(2, '0')}`);
+    const { page } = await get('/system/console/users?prefix=bob');
+    assert.match(page, /<input type="text" name="group" list="group-choices" aria-label="Group for bob"/);
+    const choices = /<datalist id="group-choices">(.*?)<\/datalist>/s.exec(page)?.[1] ?? '';
+    assert.ok(choices.includes('<option value="administrators">'), 'the first page of groups is suggested');
+    assert.ok(!choices.includes('team54'), 'a group past the first page is not suggested');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
+
+    const without = await post({ action: 'add-member', user: 'bob', group: 'team54' });
+    assert.equal(without.status, 403, 'no CSRF token');
+    assert.deepEqual((await users.getUser('bob'))?.groups, []);
+
+    const unknown = await post({ csrf, action: 'add-member', user: 'bob', group: 'team99' });
+    assert.equal(unknown.status, 400);
+    assert.match(await unknown.text(), /class="notice error"[^>]*>[^<]*no group (&#39;|')team99(&#39;|'): check its id, or create it under Groups first; bob was not changed/);
+    assert.deepEqual((await users.getUser('bob'))?.groups, []);
+
+    const added = await post({ csrf, action: 'add-member', user: 'bob', group: 'team54' });
+    assert.equal(added.status, 303);
+    assert.match(added.headers.get('location') ?? '', /done=added&subject=bob/);
+    assert.deepEqual((await users.getUser('bob'))?.groups, ['team54']);
+  });
+
+  it('a search by group and provider that examined its share of members without a match shows an empty page that says more may follow, and Next finds the match', async () => {
+    const { repo, users } = instance.services;
+    await users.createGroup('crowd');
+    const crowd = (await repo.getNode(authorizablePath(GROUPS_ROOT, 'crowd')))!;
+    // 1,000 local members whose ids sort before corp's u00 (written at once: no password hashed).
+    await repo.transaction(async (tx) => {
+      for (let index = 0; index < 1000; index++) {
+        const id = `local${String(index).padStart(4, '0')}`;
+        await tx.addNode(authorizablePath(USERS_ROOT, id), { type: USER_TYPE, properties: { userId: id, disabled: false, generation: 1 } });
+        await tx.addNode(membershipPath(crowd.path, id), { type: MEMBERSHIP_TYPE, properties: { member: id, group: 'crowd' } });
+      }
+    });
+    await users.addMember('crowd', 'u00');
+    const first = (await get('/system/console/users?group=crowd&provider=corp')).page;
+    assert.deepEqual(rowsOf(first), []);
+    assert.doesNotMatch(first, /No user matches/);
+    assert.match(first, /id="short-page">More may follow/);
+    const next = hrefOf(first, 'Next');
+    assert.equal(next, '/system/console/users?group=crowd&provider=corp&after=local0999');
+    const second = (await get(next!)).page;
+    assert.deepEqual(rowsOf(second), ['u00']);
+    assert.equal(hrefOf(second, 'Next'), null);
+    assert.doesNotMatch(second, /id="short-page"/);
   });
 });

@@ -53,6 +53,28 @@ describe('restarting members of a running local farm', { timeout: 180_000 }, () 
     assert.match(up.output(), /^farm: publish-1 runs again on http:\/\/127\.0\.0\.3:\d+ \(pid \d+\)$/m);
   });
 
+  it('leaves down a publish stopped with capsule stop (exit 0), and says how to start it; farm restart NAME starts it', async () => {
+    const publish = farm.members().find((member) => member.name === 'publish-1')!;
+    const stoppedPid = up.pids().get('publish-1')!;
+    const restartsBefore = up.output().match(/^farm: restarting publish-1 in /gm)?.length ?? 0;
+    const stop = await runCli(['stop', '--home', publish.home]);
+    assert.equal(stop.code, 0, stop.stderr);
+    // The supervisor decides on the exit in the same step that writes the exit line: once it is
+    // written, a restart would already have been announced.
+    await waitUntil('farm up to see publish-1 exit', async () => /\[publish-1\] exited with code 0/.test(up.output()));
+    assert.match(up.output(), /^farm: publish-1 was stopped \(exit 0\): not restarted; 'capsule farm restart publish-1 --dir \S+' starts it again$/m);
+    assert.equal(up.output().match(/^farm: restarting publish-1 in /gm)?.length ?? 0, restartsBefore, 'no restart scheduled');
+    assert.equal(up.pids().get('publish-1'), undefined, 'no process of publish-1');
+    assert.equal(isAlive(stoppedPid), false);
+
+    const restarted = await runCli(['farm', 'restart', 'publish-1', '--dir', farm.dir]);
+    assert.equal(restarted.code, 0, restarted.stderr);
+    const pid = up.pids().get('publish-1')!;
+    assert.equal(restarted.stdout.trim(), `restarted publish-1 (pid ${pid}; it was down); ready on ${publish.url}`);
+    assert.match(up.output(), /^farm: starting publish-1 for 'farm restart'$/m);
+    assert.equal(await isReady(publish.url), true);
+  });
+
   it('farm restart NAME: a new process, ready, and the others untouched', async () => {
     const before = up.pids();
     const result = await runCli(['farm', 'restart', 'author', '--dir', farm.dir]);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createUserManager } from '../../src/users/index.js';
+import { examinedPerPage } from '../../src/users/user-manager.js';
 import { authorizablePath } from '../../src/users/ids.js';
 import { membershipPath, MEMBERSHIP_TYPE } from '../../src/users/memberships.js';
 import { GROUP_TYPE, GROUPS_ROOT, USER_TYPE, USERS_ROOT } from '../../src/users/types.js';
@@ -54,5 +55,49 @@ describe('the cost of a page of users', () => {
     const large = await costs(3000);
     assert.deepEqual(large, small, 'nodes read per query, 3,000 users against 1,000');
     assert.ok(small.every((read) => read < 400), `a page reads a few nodes per user listed: ${small.join(', ')}`);
+  });
+});
+
+describe('a page of a big group filtered by a provider few of its members have', () => {
+  /** A group of `members` local users, then the 3 users of 'corp', whose ids sort last. */
+  async function bigGroupOf(members: number) {
+    const counting = countingRepository(tempRepository());
+    await counting.repo.transaction(async (tx) => {
+      const staff = await tx.addNode(authorizablePath(GROUPS_ROOT, 'staff'), { type: GROUP_TYPE, properties: { groupId: 'staff' } });
+      for (let index = 0; index < members + 3; index++) {
+        const id = index < members ? `local${String(index).padStart(7, '0')}` : `zcorp${index}`;
+        const external: Record<string, string | string[]> = index < members ? {} : { externalProvider: 'corp', externalSubject: `s${index}`, externalGroups: [], providerUser: `corp:${id}` };
+        await tx.addNode(authorizablePath(USERS_ROOT, id), { type: USER_TYPE, properties: { userId: id, disabled: false, generation: 1, ...external } });
+        await tx.addNode(membershipPath(staff.path, id), { type: MEMBERSHIP_TYPE, properties: { member: id, group: 'staff' } });
+      }
+    });
+    counting.reset();
+    return { counting, users: createUserManager({ repo: counting.repo, hasher: fastHasher }) };
+  }
+
+  it('examines at most examinedPerPage members per call: the page may be short, with a next, and the pages together hold every match', async () => {
+    const query = { group: 'staff', provider: 'corp', limit: 50 } as const;
+    const firstPageCost = async (members: number) => {
+      const { counting, users } = await bigGroupOf(members);
+      const first = await users.findUsers(query);
+      assert.deepEqual(first.users, [], 'no user of corp among the first members examined');
+      assert.notEqual(first.next, null, 'an empty page that is not the last says more may follow');
+      const read = counting.nodesRead();
+      const found: string[] = [];
+      let pages = 1;
+      for (let after = first.next; after !== null; pages++) {
+        counting.reset();
+        const page = await users.findUsers({ ...query, after });
+        assert.ok(counting.nodesRead() <= 2 * examinedPerPage(50) + 1, `one call reads at most a member and its user per member examined: ${counting.nodesRead()}`);
+        found.push(...page.users.map((user) => user.id));
+        after = page.next;
+      }
+      assert.deepEqual(found, [`zcorp${members}`, `zcorp${members + 1}`, `zcorp${members + 2}`]);
+      assert.ok(pages >= members / examinedPerPage(50), `${pages} pages`);
+      return read;
+    };
+    const small = await firstPageCost(2500);
+    const large = await firstPageCost(5000);
+    assert.equal(large, small, 'nodes read by the first page, 5,000 members against 2,500');
   });
 });

@@ -202,9 +202,9 @@ export function registerFarmCommands(program: Command, io: CliIO): void {
   dirOption(farm.command('up').description('run every member of a local farm and HAProxy in the foreground; Ctrl-C or SIGTERM stops them all'))
     .option('--json', "the members' log lines as JSON, as they write them (the default when standard output is not a terminal)")
     .option('--pretty', 'readable log lines: time, level, member, message (the default on a terminal)')
-    .option('--no-restart', 'leave a member that stops unasked down (default: started again after 1 s, doubling to 30 s; left down after 5 stops in a row)')
+    .option('--no-restart', 'leave a member that crashes down (default: started again after 1 s, doubling to 30 s; left down after 5 crashes in a row; one stopped with exit 0 is always left down)')
     .action((options) => farmUp(options, io));
-  jsonOption(dirOption(farm.command('restart <name>').description("restart one member of a local farm that 'farm up' runs, and wait until it is ready again; the others are untouched")))
+  jsonOption(dirOption(farm.command('restart <name>').description("restart one member of a local farm that 'farm up' runs (or start it when it is down), and wait until it is ready again; the others are untouched")))
     .option('--wait <seconds>', 'how long to wait for it to be ready (default 60)')
     .action((name: string, options) => farmRestart(name, options, io));
   jsonOption(farmOptions(farm.command('status').description('per member: readiness, key ids, users, replication; exit 1 when key ids differ or a member does not answer'))).action(

@@ -1,7 +1,7 @@
 import { isLocked, type AccountFailures, type BruteForceProtector, type TokenHandler } from '../../auth/index.js';
 import type { Clock } from '../../clock.js';
-import { ADMINISTRATORS, type GroupSummary, type User, type UserManager } from '../../users/index.js';
-import { CapsuleError } from '../../errors.js';
+import { ADMINISTRATORS, DEFAULT_PAGE_SIZE, type GroupSummary, type User, type UserManager } from '../../users/index.js';
+import { CapsuleError, isCapsuleError } from '../../errors.js';
 import { html, type SafeHtml } from '../html.js';
 import { consolePage, CONSOLE_ROOT, csrfField, notice } from '../layout.js';
 import { actionableMessage, redirectTo, show, type ConsolePage, type PageResult } from '../page.js';
@@ -14,6 +14,8 @@ import { sessionTable } from '../session-table.js';
 const PATH = `${CONSOLE_ROOT}/users`;
 const TITLE = 'Users';
 const GROUP_FIELD_PREFIX = 'group.';
+/** The id of the datalist that suggests group ids to every row's "Add to group" field. */
+const GROUP_CHOICES = 'group-choices';
 /** A user or group id (see users/ids.ts); only such a subject is echoed in a notice. */
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
 
@@ -48,9 +50,8 @@ function lockBadge(failures: LockView, nowMs: number): SafeHtml | false {
   return html`<div class="pid">${String(failures.failures)} failed logins</div>`;
 }
 
-function userRow(context: PageContext, user: User, groups: readonly GroupSummary[], failures: LockView, nowMs: number): SafeHtml {
+function userRow(context: PageContext, user: User, failures: LockView, nowMs: number): SafeHtml {
   const self = user.id === context.session.userId;
-  const others = groups.filter((group) => !user.groups.includes(group.id));
   const memberships = user.groups.map(
     (groupId) => html`<form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'remove-member', user.id)}
       <input type="hidden" name="group" value="${groupId}"><code>${groupId}</code>
@@ -60,10 +61,9 @@ function userRow(context: PageContext, user: User, groups: readonly GroupSummary
     <td><strong>${user.id}</strong><div class="pid">${user.path}</div></td>
     <td>${user.disabled ? html`<span class="badge critical">disabled</span>` : html`<span class="badge ok">enabled</span>`}<div class="pid">token generation ${user.generation}</div>${lockBadge(failures, nowMs)}</td>
     <td>${memberships.length > 0 ? memberships : html`<span class="pid">none</span>`}
-      ${others.length > 0 &&
-      html`<form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'add-member', user.id)}
-        <select name="group" aria-label="Group for ${user.id}">${others.map((group) => html`<option value="${group.id}">${group.id}</option>`)}</select>
-        <button type="submit" class="secondary">Add</button></form>`}</td>
+      <form method="post" action="${PATH}" class="inline" novalidate>${hiddenFields(context, 'add-member', user.id)}
+        <input type="text" name="group" list="${GROUP_CHOICES}" aria-label="Group for ${user.id}" placeholder="group id" autocomplete="off">
+        <button type="submit" class="secondary">Add to group</button></form></td>
     <td>
       <form method="post" action="${PATH}" class="inline">${hiddenFields(context, user.disabled ? 'enable' : 'disable', user.id)}
         <button type="submit" class="${user.disabled ? 'secondary' : 'danger'}">${user.disabled ? 'Enable' : 'Disable'}</button></form>
@@ -80,6 +80,11 @@ function userRow(context: PageContext, user: User, groups: readonly GroupSummary
       html`<form method="post" action="${PATH}" class="inline">${hiddenFields(context, 'remove', user.id)}
         <button type="submit" class="danger" aria-label="Delete ${user.id}">Delete</button></form>`}
     </td></tr>`;
+}
+
+/** Suggestions only (the groups of the page shown below): any group's id may be typed. */
+function groupChoices(groups: readonly GroupSummary[]): SafeHtml {
+  return html`<datalist id="${GROUP_CHOICES}">${groups.map((group) => html`<option value="${group.id}">`)}</datalist>`;
 }
 
 interface UsersPageDeps {
@@ -183,8 +188,10 @@ async function renderPage(
         <p class="pid" id="user-count">${String(userCount)} users, ${String(groupCount)} groups. ${filtered ? 'Showing the users that match, in id order' : 'Showing users in id order'}, ${String(list.length)} on this page.</p>
         ${searchForm(search)}
         <table><thead><tr><th>User</th><th>State</th><th>Groups</th><th>Actions</th></tr></thead>
-        <tbody>${list.map((user, index) => userRow(context, user, groups, failures[index], nowMs))}</tbody></table>
-        ${list.length === 0 && !searchError && html`<p class="pid">No user matches.</p>`}
+        <tbody>${list.map((user, index) => userRow(context, user, failures[index], nowMs))}</tbody></table>
+        ${groupChoices(groups)}
+        ${list.length === 0 && !searchError && found.next === null && html`<p class="pid">No user matches.</p>`}
+        ${list.length < DEFAULT_PAGE_SIZE && found.next !== null && html`<p class="pid" id="short-page">More may follow: a search by group and provider looks at a bounded number of the group's members per page; Next reads on.</p>`}
         ${paging}
       </section>
       <div class="grid">
@@ -243,7 +250,13 @@ async function perform(context: PageContext, { users, tokens, bruteForce, sessio
       return again ? { done: 'password', subject: userId, setCookie: await context.signInAgain(again) } : { done: 'password', subject: userId };
     }
     case 'add-member':
-      await users.addMember(groupId, userId);
+      try {
+        await users.addMember(groupId, userId);
+      } catch (error) {
+        // The core's message names a CLI command; here the group is created on this page.
+        if (isCapsuleError(error, 'GROUP_NOT_FOUND')) throw new CapsuleError('GROUP_NOT_FOUND', `no group '${groupId}': check its id, or create it under Groups first; ${userId} was not changed`);
+        throw error;
+      }
       return { done: 'added', subject: userId };
     case 'remove-member':
       if (self && groupId === ADMINISTRATORS) throw new CapsuleError('INVALID_ARGUMENT', `you cannot leave ${ADMINISTRATORS} yourself: you would be locked out of the console`);
