@@ -5,9 +5,7 @@ import type { RunningInstance } from '../../src/instance/index.js';
 import { startTestInstance } from '../helpers/homes.js';
 import { login } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
-import { authorizablePath } from '../../src/users/ids.js';
-import { membershipPath, MEMBERSHIP_TYPE } from '../../src/users/memberships.js';
-import { GROUPS_ROOT, USER_TYPE, USERS_ROOT } from '../../src/users/types.js';
+import { seedLocalMembers } from '../helpers/seed-users.js';
 
 /** The ids of the user rows a Users page shows, in order. */
 const rowsOf = (page: string) => [...page.matchAll(/<tr id="[^"]*" data-user="([^"]+)"/g)].map((match) => match[1]!);
@@ -127,15 +125,7 @@ describe('the console Users page: a page at a time, searched by id prefix, group
   it('a search by group and provider that examined its share of members without a match shows an empty page that says more may follow, and Next finds the match', async () => {
     const { repo, users } = instance.services;
     await users.createGroup('crowd');
-    const crowd = (await repo.getNode(authorizablePath(GROUPS_ROOT, 'crowd')))!;
-    // 1,000 local members whose ids sort before corp's u00 (written at once: no password hashed).
-    await repo.transaction(async (tx) => {
-      for (let index = 0; index < 1000; index++) {
-        const id = `local${String(index).padStart(4, '0')}`;
-        await tx.addNode(authorizablePath(USERS_ROOT, id), { type: USER_TYPE, properties: { userId: id, disabled: false, generation: 1 } });
-        await tx.addNode(membershipPath(crowd.path, id), { type: MEMBERSHIP_TYPE, properties: { member: id, group: 'crowd' } });
-      }
-    });
+    await seedLocalMembers(repo, 'crowd', 1000); // ids that sort before corp's u00
     await users.addMember('crowd', 'u00');
     const first = (await get('/system/console/users?group=crowd&provider=corp')).page;
     assert.deepEqual(rowsOf(first), []);

@@ -1,5 +1,7 @@
 import type { Repository, RepositoryNode } from '../../src/repository/index.js';
 import { GROUP_TYPE, GROUPS_ROOT, MEMBERSHIP_TYPE, USER_TYPE, USERS_COUNTER, USERS_ROOT } from '../../src/users/index.js';
+import { authorizablePath } from '../../src/users/ids.js';
+import { membershipPath } from '../../src/users/memberships.js';
 
 /** The id of seeded user `index` (0-based): ids sort as their numbers do. */
 export function seededUserId(index: number): string {
@@ -43,4 +45,21 @@ export async function seedUsers(
     });
     progress?.(Math.min(count, first + batch));
   }
+}
+
+/**
+ * `count` local users 'local0000', 'local0001', … made members of the existing group `groupId`,
+ * written at once through the repository (no password hashed): a big group whose members sort
+ * before the users a test looks for.
+ */
+export async function seedLocalMembers(repo: Repository, groupId: string, count: number): Promise<void> {
+  const group = await repo.getNode(authorizablePath(GROUPS_ROOT, groupId));
+  if (!group) throw new Error(`no group ${groupId}`);
+  await repo.transaction(async (tx) => {
+    for (let index = 0; index < count; index++) {
+      const id = `local${String(index).padStart(4, '0')}`;
+      await tx.addNode(authorizablePath(USERS_ROOT, id), { type: USER_TYPE, properties: { userId: id, disabled: false, generation: 1 } });
+      await tx.addNode(membershipPath(group.path, id), { type: MEMBERSHIP_TYPE, properties: { member: id, group: groupId } });
+    }
+  });
 }

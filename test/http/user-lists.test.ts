@@ -6,9 +6,7 @@ import { startInstance, type RunningInstance } from '../../src/instance/index.js
 import { login, withToken } from '../helpers/http.js';
 import { fastHasher } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
-import { authorizablePath } from '../../src/users/ids.js';
-import { membershipPath, MEMBERSHIP_TYPE } from '../../src/users/memberships.js';
-import { GROUPS_ROOT, USER_TYPE, USERS_ROOT } from '../../src/users/types.js';
+import { seedLocalMembers } from '../helpers/seed-users.js';
 
 interface UsersBody {
   users: Array<{ id: string; groups: string[]; disabled: boolean; generation: number }>;
@@ -117,15 +115,7 @@ describe('GET /api/users and /api/groups: pages in the admin API scope', () => {
   it('answers a short page with a next for group and provider on a big group with few users of the provider: only next null ends the list', async () => {
     const { repo, users } = instance.services;
     await users.createGroup('crowd');
-    const crowd = (await repo.getNode(authorizablePath(GROUPS_ROOT, 'crowd')))!;
-    // 1,000 local members whose ids sort before corp's zoe (written at once: no password hashed).
-    await repo.transaction(async (tx) => {
-      for (let index = 0; index < 1000; index++) {
-        const id = `local${String(index).padStart(4, '0')}`;
-        await tx.addNode(authorizablePath(USERS_ROOT, id), { type: USER_TYPE, properties: { userId: id, disabled: false, generation: 1 } });
-        await tx.addNode(membershipPath(crowd.path, id), { type: MEMBERSHIP_TYPE, properties: { member: id, group: 'crowd' } });
-      }
-    });
+    await seedLocalMembers(repo, 'crowd', 1000); // ids that sort before corp's zoe
     await users.provisionExternalUser('zoe', { provider: 'corp', subject: 's-zoe', groups: ['crowd'] }, { sync: true });
     assert.deepEqual(await ids('/api/users?group=crowd&provider=corp&limit=10'), [[], 'local0999']);
     assert.deepEqual(await ids('/api/users?group=crowd&provider=corp&limit=10&after=local0999'), [['zoe'], null]);

@@ -55,14 +55,20 @@ function heldTransport(publishRepo: Repository): Transport & { sent: Replication
   };
 }
 
+/** An author with USERS users whose reads are watched, a fresh publish behind a held transport, and an agent's round dependencies with a prefetch. */
+async function authorAndPublish() {
+  const author = await tempServices(await initialisedHome());
+  const publish = await tempServices(await initialisedHome());
+  for (let index = 0; index < USERS; index++) await author.users.createUser(`user-${String(index).padStart(3, '0')}`, { password: 'user-pw-correct-horse' });
+  const watched = watchedReads(author.repo);
+  const transport = heldTransport(publish.repo);
+  const deps = { repo: watched.repo, outbox: createOutbox(author.repo), clock: author.clock, log: capturedLogger().logger, transport, packageItems: PACKAGE_ITEMS, prefetch: createPartPrefetch() };
+  return { author, publish, watched, transport, deps };
+}
+
 describe('reading the next part of a snapshot while the current one is sent', () => {
   it('reads it during the send, sends it without reading it again, and the publish ends with every user once', async () => {
-    const author = await tempServices(await initialisedHome());
-    const publish = await tempServices(await initialisedHome());
-    for (let index = 0; index < USERS; index++) await author.users.createUser(`user-${String(index).padStart(3, '0')}`, { password: 'user-pw-correct-horse' });
-    const watched = watchedReads(author.repo);
-    const transport = heldTransport(publish.repo);
-    const deps = { repo: watched.repo, outbox: createOutbox(author.repo), clock: author.clock, log: capturedLogger().logger, transport, packageItems: PACKAGE_ITEMS, prefetch: createPartPrefetch() };
+    const { author, publish, watched, transport, deps } = await authorAndPublish();
 
     for (let round = 0; ; round++) {
       assert.ok(round < 20, 'the snapshot ends');
@@ -87,12 +93,7 @@ describe('reading the next part of a snapshot while the current one is sent', ()
   });
 
   it('drops what it read ahead when a resync starts the snapshot again', async () => {
-    const author = await tempServices(await initialisedHome());
-    const publish = await tempServices(await initialisedHome());
-    for (let index = 0; index < USERS; index++) await author.users.createUser(`user-${String(index).padStart(3, '0')}`, { password: 'user-pw-correct-horse' });
-    const watched = watchedReads(author.repo);
-    const transport = heldTransport(publish.repo);
-    const deps = { repo: watched.repo, outbox: createOutbox(author.repo), clock: author.clock, log: capturedLogger().logger, transport, packageItems: PACKAGE_ITEMS, prefetch: createPartPrefetch() };
+    const { author, watched, transport, deps } = await authorAndPublish();
 
     await author.config.update(`capsule.replication.agent~${AGENT}`, { url: 'http://127.0.0.1:9', 'transport.user': 'replicator', 'transport.password': 'transport-pw' });
     const first = deliverRound(AGENT, deps);
