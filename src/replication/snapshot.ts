@@ -6,8 +6,7 @@ import { LOCAL_GROUPS, LOCAL_USERS, type ReplicationItem } from './package.js';
 
 /**
  * A snapshot read from the repository one package at a time, in a fixed order: groups and users
- * by node id, activated content by the name of its activation record (a hash of the path, so
- * the records are read as a range, a package at a time), then the ended sessions by id. The author holds one
+ * by node id, activated content by path, then the ended sessions by id. The author holds one
  * package, never the snapshot; where it stands (a cursor) is kept in the agent's state, so a
  * restarted author goes on from the last package the publish has.
  *
@@ -16,18 +15,10 @@ import { LOCAL_GROUPS, LOCAL_USERS, type ReplicationItem } from './package.js';
  * state of what it changed, so the publish ends with the author's state (a node made meanwhile
  * behind the cursor comes with its outbox item; one removed before the cursor reached it, too).
  */
-const PHASES = ['groups', 'users', 'activations', 'sessions'] as const;
+const PHASES = ['groups', 'users', 'content', 'sessions'] as const;
 export type SnapshotPhase = (typeof PHASES)[number];
 
-/**
- * The content phase's name before its cursor was the activation record's name: its cursor is a
- * path, which says nothing of where the records' range stands, so the phase starts again (the
- * content already sent is sent again, which is harmless). A version that knows only 'content'
- * reads 'activations' as no cursor and starts the snapshot again (never skips content).
- */
-const PATH_ORDERED_CONTENT = 'content';
-
-/** Where a snapshot stands: the phase, and the last id (activations: record name) sent in it ('' for none). */
+/** Where a snapshot stands: the phase, and the last id (content: path) sent in it ('' for none). */
 export interface SnapshotCursor {
   readonly phase: SnapshotPhase;
   readonly after: string;
@@ -63,7 +54,6 @@ export function decodeCursor(text: unknown): SnapshotCursor | null {
   if (typeof text !== 'string') return null;
   try {
     const { phase, after } = JSON.parse(text) as Record<string, unknown>;
-    if (phase === PATH_ORDERED_CONTENT && typeof after === 'string') return { phase: 'activations', after: '' };
     return PHASES.includes(phase as SnapshotPhase) && typeof after === 'string' ? { phase: phase as SnapshotPhase, after } : null;
   } catch {
     return null;
@@ -77,9 +67,13 @@ interface Entry {
 }
 
 export function createSnapshotReader(reader: RepositoryReader, revokedSessions?: () => Promise<readonly RevokedSession[]>): SnapshotReader {
+  // Content goes in path order, an ancestor before what is below it: a deep activation empties
+  // its subtree on the publish, so a descendant activated on its own must come after it. The
+  // records are named by a hash of the path, so the whole list is read and sorted per package
+  // (O(n²) over a snapshot with very many activations; an index of the records' paths would end it).
   async function activations(after: string, limit: number) {
-    const nodes = await reader.getChildrenRange(ACTIVATIONS_ROOT, { after: after === '' ? undefined : after, limit });
-    return nodes.map((node) => ({ node, path: node.properties.path as string }));
+    const nodes = (await reader.getChildren(ACTIVATIONS_ROOT)).map((node) => ({ node, path: node.properties.path as string }));
+    return nodes.filter((each) => each.path > after).sort((a, b) => (a.path < b.path ? -1 : 1)).slice(0, limit);
   }
 
   async function sessionsAfter(after: string, limit: number) {
@@ -103,18 +97,18 @@ export function createSnapshotReader(reader: RepositoryReader, revokedSessions?:
         }
         return entries;
       }
-      case 'activations': {
+      case 'content': {
         const entries: Entry[] = [];
         for (const { node, path } of await activations(after, limit)) {
           // Content removed without a deactivation (an activation log older than it): nothing to send.
           if (!(await reader.getNode(path))) {
-            entries.push({ after: node.name, item: null });
+            entries.push({ after: path, item: null });
             continue;
           }
           const item = await contentItem(reader, path, node.properties.deep === true);
           const excluded = (node.properties.excluded as readonly string[] | undefined) ?? [];
           if (excluded.length > 0) item.nodes = item.nodes.filter((each) => !excluded.some((gone) => each.path === gone || each.path.startsWith(`${gone}/`)));
-          entries.push({ after: node.name, item });
+          entries.push({ after: path, item });
         }
         return entries;
       }
