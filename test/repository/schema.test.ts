@@ -186,6 +186,48 @@ describe('repository schema (postgres)', () => {
     await again.close();
   });
 
+  it('raises version 2 to 3 without undoing a write an older instance commits meanwhile (the batch it rewrites waits for the row)', async () => {
+    const pg = await cluster();
+    const url = await pg.createDatabase();
+    await (await openPostgresRepository({ url, create: true, clock: systemClock })).close();
+    const database = new URL(url).pathname.slice(1);
+    // 3,000 external users as a version-2 Capsule wrote them: three batches of the migration.
+    await pg.sql(
+      database,
+      `INSERT INTO capsule_nodes (id, path, parent, name, type, props, created, modified)
+       SELECT md5(i::text)::uuid::text, '/home/users/u/user' || i, '/home/users/u', 'user' || i, 'capsule:User',
+              json_build_object('userId', json_build_object('t', 'string', 'v', 'user' || i), 'disabled', json_build_object('t', 'boolean', 'v', false),
+                'generation', json_build_object('t', 'long', 'v', 1), 'externalProvider', json_build_object('t', 'string', 'v', 'corp'),
+                'externalSubject', json_build_object('t', 'string', 'v', 'sub-' || i))::text, 0, 0
+         FROM generate_series(1, 3000) AS i`,
+    );
+    await pg.sql(database, "UPDATE capsule_meta SET value = '2' WHERE key = 'schema_version'");
+    const victim = (await pg.sql<{ id: string }>(database, "SELECT id FROM capsule_nodes WHERE type = 'capsule:User' ORDER BY id OFFSET 10 LIMIT 1"))[0]!.id;
+    // An older instance, still connected, disables a user; its transaction holds the row.
+    const older = new pg_.Client({ connectionString: url });
+    await older.connect();
+    await older.query('BEGIN');
+    await older.query(`UPDATE capsule_nodes SET props = replace(props, 'false', 'true') WHERE id = $1`, [victim]);
+    const opening = openPostgresRepository({ url, clock: systemClock });
+    // Bounded look (no event crosses connections) until the migration waits for that row's lock.
+    const deadline = Date.now() + 30_000;
+    while ((await pg.sql(database, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")).length === 0) {
+      assert.ok(Date.now() < deadline, 'the migration comes to the row within 30 s');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await older.query('COMMIT');
+    await older.end();
+    const repo = await opening;
+    try {
+      const node = await repo.getNodeById(victim);
+      assert.equal(node?.properties.disabled, true, 'the user disabled meanwhile is still disabled');
+      assert.equal(node?.properties.providerUser, `corp:${node?.properties.userId as string}`, 'and indexed');
+      assert.equal((await repo.info()).schemaVersion, POSTGRES_SCHEMA_VERSION);
+    } finally {
+      await repo.close();
+    }
+  });
+
   it('refuses a repository written by a newer Capsule, a foreign database, and creates nothing unless asked', async () => {
     const pg = await cluster();
     const url = await pg.createDatabase();

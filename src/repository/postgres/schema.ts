@@ -18,12 +18,14 @@ const MIGRATION_BATCH = 1000;
  * could start on the database. Batches also keep each statement far inside the query timeout at
  * a million users. The keys are `providerUser` '<provider>:<user id>' and `providerSubject`
  * '<provider>:<subject in upper-case hex of its UTF-8>', as src/users/provider-users.ts writes
- * them (its module is above the repository's layer, so they are spelled out here).
+ * them (its module is above the repository's layer, so they are spelled out here). Each batch
+ * is read FOR UPDATE: the rows are rewritten from what was read, so a write another (older,
+ * still running) instance commits between the read and the rewrite must wait, not be undone.
  */
 async function indexProviderUsers(client: Pick<pg.PoolClient, 'query'>): Promise<void> {
   for (let after = ''; ; ) {
     const { rows } = await client.query<{ id: string; props: string }>(
-      "SELECT id, props FROM capsule_nodes WHERE type = 'capsule:User' AND id > $1 ORDER BY id LIMIT $2",
+      "SELECT id, props FROM capsule_nodes WHERE type = 'capsule:User' AND id > $1 ORDER BY id LIMIT $2 FOR UPDATE",
       [after, MIGRATION_BATCH],
     );
     if (rows.length === 0) return;
