@@ -9,7 +9,7 @@ import type { SnapshotPart } from './snapshot.js';
  * round meanwhile) is dropped, and a read that failed is read again.
  */
 export interface PartPrefetch {
-  /** Starts reading the part `key` names once the event loop has turned (the package's request goes out first). */
+  /** Starts reading the part `key` names once the event loop has turned (the package's request goes out first); nothing if it holds that part already. */
   start(key: string, read: () => Promise<SnapshotPart>): void;
   /** The part read ahead for `key`, or null; whatever was held is dropped either way. */
   take(key: string): Promise<SnapshotPart | null> | null;
@@ -23,6 +23,9 @@ export function createPartPrefetch(): PartPrefetch {
   let held: { key: string; part: Promise<SnapshotPart | null> } | null = null;
   return {
     start(key, read) {
+      // A part held for this very position is kept: a blocked queue sends the same package again
+      // and again, and must not read the next part again at every retry.
+      if (held?.key === key) return;
       const part = new Promise((resolve) => setImmediate(resolve)).then(read).catch(() => null);
       held = { key, part };
     },

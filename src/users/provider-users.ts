@@ -15,9 +15,11 @@ export function providerUserKey(provider: string, userId: string): string {
  * of the same users: the user a provider's subject (a SAML NameID) names is found by one exact
  * lookup, whatever the number of users (single-logout.ts). The provider name has no ':', so the
  * first ':' ends it. The subject is hex because it may hold a NUL, which PostgreSQL text refuses
- * and SQLite's replace() cannot escape; hex is what SQLite's hex() writes in migration 3. A
- * lookup still compares the user's provider and subject themselves (a lone UTF-16 surrogate, which
- * no SAML NameID holds, encodes as U+FFFD and could share a key).
+ * and SQLite's replace() cannot escape; hex is what SQLite's hex() writes in migration 3, except
+ * for a lone UTF-16 surrogate (no SAML NameID holds one; an OpenID `sub` could): here it encodes as
+ * U+FFFD, SQLite writes its own bytes, so such a user migrated on SQLite is not found by subject
+ * until it signs in again. A lookup still compares the user's provider and subject themselves
+ * (two lone surrogates encode alike here).
  */
 export const PROVIDER_SUBJECT = 'providerSubject';
 

@@ -90,11 +90,12 @@ export interface UserManager {
   /** The provider and subject a user was provisioned for (provisionExternalUser), or null for a local or missing user. */
   externalIdentityOf(id: string): Promise<{ readonly provider: string; readonly subject: string } | null>;
   /**
-   * The id of the user `provider` provisioned for `subject`, or null: one lookup of an index,
-   * whatever the number of users. Should there be two (the id came from an attribute that
-   * changed, so a later sign-in made another user of the same subject), the lowest id.
+   * The ids of the users `provider` provisioned for `subject`, in id order; usually one, none for
+   * an unknown subject: one lookup of an index, whatever the number of users. There are two when
+   * the id came from an attribute that changed, so that a later sign-in made another user of the
+   * same person; an identity provider's logout must end both.
    */
-  findExternalUser(provider: string, subject: string): Promise<string | null>;
+  findExternalUsers(provider: string, subject: string): Promise<readonly string[]>;
 }
 
 export interface ExternalIdentity {
@@ -400,13 +401,12 @@ export function createUserManager({ repo, hasher, outbox, passwordPolicy = () =>
       return typeof provider === 'string' && typeof subject === 'string' ? { provider, subject } : null;
     },
 
-    async findExternalUser(provider, subject) {
-      const ids = (await repo.findByProperty(PROVIDER_SUBJECT, providerSubjectKey(provider, subject), USER_TYPE))
+    async findExternalUsers(provider, subject) {
+      return (await repo.findByProperty(PROVIDER_SUBJECT, providerSubjectKey(provider, subject), USER_TYPE))
         .filter((node) => node.properties.externalProvider === provider && node.properties.externalSubject === subject)
         .map((node) => node.properties.userId)
         .filter((id): id is string => typeof id === 'string')
         .sort();
-      return ids[0] ?? null;
     },
 
     async provisionExternalUser(id, identity, { sync, generation }) {

@@ -113,6 +113,23 @@ describe('reading the next part of a snapshot while the current one is sent', ()
   });
 });
 
+describe('a part read ahead', () => {
+  it('is read once for a position however often a blocked package is sent again, and taken only for that position', async () => {
+    const prefetch = createPartPrefetch();
+    let reads = 0;
+    const read = async () => {
+      reads++;
+      return { items: [], next: null };
+    };
+    for (let retry = 0; retry < 5; retry++) prefetch.start('at 7, after u-10', read);
+    assert.deepEqual(await prefetch.take('at 7, after u-10'), { items: [], next: null });
+    assert.equal(reads, 1);
+    prefetch.start('at 7, after u-20', read);
+    assert.equal(prefetch.take('at 8, after u-20'), null, 'another snapshot position: dropped');
+    assert.equal(prefetch.take('at 7, after u-20'), null, 'and gone');
+  });
+});
+
 /** Turns of the event loop until `condition` holds (each round writes and sends within a few turns). */
 async function waitUntil(condition: () => boolean): Promise<void> {
   for (let turn = 0; !condition(); turn++) {

@@ -44,13 +44,13 @@ async function assertProviderUsersIndexed(repo: Repository): Promise<void> {
   assert.equal((await repo.getNode('/home/users/z/zoe'))?.properties.providerSubject, `corp:${Buffer.from('sub-zoe').toString('hex').toUpperCase()}`);
   assert.equal((await repo.getNode('/home/users/c/carl'))?.properties.providerSubject, undefined, 'a local user has none');
   const users = createUserManager({ repo, hasher: fastHasher });
-  assert.equal(await users.findExternalUser('corp', 'sub-zoe'), 'zoe');
-  assert.equal(await users.findExternalUser('corp-2', 'sub-amy'), 'amy');
-  assert.equal(await users.findExternalUser('corp', 'corp-2:sub-amy'), 'Bob', 'a subject holding a provider name and a colon');
-  assert.equal(await users.findExternalUser('corp', 'sub-amy'), null, "another provider's subject");
-  assert.equal(await users.findExternalUser('corp-3', 'sub\u0000nul'), 'nul', 'a subject holding a NUL');
-  assert.equal(await users.findExternalUser('corp-3', 'sub'), null, 'nor a part of it');
-  assert.equal(await users.findExternalUser('corp', 'carl'), null);
+  assert.deepEqual(await users.findExternalUsers('corp', 'sub-zoe'), ['zoe']);
+  assert.deepEqual(await users.findExternalUsers('corp-2', 'sub-amy'), ['amy']);
+  assert.deepEqual(await users.findExternalUsers('corp', 'corp-2:sub-amy'), ['Bob'], 'a subject holding a provider name and a colon');
+  assert.deepEqual(await users.findExternalUsers('corp', 'sub-amy'), [], "another provider's subject");
+  assert.deepEqual(await users.findExternalUsers('corp-3', 'sub\u0000nul'), ['nul'], 'a subject holding a NUL');
+  assert.deepEqual(await users.findExternalUsers('corp-3', 'sub'), [], 'nor a part of it');
+  assert.deepEqual(await users.findExternalUsers('corp', 'carl'), []);
 }
 
 describe('repository schema', () => {

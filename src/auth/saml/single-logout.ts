@@ -38,8 +38,8 @@ export interface BegunSingleLogout {
 
 export interface ReceivedLogoutRequest {
   readonly nameId: string;
-  /** The user whose tokens end: null when this provider provisioned no user with that NameID here. */
-  readonly userId: string | null;
+  /** The users whose tokens end: usually one; none when this provider provisioned no user with that NameID here. */
+  readonly userIds: readonly string[];
   /** The IdP's URL with the LogoutResponse (Success when a user was named, else UnknownPrincipal). */
   respond(): Promise<string>;
 }
@@ -104,13 +104,13 @@ export function createSingleLogout(deps: SingleLogoutDeps): SingleLogout {
   }
 
   /**
-   * The user this provider provisioned with this NameID, or null (a local user, another provider's
-   * or subject's, or none): one index lookup, whether the user id is the NameID or came from an
+   * The users this provider provisioned with this NameID (never a local user, another provider's
+   * or another subject's): one index lookup, whether the user id is the NameID or came from an
    * attribute, so a logout costs the same among a million users as among ten.
    */
-  async function userOf(settings: SamlSettings, nameId: string, nameIdFormat: string | null): Promise<string | null> {
-    if (settings.nameIdFormat !== null && nameIdFormat !== null && nameIdFormat !== settings.nameIdFormat) return null;
-    return users.findExternalUser(settings.name, nameId);
+  async function usersOf(settings: SamlSettings, nameId: string, nameIdFormat: string | null): Promise<readonly string[]> {
+    if (settings.nameIdFormat !== null && nameIdFormat !== null && nameIdFormat !== settings.nameIdFormat) return [];
+    return users.findExternalUsers(settings.name, nameId);
   }
 
   return {
@@ -188,15 +188,15 @@ export function createSingleLogout(deps: SingleLogoutDeps): SingleLogout {
       // Claimed only once the signature verified: a forged request cannot use up the ID of a real one.
       const until = new Date(Math.max(message.issueInstant.getTime() + MAX_REQUEST_AGE_MS, message.notOnOrAfter?.getTime() ?? 0) + toleranceMs);
       if (!(await deps.replay.claim(`slo ${name} ${message.id}`, until))) throw new SamlLogoutError('replayed', 'a LogoutRequest ID not seen before', message.id);
-      const userId = await userOf(settings, subject.nameId, subject.nameIdFormat);
+      const userIds = await usersOf(settings, subject.nameId, subject.nameIdFormat);
       const relayState = message.container.RelayState;
       return {
         nameId: subject.nameId,
-        userId,
+        userIds,
         respond: () =>
           logoutResponseUrl(
             settings,
-            { requestId: message.id, success: userId !== null, relayState: relayState !== undefined && Buffer.byteLength(relayState) <= MAX_RELAY_STATE ? relayState : null },
+            { requestId: message.id, success: userIds.length > 0, relayState: relayState !== undefined && Buffer.byteLength(relayState) <= MAX_RELAY_STATE ? relayState : null },
             { sloUrl, spKey },
           ),
       };

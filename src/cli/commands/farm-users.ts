@@ -40,7 +40,7 @@ export async function farmUsersList(options: ListOptions, io: CliIO) {
     ...(limit !== undefined && { limit }),
   });
   if (options.json) return printJson(io, page);
-  if (page.users.length === 0) io.out(`no users match on ${page.author}`);
+  if (page.users.length === 0) io.out(page.next === null ? `no users match on ${page.author}` : `no users match on this page of ${page.author}; more may follow`);
   else printTable(io, ['ID', 'STATE', 'GENERATION', 'GROUPS'], page.users.map((user) => [user.id, user.disabled ? 'disabled' : 'enabled', String(user.generation), user.groups.join(',') || '-']));
   // The command for the next page, with the same filters: a user id is shown escaped, as every member text is.
   if (page.next !== null) io.err(terminalText(`more users: add --after ${page.next} for the next page`));

@@ -124,10 +124,11 @@ export function samlLogoutRoutes(
     if (samlLogout.isRequest(rawQuery)) {
       try {
         const received = await samlLogout.receiveRequest(name, { rawQuery, sloUrl: sloUrlOf(request) });
-        if (received.userId !== null) await deps.tokens.logoutEverywhere(received.userId);
+        for (const userId of received.userIds) await deps.tokens.logoutEverywhere(userId);
+        const found = received.userIds.length > 0;
         audit.info(
-          { event: 'logout', method: 'saml', initiatedBy: 'idp', outcome: received.userId === null ? 'unknown-user' : 'success', provider: name, userId: received.userId, nameId: received.nameId, clientAddress: request.ip },
-          received.userId === null ? 'SAML logout request named no user of this provider' : 'logged out everywhere at the identity provider’s request',
+          { event: 'logout', method: 'saml', initiatedBy: 'idp', outcome: found ? 'success' : 'unknown-user', provider: name, userId: received.userIds[0] ?? null, ...(received.userIds.length > 1 ? { userIds: received.userIds } : {}), nameId: received.nameId, clientAddress: request.ip },
+          found ? 'logged out everywhere at the identity provider’s request' : 'SAML logout request named no user of this provider',
         );
         return reply.code(302).header('location', await received.respond()).send();
       } catch (error) {

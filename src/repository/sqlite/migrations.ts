@@ -38,7 +38,7 @@ export const MIGRATIONS: readonly string[] = [
   // 3: a user provisioned by an identity provider carries `providerUser` ('<provider>:<user id>',
   // indexed), so its provider's users are listed in id order by a range of the index
   // (src/users/user-manager.ts findUsers), and `providerSubject` ('<provider>:<subject in hex>',
-  // indexed), so a SAML logout finds the user of a NameID by one lookup (findExternalUser). The
+  // indexed), so a SAML logout finds the user of a NameID by one lookup (findExternalUsers). The
   // users written before get them here; a Capsule from before would write such users without
   // them, so it refuses the repository. hex() reads the subject's UTF-8 bytes, a NUL included
   // (replace() cannot match a NUL): the same key as src/users/provider-users.ts writes.

@@ -313,6 +313,20 @@ describe('SAML single logout, over HTTP against a started instance', () => {
       assert.equal(await sessionStatus(uwe), 401);
     });
 
+    it('with the user id from an attribute that changed (two users of one NameID): ends both, not only the first in id order', async () => {
+      const nameId = 'renamed:subject';
+      const before = await signIn(nameId, 'attr', 'zeta-old');
+      const after = await signIn(nameId, 'attr', 'alpha-new'); // the IdP now sends another uid for the same person
+      assert.deepEqual(await instance.services.users.findExternalUsers('attr', nameId), ['alpha-new', 'zeta-old']);
+      const url = new URL(attributeIdps.attr.logoutRequest(`${instance.url}/system/sling/saml/attr/slo`, { nameId }).url);
+      const response = await fetch(`${instance.url}/system/sling/saml/attr/slo${url.search}`, { redirect: 'manual' });
+      assert.equal(response.status, 302);
+      assert.match(messageOf(response.headers.get('location')!, 'SAMLResponse'), new RegExp(`StatusCode Value="${SUCCESS}"`));
+      assert.equal(await sessionStatus(before), 401);
+      assert.equal(await sessionStatus(after), 401);
+      assert.ok(lines.some((line) => line.includes('"initiatedBy":"idp"') && line.includes('"userIds":["alpha-new","zeta-old"]')), 'both audited');
+    });
+
     const refusals: Array<{ name: string; make: () => string; page: RegExp; reason: string }> = [
       { name: 'unsigned', make: () => idp.logoutRequest(sloUrl, { nameId: 'victor', sign: false }).url, page: /not signed by the identity provider/, reason: 'unsigned' },
       {
