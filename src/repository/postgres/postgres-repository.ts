@@ -22,6 +22,7 @@ import {
 } from '../types.js';
 import { describeLocation, parsePostgresUrl, passwordFor, type PostgresLocation } from './location.js';
 import { rangeBounds } from '../range.js';
+import { putNodesInBatches } from './bulk-write.js';
 import { COUNTER_CHANNEL, LOCK_NAMESPACE, POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './schema.js';
 
 export interface PostgresRepositoryOptions {
@@ -321,6 +322,8 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
               `SELECT n.id, n.path, n.name, n.type, n.props, n.created, n.modified FROM capsule_property_index i JOIN capsule_nodes n ON n.id = i.node_id WHERE i.name = $1 AND i.value = $2 AND n.type = $3 ORDER BY n.path`,
               [name, value, type],
             ),
+      getNodesAfter: async (afterPath, limit) =>
+        nodes('capsule_nodes_after', `SELECT ${NODE_COLUMNS} FROM capsule_nodes WHERE path > $1 ORDER BY path LIMIT $2`, [afterPath, limit]),
       findByPropertyRange: (name, query) => rangeNodes('property', name, query),
       getChildrenRange: (path, query) => rangeNodes('children', checkPath(path), query),
       countChildren: async (path, type) =>
@@ -400,6 +403,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         await rows(undefined, 'DELETE FROM capsule_nodes WHERE path = $1', [path]);
         await insertNode(node.id, path, node.type, node.properties, node.created.getTime(), node.modified.getTime());
       },
+      putNodes: (list) => putNodesInBatches((name, text, values) => rows(name, text, values), list),
       setCounter: async (name, value) => {
         await rows(
           undefined,
@@ -497,6 +501,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
     removeNode: (path) => transaction((tx) => tx.removeNode(path)),
     bumpCounter: (name) => transaction((tx) => tx.bumpCounter(name)),
     putNode: (node) => transaction((tx) => tx.putNode(node)),
+    putNodes: (list) => transaction((tx) => tx.putNodes(list)),
     setCounter: (name, value) => transaction((tx) => tx.setCounter(name, value)),
     backend: 'postgres',
     created,
