@@ -3,7 +3,7 @@
 // empty PostgreSQL database of a throwaway cluster, and, as the reference measured in the same
 // run, into a new SQLite file. `npx tsx bench/repository-copy.ts --users 20000`, or
 // `npm run bench -- --only repository-copy --copy-users 20000`.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../src/clock.js';
@@ -21,16 +21,31 @@ export interface CopyRun {
   readonly seedSeconds: number;
   readonly sqliteSeconds: number;
   readonly postgresSeconds: number;
-  /** This process's peak resident memory over the whole run (getrusage maxrss). */
+  /** This process's peak resident memory over the whole run (getrusage maxrss), SQLite's mapped file pages included. */
   readonly peakRssMiB: number;
+  /**
+   * The largest anonymous resident memory seen during each copy (RssAnon, sampled every 100 ms):
+   * the heap and buffers, without the pages of the SQLite files that the kernel counts in the RSS
+   * as they are read (mmap), which grow with the home whatever the copy holds.
+   */
+  readonly sqlitePeakAnonMiB: number;
+  readonly postgresPeakAnonMiB: number;
 }
 
-async function timedCopy(source: Repository, target: Repository): Promise<{ seconds: number; nodes: number }> {
+function anonymousMiB(): number {
+  const kib = /RssAnon:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  return Number(kib ?? 0) / 1024;
+}
+
+async function timedCopy(source: Repository, target: Repository): Promise<{ seconds: number; nodes: number; peakAnonMiB: number }> {
+  let peakAnonMiB = anonymousMiB();
+  const sampler = setInterval(() => (peakAnonMiB = Math.max(peakAnonMiB, anonymousMiB())), 100);
   const started = process.hrtime.bigint();
   try {
     const { nodes } = await copyRepository(source, target);
-    return { seconds: Number(process.hrtime.bigint() - started) / 1e9, nodes };
+    return { seconds: Number(process.hrtime.bigint() - started) / 1e9, nodes, peakAnonMiB: Math.max(peakAnonMiB, anonymousMiB()) };
   } finally {
+    clearInterval(sampler);
     await target.close();
   }
 }
@@ -58,6 +73,8 @@ export async function benchmarkRepositoryCopy(log: (line: string) => void, users
         sqliteSeconds: sqlite.seconds,
         postgresSeconds: postgres.seconds,
         peakRssMiB: process.resourceUsage().maxRSS / 1024,
+        sqlitePeakAnonMiB: sqlite.peakAnonMiB,
+        postgresPeakAnonMiB: postgres.peakAnonMiB,
       };
     } finally {
       await source.close();
@@ -72,7 +89,7 @@ export function copyLine(run: CopyRun): string {
   const rate = (seconds: number) => `${(run.nodes / seconds).toFixed(0)} nodes/s`;
   return [
     `  ${run.users.toLocaleString('en').padStart(9)} users (${run.nodes.toLocaleString('en')} nodes): into PostgreSQL ${run.postgresSeconds.toFixed(1)} s (${rate(run.postgresSeconds)}), into SQLite (reference) ${run.sqliteSeconds.toFixed(1)} s (${rate(run.sqliteSeconds)}); PostgreSQL takes ${(run.postgresSeconds / run.sqliteSeconds).toFixed(1)}× SQLite's time`,
-    `  ${''.padStart(9)} peak RSS of the process ${run.peakRssMiB.toFixed(0)} MiB (seeding took ${run.seedSeconds.toFixed(0)} s)`,
+    `  ${''.padStart(9)} peak anonymous RSS during the copy into PostgreSQL ${run.postgresPeakAnonMiB.toFixed(0)} MiB, into SQLite ${run.sqlitePeakAnonMiB.toFixed(0)} MiB; peak RSS of the process ${run.peakRssMiB.toFixed(0)} MiB with the SQLite files' mapped pages (seeding took ${run.seedSeconds.toFixed(0)} s)`,
   ].join('\n');
 }
 

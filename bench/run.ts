@@ -327,6 +327,8 @@ if (section('repository-copy')) {
     const [small, large] = [runs[0]!, runs.at(-1)!];
     const ratio = large.nodes / large.postgresSeconds / (small.nodes / small.postgresSeconds);
     console.log(`\n  goal: a flat cost per node (nodes/s into PostgreSQL at ${large.users.toLocaleString('en')} users / at ${small.users.toLocaleString('en')} ≥ 0.75): ${ratio.toFixed(2)}, ${met(ratio >= 0.75)}`);
+    const memory = large.postgresPeakAnonMiB / small.postgresPeakAnonMiB;
+    console.log(`  goal: flat memory (peak anonymous RSS of the copy into PostgreSQL at ${large.users.toLocaleString('en')} / at ${small.users.toLocaleString('en')} ≤ 1.25): ${memory.toFixed(2)}, ${met(memory <= 1.25)}`);
   }
 }
 console.log(`\nload average at the end: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
