@@ -277,6 +277,28 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
       }
     }
 
+    /**
+     * The index rows of a node just inserted, in one statement: its id is new (or was removed with
+     * the node at its path, index rows and all), so there is nothing of it to delete first.
+     */
+    async function indexNewNode(nodeId: string, properties: Properties): Promise<void> {
+      const names: string[] = [];
+      const values: string[] = [];
+      for (const [name, value] of Object.entries(properties)) {
+        if (!INDEXED_PROPERTIES.includes(name)) continue;
+        for (const item of new Set(indexedValues(value))) {
+          names.push(name);
+          values.push(item);
+        }
+      }
+      if (names.length === 0) return;
+      await rows(
+        'capsule_index_new_node',
+        'INSERT INTO capsule_property_index (name, value, node_id) SELECT u.name, u.value, $3 FROM unnest($1::text[], $2::text[]) AS u(name, value) ON CONFLICT DO NOTHING',
+        [names, values, nodeId],
+      );
+    }
+
     async function insertNode(id: string, path: string, type: string, properties: Properties, createdMs: number, modifiedMs: number): Promise<RepositoryNode> {
       const props = encodeProperties(properties);
       await rows(
@@ -284,7 +306,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         'INSERT INTO capsule_nodes (id, path, parent, name, type, props, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
         [id, path, parentOf(path), nameOf(path), type, props, createdMs, modifiedMs],
       );
-      for (const [name, value] of Object.entries(properties)) await reindex(id, name, value);
+      await indexNewNode(id, properties);
       return toNode({ id, path, name: nameOf(path), type, props, created: createdMs, modified: modifiedMs });
     }
 

@@ -41,4 +41,26 @@ describe('copying a repository to PostgreSQL', () => {
       await source.close();
     }
   });
+
+  it('adds a node with several indexed properties in one statement for its index rows, not two per property', async () => {
+    const pg = await statementsCounted();
+    const url = await pg.createDatabase();
+    const database = new URL(url).pathname.slice(1);
+    await pg.sql(database, 'CREATE EXTENSION pg_stat_statements');
+    const repo = await openPostgresRepository({ url, create: true, clock: systemClock });
+    try {
+      await pg.sql(database, 'SELECT pg_stat_statements_reset()');
+      const node = await repo.addNode('/home/users/a/alice', { type: 'capsule:User', properties: { userId: 'alice', members: ['x', 'y', 'x'], member: 'bob', providerUser: 'corp:alice', title: 'not indexed' } });
+      const [{ calls }] = (await pg.sql<{ calls: string }>(
+        database,
+        "SELECT coalesce(sum(calls), 0) AS calls FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query LIKE '%capsule_property_index%'",
+      )) as [{ calls: string }];
+      assert.equal(Number(calls), 1);
+      for (const [name, value] of [['userId', 'alice'], ['members', 'x'], ['members', 'y'], ['member', 'bob'], ['providerUser', 'corp:alice']] as const) {
+        assert.deepEqual((await repo.findByProperty(name, value)).map((found) => found.id), [node.id], `${name}=${value}`);
+      }
+    } finally {
+      await repo.close();
+    }
+  });
 });
