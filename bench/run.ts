@@ -21,6 +21,7 @@ import { printMillionUsers } from './million-users-report.js';
 import { benchmarkMillionUsers } from './million-users.js';
 import { benchmarkLoginsPerCore } from './logins-per-core.js';
 import { startPostgres } from '../test/helpers/postgres-cluster.js';
+import { benchmarkRepositoryCopy, copyLine, type CopyRun } from './repository-copy.js';
 
 const log = (line: string) => console.error(`  … ${line}`);
 const percent = (value: number) => `${(value * 100).toFixed(0)}%`;
@@ -307,6 +308,27 @@ if (section('backfill')) {
     const [small, large] = [runs[0]!, runs.at(-1)!];
     const ratio = large.authorPeakAnonMiB / small.authorPeakAnonMiB;
     console.log(`  goal: author memory flat (peak anonymous RSS at ${large.users.toLocaleString('en')} / at ${small.users.toLocaleString('en')} ≤ 1.25): ${ratio.toFixed(2)}, ${met(ratio <= 1.25)}; whole RSS (with the repository's mapped pages) ${(large.authorPeakRssMiB / small.authorPeakRssMiB).toFixed(2)}`);
+  }
+}
+if (section('repository-copy')) {
+  // `--copy-users 1000000` runs one size; the flatness goal compares the first size with the last.
+  const sizesArgument = process.argv.indexOf('--copy-users');
+  const sizes = sizesArgument > 0 ? (process.argv[sizesArgument + 1] ?? '').split(',').map(Number) : [10_000, 100_000];
+  console.log(`\n14. Copying a home to PostgreSQL (repository copy): ${sizes.map((n) => n.toLocaleString('en')).join(' and ')} users, a throwaway cluster on loopback, a new SQLite file as the reference\n`);
+  pin(process.pid, ALL_CPUS);
+  const runs: CopyRun[] = [];
+  for (const users of sizes) {
+    const load = loadavg()[0]!.toFixed(2);
+    const run = await benchmarkRepositoryCopy(log, users);
+    runs.push(run);
+    console.log(`${copyLine(run)}; load average ${load} at its start`);
+  }
+  if (runs.length > 1) {
+    const [small, large] = [runs[0]!, runs.at(-1)!];
+    const ratio = large.nodes / large.postgresSeconds / (small.nodes / small.postgresSeconds);
+    console.log(`\n  goal: a flat cost per node (nodes/s into PostgreSQL at ${large.users.toLocaleString('en')} users / at ${small.users.toLocaleString('en')} ≥ 0.75): ${ratio.toFixed(2)}, ${met(ratio >= 0.75)}`);
+    const memory = large.postgresPeakAnonMiB / small.postgresPeakAnonMiB;
+    console.log(`  goal: flat memory (peak anonymous RSS of the copy into PostgreSQL at ${large.users.toLocaleString('en')} / at ${small.users.toLocaleString('en')} ≤ 1.25): ${memory.toFixed(2)}, ${met(memory <= 1.25)}`);
   }
 }
 console.log(`\nload average at the end: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);

@@ -1,12 +1,15 @@
 import { CapsuleError } from '../errors.js';
 import { failpoint } from '../support/failpoint.js';
 import { encodeProperties } from './properties.js';
-import type { Repository, RepositoryNode } from './types.js';
+import type { Repository, RepositoryNode, RepositoryReader } from './types.js';
 
 export interface CopyResult {
   readonly nodes: number;
   readonly counters: number;
 }
+
+/** Nodes read, written and compared per step: the memory a copy takes stays flat however large the home. */
+const PAGE = 1000;
 
 /** A repository that holds nothing yet: its root (no properties) and no counters. */
 export async function isEmptyRepository(repo: Repository): Promise<boolean> {
@@ -14,9 +17,8 @@ export async function isEmptyRepository(repo: Repository): Promise<boolean> {
   return ((await repo.info()).nodeCount ?? 0) <= 1 && Object.keys(root?.properties ?? {}).length === 0 && Object.keys(await repo.readCounters()).length === 0;
 }
 
-function sameNode(a: RepositoryNode, b: RepositoryNode | undefined): boolean {
+function sameNode(a: RepositoryNode, b: RepositoryNode): boolean {
   return (
-    b !== undefined &&
     a.id === b.id &&
     a.path === b.path &&
     a.type === b.type &&
@@ -26,10 +28,57 @@ function sameNode(a: RepositoryNode, b: RepositoryNode | undefined): boolean {
   );
 }
 
+/** Every node of `reader` in path order, read a page at a time. */
+async function* allNodes(reader: RepositoryReader): AsyncGenerator<RepositoryNode, void> {
+  for (let after = ''; ; ) {
+    const page = await reader.getNodesAfter(after, PAGE);
+    yield* page;
+    if (page.length < PAGE) return;
+    after = page.at(-1)!.path;
+  }
+}
+
+/** The repositories' order of paths (UTF-8 bytes), which is not JavaScript's past U+FFFF. */
+const pathOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+interface Comparison {
+  readonly sourceNodes: number;
+  readonly copiedNodes: number;
+  /** Source nodes missing from the copy or different there. */
+  readonly different: number;
+  readonly firstDifferent?: string;
+}
+
+/** Walks both repositories side by side in path order. */
+async function compareNodes(source: RepositoryReader, copy: RepositoryReader): Promise<Comparison> {
+  const expected = allNodes(source);
+  const actual = allNodes(copy);
+  let [a, b] = await Promise.all([expected.next(), actual.next()]);
+  let sourceNodes = 0;
+  let copiedNodes = 0;
+  let different = 0;
+  let firstDifferent: string | undefined;
+  while (!a.done || !b.done) {
+    const order = a.done ? 1 : b.done ? -1 : pathOrder(a.value.path, b.value.path);
+    if (order <= 0) sourceNodes++;
+    if (order >= 0) copiedNodes++;
+    if (order !== 0 || !sameNode(a.value as RepositoryNode, b.value as RepositoryNode)) {
+      if (order <= 0) different++;
+      firstDifferent ??= (order <= 0 ? a.value : b.value)!.path;
+    }
+    if (order <= 0) a = await expected.next();
+    if (order >= 0) b = await actual.next();
+  }
+  return { sourceNodes, copiedNodes, different, ...(firstDifferent === undefined ? {} : { firstDifferent }) };
+}
+
 /**
  * Copies every node (ids, types, properties and times kept) and every counter of `source` into
- * the empty `target`, in one transaction of the target: interrupted, the target is left empty and
- * the copy can run again; the source is only read. Then reads both back and compares them.
+ * the empty `target`, then reads both back and compares them. The source is only read, in one
+ * transaction (nodes and counters of one moment), a page at a time; the target is written in
+ * batches of many nodes per statement (`putNodes`), so that no statement runs long however large
+ * the home, but all in ONE transaction of the target: interrupted (killed, the server gone), the
+ * copy leaves the target empty, and it can run again.
  */
 export async function copyRepository(
   source: Repository,
@@ -40,26 +89,38 @@ export async function copyRepository(
     const { nodeCount, location } = await target.info();
     throw new CapsuleError('INVALID_ARGUMENT', `${location} is not empty (${nodeCount} nodes); copy into an empty database or a new file`);
   }
-  // One read transaction of the source: nodes and counters of the same moment.
-  const { nodes, counters } = await source.transaction(async (tx) => ({ nodes: await tx.getSubtree('/'), counters: await tx.readCounters() }));
-  await target.transaction(async (tx) => {
-    let done = 0;
-    for (const node of nodes) {
-      await tx.putNode(node);
-      options.onProgress?.(++done, nodes.length);
-      if (done === Math.ceil(nodes.length / 2)) failpoint('repository-copy:half-copied');
-    }
-    for (const [name, value] of Object.entries(counters)) await tx.setCounter(name, value);
-  });
+  // Only for the progress shown: the home is stopped, so it is the count the copy reads.
+  const total = (await source.info()).nodeCount ?? 0;
+  // The source's transaction inside the target's: a target transaction that runs again reads again.
+  const counters = await target.transaction((write) =>
+    source.transaction(async (read) => {
+      let done = 0;
+      let halfPassed = false;
+      for (let after = ''; ; ) {
+        const page = await read.getNodesAfter(after, PAGE);
+        if (page.length === 0) break;
+        await write.putNodes(page);
+        done += page.length;
+        after = page.at(-1)!.path;
+        options.onProgress?.(done, total);
+        if (!halfPassed && done >= Math.ceil(total / 2)) {
+          halfPassed = true;
+          failpoint('repository-copy:half-copied');
+        }
+      }
+      const counters = await read.readCounters();
+      for (const [name, value] of Object.entries(counters)) await write.setCounter(name, value);
+      return counters;
+    }),
+  );
 
-  const copied = new Map((await target.getSubtree('/')).map((node) => [node.id, node]));
-  const different = nodes.filter((node) => !sameNode(node, copied.get(node.id)));
+  const { sourceNodes, copiedNodes, different, firstDifferent } = await source.transaction((read) => compareNodes(read, target));
   const copiedCounters = await target.readCounters();
-  if (copied.size !== nodes.length || different.length > 0 || JSON.stringify(copiedCounters) !== JSON.stringify(counters)) {
+  if (different > 0 || copiedNodes !== sourceNodes || JSON.stringify(copiedCounters) !== JSON.stringify(counters)) {
     throw new CapsuleError(
       'CHECK_FAILED',
-      `the copy does not match its source (${nodes.length} nodes, ${copied.size} copied, ${different.length} different${different[0] ? `, first ${different[0].path}` : ''}); the home was not switched`,
+      `the copy does not match its source (${sourceNodes} nodes, ${copiedNodes} copied, ${different} different${firstDifferent ? `, first ${firstDifferent}` : ''}); the home was not switched`,
     );
   }
-  return { nodes: nodes.length, counters: Object.keys(counters).length };
+  return { nodes: sourceNodes, counters: Object.keys(counters).length };
 }

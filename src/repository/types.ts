@@ -93,6 +93,12 @@ export interface RepositoryReader {
   getChildrenRange(path: string, query: RangeQuery): Promise<RepositoryNode[]>;
   /** How many children `path` has (of `type`, when given), without reading them. */
   countChildren(path: string, type?: string): Promise<number>;
+  /**
+   * Up to `limit` nodes of the whole repository whose paths come after `afterPath` ('' for the
+   * first page), in path order (byte order of the UTF-8, so parents before children): one range
+   * scan of the path index, for walking a repository of any size in pages (copying, comparing).
+   */
+  getNodesAfter(afterPath: string, limit: number): Promise<RepositoryNode[]>;
   /** Up to `limit` nodes of `type`, in id order after `afterId` (for batch jobs). */
   findByType(type: string, limit: number, afterId?: string): Promise<RepositoryNode[]>;
   countByType(type: string): Promise<number>;
@@ -128,6 +134,11 @@ export interface RepositoryWriter extends RepositoryReader {
   readCounters(): Promise<Record<string, number>>;
   /** Writes a node as given (id, type, properties, times), replacing the one at its path; for copying. */
   putNode(node: StoredNode): Promise<void>;
+  /**
+   * `putNode` for each node in turn (of two at one path the last stays), in a few statements per
+   * thousand nodes instead of several per node: for copying a repository of many nodes.
+   */
+  putNodes(nodes: readonly StoredNode[]): Promise<void>;
   /** Sets a counter to a value (for copying). */
   setCounter(name: string, value: number): Promise<void>;
 }

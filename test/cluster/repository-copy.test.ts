@@ -3,8 +3,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { systemClock } from '../../src/clock.js';
+import { INDEXED_PROPERTIES, openPostgresRepository, openSqliteRepository, type Repository } from '../../src/repository/index.js';
+import { USER_TYPE, USERS_COUNTER, USERS_ROOT } from '../../src/users/index.js';
 import { jsonOf, runCli, runCliInProcess } from '../helpers/cli.js';
 import { POSTGRES_PASSWORD, sharedPostgres } from '../helpers/postgres.js';
+import { seededGroupId, seededUserId, seedUsers } from '../helpers/seed-users.js';
 import { startServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -36,6 +40,44 @@ async function sqliteHome(): Promise<{ home: string; cookie: string }> {
   const cookie = await login(server.url, 'alice', 'alice-pw-correct-horse');
   await server.stop();
   return { home, cookie };
+}
+
+const SEEDED_USERS = 3000;
+const EXTERNAL_USERS = 300;
+
+/**
+ * The stopped home's repository filled past several of the copy's pages: users with their
+ * memberships, external users with their indexed `providerUser`, content with binary, date and
+ * string[] properties and a NUL in a string.
+ */
+async function fillHome(home: string): Promise<void> {
+  const repo = openSqliteRepository({ file: join(home, 'repository', 'repository.sqlite'), clock: systemClock });
+  try {
+    await seedUsers(repo, { count: SEEDED_USERS, groups: 7, passwordHash: '$argon2id$stored-only' });
+    await repo.transaction(async (tx) => {
+      for (let index = 0; index < EXTERNAL_USERS; index++) {
+        const userId = `ext-${index}`;
+        await tx.addNode(`${USERS_ROOT}/e/${userId}`, {
+          type: USER_TYPE,
+          properties: { userId, externalProvider: 'corp-oidc', providerUser: `corp-oidc:${userId}`, disabled: false, generation: 0, groups: ['staff', `team-${index % 4}`] },
+        });
+      }
+      await tx.bumpCounter(USERS_COUNTER);
+    });
+    for (let index = 0; index < 40; index++) {
+      await repo.addNode(`/content/site/page-${index}`, {
+        type: 'capsule:Content',
+        properties: { title: `Page ${index}`, body: `before\u0000after ${index}`, published: new Date(Date.UTC(2026, 0, 1 + index, 12, 0, 0, index)), attachment: Buffer.from([0, 255, index, 10, 13]), tags: ['a', `t${index}`] },
+      });
+    }
+  } finally {
+    await repo.close();
+  }
+}
+
+/** Every node of the index's `name`, in its order (a node once per value), by id. */
+async function indexed(repo: Repository, name: string): Promise<string[]> {
+  return (await repo.findByPropertyRange(name, { limit: 1_000_000 })).map((node) => node.id);
 }
 
 describe('moving a home between SQLite and PostgreSQL', () => {
@@ -96,6 +138,55 @@ describe('moving a home between SQLite and PostgreSQL', () => {
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /is not empty/);
     assert.ok(!existsSync(join(other, 'repository', 'location')), 'the home was not switched');
+  });
+
+  it('copies a home of thousands of users node by node: memberships, external users, binaries, dates and a NUL arrive identical, the property index answers the same', async () => {
+    const pg = await cluster();
+    const { home } = await sqliteHome();
+    await fillHome(home);
+    const url = await pg.createDatabase();
+    const copied = await runCliInProcess(['repository', 'copy', '--home', home, '--to', url, '--json']);
+    assert.equal(copied.code, 0, copied.stderr);
+    assert.ok(jsonOf<{ nodes: number }>(copied).nodes > 2 * SEEDED_USERS + EXTERNAL_USERS);
+
+    const source = openSqliteRepository({ file: join(home, 'repository', 'repository.sqlite'), clock: systemClock });
+    const target = await openPostgresRepository({ url, clock: systemClock });
+    try {
+      const [from, to] = [await source.getSubtree('/'), await target.getSubtree('/')];
+      assert.equal(to.length, from.length);
+      for (const [index, node] of from.entries()) assert.deepEqual(to[index], node, `node ${node.path}`);
+      assert.equal((await target.getNode('/content/site/page-7'))?.properties.body, 'before\u0000after 7');
+      assert.deepEqual(await target.readCounters(), await source.readCounters());
+      for (const name of INDEXED_PROPERTIES) assert.deepEqual(await indexed(target, name), await indexed(source, name), `index of ${name}`);
+      for (const [name, value] of [['member', seededUserId(1234)], ['groupId', seededGroupId(3)], ['providerUser', 'corp-oidc:ext-42'], ['userId', 'ext-7']] as const) {
+        const found = (await target.findByProperty(name, value)).map((node) => node.id);
+        assert.equal(found.length, 1, `${name}=${value}`);
+        assert.deepEqual(found, (await source.findByProperty(name, value)).map((node) => node.id));
+      }
+      assert.equal((await target.findByPropertyRange('providerUser', { prefix: 'corp-oidc:', limit: 1000 })).length, EXTERNAL_USERS);
+    } finally {
+      await source.close();
+      await target.close();
+    }
+  });
+
+  it('a copy of thousands of users killed after half its nodes leaves the database as it was (one transaction), and runs again', async () => {
+    const pg = await cluster();
+    const { home } = await sqliteHome();
+    await fillHome(home);
+    const url = await pg.createDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const crashed = await runCli(['repository', 'copy', '--home', home, '--to', url], { env: { CAPSULE_FAILPOINT: 'repository-copy:half-copied' } });
+    assert.equal(crashed.code, null, 'killed half-way');
+    assert.ok(!existsSync(join(home, 'repository', 'location')), 'the home was not switched');
+    const [left] = await pg.sql<{ nodes: string; indexed: string; counters: string }>(
+      database,
+      'SELECT (SELECT count(*) FROM capsule_nodes) AS nodes, (SELECT count(*) FROM capsule_property_index) AS indexed, (SELECT count(*) FROM capsule_counters) AS counters',
+    );
+    assert.deepEqual(left, { nodes: '1', indexed: '0', counters: '0' }, 'only the root the schema made');
+    const again = await runCliInProcess(['repository', 'copy', '--home', home, '--to', url, '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok(jsonOf<{ nodes: number }>(again).nodes > 2 * SEEDED_USERS + EXTERNAL_USERS);
   });
 
   it('copies a PostgreSQL home back into a new SQLite file', async () => {

@@ -84,9 +84,11 @@ export async function repositoryCopy(options: Options & { to?: string }, io: Cli
           ? await openPostgresRepository({ url: to, create: true, clock: systemClock, env: io.env })
           : openSqliteRepository({ file: target.file, create: true, clock: systemClock });
       try {
+        let barStarted = false;
         const result = await copyRepository(source, destination, {
           onProgress: (done, total) => {
-            if (done === 1) bar?.start(total, 0);
+            if (!barStarted) bar?.start(total, 0);
+            barStarted = true;
             bar?.update(done);
           },
         });

@@ -22,6 +22,7 @@ import {
 } from '../types.js';
 import { describeLocation, parsePostgresUrl, passwordFor, type PostgresLocation } from './location.js';
 import { rangeBounds } from '../range.js';
+import { putNodesInBatches } from './bulk-write.js';
 import { COUNTER_CHANNEL, LOCK_NAMESPACE, POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './schema.js';
 
 export interface PostgresRepositoryOptions {
@@ -276,6 +277,28 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
       }
     }
 
+    /**
+     * The index rows of a node just inserted, in one statement: its id is new (or was removed with
+     * the node at its path, index rows and all), so there is nothing of it to delete first.
+     */
+    async function indexNewNode(nodeId: string, properties: Properties): Promise<void> {
+      const names: string[] = [];
+      const values: string[] = [];
+      for (const [name, value] of Object.entries(properties)) {
+        if (!INDEXED_PROPERTIES.includes(name)) continue;
+        for (const item of new Set(indexedValues(value))) {
+          names.push(name);
+          values.push(item);
+        }
+      }
+      if (names.length === 0) return;
+      await rows(
+        'capsule_index_new_node',
+        'INSERT INTO capsule_property_index (name, value, node_id) SELECT u.name, u.value, $3 FROM unnest($1::text[], $2::text[]) AS u(name, value) ON CONFLICT DO NOTHING',
+        [names, values, nodeId],
+      );
+    }
+
     async function insertNode(id: string, path: string, type: string, properties: Properties, createdMs: number, modifiedMs: number): Promise<RepositoryNode> {
       const props = encodeProperties(properties);
       await rows(
@@ -283,7 +306,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         'INSERT INTO capsule_nodes (id, path, parent, name, type, props, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
         [id, path, parentOf(path), nameOf(path), type, props, createdMs, modifiedMs],
       );
-      for (const [name, value] of Object.entries(properties)) await reindex(id, name, value);
+      await indexNewNode(id, properties);
       return toNode({ id, path, name: nameOf(path), type, props, created: createdMs, modified: modifiedMs });
     }
 
@@ -321,6 +344,8 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
               `SELECT n.id, n.path, n.name, n.type, n.props, n.created, n.modified FROM capsule_property_index i JOIN capsule_nodes n ON n.id = i.node_id WHERE i.name = $1 AND i.value = $2 AND n.type = $3 ORDER BY n.path`,
               [name, value, type],
             ),
+      getNodesAfter: async (afterPath, limit) =>
+        nodes('capsule_nodes_after', `SELECT ${NODE_COLUMNS} FROM capsule_nodes WHERE path > $1 ORDER BY path LIMIT $2`, [afterPath, limit]),
       findByPropertyRange: (name, query) => rangeNodes('property', name, query),
       getChildrenRange: (path, query) => rangeNodes('children', checkPath(path), query),
       countChildren: async (path, type) =>
@@ -400,6 +425,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         await rows(undefined, 'DELETE FROM capsule_nodes WHERE path = $1', [path]);
         await insertNode(node.id, path, node.type, node.properties, node.created.getTime(), node.modified.getTime());
       },
+      putNodes: (list) => putNodesInBatches((name, text, values) => rows(name, text, values), list),
       setCounter: async (name, value) => {
         await rows(
           undefined,
@@ -497,6 +523,7 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
     removeNode: (path) => transaction((tx) => tx.removeNode(path)),
     bumpCounter: (name) => transaction((tx) => tx.bumpCounter(name)),
     putNode: (node) => transaction((tx) => tx.putNode(node)),
+    putNodes: (list) => transaction((tx) => tx.putNodes(list)),
     setCounter: (name, value) => transaction((tx) => tx.setCounter(name, value)),
     backend: 'postgres',
     created,

@@ -15,6 +15,7 @@ import {
   type RepositoryInfo,
   type RepositoryNode,
   type RepositoryWriter,
+  type StoredNode,
   type TransactionOptions,
   treeCounter,
   treesChangedAt,
@@ -69,6 +70,7 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
       'SELECT * FROM nodes WHERE path = ? OR (path >= ? AND path < ?) ORDER BY path',
     ),
     all: db.prepare<[], NodeRow>('SELECT * FROM nodes ORDER BY path'),
+    after: db.prepare<[string, number], NodeRow>('SELECT * FROM nodes WHERE path > ? ORDER BY path LIMIT ?'),
     byProperty: db.prepare<[string, string], NodeRow>(
       'SELECT n.* FROM property_index i JOIN nodes n ON n.id = i.node_id WHERE i.name = ? AND i.value = ? ORDER BY n.path',
     ),
@@ -162,6 +164,24 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
     for (const item of values) statements.indexInsert.run(name, item, nodeId);
   }
 
+  /** Writes a node as given, replacing the one at its path (copying). */
+  function putStoredNode(node: StoredNode): void {
+    const path = checkPath(node.path);
+    statements.deletePath.run(path);
+    const row = {
+      id: node.id,
+      path,
+      parent: parentOf(path),
+      name: nameOf(path),
+      type: node.type,
+      props: JSON.stringify(encodeAll(node.properties)),
+      created: node.created.getTime(),
+      modified: node.modified.getTime(),
+    };
+    statements.insert.run(row);
+    for (const [name, value] of Object.entries(node.properties)) reindex(row.id, name, value);
+  }
+
   function insertNode(path: string, type: string, properties: Properties): RepositoryNode {
     const now = clock.now();
     const row: NodeRow & { parent: string | null } = {
@@ -209,6 +229,7 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
     getChildrenRange: async (path, query) => rangeRows('children', checkPath(path), query).map(toNode),
     countChildren: async (path, type) =>
       (type === undefined ? statements.countChildren.get(checkPath(path)) : statements.countChildrenOfType.get(checkPath(path), type))?.count ?? 0,
+    getNodesAfter: async (afterPath, limit) => statements.after.all(afterPath, limit).map(toNode),
     findByType: async (type, limit, afterId = '') => statements.byType.all(type, afterId, limit).map(toNode),
     countByType: async (type) => statements.countByType.get(type)?.count ?? 0,
     // A fragment that JSON would escape differently is searched as JSON writes it.
@@ -255,21 +276,10 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
       return statements.bump.get(name)?.value ?? 0;
     },
     readCounters: async () => Object.fromEntries(statements.counters.all().map((row) => [row.name, row.value])),
-    putNode: async (node) => {
-      const path = checkPath(node.path);
-      statements.deletePath.run(path);
-      const row = {
-        id: node.id,
-        path,
-        parent: parentOf(path),
-        name: nameOf(path),
-        type: node.type,
-        props: JSON.stringify(encodeAll(node.properties)),
-        created: node.created.getTime(),
-        modified: node.modified.getTime(),
-      };
-      statements.insert.run(row);
-      for (const [name, value] of Object.entries(node.properties)) reindex(row.id, name, value);
+    putNode: async (node) => putStoredNode(node),
+    // One process holds the file and statements are prepared: a loop costs no round trips here.
+    putNodes: async (nodes) => {
+      for (const node of nodes) putStoredNode(node);
     },
     setCounter: async (name, value) => {
       statements.setCounter.run(name, value);
@@ -324,6 +334,7 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
     getPropertiesById: read(writer.getPropertiesById),
     getChildren: read(writer.getChildren),
     getSubtree: read(writer.getSubtree),
+    getNodesAfter: read(writer.getNodesAfter),
     findByProperty: read(writer.findByProperty),
     findByPropertyRange: read(writer.findByPropertyRange),
     getChildrenRange: read(writer.getChildrenRange),
@@ -338,6 +349,7 @@ export function openSqliteRepository(options: SqliteRepositoryOptions): Reposito
     bumpCounter: (name) => transaction((tx) => tx.bumpCounter(name)),
     readCounters: read(writer.readCounters),
     putNode: (node) => transaction((tx) => tx.putNode(node)),
+    putNodes: (nodes) => transaction((tx) => tx.putNodes(nodes)),
     setCounter: (name, value) => transaction((tx) => tx.setCounter(name, value)),
     backend: 'sqlite',
     created,
