@@ -228,6 +228,32 @@ describe('repository schema (postgres)', () => {
     }
   });
 
+  it('waits for another instance raising the schema longer than a statement may take (its query timeout), then opens', async () => {
+    const pg = await cluster();
+    const url = await pg.createDatabase();
+    await (await openPostgresRepository({ url, create: true, clock: systemClock })).close();
+    // Another instance in the middle of a long migration: it holds the schema lock.
+    const migrating = new pg_.Client({ connectionString: url });
+    await migrating.connect();
+    await migrating.query('SELECT pg_advisory_lock($1, 0)', [LOCK_NAMESPACE]);
+    const opening = openPostgresRepository({ url, clock: systemClock, queryTimeoutMs: 300 }).then(
+      (repo) => repo,
+      (error: unknown) => error,
+    );
+    const deadline = Date.now() + 30_000;
+    const waiting = "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1 AND objid = 0 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    while (Number((await migrating.query<{ n: string }>(waiting, [LOCK_NAMESPACE])).rows[0]?.n) === 0) {
+      assert.ok(Date.now() < deadline, 'the opening waits for the schema lock within 30 s');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // The migration goes on for three times the opener's query timeout (the wait is what is tested, not a synchronisation).
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    await migrating.end(); // the migration is done: its lock goes with its connection
+    const opened = await opening;
+    assert.ok(!(opened instanceof Error), `opened, not refused: ${opened instanceof Error ? opened.message : ''}`);
+    await (opened as Repository).close();
+  });
+
   it('refuses a repository written by a newer Capsule, a foreign database, and creates nothing unless asked', async () => {
     const pg = await cluster();
     const url = await pg.createDatabase();

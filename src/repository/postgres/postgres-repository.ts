@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newNodeId } from '../node-id.js';
 import pg from 'pg';
 import { CapsuleError } from '../../errors.js';
 import { tlsOptionsOf, tlsRefusalOf } from './tls.js';
@@ -375,9 +375,9 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
         const missing: string[] = [];
         for (let parent = parentOf(target); parent !== null && !(await rowAt(parent)); parent = parentOf(parent)) missing.unshift(parent);
         const now = clock.now();
-        for (const folder of missing) await insertNode(randomUUID(), folder, FOLDER_TYPE, {}, now, now);
+        for (const folder of missing) await insertNode(newNodeId(), folder, FOLDER_TYPE, {}, now, now);
         changed(target);
-        return insertNode(randomUUID(), target, options.type ?? 'capsule:Node', options.properties ?? {}, now, now);
+        return insertNode(newNodeId(), target, options.type ?? 'capsule:Node', options.properties ?? {}, now, now);
       },
       setProperties: async (path, changes) => {
         const row = await rowAt(checkPath(path));
@@ -599,6 +599,9 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
  * Reads the schema version under an advisory lock, so that two instances starting on one empty
  * database create the schema once. Returns whether this call created it.
  */
+/** How long an instance waits for another that is creating or raising the schema. */
+const SCHEMA_LOCK_WAIT_MS = 15 * 60_000;
+
 async function prepareSchema(
   client: pg.PoolClient,
   release: (client: pg.PoolClient, broken: boolean) => void,
@@ -610,7 +613,12 @@ async function prepareSchema(
   let broken = false;
   try {
     await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE]);
+    // Another instance holding the lock is creating or raising the schema, which at a million
+    // users takes minutes (migration 3): wait for it far longer than a statement may take. A
+    // holder that dies loses the lock with its connection.
+    // (node-postgres reads a query's own query_timeout; its types do not list it.)
+    const schemaLock: pg.QueryConfig & { query_timeout: number } = { text: 'SELECT pg_advisory_xact_lock($1, 0)', values: [LOCK_NAMESPACE], query_timeout: SCHEMA_LOCK_WAIT_MS };
+    await client.query(schemaLock);
     const { rows } = await client.query<{ meta: string | null; tables: string }>(
       `SELECT to_regclass('capsule_meta')::text AS meta,
               (SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()) AS tables`,
@@ -649,7 +657,7 @@ async function prepareSchema(
     if (version === 0) {
       await client.query(
         "INSERT INTO capsule_nodes (id, path, parent, name, type, props, created, modified) VALUES ($1, '/', NULL, '', 'capsule:Root', '{}', $2, $2)",
-        [randomUUID(), now],
+        [newNodeId(), now],
       );
     }
     if (version !== POSTGRES_SCHEMA_VERSION) {
