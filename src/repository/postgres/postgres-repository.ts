@@ -595,13 +595,13 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
   };
 }
 
+/** How long an instance waits for another that is creating or raising the schema. */
+const SCHEMA_LOCK_WAIT_MS = 15 * 60_000;
+
 /**
  * Reads the schema version under an advisory lock, so that two instances starting on one empty
  * database create the schema once. Returns whether this call created it.
  */
-/** How long an instance waits for another that is creating or raising the schema. */
-const SCHEMA_LOCK_WAIT_MS = 15 * 60_000;
-
 async function prepareSchema(
   client: pg.PoolClient,
   release: (client: pg.PoolClient, broken: boolean) => void,
