@@ -1,7 +1,7 @@
 import { CapsuleError } from '../errors.js';
 import { failpoint } from '../support/failpoint.js';
 import { encodeProperties } from './properties.js';
-import type { Repository, RepositoryNode, RepositoryReader } from './types.js';
+import type { Repository, RepositoryNode, RepositoryReader, RepositoryWriter } from './types.js';
 
 export interface CopyResult {
   readonly nodes: number;
@@ -26,6 +26,12 @@ function sameNode(a: RepositoryNode, b: RepositoryNode): boolean {
     a.modified.getTime() === b.modified.getTime() &&
     encodeProperties(a.properties) === encodeProperties(b.properties)
   );
+}
+
+/** Whether a repository (or an open transaction of it) holds nothing yet: its root without properties, no counters. */
+async function holdsNothing(reader: RepositoryWriter): Promise<boolean> {
+  const first = await reader.getNodesAfter('', 2);
+  return first.length <= 1 && Object.keys(first[0]?.properties ?? {}).length === 0 && Object.keys(await reader.readCounters()).length === 0;
 }
 
 /** Every node of `reader` in path order, read a page at a time. */
@@ -77,8 +83,10 @@ async function compareNodes(source: RepositoryReader, copy: RepositoryReader): P
  * the empty `target`, then reads both back and compares them. The source is only read, in one
  * transaction (nodes and counters of one moment), a page at a time; the target is written in
  * batches of many nodes per statement (`putNodes`), so that no statement runs long however large
- * the home, but all in ONE transaction of the target: interrupted (killed, the server gone), the
- * copy leaves the target empty, and it can run again.
+ * the home, but all in ONE transaction of the target, which also checks that the target is still
+ * empty (two copies into one database at once: the second is refused, it never overwrites the
+ * first) and compares the copy with its source before it commits: interrupted (killed, the server
+ * gone) or different, the copy leaves the target empty, and it can run again.
  */
 export async function copyRepository(
   source: Repository,
@@ -92,8 +100,10 @@ export async function copyRepository(
   // Only for the progress shown: the home is stopped, so it is the count the copy reads.
   const total = (await source.info()).nodeCount ?? 0;
   // The source's transaction inside the target's: a target transaction that runs again reads again.
-  const counters = await target.transaction((write) =>
+  const { sourceNodes, counters } = await target.transaction((write) =>
     source.transaction(async (read) => {
+      // Checked again where it counts: another copy may have filled the target since the look above.
+      if (!(await holdsNothing(write))) throw new CapsuleError('INVALID_ARGUMENT', `${(await target.info({ countNodes: false })).location} is no longer empty: another copy or instance wrote to it meanwhile; nothing was copied`);
       let done = 0;
       let halfPassed = false;
       for (let after = ''; ; ) {
@@ -110,17 +120,17 @@ export async function copyRepository(
       }
       const counters = await read.readCounters();
       for (const [name, value] of Object.entries(counters)) await write.setCounter(name, value);
-      return counters;
+      // Compared before the commit: a copy that differs is rolled back, never left behind.
+      const { sourceNodes, copiedNodes, different, firstDifferent } = await compareNodes(read, write);
+      const copiedCounters = await write.readCounters();
+      if (different > 0 || copiedNodes !== sourceNodes || JSON.stringify(copiedCounters) !== JSON.stringify(counters)) {
+        throw new CapsuleError(
+          'CHECK_FAILED',
+          `the copy does not match its source (${sourceNodes} nodes, ${copiedNodes} copied, ${different} different${firstDifferent ? `, first ${firstDifferent}` : ''}); nothing was copied and the home was not switched`,
+        );
+      }
+      return { sourceNodes, counters };
     }),
   );
-
-  const { sourceNodes, copiedNodes, different, firstDifferent } = await source.transaction((read) => compareNodes(read, target));
-  const copiedCounters = await target.readCounters();
-  if (different > 0 || copiedNodes !== sourceNodes || JSON.stringify(copiedCounters) !== JSON.stringify(counters)) {
-    throw new CapsuleError(
-      'CHECK_FAILED',
-      `the copy does not match its source (${sourceNodes} nodes, ${copiedNodes} copied, ${different} different${firstDifferent ? `, first ${firstDifferent}` : ''}); the home was not switched`,
-    );
-  }
   return { nodes: sourceNodes, counters: Object.keys(counters).length };
 }

@@ -228,10 +228,12 @@ describe('repository schema (postgres)', () => {
     }
   });
 
-  it('waits for another instance raising the schema longer than a statement may take (its query timeout), then opens', async () => {
+  it("waits for another instance raising the schema longer than a statement may take (its query timeout, the server's statement_timeout), then opens", async () => {
     const pg = await cluster();
     const url = await pg.createDatabase();
     await (await openPostgresRepository({ url, create: true, clock: systemClock })).close();
+    const database = new URL(url).pathname.slice(1);
+    await pg.sql(database, `ALTER DATABASE "${database}" SET statement_timeout = '300ms'`); // sessions from now on
     // Another instance in the middle of a long migration: it holds the schema lock.
     const migrating = new pg_.Client({ connectionString: url });
     await migrating.connect();

@@ -597,6 +597,8 @@ export async function openPostgresRepository(options: PostgresRepositoryOptions)
 
 /** How long an instance waits for another that is creating or raising the schema. */
 const SCHEMA_LOCK_WAIT_MS = 15 * 60_000;
+/** PostgreSQL's lock_not_available: a lock_timeout ended the wait. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
  * Reads the schema version under an advisory lock, so that two instances starting on one empty
@@ -614,11 +616,21 @@ async function prepareSchema(
   try {
     await client.query('BEGIN');
     // Another instance holding the lock is creating or raising the schema, which at a million
-    // users takes minutes (migration 3): wait for it far longer than a statement may take. A
-    // holder that dies loses the lock with its connection.
+    // users takes minutes (migration 3): wait for it far longer than a statement may take. The
+    // server ends the wait (lock_timeout), so no session of this one is left waiting; a
+    // statement_timeout set on the server must not cut it, nor the migration, short. A holder that
+    // dies loses the lock with its connection. The client's query_timeout is only a backstop.
     // (node-postgres reads a query's own query_timeout; its types do not list it.)
-    const schemaLock: pg.QueryConfig & { query_timeout: number } = { text: 'SELECT pg_advisory_xact_lock($1, 0)', values: [LOCK_NAMESPACE], query_timeout: SCHEMA_LOCK_WAIT_MS };
-    await client.query(schemaLock);
+    await client.query(`SET LOCAL lock_timeout = ${SCHEMA_LOCK_WAIT_MS}`);
+    await client.query('SET LOCAL statement_timeout = 0');
+    const schemaLock: pg.QueryConfig & { query_timeout: number } = { text: 'SELECT pg_advisory_xact_lock($1, 0)', values: [LOCK_NAMESPACE], query_timeout: SCHEMA_LOCK_WAIT_MS + 60_000 };
+    await client.query(schemaLock).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw error;
+      throw new CapsuleError(
+        'REPOSITORY_UNAVAILABLE',
+        `another instance has held the schema lock of database ${location.database} (${where}) for ${SCHEMA_LOCK_WAIT_MS / 60_000} minutes: it is creating or raising the schema, or stuck; if it is stuck, end its session: SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = ${LOCK_NAMESPACE} AND objid = 0 AND granted`,
+      );
+    });
     const { rows } = await client.query<{ meta: string | null; tables: string }>(
       `SELECT to_regclass('capsule_meta')::text AS meta,
               (SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()) AS tables`,
