@@ -97,7 +97,7 @@ export async function copyRepository(
     const { nodeCount, location } = await target.info();
     throw new CapsuleError('INVALID_ARGUMENT', `${location} is not empty (${nodeCount} nodes); copy into an empty database or a new file`);
   }
-  // Only for the progress shown: the home is stopped, so it is the count the copy reads.
+  // For the progress shown and the check: the home is stopped, so it is the count the copy reads.
   const total = (await source.info()).nodeCount ?? 0;
   // The source's transaction inside the target's: a target transaction that runs again reads again.
   const { sourceNodes, counters } = await target.transaction((write) =>
@@ -123,6 +123,11 @@ export async function copyRepository(
       // Compared before the commit: a copy that differs is rolled back, never left behind.
       const { sourceNodes, copiedNodes, different, firstDifferent } = await compareNodes(read, write);
       const copiedCounters = await write.readCounters();
+      // A node a walk in path order cannot reach (a damaged source: a row without a proper path)
+      // would be missed by the copy and its check alike; the source's own count tells.
+      if (sourceNodes !== total) {
+        throw new CapsuleError('CHECK_FAILED', `the source holds ${total} nodes, but ${sourceNodes} can be read in path order (a damaged repository?); nothing was copied and the home was not switched`);
+      }
       if (different > 0 || copiedNodes !== sourceNodes || JSON.stringify(copiedCounters) !== JSON.stringify(counters)) {
         throw new CapsuleError(
           'CHECK_FAILED',
