@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { jsonOf } from '../../helpers/cli.js';
 import { startRemoteFarm, type RemoteFarm } from '../../helpers/remote-farm.js';
+import { tempDir } from '../../helpers/temp.js';
 
 // `capsule farm admin-keys` and the farm commands signing in with a key, against real members on
 // 127.0.0.2 and 127.0.0.3 (an author and a publish, each with its own repository).
@@ -28,7 +29,7 @@ describe('farm commands with an operator API key', () => {
     const key = created.stdout.trim();
     assert.match(key, /^cap_ak_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
     assert.match(created.stderr, /created admin API key ops \(id [0-9a-f]{16}\) on author, publish-1; it is shown this once/);
-    const keyFile = join(farm.workDir, '..', 'ops.key');
+    const keyFile = join(tempDir('capsule-operator-keys-'), 'ops.key'); // its own folder: the work folder's parent is the shared tmp
     writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
 
     for (const member of farm.members) await failAdminLogins(member.url);
@@ -57,7 +58,7 @@ describe('farm commands with an operator API key', () => {
   });
 
   it('refuses a key file others can read, and a file that holds no key, without repeating it', async () => {
-    const file = join(farm.workDir, '..', 'bad.key');
+    const file = join(tempDir('capsule-operator-keys-'), 'bad.key');
     writeFileSync(file, 'cap_ak_not-a-key-at-all\n', { mode: 0o644 });
     chmodSync(file, 0o644);
     const open = await farm.cli(['farm', 'status', '--manifest', 'farm.json', '--api-key-file', file]);
