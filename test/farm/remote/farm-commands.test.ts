@@ -7,11 +7,14 @@ import { findHaproxy } from '../../../src/farm/index.js';
 import { jsonOf, runCli } from '../../helpers/cli.js';
 import { login, withToken } from '../../helpers/http.js';
 import { adminToken, freePortOn, memberView, runIn, startRemoteFarm, waitUntil, type RemoteFarm } from '../../helpers/remote-farm.js';
+import { tempDir } from '../../helpers/temp.js';
 
 // `capsule farm status | rotate-hmac | haproxy-config --manifest`: run from a folder that holds
 // no home, with a manifest of URLs only, against real instances on 127.0.0.2, 127.0.0.3, …
 
 let farm: RemoteFarm;
+/** Files the operator keeps beside the work folder (a folder of their own: the work folder's parent is the shared tmp). */
+const besideWorkDir = tempDir('capsule-operator-files-');
 
 function oneLine(result: { code: number | null; stderr: string }, code: number, pattern: RegExp): void {
   assert.equal(result.code, code, result.stderr);
@@ -46,7 +49,7 @@ describe('farm commands over HTTP, given only the members’ URLs', () => {
   });
 
   it('reads the password from a 0600 file, and refuses one that others can read', async () => {
-    const file = join(farm.workDir, '..', 'admin-password');
+    const file = join(besideWorkDir, 'admin-password');
     writeFileSync(file, `${farm.adminPassword}\n`, { mode: 0o644 });
     chmodSync(file, 0o644);
     oneLine(await farm.cli(['farm', 'status', '--manifest', 'farm.json', '--admin-password-file', file], { CAPSULE_ADMIN_PASSWORD: '' }), 2, /readable by others.*chmod 600/);
@@ -61,7 +64,7 @@ describe('farm commands over HTTP, given only the members’ URLs', () => {
     // Two wrong passwords within a second lock admin on the author (Keycloak's quick-login check): the operator unlocks it.
     for (const member of farm.members) assert.equal((await runCli(['users', 'unlock', 'admin', '--home', member.home])).code, 0);
     oneLine(await farm.cli(['farm', 'status', '--manifest', 'farm.json'], { CAPSULE_ADMIN_PASSWORD: '' }), 2, /no admin password/);
-    const bad = join(farm.workDir, '..', 'bad.json');
+    const bad = join(besideWorkDir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ format: 'capsule-farm/2', members: [{ name: 'a', role: 'leader', url: 'http://127.0.0.2:1' }] }));
     oneLine(await farm.cli(['farm', 'status', '--manifest', bad]), 2, /not a capsule-farm\/2 manifest \(members\.0\.role/);
     oneLine(await farm.cli(['farm', 'haproxy-config', '--manifest', bad]), 2, /not a capsule-farm\/2 manifest/);
@@ -74,7 +77,7 @@ describe('farm commands over HTTP, given only the members’ URLs', () => {
     const manifest = JSON.parse(readFileSync(farm.manifestFile, 'utf8'));
     const gone = `http://127.0.0.9:${await freePortOn('127.0.0.9')}`;
     manifest.members.push({ name: 'publish-9', role: 'publish', url: gone });
-    const file = join(farm.workDir, '..', 'with-gone.json');
+    const file = join(besideWorkDir, 'with-gone.json');
     writeFileSync(file, JSON.stringify(manifest));
     const status = await farm.cli(['farm', 'status', '--manifest', file]);
     assert.equal(status.code, 1, status.stderr);
@@ -168,7 +171,7 @@ describe('farm commands over HTTP, given only the members’ URLs', () => {
       for (const member of farm.members.slice(1)) assert.match(text, new RegExp(`server ${member.name} ${member.host}:\\d+ check`));
       assert.doesNotMatch(text, /server author /, 'the author is not balanced');
       assert.doesNotMatch(text, /cookie|stick (on|match|store)|balance source/, 'no stickiness');
-      const file = join(farm.workDir, '..', 'haproxy.cfg');
+      const file = join(besideWorkDir, 'haproxy.cfg');
       writeFileSync(file, text);
       haproxy = spawn(findHaproxy(process.env), ['-W', '-db', '-f', file], { stdio: 'ignore' });
       const lb = `http://127.0.0.1:${port}`;
