@@ -3,7 +3,7 @@
 // two machines). Measured: the time from the author's start (its agent begins the snapshot at
 // once) to the agent having delivered the whole snapshot, a sample of users compared on both,
 // both processes' peak RSS (VmHWM), and the publish's request latency while it applies.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +12,12 @@ import { readAgentState } from '../src/replication/index.js';
 import { createArgon2Hasher, findUserNode, readReplicatedUser } from '../src/users/index.js';
 import { systemClock } from '../src/clock.js';
 import { seededUserId, seedUsers } from '../test/helpers/seed-users.js';
-import { BIN, cli, freePort } from './http.js';
+import { cli, startOnAddress, stopChild } from './http.js';
+import { percentile } from './measure.js';
 
-const ADMIN = 'bench-admin-password';
+const ADMIN = 'bench-admin-password'; // what startOnAddress gives the admin
+/** A million-user home's start reads more than a small one's. */
+const START_WAIT_MS = 120_000;
 const GROUPS = 20;
 const SAMPLE = 200;
 /**
@@ -55,28 +58,6 @@ export interface BackfillRun {
   readonly maxMs: number;
 }
 
-async function started(home: string, host: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'start', '--home', home, '--host', host, '--port', String(port)], {
-    env: { ...process.env, CAPSULE_ADMIN_PASSWORD: ADMIN, CAPSULE_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://${host}:${port}`;
-  for (let i = 0; i < 1200; i++) {
-    if (child.exitCode !== null) throw new Error(`${home} exited with ${child.exitCode}`);
-    if (await fetch(`${url}/system/health/live`).then(() => true, () => false)) return { url, child };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} did not start`);
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 /** A line of /proc/PID/status in MiB: VmHWM (peak resident set), RssAnon (anonymous resident memory now). */
 function statusMiB(pid: number, field: 'VmHWM' | 'RssAnon'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -87,10 +68,6 @@ function statusMiB(pid: number, field: 'VmHWM' | 'RssAnon'): number {
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 }
 
 async function signIn(url: string): Promise<string> {
@@ -110,7 +87,7 @@ export async function benchmarkBackfill(log: (line: string) => void, users: numb
     const authorHome = join(dir, 'author');
     const publishHome = join(dir, 'publish');
     // Made by a first start (keys, admin), then filled while it is stopped.
-    await stop((await started(authorHome, '127.0.0.1')).child);
+    await stopChild((await startOnAddress(authorHome, '127.0.0.1', START_WAIT_MS)).child);
     log(`${users.toLocaleString('en')} users on the author (written through the repository, one precomputed password hash)`);
     const seedStart = performance.now();
     const seeding = await openServices({ home: authorHome, clock: systemClock });
@@ -119,7 +96,7 @@ export async function benchmarkBackfill(log: (line: string) => void, users: numb
     await seeding.close();
     const seedSeconds = (performance.now() - seedStart) / 1000;
 
-    const publish = await started(publishHome, '127.0.0.2');
+    const publish = await startOnAddress(publishHome, '127.0.0.2', START_WAIT_MS);
     children.push(publish.child);
     cli(publishHome, ['users', 'add', 'replicator', '--password-stdin', '--group', 'replication-receivers'], 'transport-pw\n');
     cli(authorHome, ['replication', 'add-agent', 'publish', '--url', publish.url, '--transport-user', 'replicator', '--transport-password-stdin', '--retry-delay', '1'], 'transport-pw\n');
@@ -146,7 +123,7 @@ export async function benchmarkBackfill(log: (line: string) => void, users: numb
     log('author started: backfilling');
     const start = performance.now();
     const publishCpuBefore = cpuSeconds(publish.child.pid!);
-    const author = await started(authorHome, '127.0.0.1');
+    const author = await startOnAddress(authorHome, '127.0.0.1', START_WAIT_MS);
     children.push(author.child);
     const watcher = await openServices({ home: authorHome, clock: systemClock });
     let packages = 0;
@@ -213,7 +190,7 @@ export async function benchmarkBackfill(log: (line: string) => void, users: numb
       maxMs: percentile(sorted, 100),
     };
   } finally {
-    for (const child of children) await stop(child);
+    for (const child of children) await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   }
 }

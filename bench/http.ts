@@ -1,6 +1,6 @@
 // HTTP throughput: a real instance (`capsule start`) pinned to one core, autocannon in this
 // process pinned to the other, and a bare Fastify route returning the same JSON as the ceiling.
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,8 +57,8 @@ export async function login(url: string, user = 'reader', password = 'reader-pas
   return /^login-token=([^;]+)/.exec(cookie)?.[1] ?? '';
 }
 
-export async function waitUntilUp(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+export async function waitUntilUp(url: string, child: ChildProcess, waitMs = 20_000): Promise<void> {
+  for (let i = 0; i < waitMs / 100; i++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     if (await fetch(`${url}/system/health`).then(() => true, () => false)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -87,6 +87,21 @@ export async function startCapsule(
   });
   const url = `http://127.0.0.1:${port}`;
   await waitUntilUp(url, child);
+  return { url, child };
+}
+
+/**
+ * `capsule start` on a chosen loopback address, not pinned: instances that play separate machines
+ * (an author and its publishes). `waitMs`: how long its start may take (a large home's is longer).
+ */
+export async function startOnAddress(home: string, host: string, waitMs?: number): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'start', '--home', home, '--host', host, '--port', String(port)], {
+    env: { ...process.env, CAPSULE_ADMIN_PASSWORD: 'bench-admin-password', CAPSULE_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://${host}:${port}`;
+  await waitUntilUp(url, child, waitMs);
   return { url, child };
 }
 

@@ -27,6 +27,11 @@ export async function measureAsync(op: (i: number) => Promise<unknown>, ms = 300
 }
 
 /** The middle value (the mean of the two middle ones for an even count). */
+/** The value at percentile `p` (0–100) of values sorted ascending; NaN for none. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;

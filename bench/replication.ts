@@ -1,30 +1,15 @@
 // Replication lag: an author and three publishes, each `capsule start` in its own process on
 // loopback; 1,000 changes (logout-everywhere through the author's API, so each is one
 // committed outbox item) and how long each takes to be applied on each publish.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openServices, type Services } from '../src/instance/index.js';
 import { OUTBOX_COUNTER, readAgentState } from '../src/replication/index.js';
 import { systemClock } from '../src/clock.js';
-
-const BIN = fileURLToPath(new URL('../bin/capsule', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-function cli(home: string, args: string[], stdin: string): void {
-  execFileSync(process.execPath, [BIN, ...args, '--home', home], { input: stdin, stdio: ['pipe', 'ignore', 'inherit'] });
-}
+import { cli, startOnAddress } from './http.js';
+import { percentile } from './measure.js';
 
 export interface LagRun {
   readonly name: string;
@@ -36,37 +21,19 @@ export interface LagRun {
   readonly maxMs: number;
 }
 
-const ADMIN = 'bench-admin-password';
-
-async function started(home: string, host: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'start', '--home', home, '--host', host, '--port', String(port)], {
-    env: { ...process.env, CAPSULE_ADMIN_PASSWORD: ADMIN, CAPSULE_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://${host}:${port}`;
-  for (let i = 0; i < 300; i++) {
-    if (await fetch(`${url}/system/health/live`).then(() => true, () => false)) return { url, child };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} did not start`);
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
+const ADMIN = 'bench-admin-password'; // what startOnAddress gives the admin
 
 export async function benchmarkReplication(log: (line: string) => void, changes = 1000, publishCount = 3): Promise<LagRun[]> {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-bench-replication-'));
   const children: ChildProcess[] = [];
   let authorServices: Services | undefined;
   try {
-    const author = await started(join(dir, 'author'), '127.0.0.1');
+    const author = await startOnAddress(join(dir, 'author'), '127.0.0.1');
     children.push(author.child);
     const agents: string[] = [];
     for (let index = 1; index <= publishCount; index++) {
       const home = join(dir, `publish-${index}`);
-      const publish = await started(home, `127.0.0.${index + 1}`);
+      const publish = await startOnAddress(home, `127.0.0.${index + 1}`);
       children.push(publish.child);
       cli(home, ['users', 'add', 'replicator', '--password-stdin', '--group', 'replication-receivers'], 'transport-pw\n');
       cli(join(dir, 'author'), ['replication', 'add-agent', `publish-${index}`, '--url', publish.url, '--transport-user', 'replicator', '--transport-password-stdin', '--retry-delay', '1'], 'transport-pw\n');
